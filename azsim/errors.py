@@ -1,0 +1,21 @@
+"""Errors a user can cause.
+
+Every exception here carries a message that names the input, the bad value and what is
+allowed; the CLI prints ``str(exc)`` on one line and exits with status 2 (issue #2).
+"""
+
+
+class AzsimError(Exception):
+    """Base class of every error caused by user input."""
+
+
+class ConfigError(AzsimError):
+    """A TOML file, a preset name or a ``--set`` override is invalid."""
+
+
+class WeightsError(AzsimError):
+    """A weights ``.npz`` file is missing arrays, has wrong shapes/dtypes or non-finite values."""
+
+
+class AudioError(AzsimError):
+    """An audio file cannot be read as speech input (not WAV, stereo, empty, truncated...)."""

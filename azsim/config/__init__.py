@@ -1,0 +1,80 @@
+"""Configuration: frozen specs for the model, the hardware and the energy table.
+
+Specs are loaded from TOML (a shipped preset name or a path), optionally changed by ``--set``
+overrides written ``section.field=value`` (``model.encoder.hidden=64``, ``hw.clock_mhz=400``),
+and validated once: every problem is reported together in one ConfigError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from azsim.config.loader import (
+    apply_overrides,
+    build,
+    list_presets,
+    resolve_preset,
+    split_overrides,
+    to_dict,
+)
+from azsim.config.schema import (
+    DecodeConfig,
+    EncoderConfig,
+    EnergyAction,
+    EnergyTable,
+    FrontendConfig,
+    HardwareConfig,
+    JointConfig,
+    ModelConfig,
+    PredictionConfig,
+)
+
+__all__ = [
+    "load_model_config",
+    "load_hardware_config",
+    "load_energy_table",
+    "list_presets",
+    "to_dict",
+    "ModelConfig",
+    "FrontendConfig",
+    "EncoderConfig",
+    "PredictionConfig",
+    "JointConfig",
+    "DecodeConfig",
+    "HardwareConfig",
+    "EnergyTable",
+    "EnergyAction",
+]
+
+
+def load_model_config(name_or_path: str | Path = "tiny",
+                      overrides: Iterable[str] = ()) -> ModelConfig:
+    """Load a model preset or TOML file and apply the ``model.*`` overrides.
+
+    Overrides for other sections (``hw.*``, ``run.*``) are ignored here, so the CLI may pass
+    the same list to every loader; an unknown section is an error.
+    """
+    return _load("models", ModelConfig, "model", name_or_path, overrides)
+
+
+def load_hardware_config(name_or_path: str | Path = "az-edge",
+                         overrides: Iterable[str] = ()) -> HardwareConfig:
+    """Load a hardware preset or TOML file and apply the ``hw.*`` overrides."""
+    return _load("hardware", HardwareConfig, "hw", name_or_path, overrides)
+
+
+def load_energy_table(name_or_path: str | Path = "horowitz-45nm") -> EnergyTable:
+    """Load an energy table preset or TOML file."""
+    data, source = resolve_preset("energy", name_or_path)
+    return build(EnergyTable, data, source)
+
+
+def _load(kind: str, cls: type, root: str, name_or_path: str | Path,
+          overrides: Iterable[str]):
+    mine = split_overrides(list(overrides))[root]
+    data, source = resolve_preset(kind, name_or_path)
+    if mine:
+        data = apply_overrides(data, mine, root)
+        source = f"{source} with --set {' '.join(mine)}"
+    return build(cls, data, source, root=root)

@@ -1,0 +1,19 @@
+"""azsim: codesign simulator for on-device RNN-T speech recognition on neural edge processors.
+
+Public API (the CLI is a thin layer over it)::
+
+    import azsim
+    report = azsim.simulate(model="tiny", hardware="az-edge", audio=None, bits=8)
+    report.to_dict()
+
+The library never prints; ``azsim.cli`` owns all output.
+"""
+from ._version import __version__
+
+__all__ = ["__version__", "simulate"]
+
+
+def simulate(*args, **kwargs):
+    """Run a model on audio and cost it on a processor; see :func:`azsim.api.simulate`."""
+    from .api import simulate as _simulate
+    return _simulate(*args, **kwargs)

@@ -1,0 +1,177 @@
+"""Post-training quantization: float weights + calibration statistics -> integer RNN-T.
+
+Every requantization step of ``kernels/`` gets its (multiplier, shift) pair here from the real
+scales it must implement; see ``kernels/__init__.py`` for the fixed-point formats.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..kernels import CELL_FRAC_BITS, LUT_OUT_FRAC_BITS
+from .packing import pack_dense
+from .quantize import (GATE_SCALE, SIGMOID_LUT, TANH_LUT, activation_scale, quantize_multiplier,
+                       quantize_per_channel)
+
+LOGIT_FRAC_BITS = 10          # logits are compared as int32 at scale 2^-10
+JOINT_HIDDEN_SCALE = 2.0 ** -7  # q15_to_i8 output
+
+
+@dataclass(frozen=True)
+class QMatrix:
+    """A quantized weight matrix and what the simulator needs to know about it."""
+    name: str
+    q: np.ndarray        # int8 codes [O, I]
+    scale: np.ndarray    # float64 per-row scales
+    bits: int
+    col_nnz: np.ndarray  # int64 nonzero codes per column (static weight sparsity)
+    stream_bytes: int    # length of the encoded weight stream (dense packed b-bit)
+
+    @property
+    def nnz(self) -> int:
+        return int(self.col_nnz.sum())
+
+    @property
+    def size(self) -> int:
+        return int(self.q.size)
+
+
+def make_qmatrix(name: str, w: np.ndarray, bits: int) -> QMatrix:
+    q, scale = quantize_per_channel(w, bits)
+    return QMatrix(name, q, scale, bits, np.count_nonzero(q, axis=0).astype(np.int64),
+                   len(pack_dense(q, bits)))
+
+
+def _empty_qmatrix(name: str) -> QMatrix:
+    return QMatrix(name, np.zeros((0, 0), np.int8), np.zeros(0), 8, np.zeros(0, np.int64), 0)
+
+
+@dataclass(frozen=True)
+class QLSTM:
+    name: str
+    w_x: QMatrix
+    w_r: QMatrix
+    w_p: QMatrix          # shape (0, 0) when the layer has no projection
+    bias_q: np.ndarray    # int32, at scale in_scale * w_x.scale
+    mult_x: np.ndarray
+    shift_x: np.ndarray
+    mult_r: np.ndarray
+    shift_r: np.ndarray
+    h_mult: int
+    h_shift: int
+    p_mult: np.ndarray
+    p_shift: np.ndarray
+    in_scale: float
+    h_scale: float
+    out_scale: float
+
+    @property
+    def hidden(self) -> int:
+        return self.w_x.q.shape[0] // 4
+
+    @property
+    def has_projection(self) -> bool:
+        return self.w_p.q.shape[0] > 0
+
+    @property
+    def out_dim(self) -> int:
+        return self.w_r.q.shape[1]
+
+
+def _quantize_lstm(w, prefix: str, bits: int, in_scale: float, stats) -> QLSTM:
+    w_x = make_qmatrix(f"{prefix}.w_x", w[f"{prefix}.w_x"], bits)
+    w_r = make_qmatrix(f"{prefix}.w_r", w[f"{prefix}.w_r"], bits)
+    h_scale = activation_scale(stats[f"{prefix}.h"])
+    has_proj = f"{prefix}.w_p" in w
+    out_scale = activation_scale(stats[f"{prefix}.r"]) if has_proj else h_scale
+    mult_x, shift_x = quantize_multiplier(in_scale * w_x.scale * GATE_SCALE)
+    mult_r, shift_r = quantize_multiplier(out_scale * w_r.scale * GATE_SCALE)
+    # o * tanh(c) is a Q0.30 product: real value = product * 2^-30.
+    h_mult, h_shift = quantize_multiplier(2.0 ** -(2 * LUT_OUT_FRAC_BITS) / h_scale)
+    bias_q = np.rint(w[f"{prefix}.b"] / (in_scale * w_x.scale)).astype(np.int64)
+    if np.any(np.abs(bias_q) >= 2 ** 31):
+        raise ValueError(f"{prefix}.b does not fit int32 at the accumulator scale")
+    if has_proj:
+        w_p = make_qmatrix(f"{prefix}.w_p", w[f"{prefix}.w_p"], bits)
+        p_mult, p_shift = quantize_multiplier(h_scale * w_p.scale / out_scale)
+    else:
+        w_p = _empty_qmatrix(f"{prefix}.w_p")
+        p_mult, p_shift = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return QLSTM(prefix, w_x, w_r, w_p, bias_q.astype(np.int32), mult_x, shift_x, mult_r,
+                 shift_r, int(h_mult[0]), int(h_shift[0]), p_mult, p_shift, in_scale, h_scale,
+                 out_scale)
+
+
+@dataclass(frozen=True)
+class QuantizedRNNT:
+    cfg: object
+    weight_bits: int
+    frontend_mean: np.ndarray
+    frontend_std: np.ndarray
+    in_scale: float
+    enc: tuple[QLSTM, ...]
+    embed: QMatrix            # int8 per-row codes; rows are looked up, not multiplied
+    embed_scale: float
+    pred: tuple[QLSTM, ...]
+    joint_enc: QMatrix
+    joint_b: np.ndarray       # int32 at scale enc_out_scale * joint_enc.scale
+    je_mult: np.ndarray
+    je_shift: np.ndarray
+    joint_pred: QMatrix
+    jp_mult: np.ndarray
+    jp_shift: np.ndarray
+    joint_out: QMatrix
+    out_b: np.ndarray         # int32 at scale JOINT_HIDDEN_SCALE * joint_out.scale
+    out_mult: np.ndarray
+    out_shift: np.ndarray
+    sigmoid_lut: np.ndarray
+    tanh_lut: np.ndarray
+
+    def matrices(self) -> list[QMatrix]:
+        mats = []
+        for layer in self.enc + self.pred:
+            mats += [layer.w_x, layer.w_r] + ([layer.w_p] if layer.has_projection else [])
+        return mats + [self.embed, self.joint_enc, self.joint_pred, self.joint_out]
+
+    @property
+    def weight_stream_bytes(self) -> int:
+        return sum(m.stream_bytes for m in self.matrices())
+
+
+def quantize_model(w: dict, cfg, stats: dict[str, float], bits: int) -> QuantizedRNNT:
+    """Quantize float weights to ``bits`` with activation scales from calibration ``stats``."""
+    in_scale = activation_scale(stats["enc.in"])
+    enc = []
+    scale = in_scale
+    for layer in range(cfg.encoder.lstm_layers):
+        q = _quantize_lstm(w, f"enc.{layer}", bits, scale, stats)
+        enc.append(q)
+        scale = q.out_scale
+    enc_scale = scale
+    # The embedding is a table, quantized with the layer's bit-width like every weight; its
+    # per-row scale is folded into one per-tensor scale because rows feed an int8 datapath.
+    emb = w["pred.embed"]
+    embed_scale = activation_scale(float(np.max(np.abs(emb))))
+    emb_q = np.clip(np.rint(emb / embed_scale), -127, 127).astype(np.int8)
+    embed = QMatrix("pred.embed", emb_q, np.full(emb.shape[0], embed_scale), 8,
+                    np.count_nonzero(emb_q, axis=0).astype(np.int64), len(pack_dense(emb_q, 8)))
+    pred = []
+    scale = embed_scale
+    for layer in range(cfg.prediction.lstm_layers):
+        q = _quantize_lstm(w, f"pred.{layer}", bits, scale, stats)
+        pred.append(q)
+        scale = q.out_scale
+    pred_scale = scale
+    je = make_qmatrix("joint.w_enc", w["joint.w_enc"], bits)
+    jp = make_qmatrix("joint.w_pred", w["joint.w_pred"], bits)
+    jo = make_qmatrix("joint.w_out", w["joint.w_out"], bits)
+    je_mult, je_shift = quantize_multiplier(enc_scale * je.scale * GATE_SCALE)
+    jp_mult, jp_shift = quantize_multiplier(pred_scale * jp.scale * GATE_SCALE)
+    out_mult, out_shift = quantize_multiplier(JOINT_HIDDEN_SCALE * jo.scale * 2.0 ** LOGIT_FRAC_BITS)
+    joint_b = np.rint(w["joint.b"] / (enc_scale * je.scale)).astype(np.int32)
+    out_b = np.rint(w["joint.b_out"] / (JOINT_HIDDEN_SCALE * jo.scale)).astype(np.int32)
+    assert CELL_FRAC_BITS == 11  # the kernels' Q4.11 cell format is assumed by the LSTM math
+    return QuantizedRNNT(cfg, bits, w["frontend.mean"], w["frontend.std"], in_scale, tuple(enc),
+                         embed, embed_scale, tuple(pred), je, joint_b, je_mult, je_shift, jp,
+                         jp_mult, jp_shift, jo, out_b, out_mult, out_shift, SIGMOID_LUT, TANH_LUT)

@@ -1,0 +1,76 @@
+"""Quantization primitives: per-channel symmetric weights, multipliers, activation scales, LUTs."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..kernels import LUT_ENTRIES, LUT_IN_FRAC_BITS, LUT_OUT_FRAC_BITS
+
+I8_MAX = 127
+
+
+def weight_qmax(bits: int) -> int:
+    """Largest code of the symmetric b-bit grid {-(2^(b-1)-1), ..., 2^(b-1)-1}."""
+    if not 2 <= bits <= 8:
+        raise ValueError(f"weight bits must be in 2..8, got {bits}")
+    return (1 << (bits - 1)) - 1
+
+
+def quantize_per_channel(w: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric per-output-channel (per-row) quantization: int8 codes and float64 scales.
+
+    scale[o] = max|w[o, :]| / qmax; an all-zero row gets scale 1 and codes 0.
+    """
+    qmax = weight_qmax(bits)
+    w64 = np.asarray(w, np.float64)
+    max_abs = np.max(np.abs(w64), axis=1) if w64.shape[1] else np.zeros(w64.shape[0])
+    scale = np.where(max_abs > 0, max_abs / qmax, 1.0)
+    q = np.clip(np.rint(w64 / scale[:, None]), -qmax, qmax).astype(np.int8)
+    return q, scale
+
+
+def activation_scale(max_abs: float) -> float:
+    """Per-tensor symmetric int8 scale from a calibrated max |x| (max calibration)."""
+    return max_abs / I8_MAX if max_abs > 0 else 1.0
+
+
+def quantize_activations(x: np.ndarray, scale: float) -> np.ndarray:
+    return np.clip(np.rint(np.asarray(x, np.float64) / scale), -I8_MAX, I8_MAX).astype(np.int8)
+
+
+def quantize_multiplier(real) -> tuple[np.ndarray, np.ndarray]:
+    """Express positive reals as M * 2^-s with M an int32 in [2^30, 2^31) (Jacob et al. 2018).
+
+    Returns int64 arrays (mult, shift) with 1 <= shift <= 62 so that the kernels' int64
+    product ``acc * M`` of an int32 accumulator cannot overflow. Zero maps to M = 0.
+    """
+    real = np.atleast_1d(np.asarray(real, np.float64))
+    if np.any(real < 0) or not np.all(np.isfinite(real)):
+        raise ValueError("requantization scales must be finite and non-negative")
+    frac, exp = np.frexp(real)                    # real = frac * 2^exp, frac in [0.5, 1)
+    mult = np.rint(frac * (1 << 31)).astype(np.int64)
+    carry = mult == (1 << 31)                     # rounding reached 2^31: renormalize
+    mult[carry] >>= 1
+    exp = exp + carry
+    shift = 31 - exp.astype(np.int64)
+    # Out-of-range exponents: clamp the shift, pre-shifting the multiplier for tiny scales.
+    too_small = shift > 62
+    mult[too_small] >>= np.minimum(shift[too_small] - 62, 31)
+    shift[too_small] = 62
+    if np.any(shift < 1):
+        raise ValueError("requantization scale too large (>= 2^30)")
+    mult[real == 0] = 0
+    shift[real == 0] = 31
+    return mult, shift
+
+
+def build_lut(fn) -> np.ndarray:
+    """513-entry Q0.15 table of ``fn`` on the Q3.12 grid: entry i is fn(-8 + i / 32)."""
+    step = 16.0 / (LUT_ENTRIES - 1)
+    x = -8.0 + step * np.arange(LUT_ENTRIES)
+    scale = 1 << LUT_OUT_FRAC_BITS
+    return np.clip(np.rint(fn(x) * scale), -scale, scale - 1).astype(np.int16)
+
+
+SIGMOID_LUT = build_lut(lambda x: 1.0 / (1.0 + np.exp(-x)))
+TANH_LUT = build_lut(np.tanh)
+GATE_SCALE = float(1 << LUT_IN_FRAC_BITS)  # Q3.12: real value x is stored as x * 2^12

@@ -1,0 +1,302 @@
+"""Generic TOML -> frozen-dataclass machinery, driven by dataclass introspection.
+
+Nothing here knows a field by name: types come from the annotations, constraints from each
+field's metadata (``range``, ``choices``) and cross-field rules from an optional ``validate()``
+method (see :mod:`azsim.config.schema`). Every problem in an input is collected, then reported
+in ONE single-line :class:`~azsim.errors.ConfigError`, so a user fixes a file in one pass.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import functools
+import json
+import tomllib
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from azsim.errors import ConfigError
+
+__all__ = [
+    "PRESET_KINDS",
+    "build",
+    "parse_override",
+    "split_overrides",
+    "apply_overrides",
+    "load_toml",
+    "resolve_preset",
+    "list_presets",
+    "to_dict",
+]
+
+# Preset directory under azsim/config/presets/ -> how a source is named in messages.
+PRESET_KINDS = {"models": "model", "hardware": "hardware", "energy": "energy table"}
+
+_OVERRIDE_FORM = "section.field=value"
+_TYPE_NAMES = {bool: "boolean", int: "integer", float: "number", str: "string",
+               dict: "table", list: "array"}
+
+
+# ------------------------------------------------------------------------------------ building
+
+
+def build(cls: type, data: Mapping[str, Any], source: str, *, root: str = "") -> Any:
+    """Validate ``data`` (a parsed TOML table) against dataclass ``cls`` and build it.
+
+    ``source`` names the input in messages (a file or a preset); ``root`` prefixes the dotted
+    field paths (``"model"`` gives ``model.encoder.hidden``). Raises one ConfigError listing
+    every unknown key, missing field, wrong type, out-of-range value and failed cross-check.
+    """
+    problems: list[str] = []
+    instance = _build(cls, data, root, problems)
+    if problems:
+        raise ConfigError(_one_line(f"{source}: " + "; ".join(problems)))
+    return instance
+
+
+def _build(cls: type, data: Any, path: str, problems: list[str]) -> Any:
+    """Build one dataclass table; append problems and return None if any."""
+    if not isinstance(data, Mapping):
+        problems.append(_wrong_type(path, data, "table"))
+        return None
+    fields = dataclasses.fields(cls)
+    hints = _type_hints(cls)
+    allowed = ", ".join(f.name for f in fields)
+    before = len(problems)
+    for key in data:
+        if key not in hints:
+            problems.append(f"{_join(path, key)} is not a known key (allowed: {allowed})")
+    values: dict[str, Any] = {}
+    for f in fields:
+        fpath = _join(path, f.name)
+        if f.name not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                problems.append(f"{fpath} is missing (required {_describe(hints[f.name])})")
+            continue
+        values[f.name] = _convert(hints[f.name], f.metadata, data[f.name], fpath, problems)
+    if len(problems) > before:
+        return None
+    instance = cls(**values)
+    validate = getattr(instance, "validate", None)
+    if validate is not None:
+        problems.extend(_join(path, problem) for problem in validate())
+    return instance
+
+
+def _convert(tp: Any, metadata: Mapping[str, Any], value: Any, path: str,
+             problems: list[str]) -> Any:
+    """Check one value against its annotation and metadata; return the converted value."""
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, path, problems)
+    origin = typing.get_origin(tp)
+    if origin in (dict, Mapping):
+        return _convert_mapping(typing.get_args(tp), value, path, problems)
+    ok = {
+        bool: isinstance(value, bool),
+        int: isinstance(value, int) and not isinstance(value, bool),
+        float: isinstance(value, (int, float)) and not isinstance(value, bool),
+        str: isinstance(value, str),
+    }.get(tp)
+    if ok is None:
+        raise TypeError(f"azsim.config.loader cannot load fields of type {tp!r} ({path})")
+    if not ok:
+        problems.append(_wrong_type(path, value, _describe(tp)))
+        return None
+    if tp is float:
+        value = float(value)
+    if "range" in metadata:
+        lo, hi = metadata["range"]
+        if not lo <= value <= hi:  # written this way so that NaN fails too
+            problems.append(f"{path} = {_show(value)} is out of range [{lo}, {hi}]")
+    if "choices" in metadata and value not in metadata["choices"]:
+        allowed = ", ".join(_show(c) for c in metadata["choices"])
+        problems.append(f"{path} = {_show(value)} is not one of {allowed}")
+    return value
+
+
+def _convert_mapping(args: tuple, value: Any, path: str, problems: list[str]) -> Any:
+    """A ``dict[str, X]`` field: a table whose keys are free names and whose values are X."""
+    if not isinstance(value, Mapping):
+        problems.append(_wrong_type(path, value, "table"))
+        return None
+    _, value_type = args
+    before = len(problems)
+    out = {key: _convert(value_type, {}, item, _join(path, key), problems)
+           for key, item in value.items()}
+    # Read-only, so that the frozen dataclass holding it stays immutable.
+    return None if len(problems) > before else types.MappingProxyType(out)
+
+
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _describe(tp: Any) -> str:
+    if dataclasses.is_dataclass(tp) or typing.get_origin(tp) in (dict, Mapping):
+        return "table"
+    return _TYPE_NAMES.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def _wrong_type(path: str, value: Any, expected: str) -> str:
+    shown = "a table" if isinstance(value, Mapping) else _show(value)
+    got = _TYPE_NAMES.get(type(value), type(value).__name__)
+    return f"{path} = {shown} has type {got}, expected {expected}"
+
+
+def _show(value: Any) -> str:
+    """A short, single-line, TOML-like rendering of a value for messages."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+    else:
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split("\n"))
+
+
+# ----------------------------------------------------------------------------------- overrides
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Parse ``"model.encoder.hidden=64"`` into ``(["model", "encoder", "hidden"], 64)``.
+
+    The value is read as a TOML value (``64``, ``2.5``, ``true``, ``"x"``, ``[1, 2]``); if it is
+    not valid TOML it is taken as a bare string, so ``hw.zero_handling=skip`` works.
+    """
+    key, sep, raw = text.partition("=")
+    path = [part.strip() for part in key.split(".")]
+    if not sep or not all(path):
+        raise ConfigError(_one_line(
+            f"--set {text!r} is malformed: expected the form {_OVERRIDE_FORM}"))
+    try:
+        parsed = tomllib.loads("v = " + raw)
+    except tomllib.TOMLDecodeError:
+        return path, raw.strip()
+    if set(parsed) != {"v"}:  # raw smuggled in more TOML, e.g. "1\nx = 2": keep it literal
+        return path, raw.strip()
+    return path, parsed["v"]
+
+
+def split_overrides(overrides: Iterable[str], roots: Iterable[str] = ("model", "hw", "run")
+                    ) -> dict[str, list[str]]:
+    """Group raw ``--set`` strings by their first path component; every root gets a list.
+
+    Raises one ConfigError naming every override that is malformed or has an unknown root.
+    """
+    groups: dict[str, list[str]] = {root: [] for root in roots}
+    problems = []
+    for text in overrides:
+        try:
+            path, _ = parse_override(text)
+        except ConfigError as exc:
+            problems.append(str(exc))
+            continue
+        if path[0] not in groups:
+            problems.append(f"--set {text}: unknown section {path[0]!r} "
+                            f"(allowed: {', '.join(groups)})")
+        elif len(path) < 2:
+            problems.append(f"--set {text}: expected the form {_OVERRIDE_FORM}")
+        else:
+            groups[path[0]].append(text)
+    if problems:
+        raise ConfigError(_one_line("; ".join(problems)))
+    return groups
+
+
+def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str], root: str
+                    ) -> dict[str, Any]:
+    """Return a deep copy of ``data`` with the overrides rooted at ``root`` applied.
+
+    ``data`` is the raw table of that root (e.g. a model TOML file), so ``model.encoder.hidden=64``
+    sets ``data["encoder"]["hidden"]``; missing intermediate tables are created. Whether the
+    result is a valid config is left to :func:`build`, which then names unknown keys too.
+    """
+    out = copy.deepcopy(dict(data))
+    for text in overrides:
+        path, value = parse_override(text)
+        if path[0] != root:
+            continue
+        table = out
+        for depth, key in enumerate(path[1:-1], start=2):
+            table = table.setdefault(key, {})
+            if not isinstance(table, dict):
+                raise ConfigError(_one_line(
+                    f"--set {text}: {'.'.join(path[:depth])} is a value, not a table"))
+        table[path[-1]] = value
+    return out
+
+
+# ------------------------------------------------------------------------------ files, presets
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file; a missing, unreadable or malformed file is a one-line ConfigError."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read file ({exc.strerror or exc})") from None
+    return _parse_toml(data, str(path))
+
+
+def _parse_toml(data: bytes, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(_one_line(f"{source}: invalid TOML: {exc}")) from None
+
+
+def _preset_dir(kind: str) -> Any:
+    if kind not in PRESET_KINDS:  # a programming error, not a user one
+        raise ValueError(f"unknown preset kind {kind!r} (allowed: {', '.join(PRESET_KINDS)})")
+    return resources.files("azsim.config").joinpath("presets", kind)
+
+
+def list_presets(kind: str) -> tuple[str, ...]:
+    """Names of the presets shipped for ``kind`` ("models", "hardware" or "energy"), sorted."""
+    return tuple(sorted(entry.name[: -len(".toml")] for entry in _preset_dir(kind).iterdir()
+                        if entry.name.endswith(".toml") and entry.is_file()))
+
+
+def resolve_preset(kind: str, name_or_path: str | Path) -> tuple[dict[str, Any], str]:
+    """Load a preset by name, or a user TOML file by path; return ``(raw table, source)``.
+
+    A value that names an existing file or ends in ``.toml`` is a path; anything else is looked
+    up among the shipped presets of ``kind``.
+    """
+    text = str(name_or_path)
+    if text.endswith(".toml") or Path(text).is_file():
+        return load_toml(text), text
+    available = list_presets(kind)
+    if text not in available:
+        raise ConfigError(f"unknown {PRESET_KINDS[kind]} preset {text!r} "
+                          f"(available: {', '.join(available)}; or give a path to a .toml file)")
+    source = f"{PRESET_KINDS[kind]} preset {text!r}"
+    return _parse_toml(_preset_dir(kind).joinpath(f"{text}.toml").read_bytes(), source), source
+
+
+# ------------------------------------------------------------------------------------- reports
+
+
+def to_dict(instance: Any) -> Any:
+    """Plain nested dicts (TOML-shaped) of a spec; ``build(cls, to_dict(x), ...) == x``."""
+    if dataclasses.is_dataclass(instance) and not isinstance(instance, type):
+        return {f.name: to_dict(getattr(instance, f.name)) for f in dataclasses.fields(instance)}
+    if isinstance(instance, Mapping):
+        return {key: to_dict(value) for key, value in instance.items()}
+    return instance

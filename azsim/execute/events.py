@@ -1,0 +1,64 @@
+"""Event counts: the only input of the cost stage.
+
+For every layer (a weight matrix or a fused LSTM gate matrix) and every encoder input frame,
+the executor counts what the hardware would do. Counts are integers; nothing here knows about
+cycles or picojoules.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Column order of EventLog.counts.
+EVENT_FIELDS = (
+    "invocations",          # times the layer ran (steps)
+    "macs_dense",           # MACs of the dense matrix-vector products
+    "macs_nonzero_weight",  # MACs whose weight code is nonzero (static weight sparsity)
+    "macs_effectual",       # MACs with nonzero weight AND nonzero activation
+    "act_nonzero",          # nonzero input activations read
+    "weight_bytes",         # bytes of encoded weight stream the layer consumed
+    "act_read_bytes",       # activation and state bytes read (int8 acts, int16 cell state)
+    "act_write_bytes",      # activation and state bytes written
+    "lut_lookups",          # sigmoid/tanh table lookups (two table reads each)
+)
+FIELD = {name: k for k, name in enumerate(EVENT_FIELDS)}
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    name: str
+    kind: str                # "lstm", "projection", "embedding", "linear", "joint_out"
+    n_out: int
+    n_in: int
+    weight_count: int
+    weight_nnz: int
+    weight_bits: int
+    weight_stream_bytes: int
+
+
+class EventLog:
+    """counts[layer, frame, field] for one utterance."""
+
+    def __init__(self, layers: list[LayerInfo], n_frames: int):
+        self.layers = list(layers)
+        self.index = {info.name: k for k, info in enumerate(self.layers)}
+        self.counts = np.zeros((len(self.layers), n_frames, len(EVENT_FIELDS)), np.int64)
+
+    @property
+    def n_frames(self) -> int:
+        return self.counts.shape[1]
+
+    def add(self, layer: str, frames, **fields) -> None:
+        """Add counts at ``frames`` (an index or index array); each field a scalar or array."""
+        k = self.index[layer]
+        for name, value in fields.items():
+            np.add.at(self.counts[k, :, FIELD[name]], frames, value)
+
+    def total(self, field: str, layer: str | None = None) -> int:
+        col = self.counts[..., FIELD[field]]
+        return int(col[self.index[layer]].sum() if layer else col.sum())
+
+    def per_layer(self) -> np.ndarray:
+        """[n_layers, n_fields] totals over frames."""
+        return self.counts.sum(axis=1)

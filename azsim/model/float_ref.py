@@ -1,0 +1,115 @@
+"""Float reference inference in plain NumPy: the golden model.
+
+Same structure and equations as the integer model (``azsim.execute.integer``), in float32,
+with no quantization. It also records the largest absolute value of every activation tensor,
+which is what post-training calibration of the integer model needs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .vocab import BLANK
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def stack_frames(features: np.ndarray, k: int) -> np.ndarray:
+    """Non-overlapping stacking of k frames: [N, F] -> [N // k, k * F] (frame rate / k)."""
+    n = (features.shape[0] // k) * k
+    return features[:n].reshape(-1, k * features.shape[1])
+
+
+def reduce_time(xs: np.ndarray, k: int) -> np.ndarray:
+    """Time reduction by concatenating k consecutive outputs (He et al. 2019)."""
+    n = (xs.shape[0] // k) * k
+    return xs[:n].reshape(-1, k * xs.shape[1])
+
+
+def normalize(features: np.ndarray, weights) -> np.ndarray:
+    return ((features - weights["frontend.mean"]) / weights["frontend.std"]).astype(np.float32)
+
+
+@dataclass
+class ActivationStats:
+    """Running max |x| per activation tensor (for calibration)."""
+    max_abs: dict[str, float] = field(default_factory=dict)
+
+    def update(self, name: str, x: np.ndarray) -> None:
+        if x.size:
+            self.max_abs[name] = max(self.max_abs.get(name, 0.0), float(np.max(np.abs(x))))
+
+
+def lstm_layer(w, prefix: str, xs: np.ndarray, state=None, stats=None):
+    """Float LSTM(P) over a sequence. Returns outputs [T, D] and the final (c, r) state."""
+    w_x, w_r, b = w[f"{prefix}.w_x"], w[f"{prefix}.w_r"], w[f"{prefix}.b"]
+    w_p = w.get(f"{prefix}.w_p")
+    n_h = w_x.shape[0] // 4
+    c, r = state if state is not None else (np.zeros(n_h, np.float32),
+                                            np.zeros(w_r.shape[1], np.float32))
+    zx = xs @ w_x.T + b  # input part for all steps at once, as the integer model does
+    ys = np.empty((xs.shape[0], w_r.shape[1]), np.float32)
+    for t in range(xs.shape[0]):
+        z = zx[t] + w_r @ r
+        i, f, g, o = sigmoid(z[:n_h]), sigmoid(z[n_h:2 * n_h]), np.tanh(z[2 * n_h:3 * n_h]), \
+            sigmoid(z[3 * n_h:])
+        c = f * c + i * g
+        h = o * np.tanh(c)
+        if stats is not None:
+            stats.update(f"{prefix}.h", h)
+        r = w_p @ h if w_p is not None else h
+        ys[t] = r
+    if stats is not None:
+        stats.update(f"{prefix}.r", ys)
+    return ys, (c, r)
+
+
+def encoder(w, cfg, features: np.ndarray, stats=None) -> np.ndarray:
+    """Log-mel features [N, n_mels] -> encoder outputs [T, D]."""
+    enc = cfg.encoder
+    xs = stack_frames(normalize(features, w), enc.stack_frames)
+    if stats is not None:
+        stats.update("enc.in", xs)
+    for layer in range(enc.lstm_layers):
+        xs, _ = lstm_layer(w, f"enc.{layer}", xs, stats=stats)
+        if enc.time_reduction_after == layer + 1 and enc.time_reduction_factor > 1:
+            xs = reduce_time(xs, enc.time_reduction_factor)
+    return xs
+
+
+def prediction_step(w, cfg, token: int, states, stats=None):
+    """One prediction-network step for the last emitted token (blank = start of sequence)."""
+    x = w["pred.embed"][token][None, :]
+    new_states = []
+    for layer in range(cfg.prediction.lstm_layers):
+        x, st = lstm_layer(w, f"pred.{layer}", x, states[layer] if states else None, stats)
+        new_states.append(st)
+    return x[0], new_states
+
+
+def joint(w, enc_t: np.ndarray, pred_u: np.ndarray) -> np.ndarray:
+    hidden = np.tanh(w["joint.w_enc"] @ enc_t + w["joint.b"] + w["joint.w_pred"] @ pred_u)
+    return w["joint.w_out"] @ hidden + w["joint.b_out"]
+
+
+def greedy_decode(w, cfg, enc_out: np.ndarray, stats=None) -> list[int]:
+    """Greedy RNN-T decoding, at most ``decode.max_symbols_per_frame`` symbols per frame."""
+    tokens: list[int] = []
+    pred_u, states = prediction_step(w, cfg, BLANK, None, stats)
+    for t in range(enc_out.shape[0]):
+        for _ in range(cfg.decode.max_symbols_per_frame):
+            k = int(np.argmax(joint(w, enc_out[t], pred_u)))
+            if k == BLANK:
+                break
+            tokens.append(k)
+            pred_u, states = prediction_step(w, cfg, k, states, stats)
+    return tokens
+
+
+def recognize(w, cfg, features: np.ndarray, stats=None):
+    """Encoder outputs and greedy tokens of one utterance."""
+    enc_out = encoder(w, cfg, features, stats)
+    return enc_out, greedy_decode(w, cfg, enc_out, stats)

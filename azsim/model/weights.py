@@ -1,0 +1,155 @@
+"""RNN-T weights: the ``.npz`` schema, deterministic generation, loading with validation.
+
+Schema (format version 1). All arrays float32; ``H`` LSTM units, ``D`` layer output width
+(projection size if the layer projects, else ``H``); gate rows ordered i, f, g, o:
+
+=========================  ==================  ============================================
+array                      shape               meaning
+=========================  ==================  ============================================
+``format_version``         ()  int64           1
+``frontend.mean``          (n_mels,)           log-mel mean, subtracted before stacking
+``frontend.std``           (n_mels,)           log-mel standard deviation, divided by
+``enc.{l}.w_x``            (4H, I_l)           input weights of encoder layer l (0-based)
+``enc.{l}.w_r``            (4H, D)             recurrent weights (acting on the output r)
+``enc.{l}.b``              (4H,)               gate bias
+``enc.{l}.w_p``            (P, H)              projection (only if ``projection > 0``)
+``pred.embed``             (V, E)              label embedding; row 0 (blank) is the start
+``pred.{l}.w_x|w_r|b|w_p`` as above            prediction-network LSTM layer l
+``joint.w_enc``            (J, D_enc)          joint projection of the encoder output
+``joint.b``                (J,)                joint hidden bias
+``joint.w_pred``           (J, D_pred)         joint projection of the prediction output
+``joint.w_out``            (V, J)              output layer to the vocabulary (+ blank)
+``joint.b_out``            (V,)                output bias
+=========================  ==================  ============================================
+
+``I_0 = stack_frames * n_mels``; after time reduction the next layer's input is
+``time_reduction_factor * D`` (consecutive outputs concatenated, as in He et al. 2019).
+"""
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import WeightsError
+
+FORMAT_VERSION = 1
+
+
+def _lstm_shapes(prefix: str, n_in: int, hidden: int, projection: int) -> dict:
+    d_out = projection or hidden
+    shapes = {f"{prefix}.w_x": (4 * hidden, n_in), f"{prefix}.w_r": (4 * hidden, d_out),
+              f"{prefix}.b": (4 * hidden,)}
+    if projection:
+        shapes[f"{prefix}.w_p"] = (projection, hidden)
+    return shapes
+
+
+def encoder_input_dims(cfg) -> list[int]:
+    """Input width of each encoder layer."""
+    enc = cfg.encoder
+    d_out = enc.projection or enc.hidden
+    dims = [enc.stack_frames * cfg.frontend.n_mels]
+    for layer in range(1, enc.lstm_layers):
+        reduced = enc.time_reduction_after == layer and enc.time_reduction_factor > 1
+        dims.append(d_out * (enc.time_reduction_factor if reduced else 1))
+    return dims
+
+
+def expected_shapes(cfg) -> dict[str, tuple]:
+    """Array name -> shape for a ModelConfig (the schema above)."""
+    shapes: dict[str, tuple] = {"frontend.mean": (cfg.frontend.n_mels,),
+                                "frontend.std": (cfg.frontend.n_mels,)}
+    enc, pred = cfg.encoder, cfg.prediction
+    for layer, n_in in enumerate(encoder_input_dims(cfg)):
+        shapes.update(_lstm_shapes(f"enc.{layer}", n_in, enc.hidden, enc.projection))
+    shapes["pred.embed"] = (cfg.vocab_size, pred.embedding_dim)
+    n_in = pred.embedding_dim
+    for layer in range(pred.lstm_layers):
+        shapes.update(_lstm_shapes(f"pred.{layer}", n_in, pred.hidden, pred.projection))
+        n_in = pred.projection or pred.hidden
+    d_enc, d_pred = enc.projection or enc.hidden, pred.projection or pred.hidden
+    j = cfg.joint.hidden
+    shapes.update({"joint.w_enc": (j, d_enc), "joint.b": (j,), "joint.w_pred": (j, d_pred),
+                   "joint.w_out": (cfg.vocab_size, j), "joint.b_out": (cfg.vocab_size,)})
+    return shapes
+
+
+def parameter_count(cfg) -> int:
+    """Trainable parameters (the frontend normalization is not counted)."""
+    return int(sum(np.prod(s) for name, s in expected_shapes(cfg).items()
+                   if not name.startswith("frontend.")))
+
+
+def generate_weights(cfg, frontend_mean=None, frontend_std=None) -> dict[str, np.ndarray]:
+    """Deterministic untrained weights from ``cfg.seed``.
+
+    Uniform(-1/sqrt(fan), 1/sqrt(fan)) as PyTorch initializes LSTM and linear layers (fan =
+    hidden size for LSTM gates, input width for linear layers); embeddings N(0, 1). Arrays are
+    drawn in schema order from one generator, so the same seed always gives the same model.
+    """
+    rng = np.random.default_rng(cfg.seed)
+    out: dict[str, np.ndarray] = {}
+    for name, shape in expected_shapes(cfg).items():
+        if name.startswith("frontend."):
+            continue
+        if name == "pred.embed":
+            out[name] = rng.standard_normal(shape, dtype=np.float32)
+            continue
+        layer_hidden = cfg.encoder.hidden if name.startswith("enc.") else cfg.prediction.hidden
+        is_lstm = name.split(".")[-1] in ("w_x", "w_r", "b") and not name.startswith("joint")
+        fan = layer_hidden if is_lstm else shape[-1] if len(shape) == 2 else shape[0]
+        bound = np.float32(1.0 / np.sqrt(fan))
+        out[name] = rng.uniform(-bound, bound, size=shape).astype(np.float32)
+    n_mels = cfg.frontend.n_mels
+    out["frontend.mean"] = (np.zeros(n_mels, np.float32) if frontend_mean is None
+                            else np.asarray(frontend_mean, np.float32))
+    out["frontend.std"] = (np.ones(n_mels, np.float32) if frontend_std is None
+                           else np.asarray(frontend_std, np.float32))
+    return out
+
+
+def save_weights(path, arrays: dict[str, np.ndarray]) -> None:
+    data = {k: np.asarray(v, np.float32) for k, v in arrays.items()}
+    data["format_version"] = np.array(FORMAT_VERSION, np.int64)
+    np.savez(path, **data)
+
+
+def validate_weights(arrays: dict[str, np.ndarray], cfg, source: str) -> None:
+    """Raise WeightsError listing every missing, misshapen, mistyped or non-finite array."""
+    problems = []
+    for name, shape in expected_shapes(cfg).items():
+        if name not in arrays:
+            problems.append(f"{name} is missing")
+            continue
+        a = arrays[name]
+        if a.dtype != np.float32:
+            problems.append(f"{name} has dtype {a.dtype}, expected float32")
+        elif a.shape != shape:
+            problems.append(f"{name} has shape {a.shape}, expected {shape}")
+        elif not np.all(np.isfinite(a)):
+            problems.append(f"{name} contains NaN or Inf")
+    extra = sorted(set(arrays) - set(expected_shapes(cfg)) - {"format_version"})
+    if extra:
+        problems.append(f"unexpected arrays {extra}")
+    if problems:
+        raise WeightsError(f"{source}: " + "; ".join(problems))
+
+
+def load_weights(path, cfg) -> dict[str, np.ndarray]:
+    """Load and validate a weights file against ``cfg`` (all problems reported together)."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"{path}: weights file not found")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise WeightsError(f"{path}: not a readable .npz weights file ({exc})") from None
+    version = arrays.pop("format_version", None)
+    if version is None or version.shape != () or int(version) != FORMAT_VERSION:
+        raise WeightsError(f"{path}: format_version is {None if version is None else version.tolist()},"
+                           f" azsim reads version {FORMAT_VERSION}")
+    validate_weights(arrays, cfg, str(path))
+    return arrays

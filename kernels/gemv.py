@@ -1,0 +1,57 @@
+"""int8 x int8 -> int32 matrix-vector and matrix-matrix products that count their events.
+
+Event counts come out of the same pass as the arithmetic (issue #2, DESIGN.md "execute"):
+for each input vector the kernel reports how many activations are nonzero and how many
+MACs had both a nonzero weight and a nonzero activation (the work a zero-skipping MAC array
+must still do). ``col_nnz[i]`` is the number of nonzero weights in column i, known
+statically from the model.
+"""
+import numpy as np
+
+from .jit import jit
+
+
+@jit
+def gemv_i8(w, x, bias, col_nnz, out):
+    """out = w @ x + bias in int32. Returns (nonzero activations, effectual MACs)."""
+    n_out, n_in = w.shape
+    for o in range(n_out):
+        acc = np.int32(bias[o])
+        for i in range(n_in):
+            acc += np.int32(w[o, i]) * np.int32(x[i])
+        out[o] = acc
+    nz = 0
+    eff = 0
+    for i in range(n_in):
+        if x[i] != 0:
+            nz += 1
+            eff += col_nnz[i]
+    return nz, eff
+
+
+@jit
+def gemm_i8(w, xs, bias, col_nnz, out, nz_out, eff_out):
+    """out[t] = w @ xs[t] + bias for every row t of xs (int32).
+
+    Loops weight-row-outer so that each weight row is read from memory once for all t (the
+    rows of xs stay in cache); per-row nonzero-activation and effectual-MAC counts go to
+    ``nz_out[t]`` and ``eff_out[t]``.
+    """
+    n_out, n_in = w.shape
+    n_t = xs.shape[0]
+    for o in range(n_out):
+        b = np.int32(bias[o])
+        for t in range(n_t):
+            acc = b
+            for i in range(n_in):
+                acc += np.int32(w[o, i]) * np.int32(xs[t, i])
+            out[t, o] = acc
+    for t in range(n_t):
+        nz = 0
+        eff = 0
+        for i in range(n_in):
+            if xs[t, i] != 0:
+                nz += 1
+                eff += col_nnz[i]
+        nz_out[t] = nz
+        eff_out[t] = eff

@@ -1,0 +1,49 @@
+"""Requantization by integer multiplier and shift, and saturation helpers."""
+import numpy as np
+
+from .jit import jit
+
+I8_MAX = 127  # activations use the symmetric range [-127, 127]
+I16_MIN = -32768
+I16_MAX = 32767
+
+
+@jit
+def requantize_scalar(acc, mult, shift, lo, hi):
+    """round(acc * mult / 2^shift), saturated to [lo, hi]; acc, mult, shift are integers."""
+    v = (np.int64(acc) * np.int64(mult) + (np.int64(1) << np.int64(shift - 1))) >> np.int64(shift)
+    if v < lo:
+        return np.int64(lo)
+    if v > hi:
+        return np.int64(hi)
+    return v
+
+
+@jit
+def requantize_i32(acc, mult, shift, lo, hi, out):
+    """Per-channel requantization of an int32 vector ``acc`` into ``out`` (any int dtype).
+
+    ``mult`` and ``shift`` are per-channel arrays of the same length as ``acc``.
+    """
+    for k in range(acc.shape[0]):
+        out[k] = requantize_scalar(acc[k], mult[k], shift[k], lo, hi)
+
+
+@jit
+def saturate_i16(v):
+    if v < I16_MIN:
+        return np.int64(I16_MIN)
+    if v > I16_MAX:
+        return np.int64(I16_MAX)
+    return np.int64(v)
+
+
+@jit
+def q15_to_i8(v):
+    """Q0.15 -> int8 at scale 2^-7 with rounding half up, saturated to [-127, 127]."""
+    r = (np.int64(v) + 128) >> 8
+    if r > I8_MAX:
+        return np.int64(I8_MAX)
+    if r < -I8_MAX:
+        return np.int64(-I8_MAX)
+    return r

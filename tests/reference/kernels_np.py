@@ -1,0 +1,91 @@
+"""Plain NumPy twins of the Numba kernels in ``kernels/``.
+
+Written for obviousness, not speed: whole-array int64 arithmetic that follows the formulas in
+the kernels' docstrings. Tests compare every kernel against its twin bit for bit.
+"""
+import numpy as np
+
+I32_MIN, I32_MAX = -(2 ** 31), 2 ** 31 - 1
+
+
+def requantize(acc, mult, shift, lo, hi):
+    acc = np.asarray(acc, np.int64)
+    mult = np.asarray(mult, np.int64)
+    shift = np.asarray(shift, np.int64)
+    v = (acc * mult + (np.int64(1) << (shift - 1))) >> shift
+    return np.clip(v, lo, hi)
+
+
+def sat16(v):
+    return np.clip(np.asarray(v, np.int64), -32768, 32767)
+
+
+def q15_to_i8(v):
+    return np.clip((np.asarray(v, np.int64) + 128) >> 8, -127, 127)
+
+
+def lut_interp(x, table):
+    u = np.asarray(x, np.int64) + 32768
+    idx = u >> 7
+    frac = u & 127
+    t = np.asarray(table, np.int64)
+    a, b = t[idx], t[idx + 1]
+    return a + (((b - a) * frac + 64) >> 7)
+
+
+def gemv(w, x, bias, col_nnz):
+    acc = w.astype(np.int64) @ x.astype(np.int64) + bias.astype(np.int64)
+    assert np.all((acc >= I32_MIN) & (acc <= I32_MAX)), "int32 overflow in reference"
+    nz = int(np.count_nonzero(x))
+    eff = int(np.sum(col_nnz[x != 0]))
+    return acc.astype(np.int32), nz, eff
+
+
+def gemm(w, xs, bias, col_nnz):
+    outs, nzs, effs = [], [], []
+    for x in xs:
+        a, nz, eff = gemv(w, x, bias, col_nnz)
+        outs.append(a)
+        nzs.append(nz)
+        effs.append(eff)
+    out = np.array(outs, np.int32).reshape(len(xs), w.shape[0])
+    return out, np.array(nzs, np.int64), np.array(effs, np.int64)
+
+
+def lstm_cell(acc_x, acc_r, mult_x, shift_x, mult_r, shift_r, c, sig, tanh, h_mult, h_shift):
+    z = sat16(requantize(acc_x, mult_x, shift_x, I32_MIN, I32_MAX)
+              + requantize(acc_r, mult_r, shift_r, I32_MIN, I32_MAX))
+    zi, zf, zg, zo = np.split(z, 4)
+    gi, gf, go = lut_interp(zi, sig), lut_interp(zf, sig), lut_interp(zo, sig)
+    gg = lut_interp(zg, tanh)
+    c_new = sat16(((gf * c.astype(np.int64) + (1 << 14)) >> 15) + ((gi * gg + (1 << 18)) >> 19))
+    t = lut_interp(sat16(c_new << 1), tanh)
+    h = requantize(go * t, h_mult, h_shift, -127, 127)
+    return h.astype(np.int8), c_new.astype(np.int16)
+
+
+def lstm_sequence(acc_x, w_r, col_nnz_r, mult_x, shift_x, mult_r, shift_r, sig, tanh,
+                  h_mult, h_shift, w_p, col_nnz_p, p_mult, p_shift, c, r):
+    c, r = c.copy(), r.copy()
+    ys, ev = [], []
+    for t in range(acc_x.shape[0]):
+        acc_r, nz_r, eff_r = gemv(w_r, r, np.zeros(w_r.shape[0], np.int32), col_nnz_r)
+        h, c = lstm_cell(acc_x[t], acc_r, mult_x, shift_x, mult_r, shift_r, c, sig, tanh,
+                         h_mult, h_shift)
+        nz_p = eff_p = 0
+        if w_p.shape[0] > 0:
+            acc_p, nz_p, eff_p = gemv(w_p, h, np.zeros(w_p.shape[0], np.int32), col_nnz_p)
+            r = requantize(acc_p, p_mult, p_shift, -127, 127).astype(np.int8)
+        else:
+            r = h
+        ys.append(r.copy())
+        ev.append((nz_r, eff_r, nz_p, eff_p))
+    y = np.array(ys, np.int8).reshape(acc_x.shape[0], -1)
+    return y, c, r, np.array(ev, np.int64).reshape(-1, 4)
+
+
+def joint_step(z_enc, z_pred, tanh, w_out, b_out, col_nnz, mult, shift):
+    hidden = q15_to_i8(lut_interp(sat16(np.asarray(z_enc, np.int64) + z_pred), tanh)).astype(np.int8)
+    acc, nz, eff = gemv(w_out, hidden, b_out, col_nnz)
+    logits = requantize(acc, mult, shift, I32_MIN, I32_MAX)
+    return int(np.argmax(logits)), logits, nz, eff

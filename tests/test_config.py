@@ -1,0 +1,295 @@
+"""Configuration layer: presets, overrides, validation messages (azsim.config)."""
+
+import dataclasses
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from azsim.config import (
+    EncoderConfig,
+    EnergyTable,
+    HardwareConfig,
+    ModelConfig,
+    list_presets,
+    load_energy_table,
+    load_hardware_config,
+    load_model_config,
+    to_dict,
+)
+from azsim.config.loader import (
+    apply_overrides,
+    build,
+    load_toml,
+    parse_override,
+    resolve_preset,
+    split_overrides,
+)
+from azsim.errors import ConfigError
+
+KINDS = {"models": ModelConfig, "hardware": HardwareConfig, "energy": EnergyTable}
+ROOTS = {"models": "model", "hardware": "hw", "energy": ""}
+ALL_PRESETS = [(kind, name) for kind in KINDS for name in list_presets(kind)]
+
+
+def config_error(fn, *args, **kwargs) -> str:
+    """Run ``fn``, expect a ConfigError, return its message (always checked to be one line)."""
+    with pytest.raises(ConfigError) as info:
+        fn(*args, **kwargs)
+    message = str(info.value)
+    assert "\n" not in message and "\r" not in message
+    return message
+
+
+def tiny_encoder(**changes) -> dict:
+    data, _ = resolve_preset("models", "tiny")
+    return {**data["encoder"], **changes}
+
+
+# ------------------------------------------------------------------------------------- presets
+
+
+def test_shipped_presets_are_listed():
+    assert {"tiny", "he2019"} <= set(list_presets("models"))
+    assert "az-edge" in list_presets("hardware")
+    assert "horowitz-45nm" in list_presets("energy")
+
+
+def test_default_presets_load():
+    model = load_model_config()
+    assert model.name == "tiny" and model.vocab_size == 29
+    assert model.encoder.time_reduction_after == 1 and model.encoder.time_reduction_factor == 2
+    hw = load_hardware_config()
+    assert hw.name == "az-edge" and hw.zero_handling == "skip"
+    assert hw.macs_per_cycle == 256 and hw.sram_bytes == 2 * 1024 * 1024
+    assert hw.dram_bandwidth_gb_per_s == pytest.approx(12.8)
+    table = load_energy_table(hw.energy_table)
+    assert table.actions["dram_read"].energy_pj == 1950.0
+    assert table.actions["int8_mult"].per == "op"
+
+
+def test_he2019_shapes():
+    model = load_model_config("he2019")
+    assert (model.encoder.lstm_layers, model.encoder.hidden, model.encoder.projection) == (
+        8, 2048, 640)
+    assert model.encoder.stack_frames == 4 and model.encoder.time_reduction_after == 2
+    assert model.prediction.lstm_layers == 2 and model.joint.hidden == 640
+    assert model.vocab == "wordpieces" and model.vocab_size == 4097
+
+
+def test_energy_table_covers_every_reference_row():
+    expected = {"int8_add", "int16_add", "int32_add", "int8_mult", "int32_mult", "fp16_add",
+                "fp32_add", "fp16_mult", "fp32_mult", "sram_8kb_read", "sram_32kb_read",
+                "sram_1mb_read", "dram_read"}
+    table = load_energy_table()
+    assert set(table.actions) == expected
+    assert all("ISSCC 2014" in action.source for action in table.actions.values())
+    assert "not checked" in table.actions["sram_1mb_read"].source
+    assert "not checked" not in table.actions["sram_8kb_read"].source
+
+
+@pytest.mark.parametrize("kind,name", ALL_PRESETS)
+def test_every_preset_round_trips(kind, name):
+    data, source = resolve_preset(kind, name)
+    spec = build(KINDS[kind], data, source, root=ROOTS[kind])
+    assert build(KINDS[kind], to_dict(spec), "round trip") == spec
+
+
+def test_specs_are_frozen():
+    model = load_model_config()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        model.encoder.hidden = 3
+    with pytest.raises(TypeError):
+        load_energy_table().actions["dram_read"] = None
+
+
+def test_user_file_by_path(tmp_path):
+    path = tmp_path / "mine.toml"
+    data, _ = resolve_preset("models", "tiny")
+    data["name"] = "mine"
+    path.write_text(_dump_toml(data))
+    assert load_model_config(str(path)).name == "mine"
+
+
+def test_unknown_preset_lists_available():
+    message = config_error(load_model_config, "nope")
+    assert "'nope'" in message and "tiny" in message and "he2019" in message
+    assert "az-edge" in config_error(load_hardware_config, "nope")
+
+
+def test_missing_file_names_it(tmp_path):
+    message = config_error(load_model_config, str(tmp_path / "absent.toml"))
+    assert "absent.toml" in message
+
+
+def test_malformed_toml_names_file_and_position(tmp_path):
+    path = tmp_path / "broken.toml"
+    path.write_text('name = "x"\nvocab_size = = 3\nseed = 1\n')
+    message = config_error(load_toml, path)
+    assert "broken.toml" in message and "line" in message
+    assert "broken.toml" in config_error(load_hardware_config, str(path))
+
+
+# ----------------------------------------------------------------------------------- overrides
+
+
+def test_override_changes_nested_field():
+    model = load_model_config("tiny", ["model.encoder.hidden=128", "hw.clock_mhz=400"])
+    assert model.encoder.hidden == 128
+    assert model.prediction.hidden == 64  # untouched
+    hw = load_hardware_config("az-edge", ["model.encoder.hidden=128", "hw.clock_mhz=400",
+                                          "hw.zero_handling=gate"])
+    assert hw.clock_mhz == 400.0 and isinstance(hw.clock_mhz, float)
+    assert hw.zero_handling == "gate"
+
+
+def test_parse_override_values():
+    assert parse_override("model.encoder.hidden=64") == (["model", "encoder", "hidden"], 64)
+    assert parse_override("hw.zero_handling=skip") == (["hw", "zero_handling"], "skip")
+    assert parse_override('model.name="a b"') == (["model", "name"], "a b")
+    assert parse_override("hw.clock_mhz=2.5") == (["hw", "clock_mhz"], 2.5)
+    assert parse_override("run.flag=true") == (["run", "flag"], True)
+    assert parse_override("model.name=1\nx = 2") == (["model", "name"], "1\nx = 2")
+
+
+@pytest.mark.parametrize("text", ["model.encoder.hidden", "=3", "model..hidden=3", ".x=1"])
+def test_malformed_override(text):
+    message = config_error(parse_override, text)
+    assert "section.field=value" in message
+
+
+def test_override_unknown_root():
+    message = config_error(load_model_config, "tiny", ["gpu.cores=3"])
+    assert "'gpu'" in message and "model, hw, run" in message
+    assert split_overrides(["hw.x=1", "model.y=2"]) == {"model": ["model.y=2"],
+                                                        "hw": ["hw.x=1"], "run": []}
+
+
+def test_apply_overrides_creates_tables_and_copies():
+    data = {"encoder": {"hidden": 3}}
+    out = apply_overrides(data, ["model.encoder.hidden=5", "model.decode.max_symbols_per_frame=2",
+                                 "hw.clock_mhz=1"], "model")
+    assert out == {"encoder": {"hidden": 5}, "decode": {"max_symbols_per_frame": 2}}
+    assert data == {"encoder": {"hidden": 3}}
+    assert "model.encoder.hidden" in config_error(
+        apply_overrides, data, ["model.encoder.hidden.x=1"], "model")
+
+
+def test_override_int_field_with_text_fails():
+    message = config_error(load_model_config, "tiny", ["model.encoder.hidden=abc"])
+    assert 'model.encoder.hidden = "abc"' in message and "integer" in message
+
+
+# ---------------------------------------------------------------------------------- validation
+
+
+def test_unknown_key_in_set_names_key_and_allowed():
+    message = config_error(load_model_config, "tiny", ["model.encoder.hiden=3"])
+    assert "model.encoder.hiden is not a known key" in message
+    assert "allowed: stack_frames, lstm_layers, hidden" in message
+
+
+def test_unknown_key_in_toml_names_key_and_allowed(tmp_path):
+    data, _ = resolve_preset("hardware", "az-edge")
+    data["clock_ghz"] = 1.0
+    path = tmp_path / "hw.toml"
+    path.write_text(_dump_toml(data))
+    message = config_error(load_hardware_config, str(path))
+    assert message.startswith(str(path))
+    assert "hw.clock_ghz is not a known key" in message and "clock_mhz" in message
+
+
+def test_several_problems_in_one_message():
+    message = config_error(load_model_config, "tiny", [
+        "model.encoder.hidden=-3", "model.vocab=words", "model.weight_bits=true",
+        "model.frontend.hop_ms=nan", "model.joint=5"])
+    assert message.startswith("model preset 'tiny'")
+    assert "model.encoder.hidden = -3 is out of range [1, 16384]" in message
+    assert 'model.vocab = "words" is not one of "chars", "wordpieces"' in message
+    assert "model.weight_bits = true has type boolean, expected integer" in message
+    assert "model.frontend.hop_ms = nan is out of range" in message
+    assert "model.joint = 5 has type integer, expected table" in message
+    assert message.count(";") >= 4
+
+
+def test_missing_required_fields_reported_together():
+    message = config_error(build, EncoderConfig, {"stack_frames": 2}, "x.toml",
+                           root="model.encoder")
+    assert "model.encoder.lstm_layers is missing" in message
+    assert "model.encoder.hidden is missing" in message
+
+
+def test_time_reduction_after_last_layer_fails():
+    message = config_error(load_model_config, "tiny", ["model.encoder.time_reduction_after=3"])
+    assert "model.encoder.time_reduction_after = 3" in message and "lstm_layers = 2" in message
+    # After the last layer is allowed; 0 disables it.
+    assert load_model_config("tiny", ["model.encoder.time_reduction_after=2"])
+    assert load_model_config("tiny", ["model.encoder.time_reduction_after=0"])
+
+
+def test_window_longer_than_fft_fails():
+    message = config_error(load_model_config, "tiny", ["model.frontend.window_ms=40"])
+    assert "model.frontend.window_ms" in message and "n_fft = 512" in message
+
+
+def test_float_field_accepts_int_int_field_rejects_float():
+    assert build(EncoderConfig, tiny_encoder(), "x").hidden == 64
+    message = config_error(build, EncoderConfig, tiny_encoder(hidden=64.0), "x")
+    assert "hidden = 64.0 has type number, expected integer" in message
+
+
+def test_energy_table_needs_actions():
+    message = config_error(build, EnergyTable, {"name": "e", "source": "s", "actions": {}}, "e")
+    assert "actions is empty" in message
+    bad = {"name": "e", "source": "s", "actions": {"mac": {"energy_pj": -1.0, "per": "op"}}}
+    message = config_error(build, EnergyTable, bad, "e")
+    assert "actions.mac.energy_pj = -1.0 is out of range" in message
+    assert "actions.mac.source is missing" in message
+
+
+# ---------------------------------------------------------------------------------- properties
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(min_value=-(2**40), max_value=2**40))
+def test_int_field_accepts_exactly_its_range(value):
+    lo, hi = next(f for f in dataclasses.fields(EncoderConfig)
+                  if f.name == "hidden").metadata["range"]
+    data = tiny_encoder(hidden=value)
+    if lo <= value <= hi:
+        assert build(EncoderConfig, data, "x").hidden == value
+    else:
+        assert f"hidden = {value} is out of range [{lo}, {hi}]" in config_error(
+            build, EncoderConfig, data, "x")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20))
+def test_any_string_value_gives_one_line_message(text):
+    """Whatever a user types, a bad choice is reported on one line and the override parses."""
+    path, value = parse_override("hw.zero_handling=" + text)
+    assert path == ["hw", "zero_handling"]
+    data, _ = resolve_preset("hardware", "az-edge")
+    data["zero_handling"] = text
+    if text in ("none", "gate", "skip"):
+        assert build(HardwareConfig, data, "x").zero_handling == text
+    else:
+        assert "zero_handling" in config_error(build, HardwareConfig, data, "x")
+
+
+# -------------------------------------------------------------------------------------- helper
+
+
+def _dump_toml(data: dict, prefix: str = "") -> str:
+    """Minimal TOML writer for tests (scalars and nested tables only)."""
+    scalars, tables = [], []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            tables.append(f"\n[{prefix}{key}]\n" + _dump_toml(value, f"{prefix}{key}."))
+        elif isinstance(value, bool):
+            scalars.append(f"{key} = {'true' if value else 'false'}\n")
+        elif isinstance(value, str):
+            scalars.append(f'{key} = "{value}"\n')
+        else:
+            scalars.append(f"{key} = {value!r}\n")
+    return "".join(scalars) + "".join(tables)

@@ -1,0 +1,192 @@
+"""Every Numba kernel against its NumPy twin, bit for bit, on edge cases (issue #2)."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from azsim import kernels as K
+from azsim.compress.quantize import SIGMOID_LUT, TANH_LUT, quantize_multiplier
+from tests.reference import kernels_np as R
+
+I32_MIN, I32_MAX = -(2 ** 31), 2 ** 31 - 1
+SHAPES = [(1, 1), (1, 7), (7, 1), (3, 5), (13, 17), (64, 33)]
+
+
+def _matrix(rng, shape, kind):
+    if kind == "zeros":
+        return np.zeros(shape, np.int8)
+    if kind == "max":
+        return np.full(shape, 127, np.int8)
+    if kind == "min":
+        return np.full(shape, -127, np.int8)
+    if kind == "sparse":
+        m = rng.integers(-127, 128, shape).astype(np.int8)
+        m[rng.random(shape) < 0.8] = 0
+        return m
+    return rng.integers(-128, 128, shape).astype(np.int8)  # includes -128
+
+
+KINDS = ["zeros", "max", "min", "sparse", "random"]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("wkind", KINDS)
+@pytest.mark.parametrize("xkind", KINDS)
+def test_gemv_matches_twin(shape, wkind, xkind):
+    rng = np.random.default_rng(hash((shape, wkind, xkind)) % 2 ** 32)
+    w = _matrix(rng, shape, wkind)
+    x = _matrix(rng, (shape[1],), xkind)
+    bias = rng.integers(-10 ** 6, 10 ** 6, shape[0]).astype(np.int32)
+    col_nnz = np.count_nonzero(w, axis=0).astype(np.int64)
+    out = np.empty(shape[0], np.int32)
+    nz, eff = K.gemv_i8(w, x, bias, col_nnz, out)
+    ref, rnz, reff = R.gemv(w, x, bias, col_nnz)
+    np.testing.assert_array_equal(out, ref)
+    assert (nz, eff) == (rnz, reff)
+
+
+def test_effectual_macs_count_exactly_the_nonzero_pairs():
+    rng = np.random.default_rng(1)
+    w = _matrix(rng, (9, 11), "sparse")
+    x = _matrix(rng, (11,), "sparse")
+    _, _, eff = R.gemv(w, x, np.zeros(9, np.int32), np.count_nonzero(w, axis=0))
+    assert eff == int(np.sum((w != 0) & (x[None, :] != 0)))
+
+
+@pytest.mark.parametrize("n_t", [0, 1, 5])
+@pytest.mark.parametrize("shape", [(1, 1), (13, 17), (40, 9)])
+def test_gemm_matches_twin(n_t, shape):
+    rng = np.random.default_rng(n_t * 100 + shape[0])
+    w = _matrix(rng, shape, "sparse")
+    xs = _matrix(rng, (n_t, shape[1]), "random")
+    bias = rng.integers(-1000, 1000, shape[0]).astype(np.int32)
+    col_nnz = np.count_nonzero(w, axis=0).astype(np.int64)
+    out = np.empty((n_t, shape[0]), np.int32)
+    nz, eff = np.empty(n_t, np.int64), np.empty(n_t, np.int64)
+    K.gemm_i8(w, xs, bias, col_nnz, out, nz, eff)
+    ref, rnz, reff = R.gemm(w, xs, bias, col_nnz)
+    np.testing.assert_array_equal(out, ref)
+    np.testing.assert_array_equal(nz, rnz)
+    np.testing.assert_array_equal(eff, reff)
+
+
+@given(acc=st.integers(I32_MIN, I32_MAX), real=st.floats(1e-9, 1e3),
+       lo=st.sampled_from([-127, -32768, I32_MIN]))
+@settings(max_examples=300, deadline=None)
+def test_requantize_matches_twin_and_real_scale(acc, real, lo):
+    hi = -lo if lo != I32_MIN else I32_MAX
+    mult, shift = quantize_multiplier(real)
+    got = K.requantize_scalar(acc, mult[0], shift[0], lo, hi)
+    assert got == R.requantize(acc, mult, shift, lo, hi)[0]
+    exact = min(max(acc * real, lo), hi)
+    assert abs(got - exact) <= 1 + abs(acc * real) * 2 ** -30
+
+
+def test_requantize_vector_matches_twin():
+    rng = np.random.default_rng(3)
+    acc = np.concatenate([[I32_MIN, I32_MAX, 0, -1, 1], rng.integers(I32_MIN, I32_MAX, 50)]).astype(np.int32)
+    mult, shift = quantize_multiplier(rng.uniform(1e-6, 2.0, acc.size))
+    out = np.empty(acc.size, np.int8)
+    K.requantize_i32(acc, mult, shift, -127, 127, out)
+    np.testing.assert_array_equal(out, R.requantize(acc, mult, shift, -127, 127))
+
+
+@pytest.mark.parametrize("table", [SIGMOID_LUT, TANH_LUT], ids=["sigmoid", "tanh"])
+def test_lut_matches_twin_on_every_input(table):
+    xs = np.arange(-32768, 32768, dtype=np.int64)
+    got = np.array([K.lut_interp(x, table) for x in xs[::97]] + [K.lut_interp(32767, table)])
+    ref = R.lut_interp(np.concatenate([xs[::97], [32767]]), table)
+    np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("table,fn", [(SIGMOID_LUT, lambda x: 1 / (1 + np.exp(-x))),
+                                      (TANH_LUT, np.tanh)], ids=["sigmoid", "tanh"])
+def test_lut_is_accurate(table, fn):
+    xs = np.arange(-32768, 32768, 7, dtype=np.int64)
+    err = np.abs(R.lut_interp(xs, table) / 32768 - fn(xs / 4096))
+    assert err.max() < 2e-4  # linear interpolation at step 1/32: h^2/8 * max|f''| ~ 1e-4
+
+
+def _lstm_case(rng, n_in, n_h, n_p, kind):
+    d = n_p or n_h
+    acc_x = (np.zeros((6, 4 * n_h), np.int32) if kind == "zeros"
+             else rng.integers(-2 ** 20, 2 ** 20, (6, 4 * n_h)).astype(np.int32))
+    if kind == "extreme":
+        acc_x[:, ::2] = I32_MAX
+        acc_x[:, 1::2] = I32_MIN
+    w_r = _matrix(rng, (4 * n_h, d), "zeros" if kind == "zeros" else "random")
+    mult_x, shift_x = quantize_multiplier(rng.uniform(1e-5, 1e-2, 4 * n_h))
+    mult_r, shift_r = quantize_multiplier(rng.uniform(1e-3, 0.5, 4 * n_h))
+    h_mult, h_shift = quantize_multiplier(2.0 ** -30 / 0.008)
+    w_p = _matrix(rng, (n_p, n_h), "random") if n_p else np.zeros((0, 0), np.int8)
+    p_mult, p_shift = quantize_multiplier(rng.uniform(1e-3, 0.1, n_p)) if n_p else \
+        (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    c = rng.integers(-32768, 32768, n_h).astype(np.int16)
+    r = _matrix(rng, (d,), "random")
+    return (acc_x, w_r, np.count_nonzero(w_r, axis=0).astype(np.int64), mult_x, shift_x, mult_r,
+            shift_r, SIGMOID_LUT, TANH_LUT, int(h_mult[0]), int(h_shift[0]), w_p,
+            np.count_nonzero(w_p, axis=0).astype(np.int64), p_mult, p_shift), c, r
+
+
+@pytest.mark.parametrize("n_in,n_h,n_p", [(1, 1, 0), (5, 3, 0), (7, 9, 4), (16, 32, 8)])
+@pytest.mark.parametrize("kind", ["zeros", "random", "extreme"])
+def test_lstm_sequence_matches_twin(n_in, n_h, n_p, kind):
+    rng = np.random.default_rng(n_h * 7 + n_p)
+    args, c, r = _lstm_case(rng, n_in, n_h, n_p, kind)
+    ref_y, ref_c, ref_r, ref_ev = R.lstm_sequence(*args, c, r)
+    n_t = args[0].shape[0]
+    y = np.empty((n_t, r.shape[0]), np.int8)
+    ev = np.zeros((n_t, 4), np.int64)
+    c2, r2 = c.copy(), r.copy()
+    K.lstm_sequence(*args, c2, r2, y, ev[:, 0], ev[:, 1], ev[:, 2], ev[:, 3])
+    np.testing.assert_array_equal(y, ref_y)
+    np.testing.assert_array_equal(c2, ref_c)
+    np.testing.assert_array_equal(r2, ref_r)
+    np.testing.assert_array_equal(ev, ref_ev)
+
+
+def test_lstm_cell_saturates_instead_of_wrapping():
+    rng = np.random.default_rng(5)
+    args, c, r = _lstm_case(rng, 4, 8, 0, "extreme")
+    c[:] = 32767
+    acc_r = np.full(32, I32_MAX, np.int32)
+    h = np.empty(8, np.int8)
+    c2 = c.copy()
+    K.lstm_cell(args[0][0], acc_r, args[3], args[4], args[5], args[6], c2, SIGMOID_LUT, TANH_LUT,
+                args[9], args[10], h)
+    ref_h, ref_c = R.lstm_cell(args[0][0], acc_r, args[3], args[4], args[5], args[6], c,
+                               SIGMOID_LUT, TANH_LUT, args[9], args[10])
+    np.testing.assert_array_equal(h, ref_h)
+    np.testing.assert_array_equal(c2, ref_c)
+    assert np.all(np.abs(c2.astype(np.int64)) <= 32767)
+
+
+@pytest.mark.parametrize("n_j,n_v", [(1, 1), (5, 3), (33, 29)])
+@pytest.mark.parametrize("kind", ["zeros", "random", "extreme"])
+def test_joint_step_matches_twin(n_j, n_v, kind):
+    rng = np.random.default_rng(n_j + n_v)
+    z_enc = rng.integers(-40000, 40000, n_j).astype(np.int32)
+    z_pred = rng.integers(-40000, 40000, n_j).astype(np.int32)
+    if kind == "zeros":
+        z_enc[:] = 0
+        z_pred[:] = 0
+    if kind == "extreme":
+        z_enc[:] = I32_MAX // 2
+        z_pred[:] = I32_MAX // 2
+    w = _matrix(rng, (n_v, n_j), "sparse")
+    b = rng.integers(-5000, 5000, n_v).astype(np.int32)
+    col_nnz = np.count_nonzero(w, axis=0).astype(np.int64)
+    mult, shift = quantize_multiplier(rng.uniform(0.01, 10, n_v))
+    logits = np.empty(n_v, np.int32)
+    best, nz, eff = K.joint_step(z_enc, z_pred, TANH_LUT, w, b, col_nnz, mult, shift, logits)
+    rbest, rlogits, rnz, reff = R.joint_step(z_enc, z_pred, TANH_LUT, w, b, col_nnz, mult, shift)
+    np.testing.assert_array_equal(logits, rlogits)
+    assert (best, nz, eff) == (rbest, rnz, reff)
+
+
+def test_quantize_multiplier_represents_the_scale():
+    reals = np.array([1e-12, 1e-6, 0.3, 0.5, 0.999999999, 1.0, 7.5, 1e6])
+    mult, shift = quantize_multiplier(reals)
+    assert np.all((mult >= 0) & (mult < 2 ** 31))
+    assert np.all((shift >= 1) & (shift <= 62))
+    np.testing.assert_allclose(mult * 2.0 ** -shift.astype(float), reals, rtol=2e-9, atol=2 ** -62)

@@ -52,6 +52,7 @@ class EventLog:
     def add(self, layer: str, frames, **fields) -> None:
         """Add counts at ``frames`` (an index or index array); each field a scalar or array."""
         k = self.index[layer]
+        frames = np.atleast_1d(frames)
         for name, value in fields.items():
             np.add.at(self.counts[k, :, FIELD[name]], frames, value)
 

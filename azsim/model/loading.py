@@ -1,0 +1,95 @@
+"""From names and paths to a model ready to simulate: config, float weights, features."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import AudioError
+from . import float_ref
+from .audio import load_audio, shipped_audio_paths
+from .frontend import FrontendSpec, log_mel
+from .weights import generate_weights, load_weights
+
+
+def frontend_spec(cfg) -> FrontendSpec:
+    f = cfg.frontend
+    return FrontendSpec(sample_rate_hz=f.sample_rate_hz, n_mels=f.n_mels, window_ms=f.window_ms,
+                        hop_ms=f.hop_ms, n_fft=f.n_fft,
+                        f_max_hz=min(7600.0, f.sample_rate_hz / 2))
+
+
+@dataclass(frozen=True)
+class Utterance:
+    name: str
+    path: str
+    seconds: float
+    features: np.ndarray  # log-mel [n_frames, n_mels]
+
+
+def load_utterances(paths, cfg) -> list[Utterance]:
+    """Read every file first, so that a bad file fails before any simulation work starts."""
+    spec = frontend_spec(cfg)
+    min_frames = cfg.encoder.stack_frames
+    out = []
+    for path in paths:
+        audio = load_audio(path, spec.sample_rate_hz)
+        feats = log_mel(audio.samples, spec)
+        if feats.shape[0] < min_frames:
+            need_ms = spec.window_ms + (min_frames - 1) * spec.hop_ms
+            raise AudioError(f"{path}: {audio.duration_s * 1000:.0f} ms of audio is too short; "
+                             f"the model needs at least {need_ms:.0f} ms")
+        out.append(Utterance(Path(path).name, str(path), audio.duration_s, feats))
+    return out
+
+
+@lru_cache(maxsize=4)
+def _shipped_feature_stats(spec: FrontendSpec) -> tuple[np.ndarray, np.ndarray]:
+    feats = np.concatenate([log_mel(load_audio(p, spec.sample_rate_hz).samples, spec)
+                            for p in shipped_audio_paths()])
+    return feats.mean(axis=0), feats.std(axis=0) + 1e-3
+
+
+def model_weights(cfg, weights_path=None) -> dict[str, np.ndarray]:
+    """Float weights: from a ``.npz`` file, or generated deterministically from ``cfg.seed``.
+
+    Generated weights normalize features with the mean and standard deviation of the shipped
+    audio, so untrained presets see inputs of realistic range.
+    """
+    if weights_path is not None:
+        return load_weights(weights_path, cfg)
+    mean, std = _shipped_feature_stats(frontend_spec(cfg))
+    weights = generate_weights(cfg, mean, std)
+    _set_untrained_blank_bias(weights, cfg)
+    return weights
+
+
+def _set_untrained_blank_bias(weights, cfg) -> None:
+    """Make random weights emit blank, as a trained model does on most joint steps.
+
+    Random joint weights emit a symbol on almost every step (up to max_symbols_per_frame),
+    which would charge the prediction network several times per frame. No bias gives a
+    trained model's rate: a random LSTM's state drifts after each emission, so a bias tuned on
+    one state fails in the next. So the blank bias is set just above the largest
+    (best non-blank - blank) logit margin over the shipped audio's encoder frames and the
+    prediction outputs after 16 different tokens: untrained presets then emit (almost)
+    nothing. That understates prediction-network work by one step per symbol a trained model
+    would emit (about 6 % of he2019's MACs at 4 word-pieces/s) instead of overstating it up to
+    five-fold. Trained weights (issue #6) replace this.
+    """
+    spec = frontend_spec(cfg)
+    tokens = np.unique(np.linspace(0, cfg.vocab_size - 1, 16).astype(int))
+    preds = np.stack([float_ref.prediction_step(weights, cfg, int(k), None)[0] for k in tokens])
+    pred_part = preds @ weights["joint.w_pred"].T                       # [n_tokens, J]
+    largest = -np.inf
+    for path in shipped_audio_paths():
+        audio = load_audio(path, spec.sample_rate_hz)
+        enc = float_ref.encoder(weights, cfg, log_mel(audio.samples, spec))
+        enc_part = enc @ weights["joint.w_enc"].T + weights["joint.b"]  # [T, J]
+        hidden = np.tanh(enc_part[:, None, :] + pred_part[None, :, :])  # [T, n_tokens, J]
+        logits = hidden @ weights["joint.w_out"].T + weights["joint.b_out"]
+        largest = max(largest, float((logits[..., 1:].max(axis=-1) - logits[..., 0]).max()))
+    # Margin above the largest observed: 10 % of it, so int8 rounding cannot flip the choice.
+    weights["joint.b_out"][0] += np.float32(max(largest, 0.0) * 1.1)

@@ -93,3 +93,11 @@ def _set_untrained_blank_bias(weights, cfg) -> None:
         largest = max(largest, float((logits[..., 1:].max(axis=-1) - logits[..., 0]).max()))
     # Margin above the largest observed: 10 % of it, so int8 rounding cannot flip the choice.
     weights["joint.b_out"][0] += np.float32(max(largest, 0.0) * 1.1)
+
+
+def calibrate(weights, cfg, utterances) -> dict[str, float]:
+    """Max |activation| per tensor over the float model's run on ``utterances``."""
+    stats = float_ref.ActivationStats()
+    for utt in utterances:
+        float_ref.recognize(weights, cfg, utt.features, stats)
+    return stats.max_abs

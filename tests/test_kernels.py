@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from azsim import kernels as K
 from azsim.compress.quantize import SIGMOID_LUT, TANH_LUT, quantize_multiplier
-from tests.reference import kernels_np as R
+from reference import kernels_np as R
 
 I32_MIN, I32_MAX = -(2 ** 31), 2 ** 31 - 1
 SHAPES = [(1, 1), (1, 7), (7, 1), (3, 5), (13, 17), (64, 33)]

@@ -1,0 +1,103 @@
+"""The ``azsim`` command line: a thin layer over :mod:`azsim.api` that owns all output.
+
+User errors (bad files, values, configs) print one line ``azsim: error: ...`` and exit with
+status 2, never a traceback (issue #2).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from ._version import __version__
+from .errors import AzsimError
+
+_SET_HELP = ("override a config field by dotted path, e.g. model.encoder.hidden=128 or "
+             "hw.clock_mhz=400 (repeatable)")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"azsim: error: {' '.join(str(message).split())}", err=True)
+    sys.exit(2)
+
+
+def _write_json(data: dict, dest: str) -> None:
+    text = json.dumps(data, indent=2)
+    if dest == "-":
+        click.echo(text)
+        return
+    try:
+        with open(dest, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+    except OSError as exc:
+        raise AzsimError(f"--json {dest}: cannot write ({exc.strerror})") from None
+
+
+def _check_writable(dest: str) -> None:
+    parent = os.path.dirname(os.path.abspath(dest))
+    if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
+        raise AzsimError(f"--json {dest}: folder {parent} does not exist or is not writable")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="azsim")
+def cli() -> None:
+    """azsim: simulate on-device RNN-T speech recognition on a neural edge processor."""
+
+
+@cli.command()
+@click.option("--model", "model", default="tiny", show_default=True, metavar="NAME|PATH",
+              help="model preset name or TOML file")
+@click.option("--weights", default=None, metavar="FILE.npz",
+              help="float weights (.npz, azsim schema); default: generated from the seed")
+@click.option("--hw", "hardware", default="az-edge", show_default=True, metavar="NAME|PATH",
+              help="hardware preset name or TOML file")
+@click.option("--audio", multiple=True, metavar="WAV",
+              help="16-bit mono WAV file (repeatable); default: the shipped utterances")
+@click.option("--bits", type=int, default=None, help="weight bit-width (2..8)")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=_SET_HELP)
+@click.option("--json", "json_dest", default=None, metavar="PATH|-",
+              help="write the full report as JSON to PATH, or to stdout with -")
+def run(model, weights, hardware, audio, bits, overrides, json_dest) -> None:
+    """Run the model on audio in integer arithmetic and report its cost on the processor."""
+    from .api import simulate
+    from .report.render import render_text
+
+    quiet = json_dest == "-"
+    if json_dest not in (None, "-"):
+        _check_writable(json_dest)  # before the work, so no finished run is lost
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if not quiet and sys.stderr.isatty():
+            click.echo(f"\r{stage}: {done}/{total}", err=True, nl=done == total)
+
+    report = simulate(model=model, hardware=hardware, audio=list(audio) or None, bits=bits,
+                      overrides=overrides, weights=weights, progress=progress)
+    data = report.to_dict()
+    if json_dest is not None:
+        _write_json(data, json_dest)
+    if not quiet:
+        click.echo(render_text(data))
+
+
+def main(argv=None) -> None:
+    try:
+        cli.main(args=argv, prog_name="azsim", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:  # pragma: no cover - click >= 8.2
+        click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+        sys.exit(0)
+    except click.UsageError as exc:
+        _fail(exc.format_message())
+    except click.ClickException as exc:
+        _fail(exc.format_message())
+    except click.Abort:
+        click.echo("azsim: interrupted", err=True)
+        sys.exit(130)
+    except AzsimError as exc:
+        _fail(str(exc))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,51 @@
+"""Plain-text rendering of a Report for the terminal (the CLI prints what this returns)."""
+from __future__ import annotations
+
+
+def _bytes(n: float) -> str:
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.2f} {unit}"
+    return f"{n:.0f} B"
+
+
+def render_text(report: dict, top_layers: int = 5) -> str:
+    m, hw, a, lat, tr, en, cp = (report[k] for k in ("model", "hardware", "audio", "latency",
+                                                     "traffic", "energy", "compute"))
+    lines = [
+        f"azsim {report['azsim_version']}: model {m['name']} ({m['params'] / 1e6:.2f} M params, "
+        f"{m['weight_bits']}-bit weights, {_bytes(m['weight_stream_bytes'])} encoded) on "
+        f"{hw['name']} ({hw['clock_mhz']:.0f} MHz, {hw['macs_per_cycle']} MACs/cycle, "
+        f"{_bytes(hw['sram_bytes'])} SRAM, zero handling: {hw['zero_handling']})",
+        f"audio: {a['utterances']} utterances, {a['seconds']:.2f} s, {a['frames']} frames of "
+        f"{a['frame_ms']:.0f} ms",
+        "",
+        "transcripts:",
+    ]
+    for u in report["utterances"]:
+        ref = f"   (reference: {u['reference']})" if u.get("reference") else ""
+        lines.append(f"  {u['file']}: \"{u['transcript']}\"{ref}")
+    if "wer" in report:
+        lines.append(f"  WER {report['wer'] * 100:.1f} %")
+    lines += [
+        "",
+        f"latency:  {lat['cycles']:,} cycles = {lat['seconds'] * 1e3:.3f} ms busy, real-time factor "
+        f"{lat['rtf']:.4f}; per frame p50 {lat['per_frame_ms_p50']:.3f} ms, p99 "
+        f"{lat['per_frame_ms_p99']:.3f} ms; after end of speech {lat['end_of_speech_ms']:.3f} ms "
+        f"(max {lat['end_of_speech_ms_max']:.3f} ms)",
+        f"traffic:  DRAM read {_bytes(tr['dram_read_bytes'])} (weight preload "
+        f"{_bytes(tr['weight_preload_bytes'])}), SRAM read {_bytes(tr['sram_read_bytes'])}, "
+        f"SRAM write {_bytes(tr['sram_write_bytes'])}",
+        f"compute:  {cp['macs_dense']:,} dense MACs, {cp['macs_issued']:,} issued, "
+        f"{cp['macs_skipped']:,} skipped",
+        f"energy:   {en['total_uj']:.2f} uJ (table {en['table']}): " + ", ".join(
+            f"{k} {v:.2f}" for k, v in en["breakdown_uj"].items()),
+        "",
+        f"top layers by cycles:",
+        f"  {'layer':<16}{'cycles':>12}{'bound':>9}{'DRAM read':>12}{'energy uJ':>11}  resident",
+    ]
+    for row in sorted(report["layers"], key=lambda r: -r["cycles"])[:top_layers]:
+        lines.append(f"  {row['name']:<16}{row['cycles']:>12,}{row['bound']:>9}"
+                     f"{_bytes(row['dram_read_bytes']):>12}{row['energy_uj']:>11.2f}  "
+                     f"{'yes' if row['resident'] else 'no'}")
+    return "\n".join(lines)

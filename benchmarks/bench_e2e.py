@@ -1,0 +1,166 @@
+"""End-to-end speed of azsim on a model and ``--seconds`` of audio, next to PyTorch float32.
+
+Issue #2 asks azsim to simulate faster than real time (goal: no slower than float PyTorch on
+the same CPU). This script drives azsim's public stages on one utterance made by
+concatenating the shipped utterances until ``--seconds`` of 16 kHz audio, and times:
+
+* setup (once): weight generation, calibration on the shipped utterances, quantization;
+* simulate: ``run_utterance`` (integer inference with every event counted);
+* cost: ``layer_costs`` of that result on the az-edge hardware;
+* torch float32: ``benchmarks/torch_reference.py``, an RNN-T of the same dimensions on the
+  same number of frames, emitting as many symbols per encoder frame as azsim did.
+
+Repeated rows are medians of ``--repeats`` timed calls (``time.perf_counter``) after one
+warm-up call; the warm-up of ``run_utterance`` is reported as "first call" (it includes
+numba compilation, or loading numba's on-disk cache). azsim's kernels run on one thread;
+PyTorch uses its default thread count.
+
+Usage::
+
+    python benchmarks/bench_e2e.py [--model he2019] [--seconds 10] [--repeats 3] [--no-torch]
+"""
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numba
+import numpy as np
+
+from azsim.compress.ptq import quantize_model
+from azsim.config import load_energy_table, load_hardware_config, load_model_config
+from azsim.cost.energy import action_energies
+from azsim.cost.first_model import layer_costs
+from azsim.execute.events import FIELD
+from azsim.execute.integer import run_utterance
+from azsim.model.audio import load_audio, shipped_audio_paths, write_wav
+from azsim.model.loading import calibrate, load_utterances, model_weights
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from torch_reference import torch_rnnt_seconds  # noqa: E402  (imports torch lazily)
+
+SAMPLE_RATE = 16000
+HARDWARE = "az-edge"
+
+
+def timed(fn):
+    """(result, seconds) of one call of ``fn()``."""
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def median_seconds(fn, repeats):
+    """(result of the last call, median seconds) over ``repeats`` calls; no warm-up here."""
+    times = []
+    for _ in range(repeats):
+        out, dt = timed(fn)
+        times.append(dt)
+    return out, statistics.median(times)
+
+
+def long_utterance_wav(path, seconds):
+    """Write ``seconds`` of the shipped utterances, concatenated repeatedly, as a 16-bit WAV."""
+    clips = [load_audio(p, SAMPLE_RATE).samples for p in shipped_audio_paths()]
+    n = int(round(seconds * SAMPLE_RATE))
+    reps = -(-n // sum(len(c) for c in clips))  # ceil
+    write_wav(path, np.concatenate(clips * reps)[:n], SAMPLE_RATE)
+
+
+def torch_available():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="he2019", help="azsim model preset or TOML path")
+    parser.add_argument("--seconds", type=float, default=10.0, help="audio length to simulate")
+    parser.add_argument("--repeats", type=int, default=3, help="timed calls per repeated row")
+    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch baseline")
+    args = parser.parse_args(argv)
+
+    print(f"machine: nproc {os.cpu_count()}, numba {numba.__version__} "
+          f"({numba.get_num_threads()} threads; azsim kernels are single-threaded)")
+    cfg = load_model_config(args.model)
+    hw = load_hardware_config(HARDWARE)
+    energies = action_energies(load_energy_table(hw.energy_table), hw)
+
+    # Setup, once: weights, calibration on the shipped utterances, quantization.
+    calib = load_utterances([str(p) for p in shipped_audio_paths()], cfg)
+    weights, t_weights = timed(lambda: model_weights(cfg))
+    stats, t_calib = timed(lambda: calibrate(weights, cfg, calib))
+    qm, t_quant = timed(lambda: quantize_model(weights, cfg, stats, cfg.weight_bits))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = os.path.join(tmp, "long.wav")
+        long_utterance_wav(wav, args.seconds)
+        utt = load_utterances([wav], cfg)[0]
+    audio_s, feats = utt.seconds, utt.features
+
+    # Simulate: integer inference + event counting; first call = warm-up (numba).
+    _, t_first = timed(lambda: run_utterance(qm, feats))
+    result, t_sim = median_seconds(lambda: run_utterance(qm, feats), args.repeats)
+    macs = int(result.events.counts[..., FIELD["macs_dense"]].sum())
+    n_enc = int(result.enc_out.shape[0])
+    sym_rate = len(result.tokens) / max(n_enc, 1)
+
+    # Cost: the first cost model over that result.
+    def cost():
+        return layer_costs(result.events.counts, result.events.layers, hw, energies, frozenset())
+    cost()
+    _, t_cost = median_seconds(cost, args.repeats)
+
+    rows = [("setup: weights (model_weights)", t_weights, None, ""),
+            ("setup: calibrate (shipped audio)", t_calib, None, ""),
+            ("setup: quantize_model", t_quant, None, ""),
+            ("simulate: first call (warm-up)", t_first, t_first / audio_s, ""),
+            ("simulate: run_utterance", t_sim, t_sim / audio_s,
+             f"{macs / 1e9:.2f} GMAC, {macs / t_sim / 1e9:.2f} GMAC/s"),
+            (f"cost: layer_costs ({HARDWARE})", t_cost, t_cost / audio_s, ""),
+            ("azsim simulate + cost", t_sim + t_cost, (t_sim + t_cost) / audio_s, "")]
+    torch_res = None
+    if args.no_torch:
+        torch_note = "skipped (--no-torch)"
+    elif not torch_available():
+        torch_note = "torch not installed: pip install torch==2.13.0"
+        print(torch_note)
+    else:
+        torch_res = torch_rnnt_seconds(cfg, feats.shape[0], repeats=args.repeats,
+                                       symbols_per_enc_frame=sym_rate)
+        t_torch = torch_res["total_s"]
+        rows.append((f"torch {torch_res['torch_version']} float32 total", t_torch,
+                     t_torch / audio_s, f"{torch_res['threads']} threads"))
+        rows.append(("  torch encoder", torch_res["encoder_s"],
+                     torch_res["encoder_s"] / audio_s, ""))
+        rows.append(("  torch decode", torch_res["decode_s"], torch_res["decode_s"] / audio_s,
+                     f"{torch_res['joint_evals']} joint evals, "
+                     f"{torch_res['pred_steps']} pred steps"))
+
+    print(f"model {cfg.name}: {audio_s:.2f} s audio, {feats.shape[0]} log-mel frames, "
+          f"{result.n_frames} encoder input frames, {n_enc} encoder output frames, "
+          f"{len(result.tokens)} tokens emitted ({sym_rate:.3f} per encoder frame); "
+          f"medians of {args.repeats}")
+    print(f"{'stage':<36} {'seconds':>9} {'RTF':>8}  notes")
+    for name, secs, rtf, note in rows:
+        rtf_s = f"{rtf:8.3f}" if rtf is not None else f"{'':8}"
+        print(f"{name:<36} {secs:9.3f} {rtf_s}  {note}")
+    if torch_res is not None:
+        ratio = t_sim / torch_res["total_s"]
+        print(f"ratio azsim simulate / torch float32: {ratio:.2f} "
+              f"(issue #2 goal <= 1.0: {'met' if ratio <= 1.0 else 'not met'}); "
+              f"azsim real time: {'yes' if t_sim <= audio_s else 'no'} "
+              f"(RTF {t_sim / audio_s:.3f})")
+    else:
+        print(f"torch row: {torch_note}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

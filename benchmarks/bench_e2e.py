@@ -12,8 +12,8 @@ concatenating the shipped utterances until ``--seconds`` of 16 kHz audio, and ti
 
 Repeated rows are medians of ``--repeats`` timed calls (``time.perf_counter``) after one
 warm-up call; the warm-up of ``run_utterance`` is reported as "first call" (it includes
-numba compilation, or loading numba's on-disk cache). azsim's kernels run on one thread;
-PyTorch uses its default thread count, and its LSTMs with projections run PyTorch's default
+numba compilation, or loading numba's on-disk cache). azsim's matrix kernels split rows over
+numba's threads (all cores by default); PyTorch uses its default thread count, and its LSTMs with projections run PyTorch's default
 kernels, not oneDNN (the UserWarning saying so is silenced below).
 
 Usage::
@@ -90,7 +90,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     print(f"machine: nproc {os.cpu_count()}, numba {numba.__version__} "
-          f"({numba.get_num_threads()} threads; azsim kernels are single-threaded)")
+          f"({numba.get_num_threads()} threads for azsim's matrix kernels)")
     cfg = load_model_config(args.model)
     hw = load_hardware_config(HARDWARE)
     energies = action_energies(load_energy_table(hw.energy_table), hw)

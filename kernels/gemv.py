@@ -7,26 +7,57 @@ must still do). ``col_nnz[i]`` is the number of nonzero weights in column i, kno
 statically from the model.
 """
 import numpy as np
+from numba import prange
 
-from .jit import jit
+from .jit import jit, jit_parallel
+
+ROW_BLOCK = 64  # output rows per parallel task: large enough to amortize scheduling
+
+
+@jit
+def count_effectual(x, col_nnz):
+    """(nonzero activations, effectual MACs) of one input vector."""
+    nz = 0
+    eff = 0
+    for i in range(x.shape[0]):
+        if x[i] != 0:
+            nz += 1
+            eff += col_nnz[i]
+    return nz, eff
+
+
+@jit_parallel
+def _gemv_rows(w, x, bias, out):
+    n_out, n_in = w.shape
+    n_blocks = (n_out + ROW_BLOCK - 1) // ROW_BLOCK
+    for blk in prange(n_blocks):
+        for o in range(blk * ROW_BLOCK, min(n_out, (blk + 1) * ROW_BLOCK)):
+            acc = np.int32(bias[o])
+            for i in range(n_in):
+                acc += np.int32(w[o, i]) * np.int32(x[i])
+            out[o] = acc
 
 
 @jit
 def gemv_i8(w, x, bias, col_nnz, out):
     """out = w @ x + bias in int32. Returns (nonzero activations, effectual MACs)."""
+    _gemv_rows(w, x, bias, out)
+    return count_effectual(x, col_nnz)
+
+
+@jit_parallel
+def _gemm_rows(w, xs, bias, out):
     n_out, n_in = w.shape
-    for o in range(n_out):
-        acc = np.int32(bias[o])
-        for i in range(n_in):
-            acc += np.int32(w[o, i]) * np.int32(x[i])
-        out[o] = acc
-    nz = 0
-    eff = 0
-    for i in range(n_in):
-        if x[i] != 0:
-            nz += 1
-            eff += col_nnz[i]
-    return nz, eff
+    n_t = xs.shape[0]
+    n_blocks = (n_out + ROW_BLOCK - 1) // ROW_BLOCK
+    for blk in prange(n_blocks):
+        for o in range(blk * ROW_BLOCK, min(n_out, (blk + 1) * ROW_BLOCK)):
+            b = np.int32(bias[o])
+            for t in range(n_t):
+                acc = b
+                for i in range(n_in):
+                    acc += np.int32(w[o, i]) * np.int32(xs[t, i])
+                out[t, o] = acc
 
 
 @jit
@@ -37,21 +68,8 @@ def gemm_i8(w, xs, bias, col_nnz, out, nz_out, eff_out):
     rows of xs stay in cache); per-row nonzero-activation and effectual-MAC counts go to
     ``nz_out[t]`` and ``eff_out[t]``.
     """
-    n_out, n_in = w.shape
-    n_t = xs.shape[0]
-    for o in range(n_out):
-        b = np.int32(bias[o])
-        for t in range(n_t):
-            acc = b
-            for i in range(n_in):
-                acc += np.int32(w[o, i]) * np.int32(xs[t, i])
-            out[t, o] = acc
-    for t in range(n_t):
-        nz = 0
-        eff = 0
-        for i in range(n_in):
-            if xs[t, i] != 0:
-                nz += 1
-                eff += col_nnz[i]
+    _gemm_rows(w, xs, bias, out)
+    for t in range(xs.shape[0]):
+        nz, eff = count_effectual(xs[t], col_nnz)
         nz_out[t] = nz
         eff_out[t] = eff

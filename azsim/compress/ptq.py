@@ -139,30 +139,29 @@ class QuantizedRNNT:
         return sum(m.stream_bytes for m in self.matrices())
 
 
+def _quantize_stack(w, prefix: str, n_layers: int, bits: int, in_scale: float, stats) -> list[QLSTM]:
+    """Quantize stacked LSTM layers; each layer's input scale is the previous one's output scale."""
+    layers = []
+    for layer in range(n_layers):
+        layers.append(_quantize_lstm(w, f"{prefix}.{layer}", bits, in_scale, stats))
+        in_scale = layers[-1].out_scale
+    return layers
+
+
 def quantize_model(w: dict, cfg, stats: dict[str, float], bits: int) -> QuantizedRNNT:
     """Quantize float weights to ``bits`` with activation scales from calibration ``stats``."""
     in_scale = activation_scale(stats["enc.in"])
-    enc = []
-    scale = in_scale
-    for layer in range(cfg.encoder.lstm_layers):
-        q = _quantize_lstm(w, f"enc.{layer}", bits, scale, stats)
-        enc.append(q)
-        scale = q.out_scale
-    enc_scale = scale
-    # The embedding is a table, quantized with the layer's bit-width like every weight; its
-    # per-row scale is folded into one per-tensor scale because rows feed an int8 datapath.
+    enc = _quantize_stack(w, "enc", cfg.encoder.lstm_layers, bits, in_scale, stats)
+    enc_scale = enc[-1].out_scale
+    # The embedding is a lookup table whose rows become the prediction network's input
+    # activations, so it stays int8 with one per-tensor scale whatever the weight bit-width.
     emb = w["pred.embed"]
     embed_scale = activation_scale(float(np.max(np.abs(emb))))
     emb_q = np.clip(np.rint(emb / embed_scale), -127, 127).astype(np.int8)
     embed = QMatrix("pred.embed", emb_q, np.full(emb.shape[0], embed_scale), 8,
                     np.count_nonzero(emb_q, axis=0).astype(np.int64), len(pack_dense(emb_q, 8)))
-    pred = []
-    scale = embed_scale
-    for layer in range(cfg.prediction.lstm_layers):
-        q = _quantize_lstm(w, f"pred.{layer}", bits, scale, stats)
-        pred.append(q)
-        scale = q.out_scale
-    pred_scale = scale
+    pred = _quantize_stack(w, "pred", cfg.prediction.lstm_layers, bits, embed_scale, stats)
+    pred_scale = pred[-1].out_scale
     je = make_qmatrix("joint.w_enc", w["joint.w_enc"], bits)
     jp = make_qmatrix("joint.w_pred", w["joint.w_pred"], bits)
     jo = make_qmatrix("joint.w_out", w["joint.w_out"], bits)

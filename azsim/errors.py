@@ -19,3 +19,7 @@ class WeightsError(AzsimError):
 
 class AudioError(AzsimError):
     """An audio file cannot be read as speech input (not WAV, stereo, empty, truncated...)."""
+
+
+class CompressedStreamError(AzsimError):
+    """An encoded weight stream is truncated, corrupted or of the wrong format."""

@@ -7,6 +7,7 @@ import numpy as np
 
 from . import config as cfgmod
 from ._version import __version__
+from .compress.pipeline import prune_weights
 from .compress.ptq import quantize_model
 from .cost.energy import action_energies
 from .cost.first_model import frame_arrival_s, layer_costs, timeline
@@ -27,7 +28,9 @@ def simulate(model: str = "tiny", hardware: str = "az-edge", audio: Sequence[str
     """Run ``model`` on ``audio`` in integer arithmetic and cost it on ``hardware``.
 
     ``model`` and ``hardware`` are preset names or TOML paths; ``overrides`` are
-    ``section.field=value`` strings (``bits`` is shorthand for ``model.weight_bits``);
+    ``section.field=value`` strings (``bits`` is shorthand for ``model.weight_bits``;
+    ``model.sparsity``, ``model.prune``, ``model.weight_format`` and ``model.quantizer``
+    select the compression);
     ``audio`` defaults to the shipped utterances, and calibration uses the shipped utterances
     unless ``calibration_audio`` is given. ``progress(stage, done, total)`` is called as work
     completes. Raises :class:`azsim.errors.AzsimError` subclasses on bad input.
@@ -41,7 +44,8 @@ def simulate(model: str = "tiny", hardware: str = "az-edge", audio: Sequence[str
     utts = load_utterances(paths, cfg)
     calib = utts if calibration_audio is None and audio is None else \
         load_utterances(calibration_audio or [str(p) for p in shipped_audio_paths()], cfg)
-    w = model_weights(cfg, weights)
+    # Prune first, so calibration sees the activations of the model that will run.
+    w = prune_weights(model_weights(cfg, weights), cfg)
     report_progress = progress or (lambda *_: None)
     report_progress("calibrate", 0, 1)
     qm = quantize_model(w, cfg, calibrate(w, cfg, calib), cfg.weight_bits)

@@ -41,6 +41,20 @@ def _check_writable(dest: str) -> None:
         raise AzsimError(f"--json {dest}: folder {parent} does not exist or is not writable")
 
 
+def _compression_overrides(sparsity, prune, weight_format, codebook) -> list[str]:
+    """The compression shorthands as the --set overrides they stand for."""
+    out = []
+    if sparsity is not None:
+        out.append(f"model.sparsity={sparsity!r}")
+    if prune is not None:
+        out.append(f"model.prune={json.dumps(prune)}")
+    if weight_format is not None:
+        out.append(f"model.weight_format={json.dumps(weight_format)}")
+    if codebook:
+        out.append('model.quantizer="codebook"')
+    return out
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="azsim")
 def cli() -> None:
@@ -56,11 +70,20 @@ def cli() -> None:
               help="hardware preset name or TOML file")
 @click.option("--audio", multiple=True, metavar="WAV",
               help="16-bit mono WAV file (repeatable); default: the shipped utterances")
-@click.option("--bits", type=int, default=None, help="weight bit-width (2..8)")
+@click.option("--bits", type=int, default=None, help="weight bit-width (1..8)")
+@click.option("--sparsity", type=float, default=None,
+              help="fraction of weights pruned to zero (0..0.99); --set model.sparsity")
+@click.option("--prune", default=None, metavar="METHOD",
+              help="magnitude, global, nm:N:M or balanced:PES; --set model.prune")
+@click.option("--format", "weight_format", default=None, metavar="NAME",
+              help="weight stream format: dense, bitmask, csr, csc, rle, golomb")
+@click.option("--codebook", is_flag=True, default=False,
+              help="weight sharing: 2^bits shared values per layer (--set model.quantizer=codebook)")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=_SET_HELP)
 @click.option("--json", "json_dest", default=None, metavar="PATH|-",
               help="write the full report as JSON to PATH, or to stdout with -")
-def run(model, weights, hardware, audio, bits, overrides, json_dest) -> None:
+def run(model, weights, hardware, audio, bits, sparsity, prune, weight_format, codebook,
+        overrides, json_dest) -> None:
     """Run the model on audio in integer arithmetic and report its cost on the processor."""
     from .api import simulate
     from .report.render import render_text
@@ -73,6 +96,7 @@ def run(model, weights, hardware, audio, bits, overrides, json_dest) -> None:
         if not quiet and sys.stderr.isatty():
             click.echo(f"\r{stage}: {done}/{total}", err=True, nl=done == total)
 
+    overrides = list(overrides) + _compression_overrides(sparsity, prune, weight_format, codebook)
     report = simulate(model=model, hardware=hardware, audio=list(audio) or None, bits=bits,
                       overrides=overrides, weights=weights, progress=progress)
     data = report.to_dict()

@@ -1,10 +1,7 @@
 """Integer model against the float golden model; weights schema and loader (issue #2)."""
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from azsim.compress.packing import pack_dense, unpack_dense
 from azsim.compress.ptq import quantize_model
 from azsim.config import load_model_config
 from azsim.errors import WeightsError
@@ -122,13 +119,3 @@ def test_loader_rejects_corrupt_and_versionless_files(tmp_path, tiny):
         load_weights(old, cfg)
     with pytest.raises(WeightsError, match="not found"):
         load_weights(tmp_path / "missing.npz", cfg)
-
-
-@given(bits=st.integers(2, 8), rows=st.integers(1, 9), cols=st.integers(1, 13), seed=st.integers(0, 99))
-@settings(max_examples=60, deadline=None)
-def test_dense_packing_round_trips_and_has_exact_length(bits, rows, cols, seed):
-    qmax = (1 << (bits - 1)) - 1
-    q = np.random.default_rng(seed).integers(-qmax, qmax + 1, (rows, cols)).astype(np.int8)
-    stream = pack_dense(q, bits)
-    assert len(stream) == -(-rows * cols * bits // 8)
-    np.testing.assert_array_equal(unpack_dense(stream, bits, q.shape), q)

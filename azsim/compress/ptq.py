@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..kernels import CELL_FRAC_BITS, LUT_OUT_FRAC_BITS
-from .packing import pack_dense
-from .quantize import (GATE_SCALE, SIGMOID_LUT, TANH_LUT, activation_scale, quantize_multiplier,
-                       quantize_per_channel)
+from .format_base import Encoded
+from .pipeline import encode_codes, quantize_and_encode
+from .quantize import GATE_SCALE, SIGMOID_LUT, TANH_LUT, activation_scale, quantize_multiplier
 
 LOGIT_FRAC_BITS = 10          # logits are compared as int32 at scale 2^-10
 JOINT_HIDDEN_SCALE = 2.0 ** -7  # q15_to_i8 output
@@ -26,7 +26,9 @@ class QMatrix:
     scale: np.ndarray    # float64 per-row scales
     bits: int
     col_nnz: np.ndarray  # int64 nonzero codes per column (static weight sparsity)
-    stream_bytes: int    # length of the encoded weight stream (dense packed b-bit)
+    stream_bytes: int    # length of the encoded weight stream, header included
+    symbols: int         # entries the on-chip decoder walks per pass over the matrix
+    format: str          # the stream's format
 
     @property
     def nnz(self) -> int:
@@ -36,15 +38,25 @@ class QMatrix:
     def size(self) -> int:
         return int(self.q.size)
 
+    @property
+    def sparsity(self) -> float:
+        return 1.0 - self.nnz / self.size if self.size else 0.0
 
-def make_qmatrix(name: str, w: np.ndarray, bits: int) -> QMatrix:
-    q, scale = quantize_per_channel(w, bits)
+
+def _qmatrix(name: str, q, scale, bits: int, enc: Encoded) -> QMatrix:
     return QMatrix(name, q, scale, bits, np.count_nonzero(q, axis=0).astype(np.int64),
-                   len(pack_dense(q, bits)))
+                   enc.nbytes, enc.symbols, enc.format)
+
+
+def make_qmatrix(name: str, w: np.ndarray, bits: int, quantizer: str = "uniform",
+                 fmt: str = "dense") -> QMatrix:
+    q, scale, enc = quantize_and_encode(w, bits, quantizer, fmt)
+    return _qmatrix(name, q, scale, bits, enc)
 
 
 def _empty_qmatrix(name: str) -> QMatrix:
-    return QMatrix(name, np.zeros((0, 0), np.int8), np.zeros(0), 8, np.zeros(0, np.int64), 0)
+    return QMatrix(name, np.zeros((0, 0), np.int8), np.zeros(0), 8, np.zeros(0, np.int64), 0, 0,
+                   "none")
 
 
 @dataclass(frozen=True)
@@ -79,9 +91,9 @@ class QLSTM:
         return self.w_r.q.shape[1]
 
 
-def _quantize_lstm(w, prefix: str, bits: int, in_scale: float, stats) -> QLSTM:
-    w_x = make_qmatrix(f"{prefix}.w_x", w[f"{prefix}.w_x"], bits)
-    w_r = make_qmatrix(f"{prefix}.w_r", w[f"{prefix}.w_r"], bits)
+def _quantize_lstm(w, prefix: str, bits: int, in_scale: float, stats, comp) -> QLSTM:
+    w_x = make_qmatrix(f"{prefix}.w_x", w[f"{prefix}.w_x"], bits, *comp)
+    w_r = make_qmatrix(f"{prefix}.w_r", w[f"{prefix}.w_r"], bits, *comp)
     h_scale = activation_scale(stats[f"{prefix}.h"])
     has_proj = f"{prefix}.w_p" in w
     out_scale = activation_scale(stats[f"{prefix}.r"]) if has_proj else h_scale
@@ -93,7 +105,7 @@ def _quantize_lstm(w, prefix: str, bits: int, in_scale: float, stats) -> QLSTM:
     if np.any(np.abs(bias_q) >= 2 ** 31):
         raise ValueError(f"{prefix}.b does not fit int32 at the accumulator scale")
     if has_proj:
-        w_p = make_qmatrix(f"{prefix}.w_p", w[f"{prefix}.w_p"], bits)
+        w_p = make_qmatrix(f"{prefix}.w_p", w[f"{prefix}.w_p"], bits, *comp)
         p_mult, p_shift = quantize_multiplier(h_scale * w_p.scale / out_scale)
     else:
         w_p = _empty_qmatrix(f"{prefix}.w_p")
@@ -139,32 +151,35 @@ class QuantizedRNNT:
         return sum(m.stream_bytes for m in self.matrices())
 
 
-def _quantize_stack(w, prefix: str, n_layers: int, bits: int, in_scale: float, stats) -> list[QLSTM]:
+def _quantize_stack(w, prefix: str, n_layers: int, bits: int, in_scale: float, stats,
+                    comp) -> list[QLSTM]:
     """Quantize stacked LSTM layers; each layer's input scale is the previous one's output scale."""
     layers = []
     for layer in range(n_layers):
-        layers.append(_quantize_lstm(w, f"{prefix}.{layer}", bits, in_scale, stats))
+        layers.append(_quantize_lstm(w, f"{prefix}.{layer}", bits, in_scale, stats, comp))
         in_scale = layers[-1].out_scale
     return layers
 
 
 def quantize_model(w: dict, cfg, stats: dict[str, float], bits: int) -> QuantizedRNNT:
-    """Quantize float weights to ``bits`` with activation scales from calibration ``stats``."""
+    """Quantize float weights to ``bits`` with activation scales from calibration ``stats``;
+    the quantizer and stream format come from ``cfg`` (pruning happens before calibration)."""
+    comp = (cfg.quantizer, cfg.weight_format)
     in_scale = activation_scale(stats["enc.in"])
-    enc = _quantize_stack(w, "enc", cfg.encoder.lstm_layers, bits, in_scale, stats)
+    enc = _quantize_stack(w, "enc", cfg.encoder.lstm_layers, bits, in_scale, stats, comp)
     enc_scale = enc[-1].out_scale
     # The embedding is a lookup table whose rows become the prediction network's input
     # activations, so it stays int8 with one per-tensor scale whatever the weight bit-width.
     emb = w["pred.embed"]
     embed_scale = activation_scale(float(np.max(np.abs(emb))))
     emb_q = np.clip(np.rint(emb / embed_scale), -127, 127).astype(np.int8)
-    embed = QMatrix("pred.embed", emb_q, np.full(emb.shape[0], embed_scale), 8,
-                    np.count_nonzero(emb_q, axis=0).astype(np.int64), len(pack_dense(emb_q, 8)))
-    pred = _quantize_stack(w, "pred", cfg.prediction.lstm_layers, bits, embed_scale, stats)
+    embed = _qmatrix("pred.embed", emb_q, np.full(emb.shape[0], embed_scale), 8,
+                     encode_codes(emb_q, 8, "dense"))
+    pred = _quantize_stack(w, "pred", cfg.prediction.lstm_layers, bits, embed_scale, stats, comp)
     pred_scale = pred[-1].out_scale
-    je = make_qmatrix("joint.w_enc", w["joint.w_enc"], bits)
-    jp = make_qmatrix("joint.w_pred", w["joint.w_pred"], bits)
-    jo = make_qmatrix("joint.w_out", w["joint.w_out"], bits)
+    je = make_qmatrix("joint.w_enc", w["joint.w_enc"], bits, *comp)
+    jp = make_qmatrix("joint.w_pred", w["joint.w_pred"], bits, *comp)
+    jo = make_qmatrix("joint.w_out", w["joint.w_out"], bits, *comp)
     je_mult, je_shift = quantize_multiplier(enc_scale * je.scale * GATE_SCALE)
     jp_mult, jp_shift = quantize_multiplier(pred_scale * jp.scale * GATE_SCALE)
     out_mult, out_shift = quantize_multiplier(JOINT_HIDDEN_SCALE * jo.scale * 2.0 ** LOGIT_FRAC_BITS)

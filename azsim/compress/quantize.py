@@ -9,19 +9,36 @@ I8_MAX = 127
 
 
 def weight_qmax(bits: int) -> int:
-    """Largest code of the symmetric b-bit grid {-(2^(b-1)-1), ..., 2^(b-1)-1}."""
-    if not 2 <= bits <= 8:
-        raise ValueError(f"weight bits must be in 2..8, got {bits}")
-    return (1 << (bits - 1)) - 1
+    """Largest code of the b-bit weight grid, b in 1..8.
+
+    * b = 1, binary: codes {-1, +1}, qmax 1 (code 0 only for weights that are exactly 0).
+    * b = 2, ternary: codes {-1, 0, +1}, qmax 1.
+    * b >= 3: the symmetric grid {-(2^(b-1)-1), ..., 2^(b-1)-1}; the code -2^(b-1) is unused.
+    """
+    if not 1 <= bits <= 8:
+        raise ValueError(f"weight bits must be in 1..8, got {bits}")
+    return 1 if bits == 1 else (1 << (bits - 1)) - 1
 
 
 def quantize_per_channel(w: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
-    """Symmetric per-output-channel (per-row) quantization: int8 codes and float64 scales.
+    """Per-output-channel (per-row) quantization: int8 codes and float64 scales, w ~ q * scale.
 
-    scale[o] = max|w[o, :]| / qmax; an all-zero row gets scale 1 and codes 0.
+    * b >= 2 (symmetric uniform grid; b = 2 is ternary {-s, 0, +s}):
+      scale[o] = max|w[o, :]| / weight_qmax(b) and q = clip(rint(w / scale), -qmax, qmax).
+    * b = 1 (binary {-s, +s}, as in BinaryConnect / XNOR-Net): q = sign(w), and
+      scale[o] = mean |w[o, j]| over the row's nonzero weights. That is the least-squares scale
+      for sign codes (XNOR-Net's alpha = ||W||_1 / n); a weight that is exactly 0 (e.g. pruned)
+      keeps code 0 and adds no error, so the mean runs over the nonzeros only - on a row
+      without exact zeros it is simply mean |w| of the row.
+
+    An all-zero row gets scale 1 and codes 0.
     """
     qmax = weight_qmax(bits)
     w64 = np.asarray(w, np.float64)
+    if bits == 1:
+        nnz = np.count_nonzero(w64, axis=1)
+        scale = np.where(nnz > 0, np.abs(w64).sum(axis=1) / np.maximum(nnz, 1), 1.0)
+        return np.sign(w64).astype(np.int8), scale
     max_abs = np.max(np.abs(w64), axis=1) if w64.shape[1] else np.zeros(w64.shape[0])
     scale = np.where(max_abs > 0, max_abs / qmax, 1.0)
     q = np.clip(np.rint(w64 / scale[:, None]), -qmax, qmax).astype(np.int8)

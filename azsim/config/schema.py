@@ -126,7 +126,8 @@ class ModelConfig:
     """An RNN-T model: its shapes, precision and vocabulary."""
 
     name: str = _field("model name used in reports")
-    weight_bits: int = _field("weight precision, bits", 8, range=(2, 8))
+    weight_bits: int = _field("weight precision, bits (1 = binary, 2 = ternary)", 8,
+                              range=(1, 8))
     # Activations are int8 throughout until the kernels support narrower ones.
     activation_bits: int = _field("activation precision, bits", 8, range=(8, 8))
     seed: int = _field("seed for synthetic weights", 0, range=(0, 2**32 - 1))
@@ -137,6 +138,23 @@ class ModelConfig:
     prediction: PredictionConfig = _field("prediction network")
     joint: JointConfig = _field("joint network")
     decode: DecodeConfig = _field("decoding limits", default_factory=DecodeConfig)
+    # Compression (issue #3): applied to every weight matrix except the embedding table.
+    quantizer: str = _field("weight quantizer: per-channel symmetric grid, or a 2^b-entry "
+                            "codebook per layer (weight sharing)", "uniform",
+                            choices=("uniform", "codebook"))
+    sparsity: float = _field("fraction of weights pruned to exact zero", 0.0, range=(0.0, 0.99))
+    prune: str = _field("pruning method: magnitude (per layer), global, nm:N:M, balanced:PES",
+                        "magnitude")
+    weight_format: str = _field("encoding of the weight streams", "dense",
+                                choices=("dense", "bitmask", "csr", "csc", "rle", "golomb"))
+
+    def validate(self) -> list[str]:
+        import re
+        if not re.fullmatch(r"magnitude|global|nm:[1-9][0-9]*:[1-9][0-9]*|balanced:[1-9][0-9]*",
+                            self.prune):
+            return [f"prune = {self.prune!r} is not one of magnitude, global, nm:N:M, "
+                    "balanced:PES"]
+        return []
 
 
 # ------------------------------------------------------------------------------------ hardware

@@ -18,6 +18,7 @@ EVENT_FIELDS = (
     "macs_effectual",       # MACs with nonzero weight AND nonzero activation
     "act_nonzero",          # nonzero input activations read
     "weight_bytes",         # bytes of encoded weight stream the layer consumed
+    "decode_symbols",       # stream entries the weight decoder walked (nonzeros + padding)
     "act_read_bytes",       # activation and state bytes read (int8 acts, int16 cell state)
     "act_write_bytes",      # activation and state bytes written
     "lut_lookups",          # sigmoid/tanh table lookups (two table reads each)
@@ -35,6 +36,8 @@ class LayerInfo:
     weight_nnz: int
     weight_bits: int
     weight_stream_bytes: int
+    weight_symbols: int = 0   # decoder entries per pass over the weights
+    weight_format: str = "dense"
 
 
 class EventLog:

@@ -23,7 +23,8 @@ _I32_MIN, _I32_MAX = -(2 ** 31), 2 ** 31 - 1
 
 def _info(m: QMatrix, kind: str, name: str | None = None) -> LayerInfo:
     o, i = m.q.shape
-    return LayerInfo(name or m.name, kind, o, i, m.size, m.nnz, m.bits, m.stream_bytes)
+    return LayerInfo(name or m.name, kind, o, i, m.size, m.nnz, m.bits, m.stream_bytes, m.symbols,
+                     m.format)
 
 
 def _lstm_info(layer: QLSTM) -> list[LayerInfo]:
@@ -31,7 +32,7 @@ def _lstm_info(layer: QLSTM) -> list[LayerInfo]:
     wx, wr = layer.w_x, layer.w_r
     infos = [LayerInfo(f"{layer.name}.lstm", "lstm", wx.q.shape[0], wx.q.shape[1] + wr.q.shape[1],
                        wx.size + wr.size, wx.nnz + wr.nnz, wx.bits,
-                       wx.stream_bytes + wr.stream_bytes)]
+                       wx.stream_bytes + wr.stream_bytes, wx.symbols + wr.symbols, wx.format)]
     if layer.has_projection:
         infos.append(_info(layer.w_p, "projection", f"{layer.name}.proj"))
     return infos
@@ -66,6 +67,7 @@ def _lstm_events(log: EventLog, layer: QLSTM, frames, nz_x, eff_x, ev) -> None:
     log.add(info.name, frames, invocations=1, macs_dense=info.n_out * info.n_in,
             macs_nonzero_weight=info.weight_nnz, macs_effectual=eff_x + ev[:, 1],
             act_nonzero=nz_x + ev[:, 0], weight_bytes=info.weight_stream_bytes,
+            decode_symbols=info.weight_symbols,
             act_read_bytes=n_in + d_out + 2 * n_h,       # x, r (int8) and c (int16)
             act_write_bytes=2 * n_h + n_h,               # c (int16) and h (int8)
             lut_lookups=5 * n_h)                          # 3 sigmoids, 2 tanh per unit
@@ -73,7 +75,7 @@ def _lstm_events(log: EventLog, layer: QLSTM, frames, nz_x, eff_x, ev) -> None:
         p = layer.w_p
         log.add(f"{layer.name}.proj", frames, invocations=1, macs_dense=p.size,
                 macs_nonzero_weight=p.nnz, macs_effectual=ev[:, 3], act_nonzero=ev[:, 2],
-                weight_bytes=p.stream_bytes, act_read_bytes=p.q.shape[1],
+                weight_bytes=p.stream_bytes, decode_symbols=p.symbols, act_read_bytes=p.q.shape[1],
                 act_write_bytes=p.q.shape[0])
 
 
@@ -140,6 +142,7 @@ class _Predictor:
         qm, log = self.qm, self.log
         x = qm.embed.q[token][None, :]
         log.add("pred.embed", frame, invocations=1, weight_bytes=qm.embed.q.shape[1],
+                decode_symbols=qm.embed.q.shape[1],
                 act_write_bytes=qm.embed.q.shape[1])
         for k, layer in enumerate(qm.pred):
             x, self.states[k], nz_x, eff_x, ev = run_lstm(layer, x, self.states[k])
@@ -150,6 +153,7 @@ class _Predictor:
         K.requantize_i32(acc, qm.jp_mult, qm.jp_shift, _I32_MIN, _I32_MAX, self.z_pred)
         log.add("joint.pred", frame, invocations=1, macs_dense=jp.size, macs_nonzero_weight=jp.nnz,
                 macs_effectual=eff, act_nonzero=nz, weight_bytes=jp.stream_bytes,
+                decode_symbols=jp.symbols,
                 act_read_bytes=jp.q.shape[1], act_write_bytes=4 * jp.q.shape[0])
 
 
@@ -169,13 +173,14 @@ def greedy_decode(qm: QuantizedRNNT, enc_out: np.ndarray, enc_frames: np.ndarray
         K.requantize_i32(acc, qm.je_mult, qm.je_shift, _I32_MIN, _I32_MAX, z_enc)
         log.add("joint.enc", frame, invocations=1, macs_dense=je.size, macs_nonzero_weight=je.nnz,
                 macs_effectual=eff, act_nonzero=nz, weight_bytes=je.stream_bytes,
+                decode_symbols=je.symbols,
                 act_read_bytes=je.q.shape[1], act_write_bytes=4 * n_j)
         for _ in range(qm.cfg.decode.max_symbols_per_frame):
             best, nz, eff = K.joint_step(z_enc, pred.z_pred, qm.tanh_lut, jo.q, qm.out_b,
                                          jo.col_nnz, qm.out_mult, qm.out_shift, logits)
             log.add("joint.out", frame, invocations=1, macs_dense=jo.size,
                     macs_nonzero_weight=jo.nnz, macs_effectual=eff, act_nonzero=nz,
-                    weight_bytes=jo.stream_bytes,
+                    weight_bytes=jo.stream_bytes, decode_symbols=jo.symbols,
                     act_read_bytes=8 * n_j,        # both int32 joint projections
                     act_write_bytes=4 * n_v,       # int32 logits
                     lut_lookups=n_j)

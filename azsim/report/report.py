@@ -29,6 +29,13 @@ class Report:
         return self.data[key]
 
 
+def _sparsity(qm) -> float:
+    """Achieved sparsity over the pruned matrices (all but the embedding table)."""
+    mats = [m for m in qm.matrices() if m.name != "pred.embed"]
+    total = sum(m.size for m in mats)
+    return 1.0 - sum(m.nnz for m in mats) / total if total else 0.0
+
+
 def _pct(values: np.ndarray, q: float) -> float:
     return float(np.percentile(values, q)) if values.size else 0.0
 
@@ -63,6 +70,9 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
             "name": info.name, "kind": info.kind, "shape": [info.n_out, info.n_in],
             "weight_bits": info.weight_bits, "weight_count": info.weight_count,
             "weight_nnz": info.weight_nnz, "weight_stream_bytes": info.weight_stream_bytes,
+            "weight_format": info.weight_format, "weight_symbols": info.weight_symbols,
+            "sparsity": 1.0 - info.weight_nnz / info.weight_count if info.weight_count else 0.0,
+            "decode_symbols": int(counts[FIELD["decode_symbols"]]),
             "resident": info.name in residency.resident,
             "invocations": int(counts[FIELD["invocations"]]),
             "macs_dense": int(counts[FIELD["macs_dense"]]),
@@ -98,7 +108,9 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
     data = {
         "azsim_version": version,
         "model": {"name": cfg.name, "params": params, "weight_bits": cfg.weight_bits,
-                  "activation_bits": cfg.activation_bits,
+                  "activation_bits": cfg.activation_bits, "quantizer": cfg.quantizer,
+                  "prune": cfg.prune, "sparsity": _sparsity(qm), "format": cfg.weight_format,
+                  "compressed_bytes": qm.weight_stream_bytes,
                   "weight_stream_bytes": qm.weight_stream_bytes, "config": to_dict(cfg)},
         "hardware": to_dict(hw),
         "audio": {"utterances": len(utts), "seconds": audio_s, "frames": n_frames,

@@ -89,3 +89,47 @@ def joint_step(z_enc, z_pred, tanh, w_out, b_out, col_nnz, mult, shift):
     acc, nz, eff = gemv(w_out, hidden, b_out, col_nnz)
     logits = requantize(acc, mult, shift, I32_MIN, I32_MAX)
     return int(np.argmax(logits)), logits, nz, eff
+
+
+def rice_decode(payload, n_bits, k_z, k_v, vmin, vmax, n):
+    """Slow reference: the same walk over a Python list of bits."""
+    bits = [(byte >> j) & 1 for byte in bytes(payload) for j in range(8)][:n_bits]
+    out = np.zeros(n, np.int8)
+    pos = 0
+
+    def rice(k):
+        nonlocal pos
+        q = 0
+        while True:
+            if pos >= len(bits):
+                return None
+            b = bits[pos]
+            pos += 1
+            if b == 0:
+                break
+            q += 1
+        if pos + k > len(bits):
+            return None
+        r = sum(bits[pos + j] << j for j in range(k))
+        pos += k
+        return (q << k) | r
+
+    idx = 0
+    while True:
+        run = rice(k_z)
+        if run is None:
+            return -1, out
+        idx += run
+        if idx == n:
+            return 0, out
+        if idx > n:
+            return -2, out
+        u = rice(k_v)
+        if u is None:
+            return -1, out
+        v = (u >> 1) + 1
+        v = -v if u & 1 else v
+        if not vmin <= v <= vmax:
+            return -3, out
+        out[idx] = v
+        idx += 1

@@ -1,0 +1,103 @@
+"""From float weights to encoded integer matrices: prune, quantize, encode (issue #3).
+
+Every matrix the model multiplies (LSTM input, recurrent and projection weights, the joint
+network) is pruned, quantized and encoded; the embedding table is read one row per step and
+stays a dense int8 table. The encoded stream is real: its length is the size azsim reports,
+and ``decode_matrix`` gives back the integer codes bit for bit.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ConfigError
+from . import formats_entropy, formats_sparse  # noqa: F401  (fill the format registry)
+from .codebook import Codebook, fit_codebook, table_codes
+from .format_base import FORMATS, Encoded
+from .formats_sparse import CompressedSparseFormat, RelativeIndexFormat, rle_padding_entries
+from .prune import parse_prune_spec
+from .quantize import quantize_per_channel
+from .stream import HEADER_BYTES, unwrap, wrap
+
+CODEBOOK_FORMAT_BASE = 16  # codebook streams: format id 16 + the inner format's id
+MIN_POINTER_BITS = 16      # EIE's pointer width; wider only when a layer needs it
+EIE_RELATIVE_INDEX_BITS = 4  # EIE, ISCA 2016, section III
+
+
+def is_prunable(name: str) -> bool:
+    return name.endswith((".w_x", ".w_r", ".w_p")) or name in ("joint.w_enc", "joint.w_pred",
+                                                               "joint.w_out")
+
+
+def prune_weights(weights: dict, cfg) -> dict:
+    """Zero the pruned weights of every prunable matrix (``cfg.prune``, ``cfg.sparsity``).
+
+    N:M pruning fixes its own sparsity (1 - N/M); ``cfg.sparsity`` is then ignored.
+    """
+    spec = parse_prune_spec(cfg.prune)
+    if spec.method != "nm" and cfg.sparsity == 0:
+        return weights
+    targets = {k: v for k, v in weights.items() if is_prunable(k)}
+    pruned = spec.prune(targets, None if spec.method == "nm" else cfg.sparsity)
+    out = dict(weights)
+    out.update({k: v.astype(np.float32) for k, v in pruned.items()})
+    return out
+
+
+def _format(name: str, q: np.ndarray, bits: int):
+    """The registered format, with pointers widened to what this matrix needs (>= 16 bits)."""
+    if name in ("csr", "csc"):
+        width = max(MIN_POINTER_BITS, int(np.count_nonzero(q)).bit_length())
+        return CompressedSparseFormat(by_columns=name == "csc", pointer_bits=width)
+    if name == "rle":
+        entries = int(np.count_nonzero(q)) + rle_padding_entries(q, EIE_RELATIVE_INDEX_BITS)
+        return RelativeIndexFormat(EIE_RELATIVE_INDEX_BITS,
+                                   max(MIN_POINTER_BITS, entries.bit_length()))
+    return FORMATS[name]
+
+
+def encode_codes(q: np.ndarray, bits: int, fmt: str) -> Encoded:
+    try:
+        return _format(fmt, q, bits).encode(q, bits)
+    except ValueError as exc:  # e.g. 1-bit dense cannot hold pruned zeros
+        raise ConfigError(f"model.weight_format = {fmt!r} at {bits} bits: {exc}") from None
+
+
+def _signed_indices(indices: np.ndarray, bits: int) -> np.ndarray:
+    """Codebook indices 1..2^b-1 as the b-bit signed codes the formats store (0 stays 0)."""
+    idx = indices.astype(np.int16)
+    half = 1 << (bits - 1)
+    return np.where(idx < half, idx, idx - (1 << bits)).astype(np.int8)
+
+
+def encode_codebook(cb: Codebook, fmt: str) -> Encoded:
+    """Codebook stream: 2^b int8 shared-value codes, then the indices in format ``fmt``."""
+    table, _ = table_codes(cb)
+    inner = encode_codes(_signed_indices(cb.indices, cb.bits), cb.bits, fmt)
+    payload = table.tobytes() + inner.stream
+    fmt_id = CODEBOOK_FORMAT_BASE + FORMATS[fmt].format_id
+    stream = wrap(fmt_id, cb.bits, cb.indices.shape, payload)
+    return Encoded(f"codebook+{fmt}", stream, tuple(cb.indices.shape), cb.bits, inner.symbols,
+                   inner.index_bits, inner.value_bits + 8 * table.size + 8 * HEADER_BYTES)
+
+
+def decode_matrix(enc: Encoded) -> np.ndarray:
+    """The int8 codes back from a stream (codebook streams map indices through the table)."""
+    head, payload = unwrap(enc.stream)
+    if head.format_id < CODEBOOK_FORMAT_BASE:
+        return FORMATS[enc.format].decode(enc.stream)
+    n_table = 1 << head.bits
+    table = np.frombuffer(payload[:n_table], np.int8)
+    inner_name = enc.format.split("+", 1)[1]
+    signed = FORMATS[inner_name].decode(payload[n_table:]).astype(np.int16)
+    return table[np.where(signed < 0, signed + (1 << head.bits), signed)]
+
+
+def quantize_and_encode(w: np.ndarray, bits: int, quantizer: str, fmt: str
+                        ) -> tuple[np.ndarray, np.ndarray, Encoded]:
+    """int8 codes for the datapath, per-row scales, and the encoded stream."""
+    if quantizer == "codebook":
+        cb = fit_codebook(w, bits)
+        table, scale = table_codes(cb)
+        return table[cb.indices], np.full(w.shape[0], scale), encode_codebook(cb, fmt)
+    q, scale = quantize_per_channel(w, bits)
+    return q, scale, encode_codes(q, bits, fmt)

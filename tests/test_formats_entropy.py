@@ -1,0 +1,74 @@
+"""The golomb (Golomb-Rice) weight format: round trips, size formula, corruption, kernel twin."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from reference import kernels_np as R
+
+from azsim.compress.formats_entropy import GOLOMB, expected_bytes, value_range
+from azsim.errors import CompressedStreamError
+from azsim.kernels import rice_decode
+
+
+def _codes(seed, shape, bits, sparsity):
+    rng = np.random.default_rng(seed)
+    lo, hi = value_range(bits)
+    q = rng.integers(lo, hi + 1, shape)
+    if bits == 1:
+        q = np.where(rng.random(shape) < 0.5, -1, 1)
+    q[rng.random(shape) < sparsity] = 0
+    return q.astype(np.int8)
+
+
+@given(bits=st.integers(1, 8), rows=st.integers(1, 12), cols=st.integers(1, 12),
+       sparsity=st.sampled_from([0.0, 0.3, 0.9, 0.99, 1.0]), seed=st.integers(0, 2 ** 16))
+@settings(max_examples=150, deadline=None)
+def test_round_trip_and_size_formula(bits, rows, cols, sparsity, seed):
+    q = _codes(seed, (rows, cols), bits, sparsity)
+    enc = GOLOMB.encode(q, bits)
+    np.testing.assert_array_equal(GOLOMB.decode(enc.stream), q)
+    assert enc.nbytes == expected_bytes(q)
+    assert enc.symbols == 2 * np.count_nonzero(q) + 1
+
+
+@pytest.mark.parametrize("shape", [(1, 300), (300, 1), (37, 41)])
+def test_extremes_round_trip(shape):
+    for q in (np.zeros(shape, np.int8), np.full(shape, -128, np.int8), np.full(shape, 127, np.int8)):
+        np.testing.assert_array_equal(GOLOMB.decode(GOLOMB.encode(q, 8).stream), q)
+
+
+def test_sparse_matrices_compress_below_dense():
+    q = _codes(1, (256, 256), 4, 0.9)
+    assert GOLOMB.encode(q, 4).nbytes < 0.3 * (256 * 256 * 4 / 8)
+
+
+def test_corrupted_and_truncated_streams_raise():
+    stream = GOLOMB.encode(_codes(2, (20, 30), 8, 0.5), 8).stream
+    with pytest.raises(CompressedStreamError):
+        GOLOMB.decode(stream[:-3])
+    flipped = bytearray(stream)
+    flipped[30] ^= 0x10
+    with pytest.raises(CompressedStreamError):
+        GOLOMB.decode(bytes(flipped))
+    with pytest.raises(CompressedStreamError):
+        GOLOMB.decode(b"XXXX" + stream[4:])
+
+
+def test_float_or_out_of_range_codes_are_rejected():
+    with pytest.raises(ValueError):
+        GOLOMB.encode(np.zeros((2, 2), np.float32), 8)
+    with pytest.raises(ValueError):
+        GOLOMB.encode(np.full((2, 2), 9, np.int8), 4)
+
+
+@given(data=st.binary(min_size=0, max_size=12), k_z=st.integers(0, 4), k_v=st.integers(0, 4),
+       n=st.integers(0, 20))
+@settings(max_examples=300, deadline=None)
+def test_kernel_matches_twin_on_arbitrary_bytes(data, k_z, k_v, n):
+    payload = np.frombuffer(data, np.uint8)
+    out = np.zeros(n, np.int8)
+    status = rice_decode(payload, 8 * len(data), k_z, k_v, -8, 7, out)
+    ref_status, ref_out = R.rice_decode(payload, 8 * len(data), k_z, k_v, -8, 7, n)
+    assert status == ref_status
+    if status == 0:
+        np.testing.assert_array_equal(out, ref_out)

@@ -10,6 +10,7 @@ import os
 import sys
 
 import click
+import numpy as np
 
 from ._version import __version__
 from .errors import AzsimError
@@ -104,6 +105,67 @@ def run(model, weights, hardware, audio, bits, sparsity, prune, weight_format, c
         _write_json(data, json_dest)
     if not quiet:
         click.echo(render_text(data))
+
+
+@cli.command()
+@click.option("--model", "model", default="tiny", show_default=True, metavar="NAME|PATH",
+              help="model preset name or TOML file (its weights are pruned and quantized)")
+@click.option("--weights", default=None, metavar="FILE.npz|FILE.npy",
+              help="integer matrices to encode losslessly as given (instead of --model)")
+@click.option("--bits", type=int, default=None, help="weight bit-width (1..8)")
+@click.option("--sparsity", type=float, default=None, help="fraction of weights pruned (0..0.99)")
+@click.option("--prune", default=None, metavar="METHOD",
+              help="magnitude, global, nm:N:M or balanced:PES")
+@click.option("--format", "weight_format", default="all", show_default=True,
+              type=click.Choice(("all", "dense", "bitmask", "csr", "csc", "rle", "golomb")),
+              help="weight stream format")
+@click.option("--codebook", is_flag=True, default=False, help="weight sharing (2^bits values per layer)")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=_SET_HELP)
+@click.option("--json", "json_dest", default=None, metavar="PATH|-",
+              help="write the results as JSON to PATH, or to stdout with -")
+def compress(model, weights, bits, sparsity, prune, weight_format, codebook, overrides,
+             json_dest) -> None:
+    """Encode a model's weights in each format: bytes, bits per weight, exact round trip."""
+    from . import config as cfgmod
+    from .compress import survey as sv
+
+    if json_dest not in (None, "-"):
+        _check_writable(json_dest)
+    overrides = list(overrides) + _compression_overrides(sparsity, prune, None, codebook)
+    if bits is not None:
+        overrides.append(f"model.weight_bits={bits}")
+    cfg = cfgmod.load_model_config(model, overrides)
+    formats = sv.ALL_FORMATS if weight_format == "all" else (weight_format,)
+    if weights is not None:
+        codes = sv.load_integer_matrices(weights, cfg.weight_bits)
+        source = weights
+    else:
+        from .compress.pipeline import prune_weights
+        from .model.loading import model_weights
+        codes = sv.model_codes(prune_weights(model_weights(cfg), cfg), cfg.weight_bits,
+                               cfg.quantizer)
+        source = f"model {cfg.name}"
+    if cfg.weight_bits == 1 and weights is None and "dense" in formats and \
+            any(np.count_nonzero(q == 0) for q, _ in codes.values()):
+        formats = tuple(f for f in formats if f != "dense")  # 1-bit dense cannot hold zeros
+    results = sv.survey(codes, cfg.weight_bits, formats)
+    n = sum(q.size for q, _ in codes.values())
+    nnz = sum(int(np.count_nonzero(q)) for q, _ in codes.values())
+    data = {"azsim_version": __version__, "source": source, "matrices": len(codes), "weights": n,
+            "weight_bits": cfg.weight_bits, "quantizer": cfg.quantizer,
+            "sparsity": 1.0 - nnz / n if n else 0.0,
+            "formats": [r.to_dict() for r in results]}
+    if json_dest is not None:
+        _write_json(data, json_dest)
+    if json_dest != "-":
+        click.echo(f"{source}: {len(codes)} matrices, {n:,} weights at {cfg.weight_bits} bits "
+                   f"({cfg.quantizer}), sparsity {data['sparsity']:.3f}")
+        click.echo(f"  {'format':<10}{'bytes':>14}{'bits/weight':>13}{'vs fp32':>9}"
+                   f"{'vs int8':>9}{'round trip':>12}")
+        for r in data["formats"]:
+            click.echo(f"  {r['name']:<10}{r['bytes']:>14,}{r['bits_per_weight']:>13.3f}"
+                       f"{r['ratio_to_fp32']:>8.1f}x{r['ratio_to_int8']:>8.2f}x"
+                       f"{'exact' if r['roundtrip_exact'] else 'MISMATCH':>12}")
 
 
 def main(argv=None) -> None:

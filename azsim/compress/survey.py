@@ -1,0 +1,109 @@
+"""Compressed size of a whole model (or of given integer matrices) in every weight format.
+
+The library side of ``azsim compress``: each matrix is quantized once, encoded in each format,
+decoded again and compared, so every reported size comes with proof that the stream is real.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import WeightsError
+from .format_base import FORMATS, check_codes
+from .pipeline import decode_matrix, encode_codebook, encode_codes, is_prunable
+from .codebook import fit_codebook, table_codes
+from .quantize import quantize_per_channel
+
+ALL_FORMATS = ("dense", "bitmask", "csr", "csc", "rle", "golomb")
+
+
+@dataclass(frozen=True)
+class FormatResult:
+    name: str
+    bytes: int
+    weights: int
+    symbols: int
+    roundtrip_exact: bool
+    encode_s: float
+    decode_s: float
+
+    @property
+    def bits_per_weight(self) -> float:
+        return 8.0 * self.bytes / self.weights if self.weights else 0.0
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "bytes": self.bytes, "bits_per_weight": self.bits_per_weight,
+                "ratio_to_fp32": 4.0 * self.weights / self.bytes if self.bytes else 0.0,
+                "ratio_to_int8": 1.0 * self.weights / self.bytes if self.bytes else 0.0,
+                "roundtrip_exact": self.roundtrip_exact, "symbols": self.symbols,
+                "encode_s": self.encode_s, "decode_s": self.decode_s}
+
+
+def model_codes(weights: dict, bits: int, quantizer: str) -> dict[str, tuple]:
+    """Quantize every prunable matrix once: name -> (codes, codebook or None)."""
+    out = {}
+    for name, w in weights.items():
+        if not is_prunable(name):
+            continue
+        if quantizer == "codebook":
+            cb = fit_codebook(w, bits)
+            out[name] = (table_codes(cb)[0][cb.indices], cb)
+        else:
+            out[name] = (quantize_per_channel(w, bits)[0], None)
+    return out
+
+
+def survey(codes: dict[str, tuple], bits: int, formats=ALL_FORMATS, progress=None) -> list[FormatResult]:
+    """Encode, decode and compare every matrix in every format."""
+    results = []
+    for k, fmt in enumerate(formats):
+        total = symbols = n = 0
+        exact = True
+        t_enc = t_dec = 0.0
+        for q, cb in codes.values():
+            t0 = time.perf_counter()
+            enc = encode_codebook(cb, fmt) if cb is not None else encode_codes(q, bits, fmt)
+            t1 = time.perf_counter()
+            back = decode_matrix(enc)
+            t2 = time.perf_counter()
+            t_enc, t_dec = t_enc + t1 - t0, t_dec + t2 - t1
+            exact &= bool(np.array_equal(back, q))
+            total, symbols, n = total + enc.nbytes, symbols + enc.symbols, n + q.size
+        results.append(FormatResult(fmt, total, n, symbols, exact, t_enc, t_dec))
+        if progress:
+            progress(k + 1, len(formats))
+    return results
+
+
+def load_integer_matrices(path: str, bits: int) -> dict[str, tuple]:
+    """Integer matrices from ``.npy`` / ``.npz``, encoded losslessly as given."""
+    p = Path(path)
+    if not p.is_file():
+        raise WeightsError(f"{path}: file not found")
+    try:
+        if p.suffix == ".npy":
+            arrays = {p.stem: np.load(p, allow_pickle=False)}
+        else:
+            with np.load(p, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError) as exc:
+        raise WeightsError(f"{path}: not a readable .npy/.npz file ({type(exc).__name__})") from None
+    out = {}
+    for name, a in arrays.items():
+        if a.ndim == 0 and name == "format_version":
+            continue
+        if not np.issubdtype(a.dtype, np.integer):
+            raise WeightsError(f"{path}: {name} has dtype {a.dtype}; --weights takes integer "
+                               "codes (give float weights with --model to quantize them)")
+        if a.ndim != 2:
+            raise WeightsError(f"{path}: {name} has shape {a.shape}; weight matrices are 2-D")
+        try:
+            out[name] = (check_codes(a, bits), None)
+        except ValueError as exc:
+            raise WeightsError(f"{path}: {name}: {exc} (--bits {bits})") from None
+    if not out:
+        raise WeightsError(f"{path}: holds no matrices")
+    return out

@@ -1,0 +1,105 @@
+"""Compression wired into the model and the `azsim compress` command (issue #3)."""
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import azsim
+from azsim.cli import main
+from azsim.compress.codebook import fit_codebook, table_codes
+from azsim.compress.pipeline import decode_matrix, encode_codebook
+from azsim.compress.survey import ALL_FORMATS
+from azsim.errors import CompressedStreamError
+
+
+@given(bits=st.integers(1, 8), rows=st.integers(1, 9), cols=st.integers(1, 9),
+       sparsity=st.sampled_from([0.0, 0.5, 0.95]), seed=st.integers(0, 999),
+       fmt=st.sampled_from([f for f in ALL_FORMATS if f != "dense"]))
+@settings(max_examples=120, deadline=None)
+def test_codebook_streams_round_trip(bits, rows, cols, sparsity, seed, fmt):
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((rows, cols))
+    w[rng.random((rows, cols)) < sparsity] = 0.0
+    cb = fit_codebook(w, bits)
+    enc = encode_codebook(cb, fmt)
+    table, _ = table_codes(cb)
+    np.testing.assert_array_equal(decode_matrix(enc), table[cb.indices])
+    assert enc.nbytes == len(enc.stream)
+
+
+def test_corrupted_codebook_stream_raises():
+    cb = fit_codebook(np.random.default_rng(0).standard_normal((16, 16)), 4)
+    enc = encode_codebook(cb, "rle")
+    bad = bytearray(enc.stream)
+    bad[-5] ^= 0xFF
+    with pytest.raises(CompressedStreamError):
+        decode_matrix(type(enc)(enc.format, bytes(bad), enc.shape, enc.bits, enc.symbols,
+                                enc.index_bits, enc.value_bits))
+
+
+def _run(*overrides, **kw):
+    return azsim.simulate(overrides=list(overrides), **kw).to_dict()
+
+
+def test_pruned_sparse_model_reports_its_compression():
+    dense = _run()
+    sparse = _run("model.sparsity=0.8", 'model.weight_format="rle"', bits=4)
+    assert sparse["model"]["sparsity"] == pytest.approx(0.8, abs=1e-3)
+    assert sparse["model"]["format"] == "rle"
+    assert sparse["model"]["compressed_bytes"] < 0.3 * dense["model"]["compressed_bytes"]
+    assert sparse["compute"]["macs_issued"] < 0.4 * dense["compute"]["macs_issued"]
+    for row in sparse["layers"]:
+        if row["name"] != "pred.embed":
+            assert row["weight_format"] == "rle"
+            assert row["decode_symbols"] >= row["invocations"] * (row["weight_nnz"] > 0)
+
+
+def test_streaming_a_sparse_model_cuts_dram_traffic():
+    dense = _run("hw.sram_bytes=4096")
+    sparse = _run("hw.sram_bytes=4096", "model.sparsity=0.9", 'model.weight_format="bitmask"')
+    assert sparse["traffic"]["dram_read_bytes"] < 0.3 * dense["traffic"]["dram_read_bytes"]
+    assert sparse["energy"]["breakdown_uj"]["dram"] < dense["energy"]["breakdown_uj"]["dram"]
+
+
+@pytest.mark.parametrize("extra", [["model.weight_bits=3"], ['model.quantizer="codebook"',
+                                                            "model.weight_bits=4"],
+                                   ['model.prune="nm:2:4"', 'model.weight_format="csr"'],
+                                   ['model.prune="balanced:8"', "model.sparsity=0.5"],
+                                   ["model.weight_bits=1", 'model.weight_format="bitmask"',
+                                    "model.sparsity=0.5"]])
+def test_every_compression_runs_in_the_integer_model(extra):
+    d = _run(*extra)
+    assert d["latency"]["cycles"] > 0
+    assert d["model"]["compressed_bytes"] > 0
+
+
+def _call(capsys, *argv):
+    with pytest.raises(SystemExit) as exc:
+        main(list(argv))
+        raise SystemExit(0)
+    out = capsys.readouterr()
+    return exc.value.code, out.out, out.err
+
+
+def test_compress_command_json(capsys):
+    code, out, _ = _call(capsys, "compress", "--bits", "4", "--sparsity", "0.8", "--json", "-")
+    data = json.loads(out)
+    assert [f["name"] for f in data["formats"]] == list(ALL_FORMATS)
+    for f in data["formats"]:
+        assert {"name", "bytes", "bits_per_weight", "roundtrip_exact"} <= set(f)
+        assert f["roundtrip_exact"] is True
+    assert data["sparsity"] == pytest.approx(0.8, abs=1e-3)
+
+
+def test_compress_bad_inputs(capsys, tmp_path):
+    floats = tmp_path / "f.npy"
+    np.save(floats, np.zeros((2, 2), np.float32))
+    for argv, fragment in [(["compress", "--bits", "0"], "weight_bits = 0"),
+                           (["compress", "--bits", "9"], "weight_bits = 9"),
+                           (["compress", "--sparsity", "1.5"], "sparsity = 1.5"),
+                           (["compress", "--format", "zip"], "zip"),
+                           (["compress", "--weights", str(floats)], "float32")]:
+        code, _, err = _call(capsys, *argv)
+        assert code == 2 and len(err.strip().splitlines()) == 1 and fragment in err, (argv, err)

@@ -8,3 +8,19 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run the azsim CLI in-process: cli("run", "--bits", "4") -> (exit code, stdout, stderr)."""
+    from azsim.cli import main
+
+    def call(*argv):
+        with pytest.raises(SystemExit) as exc:
+            main(list(argv))
+            raise SystemExit(0)
+        out = capsys.readouterr()
+        return exc.value.code, out.out, out.err
+    return call

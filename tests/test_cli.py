@@ -4,29 +4,20 @@ import json
 import numpy as np
 import pytest
 
-from azsim.cli import main
 
 
-def _call(capsys, *argv):
-    with pytest.raises(SystemExit) as exc:
-        main(list(argv))
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    return exc.value.code, out.out, out.err
-
-
-def test_run_prints_a_summary(capsys):
-    code, out, err = _call(capsys, "run")
+def test_run_prints_a_summary(cli):
+    code, out, err = cli("run")
     assert code in (0, None)
     assert "transcripts:" in out and "latency:" in out and "energy:" in out
 
 
-def test_run_json_to_stdout_and_file(capsys, tmp_path):
-    code, out, _ = _call(capsys, "run", "--json", "-", "--bits", "6")
+def test_run_json_to_stdout_and_file(cli, tmp_path):
+    code, out, _ = cli("run", "--json", "-", "--bits", "6")
     data = json.loads(out)
     assert data["model"]["weight_bits"] == 6
     path = tmp_path / "r.json"
-    code, out, _ = _call(capsys, "run", "--json", str(path), "--set", "hw.clock_mhz=400")
+    code, out, _ = cli("run", "--json", str(path), "--set", "hw.clock_mhz=400")
     assert json.loads(path.read_text())["hardware"]["clock_mhz"] == 400
 
 
@@ -50,9 +41,9 @@ def _bad_inputs(tmp_path):
     ]
 
 
-def test_bad_input_gives_one_line_and_status_2(capsys, tmp_path):
+def test_bad_input_gives_one_line_and_status_2(cli, tmp_path):
     for argv, fragment in _bad_inputs(tmp_path):
-        code, out, err = _call(capsys, *argv)
+        code, out, err = cli(*argv)
         assert code == 2, argv
         lines = err.strip().splitlines()
         assert len(lines) == 1, (argv, err)

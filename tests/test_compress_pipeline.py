@@ -7,7 +7,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import azsim
-from azsim.cli import main
 from azsim.compress.codebook import fit_codebook, table_codes
 from azsim.compress.pipeline import decode_matrix, encode_codebook
 from azsim.compress.survey import ALL_FORMATS
@@ -75,16 +74,8 @@ def test_every_compression_runs_in_the_integer_model(extra):
     assert d["model"]["compressed_bytes"] > 0
 
 
-def _call(capsys, *argv):
-    with pytest.raises(SystemExit) as exc:
-        main(list(argv))
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    return exc.value.code, out.out, out.err
-
-
-def test_compress_command_json(capsys):
-    code, out, _ = _call(capsys, "compress", "--bits", "4", "--sparsity", "0.8", "--json", "-")
+def test_compress_command_json(cli):
+    code, out, _ = cli("compress", "--bits", "4", "--sparsity", "0.8", "--json", "-")
     data = json.loads(out)
     assert [f["name"] for f in data["formats"]] == list(ALL_FORMATS)
     for f in data["formats"]:
@@ -93,7 +84,7 @@ def test_compress_command_json(capsys):
     assert data["sparsity"] == pytest.approx(0.8, abs=1e-3)
 
 
-def test_compress_bad_inputs(capsys, tmp_path):
+def test_compress_bad_inputs(cli, tmp_path):
     floats = tmp_path / "f.npy"
     np.save(floats, np.zeros((2, 2), np.float32))
     for argv, fragment in [(["compress", "--bits", "0"], "weight_bits = 0"),
@@ -101,5 +92,5 @@ def test_compress_bad_inputs(capsys, tmp_path):
                            (["compress", "--sparsity", "1.5"], "sparsity = 1.5"),
                            (["compress", "--format", "zip"], "zip"),
                            (["compress", "--weights", str(floats)], "float32")]:
-        code, _, err = _call(capsys, *argv)
+        code, _, err = cli(*argv)
         assert code == 2 and len(err.strip().splitlines()) == 1 and fragment in err, (argv, err)

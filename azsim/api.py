@@ -10,7 +10,8 @@ from ._version import __version__
 from .compress.pipeline import prune_weights
 from .compress.ptq import quantize_model
 from .cost.energy import action_energies
-from .cost.first_model import frame_arrival_s, layer_costs, timeline
+from .cost.first_model import (frame_arrival_s, layer_costs, sram_weight_footprint_bytes,
+                               timeline)
 from .execute.events import FIELD
 from .execute.integer import run_utterance
 from .model.audio import shipped_audio_paths, shipped_transcripts
@@ -59,7 +60,8 @@ def simulate(model: str = "tiny", hardware: str = "az-edge", audio: Sequence[str
                    for info in layers}
     act_bytes = max(int(r.events.counts[..., FIELD["act_write_bytes"]].max(initial=0))
                     for r in results)
-    residency = plan_residency(layers, invocations, hw.sram_bytes, act_bytes)
+    residency = plan_residency(layers, invocations, hw.sram_bytes, act_bytes,
+                               lambda info: sram_weight_footprint_bytes(info, hw))
     frame_s = cfg.encoder.stack_frames * cfg.frontend.hop_ms / 1000.0
     costs = [layer_costs(r.events.counts, layers, hw, energies, residency.resident)
              for r in results]

@@ -79,3 +79,32 @@ def test_slow_clock_shows_real_time_limits():
     slow = _run("hw.clock_mhz=1", "hw.macs_per_cycle=1")
     assert slow["latency"]["rtf"] > 1
     assert slow["latency"]["end_of_speech_ms"] > 0
+
+
+SPARSE = ("model.sparsity=0.9", "model.weight_bits=4", 'model.weight_format="rle"')
+
+
+def test_decoder_location_decides_what_sram_holds():
+    # The rle streams (~21 kB) fit in 40 kB of SRAM; the 4-bit matrices with zeros filled back
+    # in (~79 kB) do not.
+    eie = _run(*SPARSE, "hw.sram_bytes=40000", 'hw.decoder_location="sram_to_pe"')
+    seed = _run(*SPARSE, "hw.sram_bytes=40000", 'hw.decoder_location="dram_to_sram"')
+    assert all(r["resident"] for r in eie["layers"])
+    assert not all(r["resident"] for r in seed["layers"])
+    assert seed["traffic"]["dram_read_bytes"] > eie["traffic"]["dram_read_bytes"]
+
+
+def test_resident_layers_decode_once_on_the_dram_to_sram_path():
+    d = _run(*SPARSE, 'hw.decoder_location="dram_to_sram"')
+    for row in d["layers"]:
+        if row["resident"] and row["kind"] != "embedding":
+            assert row["decoded_symbols"] == row["weight_symbols"]
+    e = _run(*SPARSE, 'hw.decoder_location="sram_to_pe"')
+    assert e["energy"]["breakdown_uj"]["decoder"] > d["energy"]["breakdown_uj"]["decoder"]
+
+
+def test_a_slow_decoder_bounds_latency():
+    fast = _run(*SPARSE, 'hw.decoder_location="sram_to_pe"', "hw.decoder_symbols_per_cycle=1000")
+    slow = _run(*SPARSE, 'hw.decoder_location="sram_to_pe"', "hw.decoder_symbols_per_cycle=0.01")
+    assert slow["latency"]["cycles"] > fast["latency"]["cycles"]
+    assert any(r["bound"] == "decoder" for r in slow["layers"])

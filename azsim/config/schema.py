@@ -180,6 +180,13 @@ class HardwareConfig:
                                "horowitz-45nm")
     leakage_mw: float = _field("static (leakage) power, mW", 0.0, range=(0.0, 1e6))
     description: str = _field("free text for reports", "")
+    # Weight decoder (issue #3): where compressed streams are expanded, and how fast.
+    decoder_location: str = _field(
+        "where weight streams are decoded: dram_to_sram (SRAM holds the matrix with zeros "
+        "filled back in) or sram_to_pe (SRAM holds the compressed stream, as EIE)",
+        "dram_to_sram", choices=("dram_to_sram", "sram_to_pe"))
+    decoder_symbols_per_cycle: float = _field("stream entries the decoder emits per cycle",
+                                              64.0, range=(0.001, 1e6))
 
 
 # -------------------------------------------------------------------------------------- energy

@@ -25,6 +25,7 @@ class ActionEnergies:
     sram_pj_per_byte: float      # at the processor's SRAM capacity
     dram_pj_per_byte: float
     lut_lookup_pj: float         # one 64-bit read of a <= 8 KB table (both neighbours)
+    decode_symbol_pj: float      # one stream entry through the weight decoder
     leakage_mw: float
 
 
@@ -57,5 +58,9 @@ def action_energies(table, hw) -> ActionEnergies:
         sram_pj_per_byte=sram_access_pj(table, hw.sram_bytes) / _BYTES_PER_ACCESS,
         dram_pj_per_byte=_get(table, "dram_read") / _BYTES_PER_ACCESS,
         lut_lookup_pj=_get(table, "sram_8kb_read"),
+        # Decoding one entry = advancing the position by its relative index or pointer (a
+        # 16-bit add) and placing its value (an 8-bit add for the sign/offset). Shift-register
+        # extraction of the bit fields is not in the table and is not charged.
+        decode_symbol_pj=_get(table, "int16_add") + _get(table, "int8_add"),
         leakage_mw=hw.leakage_mw,
     )

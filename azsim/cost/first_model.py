@@ -10,7 +10,14 @@ Per (layer, frame), with the frame's counts summed over the layer's invocations:
 * SRAM cycles = (weight bytes if resident + activation bytes read + written) /
   ``sram_bytes_per_cycle``;
 * DRAM cycles = weight bytes if streamed / (DRAM bytes per cycle at the clock);
-* cycles = ceil(max of the three); the largest names the layer's bound.
+* decoder cycles = stream entries decoded / ``decoder_symbols_per_cycle``;
+* cycles = ceil(max of the four); the largest names the layer's bound.
+
+Where the weight decoder sits (issue #3) decides what SRAM holds and when decoding happens:
+``sram_to_pe`` (EIE) keeps the compressed stream in SRAM and decodes it on every pass;
+``dram_to_sram`` (the seed's processor) expands streams on their way into SRAM, which then
+holds the matrix with zeros filled back in: a resident layer is decoded once, at load, and read
+dense; a streamed layer is decoded every pass and staged through SRAM (written, then read).
 
 Energy = sum of counts x energy per action (``azsim.cost.energy``): MACs charged are all dense
 MACs with no zero handling and only effectual MACs with gating or skipping (a gated MAC's
@@ -26,7 +33,7 @@ import numpy as np
 
 from ..execute.events import FIELD
 
-BOUNDS = ("compute", "sram", "dram")
+BOUNDS = ("compute", "sram", "dram", "decoder")
 PJ_PER_MW_S = 1e9  # 1 mW for 1 s = 1e-3 J = 1e9 pJ
 
 
@@ -37,6 +44,7 @@ class LayerCost:
     compute_cycles: np.ndarray
     sram_cycles: np.ndarray
     dram_cycles: np.ndarray
+    decoder_cycles: np.ndarray
     macs_issued: np.ndarray
     sram_read_bytes: np.ndarray
     sram_write_bytes: np.ndarray
@@ -45,6 +53,15 @@ class LayerCost:
     sram_pj: np.ndarray
     dram_pj: np.ndarray
     lut_pj: np.ndarray
+    decoder_pj: np.ndarray
+    decoded_symbols: np.ndarray
+
+
+def sram_weight_footprint_bytes(info, hw) -> int:
+    """SRAM a resident layer occupies: its stream, or the matrix with zeros filled back in."""
+    if hw.decoder_location == "sram_to_pe" or info.kind == "embedding":
+        return info.weight_stream_bytes
+    return info.weight_dense_bytes
 
 
 def layer_costs(counts: np.ndarray, layers, hw, energies, resident) -> list[LayerCost]:
@@ -56,20 +73,30 @@ def layer_costs(counts: np.ndarray, layers, hw, energies, resident) -> list[Laye
         dense, eff = c[:, FIELD["macs_dense"]], c[:, FIELD["macs_effectual"]]
         issued = eff if hw.zero_handling == "skip" else dense
         charged = dense if hw.zero_handling == "none" else eff
-        weight_bytes = c[:, FIELD["weight_bytes"]]
+        stream_bytes = c[:, FIELD["weight_bytes"]]
         is_resident = info.name in resident
-        sram_read = c[:, FIELD["act_read_bytes"]] + (weight_bytes if is_resident else 0)
-        sram_write = c[:, FIELD["act_write_bytes"]]
-        dram_read = np.zeros_like(weight_bytes) if is_resident else weight_bytes
+        zeros = np.zeros_like(stream_bytes)
+        if hw.decoder_location == "sram_to_pe" or info.kind == "embedding":
+            w_sram_read, w_sram_write = (stream_bytes if is_resident else zeros), zeros
+            decoded = c[:, FIELD["decode_symbols"]]
+        else:
+            dense_bytes = c[:, FIELD["invocations"]] * info.weight_dense_bytes
+            w_sram_read, w_sram_write = dense_bytes, (zeros if is_resident else dense_bytes)
+            decoded = zeros if is_resident else c[:, FIELD["decode_symbols"]]
+        sram_read = c[:, FIELD["act_read_bytes"]] + w_sram_read
+        sram_write = c[:, FIELD["act_write_bytes"]] + w_sram_write
+        dram_read = zeros if is_resident else stream_bytes
         compute = issued / hw.macs_per_cycle
         sram = (sram_read + sram_write) / hw.sram_bytes_per_cycle
         dram = dram_read / dram_bytes_per_cycle
-        cycles = np.ceil(np.maximum(np.maximum(compute, sram), dram)).astype(np.int64)
-        out.append(LayerCost(cycles, compute, sram, dram, issued, sram_read, sram_write,
-                             dram_read, charged * energies.mac_pj,
+        decoder = decoded / hw.decoder_symbols_per_cycle
+        cycles = np.ceil(np.maximum(np.maximum(compute, sram), np.maximum(dram, decoder)))
+        out.append(LayerCost(cycles.astype(np.int64), compute, sram, dram, decoder, issued,
+                             sram_read, sram_write, dram_read, charged * energies.mac_pj,
                              (sram_read + sram_write) * energies.sram_pj_per_byte,
                              dram_read * energies.dram_pj_per_byte,
-                             c[:, FIELD["lut_lookups"]] * energies.lut_lookup_pj))
+                             c[:, FIELD["lut_lookups"]] * energies.lut_lookup_pj,
+                             decoded * energies.decode_symbol_pj, decoded))
     return out
 
 

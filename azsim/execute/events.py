@@ -39,6 +39,11 @@ class LayerInfo:
     weight_symbols: int = 0   # decoder entries per pass over the weights
     weight_format: str = "dense"
 
+    @property
+    def weight_dense_bytes(self) -> int:
+        """The matrix with zeros filled back in, packed at its bit-width."""
+        return -(-self.weight_count * self.weight_bits // 8)
+
 
 class EventLog:
     """counts[layer, frame, field] for one utterance."""

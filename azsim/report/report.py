@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import to_dict
-from ..cost.first_model import PJ_PER_MW_S
+from ..cost.first_model import PJ_PER_MW_S, sram_weight_footprint_bytes
 from ..execute.events import FIELD
 from ..model.metrics import error_rate
 
@@ -50,9 +50,15 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
     def over_utts(k, attr):
         return float(sum(getattr(c[k], attr).sum() for c in costs))
 
-    # Weight preload: resident layers are read from DRAM once and written into SRAM once.
+    # Weight preload: resident layers are read from DRAM once, decoded once if the decoder sits
+    # on the DRAM->SRAM path, and written into SRAM once (as stream or as decoded matrix).
     preload = {info.name: (info.weight_stream_bytes if info.name in residency.resident else 0)
                for info in layers}
+    preload_sram = {info.name: (sram_weight_footprint_bytes(info, hw)
+                                if info.name in residency.resident else 0) for info in layers}
+    preload_symbols = {info.name: (info.weight_symbols if info.name in residency.resident
+                                   and hw.decoder_location == "dram_to_sram"
+                                   and info.kind != "embedding" else 0) for info in layers}
     leak_pj = sum(energies.leakage_mw * tl.busy_s * PJ_PER_MW_S for tl in timelines)
     total_cycles = int(sum(c.cycles.sum() for cs in costs for c in cs))
     layer_rows = []
@@ -60,12 +66,15 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
         counts = sum(r.events.counts[k].sum(axis=0) for r in results)
         cyc = int(sum(int(c[k].cycles.sum()) for c in costs))
         bound_cycles = {"compute": over_utts(k, "compute_cycles"),
-                        "sram": over_utts(k, "sram_cycles"), "dram": over_utts(k, "dram_cycles")}
+                        "sram": over_utts(k, "sram_cycles"), "dram": over_utts(k, "dram_cycles"),
+                        "decoder": over_utts(k, "decoder_cycles")}
         dram = over_utts(k, "dram_read_bytes") + preload[info.name]
-        breakdown = {"mac": over_utts(k, "mac_pj"), "sram": over_utts(k, "sram_pj"),
-                     "dram": over_utts(k, "dram_pj") + preload[info.name] * energies.dram_pj_per_byte
-                     + preload[info.name] * energies.sram_pj_per_byte,
-                     "lut": over_utts(k, "lut_pj")}
+        breakdown = {"mac": over_utts(k, "mac_pj"),
+                     "sram": over_utts(k, "sram_pj") + preload_sram[info.name] * energies.sram_pj_per_byte,
+                     "dram": over_utts(k, "dram_pj") + preload[info.name] * energies.dram_pj_per_byte,
+                     "lut": over_utts(k, "lut_pj"),
+                     "decoder": over_utts(k, "decoder_pj")
+                     + preload_symbols[info.name] * energies.decode_symbol_pj}
         layer_rows.append({
             "name": info.name, "kind": info.kind, "shape": [info.n_out, info.n_in],
             "weight_bits": info.weight_bits, "weight_count": info.weight_count,
@@ -81,13 +90,14 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
             "cycles": cyc, "bound": max(bound_cycles, key=bound_cycles.get) if cyc else "idle",
             "dram_read_bytes": int(dram),
             "sram_read_bytes": int(over_utts(k, "sram_read_bytes")),
-            "sram_write_bytes": int(over_utts(k, "sram_write_bytes") + preload[info.name]),
+            "sram_write_bytes": int(over_utts(k, "sram_write_bytes") + preload_sram[info.name]),
+            "decoded_symbols": int(over_utts(k, "decoded_symbols") + preload_symbols[info.name]),
             "lut_lookups": int(counts[FIELD["lut_lookups"]]),
             "energy_uj": sum(breakdown.values()) / PJ_PER_UJ,
             "energy_breakdown_uj": {k2: v / PJ_PER_UJ for k2, v in breakdown.items()},
         })
     breakdown_uj = {key: sum(row["energy_breakdown_uj"][key] for row in layer_rows)
-                    for key in ("mac", "sram", "dram", "lut")}
+                    for key in ("mac", "sram", "dram", "lut", "decoder")}
     breakdown_uj["leakage"] = leak_pj / PJ_PER_UJ
     frame_ms = np.concatenate([tl.compute_s for tl in timelines]) * 1e3
     eos_ms = [tl.end_of_speech_latency_s * 1e3 for tl in timelines]
@@ -131,7 +141,8 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
                    "per_action_pj": {"mac": energies.mac_pj,
                                      "sram_byte": energies.sram_pj_per_byte,
                                      "dram_byte": energies.dram_pj_per_byte,
-                                     "lut_lookup": energies.lut_lookup_pj},
+                                     "lut_lookup": energies.lut_lookup_pj,
+                                     "decode_symbol": energies.decode_symbol_pj},
                    "leakage_mw": energies.leakage_mw},
         "compute": {"macs_dense": macs_dense, "macs_issued": macs_issued,
                     "macs_skipped": macs_dense - macs_issued,

@@ -19,13 +19,14 @@ class Residency:
 
 
 def plan_residency(layers, invocations: dict[str, int], sram_bytes: int,
-                   activation_bytes: int) -> Residency:
+                   activation_bytes: int, footprint) -> Residency:
+    """``footprint(info)`` is the SRAM a resident layer takes (stream or decoded matrix)."""
     budget = max(sram_bytes - activation_bytes, 0)
     order = sorted(layers, key=lambda info: (-invocations.get(info.name, 0)
-                                             / max(info.weight_stream_bytes, 1), info.name))
+                                             / max(footprint(info), 1), info.name))
     used, resident = 0, set()
     for info in order:
-        if used + info.weight_stream_bytes <= budget:
+        if used + footprint(info) <= budget:
             resident.add(info.name)
-            used += info.weight_stream_bytes
+            used += footprint(info)
     return Residency(frozenset(resident), budget, used)

@@ -134,7 +134,8 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
                     "dram_write_bytes": 0,
                     "sram_read_bytes": sum(r["sram_read_bytes"] for r in layer_rows),
                     "sram_write_bytes": sum(r["sram_write_bytes"] for r in layer_rows),
-                    "weight_preload_bytes": residency.resident_bytes,
+                    "weight_preload_bytes": sum(preload.values()),   # DRAM, once per run
+                    "sram_weight_bytes": residency.resident_bytes,   # SRAM held by weights
                     "resident_layers": sorted(residency.resident)},
         "energy": {"total_uj": sum(breakdown_uj.values()), "breakdown_uj": breakdown_uj,
                    "table": energies.table,

@@ -5,9 +5,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference import kernels_np as R
 
-from azsim.compress.formats_entropy import GOLOMB, expected_bytes, value_range
+from azsim.compress.format_base import value_range
+from azsim.compress.formats_entropy import GOLOMB, expected_bytes, golomb_lengths
 from azsim.errors import CompressedStreamError
-from azsim.kernels import rice_decode
+from azsim.kernels import golomb_decode
 
 
 def _codes(seed, shape, bits, sparsity):
@@ -29,6 +30,13 @@ def test_round_trip_and_size_formula(bits, rows, cols, sparsity, seed):
     np.testing.assert_array_equal(GOLOMB.decode(enc.stream), q)
     assert enc.nbytes == expected_bytes(q)
     assert enc.symbols == 2 * np.count_nonzero(q) + 1
+
+
+@pytest.mark.parametrize("m", [1, 2, 3, 5, 8, 13, 64, 100])
+def test_golomb_code_lengths_are_prefix_free_and_exact(m):
+    # Kraft equality for a complete prefix code over u = 0..: sum 2^-len = 1 (up to the tail).
+    u = np.arange(0, 4000 * m)
+    assert np.sum(2.0 ** -golomb_lengths(u, m).astype(float)) == pytest.approx(1.0, abs=1e-6)
 
 
 @pytest.mark.parametrize("shape", [(1, 300), (300, 1), (37, 41)])
@@ -61,14 +69,28 @@ def test_float_or_out_of_range_codes_are_rejected():
         GOLOMB.encode(np.full((2, 2), 9, np.int8), 4)
 
 
-@given(data=st.binary(min_size=0, max_size=12), k_z=st.integers(0, 4), k_v=st.integers(0, 4),
-       n=st.integers(0, 20))
-@settings(max_examples=300, deadline=None)
-def test_kernel_matches_twin_on_arbitrary_bytes(data, k_z, k_v, n):
+@given(data=st.binary(min_size=0, max_size=12), m_z=st.integers(1, 9), m_v=st.integers(1, 9),
+       fixed=st.booleans(), n=st.integers(0, 20))
+@settings(max_examples=400, deadline=None)
+def test_kernel_matches_twin_on_arbitrary_bytes(data, m_z, m_v, fixed, n):
     payload = np.frombuffer(data, np.uint8)
     out = np.zeros(n, np.int8)
-    status = rice_decode(payload, 8 * len(data), k_z, k_v, -8, 7, out)
-    ref_status, ref_out = R.rice_decode(payload, 8 * len(data), k_z, k_v, -8, 7, n)
+    palette = np.array([3, -1, 7, -8, 1], np.int8)
+    m_v = min(m_v, 8) if fixed else m_v
+    status = golomb_decode(payload, 8 * len(data), m_z, m_v, fixed, palette, out)
+    ref_status, ref_out = R.golomb_decode(payload, 8 * len(data), m_z, m_v, fixed, palette, n)
     assert status == ref_status
     if status == 0:
         np.testing.assert_array_equal(out, ref_out)
+
+
+@given(n=st.integers(0, 40), seed=st.integers(0, 10 ** 6))
+@settings(max_examples=200, deadline=None)
+def test_pack_kernel_matches_twin(n, seed):
+    from azsim.compress.formats_entropy import pack_codes
+    rng = np.random.default_rng(seed)
+    ones = rng.integers(0, 12, n)
+    terminated = rng.integers(0, 2, n)
+    width = rng.integers(0, 9, n)
+    field = rng.integers(0, 1 << 8, n) & ((1 << width) - 1)
+    assert pack_codes(ones, terminated, field, width) == R.pack_codes(ones, terminated, field, width)

@@ -91,32 +91,48 @@ def joint_step(z_enc, z_pred, tanh, w_out, b_out, col_nnz, mult, shift):
     return int(np.argmax(logits)), logits, nz, eff
 
 
-def rice_decode(payload, n_bits, k_z, k_v, vmin, vmax, n):
+def golomb_decode(payload, n_bits, m_z, m_v, fixed_width, palette, n):
     """Slow reference: the same walk over a Python list of bits."""
     bits = [(byte >> j) & 1 for byte in bytes(payload) for j in range(8)][:n_bits]
     out = np.zeros(n, np.int8)
     pos = 0
 
-    def rice(k):
+    def field(width):
+        nonlocal pos
+        if pos + width > len(bits):
+            return None
+        v = sum(bits[pos + j] << j for j in range(width))
+        pos += width
+        return v
+
+    def golomb(m):
         nonlocal pos
         q = 0
         while True:
             if pos >= len(bits):
                 return None
-            b = bits[pos]
+            bit = bits[pos]
             pos += 1
-            if b == 0:
+            if bit == 0:
                 break
             q += 1
-        if pos + k > len(bits):
+        b = max(m - 1, 0).bit_length()   # ceil(log2 m)
+        c = (1 << b) - m
+        if b == 0:
+            return q
+        r = field(b - 1)
+        if r is None:
             return None
-        r = sum(bits[pos + j] << j for j in range(k))
-        pos += k
-        return (q << k) | r
+        if r >= c:
+            x = field(1)
+            if x is None:
+                return None
+            r = ((r << 1) | x) - c
+        return q * m + r
 
     idx = 0
     while True:
-        run = rice(k_z)
+        run = golomb(m_z)
         if run is None:
             return -1, out
         idx += run
@@ -124,12 +140,26 @@ def rice_decode(payload, n_bits, k_z, k_v, vmin, vmax, n):
             return 0, out
         if idx > n:
             return -2, out
-        u = rice(k_v)
+        u = field(m_v) if fixed_width else golomb(m_v)
         if u is None:
             return -1, out
-        v = (u >> 1) + 1
-        v = -v if u & 1 else v
-        if not vmin <= v <= vmax:
+        if u >= len(palette):
             return -3, out
-        out[idx] = v
+        out[idx] = palette[u]
         idx += 1
+
+
+def pack_codes(ones, terminated, field, width):
+    """Vectorized twin: scatter the one-bits and the field bits into a bit array."""
+    lengths = ones + terminated + width
+    starts = np.cumsum(lengths) - lengths
+    bits = np.zeros(int(lengths.sum()), np.uint8)
+    n_ones = int(ones.sum())
+    if n_ones:
+        offset = np.arange(n_ones) - np.repeat(np.cumsum(ones) - ones, ones)
+        bits[np.repeat(starts, ones) + offset] = 1
+    field_start = starts + ones + terminated
+    for j in range(int(width.max(initial=0))):
+        sel = width > j
+        bits[field_start[sel] + j] = ((field[sel] >> j) & 1).astype(np.uint8)
+    return np.packbits(bits, bitorder="little").tobytes()

@@ -94,3 +94,26 @@ def test_pack_kernel_matches_twin(n, seed):
     width = rng.integers(0, 9, n)
     field = rng.integers(0, 1 << 8, n) & ((1 << width) - 1)
     assert pack_codes(ones, terminated, field, width) == R.pack_codes(ones, terminated, field, width)
+
+
+@given(data=st.binary(min_size=0, max_size=40), seed=st.integers(0, 10 ** 6))
+@settings(max_examples=200, deadline=None)
+def test_read_fields_kernel_matches_twin(data, seed):
+    from azsim.kernels import read_fields
+    rng = np.random.default_rng(seed)
+    payload = np.frombuffer(data, np.uint8)
+    start = int(rng.integers(0, 8))
+    widths = []
+    room = 8 * len(data) - start
+    while room > 0:
+        w = int(rng.integers(1, 33))
+        if w > room:
+            break
+        widths.append(w)
+        room -= w
+    widths = np.array(widths, np.int64)
+    out = np.empty(widths.size, np.int64)
+    end = read_fields(payload, start, widths, out)
+    ref, ref_end = R.read_fields(payload, start, widths)
+    np.testing.assert_array_equal(out, ref)
+    assert end == ref_end

@@ -111,9 +111,13 @@ class DenseFormat:
     def decode(self, stream: bytes) -> np.ndarray:
         head, reader = open_stream(stream, self.format_id, self.name)
         _check_param(self.name, head.param)
-        codes = field_codes(reader.read(head.rows * head.cols, head.bits), head.bits)
+        n = head.rows * head.cols
+        if head.bits == 8:  # byte-aligned two's complement: the payload is the int8 matrix
+            codes = reader.read_bytes(n).view(np.int8).copy()
+        else:
+            codes = field_codes(reader.read(n, head.bits), head.bits).astype(np.int8)
         reader.finish()
-        return codes.astype(np.int8).reshape(head.rows, head.cols)
+        return codes.reshape(head.rows, head.cols)
 
 
 class BitmaskFormat:

@@ -163,3 +163,13 @@ def pack_codes(ones, terminated, field, width):
         sel = width > j
         bits[field_start[sel] + j] = ((field[sel] >> j) & 1).astype(np.uint8)
     return np.packbits(bits, bitorder="little").tobytes()
+
+
+def read_fields(payload, start_bit, widths):
+    """Twin: expand to one byte per bit, then sum the weighted bits of each field."""
+    bits = np.unpackbits(np.asarray(payload, np.uint8), bitorder="little").astype(np.int64)
+    out, pos = [], start_bit
+    for w in widths:
+        out.append(int((bits[pos:pos + w] << np.arange(w)).sum()))
+        pos += w
+    return np.array(out, np.int64), pos

@@ -123,14 +123,18 @@ def run(model, weights, hardware, audio, bits, sparsity, prune, weight_format, c
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=_SET_HELP)
 @click.option("--json", "json_dest", default=None, metavar="PATH|-",
               help="write the results as JSON to PATH, or to stdout with -")
+@click.option("--save", "save_dir", default=None, metavar="DIR",
+              help="also write every stream to DIR/<matrix>.<format>.azw (see azsim decode)")
 def compress(model, weights, bits, sparsity, prune, weight_format, codebook, overrides,
-             json_dest) -> None:
+             json_dest, save_dir) -> None:
     """Encode a model's weights in each format: bytes, bits per weight, exact round trip."""
     from . import config as cfgmod
     from .compress import survey as sv
 
     if json_dest not in (None, "-"):
         _check_writable(json_dest)
+    if save_dir is not None and not (os.path.isdir(save_dir) and os.access(save_dir, os.W_OK)):
+        raise AzsimError(f"--save {save_dir}: not a writable folder")
     overrides = list(overrides) + _compression_overrides(sparsity, prune, None, codebook)
     if bits is not None:
         overrides.append(f"model.weight_bits={bits}")
@@ -148,7 +152,7 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, ove
     if cfg.weight_bits == 1 and weights is None and "dense" in formats and \
             any(np.count_nonzero(q == 0) for q, _ in codes.values()):
         formats = tuple(f for f in formats if f != "dense")  # 1-bit dense cannot hold zeros
-    results = sv.survey(codes, cfg.weight_bits, formats)
+    results = sv.survey(codes, cfg.weight_bits, formats, save_dir=save_dir)
     n = sum(q.size for q, _ in codes.values())
     nnz = sum(int(np.count_nonzero(q)) for q, _ in codes.values())
     data = {"azsim_version": __version__, "source": source, "matrices": len(codes), "weights": n,
@@ -166,6 +170,39 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, ove
             click.echo(f"  {r['name']:<10}{r['bytes']:>14,}{r['bits_per_weight']:>13.3f}"
                        f"{r['ratio_to_fp32']:>8.1f}x{r['ratio_to_int8']:>8.2f}x"
                        f"{'exact' if r['roundtrip_exact'] else 'MISMATCH':>12}")
+
+
+@cli.command()
+@click.argument("stream_file", metavar="FILE.azw")
+@click.option("--out", default=None, metavar="FILE.npy", help="write the decoded int8 codes")
+@click.option("--json", "json_dest", default=None, metavar="PATH|-",
+              help="write what the stream holds as JSON to PATH, or to stdout with -")
+def decode(stream_file, out, json_dest) -> None:
+    """Check and decode a weight stream written by `azsim compress --save`."""
+    from .compress.pipeline import decode_stream
+
+    try:
+        with open(stream_file, "rb") as fh:
+            stream = fh.read()
+    except OSError as exc:
+        raise AzsimError(f"{stream_file}: cannot read ({exc.strerror})") from None
+    try:
+        name, bits, codes = decode_stream(stream)
+    except AzsimError as exc:
+        raise AzsimError(f"{stream_file}: {exc}") from None
+    nnz = int(np.count_nonzero(codes))
+    data = {"file": stream_file, "format": name, "bits": bits, "shape": list(codes.shape),
+            "bytes": len(stream), "nonzeros": nnz,
+            "sparsity": 1.0 - nnz / codes.size if codes.size else 0.0,
+            "bits_per_weight": 8.0 * len(stream) / codes.size if codes.size else 0.0}
+    if out is not None:
+        np.save(out, codes)
+    if json_dest is not None:
+        _write_json(data, json_dest)
+    if json_dest != "-":
+        click.echo(f"{stream_file}: {name}, {bits}-bit, {codes.shape[0]}x{codes.shape[1]}, "
+                   f"{len(stream):,} bytes ({data['bits_per_weight']:.3f} bits/weight), "
+                   f"sparsity {data['sparsity']:.3f}; CRC and structure check out")
 
 
 def main(argv=None) -> None:

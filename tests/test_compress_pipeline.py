@@ -94,3 +94,20 @@ def test_compress_bad_inputs(cli, tmp_path):
                            (["compress", "--weights", str(floats)], "float32")]:
         code, _, err = cli(*argv)
         assert code == 2 and len(err.strip().splitlines()) == 1 and fragment in err, (argv, err)
+
+
+def test_saved_streams_decode_and_corruption_is_one_line(cli, tmp_path):
+    code, _, _ = cli("compress", "--bits", "4", "--sparsity", "0.8", "--save", str(tmp_path))
+    files = sorted(tmp_path.glob("*.azw"))
+    assert len(files) == 9 * len(ALL_FORMATS)
+    good = tmp_path / "enc.0.w_x.rle.azw"
+    code, out, _ = cli("decode", str(good), "--json", "-", "--out", str(tmp_path / "c.npy"))
+    info = json.loads(out)
+    assert info["format"] == "rle" and info["bits"] == 4 and info["bytes"] == good.stat().st_size
+    assert np.load(tmp_path / "c.npy").shape == tuple(info["shape"])
+    data = good.read_bytes()
+    bad = tmp_path / "bad.azw"
+    for damaged in (data[:-5], data[:30] + bytes([data[30] ^ 4]) + data[31:], b"junk"):
+        bad.write_bytes(damaged)
+        code, _, err = cli("decode", str(bad))
+        assert code == 2 and len(err.strip().splitlines()) == 1 and "bad.azw" in err

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import CompressedStreamError, ConfigError
 from . import formats_entropy, formats_sparse  # noqa: F401  (fill the format registry)
 from .codebook import Codebook, fit_codebook, table_codes
 from .format_base import FORMATS, Encoded
@@ -101,3 +101,26 @@ def quantize_and_encode(w: np.ndarray, bits: int, quantizer: str, fmt: str
         return table[cb.indices], np.full(w.shape[0], scale), encode_codebook(cb, fmt)
     q, scale = quantize_per_channel(w, bits)
     return q, scale, encode_codes(q, bits, fmt)
+
+
+def _format_by_id(format_id: int):
+    for fmt in FORMATS.values():
+        if fmt.format_id == format_id:
+            return fmt
+    raise CompressedStreamError(f"weight stream has unknown format id {format_id}")
+
+
+def decode_stream(stream: bytes) -> tuple[str, int, np.ndarray]:
+    """Any azsim weight stream -> (format name, bits, int8 codes), format read from its header."""
+    head, payload = unwrap(stream)
+    if head.format_id < CODEBOOK_FORMAT_BASE:
+        fmt = _format_by_id(head.format_id)
+        return fmt.name, head.bits, fmt.decode(stream)
+    inner = _format_by_id(head.format_id - CODEBOOK_FORMAT_BASE)
+    name = f"codebook+{inner.name}"
+    enc = Encoded(name, stream, (head.rows, head.cols), head.bits, 0, 0, 0)
+    codes = decode_matrix(enc)
+    if codes.shape != (head.rows, head.cols):
+        raise CompressedStreamError(f"codebook stream holds a {codes.shape} matrix, its header "
+                                    f"says {(head.rows, head.cols)}")
+    return name, head.bits, codes

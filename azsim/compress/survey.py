@@ -56,14 +56,16 @@ def model_codes(weights: dict, bits: int, quantizer: str) -> dict[str, tuple]:
     return out
 
 
-def survey(codes: dict[str, tuple], bits: int, formats=ALL_FORMATS, progress=None) -> list[FormatResult]:
-    """Encode, decode and compare every matrix in every format."""
+def survey(codes: dict[str, tuple], bits: int, formats=ALL_FORMATS, progress=None,
+           save_dir: str | None = None) -> list[FormatResult]:
+    """Encode, decode and compare every matrix in every format; with ``save_dir``, also write
+    each stream to ``<save_dir>/<matrix>.<format>.azw``."""
     results = []
     for k, fmt in enumerate(formats):
         total = symbols = n = 0
         exact = True
         t_enc = t_dec = 0.0
-        for q, cb in codes.values():
+        for name, (q, cb) in codes.items():
             t0 = time.perf_counter()
             enc = encode_codebook(cb, fmt) if cb is not None else encode_codes(q, bits, fmt)
             t1 = time.perf_counter()
@@ -71,6 +73,8 @@ def survey(codes: dict[str, tuple], bits: int, formats=ALL_FORMATS, progress=Non
             t2 = time.perf_counter()
             t_enc, t_dec = t_enc + t1 - t0, t_dec + t2 - t1
             exact &= bool(np.array_equal(back, q))
+            if save_dir is not None:
+                (Path(save_dir) / f"{name}.{fmt}.azw").write_bytes(enc.stream)
             total, symbols, n = total + enc.nbytes, symbols + enc.symbols, n + q.size
         results.append(FormatResult(fmt, total, n, symbols, exact, t_enc, t_dec))
         if progress:

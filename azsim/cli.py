@@ -152,7 +152,8 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, ove
     if cfg.weight_bits == 1 and weights is None and "dense" in formats and \
             any(np.count_nonzero(q == 0) for q, _ in codes.values()):
         formats = tuple(f for f in formats if f != "dense")  # 1-bit dense cannot hold zeros
-    results = sv.survey(codes, cfg.weight_bits, formats, save_dir=save_dir)
+    results = sv.survey(codes, cfg.weight_bits, formats, save_dir=save_dir,
+                        pointer_bits=cfg.pointer_bits, rle_index_bits=cfg.rle_index_bits)
     n = sum(q.size for q, _ in codes.values())
     nnz = sum(int(np.count_nonzero(q)) for q, _ in codes.values())
     data = {"azsim_version": __version__, "source": source, "matrices": len(codes), "weights": n,

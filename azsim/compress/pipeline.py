@@ -43,21 +43,21 @@ def prune_weights(weights: dict, cfg) -> dict:
     return out
 
 
-def _format(name: str, q: np.ndarray, bits: int):
-    """The registered format, with pointers widened to what this matrix needs (>= 16 bits)."""
+def _format(name: str, q: np.ndarray, pointer_bits: int, rle_index_bits: int):
+    """The format, with pointers of ``pointer_bits`` widened to what this matrix needs."""
     if name in ("csr", "csc"):
-        width = max(MIN_POINTER_BITS, int(np.count_nonzero(q)).bit_length())
+        width = max(pointer_bits, int(np.count_nonzero(q)).bit_length())
         return CompressedSparseFormat(by_columns=name == "csc", pointer_bits=width)
     if name == "rle":
-        entries = int(np.count_nonzero(q)) + rle_padding_entries(q, EIE_RELATIVE_INDEX_BITS)
-        return RelativeIndexFormat(EIE_RELATIVE_INDEX_BITS,
-                                   max(MIN_POINTER_BITS, entries.bit_length()))
+        entries = int(np.count_nonzero(q)) + rle_padding_entries(q, rle_index_bits)
+        return RelativeIndexFormat(rle_index_bits, max(pointer_bits, entries.bit_length()))
     return FORMATS[name]
 
 
-def encode_codes(q: np.ndarray, bits: int, fmt: str) -> Encoded:
+def encode_codes(q: np.ndarray, bits: int, fmt: str, pointer_bits: int = MIN_POINTER_BITS,
+                 rle_index_bits: int = EIE_RELATIVE_INDEX_BITS) -> Encoded:
     try:
-        return _format(fmt, q, bits).encode(q, bits)
+        return _format(fmt, q, pointer_bits, rle_index_bits).encode(q, bits)
     except ValueError as exc:  # e.g. 1-bit dense cannot hold pruned zeros
         raise ConfigError(f"model.weight_format = {fmt!r} at {bits} bits: {exc}") from None
 
@@ -69,10 +69,10 @@ def _signed_indices(indices: np.ndarray, bits: int) -> np.ndarray:
     return np.where(idx < half, idx, idx - (1 << bits)).astype(np.int8)
 
 
-def encode_codebook(cb: Codebook, fmt: str) -> Encoded:
+def encode_codebook(cb: Codebook, fmt: str, **widths) -> Encoded:
     """Codebook stream: 2^b int8 shared-value codes, then the indices in format ``fmt``."""
     table, _ = table_codes(cb)
-    inner = encode_codes(_signed_indices(cb.indices, cb.bits), cb.bits, fmt)
+    inner = encode_codes(_signed_indices(cb.indices, cb.bits), cb.bits, fmt, **widths)
     payload = table.tobytes() + inner.stream
     fmt_id = CODEBOOK_FORMAT_BASE + FORMATS[fmt].format_id
     stream = wrap(fmt_id, cb.bits, cb.indices.shape, payload)
@@ -92,15 +92,18 @@ def decode_matrix(enc: Encoded) -> np.ndarray:
     return table[np.where(signed < 0, signed + (1 << head.bits), signed)]
 
 
-def quantize_and_encode(w: np.ndarray, bits: int, quantizer: str, fmt: str
+def quantize_and_encode(w: np.ndarray, bits: int, quantizer: str, fmt: str,
+                        pointer_bits: int = MIN_POINTER_BITS,
+                        rle_index_bits: int = EIE_RELATIVE_INDEX_BITS
                         ) -> tuple[np.ndarray, np.ndarray, Encoded]:
     """int8 codes for the datapath, per-row scales, and the encoded stream."""
+    widths = {"pointer_bits": pointer_bits, "rle_index_bits": rle_index_bits}
     if quantizer == "codebook":
         cb = fit_codebook(w, bits)
         table, scale = table_codes(cb)
-        return table[cb.indices], np.full(w.shape[0], scale), encode_codebook(cb, fmt)
+        return table[cb.indices], np.full(w.shape[0], scale), encode_codebook(cb, fmt, **widths)
     q, scale = quantize_per_channel(w, bits)
-    return q, scale, encode_codes(q, bits, fmt)
+    return q, scale, encode_codes(q, bits, fmt, **widths)
 
 
 def _format_by_id(format_id: int):

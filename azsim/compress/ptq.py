@@ -49,8 +49,8 @@ def _qmatrix(name: str, q, scale, bits: int, enc: Encoded) -> QMatrix:
 
 
 def make_qmatrix(name: str, w: np.ndarray, bits: int, quantizer: str = "uniform",
-                 fmt: str = "dense") -> QMatrix:
-    q, scale, enc = quantize_and_encode(w, bits, quantizer, fmt)
+                 fmt: str = "dense", pointer_bits: int = 16, rle_index_bits: int = 4) -> QMatrix:
+    q, scale, enc = quantize_and_encode(w, bits, quantizer, fmt, pointer_bits, rle_index_bits)
     return _qmatrix(name, q, scale, bits, enc)
 
 
@@ -164,7 +164,7 @@ def _quantize_stack(w, prefix: str, n_layers: int, bits: int, in_scale: float, s
 def quantize_model(w: dict, cfg, stats: dict[str, float], bits: int) -> QuantizedRNNT:
     """Quantize float weights to ``bits`` with activation scales from calibration ``stats``;
     the quantizer and stream format come from ``cfg`` (pruning happens before calibration)."""
-    comp = (cfg.quantizer, cfg.weight_format)
+    comp = (cfg.quantizer, cfg.weight_format, cfg.pointer_bits, cfg.rle_index_bits)
     in_scale = activation_scale(stats["enc.in"])
     enc = _quantize_stack(w, "enc", cfg.encoder.lstm_layers, bits, in_scale, stats, comp)
     enc_scale = enc[-1].out_scale

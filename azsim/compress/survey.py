@@ -57,7 +57,8 @@ def model_codes(weights: dict, bits: int, quantizer: str) -> dict[str, tuple]:
 
 
 def survey(codes: dict[str, tuple], bits: int, formats=ALL_FORMATS, progress=None,
-           save_dir: str | None = None) -> list[FormatResult]:
+           save_dir: str | None = None, pointer_bits: int = 16,
+           rle_index_bits: int = 4) -> list[FormatResult]:
     """Encode, decode and compare every matrix in every format; with ``save_dir``, also write
     each stream to ``<save_dir>/<matrix>.<format>.azw``."""
     results = []
@@ -67,7 +68,9 @@ def survey(codes: dict[str, tuple], bits: int, formats=ALL_FORMATS, progress=Non
         t_enc = t_dec = 0.0
         for name, (q, cb) in codes.items():
             t0 = time.perf_counter()
-            enc = encode_codebook(cb, fmt) if cb is not None else encode_codes(q, bits, fmt)
+            widths = {"pointer_bits": pointer_bits, "rle_index_bits": rle_index_bits}
+            enc = encode_codebook(cb, fmt, **widths) if cb is not None else \
+                encode_codes(q, bits, fmt, **widths)
             t1 = time.perf_counter()
             back = decode_matrix(enc)
             t2 = time.perf_counter()

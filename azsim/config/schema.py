@@ -147,6 +147,10 @@ class ModelConfig:
                         "magnitude")
     weight_format: str = _field("encoding of the weight streams", "dense",
                                 choices=("dense", "bitmask", "csr", "csc", "rle", "golomb"))
+    pointer_bits: int = _field("pointer width of csr/csc/rle streams, bits; widened per "
+                               "matrix only if its pointers need more", 16, range=(1, 32))
+    rle_index_bits: int = _field("relative-index (zero-run) field of rle streams, bits "
+                                 "(EIE: 4)", 4, range=(1, 16))
 
     def validate(self) -> list[str]:
         import re

@@ -62,13 +62,14 @@ def simulate(model: str = "tiny", hardware: str = "az-edge", audio: Sequence[str
                     for r in results)
     residency = plan_residency(layers, invocations, hw.sram_bytes, act_bytes,
                                lambda info: sram_weight_footprint_bytes(info, hw))
-    frame_s = cfg.encoder.stack_frames * cfg.frontend.hop_ms / 1000.0
+    stride = cfg.encoder.stack_stride or cfg.encoder.stack_frames
+    frame_s = stride * cfg.frontend.hop_ms / 1000.0
     costs = [layer_costs(r.events.counts, layers, hw, energies, residency.resident)
              for r in results]
     timelines = []
     for c, r, u in zip(costs, results, utts):
-        arrival = frame_arrival_s(r.n_frames, cfg.encoder.stack_frames, cfg.frontend.hop_ms,
-                                  cfg.frontend.window_ms)
+        arrival = frame_arrival_s(r.n_frames, cfg.encoder.stack_frames, stride,
+                                  cfg.frontend.hop_ms, cfg.frontend.window_ms)
         timelines.append(timeline(np.sum([lc.cycles for lc in c], axis=0), hw.clock_mhz,
                                   frame_s, arrival, u.seconds))
     vocab = make_vocab(cfg.vocab, cfg.vocab_size)

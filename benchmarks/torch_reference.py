@@ -4,7 +4,7 @@
 randomly initialised float32 RNN-T with the same layer sizes and times one utterance:
 
 * encoder: one ``nn.LSTM`` per layer (``proj_size`` = ``encoder.projection``) over
-  ``n_frames_input // stack_frames`` stacked frames of ``stack_frames * n_mels`` features,
+  ``(n_frames_input - stack_frames) // stride + 1`` stacked frames of ``stack_frames * n_mels`` features,
   batch 1, with time reduction (concatenation of ``time_reduction_factor`` consecutive outputs)
   after layer ``time_reduction_after``;
 * greedy decoding with the loop structure of ``azsim.execute.integer.greedy_decode``: one
@@ -68,7 +68,9 @@ def torch_rnnt_seconds(cfg, n_frames_input: int, repeats: int = 3,
     for m in (*layers, embed, pred_lstm, joint_enc, joint_pred, joint_out):
         m.eval()
 
-    n_in = n_frames_input // enc.stack_frames
+    stride = enc.stack_stride or enc.stack_frames
+    n_in = 0 if n_frames_input < enc.stack_frames else \
+        (n_frames_input - enc.stack_frames) // stride + 1
     features = torch.randn(1, n_in, enc.stack_frames * cfg.frontend.n_mels)
     cap = cfg.decode.max_symbols_per_frame
 

@@ -186,7 +186,7 @@ def test_override_int_field_with_text_fails():
 def test_unknown_key_in_set_names_key_and_allowed():
     message = config_error(load_model_config, "tiny", ["model.encoder.hiden=3"])
     assert "model.encoder.hiden is not a known key" in message
-    assert "allowed: stack_frames, lstm_layers, hidden" in message
+    assert "allowed: stack_frames, stack_stride, lstm_layers, hidden" in message
 
 
 def test_unknown_key_in_toml_names_key_and_allowed(tmp_path):

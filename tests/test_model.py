@@ -119,3 +119,12 @@ def test_loader_rejects_corrupt_and_versionless_files(tmp_path, tiny):
         load_weights(old, cfg)
     with pytest.raises(WeightsError, match="not found"):
         load_weights(tmp_path / "missing.npz", cfg)
+
+
+@pytest.mark.parametrize("n,k,stride", [(10, 3, 3), (10, 4, 3), (3, 4, 3), (4, 4, 3), (11, 1, 1)])
+def test_frame_stacking_windows(n, k, stride):
+    feats = np.arange(n * 2, dtype=np.float32).reshape(n, 2)
+    out = float_ref.stack_frames(feats, k, stride)
+    assert out.shape == (float_ref.stacked_count(n, k, stride), 2 * k)
+    for j in range(out.shape[0]):
+        np.testing.assert_array_equal(out[j], feats[j * stride:j * stride + k].ravel())

@@ -79,6 +79,8 @@ class EncoderConfig:
 
     stack_frames: int = _field("feature frames concatenated into one encoder input", 3,
                                range=(1, 16))
+    stack_stride: int = _field("feature frames between consecutive encoder inputs; 0 = "
+                               "stack_frames (no overlap)", 0, range=(0, 16))
     lstm_layers: int = _field("number of LSTM layers", range=(1, 32))
     hidden: int = _field("LSTM cell units per layer", range=(1, _MAX_WIDTH))
     projection: int = _field("output projection width per layer, units (0 = none)", 0,

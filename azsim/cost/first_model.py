@@ -120,10 +120,11 @@ class Timeline:
         return float(self.compute_s.sum())
 
 
-def frame_arrival_s(n_frames: int, stack_frames: int, hop_ms: float, window_ms: float) -> np.ndarray:
+def frame_arrival_s(n_frames: int, stack_frames: int, stride: int, hop_ms: float,
+                    window_ms: float) -> np.ndarray:
     """When the audio of each encoder input frame is complete: the end of the analysis window
     of the last log-mel frame stacked into it."""
-    last_mel = stack_frames * (np.arange(n_frames) + 1) - 1
+    last_mel = np.arange(n_frames) * stride + stack_frames - 1
     return (last_mel * hop_ms + window_ms) / 1000.0
 
 

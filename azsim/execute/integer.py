@@ -14,7 +14,7 @@ import numpy as np
 from .. import kernels as K
 from ..compress.ptq import QLSTM, QMatrix, QuantizedRNNT
 from ..compress.quantize import quantize_activations
-from ..model.float_ref import normalize, reduce_time, stack_frames
+from ..model.float_ref import normalize, reduce_time, stack_frames, stacked_count
 from ..model.vocab import BLANK
 from .events import EventLog, LayerInfo
 
@@ -110,8 +110,9 @@ def K_TANH(_layer):  # noqa: N802
 
 def quantize_input(qm: QuantizedRNNT, features: np.ndarray) -> np.ndarray:
     w = {"frontend.mean": qm.frontend_mean, "frontend.std": qm.frontend_std}
-    return quantize_activations(stack_frames(normalize(features, w), qm.cfg.encoder.stack_frames),
-                                qm.in_scale)
+    enc = qm.cfg.encoder
+    return quantize_activations(stack_frames(normalize(features, w), enc.stack_frames,
+                                             enc.stack_stride), qm.in_scale)
 
 
 def run_encoder(qm: QuantizedRNNT, features: np.ndarray, log: EventLog):
@@ -193,7 +194,9 @@ def greedy_decode(qm: QuantizedRNNT, enc_out: np.ndarray, enc_frames: np.ndarray
 
 
 def run_utterance(qm: QuantizedRNNT, features: np.ndarray) -> UtteranceResult:
-    n_frames = features.shape[0] // qm.cfg.encoder.stack_frames
+    enc = qm.cfg.encoder
+    n_frames = stacked_count(features.shape[0], enc.stack_frames,
+                             enc.stack_stride or enc.stack_frames)
     log = EventLog(layer_infos(qm), n_frames)
     enc_out, enc_frames = run_encoder(qm, features, log)
     tokens, token_frames = greedy_decode(qm, enc_out, enc_frames, log)

@@ -17,10 +17,18 @@ def sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def stack_frames(features: np.ndarray, k: int) -> np.ndarray:
-    """Non-overlapping stacking of k frames: [N, F] -> [N // k, k * F] (frame rate / k)."""
-    n = (features.shape[0] // k) * k
-    return features[:n].reshape(-1, k * features.shape[1])
+def stacked_count(n_frames: int, k: int, stride: int) -> int:
+    """Encoder inputs from n feature frames: windows of k frames every ``stride`` frames."""
+    return 0 if n_frames < k else (n_frames - k) // stride + 1
+
+
+def stack_frames(features: np.ndarray, k: int, stride: int = 0) -> np.ndarray:
+    """Stack k consecutive frames every ``stride`` frames (0: stride k, no overlap):
+    [N, F] -> [stacked_count, k * F]; the frame rate drops by the stride."""
+    stride = stride or k
+    n = stacked_count(features.shape[0], k, stride)
+    starts = np.arange(n)[:, None] * stride + np.arange(k)[None, :]
+    return features[starts].reshape(n, k * features.shape[1])
 
 
 def reduce_time(xs: np.ndarray, k: int) -> np.ndarray:
@@ -70,7 +78,7 @@ def lstm_layer(w, prefix: str, xs: np.ndarray, state=None, stats=None):
 def encoder(w, cfg, features: np.ndarray, stats=None) -> np.ndarray:
     """Log-mel features [N, n_mels] -> encoder outputs [T, D]."""
     enc = cfg.encoder
-    xs = stack_frames(normalize(features, w), enc.stack_frames)
+    xs = stack_frames(normalize(features, w), enc.stack_frames, enc.stack_stride)
     if stats is not None:
         stats.update("enc.in", xs)
     for layer in range(enc.lstm_layers):

@@ -124,7 +124,8 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
                   "weight_stream_bytes": qm.weight_stream_bytes, "config": to_dict(cfg)},
         "hardware": to_dict(hw),
         "audio": {"utterances": len(utts), "seconds": audio_s, "frames": n_frames,
-                  "frame_ms": cfg.encoder.stack_frames * cfg.frontend.hop_ms},
+                  "frame_ms": (cfg.encoder.stack_stride or cfg.encoder.stack_frames)
+                  * cfg.frontend.hop_ms},
         "latency": {"cycles": total_cycles, "seconds": total_cycles / clock_hz,
                     "rtf": total_cycles / clock_hz / audio_s if audio_s else 0.0,
                     "per_frame_ms_p50": _pct(frame_ms, 50), "per_frame_ms_p99": _pct(frame_ms, 99),

@@ -206,6 +206,36 @@ def decode(stream_file, out, json_dest) -> None:
                    f"sparsity {data['sparsity']:.3f}; CRC and structure check out")
 
 
+@cli.command()
+@click.argument("suite", metavar="eie|FILE.toml")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="override an architecture field, e.g. hw.queue_depth=4 (repeatable)")
+@click.option("--max-error", "max_error", type=click.FloatRange(min=0.0), default=None,
+              metavar="PCT", help="exit with status 1 if any layer's |error| exceeds PCT %")
+@click.option("--json", "json_dest", default=None, metavar="PATH|-",
+              help="write the results as JSON to PATH, or to stdout with -")
+@click.option("--seed", type=click.IntRange(0, 2 ** 32 - 1), default=0, show_default=True,
+              help="seed of the random matrices and activations")
+def validate(suite, overrides, max_error, json_dest, seed) -> None:
+    """Simulate published accelerator layers and compare with their published times."""
+    from .validate import load_suite, render_text, run_suite
+
+    if json_dest not in (None, "-"):
+        _check_writable(json_dest)
+    report = run_suite(load_suite(suite, overrides), seed=seed)
+    if json_dest is not None:
+        _write_json(report.to_dict(), json_dest)
+    if json_dest != "-":
+        click.echo(render_text(report))
+    if max_error is not None:
+        over = report.exceeding(max_error)
+        if over:
+            listed = ", ".join(f"{r.name} ({r.error_pct:+.1f} %)" for r in over)
+            click.echo(f"azsim: validate: |error| above --max-error {max_error:g} %: {listed}",
+                       err=True)
+            sys.exit(1)
+
+
 def main(argv=None) -> None:
     try:
         cli.main(args=argv, prog_name="azsim", standalone_mode=False)

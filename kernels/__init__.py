@@ -25,9 +25,11 @@ from .lstm import lstm_cell, lstm_sequence, CELL_FRAC_BITS
 from .joint import joint_step
 from .golomb import golomb_decode
 from .bitpack import pack_codes, read_fields
+from .eie import eie_column_entries, eie_schedule
 
 __all__ = [
     "jit", "requantize_i32", "requantize_scalar", "saturate_i16", "q15_to_i8", "lut_interp",
     "LUT_IN_FRAC_BITS", "LUT_OUT_FRAC_BITS", "LUT_ENTRIES", "LUT_INDEX_SHIFT",
     "gemv_i8", "gemm_i8", "lstm_cell", "lstm_sequence", "CELL_FRAC_BITS", "joint_step", "golomb_decode", "pack_codes", "read_fields",
+    "eie_column_entries", "eie_schedule",
 ]

@@ -1,0 +1,198 @@
+"""Frozen specs of a validation suite: an EIE-style architecture plus published layers.
+
+A suite is one TOML file (shipped: ``azsim/config/presets/validation/eie.toml``; or a user's
+own silicon data)::
+
+    name = "my-chip"
+    source = "where the published numbers come from"
+    [architecture]
+    pes = 64
+    clock_mhz = 800.0
+    queue_depth = 8
+    relative_index_bits = 4
+    min_cycles_per_column = 1
+    [[layers]]
+    name = "fc6"
+    input_dim = 9216
+    output_dim = 4096
+    weight_density = 0.09
+    activation_density = 0.351
+    published_us = 30.3
+
+Fields follow the conventions of :mod:`azsim.config.schema` and are checked by the generic
+loader (:func:`azsim.config.loader.build`); the array of layers, which that loader does not
+handle, is built one table at a time here, and every problem of the file is reported in ONE
+ConfigError.
+"""
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from azsim.config.loader import apply_overrides, build, load_toml, split_overrides
+from azsim.errors import ConfigError
+
+__all__ = ["EieArchitecture", "ValidationLayer", "ValidationSuite", "load_suite",
+           "list_suites", "suite_from_dict"]
+
+_SPEC = dataclasses.dataclass(frozen=True, kw_only=True)
+_MISSING: Any = dataclasses.MISSING
+_PRESET_DIR = ("presets", "validation")
+# A bound that keeps one layer's random matrix (generated in full) to a few seconds and at
+# most a few hundred MB of indices; EIE's largest layer (VGG-6) has 1.03e8 weights.
+_MAX_WEIGHTS = 2 ** 28
+_MAX_DIM = 2 ** 20
+
+
+def _field(doc: str, default: Any = _MISSING, *, range: tuple | None = None) -> Any:
+    """A field whose metadata carries its documentation and range (as azsim.config.schema)."""
+    metadata: dict[str, Any] = {"doc": doc}
+    if range is not None:
+        metadata["range"] = range
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+@_SPEC
+class EieArchitecture:
+    """An EIE-style PE array: rows interleaved over PEs, CSC slices, activation broadcast."""
+
+    name: str = _field("architecture name used in reports", "eie")
+    pes: int = _field("processing elements; PE p owns the rows r with r % pes == p",
+                      range=(1, 4096))
+    clock_mhz: float = _field("clock, MHz", range=(1.0, 10000.0))
+    queue_depth: int = _field("activation queue entries per PE (the one being processed "
+                              "included)", range=(1, 4096))
+    relative_index_bits: int = _field("relative row index field, bits; a zero run longer "
+                                      "than 2^bits - 1 costs padding entries", range=(1, 16))
+    min_cycles_per_column: int = _field("cycles a PE spends on a broadcast column even when "
+                                        "its slice of the column is empty (pointer read)",
+                                        range=(0, 64))
+
+
+@_SPEC
+class ValidationLayer:
+    """One published layer: a sparse matrix-vector product and its measured time."""
+
+    name: str = _field("layer name used in reports")
+    input_dim: int = _field("matrix columns (input activations)", range=(1, _MAX_DIM))
+    output_dim: int = _field("matrix rows (output activations)", range=(1, _MAX_DIM))
+    weight_density: float = _field("fraction of nonzero weights", range=(0.0, 1.0))
+    activation_density: float = _field("fraction of nonzero input activations",
+                                       range=(0.0, 1.0))
+    published_us: float = _field("published measured time of the layer, us",
+                                 range=(1e-6, 1e9))
+    published_theoretical_us: float = _field("published model time, us (0 = not published)",
+                                             0.0, range=(0.0, 1e9))
+
+    def validate(self) -> list[str]:
+        weights = self.input_dim * self.output_dim
+        if weights > _MAX_WEIGHTS:
+            return [f"input_dim x output_dim = {weights} exceeds {_MAX_WEIGHTS} weights "
+                    "(the simulated matrix is generated in full)"]
+        return []
+
+
+@_SPEC
+class _SuiteHead:
+    """A suite's scalars and architecture (its layers are built separately)."""
+
+    name: str = _field("suite name used in reports")
+    source: str = _field("publication the layers' numbers come from")
+    description: str = _field("free text for reports", "")
+    published_power_w: float = _field("published chip power, W (0 = not published)", 0.0,
+                                      range=(0.0, 1e6))
+    architecture: EieArchitecture = _field("the simulated architecture")
+
+
+@_SPEC
+class ValidationSuite:
+    """A validated suite: its head fields, architecture and layers."""
+
+    name: str
+    source: str
+    description: str
+    published_power_w: float
+    architecture: EieArchitecture
+    layers: tuple[ValidationLayer, ...]
+
+
+def suite_from_dict(data: Mapping[str, Any], source: str) -> ValidationSuite:
+    """Build a suite from a parsed TOML table; every problem goes into one ConfigError."""
+    problems: list[str] = []
+    head_data = {key: value for key, value in data.items() if key != "layers"}
+    head = _collect(lambda: build(_SuiteHead, head_data, source), source, problems)
+    raw = data.get("layers")
+    layers: list[ValidationLayer] = []
+    if raw is None:
+        problems.append("layers is missing (required array of tables [[layers]])")
+    elif not isinstance(raw, list) or not all(isinstance(t, Mapping) for t in raw):
+        problems.append("layers must be an array of tables ([[layers]])")
+    elif not raw:
+        problems.append("layers is empty (at least one layer is needed)")
+    else:
+        for i, table in enumerate(raw):
+            layer = _collect(lambda: build(ValidationLayer, table, source,
+                                           root=f"layers[{i}]"), source, problems)
+            if layer is not None:
+                layers.append(layer)
+        names = [layer.name for layer in layers]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            problems.append(f"layers: duplicate names {', '.join(dupes)}")
+    if problems:
+        raise ConfigError(" ".join(f"{source}: {'; '.join(problems)}".split("\n")))
+    return ValidationSuite(name=head.name, source=head.source, description=head.description,
+                           published_power_w=head.published_power_w,
+                           architecture=head.architecture, layers=tuple(layers))
+
+
+def _collect(make, source: str, problems: list[str]):
+    """Run a build; on ConfigError keep its problems (without the source prefix)."""
+    try:
+        return make()
+    except ConfigError as exc:
+        text = str(exc)
+        problems.append(text[len(source) + 2:] if text.startswith(f"{source}: ") else text)
+        return None
+
+
+def _preset_dir() -> Any:
+    return resources.files("azsim.config").joinpath(*_PRESET_DIR)
+
+
+def list_suites() -> tuple[str, ...]:
+    """Names of the shipped validation suites, sorted."""
+    return tuple(sorted(e.name[:-len(".toml")] for e in _preset_dir().iterdir()
+                        if e.name.endswith(".toml") and e.is_file()))
+
+
+def load_suite(name_or_path: str | Path = "eie", overrides: Iterable[str] = ()
+               ) -> ValidationSuite:
+    """Load a shipped suite by name, or a TOML file by path, and apply ``hw.*`` overrides.
+
+    ``--set hw.queue_depth=4`` changes ``architecture.queue_depth``: the architecture is the
+    suite's hardware, so the override root is the same ``hw`` as for ``azsim run``.
+    """
+    text = str(name_or_path)
+    if text.endswith(".toml") or Path(text).is_file():
+        data, source = load_toml(text), text
+    else:
+        available = list_suites()
+        if text not in available:
+            raise ConfigError(f"unknown validation suite {text!r} (available: "
+                              f"{', '.join(available)}; or give a path to a .toml file)")
+        source = f"validation suite {text!r}"
+        data = tomllib.loads(_preset_dir().joinpath(f"{text}.toml").read_text("utf-8"))
+    mine = split_overrides(list(overrides), roots=("hw",))["hw"]
+    if mine:
+        arch = data.get("architecture", {})
+        if not isinstance(arch, Mapping):
+            raise ConfigError(f"{source}: architecture must be a table")
+        data = dict(data)
+        data["architecture"] = apply_overrides(arch, mine, "hw")
+        source = f"{source} with --set {' '.join(mine)}"
+    return suite_from_dict(data, source)

@@ -1,0 +1,233 @@
+"""`azsim validate eie`: the EIE cycle kernels against their twins, the model's invariants,
+the paper's queue-depth claim, the CLI contract and golden numbers (issue #4, item 6)."""
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from azsim import kernels as K
+from azsim.errors import ConfigError
+from azsim.validate import load_suite, simulate_layer
+from azsim.validate.eie import column_entries, random_layer, spmv_cycles
+from azsim.validate.spec import ValidationLayer
+from reference import eie_np as R
+
+
+def _csc(dense):
+    cols, rows = np.nonzero(np.asarray(dense).T)
+    ptr = np.concatenate([[0], np.cumsum(np.count_nonzero(dense, axis=0))]).astype(np.int64)
+    return ptr, rows.astype(np.int64)
+
+
+def _dense(rng, shape, density, empty_cols=()):
+    m = rng.random(shape) < density
+    m[:, list(empty_cols)] = False
+    return m
+
+
+CASES = [  # (rows, cols, density, pes, index_bits, empty columns)
+    (1, 1, 1.0, 1, 4, ()),
+    (7, 5, 0.0, 3, 4, ()),            # all-zero matrix
+    (40, 9, 0.05, 1, 2, (0, 4)),      # one PE, long zero runs, empty columns
+    (64, 30, 0.1, 4, 4, (3,)),
+    (200, 17, 0.02, 8, 1, ()),        # 1-bit index: padding everywhere
+    (33, 33, 0.9, 64, 4, (32,)),      # more PEs than some slices have rows
+    (300, 12, 0.3, 5, 3, ()),
+]
+
+
+@pytest.mark.parametrize("rows,cols,density,pes,bits,empty", CASES)
+def test_column_entries_match_twin(rows, cols, density, pes, bits, empty):
+    rng = np.random.default_rng(rows * 1000 + cols)
+    dense = _dense(rng, (rows, cols), density, empty)
+    ptr, idx = _csc(dense)
+    got = K.eie_column_entries(ptr, idx, pes, bits)
+    assert np.array_equal(got, R.column_entries(dense, pes, bits))
+    assert np.array_equal(column_entries(ptr, idx, rows, pes, bits), got)
+    assert got.sum() >= dense.sum()  # padding only adds entries
+
+
+def test_column_entries_padding_rule():
+    # One PE, 4-bit index: a nonzero after 16 zeros needs one padding entry, after 15 none.
+    col = np.zeros((40, 3), bool)
+    col[15, 0] = True          # 15 zeros before: no padding
+    col[16, 1] = True          # 16 zeros: one padding entry
+    col[[0, 33], 2] = True     # 32 zeros between: two padding entries
+    ptr, idx = _csc(col)
+    assert K.eie_column_entries(ptr, idx, 1, 4).tolist() == [[1, 2, 4]]
+
+
+@pytest.mark.parametrize("pes,k,depth,min_cycles", [
+    (1, 0, 1, 1), (4, 0, 8, 1),                  # no nonzero activation
+    (1, 20, 1, 1), (1, 20, 8, 0),                # a single PE
+    (8, 50, 1, 1), (8, 50, 2, 0), (16, 200, 8, 1), (64, 300, 8, 1), (3, 40, 100, 2),
+])
+def test_schedule_matches_twin(pes, k, depth, min_cycles):
+    rng = np.random.default_rng(pes * 7 + k)
+    work = rng.integers(0, 9, (pes, k)).astype(np.int64)
+    if k:
+        work[:, ::7] = 0  # columns empty on every PE
+    got = K.eie_schedule(work, depth, min_cycles)
+    want = R.schedule(work, depth, min_cycles)
+    assert int(got[0]) == want[0] and np.array_equal(got[1], want[1]) and int(got[2]) == want[2]
+    assert spmv_cycles(work, depth, min_cycles)[0] == want[0]
+
+
+def test_schedule_depth_one_is_lockstep():
+    work = np.array([[3, 0, 1], [1, 4, 1]], np.int64)
+    # Depth 1: every column waits for the slowest PE: max(3,1) + max(1,4) + 1.
+    assert K.eie_schedule(work, 1, 1)[0] == 3 + 4 + 1
+    # Deep queues: each PE runs on its own; the slower total wins (at 1 cycle minimum).
+    assert K.eie_schedule(work, 8, 1)[0] == max(3 + 1 + 1, 1 + 4 + 1)
+
+
+def test_bad_kernel_inputs_raise():
+    with pytest.raises(ValueError):
+        column_entries([0, 2], [3, 1], 5, 2, 4)  # rows not ascending
+    with pytest.raises(ValueError):
+        column_entries([0, 1], [7], 5, 2, 4)     # row out of range
+    with pytest.raises(ValueError):
+        spmv_cycles(np.ones((2, 3)), 0, 1)
+
+
+# ------------------------------------------------------------------------------- invariants
+
+SMALL = ValidationLayer(name="small", input_dim=300, output_dim=256, weight_density=0.08,
+                        activation_density=0.4, published_us=1.0)
+ARCH = load_suite("eie").architecture
+
+
+def _cycles(layer=SMALL, seed=3, **arch):
+    return simulate_layer(layer, dataclasses.replace(ARCH, **arch), seed).cycles
+
+
+def test_more_pes_never_slower():
+    times = [_cycles(pes=p) for p in (1, 2, 4, 8, 16, 32, 64)]
+    assert all(b <= a for a, b in zip(times, times[1:])), times
+
+
+def test_deeper_queue_never_slower():
+    times = [_cycles(queue_depth=d) for d in (1, 2, 3, 4, 8, 16, 64)]
+    assert all(b <= a for a, b in zip(times, times[1:])), times
+
+
+def test_denser_activations_never_faster():
+    layers = [dataclasses.replace(SMALL, activation_density=d) for d in (0.0, 0.1, 0.4, 0.7, 1.0)]
+    # Same seed and name: the matrix is the same and each activation set contains the last.
+    actives = [set(random_layer(lay, 3).active.tolist()) for lay in layers]
+    assert all(a <= b for a, b in zip(actives, actives[1:]))
+    times = [_cycles(layer=lay) for lay in layers]
+    assert times[0] == 0 and all(b >= a for a, b in zip(times, times[1:])), times
+
+
+def test_random_layer_is_deterministic_and_has_the_published_densities():
+    a, b = random_layer(SMALL, 5), random_layer(SMALL, 5)
+    assert np.array_equal(a.row_idx, b.row_idx) and np.array_equal(a.active, b.active)
+    assert not np.array_equal(a.row_idx, random_layer(SMALL, 6).row_idx)
+    big = dataclasses.replace(SMALL, input_dim=2000, output_dim=1000)
+    d = random_layer(big, 0)
+    assert d.row_idx.size / 2e6 == pytest.approx(0.08, rel=0.02)
+    assert d.active.size / 2000 == pytest.approx(0.4, rel=0.1)
+
+
+# ------------------------------------------------------------------------- the paper's claims
+
+
+def test_queue_depth_one_idles_about_half_the_cycles():
+    """Section VI: 'At FIFO size = 1, around half of the total cycles are idle'."""
+    suite = load_suite("eie", ["hw.queue_depth=1"])
+    layers = [lay for lay in suite.layers if lay.name in ("Alex-8", "VGG-7", "NT-LSTM")]
+    eff = [simulate_layer(lay, suite.architecture, 0).load_balance_efficiency for lay in layers]
+    assert 0.4 < np.mean(eff) < 0.6, eff
+
+
+# ------------------------------------------------------------------------------ the command
+
+
+@pytest.fixture(scope="module")
+def eie_json(tmp_path_factory):
+    from azsim.cli import main
+    path = tmp_path_factory.mktemp("v") / "eie.json"
+    with pytest.raises(SystemExit) as exc:
+        main(["validate", "eie", "--json", str(path)])
+        raise SystemExit(0)
+    assert exc.value.code in (0, None)
+    return json.loads(path.read_text())
+
+
+def test_validate_eie_golden(eie_json):
+    """The honest numbers at seed 0 (no per-layer constant): pinned against silent drift.
+
+    The target was max |error| <= 10 % and mean <= 5 %; the model does not reach it (see
+    azsim/validate/eie.py): Alex-8 and VGG-6 need ~20 % more entries than a random matrix of
+    the published densities holds, which the published theoretical times show as well.
+    """
+    d = eie_json
+    assert [lay["name"] for lay in d["layers"]] == [
+        "Alex-6", "Alex-7", "Alex-8", "VGG-6", "VGG-7", "VGG-8", "NT-We", "NT-Wd", "NT-LSTM"]
+    for lay in d["layers"]:
+        assert {"name", "simulated_us", "published_us", "error_pct"} <= set(lay)
+        assert lay["error_pct"] == pytest.approx(
+            100 * (lay["simulated_us"] - lay["published_us"]) / lay["published_us"])
+    assert d["mean_abs_error_pct"] == pytest.approx(9.5, abs=0.3)
+    assert d["max_abs_error_pct"] == pytest.approx(26.9, abs=0.5)
+    assert d["worst_layer"] == "VGG-6"
+    # Better than the paper's own theoretical column (mean 13 %, max 35 %).
+    assert d["published_theoretical_mean_abs_error_pct"] == pytest.approx(13.0, abs=0.1)
+    assert d["published_theoretical_max_abs_error_pct"] == pytest.approx(35.0, abs=0.1)
+    assert d["mean_abs_error_pct"] < d["published_theoretical_mean_abs_error_pct"]
+    assert d["simulated_power_w"] is None and d["published_power_w"] == 0.59
+
+
+def test_max_error_sets_the_exit_status(cli):
+    code, out, err = cli("validate", "eie", "--max-error", "50")
+    assert code in (0, None) and "VGG-6" in out and err == ""
+    code, out, err = cli("validate", "eie", "--max-error", "10")
+    assert code == 1 and "VGG-6" in err and len(err.strip().splitlines()) == 1
+
+
+def test_user_file_and_overrides(cli, tmp_path):
+    f = tmp_path / "chip.toml"
+    f.write_text('name = "chip"\nsource = "my lab"\n[architecture]\npes = 4\nclock_mhz = 100.0\n'
+                 'queue_depth = 2\nrelative_index_bits = 4\nmin_cycles_per_column = 1\n'
+                 '[[layers]]\nname = "fc"\ninput_dim = 64\noutput_dim = 32\n'
+                 'weight_density = 0.5\nactivation_density = 1.0\npublished_us = 2.5\n')
+    code, out, _ = cli("validate", str(f), "--json", "-", "--set", "hw.pes=8", "--seed", "2")
+    d = json.loads(out)
+    assert code in (0, None) and d["architecture"]["pes"] == 8 and d["seed"] == 2
+    assert d["layers"][0]["published_theoretical_us"] is None
+    assert d["layers"][0]["simulated_us"] == pytest.approx(d["layers"][0]["cycles"] / 100.0)
+
+
+def test_bad_input_is_one_line_and_status_2(cli, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\nsource = "y"\n[architecture]\npes = 0\nclock_mhz = 1.0\n'
+                   'queue_depth = 1\nrelative_index_bits = 4\nmin_cycles_per_column = 1\n'
+                   '[[layers]]\nname = "a"\ninput_dim = 4\noutput_dim = 4\nweight_density = 2\n'
+                   'activation_density = 0.5\npublished_us = 1.0\nsize = 3\n')
+    for argv, fragments in [
+        (["validate", "no-such-suite"], ["no-such-suite"]),
+        (["validate", str(tmp_path / "missing.toml")], ["missing.toml"]),
+        (["validate", str(bad)], ["architecture.pes = 0", "layers[0].weight_density = 2",
+                                  "layers[0].size"]),
+        (["validate", "eie", "--set", "hw.nope=1"], ["architecture.nope"]),
+        (["validate", "eie", "--set", "model.x=1"], ["model"]),
+        (["validate", "eie", "--max-error", "-1"], ["--max-error"]),
+        (["validate", "eie", "--json", str(tmp_path / "no" / "d.json")], ["d.json"]),
+    ]:
+        code, out, err = cli(*argv)
+        lines = err.strip().splitlines()
+        assert code == 2 and len(lines) == 1, (argv, err)
+        assert all(f in lines[0] for f in fragments), (argv, lines[0])
+
+
+def test_suite_errors_are_reported_together():
+    from azsim.validate.spec import suite_from_dict
+    with pytest.raises(ConfigError) as exc:
+        suite_from_dict({"name": "x", "layers": [{"name": "a"}, {"name": "a"}]}, "t")
+    text = str(exc.value)
+    assert "source is missing" in text and "architecture is missing" in text
+    assert "layers[0].input_dim is missing" in text and "layers[1].published_us" in text
+    with pytest.raises(ConfigError, match="array of tables"):
+        suite_from_dict({"name": "x", "source": "s", "layers": 3}, "t")

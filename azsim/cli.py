@@ -13,6 +13,7 @@ import click
 import numpy as np
 
 from ._version import __version__
+from .config.schema import WEIGHT_FORMATS
 from .errors import AzsimError
 
 _SET_HELP = ("override a config field by dotted path, e.g. model.encoder.hidden=128 or "
@@ -77,7 +78,7 @@ def cli() -> None:
 @click.option("--prune", default=None, metavar="METHOD",
               help="magnitude, global, nm:N:M or balanced:PES; --set model.prune")
 @click.option("--format", "weight_format", default=None, metavar="NAME",
-              help="weight stream format: dense, bitmask, csr, csc, rle, golomb")
+              help=f"weight stream format: {', '.join(WEIGHT_FORMATS)}")
 @click.option("--codebook", is_flag=True, default=False,
               help="weight sharing: 2^bits shared values per layer (--set model.quantizer=codebook)")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=_SET_HELP)
@@ -117,7 +118,7 @@ def run(model, weights, hardware, audio, bits, sparsity, prune, weight_format, c
 @click.option("--prune", default=None, metavar="METHOD",
               help="magnitude, global, nm:N:M or balanced:PES")
 @click.option("--format", "weight_format", default="all", show_default=True,
-              type=click.Choice(("all", "dense", "bitmask", "csr", "csc", "rle", "golomb")),
+              type=click.Choice(("all",) + WEIGHT_FORMATS),
               help="weight stream format")
 @click.option("--codebook", is_flag=True, default=False, help="weight sharing (2^bits values per layer)")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=_SET_HELP)

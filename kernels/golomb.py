@@ -8,8 +8,6 @@ r < c takes a (b-1)-bit field; otherwise v = r + c takes a (b-1)-bit field holdi
 followed by one bit holding v & 1. Fields are read least significant bit first, bits LSB-first
 from each byte.
 """
-import numpy as np
-
 from .jit import jit
 
 OK = 0

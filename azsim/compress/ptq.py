@@ -14,6 +14,9 @@ from .format_base import Encoded
 from .pipeline import encode_codes, quantize_and_encode
 from .quantize import GATE_SCALE, SIGMOID_LUT, TANH_LUT, activation_scale, quantize_multiplier
 
+# The LSTM kernel's cell arithmetic (shifts by 15 and 19) is written for a Q4.11 cell state.
+assert CELL_FRAC_BITS == 11, "kernels/lstm.py's cell format changed; revisit its shifts"
+
 LOGIT_FRAC_BITS = 10          # logits are compared as int32 at scale 2^-10
 JOINT_HIDDEN_SCALE = 2.0 ** -7  # q15_to_i8 output
 
@@ -185,7 +188,6 @@ def quantize_model(w: dict, cfg, stats: dict[str, float], bits: int) -> Quantize
     out_mult, out_shift = quantize_multiplier(JOINT_HIDDEN_SCALE * jo.scale * 2.0 ** LOGIT_FRAC_BITS)
     joint_b = np.rint(w["joint.b"] / (enc_scale * je.scale)).astype(np.int32)
     out_b = np.rint(w["joint.b_out"] / (JOINT_HIDDEN_SCALE * jo.scale)).astype(np.int32)
-    assert CELL_FRAC_BITS == 11  # the kernels' Q4.11 cell format is assumed by the LSTM math
     return QuantizedRNNT(cfg, bits, w["frontend.mean"], w["frontend.std"], in_scale, tuple(enc),
                          embed, embed_scale, tuple(pred), je, joint_b, je_mult, je_shift, jp,
                          jp_mult, jp_shift, jo, out_b, out_mult, out_shift, SIGMOID_LUT, TANH_LUT)

@@ -12,12 +12,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import WeightsError
-from .format_base import FORMATS, check_codes
+from ..config.schema import WEIGHT_FORMATS
+from .format_base import check_codes
 from .pipeline import decode_matrix, encode_codebook, encode_codes, is_prunable
 from .codebook import fit_codebook, table_codes
 from .quantize import quantize_per_channel
 
-ALL_FORMATS = ("dense", "bitmask", "csr", "csc", "rle", "golomb")
+ALL_FORMATS = WEIGHT_FORMATS
 
 
 @dataclass(frozen=True)

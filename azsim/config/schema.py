@@ -36,6 +36,9 @@ __all__ = [
 _MISSING: Any = dataclasses.MISSING
 _SPEC = dataclasses.dataclass(frozen=True, kw_only=True)
 
+# The weight stream formats of azsim.compress (issue #3); the one list the CLI and survey use.
+WEIGHT_FORMATS = ("dense", "bitmask", "csr", "csc", "rle", "golomb")
+
 # Widest layer any preset could sensibly ask for; a bound only to catch typos such as 20480.
 _MAX_WIDTH = 16384
 
@@ -148,7 +151,7 @@ class ModelConfig:
     prune: str = _field("pruning method: magnitude (per layer), global, nm:N:M, balanced:PES",
                         "magnitude")
     weight_format: str = _field("encoding of the weight streams", "dense",
-                                choices=("dense", "bitmask", "csr", "csc", "rle", "golomb"))
+                                choices=WEIGHT_FORMATS)
     pointer_bits: int = _field("pointer width of csr/csc/rle streams, bits; widened per "
                                "matrix only if its pointers need more", 16, range=(1, 32))
     rle_index_bits: int = _field("relative-index (zero-run) field of rle streams, bits "

@@ -33,7 +33,6 @@ import numpy as np
 
 from ..execute.events import FIELD
 
-BOUNDS = ("compute", "sram", "dram", "decoder")
 PJ_PER_MW_S = 1e9  # 1 mW for 1 s = 1e-3 J = 1e9 pJ
 
 

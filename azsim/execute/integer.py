@@ -14,7 +14,7 @@ import numpy as np
 from .. import kernels as K
 from ..compress.ptq import QLSTM, QMatrix, QuantizedRNNT
 from ..compress.quantize import quantize_activations
-from ..model.float_ref import normalize, reduce_time, stack_frames, stacked_count
+from ..model.float_ref import encoder_input, reduce_time, stacked_count
 from ..model.vocab import BLANK
 from .events import EventLog, LayerInfo
 
@@ -79,7 +79,7 @@ def _lstm_events(log: EventLog, layer: QLSTM, frames, nz_x, eff_x, ev) -> None:
                 act_write_bytes=p.q.shape[0])
 
 
-def run_lstm(layer: QLSTM, xs: np.ndarray, state=None):
+def run_lstm(qm: QuantizedRNNT, layer: QLSTM, xs: np.ndarray, state=None):
     """Integer LSTM over xs (int8 [T, I]); returns outputs, new state, per-step events."""
     n_t, n_h = xs.shape[0], layer.hidden
     acc_x = np.empty((n_t, 4 * n_h), np.int32)
@@ -91,28 +91,15 @@ def run_lstm(layer: QLSTM, xs: np.ndarray, state=None):
     y = np.empty((n_t, layer.out_dim), np.int8)
     ev = np.zeros((n_t, 4), np.int64)
     K.lstm_sequence(acc_x, layer.w_r.q, layer.w_r.col_nnz, layer.mult_x, layer.shift_x,
-                    layer.mult_r, layer.shift_r, K_SIG(layer), K_TANH(layer), layer.h_mult,
+                    layer.mult_r, layer.shift_r, qm.sigmoid_lut, qm.tanh_lut, layer.h_mult,
                     layer.h_shift, layer.w_p.q, layer.w_p.col_nnz, layer.p_mult, layer.p_shift,
                     c, r, y, ev[:, 0], ev[:, 1], ev[:, 2], ev[:, 3])
     return y, (c, r), nz_x, eff_x, ev
 
 
-# The LUTs are model-wide constants; kept as module functions so run_lstm stays a plain call.
-def K_SIG(_layer):  # noqa: N802
-    from ..compress.quantize import SIGMOID_LUT
-    return SIGMOID_LUT
-
-
-def K_TANH(_layer):  # noqa: N802
-    from ..compress.quantize import TANH_LUT
-    return TANH_LUT
-
-
 def quantize_input(qm: QuantizedRNNT, features: np.ndarray) -> np.ndarray:
-    w = {"frontend.mean": qm.frontend_mean, "frontend.std": qm.frontend_std}
-    enc = qm.cfg.encoder
-    return quantize_activations(stack_frames(normalize(features, w), enc.stack_frames,
-                                             enc.stack_stride), qm.in_scale)
+    xs = encoder_input(features, qm.frontend_mean, qm.frontend_std, qm.cfg.encoder)
+    return quantize_activations(xs, qm.in_scale)
 
 
 def run_encoder(qm: QuantizedRNNT, features: np.ndarray, log: EventLog):
@@ -121,7 +108,7 @@ def run_encoder(qm: QuantizedRNNT, features: np.ndarray, log: EventLog):
     xs = quantize_input(qm, features)
     frames = np.arange(xs.shape[0])
     for k, layer in enumerate(qm.enc):
-        y, _, nz_x, eff_x, ev = run_lstm(layer, xs)
+        y, _, nz_x, eff_x, ev = run_lstm(qm, layer, xs)
         _lstm_events(log, layer, frames, nz_x, eff_x, ev)
         xs = y
         if enc.time_reduction_after == k + 1 and enc.time_reduction_factor > 1:
@@ -146,7 +133,7 @@ class _Predictor:
                 decode_symbols=qm.embed.q.shape[1],
                 act_write_bytes=qm.embed.q.shape[1])
         for k, layer in enumerate(qm.pred):
-            x, self.states[k], nz_x, eff_x, ev = run_lstm(layer, x, self.states[k])
+            x, self.states[k], nz_x, eff_x, ev = run_lstm(qm, layer, x, self.states[k])
             _lstm_events(log, layer, frame, nz_x, eff_x, ev)
         jp = qm.joint_pred
         acc = np.empty(jp.q.shape[0], np.int32)

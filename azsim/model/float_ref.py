@@ -37,8 +37,10 @@ def reduce_time(xs: np.ndarray, k: int) -> np.ndarray:
     return xs[:n].reshape(-1, k * xs.shape[1])
 
 
-def normalize(features: np.ndarray, weights) -> np.ndarray:
-    return ((features - weights["frontend.mean"]) / weights["frontend.std"]).astype(np.float32)
+def encoder_input(features: np.ndarray, mean: np.ndarray, std: np.ndarray, enc) -> np.ndarray:
+    """Normalized log-mel features stacked into encoder inputs (float and integer models)."""
+    normalized = ((features - mean) / std).astype(np.float32)
+    return stack_frames(normalized, enc.stack_frames, enc.stack_stride)
 
 
 @dataclass
@@ -78,7 +80,7 @@ def lstm_layer(w, prefix: str, xs: np.ndarray, state=None, stats=None):
 def encoder(w, cfg, features: np.ndarray, stats=None) -> np.ndarray:
     """Log-mel features [N, n_mels] -> encoder outputs [T, D]."""
     enc = cfg.encoder
-    xs = stack_frames(normalize(features, w), enc.stack_frames, enc.stack_stride)
+    xs = encoder_input(features, w["frontend.mean"], w["frontend.std"], enc)
     if stats is not None:
         stats.update("enc.in", xs)
     for layer in range(enc.lstm_layers):

@@ -41,7 +41,7 @@ def render_text(report: dict, top_layers: int = 5) -> str:
         f"energy:   {en['total_uj']:.2f} uJ (table {en['table']}): " + ", ".join(
             f"{k} {v:.2f}" for k, v in en["breakdown_uj"].items()),
         "",
-        f"top layers by cycles:",
+        "top layers by cycles:",
         f"  {'layer':<16}{'cycles':>12}{'bound':>9}{'DRAM read':>12}{'energy uJ':>11}  resident",
     ]
     for row in sorted(report["layers"], key=lambda r: -r["cycles"])[:top_layers]:

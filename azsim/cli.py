@@ -150,9 +150,11 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, ove
         codes = sv.model_codes(prune_weights(model_weights(cfg), cfg), cfg.weight_bits,
                                cfg.quantizer)
         source = f"model {cfg.name}"
-    if cfg.weight_bits == 1 and weights is None and "dense" in formats and \
+    if weight_format == "all" and cfg.weight_bits == 1 and \
             any(np.count_nonzero(q == 0) for q, _ in codes.values()):
-        formats = tuple(f for f in formats if f != "dense")  # 1-bit dense cannot hold zeros
+        # 1-bit dense cannot hold zeros: leave it out of "all"; asked for by name, the encoder's
+        # one-line error says why.
+        formats = tuple(f for f in formats if f != "dense")
     results = sv.survey(codes, cfg.weight_bits, formats, save_dir=save_dir,
                         pointer_bits=cfg.pointer_bits, rle_index_bits=cfg.rle_index_bits)
     n = sum(q.size for q, _ in codes.values())

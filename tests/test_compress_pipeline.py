@@ -111,3 +111,10 @@ def test_saved_streams_decode_and_corruption_is_one_line(cli, tmp_path):
         bad.write_bytes(damaged)
         code, _, err = cli("decode", str(bad))
         assert code == 2 and len(err.strip().splitlines()) == 1 and "bad.azw" in err
+
+
+def test_one_bit_dense_with_zeros_is_refused_by_name_and_skipped_in_all(cli):
+    code, _, err = cli("compress", "--bits", "1", "--sparsity", "0.5", "--format", "dense")
+    assert code == 2 and "1 bit" in err and len(err.strip().splitlines()) == 1
+    code, out, _ = cli("compress", "--bits", "1", "--sparsity", "0.5", "--json", "-")
+    assert [f["name"] for f in json.loads(out)["formats"]] == [f for f in ALL_FORMATS if f != "dense"]

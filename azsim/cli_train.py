@@ -1,0 +1,166 @@
+"""``azsim corpus``, ``azsim train`` and ``azsim eval`` (issue #6).
+
+``corpus`` and ``eval`` need only the core dependencies (plus espeak-ng on PATH for corpus);
+``train`` needs the optional extra ``pip install "azsim[train]"`` (PyTorch) and imports it
+only when it runs.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import click
+
+from .config.schema import WEIGHT_FORMATS
+from .errors import AzsimError
+
+
+def _stderr_progress(quiet: bool):
+    state = {"t0": time.time()}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if quiet or not sys.stderr.isatty():
+            return
+        rate = done / max(1e-9, time.time() - state["t0"])
+        eta = (total - done) / rate if rate > 0 else 0
+        click.echo(f"\r{stage}: {done}/{total}  eta {eta:4.0f} s", err=True, nl=done == total)
+    return progress
+
+
+@click.command()
+@click.argument("out_dir", metavar="DIR")
+@click.option("--train", "n_train", type=click.IntRange(0), default=24000, show_default=True,
+              help="training utterances")
+@click.option("--dev", "n_dev", type=click.IntRange(0), default=300, show_default=True)
+@click.option("--test", "n_test", type=click.IntRange(0), default=250, show_default=True)
+@click.option("--names", "n_names", type=click.IntRange(0), default=120, show_default=True,
+              help="test utterances with contact names never used in training")
+@click.option("--seed", type=click.IntRange(0, 2 ** 31 - 1), default=0, show_default=True)
+@click.option("--jobs", type=click.IntRange(1), default=None,
+              help="synthesis processes (default: all cores)")
+def corpus(out_dir, n_train, n_dev, n_test, n_names, seed, jobs) -> None:
+    """Synthesize the smart-speaker corpus with espeak-ng into DIR (log-mel features)."""
+    from .corpus.build import build_corpus
+    from .corpus.synth import espeak_binary
+
+    espeak_binary()  # fail before any work if espeak-ng is missing
+    parent = os.path.dirname(os.path.abspath(out_dir)) or "."
+    if not os.access(parent, os.W_OK):
+        raise AzsimError(f"corpus DIR {out_dir}: folder {parent} is not writable")
+    sizes = {"train": n_train, "dev": n_dev, "test": n_test, "names": n_names}
+    meta = build_corpus(out_dir, sizes, seed=seed, jobs=jobs,
+                        progress=_stderr_progress(False))
+    hours = {k: round(v / 3600, 2) for k, v in meta["seconds"].items()}
+    click.echo(f"corpus {out_dir}: {sizes} utterances, hours of audio {hours}")
+
+
+@click.command()
+@click.option("--recipe", default="small", show_default=True,
+              help="small, small-qat4 or small-sparse80 (azsim.train.recipes)")
+@click.option("--corpus", "corpus_dir", required=True, metavar="DIR",
+              help="a corpus made by 'azsim corpus'")
+@click.option("--out", "out_dir", required=True, metavar="DIR",
+              help="writes DIR/weights.npz, DIR/last.pt, DIR/train.log.jsonl")
+@click.option("--init", default=None, metavar="CHECKPOINT.pt",
+              help="start from this checkpoint (default for fine-tuning recipes: "
+                   "the base recipe's DIR/../<base>/last.pt)")
+@click.option("--epochs", type=click.FloatRange(min=0.01), default=None,
+              help="override the recipe's epochs")
+@click.option("--threads", type=click.IntRange(1), default=None,
+              help="torch threads (default: the recipe's)")
+def train(recipe, corpus_dir, out_dir, init, epochs, threads) -> None:
+    """Train a shipped model's recipe with PyTorch (needs the [train] extra)."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise AzsimError('azsim train needs PyTorch: pip install "azsim[train]"') from None
+    from dataclasses import replace
+
+    from .config import load_model_config
+    from .train.loop import train as run_training
+    from .train.recipes import RECIPES
+
+    if recipe not in RECIPES:
+        raise AzsimError(f"--recipe {recipe}: unknown; choose from {', '.join(RECIPES)}")
+    if not os.path.isfile(os.path.join(corpus_dir, "train.npz")):
+        raise AzsimError(f"--corpus {corpus_dir}: no train.npz; make one with 'azsim corpus'")
+    tcfg, base = RECIPES[recipe]
+    if epochs is not None:
+        tcfg = replace(tcfg, epochs=epochs)
+    if threads is not None:
+        tcfg = replace(tcfg, threads=threads)
+    if base and init is None:
+        init = os.path.join(os.path.dirname(os.path.abspath(out_dir)), base, "last.pt")
+    if init and not os.path.isfile(init):
+        raise AzsimError(f"--init {init}: checkpoint not found (train recipe {base} first)")
+
+    def progress(entry: dict) -> None:
+        if entry["event"] == "dev":
+            extra = "".join(f" {k} {entry[k]:.3f}" for k in ("grid_distance", "sparsity")
+                            if k in entry)
+            click.echo(f"[{entry['elapsed_s']:7.0f} s] epoch {entry['epoch']} dev WER "
+                       f"{entry['wer'] * 100:.2f} % CER {entry['cer'] * 100:.2f} %{extra}")
+        elif entry["step"] % 250 == 0:
+            click.echo(f"[{entry['elapsed_s']:7.0f} s] step {entry['step']}/"
+                       f"{entry['total_steps']} loss {entry['loss']:.3f}")
+
+    result = run_training(load_model_config("small", []), corpus_dir, out_dir, tcfg, init,
+                          progress)
+    click.echo(f"done in {result['elapsed_s']:.0f} s: best dev WER "
+               f"{result['best']['wer'] * 100:.2f} % -> {out_dir}/weights.npz")
+
+
+@click.command(name="eval")
+@click.option("--model", "model", default="small", show_default=True, metavar="NAME|PATH")
+@click.option("--weights", default=None, metavar="NAME|FILE.npz",
+              help="shipped weights (small, small-qat4, small-sparse80) or a file")
+@click.option("--test", "testset", default="test", show_default=True, metavar="NAME|FILE|DIR",
+              help="shipped test set (test, names), a corpus .npz split, or a WAV folder "
+                   "with transcripts.tsv")
+@click.option("--bits", type=int, default=None, help="weight bit-width (1..8)")
+@click.option("--sparsity", type=float, default=None, help="one-shot pruning (0..0.99)")
+@click.option("--prune", default=None, metavar="METHOD")
+@click.option("--format", "weight_format", default=None, metavar="NAME",
+              help=f"weight stream format: {', '.join(WEIGHT_FORMATS)}")
+@click.option("--codebook", is_flag=True, default=False)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
+@click.option("--float", "include_float", is_flag=True, default=False,
+              help="also decode with the float golden model")
+@click.option("--show-errors", type=click.IntRange(0), default=0,
+              help="print up to N misrecognized utterances")
+@click.option("--json", "json_dest", default=None, metavar="PATH|-")
+def eval_cmd(model, weights, testset, bits, sparsity, prune, weight_format, codebook,
+             overrides, include_float, show_errors, json_dest) -> None:
+    """WER and CER of a model on a test set, by azsim's integer inference."""
+    from .cli import _check_writable, _compression_overrides, _write_json
+    from .evaluate import evaluate
+
+    quiet = json_dest == "-"
+    if json_dest not in (None, "-"):
+        _check_writable(json_dest)
+    overrides = list(overrides) + _compression_overrides(sparsity, prune, weight_format, codebook)
+    result = evaluate(model, testset, bits, overrides, weights, include_float,
+                      _stderr_progress(quiet))
+    if json_dest is not None:
+        _write_json(result, json_dest)
+    if quiet:
+        return
+    line = (f"{result['model']} ({result['weights']}) {result['weight_bits']}-bit, sparsity "
+            f"{result['sparsity']:.2f} on '{result['testset']}' ({result['utterances']} "
+            f"utterances, {result['words']} words): WER {result['wer'] * 100:.2f} %  "
+            f"CER {result['cer'] * 100:.2f} %")
+    if include_float:
+        line += f"  (float WER {result['float_wer'] * 100:.2f} %)"
+    click.echo(line)
+    shown = 0
+    for h in result["hypotheses"]:
+        if shown >= show_errors:
+            break
+        if h["reference"].split() != h["hypothesis"].split():
+            click.echo(f"  ref: {h['reference']}\n  hyp: {h['hypothesis']}")
+            shown += 1
+
+
+COMMANDS = (corpus, train, eval_cmd)

@@ -1,0 +1,159 @@
+"""Smart-speaker requests from a small generative grammar (issue #6).
+
+Every request is one of a few dozen intent templates (devices, rooms, numbers, timers, alarms,
+music, calls and messages to contacts, weather, shopping lists, reminders, volume and playback
+control) whose slots are filled from word lists. The grammar yields tens of thousands of
+distinct sentences from a few hundred words, so a sentence-level split leaves the test set
+with word sequences the model never heard while every test word occurs in training.
+
+Numbers, times and percentages are spelled out as a speaker says them ("twenty five",
+"seven thirty p m"), in the model's alphabet (lower case letters, space, apostrophe).
+
+Contact names come in two disjoint lists: ``CONTACTS`` occur in training; ``NEW_CONTACTS``
+never do and appear only in the ``names`` test subset, where contextual biasing (issue #7)
+must find them.
+"""
+from __future__ import annotations
+
+import random
+
+ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+        "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+        "eighteen", "nineteen"]
+TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+
+
+def number_words(n: int) -> str:
+    """0..999 spelled as spoken ("one hundred and five")."""
+    if not 0 <= n <= 999:
+        raise ValueError(f"number {n} outside 0..999")
+    if n < 20:
+        return ONES[n]
+    if n < 100:
+        return TENS[n // 10] + ("" if n % 10 == 0 else " " + ONES[n % 10])
+    rest = n % 100
+    return ONES[n // 100] + " hundred" + ("" if rest == 0 else " and " + number_words(rest))
+
+
+ROOMS = ["kitchen", "living room", "bedroom", "bathroom", "office", "garage", "hallway",
+         "dining room", "basement", "kids room", "guest room", "patio", "nursery", "attic"]
+DEVICES = ["lights", "lamp", "fan", "heater", "air conditioner", "tv", "speaker", "plug",
+           "blinds", "coffee maker", "dishwasher", "radio", "porch light", "ceiling fan",
+           "humidifier", "oven"]
+DIMMABLE = ["lights", "lamp", "porch light", "ceiling fan", "fan", "blinds"]
+LOCKABLE = ["front door", "back door", "garage door", "side gate", "window"]
+UNITS = ["seconds", "minutes", "hours"]
+DAYS = ["today", "tomorrow", "tonight", "this weekend", "on monday", "on tuesday",
+        "on wednesday", "on thursday", "on friday", "on saturday", "on sunday", "next week"]
+CITIES = ["seattle", "boston", "london", "paris", "berlin", "chicago", "denver", "austin",
+          "madrid", "dublin", "tokyo", "sydney", "toronto", "miami", "phoenix", "atlanta",
+          "portland", "vancouver", "rome", "oslo"]
+GENRES = ["jazz", "rock", "classical", "pop", "country", "hip hop", "blues", "reggae",
+          "folk", "dance", "soul", "metal", "indie", "lullaby", "piano", "relaxing"]
+ARTISTS = ["the beatles", "adele", "taylor swift", "queen", "miles davis", "coldplay",
+           "madonna", "bob marley", "elton john", "beyonce", "the rolling stones", "abba",
+           "nirvana", "mozart", "bach", "frank sinatra", "dolly parton", "prince"]
+STATIONS = ["news", "sports", "the radio", "my playlist", "my favorites", "a podcast",
+            "the morning news", "an audiobook", "white noise", "rain sounds"]
+ITEMS = ["milk", "eggs", "bread", "butter", "apples", "bananas", "coffee", "tea", "rice",
+         "pasta", "cheese", "chicken", "tomatoes", "onions", "batteries", "paper towels",
+         "orange juice", "yogurt", "cereal", "dog food", "soap", "olive oil"]
+TASKS = ["call the doctor", "take out the trash", "water the plants", "feed the cat",
+         "pick up the kids", "buy flowers", "pay the bills", "walk the dog",
+         "check the mail", "start the laundry", "charge my phone", "take my medicine"]
+CONTACTS = ["mom", "dad", "grandma", "grandpa", "john", "mary", "david", "sarah", "michael",
+            "emma", "james", "olivia", "robert", "sophia", "william", "linda", "peter",
+            "susan", "thomas", "karen", "daniel", "laura", "chris", "anna", "kevin", "julia",
+            "brian", "lisa", "mark", "nancy", "steven", "rachel", "paul", "helen", "jason",
+            "amy", "eric", "kate", "frank", "grace"]
+# Never in training: contextual biasing (issue #7) is measured on these.
+NEW_CONTACTS = ["priyanka", "siobhan", "thaddeus", "ximena", "oluwaseun", "bartholomew",
+                "genevieve", "rasmus", "ingrid", "lorcan", "anouk", "cosimo", "dagny",
+                "evander", "fenella", "hamish", "isolde", "jovan", "kasimir", "leocadia"]
+TEMPERATURES = list(range(60, 81))
+APPS = ["mobile", "home", "work"]
+
+
+def _time(rng: random.Random) -> str:
+    hour = rng.randint(1, 12)
+    minute = rng.choice([0, 0, 5, 10, 15, 20, 30, 40, 45, 50, rng.randint(1, 59)])
+    if minute == 0:
+        words = number_words(hour) + rng.choice([" o'clock", ""])
+    elif minute < 10:
+        words = f"{number_words(hour)} o {number_words(minute)}"
+    else:
+        words = f"{number_words(hour)} {number_words(minute)}"
+    return words + rng.choice(["", " a m", " p m", " in the morning", " in the evening"])
+
+
+def _device(rng):
+    return rng.choice(["", rng.choice(ROOMS) + " "]) + rng.choice(DEVICES)
+
+
+def _templates(contacts):
+    c = lambda r: r.choice(contacts)  # noqa: E731
+    return [
+        lambda r: f"turn {r.choice(['on', 'off'])} the {_device(r)}",
+        lambda r: f"turn the {_device(r)} {r.choice(['on', 'off'])}",
+        lambda r: f"switch {r.choice(['on', 'off'])} the {_device(r)}",
+        lambda r: f"{r.choice(['dim', 'set'])} the {r.choice(ROOMS)} "
+                  f"{r.choice(DIMMABLE)} to {number_words(r.randrange(5, 101, 5))} percent",
+        lambda r: f"set the thermostat to {number_words(r.choice(TEMPERATURES))} degrees",
+        lambda r: f"{r.choice(['lock', 'unlock', 'open', 'close'])} the {r.choice(LOCKABLE)}",
+        lambda r: f"is the {r.choice(LOCKABLE)} {r.choice(['locked', 'open', 'closed'])}",
+        lambda r: f"set a timer for {number_words(r.randint(1, 90))} {r.choice(UNITS)}",
+        lambda r: f"set a {r.choice(['pasta', 'tea', 'egg', 'pizza', 'laundry'])} timer for "
+                  f"{number_words(r.randint(2, 45))} minutes",
+        lambda r: f"how much time is left on the {r.choice(['timer', 'pasta timer', 'egg timer'])}",
+        lambda r: f"{r.choice(['cancel', 'stop'])} the {r.choice(['timer', 'alarm'])}",
+        lambda r: f"set an alarm for {_time(r)}",
+        lambda r: f"wake me up at {_time(r)} {r.choice(DAYS)}",
+        lambda r: f"play {r.choice(GENRES)} music{r.choice(['', ' in the ' + r.choice(ROOMS)])}",
+        lambda r: f"play {r.choice(ARTISTS)}",
+        lambda r: f"play some {r.choice(GENRES)} by {r.choice(ARTISTS)}",
+        lambda r: f"play {r.choice(STATIONS)}",
+        lambda r: r.choice(["stop", "pause", "resume", "next song", "previous song",
+                            "skip this song", "what song is this", "turn it up",
+                            "turn it down", "volume up", "volume down", "mute", "unmute",
+                            "repeat this song", "shuffle my music"]),
+        lambda r: f"set the volume to {number_words(r.randint(0, 10))}",
+        lambda r: f"call {c(r)}",
+        lambda r: f"call {c(r)} on {r.choice(APPS)}",
+        lambda r: f"{r.choice(['send a message to', 'text', 'message'])} {c(r)}",
+        lambda r: f"tell {c(r)} {r.choice(['i am on my way', 'i will be late', 'dinner is ready', 'call me back', 'good night'])}",
+        lambda r: f"drop in on {c(r)}",
+        lambda r: f"what's the weather {r.choice(['', 'like ']) + r.choice(['in ' + r.choice(CITIES) + ' ', ''])}{r.choice(DAYS)}",
+        lambda r: f"will it rain in {r.choice(CITIES)} {r.choice(DAYS)}",
+        lambda r: f"what time is it in {r.choice(CITIES)}",
+        lambda r: f"add {r.choice(ITEMS)}{r.choice(['', ' and ' + r.choice(ITEMS)])} to my shopping list",
+        lambda r: f"remove {r.choice(ITEMS)} from my shopping list",
+        lambda r: f"remind me to {r.choice(TASKS)} at {_time(r)}",
+        lambda r: f"remind me to {r.choice(TASKS)} {r.choice(DAYS)}",
+        lambda r: f"what is {number_words(r.randint(1, 99))} "
+                  f"{r.choice(['plus', 'minus', 'times'])} {number_words(r.randint(1, 99))}",
+        lambda r: f"how many {r.choice(['minutes', 'days', 'ounces', 'feet', 'cups'])} in "
+                  f"{r.choice(['an hour', 'a week', 'a pound', 'a mile', 'a gallon'])}",
+        lambda r: r.choice(["what time is it", "what's the date today", "good morning",
+                            "good night", "tell me a joke", "what's on my calendar",
+                            "read my messages", "what's the news", "thank you",
+                            "how are you", "what can you do"]),
+    ]
+
+
+def sentences(n: int, seed: int, contacts=CONTACTS) -> list[str]:
+    """``n`` requests (with repeats: frequent short commands recur, as in real traffic)."""
+    rng = random.Random(seed)
+    templates = _templates(list(contacts))
+    out = []
+    for _ in range(n):
+        text = rng.choice(templates)(rng)
+        out.append(" ".join(text.split()))
+    return out
+
+
+def name_sentences(n: int, seed: int) -> list[str]:
+    """Requests that contain a contact name never used in training (issue #7 biasing)."""
+    rng = random.Random(seed)
+    name_templates = [t for t in _templates(NEW_CONTACTS) if "c(r)" in t.__code__.co_names
+                      or "c" in t.__code__.co_freevars]
+    return [" ".join(rng.choice(name_templates)(rng).split()) for _ in range(n)]

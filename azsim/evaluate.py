@@ -1,0 +1,124 @@
+"""Accuracy of a model as azsim runs it: WER and CER by integer inference (issue #6).
+
+The test set is log-mel features of held-out speech (voices and sentences never seen in
+training) shipped in ``azsim/data/testset/``, or any corpus split file written by
+``azsim corpus``, or a folder of WAV files with a ``transcripts.tsv``. The model is pruned,
+calibrated on the shipped calibration utterances (dev voices and sentences, never test),
+quantized exactly as ``azsim run`` quantizes it, and every utterance is decoded by the
+integer kernels; torch plays no part.
+"""
+from __future__ import annotations
+
+import importlib.resources
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import config as cfgmod
+from .compress.pipeline import prune_weights
+from .compress.ptq import quantize_model
+from .errors import AzsimError
+from .execute.integer import run_utterance
+from .model import float_ref
+from .model.loading import Utterance, calibrate, load_utterances, model_weights
+from .model.metrics import edit_distance, error_rate
+from .model.vocab import make_vocab
+
+
+@dataclass(frozen=True)
+class TestSet:
+    name: str
+    utterances: list[Utterance]
+    references: list[str]
+
+
+def _testset_dir() -> Path:
+    return Path(str(importlib.resources.files("azsim") / "data" / "testset"))
+
+
+def shipped_testsets() -> list[str]:
+    return sorted(p.stem for p in _testset_dir().glob("*.npz") if p.stem != "calibration")
+
+
+def _from_npz(path: Path, name: str, hop_ms: float) -> TestSet:
+    """A corpus split (float16 ``features``) or a shipped set (``features_u8`` codes with a
+    per-utterance ``feature_offset`` and ``feature_step``; see examples/make_shipped_data.py)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        offsets, texts = arrays["offsets"], arrays["texts"]
+        quantized = "features_u8" in arrays
+        feats = arrays["features_u8"] if quantized else arrays["features"]
+    except (OSError, ValueError, KeyError, EOFError) as exc:
+        raise AzsimError(f"--test {path}: not a test-set .npz with features, offsets and "
+                         f"texts ({exc})") from None
+    utts = []
+    for k in range(len(texts)):
+        f = feats[offsets[k]:offsets[k + 1]].astype(np.float32)
+        if quantized:
+            f = arrays["feature_offset"][k] + f * arrays["feature_step"][k]
+        utts.append(Utterance(f"{name}/{k:04d}", str(path), f.shape[0] * hop_ms / 1000, f))
+    return TestSet(name, utts, [str(t) for t in texts])
+
+
+def load_testset(spec: str, cfg) -> TestSet:
+    """``spec``: a shipped set's name (``test``, ``names``), a ``.npz`` split, or a folder of
+    WAVs with ``transcripts.tsv`` (columns file, text)."""
+    hop_ms = cfg.frontend.hop_ms
+    shipped = _testset_dir() / f"{spec}.npz"
+    if "/" not in spec and not spec.endswith(".npz") and shipped.is_file():
+        return _from_npz(shipped, spec, hop_ms)
+    path = Path(spec)
+    if path.is_file() and path.suffix == ".npz":
+        return _from_npz(path, path.stem, hop_ms)
+    if path.is_dir() and (path / "transcripts.tsv").is_file():
+        rows = [line.split("\t", 1) for line in
+                (path / "transcripts.tsv").read_text(encoding="utf-8").splitlines()[1:] if line]
+        utts = load_utterances([str(path / f) for f, _ in rows], cfg)
+        return TestSet(path.name, utts, [t.strip() for _, t in rows])
+    raise AzsimError(f"--test {spec}: not a shipped test set ({', '.join(shipped_testsets())}),"
+                     " a corpus .npz split, or a folder with transcripts.tsv")
+
+
+def calibration_utterances(cfg) -> list[Utterance]:
+    """Shipped calibration features: dev-split speech, disjoint from the test voices."""
+    return _from_npz(_testset_dir() / "calibration.npz", "calibration", cfg.frontend.hop_ms).utterances
+
+
+def evaluate(model: str = "small", testset: str = "test", bits: int | None = None,
+             overrides=(), weights: str | None = None, include_float: bool = False,
+             progress: Callable[[str, int, int], None] | None = None) -> dict:
+    """WER/CER of the integer model (and, optionally, of the float golden model)."""
+    overrides = list(overrides) + ([f"model.weight_bits={bits}"] if bits is not None else [])
+    cfg = cfgmod.load_model_config(model, overrides)
+    tset = load_testset(testset, cfg)
+    report = progress or (lambda *_: None)
+    w = prune_weights(model_weights(cfg, weights), cfg)
+    qm = quantize_model(w, cfg, calibrate(w, cfg, calibration_utterances(cfg)), cfg.weight_bits)
+    vocab = make_vocab(cfg.vocab, cfg.vocab_size)
+    hyps, float_hyps = [], []
+    for k, utt in enumerate(tset.utterances):
+        hyps.append(vocab.decode(run_utterance(qm, utt.features).tokens))
+        if include_float:
+            float_hyps.append(vocab.decode(float_ref.recognize(w, cfg, utt.features)[1]))
+        report("evaluate", k + 1, len(tset.utterances))
+    words = sum(len(r.split()) for r in tset.references)
+    out = {
+        "model": cfg.name, "weights": weights or cfg.weights or "generated",
+        "testset": tset.name, "utterances": len(tset.utterances), "words": words,
+        "weight_bits": cfg.weight_bits, "sparsity": cfg.sparsity, "prune": cfg.prune,
+        "weight_format": cfg.weight_format, "quantizer": cfg.quantizer,
+        "wer": error_rate(tset.references, hyps, "word"),
+        "cer": error_rate(tset.references, hyps, "char"),
+        "sentence_errors": sum(r.split() != h.split() for r, h in zip(tset.references, hyps)),
+        "word_errors": sum(edit_distance(r.split(), h.split())
+                           for r, h in zip(tset.references, hyps)),
+        "hypotheses": [{"reference": r, "hypothesis": h}
+                       for r, h in zip(tset.references, hyps)],
+    }
+    if include_float:
+        out["float_wer"] = error_rate(tset.references, float_hyps, "word")
+        out["float_cer"] = error_rate(tset.references, float_hyps, "char")
+    return out

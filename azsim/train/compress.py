@@ -1,0 +1,87 @@
+"""Compression during training: quantization-aware training and gradual magnitude pruning.
+
+Quantization-aware training (QAT). azsim quantizes each matrix per output row onto the
+symmetric b-bit grid ``{-qmax..qmax} * s`` with ``s = max|w_row| / qmax``
+(:func:`azsim.compress.quantize.quantize_per_channel`). Training uses the same grid twice:
+
+* forward: straight-through fake quantization (Bengio et al. 2013): the loss sees the
+  grid-snapped matrix, gradients pass to the float weights unchanged;
+* weight updates: an absolute-cosine regularizer in the spirit of Nguyen et al., "Quantization
+  Aware Training with Absolute-Cosine Regularization for Automatic Speech Recognition"
+  (Amazon, Interspeech 2020)::
+
+      R(w) = mean over weights of (1 - |cos(pi * w / s)|)
+
+  which is 0 on every grid point and 1 halfway between two. Its gradient
+  ``pi/s * sign(cos) * sin(pi w / s)`` moves every weight toward its nearest grid point at
+  every optimizer step, so the float weights themselves converge onto the grid and the final
+  snap changes almost nothing. The strength ramps up linearly so that early training can
+  still move weights between grid points. The per-row step ``s`` is treated as a constant
+  (detached) in both.
+
+Gradual magnitude pruning (Zhu & Gupta, "To prune, or not to prune", 2017, arXiv:1710.01878):
+the target sparsity follows ``s_t = s_f * (1 - (1 - (t - t0) / (n dt))^3)`` from step t0 over
+n pruning events dt steps apart; at each event every matrix keeps its largest-magnitude
+weights (azsim's ``magnitude`` method: exactly round(s_t * size) pruned per matrix) and the
+mask is applied to the weights after each optimizer step, so pruned weights stay at zero.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..compress.quantize import weight_qmax
+
+
+def row_step(w: torch.Tensor, bits: int) -> torch.Tensor:
+    """Per-row grid step s = max|w_row| / qmax (1 for all-zero rows), detached."""
+    max_abs = w.detach().abs().amax(dim=1, keepdim=True)
+    return torch.where(max_abs > 0, max_abs / weight_qmax(bits), torch.ones_like(max_abs))
+
+
+def fake_quantize(w: torch.Tensor, bits: int) -> torch.Tensor:
+    """Straight-through fake quantization onto azsim's per-row symmetric grid (bits >= 2)."""
+    s = row_step(w, bits)
+    qmax = weight_qmax(bits)
+    snapped = torch.clamp(torch.round(w / s), -qmax, qmax) * s
+    return w + (snapped - w).detach()
+
+
+def snap(w: torch.Tensor, bits: int) -> torch.Tensor:
+    """The grid values themselves (for export)."""
+    s = row_step(w, bits)
+    qmax = weight_qmax(bits)
+    return torch.clamp(torch.round(w / s), -qmax, qmax) * s
+
+
+def acos_penalty(w: torch.Tensor, bits: int) -> torch.Tensor:
+    """Mean absolute-cosine distance of ``w`` from its b-bit grid (0 on the grid)."""
+    s = row_step(w, bits)
+    return (1.0 - torch.abs(torch.cos(math.pi * w / s))).mean()
+
+
+def grid_distance(w: torch.Tensor, bits: int) -> float:
+    """Mean |w - snap(w)| in grid steps (0 = on the grid, 0.25 = uniform between points)."""
+    s = row_step(w, bits)
+    return float((torch.abs(w - snap(w, bits)) / s).mean())
+
+
+def zhu_gupta_sparsity(step: int, final: float, start_step: int, n_events: int,
+                       every_steps: int, initial: float = 0.0) -> float:
+    """Target sparsity at ``step`` on the cubic schedule of Zhu & Gupta 2017 (eq. 1)."""
+    if step < start_step:
+        return initial
+    progress = min(1.0, (step - start_step) / max(1, n_events * every_steps))
+    return final + (initial - final) * (1.0 - progress) ** 3
+
+
+def magnitude_mask(w: torch.Tensor, sparsity: float) -> torch.Tensor:
+    """Keep-mask pruning exactly round(sparsity * size) weights of smallest |w|."""
+    n_pruned = int(round(sparsity * w.numel()))
+    mask = torch.ones_like(w, dtype=torch.bool)
+    if n_pruned <= 0:
+        return mask
+    order = torch.argsort(w.detach().abs().flatten(), stable=True)
+    mask.view(-1)[order[:n_pruned]] = False
+    return mask

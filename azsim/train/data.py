@@ -1,0 +1,92 @@
+"""Training data: the synthetic corpus in memory, length-bucketed batches, SpecAugment."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..corpus.build import load_split
+from ..model.vocab import Vocab
+
+
+@dataclass
+class Split:
+    features: np.ndarray   # float16 [sum frames, n_mels]
+    offsets: np.ndarray    # int64 [n + 1]
+    texts: np.ndarray      # str [n]
+    targets: list          # list of int64 arrays (character ids)
+
+    @property
+    def size(self) -> int:
+        return len(self.texts)
+
+    def frames(self, k: int) -> int:
+        return int(self.offsets[k + 1] - self.offsets[k])
+
+
+def load(corpus_dir, split: str, vocab: Vocab, limit: int | None = None) -> Split:
+    z = load_split(corpus_dir, split)
+    n = len(z["texts"]) if limit is None else min(limit, len(z["texts"]))
+    offsets = z["offsets"][:n + 1]
+    return Split(z["features"][:offsets[-1]], offsets, z["texts"][:n],
+                 [np.asarray(vocab.encode(str(t)), np.int64) for t in z["texts"][:n]])
+
+
+def feature_stats(split: Split) -> tuple[np.ndarray, np.ndarray]:
+    """Global mean and standard deviation of the log-mel channels (float64 accumulation)."""
+    f = split.features.astype(np.float64)
+    return f.mean(axis=0).astype(np.float32), (f.std(axis=0) + 1e-3).astype(np.float32)
+
+
+def batches(split: Split, max_frames: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Indices grouped by length so padding stays small, about ``max_frames`` padded feature
+    frames per batch, in random order (a fresh shuffle within length buckets every epoch)."""
+    lengths = np.diff(split.offsets)
+    order = np.argsort(lengths + rng.uniform(0, 30, size=lengths.size), kind="stable")
+    out, cur, longest = [], [], 0
+    for k in order:
+        longest_new = max(longest, lengths[k])
+        if cur and longest_new * (len(cur) + 1) > max_frames:
+            out.append(np.array(cur))
+            cur, longest_new = [], lengths[k]
+        cur.append(k)
+        longest = longest_new
+    if cur:
+        out.append(np.array(cur))
+    rng.shuffle(out)
+    return out
+
+
+def collate(split: Split, idx: np.ndarray):
+    """Padded tensors: features [B, N, F] float32, frames [B], targets [B, U], labels [B]."""
+    n_frames = np.array([split.frames(k) for k in idx])
+    n_labels = np.array([split.targets[k].size for k in idx])
+    feats = np.zeros((len(idx), n_frames.max(), split.features.shape[1]), np.float32)
+    targets = np.zeros((len(idx), max(1, n_labels.max())), np.int64)
+    for j, k in enumerate(idx):
+        feats[j, :n_frames[j]] = split.features[split.offsets[k]:split.offsets[k + 1]]
+        targets[j, :n_labels[j]] = split.targets[k]
+    return (torch.from_numpy(feats), torch.from_numpy(n_frames), torch.from_numpy(targets),
+            torch.from_numpy(n_labels))
+
+
+def spec_augment(feats: torch.Tensor, n_frames: torch.Tensor, mean: torch.Tensor,
+                 rng: np.random.Generator, freq_masks: int = 2, freq_width: int = 15,
+                 time_masks: int = 2, time_share: float = 0.05) -> torch.Tensor:
+    """SpecAugment (Park et al., Interspeech 2019) without time warping: ``freq_masks`` bands
+    of up to ``freq_width`` mel channels and ``time_masks`` spans of up to ``time_share`` of
+    the utterance, set to the corpus mean (zero after normalization)."""
+    out = feats.clone()
+    n_mels = feats.shape[2]
+    for b in range(feats.shape[0]):
+        for _ in range(freq_masks):
+            w = int(rng.integers(0, freq_width + 1))
+            f0 = int(rng.integers(0, n_mels - w + 1))
+            out[b, :, f0:f0 + w] = mean[f0:f0 + w]
+        n = int(n_frames[b])
+        for _ in range(time_masks):
+            w = int(rng.integers(0, int(time_share * n) + 1))
+            t0 = int(rng.integers(0, max(1, n - w + 1)))
+            out[b, t0:t0 + w] = mean
+    return out

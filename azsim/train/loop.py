@@ -1,0 +1,188 @@
+"""The training loop: float training, QAT fine-tuning, gradual pruning; checkpoints and a log.
+
+One call reproduces a model from scratch with a fixed seed (torch, numpy and the batch order
+are all seeded; torch runs on the CPU with a fixed thread count). Progress goes to a callback
+and to ``OUT/train.log.jsonl``; the library prints nothing.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..model import float_ref
+from ..model.metrics import error_rate
+from ..model.vocab import make_vocab
+from . import compress, data
+from .loss import rnnt_loss
+from .model import TorchRNNT, save_npz
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: float = 10.0            # passes over the training split (fractions allowed)
+    lr: float = 1.5e-3              # Adam peak learning rate
+    final_lr: float = 1e-4          # cosine decay to this
+    warmup_steps: int = 300
+    max_batch_frames: int = 8000    # padded 10 ms feature frames per batch (~32 utterances)
+    grad_clip: float = 5.0
+    weight_decay: float = 1e-6
+    spec_augment: bool = True
+    ctc_weight: float = 0.3         # auxiliary CTC loss on the encoder (Watanabe et al. 2017
+                                    # use the same hybrid idea); 0 disables it
+    seed: int = 0
+    threads: int = 2
+    qat_bits: int = 0               # > 0: quantization-aware training at this many bits
+    acos_weight: float = 0.0        # absolute-cosine regularizer strength at the end of the ramp
+    acos_ramp: float = 0.5          # share of training over which the strength ramps up
+    sparsity: float = 0.0           # > 0: gradual magnitude pruning to this target
+    prune_start: float = 0.0        # share of training before pruning starts
+    prune_end: float = 0.6          # share of training at which the target is reached
+    prune_every_steps: int = 50
+    train_limit: int = 0            # use only the first N training utterances (0: all)
+    dev_limit: int = 300
+
+
+def _lr(step: int, total: int, cfg: TrainConfig) -> float:
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    p = min(1.0, (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps))
+    return cfg.final_lr + 0.5 * (cfg.lr - cfg.final_lr) * (1 + math.cos(math.pi * p))
+
+
+def dev_error_rates(weights: dict, model_cfg, split: data.Split, vocab) -> dict:
+    """WER and CER of the exported float weights with azsim's NumPy golden model."""
+    refs, hyps = [], []
+    for k in range(split.size):
+        feats = split.features[split.offsets[k]:split.offsets[k + 1]].astype(np.float32)
+        _, tokens = float_ref.recognize(weights, model_cfg, feats)
+        hyps.append(vocab.decode(tokens))
+        refs.append(str(split.texts[k]))
+    return {"wer": error_rate(refs, hyps, "word"), "cer": error_rate(refs, hyps, "char")}
+
+
+def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = None,
+          progress: Callable[[dict], None] | None = None) -> dict:
+    """Train and write ``OUT/weights.npz`` (best dev WER), ``OUT/last.pt``, ``OUT/train.log.jsonl``."""
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    rng = np.random.default_rng(cfg.seed)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    vocab = make_vocab(model_cfg.vocab, model_cfg.vocab_size)
+    train_split = data.load(corpus_dir, "train", vocab, cfg.train_limit or None)
+    dev_split = data.load(corpus_dir, "dev", vocab, cfg.dev_limit or None)
+    mean, std = data.feature_stats(train_split)
+    model = TorchRNNT(model_cfg, mean, std)
+    if init:
+        state = torch.load(init, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"])
+    mean_t = torch.from_numpy(mean)
+
+    prunable = model.prunable()
+    masks = {name: torch.ones_like(p, dtype=torch.bool) for name, p in prunable.items()}
+
+    def transform(name, w):
+        if cfg.sparsity > 0:
+            w = w * masks[name]
+        if cfg.qat_bits:
+            w = compress.fake_quantize(w, cfg.qat_bits)
+        return w
+
+    if cfg.sparsity > 0 or cfg.qat_bits:
+        model.weight_transform = transform
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = len(data.batches(train_split, cfg.max_batch_frames, np.random.default_rng(0)))
+    total = int(cfg.epochs * steps_per_epoch)
+    log_path = out / "train.log.jsonl"
+    log = log_path.open("a", encoding="utf-8")
+    report = progress or (lambda *_: None)
+    best = {"wer": math.inf}
+    step, epoch, t0 = 0, 0, time.time()
+    prune_start = int(cfg.prune_start * total)
+    prune_events = max(1, int((cfg.prune_end - cfg.prune_start) * total) // cfg.prune_every_steps)
+
+    def evaluate(tag):
+        nonlocal best
+        model.eval()
+        if cfg.qat_bits:  # export the grid itself, not the float shadow weights
+            model.weight_transform = lambda n, w: compress.snap(transform(n, w) if cfg.sparsity
+                                                                else w, cfg.qat_bits)
+        weights = model.export()
+        model.weight_transform = transform if (cfg.sparsity > 0 or cfg.qat_bits) else None
+        rates = dev_error_rates(weights, model_cfg, dev_split, vocab)
+        entry = {"event": "dev", "tag": tag, "step": step, "epoch": epoch,
+                 "elapsed_s": round(time.time() - t0, 1), **rates}
+        if cfg.qat_bits:
+            entry["grid_distance"] = float(np.mean([compress.grid_distance(p, cfg.qat_bits)
+                                                    for p in prunable.values()]))
+        if cfg.sparsity:
+            entry["sparsity"] = float(1 - sum(int(m.sum()) for m in masks.values())
+                                      / sum(m.numel() for m in masks.values()))
+        log.write(json.dumps(entry) + "\n")
+        log.flush()
+        report(entry)
+        # Pruned models only count once the target sparsity is reached.
+        done_pruning = cfg.sparsity == 0 or step >= prune_start + prune_events * cfg.prune_every_steps
+        if done_pruning and rates["wer"] <= best["wer"]:
+            best = {"wer": rates["wer"], "cer": rates["cer"], "step": step}
+            save_npz(out / "weights.npz", weights)
+        model.train()
+
+    model.train()
+    while step < total:
+        for idx in data.batches(train_split, cfg.max_batch_frames, rng):
+            if step >= total:
+                break
+            for group in opt.param_groups:
+                group["lr"] = _lr(step, total, cfg)
+            if cfg.sparsity > 0 and step >= prune_start and (step - prune_start) % cfg.prune_every_steps == 0:
+                target = compress.zhu_gupta_sparsity(step, cfg.sparsity, prune_start,
+                                                     prune_events, cfg.prune_every_steps)
+                masks = {n: compress.magnitude_mask(p, target) for n, p in prunable.items()}
+            feats, n_frames, targets, n_labels = data.collate(train_split, idx)
+            if cfg.spec_augment:
+                feats = data.spec_augment(feats, n_frames, mean_t, rng)
+            enc_out, lengths = model.encode(feats, n_frames)
+            logits = model.joint(enc_out, model.predict(targets))
+            loss = rnnt_loss(logits, targets, lengths, n_labels)
+            total_loss = loss
+            if cfg.ctc_weight > 0:
+                ctc_lp = torch.log_softmax(model.ctc_head(enc_out), -1).transpose(0, 1)
+                ctc = torch.nn.functional.ctc_loss(ctc_lp, targets, lengths, n_labels,
+                                                   blank=0, reduction="sum",
+                                                   zero_infinity=True) / len(idx)
+                total_loss = total_loss + cfg.ctc_weight * ctc
+            reg = torch.zeros(())
+            if cfg.qat_bits and cfg.acos_weight > 0:
+                ramp = min(1.0, step / max(1, cfg.acos_ramp * total))
+                reg = sum(compress.acos_penalty(p, cfg.qat_bits) for p in prunable.values())
+                total_loss = loss + cfg.acos_weight * ramp * reg
+            opt.zero_grad(set_to_none=True)
+            total_loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            if cfg.sparsity > 0:
+                with torch.no_grad():
+                    for n, p in prunable.items():
+                        p.mul_(masks[n])
+            step += 1
+            if step % 50 == 0:
+                entry = {"event": "train", "step": step, "total_steps": total, "epoch": epoch,
+                         "loss": round(float(loss), 4), "reg": round(float(reg), 5),
+                         "lr": _lr(step, total, cfg), "elapsed_s": round(time.time() - t0, 1)}
+                log.write(json.dumps(entry) + "\n")
+                log.flush()
+                report(entry)
+        epoch += 1
+        torch.save({"model": model.state_dict(), "step": step, "epoch": epoch,
+                    "config": asdict(cfg)}, out / "last.pt")
+        evaluate(f"epoch{epoch}")
+    log.close()
+    return {"best": best, "steps": total, "elapsed_s": time.time() - t0}

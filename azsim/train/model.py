@@ -1,0 +1,147 @@
+"""A torch twin of azsim's float RNN-T (``azsim.model.float_ref``), with export to ``.npz``.
+
+Same equations, same shapes, same gate order (torch's LSTM orders gates i, f, g, o as the
+weights schema does): log-mel features are normalized with the corpus mean and standard
+deviation, stacked ``stack_frames`` at a time every ``stack_stride`` frames, run through LSTMP
+layers (``torch.nn.LSTM(proj_size=...)`` is exactly Sak et al.'s LSTMP: the recurrence uses
+the projected output), time-reduced by concatenating consecutive outputs, and joined with
+the prediction network through ``tanh(W_enc e + b + W_pred p)``. Torch's two bias vectors
+export as their sum.
+
+Compression during training goes through ``weight_transform``: the training loop installs a
+function (fake quantization and/or a pruning mask) that every forward pass applies to the
+prunable matrices, the same set azsim compresses (``azsim.compress.pipeline.is_prunable``).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import nn
+from torch.func import functional_call
+
+from ..model.weights import FORMAT_VERSION, encoder_input_dims
+
+
+class TorchRNNT(nn.Module):
+    def __init__(self, cfg, mean: np.ndarray, std: np.ndarray):
+        super().__init__()
+        self.cfg = cfg
+        enc, pred = cfg.encoder, cfg.prediction
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
+        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32))
+        dims = encoder_input_dims(cfg)
+        self.enc = nn.ModuleList(nn.LSTM(dims[k], enc.hidden, batch_first=True,
+                                         proj_size=enc.projection)
+                                 for k in range(enc.lstm_layers))
+        self.embed = nn.Embedding(cfg.vocab_size, pred.embedding_dim)
+        pred_dims = [pred.embedding_dim] + [pred.projection or pred.hidden] * (pred.lstm_layers - 1)
+        self.pred = nn.ModuleList(nn.LSTM(pred_dims[k], pred.hidden, batch_first=True,
+                                          proj_size=pred.projection)
+                                  for k in range(pred.lstm_layers))
+        d_enc, d_pred = enc.projection or enc.hidden, pred.projection or pred.hidden
+        self.joint_enc = nn.Linear(d_enc, cfg.joint.hidden)           # w_enc, b
+        self.joint_pred = nn.Linear(d_pred, cfg.joint.hidden, bias=False)
+        self.joint_out = nn.Linear(cfg.joint.hidden, cfg.vocab_size)  # w_out, b_out
+        nn.init.normal_(self.embed.weight)
+        # Training-only auxiliary CTC head on the encoder output (not exported): it keeps the
+        # encoder informative while the prediction network would otherwise learn the
+        # grammar alone (observed here: without it the encoder output collapsed to a
+        # constant within one epoch and the model decoded every utterance to one sentence).
+        self.ctc_head = nn.Linear(d_enc, cfg.vocab_size)
+        self.weight_transform: Callable[[str, torch.Tensor], torch.Tensor] | None = None
+
+    # -- compression hooks ----------------------------------------------------------------
+    def prunable(self) -> dict[str, nn.Parameter]:
+        """The matrices azsim compresses, by their weights-schema names."""
+        out = {}
+        for prefix, stack in (("enc", self.enc), ("pred", self.pred)):
+            for k, lstm in enumerate(stack):
+                out[f"{prefix}.{k}.w_x"] = lstm.weight_ih_l0
+                out[f"{prefix}.{k}.w_r"] = lstm.weight_hh_l0
+                if lstm.proj_size:
+                    out[f"{prefix}.{k}.w_p"] = lstm.weight_hr_l0
+        out["joint.w_enc"] = self.joint_enc.weight
+        out["joint.w_pred"] = self.joint_pred.weight
+        out["joint.w_out"] = self.joint_out.weight
+        return out
+
+    def _lstm(self, prefix: str, k: int, lstm: nn.LSTM, x: torch.Tensor) -> torch.Tensor:
+        if self.weight_transform is None:
+            return lstm(x)[0]
+        f = self.weight_transform
+        params = {"weight_ih_l0": f(f"{prefix}.{k}.w_x", lstm.weight_ih_l0),
+                  "weight_hh_l0": f(f"{prefix}.{k}.w_r", lstm.weight_hh_l0)}
+        if lstm.proj_size:
+            params["weight_hr_l0"] = f(f"{prefix}.{k}.w_p", lstm.weight_hr_l0)
+        return functional_call(lstm, params, (x,))[0]
+
+    def _w(self, name: str, p: torch.Tensor) -> torch.Tensor:
+        return p if self.weight_transform is None else self.weight_transform(name, p)
+
+    # -- forward ----------------------------------------------------------------------------
+    def encode(self, feats: torch.Tensor, n_frames: torch.Tensor):
+        """feats [B, N, n_mels] (padded) -> encoder outputs [B, T, D], valid lengths [B]."""
+        enc = self.cfg.encoder
+        k, stride = enc.stack_frames, enc.stack_stride or enc.stack_frames
+        x = (feats - self.mean) / self.std
+        n = x.shape[1]
+        steps = 0 if n < k else (n - k) // stride + 1
+        x = torch.cat([x[:, j:j + (steps - 1) * stride + 1:stride] for j in range(k)], dim=2)
+        lengths = torch.clamp((n_frames - k) // stride + 1, min=0)
+        for layer, lstm in enumerate(self.enc):
+            x = self._lstm("enc", layer, lstm, x)
+            if enc.time_reduction_after == layer + 1 and enc.time_reduction_factor > 1:
+                r = enc.time_reduction_factor
+                t = (x.shape[1] // r) * r
+                x = x[:, :t].reshape(x.shape[0], t // r, r * x.shape[2])
+                lengths = lengths // r
+        return x, lengths
+
+    def predict(self, targets: torch.Tensor) -> torch.Tensor:
+        """targets [B, U] -> prediction outputs [B, U+1, D] for inputs [blank, y1..yU]."""
+        start = torch.zeros(targets.shape[0], 1, dtype=targets.dtype, device=targets.device)
+        x = self.embed(torch.cat([start, targets], dim=1))
+        for layer, lstm in enumerate(self.pred):
+            x = self._lstm("pred", layer, lstm, x)
+        return x
+
+    def joint(self, enc_out: torch.Tensor, pred_out: torch.Tensor) -> torch.Tensor:
+        """[B, T, D_enc] x [B, U+1, D_pred] -> logits [B, T, U+1, V]."""
+        e = nn.functional.linear(enc_out, self._w("joint.w_enc", self.joint_enc.weight),
+                                 self.joint_enc.bias)
+        p = nn.functional.linear(pred_out, self._w("joint.w_pred", self.joint_pred.weight))
+        h = torch.tanh(e[:, :, None, :] + p[:, None, :, :])
+        return nn.functional.linear(h, self._w("joint.w_out", self.joint_out.weight),
+                                    self.joint_out.bias)
+
+    def forward(self, feats, n_frames, targets):
+        enc_out, lengths = self.encode(feats, n_frames)
+        return self.joint(enc_out, self.predict(targets)), lengths
+
+    # -- export -----------------------------------------------------------------------------
+    def export(self) -> dict[str, np.ndarray]:
+        """The weights in azsim's ``.npz`` schema (float32), after ``weight_transform``."""
+        def arr(t):
+            return t.detach().cpu().numpy().astype(np.float32)
+
+        with torch.no_grad():
+            out = {"frontend.mean": arr(self.mean), "frontend.std": arr(self.std),
+                   "pred.embed": arr(self.embed.weight)}
+            for prefix, stack in (("enc", self.enc), ("pred", self.pred)):
+                for k, lstm in enumerate(stack):
+                    out[f"{prefix}.{k}.b"] = arr(lstm.bias_ih_l0 + lstm.bias_hh_l0)
+            for name, p in self.prunable().items():
+                out[name] = arr(self._w(name, p))
+            out["joint.b"] = arr(self.joint_enc.bias)
+            out["joint.b_out"] = arr(self.joint_out.bias)
+        return out
+
+
+def save_npz(path, arrays: dict[str, np.ndarray], compressed: bool = True) -> None:
+    """Write weights in schema v1; compressed (deflate) so pruned and grid-snapped matrices
+    take the space their information needs inside the package."""
+    data = dict(arrays)
+    data["format_version"] = np.array(FORMAT_VERSION, np.int64)
+    (np.savez_compressed if compressed else np.savez)(path, **data)

@@ -1,0 +1,28 @@
+"""The recipes that produce the shipped models (issue #6); ``azsim train --recipe NAME``.
+
+``small`` is trained from scratch; the compressed variants fine-tune it (as Zhu & Gupta and
+most QAT work do: start from the converged float model, then compress while training):
+
+* ``small-qat4``: 4-bit quantization-aware fine-tuning with the absolute-cosine regularizer;
+* ``small-sparse80``: gradual magnitude pruning to 80 % over the first 60 % of fine-tuning.
+
+The 8-bit model is ``small`` quantized after training (``--bits 8``): at 8 bits post-training
+quantization loses nothing measurable (README table), so it needs no recipe of its own.
+"""
+from __future__ import annotations
+
+from .loop import TrainConfig
+
+CORPUS_SIZES = {"train": 24000, "dev": 300, "test": 250, "names": 120}
+CORPUS_SEED = 0
+
+RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
+    "small": (TrainConfig(epochs=5.0, lr=1e-3, final_lr=5e-5, warmup_steps=500, threads=2,
+                          dev_limit=150), None),
+    "small-qat4": (TrainConfig(epochs=1.0, lr=3e-4, final_lr=2e-5, warmup_steps=50,
+                               qat_bits=4, acos_weight=0.05, acos_ramp=0.6, threads=1),
+                   "small"),
+    "small-sparse80": (TrainConfig(epochs=1.5, lr=5e-4, final_lr=2e-5, warmup_steps=50,
+                                   sparsity=0.8, prune_start=0.0, prune_end=0.6,
+                                   threads=1), "small"),
+}

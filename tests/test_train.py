@@ -1,0 +1,110 @@
+"""Training extra (issue #6): RNN-T loss against brute force, QAT/pruning helpers, a one-step
+training smoke test. Everything here needs torch and is skipped without it (CI never trains)."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from azsim.config import load_model_config  # noqa: E402
+from azsim.model import float_ref  # noqa: E402
+from azsim.train import compress  # noqa: E402
+from azsim.train.loss import brute_force_nll, rnnt_loss  # noqa: E402
+from azsim.train.model import TorchRNNT  # noqa: E402
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 0), (1, 3, 2), (2, 4, 3), (3, 5, 1)])
+def test_rnnt_loss_equals_brute_force_sum_over_alignments(shape):
+    n_b, n_t, n_u = shape
+    gen = torch.Generator().manual_seed(sum(shape))
+    logits = torch.randn(n_b, n_t, n_u + 1, 6, generator=gen, dtype=torch.float64)
+    targets = torch.randint(1, 6, (n_b, max(n_u, 1)), generator=gen)
+    frames = torch.tensor([max(1, n_t - b) for b in range(n_b)])
+    labels = torch.tensor([max(0, n_u - b) for b in range(n_b)])
+    got = rnnt_loss(logits, targets, frames, labels, reduction="none")
+    logp = torch.log_softmax(logits, -1).numpy()
+    for b in range(n_b):
+        want = brute_force_nll(logp[b, :frames[b], :labels[b] + 1],
+                               targets[b, :labels[b]].tolist())
+        assert float(got[b]) == pytest.approx(want, rel=1e-10, abs=1e-10)
+
+
+def test_rnnt_loss_gradient_is_correct():
+    gen = torch.Generator().manual_seed(1)
+    logits = torch.randn(2, 3, 3, 4, generator=gen, dtype=torch.float64, requires_grad=True)
+    targets = torch.tensor([[1, 2], [3, 1]])
+    frames, labels = torch.tensor([3, 2]), torch.tensor([2, 1])
+    assert torch.autograd.gradcheck(lambda x: rnnt_loss(x, targets, frames, labels), (logits,))
+
+
+def test_fake_quantize_lands_on_azsims_grid_and_passes_gradients_straight_through():
+    from azsim.compress.quantize import quantize_per_channel
+    w = torch.randn(8, 16, dtype=torch.float64, requires_grad=True)
+    fq = compress.fake_quantize(w, 4)
+    q, scale = quantize_per_channel(w.detach().numpy(), 4)
+    np.testing.assert_allclose(fq.detach().numpy(), q * scale[:, None], rtol=1e-12)
+    fq.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), np.ones((8, 16)))
+
+
+def test_acos_penalty_is_zero_on_the_grid_and_one_halfway():
+    s = 0.1
+    on_grid = torch.tensor([[7 * s, -3 * s, 0.0, 2 * s]], dtype=torch.float64)
+    assert float(compress.acos_penalty(on_grid, 4)) == pytest.approx(0.0, abs=1e-12)
+    halfway = torch.tensor([[7 * s, 0.5 * s, -2.5 * s, 1.5 * s]], dtype=torch.float64)
+    assert float(compress.acos_penalty(halfway, 4)) == pytest.approx(0.75, abs=1e-9)
+
+
+def test_acos_gradient_moves_weights_toward_the_nearest_grid_point():
+    w = torch.tensor([[0.7, 0.13, -0.27]], requires_grad=True)  # s = 0.1 at 4 bits
+    compress.acos_penalty(w, 4).backward()
+    # 0.13 is above 0.1 -> pushed down (positive gradient); -0.27 is below -0.3... above -0.3
+    # -> pushed toward -0.3 (positive gradient moves it down after the update w -= lr * g).
+    assert w.grad[0, 1] > 0 and w.grad[0, 2] > 0
+
+
+def test_zhu_gupta_schedule_is_cubic_and_reaches_the_target():
+    f = lambda t: compress.zhu_gupta_sparsity(t, 0.8, 100, 10, 50)  # noqa: E731
+    assert f(0) == 0.0 and f(100) == 0.0
+    assert f(600) == pytest.approx(0.8) and f(10_000) == pytest.approx(0.8)
+    assert f(350) == pytest.approx(0.8 * (1 - 0.5 ** 3))
+    mask = compress.magnitude_mask(torch.arange(10.0).reshape(2, 5) - 4.5, 0.8)
+    assert int(mask.sum()) == 2 and bool(mask[0, 0]) and bool(mask[1, 4])
+
+
+def test_torch_twin_matches_the_numpy_golden_model():
+    cfg = load_model_config("small", [])
+    torch.manual_seed(0)
+    model = TorchRNNT(cfg, np.zeros(80, np.float32), np.ones(80, np.float32))
+    w = model.export()
+    feats = np.random.default_rng(0).standard_normal((61, 80)).astype(np.float32)
+    enc_np = float_ref.encoder(w, cfg, feats)
+    enc_t, n = model.encode(torch.from_numpy(feats)[None], torch.tensor([61]))
+    assert int(n[0]) == enc_np.shape[0]
+    np.testing.assert_allclose(enc_t[0].detach().numpy(), enc_np, atol=2e-5)
+    tokens = [3, 7, 1]
+    pred = model.predict(torch.tensor([tokens]))[0].detach().numpy()
+    p, states = float_ref.prediction_step(w, cfg, 0, None)
+    np.testing.assert_allclose(pred[0], p, atol=2e-5)
+    for u, k in enumerate(tokens, 1):
+        p, states = float_ref.prediction_step(w, cfg, k, states)
+        np.testing.assert_allclose(pred[u], p, atol=2e-5)
+    logits = model.joint(enc_t, model.predict(torch.tensor([tokens])))[0].detach().numpy()
+    np.testing.assert_allclose(logits[2, 1], float_ref.joint(w, enc_np[2], pred[1]), atol=2e-5)
+
+
+def test_one_training_step_smoke(tmp_path):
+    """A corpus of 6 utterances, three steps of QAT + pruning: the loop runs and exports."""
+    pytest.importorskip("shutil").which("espeak-ng") or pytest.skip("espeak-ng not installed")
+    from azsim.corpus.build import build_corpus
+    from azsim.model.weights import load_weights
+    from azsim.train.loop import TrainConfig, train
+    build_corpus(tmp_path / "c", {"train": 4, "dev": 2}, seed=1, jobs=1)
+    cfg = load_model_config("small", [])
+    result = train(cfg, tmp_path / "c", tmp_path / "o",
+                   TrainConfig(epochs=3, threads=1, warmup_steps=1, qat_bits=4,
+                               acos_weight=0.1, sparsity=0.5, prune_end=0.5,
+                               prune_every_steps=1))
+    assert result["steps"] >= 1
+    w = load_weights(tmp_path / "o" / "weights.npz", cfg)
+    # 50 % pruned; 4-bit snapping may round a few more small weights to zero.
+    assert 0.5 <= np.mean(w["enc.0.w_x"] == 0) < 0.6

@@ -15,12 +15,18 @@ from .requant import q15_to_i8, requantize_scalar, saturate_i16
 
 
 @jit
+def joint_hidden(z_enc, z_pred, tanh_table, hidden):
+    """Writes the int8 joint hidden vector (the output layer's input activations)."""
+    for k in range(z_enc.shape[0]):
+        hidden[k] = q15_to_i8(lut_interp(saturate_i16(np.int64(z_enc[k]) + z_pred[k]), tanh_table))
+
+
+@jit
 def joint_step(z_enc, z_pred, tanh_table, w_out, b_out, col_nnz, mult, shift, logits):
     """Writes int32 logits; returns (argmax, nonzero hidden, effectual output MACs)."""
     n_j = z_enc.shape[0]
     hidden = np.empty(n_j, np.int8)
-    for k in range(n_j):
-        hidden[k] = q15_to_i8(lut_interp(saturate_i16(np.int64(z_enc[k]) + z_pred[k]), tanh_table))
+    joint_hidden(z_enc, z_pred, tanh_table, hidden)
     acc = np.empty(w_out.shape[0], np.int32)
     nz, eff = gemv_i8(w_out, hidden, b_out, col_nnz, acc)
     best = 0

@@ -55,13 +55,14 @@ def lstm_cell(acc_x, acc_r, mult_x, shift_x, mult_r, shift_r, c, sig_table, tanh
 def lstm_sequence(acc_x, w_r, col_nnz_r, mult_x, shift_x, mult_r, shift_r,
                   sig_table, tanh_table, h_mult, h_shift,
                   w_p, col_nnz_p, p_mult, p_shift,
-                  c, r, y, nz_r, eff_r, nz_p, eff_p):
+                  c, r, y, nz_r, eff_r, nz_p, eff_p, h_seq):
     """Run the LSTM over T steps; state ``c`` (int16 [H]) and ``r`` (int8 [D]) in/out.
 
     ``acc_x`` is int32 [T, 4H] (input part + bias). ``w_p`` has shape (0, 0) when the layer has
-    no projection. Writes the outputs ``y`` (int8 [T, D]) and per-step event counts: nonzero
-    recurrent inputs and effectual recurrent MACs (``nz_r``, ``eff_r``), and the same for the
-    projection (``nz_p``, ``eff_p``).
+    no projection. Writes the outputs ``y`` (int8 [T, D]), the cell outputs ``h_seq`` (int8
+    [T, H]: the projection's input activations, which the cost stage needs per step; equal to
+    ``y`` without projection) and per-step event counts: nonzero recurrent inputs and effectual
+    recurrent MACs (``nz_r``, ``eff_r``), and the same for the projection (``nz_p``, ``eff_p``).
     """
     n_t = acc_x.shape[0]
     n_h = c.shape[0]
@@ -77,6 +78,8 @@ def lstm_sequence(acc_x, w_r, col_nnz_r, mult_x, shift_x, mult_r, shift_r,
         eff_r[t] = eff
         lstm_cell(acc_x[t], acc_r, mult_x, shift_x, mult_r, shift_r, c, sig_table, tanh_table,
                   h_mult, h_shift, h)
+        for k in range(n_h):
+            h_seq[t, k] = h[k]
         if has_proj:
             nz, eff = gemv_i8(w_p, h, zero_bias_p, col_nnz_p, acc_p)
             nz_p[t] = nz

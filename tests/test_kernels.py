@@ -133,13 +133,15 @@ def _lstm_case(rng, n_in, n_h, n_p, kind):
 def test_lstm_sequence_matches_twin(n_in, n_h, n_p, kind):
     rng = np.random.default_rng(n_h * 7 + n_p)
     args, c, r = _lstm_case(rng, n_in, n_h, n_p, kind)
-    ref_y, ref_c, ref_r, ref_ev = R.lstm_sequence(*args, c, r)
+    ref_y, ref_c, ref_r, ref_ev, ref_h = R.lstm_sequence(*args, c, r)
     n_t = args[0].shape[0]
     y = np.empty((n_t, r.shape[0]), np.int8)
     ev = np.zeros((n_t, 4), np.int64)
+    h_seq = np.empty((n_t, c.shape[0]), np.int8)
     c2, r2 = c.copy(), r.copy()
-    K.lstm_sequence(*args, c2, r2, y, ev[:, 0], ev[:, 1], ev[:, 2], ev[:, 3])
+    K.lstm_sequence(*args, c2, r2, y, ev[:, 0], ev[:, 1], ev[:, 2], ev[:, 3], h_seq)
     np.testing.assert_array_equal(y, ref_y)
+    np.testing.assert_array_equal(h_seq, ref_h)
     np.testing.assert_array_equal(c2, ref_c)
     np.testing.assert_array_equal(r2, ref_r)
     np.testing.assert_array_equal(ev, ref_ev)
@@ -182,6 +184,9 @@ def test_joint_step_matches_twin(n_j, n_v, kind):
     rbest, rlogits, rnz, reff = R.joint_step(z_enc, z_pred, TANH_LUT, w, b, col_nnz, mult, shift)
     np.testing.assert_array_equal(logits, rlogits)
     assert (best, nz, eff) == (rbest, rnz, reff)
+    hidden = np.empty(n_j, np.int8)
+    K.joint_hidden(z_enc, z_pred, TANH_LUT, hidden)
+    np.testing.assert_array_equal(hidden, R.joint_hidden(z_enc, z_pred, TANH_LUT))
 
 
 def test_quantize_multiplier_represents_the_scale():

@@ -1,7 +1,31 @@
 """Energy per action, derived from one named energy table (STYLE.md: one source per value).
 
 The simulator counts actions; this module only says what each action costs, always as a
-combination of the table's rows, so every picojoule traces back to a cited figure.
+combination of the table's rows, so every picojoule traces back to a cited figure. The actions
+(the keys of :meth:`ActionEnergies.per_action_pj`):
+
+==================  ==============================================================================
+action              energy (table rows)
+==================  ==============================================================================
+mac                 an issued MAC: ``int8_mult + int32_add``; with a precision-scalable array and
+                    b-bit weights the multiply is a b x 8-bit one, ``int8_mult * b / 8`` (an
+                    array multiplier's energy grows with the product of its operand widths: the
+                    table's 32-bit multiply costs 15.5x its 8-bit one, (32/8)^2 = 16)
+gated_mac           a MAC whose zero operand was detected and whose multiplier was operand-
+                    isolated: the zero test only, taken as one ``int8_add`` (the table has no
+                    comparator; an 8-bit zero test is no more than an 8-bit add)
+skipped_mac         a MAC never issued: 0 pJ (its cost lives in the decoder and index actions)
+sram_read_byte      one byte of an access to a bank of ``sram_bytes / sram_banks`` bytes:
+sram_write_byte     :func:`sram_access_pj` / 8 (the table gives reads; writes are taken equal)
+dram_read_byte      ``dram_read`` / 8 (a 64-bit access)
+decode_symbol       one stream entry through the weight decoder: advancing the position (a
+                    16-bit add) and placing the value (an 8-bit add), ``int16_add + int8_add``
+lut_lookup          a sigmoid/tanh lookup: one 64-bit read of an 8 KB table (both neighbours)
+elementwise_op      a requantization or cell-state product: ``int32_mult + int32_add`` (the
+                    16-bit cell products are charged as 32-bit ones: the table has no 16-bit
+                    multiply, so this is an upper bound)
+leak_cycle          leakage power for one clock cycle: ``leakage_mw * 1e-3 W / clock_hz``
+==================  ==============================================================================
 """
 from __future__ import annotations
 
@@ -15,18 +39,40 @@ from ..errors import ConfigError
 _SRAM_POINTS = (("sram_8kb_read", 8 * 1024), ("sram_32kb_read", 32 * 1024),
                 ("sram_1mb_read", 1024 * 1024))
 _BYTES_PER_ACCESS = 8  # the table's memory energies are per 64-bit access
+PJ_PER_MW_S = 1e9      # 1 mW for 1 s = 1e-3 J = 1e9 pJ
 
 
 @dataclass(frozen=True)
 class ActionEnergies:
     """Energy of each counted action in pJ, and the table that produced it."""
     table: str
-    mac_pj: float                # int8 multiply + int32 accumulate
-    sram_pj_per_byte: float      # at the processor's SRAM capacity
+    mac_pj: float                # native int8 multiply + int32 accumulate
+    sram_pj_per_byte: float      # at the processor's SRAM bank size
     dram_pj_per_byte: float
     lut_lookup_pj: float         # one 64-bit read of a <= 8 KB table (both neighbours)
     decode_symbol_pj: float      # one stream entry through the weight decoder
     leakage_mw: float
+    mult8_pj: float = 0.0        # the multiply part of mac_pj
+    gated_mac_pj: float = 0.0
+    elementwise_pj: float = 0.0
+    leak_pj_per_cycle: float = 0.0
+    sram_bank_bytes: int = 0
+    precision_scalable: bool = False
+
+    def mac_pj_at(self, weight_bits: int) -> float:
+        """Energy of one issued MAC with ``weight_bits``-bit weights (see module docstring)."""
+        if not self.precision_scalable or weight_bits >= 8:
+            return self.mac_pj
+        return self.mac_pj - self.mult8_pj + self.mult8_pj * weight_bits / 8.0
+
+    def per_action_pj(self) -> dict[str, float]:
+        """The energy per action of every counted action (native 8-bit MAC for ``mac``)."""
+        return {"mac": self.mac_pj, "gated_mac": self.gated_mac_pj, "skipped_mac": 0.0,
+                "sram_read_byte": self.sram_pj_per_byte,
+                "sram_write_byte": self.sram_pj_per_byte,
+                "dram_read_byte": self.dram_pj_per_byte,
+                "decode_symbol": self.decode_symbol_pj, "lut_lookup": self.lut_lookup_pj,
+                "elementwise_op": self.elementwise_pj, "leak_cycle": self.leak_pj_per_cycle}
 
 
 def _get(table, name: str) -> float:
@@ -52,15 +98,20 @@ def sram_access_pj(table, capacity_bytes: int) -> float:
 
 
 def action_energies(table, hw) -> ActionEnergies:
+    bank_bytes = max(hw.sram_bytes // hw.sram_banks, 1)
+    mult8 = _get(table, "int8_mult")
     return ActionEnergies(
         table=table.name,
-        mac_pj=_get(table, "int8_mult") + _get(table, "int32_add"),
-        sram_pj_per_byte=sram_access_pj(table, hw.sram_bytes) / _BYTES_PER_ACCESS,
+        mac_pj=mult8 + _get(table, "int32_add"),
+        sram_pj_per_byte=sram_access_pj(table, bank_bytes) / _BYTES_PER_ACCESS,
         dram_pj_per_byte=_get(table, "dram_read") / _BYTES_PER_ACCESS,
         lut_lookup_pj=_get(table, "sram_8kb_read"),
-        # Decoding one entry = advancing the position by its relative index or pointer (a
-        # 16-bit add) and placing its value (an 8-bit add for the sign/offset). Shift-register
-        # extraction of the bit fields is not in the table and is not charged.
         decode_symbol_pj=_get(table, "int16_add") + _get(table, "int8_add"),
         leakage_mw=hw.leakage_mw,
+        mult8_pj=mult8,
+        gated_mac_pj=_get(table, "int8_add"),
+        elementwise_pj=_get(table, "int32_mult") + _get(table, "int32_add"),
+        leak_pj_per_cycle=hw.leakage_mw * PJ_PER_MW_S / (hw.clock_mhz * 1e6),
+        sram_bank_bytes=bank_bytes,
+        precision_scalable=hw.precision_scalable,
     )

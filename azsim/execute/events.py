@@ -46,12 +46,43 @@ class LayerInfo:
 
 
 class EventLog:
-    """counts[layer, frame, field] for one utterance."""
+    """counts[layer, frame, field] for one utterance, and the activity of each invocation.
+
+    The activity trace (issue #4) is, for every invocation of a matrix layer, which of its input
+    activations were nonzero: the cycle model replays the broadcast of exactly those columns
+    to the PEs (activation skipping is dynamic: it depends on the audio). For an LSTM layer the
+    input vector is its fused [x_t, r_(t-1)]. Invocations recorded without a trace are costed
+    as if every activation were nonzero.
+    """
 
     def __init__(self, layers: list[LayerInfo], n_frames: int):
         self.layers = list(layers)
         self.index = {info.name: k for k, info in enumerate(self.layers)}
         self.counts = np.zeros((len(self.layers), n_frames, len(EVENT_FIELDS)), np.int64)
+        self._traces: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+
+    def trace(self, layer: str, frames, acts: np.ndarray) -> None:
+        """Record the input activations of invocations of ``layer`` at ``frames``: ``acts`` is
+        one vector [n_in] (one invocation) or one row per frame [n, n_in]; only which entries
+        are nonzero is kept."""
+        info = self.layers[self.index[layer]]
+        acts = np.asarray(acts)
+        mask = (acts != 0).reshape(-1, acts.shape[-1])
+        if mask.shape[1] != info.n_in:
+            raise ValueError(f"trace of {layer}: {mask.shape[1]} activations, layer has "
+                             f"{info.n_in} inputs")
+        frames = np.broadcast_to(np.asarray(frames, np.int64), (mask.shape[0],))
+        self._traces.setdefault(layer, []).append((np.array(frames), mask))
+
+    def activity(self, layer: str) -> tuple[np.ndarray, np.ndarray]:
+        """(frame of each traced invocation int64[n], nonzero mask bool[n, n_in]), in the order
+        recorded."""
+        info = self.layers[self.index[layer]]
+        parts = self._traces.get(layer, [])
+        if not parts:
+            return np.zeros(0, np.int64), np.zeros((0, info.n_in), bool)
+        return (np.concatenate([f for f, _ in parts]),
+                np.concatenate([m for _, m in parts], axis=0))
 
     @property
     def n_frames(self) -> int:

@@ -1,10 +1,15 @@
 """Which layers' weights stay resident in SRAM, and which stream from DRAM every invocation.
 
 Batch-1 LSTM inference is memory-bound, so whether weights fit on chip dominates everything
-(DESIGN.md). A layer is resident if its encoded stream fits in the SRAM left after the
-activation working set; layers are admitted greedily by reuse -- invocations per stream byte,
+(DESIGN.md). A layer is resident if its SRAM footprint (its encoded stream, or the matrix with
+zeros filled back in, depending on where the decoder sits) fits in the SRAM left after the
+activation working set; layers are admitted greedily by reuse -- invocations per footprint byte,
 as counted by the executor -- so the weights fetched most often per byte stay on chip.
 Resident weights are read from DRAM once (at load), streamed ones on every invocation.
+
+Double buffering (issue #4): when any layer must stream, two tiles of ``staging_bytes / 2`` are
+reserved first, so that DRAM fills one tile while the array computes on the other
+(:mod:`azsim.cost.pipeline`); the resident layers share what is left.
 """
 from __future__ import annotations
 
@@ -16,12 +21,18 @@ class Residency:
     resident: frozenset[str]
     weight_budget_bytes: int
     resident_bytes: int
+    staging_bytes: int = 0       # SRAM reserved for double-buffered streaming (0: none streams)
 
 
 def plan_residency(layers, invocations: dict[str, int], sram_bytes: int,
-                   activation_bytes: int, footprint) -> Residency:
-    """``footprint(info)`` is the SRAM a resident layer takes (stream or decoded matrix)."""
+                   activation_bytes: int, footprint, staging_bytes: int = 0) -> Residency:
+    """``footprint(info)`` is the SRAM a resident layer takes (stream or decoded matrix);
+    ``staging_bytes`` the double buffer a streaming layer needs (reserved only if one streams)."""
     budget = max(sram_bytes - activation_bytes, 0)
+    if sum(footprint(info) for info in layers) <= budget:
+        used = sum(footprint(info) for info in layers)
+        return Residency(frozenset(info.name for info in layers), budget, used, 0)
+    budget = max(budget - staging_bytes, 0)
     order = sorted(layers, key=lambda info: (-invocations.get(info.name, 0)
                                              / max(footprint(info), 1), info.name))
     used, resident = 0, set()
@@ -29,4 +40,5 @@ def plan_residency(layers, invocations: dict[str, int], sram_bytes: int,
         if used + footprint(info) <= budget:
             resident.add(info.name)
             used += footprint(info)
-    return Residency(frozenset(resident), budget, used)
+    staging = staging_bytes if len(resident) < len(layers) else 0
+    return Residency(frozenset(resident), budget, used, staging)

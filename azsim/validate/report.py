@@ -8,11 +8,15 @@ from azsim.config.loader import to_dict
 
 from .spec import ValidationLayer, ValidationSuite
 
-__all__ = ["LayerResult", "ValidationReport", "summarize", "render_text", "POWER_NOTE"]
+__all__ = ["LayerResult", "ValidationReport", "summarize", "render_text"]
 
-POWER_NOTE = ("not modeled yet: the published per-PE breakdown (eie_pe_power_area.csv) is an "
-              "average power at an activity the paper does not state, not an energy per "
-              "action, so counts x that table would only restate 64 x 9.157 mW = 0.586 W")
+POWER_NOTE = ("counts x the {table} table; the table has no clock tree, registers or control "
+              "logic, which EIE's per-PE breakdown puts at {overhead:.0f} % of a PE's power "
+              "(clock network {clock:.3f} + registers {reg:.3f} + combinational {comb:.3f} of "
+              "{total:.3f} mW, eie_pe_power_area.csv)")
+# EIE's per-PE power breakdown (reference/eie_pe_power_area.csv), mW: what a counts x energy
+# table cannot see.
+_PE_POWER_MW = {"total": 9.157, "clock_network": 1.874, "register": 1.026, "combinational": 0.841}
 
 
 def _pct(simulated: float, published: float) -> float:
@@ -36,17 +40,24 @@ class LayerResult:
     cycles: int
     simulated_us: float
     load_balance_efficiency: float
-    broadcast_stall_cycles: int
+    bound: str
+    energy_uj: float
+    power_w: float
     published_us: float
     published_theoretical_us: float | None
     error_pct: float
     theoretical_error_pct: float | None
+    # The same cycle model on a matrix holding the paper's own count of work (see eie.py).
+    published_work_scale: float | None
+    simulated_us_published_work: float | None
+    error_pct_published_work: float | None
 
     @classmethod
     def build(cls, layer: ValidationLayer, *, cycles: int, clock_mhz: float,
-              **counts: Any) -> "LayerResult":
+              cycles_published_work: int | None = None, **counts: Any) -> "LayerResult":
         simulated_us = cycles / clock_mhz
         theoretical = layer.published_theoretical_us or None
+        work_us = None if cycles_published_work is None else cycles_published_work / clock_mhz
         return cls(name=layer.name, rows=layer.output_dim, cols=layer.input_dim,
                    weight_density=layer.weight_density,
                    activation_density=layer.activation_density, cycles=cycles,
@@ -55,7 +66,17 @@ class LayerResult:
                    error_pct=_pct(simulated_us, layer.published_us),
                    theoretical_error_pct=(None if theoretical is None
                                           else _pct(theoretical, layer.published_us)),
+                   simulated_us_published_work=work_us,
+                   error_pct_published_work=(None if work_us is None
+                                             else _pct(work_us, layer.published_us)),
                    **counts)
+
+
+def _summary(values: list[float | None]) -> tuple[float | None, float | None]:
+    if not values or any(v is None for v in values):
+        return None, None
+    a = [abs(v) for v in values]
+    return sum(a) / len(a), max(a)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -70,6 +91,10 @@ class ValidationReport:
     worst_layer: str
     theoretical_mean_abs_error_pct: float | None
     theoretical_max_abs_error_pct: float | None
+    published_work_mean_abs_error_pct: float | None
+    published_work_max_abs_error_pct: float | None
+    simulated_power_w: float
+    energy_table: str
 
     def exceeding(self, max_error_pct: float) -> list[LayerResult]:
         """The layers whose |error| is above ``max_error_pct``."""
@@ -79,47 +104,60 @@ class ValidationReport:
         s = self.suite
         return {
             "suite": s.name, "source": s.source, "description": s.description,
-            "seed": self.seed, "architecture": to_dict(s.architecture),
+            "seed": self.seed, "hardware": to_dict(s.hardware),
+            "weight_bits": s.weight_bits, "relative_index_bits": s.relative_index_bits,
             "layers": [dataclasses.asdict(r) for r in self.layers],
             "mean_abs_error_pct": self.mean_abs_error_pct,
             "max_abs_error_pct": self.max_abs_error_pct, "worst_layer": self.worst_layer,
             "published_theoretical_mean_abs_error_pct": self.theoretical_mean_abs_error_pct,
             "published_theoretical_max_abs_error_pct": self.theoretical_max_abs_error_pct,
-            "simulated_power_w": None,
+            "published_work_mean_abs_error_pct": self.published_work_mean_abs_error_pct,
+            "published_work_max_abs_error_pct": self.published_work_max_abs_error_pct,
+            "simulated_power_w": self.simulated_power_w,
             "published_power_w": s.published_power_w or None,
-            "power_note": POWER_NOTE,
+            "energy_table": self.energy_table,
         }
 
 
-def summarize(suite: ValidationSuite, layers: list[LayerResult], seed: int
+def summarize(suite: ValidationSuite, layers: list[LayerResult], seed: int, energy_table: str
               ) -> ValidationReport:
     errors = [abs(r.error_pct) for r in layers]
     worst = max(layers, key=lambda r: abs(r.error_pct))
-    theory = [abs(r.theoretical_error_pct) for r in layers if r.theoretical_error_pct is not None]
-    complete = len(theory) == len(layers)
+    theory = _summary([r.theoretical_error_pct for r in layers])
+    work = _summary([r.error_pct_published_work for r in layers])
+    total_s = sum(r.simulated_us for r in layers) * 1e-6
+    power = sum(r.energy_uj for r in layers) * 1e-6 / total_s if total_s else 0.0
     return ValidationReport(
         suite=suite, seed=seed, layers=tuple(layers),
         mean_abs_error_pct=sum(errors) / len(errors), max_abs_error_pct=max(errors),
-        worst_layer=worst.name,
-        theoretical_mean_abs_error_pct=sum(theory) / len(theory) if complete else None,
-        theoretical_max_abs_error_pct=max(theory) if complete else None)
+        worst_layer=worst.name, theoretical_mean_abs_error_pct=theory[0],
+        theoretical_max_abs_error_pct=theory[1], published_work_mean_abs_error_pct=work[0],
+        published_work_max_abs_error_pct=work[1], simulated_power_w=power,
+        energy_table=energy_table)
 
 
 def render_text(report: ValidationReport) -> str:
     """The terminal table: one line per layer, then the error summary and power."""
-    s, a = report.suite, report.suite.architecture
+    s, hw = report.suite, report.suite.hardware
     out = [f"{s.name}: {s.source}",
-           f"simulated on {a.name}: {a.pes} PEs, {a.clock_mhz:g} MHz, queue depth "
-           f"{a.queue_depth}, {a.relative_index_bits}-bit relative index, >= "
-           f"{a.min_cycles_per_column} cycle(s) per column; seed {report.seed}",
+           f"simulated on {hw.name}: {hw.pe_count} PEs x {hw.lanes_per_pe} lane(s), "
+           f"{hw.clock_mhz:g} MHz, queue depth {hw.queue_depth}, {s.weight_bits}-bit weights "
+           f"with {s.relative_index_bits}-bit relative index, >= {hw.min_cycles_per_column} "
+           f"cycle(s) per column; random data, seed {report.seed}",
            f"{'layer':<10}{'rows x cols':>14}{'w dens':>8}{'a dens':>8}{'sim us':>9}"
-           f"{'theo us':>9}{'actual us':>11}{'error %':>9}{'lb eff':>8}"]
+           f"{'theo us':>9}{'actual us':>11}{'error %':>9}{'lb eff':>8}"
+           f"{'work x':>8}{'sim@work':>10}{'error %':>9}"]
     for r in report.layers:
         theo = "-" if r.published_theoretical_us is None else f"{r.published_theoretical_us:.1f}"
+        if r.simulated_us_published_work is None:
+            work = f"{'-':>8}{'-':>10}{'-':>9}"
+        else:
+            work = (f"{r.published_work_scale:>8.3f}{r.simulated_us_published_work:>10.2f}"
+                    f"{r.error_pct_published_work:>+9.1f}")
         out.append(f"{r.name:<10}{f'{r.rows} x {r.cols}':>14}{r.weight_density:>8.3f}"
                    f"{r.activation_density:>8.3f}{r.simulated_us:>9.2f}{theo:>9}"
                    f"{r.published_us:>11.1f}{r.error_pct:>+9.1f}"
-                   f"{r.load_balance_efficiency:>8.3f}")
+                   f"{r.load_balance_efficiency:>8.3f}{work}")
     line = (f"|error| vs actual: mean {report.mean_abs_error_pct:.1f} %, max "
             f"{report.max_abs_error_pct:.1f} % ({report.worst_layer})")
     if report.theoretical_mean_abs_error_pct is not None:
@@ -127,6 +165,16 @@ def render_text(report: ValidationReport) -> str:
                  f"{report.theoretical_mean_abs_error_pct:.1f} %, max "
                  f"{report.theoretical_max_abs_error_pct:.1f} %")
     out.append(line)
-    published = f" (published {s.published_power_w:g} W)" if s.published_power_w else ""
-    out.append(f"power{published}: {POWER_NOTE}")
+    if report.published_work_mean_abs_error_pct is not None:
+        out.append(f"with the paper's own work count (sim@work: the active columns' density "
+                   f"scaled by 'work x' so that their entries equal theoretical time x 64 PEs x "
+                   f"clock): mean {report.published_work_mean_abs_error_pct:.1f} %, max "
+                   f"{report.published_work_max_abs_error_pct:.1f} %")
+    published = f", published {s.published_power_w:g} W" if s.published_power_w else ""
+    overhead = 100 * (_PE_POWER_MW["clock_network"] + _PE_POWER_MW["register"]
+                      + _PE_POWER_MW["combinational"]) / _PE_POWER_MW["total"]
+    note = POWER_NOTE.format(table=report.energy_table, overhead=overhead,
+                             clock=_PE_POWER_MW["clock_network"], reg=_PE_POWER_MW["register"],
+                             comb=_PE_POWER_MW["combinational"], total=_PE_POWER_MW["total"])
+    out.append(f"power: simulated {report.simulated_power_w:.3f} W{published} ({note})")
     return "\n".join(out)

@@ -1,16 +1,13 @@
-"""Frozen specs of a validation suite: an EIE-style architecture plus published layers.
+"""Frozen specs of a validation suite: a hardware preset plus published layers.
 
 A suite is one TOML file (shipped: ``azsim/config/presets/validation/eie.toml``; or a user's
 own silicon data)::
 
     name = "my-chip"
     source = "where the published numbers come from"
-    [architecture]
-    pes = 64
-    clock_mhz = 800.0
-    queue_depth = 8
-    relative_index_bits = 4
-    min_cycles_per_column = 1
+    hardware = "eie-64pe"          # hardware preset name, or a TOML path (relative to this file)
+    weight_bits = 4                # the layers' stored weights (codebook indices for EIE)
+    relative_index_bits = 4        # relative row index of the stored entries (EIE: 4)
     [[layers]]
     name = "fc6"
     input_dim = 9216
@@ -22,7 +19,10 @@ own silicon data)::
 Fields follow the conventions of :mod:`azsim.config.schema` and are checked by the generic
 loader (:func:`azsim.config.loader.build`); the array of layers, which that loader does not
 handle, is built one table at a time here, and every problem of the file is reported in ONE
-ConfigError.
+ConfigError. The hardware is an ordinary hardware config (:class:`HardwareConfig`): ``--set
+hw.<field>=...`` changes it as for ``azsim run``; it must be a PE array (``array = "pe"``)
+storing the compressed matrix in SRAM (``decoder_location = "sram_to_pe"``), as the layers are
+described by their densities in EIE's relative-index format.
 """
 from __future__ import annotations
 
@@ -33,11 +33,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from azsim.config.loader import apply_overrides, build, load_toml, split_overrides
+from azsim.config import load_hardware_config
+from azsim.config.loader import build, load_toml, split_overrides
+from azsim.config.schema import HardwareConfig
 from azsim.errors import ConfigError
 
-__all__ = ["EieArchitecture", "ValidationLayer", "ValidationSuite", "load_suite",
-           "list_suites", "suite_from_dict"]
+__all__ = ["ValidationLayer", "ValidationSuite", "load_suite", "list_suites", "suite_from_dict"]
 
 _SPEC = dataclasses.dataclass(frozen=True, kw_only=True)
 _MISSING: Any = dataclasses.MISSING
@@ -54,23 +55,6 @@ def _field(doc: str, default: Any = _MISSING, *, range: tuple | None = None) -> 
     if range is not None:
         metadata["range"] = range
     return dataclasses.field(default=default, metadata=metadata)
-
-
-@_SPEC
-class EieArchitecture:
-    """An EIE-style PE array: rows interleaved over PEs, CSC slices, activation broadcast."""
-
-    name: str = _field("architecture name used in reports", "eie")
-    pes: int = _field("processing elements; PE p owns the rows r with r % pes == p",
-                      range=(1, 4096))
-    clock_mhz: float = _field("clock, MHz", range=(1.0, 10000.0))
-    queue_depth: int = _field("activation queue entries per PE (the one being processed "
-                              "included)", range=(1, 4096))
-    relative_index_bits: int = _field("relative row index field, bits; a zero run longer "
-                                      "than 2^bits - 1 costs padding entries", range=(1, 16))
-    min_cycles_per_column: int = _field("cycles a PE spends on a broadcast column even when "
-                                        "its slice of the column is empty (pointer read)",
-                                        range=(0, 64))
 
 
 @_SPEC
@@ -98,33 +82,47 @@ class ValidationLayer:
 
 @_SPEC
 class _SuiteHead:
-    """A suite's scalars and architecture (its layers are built separately)."""
+    """A suite's scalars (its hardware and layers are built separately)."""
 
     name: str = _field("suite name used in reports")
     source: str = _field("publication the layers' numbers come from")
     description: str = _field("free text for reports", "")
     published_power_w: float = _field("published chip power, W (0 = not published)", 0.0,
                                       range=(0.0, 1e6))
-    architecture: EieArchitecture = _field("the simulated architecture")
+    hardware: str = _field("hardware preset name, or path to a hardware TOML file (relative "
+                           "paths from the suite file's folder)")
+    weight_bits: int = _field("bits of a stored weight (EIE: 4-bit codebook index)", 4,
+                              range=(1, 16))
+    relative_index_bits: int = _field("relative row index of a stored entry, bits; a zero run "
+                                      "longer than 2^bits - 1 costs padding entries", 4,
+                                      range=(1, 16))
 
 
 @_SPEC
 class ValidationSuite:
-    """A validated suite: its head fields, architecture and layers."""
+    """A validated suite: its head fields, hardware and layers."""
 
     name: str
     source: str
     description: str
     published_power_w: float
-    architecture: EieArchitecture
+    hardware: HardwareConfig
+    weight_bits: int
+    relative_index_bits: int
     layers: tuple[ValidationLayer, ...]
 
 
-def suite_from_dict(data: Mapping[str, Any], source: str) -> ValidationSuite:
-    """Build a suite from a parsed TOML table; every problem goes into one ConfigError."""
+def suite_from_dict(data: Mapping[str, Any], source: str, overrides: Iterable[str] = (),
+                    base_dir: Path | None = None) -> ValidationSuite:
+    """Build a suite from a parsed TOML table, with ``hw.*`` overrides applied to its hardware;
+    every problem goes into one ConfigError."""
     problems: list[str] = []
     head_data = {key: value for key, value in data.items() if key != "layers"}
     head = _collect(lambda: build(_SuiteHead, head_data, source), source, problems)
+    hardware = None
+    if head is not None:
+        hardware = _collect(lambda: _hardware(head.hardware, overrides, base_dir), source,
+                            problems)
     raw = data.get("layers")
     layers: list[ValidationLayer] = []
     if raw is None:
@@ -143,11 +141,32 @@ def suite_from_dict(data: Mapping[str, Any], source: str) -> ValidationSuite:
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             problems.append(f"layers: duplicate names {', '.join(dupes)}")
-    if problems:
+    if problems or hardware is None:
         raise ConfigError(" ".join(f"{source}: {'; '.join(problems)}".split("\n")))
     return ValidationSuite(name=head.name, source=head.source, description=head.description,
-                           published_power_w=head.published_power_w,
-                           architecture=head.architecture, layers=tuple(layers))
+                           published_power_w=head.published_power_w, hardware=hardware,
+                           weight_bits=head.weight_bits,
+                           relative_index_bits=head.relative_index_bits, layers=tuple(layers))
+
+
+def _hardware(name_or_path: str, overrides: Iterable[str], base_dir: Path | None
+              ) -> HardwareConfig:
+    """The suite's hardware config, which must be a PE array decoding SRAM-held streams."""
+    target = name_or_path
+    if base_dir is not None and (name_or_path.endswith(".toml") or "/" in name_or_path):
+        candidate = Path(name_or_path)
+        target = str(candidate if candidate.is_absolute() else base_dir / candidate)
+    hw = load_hardware_config(target, [o for o in overrides if o.startswith("hw.")])
+    wrong = []
+    if hw.array != "pe":
+        wrong.append(f"array = {hw.array!r}")
+    if hw.decoder_location != "sram_to_pe":
+        wrong.append(f"decoder_location = {hw.decoder_location!r}")
+    if wrong:
+        raise ConfigError(f"hardware {hw.name!r}: {' and '.join(wrong)}; a validation suite "
+                          "needs array = \"pe\" and decoder_location = \"sram_to_pe\" (its layers "
+                          "are given as densities of EIE's relative-index format)")
+    return hw
 
 
 def _collect(make, source: str, problems: list[str]):
@@ -172,14 +191,13 @@ def list_suites() -> tuple[str, ...]:
 
 def load_suite(name_or_path: str | Path = "eie", overrides: Iterable[str] = ()
                ) -> ValidationSuite:
-    """Load a shipped suite by name, or a TOML file by path, and apply ``hw.*`` overrides.
-
-    ``--set hw.queue_depth=4`` changes ``architecture.queue_depth``: the architecture is the
-    suite's hardware, so the override root is the same ``hw`` as for ``azsim run``.
-    """
+    """Load a shipped suite by name, or a TOML file by path; ``hw.*`` overrides (as for
+    ``azsim run``: ``--set hw.queue_depth=4``) change the suite's hardware."""
     text = str(name_or_path)
+    base_dir = None
     if text.endswith(".toml") or Path(text).is_file():
         data, source = load_toml(text), text
+        base_dir = Path(text).resolve().parent
     else:
         available = list_suites()
         if text not in available:
@@ -188,11 +206,4 @@ def load_suite(name_or_path: str | Path = "eie", overrides: Iterable[str] = ()
         source = f"validation suite {text!r}"
         data = tomllib.loads(_preset_dir().joinpath(f"{text}.toml").read_text("utf-8"))
     mine = split_overrides(list(overrides), roots=("hw",))["hw"]
-    if mine:
-        arch = data.get("architecture", {})
-        if not isinstance(arch, Mapping):
-            raise ConfigError(f"{source}: architecture must be a table")
-        data = dict(data)
-        data["architecture"] = apply_overrides(arch, mine, "hw")
-        source = f"{source} with --set {' '.join(mine)}"
-    return suite_from_dict(data, source)
+    return suite_from_dict(data, source, mine, base_dir)

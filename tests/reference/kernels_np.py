@@ -67,11 +67,12 @@ def lstm_cell(acc_x, acc_r, mult_x, shift_x, mult_r, shift_r, c, sig, tanh, h_mu
 def lstm_sequence(acc_x, w_r, col_nnz_r, mult_x, shift_x, mult_r, shift_r, sig, tanh,
                   h_mult, h_shift, w_p, col_nnz_p, p_mult, p_shift, c, r):
     c, r = c.copy(), r.copy()
-    ys, ev = [], []
+    ys, ev, hs = [], [], []
     for t in range(acc_x.shape[0]):
         acc_r, nz_r, eff_r = gemv(w_r, r, np.zeros(w_r.shape[0], np.int32), col_nnz_r)
         h, c = lstm_cell(acc_x[t], acc_r, mult_x, shift_x, mult_r, shift_r, c, sig, tanh,
                          h_mult, h_shift)
+        hs.append(h.copy())
         nz_p = eff_p = 0
         if w_p.shape[0] > 0:
             acc_p, nz_p, eff_p = gemv(w_p, h, np.zeros(w_p.shape[0], np.int32), col_nnz_p)
@@ -81,11 +82,16 @@ def lstm_sequence(acc_x, w_r, col_nnz_r, mult_x, shift_x, mult_r, shift_r, sig, 
         ys.append(r.copy())
         ev.append((nz_r, eff_r, nz_p, eff_p))
     y = np.array(ys, np.int8).reshape(acc_x.shape[0], -1)
-    return y, c, r, np.array(ev, np.int64).reshape(-1, 4)
+    h_seq = np.array(hs, np.int8).reshape(acc_x.shape[0], c.shape[0])
+    return y, c, r, np.array(ev, np.int64).reshape(-1, 4), h_seq
+
+
+def joint_hidden(z_enc, z_pred, tanh):
+    return q15_to_i8(lut_interp(sat16(np.asarray(z_enc, np.int64) + z_pred), tanh)).astype(np.int8)
 
 
 def joint_step(z_enc, z_pred, tanh, w_out, b_out, col_nnz, mult, shift):
-    hidden = q15_to_i8(lut_interp(sat16(np.asarray(z_enc, np.int64) + z_pred), tanh)).astype(np.int8)
+    hidden = joint_hidden(z_enc, z_pred, tanh)
     acc, nz, eff = gemv(w_out, hidden, b_out, col_nnz)
     logits = requantize(acc, mult, shift, I32_MIN, I32_MAX)
     return int(np.argmax(logits)), logits, nz, eff

@@ -1,0 +1,332 @@
+"""The processor cost model: an utterance's events and activity -> cycles, traffic and energy.
+
+Inputs are only what the executor recorded (:class:`azsim.execute.events.EventLog`: counts per
+layer and frame, and which activations each invocation saw nonzero), the layer-to-array mapping
+(:mod:`azsim.schedule.mapping`), the residency plan and the action energies (issue #4).
+
+Per layer and frame, the **array side** takes:
+
+* the matrix-vector products: on the PE array, each invocation replayed by
+  :func:`azsim.cost.pe_array.pe_invocations` (broadcast, queues, lanes, load imbalance, decoder
+  rate, per-bank SRAM port), on the systolic array :func:`azsim.cost.systolic.gemm_cycles` with
+  M = 1 (or the weight port or decoder if slower); an embedding lookup reads one row through the
+  port;
+* at least the frame's whole SRAM traffic (weights read, streamed tiles written, activations and
+  state read and written) through the ``sram_bytes_per_cycle`` port;
+* then the nonlinear unit: sigmoid/tanh lookups and element-wise operations at
+  ``nonlinear_ops_per_cycle``, after the product (an LSTM cell needs all four gates of a unit,
+  which the array completes together at the end of the product).
+
+**DRAM** (:func:`azsim.kernels.stream_pipeline`): streamed layers' weights arrive in tiles of
+``stream_tile_bytes`` through two SRAM buffers, the channel moving a tile in
+``tile bytes / (bandwidth / clock)`` cycles -- or in the decoder's time when the decoder sits on
+the DRAM->SRAM path and is slower -- after ``dram_latency_ns``; the array computes on one tile
+while the next arrives, and prefetches across layers. Each frame starts with empty buffers.
+A layer's cycles are its span on the frame's timeline; what exceeds its array-side time is DRAM
+stall.
+
+**Energy** is counts x energy per action (:mod:`azsim.cost.energy`), per component:
+
+* ``mac``: MACs issued at full energy -- every dense MAC with no zero handling; the effectual
+  ones (nonzero weight and activation) when gating; the entries walked (padding included) when
+  skipping;
+* ``gated_mac``: with gating, the MACs with a zero operand;
+* ``sram_weights`` / ``sram_activations``: bytes read and written per buffer;
+* ``dram``, ``decoder``, ``lut`` (table lookups), ``elementwise`` (requantizations and cell
+  products: per LSTM unit 8 requantizations of the gate accumulators, 3 cell products and 1
+  output requantization; per output of any other matrix one requantization; plus, for the joint
+  output layer, the addition of the two joint projections per hidden unit).
+
+MACs skipped are counted (``macs_skipped``: dense MACs never issued) and cost nothing here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import kernels as K
+from ..execute.events import FIELD
+from ..schedule.mapping import pe_tables
+from .pe_array import BOUNDS, pe_invocations
+from .systolic import gemm_cycles
+
+__all__ = ["CostPlan", "LayerCost", "UtteranceCost", "plan_costs", "utterance_costs",
+           "preload_costs", "elementwise_ops_per_invocation", "sram_weight_footprint_bytes",
+           "ATTRIBUTION", "COMPONENTS", "BOUND_CLASS"]
+
+ATTRIBUTION = ("compute", "sram", "decoder", "nonlinear", "dram")
+# The issue's coarse classes of what bounds a layer.
+BOUND_CLASS = {"compute": "compute", "nonlinear": "compute", "sram": "memory", "dram": "memory",
+               "decoder": "decoder"}
+COMPONENTS = ("mac", "gated_mac", "sram_weights", "sram_activations", "dram", "decoder", "lut",
+              "elementwise")
+COUNTS = ("macs_dense", "macs_issued", "macs_real", "macs_full", "macs_gated", "macs_skipped",
+          "sram_weight_read_bytes", "sram_weight_write_bytes", "sram_act_read_bytes",
+          "sram_act_write_bytes", "dram_read_bytes", "decoded_symbols", "lut_lookups",
+          "elementwise_ops")
+
+
+def sram_weight_footprint_bytes(info, hw) -> int:
+    """SRAM a resident layer occupies: its stream, or the matrix with zeros filled back in."""
+    if hw.decoder_location == "sram_to_pe" or info.kind == "embedding":
+        return info.weight_stream_bytes
+    return info.weight_dense_bytes
+
+
+def elementwise_ops_per_invocation(info) -> int:
+    """Element-wise operations of one invocation (see the module docstring)."""
+    if info.kind == "lstm":
+        return 12 * (info.n_out // 4)
+    if info.kind == "embedding":
+        return 0
+    if info.kind == "joint_out":
+        return info.n_out + info.n_in
+    return info.n_out
+
+
+@dataclass(frozen=True)
+class CostPlan:
+    """Everything fixed across utterances: hardware, energies, residency, PE tables."""
+    hw: object
+    energies: object
+    residency: object
+    tables: dict = field(default_factory=dict)   # layer name -> PeTables (pe array only)
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    """One layer's [n_frames] arrays for one utterance."""
+    cycles: np.ndarray              # int64: span on the frame timeline
+    compute_cycles: np.ndarray      # float64: array-side time (no DRAM stall)
+    attributed: dict                # ATTRIBUTION name -> float64 cycles; sums to the span
+    sched_cycles: np.ndarray        # float64: broadcast/queue/lane cycles of the products
+    busy_pe_cycles: np.ndarray      # float64: PE-cycles of work (pe array)
+    counts: dict                    # COUNTS name -> float64
+    energy_pj: dict                 # COMPONENTS name -> float64
+    dram_transfer_cycles: np.ndarray = None  # float64: channel time of the streamed tiles
+
+    # Issue #2 names, kept for callers of the first model.
+    @property
+    def macs_issued(self) -> np.ndarray:
+        return self.counts["macs_issued"]
+
+    @property
+    def dram_read_bytes(self) -> np.ndarray:
+        return self.counts["dram_read_bytes"]
+
+    @property
+    def sram_read_bytes(self) -> np.ndarray:
+        return self.counts["sram_weight_read_bytes"] + self.counts["sram_act_read_bytes"]
+
+    @property
+    def sram_write_bytes(self) -> np.ndarray:
+        return self.counts["sram_weight_write_bytes"] + self.counts["sram_act_write_bytes"]
+
+
+@dataclass(frozen=True)
+class UtteranceCost:
+    layers: list                    # LayerCost per layer, in EventLog order
+    frame_cycles: np.ndarray        # int64 [n_frames]
+
+
+def plan_costs(matrices: dict, hw, energies, residency, index_bits: int) -> CostPlan:
+    """Build the per-layer PE tables once (``matrices``: layer name -> its column blocks)."""
+    tables = {}
+    if hw.array == "pe":
+        tables = {name: pe_tables(blocks, hw, index_bits) for name, blocks in matrices.items()}
+    return CostPlan(hw, energies, residency, tables)
+
+
+def _zeros(n: int) -> np.ndarray:
+    return np.zeros(n, np.float64)
+
+
+def _pe_products(name: str, log, plan, inv: np.ndarray) -> dict:
+    """Per-frame sums of the PE array invocations of one layer."""
+    hw, tables = plan.hw, plan.tables[name]
+    n = inv.size
+    acc = {key: _zeros(n) for key in ("mv", "sched", "busy", "issued", "real", "decoded",
+                                      "wbytes", *BOUNDS)}
+
+    def add(frames, r, weight=None):
+        w = np.ones(frames.size) if weight is None else weight
+        bound = r.bound
+        for key, value in (("mv", r.cycles), ("sched", r.sched_cycles), ("busy", r.busy_pe_cycles),
+                           ("issued", r.issued), ("real", r.real), ("decoded", r.decoded),
+                           ("wbytes", r.wbytes)):
+            np.add.at(acc[key], frames, np.asarray(value, np.float64) * w)
+        for b, key in enumerate(BOUNDS):
+            np.add.at(acc[key], frames, np.where(bound == b, r.cycles, 0.0) * w)
+
+    traced = np.zeros(n, np.int64)
+    if hw.skips_activations:
+        frames, masks = log.activity(name)
+        if frames.size:
+            add(frames, pe_invocations(tables, masks, hw))
+            traced = np.bincount(frames, minlength=n)
+    untraced = inv - traced
+    if np.any(untraced < 0):
+        raise ValueError(f"layer {name}: more traced invocations than counted")
+    if untraced.any():
+        dense = pe_invocations(tables, np.ones((1, tables.n_in), bool), hw)
+        frames = np.flatnonzero(untraced)
+        rep = {k: getattr(dense, k) for k in ("cycles", "sched_cycles", "decoder_cycles",
+                                              "sram_cycles", "busy_pe_cycles", "issued", "real",
+                                              "decoded", "wbytes")}
+        one = type(dense)(**{k: np.repeat(v, frames.size) for k, v in rep.items()})
+        add(frames, one, untraced[frames].astype(np.float64))
+    return acc
+
+
+def _systolic_products(info, plan, inv: np.ndarray) -> dict:
+    """Per-frame sums of the systolic array invocations of one layer (data-independent)."""
+    hw = plan.hw
+    in_sram = hw.decoder_location == "sram_to_pe"
+    cols = hw.systolic_cols * hw.macs_per_lane(info.weight_bits)
+    gemm = gemm_cycles(1, info.n_in, info.n_out, hw.systolic_rows, cols, hw.dataflow)
+    wbytes = info.weight_stream_bytes if in_sram else info.weight_dense_bytes
+    decoded = info.weight_symbols if in_sram else 0
+    terms = {"compute": float(gemm), "decoder": decoded / hw.decoder_symbols_per_cycle,
+             "sram": wbytes / hw.sram_bytes_per_cycle}
+    bound = max(terms, key=terms.get)
+    mv = terms[bound]
+    inv = inv.astype(np.float64)
+    acc = {"mv": inv * mv, "sched": inv * gemm, "busy": inv * info.weight_count,
+           "issued": inv * info.weight_count, "real": inv * info.weight_count,
+           "decoded": inv * decoded, "wbytes": inv * wbytes}
+    acc.update({key: inv * (mv if key == bound else 0.0) for key in BOUNDS})
+    return acc
+
+
+def _layer_arrays(k: int, info, log, plan) -> dict:
+    """Array-side cycles, attribution, counts and pipeline inputs of one layer, per frame."""
+    hw, en = plan.hw, plan.energies
+    c = log.counts[k].astype(np.float64)
+    inv = log.counts[k][:, FIELD["invocations"]]
+    n = inv.size
+    resident = info.name in plan.residency.resident
+    in_sram = hw.decoder_location == "sram_to_pe"
+    stream_bytes = c[:, FIELD["weight_bytes"]]
+    cnt = {key: _zeros(n) for key in COUNTS}
+    cnt["macs_dense"] = c[:, FIELD["macs_dense"]]
+    cnt["sram_act_read_bytes"] = c[:, FIELD["act_read_bytes"]]
+    cnt["sram_act_write_bytes"] = c[:, FIELD["act_write_bytes"]]
+    cnt["lut_lookups"] = c[:, FIELD["lut_lookups"]]
+    cnt["elementwise_ops"] = inv * float(elementwise_ops_per_invocation(info))
+    attributed = {key: _zeros(n) for key in ATTRIBUTION}
+    if info.kind == "embedding":
+        # A lookup reads one row through the port; the row is decoded on the way (issue #3).
+        cnt["sram_weight_read_bytes"] = stream_bytes if resident else _zeros(n)
+        cnt["decoded_symbols"] = c[:, FIELD["decode_symbols"]]
+        mv = stream_bytes / hw.sram_bytes_per_cycle
+        attributed["sram"] += mv
+        sched = busy = _zeros(n)
+        stage = _zeros(n) if resident else stream_bytes
+        stream_symbols = _zeros(n)
+    else:
+        acc = _pe_products(info.name, log, plan, inv) if hw.array == "pe" \
+            else _systolic_products(info, plan, inv)
+        mv, sched, busy = acc["mv"], acc["sched"], acc["busy"]
+        for key in BOUNDS:
+            attributed[key] += acc[key]
+        cnt["macs_issued"], cnt["macs_real"] = acc["issued"], acc["real"]
+        cnt["macs_skipped"] = np.maximum(cnt["macs_dense"] - acc["real"], 0.0)
+        if hw.zero_handling == "gate":
+            cnt["macs_full"] = c[:, FIELD["macs_effectual"]]
+            cnt["macs_gated"] = cnt["macs_dense"] - cnt["macs_full"]
+        else:
+            cnt["macs_full"] = acc["issued"]
+        cnt["sram_weight_read_bytes"] = acc["wbytes"]
+        sram_side = info.weight_stream_bytes if in_sram else info.weight_dense_bytes
+        stage = _zeros(n) if resident else inv * float(sram_side)
+        cnt["sram_weight_write_bytes"] = stage
+        stream_symbols = _zeros(n) if (resident or in_sram) else c[:, FIELD["decode_symbols"]]
+        cnt["decoded_symbols"] = acc["decoded"] + stream_symbols
+    # The whole SRAM traffic of the frame through the port is a floor on the array side.
+    sram_floor = (cnt["sram_weight_read_bytes"] + cnt["sram_weight_write_bytes"]
+                  + cnt["sram_act_read_bytes"] + cnt["sram_act_write_bytes"]) \
+        / hw.sram_bytes_per_cycle
+    extra = np.maximum(sram_floor - mv, 0.0)
+    attributed["sram"] += extra
+    nonlinear = (cnt["lut_lookups"] + cnt["elementwise_ops"]) / hw.nonlinear_ops_per_cycle
+    attributed["nonlinear"] += nonlinear
+    cnt["dram_read_bytes"] = _zeros(n) if resident else stream_bytes
+    dram_bpc = hw.dram_bandwidth_gb_per_s * 1e9 / (hw.clock_mhz * 1e6)
+    n_tiles = np.where(stage > 0, np.ceil(stage / hw.stream_tile_bytes), 0).astype(np.int64)
+    safe = np.maximum(n_tiles, 1)
+    tile_cycles = np.maximum(cnt["dram_read_bytes"] / safe / dram_bpc,
+                             stream_symbols / safe / hw.decoder_symbols_per_cycle)
+    return {"compute": mv + extra + nonlinear, "attributed": attributed, "sched": sched,
+            "busy": busy, "counts": cnt, "n_tiles": n_tiles, "tile_cycles": tile_cycles,
+            "energy": _energy(cnt, info, en)}
+
+
+def _energy(cnt: dict, info, en) -> dict:
+    sram = en.sram_pj_per_byte
+    return {"mac": cnt["macs_full"] * en.mac_pj_at(info.weight_bits),
+            "gated_mac": cnt["macs_gated"] * en.gated_mac_pj,
+            "sram_weights": (cnt["sram_weight_read_bytes"] + cnt["sram_weight_write_bytes"]) * sram,
+            "sram_activations": (cnt["sram_act_read_bytes"] + cnt["sram_act_write_bytes"]) * sram,
+            "dram": cnt["dram_read_bytes"] * en.dram_pj_per_byte,
+            "decoder": cnt["decoded_symbols"] * en.decode_symbol_pj,
+            "lut": cnt["lut_lookups"] * en.lut_lookup_pj,
+            "elementwise": cnt["elementwise_ops"] * en.elementwise_pj}
+
+
+def utterance_costs(log, plan) -> UtteranceCost:
+    """Costs of every layer of one utterance (see the module docstring)."""
+    hw = plan.hw
+    parts = [_layer_arrays(k, info, log, plan) for k, info in enumerate(log.layers)]
+    n_layers, n_frames = len(parts), log.n_frames
+    inv = log.counts[:, :, FIELD["invocations"]]              # [layers, frames]
+    order = np.argwhere(inv.T > 0)                            # (frame, layer), frame-major
+    frames, layers = order[:, 0], order[:, 1]
+    compute = np.array([parts[k]["compute"][f] for f, k in order], np.float64)
+    n_tiles = np.array([parts[k]["n_tiles"][f] for f, k in order], np.int64)
+    tile_cycles = np.array([parts[k]["tile_cycles"][f] for f, k in order], np.float64)
+    frame_ptr = np.searchsorted(frames, np.arange(n_frames + 1)).astype(np.int64)
+    latency = hw.dram_latency_ns * 1e-9 * hw.clock_mhz * 1e6
+    span, stall = K.stream_pipeline(frame_ptr, compute, n_tiles, tile_cycles, float(latency), 2)
+    stall = np.maximum(stall, 0.0)
+    # Whole cycles: the rounded-up running total of each frame, differenced per item.
+    cycles_item = np.zeros(span.size, np.int64)
+    frame_cycles = np.zeros(n_frames, np.int64)
+    for f in range(n_frames):
+        lo, hi = frame_ptr[f], frame_ptr[f + 1]
+        if hi > lo:
+            total = np.ceil(np.cumsum(span[lo:hi]) - 1e-9).astype(np.int64)
+            cycles_item[lo:hi] = np.diff(np.concatenate([[0], total]))
+            frame_cycles[f] = total[-1]
+    cycles = np.zeros((n_layers, n_frames), np.int64)
+    stall_lf = np.zeros((n_layers, n_frames))
+    cycles[layers, frames] = cycles_item
+    stall_lf[layers, frames] = stall
+    out = []
+    for k, p in enumerate(parts):
+        attributed = dict(p["attributed"])
+        attributed["dram"] = stall_lf[k]
+        transfer = p["n_tiles"] * p["tile_cycles"]
+        out.append(LayerCost(cycles[k], p["compute"], attributed, p["sched"], p["busy"],
+                             p["counts"], p["energy"], transfer))
+    return UtteranceCost(out, frame_cycles)
+
+
+def preload_costs(layers, plan) -> dict:
+    """Once per run, resident weights are read from DRAM, decoded once if the decoder sits on
+    the DRAM->SRAM path, and written into SRAM (as stream or as decoded matrix):
+    layer name -> {dram_read_bytes, sram_write_bytes, decoded_symbols, energy_pj by component}."""
+    hw, en = plan.hw, plan.energies
+    out = {}
+    for info in layers:
+        res = info.name in plan.residency.resident
+        dram = info.weight_stream_bytes if res else 0
+        sram = sram_weight_footprint_bytes(info, hw) if res else 0
+        symbols = info.weight_symbols if (res and hw.decoder_location == "dram_to_sram"
+                                          and info.kind != "embedding") else 0
+        out[info.name] = {"dram_read_bytes": dram, "sram_write_bytes": sram,
+                          "decoded_symbols": symbols,
+                          "energy_pj": {"dram": dram * en.dram_pj_per_byte,
+                                        "sram_weights": sram * en.sram_pj_per_byte,
+                                        "decoder": symbols * en.decode_symbol_pj}}
+    return out

@@ -1,0 +1,151 @@
+"""How a layer's weight matrix maps onto the MAC array: which PE owns which rows (issue #4).
+
+PE array (``hw.array = "pe"``): PE ``p`` of ``P`` owns the output rows ``r`` with
+``r % P == p`` and the weights of those rows (EIE's interleaving, Han et al., ISCA 2016,
+section III: it spreads the nonzeros of real matrices, whose density drifts along the rows,
+evenly). An LSTM's four gate blocks of ``H`` rows each land on the same PE for unit ``u``
+whenever ``P`` divides ``H``, so a PE can update its own cells. For every PE and every column of
+the layer's input, :class:`PeTables` holds what that PE does when the column is broadcast:
+
+* ``walk``: the entries its lanes step through. Skipping zero weights, the nonzeros -- plus, when
+  SRAM holds EIE's relative-index stream (``weight_format = "rle"`` decoded on the SRAM->PE path),
+  the padding entries that zero runs longer than the index field need, counted in the PE's own
+  slice as EIE stores it (the zero counts "refer only to zeros in the subset of the column in
+  this PE", section III). Without weight skipping, every row the PE owns.
+* ``real``: of those, the real matrix elements (``walk`` minus padding): the MACs issued.
+* ``decoded``: the stream entries the PE's decoder slice walks (SRAM->PE decoding only).
+* ``wbytes``: the weight bytes it reads from SRAM: its dense slice at the weight bit-width when
+  SRAM holds the matrix with zeros filled back in; when SRAM holds the encoded stream, the
+  stream's measured bytes spread over the entries in proportion (the stream's own layout is
+  per matrix, not per PE, so this apportioning is the one approximation here).
+* ``cost``: cycles, ``max(min_cycles_per_column, ceil(walk / (lanes_per_pe x MACs per lane)))``:
+  a PE multiplies at most ``lanes`` entries of one column per cycle, and moves past at most one
+  column per cycle (its pointer read).
+
+Systolic array: the tiling (folds) is :mod:`azsim.cost.systolic`'s.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import kernels as K
+
+__all__ = ["PeTables", "pe_rows", "pe_tables", "stream_entries", "tables_from_counts",
+           "pe_tables_from_csc"]
+
+
+@dataclass(frozen=True)
+class PeTables:
+    """Per-PE, per-input-column work of one layer: arrays [pe_count, n_in]."""
+    cost: np.ndarray      # int64 cycles
+    walk: np.ndarray      # int64 entries stepped through (MAC slots issued)
+    real: np.ndarray      # int64 real matrix elements among them
+    decoded: np.ndarray   # int64 stream entries decoded on the SRAM->PE path
+    wbytes: np.ndarray    # float64 weight bytes read from SRAM
+    rows: np.ndarray      # int64 [pe_count]: output rows each PE owns
+
+    @property
+    def n_in(self) -> int:
+        return self.cost.shape[1]
+
+    def kernel_layout(self) -> tuple[np.ndarray, ...]:
+        """(cost, walk, real, decoded, wbytes) as contiguous [n_in, pe_count] arrays, the
+        layout of :func:`azsim.kernels.pe_invocations` (computed once, then kept)."""
+        cached = self.__dict__.get("_kernel_layout")
+        if cached is None:
+            cached = tuple(np.ascontiguousarray(a.T) for a in
+                           (self.cost, self.walk, self.real, self.decoded, self.wbytes))
+            object.__setattr__(self, "_kernel_layout", cached)
+        return cached
+
+
+def pe_rows(n_rows: int, n_pes: int) -> np.ndarray:
+    """Rows each PE owns under interleaving: ceil((n_rows - p) / n_pes), at least 0."""
+    p = np.arange(n_pes)
+    return np.maximum(n_rows - p + n_pes - 1, 0) // n_pes
+
+
+def _csc(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    cols, rows = np.nonzero(q.T)
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=q.shape[1]))])
+    return ptr.astype(np.int64), rows.astype(np.int64)
+
+
+def stream_entries(q: np.ndarray, fmt: str, n_pes: int, index_bits: int,
+                   nnz: np.ndarray | None = None) -> np.ndarray:
+    """Entries of each PE's slice of each column in weight format ``fmt`` [n_pes, n_in]:
+    every code for ``dense``; nonzeros plus EIE padding for ``rle``; the nonzeros otherwise
+    (their index information lives in other fields). A ``codebook+`` prefix is ignored."""
+    fmt = fmt.split("+")[-1]
+    if fmt == "dense":
+        return np.repeat(pe_rows(q.shape[0], n_pes)[:, None], q.shape[1], axis=1)
+    if fmt == "rle":
+        ptr, idx = _csc(q)
+        return K.eie_column_entries(ptr, idx, n_pes, index_bits)
+    return K.pe_slice_nnz(q, n_pes) if nnz is None else nnz
+
+
+def _block_tables(m, hw, index_bits: int):
+    """The tables of one matrix (a column block of the layer's input)."""
+    q = np.ascontiguousarray(m.q)
+    nnz = K.pe_slice_nnz(q, hw.pe_count)
+    stored = stream_entries(q, m.format, hw.pe_count, index_bits, nnz) \
+        if hw.decoder_location == "sram_to_pe" else None
+    return tables_from_counts(nnz, stored, pe_rows(q.shape[0], hw.pe_count), hw, m.bits,
+                              m.stream_bytes)
+
+
+def tables_from_counts(nnz: np.ndarray, stored: np.ndarray | None, rows: np.ndarray, hw,
+                       bits: int, stream_bytes: float):
+    """(cost, walk, real, decoded, wbytes, rows) from the nonzeros ``nnz`` and the stored
+    stream entries ``stored`` (None unless SRAM holds the stream) of each PE's slice of each
+    column, [pe_count, n_in], and the rows each PE owns."""
+    dense = np.repeat(rows[:, None], nnz.shape[1], axis=1).astype(np.int64)
+    in_sram = hw.decoder_location == "sram_to_pe"
+    if in_sram and stored is None:
+        raise ValueError("SRAM->PE decoding needs the stored entries of each slice")
+    if hw.skips_weights:
+        walk = stored if in_sram else nnz
+        real = nnz
+    else:
+        walk, real = dense, dense
+    decoded = stored if in_sram else np.zeros_like(dense)
+    if in_sram:
+        total = max(int(stored.sum()), 1)
+        wbytes = stored * (stream_bytes / total)
+    else:
+        wbytes = dense * (bits / 8.0)
+    lanes = hw.lanes_per_pe * hw.macs_per_lane(bits)
+    cost = np.maximum(-(-walk // lanes), hw.min_cycles_per_column)
+    return (cost.astype(np.int64), walk.astype(np.int64), real.astype(np.int64),
+            decoded.astype(np.int64), wbytes.astype(np.float64), rows)
+
+
+def pe_tables(matrices, hw, index_bits: int) -> PeTables:
+    """Tables of a layer whose input feeds the column blocks ``matrices`` (QMatrix-like: ``q``,
+    ``bits``, ``format``, ``stream_bytes``) with the same rows; ``index_bits`` is the relative
+    index width of ``rle`` streams."""
+    blocks = [_block_tables(m, hw, index_bits) for m in matrices]
+    rows = blocks[0][5]
+    if any(not np.array_equal(b[5], rows) for b in blocks):
+        raise ValueError("column blocks of one layer must have the same rows")
+    cat = [np.ascontiguousarray(np.concatenate([b[i] for b in blocks], axis=1)) for i in range(5)]
+    return PeTables(*cat, rows=rows)
+
+
+def pe_tables_from_csc(col_ptr: np.ndarray, row_idx: np.ndarray, n_rows: int, hw, bits: int,
+                       index_bits: int) -> PeTables:
+    """Tables of a matrix given by its CSC structure (rows ascending in each column), stored in
+    SRAM in EIE's relative-index format of ``bits``-bit weights and ``index_bits``-bit indices
+    (one entry = bits + index_bits)."""
+    n_pes = hw.pe_count
+    n_cols = col_ptr.size - 1
+    cols = np.repeat(np.arange(n_cols), np.diff(col_ptr))
+    nnz = np.bincount((row_idx % n_pes) * n_cols + cols,
+                      minlength=n_pes * n_cols).reshape(n_pes, n_cols).astype(np.int64)
+    stored = K.eie_column_entries(col_ptr, row_idx, n_pes, index_bits)
+    stream_bytes = stored.sum() * (bits + index_bits) / 8.0
+    parts = tables_from_counts(nnz, stored, pe_rows(n_rows, n_pes), hw, bits, stream_bytes)
+    return PeTables(*[np.ascontiguousarray(a) for a in parts[:5]], rows=parts[5])

@@ -1,0 +1,63 @@
+"""Plain NumPy twins of ``kernels/pe_array.py``, written from the formulas in its docstring.
+
+Slow and obvious: full (P, K) arrays of broadcast and finish cycles per invocation, and the
+streaming pipeline as explicit per-tile lists.
+"""
+import numpy as np
+
+
+def pe_slice_nnz(q, n_pes):
+    q = np.asarray(q) != 0
+    return np.stack([q[p::n_pes].sum(axis=0) for p in range(n_pes)]).astype(np.int64)
+
+
+def _schedule(cost, queue_depth):
+    n_pes, n_act = cost.shape
+    b = np.zeros(n_act, np.int64)
+    f = np.zeros((n_pes, n_act), np.int64)
+    for k in range(n_act):
+        b[k] = 0 if k == 0 else b[k - 1] + 1
+        if k >= queue_depth:
+            b[k] = max(b[k], f[:, k - queue_depth].max())
+        before = f[:, k - 1] if k > 0 else np.zeros(n_pes, np.int64)
+        f[:, k] = np.maximum(b[k], before) + cost[:, k]
+    return int(f[:, -1].max()) if n_act else 0
+
+
+def pe_invocations(cost, issued, real, decoded, wbytes, active, queue_depth):
+    """Tables [cols, n_pes], as the kernel takes them."""
+    cost, issued, real, decoded, wbytes = (np.asarray(a).T for a in
+                                           (cost, issued, real, decoded, wbytes))
+    out = {name: [] for name in ("cycles", "busy", "issued", "real", "decoded", "decoded_max",
+                                 "bytes", "bytes_max")}
+    for mask in np.asarray(active, bool):
+        cols = np.flatnonzero(mask)
+        out["cycles"].append(_schedule(cost[:, cols], queue_depth))
+        out["busy"].append(int(cost[:, cols].sum()))
+        out["issued"].append(int(issued[:, cols].sum()))
+        out["real"].append(int(real[:, cols].sum()))
+        out["decoded"].append(int(decoded[:, cols].sum()))
+        out["decoded_max"].append(int(decoded[:, cols].sum(axis=1).max()))
+        out["bytes"].append(float(wbytes[:, cols].sum()))
+        out["bytes_max"].append(float(wbytes[:, cols].sum(axis=1).max()))
+    return out
+
+
+def stream_pipeline(frame_ptr, compute, n_tiles, tile_cycles, latency, n_buffers):
+    span = np.zeros(len(compute))
+    stall = np.zeros(len(compute))
+    for f in range(len(frame_ptr) - 1):
+        t, channel, done = 0.0, 0.0, []
+        for i in range(frame_ptr[f], frame_ptr[f + 1]):
+            start = t
+            if n_tiles[i] <= 0:
+                t += compute[i]
+            for _ in range(max(n_tiles[i], 0)):
+                free = done[-n_buffers] if len(done) >= n_buffers else 0.0
+                fetch = max(channel, free)
+                channel = fetch + tile_cycles[i]
+                t = max(t, fetch + latency + tile_cycles[i]) + compute[i] / n_tiles[i]
+                done.append(t)
+            span[i] = t - start
+            stall[i] = span[i] - compute[i]
+    return span, stall

@@ -1,0 +1,218 @@
+"""The PE-array cycle model (issue #4): kernels against their NumPy twins, the mapping tables,
+and the model's invariants at the level of single invocations."""
+import dataclasses
+
+import numpy as np
+import pytest
+
+from azsim import kernels as K
+from azsim.config import load_hardware_config
+from azsim.cost.pe_array import pe_invocations
+from azsim.execute.events import EventLog, LayerInfo
+from azsim.schedule.mapping import pe_rows, pe_tables, stream_entries
+from reference import pe_array_np as R
+
+HW = load_hardware_config("az-edge")
+
+
+@dataclasses.dataclass
+class Mat:
+    """The QMatrix fields the mapping reads."""
+    q: np.ndarray
+    bits: int = 8
+    format: str = "dense"
+    stream_bytes: int = 0
+
+
+def _sparse(rng, shape, density, bits=8):
+    lim = 2 ** (bits - 1) - 1
+    q = rng.integers(-lim, lim + 1, shape).astype(np.int8)
+    q[rng.random(shape) >= density] = 0
+    return q
+
+
+# ------------------------------------------------------------------------------ kernel twins
+
+
+@pytest.mark.parametrize("shape,density,pes", [((1, 1), 1.0, 1), ((7, 5), 0.0, 3), ((37, 11), 0.3, 4),
+                                               ((3, 9), 0.5, 8), ((64, 20), 0.9, 16)])
+def test_pe_slice_nnz_matches_twin(shape, density, pes):
+    q = _sparse(np.random.default_rng(shape[0]), shape, density)
+    got = K.pe_slice_nnz(q, pes)
+    assert np.array_equal(got, R.pe_slice_nnz(q, pes))
+    assert got.sum() == np.count_nonzero(q)
+
+
+@pytest.mark.parametrize("pes,cols,n_inv,depth", [(1, 1, 1, 1), (4, 30, 5, 1), (4, 30, 5, 8),
+                                                   (16, 64, 3, 2), (3, 7, 4, 100)])
+def test_pe_invocations_match_twin(pes, cols, n_inv, depth):
+    rng = np.random.default_rng(pes * 31 + cols)
+    cost = rng.integers(0, 6, (pes, cols)).astype(np.int64)
+    walk = rng.integers(0, 6, (pes, cols)).astype(np.int64)
+    real = np.minimum(walk, rng.integers(0, 6, (pes, cols))).astype(np.int64)
+    dec = rng.integers(0, 9, (pes, cols)).astype(np.int64)
+    wb = rng.random((pes, cols))
+    active = rng.random((n_inv, cols)) < 0.5
+    active[0] = False                      # an all-zero activation vector
+    if n_inv > 1:
+        active[1] = True                   # a dense one
+    got = K.pe_invocations(*(np.ascontiguousarray(a.T) for a in (cost, walk, real, dec, wb)),
+                           active, depth)
+    want = R.pe_invocations(*(a.T for a in (cost, walk, real, dec, wb)), active, depth)
+    for g, w in zip(got, want.values()):
+        np.testing.assert_allclose(g, w, rtol=1e-12)
+    assert got[0][0] == 0
+
+
+def test_pe_invocations_agree_with_the_eie_schedule():
+    rng = np.random.default_rng(3)
+    cost = rng.integers(1, 9, (8, 40)).astype(np.int64)
+    t = np.ascontiguousarray(cost.T)
+    zt = np.zeros_like(t)
+    got = K.pe_invocations(t, zt, zt, zt, zt.astype(float), np.ones((1, 40), bool), 4)
+    assert got[0][0] == K.eie_schedule(cost, 4, 0)[0]
+
+
+@pytest.mark.parametrize("latency,buffers", [(0.0, 1), (7.0, 2), (100.0, 2), (3.0, 4)])
+def test_stream_pipeline_matches_twin(latency, buffers):
+    rng = np.random.default_rng(int(latency) + buffers)
+    frame_ptr = np.array([0, 3, 5, 5, 9, 10])
+    compute = rng.random(10) * 100
+    n_tiles = rng.integers(0, 5, 10)
+    tile_cycles = rng.random(10) * 30
+    got = K.stream_pipeline(frame_ptr, compute, n_tiles, tile_cycles, latency, buffers)
+    want = R.stream_pipeline(frame_ptr, compute, n_tiles, tile_cycles, latency, buffers)
+    np.testing.assert_allclose(got[0], want[0])
+    np.testing.assert_allclose(got[1], want[1], atol=1e-9)
+    # Resident items never stall; spans cover at least the compute.
+    assert np.all(got[0] >= compute - 1e-9)
+    assert np.all(got[1][n_tiles == 0] == pytest.approx(0.0, abs=1e-9))
+
+
+def test_stream_pipeline_double_buffering_overlaps_transfer_and_compute():
+    one = K.stream_pipeline(np.array([0, 1]), np.array([100.0]), np.array([10]),
+                            np.array([10.0]), 0.0, 1)[0][0]
+    two = K.stream_pipeline(np.array([0, 1]), np.array([100.0]), np.array([10]),
+                            np.array([10.0]), 0.0, 2)[0][0]
+    assert two == pytest.approx(10 + 100)        # first tile, then compute hides the rest
+    assert one == pytest.approx(10 * (10 + 10))  # one buffer: fetch and compute alternate
+
+
+# --------------------------------------------------------------------------------- mapping
+
+
+def test_rows_are_interleaved_over_pes():
+    assert pe_rows(10, 4).tolist() == [3, 3, 2, 2]
+    assert pe_rows(3, 8).tolist() == [1, 1, 1, 0, 0, 0, 0, 0]
+    q = np.zeros((8, 2), np.int8)
+    q[[0, 4], 0] = 1          # both on PE 0 of 4
+    q[[1, 6], 1] = 1          # PE 1 and PE 2
+    hw = dataclasses.replace(HW, pe_count=4, lanes_per_pe=1, decoder_location="dram_to_sram")
+    t = pe_tables([Mat(q)], hw, 4)
+    assert t.walk[:, 0].tolist() == [2, 0, 0, 0] and t.walk[:, 1].tolist() == [0, 1, 1, 0]
+    assert t.cost[:, 0].tolist() == [2, 1, 1, 1]      # at least one cycle per column
+
+
+def test_rle_padding_is_counted_per_pe_slice():
+    q = np.zeros((40, 1), np.int8)
+    q[32, 0] = 5                       # 32 zeros above it in one PE: two padding entries
+    assert stream_entries(q, "rle", 1, 4).tolist() == [[3]]
+    assert stream_entries(q, "rle", 2, 4).tolist() == [[2], [0]]   # 16 local zeros: one
+    assert stream_entries(q, "codebook+rle", 1, 4).tolist() == [[3]]
+    hw = dataclasses.replace(HW, pe_count=1, lanes_per_pe=1, decoder_location="sram_to_pe")
+    t = pe_tables([Mat(q, 4, "rle", 10)], hw, 4)
+    assert (t.walk[0, 0], t.real[0, 0], t.decoded[0, 0]) == (3, 1, 3)
+    assert t.wbytes.sum() == pytest.approx(10.0)       # the stream's bytes, apportioned
+
+
+def test_lanes_and_precision_scaling():
+    q = np.ones((64, 3), np.int8)
+    hw = dataclasses.replace(HW, pe_count=1, lanes_per_pe=16, zero_handling="none")
+    assert pe_tables([Mat(q, 8)], hw, 4).cost[0].tolist() == [4, 4, 4]
+    packed = dataclasses.replace(hw, precision_scalable=True)
+    assert pe_tables([Mat(q, 4)], packed, 4).cost[0].tolist() == [2, 2, 2]
+    assert pe_tables([Mat(q, 2)], packed, 4).cost[0].tolist() == [1, 1, 1]
+    assert pe_tables([Mat(q, 8)], packed, 4).cost[0].tolist() == [4, 4, 4]
+
+
+# ------------------------------------------------------------------------------ invariants
+
+MODES = ("none", "gate", "skip_weights", "skip_activations", "skip_both")
+
+
+def _layer(rng, rows=96, cols=70, density=0.2):
+    return [Mat(_sparse(rng, (rows, cols), density, 4), 4, "rle", 500),
+            Mat(_sparse(rng, (rows, 17), density, 4), 4, "rle", 200)]
+
+
+@pytest.mark.parametrize("location", ["dram_to_sram", "sram_to_pe"])
+@pytest.mark.parametrize("seed", range(4))
+def test_skipping_never_adds_cycles_per_invocation(location, seed):
+    rng = np.random.default_rng(seed)
+    mats = _layer(rng)
+    active = rng.random((6, 87)) < rng.random((6, 1))
+    cycles = {}
+    for mode in MODES:
+        hw = dataclasses.replace(HW, pe_count=8, lanes_per_pe=2, zero_handling=mode,
+                                 decoder_location=location)
+        cycles[mode] = pe_invocations(pe_tables(mats, hw, 4), active, hw).cycles
+    assert np.array_equal(cycles["gate"], cycles["none"])
+    for mode in ("skip_weights", "skip_activations", "skip_both"):
+        assert np.all(cycles[mode] <= cycles["none"] + 1e-9), mode
+    assert np.all(cycles["skip_both"] <= cycles["skip_weights"] + 1e-9)
+    assert np.all(cycles["skip_both"] <= cycles["skip_activations"] + 1e-9)
+
+
+def test_fewer_nonzero_activations_never_add_cycles():
+    rng = np.random.default_rng(7)
+    hw = dataclasses.replace(HW, pe_count=8, lanes_per_pe=1, zero_handling="skip_both")
+    t = pe_tables(_layer(rng), hw, 4)
+    dense = np.ones(87, bool)
+    subsets = [dense.copy()]
+    for _ in range(6):
+        m = subsets[-1].copy()
+        m[rng.choice(np.flatnonzero(m), size=10, replace=False)] = False
+        subsets.append(m)
+    c = pe_invocations(t, np.array(subsets), hw).cycles
+    assert np.all(np.diff(c) <= 1e-9)
+
+
+def test_load_imbalance_shows():
+    """All nonzeros on the rows of one PE: that PE does all the work, in series."""
+    q = np.zeros((64, 10), np.int8)
+    q[0::8, :] = 1                      # rows owned by PE 0 of 8: 8 per column
+    hw = dataclasses.replace(HW, pe_count=8, lanes_per_pe=1, zero_handling="skip_both",
+                             decoder_location="dram_to_sram", sram_bytes_per_cycle=4096)
+    r = pe_invocations(pe_tables([Mat(q)], hw, 4), np.ones((1, 10), bool), hw)
+    assert r.sched_cycles[0] == 80
+    assert r.busy_pe_cycles[0] == 80 + 7 * 10          # the others idle 1 cycle per column
+    balanced = np.zeros((64, 10), np.int8)
+    balanced[:8, :] = 1                 # one row per PE
+    b = pe_invocations(pe_tables([Mat(balanced)], hw, 4), np.ones((1, 10), bool), hw)
+    assert b.sched_cycles[0] == 10
+
+
+def test_the_sram_port_and_the_decoder_bound_the_invocation():
+    q = np.ones((64, 10), np.int8)
+    hw = dataclasses.replace(HW, pe_count=4, lanes_per_pe=16, zero_handling="none",
+                             decoder_location="dram_to_sram", sram_bytes_per_cycle=4)
+    r = pe_invocations(pe_tables([Mat(q)], hw, 4), np.ones((1, 10), bool), hw)
+    # 16 rows x 10 columns x 1 byte per PE through 1 byte/cycle.
+    assert r.cycles[0] == pytest.approx(160) and r.bound[0] == 2
+    slow_dec = dataclasses.replace(hw, decoder_location="sram_to_pe", sram_bytes_per_cycle=4096,
+                                   decoder_symbols_per_cycle=2.0)
+    r = pe_invocations(pe_tables([Mat(q, 8, "dense", 640)], slow_dec, 4),
+                       np.ones((1, 10), bool), slow_dec)
+    assert r.cycles[0] == pytest.approx(160 / 0.5) and r.bound[0] == 1
+
+
+def test_event_log_traces_activity():
+    info = LayerInfo("m", "linear", 4, 3, 12, 12, 8, 12)
+    log = EventLog([info], 5)
+    log.trace("m", 2, np.array([0, 3, 0], np.int8))
+    log.trace("m", np.array([0, 4]), np.array([[1, 1, 0], [0, 0, 0]], np.int8))
+    frames, mask = log.activity("m")
+    assert frames.tolist() == [2, 0, 4]
+    assert mask.tolist() == [[False, True, False], [True, True, False], [False, False, False]]
+    with pytest.raises(ValueError):
+        log.trace("m", 1, np.zeros(4, np.int8))

@@ -1,0 +1,332 @@
+"""Beam search over the integer RNN-T, with a prediction-network cache (issue #7).
+
+The search is time-synchronous, as a streaming device runs it: one pass per encoder frame,
+with at most ``max_symbols_per_frame`` symbols per frame -- the limit greedy decoding applies
+(``azsim.execute.integer.greedy_decode``); cf. the time-synchronous decoding of Saon et al.,
+"Alignment-length synchronous decoding for RNN transducer", ICASSP 2020, and the original
+RNN-T beam search of Graves, "Sequence transduction with recurrent neural networks", 2012.
+For frame t, with B the hypotheses entering it:
+
+1. the joint projection of the encoder frame is computed once (``joint.enc``);
+2. round s = 0 .. S-1: every active hypothesis h (s symbols emitted at t) gets one joint
+   evaluation and an integer log-softmax; h + blank ends the frame; h + v for the best
+   ``beam`` non-blank tokens v (by log-probability plus biasing bonus) are candidates for
+   round s + 1. Candidates are pruned to the ``beam`` best, and a candidate is dropped when
+   even the largest bonus it could still earn at t cannot lift it above the ``beam``-th best
+   hypothesis that already ended t (exact without biasing: log-probabilities are <= 0).
+   Each surviving candidate needs the prediction network for its new label prefix;
+3. after S rounds the remaining hypotheses end the frame without a blank, as greedy does;
+4. hypotheses with the same label sequence are merged, keeping the better (Viterbi, "max");
+   the ``beam`` best survive to t + 1.
+
+Every joint evaluation and prediction-network step is real work on the processor: they go to
+the event log under the same layers and fields as greedy decoding (``joint.enc``,
+``joint.out``, ``pred.*``, ``joint.pred``), plus the softmax on ``joint.out``
+(``azsim.decode.scores``). The bookkeeping (sorting, dictionaries, the trie) runs on the host
+core and is not charged.
+
+Prediction-network cache: the LSTM state and joint projection z_pred of a label prefix depend
+only on the prefix, so they are kept per prefix (a label-tree node id): the prefixes alive in
+the beam, plus those computed during the current frame. A candidate whose prefix is already
+cached (the same labels reached through another alignment) costs no prediction step; those are
+the reported cache hits. The cache holds at most ``beam * (S + 1)`` entries. Likewise the
+log-probabilities of a prefix at the current frame are kept until the frame ends, so a prefix
+re-reached within a frame costs no second joint evaluation.
+
+Scores are integers in Q.10 nats (``azsim.decode.scores``): the model's log-probability
+(``am``) plus the biasing bonus (``bias``, ``azsim.decode.context``).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..compress.ptq import QuantizedRNNT
+from ..execute.events import EventLog
+from ..execute.integer import (greedy_decode, joint_enc_step, joint_out_step, layer_infos,
+                               prediction_step)
+from ..model.vocab import BLANK
+from .context import NONE, ROOT, ContextTrie
+from .scores import charge_log_softmax, log_softmax, q_to_nats
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """One entry of the N-best list; scores in Q.10 nats (``score_q = am_q + bias_q``)."""
+    tokens: tuple[int, ...]
+    token_frames: tuple[int, ...]   # encoder input frame of each emission
+    token_am_q: tuple[int, ...]     # model score accumulated up to and including each token
+    token_bias_q: tuple[int, ...]   # biasing score accumulated up to each token
+    am_q: int
+    bias_q: int
+
+    @property
+    def score_q(self) -> int:
+        return self.am_q + self.bias_q
+
+    @property
+    def score(self) -> float:
+        return q_to_nats(self.score_q)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """What a decoder returns for one utterance (greedy or beam)."""
+    method: str                    # "greedy" or "beam"
+    beam: int
+    scored: bool                   # False for greedy: it takes argmaxes, computes no scores
+    nbest: tuple[Hypothesis, ...]  # best first
+    step_frames: np.ndarray        # encoder input frame of each decoder step
+    best_last_emit: np.ndarray     # per step: frame of the best hypothesis' last emission, -1
+    best_id: np.ndarray            # per step: id of the best hypothesis' label sequence
+    joint_evals: int
+    pred_evals: int
+    pred_cache_hits: int
+
+    @property
+    def tokens(self) -> tuple[int, ...]:
+        return self.nbest[0].tokens
+
+    @property
+    def token_frames(self) -> tuple[int, ...]:
+        return self.nbest[0].token_frames
+
+
+class _Labels:
+    """Label sequences as nodes of a prefix tree: equal ids <=> equal label sequences."""
+
+    def __init__(self):
+        self.index: dict[tuple[int, int], int] = {}
+
+    def get(self, parent: int, token: int) -> int | None:
+        return self.index.get((parent, token))
+
+    def add(self, parent: int, token: int) -> int:
+        node = self.index.get((parent, token))
+        if node is None:
+            node = self.index[(parent, token)] = len(self.index) + 1   # 0 = the empty sequence
+        return node
+
+
+class _Hyp:
+    __slots__ = ("node", "am", "bias", "cnode", "cpend", "path")
+
+    def __init__(self, node, am, bias, cnode, cpend, path):
+        self.node, self.am, self.bias = node, am, bias
+        self.cnode, self.cpend = cnode, cpend       # biasing state (azsim.decode.context)
+        self.path = path    # (previous path, token, frame, am after, bias after) or None
+
+    @property
+    def score(self) -> int:
+        return self.am + self.bias
+
+    def key(self):
+        return (-self.score, self.node)
+
+
+def _merge(pool: dict, hyp: _Hyp) -> None:
+    """Keep the better of two hypotheses with the same label sequence (Viterbi)."""
+    old = pool.get(hyp.node)
+    if old is None or hyp.key() < old.key():
+        pool[hyp.node] = hyp
+
+
+def _top_tokens(logp: np.ndarray, k: int) -> np.ndarray:
+    """The k best non-blank tokens, ties to the lower id (a stable sort: deterministic)."""
+    order = np.argsort(-logp[1:], kind="stable")[:k] + 1
+    return order
+
+
+def _candidates(h: _Hyp, logp: np.ndarray, k: int, context: ContextTrie | None):
+    """The k best non-blank extensions of h by log-probability plus biasing bonus.
+
+    Every token outside the top-k by log-probability and outside the trie's extending tokens
+    gets the same (lowest) bonus, so it cannot beat the top-k: the candidate set is exact."""
+    tokens = set(_top_tokens(logp, k).tolist())
+    if context is not None:
+        tokens.update(context.extending_tokens(h.cnode))
+    out = []
+    for tok in tokens:
+        if context is not None:
+            cnode, cpend, delta = context.step(h.cnode, h.cpend, tok)
+        else:
+            cnode, cpend, delta = NONE, 0, 0
+        lp = int(logp[tok])
+        out.append((-(lp + delta), tok, lp, delta, cnode, cpend))
+    out.sort()
+    return out[:k]
+
+
+def beam_search(qm: QuantizedRNNT, enc_out: np.ndarray, enc_frames: np.ndarray, log: EventLog,
+                beam: int, context: ContextTrie | None = None) -> SearchResult:
+    """Time-synchronous beam search (module docstring); ``beam`` >= 1 hypotheses per frame."""
+    if beam < 1:
+        raise ValueError(f"beam = {beam}: a beam search keeps at least one hypothesis")
+    max_symbols = qm.cfg.decode.max_symbols_per_frame
+    n_v = qm.joint_out.q.shape[0]
+    logits = np.empty(n_v, np.int32)
+    labels = _Labels()
+    w_max = context.weight_q if context is not None else 0
+    n_steps = enc_out.shape[0]
+    best_last_emit = np.full(n_steps, -1, np.int64)
+    best_id = np.zeros(n_steps, np.int64)
+    joint_evals = pred_evals = hits = 0
+
+    first = int(enc_frames[0]) if n_steps else 0
+    cache = {0: prediction_step(qm, log, BLANK, [None] * len(qm.pred), first)}
+    pred_evals += 1
+    hyps = [_Hyp(0, 0, 0, ROOT, 0, None)]
+    for t in range(n_steps):
+        frame = int(enc_frames[t])
+        z_enc = joint_enc_step(qm, log, enc_out[t], frame)
+        ended: dict[int, _Hyp] = {}
+        seen = {h.node: h.score for h in hyps}
+        frame_logp: dict[int, np.ndarray] = {}   # per label prefix, at this frame
+        active = hyps
+        for s in range(max_symbols):
+            cands: dict[tuple[int, int], tuple] = {}
+            for h in active:
+                logp = frame_logp.get(h.node)
+                if logp is None:     # the same prefix re-reached at t needs no new evaluation
+                    logp = np.empty(n_v, np.int64)
+                    joint_out_step(qm, log, z_enc, cache[h.node][1], frame, logits)
+                    charge_log_softmax(log, frame, n_v, log_softmax(logits, logp))
+                    frame_logp[h.node] = logp
+                    joint_evals += 1
+                lp_blank = int(logp[BLANK])
+                _merge(ended, _Hyp(h.node, h.am + lp_blank, h.bias, h.cnode, h.cpend, h.path))
+                for _neg, tok, lp, delta, cnode, cpend in _candidates(h, logp, beam, context):
+                    score = h.score + lp + delta
+                    old = cands.get((h.node, tok))
+                    if old is None or score > old[0]:
+                        cands[(h.node, tok)] = (score, h, tok, lp, delta, cnode, cpend)
+            # the beam-th best ended score; a candidate must still be able to reach it
+            ended_scores = sorted((x.score for x in ended.values()), reverse=True)
+            floor = ended_scores[beam - 1] if len(ended_scores) >= beam else None
+            reach = (max_symbols - s - 1) * w_max
+            ranked = sorted(cands.values(), key=lambda c: (-c[0], c[1].node, c[2]))
+            active = []
+            for score, h, tok, lp, delta, cnode, cpend in ranked:
+                if len(active) == beam or (floor is not None and score + reach < floor):
+                    break
+                node = labels.get(h.node, tok)
+                if node is not None and seen.get(node, score - 1) >= score:
+                    continue                     # same labels already expanded, no worse
+                node = labels.add(h.node, tok)
+                seen[node] = score
+                if node in cache:
+                    hits += 1
+                else:
+                    cache[node] = prediction_step(qm, log, tok, cache[h.node][0], frame)
+                    pred_evals += 1
+                am, bias = h.am + lp, h.bias + delta
+                active.append(_Hyp(node, am, bias, cnode, cpend,
+                                   (h.path, tok, frame, am, bias)))
+            if not active:
+                break
+        else:
+            for h in active:          # S symbols emitted at t: the frame ends without a blank
+                _merge(ended, h)
+        hyps = sorted(ended.values(), key=_Hyp.key)[:beam]
+        cache = {h.node: cache[h.node] for h in hyps}
+        best = hyps[0]
+        best_last_emit[t] = best.path[2] if best.path is not None else -1
+        best_id[t] = best.node
+
+    final = []
+    for h in hyps:
+        end = context.finish(h.cnode, h.cpend) if context is not None else 0
+        final.append(_Hyp(h.node, h.am, h.bias + end, h.cnode, h.cpend, h.path))
+    final.sort(key=_Hyp.key)
+    return SearchResult("beam", beam, True, tuple(_hypothesis(h) for h in final),
+                        np.asarray(enc_frames[:n_steps], np.int64), best_last_emit, best_id,
+                        joint_evals, pred_evals, hits)
+
+
+def _hypothesis(h: _Hyp) -> Hypothesis:
+    steps = []
+    p = h.path
+    while p is not None:
+        steps.append(p[1:])
+        p = p[0]
+    steps.reverse()
+    return Hypothesis(tuple(s[0] for s in steps), tuple(s[1] for s in steps),
+                      tuple(s[2] for s in steps), tuple(s[3] for s in steps), h.am, h.bias)
+
+
+def greedy_search(qm: QuantizedRNNT, enc_out: np.ndarray, enc_frames: np.ndarray,
+                  log: EventLog) -> SearchResult:
+    """Greedy decoding exactly as ``azsim.execute.integer.greedy_decode`` (same events), with
+    the per-step trace the end-pointers need. Greedy takes argmaxes of logits and computes no
+    probabilities, so its single hypothesis carries no scores (``scored`` is False)."""
+    joint_before = log.total("invocations", "joint.out")
+    pred_before = log.total("invocations", "pred.embed")
+    tokens, token_frames = greedy_decode(qm, enc_out, enc_frames, log)
+    n_steps = enc_out.shape[0]
+    steps = np.asarray(enc_frames[:n_steps], np.int64)
+    emitted = np.asarray(token_frames, np.int64)
+    # Greedy keeps one growing hypothesis: the number of tokens so far identifies its text.
+    count = np.searchsorted(emitted, steps, side="right")
+    last = np.where(count > 0, emitted[np.maximum(count - 1, 0)] if emitted.size else -1, -1)
+    zeros = tuple(0 for _ in tokens)
+    hyp = Hypothesis(tuple(tokens), tuple(token_frames), zeros, zeros, 0, 0)
+    return SearchResult("greedy", 1, False, (hyp,), steps, last.astype(np.int64),
+                        count.astype(np.int64),
+                        log.total("invocations", "joint.out") - joint_before,
+                        log.total("invocations", "pred.embed") - pred_before, 0)
+
+
+def make_decoder(beam: int, context: ContextTrie | None = None
+                 ) -> Callable[[QuantizedRNNT, np.ndarray, np.ndarray, EventLog], SearchResult]:
+    """The decoder ``azsim.execute.integer.run_utterance`` calls: greedy for beam 0 or 1."""
+    if beam <= 1:
+        if context is not None:
+            raise ValueError("contextual biasing needs a beam search (beam >= 2)")
+        return greedy_search
+    return lambda qm, enc_out, enc_frames, log: beam_search(qm, enc_out, enc_frames, log,
+                                                            beam, context)
+
+
+def alignment_score_q(qm: QuantizedRNNT, enc_out: np.ndarray, enc_frames: np.ndarray,
+                      tokens, token_frames, context: ContextTrie | None = None) -> int:
+    """The search's score (Q.10 nats) of one alignment: per frame, the log-probability of each
+    token emitted there, then of the blank unless ``max_symbols_per_frame`` tokens were
+    emitted -- the path score a beam search assigns. For tests and analysis: the events of
+    this replay go to a scratch log, not to the processor's."""
+    n_frames = int(max(enc_frames[-1] + 1 if len(enc_frames) else 1, 1))
+    log = EventLog(layer_infos(qm), n_frames)
+    max_symbols = qm.cfg.decode.max_symbols_per_frame
+    n_v = qm.joint_out.q.shape[0]
+    logits = np.empty(n_v, np.int32)
+    logp = np.empty(n_v, np.int64)
+    states, z_pred = prediction_step(qm, log, BLANK, [None] * len(qm.pred), 0)
+    total, k = 0, 0
+    cnode, cpend = ROOT, 0
+    for t in range(enc_out.shape[0]):
+        frame = int(enc_frames[t])
+        z_enc = joint_enc_step(qm, log, enc_out[t], frame)
+        emitted = 0
+        while True:
+            joint_out_step(qm, log, z_enc, z_pred, frame, logits)
+            log_softmax(logits, logp)
+            if k < len(tokens) and token_frames[k] == frame and emitted < max_symbols:
+                tok = int(tokens[k])
+                total += int(logp[tok])
+                if context is not None:
+                    cnode, cpend, delta = context.step(cnode, cpend, tok)
+                    total += delta
+                states, z_pred = prediction_step(qm, log, tok, states, frame)
+                k += 1
+                emitted += 1
+                if emitted == max_symbols:
+                    break
+                continue
+            total += int(logp[BLANK])
+            break
+    if k != len(tokens):
+        raise ValueError("token_frames do not match the encoder frames")
+    if context is not None:
+        total += context.finish(cnode, cpend)
+    return total

@@ -1,0 +1,152 @@
+"""Shallow-fusion contextual biasing with a prefix trie over the model's tokens (issue #7).
+
+Zhao et al., "Shallow-fusion end-to-end contextual biasing", Interspeech 2019: the biasing
+phrases (contacts, device names) are compiled into a prefix structure over the model's output
+units; during the beam search every token that extends a partial match earns a bonus, and when
+the hypothesis leaves the structure before completing a phrase (their failure arcs) the bonus
+accumulated since the last completed phrase is subtracted again, so a hypothesis only keeps the
+bonus of whole phrases. Following the paper's word-boundary restriction, a phrase may start
+only at the start of a word, and a completed phrase counts only when a word boundary (a space,
+or the end of the utterance) follows it: "mom" earns its bonus in "call mom" but gives it back
+in "moment".
+
+The bonus is ``weight`` natural-log units (nats) per matched token, added to the token's
+log-probability, i.e. the model's probability is multiplied by e^weight per matched character.
+Scores are integers in Q.10 nats (``azsim.decode.scores``).
+
+Biasing state of a hypothesis: ``(node, pending)``. ``node`` is ``NONE`` inside a word where no
+phrase can start, ``ROOT`` at a word start, or a trie node; ``pending`` is the bonus earned
+since the last completed phrase (what a failure takes back).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import AzsimError
+from ..model.vocab import Vocab
+
+NONE = -1   # inside a word in which no phrase started: nothing can match until the next word
+ROOT = 0    # at a word start: a phrase may start here
+
+
+class ContextError(AzsimError):
+    """A context (biasing phrases) file is unreadable, empty, or has characters the model
+    cannot emit."""
+
+
+@dataclass(frozen=True)
+class ContextTrie:
+    """Phrases as token-id paths from ``ROOT``; node k > 0 was reached by ``token[k]``."""
+    children: tuple[dict, ...]     # per node: token id -> child node
+    is_end: tuple[bool, ...]       # a phrase ends at this node
+    word_start: tuple[bool, ...]   # the next token starts a word (ROOT, or after a space)
+    space: int                     # token id of the word separator
+    weight_q: int                  # bonus per matched token, Q.10 nats
+    phrases: tuple[str, ...]
+
+    @property
+    def nodes(self) -> int:
+        return len(self.children)
+
+    def step(self, node: int, pending: int, token: int) -> tuple[int, int, int]:
+        """Advance the biasing state by one emitted (non-blank) token.
+
+        Returns ``(node, pending, delta)``: the new state and the score change, +weight for a
+        token that extends a match, minus the pending bonus when a match fails.
+        """
+        is_space = token == self.space
+        if node == NONE:
+            return (ROOT if is_space else NONE), 0, 0
+        if is_space and self.is_end[node]:
+            pending = 0            # a whole phrase followed by a word boundary: keep its bonus
+        child = self.children[node].get(token)
+        if child is not None:
+            return child, pending + self.weight_q, self.weight_q
+        delta = -pending           # the partial match failed: take its bonus back
+        if is_space:
+            return ROOT, 0, delta
+        if self.word_start[node]:  # this token starts a word: it may start another phrase
+            child = self.children[ROOT].get(token)
+            if child is not None:
+                return child, self.weight_q, delta + self.weight_q
+        return NONE, 0, delta
+
+    def finish(self, node: int, pending: int) -> int:
+        """Score change at the end of the utterance: an unfinished match gives its bonus back."""
+        return 0 if node > ROOT and self.is_end[node] else -pending
+
+    def extending_tokens(self, node: int) -> tuple[int, ...]:
+        """Tokens that can earn a bonus from ``node`` (for the search's candidate set)."""
+        if node == NONE:
+            return ()
+        out = tuple(self.children[node])
+        if node != ROOT and self.word_start[node]:
+            out += tuple(self.children[ROOT])
+        return out + ((self.space,) if node != ROOT else ())
+
+
+def build_trie(phrases: list[str], vocab: Vocab, weight_nats: float,
+               source: str = "context") -> ContextTrie:
+    """Compile phrases (already normalized: lower case, single spaces) into a trie."""
+    from .scores import nats_to_q
+
+    if vocab.kind != "chars":
+        raise ContextError(f"{source}: contextual biasing needs a character vocabulary; this "
+                           f"model has {vocab.kind} (no text-to-token mapping)")
+    index = {t: i for i, t in enumerate(vocab.tokens) if t}
+    space = index[" "]
+    children: list[dict] = [{}]
+    is_end, word_start, tokens = [False], [True], [-1]
+    for phrase in phrases:
+        node = ROOT
+        for ch in phrase:
+            tok = index[ch]
+            child = children[node].get(tok)
+            if child is None:
+                child = len(children)
+                children[node][tok] = child
+                children.append({})
+                is_end.append(False)
+                word_start.append(tok == space)
+                tokens.append(tok)
+            node = child
+        is_end[node] = True
+    return ContextTrie(tuple(children), tuple(is_end), tuple(word_start), space,
+                       nats_to_q(weight_nats), tuple(phrases))
+
+
+def read_phrases(path: str, vocab: Vocab) -> list[str]:
+    """One phrase per line; blank lines and lines starting with '#' are skipped. Phrases are
+    lower-cased with whitespace collapsed; a character the model cannot emit is an error."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ContextError(f"--context {path}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ContextError(f"--context {path}: not UTF-8 text (byte {exc.start})") from None
+    allowed = {t for t in vocab.tokens if t}
+    phrases = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        phrase = " ".join(line.lower().split())
+        if not phrase or phrase.startswith("#"):
+            continue
+        bad = sorted({ch for ch in phrase if ch not in allowed})
+        if bad:
+            shown = "".join(t for t in vocab.tokens if t and t != " ")
+            raise ContextError(f"--context {path} line {lineno}: {phrase!r} has "
+                               f"{', '.join(repr(c) for c in bad)}, which the model cannot "
+                               f"emit (allowed: {shown} and space)")
+        if phrase not in phrases:
+            phrases.append(phrase)
+    if not phrases:
+        raise ContextError(f"--context {path}: no phrases (one phrase per line; '#' starts a "
+                           "comment)")
+    return phrases
+
+
+def load_context(path: str, vocab: Vocab, weight_nats: float) -> ContextTrie:
+    if vocab.kind != "chars":
+        raise ContextError(f"--context {path}: contextual biasing needs a character "
+                           f"vocabulary; this model has {vocab.kind} (no text-to-token mapping)")
+    return build_trie(read_phrases(path, vocab), vocab, weight_nats, f"--context {path}")

@@ -1,0 +1,186 @@
+"""Final and speculative end-pointers on the processor timeline (issue #7).
+
+A device must decide when the user has stopped talking. The final end-pointer fires when, for
+``final_ms`` of audio, the frames have been quiet (log-mel energy below ``energy_db``) AND the
+best hypothesis has emitted nothing but blanks; "activity" is the later of the last loud frame
+and the best hypothesis' last emission, and the trailing silence is the audio time since then.
+This is the classical trailing-silence rule with the RNN-T's own blank emissions as a second
+voice-activity signal (Chang et al., "Joint endpointing and decoding with end-to-end models",
+ICASSP 2019, compare acoustic and decoder silence).
+
+The speculative end-pointer is the same rule with a shorter threshold (``speculative_ms``): it
+fires ``final_ms - speculative_ms`` earlier and starts the downstream work (sending the lattice,
+the server's or a second pass's response) on the current best hypothesis, the "prefetching" of
+Chang et al., "Low latency speech recognition using end-to-end prefetching", Interspeech 2020,
+who report ~200 ms saved. If activity resumes before the final end-pointer fires, the
+speculation was wrong: a reset (counted), and the speculative end-pointer re-arms. When the
+final end-pointer fires and the last speculation stood with the same best hypothesis, its
+downstream result is used.
+
+Timing. Decisions are taken per encoder input frame f, when its processing finishes on the
+processor (``finish_s[f]`` of the cost stage's streaming timeline); audio times are frame
+arrival times (``arrival_s[f]``, the end of the frame's audio). With D = ``downstream_ms``:
+
+* result without speculation: ``finish_s[final] + D``;
+* with speculation: ``max(finish_s[speculative] + D, finish_s[final])`` if the speculation
+  stood and had the final hypothesis, else as without;
+* user-perceived latency: result time minus the end of speech, taken as the end of the last
+  loud analysis window of the whole utterance (an oracle, known only in hindsight).
+
+If the audio ends before the final end-pointer fires, the result is taken when the last frame
+is done (``final_forced``): a file ends where a microphone would keep listening. ``tail_ms``
+appends that much digital silence to every utterance so that the end-pointers can fire.
+
+Frame energy: ``10 log10(sum of mel-band powers)`` relative to the same sum for a full-scale
+sine (0 dB), i.e. computed from the frontend's own log-mel features, as a device would. A frame
+is quiet when its energy is below ``energy_db`` or less than ``noise_margin_db`` above the
+noise floor, tracked causally as the lowest 100 ms average energy so far (the minimum-statistics
+idea of Martin, "Noise power spectral density estimation based on optimal smoothing and minimum
+statistics", IEEE TSAP 2001, reduced to one band): digital silence and steady background noise
+are both quiet, while a fixed threshold alone would never see noise as silence. The floor never
+rises (a minimum over the whole past, not over Martin's sliding window), which suits a single
+query that starts in its own background; noise that begins after a quieter stretch stays loud.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..model.audio import load_audio
+from ..model.frontend import FrontendSpec, log_mel
+from ..model.loading import Utterance, frontend_spec
+
+_EPS_S = 1e-9   # time comparisons of sums of float milliseconds
+
+
+@functools.lru_cache(maxsize=8)
+def _full_scale_db(spec: FrontendSpec) -> float:
+    """10 log10(sum of mel powers) of a full-scale 1 kHz sine: the 0 dB reference."""
+    t = np.arange(spec.sample_rate_hz) / spec.sample_rate_hz
+    feats = log_mel(np.sin(2 * np.pi * 1000.0 * t), spec).astype(np.float64)
+    return float(np.mean(10 * np.log10(np.exp(feats).sum(axis=1))))
+
+
+def frame_energy_db(features: np.ndarray, spec: FrontendSpec) -> np.ndarray:
+    """Energy of every log-mel frame, dB relative to a full-scale sine."""
+    power = np.exp(features.astype(np.float64)).sum(axis=1)
+    return 10 * np.log10(power) - _full_scale_db(spec)
+
+
+def _tail_samples(cfg) -> int:
+    return int(round(cfg.decode.endpoint_tail_ms * cfg.frontend.sample_rate_hz / 1000.0))
+
+
+def speech_seconds(utt: Utterance, cfg) -> float:
+    """Duration of the utterance's own audio, without the appended tail."""
+    return utt.seconds - _tail_samples(cfg) / cfg.frontend.sample_rate_hz
+
+
+NOISE_SMOOTH_FRAMES = 10   # 100 ms of 10 ms log-mel frames averaged before the minimum
+
+
+def loud_frames(energy_db: np.ndarray, energy_floor_db: float, noise_margin_db: float
+                ) -> np.ndarray:
+    """Which log-mel frames are loud (module docstring); causal, as a device computes it."""
+    e = np.asarray(energy_db, np.float64)
+    if e.size == 0:
+        return np.zeros(0, bool)
+    csum = np.concatenate([[0.0], np.cumsum(e)])
+    k = np.arange(1, e.size + 1)
+    lo = np.maximum(k - NOISE_SMOOTH_FRAMES, 0)
+    smoothed = (csum[k] - csum[lo]) / (k - lo)          # mean of the last (up to) 10 frames
+    noise_floor = np.minimum.accumulate(smoothed)
+    return e >= np.maximum(energy_floor_db, noise_floor + noise_margin_db)
+
+
+def with_tail(utt: Utterance, tail_ms: float, cfg) -> Utterance:
+    """The utterance with ``tail_ms`` of digital silence appended (features recomputed)."""
+    if tail_ms <= 0:
+        return utt
+    spec = frontend_spec(cfg)
+    audio = load_audio(utt.path, spec.sample_rate_hz)
+    pad = np.zeros(int(round(tail_ms * spec.sample_rate_hz / 1000.0)), np.float32)
+    samples = np.concatenate([audio.samples, pad])
+    return replace(utt, seconds=len(samples) / spec.sample_rate_hz,
+                   features=log_mel(samples, spec))
+
+
+@dataclass(frozen=True)
+class EndpointResult:
+    """One utterance; times in seconds from the start of the audio."""
+    end_of_speech_s: float | None        # None: no loud frame at all
+    speculative_fired_s: tuple[float, ...]    # audio time of every speculative fire
+    speculative_decided_s: tuple[float, ...]  # when the processor knew (frame finish)
+    resets: int
+    final_fired_s: float | None          # audio time; None if the audio ended first
+    final_decided_s: float               # processor time of the final decision
+    final_forced: bool
+    speculation_confirmed: bool          # the last speculation stood, with the final text
+    result_no_speculation_s: float
+    result_with_speculation_s: float
+
+    def latency_s(self, speculation: bool) -> float | None:
+        if self.end_of_speech_s is None:
+            return None
+        t = self.result_with_speculation_s if speculation else self.result_no_speculation_s
+        return t - self.end_of_speech_s
+
+
+def run_endpointers(loud: np.ndarray, hop_s: float, window_s: float, stack_frames: int,
+                    stride: int, step_frames: np.ndarray, best_last_emit: np.ndarray,
+                    best_id: np.ndarray, arrival_s: np.ndarray, finish_s: np.ndarray,
+                    final_s: float, speculative_s: float, downstream_s: float
+                    ) -> EndpointResult:
+    """Run both end-pointers over one utterance (module docstring).
+
+    ``loud[k]``: log-mel frame k is above the energy threshold. ``step_frames``,
+    ``best_last_emit``, ``best_id``: per decoder step, its encoder input frame, the input
+    frame of the best hypothesis' last emission (-1: none) and the identity of its text.
+    ``arrival_s``/``finish_s``: per encoder input frame, from the cost stage's timeline.
+    """
+    n = len(arrival_s)
+    loud_idx = np.flatnonzero(loud)
+    loud_end = loud_idx * hop_s + window_s                  # end of each loud window
+    eos = float(loud_end[-1]) if loud_idx.size else None
+    fires: list[int] = []
+    resets = 0
+    spec = final = None
+    last_activity = None
+    for f in range(n):
+        t_now = float(arrival_s[f])
+        k = np.searchsorted(loud_idx, f * stride + stack_frames - 1, side="right")
+        activity = float(loud_end[k - 1]) if k else None
+        s = np.searchsorted(step_frames, f, side="right") - 1
+        if s >= 0 and best_last_emit[s] >= 0:
+            emit_t = float(arrival_s[best_last_emit[s]])
+            activity = emit_t if activity is None else max(activity, emit_t)
+        if activity is None:
+            continue                              # nobody has spoken yet
+        if last_activity is not None and activity > last_activity + _EPS_S and spec is not None:
+            resets += 1                           # speech resumed after a speculative fire
+            spec = None
+        last_activity = activity
+        trailing = t_now - activity
+        if spec is None and trailing >= speculative_s - _EPS_S:
+            spec = f
+            fires.append(f)
+        if trailing >= final_s - _EPS_S:
+            final = f
+            break
+    forced = final is None
+    end = n - 1 if forced else final
+    decided = float(finish_s[end]) if n else 0.0
+
+    def text_at(frame: int) -> int:
+        s = np.searchsorted(step_frames, frame, side="right") - 1
+        return int(best_id[s]) if s >= 0 else -1
+
+    confirmed = spec is not None and n > 0 and text_at(spec) == text_at(end)
+    no_spec = decided + downstream_s
+    with_spec = max(float(finish_s[spec]) + downstream_s, decided) if confirmed else no_spec
+    return EndpointResult(
+        eos, tuple(float(arrival_s[f]) for f in fires), tuple(float(finish_s[f]) for f in fires),
+        resets, None if forced else float(arrival_s[final]), decided, forced, confirmed,
+        no_spec, with_spec)

@@ -1,0 +1,49 @@
+"""Terminal lines for issue #7's sections (beam search, lattice, end-pointers).
+
+Shown only when the run asked for them (a beam, a context, or silence appended for the
+end-pointers), so that the default output of ``azsim run`` stays as it was; the JSON record
+always has them.
+"""
+from __future__ import annotations
+
+
+def _b(n: float) -> str:
+    return f"{n / 1e3:.2f} kB" if n >= 1e3 else f"{n:.0f} B"
+
+
+def decode_lines(report: dict, nbest: int = 3) -> list[str]:
+    d, lat, ep = report.get("decode"), report.get("lattice"), report.get("endpoint")
+    if d is None:
+        return []
+    used_ep = ep is not None and ep["tail_ms"] > 0
+    if d["method"] == "greedy" and d["context"] is None and not used_ep:
+        return []
+    lines = [""]
+    ctx = d["context"]
+    biased = (f", biasing {ctx['phrases']} phrases at {ctx['weight_nats']:g} nats/char"
+              if ctx else "")
+    lines.append(
+        f"decode:   {d['method']} (beam {d['beam']}, at most {d['max_symbols_per_frame']} "
+        f"symbols/frame){biased}: {d['joint_evals']:,} joint and {d['pred_evals']:,} "
+        f"prediction evaluations ({d['pred_cache_hits']:,} prefixes cached), "
+        f"{d['decoder_cycles_share'] * 100:.1f} % of cycles, {d['decoder_energy_uj']:.2f} uJ")
+    if d["method"] == "beam":
+        for u in d["utterances"]:
+            alts = " | ".join(f"\"{h['text']}\" {h['score']:.2f}" for h in u["nbest"][:nbest])
+            lines.append(f"  {u['file']}: {alts}")
+    lines.append(
+        f"lattice:  uplink {_b(lat['uplink_bytes_total'])} for {len(lat['uplink_bytes'])} "
+        f"utterances vs {_b(lat['audio_bytes_total'])} of 16 kHz 16-bit audio "
+        f"({lat['uplink_to_audio_ratio'] * 100:.2f} %)")
+    if used_ep:
+        n = len(ep["utterances"])
+        no_spec, with_spec = (ep["latency_no_speculation_ms_mean"],
+                              ep["latency_with_speculation_ms_mean"])
+        latency = ("" if no_spec is None else
+                   f"; latency after end of speech {no_spec:.1f} ms without speculation, "
+                   f"{with_spec:.1f} ms with")
+        lines.append(
+            f"endpoint: final {ep['final_ms']:g} ms fired {ep['final_fired']}/{n}, speculative "
+            f"{ep['speculative_ms']:g} ms: {ep['speculative_fires']} fires, {ep['resets']} "
+            f"resets{latency} (downstream {ep['downstream_ms']:g} ms)")
+    return lines

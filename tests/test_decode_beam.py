@@ -1,0 +1,154 @@
+"""Beam search over the integer tiny model: greedy equivalence, N-best, events (issue #7)."""
+import dataclasses
+
+import numpy as np
+import pytest
+
+from azsim import kernels as K
+from azsim.compress.ptq import quantize_model
+from azsim.config import load_model_config
+from azsim.decode.beam import alignment_score_q, make_decoder
+from azsim.decode.context import build_trie
+from azsim.decode.scores import EXP_TABLE, LN_TABLE, SCORE_FRAC_BITS, log_softmax
+from azsim.execute.integer import run_utterance
+from azsim.model.audio import shipped_audio_paths
+from azsim.model.loading import calibrate, load_utterances, model_weights
+from azsim.model.vocab import make_vocab
+from reference import decode_np as R
+
+I32_MIN, I32_MAX = -(2 ** 31), 2 ** 31 - 1
+
+
+# ------------------------------------------------------------------------ integer log-softmax
+
+def _logit_cases():
+    rng = np.random.default_rng(3)
+    yield np.zeros(1, np.int32)
+    yield np.zeros(29, np.int32)                                   # uniform
+    yield np.array([I32_MAX, I32_MIN, 0], np.int32)                # extremes
+    yield np.array([I32_MIN] * 5, np.int32)
+    yield np.array([0, -16 * 1024, -16 * 1024 + 1, -16 * 1024 - 1], np.int32)  # table edge
+    yield rng.integers(-20000, 20000, 29).astype(np.int32)
+    yield rng.integers(-3000, 3000, 4097).astype(np.int32)          # he2019's vocabulary
+    yield (rng.standard_normal(4097) * 5000).astype(np.int32)
+
+
+@pytest.mark.parametrize("logits", list(_logit_cases()), ids=lambda x: f"n{x.size}")
+@pytest.mark.parametrize("frac_bits", [5, 10, 16, 20])
+def test_log_softmax_matches_twin(logits, frac_bits):
+    out = np.empty(logits.size, np.int64)
+    lookups = K.log_softmax_q(logits, frac_bits, EXP_TABLE, LN_TABLE, out)
+    want, want_lookups = R.log_softmax_q(logits, frac_bits, EXP_TABLE, LN_TABLE)
+    np.testing.assert_array_equal(out, want)
+    assert lookups == want_lookups
+    assert out.max() <= 0
+
+
+@pytest.mark.parametrize("logits", list(_logit_cases())[5:], ids=lambda x: f"n{x.size}")
+def test_log_softmax_is_accurate(logits):
+    out = np.empty(logits.size, np.int64)
+    log_softmax(logits, out)
+    x = logits.astype(np.float64) / 2 ** SCORE_FRAC_BITS
+    exact = x - x.max() - np.log(np.exp(x - x.max()).sum())
+    # within 3e-3 nats wherever the probability is not negligible (> e^-10)
+    keep = exact > -10
+    assert np.abs(out[keep] / 2 ** SCORE_FRAC_BITS - exact[keep]).max() < 3e-3
+
+
+# ------------------------------------------------------------------------------- the search
+
+@pytest.fixture(scope="module")
+def tiny():
+    cfg = load_model_config("tiny")
+    utts = load_utterances(shipped_audio_paths()[:2], cfg)
+    w = model_weights(cfg)
+    qm = quantize_model(w, cfg, calibrate(w, cfg, utts), 8)
+    # The untrained preset's blank bias makes it emit nothing; lower it until greedy emits on
+    # a good share of the frames, so that the search has real choices.
+    variants = {0: qm}
+    for shift in range(2000, 40001, 2000):
+        out_b = qm.out_b.copy()
+        out_b[0] -= shift
+        emitting = dataclasses.replace(qm, out_b=out_b)
+        r = run_utterance(emitting, utts[0].features)
+        if len(r.tokens) >= 0.3 * len(r.enc_out):
+            variants[1] = emitting
+            break
+    return cfg, utts, variants
+
+
+@pytest.mark.parametrize("beam", [0, 1])
+def test_beam_one_is_greedy_bit_for_bit(tiny, beam):
+    _, utts, variants = tiny
+    for qm in variants.values():
+        for utt in utts:
+            ref = run_utterance(qm, utt.features)
+            got = run_utterance(qm, utt.features, make_decoder(beam))
+            assert got.tokens == ref.tokens and got.token_frames == ref.token_frames
+            np.testing.assert_array_equal(got.events.counts, ref.events.counts)
+            assert got.search.method == "greedy" and not got.search.scored
+
+
+@pytest.mark.parametrize("beam", [2, 4])
+def test_nbest_is_sorted_and_beats_greedy(tiny, beam):
+    _, utts, variants = tiny
+    emitted = 0
+    for qm in variants.values():
+        for utt in utts:
+            greedy = run_utterance(qm, utt.features)
+            emitted += len(greedy.tokens)
+            r = run_utterance(qm, utt.features, make_decoder(beam))
+            s = r.search
+            steps = s.step_frames
+            scores = [h.score_q for h in s.nbest]
+            assert scores == sorted(scores, reverse=True) and len(scores) == beam
+            g = alignment_score_q(qm, r.enc_out, steps, greedy.tokens, greedy.token_frames)
+            assert s.nbest[0].score_q >= g
+            # every N-best entry's score is the score of its own alignment
+            for h in s.nbest:
+                assert alignment_score_q(qm, r.enc_out, steps, h.tokens, h.token_frames) \
+                    == h.score_q
+            assert list(r.tokens) == list(s.nbest[0].tokens)
+    assert emitted > 0      # the lowered blank bias made greedy emit: a real comparison
+
+
+def test_search_work_is_charged_as_events(tiny):
+    _, utts, variants = tiny
+    qm = variants[1]
+    greedy = run_utterance(qm, utts[0].features)
+    r = run_utterance(qm, utts[0].features, make_decoder(4))
+    s, log = r.search, r.events
+    assert log.total("invocations", "joint.out") == s.joint_evals
+    assert log.total("invocations", "pred.embed") == s.pred_evals
+    assert log.total("invocations", "joint.pred") == s.pred_evals
+    assert log.total("invocations", "pred.0.lstm") == s.pred_evals
+    # the encoder and the per-frame joint projection do not depend on the decoder
+    for layer in ("enc.0.lstm", "enc.1.lstm", "joint.enc"):
+        assert log.total("macs_dense", layer) == greedy.events.total("macs_dense", layer)
+    assert s.joint_evals > greedy.events.total("invocations", "joint.out")
+    # the softmax: one table lookup per log-probability near the top, plus the ln
+    n_v, n_j = qm.joint_out.q.shape[0], qm.joint_out.q.shape[1]
+    lut = log.total("lut_lookups", "joint.out")
+    assert s.joint_evals * (n_j + 2) <= lut <= s.joint_evals * (n_j + n_v + 1)
+    assert s.pred_cache_hits > 0     # the same labels through another alignment: no new step
+
+
+def test_biasing_pulls_the_search_to_a_phrase(tiny):
+    cfg, utts, variants = tiny
+    qm = variants[0]
+    vocab = make_vocab(cfg.vocab, cfg.vocab_size)
+    plain = run_utterance(qm, utts[0].features, make_decoder(4))
+    assert vocab.decode(plain.tokens) == ""
+    trie = build_trie(["call mom"], vocab, 6.0)
+    r = run_utterance(qm, utts[0].features, make_decoder(4, trie))
+    best = r.search.nbest[0]
+    assert "call mom" in vocab.decode(best.tokens)
+    # its bias score is what the trie gives its tokens, with at least one whole "call mom"
+    node, pending, bias = 0, 0, 0
+    for tok in best.tokens:
+        node, pending, delta = trie.step(node, pending, tok)
+        bias += delta
+    bias += trie.finish(node, pending)
+    assert best.bias_q == bias >= 8 * trie.weight_q
+    assert alignment_score_q(qm, r.enc_out, r.search.step_frames, best.tokens,
+                             best.token_frames, trie) == best.score_q

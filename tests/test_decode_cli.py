@@ -1,0 +1,77 @@
+"""`azsim run` flags of issue #7, the JSON record's decode/lattice/endpoint sections."""
+import base64
+import json
+
+import pytest
+
+from azsim.decode.lattice import load_lattice
+
+
+@pytest.fixture(scope="module")
+def beam_run(tmp_path_factory):
+    """One tiny run with a beam, a context, a silent tail and saved lattices."""
+    from azsim.cli import main
+
+    folder = tmp_path_factory.mktemp("decode")
+    ctx = folder / "contacts.txt"
+    ctx.write_text("call mom\nkitchen lights\n")
+    out = folder / "run.json"
+    try:
+        main(["run", "--beam", "3", "--context", str(ctx), "--context-weight", "0.5",
+              "--endpoint-tail-ms", "900", "--save-lattice", str(folder), "--json", str(out)])
+    except SystemExit as exc:        # main() returns on success, exits on errors
+        assert exc.code in (0, None)
+    return json.loads(out.read_text()), folder
+
+
+def test_sections_are_recorded(beam_run):
+    data, _ = beam_run
+    d, lat, ep = data["decode"], data["lattice"], data["endpoint"]
+    assert d["method"] == "beam" and d["beam"] == 3
+    assert d["context"]["phrases"] == 2 and d["context"]["weight_nats"] == 0.5
+    assert data["model"]["config"]["decode"]["beam"] == 3       # recorded as config, sweepable
+    joint_out = next(r for r in data["layers"] if r["name"] == "joint.out")
+    assert joint_out["invocations"] == d["joint_evals"]
+    assert 0 < d["decoder_cycles"] <= data["latency"]["cycles"]
+    n = data["audio"]["utterances"]
+    assert len(lat["uplink_bytes"]) == len(lat["audio_bytes"]) == len(ep["utterances"]) == n
+    for row, utt, transcript in zip(lat["utterances"], d["utterances"], data["transcripts"]):
+        raw = base64.b64decode(row["azl_base64"])
+        assert len(raw) == row["uplink_bytes"] < row["audio_bytes"] / 100
+        words, am, bias = load_lattice(raw).paths()[0]
+        assert " ".join(words) == transcript == utt["nbest"][0]["text"]
+        assert (am + bias) / 1024 == pytest.approx(utt["nbest"][0]["score"])
+    # 900 ms of silence after every utterance: both end-pointers fire, speculation ~200 ms ahead
+    assert ep["final_fired"] == n and ep["speculative_fires"] >= n
+    assert ep["lead_ms"] == 200.0
+    assert 150.0 <= ep["latency_saved_ms_mean"] <= 210.0
+
+
+def test_lattices_are_saved(beam_run):
+    data, folder = beam_run
+    for row in data["lattice"]["utterances"]:
+        raw = (folder / (row["file"].rsplit(".", 1)[0] + ".azl")).read_bytes()
+        assert base64.b64encode(raw).decode() == row["azl_base64"]
+
+
+def test_flags_are_set_overrides(cli):
+    """--beam N is --set model.decode.beam=N (what a sweep sets), with the same record."""
+    code, out_a, _ = cli("run", "--beam", "2", "--json", "-")
+    code_b, out_b, _ = cli("run", "--set", "model.decode.beam=2", "--json", "-")
+    assert code == code_b == 0
+    a, b = json.loads(out_a), json.loads(out_b)
+    assert a["decode"] == b["decode"] and a["lattice"] == b["lattice"]
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["--beam", "99"], "model.decode.beam = 99 is out of range [0, 64]"),
+    (["--context", "missing.txt", "--beam", "2"], "--context missing.txt: cannot read"),
+    (["--context", "x.txt"], "needs a beam search"),
+    (["--endpoint-speculative-ms", "700"], "endpoint_speculative_ms = 700.0 is later than"),
+    (["--context-weight", "-1"], "context_weight = -1.0 is out of range"),
+    (["--save-lattice", "/nonexistent/folder"], "--save-lattice /nonexistent/folder"),
+])
+def test_bad_decode_flags_are_one_line_errors(cli, args, fragment):
+    code, out, err = cli("run", *args)
+    assert code == 2 and out == ""
+    assert err.startswith("azsim: error: ") and fragment in err and err.count("\n") == 1

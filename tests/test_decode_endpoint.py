@@ -1,0 +1,146 @@
+"""End-pointers on synthetic speech/silence with known firing times (issue #7).
+
+Geometry of every case: 10 ms hop, 25 ms window, 3 log-mel frames stacked per encoder input
+frame (30 ms), so encoder frame f arrives at (30 f + 45) ms; the processor finishes each
+frame 2 ms after it arrives; a decoder step on every second frame (time reduction x2).
+"""
+import numpy as np
+import pytest
+
+from azsim.config import load_model_config
+from azsim.decode.endpoint import (NOISE_SMOOTH_FRAMES, frame_energy_db, loud_frames,
+                                   run_endpointers, speech_seconds, with_tail)
+from azsim.model.audio import shipped_audio_paths
+from azsim.model.frontend import log_mel
+from azsim.model.loading import frontend_spec, load_utterances
+
+HOP_S, WINDOW_S, STACK = 0.010, 0.025, 3
+D_S = 0.300   # downstream work
+
+
+def _run(loud, n_frames, emits=None, ids=None, final=0.6, spec=0.4):
+    loud = np.asarray(loud, bool)
+    arrival = ((np.arange(n_frames) * STACK + STACK - 1) * HOP_S + WINDOW_S)  # window closes
+    finish = arrival + 0.002
+    steps = np.arange(1, n_frames, 2)
+    last = np.full(steps.size, -1) if emits is None else np.asarray(emits)
+    ids = np.zeros(steps.size, np.int64) if ids is None else np.asarray(ids)
+    return run_endpointers(loud, HOP_S, WINDOW_S, STACK, STACK, steps, last, ids, arrival,
+                           finish, final, spec, D_S)
+
+
+def _loud(*spans, n=300):
+    x = np.zeros(n, bool)
+    for a, b in spans:
+        x[a:b] = True
+    return x
+
+
+def test_speech_then_silence_fires_at_known_times():
+    ep = _run(_loud((10, 100)), 100)
+    # last loud window: frame 99 ends at 0.99 + 0.025 = 1.015 s
+    assert ep.end_of_speech_s == pytest.approx(1.015)
+    # speculative: first f with 0.030 f + 0.045 - 1.015 >= 0.4 -> f = 46 (1.425 s);
+    # final: >= 0.6 -> f = 53 (1.635 s)
+    assert ep.speculative_fired_s == pytest.approx((1.425,))
+    assert ep.final_fired_s == pytest.approx(1.635)
+    assert ep.final_decided_s == pytest.approx(1.637)
+    assert ep.resets == 0 and not ep.final_forced and ep.speculation_confirmed
+    assert ep.latency_s(False) == pytest.approx(1.637 + D_S - 1.015)
+    assert ep.latency_s(True) == pytest.approx(1.427 + D_S - 1.015)   # 210 ms sooner
+
+
+def test_pause_longer_than_the_speculative_threshold_is_a_reset():
+    # 500 ms pause (frames 100..149) between two words: the speculative end-pointer fires in
+    # it (0.4 s after 1.015 s), speech resumes (a reset), and both fire after the second word.
+    ep = _run(_loud((10, 100), (150, 200)), 100)
+    assert ep.resets == 1
+    assert ep.speculative_fired_s == pytest.approx((1.425, 2.415))
+    assert ep.end_of_speech_s == pytest.approx(2.015)
+    assert ep.final_fired_s == pytest.approx(2.625)
+    assert ep.speculation_confirmed
+
+
+def test_short_pause_fires_nothing_early():
+    ep = _run(_loud((10, 100), (130, 200)), 100)      # 300 ms pause < 400 ms
+    assert ep.resets == 0 and len(ep.speculative_fired_s) == 1
+
+
+def test_blank_emissions_alone_count_as_activity():
+    # quiet audio throughout, but the best hypothesis emits at frame 39: activity ends when
+    # frame 39 arrives (1.215 s), so the final end-pointer fires at f = 59 (1.815 s).
+    emits = np.where(np.arange(1, 100, 2) >= 39, 39, -1)
+    ep = _run(np.zeros(300, bool), 100, emits=emits)
+    assert ep.end_of_speech_s is None and ep.latency_s(False) is None
+    assert ep.final_fired_s == pytest.approx(1.815)
+
+
+def test_late_emission_after_the_speculative_fire_resets_it():
+    # energy stops at 1.015 s; the model still emits at frame 47 (after the speculative fire
+    # at f = 46, 1.425 s): a reset, and the final end-pointer waits 600 ms from frame 47.
+    steps = np.arange(1, 100, 2)
+    emits = np.where(steps >= 47, 47, 20)
+    ep = _run(_loud((10, 100)), 100, emits=emits)
+    assert ep.resets == 1
+    assert ep.final_fired_s == pytest.approx(0.03 * 47 + 0.045 + 0.6)
+
+
+def test_changed_text_voids_the_speculation():
+    steps = np.arange(1, 100, 2)
+    ids = np.where(steps >= 50, 2, 1)   # the best hypothesis changes after the speculative fire
+    ep = _run(_loud((10, 100)), 100, ids=ids)
+    assert not ep.speculation_confirmed and ep.resets == 0
+    assert ep.latency_s(True) == ep.latency_s(False)
+
+
+def test_no_speech_and_short_audio():
+    ep = _run(np.zeros(300, bool), 100)
+    assert ep.speculative_fired_s == () and ep.final_forced and ep.end_of_speech_s is None
+    # the audio ends 300 ms after the speech: only the speculative end-pointer fires
+    ep = _run(_loud((10, 100)), 45)
+    assert ep.final_forced and ep.final_fired_s is None
+    assert ep.final_decided_s == pytest.approx(0.03 * 44 + 0.045 + 0.002)
+    assert ep.speculative_fired_s == ()
+    ep = _run(_loud((10, 100)), 50)
+    assert ep.final_forced and len(ep.speculative_fired_s) == 1
+    assert ep.latency_s(True) == pytest.approx(1.427 + D_S - 1.015)
+
+
+def test_frame_energy_reference_and_tail():
+    cfg = load_model_config("tiny")
+    spec = frontend_spec(cfg)
+    t = np.arange(8000) / 16000
+    for amp, db in ((1.0, 0.0), (0.1, -20.0), (0.01, -40.0)):
+        e = frame_energy_db(log_mel(amp * np.sin(2 * np.pi * 440 * t), spec), spec)
+        assert np.allclose(e, db, atol=0.1)
+    silence = frame_energy_db(log_mel(np.zeros(8000), spec), spec)
+    assert np.all(silence < cfg.decode.endpoint_energy_db)
+    utt = load_utterances(shipped_audio_paths()[:1], cfg)[0]
+    tailed = with_tail(utt, 500.0, cfg)
+    assert tailed.seconds == pytest.approx(utt.seconds + 0.5)
+    assert tailed.features.shape[0] == utt.features.shape[0] + 50
+    np.testing.assert_array_equal(tailed.features[:utt.features.shape[0]], utt.features)
+    cfg_tail = load_model_config("tiny", ["model.decode.endpoint_tail_ms=500"])
+    assert speech_seconds(tailed, cfg_tail) == pytest.approx(utt.seconds)
+    assert with_tail(utt, 0.0, cfg) is utt
+
+
+def test_loud_frames_track_the_noise_floor():
+    rng = np.random.default_rng(0)
+    silence = np.full(50, -84.0)                       # digital silence
+    noise = -42.0 + rng.uniform(-3, 3, 100)            # steady noise, 6 dB spread
+    speech = -20.0 + rng.uniform(-8, 8, 60)
+    # a query in its own background noise: the noise is quiet (within 10 dB of the floor)
+    e = np.concatenate([noise, speech, noise])
+    loud = loud_frames(e, -60.0, 10.0)
+    assert not loud[NOISE_SMOOTH_FRAMES:100].any() and loud[100:160].all()
+    assert not loud[160:].any()
+    # causal: appending frames never changes the decision for earlier ones
+    np.testing.assert_array_equal(loud_frames(e[:130], -60.0, 10.0), loud[:130])
+    # the end of speech of a noisy synthetic utterance is the end of its speech
+    ep = _run(np.concatenate([loud, np.zeros(100, bool)]), 100)
+    assert ep.end_of_speech_s == pytest.approx(1.59 + WINDOW_S)
+    # digital silence is quiet by the absolute threshold; the floor is a running minimum, so
+    # noise that starts after a quieter stretch stays loud (documented limitation)
+    loud = loud_frames(np.concatenate([silence, noise]), -60.0, 10.0)
+    assert not loud[:50].any() and loud[50:].all()

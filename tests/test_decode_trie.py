@@ -1,0 +1,128 @@
+"""Shallow-fusion biasing trie: bonus given per matched character and taken back (issue #7)."""
+import numpy as np
+import pytest
+
+from azsim.decode.beam import _candidates, _Hyp
+from azsim.decode.context import (NONE, ROOT, ContextError, build_trie, load_context,
+                                  read_phrases)
+from azsim.model.vocab import make_vocab
+
+VOCAB = make_vocab("chars", 29)
+W = 1024  # 1.0 nat in Q.10
+
+
+def _run(trie, text):
+    """Feed text through the trie; returns per-character deltas (Q.10) and the end change."""
+    node, pending, deltas = ROOT, 0, []
+    for ch in text:   # character by character: Vocab.encode would strip a trailing space
+        node, pending, delta = trie.step(node, pending, VOCAB.tokens.index(ch))
+        deltas.append(delta)
+    return deltas, trie.finish(node, pending)
+
+
+@pytest.fixture(scope="module")
+def trie():
+    return build_trie(["call mom", "mom", "kitchen lights", "kitchen"], VOCAB, 1.0)
+
+
+def test_trie_shares_prefixes(trie):
+    # "call mom" 8 + "mom" 3 + "kitchen lights" 14 (shares nothing with the others) + root;
+    # "kitchen" is a prefix of "kitchen lights": no new node, only an end mark.
+    assert trie.nodes == 1 + 8 + 3 + 14
+    assert trie.weight_q == W
+
+
+def test_whole_phrase_keeps_its_bonus(trie):
+    deltas, end = _run(trie, "call mom")
+    assert deltas == [W] * 8 and end == 0
+    assert sum(deltas) + end == 8 * W
+
+
+def test_failed_partial_match_is_taken_back(trie):
+    # "call mo" matches 7 characters, then "n" leaves the trie: all 7 bonuses are taken back.
+    deltas, end = _run(trie, "call mon")
+    assert deltas == [W] * 7 + [-7 * W] and end == 0
+    # ... and the rest of the word cannot start a phrase
+    deltas, end = _run(trie, "call monmom")
+    assert deltas[7:] == [-7 * W, 0, 0, 0] and end == 0
+
+
+def test_unfinished_match_at_the_end_is_taken_back(trie):
+    deltas, end = _run(trie, "call mo")
+    assert sum(deltas) == 7 * W and end == -7 * W
+
+
+def test_phrase_must_end_at_a_word_boundary(trie):
+    deltas, end = _run(trie, "moment")
+    assert deltas == [W, W, W, -3 * W, 0, 0] and end == 0
+    deltas, end = _run(trie, "mom ")
+    assert deltas == [W, W, W, 0] and end == 0      # the space commits the phrase
+    deltas, end = _run(trie, "mom is")
+    assert sum(deltas) + end == 3 * W
+
+
+def test_phrase_may_start_only_at_a_word_start(trie):
+    deltas, end = _run(trie, "amom")
+    assert deltas == [0, 0, 0, 0] and end == 0
+    deltas, end = _run(trie, "a mom")
+    assert deltas == [0, 0, W, W, W] and end == 0
+    assert sum(deltas) + end == 3 * W
+
+
+def test_completed_prefix_phrase_survives_a_failed_longer_one(trie):
+    # "kitchen" is complete at the space; "kitchen lights" then fails at "a": only the bonus
+    # earned after "kitchen" (space and "l") is taken back.
+    deltas, end = _run(trie, "kitchen la")
+    assert deltas == [W] * 7 + [W, W, -2 * W] and end == 0
+    assert sum(deltas) + end == 7 * W
+
+
+def test_failure_at_a_word_start_may_start_another_phrase(trie):
+    # "call " then "k": "k" fails "call mom" at a word start, so it may start "kitchen" at
+    # once: the 5 bonuses of "call " are taken back and 1 is earned.
+    deltas, end = _run(trie, "call kitchen")
+    assert deltas[:5] == [W] * 5
+    assert deltas[5] == -5 * W + W
+    assert sum(deltas) + end == 7 * W
+
+
+def test_candidate_set_is_exact(trie):
+    """The search scores only the top-k tokens plus the trie's extending tokens; that must
+    give the same top-k as scoring every token (module docstring of azsim.decode.beam)."""
+    rng = np.random.default_rng(7)
+    states = [(ROOT, 0), (NONE, 0)]
+    for text in ("call m", "call ", "kitchen", "kitchen ", "kitchen l", "mo", "mom", "x"):
+        node, pending = ROOT, 0
+        for ch in text:
+            node, pending, _ = trie.step(node, pending, VOCAB.tokens.index(ch))
+        states.append((node, pending))
+    for node, pending in states:
+        for k in (1, 2, 4):
+            for _ in range(20):
+                logp = -rng.integers(0, 6 * W, VOCAB.size).astype(np.int64)
+                h = _Hyp(0, 0, 0, node, pending, None)
+                got = [(c[0], c[1]) for c in _candidates(h, logp, k, trie)]
+                brute = []
+                for tok in range(1, VOCAB.size):
+                    _, _, delta = trie.step(node, pending, tok)
+                    brute.append((-(int(logp[tok]) + delta), tok))
+                assert got == sorted(brute)[:k]
+
+
+def test_read_phrases_normalizes_and_checks(tmp_path):
+    path = tmp_path / "contacts.txt"
+    path.write_text("# my contacts\nCall  Mom\n\n  kitchen LIGHTS \ncall mom\nO'Brien\n")
+    assert read_phrases(str(path), VOCAB) == ["call mom", "kitchen lights", "o'brien"]
+    bad = tmp_path / "bad.txt"
+    bad.write_text("call mom\njosé\n")
+    with pytest.raises(ContextError, match=r"line 2: 'josé' has 'é'") as exc:
+        read_phrases(str(bad), VOCAB)
+    assert "\n" not in str(exc.value)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# nothing\n\n")
+    with pytest.raises(ContextError, match="no phrases"):
+        read_phrases(str(empty), VOCAB)
+    with pytest.raises(ContextError, match="cannot read"):
+        read_phrases(str(tmp_path / "missing.txt"), VOCAB)
+    with pytest.raises(ContextError, match="character vocabulary"):
+        load_context(str(path), make_vocab("wordpieces", 64), 1.0)

@@ -1,0 +1,266 @@
+"""CLI commands of issue #5: ``azsim sweep``, ``azsim results export``, ``azsim report``,
+``azsim plot``. Registered into the ``azsim`` group at the bottom of :mod:`azsim.cli`.
+
+Like the rest of the CLI, bad input raises :class:`azsim.errors.AzsimError`, which
+``azsim.cli.main`` prints as one line with exit status 2. This module must not import
+``azsim.cli`` (that module imports this one).
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import click
+
+from .errors import AzsimError
+
+_SWEEP_SET_HELP = ("a config field and its values, comma-separated: model.weight_bits=8,6,4,2 "
+                   "or hw.clock_mhz=400,800; one value is a fixed override (repeatable)")
+
+
+def _output_file(dest: str, option: str) -> None:
+    parent = os.path.dirname(os.path.abspath(dest))
+    if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
+        raise AzsimError(f"{option} {dest}: folder {parent} does not exist or is not writable")
+
+
+def _open_text(dest: str, option: str):
+    if dest == "-":
+        return sys.stdout
+    _output_file(dest, option)
+    try:
+        return open(dest, "w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise AzsimError(f"{option} {dest}: cannot write ({exc.strerror})") from None
+
+
+def _parse_where(where) -> dict:
+    from .config.loader import parse_override
+    from .errors import ConfigError
+    out = {}
+    for text in where:
+        try:
+            path, value = parse_override(text)
+        except ConfigError as exc:
+            raise AzsimError(str(exc).replace("--set", "--where")) from None
+        out[".".join(path)] = value
+    return out
+
+
+# ---------------------------------------------------------------------------------------- sweep
+
+
+@click.command()
+@click.option("--spec", "spec_file", default=None, metavar="FILE.toml",
+              help="sweep file: model, hw, audio, weights, [set] and [sweep] tables")
+@click.option("--model", default=None, metavar="NAME|PATH",
+              help="model preset name or TOML file  [default: tiny]")
+@click.option("--weights", default=None, metavar="FILE.npz", help="float weights (.npz)")
+@click.option("--hw", "hardware", default=None, metavar="NAME|PATH",
+              help="hardware preset name or TOML file  [default: az-edge]")
+@click.option("--audio", multiple=True, metavar="WAV",
+              help="16-bit mono WAV file (repeatable); default: the shipped utterances")
+@click.option("--set", "sets", multiple=True, metavar="KEY=V1,V2,...", help=_SWEEP_SET_HELP)
+@click.option("--results", default="results.sqlite", show_default=True, metavar="PATH",
+              help="results database (SQLite); every finished point is committed at once")
+@click.option("--resume", is_flag=True, default=False,
+              help="skip points already stored successfully in --results")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
+              help="worker processes  [default: all cores]")
+@click.option("--executor", type=click.Choice(("local", "dask")), default="local",
+              show_default=True, help="local process pool, or a Dask cluster (--scheduler)")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Dask scheduler address, e.g. tcp://host:8786 (pip install 'azsim[dask]')")
+@click.option("--dry-run", is_flag=True, default=False,
+              help="validate the spec and list the points without running them")
+def sweep(spec_file, model, weights, hardware, audio, sets, results, resume, jobs, executor,
+          scheduler, dry_run) -> None:
+    """Run every combination of config values, in parallel, into a results database.
+
+    Each point is a full `azsim run` (the same JSON record, stored per point); `--resume`
+    skips points already stored. Example:
+
+    \b
+      azsim sweep --set model.weight_bits=8,6,4,2 \\
+                  --set model.sparsity=0,0.5,0.75,0.9 --set hw.clock_mhz=400,800
+    """
+    from .sweep import runner
+
+    jobs = jobs or os.cpu_count() or 1
+    if dry_run or executor != "local":
+        _sweep(spec_file, model, weights, hardware, audio, sets, results, resume, jobs,
+               executor, scheduler, dry_run, None)
+        return
+    # Workers start now: their imports overlap the validation below; no point is handed out
+    # before every point is valid. A bad spec terminates them.
+    with runner.LocalPool(jobs) as pool:
+        _sweep(spec_file, model, weights, hardware, audio, sets, results, resume, jobs,
+               executor, scheduler, dry_run, pool)
+
+
+def _sweep(spec_file, model, weights, hardware, audio, sets, results, resume, jobs, executor,
+           scheduler, dry_run, pool) -> None:
+    from .sweep import runner
+    from .sweep.spec import build_spec, expand
+
+    spec = build_spec(model=model, hw=hardware, audio=list(audio) or None, weights=weights,
+                      sets=sets, spec_file=spec_file)
+    points = expand(spec)   # every point resolved and validated before anything runs
+    if executor == "dask" and not scheduler:
+        raise AzsimError("--executor dask needs --scheduler ADDRESS (e.g. tcp://host:8786)")
+    if scheduler and executor != "dask":
+        raise AzsimError(f"--scheduler {scheduler}: only with --executor dask")
+    axes = ", ".join(f"{ax.key} ({len(ax.values)})" for ax in spec.axes) or "no axes"
+    if executor == "dask" and not dry_run:
+        client = runner.connect_dask(scheduler)   # unreachable: fail before anything runs
+        try:
+            _run(spec, points, axes, results, resume, jobs, executor, scheduler, None, client)
+        finally:
+            client.close()
+        return
+    if dry_run:
+        click.echo(f"sweep: {len(points)} points over {axes}")
+        for p in points:
+            shown = " ".join(f"{k}={v!r}" for k, v in p.values.items())
+            click.echo(f"  {p.key[:12]}  {shown}")
+        return
+    _run(spec, points, axes, results, resume, jobs, executor, scheduler, pool, None)
+
+
+def _run(spec, points, axes, results, resume, jobs, executor, scheduler, pool, client) -> None:
+    from .sweep import runner
+    from .sweep.store import ResultStore
+
+    with ResultStore(results) as store:
+        todo = runner.pending_points(points, store, resume)
+        skipped = len(points) - len(todo)
+        if executor == "dask":
+            workers = f"Dask scheduler {scheduler}"
+        else:
+            workers = f"{min(jobs, max(1, len(todo)))} worker process(es)"
+        click.echo(f"sweep: {len(points)} points over {axes}; {skipped} already stored, "
+                   f"{len(todo)} to run on {workers} -> {results}", err=True)
+        failed = []
+        start = time.perf_counter()
+        with click.progressbar(length=len(todo), label="points", file=sys.stderr,
+                               show_eta=True, show_pos=True,
+                               item_show_func=lambda _: f"failed {len(failed)}") as bar:
+            def on_result(point, res) -> None:
+                if not res.ok:
+                    failed.append((point, res))
+                bar.update(1)
+
+            summary = runner.run_sweep(todo, spec, store, jobs=jobs, executor=executor,
+                                       scheduler=scheduler, skipped=skipped,
+                                       on_result=on_result, pool=pool, client=client)
+        for point, res in failed[:10]:
+            shown = " ".join(f"{k}={v!r}" for k, v in point.values.items())
+            click.echo(f"failed: {shown or point.key[:12]}: {res.error}", err=True)
+        if len(failed) > 10:
+            click.echo(f"... and {len(failed) - 10} more failed points (azsim results export)",
+                       err=True)
+        click.echo(f"sweep: {summary.ok} points ok, {summary.failed} failed, {skipped} skipped, "
+                   f"in {time.perf_counter() - start:.1f} s -> {results}")
+    if summary.failed:
+        sys.exit(1)
+
+
+# -------------------------------------------------------------------------------------- results
+
+
+@click.group()
+def results() -> None:
+    """Work with a results database written by `azsim sweep`."""
+
+
+@results.command("export")
+@click.argument("results_path", metavar="RESULTS")
+@click.option("--csv", "fmt", flag_value="csv", default=True, help="CSV table (default)")
+@click.option("--json", "fmt", flag_value="json", help="JSON list of flat rows")
+@click.option("-o", "--output", "dest", default="-", show_default=True, metavar="FILE|-",
+              help="output file, or - for stdout")
+def export(results_path, fmt, dest) -> None:
+    """Write every stored point as a flat table, units in the column names."""
+    from .sweep.export import flat_rows, write_csv, write_json
+    from .sweep.store import open_for_reading
+
+    rows = flat_rows(open_for_reading(results_path))
+    fh = _open_text(dest, "-o")
+    try:
+        (write_csv if fmt == "csv" else write_json)(rows, fh)
+    finally:
+        if dest != "-":
+            fh.close()
+    if dest != "-":
+        click.echo(f"{len(rows)} points -> {dest}", err=True)
+
+
+# --------------------------------------------------------------------------------------- report
+
+
+@click.command()
+@click.argument("results_path", metavar="RESULTS")
+@click.option("--markdown", "md_dest", default=None, metavar="FILE|-",
+              help="also write the report as Markdown (for CI logs and design reviews)")
+@click.option("--where", multiple=True, metavar="KEY=VALUE",
+              help="only points with this config value, e.g. hw.clock_mhz=400 (repeatable)")
+def report(results_path, md_dest, where) -> None:
+    """Benchmark report: points, Pareto fronts, dense-vs-sparse deltas per bit-width."""
+    from .report.sweep_report import build_sweep_report, render_markdown, render_text
+    from .sweep.store import open_for_reading
+
+    if md_dest not in (None, "-"):
+        _output_file(md_dest, "--markdown")
+    rep = build_sweep_report(open_for_reading(results_path), _parse_where(where),
+                             source=results_path)
+    if md_dest != "-":
+        click.echo(render_text(rep))
+    if md_dest is not None:
+        fh = _open_text(md_dest, "--markdown")
+        try:
+            fh.write(render_markdown(rep))
+        finally:
+            if md_dest != "-":
+                fh.close()
+
+
+# ----------------------------------------------------------------------------------------- plot
+
+PLOT_KINDS = ("dense-vs-sparse", "bits", "energy-breakdown", "pareto", "timeline")
+
+
+@click.command()
+@click.argument("results_path", metavar="RESULTS")
+@click.option("--kind", type=click.Choice(PLOT_KINDS), required=True, help="which figure")
+@click.option("-o", "--output", "dest", required=True, metavar="FILE.png|svg|pdf",
+              help="image file; the format follows the extension")
+@click.option("--where", multiple=True, metavar="KEY=VALUE",
+              help="only points with this config value, e.g. hw.clock_mhz=400 (repeatable)")
+@click.option("--point", "point_keys", multiple=True, metavar="KEY",
+              help="timeline: a point by (a prefix of) its key (repeatable); default: the "
+                   "fastest and the slowest point")
+@click.option("--utterance", default="0", show_default=True, metavar="INDEX|FILE",
+              help="timeline: the utterance, by position or file name")
+@click.option("--dpi", type=click.IntRange(50, 600), default=150, show_default=True,
+              help="resolution of PNG output")
+def plot(results_path, kind, dest, where, point_keys, utterance, dpi) -> None:
+    """Plot a results database: dense vs sparse, bit-widths, energy, Pareto, timeline."""
+    ext = os.path.splitext(dest)[1].lower()
+    if ext not in (".png", ".svg", ".pdf"):
+        raise AzsimError(f"-o {dest}: unknown image format {ext or '(none)'!r} "
+                         "(allowed: .png, .svg, .pdf)")
+    _output_file(dest, "-o")
+    from .plot import plots
+    from .sweep.store import open_for_reading
+
+    fig = plots.make_figure(kind, open_for_reading(results_path), where=_parse_where(where),
+                            point_keys=point_keys, utterance=utterance)
+    try:
+        plots.save(fig, dest, dpi=dpi)
+    except OSError as exc:
+        raise AzsimError(f"-o {dest}: cannot write ({exc.strerror or exc})") from None
+    click.echo(f"{kind} -> {dest}", err=True)
+
+
+COMMANDS = (sweep, results, report, plot)

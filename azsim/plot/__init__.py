@@ -1,0 +1,1 @@
+"""Figures of sweep results (issue #5): matplotlib, headless (Agg), functions return Figures."""

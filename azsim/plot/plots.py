@@ -1,0 +1,357 @@
+"""Figures of a results store (``azsim plot``): each function takes flat rows and returns a
+matplotlib Figure (never pyplot, so no GUI backend and no global state; STYLE: plots return
+Figures). Kinds:
+
+- ``dense-vs-sparse``: latency, DRAM traffic and energy, dense against sparse, grouped by
+  bit-width;
+- ``bits``: the same metrics (and WER where recorded) against bit-width, one line per sparsity;
+- ``energy-breakdown``: energy per point stacked by component (MAC, SRAM, DRAM, LUT, decoder,
+  leakage);
+- ``pareto``: energy against latency for every point, the Pareto front drawn (and energy
+  against WER where recorded);
+- ``timeline``: per-frame compute time against frame arrival for one utterance, with the
+  real-time budget (one frame period).
+
+Latency is the run's busy time (cycles / clock over all utterances). When a sweep varies more
+fields than a figure shows, the figure takes the first value of each other field and says so in
+its title (``--where`` picks another slice).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from ..errors import AzsimError
+from ..sweep import analysis
+from ..sweep.analysis import (BITS, SPARSITY, fix_other_fields, ok_rows, pareto_front,
+                              sort_rows, swept_fields)
+from ..sweep.export import ENERGY_ORDER
+
+__all__ = ["make_figure", "save", "dense_vs_sparse", "bits", "energy_breakdown", "pareto",
+           "timeline"]
+
+_BYTE_UNITS = ((1e9, "GB"), (1e6, "MB"), (1e3, "kB"), (1.0, "B"))
+_FONT = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9}
+
+
+def _bytes_axis(values) -> tuple[float, str]:
+    top = max(values, default=0)
+    return next(((s, u) for s, u in _BYTE_UNITS if top >= 10 * s), (1.0, "B"))
+
+
+def _metrics(rows) -> list[tuple[str, Any]]:
+    """(axis label, row -> value) of the three headline metrics, units chosen for ``rows``."""
+    scale, unit = _bytes_axis([r["dram_read_bytes"] for r in rows])
+    return [("latency (busy time), ms", lambda r: r["latency_s"] * 1e3, "Latency"),
+            (f"DRAM read, {unit}", lambda r: r["dram_read_bytes"] / scale, "DRAM traffic"),
+            ("energy, uJ", lambda r: r["energy_total_uj"], "Energy")]
+
+
+def _wer_note(rows) -> tuple[bool, str]:
+    """Whether to plot WER: only when every point has one and they differ."""
+    if not all("wer" in r for r in rows):
+        return False, ""
+    values = {r["wer"] for r in rows}
+    if len(values) == 1:
+        return False, f"; WER {100 * values.pop():.1f} % at every point"
+    return True, ""
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _context(rows, fixed: Mapping[str, Any]) -> str:
+    rec = rows[0]["_record"]
+    text = (f"{rec['model']['name']} on {rec['hardware']['name']}, "
+            f"{rows[0]['audio_s']:.2f} s of audio")
+    if fixed:
+        text += "; " + ", ".join(f"{k} = {_fmt(v)}" for k, v in fixed.items())
+    return text
+
+
+def _need(rows, field: str, kind: str, at_least: int = 2) -> list:
+    values = sorted({r[field] for r in rows})
+    if len(values) < at_least:
+        raise AzsimError(f"--kind {kind}: needs points with at least {at_least} values of "
+                         f"{field} (these results have {', '.join(map(_fmt, values))})")
+    return values
+
+
+def _sparsity_label(s: float) -> str:
+    return "dense" if s == 0 else f"{s:g} sparse"
+
+
+def _sparsity_colors(values) -> dict:
+    from matplotlib import colormaps
+    cmap = colormaps["viridis"]
+    sparse = [s for s in values if s != 0]
+    out = {s: cmap(0.15 + 0.7 * k / max(1, len(sparse) - 1)) for k, s in enumerate(sparse)}
+    out[0.0] = "0.35"
+    return out
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    import matplotlib
+    matplotlib.rcParams.update(_FONT)
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+# ---------------------------------------------------------------------------------- the kinds
+
+
+def dense_vs_sparse(rows: Sequence[Mapping], given: Mapping[str, Any] | None = None) -> Figure:
+    rows, fixed = fix_other_fields(rows, (BITS, SPARSITY))
+    fixed = {**(given or {}), **fixed}
+    sparsities = _need(rows, SPARSITY, "dense-vs-sparse")
+    if 0 not in sparsities:
+        raise AzsimError("--kind dense-vs-sparse: needs dense points (model.sparsity = 0)")
+    bit_values = sorted({r[BITS] for r in rows}, reverse=True)
+    colors = _sparsity_colors(sparsities)
+    metrics = _metrics(rows)
+    fig = _new_figure(11.0, 3.8)
+    axes = fig.subplots(1, len(metrics))
+    width = 0.8 / len(sparsities)
+    x = np.arange(len(bit_values))
+    by = {(r[BITS], r[SPARSITY]): r for r in rows}
+    for ax, (label, get, title) in zip(axes, metrics):
+        for k, s in enumerate(sparsities):
+            heights = [get(by[(b, s)]) if (b, s) in by else np.nan for b in bit_values]
+            ax.bar(x + (k - (len(sparsities) - 1) / 2) * width, heights, width * 0.95,
+                   color=colors[s], label=_sparsity_label(s))
+        ax.set_xticks(x, [f"{b}-bit" for b in bit_values])
+        ax.set_xlabel("weight bit-width")
+        ax.set_ylabel(label)
+        ax.set_title(title)
+        ax.grid(axis="y", alpha=0.3)
+        ax.set_axisbelow(True)
+    axes[0].legend(title="model.sparsity", frameon=False)
+    fig.suptitle(f"Dense vs sparse by bit-width ({_context(rows, fixed)})")
+    return fig
+
+
+def bits(rows: Sequence[Mapping], given: Mapping[str, Any] | None = None) -> Figure:
+    rows, fixed = fix_other_fields(rows, (BITS, SPARSITY))
+    fixed = {**(given or {}), **fixed}
+    bit_values = _need(rows, BITS, "bits")
+    sparsities = sorted({r[SPARSITY] for r in rows})
+    colors = _sparsity_colors(sparsities)
+    metrics = _metrics(rows)
+    show_wer, wer_note = _wer_note(rows)
+    if show_wer:
+        metrics.append(("word error rate, %", lambda r: 100.0 * r["wer"], "WER"))
+    fig = _new_figure(3.7 * len(metrics), 3.8)
+    axes = fig.subplots(1, len(metrics))
+    markers = "osD^v<>p*h"
+    for ax, (label, get, title) in zip(axes, metrics):
+        ax.set_title(title)
+        for k, s in enumerate(sparsities):
+            pts = sorted((r[BITS], get(r)) for r in rows if r[SPARSITY] == s)
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=markers[k % len(markers)],
+                    color=colors[s], label=_sparsity_label(s))
+        ax.set_xticks(bit_values)
+        ax.set_xlabel("weight bit-width, bits")
+        ax.set_ylabel(label)
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+    axes[0].legend(title="model.sparsity", frameon=False)
+    fig.suptitle(f"Metrics against weight bit-width ({_context(rows, fixed)}{wer_note})")
+    return fig
+
+
+_COMPONENT_COLORS = {"mac": "#4C72B0", "sram": "#55A868", "dram": "#C44E52", "lut": "#8172B2",
+                     "decoder": "#CCB974", "leakage": "#64B5CD"}
+_MAX_BARS = 48
+
+
+def energy_breakdown(rows: Sequence[Mapping], given: Mapping[str, Any] | None = None) -> Figure:
+    rows, fixed = fix_other_fields(rows, (BITS, SPARSITY))
+    fixed = {**(given or {}), **fixed}
+    rows = sort_rows(rows, [f for f in (BITS, SPARSITY) if f in swept_fields(rows)] or [BITS])
+    if len(rows) > _MAX_BARS:
+        raise AzsimError(f"--kind energy-breakdown: {len(rows)} points are too many bars "
+                         f"(at most {_MAX_BARS}); pick a slice with --where")
+    comps = [c for c in ENERGY_ORDER if any(f"energy_{c}_uj" in r for r in rows)]
+    comps += sorted({k[7:-3] for r in rows for k in r
+                     if k.startswith("energy_") and k.endswith("_uj") and k != "energy_total_uj"}
+                    - set(comps))
+    # Bit-widths are separated by a gap, so the groups read as in dense-vs-sparse.
+    x, pos, last = [], 0.0, None
+    for r in rows:
+        if last is not None and r[BITS] != last:
+            pos += 0.6
+        x.append(pos)
+        pos, last = pos + 1.0, r[BITS]
+    fig = _new_figure(max(6.5, 0.5 * len(rows) + 2.5), 4.4)
+    ax = fig.subplots()
+    bottom = np.zeros(len(rows))
+    for c in comps:
+        vals = np.array([r.get(f"energy_{c}_uj") or 0.0 for r in rows])
+        ax.bar(x, vals, 0.8, bottom=bottom, label=c, color=_COMPONENT_COLORS.get(c))
+        bottom += vals
+    ax.set_xticks(x, [f"{r[BITS]}b\n{_fmt(r[SPARSITY])}" for r in rows])
+    ax.set_xlabel("weight bit-width (b) and model.sparsity of each point")
+    ax.set_ylabel("energy, uJ")
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+    ax.legend(title="component", frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.suptitle(f"Energy by component ({_context(rows, fixed)})")
+    return fig
+
+
+def _log_if_wide(ax, values, axis: str) -> None:
+    v = [x for x in values if x > 0]
+    if v and max(v) / min(v) > 30:
+        (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+
+
+def pareto(rows: Sequence[Mapping], given: Mapping[str, Any] | None = None) -> Figure:
+    rows = list(rows)
+    fields = swept_fields(rows)
+    panels = [("latency_s", 1e3, "latency (busy time), ms")]
+    show_wer, wer_note = _wer_note(rows)
+    if show_wer:
+        panels.append(("wer", 100.0, "word error rate, %"))
+    fig = _new_figure(6.2 * len(panels) + 1.6, 4.6)
+    axes = np.atleast_1d(fig.subplots(1, len(panels)))
+    bit_values = sorted({r[BITS] for r in rows}, reverse=True)
+    sparsities = sorted({r[SPARSITY] for r in rows})
+    from matplotlib import colormaps
+    cmap = colormaps["plasma"]
+    colors = {b: cmap(0.1 + 0.75 * k / max(1, len(bit_values) - 1))
+              for k, b in enumerate(bit_values)}
+    markers = dict(zip(sparsities, "osD^v<>p*h"))
+    for ax, (col, scale, label) in zip(axes, panels):
+        for r in rows:
+            ax.scatter(r[col] * scale, r["energy_total_uj"], s=36, color=colors[r[BITS]],
+                       marker=markers[r[SPARSITY]], alpha=0.85, edgecolors="none")
+        front = pareto_front(rows, col, "energy_total_uj")
+        fx = [r[col] * scale for r in front]
+        fy = [r["energy_total_uj"] for r in front]
+        ax.step(fx, fy, where="post", color="black", lw=1.2, zorder=3)
+        ax.scatter(fx, fy, s=110, facecolors="none", edgecolors="black", lw=1.2, zorder=4,
+                   label=f"Pareto front ({len(front)})")
+        _log_if_wide(ax, [r[col] * scale for r in rows], "x")
+        _log_if_wide(ax, [r["energy_total_uj"] for r in rows], "y")
+        ax.set_xlabel(label)
+        ax.set_ylabel("energy, uJ")
+        ax.grid(alpha=0.3, which="both")
+    # Legends: colour = bit-width, marker = sparsity, ring = front.
+    from matplotlib.lines import Line2D
+    handles = [Line2D([], [], ls="", marker="o", color=colors[b], label=f"{b}-bit")
+               for b in bit_values]
+    handles += [Line2D([], [], ls="", marker=markers[s], color="0.4", label=_sparsity_label(s))
+                for s in sparsities]
+    handles.append(Line2D([], [], ls="-", marker="o", mfc="none", color="black",
+                          label="Pareto front"))
+    fig.legend(handles=handles, loc="outside right center", frameon=False)
+    others = [f for f in fields if f not in (BITS, SPARSITY)]
+    more = f"; all values of {', '.join(others)}" if others else ""
+    rec = rows[0]["_record"]
+    shown = "".join(f"; {k} = {_fmt(v)}" for k, v in (given or {}).items())
+    fig.suptitle(f"Energy against latency{' and WER' if len(panels) > 1 else ''}, "
+                 f"{len(rows)} points\n({rec['model']['name']} on {rec['hardware']['name']}"
+                 f"{shown}{more}{wer_note})")
+    return fig
+
+
+def _pick_points(rows, point_keys) -> list:
+    if point_keys:
+        out = []
+        for prefix in point_keys:
+            hits = [r for r in rows if r["key"].startswith(prefix)]
+            if len(hits) != 1:
+                raise AzsimError(f"--point {prefix}: matches {len(hits)} points (give a "
+                                 "longer key prefix; azsim results export lists the keys)")
+            out.append(hits[0])
+        return out
+    by_latency = sorted(rows, key=lambda r: r["latency_s"])
+    return [by_latency[-1], by_latency[0]] if len(by_latency) > 1 else by_latency
+
+
+def _utterance(rec, utterance: str) -> dict:
+    utts = rec["utterances"]
+    if utterance.isdigit() and int(utterance) < len(utts):
+        return utts[int(utterance)]
+    for u in utts:
+        if u["file"] == utterance:
+            return u
+    names = ", ".join(u["file"] for u in utts)
+    raise AzsimError(f"--utterance {utterance}: not an index below {len(utts)} or one of {names}")
+
+
+def _label(row, fields) -> str:
+    return ", ".join(f"{f.split('.', 1)[1]} {_fmt(row[f])}" for f in fields) or row["key"][:12]
+
+
+def timeline(rows: Sequence[Mapping], point_keys: Sequence[str] = (), utterance: str = "0"
+             ) -> Figure:
+    fields = swept_fields(rows)
+    chosen = _pick_points(rows, point_keys)
+    # The response panel only when some frame waits (finish - arrival > its compute time);
+    # otherwise it would repeat the first.
+    has_finish = all("frame_finish_ms" in _utterance(r["_record"], utterance) for r in chosen)
+    waits = has_finish and any(
+        np.max(np.asarray(u["frame_finish_ms"]) - np.asarray(u["frame_arrival_ms"])
+               - np.asarray(u["frame_compute_ms"]), initial=0.0) > 1e-9
+        for u in (_utterance(r["_record"], utterance) for r in chosen))
+    has_finish = waits
+    fig = _new_figure(9.5, 6.8 if has_finish else 4.6)
+    axes = np.atleast_1d(fig.subplots(2 if has_finish else 1, 1, sharex=True))
+    from matplotlib import colormaps
+    palette = colormaps["tab10"]
+    frame_ms = chosen[0]["_record"]["audio"]["frame_ms"]
+    utt = None
+    for k, r in enumerate(chosen):
+        utt = _utterance(r["_record"], utterance)
+        arrival = np.asarray(utt["frame_arrival_ms"])
+        compute = np.asarray(utt["frame_compute_ms"])
+        label = _label(r, fields)
+        axes[0].plot(arrival, compute, marker=".", ms=4, lw=1.0, color=palette(k), label=label)
+        if has_finish:
+            response = np.asarray(utt["frame_finish_ms"]) - arrival
+            axes[1].plot(arrival, response, marker=".", ms=4, lw=1.0, color=palette(k),
+                         label=label)
+    for ax in axes:
+        ax.axhline(frame_ms, color="C3", ls="--", lw=1.2,
+                   label=f"real-time budget: one frame, {frame_ms:g} ms")
+        ax.axvline(utt["seconds"] * 1e3, color="0.5", ls=":", lw=1.0, label="end of audio")
+        ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("compute time per frame, ms")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=2, frameon=False)
+    if has_finish:
+        axes[1].set_ylabel("result ready after arrival, ms")
+    axes[-1].set_xlabel(f"frame arrival (end of its audio), ms from the start of {utt['file']}")
+    rec = chosen[0]["_record"]
+    note = "" if waits else ("\nno frame waits for the previous one: each result is ready its "
+                             "compute time after the frame arrives")
+    fig.suptitle(f"Per-frame timeline of {utt['file']} ({rec['model']['name']} on "
+                 f"{rec['hardware']['name']} at {_fmt(rec['hardware']['clock_mhz'])} MHz){note}")
+    return fig
+
+
+_KINDS = {"dense-vs-sparse": dense_vs_sparse, "bits": bits, "energy-breakdown": energy_breakdown,
+          "pareto": pareto}
+
+
+def make_figure(kind: str, points, *, where: Mapping[str, Any] | None = None,
+                point_keys: Sequence[str] = (), utterance: str = "0") -> Figure:
+    """The figure of ``kind`` for the stored ``points`` (``open_for_reading``)."""
+    rows = analysis.where(ok_rows(points), where or {})
+    if not rows:
+        raise AzsimError("the results hold no successful point to plot")
+    if kind == "timeline":
+        return timeline(rows, point_keys, utterance)
+    if kind not in _KINDS:
+        raise AzsimError(f"--kind {kind}: not one of {', '.join([*_KINDS, 'timeline'])}")
+    return _KINDS[kind](rows, dict(where or {}))
+
+
+def save(fig: Figure, dest: str, *, dpi: int = 150) -> None:
+    """Write ``fig``; the format follows the extension (png, svg, pdf)."""
+    fig.savefig(dest, dpi=dpi)

@@ -1,0 +1,195 @@
+"""The benchmark report of a results store, for the terminal and as Markdown (``azsim report``).
+
+Sections: the points (swept fields and measurements; ``*`` marks the energy-latency Pareto
+front), the Pareto fronts (energy against latency, and against WER where the records have a
+WER), and dense-against-sparse deltas: every sparse point beside the dense point that differs
+from it only in ``model.sparsity``, at each bit-width. Latency is the busy time of the run
+(cycles / clock, summed over the utterances); deltas are (sparse - dense) / dense.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..sweep.analysis import (BITS, SPARSITY, dense_vs_sparse, ok_rows, pareto_front,
+                              sort_rows, swept_fields, where)
+
+__all__ = ["Table", "SweepReport", "build_sweep_report", "render_text", "render_markdown"]
+
+_BYTE_UNITS = ((1e9, "GB"), (1e6, "MB"), (1e3, "kB"), (1.0, "B"))
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    headers: list[str]
+    rows: list[list[str]]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    source: str
+    summary: str
+    tables: list[Table] = field(default_factory=list)
+
+
+def _short(name: str, fields: Sequence[str]) -> str:
+    """``model.weight_bits`` -> ``weight_bits`` unless another swept field ends the same."""
+    tail = name.split(".", 1)[1]
+    return tail if sum(f.split(".", 1)[1] == tail for f in fields) == 1 else name
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def _bytes_unit(rows: Sequence[Mapping], col: str) -> tuple[float, str]:
+    top = max((r[col] for r in rows if r.get(col) is not None), default=0)
+    return next(((s, u) for s, u in _BYTE_UNITS if top >= 10 * s), (1.0, "B"))
+
+
+def _num(v: float | None, digits: int = 3) -> str:
+    if v is None:
+        return "-"
+    if v == 0:
+        return "0"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.{digits}g}" if abs(v) < 1 else f"{v:,.{max(0, digits - len(str(int(abs(v)))))}f}"
+
+
+def _delta(d: float | None, s: float | None) -> str:
+    if d is None or s is None or d == 0:
+        return "-"
+    return f"{100.0 * (s - d) / d:+.1f} %"
+
+
+def _metrics(rows: Sequence[Mapping]) -> list[tuple[str, Any]]:
+    """(header, row -> cell) of the measurement columns, units chosen for these rows."""
+    scale, unit = _bytes_unit(rows, "dram_read_bytes")
+    cols = [("latency ms", lambda r: _num(r["latency_s"] * 1e3)),
+            ("RTF", lambda r: _num(r["latency_rtf"])),
+            ("frame p99 ms", lambda r: _num(r["frame_latency_p99_ms"])),
+            (f"DRAM read {unit}", lambda r: _num(r["dram_read_bytes"] / scale)),
+            ("energy uJ", lambda r: _num(r["energy_total_uj"]))]
+    if any("wer" in r for r in rows):
+        cols.append(("WER %", lambda r: _num(100.0 * r["wer"], 4) if "wer" in r else "-"))
+    return cols
+
+
+def build_sweep_report(points, conditions: Mapping[str, Any] | None = None, *,
+                       source: str = "") -> SweepReport:
+    """Tables of a results store's points (``azsim.sweep.store.open_for_reading``)."""
+    points = list(points)
+    rows = where(ok_rows(points), conditions or {})
+    failed = [p for p in points if p.status != "ok"]
+    fields = swept_fields(rows)
+    rows = sort_rows(rows, fields)
+    summary = (f"{source}: {len(points)} points stored, {len(points) - len(failed)} ok, "
+               f"{len(failed)} failed"
+               + (f"; showing {len(rows)} with " + ", ".join(f"{k} = {_value(v)}" for k, v in
+                                                          conditions.items()) if conditions
+                  else "")
+               + (f"; swept: {', '.join(fields)}" if fields else ""))
+    tables = []
+    if rows:
+        model = rows[0]["_record"]["model"]["name"]
+        hw = rows[0]["_record"]["hardware"]["name"]
+        audio_s = rows[0]["audio_s"]
+        metrics = _metrics(rows)
+        on_front = {id(r) for r in pareto_front(rows, "latency_s", "energy_total_uj")}
+        tables.append(Table(
+            f"Points ({model} on {hw}, {audio_s:.2f} s of audio)",
+            [_short(f, fields) for f in fields] + [h for h, _ in metrics] + ["front"],
+            [[_value(r.get(f)) for f in fields] + [get(r) for _, get in metrics]
+             + ["*" if id(r) in on_front else ""] for r in rows],
+            "latency: busy time (cycles / clock) over all utterances; front: on the "
+            "energy-latency Pareto front"))
+        fronts = [("energy vs latency", "latency_s", "energy_total_uj")]
+        wers = {r["wer"] for r in rows if "wer" in r}
+        if len(wers) == 1:   # no trade-off to show (e.g. untrained weights)
+            summary += f"; WER {100 * wers.pop():.1f} % at every point"
+        elif all("wer" in r for r in rows):
+            fronts.append(("energy vs WER", "wer", "energy_total_uj"))
+            fronts.append(("latency vs WER", "wer", "latency_s"))
+        for title, x, y in fronts:
+            front = pareto_front(rows, x, y)
+            tables.append(Table(
+                f"Pareto front, {title} ({len(front)} of {len(rows)} points)",
+                [_short(f, fields) for f in fields] + [h for h, _ in metrics],
+                [[_value(r.get(f)) for f in fields] + [get(r) for _, get in metrics]
+                 for r in front],
+                "no other point is at least as good in both and better in one"))
+        pairs = dense_vs_sparse(rows)
+        if pairs:
+            others = [f for f in fields if f not in (BITS, SPARSITY)]
+            scale, unit = _bytes_unit(rows, "dram_read_bytes")
+            wer = all("wer" in p.dense and "wer" in p.sparse for p in pairs)
+            headers = (["weight_bits"] + [_short(f, fields) for f in others] + ["sparsity",
+                       "latency ms dense", "sparse", "delta", f"DRAM {unit} dense", "sparse",
+                       "delta", "energy uJ dense", "sparse", "delta"]
+                       + (["WER % dense", "sparse", "delta pts"] if wer else []))
+            body = []
+            for p in pairs:
+                d, s = p.dense, p.sparse
+                line = ([_value(p.bits)] + [_value(p.others[f]) for f in others]
+                        + [_value(s[SPARSITY]),
+                           _num(d["latency_s"] * 1e3), _num(s["latency_s"] * 1e3),
+                           _delta(d["latency_s"], s["latency_s"]),
+                           _num(d["dram_read_bytes"] / scale), _num(s["dram_read_bytes"] / scale),
+                           _delta(d["dram_read_bytes"], s["dram_read_bytes"]),
+                           _num(d["energy_total_uj"]), _num(s["energy_total_uj"]),
+                           _delta(d["energy_total_uj"], s["energy_total_uj"])])
+                if wer:
+                    line += [_num(100 * d["wer"], 4), _num(100 * s["wer"], 4),
+                             f"{100 * (s['wer'] - d['wer']):+.1f}"]
+                body.append(line)
+            tables.append(Table("Dense vs sparse at each bit-width", headers, body,
+                                "delta = (sparse - dense) / dense; the dense point differs "
+                                "only in model.sparsity = 0"))
+    if failed:
+        tables.append(Table(f"Failed points ({len(failed)})", ["key", "overrides", "error"],
+                            [[p.key[:12], " ".join(p.overrides[-4:]), p.error or ""]
+                             for p in failed]))
+    return SweepReport(source, summary, tables)
+
+
+def render_text(rep: SweepReport) -> str:
+    out = [rep.summary]
+    for t in rep.tables:
+        widths = [max(len(h), *(len(r[i]) for r in t.rows)) if t.rows else len(h)
+                  for i, h in enumerate(t.headers)]
+        out += ["", t.title]
+        out.append("  " + "  ".join(h.rjust(w) for h, w in zip(t.headers, widths)))
+        for r in t.rows:
+            out.append("  " + "  ".join(c.rjust(w) for c, w in zip(r, widths)))
+        if t.note:
+            out.append(f"  ({t.note})")
+    if not rep.tables:
+        out.append("no successful points")
+    return "\n".join(out)
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|") or " "
+
+
+def render_markdown(rep: SweepReport) -> str:
+    out = ["# azsim sweep report", "", rep.summary]
+    for t in rep.tables:
+        out += ["", f"## {t.title}", ""]
+        out.append("| " + " | ".join(_md_cell(h) for h in t.headers) + " |")
+        out.append("|" + "|".join("---:" for _ in t.headers) + "|")
+        for r in t.rows:
+            out.append("| " + " | ".join(_md_cell(c) for c in r) + " |")
+        if t.note:
+            out += ["", f"*{t.note}*"]
+    if not rep.tables:
+        out += ["", "No successful points."]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,125 @@
+"""What a results store says: swept fields, Pareto fronts, dense-against-sparse deltas.
+
+Works on flat rows (:mod:`azsim.sweep.export`): config columns by ``--set`` path, measurement
+columns with units. The swept fields are found from the data (the config columns whose values
+differ between points), so a store filled by several sweeps is read the same way.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import AzsimError
+from .export import flat_rows
+from .store import StoredPoint
+
+__all__ = ["ok_rows", "where", "swept_fields", "sort_rows", "pareto_front", "DenseSparse",
+           "dense_vs_sparse", "fix_other_fields", "BITS", "SPARSITY"]
+
+BITS, SPARSITY = "model.weight_bits", "model.sparsity"
+
+
+def ok_rows(points: Iterable[StoredPoint]) -> list[dict[str, Any]]:
+    """Flat rows of the successful points, each with its full record under ``"_record"``."""
+    points = list(points)
+    rows = flat_rows(p for p in points if p.status == "ok" and p.record is not None)
+    records = [p.record for p in points if p.status == "ok" and p.record is not None]
+    for row, rec in zip(rows, records):
+        row["_record"] = rec
+    return rows
+
+
+def _matches(value: Any, wanted: Any) -> bool:
+    if isinstance(value, (int, float)) and isinstance(wanted, (int, float)) \
+            and not isinstance(value, bool) and not isinstance(wanted, bool):
+        return float(value) == float(wanted)
+    return value == wanted
+
+
+def where(rows: Sequence[Mapping[str, Any]], conditions: Mapping[str, Any]) -> list:
+    """Rows whose config has every ``{--set path: value}`` of ``conditions``."""
+    out = list(rows)
+    for key, wanted in conditions.items():
+        if rows and key not in rows[0]:
+            known = ", ".join(k for k in rows[0] if k.startswith(("model.", "hw.")))
+            raise AzsimError(f"--where {key}: not a config field of these results "
+                             f"(fields: {known})")
+        out = [r for r in out if _matches(r.get(key), wanted)]
+    if rows and not out:
+        shown = " ".join(f"{k}={v!r}" for k, v in conditions.items())
+        raise AzsimError(f"--where {shown}: no successful point matches")
+    return out
+
+
+def swept_fields(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Config columns whose values differ between rows; bits and sparsity first."""
+    if not rows:
+        return []
+    fields = [k for k in rows[0] if k.startswith(("model.", "hw."))]
+    varying = [k for k in fields if len({_hashable(r.get(k)) for r in rows}) > 1]
+    first = [k for k in (BITS, SPARSITY) if k in varying]
+    return first + [k for k in varying if k not in first]
+
+
+def _hashable(value: Any) -> Any:
+    return repr(value) if isinstance(value, (list, dict)) else value
+
+
+def _order(value: Any) -> tuple:
+    return (0, value, "") if isinstance(value, (int, float)) else (1, 0, str(value))
+
+
+def sort_rows(rows: Sequence[Mapping[str, Any]], fields: Sequence[str]) -> list:
+    """By the swept fields, bit-width from high to low (dense 8-bit first), others ascending."""
+    def key(row):
+        return tuple((-row[f] if f == BITS else 0, _order(row.get(f))) for f in fields)
+    return sorted(rows, key=key)
+
+
+def pareto_front(rows: Sequence[Mapping[str, Any]], x: str, y: str) -> list:
+    """Rows not dominated in (x, y), both minimized, sorted by x: no other row is at least as
+    good in both and better in one."""
+    pts = sorted((r for r in rows if r.get(x) is not None and r.get(y) is not None),
+                 key=lambda r: (r[x], r[y]))
+    front, best_y = [], float("inf")
+    for r in pts:
+        if r[y] < best_y:
+            front.append(r)
+            best_y = r[y]
+    return front
+
+
+@dataclass(frozen=True)
+class DenseSparse:
+    """A sparse point and the dense point that differs from it only in sparsity."""
+    bits: Any
+    others: dict          # the other swept fields' values, shared by both
+    dense: Mapping
+    sparse: Mapping
+
+
+def dense_vs_sparse(rows: Sequence[Mapping[str, Any]]) -> list[DenseSparse]:
+    """Every sparse point with its dense (``model.sparsity = 0``) counterpart."""
+    fields = [f for f in swept_fields(rows) if f != SPARSITY]
+    def group(r):
+        return tuple(_hashable(r.get(f)) for f in fields)
+    dense = {group(r): r for r in rows if r.get(SPARSITY) == 0}
+    out = []
+    for r in sort_rows(rows, swept_fields(rows)):
+        d = dense.get(group(r))
+        if r.get(SPARSITY, 0) != 0 and d is not None:
+            out.append(DenseSparse(r.get(BITS), {f: r.get(f) for f in fields if f != BITS},
+                                   d, r))
+    return out
+
+
+def fix_other_fields(rows: Sequence[Mapping[str, Any]], keep: Sequence[str]
+                     ) -> tuple[list, dict]:
+    """Rows where every swept field not in ``keep`` has its first value (sorted): a figure
+    over bits and sparsity shows one slice of a bigger sweep, and says which."""
+    fixed = {}
+    for f in swept_fields(rows):
+        if f not in keep:
+            fixed[f] = sorted({r.get(f) for r in rows}, key=_order)[0]
+    return [r for r in rows if all(r.get(f) == v for f, v in fixed.items())], fixed

@@ -1,0 +1,157 @@
+"""Flat tables of a results store: one row per point, units in every column name.
+
+Columns, in order:
+
+- ``key``, ``status`` (``ok``/``failed``), ``run_s`` (the point's wall time in its worker, s);
+- the resolved config, one column per field, named by its ``--set`` path (``model.weight_bits``,
+  ``model.sparsity``, ``model.encoder.hidden``, ``hw.clock_mhz``...): the fields carry their
+  units in their names already (schema: ``azsim/config/schema.py``); ``model.sparsity`` is the
+  requested fraction of pruned weights;
+- the measurements of the run record (:data:`METRICS`), e.g. ``latency_rtf``,
+  ``energy_total_uj``, ``dram_read_bytes``; ``energy_<component>_uj`` per component of the
+  energy breakdown; ``wer`` (word error rate as a fraction, 0..1) when the audio has reference
+  transcripts;
+- ``error`` (failed points).
+
+Measurements of a failed point are empty.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from .store import StoredPoint
+
+__all__ = ["METRICS", "flatten_config", "flatten_record", "flat_rows", "columns",
+           "write_csv", "write_json"]
+
+# column -> path into the run record (``azsim run --json``); units are in the column names.
+METRICS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("latency_cycles", ("latency", "cycles")),
+    ("latency_s", ("latency", "seconds")),
+    ("latency_rtf", ("latency", "rtf")),
+    ("frame_latency_p50_ms", ("latency", "per_frame_ms_p50")),
+    ("frame_latency_p99_ms", ("latency", "per_frame_ms_p99")),
+    ("end_of_speech_latency_ms", ("latency", "end_of_speech_ms")),
+    ("end_of_speech_latency_max_ms", ("latency", "end_of_speech_ms_max")),
+    ("dram_read_bytes", ("traffic", "dram_read_bytes")),
+    ("dram_write_bytes", ("traffic", "dram_write_bytes")),
+    ("sram_read_bytes", ("traffic", "sram_read_bytes")),
+    ("sram_write_bytes", ("traffic", "sram_write_bytes")),
+    ("weight_preload_bytes", ("traffic", "weight_preload_bytes")),
+    ("sram_weight_bytes", ("traffic", "sram_weight_bytes")),
+    ("energy_total_uj", ("energy", "total_uj")),
+    ("macs_dense", ("compute", "macs_dense")),
+    ("macs_issued", ("compute", "macs_issued")),
+    ("macs_skipped", ("compute", "macs_skipped")),
+    ("macs_effectual", ("compute", "macs_effectual")),
+    ("weight_stream_bytes", ("model", "weight_stream_bytes")),
+    ("params", ("model", "params")),
+    ("sparsity_achieved", ("model", "sparsity")),
+    ("audio_s", ("audio", "seconds")),
+    ("audio_frames", ("audio", "frames")),
+    ("utterances", ("audio", "utterances")),
+    ("wer", ("wer",)),
+)
+
+# Config columns most sweeps vary come first; the rest follow in alphabetical order.
+LEADING = ("model.name", "model.weight_bits", "model.sparsity", "model.weight_format",
+           "model.quantizer", "model.prune", "hw.name")
+
+# The energy breakdown's components as the report orders them (azsim/report/report.py).
+ENERGY_ORDER = ("mac", "sram", "dram", "lut", "decoder", "leakage")
+
+
+def _get(record: Mapping, path: Sequence[str]) -> Any:
+    value: Any = record
+    for part in path:
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _leaves(table: Mapping, prefix: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        path = f"{prefix}.{key}"
+        if isinstance(value, Mapping):
+            out.update(_leaves(value, path))
+        else:
+            out[path] = value
+    return out
+
+
+def flatten_config(config: Mapping) -> dict[str, Any]:
+    """A stored point config (``model``, ``hw``, ...) as ``{--set path: value}``."""
+    return {**_leaves(config.get("model", {}), "model"), **_leaves(config.get("hw", {}), "hw")}
+
+
+def flatten_record(record: Mapping) -> dict[str, Any]:
+    """The measurements of one run record as ``{column: value}`` (see :data:`METRICS`)."""
+    out = {name: _get(record, path) for name, path in METRICS}
+    if out["wer"] is None:
+        del out["wer"]
+    for component, uj in (_get(record, ("energy", "breakdown_uj")) or {}).items():
+        out[f"energy_{component}_uj"] = uj
+    return out
+
+
+def flat_rows(points: Iterable[StoredPoint]) -> list[dict[str, Any]]:
+    rows = []
+    for p in points:
+        row: dict[str, Any] = {"key": p.key, "status": p.status, "run_s": p.run_s}
+        row.update(flatten_config(p.config))
+        if p.record is not None:
+            row.update(flatten_record(p.record))
+        row["error"] = p.error
+        rows.append(row)
+    return rows
+
+
+def columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Union of the rows' columns: identity, config, measurements (METRICS order), error."""
+    seen: dict[str, None] = {}
+    for row in rows:
+        for name in row:
+            seen.setdefault(name, None)
+    names = list(seen)
+    components = sorted((n for n in names if n.startswith("energy_") and n.endswith("_uj")
+                         and n not in dict(METRICS)),
+                        key=lambda n: (ENERGY_ORDER.index(n[7:-3]) if n[7:-3] in ENERGY_ORDER
+                                       else len(ENERGY_ORDER), n))
+    metric_order = []
+    for m, _ in METRICS:
+        metric_order.append(m)
+        if m == "energy_total_uj":
+            metric_order.extend(components)
+    head = ["key", "status", "run_s"]
+    config = [n for n in names if n.startswith(("model.", "hw."))]
+    config = [n for n in LEADING if n in seen] + [n for n in config if n not in LEADING]
+    metrics = [n for n in metric_order if n in seen]
+    return [n for n in head if n in seen] + config + metrics + \
+        [n for n in names if n not in head + config + metrics + ["error"]] + \
+        (["error"] if "error" in seen else [])
+
+
+def _finite(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def write_csv(rows: Sequence[Mapping[str, Any]], fh) -> None:
+    cols = columns(rows)
+    writer = csv.writer(fh, lineterminator="\n")
+    writer.writerow(cols)
+    for row in rows:
+        writer.writerow(["" if row.get(c) is None else
+                         ("true" if row[c] is True else "false" if row[c] is False else row[c])
+                         for c in cols])
+
+
+def write_json(rows: Sequence[Mapping[str, Any]], fh) -> None:
+    cols = columns(rows)
+    json.dump([{c: _finite(row.get(c)) for c in cols} for row in rows], fh, indent=1)
+    fh.write("\n")

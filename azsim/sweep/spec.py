@@ -1,0 +1,360 @@
+"""Sweep specifications: axes of config fields, their cartesian product, and each point's key.
+
+A sweep is a base run (model, hardware, audio, weights, fixed ``--set`` overrides, exactly as
+``azsim run`` takes them) and axes: config fields by dotted path with a list of values. From
+the command line an axis is ``--set model.weight_bits=8,6,4,2`` (a single value is a fixed
+override); from a TOML file::
+
+    model = "tiny"                  # preset name or TOML path, as --model
+    hw = "az-edge"                  # as --hw
+    audio = ["a.wav", "b.wav"]      # optional; default the shipped utterances
+    weights = "trained.npz"         # optional
+    [set]                           # fixed overrides, as --set key=value
+    hw.zero_handling = "skip"
+    [sweep]                         # axes: every combination is one point
+    model.weight_bits = [8, 6, 4, 2]
+    model.sparsity = [0.0, 0.5, 0.75, 0.9]
+
+Values are parsed and checked by the config loader itself (:func:`azsim.config.loader
+.parse_override` and the dataclass validation), so an unknown field, a value of the wrong type,
+an out-of-range value or a cross-field conflict is found here, for every point, before any
+point runs, and reported in one line (:class:`SweepSpecError`).
+
+Each point is keyed by the SHA-256 of its fully resolved config: the model and hardware
+configs (:func:`azsim.config.loader.to_dict`), the energy table the hardware names, and the
+names and contents (SHA-256) of the audio and weight files. Two spellings of the same config
+(``0.5`` and ``5e-1``) are the same point; a change of any input file is a new one.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import itertools
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import config as cfgmod
+from ..config.loader import load_toml, parse_override, to_dict
+from ..errors import AzsimError, ConfigError
+
+__all__ = ["SweepSpecError", "Axis", "Point", "SweepSpec", "parse_axis", "load_spec_file",
+           "build_spec", "expand"]
+
+ROOTS = ("model", "hw")
+_SPEC_KEYS = ("model", "hw", "audio", "weights", "set", "sweep")
+
+
+class SweepSpecError(AzsimError):
+    """A sweep specification is invalid (unknown field, empty list, wrong type, bad file...)."""
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One swept field: its dotted path and its values, each as the override that sets it."""
+    key: str                     # "model.weight_bits"
+    values: tuple[Any, ...]      # parsed values: (8, 6, 4, 2)
+    overrides: tuple[str, ...]   # ("model.weight_bits=8", ...)
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A base run and its axes; paths are absolute so that any worker resolves them alike."""
+    model: str = "tiny"
+    hw: str = "az-edge"
+    audio: tuple[str, ...] | None = None
+    weights: str | None = None
+    fixed: tuple[str, ...] = ()
+    axes: tuple[Axis, ...] = ()
+
+
+@dataclass(frozen=True)
+class Point:
+    """One run of the sweep."""
+    index: int                        # position in the cartesian product
+    key: str                          # SHA-256 (hex) of the resolved config
+    group: str                        # SHA-256 of its model-side inputs (shared work)
+    overrides: tuple[str, ...]        # every --set of this run: fixed, then one per axis
+    values: dict = field(hash=False)  # axis path -> value
+    config: dict = field(hash=False)  # the resolved config that ``key`` hashes
+
+
+# ------------------------------------------------------------------------------------- parsing
+
+
+def split_values(raw: str) -> list[str]:
+    """Split ``"8,6,4"`` at top-level commas; commas inside [], {} or quotes stay put."""
+    items, depth, quote, start = [], 0, None, 0
+    for i, ch in enumerate(raw):
+        if quote:
+            if ch == quote and raw[i - 1] != "\\":
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            items.append(raw[start:i])
+            start = i + 1
+    items.append(raw[start:])
+    return [item.strip() for item in items]
+
+
+def parse_axis(text: str) -> Axis:
+    """``"model.sparsity=0,0.5"`` -> Axis; a single value gives a one-value axis."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise SweepSpecError(f"--set {text!r} is malformed: expected section.field=v1,v2,...")
+    items = split_values(raw)
+    if items == [""]:
+        raise SweepSpecError(f"--set {text}: the list of values for {key} is empty "
+                             "(give one or more, comma-separated)")
+    if "" in items:
+        raise SweepSpecError(f"--set {text}: empty value at position {items.index('') + 1} "
+                             f"of {key}'s list")
+    return _axis(key, [f"{key}={item}" for item in items], f"--set {text}")
+
+
+def _axis(key: str, overrides: list[str], source: str) -> Axis:
+    path, values = None, []
+    for text in overrides:
+        try:
+            path, value = parse_override(text)
+        except ConfigError as exc:
+            raise SweepSpecError(f"{source}: {exc}") from None
+        values.append(value)
+    if path[0] not in ROOTS or len(path) < 2:
+        raise SweepSpecError(f"{source}: {key} is not a config field path (expected "
+                             f"model.<field> or hw.<field>, e.g. model.weight_bits)")
+    seen = []
+    for value in values:
+        if any(_same(value, other) for other in seen):
+            raise SweepSpecError(f"{source}: value {_show(value)} of {key} is listed twice")
+        seen.append(value)
+    return Axis(".".join(path), tuple(values), tuple(overrides))
+
+
+def _same(a, b) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def _show(value: Any) -> str:
+    return _toml_value(value) if isinstance(value, (bool, int, float, str, list)) else repr(value)
+
+
+def _toml_value(value: Any) -> str:
+    """A TOML literal for a value read from a TOML file (the inverse of parse_override)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise SweepSpecError(f"value {value!r} of type {type(value).__name__} cannot be a config "
+                         "value (allowed: boolean, integer, number, string)")
+
+
+def _flatten_table(table: Mapping, prefix: str) -> list[tuple[str, Any]]:
+    out = []
+    for key, value in table.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, Mapping):
+            out.extend(_flatten_table(value, path))
+        else:
+            out.append((path, value))
+    return out
+
+
+def load_spec_file(path: str) -> dict[str, Any]:
+    """Read a sweep TOML into ``{model, hw, audio, weights, fixed, axes}`` (paths absolute)."""
+    data = load_toml(path) if os.path.isfile(path) or path.endswith(".toml") else None
+    if data is None:
+        raise SweepSpecError(f"--spec {path}: no such file")
+    unknown = sorted(set(data) - set(_SPEC_KEYS))
+    if unknown:
+        raise SweepSpecError(f"{path}: {', '.join(unknown)} is not a known key (allowed: "
+                             f"{', '.join(_SPEC_KEYS)})")
+    base = Path(path).resolve().parent
+    out: dict[str, Any] = {}
+    for name in ("model", "hw", "weights"):
+        if name in data:
+            if not isinstance(data[name], str):
+                raise SweepSpecError(f"{path}: {name} = {data[name]!r} must be a string")
+            out[name] = _spec_path(data[name], base, is_preset=name != "weights")
+    if "audio" in data:
+        audio = data["audio"]
+        if not isinstance(audio, list) or not audio or not all(isinstance(a, str) for a in audio):
+            raise SweepSpecError(f"{path}: audio must be a non-empty list of WAV paths")
+        out["audio"] = [_spec_path(a, base, is_preset=False) for a in audio]
+    for name in ("set", "sweep"):
+        if name in data and not isinstance(data[name], Mapping):
+            raise SweepSpecError(f"{path}: {name} must be a table of config fields")
+    fixed = []
+    for key, value in _flatten_table(data.get("set", {}), ""):
+        if isinstance(value, list):
+            raise SweepSpecError(f"{path}: set.{key} is a list; lists of values belong in "
+                                 "[sweep]")
+        text = f"{key}={_toml_value(value)}"
+        _axis(key, [text], f"{path}: set.{key}")  # checks the path's root
+        fixed.append(text)
+    axes = []
+    for key, value in _flatten_table(data.get("sweep", {}), ""):
+        if not isinstance(value, list):
+            raise SweepSpecError(f"{path}: sweep.{key} = {_show(value)} must be a list of "
+                                 "values (a fixed value belongs in [set])")
+        if not value:
+            raise SweepSpecError(f"{path}: sweep.{key} is an empty list (give one or more "
+                                 "values)")
+        axes.append(_axis(key, [f"{key}={_toml_value(v)}" for v in value],
+                          f"{path}: sweep.{key}"))
+    out["fixed"], out["axes"] = fixed, axes
+    return out
+
+
+def _spec_path(text: str, base: Path, *, is_preset: bool) -> str:
+    """Paths in a spec file are relative to the file; preset names stay names."""
+    if is_preset and not (text.endswith(".toml") or os.sep in text or "/" in text):
+        return text
+    p = Path(text)
+    return str(p if p.is_absolute() else (base / p))
+
+
+# ----------------------------------------------------------------------------------- resolving
+
+
+def build_spec(*, model: str | None, hw: str | None, audio: Sequence[str] | None,
+               weights: str | None, sets: Iterable[str], spec_file: str | None) -> SweepSpec:
+    """Combine a spec file and command-line options; the command line wins field by field."""
+    base = load_spec_file(spec_file) if spec_file else {"fixed": [], "axes": []}
+    by_key: dict[str, Axis] = {}
+    for ax in base["axes"]:
+        by_key[ax.key] = ax
+    fixed = {".".join(parse_override(t)[0]): t for t in base["fixed"]}
+    cli_keys: set[str] = set()
+    for text in sets:
+        ax = parse_axis(text)
+        if ax.key in cli_keys:
+            raise SweepSpecError(f"--set {text}: {ax.key} is given twice on the command line "
+                                 "(list all its values in one --set, comma-separated)")
+        cli_keys.add(ax.key)
+        by_key.pop(ax.key, None)
+        fixed.pop(ax.key, None)
+        if len(ax.values) == 1:
+            fixed[ax.key] = ax.overrides[0]
+        else:
+            by_key[ax.key] = ax
+    for key in set(fixed) & set(by_key):
+        raise SweepSpecError(f"{spec_file}: {key} is both in [set] and in [sweep]")
+    audio_list = list(audio) if audio else base.get("audio")
+    model_name = model or base.get("model") or "tiny"
+    hw_name = hw or base.get("hw") or "az-edge"
+    return SweepSpec(model=_absolute_if_file(model_name), hw=_absolute_if_file(hw_name),
+                     audio=tuple(os.path.abspath(a) for a in audio_list) if audio_list else None,
+                     weights=os.path.abspath(weights or base["weights"])
+                     if (weights or base.get("weights")) else None,
+                     fixed=tuple(fixed.values()), axes=tuple(by_key.values()))
+
+
+def _absolute_if_file(name: str) -> str:
+    return os.path.abspath(name) if name.endswith(".toml") or os.path.isfile(name) else name
+
+
+def shipped_audio_paths() -> list[str]:
+    """:func:`azsim.model.audio.shipped_audio_paths` without importing that module, whose
+    SciPy import costs the sweep's parent 0.6 s (and more under load) before workers start;
+    ``tests/test_sweep.py`` checks that the two agree."""
+    origin = importlib.util.find_spec("azsim.model.audio").origin
+    return [str(p) for p in sorted((Path(origin).parent.parent / "data" / "audio").glob("*.wav"))]
+
+
+def _file_identity(path: str, what: str) -> dict[str, str]:
+    """Name and content hash of an input file; an unreadable file is a spec error."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise SweepSpecError(f"{what} {path}: cannot read ({exc.strerror or exc})") from None
+    return {"name": os.path.basename(path), "sha256": digest.hexdigest()}
+
+
+def _digest(obj: Any) -> str:
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def expand(spec: SweepSpec) -> list[Point]:
+    """Every point of the sweep, resolved and validated, in cartesian order (first axis
+    outermost). Raises SweepSpecError on the first invalid combination, before anything runs."""
+    audio_paths = list(spec.audio) if spec.audio else shipped_audio_paths()
+    audio_ids = [_file_identity(path, "--audio") for path in audio_paths]
+    if spec.audio:
+        from ..model.audio import read_wav
+        for path in audio_paths:
+            read_wav(path)  # a bad WAV would fail every point: say so once, now
+    weights_id = _file_identity(spec.weights, "--weights") if spec.weights else None
+    model_axes = [ax for ax in spec.axes if ax.key.startswith("model.")]
+    hw_axes = [ax for ax in spec.axes if ax.key.startswith("hw.")]
+
+    # Each model (hw) combination is resolved once: its validity does not depend on the other side.
+    def resolve(axes, loader, what, source):
+        out = {}
+        for combo in itertools.product(*(ax.overrides for ax in axes)):
+            overrides = list(spec.fixed) + list(combo)
+            try:
+                out[combo] = loader(source, overrides)
+            except AzsimError as exc:
+                shown = " ".join(combo) or "the fixed overrides"
+                raise SweepSpecError(f"sweep {what} at {shown}: {exc}") from None
+        return out
+
+    models = resolve(model_axes, cfgmod.load_model_config, "model", spec.model)
+    hws = resolve(hw_axes, cfgmod.load_hardware_config, "hardware", spec.hw)
+    tables = {}
+    for hw_cfg in hws.values():
+        if hw_cfg.energy_table not in tables:
+            try:
+                tables[hw_cfg.energy_table] = to_dict(cfgmod.load_energy_table(hw_cfg.energy_table))
+            except AzsimError as exc:
+                raise SweepSpecError(f"sweep hardware {hw_cfg.name}: {exc}") from None
+    inputs = {"audio": audio_ids, "audio_default": spec.audio is None, "weights": weights_id}
+    model_dicts = {combo: to_dict(cfg) for combo, cfg in models.items()}
+    groups = {combo: _digest({"model": d, **inputs}) for combo, d in model_dicts.items()}
+
+    points, seen = [], {}
+    for index, combo in enumerate(itertools.product(*(ax.overrides for ax in spec.axes))):
+        by_key = dict(zip((ax.key for ax in spec.axes), combo))
+        m_combo = tuple(by_key[ax.key] for ax in model_axes)
+        h_combo = tuple(by_key[ax.key] for ax in hw_axes)
+        hw_cfg = hws[h_combo]
+        config = {"model": model_dicts[m_combo], "hw": to_dict(hw_cfg),
+                  "energy_table": tables[hw_cfg.energy_table], **inputs}
+        key = _digest(config)
+        values = {ax.key: ax.values[ax.overrides.index(by_key[ax.key])] for ax in spec.axes}
+        if key in seen:
+            raise SweepSpecError(f"sweep points {_describe(seen[key])} and {_describe(values)} "
+                                 "resolve to the same config; list each value once")
+        seen[key] = values
+        points.append(Point(index, key, groups[m_combo], tuple(spec.fixed) + combo, values,
+                            config))
+    return points
+
+
+def _describe(values: Mapping[str, Any]) -> str:
+    return "(" + ", ".join(f"{k}={_show(v)}" for k, v in values.items()) + ")" if values else "()"

@@ -1,0 +1,355 @@
+"""azsim sweep (issue #5): specs, keys, the results store, parallel runs, kill and resume."""
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from azsim.errors import AzsimError
+from azsim.sweep import spec as sp
+from azsim.sweep.store import ResultStore, open_for_reading
+
+AXES = ["--set", "model.weight_bits=8,4", "--set", "model.sparsity=0,0.75",
+        "--set", "hw.clock_mhz=400,800"]
+
+
+def _rows(db):
+    with sqlite3.connect(db) as con:
+        return con.execute("SELECT key, status, record, error FROM points").fetchall()
+
+
+def _one_line_error(cli, *argv):
+    code, out, err = cli(*argv)
+    lines = err.strip().splitlines()
+    assert code == 2, (argv, out, err)
+    assert len(lines) == 1 and lines[0].startswith("azsim: error: "), (argv, err)
+    assert "Traceback" not in err
+    return lines[0]
+
+
+# ------------------------------------------------------------------------------------ specs
+
+
+def test_shipped_audio_paths_match_the_audio_module():
+    from azsim.model.audio import shipped_audio_paths
+    assert sp.shipped_audio_paths() == [str(p) for p in shipped_audio_paths()]
+    assert len(sp.shipped_audio_paths()) >= 1
+
+
+def test_the_core_does_not_import_dask():
+    code = ("import sys, azsim.cli, azsim.sweep.runner, azsim.plot.plots; "
+            "sys.exit(int(any(m.split('.')[0] in ('dask', 'distributed') for m in sys.modules)))")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_split_values_keeps_lists_and_quoted_commas():
+    assert sp.split_values("8, 6,4") == ["8", "6", "4"]
+    assert sp.split_values('"a,b", [1, 2],x') == ['"a,b"', "[1, 2]", "x"]
+    axis = sp.parse_axis('hw.zero_handling=skip,"gate"')
+    assert axis.key == "hw.zero_handling" and axis.values == ("skip", "gate")
+
+
+def test_cartesian_product_order_and_keys():
+    spec = sp.build_spec(model=None, hw=None, audio=None, weights=None, spec_file=None,
+                         sets=["model.weight_bits=8,4", "hw.clock_mhz=400,800,1600",
+                               "model.sparsity=0.5"])
+    points = sp.expand(spec)
+    assert [tuple(p.values.values()) for p in points] == [
+        (8, 400.0), (8, 800.0), (8, 1600.0), (4, 400.0), (4, 800.0), (4, 1600.0)]
+    assert all("model.sparsity=0.5" in p.overrides for p in points)
+    assert len({p.key for p in points}) == 6
+    # Points that differ only in hardware share their model side (worker reuse).
+    assert len({p.group for p in points}) == 2
+    # The key hashes the resolved config, not the spelling of the override.
+    other = sp.expand(sp.build_spec(model="tiny", hw="az-edge", audio=None, weights=None,
+                                    spec_file=None, sets=["model.weight_bits=8",
+                                                          "hw.clock_mhz=4e2",
+                                                          "model.sparsity=5e-1"]))
+    assert other[0].key == points[0].key
+    assert other[0].config["model"]["weight_bits"] == 8
+
+
+def test_values_resolving_to_one_config_are_rejected():
+    with pytest.raises(AzsimError, match="same config"):
+        sp.expand(sp.build_spec(model=None, hw=None, audio=None, weights=None, spec_file=None,
+                                sets=["hw.clock_mhz=800,800.0"]))
+
+
+def test_spec_file_with_set_sweep_and_relative_audio(tmp_path, cli):
+    from azsim.model.audio import shipped_audio_paths
+    wav = shipped_audio_paths()[0]
+    (tmp_path / "a.wav").write_bytes(wav.read_bytes())
+    spec = tmp_path / "sweep.toml"
+    spec.write_text('model = "tiny"\naudio = ["a.wav"]\n[set]\nhw.clock_mhz = 400\n'
+                    "[sweep]\nmodel.weight_bits = [8, 6, 4]\nmodel.sparsity = [0.0, 0.5]\n")
+    code, out, err = cli("sweep", "--spec", str(spec), "--dry-run")
+    assert code in (0, None), err
+    assert "6 points" in out
+    parsed = sp.build_spec(model=None, hw=None, audio=None, weights=None, sets=[],
+                           spec_file=str(spec))
+    assert parsed.audio == (str(tmp_path / "a.wav"),)
+    assert "hw.clock_mhz=400" in parsed.fixed
+    # The command line replaces the file's axis of the same field.
+    parsed = sp.build_spec(model=None, hw=None, audio=None, weights=None,
+                           sets=["model.weight_bits=2,3"], spec_file=str(spec))
+    assert {ax.key: ax.values for ax in parsed.axes}["model.weight_bits"] == (2, 3)
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["--set", "model.nope=1,2"], "model.nope"),
+    (["--set", "hw.clock_mhzz=400,800"], "hw.clock_mhzz"),
+    (["--set", "model.weight_bits="], "empty"),
+    (["--set", "model.weight_bits=8,,4"], "empty value"),
+    (["--set", "model.weight_bits=8,four"], "expected integer"),
+    (["--set", "model.sparsity=0,yes"], "expected number"),
+    (["--set", "model.weight_bits=8,9"], "out of range"),
+    (["--set", "model.weight_bits=8,8"], "listed twice"),
+    (["--set", "run.x=1,2"], "run.x"),
+    (["--set", "model.weight_bits=8,4", "--set", "model.weight_bits=2"], "given twice"),
+    (["--set", "model.encoder.time_reduction_after=1,5"], "time_reduction_after"),
+    (["--audio", "missing.wav"], "missing.wav"),
+    (["--model", "no-such-model"], "no-such-model"),
+])
+def test_bad_sweep_specs_fail_before_any_point_runs(cli, tmp_path, argv, fragment):
+    db = tmp_path / "r.sqlite"
+    line = _one_line_error(cli, "sweep", "--results", str(db), *argv)
+    assert fragment in line, line
+    assert not db.exists()   # nothing ran, nothing was stored
+
+
+def test_bad_spec_files(cli, tmp_path):
+    cases = {
+        "unknown key": ("colour = 1\n", "colour"),
+        "axis not a list": ("[sweep]\nmodel.weight_bits = 8\n", "must be a list"),
+        "empty axis": ("[sweep]\nmodel.weight_bits = []\n", "empty list"),
+        "wrong type": ('[sweep]\nmodel.sparsity = [0.5, "half"]\n', "expected number"),
+        "list in set": ("[set]\nmodel.weight_bits = [8, 4]\n", "[sweep]"),
+        "invalid toml": ("[sweep\n", "invalid TOML"),
+    }
+    for name, (text, fragment) in cases.items():
+        path = tmp_path / f"{name.replace(' ', '_')}.toml"
+        path.write_text(text)
+        line = _one_line_error(cli, "sweep", "--spec", str(path), "--results",
+                               str(tmp_path / "r.sqlite"))
+        assert fragment in line, (name, line)
+    assert not (tmp_path / "r.sqlite").exists()
+
+
+def test_unwritable_results_path_fails_before_any_point_runs(cli, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for path, fragment in [(tmp_path / "no" / "dir" / "r.sqlite", "not writable"),
+                           (blocker / "r.sqlite", "not writable"),
+                           (tmp_path, "folder")]:
+        line = _one_line_error(cli, "sweep", *AXES, "--results", str(path))
+        assert fragment in line and "--results" in line, line
+    line = _one_line_error(cli, "sweep", *AXES, "--results", str(blocker))
+    assert "not an azsim results database" in line, line
+    assert blocker.read_text() == "x"
+
+
+# ------------------------------------------------------------------------------------ store
+
+
+def test_store_keeps_one_row_per_key(tmp_path):
+    db = str(tmp_path / "r.sqlite")
+    with ResultStore(db) as store:
+        store.put(key="k1", status="failed", config={"a": 1}, overrides=["x=1"],
+                  record_json=None, error="boom", run_s=0.1, version="t")
+        store.put(key="k1", status="ok", config={"a": 1}, overrides=["x=1"],
+                  record_json='{"v": 1}', error=None, run_s=0.2, version="t")
+        store.put(key="k2", status="failed", config={"a": 2}, overrides=["x=2"],
+                  record_json=None, error="boom", run_s=0.1, version="t")
+        assert store.done_keys() == {"k1"}
+    points = open_for_reading(db)
+    assert [(p.key, p.status, p.record, p.error) for p in points] == [
+        ("k1", "ok", {"v": 1}, None), ("k2", "failed", None, "boom")]
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+# ------------------------------------------------------------------------------------- runs
+
+
+def _simulate_record(point_overrides):
+    from azsim.api import simulate
+    return simulate(overrides=list(point_overrides)).to_dict()
+
+
+def test_jobs_1_and_2_store_identical_records_equal_to_azsim_run(cli, tmp_path):
+    dbs = {}
+    for jobs in (1, 2):
+        dbs[jobs] = str(tmp_path / f"j{jobs}.sqlite")
+        code, out, err = cli("sweep", *AXES, "--results", dbs[jobs], "--jobs", str(jobs))
+        assert code in (0, None), err
+        assert "8 points ok, 0 failed" in out
+    rows1, rows2 = sorted(_rows(dbs[1])), sorted(_rows(dbs[2]))
+    assert len(rows1) == 8 and rows1 == rows2
+    assert all(status == "ok" and error is None for _, status, _, error in rows1)
+    # A point's record is what `azsim run --json` writes for the same overrides (the worker's
+    # model cache changes nothing).
+    points = {p.key: p for p in open_for_reading(dbs[2])}
+    for key in list(points)[:3]:
+        p = points[key]
+        assert p.record == _simulate_record(p.overrides), p.overrides
+
+
+def test_a_failing_point_is_recorded_and_the_sweep_goes_on(cli, tmp_path):
+    from azsim.model.audio import read_wav, write_wav
+    from azsim.model.audio import shipped_audio_paths
+    audio = read_wav(shipped_audio_paths()[0])
+    short = tmp_path / "short.wav"
+    # 70 ms: enough for 3 stacked 10 ms frames (45 ms), too short for 8 (95 ms).
+    write_wav(short, np.asarray(audio.samples[:1120]), audio.sample_rate_hz)
+    db = str(tmp_path / "r.sqlite")
+    argv = ["sweep", "--audio", str(short), "--set", "model.encoder.stack_frames=3,8",
+            "--set", "model.weight_bits=8,4", "--results", db, "--jobs", "2"]
+    code, out, err = cli(*argv)
+    assert code == 1, err
+    assert "2 points ok, 2 failed" in out
+    rows = _rows(db)
+    failed = [r for r in rows if r[1] == "failed"]
+    assert len(rows) == 4 and len(failed) == 2
+    assert all("too short" in r[3] and r[2] is None for r in failed)
+    # --resume runs only the failed points again (they fail again); still 4 rows.
+    code, out, err = cli(*argv, "--resume")
+    assert code == 1 and "2 already stored, 2 to run" in err
+    assert len(_rows(db)) == 4
+
+
+def _sweep_cmd(db, extra=()):
+    # A slower model (128-wide) and 12 distinct models, so that the sweep runs for seconds.
+    return [sys.executable, "-m", "azsim.cli", "sweep", "--results", db, "--jobs", "1",
+            "--set", "model.encoder.hidden=192", "--set", "model.prediction.hidden=192",
+            "--set", "model.weight_bits=8,7,6,5,4,3", "--set", "model.sparsity=0,0.5",
+            *extra]
+
+
+def test_sigkill_halfway_then_resume_ends_with_every_point_exactly_once(tmp_path):
+    db = str(tmp_path / "r.sqlite")
+    env = dict(os.environ, NUMBA_NUM_THREADS="1")
+    proc = subprocess.Popen(_sweep_cmd(db), env=env, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    stored = []
+    while time.monotonic() < deadline and proc.poll() is None:
+        if os.path.exists(db):
+            try:
+                with sqlite3.connect(db, timeout=5) as con:
+                    stored = con.execute("SELECT key FROM points").fetchall()
+            except sqlite3.OperationalError:   # schema not created yet
+                stored = []
+            if stored:
+                break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the sweep finished before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)        # parent and workers, mid-sweep
+    proc.wait()
+    with sqlite3.connect(db) as con:
+        before = {k for (k,) in con.execute("SELECT key FROM points WHERE status = 'ok'")}
+    assert 1 <= len(before) < 12, len(before)
+    done = subprocess.run(_sweep_cmd(db, ["--resume"]), env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f"{len(before)} already stored, {12 - len(before)} to run" in done.stderr
+    with sqlite3.connect(db) as con:
+        rows = con.execute("SELECT key, status FROM points").fetchall()
+    expected = {p.key for p in sp.expand(sp.build_spec(
+        model=None, hw=None, audio=None, weights=None, spec_file=None,
+        sets=["model.encoder.hidden=192", "model.prediction.hidden=192",
+              "model.weight_bits=8,7,6,5,4,3", "model.sparsity=0,0.5"]))}
+    assert len(rows) == 12 and {k for k, _ in rows} == expected   # none lost, none twice
+    assert all(s == "ok" for _, s in rows)
+    assert before <= {k for k, _ in rows}
+
+
+# ------------------------------------------------------------------------ export, report, plot
+
+
+@pytest.fixture(scope="module")
+def results_db(tmp_path_factory):
+    """A 3 x 3 x 2 sweep run through the library (not the CLI), two workers."""
+    from azsim.sweep import runner
+    db = str(tmp_path_factory.mktemp("sweep") / "results.sqlite")
+    spec = sp.build_spec(model=None, hw=None, audio=None, weights=None, spec_file=None,
+                         sets=["model.weight_bits=8,4,2", "model.sparsity=0,0.5,0.9",
+                               "hw.clock_mhz=400,800"])
+    points = sp.expand(spec)
+    with ResultStore(db) as store:
+        summary = runner.run_sweep(points, spec, store, jobs=2)
+    assert (summary.ok, summary.failed) == (18, 0)
+    return db
+
+
+def test_export_csv_and_json_have_units_in_column_names(cli, results_db, tmp_path):
+    import csv
+    out = tmp_path / "r.csv"
+    code, _, err = cli("results", "export", results_db, "--csv", "-o", str(out))
+    assert code in (0, None), err
+    with open(out) as fh:
+        table = list(csv.DictReader(fh))
+    assert len(table) == 18
+    for col in ("latency_rtf", "latency_s", "energy_total_uj", "energy_dram_uj",
+                "dram_read_bytes", "sram_read_bytes", "frame_latency_p99_ms",
+                "model.weight_bits", "model.sparsity", "hw.clock_mhz", "wer"):
+        assert col in table[0], col
+    assert {r["model.weight_bits"] for r in table} == {"8", "4", "2"}
+    code, out_json, _ = cli("results", "export", results_db, "--json")
+    rows = json.loads(out_json)
+    assert len(rows) == 18 and all(r["status"] == "ok" for r in rows)
+    point = next(p for p in open_for_reading(results_db) if p.key == rows[0]["key"])
+    assert rows[0]["energy_total_uj"] == point.record["energy"]["total_uj"]
+    assert rows[0]["latency_cycles"] == point.record["latency"]["cycles"]
+
+
+def test_report_has_points_pareto_and_dense_vs_sparse(cli, results_db, tmp_path):
+    md = tmp_path / "report.md"
+    code, out, err = cli("report", results_db, "--markdown", str(md))
+    assert code in (0, None), err
+    assert "18 ok" in out and "Pareto front, energy vs latency" in out
+    assert "Dense vs sparse at each bit-width" in out
+    text = md.read_text()
+    assert text.startswith("# azsim sweep report") and "| weight_bits |" in text
+    # The front is exactly the non-dominated points.
+    from azsim.sweep.analysis import ok_rows, pareto_front
+    rows = ok_rows(open_for_reading(results_db))
+    front = pareto_front(rows, "latency_s", "energy_total_uj")
+    for r in rows:
+        dominated = any(o["latency_s"] <= r["latency_s"] and
+                        o["energy_total_uj"] <= r["energy_total_uj"] and
+                        (o["latency_s"], o["energy_total_uj"]) !=
+                        (r["latency_s"], r["energy_total_uj"]) for o in rows)
+        assert (r in front) == (not dominated)
+    code, out, err = cli("report", results_db, "--where", "hw.clock_mhz=800")
+    assert "showing 9" in out
+    assert "nope" in _one_line_error(cli, "report", results_db, "--where", "model.nope=1")
+    assert "no such results" in _one_line_error(cli, "report", str(tmp_path / "none.sqlite"))
+
+
+@pytest.mark.parametrize("kind", ["dense-vs-sparse", "bits", "energy-breakdown", "pareto",
+                                  "timeline"])
+def test_plots_write_images(cli, results_db, tmp_path, kind):
+    out = tmp_path / f"{kind}.png"
+    code, _, err = cli("plot", results_db, "--kind", kind, "-o", str(out))
+    assert code in (0, None), err
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+
+
+def test_plot_formats_and_errors(cli, results_db, tmp_path):
+    for ext, magic in ((".svg", b"<?xml"), (".pdf", b"%PDF")):
+        out = tmp_path / f"f{ext}"
+        code, _, err = cli("plot", results_db, "--kind", "bits", "-o", str(out))
+        assert code in (0, None) and out.read_bytes().startswith(magic), err
+    assert "'.gif'" in _one_line_error(cli, "plot", results_db, "--kind", "bits", "-o",
+                                       str(tmp_path / "f.gif"))
+    assert "--point" in _one_line_error(cli, "plot", results_db, "--kind", "timeline",
+                                        "--point", "zzzz", "-o", str(tmp_path / "t.png"))
+    assert "model.sparsity" in _one_line_error(
+        cli, "plot", results_db, "--kind", "dense-vs-sparse", "--where", "model.sparsity=0.5",
+        "-o", str(tmp_path / "d.png"))

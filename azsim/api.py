@@ -1,19 +1,20 @@
 """The public Python API: ``simulate(model, hardware, audio, ...) -> Report``."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
-import numpy as np
+from collections.abc import Callable, MutableMapping, Sequence
 
 from . import config as cfgmod
 from ._version import __version__
 from .compress.pipeline import prune_weights
 from .compress.ptq import quantize_model
 from .cost.energy import action_energies
-from .cost.first_model import (frame_arrival_s, layer_costs, sram_weight_footprint_bytes,
-                               timeline)
+from .cost.model import (plan_costs, preload_costs, sram_weight_footprint_bytes,
+                         utterance_costs)
+from .cost.timeline import frame_arrival_s, timeline
+from .decode.endpoint import speech_seconds, with_tail
+from .decode.summary import decoder_for, report_sections
 from .execute.events import FIELD
-from .execute.integer import run_utterance
+from .execute.integer import layer_matrices, run_utterance
 from .model.audio import shipped_audio_paths, shipped_transcripts
 from .model.loading import calibrate, load_utterances, model_weights
 from .model.vocab import make_vocab
@@ -25,7 +26,8 @@ from .schedule.residency import plan_residency
 def simulate(model: str = "tiny", hardware: str = "az-edge", audio: Sequence[str] | None = None,
              bits: int | None = None, overrides: Sequence[str] = (), weights: str | None = None,
              calibration_audio: Sequence[str] | None = None,
-             progress: Callable[[str, int, int], None] | None = None):
+             progress: Callable[[str, int, int], None] | None = None,
+             cache: MutableMapping | None = None):
     """Run ``model`` on ``audio`` in integer arithmetic and cost it on ``hardware``.
 
     ``model`` and ``hardware`` are preset names or TOML paths; ``overrides`` are
@@ -35,48 +37,79 @@ def simulate(model: str = "tiny", hardware: str = "az-edge", audio: Sequence[str
     ``audio`` defaults to the shipped utterances, and calibration uses the shipped utterances
     unless ``calibration_audio`` is given. ``progress(stage, done, total)`` is called as work
     completes. Raises :class:`azsim.errors.AzsimError` subclasses on bad input.
+
+    ``cache`` (issue #5, for sweeps): a mapping the caller owns, valid while the weight and
+    audio files do not change. Calls with the same model config, weights and audio then reuse
+    the quantized model and its integer run, which do not depend on the hardware: a sweep over
+    processor fields costs each model once. The report is the same with or without it.
     """
     overrides = list(overrides) + ([f"model.weight_bits={bits}"] if bits is not None else [])
     cfg = cfgmod.load_model_config(model, overrides)
     hw = cfgmod.load_hardware_config(hardware, overrides)
     table = cfgmod.load_energy_table(hw.energy_table)
     energies = action_energies(table, hw)
+    setup = decoder_for(cfg)  # issue #7: greedy or beam search; reads --context before the work
     paths = list(audio) if audio else [str(p) for p in shipped_audio_paths()]
-    utts = load_utterances(paths, cfg)
-    calib = utts if calibration_audio is None and audio is None else \
-        load_utterances(calibration_audio or [str(p) for p in shipped_audio_paths()], cfg)
-    # Prune first, so calibration sees the activations of the model that will run.
-    w = prune_weights(model_weights(cfg, weights), cfg)
     report_progress = progress or (lambda *_: None)
-    report_progress("calibrate", 0, 1)
-    qm = quantize_model(w, cfg, calibrate(w, cfg, calib), cfg.weight_bits)
-    report_progress("calibrate", 1, 1)
-    results = []
-    for k, utt in enumerate(utts):
-        results.append(run_utterance(qm, utt.features))
-        report_progress("simulate", k + 1, len(utts))
+    # The integer run depends on the model, its weights and the audio, not on ``hw`` (events
+    # are counted, not costed): if execution ever takes hardware fields, key them too.
+    cache_key = (cfg, weights, tuple(paths), audio is None,
+                 tuple(calibration_audio) if calibration_audio is not None else None)
+    cached = cache.get(cache_key) if cache is not None else None
+    if cached is not None:
+        utts, qm, results = cached
+    else:
+        utts, qm, results = _run_model(cfg, weights, paths, audio, calibration_audio,
+                                       report_progress, setup.decoder)
+        if cache is not None:
+            cache[cache_key] = (utts, qm, results)
     layers = results[0].events.layers
     invocations = {info.name: int(sum(r.events.total("invocations", info.name) for r in results))
                    for info in layers}
     act_bytes = max(int(r.events.counts[..., FIELD["act_write_bytes"]].max(initial=0))
                     for r in results)
     residency = plan_residency(layers, invocations, hw.sram_bytes, act_bytes,
-                               lambda info: sram_weight_footprint_bytes(info, hw))
+                               lambda info: sram_weight_footprint_bytes(info, hw),
+                               staging_bytes=2 * hw.stream_tile_bytes)
     stride = cfg.encoder.stack_stride or cfg.encoder.stack_frames
     frame_s = stride * cfg.frontend.hop_ms / 1000.0
-    costs = [layer_costs(r.events.counts, layers, hw, energies, residency.resident)
-             for r in results]
+    # Issue #4: the cycle model, driven by each invocation's activations.
+    plan = plan_costs(layer_matrices(qm), hw, energies, residency, cfg.rle_index_bits)
+    utt_costs = [utterance_costs(r.events, plan) for r in results]
+    costs = [uc.layers for uc in utt_costs]
     timelines = []
-    for c, r, u in zip(costs, results, utts):
+    for uc, r, u in zip(utt_costs, results, utts):
         arrival = frame_arrival_s(r.n_frames, cfg.encoder.stack_frames, stride,
                                   cfg.frontend.hop_ms, cfg.frontend.window_ms)
-        timelines.append(timeline(np.sum([lc.cycles for lc in c], axis=0), hw.clock_mhz,
-                                  frame_s, arrival, u.seconds))
+        timelines.append(timeline(uc.frame_cycles, hw.clock_mhz, frame_s, arrival, u.seconds))
     vocab = make_vocab(cfg.vocab, cfg.vocab_size)
     refs = shipped_transcripts()
     return build_report(
         version=__version__, cfg=cfg, hw=hw, energies=energies, qm=qm,
         params=parameter_count(cfg), utts=utts, results=results, costs=costs,
-        timelines=timelines, residency=residency,
+        timelines=timelines, residency=residency, preload=preload_costs(layers, plan),
         transcripts=[vocab.decode(r.tokens) for r in results],
-        references=[refs.get(u.name) if audio is None else None for u in utts])
+        references=[refs.get(u.name) if audio is None else None for u in utts],
+        sections=lambda data: report_sections(
+            data, cfg=cfg, utts=utts, speech_seconds=[speech_seconds(u, cfg) for u in utts],
+            results=results, costs=costs, timelines=timelines, setup=setup))
+
+
+def _run_model(cfg, weights, paths, audio, calibration_audio, report_progress, decoder=None):
+    """Load the audio, prune, calibrate and quantize the model, and run it in integer
+    arithmetic: everything :func:`simulate` does before the hardware enters."""
+    utts = load_utterances(paths, cfg)
+    calib = utts if calibration_audio is None and audio is None else \
+        load_utterances(calibration_audio or [str(p) for p in shipped_audio_paths()], cfg)
+    # Prune first, so calibration sees the activations of the model that will run.
+    w = prune_weights(model_weights(cfg, weights), cfg)
+    report_progress("calibrate", 0, 1)
+    qm = quantize_model(w, cfg, calibrate(w, cfg, calib), cfg.weight_bits)
+    report_progress("calibrate", 1, 1)
+    # Issue #7: silence after each utterance, so the end-pointers can fire (after calibration).
+    utts = [with_tail(u, cfg.decode.endpoint_tail_ms, cfg) for u in utts]
+    results = []
+    for k, utt in enumerate(utts):
+        results.append(run_utterance(qm, utt.features, decoder))
+        report_progress("simulate", k + 1, len(utts))
+    return utts, qm, results

@@ -57,6 +57,34 @@ def _compression_overrides(sparsity, prune, weight_format, codebook) -> list[str
     return out
 
 
+def _decode_overrides(beam, context, context_weight, final_ms, speculative_ms, tail_ms
+                      ) -> list[str]:
+    """The decoding shorthands (issue #7) as the --set model.decode.* overrides they stand for."""
+    out = []
+    for key, value in (("beam", beam), ("context_weight", context_weight),
+                       ("endpoint_final_ms", final_ms),
+                       ("endpoint_speculative_ms", speculative_ms),
+                       ("endpoint_tail_ms", tail_ms)):
+        if value is not None:
+            out.append(f"model.decode.{key}={value!r}")
+    if context is not None:
+        out.append(f"model.decode.context_file={json.dumps(context)}")
+    return out
+
+
+def _save_lattices(data: dict, save_dir: str) -> None:
+    """Write each utterance's serialized lattice as DIR/<audio file stem>.azl."""
+    import base64
+    for row in data["lattice"]["utterances"]:
+        path = os.path.join(save_dir, os.path.splitext(row["file"])[0] + ".azl")
+        try:
+            with open(path, "wb") as fh:
+                fh.write(base64.b64decode(row["azl_base64"]))
+        except OSError as exc:
+            raise AzsimError(f"--save-lattice {save_dir}: cannot write {path} "
+                             f"({exc.strerror})") from None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="azsim")
 def cli() -> None:
@@ -81,11 +109,27 @@ def cli() -> None:
               help=f"weight stream format: {', '.join(WEIGHT_FORMATS)}")
 @click.option("--codebook", is_flag=True, default=False,
               help="weight sharing: 2^bits shared values per layer (--set model.quantizer=codebook)")
+@click.option("--beam", type=int, default=None, metavar="N",
+              help="beam search keeping N hypotheses (0 or 1 = greedy); --set model.decode.beam")
+@click.option("--context", default=None, metavar="FILE",
+              help="biasing phrases, one per line (needs --beam >= 2)")
+@click.option("--context-weight", "context_weight", type=float, default=None, metavar="NATS",
+              help="bonus per matched character, nats (default 1.5)")
+@click.option("--endpoint-final-ms", "endpoint_final_ms", type=float, default=None,
+              metavar="MS", help="final end-pointer: trailing silence, ms (default 600)")
+@click.option("--endpoint-speculative-ms", "endpoint_speculative_ms", type=float,
+              default=None, metavar="MS",
+              help="speculative end-pointer: trailing silence, ms (default 400)")
+@click.option("--endpoint-tail-ms", "endpoint_tail_ms", type=float, default=None, metavar="MS",
+              help="append MS of silence to each utterance so the end-pointers can fire")
+@click.option("--save-lattice", "lattice_dir", default=None, metavar="DIR",
+              help="write each utterance's lattice to DIR/<name>.azl")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=_SET_HELP)
 @click.option("--json", "json_dest", default=None, metavar="PATH|-",
               help="write the full report as JSON to PATH, or to stdout with -")
-def run(model, weights, hardware, audio, bits, sparsity, prune, weight_format, codebook,
-        overrides, json_dest) -> None:
+def run(model, weights, hardware, audio, bits, sparsity, prune, weight_format, codebook, beam,
+        context, context_weight, endpoint_final_ms, endpoint_speculative_ms, endpoint_tail_ms,
+        lattice_dir, overrides, json_dest) -> None:
     """Run the model on audio in integer arithmetic and report its cost on the processor."""
     from .api import simulate
     from .report.render import render_text
@@ -93,15 +137,22 @@ def run(model, weights, hardware, audio, bits, sparsity, prune, weight_format, c
     quiet = json_dest == "-"
     if json_dest not in (None, "-"):
         _check_writable(json_dest)  # before the work, so no finished run is lost
+    if lattice_dir is not None and not (os.path.isdir(lattice_dir)
+                                        and os.access(lattice_dir, os.W_OK)):
+        raise AzsimError(f"--save-lattice {lattice_dir}: not a writable folder")
 
     def progress(stage: str, done: int, total: int) -> None:
         if not quiet and sys.stderr.isatty():
             click.echo(f"\r{stage}: {done}/{total}", err=True, nl=done == total)
 
     overrides = list(overrides) + _compression_overrides(sparsity, prune, weight_format, codebook)
+    overrides += _decode_overrides(beam, context, context_weight, endpoint_final_ms,
+                                   endpoint_speculative_ms, endpoint_tail_ms)
     report = simulate(model=model, hardware=hardware, audio=list(audio) or None, bits=bits,
                       overrides=overrides, weights=weights, progress=progress)
     data = report.to_dict()
+    if lattice_dir is not None:
+        _save_lattices(data, lattice_dir)
     if json_dest is not None:
         _write_json(data, json_dest)
     if not quiet:
@@ -212,7 +263,7 @@ def decode(stream_file, out, json_dest) -> None:
 @cli.command()
 @click.argument("suite", metavar="eie|FILE.toml")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="override an architecture field, e.g. hw.queue_depth=4 (repeatable)")
+              help="override a field of the suite's hardware, e.g. hw.queue_depth=4 (repeatable)")
 @click.option("--max-error", "max_error", type=click.FloatRange(min=0.0), default=None,
               metavar="PCT", help="exit with status 1 if any layer's |error| exceeds PCT %")
 @click.option("--json", "json_dest", default=None, metavar="PATH|-",
@@ -237,6 +288,20 @@ def validate(suite, overrides, max_error, json_dest, seed) -> None:
             click.echo(f"azsim: validate: |error| above --max-error {max_error:g} %: {listed}",
                        err=True)
             sys.exit(1)
+
+
+# Sweeps, results, reports and plots (issue #5) live in their own module.
+from .cli_sweep import COMMANDS as _SWEEP_COMMANDS  # noqa: E402
+
+for _command in _SWEEP_COMMANDS:
+    cli.add_command(_command)
+
+
+# Corpus synthesis, training and evaluation (issue #6).
+from .cli_train import COMMANDS as _TRAIN_COMMANDS  # noqa: E402
+
+for _command in _TRAIN_COMMANDS:
+    cli.add_command(_command)
 
 
 def main(argv=None) -> None:

@@ -63,14 +63,16 @@ def corpus(out_dir, n_train, n_dev, n_test, n_names, seed, jobs) -> None:
               help="a corpus made by 'azsim corpus'")
 @click.option("--out", "out_dir", required=True, metavar="DIR",
               help="writes DIR/weights.npz, DIR/last.pt, DIR/train.log.jsonl")
-@click.option("--init", default=None, metavar="CHECKPOINT.pt",
+@click.option("--init", default=None, metavar="CHECKPOINT.pt|WEIGHTS.npz",
               help="start from this checkpoint (default for fine-tuning recipes: "
                    "the base recipe's DIR/../<base>/last.pt)")
 @click.option("--epochs", type=click.FloatRange(min=0.01), default=None,
               help="override the recipe's epochs")
 @click.option("--threads", type=click.IntRange(1), default=None,
               help="torch threads (default: the recipe's)")
-def train(recipe, corpus_dir, out_dir, init, epochs, threads) -> None:
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="override the recipe's peak learning rate (e.g. to continue training)")
+def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr) -> None:
     """Train a shipped model's recipe with PyTorch (needs the [train] extra)."""
     try:
         import torch  # noqa: F401
@@ -91,6 +93,8 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads) -> None:
         tcfg = replace(tcfg, epochs=epochs)
     if threads is not None:
         tcfg = replace(tcfg, threads=threads)
+    if lr is not None:
+        tcfg = replace(tcfg, lr=lr)
     if base and init is None:
         init = os.path.join(os.path.dirname(os.path.abspath(out_dir)), base, "last.pt")
     if init and not os.path.isfile(init):

@@ -60,8 +60,9 @@ def test_default_presets_load():
     assert model.name == "tiny" and model.vocab_size == 29
     assert model.encoder.time_reduction_after == 1 and model.encoder.time_reduction_factor == 2
     hw = load_hardware_config()
-    assert hw.name == "az-edge" and hw.zero_handling == "skip"
+    assert hw.name == "az-edge" and hw.zero_handling == "skip_both"
     assert hw.macs_per_cycle == 256 and hw.sram_bytes == 2 * 1024 * 1024
+    assert (hw.array, hw.pe_count, hw.lanes_per_pe, hw.queue_depth) == ("pe", 16, 16, 8)
     assert hw.dram_bandwidth_gb_per_s == pytest.approx(12.8)
     table = load_energy_table(hw.energy_table)
     assert table.actions["dram_read"].energy_pj == 1950.0
@@ -271,8 +272,10 @@ def test_any_string_value_gives_one_line_message(text):
     assert path == ["hw", "zero_handling"]
     data, _ = resolve_preset("hardware", "az-edge")
     data["zero_handling"] = text
-    if text in ("none", "gate", "skip"):
+    if text in ("none", "gate", "skip_weights", "skip_activations", "skip_both"):
         assert build(HardwareConfig, data, "x").zero_handling == text
+    elif text == "skip":  # issue #2's spelling, an alias
+        assert build(HardwareConfig, data, "x").zero_handling == "skip_both"
     else:
         assert "zero_handling" in config_error(build, HardwareConfig, data, "x")
 
@@ -293,3 +296,19 @@ def _dump_toml(data: dict, prefix: str = "") -> str:
         else:
             scalars.append(f"{key} = {value!r}\n")
     return "".join(scalars) + "".join(tables)
+
+
+def test_hardware_presets_and_array_rules():
+    assert {"az-edge", "eie-64pe"} <= set(list_presets("hardware"))
+    eie = load_hardware_config("eie-64pe")
+    assert (eie.pe_count, eie.lanes_per_pe, eie.macs_per_cycle, eie.clock_mhz) == (64, 1, 64, 800.0)
+    assert eie.decoder_location == "sram_to_pe" and eie.zero_handling == "skip_both"
+    sys_ = load_hardware_config("az-edge", ["hw.array=systolic", "hw.zero_handling=gate",
+                                            "hw.systolic_rows=8", "hw.systolic_cols=32"])
+    assert sys_.macs_per_cycle == 256
+    message = config_error(load_hardware_config, "az-edge", ["hw.array=systolic"])
+    assert "zero_handling" in message and "systolic" in message
+    # Every field error at once, unknown keys included.
+    message = config_error(load_hardware_config, "az-edge",
+                           ["hw.pe_count=0", "hw.dataflow=is", "hw.lanes=4"])
+    assert "hw.pe_count = 0" in message and "hw.dataflow" in message and "hw.lanes " in message

@@ -120,10 +120,46 @@ class JointConfig:
 
 @_SPEC
 class DecodeConfig:
-    """Decoding limits."""
+    """Decoding limits; beam search, biasing and end-pointers (issue #7, azsim.decode)."""
 
     max_symbols_per_frame: int = _field("most non-blank symbols emitted per encoder frame", 5,
                                         range=(1, 100))
+    beam: int = _field("hypotheses kept per frame by the beam search; 0 or 1 = greedy", 1,
+                       range=(0, 64))
+    context_file: str = _field("biasing phrases, one per line (contacts, device names); "
+                               "empty = no biasing; needs beam >= 2", "")
+    context_weight: float = _field(
+        "shallow-fusion bonus per matched token, nats added to its log-probability (taken "
+        "back when the match fails)", 1.5, range=(0.0, 20.0))
+    endpoint_final_ms: float = _field(
+        "final end-pointer: trailing silence (quiet frames and blank emissions), ms", 600.0,
+        range=(10.0, 10000.0))
+    endpoint_speculative_ms: float = _field(
+        "speculative end-pointer: trailing silence that starts downstream work early, ms",
+        400.0, range=(0.0, 10000.0))
+    endpoint_energy_db: float = _field(
+        "frames below this energy count as quiet, dB relative to a full-scale sine", -60.0,
+        range=(-200.0, 0.0))
+    endpoint_noise_margin_db: float = _field(
+        "frames less than this far above the tracked noise floor also count as quiet, dB",
+        10.0, range=(0.0, 100.0))
+    endpoint_tail_ms: float = _field(
+        "digital silence appended to every utterance so the end-pointers can fire, ms", 0.0,
+        range=(0.0, 60000.0))
+    endpoint_downstream_ms: float = _field(
+        "duration of the work an end-pointer starts (lattice uplink and response, or a "
+        "second pass), ms; speculation hides up to its lead of it", 300.0,
+        range=(0.0, 60000.0))
+
+    def validate(self) -> list[str]:
+        if self.endpoint_speculative_ms > self.endpoint_final_ms:
+            return [f"endpoint_speculative_ms = {self.endpoint_speculative_ms} is later than "
+                    f"endpoint_final_ms = {self.endpoint_final_ms} (the speculative "
+                    "end-pointer must fire no later than the final one)"]
+        if self.context_file and self.beam <= 1:
+            return [f"context_file = {self.context_file!r} needs a beam search: beam = "
+                    f"{self.beam} is greedy decoding (set beam >= 2)"]
+        return []
 
 
 @_SPEC
@@ -136,6 +172,8 @@ class ModelConfig:
     # Activations are int8 throughout until the kernels support narrower ones.
     activation_bits: int = _field("activation precision, bits", 8, range=(8, 8))
     seed: int = _field("seed for synthetic weights", 0, range=(0, 2**32 - 1))
+    weights: str = _field("trained weights: a shipped set's name (azsim/data/models/NAME.npz) "
+                          "or a .npz path; empty: untrained weights generated from seed", "")
     vocab: str = _field("output unit type", "chars", choices=("chars", "wordpieces"))
     vocab_size: int = _field("output classes including blank", range=(2, 65536))
     frontend: FrontendConfig = _field("feature extraction", default_factory=FrontendConfig)
@@ -169,33 +207,119 @@ class ModelConfig:
 # ------------------------------------------------------------------------------------ hardware
 
 
+# Zero handling (issue #4). "skip" is the issue #2 spelling of "skip_both", kept as an alias.
+ZERO_HANDLING = ("none", "gate", "skip_weights", "skip_activations", "skip_both", "skip")
+_ZERO_ALIASES = {"skip": "skip_both"}
+
+
 @_SPEC
 class HardwareConfig:
-    """A neural edge processor, first simple cost model."""
+    """A neural edge processor: MAC array, SRAM, weight decoder, DRAM, nonlinear unit, leakage.
+
+    Two MAC array organizations (issue #4):
+
+    * ``array = "pe"``: an EIE-style array of ``pe_count`` processing elements; PE ``p`` owns
+      the output rows ``r`` with ``r % pe_count == p`` (Han et al., ISCA 2016, section III).
+      Nonzero input activations are broadcast one per cycle into per-PE queues of
+      ``queue_depth`` entries; each PE has ``lanes_per_pe`` MAC lanes that work on its slice of
+      the broadcast column. Zero skipping saves cycles here.
+    * ``array = "systolic"``: a dense ``systolic_rows`` x ``systolic_cols`` systolic array,
+      weight- or output-stationary (SCALE-Sim's dataflows): the baseline architects compare
+      against. Operands move in lockstep, so zeros can be gated but not skipped.
+
+    ``macs_per_cycle`` (the peak of 8-bit MACs per cycle) is derived from the organization.
+    """
 
     name: str = _field("processor name used in reports")
     clock_mhz: float = _field("core clock, MHz", range=(1.0, 10000.0))
-    macs_per_cycle: int = _field("int8 multiply-accumulates issued per cycle", range=(1, 1_000_000))
-    sram_bytes: int = _field("on-chip SRAM capacity, bytes", range=(0, 2**34))
-    sram_bytes_per_cycle: int = _field("SRAM port width feeding the MACs, bytes/cycle",
-                                       range=(1, 4096))
-    # Must be > 0; 1 MB/s is a floor that only catches a forgotten unit.
-    dram_bandwidth_gb_per_s: float = _field("DRAM bandwidth, GB/s (10^9 bytes/s)",
-                                            range=(0.001, 10000.0))
+    # MAC array organization.
+    array: str = _field("MAC array organization: pe (EIE-style PEs owning interleaved output "
+                        "rows) or systolic (dense baseline)", "pe", choices=("pe", "systolic"))
+    pe_count: int = _field("processing elements of the pe array", 16, range=(1, 65536))
+    lanes_per_pe: int = _field("MAC lanes per PE (entries of one column a PE multiplies per "
+                               "cycle)", 1, range=(1, 4096))
+    queue_depth: int = _field("activation queue entries per PE (the one in process included)", 8,
+                              range=(1, 4096))
+    min_cycles_per_column: int = _field(
+        "cycles a PE spends on a broadcast column even when its slice is empty (the pointer "
+        "read of the column)", 1, range=(0, 64))
+    systolic_rows: int = _field("rows of the systolic array", 16, range=(1, 4096))
+    systolic_cols: int = _field("columns of the systolic array", 16, range=(1, 4096))
+    dataflow: str = _field("systolic dataflow: ws (weight stationary) or os (output "
+                           "stationary)", "ws", choices=("ws", "os"))
+    precision_scalable: bool = _field("b-bit weights pack floor(8/b) MACs per lane per cycle "
+                                      "(else every MAC is a native 8-bit MAC)", False)
     zero_handling: str = _field(
-        "zero operands: none = compute them, gate = save energy only, skip = save cycles too",
-        "skip", choices=("none", "gate", "skip"))
-    energy_table: str = _field("energy table: preset name or path to a TOML file",
-                               "horowitz-45nm")
-    leakage_mw: float = _field("static (leakage) power, mW", 0.0, range=(0.0, 1e6))
-    description: str = _field("free text for reports", "")
+        "zero operands: none = compute them; gate = operand-isolate them (energy only); "
+        "skip_weights / skip_activations / skip_both = do not issue them (cycles too); "
+        "skip = skip_both", "skip_both", choices=ZERO_HANDLING)
+    # SRAM.
+    sram_bytes: int = _field("on-chip SRAM capacity (weights, activations, state), bytes",
+                             range=(0, 2**34))
+    sram_banks: int = _field("SRAM banks; one access reads one bank, so the access energy is "
+                             "that of a bank of sram_bytes / sram_banks", 1, range=(1, 65536))
+    sram_bytes_per_cycle: int = _field("SRAM read port width feeding the MACs, summed over "
+                                       "banks, bytes/cycle", range=(1, 1 << 20))
+    stream_tile_bytes: int = _field("tile of a weight stream staged in SRAM from DRAM; two tiles "
+                                    "are reserved (double buffering) when any layer streams",
+                                    16384, range=(64, 2**30))
     # Weight decoder (issue #3): where compressed streams are expanded, and how fast.
     decoder_location: str = _field(
         "where weight streams are decoded: dram_to_sram (SRAM holds the matrix with zeros "
         "filled back in) or sram_to_pe (SRAM holds the compressed stream, as EIE)",
         "dram_to_sram", choices=("dram_to_sram", "sram_to_pe"))
-    decoder_symbols_per_cycle: float = _field("stream entries the decoder emits per cycle",
+    decoder_symbols_per_cycle: float = _field("stream entries the decoder emits per cycle "
+                                              "(sram_to_pe: shared evenly by the PEs)",
                                               64.0, range=(0.001, 1e6))
+    # DRAM.
+    # Must be > 0; 1 MB/s is a floor that only catches a forgotten unit.
+    dram_bandwidth_gb_per_s: float = _field("DRAM bandwidth, GB/s (10^9 bytes/s)",
+                                            range=(0.001, 10000.0))
+    dram_latency_ns: float = _field("DRAM access latency (request to first data), ns", 0.0,
+                                    range=(0.0, 1e6))
+    # Nonlinear / element-wise unit.
+    nonlinear_ops_per_cycle: float = _field(
+        "nonlinear-unit throughput: table lookups or element-wise operations per cycle", 16.0,
+        range=(0.001, 1e6))
+    energy_table: str = _field("energy table: preset name or path to a TOML file (energy per "
+                               "action, DRAM and SRAM included)", "horowitz-45nm")
+    leakage_mw: float = _field("static (leakage) power, mW", 0.0, range=(0.0, 1e6))
+    description: str = _field("free text for reports", "")
+
+    def __post_init__(self) -> None:
+        # Normalize the alias so that two spellings of one processor are one config.
+        if self.zero_handling in _ZERO_ALIASES:
+            object.__setattr__(self, "zero_handling", _ZERO_ALIASES[self.zero_handling])
+
+    def validate(self) -> list[str]:
+        problems = []
+        if self.array == "systolic" and self.zero_handling.startswith("skip"):
+            problems.append(f"zero_handling = {self.zero_handling!r} needs array = \"pe\": a "
+                            "systolic array moves operands in lockstep, so it can gate zeros "
+                            "(\"gate\") but not skip them")
+        if self.sram_banks > max(self.sram_bytes, 1):
+            problems.append(f"sram_banks = {self.sram_banks} exceeds sram_bytes = "
+                            f"{self.sram_bytes}")
+        return problems
+
+    @property
+    def macs_per_cycle(self) -> int:
+        """Peak native (8-bit) MACs per cycle of the array."""
+        if self.array == "systolic":
+            return self.systolic_rows * self.systolic_cols
+        return self.pe_count * self.lanes_per_pe
+
+    @property
+    def skips_weights(self) -> bool:
+        return self.zero_handling in ("skip_weights", "skip_both")
+
+    @property
+    def skips_activations(self) -> bool:
+        return self.zero_handling in ("skip_activations", "skip_both")
+
+    def macs_per_lane(self, weight_bits: int) -> int:
+        """MACs one lane (or systolic cell) does per cycle at ``weight_bits``-bit weights."""
+        return max(8 // weight_bits, 1) if self.precision_scalable else 1
 
 
 # -------------------------------------------------------------------------------------- energy

@@ -1,6 +1,7 @@
 """From names and paths to a model ready to simulate: config, float weights, features."""
 from __future__ import annotations
 
+import importlib.resources
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -52,12 +53,29 @@ def _shipped_features(spec: FrontendSpec) -> tuple[np.ndarray, ...]:
                  for p in shipped_audio_paths())
 
 
+def shipped_weights_dir() -> Path:
+    return Path(str(importlib.resources.files("azsim") / "data" / "models"))
+
+
+def resolve_weights_path(cfg, weights_path=None):
+    """The weights file to load: ``weights_path`` (a file or a shipped set's name), else
+    ``cfg.weights`` (likewise), else None (generate untrained weights from the seed)."""
+    name = weights_path if weights_path is not None else (cfg.weights or None)
+    if name is None:
+        return None
+    shipped = shipped_weights_dir() / f"{name}.npz"
+    if "/" not in str(name) and not str(name).endswith(".npz") and shipped.is_file():
+        return shipped
+    return name
+
+
 def model_weights(cfg, weights_path=None) -> dict[str, np.ndarray]:
     """Float weights: from a ``.npz`` file, or generated deterministically from ``cfg.seed``.
 
     Generated weights normalize features with the mean and standard deviation of the shipped
     audio, so untrained presets see inputs of realistic range.
     """
+    weights_path = resolve_weights_path(cfg, weights_path)
     if weights_path is not None:
         return load_weights(weights_path, cfg)
     feats = np.concatenate(_shipped_features(frontend_spec(cfg)))

@@ -1,6 +1,8 @@
 """Plain-text rendering of a Report for the terminal (the CLI prints what this returns)."""
 from __future__ import annotations
 
+from .render_decode import decode_lines
+
 
 def _bytes(n: float) -> str:
     for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
@@ -42,10 +44,16 @@ def render_text(report: dict, top_layers: int = 5) -> str:
             f"{k} {v:.2f}" for k, v in en["breakdown_uj"].items()),
         "",
         "top layers by cycles:",
-        f"  {'layer':<16}{'cycles':>12}{'bound':>9}{'DRAM read':>12}{'energy uJ':>11}  resident",
+        f"  {'layer':<16}{'cycles':>12}{'bound':>21}{'util':>7}{'DRAM read':>12}"
+        f"{'energy uJ':>11}  resident",
     ]
     for row in sorted(report["layers"], key=lambda r: -r["cycles"])[:top_layers]:
-        lines.append(f"  {row['name']:<16}{row['cycles']:>12,}{row['bound']:>9}"
+        bound = row["bound"]
+        if row.get("bound_resource", bound) != bound:   # issue #4: memory (sram), ...
+            bound = f"{bound} ({row['bound_resource']})"
+        lines.append(f"  {row['name']:<16}{row['cycles']:>12,}{bound:>21}"
+                     f"{100 * row.get('utilization', 0.0):>6.1f}%"
                      f"{_bytes(row['dram_read_bytes']):>12}{row['energy_uj']:>11.2f}  "
                      f"{'yes' if row['resident'] else 'no'}")
+    lines += decode_lines(report)  # issue #7
     return "\n".join(lines)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import to_dict
-from ..cost.first_model import PJ_PER_MW_S, sram_weight_footprint_bytes
+from ..cost.model import ATTRIBUTION, BOUND_CLASS, COMPONENTS
 from ..execute.events import FIELD
 from ..model.metrics import error_rate
 
@@ -40,41 +40,80 @@ def _pct(values: np.ndarray, q: float) -> float:
     return float(np.percentile(values, q)) if values.size else 0.0
 
 
+def _actions(layers, costs, preload, energies, weight_bits: int, leak_cycles: int) -> dict:
+    """Every counted action: count, energy per action (pJ) and total (uJ); the totals sum to
+    the report's energy (issue #4: energy = counts x table)."""
+    def total(name):
+        return float(sum(np.sum(lc.counts[name]) for cs in costs for lc in cs))
+
+    def pre(key):
+        return float(sum(p[key] for p in preload.values()))
+
+    rows = {
+        # One bit-width for every matrix (the embedding issues no MACs).
+        "mac": (total("macs_full"), energies.mac_pj_at(weight_bits)),
+        "gated_mac": (total("macs_gated"), energies.gated_mac_pj),
+        "skipped_mac": (total("macs_skipped"), 0.0),
+        "sram_read_byte": (total("sram_weight_read_bytes") + total("sram_act_read_bytes"),
+                           energies.sram_pj_per_byte),
+        "sram_write_byte": (total("sram_weight_write_bytes") + total("sram_act_write_bytes")
+                            + pre("sram_write_bytes"), energies.sram_pj_per_byte),
+        "dram_read_byte": (total("dram_read_bytes") + pre("dram_read_bytes"),
+                           energies.dram_pj_per_byte),
+        "decode_symbol": (total("decoded_symbols") + pre("decoded_symbols"),
+                          energies.decode_symbol_pj),
+        "lut_lookup": (total("lut_lookups"), energies.lut_lookup_pj),
+        "elementwise_op": (total("elementwise_ops"), energies.elementwise_pj),
+        "leak_cycle": (float(leak_cycles), energies.leak_pj_per_cycle),
+    }
+    return {name: {"count": cnt, "energy_pj": pj, "energy_uj": cnt * pj / PJ_PER_UJ}
+            for name, (cnt, pj) in rows.items()}
+
+
 def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs, timelines,
-                 residency, transcripts, references) -> Report:
+                 residency, transcripts, references, preload, sections=None) -> Report:
+    """``costs`` holds, per utterance, the LayerCost of every layer; ``preload`` the one-time
+    weight load of :func:`azsim.cost.model.preload_costs`.
+
+    ``sections(data) -> dict``, if given, adds top-level sections computed from the finished
+    record (issue #7: "decode", "lattice", "endpoint"); existing keys cannot be replaced."""
+
     layers = results[0].events.layers
     clock_hz = hw.clock_mhz * 1e6
     audio_s = sum(u.seconds for u in utts)
     n_frames = sum(r.n_frames for r in results)
 
-    def over_utts(k, attr):
-        return float(sum(getattr(c[k], attr).sum() for c in costs))
+    def over_utts(k, getter):
+        return float(sum(np.sum(getter(c[k])) for c in costs))
 
-    # Weight preload: resident layers are read from DRAM once, decoded once if the decoder sits
-    # on the DRAM->SRAM path, and written into SRAM once (as stream or as decoded matrix).
-    preload = {info.name: (info.weight_stream_bytes if info.name in residency.resident else 0)
-               for info in layers}
-    preload_sram = {info.name: (sram_weight_footprint_bytes(info, hw)
-                                if info.name in residency.resident else 0) for info in layers}
-    preload_symbols = {info.name: (info.weight_symbols if info.name in residency.resident
-                                   and hw.decoder_location == "dram_to_sram"
-                                   and info.kind != "embedding" else 0) for info in layers}
-    leak_pj = sum(energies.leakage_mw * tl.busy_s * PJ_PER_MW_S for tl in timelines)
-    total_cycles = int(sum(c.cycles.sum() for cs in costs for c in cs))
+    def count(k, name):
+        return over_utts(k, lambda lc: lc.counts[name])
+
+    pe = hw.array == "pe"
+    total_cycles = int(sum(int(c.cycles.sum()) for cs in costs for c in cs))
     layer_rows = []
     for k, info in enumerate(layers):
         counts = sum(r.events.counts[k].sum(axis=0) for r in results)
         cyc = int(sum(int(c[k].cycles.sum()) for c in costs))
-        bound_cycles = {"compute": over_utts(k, "compute_cycles"),
-                        "sram": over_utts(k, "sram_cycles"), "dram": over_utts(k, "dram_cycles"),
-                        "decoder": over_utts(k, "decoder_cycles")}
-        dram = over_utts(k, "dram_read_bytes") + preload[info.name]
-        breakdown = {"mac": over_utts(k, "mac_pj"),
-                     "sram": over_utts(k, "sram_pj") + preload_sram[info.name] * energies.sram_pj_per_byte,
-                     "dram": over_utts(k, "dram_pj") + preload[info.name] * energies.dram_pj_per_byte,
-                     "lut": over_utts(k, "lut_pj"),
-                     "decoder": over_utts(k, "decoder_pj")
-                     + preload_symbols[info.name] * energies.decode_symbol_pj}
+        pl = preload[info.name]
+        attributed = {key: over_utts(k, lambda lc, key=key: lc.attributed[key])
+                      for key in ATTRIBUTION}
+        # The bound: the resource with the most cycles, DRAM counted by its transfer time (a
+        # streamed layer whose tiles take longer to arrive than to compute is DRAM-bound even
+        # where double buffering hides part of the transfer behind the computation).
+        candidates = dict(attributed, dram=max(
+            attributed["dram"], over_utts(k, lambda lc: lc.dram_transfer_cycles)))
+        resource = max(candidates, key=candidates.get) if cyc else "idle"
+        components = {key: over_utts(k, lambda lc, key=key: lc.energy_pj[key])
+                      + pl["energy_pj"].get(key, 0.0) for key in COMPONENTS}
+        breakdown = {"mac": components["mac"] + components["gated_mac"],
+                     "sram": components["sram_weights"] + components["sram_activations"],
+                     "dram": components["dram"],
+                     "lut": components["lut"] + components["elementwise"],  # nonlinear unit
+                     "decoder": components["decoder"]}
+        issued, real = count(k, "macs_issued"), count(k, "macs_real")
+        sched = over_utts(k, lambda lc: lc.sched_cycles)
+        busy = over_utts(k, lambda lc: lc.busy_pe_cycles)
         layer_rows.append({
             "name": info.name, "kind": info.kind, "shape": [info.n_out, info.n_in],
             "weight_bits": info.weight_bits, "weight_count": info.weight_count,
@@ -86,19 +125,41 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
             "invocations": int(counts[FIELD["invocations"]]),
             "macs_dense": int(counts[FIELD["macs_dense"]]),
             "macs_effectual": int(counts[FIELD["macs_effectual"]]),
-            "macs_issued": int(over_utts(k, "macs_issued")),
-            "cycles": cyc, "bound": max(bound_cycles, key=bound_cycles.get) if cyc else "idle",
-            "dram_read_bytes": int(dram),
-            "sram_read_bytes": int(over_utts(k, "sram_read_bytes")),
-            "sram_write_bytes": int(over_utts(k, "sram_write_bytes") + preload_sram[info.name]),
-            "decoded_symbols": int(over_utts(k, "decoded_symbols") + preload_symbols[info.name]),
+            "macs_issued": int(round(issued)),
+            "macs_padding": int(round(issued - real)),
+            "macs_gated": int(round(count(k, "macs_gated"))),
+            "macs_skipped": int(round(count(k, "macs_skipped"))),
+            # Issue #4: what bounds the layer (compute, memory or decoder; the resource in
+            # bound_resource) and the cycles attributed to each resource (they sum to cycles).
+            "cycles": cyc, "bound": BOUND_CLASS[resource] if cyc else "idle",
+            "bound_resource": resource, "cycles_by_resource": attributed,
+            # Real MACs per MAC slot of the array over the layer's cycles.
+            "utilization": real / (cyc * hw.macs_per_cycle) if cyc else 0.0,
+            # PE array: busy PE-cycles over PE-cycles of the broadcast schedule (1 = balanced).
+            "load_balance": busy / (sched * hw.pe_count) if pe and sched else None,
+            "dram_read_bytes": int(round(count(k, "dram_read_bytes") + pl["dram_read_bytes"])),
+            "sram_read_bytes": int(round(count(k, "sram_weight_read_bytes")
+                                         + count(k, "sram_act_read_bytes"))),
+            "sram_write_bytes": int(round(count(k, "sram_weight_write_bytes")
+                                          + count(k, "sram_act_write_bytes")
+                                          + pl["sram_write_bytes"])),
+            "decoded_symbols": int(round(count(k, "decoded_symbols") + pl["decoded_symbols"])),
             "lut_lookups": int(counts[FIELD["lut_lookups"]]),
+            "elementwise_ops": int(round(count(k, "elementwise_ops"))),
             "energy_uj": sum(breakdown.values()) / PJ_PER_UJ,
             "energy_breakdown_uj": {k2: v / PJ_PER_UJ for k2, v in breakdown.items()},
+            "energy_components_uj": {k2: v / PJ_PER_UJ for k2, v in components.items()},
         })
+    # Leakage over busy cycles only: between frames the array is assumed power-gated, as
+    # Accelergy and Timeloop charge leakage over a workload's run time.
+    leak_pj = total_cycles * energies.leak_pj_per_cycle
     breakdown_uj = {key: sum(row["energy_breakdown_uj"][key] for row in layer_rows)
                     for key in ("mac", "sram", "dram", "lut", "decoder")}
     breakdown_uj["leakage"] = leak_pj / PJ_PER_UJ
+    components_uj = {key: sum(row["energy_components_uj"][key] for row in layer_rows)
+                     for key in COMPONENTS}
+    components_uj["leakage"] = leak_pj / PJ_PER_UJ
+    actions = _actions(layers, costs, preload, energies, cfg.weight_bits, total_cycles)
     frame_ms = np.concatenate([tl.compute_s for tl in timelines]) * 1e3
     eos_ms = [tl.end_of_speech_latency_s * 1e3 for tl in timelines]
     macs_dense = sum(r["macs_dense"] for r in layer_rows)
@@ -111,6 +172,9 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
                "end_of_speech_ms": tl.end_of_speech_latency_s * 1e3,
                "frame_arrival_ms": (tl.arrival_s * 1e3).tolist(),
                "frame_compute_ms": (tl.compute_s * 1e3).tolist(),
+               # When each frame's result is ready (start = max(arrival, previous finish));
+               # finish - arrival is the per-frame response latency (issue #5 timeline plot).
+               "frame_finish_ms": (tl.finish_s * 1e3).tolist(),
                "token_frames": list(r.token_frames)}
         if ref is not None:
             row["wer"] = error_rate([ref], [text])
@@ -122,7 +186,8 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
                   "prune": cfg.prune, "sparsity": _sparsity(qm), "format": cfg.weight_format,
                   "compressed_bytes": qm.weight_stream_bytes,
                   "weight_stream_bytes": qm.weight_stream_bytes, "config": to_dict(cfg)},
-        "hardware": to_dict(hw),
+        # The config, plus the derived peak (issue #2 key; the config no longer sets it).
+        "hardware": {**to_dict(hw), "macs_per_cycle": hw.macs_per_cycle},
         "audio": {"utterances": len(utts), "seconds": audio_s, "frames": n_frames,
                   "frame_ms": (cfg.encoder.stack_stride or cfg.encoder.stack_frames)
                   * cfg.frontend.hop_ms},
@@ -130,29 +195,45 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
                     "rtf": total_cycles / clock_hz / audio_s if audio_s else 0.0,
                     "per_frame_ms_p50": _pct(frame_ms, 50), "per_frame_ms_p99": _pct(frame_ms, 99),
                     "end_of_speech_ms": float(np.mean(eos_ms)),
-                    "end_of_speech_ms_max": float(np.max(eos_ms))},
+                    "end_of_speech_ms_max": float(np.max(eos_ms)),
+                    # Issue #4: cycles the array waited for DRAM (double-buffered streaming).
+                    "dram_stall_cycles": int(round(sum(r["cycles_by_resource"]["dram"]
+                                                       for r in layer_rows)))},
         "traffic": {"dram_read_bytes": sum(r["dram_read_bytes"] for r in layer_rows),
                     "dram_write_bytes": 0,
                     "sram_read_bytes": sum(r["sram_read_bytes"] for r in layer_rows),
                     "sram_write_bytes": sum(r["sram_write_bytes"] for r in layer_rows),
-                    "weight_preload_bytes": sum(preload.values()),   # DRAM, once per run
+                    "weight_preload_bytes": sum(p["dram_read_bytes"] for p in preload.values()),
                     "sram_weight_bytes": residency.resident_bytes,   # SRAM held by weights
                     "resident_layers": sorted(residency.resident)},
+        # breakdown_uj: issue #2 keys ("lut" is the nonlinear unit: lookups and element-wise
+        # operations); components_uj: issue #4's finer split, SRAM by buffer. Both sum to total.
         "energy": {"total_uj": sum(breakdown_uj.values()), "breakdown_uj": breakdown_uj,
+                   "components_uj": components_uj, "actions": actions,
                    "table": energies.table,
                    "per_action_pj": {"mac": energies.mac_pj,
                                      "sram_byte": energies.sram_pj_per_byte,
                                      "dram_byte": energies.dram_pj_per_byte,
                                      "lut_lookup": energies.lut_lookup_pj,
-                                     "decode_symbol": energies.decode_symbol_pj},
+                                     "decode_symbol": energies.decode_symbol_pj,
+                                     **{name: row["energy_pj"] for name, row in actions.items()}},
                    "leakage_mw": energies.leakage_mw},
         "compute": {"macs_dense": macs_dense, "macs_issued": macs_issued,
-                    "macs_skipped": macs_dense - macs_issued,
-                    "macs_effectual": sum(r["macs_effectual"] for r in layer_rows)},
+                    "macs_skipped": sum(r["macs_skipped"] for r in layer_rows),
+                    "macs_gated": sum(r["macs_gated"] for r in layer_rows),
+                    "macs_padding": sum(r["macs_padding"] for r in layer_rows),
+                    "macs_effectual": sum(r["macs_effectual"] for r in layer_rows),
+                    "utilization": (sum(r["utilization"] * r["cycles"] for r in layer_rows)
+                                    / total_cycles if total_cycles else 0.0)},
         "layers": layer_rows,
         "utterances": utt_rows,
         "transcripts": list(transcripts),
     }
     if all(ref is not None for ref in references):
         data["wer"] = error_rate(list(references), list(transcripts))
+    if sections is not None:
+        extra = sections(data)
+        if set(extra) & set(data):
+            raise ValueError(f"report sections {sorted(set(extra) & set(data))} already exist")
+        data.update(extra)
     return Report(data)

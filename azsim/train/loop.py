@@ -80,10 +80,13 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
     dev_split = data.load(corpus_dir, "dev", vocab, cfg.dev_limit or None)
     mean, std = data.feature_stats(train_split)
     model = TorchRNNT(model_cfg, mean, std)
-    if init:
+    if init and str(init).endswith(".npz"):
+        from ..model.weights import load_weights
+        model.load_npz_weights(load_weights(init, model_cfg))
+    elif init:
         state = torch.load(init, map_location="cpu", weights_only=True)
         model.load_state_dict(state["model"])
-    mean_t = torch.from_numpy(mean)
+    mean_t = model.mean.detach().clone()  # SpecAugment's fill value (the model's own mean)
 
     prunable = model.prunable()
     masks = {name: torch.ones_like(p, dtype=torch.bool) for name, p in prunable.items()}

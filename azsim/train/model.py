@@ -120,6 +120,28 @@ class TorchRNNT(nn.Module):
         enc_out, lengths = self.encode(feats, n_frames)
         return self.joint(enc_out, self.predict(targets)), lengths
 
+    def load_npz_weights(self, arrays: dict[str, np.ndarray]) -> None:
+        """Set every parameter from weights in the ``.npz`` schema (the inverse of
+        :meth:`export`; the summed LSTM bias goes to ``bias_ih``, ``bias_hh`` becomes 0), so
+        training can continue from any shipped or exported model."""
+        def put(param, name):
+            with torch.no_grad():
+                param.copy_(torch.from_numpy(np.asarray(arrays[name], np.float32)))
+
+        with torch.no_grad():
+            self.mean.copy_(torch.from_numpy(arrays["frontend.mean"]))
+            self.std.copy_(torch.from_numpy(arrays["frontend.std"]))
+        put(self.embed.weight, "pred.embed")
+        for prefix, stack in (("enc", self.enc), ("pred", self.pred)):
+            for k, lstm in enumerate(stack):
+                put(lstm.bias_ih_l0, f"{prefix}.{k}.b")
+                with torch.no_grad():
+                    lstm.bias_hh_l0.zero_()
+        for name, p in self.prunable().items():
+            put(p, name)
+        put(self.joint_enc.bias, "joint.b")
+        put(self.joint_out.bias, "joint.b_out")
+
     # -- export -----------------------------------------------------------------------------
     def export(self) -> dict[str, np.ndarray]:
         """The weights in azsim's ``.npz`` schema (float32), after ``weight_transform``."""

@@ -1,0 +1,70 @@
+"""The accuracy table of the README (issue #6): WER/CER of the shipped models on the shipped
+held-out test set, by azsim's integer inference, next to post-training quantization and
+one-shot pruning of the float model, so the benefit of compressing during training shows.
+
+    python examples/accuracy_table.py [--test test] [--json FILE]
+
+Each row is exactly one ``azsim eval`` command (printed in the table).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+from azsim.evaluate import evaluate
+
+ROWS = [
+    # (label, how it was compressed, azsim eval arguments)
+    ("float (golden model)", "-", dict(weights="small", include_float=True)),
+    ("8-bit", "post-training quantization", dict(weights="small", bits=8)),
+    ("4-bit", "post-training quantization", dict(weights="small", bits=4)),
+    ("4-bit", "QAT + absolute-cosine regularizer", dict(weights="small-qat4", bits=4)),
+    ("8-bit, 80 % sparse", "one-shot magnitude pruning", dict(weights="small", bits=8,
+                                                              sparsity=0.8)),
+    ("8-bit, 80 % sparse", "gradual pruning in training", dict(weights="small-sparse80",
+                                                               bits=8, sparsity=0.8)),
+]
+
+
+def command(kw: dict, test: str) -> str:
+    parts = ["azsim eval", f"--weights {kw['weights']}"]
+    if "bits" in kw:
+        parts.append(f"--bits {kw['bits']}")
+    if "sparsity" in kw:
+        parts.append(f"--sparsity {kw['sparsity']}")
+    if kw.get("include_float"):
+        parts.append("--float")
+    if test != "test":
+        parts.append(f"--test {test}")
+    return " ".join(parts)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--test", default="test")
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args()
+    results = []
+    print("| model | compression | WER % | CER % | command |")
+    print("|---|---|---:|---:|---|")
+    for label, how, kw in ROWS:
+        kw = dict(kw)
+        sparsity = kw.pop("sparsity", None)
+        overrides = [f"model.sparsity={sparsity}"] if sparsity is not None else []
+        r = evaluate("small", args.test, kw.pop("bits", None), overrides, kw.pop("weights"),
+                     kw.pop("include_float", False))
+        wer, cer = (r["float_wer"], r["float_cer"]) if "float_wer" in r else (r["wer"], r["cer"])
+        if label.startswith("float"):
+            r["wer"], r["cer"] = wer, cer
+        results.append({"label": label, "compression": how, **{k: r[k] for k in
+                        ("wer", "cer", "utterances", "words", "weights", "weight_bits",
+                         "sparsity")}})
+        print(f"| {label} | {how} | {wer * 100:.2f} | {cer * 100:.2f} | "
+              f"`{command(dict(ROWS[len(results) - 1][2]), args.test)}` |", flush=True)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(results, fh, indent=2)
+
+
+if __name__ == "__main__":
+    main()

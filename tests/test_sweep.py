@@ -233,7 +233,9 @@ def _sweep_cmd(db, extra=()):
 def test_sigkill_halfway_then_resume_ends_with_every_point_exactly_once(tmp_path):
     db = str(tmp_path / "r.sqlite")
     env = dict(os.environ, NUMBA_NUM_THREADS="1")
-    proc = subprocess.Popen(_sweep_cmd(db), env=env, start_new_session=True,
+    # cwd=tmp_path: "python -m" puts the working directory first on sys.path, and from the
+    # repo root that would import the source tree (which lacks azsim.kernels), not the package.
+    proc = subprocess.Popen(_sweep_cmd(db), env=env, start_new_session=True, cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     stored = []
@@ -254,7 +256,7 @@ def test_sigkill_halfway_then_resume_ends_with_every_point_exactly_once(tmp_path
         before = {k for (k,) in con.execute("SELECT key FROM points WHERE status = 'ok'")}
     assert 1 <= len(before) < 12, len(before)
     done = subprocess.run(_sweep_cmd(db, ["--resume"]), env=env, capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=300, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert f"{len(before)} already stored, {12 - len(before)} to run" in done.stderr
     with sqlite3.connect(db) as con:

@@ -68,8 +68,31 @@ def _context():
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(["azsim.api", "azsim.sweep.pool"])
+        _start_forkserver_outside_source_tree()
         return ctx
     return mp.get_context("spawn")
+
+
+def _start_forkserver_outside_source_tree() -> None:
+    """Start the fork server with the installed package's folder as working directory.
+
+    Python 3.11's fork server runs ``python -c ...``, which puts the working directory first
+    on ``sys.path`` and does not apply the parent's path. Started from a source checkout (CI
+    runs pytest at the repo root) its workers would import the checkout's ``azsim/``, which
+    has no ``azsim.kernels`` (that installs from ``kernels/``), instead of the installed
+    package the parent runs. From the installed package's parent folder, ``import azsim``
+    finds the same package as in the parent.
+    """
+    import os
+    from multiprocessing import forkserver
+
+    import azsim
+    here = os.getcwd()
+    os.chdir(os.path.dirname(os.path.dirname(os.path.abspath(azsim.__file__))))
+    try:
+        forkserver.ensure_running()
+    finally:
+        os.chdir(here)
 
 
 @contextmanager

@@ -1,0 +1,39 @@
+"""The shipped trained model (issue #6): loads, and integer inference agrees with the float
+golden model on held-out test speech."""
+import numpy as np
+
+from azsim.compress.ptq import quantize_model
+from azsim.config import load_model_config
+from azsim.evaluate import calibration_utterances, load_testset
+from azsim.execute.integer import run_utterance
+from azsim.model import float_ref
+from azsim.model.loading import calibrate, model_weights, resolve_weights_path
+from azsim.model.metrics import edit_distance
+from azsim.model.vocab import make_vocab
+
+
+def test_small_preset_resolves_to_the_shipped_trained_weights():
+    cfg = load_model_config("small", [])
+    path = resolve_weights_path(cfg)
+    assert path is not None and path.name == "small.npz" and path.is_file()
+    assert path.stat().st_size < 8 * 1024 * 1024
+
+
+def test_integer_inference_agrees_with_the_float_model_on_held_out_speech():
+    cfg = load_model_config("small", [])
+    w = model_weights(cfg)
+    qm = quantize_model(w, cfg, calibrate(w, cfg, calibration_utterances(cfg)), 8)
+    vocab = make_vocab(cfg.vocab, cfg.vocab_size)
+    test = load_testset("test", cfg)
+    edits = words = 0
+    for utt in test.utterances[:16]:
+        enc_f, tok_f = float_ref.recognize(w, cfg, utt.features)
+        res = run_utterance(qm, utt.features)
+        enc_i = res.enc_out.astype(np.float64) * res.enc_scale
+        cos = np.sum(enc_f * enc_i) / (np.linalg.norm(enc_f) * np.linalg.norm(enc_i))
+        assert cos > 0.98, utt.name
+        hyp_f, hyp_i = vocab.decode(tok_f).split(), vocab.decode(res.tokens).split()
+        edits += edit_distance(hyp_f, hyp_i)
+        words += max(1, len(hyp_f))
+    # int8 rounding may flip an occasional close decision, not the transcripts.
+    assert edits / words <= 0.08

@@ -95,16 +95,22 @@ def simulate(model: str = "tiny", hardware: str = "az-edge", audio: Sequence[str
             results=results, costs=costs, timelines=timelines, setup=setup))
 
 
+def prepare_model(cfg, weights, calibration_utterances):
+    """The float weights after pruning, and the integer model calibrated on
+    ``calibration_utterances``: what ``azsim run`` and ``azsim eval`` both execute. Pruning
+    comes first, so calibration sees the activations of the model that will run."""
+    w = prune_weights(model_weights(cfg, weights), cfg)
+    return w, quantize_model(w, cfg, calibrate(w, cfg, calibration_utterances), cfg.weight_bits)
+
+
 def _run_model(cfg, weights, paths, audio, calibration_audio, report_progress, decoder=None):
     """Load the audio, prune, calibrate and quantize the model, and run it in integer
     arithmetic: everything :func:`simulate` does before the hardware enters."""
     utts = load_utterances(paths, cfg)
     calib = utts if calibration_audio is None and audio is None else \
         load_utterances(calibration_audio or [str(p) for p in shipped_audio_paths()], cfg)
-    # Prune first, so calibration sees the activations of the model that will run.
-    w = prune_weights(model_weights(cfg, weights), cfg)
     report_progress("calibrate", 0, 1)
-    qm = quantize_model(w, cfg, calibrate(w, cfg, calib), cfg.weight_bits)
+    _, qm = prepare_model(cfg, weights, calib)
     report_progress("calibrate", 1, 1)
     # Issue #7: silence after each utterance, so the end-pointers can fire (after calibration).
     utts = [with_tail(u, cfg.decode.endpoint_tail_ms, cfg) for u in utts]

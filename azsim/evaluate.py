@@ -17,12 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from . import config as cfgmod
-from .compress.pipeline import prune_weights
-from .compress.ptq import quantize_model
+from .api import prepare_model
 from .errors import AzsimError
 from .execute.integer import run_utterance
 from .model import float_ref
-from .model.loading import Utterance, calibrate, load_utterances, model_weights
+from .model.loading import Utterance, load_utterances
 from .model.metrics import edit_distance, error_rate
 from .model.vocab import make_vocab
 
@@ -95,8 +94,7 @@ def evaluate(model: str = "small", testset: str = "test", bits: int | None = Non
     cfg = cfgmod.load_model_config(model, overrides)
     tset = load_testset(testset, cfg)
     report = progress or (lambda *_: None)
-    w = prune_weights(model_weights(cfg, weights), cfg)
-    qm = quantize_model(w, cfg, calibrate(w, cfg, calibration_utterances(cfg)), cfg.weight_bits)
+    w, qm = prepare_model(cfg, weights, calibration_utterances(cfg))
     vocab = make_vocab(cfg.vocab, cfg.vocab_size)
     hyps, float_hyps = [], []
     for k, utt in enumerate(tset.utterances):

@@ -48,19 +48,15 @@ def main() -> None:
     print("| model | compression | WER % | CER % | command |")
     print("|---|---|---:|---:|---|")
     for label, how, kw in ROWS:
-        kw = dict(kw)
-        sparsity = kw.pop("sparsity", None)
-        overrides = [f"model.sparsity={sparsity}"] if sparsity is not None else []
-        r = evaluate("small", args.test, kw.pop("bits", None), overrides, kw.pop("weights"),
-                     kw.pop("include_float", False))
-        wer, cer = (r["float_wer"], r["float_cer"]) if "float_wer" in r else (r["wer"], r["cer"])
-        if label.startswith("float"):
-            r["wer"], r["cer"] = wer, cer
-        results.append({"label": label, "compression": how, **{k: r[k] for k in
-                        ("wer", "cer", "utterances", "words", "weights", "weight_bits",
-                         "sparsity")}})
+        overrides = [f"model.sparsity={kw['sparsity']}"] if "sparsity" in kw else []
+        float_row = kw.get("include_float", False)
+        r = evaluate("small", args.test, kw.get("bits"), overrides, kw["weights"], float_row)
+        wer, cer = (r["float_wer"], r["float_cer"]) if float_row else (r["wer"], r["cer"])
+        results.append({"label": label, "compression": how, "wer": wer, "cer": cer,
+                        **{k: r[k] for k in ("utterances", "words", "weights", "weight_bits",
+                                             "sparsity")}})
         print(f"| {label} | {how} | {wer * 100:.2f} | {cer * 100:.2f} | "
-              f"`{command(dict(ROWS[len(results) - 1][2]), args.test)}` |", flush=True)
+              f"`{command(kw, args.test)}` |", flush=True)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(results, fh, indent=2)

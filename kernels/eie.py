@@ -52,6 +52,20 @@ def eie_column_entries(col_ptr, row_idx, n_pes, index_bits):
 
 
 @jit
+def broadcast_cycle(finish, k, b_prev, queue_depth):
+    """``b_k = max(b_(k-1) + 1, max_p f[p, k - D])``: the cycle activation ``k`` is broadcast,
+    one per cycle and never into a full queue. ``finish`` is the ring of ``f[p, k - D]`` kept
+    at column ``k % D`` (shared by :func:`eie_schedule` and the PE-array model)."""
+    b = b_prev + 1
+    if k >= queue_depth:
+        slot = k % queue_depth
+        for p in range(finish.shape[0]):
+            if finish[p, slot] > b:
+                b = finish[p, slot]
+    return b
+
+
+@jit
 def eie_schedule(work, queue_depth, min_cycles_per_column):
     """Cycles of one SpMV: ``(cycles, busy_cycles int64[n_pes], broadcast_stall_cycles)``.
 
@@ -67,12 +81,8 @@ def eie_schedule(work, queue_depth, min_cycles_per_column):
     stall = 0
     b_prev = -1
     for k in range(n_act):
-        b = b_prev + 1
+        b = broadcast_cycle(finish, k, b_prev, queue_depth)
         slot = k % queue_depth
-        if k >= queue_depth:
-            for p in range(n_pes):
-                if finish[p, slot] > b:
-                    b = finish[p, slot]
         stall += b - (b_prev + 1)
         for p in range(n_pes):
             c = work[p, k]

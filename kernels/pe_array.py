@@ -41,6 +41,7 @@ own end) and the stall cycles within it (span - compute).
 """
 import numpy as np
 
+from .eie import broadcast_cycle
 from .jit import jit
 
 
@@ -88,12 +89,8 @@ def pe_invocations(cost, issued, real, decoded, wbytes, active, queue_depth):
         for j in range(n_cols):
             if not active[i, j]:
                 continue
-            b = b_prev + 1
+            b = broadcast_cycle(finish, k, b_prev, queue_depth)
             slot = k % queue_depth
-            if k >= queue_depth:
-                for p in range(n_pes):
-                    if finish[p, slot] > b:
-                        b = finish[p, slot]
             for p in range(n_pes):
                 c = cost[j, p]
                 start = b if b > last[p] else last[p]

@@ -90,8 +90,19 @@ def _device(rng):
     return rng.choice(["", rng.choice(ROOMS) + " "]) + rng.choice(DEVICES)
 
 
-def _templates(contacts):
+def _contact_templates(contacts):
+    """Requests that name a contact: calls, messages, drop-ins."""
     c = lambda r: r.choice(contacts)  # noqa: E731
+    return [
+        lambda r: f"call {c(r)}",
+        lambda r: f"call {c(r)} on {r.choice(APPS)}",
+        lambda r: f"{r.choice(['send a message to', 'text', 'message'])} {c(r)}",
+        lambda r: f"tell {c(r)} {r.choice(['i am on my way', 'i will be late', 'dinner is ready', 'call me back', 'good night'])}",
+        lambda r: f"drop in on {c(r)}",
+    ]
+
+
+def _templates(contacts):
     return [
         lambda r: f"turn {r.choice(['on', 'off'])} the {_device(r)}",
         lambda r: f"turn the {_device(r)} {r.choice(['on', 'off'])}",
@@ -117,11 +128,7 @@ def _templates(contacts):
                             "turn it down", "volume up", "volume down", "mute", "unmute",
                             "repeat this song", "shuffle my music"]),
         lambda r: f"set the volume to {number_words(r.randint(0, 10))}",
-        lambda r: f"call {c(r)}",
-        lambda r: f"call {c(r)} on {r.choice(APPS)}",
-        lambda r: f"{r.choice(['send a message to', 'text', 'message'])} {c(r)}",
-        lambda r: f"tell {c(r)} {r.choice(['i am on my way', 'i will be late', 'dinner is ready', 'call me back', 'good night'])}",
-        lambda r: f"drop in on {c(r)}",
+        *_contact_templates(contacts),
         lambda r: f"what's the weather {r.choice(['', 'like ']) + r.choice(['in ' + r.choice(CITIES) + ' ', ''])}{r.choice(DAYS)}",
         lambda r: f"will it rain in {r.choice(CITIES)} {r.choice(DAYS)}",
         lambda r: f"what time is it in {r.choice(CITIES)}",
@@ -154,6 +161,5 @@ def sentences(n: int, seed: int, contacts=CONTACTS) -> list[str]:
 def name_sentences(n: int, seed: int) -> list[str]:
     """Requests that contain a contact name never used in training (issue #7 biasing)."""
     rng = random.Random(seed)
-    name_templates = [t for t in _templates(NEW_CONTACTS) if "c(r)" in t.__code__.co_names
-                      or "c" in t.__code__.co_freevars]
+    name_templates = _contact_templates(NEW_CONTACTS)
     return [" ".join(rng.choice(name_templates)(rng).split()) for _ in range(n)]

@@ -75,9 +75,10 @@ def list_variants() -> list[str]:
     """espeak-ng's voice variants (``espeak-ng --voices=variant``), minus non-speech ones."""
     out = subprocess.run([espeak_binary(), "--voices=variant"], capture_output=True,
                          text=True, check=True).stdout.splitlines()[1:]
-    names = [line.split()[4].split("/")[-1] for line in out if len(line.split()) >= 5]
-    shown = [line.split()[3] for line in out if len(line.split()) >= 5]
-    return sorted(f for f, s in zip(names, shown) if s not in _EXCLUDED_VARIANTS)
+    rows = [line.split() for line in out]
+    # Columns: Pty Language Age/Gender VoiceName File; the -v suffix is the file's base name.
+    return sorted(r[4].split("/")[-1] for r in rows
+                  if len(r) >= 5 and r[3] not in _EXCLUDED_VARIANTS)
 
 
 def split_variants(variants: list[str], seed: int) -> dict[str, list[str]]:

@@ -91,15 +91,17 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
     prunable = model.prunable()
     masks = {name: torch.ones_like(p, dtype=torch.bool) for name, p in prunable.items()}
 
-    def transform(name, w):
+    def compressed(name, w, export=False):
+        """The pruning mask, then the b-bit grid: fake-quantized (straight-through) while
+        training, the grid values themselves on export (not the float shadow weights)."""
         if cfg.sparsity > 0:
             w = w * masks[name]
         if cfg.qat_bits:
-            w = compress.fake_quantize(w, cfg.qat_bits)
+            w = (compress.snap if export else compress.fake_quantize)(w, cfg.qat_bits)
         return w
 
-    if cfg.sparsity > 0 or cfg.qat_bits:
-        model.weight_transform = transform
+    training_transform = compressed if (cfg.sparsity > 0 or cfg.qat_bits) else None
+    model.weight_transform = training_transform
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = len(data.batches(train_split, cfg.max_batch_frames, np.random.default_rng(0)))
     total = int(cfg.epochs * steps_per_epoch)
@@ -114,11 +116,10 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
     def evaluate(tag):
         nonlocal best
         model.eval()
-        if cfg.qat_bits:  # export the grid itself, not the float shadow weights
-            model.weight_transform = lambda n, w: compress.snap(transform(n, w) if cfg.sparsity
-                                                                else w, cfg.qat_bits)
+        if training_transform is not None:
+            model.weight_transform = lambda n, w: compressed(n, w, export=True)
         weights = model.export()
-        model.weight_transform = transform if (cfg.sparsity > 0 or cfg.qat_bits) else None
+        model.weight_transform = training_transform
         rates = dev_error_rates(weights, model_cfg, dev_split, vocab)
         entry = {"event": "dev", "tag": tag, "step": step, "epoch": epoch,
                  "elapsed_s": round(time.time() - t0, 1), **rates}

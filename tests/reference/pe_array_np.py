@@ -5,6 +5,8 @@ streaming pipeline as explicit per-tile lists.
 """
 import numpy as np
 
+from . import eie_np
+
 
 def pe_slice_nnz(q, n_pes):
     q = np.asarray(q) != 0
@@ -12,16 +14,8 @@ def pe_slice_nnz(q, n_pes):
 
 
 def _schedule(cost, queue_depth):
-    n_pes, n_act = cost.shape
-    b = np.zeros(n_act, np.int64)
-    f = np.zeros((n_pes, n_act), np.int64)
-    for k in range(n_act):
-        b[k] = 0 if k == 0 else b[k - 1] + 1
-        if k >= queue_depth:
-            b[k] = max(b[k], f[:, k - queue_depth].max())
-        before = f[:, k - 1] if k > 0 else np.zeros(n_pes, np.int64)
-        f[:, k] = np.maximum(b[k], before) + cost[:, k]
-    return int(f[:, -1].max()) if n_act else 0
+    """EIE's broadcast-and-queue recurrence (the twin in eie_np) with no per-column minimum."""
+    return eie_np.schedule(cost, queue_depth, 0)[0]
 
 
 def pe_invocations(cost, issued, real, decoded, wbytes, active, queue_depth):

@@ -34,6 +34,8 @@ class TrainConfig:
     grad_clip: float = 5.0
     weight_decay: float = 1e-6
     spec_augment: bool = True
+    dropout: float = 0.0            # on each encoder layer's output, training only (Zaremba et
+                                    # al. 2014 apply it between LSTM layers the same way)
     ctc_weight: float = 0.3         # auxiliary CTC loss on the encoder (Watanabe et al. 2017
                                     # use the same hybrid idea); 0 disables it
     seed: int = 0
@@ -86,6 +88,7 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
     elif init:
         state = torch.load(init, map_location="cpu", weights_only=True)
         model.load_state_dict(state["model"])
+    model.dropout = cfg.dropout
     mean_t = model.mean.detach().clone()  # SpecAugment's fill value (the model's own mean)
 
     prunable = model.prunable()

@@ -51,6 +51,9 @@ class TorchRNNT(nn.Module):
         # constant within one epoch and the model decoded every utterance to one sentence).
         self.ctc_head = nn.Linear(d_enc, cfg.vocab_size)
         self.weight_transform: Callable[[str, torch.Tensor], torch.Tensor] | None = None
+        # Dropout on every encoder layer's output while training (0 = off; set by the training
+        # loop from TrainConfig.dropout). Not part of the exported model: eval() disables it.
+        self.dropout = 0.0
 
     # -- compression hooks ----------------------------------------------------------------
     def prunable(self) -> dict[str, nn.Parameter]:
@@ -92,6 +95,8 @@ class TorchRNNT(nn.Module):
         lengths = torch.clamp((n_frames - k) // stride + 1, min=0)
         for layer, lstm in enumerate(self.enc):
             x = self._lstm("enc", layer, lstm, x)
+            if self.dropout > 0:
+                x = nn.functional.dropout(x, self.dropout, self.training)
             if enc.time_reduction_after == layer + 1 and enc.time_reduction_factor > 1:
                 r = enc.time_reduction_factor
                 t = (x.shape[1] // r) * r

@@ -92,8 +92,8 @@ from azsim.schedule.mapping import pe_tables_from_csc
 from .report import LayerResult, ValidationReport, summarize
 from .spec import ValidationLayer, ValidationSuite
 
-__all__ = ["SparseLayer", "random_layer", "column_entries", "spmv_cycles", "simulate_layer",
-           "run_suite"]
+__all__ = ["SparseLayer", "random_layer", "column_entries", "spmv_cycles", "spmv_time",
+           "SpmvTime", "batch_bounds", "sub_csc", "simulate_layer", "run_suite"]
 
 # Random draws per chunk while generating a matrix (float32: 16 MB), so that EIE's largest
 # layer (VGG-6, 1.03e8 weights) never needs a dense array.
@@ -106,6 +106,8 @@ _WORK_STEPS = 12
 # section VI "Arithmetic Precision").
 _POINTER_BYTES = 4
 _ACTIVATION_BYTES = 2
+# 1 mW for one cycle at 1 MHz is 1 nJ: pJ per cycle = mW / MHz x 1000.
+_PJ_PER_MW_MHZ = 1000.0
 
 
 class SparseLayer:
@@ -195,29 +197,125 @@ def spmv_cycles(work, queue_depth: int, min_cycles_per_column: int
     return int(cycles), busy, int(stall)
 
 
-def _time(col_ptr, row_idx, n_rows, active_cols, hw, bits, index_bits):
-    """The PE-array invocation of one SpMV: (Invocations, tables)."""
-    tables = pe_tables_from_csc(col_ptr, row_idx, n_rows, hw, bits, index_bits)
-    mask = np.zeros((1, tables.n_in), bool)
-    mask[0, active_cols] = True
-    return pe_invocations(tables, mask, hw), tables
+def batch_bounds(n: int, length: int) -> list[tuple[int, int]]:
+    """Consecutive batches ``[start, stop)`` of at most ``length`` covering ``range(n)``
+    (``length`` 0: one batch)."""
+    if n < 0 or length < 0:
+        raise ValueError(f"n = {n} and length = {length} must be >= 0")
+    if length == 0 or n <= length:
+        return [(0, n)]
+    return [(start, min(start + length, n)) for start in range(0, n, length)]
 
 
-def _published_work(layer: ValidationLayer, hw, seed: int, bits: int, index_bits: int):
+def sub_csc(col_ptr, row_idx, r0: int, r1: int, c0: int, c1: int
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """The block rows ``[r0, r1)`` x columns ``[c0, c1)`` of a CSC matrix, its rows renumbered
+    from ``r0`` (a batch stores its own CSC: its zero counts start at its first row)."""
+    ptr = np.asarray(col_ptr, np.int64)[c0:c1 + 1]
+    seg = np.asarray(row_idx, np.int64)[ptr[0]:ptr[-1]]
+    if r0 == 0 and (seg.size == 0 or seg.max() < r1):
+        return ptr - ptr[0], seg
+    col = np.repeat(np.arange(c1 - c0), np.diff(ptr))
+    keep = (seg >= r0) & (seg < r1)
+    counts = np.bincount(col[keep], minlength=c1 - c0)
+    return (np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+            (seg[keep] - r0).astype(np.int64))
+
+
+class SpmvTime:
+    """Time and counts of one SpMV run as batches (sums over the batches)."""
+
+    def __init__(self, n_pes: int) -> None:
+        self.cycles = 0             # sum over batches of each batch's cycles (ceil)
+        self.sched_cycles = 0       # broadcast + queues
+        self.decoder_cycles = 0.0
+        self.sram_cycles = 0.0
+        self.busy_pe_cycles = 0
+        self.issued = 0             # entries walked (padding included)
+        self.real = 0               # real matrix elements among them
+        self.decoded = 0
+        self.wbytes = 0.0
+        self.active_entries = 0     # stored entries in the broadcast columns
+        self.pe_entries = np.zeros(n_pes, np.int64)  # stored entries per PE, all columns
+        self.input_batches = 0
+        self.output_batches = 0
+
+    @property
+    def bound(self) -> str:
+        return BOUNDS[int(np.argmax([float(self.sched_cycles), self.decoder_cycles,
+                                     self.sram_cycles]))]
+
+
+def spmv_time(col_ptr, row_idx, n_rows: int, active_cols, hw, bits: int, index_bits: int,
+              batch_length: int = 0) -> SpmvTime:
+    """One SpMV on the PE-array cycle model (:func:`azsim.cost.pe_array.pe_invocations`).
+
+    With ``batch_length`` > 0 (EIE: 64 activation registers per PE x 64 PEs = 4K, section IV
+    "Activation Read/Write"), an input or output vector longer than ``batch_length`` runs as
+    several batches of at most that length, one after the other: every block of
+    ``batch_length`` rows x ``batch_length`` columns is its own SpMV (its own CSC, pointer array
+    and broadcast of the block's nonzero activations), and a batch starts when the previous
+    one has finished on every PE. ``batch_length`` must be a multiple of ``hw.pe_count`` (so a
+    row keeps its PE); 0 runs the layer as one SpMV.
+    """
+    n_pes = hw.pe_count
+    if batch_length % n_pes:
+        raise ValueError(f"batch_length = {batch_length} must be a multiple of pe_count = "
+                         f"{n_pes}")
+    active_cols = np.asarray(active_cols, np.int64)
+    out = SpmvTime(n_pes)
+    col_batches = batch_bounds(len(col_ptr) - 1, batch_length)
+    row_batches = batch_bounds(int(n_rows), batch_length)
+    out.input_batches, out.output_batches = len(col_batches), len(row_batches)
+    for r0, r1 in row_batches:
+        for c0, c1 in col_batches:
+            ptr, idx = sub_csc(col_ptr, row_idx, r0, r1, c0, c1)
+            tables = pe_tables_from_csc(ptr, idx, r1 - r0, hw, bits, index_bits)
+            out.pe_entries += tables.walk.sum(axis=1)
+            act = active_cols[(active_cols >= c0) & (active_cols < c1)] - c0
+            if act.size == 0:
+                continue
+            mask = np.zeros((1, tables.n_in), bool)
+            mask[0, act] = True
+            inv = pe_invocations(tables, mask, hw)
+            out.cycles += int(np.ceil(inv.cycles[0]))
+            out.sched_cycles += int(inv.sched_cycles[0])
+            out.decoder_cycles += float(inv.decoder_cycles[0])
+            out.sram_cycles += float(inv.sram_cycles[0])
+            out.busy_pe_cycles += int(inv.busy_pe_cycles[0])
+            out.issued += int(inv.issued[0])
+            out.real += int(inv.real[0])
+            out.decoded += int(inv.decoded[0])
+            out.wbytes += float(inv.wbytes[0])
+            out.active_entries += int(tables.walk[:, act].sum())
+    return out
+
+
+def _batch_length(suite_regs: int, hw) -> int:
+    return int(suite_regs) * hw.pe_count
+
+
+def _published_work(layer: ValidationLayer, hw, seed: int, bits: int, index_bits: int,
+                    batch_length: int = 0):
     """(cycles, scale) on a matrix whose active columns hold the paper's count of work."""
     if not layer.published_theoretical_us:
         return None, None
-    k = int(round(layer.activation_density * layer.input_dim))
+    active = _active(_rng(layer, seed), layer)
+    k = active.size
     if k == 0:
         return 0, 1.0
     target = layer.published_theoretical_us * hw.clock_mhz * hw.pe_count
-    cols = np.arange(k)
 
     def entries(scale):
-        ptr, idx = _bernoulli_csc(_rng(layer, seed), k, layer.output_dim,
-                                  min(layer.weight_density * scale, 1.0))
-        inv, tables = _time(ptr, idx, layer.output_dim, cols, hw, bits, index_bits)
-        return float(tables.walk.sum()), inv
+        # The active columns' draws come first from a fresh generator (the same draws at
+        # every scale); they sit at the layer's active positions, the other columns are empty.
+        ptr_k, idx = _bernoulli_csc(_rng(layer, seed), k, layer.output_dim,
+                                    min(layer.weight_density * scale, 1.0))
+        counts = np.zeros(layer.input_dim, np.int64)
+        counts[active] = np.diff(ptr_k)
+        ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        t = spmv_time(ptr, idx, layer.output_dim, active, hw, bits, index_bits, batch_length)
+        return float(t.active_entries), t
 
     # Entries grow monotonically with the scale (the same draws, a higher threshold), nearly
     # in proportion: a proportional first guess, then linear interpolation inside the bracket.
@@ -225,7 +323,7 @@ def _published_work(layer: ValidationLayer, hw, seed: int, bits: int, index_bits
     lo, v_lo, hi, v_hi = 0.0, 0.0, None, None
     scale = 1.0
     for _ in range(_WORK_STEPS):
-        value, inv = entries(scale)
+        value, t = entries(scale)
         if abs(value - target) <= _WORK_TOL * target:
             break
         if value < target:
@@ -238,40 +336,48 @@ def _published_work(layer: ValidationLayer, hw, seed: int, bits: int, index_bits
             scale = min(scale * target / value if value > 0 else 2.0 * scale, s_max)
         else:
             scale = lo + (target - v_lo) * (hi - lo) / (v_hi - v_lo)
-    return int(np.ceil(inv.cycles[0])), scale
+    return t.cycles, scale
 
 
 def simulate_layer(layer: ValidationLayer, hw, seed: int, *, weight_bits: int = 4,
-                   index_bits: int = 4, energies=None, published_work: bool = False
+                   index_bits: int = 4, energies=None, published_work: bool = False,
+                   activation_registers_per_pe: int = 0, clock_network_mw_per_pe: float = 0.0
                    ) -> LayerResult:
     """Generate the layer's data, map it onto the PE array, replay the broadcast; time,
-    counts and energy (``energies``: action energies, default the hardware's table)."""
+    counts and energy (``energies``: action energies, default the hardware's table).
+
+    ``activation_registers_per_pe`` (0 = no limit) sets the batches (:func:`spmv_time`);
+    ``clock_network_mw_per_pe`` charges the clock tree as ``mW / MHz`` nJ per PE per cycle."""
     data = random_layer(layer, seed)
-    inv, tables = _time(data.col_ptr, data.row_idx, data.n_rows, data.active, hw, weight_bits,
-                        index_bits)
-    cycles = int(np.ceil(inv.cycles[0]))
+    batch_length = _batch_length(activation_registers_per_pe, hw)
+    t = spmv_time(data.col_ptr, data.row_idx, data.n_rows, data.active, hw, weight_bits,
+                  index_bits, batch_length)
+    cycles = t.cycles
     if energies is None:
         energies = action_energies(cfgmod.load_energy_table(hw.energy_table), hw)
-    walk, real = int(inv.issued[0]), int(inv.real[0])
-    sram_bytes = inv.wbytes[0] + data.active.size * hw.pe_count * _POINTER_BYTES \
-        + (data.active.size + layer.output_dim) * _ACTIVATION_BYTES
-    energy_pj = (walk * energies.mac_pj + sram_bytes * energies.sram_pj_per_byte
-                 + int(inv.decoded[0]) * energies.decode_symbol_pj
-                 + cycles * energies.leak_pj_per_cycle)
+    # Every output batch broadcasts the nonzero activations again and reads their pointers.
+    broadcasts = data.active.size * t.output_batches
+    sram_bytes = t.wbytes + broadcasts * hw.pe_count * _POINTER_BYTES \
+        + (broadcasts + layer.output_dim) * _ACTIVATION_BYTES
+    clock_pj = cycles * hw.pe_count * clock_network_mw_per_pe / hw.clock_mhz * _PJ_PER_MW_MHZ
+    energy_pj = (t.issued * energies.mac_pj + sram_bytes * energies.sram_pj_per_byte
+                 + t.decoded * energies.decode_symbol_pj
+                 + cycles * energies.leak_pj_per_cycle + clock_pj)
     seconds = cycles / (hw.clock_mhz * 1e6)
-    work_cycles, scale = (_published_work(layer, hw, seed, weight_bits, index_bits)
+    work_cycles, scale = (_published_work(layer, hw, seed, weight_bits, index_bits,
+                                          batch_length)
                           if published_work else (None, None))
     return LayerResult.build(
         layer, cycles=cycles, clock_mhz=hw.clock_mhz, cycles_published_work=work_cycles,
         published_work_scale=scale,
         nonzero_weights=int(data.row_idx.size), nonzero_activations=int(data.active.size),
-        macs=real, padding_entries=walk - real,
-        load_balance_efficiency=(float(inv.busy_pe_cycles[0])
-                                 / (hw.pe_count * inv.sched_cycles[0])
-                                 if inv.sched_cycles[0] else 1.0),
-        bound=BOUNDS[int(inv.bound[0])], energy_uj=energy_pj / 1e6,
+        macs=t.real, padding_entries=t.issued - t.real,
+        load_balance_efficiency=(t.busy_pe_cycles / (hw.pe_count * t.sched_cycles)
+                                 if t.sched_cycles else 1.0),
+        bound=t.bound, energy_uj=energy_pj / 1e6, clock_energy_uj=clock_pj / 1e6,
         power_w=energy_pj * 1e-12 / seconds if seconds else 0.0,
-        max_pe_entries=int(tables.walk.sum(axis=1).max()))
+        max_pe_entries=int(t.pe_entries.max()), input_batches=t.input_batches,
+        output_batches=t.output_batches)
 
 
 def run_suite(suite: ValidationSuite, seed: int = 0) -> ValidationReport:
@@ -280,5 +386,8 @@ def run_suite(suite: ValidationSuite, seed: int = 0) -> ValidationReport:
     energies = action_energies(cfgmod.load_energy_table(hw.energy_table), hw)
     layers = [simulate_layer(layer, hw, seed, weight_bits=suite.weight_bits,
                              index_bits=suite.relative_index_bits, energies=energies,
-                             published_work=True) for layer in suite.layers]
+                             published_work=True,
+                             activation_registers_per_pe=suite.activation_registers_per_pe,
+                             clock_network_mw_per_pe=suite.clock_network_mw_per_pe)
+              for layer in suite.layers]
     return summarize(suite, layers, seed, energies.table)

@@ -10,13 +10,6 @@ from .spec import ValidationLayer, ValidationSuite
 
 __all__ = ["LayerResult", "ValidationReport", "summarize", "render_text"]
 
-POWER_NOTE = ("counts x the {table} table; the table has no clock tree, registers or control "
-              "logic, which EIE's per-PE breakdown puts at {overhead:.0f} % of a PE's power "
-              "(clock network {clock:.3f} + registers {reg:.3f} + combinational {comb:.3f} of "
-              "{total:.3f} mW, eie_pe_power_area.csv)")
-# EIE's per-PE power breakdown (reference/eie_pe_power_area.csv), mW: what a counts x energy
-# table cannot see.
-_PE_POWER_MW = {"total": 9.157, "clock_network": 1.874, "register": 1.026, "combinational": 0.841}
 
 
 def _pct(simulated: float, published: float) -> float:
@@ -42,7 +35,10 @@ class LayerResult:
     load_balance_efficiency: float
     bound: str
     energy_uj: float
+    clock_energy_uj: float
     power_w: float
+    input_batches: int
+    output_batches: int
     published_us: float
     published_theoretical_us: float | None
     error_pct: float
@@ -94,6 +90,7 @@ class ValidationReport:
     published_work_mean_abs_error_pct: float | None
     published_work_max_abs_error_pct: float | None
     simulated_power_w: float
+    clock_power_w: float
     energy_table: str
 
     def exceeding(self, max_error_pct: float) -> list[LayerResult]:
@@ -114,6 +111,9 @@ class ValidationReport:
             "published_work_mean_abs_error_pct": self.published_work_mean_abs_error_pct,
             "published_work_max_abs_error_pct": self.published_work_max_abs_error_pct,
             "simulated_power_w": self.simulated_power_w,
+            "simulated_clock_power_w": self.clock_power_w,
+            "activation_registers_per_pe": s.activation_registers_per_pe,
+            "clock_network_mw_per_pe": s.clock_network_mw_per_pe,
             "published_power_w": s.published_power_w or None,
             "energy_table": self.energy_table,
         }
@@ -127,13 +127,14 @@ def summarize(suite: ValidationSuite, layers: list[LayerResult], seed: int, ener
     work = _summary([r.error_pct_published_work for r in layers])
     total_s = sum(r.simulated_us for r in layers) * 1e-6
     power = sum(r.energy_uj for r in layers) * 1e-6 / total_s if total_s else 0.0
+    clock = sum(r.clock_energy_uj for r in layers) * 1e-6 / total_s if total_s else 0.0
     return ValidationReport(
         suite=suite, seed=seed, layers=tuple(layers),
         mean_abs_error_pct=sum(errors) / len(errors), max_abs_error_pct=max(errors),
         worst_layer=worst.name, theoretical_mean_abs_error_pct=theory[0],
         theoretical_max_abs_error_pct=theory[1], published_work_mean_abs_error_pct=work[0],
         published_work_max_abs_error_pct=work[1], simulated_power_w=power,
-        energy_table=energy_table)
+        clock_power_w=clock, energy_table=energy_table)
 
 
 def render_text(report: ValidationReport) -> str:
@@ -143,8 +144,12 @@ def render_text(report: ValidationReport) -> str:
            f"simulated on {hw.name}: {hw.pe_count} PEs x {hw.lanes_per_pe} lane(s), "
            f"{hw.clock_mhz:g} MHz, queue depth {hw.queue_depth}, {s.weight_bits}-bit weights "
            f"with {s.relative_index_bits}-bit relative index, >= {hw.min_cycles_per_column} "
-           f"cycle(s) per column; random data, seed {report.seed}",
-           f"{'layer':<10}{'rows x cols':>14}{'w dens':>8}{'a dens':>8}{'sim us':>9}"
+           f"cycle(s) per column; "
+           + (f"{s.activation_registers_per_pe} activation registers per PE (vectors longer "
+              f"than {s.activation_registers_per_pe * hw.pe_count} run in batches 'in x out')"
+              if s.activation_registers_per_pe else "no activation batches")
+           + f"; random data, seed {report.seed}",
+           f"{'layer':<10}{'rows x cols':>14}{'w dens':>8}{'a dens':>8}{'batch':>6}{'sim us':>9}"
            f"{'theo us':>9}{'actual us':>11}{'error %':>9}{'lb eff':>8}"
            f"{'work x':>8}{'sim@work':>10}{'error %':>9}"]
     for r in report.layers:
@@ -155,7 +160,8 @@ def render_text(report: ValidationReport) -> str:
             work = (f"{r.published_work_scale:>8.3f}{r.simulated_us_published_work:>10.2f}"
                     f"{r.error_pct_published_work:>+9.1f}")
         out.append(f"{r.name:<10}{f'{r.rows} x {r.cols}':>14}{r.weight_density:>8.3f}"
-                   f"{r.activation_density:>8.3f}{r.simulated_us:>9.2f}{theo:>9}"
+                   f"{r.activation_density:>8.3f}"
+                   f"{f'{r.input_batches}x{r.output_batches}':>6}{r.simulated_us:>9.2f}{theo:>9}"
                    f"{r.published_us:>11.1f}{r.error_pct:>+9.1f}"
                    f"{r.load_balance_efficiency:>8.3f}{work}")
     line = (f"|error| vs actual: mean {report.mean_abs_error_pct:.1f} %, max "
@@ -171,10 +177,11 @@ def render_text(report: ValidationReport) -> str:
                    f"clock): mean {report.published_work_mean_abs_error_pct:.1f} %, max "
                    f"{report.published_work_max_abs_error_pct:.1f} %")
     published = f", published {s.published_power_w:g} W" if s.published_power_w else ""
-    overhead = 100 * (_PE_POWER_MW["clock_network"] + _PE_POWER_MW["register"]
-                      + _PE_POWER_MW["combinational"]) / _PE_POWER_MW["total"]
-    note = POWER_NOTE.format(table=report.energy_table, overhead=overhead,
-                             clock=_PE_POWER_MW["clock_network"], reg=_PE_POWER_MW["register"],
-                             comb=_PE_POWER_MW["combinational"], total=_PE_POWER_MW["total"])
+    note = f"counts x the {report.energy_table} table"
+    if s.clock_network_mw_per_pe:
+        note += (f", plus the clock network at {s.clock_network_mw_per_pe:g} mW per PE on every "
+                 f"cycle ({report.clock_power_w:.3f} W); registers and control logic not modeled")
+    else:
+        note += "; no clock tree, registers or control logic"
     out.append(f"power: simulated {report.simulated_power_w:.3f} W{published} ({note})")
     return "\n".join(out)

@@ -8,6 +8,9 @@ own silicon data)::
     hardware = "eie-64pe"          # hardware preset name, or a TOML path (relative to this file)
     weight_bits = 4                # the layers' stored weights (codebook indices for EIE)
     relative_index_bits = 4        # relative row index of the stored entries (EIE: 4)
+    activation_registers_per_pe = 64   # activation register file per PE (0 = no limit): longer
+                                       # vectors run in batches of this x PEs (EIE section IV)
+    clock_network_mw_per_pe = 1.874    # clock-tree power per PE, charged every cycle (0 = none)
     [[layers]]
     name = "fc6"
     input_dim = 9216
@@ -96,6 +99,13 @@ class _SuiteHead:
     relative_index_bits: int = _field("relative row index of a stored entry, bits; a zero run "
                                       "longer than 2^bits - 1 costs padding entries", 4,
                                       range=(1, 16))
+    activation_registers_per_pe: int = _field(
+        "activations one PE's source (and destination) register file holds; an input or output "
+        "vector longer than this x pe_count runs as several batches of at most that length, "
+        "one after the other (0 = no limit)", 0, range=(0, _MAX_DIM))
+    clock_network_mw_per_pe: float = _field(
+        "clock-tree power of one PE at the hardware's clock, mW, charged as an energy per PE "
+        "per cycle (0 = not modeled)", 0.0, range=(0.0, 1e6))
 
 
 @_SPEC
@@ -110,6 +120,8 @@ class ValidationSuite:
     weight_bits: int
     relative_index_bits: int
     layers: tuple[ValidationLayer, ...]
+    activation_registers_per_pe: int = 0
+    clock_network_mw_per_pe: float = 0.0
 
 
 def suite_from_dict(data: Mapping[str, Any], source: str, overrides: Iterable[str] = (),
@@ -146,7 +158,9 @@ def suite_from_dict(data: Mapping[str, Any], source: str, overrides: Iterable[st
     return ValidationSuite(name=head.name, source=head.source, description=head.description,
                            published_power_w=head.published_power_w, hardware=hardware,
                            weight_bits=head.weight_bits,
-                           relative_index_bits=head.relative_index_bits, layers=tuple(layers))
+                           relative_index_bits=head.relative_index_bits, layers=tuple(layers),
+                           activation_registers_per_pe=head.activation_registers_per_pe,
+                           clock_network_mw_per_pe=head.clock_network_mw_per_pe)
 
 
 def _hardware(name_or_path: str, overrides: Iterable[str], base_dir: Path | None

@@ -46,12 +46,20 @@ def make_tasks(points: Sequence[Point], spec: SweepSpec) -> list[PointTask]:
 
 
 def plan_chunks(tasks: Sequence[PointTask], jobs: int) -> list[list[PointTask]]:
-    """Consecutive points of one group, at most ceil(n / (CHUNKS_PER_WORKER * jobs)) each."""
+    """Consecutive points of one group, at most ceil(n / (CHUNKS_PER_WORKER * jobs)) each,
+    longest first.
+
+    Workers take chunks in this order as they become free, so handing out the long chunks
+    first leaves the short ones to fill the end, when one worker would otherwise wait for
+    the other's last chunk (longest-processing-time-first; a chunk's cost is its model's
+    setup plus its points, so more points cost more). The sort is stable: chunks of equal
+    length keep the sweep's order."""
     size = max(1, math.ceil(len(tasks) / (CHUNKS_PER_WORKER * max(1, jobs))))
     groups: OrderedDict[str, list[PointTask]] = OrderedDict()
     for t in tasks:
         groups.setdefault(t.group, []).append(t)
-    return [g[i:i + size] for g in groups.values() for i in range(0, len(g), size)]
+    chunks = [g[i:i + size] for g in groups.values() for i in range(0, len(g), size)]
+    return sorted(chunks, key=len, reverse=True)
 
 
 # ---------------------------------------------------------------------------------------- dask

@@ -176,6 +176,44 @@ def test_store_keeps_one_row_per_key(tmp_path):
 # ------------------------------------------------------------------------------------- runs
 
 
+def test_chunks_share_a_model_cover_every_point_once_and_come_longest_first():
+    from azsim.sweep import runner
+    clocks = ",".join(str(100 * k) for k in range(1, 13))
+    spec = sp.build_spec(model=None, hw=None, audio=None, weights=None, spec_file=None,
+                         sets=["model.weight_bits=8,4", f"hw.clock_mhz={clocks}"])
+    points = sp.expand(spec)
+    # One processor left of the first model (after --resume, say), all 12 of the second:
+    # 13 points on one worker are cut into chunks of ceil(13 / 4) = 4 of one model each.
+    tasks = runner.make_tasks(points[11:], spec)
+    chunks = runner.plan_chunks(tasks, jobs=1)
+    assert [len(c) for c in chunks] == [4, 4, 4, 1]          # the short chunk comes last
+    assert [c[0].key for c in chunks[:3]] == [points[12 + 4 * i].key for i in range(3)]
+    assert chunks[3][0].key == points[11].key
+    assert all(len({t.group for t in c}) == 1 for c in chunks)
+    assert sorted(t.key for c in chunks for t in c) == sorted(t.key for t in tasks)
+    assert [len(c) for c in runner.plan_chunks(tasks, jobs=2)] == [2] * 6 + [1]
+
+
+def test_the_fork_server_starts_with_one_thread_per_worker():
+    """numba reads NUMBA_NUM_THREADS once, when the fork server imports it for every worker;
+    without it each worker's OpenMP pool had a second thread competing for the cores."""
+    import multiprocessing as mp
+    from multiprocessing import forkserver
+
+    from azsim.sweep import pool
+    if "forkserver" not in mp.get_all_start_methods() or not os.path.exists("/proc/self"):
+        pytest.skip("needs a fork server and /proc")
+    forkserver._forkserver._stop()       # started by an earlier test: start it afresh
+    before = {k: os.environ.get(k) for k in pool.WORKER_ENV}
+    with pool.LocalPool(1):
+        pid = forkserver._forkserver._forkserver_pid
+        with open(f"/proc/{pid}/environ", "rb") as fh:
+            env = fh.read().split(b"\0")
+    for name, value in pool.WORKER_ENV.items():
+        assert f"{name}={value}".encode() in env, name
+    assert {k: os.environ.get(k) for k in pool.WORKER_ENV} == before   # the parent's is kept
+
+
 def _simulate_record(point_overrides):
     from azsim.api import simulate
     return simulate(overrides=list(point_overrides)).to_dict()

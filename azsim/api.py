@@ -13,12 +13,14 @@ from .cost.model import (plan_costs, preload_costs, sram_weight_footprint_bytes,
 from .cost.timeline import frame_arrival_s, timeline
 from .decode.endpoint import speech_seconds, with_tail
 from .decode.summary import decoder_for, report_sections
+from .execute.branch import with_cheap_branch
 from .execute.events import FIELD
 from .execute.integer import layer_matrices, run_utterance
 from .model.audio import shipped_audio_paths, shipped_transcripts
 from .model.loading import calibrate, load_utterances, model_weights
 from .model.vocab import make_vocab
 from .model.weights import parameter_count
+from .report.branch import branch_section
 from .report.report import build_report
 from .schedule.residency import plan_residency
 
@@ -43,6 +45,13 @@ def simulate(model: str = "tiny", hardware: str = "az-edge", audio: Sequence[str
     the quantized model and its integer run, which do not depend on the hardware: a sweep over
     processor fields costs each model once. The report is the same with or without it.
     """
+    return _simulate(model, hardware, audio, bits, overrides, weights, calibration_audio,
+                     progress, cache)[0]
+
+
+def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audio, progress,
+              cache):
+    """:func:`simulate`, returning the report and the integer run of each utterance."""
     overrides = list(overrides) + ([f"model.weight_bits={bits}"] if bits is not None else [])
     cfg = cfgmod.load_model_config(model, overrides)
     hw = cfgmod.load_hardware_config(hardware, overrides)
@@ -84,23 +93,41 @@ def simulate(model: str = "tiny", hardware: str = "az-edge", audio: Sequence[str
         timelines.append(timeline(uc.frame_cycles, hw.clock_mhz, frame_s, arrival, u.seconds))
     vocab = make_vocab(cfg.vocab, cfg.vocab_size)
     refs = shipped_transcripts()
-    return build_report(
+    baseline = None
+    if cfg.branch.enabled:
+        # Issue #7: the same run without branching, on the same processor, so that what the
+        # branching encoder saves is a difference of two measured runs.
+        baseline, base_results = _simulate(
+            model, hardware, audio, None, list(overrides) + ["model.branch.enabled=false"],
+            weights, calibration_audio, None, cache)
+    report = build_report(
         version=__version__, cfg=cfg, hw=hw, energies=energies, qm=qm,
         params=parameter_count(cfg), utts=utts, results=results, costs=costs,
         timelines=timelines, residency=residency, preload=preload_costs(layers, plan),
         transcripts=[vocab.decode(r.tokens) for r in results],
         references=[refs.get(u.name) if audio is None else None for u in utts],
-        sections=lambda data: report_sections(
+        sections=lambda data: {**report_sections(
             data, cfg=cfg, utts=utts, speech_seconds=[speech_seconds(u, cfg) for u in utts],
-            results=results, costs=costs, timelines=timelines, setup=setup))
+            results=results, costs=costs, timelines=timelines, setup=setup),
+            **(branch_section(data, baseline.data, cfg=cfg, qm=qm, results=results,
+                              base_results=base_results) if baseline is not None else {})})
+    return report, results
 
 
 def prepare_model(cfg, weights, calibration_utterances):
     """The float weights after pruning, and the integer model calibrated on
     ``calibration_utterances``: what ``azsim run`` and ``azsim eval`` both execute. Pruning
-    comes first, so calibration sees the activations of the model that will run."""
+    comes first, so calibration sees the activations of the model that will run. With
+    ``model.branch.enabled`` the integer model also holds the cheap encoder branch."""
     w = prune_weights(model_weights(cfg, weights), cfg)
-    return w, quantize_model(w, cfg, calibrate(w, cfg, calibration_utterances), cfg.weight_bits)
+    stats = calibrate(w, cfg, calibration_utterances)
+    qm = quantize_model(w, cfg, stats, cfg.weight_bits)
+    if cfg.branch.enabled:
+        # Issue #7: the cheap encoder branch, quantized with the same activation scales so
+        # that both branches share the recurrent state (azsim.execute.branch).
+        branch_w = model_weights(cfg, cfg.branch.weights) if cfg.branch.weights else None
+        qm = with_cheap_branch(qm, w, stats, cfg, branch_w)
+    return w, qm
 
 
 def _run_model(cfg, weights, paths, audio, calibration_audio, report_progress, decoder=None):

@@ -72,6 +72,14 @@ def _decode_overrides(beam, context, context_weight, final_ms, speculative_ms, t
     return out
 
 
+def _branch_overrides(branch: bool, branch_weights) -> list[str]:
+    """``--branch`` and ``--branch-weights`` (issue #7) as --set model.branch.* overrides."""
+    out = ["model.branch.enabled=true"] if branch or branch_weights is not None else []
+    if branch_weights is not None:
+        out.append(f"model.branch.weights={json.dumps(branch_weights)}")
+    return out
+
+
 def _save_lattices(data: dict, save_dir: str) -> None:
     """Write each utterance's serialized lattice as DIR/<audio file stem>.azl."""
     import base64
@@ -124,12 +132,18 @@ def cli() -> None:
               help="append MS of silence to each utterance so the end-pointers can fire")
 @click.option("--save-lattice", "lattice_dir", default=None, metavar="DIR",
               help="write each utterance's lattice to DIR/<name>.azl")
+@click.option("--branch", is_flag=True, default=False,
+              help="branching encoder: a cheap branch and a per-step arbitrator "
+                   "(--set model.branch.*)")
+@click.option("--branch-weights", "branch_weights", default=None, metavar="NAME|FILE.npz",
+              help="float weights of the cheap branch (implies --branch); default: the "
+                   "full model pruned to model.branch.sparsity")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=_SET_HELP)
 @click.option("--json", "json_dest", default=None, metavar="PATH|-",
               help="write the full report as JSON to PATH, or to stdout with -")
 def run(model, weights, hardware, audio, bits, sparsity, prune, weight_format, codebook, beam,
         context, context_weight, endpoint_final_ms, endpoint_speculative_ms, endpoint_tail_ms,
-        lattice_dir, overrides, json_dest) -> None:
+        lattice_dir, branch, branch_weights, overrides, json_dest) -> None:
     """Run the model on audio in integer arithmetic and report its cost on the processor."""
     from .api import simulate
     from .report.render import render_text
@@ -148,6 +162,7 @@ def run(model, weights, hardware, audio, bits, sparsity, prune, weight_format, c
     overrides = list(overrides) + _compression_overrides(sparsity, prune, weight_format, codebook)
     overrides += _decode_overrides(beam, context, context_weight, endpoint_final_ms,
                                    endpoint_speculative_ms, endpoint_tail_ms)
+    overrides += _branch_overrides(branch, branch_weights)
     report = simulate(model=model, hardware=hardware, audio=list(audio) or None, bits=bits,
                       overrides=overrides, weights=weights, progress=progress)
     data = report.to_dict()

@@ -129,6 +129,11 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr) -> None:
 @click.option("--format", "weight_format", default=None, metavar="NAME",
               help=f"weight stream format: {', '.join(WEIGHT_FORMATS)}")
 @click.option("--codebook", is_flag=True, default=False)
+@click.option("--branch", is_flag=True, default=False,
+              help="branching encoder (--set model.branch.*); also decodes without it and "
+                   "reports the WER change and encoder MACs saved")
+@click.option("--branch-weights", "branch_weights", default=None, metavar="NAME|FILE.npz",
+              help="float weights of the cheap branch (implies --branch)")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
 @click.option("--float", "include_float", is_flag=True, default=False,
               help="also decode with the float golden model")
@@ -136,15 +141,17 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr) -> None:
               help="print up to N misrecognized utterances")
 @click.option("--json", "json_dest", default=None, metavar="PATH|-")
 def eval_cmd(model, weights, testset, bits, sparsity, prune, weight_format, codebook,
-             overrides, include_float, show_errors, json_dest) -> None:
+             branch, branch_weights, overrides, include_float, show_errors, json_dest) -> None:
     """WER and CER of a model on a test set, by azsim's integer inference."""
-    from .cli import _check_writable, _compression_overrides, _write_json
+    from .cli import _branch_overrides, _check_writable, _compression_overrides, _write_json
     from .evaluate import evaluate
+    from .report.branch import branch_eval_line
 
     quiet = json_dest == "-"
     if json_dest not in (None, "-"):
         _check_writable(json_dest)
     overrides = list(overrides) + _compression_overrides(sparsity, prune, weight_format, codebook)
+    overrides += _branch_overrides(branch, branch_weights)
     result = evaluate(model, testset, bits, overrides, weights, include_float,
                       _stderr_progress(quiet))
     if json_dest is not None:
@@ -158,6 +165,8 @@ def eval_cmd(model, weights, testset, bits, sparsity, prune, weight_format, code
     if include_float:
         line += f"  (float WER {result['float_wer'] * 100:.2f} %)"
     click.echo(line)
+    if "branch" in result:
+        click.echo(branch_eval_line(result["branch"]))
     shown = 0
     for h in result["hypotheses"]:
         if shown >= show_errors:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib.resources
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,8 @@ import numpy as np
 from . import config as cfgmod
 from .api import prepare_model
 from .errors import AzsimError
+from .compress.ptq import QuantizedRNNT
+from .execute.branch import branch_shares, encoder_macs
 from .execute.integer import run_utterance
 from .model import float_ref
 from .model.loading import Utterance, load_utterances
@@ -96,9 +98,12 @@ def evaluate(model: str = "small", testset: str = "test", bits: int | None = Non
     report = progress or (lambda *_: None)
     w, qm = prepare_model(cfg, weights, calibration_utterances(cfg))
     vocab = make_vocab(cfg.vocab, cfg.vocab_size)
-    hyps, float_hyps = [], []
+    hyps, float_hyps, results = [], [], []
     for k, utt in enumerate(tset.utterances):
-        hyps.append(vocab.decode(run_utterance(qm, utt.features).tokens))
+        r = run_utterance(qm, utt.features)
+        hyps.append(vocab.decode(r.tokens))
+        if cfg.branch.enabled:
+            results.append(r)
         if include_float:
             float_hyps.append(vocab.decode(float_ref.recognize(w, cfg, utt.features)[1]))
         report("evaluate", k + 1, len(tset.utterances))
@@ -116,7 +121,33 @@ def evaluate(model: str = "small", testset: str = "test", bits: int | None = Non
         "hypotheses": [{"reference": r, "hypothesis": h}
                        for r, h in zip(tset.references, hyps)],
     }
+    if cfg.branch.enabled:
+        out["branch"] = _branch_change(cfg, qm, tset, results, out["wer"], report)
     if include_float:
         out["float_wer"] = error_rate(tset.references, float_hyps, "word")
         out["float_cer"] = error_rate(tset.references, float_hyps, "char")
     return out
+
+
+def _branch_change(cfg, qm, tset, results, wer: float, report) -> dict:
+    """Issue #7: the branching encoder against the same model without it (the full branch on
+    every step): share of steps per branch, encoder MACs of both runs, and the WER change."""
+    base_qm = QuantizedRNNT(**{f.name: getattr(qm, f.name) for f in fields(QuantizedRNNT)})
+    vocab = make_vocab(cfg.vocab, cfg.vocab_size)
+    base, base_hyps = [], []
+    for k, utt in enumerate(tset.utterances):
+        base.append(run_utterance(base_qm, utt.features))
+        base_hyps.append(vocab.decode(base[-1].tokens))
+        report("evaluate without branching", k + 1, len(tset.utterances))
+    base_wer = error_rate(tset.references, base_hyps, "word")
+    macs, base_macs = encoder_macs(results), encoder_macs(base)
+    b = cfg.branch
+    return {**branch_shares(results), "arbitrator": b.arbitrator,
+            "blank_margin_nats": b.blank_margin_nats, "energy_threshold": b.energy_threshold,
+            "cheap_weights": b.weights or "the full model's", "cheap_sparsity": b.sparsity,
+            "cheap_prune": b.prune, "cheap_bits": b.bits or cfg.weight_bits,
+            "encoder_macs": macs, "encoder_macs_no_branching": base_macs,
+            "encoder_macs_saved_share": {
+                name: 1.0 - macs[name] / base_macs[name] if base_macs[name] else 0.0
+                for name in macs},
+            "wer_no_branching": base_wer, "wer_change": wer - base_wer}

@@ -27,6 +27,7 @@ __all__ = [
     "PredictionConfig",
     "JointConfig",
     "DecodeConfig",
+    "BranchConfig",
     "ModelConfig",
     "HardwareConfig",
     "EnergyAction",
@@ -162,6 +163,43 @@ class DecodeConfig:
         return []
 
 
+_PRUNE_RE = r"magnitude|global|nm:[1-9][0-9]*:[1-9][0-9]*|balanced:[1-9][0-9]*"
+
+
+@_SPEC
+class BranchConfig:
+    """Branching encoder (issue #7, azsim.execute.branch): a cheap encoder branch of the same
+    architecture and an arbitrator that sends each encoder step to one branch."""
+
+    enabled: bool = _field("run the branching encoder (false: the full encoder only)", False)
+    weights: str = _field("float weights of the cheap branch (a shipped set's name or a .npz "
+                          "of the same model); empty: the full model's own weights", "")
+    sparsity: float = _field("cheap branch: fraction of encoder weights pruned to zero", 0.5,
+                             range=(0.0, 0.99))
+    prune: str = _field("cheap branch pruning method: magnitude, global, nm:N:M, balanced:PES",
+                        "magnitude")
+    bits: int = _field("cheap branch weight precision, bits; 0 = model.weight_bits", 0,
+                       range=(0, 8))
+    weight_format: str = _field("cheap branch weight stream format; empty = "
+                                "model.weight_format", "", choices=("",) + WEIGHT_FORMATS)
+    arbitrator: str = _field(
+        "per-step branch choice: blank (previous step's blank margin), energy (quiet input), "
+        "always (cheap), never (full)", "blank", choices=("blank", "energy", "always", "never"))
+    blank_margin_nats: float = _field(
+        "blank arbitrator: cheap when the previous step's blank logit beat every other by at "
+        "least this, nats", 4.0, range=(-100.0, 100.0))
+    energy_threshold: float = _field(
+        "energy arbitrator: cheap when the step's mean normalized log-mel input is at most "
+        "this, standard deviations from the training mean", -1.0, range=(-50.0, 50.0))
+
+    def validate(self) -> list[str]:
+        import re
+        if not re.fullmatch(_PRUNE_RE, self.prune):
+            return [f"prune = {self.prune!r} is not one of magnitude, global, nm:N:M, "
+                    "balanced:PES"]
+        return []
+
+
 @_SPEC
 class ModelConfig:
     """An RNN-T model: its shapes, precision and vocabulary."""
@@ -181,6 +219,7 @@ class ModelConfig:
     prediction: PredictionConfig = _field("prediction network")
     joint: JointConfig = _field("joint network")
     decode: DecodeConfig = _field("decoding limits", default_factory=DecodeConfig)
+    branch: BranchConfig = _field("branching encoder (issue #7)", default_factory=BranchConfig)
     # Compression (issue #3): applied to every weight matrix except the embedding table.
     quantizer: str = _field("weight quantizer: per-channel symmetric grid, or a 2^b-entry "
                             "codebook per layer (weight sharing)", "uniform",
@@ -197,10 +236,13 @@ class ModelConfig:
 
     def validate(self) -> list[str]:
         import re
-        if not re.fullmatch(r"magnitude|global|nm:[1-9][0-9]*:[1-9][0-9]*|balanced:[1-9][0-9]*",
-                            self.prune):
+        if not re.fullmatch(_PRUNE_RE, self.prune):
             return [f"prune = {self.prune!r} is not one of magnitude, global, nm:N:M, "
                     "balanced:PES"]
+        if self.branch.enabled and self.branch.arbitrator == "blank" and self.decode.beam > 1:
+            return [f"branch.arbitrator = 'blank' needs greedy decoding (decode.beam = "
+                    f"{self.decode.beam}): use arbitrator = 'energy', 'always' or 'never' "
+                    "with a beam search"]
         return []
 
 

@@ -40,8 +40,10 @@ def _lstm_info(layer: QLSTM) -> list[LayerInfo]:
 
 def layer_infos(qm: QuantizedRNNT) -> list[LayerInfo]:
     infos = []
-    for layer in qm.enc:
+    for layer in qm.enc + getattr(qm, "cheap_enc", ()):   # issue #7: branching encoder
         infos += _lstm_info(layer)
+    if getattr(qm, "arbiter", None) is not None:
+        infos.append(_info(qm.arbiter, "linear"))
     infos.append(_info(qm.embed, "embedding"))
     for layer in qm.pred:
         infos += _lstm_info(layer)
@@ -55,10 +57,12 @@ def layer_matrices(qm: QuantizedRNNT) -> dict[str, tuple[QMatrix, ...]]:
     input vector (an LSTM layer multiplies [x_t, r_(t-1)] by [W_x | W_r]); the embedding is a
     lookup table, not a matrix-vector product, and is left out."""
     out: dict[str, tuple[QMatrix, ...]] = {}
-    for layer in qm.enc + qm.pred:
+    for layer in qm.enc + getattr(qm, "cheap_enc", ()) + qm.pred:
         out[f"{layer.name}.lstm"] = (layer.w_x, layer.w_r)
         if layer.has_projection:
             out[f"{layer.name}.proj"] = (layer.w_p,)
+    if getattr(qm, "arbiter", None) is not None:
+        out[qm.arbiter.name] = (qm.arbiter,)
     out.update({"joint.enc": (qm.joint_enc,), "joint.pred": (qm.joint_pred,),
                 "joint.out": (qm.joint_out,)})
     return out
@@ -73,6 +77,7 @@ class UtteranceResult:
     events: EventLog
     n_frames: int             # encoder input frames (after stacking)
     search: object = None     # the decoder's full output when one is given (azsim.decode)
+    branch: object = None     # issue #7: the branch of each encoder step (execute.branch)
 
 
 def _lstm_events(log: EventLog, layer: QLSTM, frames, nz_x, eff_x, ev, acts=None) -> None:
@@ -251,7 +256,12 @@ def run_utterance(qm: QuantizedRNNT, features: np.ndarray, decoder=None) -> Utte
     n_frames = stacked_count(features.shape[0], enc.stack_frames,
                              enc.stack_stride or enc.stack_frames)
     log = EventLog(layer_infos(qm), n_frames)
-    enc_out, enc_frames = run_encoder(qm, features, log)
+    branch = None
+    if getattr(qm, "cheap_enc", ()):
+        from .branch import run_branched_encoder
+        enc_out, enc_frames, branch = run_branched_encoder(qm, features, log)
+    else:
+        enc_out, enc_frames = run_encoder(qm, features, log)
     search = None
     if decoder is None:
         tokens, token_frames = greedy_decode(qm, enc_out, enc_frames, log)
@@ -259,4 +269,5 @@ def run_utterance(qm: QuantizedRNNT, features: np.ndarray, decoder=None) -> Utte
         search = decoder(qm, enc_out, enc_frames, log)
         tokens, token_frames = list(search.tokens), list(search.token_frames)
     enc_scale = qm.enc[-1].out_scale
-    return UtteranceResult(tokens, token_frames, enc_out, enc_scale, log, n_frames, search)
+    return UtteranceResult(tokens, token_frames, enc_out, enc_scale, log, n_frames, search,
+                           branch)

@@ -1,6 +1,7 @@
 """Plain-text rendering of a Report for the terminal (the CLI prints what this returns)."""
 from __future__ import annotations
 
+from .branch import branch_lines
 from .render_decode import decode_lines
 
 
@@ -56,4 +57,5 @@ def render_text(report: dict, top_layers: int = 5) -> str:
                      f"{_bytes(row['dram_read_bytes']):>12}{row['energy_uj']:>11.2f}  "
                      f"{'yes' if row['resident'] else 'no'}")
     lines += decode_lines(report)  # issue #7
+    lines += branch_lines(report)  # issue #7, branching encoder
     return "\n".join(lines)

@@ -49,9 +49,16 @@ def _actions(layers, costs, preload, energies, weight_bits: int, leak_cycles: in
     def pre(key):
         return float(sum(p[key] for p in preload.values()))
 
+    # Per layer at its own bit-width (issue #7: a cheap encoder branch may have fewer bits);
+    # the row gives the mean energy per MAC.
+    mac_count = total("macs_full")
+    mac_pj = energies.mac_pj_at(weight_bits)
+    if len({info.weight_bits for info in layers if info.kind != "embedding"}) > 1 and mac_count:
+        mac_pj = sum(float(np.sum(cs[k].counts["macs_full"]))
+                     * energies.mac_pj_at(info.weight_bits)
+                     for cs in costs for k, info in enumerate(layers)) / mac_count
     rows = {
-        # One bit-width for every matrix (the embedding issues no MACs).
-        "mac": (total("macs_full"), energies.mac_pj_at(weight_bits)),
+        "mac": (mac_count, mac_pj),
         "gated_mac": (total("macs_gated"), energies.gated_mac_pj),
         "skipped_mac": (total("macs_skipped"), 0.0),
         "sram_read_byte": (total("sram_weight_read_bytes") + total("sram_act_read_bytes"),

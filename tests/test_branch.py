@@ -1,0 +1,179 @@
+"""Branching encoder (issue #7, part 4): shared state, arbitrators, MAC accounting, errors."""
+import dataclasses
+
+import numpy as np
+import pytest
+
+from azsim import config as cfgmod
+from azsim.api import prepare_model
+from azsim.compress.ptq import QuantizedRNNT
+from azsim.execute.branch import (BranchedRNNT, blank_margin_q, branch_shares, encoder_macs,
+                                  full_only_macs)
+from azsim.execute.events import FIELD
+from azsim.execute.integer import run_utterance
+from azsim.model.audio import shipped_audio_paths
+from azsim.model.loading import load_utterances
+
+
+def _prepare(*overrides, model="tiny"):
+    cfg = cfgmod.load_model_config(model, ["model.branch.enabled=true", *overrides])
+    utts = load_utterances([str(p) for p in shipped_audio_paths()], cfg)
+    _, qm = prepare_model(cfg, None, utts)
+    return qm, utts
+
+
+def _full_only(qm) -> QuantizedRNNT:
+    return QuantizedRNNT(**{f.name: getattr(qm, f.name)
+                            for f in dataclasses.fields(QuantizedRNNT)})
+
+
+def _layer_counts(result, name):
+    return result.events.counts[result.events.index[name]]
+
+
+@pytest.fixture(scope="module")
+def same():
+    """A cheap branch identical to the full one (no pruning, same bits)."""
+    return _prepare("model.branch.sparsity=0.0", 'model.branch.arbitrator="always"')
+
+
+@pytest.fixture(scope="module")
+def pruned():
+    return _prepare("model.branch.sparsity=0.6", 'model.branch.arbitrator="always"')
+
+
+def test_identical_branch_is_bit_identical_to_no_branching(same):
+    qm, utts = same
+    for layer, cheap in zip(qm.enc, qm.cheap_enc):
+        assert np.array_equal(layer.w_x.q, cheap.w_x.q) and layer.out_scale == cheap.out_scale
+    base = _full_only(qm)
+    # every step cheap, mixed choices (the energy rule at the median input), never cheap
+    inputs = np.concatenate([u.features for u in utts])
+    for arb, thr in (("always", 0), ("energy", None), ("never", 0)):
+        q = dataclasses.replace(qm, arbitrator=arb)
+        if thr is None:
+            thr_code = int(np.median(inputs - inputs.mean()) / qm.in_scale)
+            q = dataclasses.replace(q, threshold_q=thr_code,
+                                    arbiter=qm.arbiter or _energy_arbiter(qm))
+        for u in utts:
+            r, r0 = run_utterance(q, u.features), run_utterance(base, u.features)
+            assert r.tokens == r0.tokens and r.token_frames == r0.token_frames
+            assert np.array_equal(r.enc_out, r0.enc_out)
+            for info in r0.events.layers:       # full + cheap invocations = the full run's
+                twin = "cheap." + info.name
+                both = _layer_counts(r, info.name) + (
+                    _layer_counts(r, twin) if twin in r.events.index else 0)
+                assert np.array_equal(both, _layer_counts(r0, info.name)), info.name
+
+
+def _energy_arbiter(qm):
+    from azsim.execute.branch import _arbiter_matrix
+    return _arbiter_matrix("energy", qm.enc[0].w_x.q.shape[1])
+
+
+def test_blank_arbitrator_mixes_branches_over_shared_state(same):
+    qm, utts = same
+    base = _full_only(qm)
+    blank = _prepare("model.branch.sparsity=0.0", 'model.branch.arbitrator="blank"',
+                     "model.branch.blank_margin_nats=0.0")[0]
+    shares = []
+    for u in utts:
+        r, r0 = run_utterance(blank, u.features), run_utterance(base, u.features)
+        assert r.tokens == r0.tokens and np.array_equal(r.enc_out, r0.enc_out)
+        assert not r.branch.cheap[0]            # no previous step: the full branch
+        shares.append(r.branch.cheap.mean())
+        # the arbitrator is charged once per step after the first
+        assert int(_layer_counts(r, "branch.arbiter")[:, FIELD["invocations"]].sum()) == \
+            r.branch.cheap.size - 1
+    assert 0 < np.mean(shares) < 1
+
+
+def test_never_equals_no_branching(pruned):
+    qm, utts = pruned
+    never = dataclasses.replace(qm, arbitrator="never")
+    base = _full_only(qm)
+    for u in utts[:2]:
+        r, r0 = run_utterance(never, u.features), run_utterance(base, u.features)
+        assert r.tokens == r0.tokens and np.array_equal(r.enc_out, r0.enc_out)
+        assert not r.branch.cheap.any()
+        assert all(_layer_counts(r, layer.name + ".lstm").sum() == 0 for layer in qm.cheap_enc)
+
+
+def test_always_cheap_equals_the_cheap_model(pruned):
+    qm, utts = pruned
+    assert any(not np.array_equal(a.w_x.q, b.w_x.q) for a, b in zip(qm.enc, qm.cheap_enc))
+    cheap_only = dataclasses.replace(_full_only(qm), enc=qm.cheap_enc)
+    for u in utts[:2]:
+        r, rc = run_utterance(qm, u.features), run_utterance(cheap_only, u.features)
+        assert r.branch.cheap.all()
+        assert r.tokens == rc.tokens and np.array_equal(r.enc_out, rc.enc_out)
+
+
+def test_cheap_branch_is_pruned_encoder_only_with_shared_scales(pruned):
+    qm, _ = pruned
+    assert isinstance(qm, BranchedRNNT)
+    for full, cheap in zip(qm.enc, qm.cheap_enc):
+        assert cheap.name == "cheap." + full.name
+        assert 0.55 < cheap.w_x.sparsity < 0.65
+        assert (full.in_scale, full.h_scale, full.out_scale) == \
+            (cheap.in_scale, cheap.h_scale, cheap.out_scale)
+    assert qm.joint_out.sparsity < 0.05              # prediction and joint stay full
+    names = {m.name for m in qm.matrices()}
+    assert "cheap.enc.0.w_x" in names                 # both branches are stored
+
+
+def test_mac_accounting_adds_up():
+    qm, utts = _prepare("model.branch.sparsity=0.6", 'model.branch.arbitrator="energy"',
+                        "model.branch.energy_threshold=0.0")
+    results = [run_utterance(qm, u.features) for u in utts]
+    base = [run_utterance(_full_only(qm), u.features) for u in utts]
+    s = branch_shares(results)
+    assert s["cheap_steps"] + s["full_steps"] == s["steps"] == sum(r.enc_out.shape[0]
+                                                                    for r in results)
+    assert 0 < s["cheap_steps"] < s["steps"]
+    # the exact counterfactual equals the measured run without branching
+    exact, measured = full_only_macs(results), encoder_macs(base)
+    assert exact["macs_dense"] == measured["macs_dense"]
+    assert exact["macs_nonzero_weight"] == measured["macs_nonzero_weight"]
+    ran = encoder_macs(results)
+    arb = sum(int(_layer_counts(r, "branch.arbiter")[:, FIELD["macs_dense"]].sum())
+              for r in results)
+    assert arb == s["steps"] * qm.arbiter.size     # one arbitration per step, charged
+    assert ran["macs_dense"] == exact["macs_dense"] + arb
+    assert ran["macs_nonzero_weight"] < exact["macs_nonzero_weight"]
+
+
+def test_blank_margin_is_integer_logit_difference():
+    logits = np.array([500, 100, 480, -7], np.int32)
+    assert blank_margin_q(logits) == 20
+    assert blank_margin_q(np.array([0, 3, -1], np.int32)) == -3
+
+
+def test_run_reports_branch_and_default_run_has_none(cli, tmp_path):
+    import json
+    out = tmp_path / "b.json"
+    code, text, err = cli("run", "--branch", "--set", "model.branch.arbitrator=\"always\"",
+                          "--json", str(out))
+    assert code == 0, err
+    b = json.loads(out.read_text())["branch"]
+    assert b["cheap_share"] == 1.0 and b["full_steps"] == 0
+    assert b["encoder_macs_full_only"]["macs_dense"] == \
+        b["encoder_macs_events_no_branching"]["macs_dense"]
+    assert "branch:" in text and "steps cheap" in text
+    out0 = tmp_path / "a.json"
+    code, text, _ = cli("run", "--json", str(out0))
+    assert code == 0 and "branch" not in json.loads(out0.read_text()) and "branch:" not in text
+
+
+@pytest.mark.parametrize("args, needle", [
+    (("--set", "model.branch.arbitrator=\"coin\""), "model.branch.arbitrator"),
+    (("--set", "model.branch.sparsity=1.5"), "model.branch.sparsity"),
+    (("--set", "model.branch.bits=9"), "model.branch.bits"),
+    (("--set", "model.branch.prune=\"random\""), "prune"),
+    (("--branch", "--beam", "3"), "arbitrator"),
+    (("--branch-weights", "/nonexistent/cheap.npz"), "/nonexistent/cheap.npz"),
+])
+def test_bad_branch_config_is_one_line_error(cli, args, needle):
+    code, out, err = cli("run", *args)
+    assert code == 2 and out == ""
+    assert err.startswith("azsim: error:") and needle in err and err.count("\n") == 1

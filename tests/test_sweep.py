@@ -260,6 +260,28 @@ def test_a_failing_point_is_recorded_and_the_sweep_goes_on(cli, tmp_path):
     assert len(_rows(db)) == 4
 
 
+def test_a_killed_worker_costs_at_most_the_point_it_was_running(tmp_path):
+    from azsim.sweep import runner
+    from azsim.sweep.pool import LocalPool
+    spec = sp.build_spec(model=None, hw=None, audio=None, weights=None, spec_file=None,
+                         sets=["model.weight_bits=8,7,6,5", "hw.clock_mhz=400,800"])
+    points = sp.expand(spec)
+    db = str(tmp_path / "r.sqlite")
+    killed = []
+    with ResultStore(db) as store, LocalPool(2) as pool:
+        def kill_one(point, res):
+            if not killed:   # after the first result, SIGKILL a worker wherever it is
+                proc = next(iter(pool.workers.values()))[0]
+                os.kill(proc.pid, signal.SIGKILL)
+                killed.append(proc.pid)
+        summary = runner.run_sweep(points, spec, store, jobs=2, pool=pool, on_result=kill_one)
+    rows = _rows(db)
+    assert killed and len(rows) == 8 and summary.ok + summary.failed == 8
+    failed = [r for r in rows if r[1] == "failed"]
+    assert len(failed) <= 1 and summary.failed == len(failed)
+    assert all("worker process died (signal 9)" in r[3] for r in failed)
+
+
 def _sweep_cmd(db, extra=()):
     # A slower model (128-wide) and 12 distinct models, so that the sweep runs for seconds.
     return [sys.executable, "-m", "azsim.cli", "sweep", "--results", db, "--jobs", "1",

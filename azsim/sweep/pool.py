@@ -1,4 +1,4 @@
-"""The local executor: worker processes, one inbox each, fed chunk by chunk by the parent.
+"""The local executor: worker processes, one pipe each, fed chunk by chunk by the parent.
 
 Workers are forked from a fork server (or spawned where there is none) with
 ``NUMBA_NUM_THREADS=1`` and one BLAS thread in their environment, so N workers use N cores,
@@ -7,17 +7,24 @@ announces it is ready, gets a chunk (points that share a model), and reports eac
 starts and ends; the parent, the only writer of the results store, commits every result at
 once. A worker that dies (killed, out of memory) costs the point it was running, which is
 recorded as failed, and is replaced; the rest of its chunk is handed out again.
+
+Each worker talks to the parent over its own pipe, written directly (``Connection.send``),
+never through a ``multiprocessing.Queue`` shared by all workers: a queue's writers share one
+lock, taken by a feeder thread, and a worker that exits or dies while its feeder holds it
+leaves every other worker blocked for ever (seen here: a worker exited right after its last
+message on a loaded machine, and the sweep hung with one point left). With one pipe per
+worker, a worker's death can only close its own pipe.
 """
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import queue
 import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from multiprocessing.connection import wait
 
 from .worker import WORKER_ENV, PointResult, PointTask, SweepError, _error_text, _one_thread, \
     run_point
@@ -27,37 +34,32 @@ __all__ = ["LocalPool", "run_local"]
 _POLL_S = 0.5              # how often the parent checks that its workers are alive
 
 
-def _worker_main(wid: int, inbox, outbox) -> None:
+def _worker_main(wid: int, conn) -> None:
     """A local worker: announce readiness, run the chunk it is given, report each point."""
     parent_pid = os.getppid()   # the sweep, or the fork server, which exits with the sweep
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle
-    # Terminated by the parent (Ctrl-C): exit through Python, so that multiprocessing's exit
-    # handlers release this process's semaphores instead of leaving them to the tracker.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
-    # Never block at exit on a parent that stopped reading; everything that matters has been
-    # received by then (the parent answers "ready" only after the results sent before it).
-    outbox.cancel_join_thread()
     os.environ.update(WORKER_ENV)                  # already inherited; for any subprocess
     try:
-        _one_thread()
-        from .. import api  # noqa: F401  (import once, before the first point)
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which stops
-        outbox.put(("crash", wid, _error_text(exc)))
-        return
-    while True:
-        outbox.put(("ready", wid, None))
+        try:
+            _one_thread()
+            from .. import api  # noqa: F401  (import once, before the first point)
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent, which stops
+            conn.send(("crash", wid, _error_text(exc)))
+            return
         while True:
-            try:
-                chunk = inbox.get(timeout=1.0)
-                break
-            except queue.Empty:
+            conn.send(("ready", wid, None))
+            while not conn.poll(1.0):
                 if os.getppid() != parent_pid:   # the sweep was killed: do not linger
                     return
-        if chunk is None:
-            return
-        for task in chunk:
-            outbox.put(("start", wid, task.key))
-            outbox.put(("done", wid, run_point(task)))
+            chunk = conn.recv()
+            if chunk is None:
+                return
+            for task in chunk:
+                conn.send(("start", wid, task.key))
+                conn.send(("done", wid, run_point(task)))
+    except (EOFError, OSError):   # the parent closed its end or exited: nothing to report to
+        return
 
 
 def _context():
@@ -117,7 +119,8 @@ def _worker_env() -> Iterator[None]:
 
 
 class LocalPool:
-    """Spawned workers, one inbox each, so the parent always knows who holds which points.
+    """Workers forked from the fork server, one pipe each, so the parent always knows who
+    holds which points.
 
     Start it early (``LocalPool(jobs).start()``): workers spend their first second importing
     numpy, numba and azsim, which overlaps the parent's validation of the sweep. Nothing is
@@ -128,8 +131,7 @@ class LocalPool:
         if jobs < 1:
             raise SweepError(f"--jobs {jobs}: must be at least 1")
         self.ctx = _context()
-        self.outbox = self.ctx.Queue()
-        self.workers: dict[int, tuple] = {}   # wid -> (process, inbox)
+        self.workers: dict[int, tuple] = {}   # wid -> (process, the parent's end of its pipe)
         self.jobs, self._next = jobs, 0
 
     def start(self) -> LocalPool:
@@ -145,22 +147,23 @@ class LocalPool:
 
     def spawn(self) -> None:
         wid, self._next = self._next, self._next + 1
-        inbox = self.ctx.Queue()
-        proc = self.ctx.Process(target=_worker_main, args=(wid, inbox, self.outbox),
+        conn, child_conn = self.ctx.Pipe(duplex=True)
+        proc = self.ctx.Process(target=_worker_main, args=(wid, child_conn),
                                 name=f"azsim-sweep-{wid}", daemon=True)
         with _worker_env():
             proc.start()
-        self.workers[wid] = (proc, inbox)
+        child_conn.close()   # the worker holds its own copy: its exit closes the pipe
+        self.workers[wid] = (proc, conn)
 
     def close(self, *, terminate: bool = False) -> None:
         """Stop the workers: let them finish their imports and exit, or ``terminate``."""
-        for proc, inbox in self.workers.values():
+        for proc, conn in self.workers.values():
             if terminate:
                 proc.terminate()
             elif proc.is_alive():
                 try:
-                    inbox.put(None)
-                except (OSError, ValueError):
+                    conn.send(None)
+                except OSError:
                     pass
         deadline = time.monotonic() + 5.0
         for proc, _ in self.workers.values():
@@ -168,82 +171,106 @@ class LocalPool:
             if proc.is_alive():
                 proc.terminate()
                 proc.join(timeout=1.0)
-        for _, inbox in self.workers.values():
-            inbox.cancel_join_thread()
-            inbox.close()
-        if self.outbox is not None:
-            self.outbox.cancel_join_thread()
-            self.outbox.close()
-        # Drop the queues now, so that their semaphores are released before the interpreter
-        # exits even when a traceback (Ctrl-C) still holds this pool.
+        for _, conn in self.workers.values():
+            conn.close()
         self.workers.clear()
-        self.outbox = None
 
 
 def run_local(chunks: list[list[PointTask]], pool: LocalPool,
                on_result: Callable[[PointResult], None]) -> None:
-    todo = list(chunks)
-    pending = {t.key for c in chunks for t in c}
-    held: dict[int, list[PointTask]] = {}      # wid -> points handed out, not yet done
-    running: dict[int, str] = {}               # wid -> key of the point being run
-    stopped: set[int] = set()                  # told to exit: no work left for them
     try:
-        _dispatch(todo, pending, held, running, stopped, pool, on_result)
+        _Dispatch(chunks, pool, on_result).run()
     except BaseException:
         pool.close(terminate=True)
         raise
 
 
-def _dispatch(todo, pending, held, running, stopped, pool, on_result) -> None:
+class _Dispatch:
     """Hand out chunks to ready workers, collect results, replace dead workers."""
-    jobs = pool.jobs
-    failed_starts = 0
-    pool.start()
-    while pending:
-        try:
-            messages = [pool.outbox.get(timeout=_POLL_S)]
-        except queue.Empty:
-            messages = []
-        while True:   # everything already sent, before judging who died
-            try:
-                messages.append(pool.outbox.get_nowait())
-            except queue.Empty:
-                break
-        for kind, wid, payload in messages:
-            if kind == "crash":
-                raise SweepError(f"sweep worker could not start: {payload}")
-            if kind == "ready":
-                held[wid] = todo.pop(0) if todo else []
-                if not held[wid]:
-                    stopped.add(wid)
-                pool.workers[wid][1].put(held[wid] or None)
-            elif kind == "start":
-                running[wid] = payload
-            elif kind == "done":
-                running.pop(wid, None)
-                held[wid] = [t for t in held.get(wid, []) if t.key != payload.key]
-                if payload.key in pending:
-                    pending.discard(payload.key)
-                    on_result(payload)
-        if not messages:
+
+    def __init__(self, chunks, pool: LocalPool, on_result) -> None:
+        self.todo = list(chunks)
+        self.pending = {t.key for c in chunks for t in c}
+        self.held: dict[int, list[PointTask]] = {}   # wid -> points handed out, not yet done
+        self.running: dict[int, str] = {}            # wid -> key of the point being run
+        self.stopped: set[int] = set()               # told to exit: no work left for them
+        self.pool, self.on_result, self.failed_starts = pool, on_result, 0
+
+    def run(self) -> None:
+        pool = self.pool
+        pool.start()
+        while self.pending:
+            conns = {conn: wid for wid, (_, conn) in pool.workers.items()}
+            ready = wait(list(conns), timeout=_POLL_S)
+            for conn in ready:
+                self._drain(conns[conn])
             for wid, (proc, _) in list(pool.workers.items()):
-                if proc.exitcode is None or wid in stopped:
-                    continue
-                del pool.workers[wid]
-                key = running.pop(wid, None)
-                rest = [t for t in held.pop(wid, []) if t.key != key]
-                if key is not None and key in pending:
-                    pending.discard(key)
-                    code = proc.exitcode
-                    how = f"signal {-code}" if code < 0 else f"exit code {code}"
-                    on_result(PointResult(key, False, None, f"worker process died ({how}) "
-                                          "while running this point", None))
+                if wid not in self.stopped and proc.exitcode is not None:
+                    self._drain(wid)     # whatever it sent before it died counts
+                    if wid in pool.workers:
+                        self._died(wid)
+
+    def _drain(self, wid: int) -> None:
+        """Handle every message waiting in worker ``wid``'s pipe."""
+        proc, conn = self.pool.workers[wid]
+        while True:
+            try:
+                if not conn.poll():
+                    return
+                message = conn.recv()
+            except (EOFError, OSError):   # the worker exited: its pipe is closed
+                if wid in self.stopped:
+                    conn.close()
+                    del self.pool.workers[wid]
+                    proc.join(timeout=1.0)
                 else:
-                    failed_starts += 1
-                    if failed_starts > 2 * jobs:
-                        raise SweepError(f"sweep workers keep dying before running a "
-                                         f"point (last exit code {proc.exitcode})")
-                if rest:
-                    todo.insert(0, rest)
-                if pending:
-                    pool.spawn()
+                    proc.join(timeout=1.0)   # so that its exit code is known
+                    self._died(wid)
+                return
+            self._handle(message)
+            if wid not in self.pool.workers:
+                return
+
+    def _handle(self, message) -> None:
+        kind, wid, payload = message
+        if kind == "crash":
+            raise SweepError(f"sweep worker could not start: {payload}")
+        if kind == "ready":
+            self.held[wid] = self.todo.pop(0) if self.todo else []
+            if not self.held[wid]:
+                self.stopped.add(wid)
+            try:
+                self.pool.workers[wid][1].send(self.held[wid] or None)
+            except OSError:
+                pass        # it died meanwhile: found by its closed pipe or exit code
+        elif kind == "start":
+            self.running[wid] = payload
+        elif kind == "done":
+            self.running.pop(wid, None)
+            self.held[wid] = [t for t in self.held.get(wid, []) if t.key != payload.key]
+            if payload.key in self.pending:
+                self.pending.discard(payload.key)
+                self.on_result(payload)
+
+    def _died(self, wid: int) -> None:
+        """Worker ``wid`` died: fail the point it was running, hand out the rest again."""
+        pool = self.pool
+        proc, conn = pool.workers.pop(wid)
+        conn.close()
+        key = self.running.pop(wid, None)
+        rest = [t for t in self.held.pop(wid, []) if t.key != key]
+        code = proc.exitcode
+        if key is not None and key in self.pending:
+            self.pending.discard(key)
+            how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+            self.on_result(PointResult(key, False, None, f"worker process died ({how}) "
+                                       "while running this point", None))
+        else:
+            self.failed_starts += 1
+            if self.failed_starts > 2 * pool.jobs:
+                raise SweepError(f"sweep workers keep dying before running a point (last "
+                                 f"exit code {code})")
+        if rest:
+            self.todo.insert(0, rest)
+        if self.pending:
+            pool.spawn()

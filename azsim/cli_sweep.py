@@ -92,8 +92,8 @@ def sweep(spec_file, model, weights, hardware, audio, sets, results, resume, job
         _sweep(spec_file, model, weights, hardware, audio, sets, results, resume, jobs,
                executor, scheduler, dry_run, None)
         return
-    # Workers start now: their imports overlap the validation below; no point is handed out
-    # before every point is valid. A bad spec terminates them.
+    # The workers' fork server starts now: its imports overlap the validation below; no point
+    # is handed out before every point is valid. A bad spec stops it.
     with runner.LocalPool(jobs) as pool:
         _sweep(spec_file, model, weights, hardware, audio, sets, results, resume, jobs,
                executor, scheduler, dry_run, pool)

@@ -122,9 +122,13 @@ class LocalPool:
     """Workers forked from the fork server, one pipe each, so the parent always knows who
     holds which points.
 
-    Start it early (``LocalPool(jobs).start()``): workers spend their first second importing
-    numpy, numba and azsim, which overlaps the parent's validation of the sweep. Nothing is
-    dispatched to them before :func:`run_sweep`. Use as a context manager, or ``close()``.
+    Create it early: the fork server starts at once and spends its first second importing
+    numpy, numba and azsim for every worker, which overlaps the parent's validation of the
+    sweep. Workers are forked when :func:`run_local` needs them (``Process.start`` waits
+    until the server has imported everything, so forking them at once would make the parent
+    wait before validating); spawned workers (no fork server) start on ``__enter__``, as each
+    imports for itself. Nothing is dispatched before :func:`run_sweep`. Use as a context
+    manager, or ``close()``.
     """
 
     def __init__(self, jobs: int) -> None:
@@ -140,7 +144,7 @@ class LocalPool:
         return self
 
     def __enter__(self) -> LocalPool:
-        return self.start()
+        return self if self.ctx.get_start_method() == "forkserver" else self.start()
 
     def __exit__(self, exc_type, *exc) -> None:
         self.close(terminate=exc_type is not None)

@@ -275,8 +275,8 @@ def _absolute_if_file(name: str) -> str:
 
 
 def shipped_audio_paths() -> list[str]:
-    """:func:`azsim.model.audio.shipped_audio_paths` without importing that module, whose
-    SciPy import costs the sweep's parent 0.6 s (and more under load) before workers start;
+    """:func:`azsim.model.audio.shipped_audio_paths` without importing that module (and
+    NumPy with it) into the sweep's parent, which only validates and stores;
     ``tests/test_sweep.py`` checks that the two agree."""
     origin = importlib.util.find_spec("azsim.model.audio").origin
     return [str(p) for p in sorted((Path(origin).parent.parent / "data" / "audio").glob("*.wav"))]

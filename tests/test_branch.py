@@ -177,3 +177,29 @@ def test_bad_branch_config_is_one_line_error(cli, args, needle):
     code, out, err = cli("run", *args)
     assert code == 2 and out == ""
     assert err.startswith("azsim: error:") and needle in err and err.count("\n") == 1
+
+
+def test_eval_reports_wer_change_and_macs(cli, tmp_path):
+    """azsim eval --branch on three shipped test utterances (a corpus-split .npz)."""
+    import importlib.resources
+    import json
+
+    src = importlib.resources.files("azsim") / "data" / "testset" / "test.npz"
+    with np.load(str(src)) as z:
+        a = {k: z[k] for k in z.files}
+    n, off = 3, a["offsets"]
+    feats = [a["feature_offset"][k] + a["features_u8"][off[k]:off[k + 1]].astype(np.float32)
+             * a["feature_step"][k] for k in range(n)]
+    path = tmp_path / "three.npz"
+    np.savez(path, features=np.concatenate(feats).astype(np.float16), offsets=off[:n + 1],
+             texts=a["texts"][:n])
+    code, out, err = cli("eval", "--model", "small", "--test", str(path), "--branch",
+                         "--set", "model.branch.arbitrator=\"never\"", "--json", "-")
+    assert code == 0, err
+    b = json.loads(out)["branch"]
+    assert b["steps"] == b["full_steps"] > 0 and b["wer_change"] == 0.0
+    assert b["encoder_macs"] == b["encoder_macs_no_branching"]
+    code, out, err = cli("eval", "--model", "small", "--test", str(path), "--branch",
+                         "--set", "model.branch.arbitrator=\"always\"")
+    assert code == 0, err
+    assert "100.0 % of" in out and "steps cheap" in out and "WER" in out

@@ -54,7 +54,9 @@ from ..compress.ptq import QLSTM, QMatrix, QuantizedRNNT, make_qmatrix, quantize
 from ..compress.quantize import quantize_activations
 from ..model.float_ref import encoder_input, reduce_time
 from ..model.vocab import BLANK
-from .events import EventLog
+from .events import FIELD, EventLog
+from .integer import (_lstm_events, _Predictor, joint_enc_step, joint_out_step, layer_infos,
+                      run_lstm_traced)
 
 ARBITRATORS = ("blank", "energy", "always", "never")
 ARBITER_LAYER = "branch.arbiter"
@@ -130,8 +132,6 @@ class _Encoder:
     """The integer encoder one step at a time, each step on the branch it is given."""
 
     def __init__(self, qm: BranchedRNNT, features: np.ndarray, log: EventLog):
-        from .integer import _lstm_events, run_lstm_traced  # noqa: F401 (cycle at import)
-        self._run, self._events = run_lstm_traced, _lstm_events
         self.qm, self.log = qm, log
         enc = qm.cfg.encoder
         self.xs = quantize_activations(
@@ -148,9 +148,9 @@ class _Encoder:
     def _layers(self, lo: int, hi: int, xs: np.ndarray, frames: np.ndarray, cheap: bool):
         branch = self.qm.cheap_enc if cheap else self.qm.enc
         for k in range(lo, hi):
-            y, self.states[k], nz_x, eff_x, ev, acts = self._run(self.qm, branch[k], xs,
-                                                                 self.states[k])
-            self._events(self.log, branch[k], frames, nz_x, eff_x, ev, acts)
+            y, self.states[k], nz_x, eff_x, ev, acts = run_lstm_traced(
+                self.qm, branch[k], xs, self.states[k])
+            _lstm_events(self.log, branch[k], frames, nz_x, eff_x, ev, acts)
             xs = y
         return xs
 
@@ -194,7 +194,6 @@ def _greedy_steps(qm: BranchedRNNT, enc: _Encoder, log: EventLog):
     """The blank arbitrator: encoder and greedy decoding step by step, each step's branch
     from the previous step's blank margin. The decoding here only drives the arbitrator: its
     events go to a scratch log (the caller decodes the outputs again on the real log)."""
-    from .integer import _Predictor, joint_enc_step, joint_out_step, layer_infos
     scratch = EventLog(layer_infos(qm), log.n_frames)
     pred = _Predictor(qm, scratch)
     pred.step(BLANK, 0)
@@ -248,7 +247,6 @@ _MAC_FIELDS = ("macs_dense", "macs_nonzero_weight", "macs_effectual")
 def encoder_macs(results) -> dict:
     """Encoder MACs of these utterances as run: dense, with a nonzero weight (what a
     weight-skipping processor issues), effectual (nonzero weight and activation)."""
-    from .events import FIELD
     out = dict.fromkeys(_MAC_FIELDS, 0)
     for r in results:
         for k, info in enumerate(r.events.layers):
@@ -264,7 +262,6 @@ def full_only_macs(results) -> dict:
     since each invocation of a cheap layer would have been one of its full counterpart (the
     effectual MACs depend on the activations the full branch would have seen, so they are not
     given here: a run without branching measures them)."""
-    from .events import FIELD
     out = {"macs_dense": 0, "macs_nonzero_weight": 0}
     for r in results:
         layers, counts = r.events.layers, r.events.counts

@@ -107,8 +107,9 @@ def branch_eval_line(b: dict) -> str:
     m, m0 = b["encoder_macs"], b["encoder_macs_no_branching"]
     saved = b["encoder_macs_saved_share"]
     return (f"branch: {b['arbitrator']} arbitrator, {b['cheap_share'] * 100:.1f} % of "
-            f"{b['steps']} steps cheap; encoder MACs with a nonzero weight {m['macs_nonzero_weight']:,}"
-            f" vs {m0['macs_nonzero_weight']:,} ({saved['macs_nonzero_weight'] * 100:.1f} % saved),"
+            f"{b['steps']} steps cheap; encoder MACs with a nonzero weight "
+            f"{m['macs_nonzero_weight']:,} vs {m0['macs_nonzero_weight']:,} "
+            f"({saved['macs_nonzero_weight'] * 100:.1f} % saved),"
             f" effectual {saved['macs_effectual'] * 100:.1f} % saved, dense "
             f"{saved['macs_dense'] * 100:.1f} %; WER {b['wer_no_branching'] * 100:.2f} % -> "
             f"{(b['wer_no_branching'] + b['wer_change']) * 100:.2f} % "

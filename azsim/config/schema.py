@@ -174,7 +174,9 @@ class BranchConfig:
     enabled: bool = _field("run the branching encoder (false: the full encoder only)", False)
     weights: str = _field("float weights of the cheap branch (a shipped set's name or a .npz "
                           "of the same model); empty: the full model's own weights", "")
-    sparsity: float = _field("cheap branch: fraction of encoder weights pruned to zero", 0.5,
+    # Defaults: the one-shot point that kept the small model's WER on 100 test utterances
+    # (sparsity 0.3, margin 2 nats: 77 % of steps cheap, 23 % fewer encoder MACs; issue #7).
+    sparsity: float = _field("cheap branch: fraction of encoder weights pruned to zero", 0.3,
                              range=(0.0, 0.99))
     prune: str = _field("cheap branch pruning method: magnitude, global, nm:N:M, balanced:PES",
                         "magnitude")
@@ -187,7 +189,7 @@ class BranchConfig:
         "always (cheap), never (full)", "blank", choices=("blank", "energy", "always", "never"))
     blank_margin_nats: float = _field(
         "blank arbitrator: cheap when the previous step's blank logit beat every other by at "
-        "least this, nats", 4.0, range=(-100.0, 100.0))
+        "least this, nats", 2.0, range=(-100.0, 100.0))
     energy_threshold: float = _field(
         "energy arbitrator: cheap when the step's mean normalized log-mel input is at most "
         "this, standard deviations from the training mean", -1.0, range=(-50.0, 50.0))

@@ -47,6 +47,19 @@ def test_lattice_merges_same_word_history_and_keeps_path_scores():
     assert (call.src, call.dst, call.start_frame, call.end_frame, call.am_q) == (0, 1, 0, 3, -5)
 
 
+def test_a_hypothesis_ending_inside_a_better_ones_prefix_keeps_its_own_score():
+    # Found with the trained model: the best hypothesis goes on after "sixty eight" (its
+    # boundary score there is taken at the space), a worse one ends at "eight" with a total
+    # below the best's boundary score. Every path must sum to its own hypothesis' score, so
+    # the best hypothesis stays the best path.
+    best = _hyp("ab cd", range(5), [-1, -2, -3, -4, -5], final_am=-20)
+    short = _hyp("ab", range(2), [-1, -6], final_am=-25)
+    lat = build_lattice([best, short], VOCAB, 30000)
+    paths = lat.paths()
+    assert [p[0] for p in paths] == [("ab", "cd"), ("ab",)]
+    assert [p[1] for p in paths] == [best.am_q, short.am_q]
+
+
 def test_round_trip_and_size():
     hyps = [_hyp("turn on the lights", range(0, 36, 2), [-k for k in range(1, 19)],
                  bias=[0] * 17 + [2048]),

@@ -129,20 +129,28 @@ def build_lattice(nbest, vocab: Vocab, frame_us: int) -> Lattice:
     nodes: dict[tuple[int, ...], int] = {(): 0}
     edges: list[Edge] = []
     finals: dict[int, tuple[int, int]] = {}
+    # Nodes are word histories, so every node but the root has one incoming edge and one
+    # score from the root: ``reach``. An edge or final weight is always taken relative to the
+    # reach of the node it leaves, so that every path sums to the score of the hypothesis that
+    # ends there, even where it shares a prefix created by another hypothesis with other
+    # boundary scores (e.g. "... sixty eight" ending where a better hypothesis goes on to
+    # "minutes": its final weight must not be added to the better one's prefix score).
+    reach: dict[int, tuple[int, int]] = {0: (0, 0)}
     for hyp in nbest:
         history: tuple[int, ...] = ()
-        prev_am = prev_bias = 0
         for word, start, end, am, bias in word_segments(hyp, vocab):
             w = word_index.setdefault(word, len(word_index))
             nxt = history + (w,)
             if nxt not in nodes:
+                src = nodes[history]
                 nodes[nxt] = len(nodes)
-                edges.append(Edge(nodes[history], nodes[nxt], w, start, end, am - prev_am,
-                                  bias - prev_bias))
-            history, prev_am, prev_bias = nxt, am, bias
+                edges.append(Edge(src, nodes[nxt], w, start, end, am - reach[src][0],
+                                  bias - reach[src][1]))
+                reach[nodes[nxt]] = (am, bias)
+            history = nxt
         node = nodes[history]
         if node not in finals:
-            finals[node] = (hyp.am_q - prev_am, hyp.bias_q - prev_bias)
+            finals[node] = (hyp.am_q - reach[node][0], hyp.bias_q - reach[node][1])
     edges.sort(key=lambda e: (e.dst, e.src))
     return Lattice(frame_us, tuple(word_index), len(nodes), tuple(edges),
                    tuple((n, a, b) for n, (a, b) in sorted(finals.items())))

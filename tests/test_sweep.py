@@ -66,7 +66,7 @@ def test_cartesian_product_order_and_keys():
     # Points that differ only in hardware share their model side (worker reuse).
     assert len({p.group for p in points}) == 2
     # The key hashes the resolved config, not the spelling of the override.
-    other = sp.expand(sp.build_spec(model="tiny", hw="az-edge", audio=None, weights=None,
+    other = sp.expand(sp.build_spec(model="small", hw="az-edge", audio=None, weights=None,
                                     spec_file=None, sets=["model.weight_bits=8",
                                                           "hw.clock_mhz=4e2",
                                                           "model.sparsity=5e-1"]))
@@ -207,8 +207,14 @@ def test_the_fork_server_starts_with_one_thread_per_worker():
     before = {k: os.environ.get(k) for k in pool.WORKER_ENV}
     with pool.LocalPool(1):
         pid = forkserver._forkserver._forkserver_pid
-        with open(f"/proc/{pid}/environ", "rb") as fh:
-            env = fh.read().split(b"\0")
+        # The server is started (fork + exec) but may not have finished its exec: its environ
+        # reads empty until then.
+        deadline = time.monotonic() + 30
+        env = [b""]
+        while env == [b""] and time.monotonic() < deadline:
+            with open(f"/proc/{pid}/environ", "rb") as fh:
+                env = fh.read().split(b"\0")
+            time.sleep(0.01)
     for name, value in pool.WORKER_ENV.items():
         assert f"{name}={value}".encode() in env, name
     assert {k: os.environ.get(k) for k in pool.WORKER_ENV} == before   # the parent's is kept
@@ -284,7 +290,8 @@ def test_a_killed_worker_costs_at_most_the_point_it_was_running(tmp_path):
 
 def _sweep_cmd(db, extra=()):
     # A slower model (128-wide) and 12 distinct models, so that the sweep runs for seconds.
-    return [sys.executable, "-m", "azsim.cli", "sweep", "--results", db, "--jobs", "1",
+    return [sys.executable, "-m", "azsim.cli", "sweep", "--model", "tiny", "--results", db,
+            "--jobs", "1",
             "--set", "model.encoder.hidden=192", "--set", "model.prediction.hidden=192",
             "--set", "model.weight_bits=8,7,6,5,4,3", "--set", "model.sparsity=0,0.5",
             *extra]
@@ -322,7 +329,7 @@ def test_sigkill_halfway_then_resume_ends_with_every_point_exactly_once(tmp_path
     with sqlite3.connect(db) as con:
         rows = con.execute("SELECT key, status FROM points").fetchall()
     expected = {p.key for p in sp.expand(sp.build_spec(
-        model=None, hw=None, audio=None, weights=None, spec_file=None,
+        model="tiny", hw=None, audio=None, weights=None, spec_file=None,
         sets=["model.encoder.hidden=192", "model.prediction.hidden=192",
               "model.weight_bits=8,7,6,5,4,3", "model.sparsity=0,0.5"]))}
     assert len(rows) == 12 and {k for k, _ in rows} == expected   # none lost, none twice

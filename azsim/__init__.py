@@ -3,7 +3,7 @@
 Public API (the CLI is a thin layer over it)::
 
     import azsim
-    report = azsim.simulate(model="tiny", hardware="az-edge", audio=None, bits=8)
+    report = azsim.simulate(model="small", hardware="az-edge", audio=None, bits=8)
     report.to_dict()
 
 The library never prints; ``azsim.cli`` owns all output.

@@ -25,7 +25,8 @@ from .report.report import build_report
 from .schedule.residency import plan_residency
 
 
-def simulate(model: str = "tiny", hardware: str = "az-edge", audio: Sequence[str] | None = None,
+def simulate(model: str = cfgmod.DEFAULT_MODEL, hardware: str = cfgmod.DEFAULT_HARDWARE,
+             audio: Sequence[str] | None = None,
              bits: int | None = None, overrides: Sequence[str] = (), weights: str | None = None,
              calibration_audio: Sequence[str] | None = None,
              progress: Callable[[str, int, int], None] | None = None,

@@ -13,6 +13,7 @@ import click
 import numpy as np
 
 from ._version import __version__
+from .config import DEFAULT_MODEL
 from .config.schema import WEIGHT_FORMATS
 from .errors import AzsimError
 
@@ -100,10 +101,11 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--model", "model", default="tiny", show_default=True, metavar="NAME|PATH",
+@click.option("--model", "model", default=DEFAULT_MODEL, show_default=True,
+              metavar="NAME|PATH",
               help="model preset name or TOML file")
 @click.option("--weights", default=None, metavar="FILE.npz",
-              help="float weights (.npz, azsim schema); default: generated from the seed")
+              help="float weights (.npz, azsim schema); default: the preset's (small: the shipped trained weights; tiny, he2019: generated from the seed)")
 @click.option("--hw", "hardware", default="az-edge", show_default=True, metavar="NAME|PATH",
               help="hardware preset name or TOML file")
 @click.option("--audio", multiple=True, metavar="WAV",
@@ -175,7 +177,8 @@ def run(model, weights, hardware, audio, bits, sparsity, prune, weight_format, c
 
 
 @cli.command()
-@click.option("--model", "model", default="tiny", show_default=True, metavar="NAME|PATH",
+@click.option("--model", "model", default=DEFAULT_MODEL, show_default=True,
+              metavar="NAME|PATH",
               help="model preset name or TOML file (its weights are pruned and quantized)")
 @click.option("--weights", default=None, metavar="FILE.npz|FILE.npy",
               help="integer matrices to encode losslessly as given (instead of --model)")

@@ -39,6 +39,7 @@ def test_corrupted_codebook_stream_raises():
 
 
 def _run(*overrides, **kw):
+    kw.setdefault("model", "tiny")   # mechanics on the small untrained preset (fast)
     return azsim.simulate(overrides=list(overrides), **kw).to_dict()
 
 
@@ -97,7 +98,8 @@ def test_compress_bad_inputs(cli, tmp_path):
 
 
 def test_saved_streams_decode_and_corruption_is_one_line(cli, tmp_path):
-    code, _, _ = cli("compress", "--bits", "4", "--sparsity", "0.8", "--save", str(tmp_path))
+    code, _, _ = cli("compress", "--model", "tiny", "--bits", "4", "--sparsity", "0.8", "--save",
+                     str(tmp_path))
     files = sorted(tmp_path.glob("*.azw"))
     assert len(files) == 9 * len(ALL_FORMATS)
     good = tmp_path / "enc.0.w_x.rle.azw"

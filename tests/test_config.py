@@ -57,7 +57,8 @@ def test_shipped_presets_are_listed():
 
 def test_default_presets_load():
     model = load_model_config()
-    assert model.name == "tiny" and model.vocab_size == 29
+    assert model.name == "small" and model.vocab_size == 29   # the trained model (issue #6)
+    assert model.weights == "small"
     assert model.encoder.time_reduction_after == 1 and model.encoder.time_reduction_factor == 2
     hw = load_hardware_config()
     assert hw.name == "az-edge" and hw.zero_handling == "skip_both"

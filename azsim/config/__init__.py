@@ -30,7 +30,15 @@ from azsim.config.schema import (
     PredictionConfig,
 )
 
+# The model `azsim run`, `azsim compress`, `azsim sweep` and `azsim.simulate` use when none is
+# named: the trained `small` RNN-T (issue #6), so the default run decodes real words with the
+# emission pattern of a trained model. `tiny` and `he2019` carry untrained, generated weights.
+DEFAULT_MODEL = "small"
+DEFAULT_HARDWARE = "az-edge"
+
 __all__ = [
+    "DEFAULT_MODEL",
+    "DEFAULT_HARDWARE",
     "load_model_config",
     "load_hardware_config",
     "load_energy_table",
@@ -48,7 +56,7 @@ __all__ = [
 ]
 
 
-def load_model_config(name_or_path: str | Path = "tiny",
+def load_model_config(name_or_path: str | Path = DEFAULT_MODEL,
                       overrides: Iterable[str] = ()) -> ModelConfig:
     """Load a model preset or TOML file and apply the ``model.*`` overrides.
 

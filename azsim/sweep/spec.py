@@ -5,7 +5,7 @@ A sweep is a base run (model, hardware, audio, weights, fixed ``--set`` override
 the command line an axis is ``--set model.weight_bits=8,6,4,2`` (a single value is a fixed
 override); from a TOML file::
 
-    model = "tiny"                  # preset name or TOML path, as --model
+    model = "small"                 # preset name or TOML path, as --model
     hw = "az-edge"                  # as --hw
     audio = ["a.wav", "b.wav"]      # optional; default the shipped utterances
     weights = "trained.npz"         # optional
@@ -64,7 +64,7 @@ class Axis:
 @dataclass(frozen=True)
 class SweepSpec:
     """A base run and its axes; paths are absolute so that any worker resolves them alike."""
-    model: str = "tiny"
+    model: str = cfgmod.DEFAULT_MODEL
     hw: str = "az-edge"
     audio: tuple[str, ...] | None = None
     weights: str | None = None
@@ -261,7 +261,7 @@ def build_spec(*, model: str | None, hw: str | None, audio: Sequence[str] | None
     for key in set(fixed) & set(by_key):
         raise SweepSpecError(f"{spec_file}: {key} is both in [set] and in [sweep]")
     audio_list = list(audio) if audio else base.get("audio")
-    model_name = model or base.get("model") or "tiny"
+    model_name = model or base.get("model") or cfgmod.DEFAULT_MODEL
     hw_name = hw or base.get("hw") or "az-edge"
     return SweepSpec(model=_absolute_if_file(model_name), hw=_absolute_if_file(hw_name),
                      audio=tuple(os.path.abspath(a) for a in audio_list) if audio_list else None,

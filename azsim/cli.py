@@ -105,7 +105,8 @@ def cli() -> None:
               metavar="NAME|PATH",
               help="model preset name or TOML file")
 @click.option("--weights", default=None, metavar="FILE.npz",
-              help="float weights (.npz, azsim schema); default: the preset's (small: the shipped trained weights; tiny, he2019: generated from the seed)")
+              help="float weights (.npz, azsim schema); default: the preset's (small: the "
+                   "shipped trained weights; tiny, he2019: generated from the seed)")
 @click.option("--hw", "hardware", default="az-edge", show_default=True, metavar="NAME|PATH",
               help="hardware preset name or TOML file")
 @click.option("--audio", multiple=True, metavar="WAV",

@@ -13,6 +13,7 @@ import time
 
 import click
 
+from .config import DEFAULT_MODEL
 from .config.schema import WEIGHT_FORMATS
 from .errors import AzsimError
 
@@ -117,7 +118,7 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr) -> None:
 
 
 @click.command(name="eval")
-@click.option("--model", "model", default="small", show_default=True, metavar="NAME|PATH")
+@click.option("--model", "model", default=DEFAULT_MODEL, show_default=True, metavar="NAME|PATH")
 @click.option("--weights", default=None, metavar="NAME|FILE.npz",
               help="shipped weights (small, small-qat4, small-sparse80) or a file")
 @click.option("--test", "testset", default="test", show_default=True, metavar="NAME|FILE|DIR",

@@ -88,7 +88,7 @@ def calibration_utterances(cfg) -> list[Utterance]:
     return _from_npz(_testset_dir() / "calibration.npz", "calibration", cfg.frontend.hop_ms).utterances
 
 
-def evaluate(model: str = "small", testset: str = "test", bits: int | None = None,
+def evaluate(model: str = cfgmod.DEFAULT_MODEL, testset: str = "test", bits: int | None = None,
              overrides=(), weights: str | None = None, include_float: bool = False,
              progress: Callable[[str, int, int], None] | None = None) -> dict:
     """WER/CER of the integer model (and, optionally, of the float golden model)."""

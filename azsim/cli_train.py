@@ -38,10 +38,14 @@ def _stderr_progress(quiet: bool):
 @click.option("--test", "n_test", type=click.IntRange(0), default=250, show_default=True)
 @click.option("--names", "n_names", type=click.IntRange(0), default=120, show_default=True,
               help="test utterances with contact names never used in training")
+@click.option("--names-train", "n_names_train", type=click.IntRange(0), default=0,
+              show_default=True,
+              help="extra training utterances calling the training-only name list "
+                   "(open-vocabulary names; read together with the train split)")
 @click.option("--seed", type=click.IntRange(0, 2 ** 31 - 1), default=0, show_default=True)
 @click.option("--jobs", type=click.IntRange(1), default=None,
               help="synthesis processes (default: all cores)")
-def corpus(out_dir, n_train, n_dev, n_test, n_names, seed, jobs) -> None:
+def corpus(out_dir, n_train, n_dev, n_test, n_names, n_names_train, seed, jobs) -> None:
     """Synthesize the smart-speaker corpus with espeak-ng into DIR (log-mel features)."""
     from .corpus.build import build_corpus
     from .corpus.synth import espeak_binary
@@ -51,6 +55,8 @@ def corpus(out_dir, n_train, n_dev, n_test, n_names, seed, jobs) -> None:
     if not os.access(parent, os.W_OK):
         raise AzsimError(f"corpus DIR {out_dir}: folder {parent} is not writable")
     sizes = {"train": n_train, "dev": n_dev, "test": n_test, "names": n_names}
+    if n_names_train:
+        sizes["names_train"] = n_names_train
     meta = build_corpus(out_dir, sizes, seed=seed, jobs=jobs,
                         progress=_stderr_progress(False))
     hours = {k: round(v / 3600, 2) for k, v in meta["seconds"].items()}

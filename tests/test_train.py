@@ -108,3 +108,24 @@ def test_one_training_step_smoke(tmp_path):
     w = load_weights(tmp_path / "o" / "weights.npz", cfg)
     # 50 % pruned; 4-bit snapping may round a few more small weights to zero.
     assert 0.5 <= np.mean(w["enc.0.w_x"] == 0) < 0.6
+
+
+def test_train_split_takes_the_names_train_supplement(tmp_path):
+    """``azsim corpus --names-train N`` writes names_train.npz; training reads it with train."""
+    from azsim.model.vocab import make_vocab
+    from azsim.train.data import load
+
+    def split(texts, frames):
+        offsets = np.concatenate([[0], np.cumsum(frames)]).astype(np.int64)
+        feats = np.arange(offsets[-1] * 2, dtype=np.float16).reshape(-1, 2)
+        return {"features": feats, "offsets": offsets, "texts": np.array(texts)}
+    np.savez(tmp_path / "train.npz", **split(["call mom", "stop"], [3, 2]))
+    np.savez(tmp_path / "dev.npz", **split(["stop"], [2]))
+    vocab = make_vocab("chars", 29)
+    assert load(tmp_path, "train", vocab).size == 2
+    np.savez(tmp_path / "names_train.npz", **split(["call ansel"], [4]))
+    s = load(tmp_path, "train", vocab)
+    assert list(s.texts) == ["call mom", "stop", "call ansel"]
+    assert list(s.offsets) == [0, 3, 5, 9] and s.features.shape == (9, 2)
+    assert s.frames(2) == 4 and len(s.targets) == 3
+    assert load(tmp_path, "dev", vocab).size == 1     # only train takes the supplement

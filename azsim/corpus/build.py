@@ -12,6 +12,8 @@ Layout of a corpus directory (one ``.npz`` per split, all arrays, no pickles)::
     corpus.json     the seed, sizes, variant split and frontend used
 
 ``names`` holds test-voice requests to contacts never named in training (issue #7).
+``names_train`` (optional, ``azsim corpus --names-train N``) holds training-voice requests to
+``grammar.TRAIN_NAMES``; training reads it together with ``train`` (``azsim.train.data``).
 Float16 keeps log-mel values (|x| < 30) to ~0.01, far below the frontend's own noise floor.
 """
 from __future__ import annotations
@@ -28,7 +30,7 @@ import numpy as np
 from ..model.frontend import FrontendSpec, log_mel
 from . import grammar, synth
 
-SPLITS = ("train", "dev", "test", "names")
+SPLITS = ("train", "dev", "test", "names", "names_train")
 # Sentences drawn per utterance when building the pools: enough draws that every split's pool
 # holds thousands of distinct sentences.
 _POOL_DRAWS_PER_UTT = 4
@@ -47,14 +49,17 @@ def plan(seed: int, sizes: dict[str, int], variants: dict[str, list[str]]) -> di
     rng = np.random.default_rng(seed)
     total = sum(sizes.values())
     pools = sentence_pools(seed, max(20000, _POOL_DRAWS_PER_UTT * total))
-    names = grammar.name_sentences(sizes.get("names", 0), seed + 1)
+    fixed = {"names": grammar.name_sentences(sizes.get("names", 0), seed + 1),
+             "names_train": grammar.training_name_sentences(sizes.get("names_train", 0),
+                                                            seed + 2)}
     out = {}
     for split, n in sizes.items():
-        voice_split = "train" if split == "train" else "dev" if split == "dev" else "test"
-        pool = names if split == "names" else pools[split]
+        voice_split = "train" if split in ("train", "names_train") else \
+            "dev" if split == "dev" else "test"
+        pool = fixed.get(split, pools.get(split))
         items = []
         for k in range(n):
-            text = pool[k] if split == "names" else pool[rng.integers(len(pool))]
+            text = pool[k] if split in fixed else pool[rng.integers(len(pool))]
             items.append((text, synth.draw_speaker(rng, variants[voice_split]),
                           synth.draw_channel(rng), int(rng.integers(2 ** 31))))
         out[split] = items

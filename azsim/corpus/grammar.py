@@ -9,9 +9,9 @@ with word sequences the model never heard while every test word occurs in traini
 Numbers, times and percentages are spelled out as a speaker says them ("twenty five",
 "seven thirty p m"), in the model's alphabet (lower case letters, space, apostrophe).
 
-Contact names come in two disjoint lists: ``CONTACTS`` occur in training; ``NEW_CONTACTS``
-never do and appear only in the ``names`` test subset, where contextual biasing (issue #7)
-must find them.
+Contact names come in three disjoint lists: ``CONTACTS`` occur in every split;
+``TRAIN_NAMES`` only in the training-only ``names_train`` split; ``NEW_CONTACTS`` never in
+training, only in the ``names`` test subset, where contextual biasing (issue #7) must find them.
 """
 from __future__ import annotations
 
@@ -70,6 +70,56 @@ CONTACTS = ["mom", "dad", "grandma", "grandpa", "john", "mary", "david", "sarah"
 NEW_CONTACTS = ["priyanka", "siobhan", "thaddeus", "ximena", "oluwaseun", "bartholomew",
                 "genevieve", "rasmus", "ingrid", "lorcan", "anouk", "cosimo", "dagny",
                 "evander", "fenella", "hamish", "isolde", "jovan", "kasimir", "leocadia"]
+# Training-only first names for open-vocabulary spelling (the ``names_train`` split): with only
+# the 40 ``CONTACTS`` the prediction network learns a closed list and turns every unseen name
+# into a known one ("call kasimir" -> "call chris"), which no biasing bonus can undo. These
+# 363 names from many languages teach the model to spell a name from its sound;
+# they are disjoint from ``CONTACTS`` and ``NEW_CONTACTS`` (tested), so the names test stays unseen.
+TRAIN_NAMES = [
+    "aaron", "abigail", "adam", "adrian", "ahmed", "aiden", "aisha", "alan", "albert",
+    "alexander", "alfie", "alice", "alina", "alistair", "amara", "amelia", "amir", "andre",
+    "andrew", "angela", "angus", "anita", "ansel", "antonio", "april", "archie", "ariana",
+    "arjun", "arthur", "astrid", "aurora", "ava", "barbara", "barnaby", "beatrice", "bella",
+    "benedict", "benjamin", "bernard", "bianca", "bjorn", "blake", "bridget", "bruno",
+    "caleb", "callum", "camila", "carlos", "carmen", "caroline", "cassandra", "cecilia",
+    "cedric", "celeste", "charlie", "charlotte", "chen", "chloe", "christina", "clara",
+    "claude", "colin", "connor", "cora", "cormac", "dalia", "damian", "dante", "darius",
+    "deborah", "declan", "deepak", "delphine", "denise", "desmond", "diana", "diego",
+    "dimitri", "dominic", "donovan", "dorothy", "duncan", "dylan", "edith", "edgar",
+    "edmund", "eduardo", "eileen", "elena", "eliza", "elliot", "elsa", "emil", "emilia",
+    "enzo", "esme", "esther", "ethan", "eugene", "eva", "evelyn", "ezra", "fatima", "felix",
+    "fergus", "fiona", "florian", "flora", "francesca", "freya", "gabriel", "gareth",
+    "gemma", "george", "gerald", "gianna", "gideon", "gillian", "giovanni", "gloria",
+    "gordon", "greta", "gregory", "gustav", "hannah", "harriet", "harvey", "hazel",
+    "hector", "heidi", "henry", "hiroshi", "holly", "hugo", "ian", "imogen", "ines",
+    "irene", "isaac", "isabel", "ivan", "jacob", "jade", "jamal", "janet", "jasper",
+    "javier", "jeremy", "jessica", "joanna", "joel", "jonah", "jorge", "joseph", "joshua",
+    "juan", "judith", "julian", "june", "kai", "kamala", "karim", "katrina", "keira",
+    "kenji", "kieran", "kofi", "lachlan", "lara", "leah", "leon", "leonora", "liam", "lila",
+    "lily", "lionel", "lorenzo", "louis", "lucas", "lucia", "luke", "lydia", "magnus",
+    "malcolm", "marco", "margaret", "marina", "marius", "martha", "martin", "matilda",
+    "matteo", "maya", "megan", "melvin", "mia", "miguel", "milo", "miriam", "mohammed",
+    "monica", "morgan", "nadia", "naomi", "nathan", "neil", "nelson", "nia", "nicholas",
+    "nina", "noah", "nora", "oliver", "omar", "orla", "oscar", "otto", "owen", "pablo",
+    "padma", "patrick", "penelope", "philip", "phoebe", "pierre", "quentin", "quinn",
+    "rafael", "rahul", "raj", "ramona", "raymond", "rebecca", "reuben", "rhys", "riley",
+    "rita", "roberto", "rohan", "roland", "rosa", "rosalind", "ruby", "rupert", "ruth",
+    "samir", "samuel", "sanjay", "sebastian", "selma", "seth", "shane", "sheila", "silas",
+    "simon", "sofia", "soren", "stella", "stuart", "sunita", "sven", "sylvia", "tamsin",
+    "tariq", "teresa", "theo", "tobias", "tomas", "trevor", "tristan", "ursula",
+    "valentina", "vanessa", "vera", "victor", "vikram", "vincent", "violet", "vivian",
+    "walter", "wanda", "wendy", "wilfred", "xavier", "yara", "yasmin", "yusuf", "zachary",
+    "zara", "zoe", "zoltan", "anselm", "benoit", "cillian", "dimitra", "eamon", "farah",
+    "gunnar", "hyacinth", "idris", "jolene", "kwame", "lavinia", "mateo", "niamh", "odile",
+    "perpetua", "radek", "saoirse", "tatiana", "umberto", "vasco", "wolfgang", "yannick",
+    "zainab", "agnieszka", "bronwen", "casimir", "desdemona", "eberhard", "fionnuala",
+    "gwendolyn", "horatio", "ignatius", "jacinta", "krzysztof", "ludmila", "maximilian",
+    "nkechi", "octavia", "percival", "ravindra", "svetlana", "temperance", "ulrich",
+    "wilhelmina", "yevgeny", "zebedee", "adaeze", "bogdan", "chidi", "dorota", "emeka",
+    "folasade", "gaspard", "habib", "ifeoma", "jurgen", "kaveh", "lucinda", "mihail",
+    "nnamdi", "oksana", "piotr", "radhika", "seamus", "thelma", "uriel", "valeria",
+    "wojciech", "xiomara", "yolanda", "zygmunt"
+]
 TEMPERATURES = list(range(60, 81))
 APPS = ["mobile", "home", "work"]
 
@@ -162,4 +212,11 @@ def name_sentences(n: int, seed: int) -> list[str]:
     """Requests that contain a contact name never used in training (issue #7 biasing)."""
     rng = random.Random(seed)
     name_templates = _contact_templates(NEW_CONTACTS)
+    return [" ".join(rng.choice(name_templates)(rng).split()) for _ in range(n)]
+
+
+def training_name_sentences(n: int, seed: int) -> list[str]:
+    """Requests to the training-only ``TRAIN_NAMES`` (the ``names_train`` split)."""
+    rng = random.Random(seed)
+    name_templates = _contact_templates(TRAIN_NAMES)
     return [" ".join(rng.choice(name_templates)(rng).split()) for _ in range(n)]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -26,11 +27,21 @@ class Split:
 
 
 def load(corpus_dir, split: str, vocab: Vocab, limit: int | None = None) -> Split:
+    """One split; ``train`` also takes the corpus's ``names_train.npz`` when it has one."""
     z = load_split(corpus_dir, split)
+    extra = Path(corpus_dir) / "names_train.npz"
+    if split == "train" and extra.is_file():
+        z = _concat(z, load_split(corpus_dir, "names_train"))
     n = len(z["texts"]) if limit is None else min(limit, len(z["texts"]))
     offsets = z["offsets"][:n + 1]
     return Split(z["features"][:offsets[-1]], offsets, z["texts"][:n],
                  [np.asarray(vocab.encode(str(t)), np.int64) for t in z["texts"][:n]])
+
+
+def _concat(a: dict, b: dict) -> dict:
+    return {"features": np.concatenate([a["features"], b["features"]]),
+            "offsets": np.concatenate([a["offsets"], a["offsets"][-1] + b["offsets"][1:]]),
+            "texts": np.concatenate([a["texts"], b["texts"]])}
 
 
 def feature_stats(split: Split) -> tuple[np.ndarray, np.ndarray]:

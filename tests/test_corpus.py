@@ -1,0 +1,58 @@
+"""The synthetic corpus plan (issue #6): splits disjoint by voice and by sentence, and the three
+contact-name lists kept apart so the biasing test (issue #7) hears only unseen names."""
+import numpy as np
+
+from azsim.corpus import grammar
+from azsim.corpus.build import plan
+from azsim.corpus.synth import sentence_split, split_variants
+
+VARIANTS = split_variants([f"v{k}" for k in range(40)], seed=0)
+SIZES = {"train": 400, "dev": 40, "test": 60, "names": 30, "names_train": 80}
+
+
+def _voices(items):
+    return {speaker.voice.split("+")[1] for _, speaker, *_ in items}
+
+
+def test_voice_variants_are_disjoint_between_splits():
+    assert not set(VARIANTS["train"]) & set(VARIANTS["test"])
+    assert not set(VARIANTS["train"]) & set(VARIANTS["dev"])
+    assert not set(VARIANTS["dev"]) & set(VARIANTS["test"])
+
+
+def test_plan_splits_by_voice_and_by_sentence():
+    work = plan(0, SIZES, VARIANTS)
+    assert {k: len(v) for k, v in work.items()} == SIZES
+    train_texts = {t for t, *_ in work["train"] + work["names_train"]}
+    for split in ("dev", "test"):
+        assert not train_texts & {t for t, *_ in work[split]}, split
+        assert all(sentence_split(t) == split for t, *_ in work[split])
+    assert _voices(work["train"]) <= set(VARIANTS["train"])
+    assert _voices(work["names_train"]) <= set(VARIANTS["train"])
+    assert _voices(work["test"]) <= set(VARIANTS["test"])
+    assert _voices(work["names"]) <= set(VARIANTS["test"])
+
+
+def test_name_lists_are_disjoint_and_the_unseen_names_never_reach_training():
+    contacts, new, extra = set(grammar.CONTACTS), set(grammar.NEW_CONTACTS), \
+        set(grammar.TRAIN_NAMES)
+    assert not contacts & new and not contacts & extra and not new & extra
+    assert len(extra) == len(grammar.TRAIN_NAMES)
+    work = plan(0, SIZES, VARIANTS)
+    train_words = {w for t, *_ in work["train"] + work["names_train"] for w in t.split()}
+    assert not train_words & new
+    # every names_train request names a training-only contact, every names request an unseen one
+    assert all(set(t.split()) & extra for t, *_ in work["names_train"])
+    assert all(set(t.split()) & new for t, *_ in work["names"])
+    # and the supplement is varied: most of the training-only names occur in 80 requests
+    named = {w for t, *_ in work["names_train"] for w in t.split()} & extra
+    assert len(named) > 50
+
+
+def test_plan_is_reproducible_from_its_seed():
+    a, b = plan(3, SIZES, VARIANTS), plan(3, SIZES, VARIANTS)
+    assert [t for t, *_ in a["test"]] == [t for t, *_ in b["test"]]
+    assert [u for *_, u in a["names_train"]] == [u for *_, u in b["names_train"]]
+    c = plan(4, SIZES, VARIANTS)
+    assert [t for t, *_ in a["train"]] != [t for t, *_ in c["train"]]
+    assert np.all([s.speed_wpm > 0 for _, s, *_ in a["train"]])

@@ -56,3 +56,13 @@ def test_plan_is_reproducible_from_its_seed():
     c = plan(4, SIZES, VARIANTS)
     assert [t for t, *_ in a["train"]] != [t for t, *_ in c["train"]]
     assert np.all([s.speed_wpm > 0 for _, s, *_ in a["train"]])
+
+
+def test_every_contact_request_names_its_contact_right_after_a_carrier_phrase():
+    """Biasing with carrier phrases (issue #7) relies on it."""
+    for text in grammar.name_sentences(200, 5) + grammar.training_name_sentences(200, 5):
+        words = text.split()
+        k = next(i for i, w in enumerate(words)
+                 if w in grammar.NEW_CONTACTS or w in grammar.TRAIN_NAMES)
+        before = " ".join(words[:k])
+        assert any(before.endswith(c) for c in grammar.CARRIER_PHRASES), text

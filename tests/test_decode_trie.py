@@ -4,7 +4,7 @@ import pytest
 
 from azsim.decode.beam import _candidates, _Hyp
 from azsim.decode.context import (NONE, ROOT, ContextError, build_trie, load_context,
-                                  read_phrases)
+                                  parse_context, read_phrases)
 from azsim.model.vocab import make_vocab
 
 VOCAB = make_vocab("chars", 29)
@@ -126,3 +126,65 @@ def test_read_phrases_normalizes_and_checks(tmp_path):
         read_phrases(str(tmp_path / "missing.txt"), VOCAB)
     with pytest.raises(ContextError, match="character vocabulary"):
         load_context(str(path), make_vocab("wordpieces", 64), 1.0)
+
+
+@pytest.fixture(scope="module")
+def carrier_trie():
+    return build_trie(["mom", "kasimir"], VOCAB, 1.0, prefixes=["call", "drop in on"])
+
+
+def test_carrier_prefix_is_walked_without_bonus(carrier_trie):
+    deltas, end = _run(carrier_trie, "call mom")
+    assert deltas == [0] * 5 + [W] * 3 and end == 0
+    deltas, end = _run(carrier_trie, "drop in on kasimir please")
+    assert sum(deltas) + end == 7 * W and deltas[:11] == [0] * 11
+
+
+def test_carrier_phrases_gate_the_bonus(carrier_trie):
+    # without a carrier phrase a name earns nothing, at a word start or anywhere
+    for text in ("mom", "tell mom", "turn the kitchen lights on", "kasimir"):
+        deltas, end = _run(carrier_trie, text)
+        assert deltas == [0] * len(text) and end == 0, text
+    # a failed prefix costs nothing; a failed name gives its bonus back
+    deltas, end = _run(carrier_trie, "calm mom")
+    assert deltas == [0] * 8 and end == 0
+    deltas, end = _run(carrier_trie, "call mozart")
+    assert sum(deltas) + end == 0 and deltas[7] == -2 * W
+    # a prefix word failing at a word start may start another prefix
+    deltas, end = _run(carrier_trie, "drop call mom")
+    assert sum(deltas) + end == 3 * W
+
+
+def test_candidate_set_is_exact_with_carrier_phrases(carrier_trie):
+    rng = np.random.default_rng(11)
+    for text in ("", "ca", "call ", "call m", "drop in ", "drop in on k", "x"):
+        node, pending = ROOT, 0
+        for ch in text:
+            node, pending, _ = carrier_trie.step(node, pending, VOCAB.tokens.index(ch))
+        for k in (1, 3):
+            for _ in range(20):
+                logp = -rng.integers(0, 6 * W, VOCAB.size).astype(np.int64)
+                h = _Hyp(0, 0, 0, node, pending, None)
+                got = [(c[0], c[1]) for c in _candidates(h, logp, k, carrier_trie)]
+                brute = sorted((-(int(logp[t]) + carrier_trie.step(node, pending, t)[2]), t)
+                               for t in range(1, VOCAB.size))
+                assert got == brute[:k], text
+
+
+def test_context_file_prefix_lines(tmp_path):
+    path = tmp_path / "contacts.txt"
+    path.write_text("@prefix Call\n@prefix  send a   message to\nmom\nKasimir\n@prefix call\n")
+    assert parse_context(str(path), VOCAB) == (["mom", "kasimir"],
+                                               ["call", "send a message to"])
+    trie = load_context(str(path), VOCAB, 2.0)
+    assert trie.prefixes == ("call", "send a message to")
+    deltas, end = _run(trie, "send a message to mom")
+    assert sum(deltas) + end == 3 * 2 * W
+    bad = tmp_path / "bad.txt"
+    bad.write_text("mom\n@prefix\n")
+    with pytest.raises(ContextError, match=r"line 2: '@prefix' needs the carrier words"):
+        parse_context(str(bad), VOCAB)
+    only = tmp_path / "only.txt"
+    only.write_text("@prefix call\n")
+    with pytest.raises(ContextError, match="no phrases"):
+        parse_context(str(only), VOCAB)

@@ -140,6 +140,12 @@ def _device(rng):
     return rng.choice(["", rng.choice(ROOMS) + " "]) + rng.choice(DEVICES)
 
 
+# The words that introduce a contact in ``_contact_templates``: a device's contact intents know
+# them, and contextual biasing may boost names only right after them (issue #7, Zhao et al.
+# 2019's biasing prefixes).
+CARRIER_PHRASES = ["call", "send a message to", "text", "message", "tell", "drop in on"]
+
+
 def _contact_templates(contacts):
     """Requests that name a contact: calls, messages, drop-ins."""
     c = lambda r: r.choice(contacts)  # noqa: E731

@@ -10,6 +10,12 @@ only at the start of a word, and a completed phrase counts only when a word boun
 or the end of the utterance) follows it: "mom" earns its bonus in "call mom" but gives it back
 in "moment".
 
+Carrier phrases (their section 3.3, "biasing prefixes"): a context may name prefixes such as
+"call" or "text"; then a phrase earns its bonus only right after one of them ("call kasimir"),
+so the common words of other requests ("turn the kitchen lights on") never meet the trie. The
+prefix is walked through the trie without bonus (``earns`` is False on its arcs), which keeps
+the search exact and makes a failed prefix cost nothing.
+
 The bonus is ``weight`` natural-log units (nats) per matched token, added to the token's
 log-probability, i.e. the model's probability is multiplied by e^weight per matched character.
 Scores are integers in Q.10 nats (``azsim.decode.scores``).
@@ -41,9 +47,11 @@ class ContextTrie:
     children: tuple[dict, ...]     # per node: token id -> child node
     is_end: tuple[bool, ...]       # a phrase ends at this node
     word_start: tuple[bool, ...]   # the next token starts a word (ROOT, or after a space)
+    earns: tuple[bool, ...]        # reaching this node earns the bonus (False: a prefix arc)
     space: int                     # token id of the word separator
     weight_q: int                  # bonus per matched token, Q.10 nats
     phrases: tuple[str, ...]
+    prefixes: tuple[str, ...] = ()
 
     @property
     def nodes(self) -> int:
@@ -62,14 +70,16 @@ class ContextTrie:
             pending = 0            # a whole phrase followed by a word boundary: keep its bonus
         child = self.children[node].get(token)
         if child is not None:
-            return child, pending + self.weight_q, self.weight_q
+            gain = self.weight_q if self.earns[child] else 0
+            return child, pending + gain, gain
         delta = -pending           # the partial match failed: take its bonus back
         if is_space:
             return ROOT, 0, delta
         if self.word_start[node]:  # this token starts a word: it may start another phrase
             child = self.children[ROOT].get(token)
             if child is not None:
-                return child, self.weight_q, delta + self.weight_q
+                gain = self.weight_q if self.earns[child] else 0
+                return child, gain, delta + gain
         return NONE, 0, delta
 
     def finish(self, node: int, pending: int) -> int:
@@ -87,8 +97,9 @@ class ContextTrie:
 
 
 def build_trie(phrases: list[str], vocab: Vocab, weight_nats: float,
-               source: str = "context") -> ContextTrie:
-    """Compile phrases (already normalized: lower case, single spaces) into a trie."""
+               source: str = "context", prefixes: list[str] = ()) -> ContextTrie:
+    """Compile phrases (already normalized: lower case, single spaces) into a trie; with
+    ``prefixes``, every phrase hangs after every prefix and only the phrase's arcs earn."""
     from .scores import nats_to_q
 
     if vocab.kind != "chars":
@@ -97,10 +108,10 @@ def build_trie(phrases: list[str], vocab: Vocab, weight_nats: float,
     index = {t: i for i, t in enumerate(vocab.tokens) if t}
     space = index[" "]
     children: list[dict] = [{}]
-    is_end, word_start, tokens = [False], [True], [-1]
-    for phrase in phrases:
-        node = ROOT
-        for ch in phrase:
+    is_end, word_start, earns = [False], [True], [False]
+
+    def insert(node: int, text: str, earn: bool) -> int:
+        for ch in text:
             tok = index[ch]
             child = children[node].get(tok)
             if child is None:
@@ -109,16 +120,26 @@ def build_trie(phrases: list[str], vocab: Vocab, weight_nats: float,
                 children.append({})
                 is_end.append(False)
                 word_start.append(tok == space)
-                tokens.append(tok)
+                earns.append(earn)
             node = child
-        is_end[node] = True
-    return ContextTrie(tuple(children), tuple(is_end), tuple(word_start), space,
-                       nats_to_q(weight_nats), tuple(phrases))
+        return node
+
+    starts = [insert(ROOT, p + " ", False) for p in prefixes] or [ROOT]
+    for phrase in phrases:
+        for start in starts:
+            is_end[insert(start, phrase, True)] = True
+    return ContextTrie(tuple(children), tuple(is_end), tuple(word_start), tuple(earns), space,
+                       nats_to_q(weight_nats), tuple(phrases), tuple(prefixes))
 
 
-def read_phrases(path: str, vocab: Vocab) -> list[str]:
-    """One phrase per line; blank lines and lines starting with '#' are skipped. Phrases are
-    lower-cased with whitespace collapsed; a character the model cannot emit is an error."""
+PREFIX_MARK = "@prefix "
+
+
+def parse_context(path: str, vocab: Vocab) -> tuple[list[str], list[str]]:
+    """``(phrases, prefixes)`` from a context file: one phrase per line; ``@prefix WORDS``
+    lines name carrier phrases (e.g. ``@prefix call``) after which alone phrases are boosted;
+    blank lines and lines starting with '#' are skipped. Text is lower-cased with whitespace
+    collapsed; a character the model cannot emit is an error."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
@@ -126,27 +147,40 @@ def read_phrases(path: str, vocab: Vocab) -> list[str]:
     except UnicodeDecodeError as exc:
         raise ContextError(f"--context {path}: not UTF-8 text (byte {exc.start})") from None
     allowed = {t for t in vocab.tokens if t}
-    phrases = []
+    phrases: list[str] = []
+    prefixes: list[str] = []
     for lineno, line in enumerate(text.splitlines(), start=1):
         phrase = " ".join(line.lower().split())
         if not phrase or phrase.startswith("#"):
             continue
+        target = phrases
+        if phrase.startswith(PREFIX_MARK) or phrase == PREFIX_MARK.strip():
+            phrase, target = phrase[len(PREFIX_MARK):].strip(), prefixes
+            if not phrase:
+                raise ContextError(f"--context {path} line {lineno}: '@prefix' needs the "
+                                   "carrier words after it (e.g. '@prefix call')")
         bad = sorted({ch for ch in phrase if ch not in allowed})
         if bad:
             shown = "".join(t for t in vocab.tokens if t and t != " ")
             raise ContextError(f"--context {path} line {lineno}: {phrase!r} has "
                                f"{', '.join(repr(c) for c in bad)}, which the model cannot "
                                f"emit (allowed: {shown} and space)")
-        if phrase not in phrases:
-            phrases.append(phrase)
+        if phrase not in target:
+            target.append(phrase)
     if not phrases:
         raise ContextError(f"--context {path}: no phrases (one phrase per line; '#' starts a "
-                           "comment)")
-    return phrases
+                           "comment, '@prefix WORDS' names a carrier phrase)")
+    return phrases, prefixes
+
+
+def read_phrases(path: str, vocab: Vocab) -> list[str]:
+    """The phrases of a context file (``parse_context`` without its prefixes)."""
+    return parse_context(path, vocab)[0]
 
 
 def load_context(path: str, vocab: Vocab, weight_nats: float) -> ContextTrie:
     if vocab.kind != "chars":
         raise ContextError(f"--context {path}: contextual biasing needs a character "
                            f"vocabulary; this model has {vocab.kind} (no text-to-token mapping)")
-    return build_trie(read_phrases(path, vocab), vocab, weight_nats, f"--context {path}")
+    phrases, prefixes = parse_context(path, vocab)
+    return build_trie(phrases, vocab, weight_nats, f"--context {path}", prefixes)

@@ -376,6 +376,29 @@ def test_export_csv_and_json_have_units_in_column_names(cli, results_db, tmp_pat
     assert rows[0]["latency_cycles"] == point.record["latency"]["cycles"]
 
 
+def test_export_flattens_the_on_device_pipeline_when_a_record_has_it():
+    """Branching, lattice and end-pointer numbers become columns only for runs that have them."""
+    from azsim.sweep.export import columns, flatten_record
+    plain = {"latency": {"cycles": 10}, "energy": {"total_uj": 1.0, "breakdown_uj": {"mac": 1.0}}}
+    branched = {**plain,
+                "lattice": {"uplink_bytes": [40, 60], "uplink_bytes_total": 100,
+                            "audio_bytes_total": 64000},
+                "endpoint": {"resets": 1, "latency_saved_ms_mean": 195.0,
+                             "latency_with_speculation_ms_mean": None},
+                "branch": {"cheap_share": 0.38, "encoder_macs_issued_saved_share": 0.306,
+                           "wer_change": 0.0062, "utterances": [{"file": "a.wav"}]}}
+    a, b = flatten_record(plain), flatten_record(branched)
+    assert not any(k.startswith(("branch_", "lattice_", "endpoint_")) for k in a)
+    assert b["branch_cheap_step_share"] == 0.38 and b["branch_wer_change"] == 0.0062
+    assert b["branch_encoder_macs_issued_saved_share"] == 0.306
+    assert b["lattice_uplink_bytes"] == 100 and b["lattice_audio_bytes"] == 64000
+    assert b["endpoint_resets"] == 1 and b["endpoint_latency_saved_ms_mean"] == 195.0
+    assert "endpoint_latency_with_speculation_ms_mean" not in b     # None: no column
+    cols = columns([{"key": "k", **a}, {"key": "j", **b}])
+    assert cols.index("energy_total_uj") < cols.index("lattice_uplink_bytes") \
+        < cols.index("branch_cheap_step_share")
+
+
 def test_report_has_points_pareto_and_dense_vs_sparse(cli, results_db, tmp_path):
     md = tmp_path / "report.md"
     code, out, err = cli("report", results_db, "--markdown", str(md))

@@ -11,6 +11,9 @@ Columns, in order:
   ``energy_total_uj``, ``dram_read_bytes``; ``energy_<component>_uj`` per component of the
   energy breakdown; ``wer`` (word error rate as a fraction, 0..1) when the audio has reference
   transcripts;
+- the on-device pipeline's measurements when the run has them (:data:`OPTIONAL_METRICS`:
+  beam search, lattice, end-pointers, branching encoder), e.g. ``decode_joint_evals``,
+  ``lattice_uplink_bytes``, ``endpoint_latency_saved_ms_mean``, ``branch_cheap_step_share``;
 - ``error`` (failed points).
 
 Measurements of a failed point are empty.
@@ -25,7 +28,7 @@ from typing import Any
 
 from .store import StoredPoint
 
-__all__ = ["METRICS", "flatten_config", "flatten_record", "flat_rows", "columns",
+__all__ = ["METRICS", "OPTIONAL_METRICS", "flatten_config", "flatten_record", "flat_rows", "columns",
            "write_csv", "write_json"]
 
 # column -> path into the run record (``azsim run --json``); units are in the column names.
@@ -55,6 +58,28 @@ METRICS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("audio_frames", ("audio", "frames")),
     ("utterances", ("audio", "utterances")),
     ("wer", ("wer",)),
+)
+
+# Measurements only some runs have (issue #7): a column appears when a record has the value.
+OPTIONAL_METRICS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("decode_joint_evals", ("decode", "joint_evals")),
+    ("decode_pred_evals", ("decode", "pred_evals")),
+    ("decode_cycles", ("decode", "decoder_cycles")),
+    ("decode_energy_uj", ("decode", "decoder_energy_uj")),
+    ("lattice_uplink_bytes", ("lattice", "uplink_bytes_total")),
+    ("lattice_audio_bytes", ("lattice", "audio_bytes_total")),
+    ("endpoint_speculative_fires", ("endpoint", "speculative_fires")),
+    ("endpoint_resets", ("endpoint", "resets")),
+    ("endpoint_latency_no_speculation_ms_mean", ("endpoint", "latency_no_speculation_ms_mean")),
+    ("endpoint_latency_with_speculation_ms_mean",
+     ("endpoint", "latency_with_speculation_ms_mean")),
+    ("endpoint_latency_saved_ms_mean", ("endpoint", "latency_saved_ms_mean")),
+    ("branch_cheap_step_share", ("branch", "cheap_share")),
+    ("branch_encoder_macs_issued_saved_share", ("branch", "encoder_macs_issued_saved_share")),
+    ("branch_energy_saved_uj", ("branch", "energy_saved_uj")),
+    ("branch_energy_saved_share", ("branch", "energy_saved_share")),
+    ("branch_cycles_saved_share", ("branch", "cycles_saved_share")),
+    ("branch_wer_change", ("branch", "wer_change")),
 )
 
 # Config columns most sweeps vary come first; the rest follow in alphabetical order.
@@ -97,6 +122,10 @@ def flatten_record(record: Mapping) -> dict[str, Any]:
         del out["wer"]
     for component, uj in (_get(record, ("energy", "breakdown_uj")) or {}).items():
         out[f"energy_{component}_uj"] = uj
+    for name, path in OPTIONAL_METRICS:
+        value = _get(record, path)
+        if value is not None and not isinstance(value, (Mapping, list)):
+            out[name] = value
     return out
 
 
@@ -131,6 +160,7 @@ def columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     head = ["key", "status", "run_s"]
     config = [n for n in names if n.startswith(("model.", "hw."))]
     config = [n for n in LEADING if n in seen] + [n for n in config if n not in LEADING]
+    metric_order += [m for m, _ in OPTIONAL_METRICS]
     metrics = [n for n in metric_order if n in seen]
     return [n for n in head if n in seen] + config + metrics + \
         [n for n in names if n not in head + config + metrics + ["error"]] + \

@@ -214,15 +214,17 @@ def sentences(n: int, seed: int, contacts=CONTACTS) -> list[str]:
     return out
 
 
+def _contact_requests(contacts, n: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    name_templates = _contact_templates(contacts)
+    return [" ".join(rng.choice(name_templates)(rng).split()) for _ in range(n)]
+
+
 def name_sentences(n: int, seed: int) -> list[str]:
     """Requests that contain a contact name never used in training (issue #7 biasing)."""
-    rng = random.Random(seed)
-    name_templates = _contact_templates(NEW_CONTACTS)
-    return [" ".join(rng.choice(name_templates)(rng).split()) for _ in range(n)]
+    return _contact_requests(NEW_CONTACTS, n, seed)
 
 
 def training_name_sentences(n: int, seed: int) -> list[str]:
     """Requests to the training-only ``TRAIN_NAMES`` (the ``names_train`` split)."""
-    rng = random.Random(seed)
-    name_templates = _contact_templates(TRAIN_NAMES)
-    return [" ".join(rng.choice(name_templates)(rng).split()) for _ in range(n)]
+    return _contact_requests(TRAIN_NAMES, n, seed)

@@ -17,7 +17,11 @@ For frame t, with B the hypotheses entering it:
    Each surviving candidate needs the prediction network for its new label prefix;
 3. after S rounds the remaining hypotheses end the frame without a blank, as greedy does;
 4. hypotheses with the same label sequence are merged, keeping the better (Viterbi, "max");
-   the ``beam`` best survive to t + 1.
+   the ``beam`` best survive to t + 1. With biasing, one more may survive: the best by
+   committed score (its score without the bonus of an unfinished match, which the end of
+   the match or of the utterance may still take back). Without this fallback slot, partial
+   matches of a context name filled the beam and the search ended on a half name
+   ("drop in on fene" for "drop in on ximena") once their bonus was taken back.
 
 Every joint evaluation and prediction-network step is real work on the processor: they go to
 the event log under the same layers and fields as greedy decoding (``joint.enc``,
@@ -229,7 +233,15 @@ def beam_search(qm: QuantizedRNNT, enc_out: np.ndarray, enc_frames: np.ndarray, 
         else:
             for h in active:          # S symbols emitted at t: the frame ends without a blank
                 _merge(ended, h)
-        hyps = sorted(ended.values(), key=_Hyp.key)[:beam]
+        ranked_end = sorted(ended.values(), key=_Hyp.key)
+        hyps = ranked_end[:beam]
+        if context is not None and len(ranked_end) > beam:
+            # The fallback slot: also keep the best hypothesis by committed score (without
+            # the bonus of unfinished matches), so partial matches cannot crowd every path
+            # that would win once their bonus is taken back.
+            fallback = min(ranked_end, key=lambda h: (h.cpend - h.score, h.node))
+            if fallback not in hyps:
+                hyps.append(fallback)
         cache = {h.node: cache[h.node] for h in hyps}
         best = hyps[0]
         best_last_emit[t] = best.path[2] if best.path is not None else -1

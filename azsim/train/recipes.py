@@ -22,6 +22,9 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # Stage 2 of ``small``: continue from stage 1 on a larger corpus (40,000 training
     # utterances, ``azsim corpus DIR --train 40000``) with dropout against the voice
     # over-fitting stage 1 showed (dev WER falling far slower than the training loss).
+    # Stage 3 runs it again (``--lr 3e-4 --epochs 6``) on that corpus plus 8,000 requests to
+    # training-only names (``azsim corpus --names-train``; README, "How the shipped models
+    # were made").
     "small-continue": (TrainConfig(epochs=12.0, lr=6e-4, final_lr=3e-5, warmup_steps=300,
                                    dropout=0.1, threads=2, dev_limit=150), "small"),
     "small-qat4": (TrainConfig(epochs=1.0, lr=3e-4, final_lr=2e-5, warmup_steps=50,

@@ -73,8 +73,8 @@ NEW_CONTACTS = ["priyanka", "siobhan", "thaddeus", "ximena", "oluwaseun", "barth
 # Training-only first names for open-vocabulary spelling (the ``names_train`` split): with only
 # the 40 ``CONTACTS`` the prediction network learns a closed list and turns every unseen name
 # into a known one ("call kasimir" -> "call chris"), which no biasing bonus can undo. These
-# 363 names from many languages teach the model to spell a name from its sound;
-# they are disjoint from ``CONTACTS`` and ``NEW_CONTACTS`` (tested), so the names test stays unseen.
+# 363 names from many languages teach the model to spell a name from its sound; they are
+# disjoint from ``CONTACTS`` and ``NEW_CONTACTS`` (tested), so the names test stays unseen.
 TRAIN_NAMES = [
     "aaron", "abigail", "adam", "adrian", "ahmed", "aiden", "aisha", "alan", "albert",
     "alexander", "alfie", "alice", "alina", "alistair", "amara", "amelia", "amir", "andre",

@@ -28,7 +28,8 @@ from typing import Any
 
 from .store import StoredPoint
 
-__all__ = ["METRICS", "OPTIONAL_METRICS", "flatten_config", "flatten_record", "flat_rows", "columns",
+__all__ = ["METRICS", "OPTIONAL_METRICS", "flatten_config", "flatten_record", "flat_rows",
+           "columns",
            "write_csv", "write_json"]
 
 # column -> path into the run record (``azsim run --json``); units are in the column names.
@@ -57,11 +58,11 @@ METRICS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("audio_s", ("audio", "seconds")),
     ("audio_frames", ("audio", "frames")),
     ("utterances", ("audio", "utterances")),
-    ("wer", ("wer",)),
 )
 
 # Measurements only some runs have (issue #7): a column appears when a record has the value.
 OPTIONAL_METRICS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("wer", ("wer",)),       # audio with reference transcripts
     ("decode_joint_evals", ("decode", "joint_evals")),
     ("decode_pred_evals", ("decode", "pred_evals")),
     ("decode_cycles", ("decode", "decoder_cycles")),
@@ -118,8 +119,6 @@ def flatten_config(config: Mapping) -> dict[str, Any]:
 def flatten_record(record: Mapping) -> dict[str, Any]:
     """The measurements of one run record as ``{column: value}`` (see :data:`METRICS`)."""
     out = {name: _get(record, path) for name, path in METRICS}
-    if out["wer"] is None:
-        del out["wer"]
     for component, uj in (_get(record, ("energy", "breakdown_uj")) or {}).items():
         out[f"energy_{component}_uj"] = uj
     for name, path in OPTIONAL_METRICS:

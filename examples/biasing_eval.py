@@ -73,6 +73,8 @@ def main(argv=None) -> int:
                     help="context = unseen + training contacts (all) or the unseen only")
     ap.add_argument("--carriers", choices=("grammar", "none"), default="grammar",
                     help="boost names only after the contact carrier phrases, or anywhere")
+    ap.add_argument("--committed-slots", type=int, default=1,
+                    help="beam slots also kept for the best hypotheses by committed score")
     ap.add_argument("--limit", type=int, default=0, help="first N utterances of each set")
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
@@ -92,8 +94,10 @@ def main(argv=None) -> int:
     new_names = set(NEW_CONTACTS)
     conditions = [("greedy", make_decoder(1)), (f"beam {args.beam}", make_decoder(args.beam))]
     prefixes = CARRIER_PHRASES if args.carriers == "grammar" else []
-    conditions += [(f"beam {args.beam} + context {wt:g} nats",
-                    make_decoder(args.beam, build_trie(phrases, vocab, wt, prefixes=prefixes)))
+    slots = f", {args.committed_slots} committed" if args.committed_slots != 1 else ""
+    conditions += [(f"beam {args.beam} + context {wt:g} nats{slots}",
+                    make_decoder(args.beam, build_trie(phrases, vocab, wt, prefixes=prefixes),
+                                 args.committed_slots))
                    for wt in args.weights_nats]
     print(f"model {cfg.name}, {cfg.weight_bits}-bit; names: {len(sets['names'].utterances)} "
           f"utterances, test: {len(sets['test'].utterances)}; context: {len(phrases)} contacts"

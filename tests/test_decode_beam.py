@@ -152,3 +152,31 @@ def test_biasing_pulls_the_search_to_a_phrase(tiny):
     assert best.bias_q == bias >= 8 * trie.weight_q
     assert alignment_score_q(qm, r.enc_out, r.search.step_frames, best.tokens,
                              best.token_frames, trie) == best.score_q
+
+
+def test_committed_slots_add_nothing_without_a_pending_match(tiny):
+    """The extra slots hold the best hypotheses by committed score. Behind a carrier phrase
+    the utterance never says, no bonus is ever pending (carrier arcs earn nothing), the two
+    rankings agree, and any number of slots keeps the same hypotheses."""
+    cfg, utts, variants = tiny
+    qm = variants[0]
+    vocab = make_vocab(cfg.vocab, cfg.vocab_size)
+    trie = build_trie(["mom"], vocab, 3.0, prefixes=["qqqq"])
+    runs = [run_utterance(qm, utts[0].features, make_decoder(4, trie, slots)).search
+            for slots in (1, 2, 4)]
+    for s in runs:
+        assert all(h.bias_q == 0 for h in s.nbest)
+        assert [(h.tokens, h.score_q) for h in s.nbest] == \
+            [(h.tokens, h.score_q) for h in runs[0].nbest]
+
+
+def test_committed_slots_keep_more_hypotheses(tiny):
+    cfg, utts, variants = tiny
+    qm = variants[0]
+    vocab = make_vocab(cfg.vocab, cfg.vocab_size)
+    trie = build_trie(["call mom"], vocab, 6.0)
+    one = run_utterance(qm, utts[0].features, make_decoder(4, trie, 1)).search
+    many = run_utterance(qm, utts[0].features, make_decoder(4, trie, 4)).search
+    assert len(one.nbest) <= 5 and len(many.nbest) <= 8
+    assert len(many.nbest) >= len(one.nbest)
+    assert many.joint_evals >= one.joint_evals

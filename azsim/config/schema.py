@@ -132,6 +132,10 @@ class DecodeConfig:
     context_weight: float = _field(
         "shallow-fusion bonus per matched token, nats added to its log-probability (taken "
         "back when the match fails)", 1.5, range=(0.0, 20.0))
+    context_committed_slots: int = _field(
+        "with biasing, hypotheses kept besides the beam: the best by committed score (without "
+        "the bonus of unfinished matches), so partial matches cannot crowd out the paths that "
+        "win once that bonus is taken back", 1, range=(1, 64))
     endpoint_final_ms: float = _field(
         "final end-pointer: trailing silence (quiet frames and blank emissions), ms", 600.0,
         range=(10.0, 10000.0))

@@ -37,7 +37,7 @@ def decoder_for(cfg) -> DecodeSetup:
     vocab = make_vocab(cfg.vocab, cfg.vocab_size)
     d = cfg.decode
     context = load_context(d.context_file, vocab, d.context_weight) if d.context_file else None
-    return DecodeSetup(make_decoder(d.beam, context), context, vocab)
+    return DecodeSetup(make_decoder(d.beam, context, d.context_committed_slots), context, vocab)
 
 
 def _is_decoder_layer(name: str) -> bool:
@@ -113,7 +113,8 @@ def report_sections(data: dict, *, cfg, utts, speech_seconds, results, costs, ti
     context = None
     if setup.context is not None:
         context = {"file": d.context_file, "phrases": len(setup.context.phrases),
-                   "trie_nodes": setup.context.nodes, "weight_nats": d.context_weight}
+                   "trie_nodes": setup.context.nodes, "weight_nats": d.context_weight,
+                   "committed_slots": d.context_committed_slots}
     method = "beam" if d.beam > 1 else "greedy"
     decode = {
         "method": method, "beam": d.beam, "max_symbols_per_frame": d.max_symbols_per_frame,

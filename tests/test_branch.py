@@ -88,6 +88,45 @@ def test_blank_arbitrator_mixes_branches_over_shared_state(same):
     assert 0 < np.mean(shares) < 1
 
 
+def _cheap_steps(qm, utts):
+    return [run_utterance(qm, u.features).branch.cheap for u in utts]
+
+
+def test_blank_run_and_energy_rules_restrict_the_blank_rule(pruned):
+    """blank_run_steps = k: cheap only after k confident steps; blank-energy: the blank rule
+    and a quiet input. At the extremes of the energy threshold blank-energy is the blank
+    rule exactly (every input quiet) or never cheap (none quiet)."""
+    qm, utts = pruned
+    blank = dataclasses.replace(qm, arbitrator="blank", threshold_q=0,
+                                arbiter=_arbiter("blank", qm))
+    base = _cheap_steps(blank, utts)
+    assert any(c.any() for c in base)
+    # a run of 2: steps 0 and 1 are never cheap (no margin yet, one margin), and on these
+    # utterances fewer steps are cheap than with a run of 1
+    run2 = dataclasses.replace(blank, run_steps=2)
+    for c in _cheap_steps(run2, utts):
+        assert not c[:2].any()
+    assert sum(c.sum() for c in _cheap_steps(run2, utts)) < sum(c.sum() for c in base)
+    be = dataclasses.replace(blank, arbitrator="blank-energy",
+                             arbiter=_arbiter("blank-energy", qm))
+    loud = dataclasses.replace(be, energy_q=127)        # every input counts as quiet
+    assert all(np.array_equal(a, b) for a, b in zip(_cheap_steps(loud, utts), base))
+    silent = dataclasses.replace(be, energy_q=-129)     # no input is quiet
+    assert not any(c.any() for c in _cheap_steps(silent, utts))
+    mid = dataclasses.replace(be, energy_q=0)
+    r = run_utterance(mid, utts[0].features)
+    arb = _layer_counts(r, "branch.arbiter")
+    n_in, n_v = qm.enc[0].w_x.q.shape[1], qm.joint_out.q.shape[0]
+    steps = r.branch.cheap.size - 1
+    assert int(arb[:, FIELD["act_read_bytes"]].sum()) == steps * (n_in + 4 * n_v)
+    assert int(arb[:, FIELD["macs_dense"]].sum()) == steps * (n_in + 2)
+
+
+def _arbiter(kind, qm):
+    from azsim.execute.branch import _arbiter_matrix
+    return _arbiter_matrix(kind, qm.enc[0].w_x.q.shape[1])
+
+
 def test_never_equals_no_branching(pruned):
     qm, utts = pruned
     never = dataclasses.replace(qm, arbitrator="never")

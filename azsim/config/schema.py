@@ -190,10 +190,15 @@ class BranchConfig:
                                 "model.weight_format", "", choices=("",) + WEIGHT_FORMATS)
     arbitrator: str = _field(
         "per-step branch choice: blank (previous step's blank margin), energy (quiet input), "
-        "always (cheap), never (full)", "blank", choices=("blank", "energy", "always", "never"))
+        "blank-energy (both), always (cheap), never (full)", "blank",
+        choices=("blank", "energy", "blank-energy", "always", "never"))
     blank_margin_nats: float = _field(
         "blank arbitrator: cheap when the previous step's blank logit beat every other by at "
         "least this, nats", 2.0, range=(-100.0, 100.0))
+    blank_run_steps: int = _field(
+        "blank arbitrator: cheap only after this many consecutive steps with that margin "
+        "(1 = the previous step alone); longer runs keep the blanks between the characters "
+        "of a word on the full branch and send pauses to the cheap one", 1, range=(1, 1000))
     energy_threshold: float = _field(
         "energy arbitrator: cheap when the step's mean normalized log-mel input is at most "
         "this, standard deviations from the training mean", -1.0, range=(-50.0, 50.0))
@@ -245,8 +250,10 @@ class ModelConfig:
         if not re.fullmatch(_PRUNE_RE, self.prune):
             return [f"prune = {self.prune!r} is not one of magnitude, global, nm:N:M, "
                     "balanced:PES"]
-        if self.branch.enabled and self.branch.arbitrator == "blank" and self.decode.beam > 1:
-            return [f"branch.arbitrator = 'blank' needs greedy decoding (decode.beam = "
+        if self.branch.enabled and self.branch.arbitrator in ("blank", "blank-energy") \
+                and self.decode.beam > 1:
+            return [f"branch.arbitrator = {self.branch.arbitrator!r} needs greedy decoding "
+                    f"(decode.beam = "
                     f"{self.decode.beam}): use arbitrator = 'energy', 'always' or 'never' "
                     "with a beam search"]
         return []

@@ -41,6 +41,7 @@ def branch_section(data: dict, baseline: dict, *, cfg, qm, results, base_results
                zip(data["utterances"], results)]
     out = {
         "arbitrator": b.arbitrator, "blank_margin_nats": b.blank_margin_nats,
+        "blank_run_steps": b.blank_run_steps,
         "energy_threshold": b.energy_threshold, "threshold_q": qm.threshold_q,
         "granularity": "encoder output step (one joint step)",
         "cheap": {"weights": b.weights or "the full model's", "sparsity_target": b.sparsity,
@@ -82,7 +83,9 @@ def branch_lines(report: dict) -> list[str]:
         return []
     c, e, e0 = b["cheap"], b["encoder"], b["encoder_no_branching"]
     rule = {"blank": f"blank margin >= {b['blank_margin_nats']:g} nats",
-            "energy": f"input energy <= {b['energy_threshold']:g} std"}.get(
+            "energy": f"input energy <= {b['energy_threshold']:g} std",
+            "blank-energy": f"blank margin >= {b['blank_margin_nats']:g} nats and input "
+                            f"energy <= {b['energy_threshold']:g} std"}.get(
         b["arbitrator"], b["arbitrator"])
     wer = ""
     if b["wer_change"] is not None:

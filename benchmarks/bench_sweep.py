@@ -56,6 +56,20 @@ def run_sweep(args, jobs: int, db: str, axes: list[str]) -> float:
     return wall
 
 
+def cpu_ticks() -> tuple[int, int] | None:
+    """(steal, total) CPU ticks of the whole machine from /proc/stat (Linux), or None.
+
+    Steal is time the hypervisor gave our virtual CPUs to someone else: on a shared host it
+    slows both --jobs values, but not by the same amount, so it is printed with the table."""
+    try:
+        with open("/proc/stat", encoding="ascii") as fh:
+            fields = [int(x) for x in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    steal = fields[7] if len(fields) > 7 else 0
+    return steal, sum(fields[:8])
+
+
 def records(db: str) -> dict[str, tuple]:
     with sqlite3.connect(db) as con:
         return {k: (s, r) for k, s, r in con.execute("SELECT key, status, record FROM points")}
@@ -84,6 +98,7 @@ def main() -> None:
     stored: dict[tuple[int, int], dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         run_sweep(args, 1, os.path.join(tmp, "warmup.sqlite"), WARMUP_AXES)
+        ticks_before = cpu_ticks()
         for r in range(args.repeat):
             for j in jobs_list:      # interleaved, so background load hits both alike
                 db = os.path.join(tmp, f"j{j}_r{r}.sqlite")
@@ -91,10 +106,13 @@ def main() -> None:
                 works[j].append(work_s(db))
                 stored[j, r] = records(db)
                 print(f"  run {r + 1}, --jobs {j}: {walls[j][-1]:.2f} s", file=sys.stderr)
+    ticks_after = cpu_ticks()
     n_points = len(next(iter(stored.values())))
     base = statistics.median(walls[jobs_list[0]])
     print(f"machine: nproc {os.cpu_count()}, 1-min load average {load_before:.2f} before and "
-          f"{os.getloadavg()[0]:.2f} after (other processes compete for the cores)")
+          f"{os.getloadavg()[0]:.2f} after (other processes compete for the cores)"
+          + (f"; host steal {100 * (ticks_after[0] - ticks_before[0]) / max(1, ticks_after[1] - ticks_before[1]):.1f} % of CPU time during the timed runs"
+             if ticks_before and ticks_after else ""))
     print(f"model {args.model}"
           f"{' ' + ' '.join(args.set) if args.set else ''}; {n_points} points "
           f"({' x '.join(a.split('=')[0] for a in MODEL_AXES + [args.hw_axis])}); "

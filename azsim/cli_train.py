@@ -65,7 +65,8 @@ def corpus(out_dir, n_train, n_dev, n_test, n_names, n_names_train, seed, jobs) 
 
 @click.command()
 @click.option("--recipe", default="small", show_default=True,
-              help="small, small-qat4 or small-sparse80 (azsim.train.recipes)")
+              help="small, small-continue, small-qat4, small-sparse80, small-sparse80-recover "
+                   "or small-sparse60 (azsim.train.recipes)")
 @click.option("--corpus", "corpus_dir", required=True, metavar="DIR",
               help="a corpus made by 'azsim corpus'")
 @click.option("--out", "out_dir", required=True, metavar="DIR",
@@ -126,7 +127,8 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr) -> None:
 @click.command(name="eval")
 @click.option("--model", "model", default=DEFAULT_MODEL, show_default=True, metavar="NAME|PATH")
 @click.option("--weights", default=None, metavar="NAME|FILE.npz",
-              help="shipped weights (small, small-qat4, small-sparse80) or a file")
+              help="shipped weights (small, small-qat4, small-sparse80, small-sparse60) or a "
+                   "file")
 @click.option("--test", "testset", default="test", show_default=True, metavar="NAME|FILE|DIR",
               help="shipped test set (test, names), a corpus .npz split, or a WAV folder "
                    "with transcripts.tsv")

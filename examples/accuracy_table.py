@@ -23,6 +23,10 @@ ROWS = [
                                                               sparsity=0.8)),
     ("8-bit, 80 % sparse", "gradual pruning in training", dict(weights="small-sparse80",
                                                                bits=8, sparsity=0.8)),
+    ("8-bit, 60 % sparse", "one-shot magnitude pruning", dict(weights="small", bits=8,
+                                                              sparsity=0.6)),
+    ("8-bit, 60 % sparse", "gradual pruning in training", dict(weights="small-sparse60",
+                                                               bits=8, sparsity=0.6)),
 ]
 
 

@@ -5,6 +5,7 @@ most QAT work do: start from the converged float model, then compress while trai
 
 * ``small-qat4``: 4-bit quantization-aware fine-tuning with the absolute-cosine regularizer;
 * ``small-sparse80``: gradual magnitude pruning to 80 % over the first 60 % of fine-tuning.
+* ``small-sparse60``: the same to 60 %, the branching encoder's cheap branch (issue #7).
 
 The 8-bit model is ``small`` quantized after training (``--bits 8``): at 8 bits post-training
 quantization loses nothing measurable (README table), so it needs no recipe of its own.

@@ -107,12 +107,14 @@ def main() -> None:
                 stored[j, r] = records(db)
                 print(f"  run {r + 1}, --jobs {j}: {walls[j][-1]:.2f} s", file=sys.stderr)
     ticks_after = cpu_ticks()
+    steal = ""
+    if ticks_before and ticks_after:
+        share = (ticks_after[0] - ticks_before[0]) / max(1, ticks_after[1] - ticks_before[1])
+        steal = f"; host steal {100 * share:.1f} % of CPU time during the timed runs"
     n_points = len(next(iter(stored.values())))
     base = statistics.median(walls[jobs_list[0]])
     print(f"machine: nproc {os.cpu_count()}, 1-min load average {load_before:.2f} before and "
-          f"{os.getloadavg()[0]:.2f} after (other processes compete for the cores)"
-          + (f"; host steal {100 * (ticks_after[0] - ticks_before[0]) / max(1, ticks_after[1] - ticks_before[1]):.1f} % of CPU time during the timed runs"
-             if ticks_before and ticks_after else ""))
+          f"{os.getloadavg()[0]:.2f} after (other processes compete for the cores)" + steal)
     print(f"model {args.model}"
           f"{' ' + ' '.join(args.set) if args.set else ''}; {n_points} points "
           f"({' x '.join(a.split('=')[0] for a in MODEL_AXES + [args.hw_axis])}); "

@@ -196,7 +196,7 @@ class BranchConfig:
         "blank arbitrator: cheap when the previous step's blank logit beat every other by at "
         "least this, nats", 2.0, range=(-100.0, 100.0))
     blank_run_steps: int = _field(
-        "blank arbitrator: cheap only after this many consecutive steps with that margin "
+        "blank arbitrators: cheap only after this many consecutive steps with that margin "
         "(1 = the previous step alone); longer runs keep the blanks between the characters "
         "of a word on the full branch and send pauses to the cheap one", 1, range=(1, 1000))
     energy_threshold: float = _field(

@@ -53,7 +53,7 @@ def test_identical_branch_is_bit_identical_to_no_branching(same):
         q = dataclasses.replace(qm, arbitrator=arb)
         if thr is None:
             thr_code = int(np.median(inputs - inputs.mean()) / qm.in_scale)
-            q = dataclasses.replace(q, threshold_q=thr_code,
+            q = dataclasses.replace(q, energy_q=thr_code,
                                     arbiter=qm.arbiter or _energy_arbiter(qm))
         for u in utts:
             r, r0 = run_utterance(q, u.features), run_utterance(base, u.features)

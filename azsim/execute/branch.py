@@ -78,10 +78,10 @@ class BranchedRNNT(QuantizedRNNT):
     """A quantized RNN-T with a second (cheap) encoder branch and its arbitrator."""
     cheap_enc: tuple[QLSTM, ...] = ()
     arbitrator: str = "never"
-    threshold_q: int = 0          # blank: Q.10 logit margin; energy: int8 input code
+    threshold_q: int = 0          # blank rules: Q.10 logit margin
     arbiter: QMatrix | None = None
-    run_steps: int = 1            # blank: consecutive confident steps before a cheap one
-    energy_q: int = 0             # blank-energy: the energy rule's int8 input code
+    run_steps: int = 1            # blank rules: consecutive confident steps before a cheap one
+    energy_q: int = 0             # energy rules: int8 input code of the quiet threshold
 
     def matrices(self) -> list[QMatrix]:
         mats = super().matrices()
@@ -124,12 +124,8 @@ def with_cheap_branch(qm: QuantizedRNNT, full_weights: dict, stats: dict, cfg,
     w.update(prune_weights(enc_only, cheap_cfg))
     cheap = quantize_model(w, cheap_cfg, stats, b.bits or cfg.weight_bits)
     energy_q = int(np.floor(b.energy_threshold / qm.in_scale))
-    if b.arbitrator in BLANK_ARBITRATORS:
-        threshold_q = int(round(b.blank_margin_nats * LOGIT_UNITS_PER_NAT))
-    elif b.arbitrator == "energy":
-        threshold_q = energy_q
-    else:
-        threshold_q = 0
+    threshold_q = int(round(b.blank_margin_nats * LOGIT_UNITS_PER_NAT)) \
+        if b.arbitrator in BLANK_ARBITRATORS else 0
     fields = {f.name: getattr(qm, f.name) for f in dataclasses.fields(QuantizedRNNT)}
     return BranchedRNNT(**fields, cheap_enc=tuple(_renamed(layer) for layer in cheap.enc),
                         arbitrator=b.arbitrator, threshold_q=threshold_q,
@@ -192,14 +188,15 @@ class _Encoder:
 def _charge_arbiter(qm: BranchedRNNT, log: EventLog, frame: int) -> None:
     a = qm.arbiter
     n_in = a.q.shape[1]                       # the product's inputs
-    n_inputs = n_in - 2 if qm.arbitrator == "blank-energy" else n_in   # int8 encoder inputs
     n_logits = qm.joint_out.q.shape[0]
+    n_inputs = qm.enc[0].w_x.q.shape[1]       # the step's int8 encoder inputs
+    # energy: the step's int8 inputs; blank: a pass over the int32 logits; blank-energy: both
+    reads = {"energy": n_inputs, "blank": 4 * n_logits,
+             "blank-energy": n_inputs + 4 * n_logits}[qm.arbitrator]
     log.add(ARBITER_LAYER, frame, invocations=1, macs_dense=a.size, macs_nonzero_weight=a.nnz,
             macs_effectual=a.nnz, act_nonzero=n_in, weight_bytes=a.stream_bytes,
             decode_symbols=a.symbols,
-            # energy: the step's int8 inputs; blank: a pass over the int32 logits; both
-            act_read_bytes=(n_inputs if qm.arbitrator != "blank" else 0)
-            + (4 * n_logits if qm.arbitrator != "energy" else 0),
+            act_read_bytes=reads,
             act_write_bytes=1)
 
 
@@ -252,7 +249,7 @@ def run_branched_encoder(qm: BranchedRNNT, features: np.ndarray, log: EventLog):
         for t in range(enc.n_steps):
             if qm.arbitrator == "energy":
                 _charge_arbiter(qm, log, t * enc.factor)
-                cheap[t] = _quiet(enc.first_input(t), qm.threshold_q)
+                cheap[t] = _quiet(enc.first_input(t), qm.energy_q)
             else:
                 cheap[t] = qm.arbitrator == "always"
             outs.append(enc.step(t, bool(cheap[t])))

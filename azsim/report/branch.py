@@ -43,6 +43,7 @@ def branch_section(data: dict, baseline: dict, *, cfg, qm, results, base_results
         "arbitrator": b.arbitrator, "blank_margin_nats": b.blank_margin_nats,
         "blank_run_steps": b.blank_run_steps,
         "energy_threshold": b.energy_threshold, "threshold_q": qm.threshold_q,
+        "energy_q": qm.energy_q,
         "granularity": "encoder output step (one joint step)",
         "cheap": {"weights": b.weights or "the full model's", "sparsity_target": b.sparsity,
                   "prune": b.prune, "bits": b.bits or cfg.weight_bits,

@@ -29,8 +29,7 @@ from typing import Any
 from .store import StoredPoint
 
 __all__ = ["METRICS", "OPTIONAL_METRICS", "flatten_config", "flatten_record", "flat_rows",
-           "columns",
-           "write_csv", "write_json"]
+           "columns", "write_csv", "write_json"]
 
 # column -> path into the run record (``azsim run --json``); units are in the column names.
 METRICS: tuple[tuple[str, tuple[str, ...]], ...] = (

@@ -32,7 +32,7 @@ from azsim.compress.pipeline import prune_weights
 from azsim.compress.ptq import quantize_model
 from azsim.config import load_model_config
 from azsim.corpus.grammar import CARRIER_PHRASES, CONTACTS, NEW_CONTACTS
-from azsim.decode.beam import make_decoder
+from azsim.decode.beam import IlmDiscount, make_decoder
 from azsim.decode.context import build_trie
 from azsim.errors import AzsimError
 from azsim.evaluate import calibration_utterances, load_testset
@@ -75,6 +75,10 @@ def main(argv=None) -> int:
                     help="boost names only after the contact carrier phrases, or anywhere")
     ap.add_argument("--committed-slots", type=int, default=1,
                     help="beam slots also kept for the best hypotheses by committed score")
+    ap.add_argument("--ilm-weight", type=float, default=0.0,
+                    help="internal-LM discount inside context matches (decode.context_ilm_weight)")
+    ap.add_argument("--ilm-cap", type=float, default=6.0,
+                    help="most -log P_ILM counted per matched token, nats")
     ap.add_argument("--limit", type=int, default=0, help="first N utterances of each set")
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
@@ -95,14 +99,16 @@ def main(argv=None) -> int:
     conditions = [("greedy", make_decoder(1)), (f"beam {args.beam}", make_decoder(args.beam))]
     prefixes = CARRIER_PHRASES if args.carriers == "grammar" else []
     slots = f", {args.committed_slots} committed" if args.committed_slots != 1 else ""
+    slots += f", ILM {args.ilm_weight:g}" if args.ilm_weight else ""
+    ilm = IlmDiscount.from_nats(args.ilm_weight, args.ilm_cap)
     conditions += [(f"beam {args.beam} + context {wt:g} nats{slots}",
                     make_decoder(args.beam, build_trie(phrases, vocab, wt, prefixes=prefixes),
-                                 args.committed_slots))
+                                 args.committed_slots, ilm))
                    for wt in args.weights_nats]
     print(f"model {cfg.name}, {cfg.weight_bits}-bit; names: {len(sets['names'].utterances)} "
           f"utterances, test: {len(sets['test'].utterances)}; context: {len(phrases)} contacts"
           + (f" after {len(prefixes)} carrier phrases" if prefixes else " at any word start"))
-    print(f"{'condition':<32}{'name err %':>11}{'names WER %':>12}{'test WER %':>11}"
+    print(f"{'condition':<44}{'name err %':>11}{'names WER %':>12}{'test WER %':>11}"
           f"{'joint/utt':>10}{'pred/utt':>9}{'s':>7}")
     rows = []
     for label, decoder in conditions:
@@ -119,7 +125,7 @@ def main(argv=None) -> int:
             out[f"{name}_hypotheses"] = hyps
         out["seconds"] = time.perf_counter() - t0
         rows.append(out)
-        print(f"{label:<32}{100 * out['name_errors'] / max(out['names'], 1):>11.1f}"
+        print(f"{label:<44}{100 * out['name_errors'] / max(out['names'], 1):>11.1f}"
               f"{100 * out['names_wer']:>12.2f}{100 * out['test_wer']:>11.2f}"
               f"{joint / n_utts:>10.1f}{pred / n_utts:>9.1f}{out['seconds']:>7.1f}")
     base = rows[1]

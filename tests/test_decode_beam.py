@@ -7,7 +7,7 @@ import pytest
 from azsim import kernels as K
 from azsim.compress.ptq import quantize_model
 from azsim.config import load_model_config
-from azsim.decode.beam import alignment_score_q, make_decoder
+from azsim.decode.beam import IlmDiscount, alignment_score_q, make_decoder
 from azsim.decode.context import build_trie
 from azsim.decode.scores import EXP_TABLE, LN_TABLE, SCORE_FRAC_BITS, log_softmax
 from azsim.execute.integer import run_utterance
@@ -180,3 +180,41 @@ def test_committed_slots_keep_more_hypotheses(tiny):
     assert len(one.nbest) <= 5 and len(many.nbest) <= 8
     assert len(many.nbest) >= len(one.nbest)
     assert many.joint_evals >= one.joint_evals
+
+
+def test_internal_lm_discount_values():
+    ilm = IlmDiscount.from_nats(0.5, 3.0)
+    assert IlmDiscount.from_nats(0.0, 3.0) is None        # off: the plain search
+    logp = np.array([0, -1024, -2048, -3 * 1024, -10 * 1024], np.int64)
+    # 0.5 x min(-log P, 3 nats)
+    np.testing.assert_array_equal(ilm.extra_q(logp), [0, 512, 1024, 1536, 1536])
+    assert ilm.max_extra_q == 1536
+
+
+def test_internal_lm_discount_in_the_search(tiny):
+    """With the internal-LM discount a phrase earns at least its bonus, the model part of
+    every score is still its alignment's, and the internal LM's work is charged: one zero-
+    vector joint projection per utterance and one joint.out per evaluated prefix."""
+    cfg, utts, variants = tiny
+    qm = variants[0]
+    vocab = make_vocab(cfg.vocab, cfg.vocab_size)
+    trie = build_trie(["call mom"], vocab, 6.0)
+    plain = run_utterance(qm, utts[0].features, make_decoder(4, trie))
+    r = run_utterance(qm, utts[0].features,
+                      make_decoder(4, trie, 1, IlmDiscount.from_nats(1.0, 4.0)))
+    s = r.search
+    best = s.nbest[0]
+    assert "call mom" in vocab.decode(best.tokens)
+    assert best.bias_q >= 8 * trie.weight_q and plain.search.nbest[0].bias_q >= 8 * trie.weight_q
+    for h in s.nbest:
+        assert alignment_score_q(qm, r.enc_out, s.step_frames, h.tokens, h.token_frames) \
+            == h.am_q
+    assert r.events.total("invocations", "joint.out") == s.joint_evals
+    assert r.events.total("invocations", "joint.enc") == \
+        plain.events.total("invocations", "joint.enc") + 1
+    # a discount of weight 0 is no discount: the same search, bit for bit
+    off = run_utterance(qm, utts[0].features,
+                        make_decoder(4, trie, 1, IlmDiscount.from_nats(0.0, 4.0)))
+    assert [(h.tokens, h.score_q) for h in off.search.nbest] == \
+        [(h.tokens, h.score_q) for h in plain.search.nbest]
+    np.testing.assert_array_equal(off.events.counts, plain.events.counts)

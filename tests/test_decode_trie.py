@@ -188,3 +188,55 @@ def test_context_file_prefix_lines(tmp_path):
     only.write_text("@prefix call\n")
     with pytest.raises(ContextError, match="no phrases"):
         parse_context(str(only), VOCAB)
+
+
+def test_internal_lm_term_is_earned_and_taken_back_with_the_bonus(trie):
+    """The search's internal-LM term (``extra_q``) rides on the bonus: earned by matched
+    tokens only, and part of what a failed match gives back."""
+    text, extra = "call mon", 300
+    node, pending, deltas = ROOT, 0, []
+    for ch in text:
+        node, pending, delta = trie.step(node, pending, VOCAB.tokens.index(ch), extra)
+        deltas.append(delta)
+    assert deltas == [W + extra] * 7 + [-7 * (W + extra)]
+    # a token that leaves the trie (or stays outside it) earns no term
+    assert trie.step(NONE, 0, VOCAB.tokens.index("a"), extra) == (NONE, 0, 0)
+    # carrier arcs earn neither the bonus nor the term
+    carrier = build_trie(["mom"], VOCAB, 1.0, prefixes=["call"])
+    node, pending = ROOT, 0
+    for ch in "call ":
+        node, pending, delta = carrier.step(node, pending, VOCAB.tokens.index(ch), extra)
+        assert delta == 0
+    assert carrier.step(node, pending, VOCAB.tokens.index("m"), extra)[2] == W + extra
+
+
+def test_candidate_set_is_exact_with_an_internal_lm_term(trie):
+    rng = np.random.default_rng(11)
+    for text in ("call m", "call ", "kitchen", "mo", ""):
+        node, pending = ROOT, 0
+        for ch in text:
+            node, pending, _ = trie.step(node, pending, VOCAB.tokens.index(ch))
+        for k in (1, 2, 4):
+            for _ in range(20):
+                logp = -rng.integers(0, 6 * W, VOCAB.size).astype(np.int64)
+                extra = rng.integers(0, 4 * W, VOCAB.size).astype(np.int64)
+                h = _Hyp(0, 0, 0, node, pending, None)
+                got = [(c[0], c[1]) for c in _candidates(h, logp, k, trie, extra)]
+                brute = []
+                for tok in range(1, VOCAB.size):
+                    _, _, delta = trie.step(node, pending, tok, int(extra[tok]))
+                    brute.append((-(int(logp[tok]) + delta), tok))
+                assert got == sorted(brute)[:k]
+
+
+def test_can_earn_only_where_a_bonus_is_possible():
+    carrier = build_trie(["mom"], VOCAB, 1.0, prefixes=["call"])
+    node, pending = ROOT, 0
+    assert not carrier.can_earn(ROOT) and not carrier.can_earn(NONE)   # only carrier arcs
+    for ch in "call":
+        node, pending, _ = carrier.step(node, pending, VOCAB.tokens.index(ch))
+        assert not carrier.can_earn(node)
+    node, pending, _ = carrier.step(node, pending, VOCAB.tokens.index(" "))
+    assert carrier.can_earn(node)                                       # "call " -> "m"
+    plain = build_trie(["mom"], VOCAB, 1.0)
+    assert plain.can_earn(ROOT)

@@ -136,6 +136,13 @@ class DecodeConfig:
         "with biasing, hypotheses kept besides the beam: the best by committed score (without "
         "the bonus of unfinished matches), so partial matches cannot crowd out the paths that "
         "win once that bonus is taken back", 1, range=(1, 64))
+    context_ilm_weight: float = _field(
+        "with biasing, internal-LM discount inside context matches: a matched token also earns "
+        "this times -log P(token | prefix) under the prediction network's own language model "
+        "(Meng et al., SLT 2021); 0 = off", 0.0, range=(0.0, 4.0))
+    context_ilm_cap_nats: float = _field(
+        "most -log P counted per matched token by the internal-LM discount, nats", 6.0,
+        range=(0.0, 30.0))
     endpoint_final_ms: float = _field(
         "final end-pointer: trailing silence (quiet frames and blank emissions), ms", 600.0,
         range=(10.0, 10000.0))

@@ -42,6 +42,21 @@ re-reached within a frame costs no second joint evaluation.
 
 Scores are integers in Q.10 nats (``azsim.decode.scores``): the model's log-probability
 (``am``) plus the biasing bonus (``bias``, ``azsim.decode.context``).
+
+Internal-LM discount inside context matches (``decode.context_ilm_weight`` = lambda > 0): the
+prediction network is also a language model of the training text, and it has learnt that
+after "call " come the training contacts ("amy", "dad"), not unseen names ("dagny"): its prior
+outvotes both the acoustics and a fixed bonus. Following internal-LM estimation (Meng et al.,
+"Internal language model estimation for domain-adaptive end-to-end speech recognition", SLT
+2021: the RNN-T's internal LM is its joint network with the encoder's contribution removed),
+a token that extends a context match earns, besides ``context_weight``, lambda x -log P_ILM(token
+| prefix), with P_ILM the joint's softmax over the non-blank tokens for a zero encoder output,
+the term capped at ``context_ilm_cap_nats`` (which also bounds the pruning). Like the bonus it
+is taken back when the match fails, so only whole phrases keep it; outside matches the search
+is unchanged. The internal LM is real work: one joint projection of the zero encoder vector
+per utterance (``joint.enc``) and one ``joint.out`` evaluation plus softmax per label prefix
+from which a token could earn a bonus (kept for the utterance: it does not depend on the
+frame).
 """
 from __future__ import annotations
 
@@ -56,7 +71,29 @@ from ..execute.integer import (greedy_decode, joint_enc_step, joint_out_step, la
                                prediction_step)
 from ..model.vocab import BLANK
 from .context import NONE, ROOT, ContextTrie
-from .scores import charge_log_softmax, log_softmax, q_to_nats
+from .scores import SCORE_FRAC_BITS, charge_log_softmax, log_softmax, nats_to_q, q_to_nats
+
+
+@dataclass(frozen=True)
+class IlmDiscount:
+    """The internal-LM term of context matches (module docstring), in fixed point."""
+    weight_q: int   # lambda at scale 2^-SCORE_FRAC_BITS (1.0 = 1024)
+    cap_q: int      # the most -log P_ILM counted per token, Q.10 nats
+
+    @classmethod
+    def from_nats(cls, weight: float, cap_nats: float) -> IlmDiscount | None:
+        """None when ``weight`` is 0 (no discount: the search is exactly as without it)."""
+        if weight <= 0:
+            return None
+        return cls(nats_to_q(weight), nats_to_q(cap_nats))
+
+    @property
+    def max_extra_q(self) -> int:
+        return (self.cap_q * self.weight_q) >> SCORE_FRAC_BITS
+
+    def extra_q(self, ilm_logp: np.ndarray) -> np.ndarray:
+        """Per token: lambda x min(-log P_ILM, cap), Q.10 nats (int64, >= 0)."""
+        return (np.minimum(-ilm_logp, self.cap_q) * self.weight_q) >> SCORE_FRAC_BITS
 
 
 @dataclass(frozen=True)
@@ -146,8 +183,10 @@ def _top_tokens(logp: np.ndarray, k: int) -> np.ndarray:
     return order
 
 
-def _candidates(h: _Hyp, logp: np.ndarray, k: int, context: ContextTrie | None):
-    """The k best non-blank extensions of h by log-probability plus biasing bonus.
+def _candidates(h: _Hyp, logp: np.ndarray, k: int, context: ContextTrie | None,
+                extra: np.ndarray | None = None):
+    """The k best non-blank extensions of h by log-probability plus biasing bonus (plus the
+    internal-LM term ``extra`` per token, for tokens that extend a match).
 
     Every token outside the top-k by log-probability and outside the trie's extending tokens
     gets the same (lowest) bonus, so it cannot beat the top-k: the candidate set is exact."""
@@ -157,7 +196,8 @@ def _candidates(h: _Hyp, logp: np.ndarray, k: int, context: ContextTrie | None):
     out = []
     for tok in tokens:
         if context is not None:
-            cnode, cpend, delta = context.step(h.cnode, h.cpend, tok)
+            cnode, cpend, delta = context.step(h.cnode, h.cpend, tok,
+                                               int(extra[tok]) if extra is not None else 0)
         else:
             cnode, cpend, delta = NONE, 0, 0
         lp = int(logp[tok])
@@ -166,17 +206,32 @@ def _candidates(h: _Hyp, logp: np.ndarray, k: int, context: ContextTrie | None):
     return out[:k]
 
 
+def _ilm_logp(qm: QuantizedRNNT, log: EventLog, z_enc0: np.ndarray, z_pred: np.ndarray,
+              frame: int, logits: np.ndarray) -> np.ndarray:
+    """Integer log P_ILM over the non-blank tokens for one label prefix (module docstring):
+    the joint output for a zero encoder output, blank excluded from the softmax."""
+    joint_out_step(qm, log, z_enc0, z_pred, frame, logits)
+    rest = np.delete(logits, BLANK)
+    logits[BLANK] = int(rest.min()) - (1 << 24)   # beyond the exp table: contributes 0
+    logp = np.empty(logits.shape[0], np.int64)
+    charge_log_softmax(log, frame, logits.shape[0], log_softmax(logits, logp))
+    return logp
+
+
 def beam_search(qm: QuantizedRNNT, enc_out: np.ndarray, enc_frames: np.ndarray, log: EventLog,
                 beam: int, context: ContextTrie | None = None,
-                committed_slots: int = 1) -> SearchResult:
+                committed_slots: int = 1, ilm: IlmDiscount | None = None) -> SearchResult:
     """Time-synchronous beam search (module docstring); ``beam`` >= 1 hypotheses per frame."""
     if beam < 1:
         raise ValueError(f"beam = {beam}: a beam search keeps at least one hypothesis")
+    if context is None:
+        ilm = None
     max_symbols = qm.cfg.decode.max_symbols_per_frame
     n_v = qm.joint_out.q.shape[0]
     logits = np.empty(n_v, np.int32)
     labels = _Labels()
     w_max = context.weight_q if context is not None else 0
+    w_max += ilm.max_extra_q if ilm is not None else 0
     n_steps = enc_out.shape[0]
     best_last_emit = np.full(n_steps, -1, np.int64)
     best_id = np.zeros(n_steps, np.int64)
@@ -185,6 +240,22 @@ def beam_search(qm: QuantizedRNNT, enc_out: np.ndarray, enc_frames: np.ndarray, 
     first = int(enc_frames[0]) if n_steps else 0
     cache = {0: prediction_step(qm, log, BLANK, [None] * len(qm.pred), first)}
     pred_evals += 1
+    ilm_extra: dict[int, np.ndarray] = {}     # label prefix -> internal-LM term per token
+    z_enc0 = None
+    if ilm is not None:
+        z_enc0 = joint_enc_step(qm, log, np.zeros(qm.joint_enc.q.shape[1], np.int8), first)
+
+    def extra_for(h: _Hyp, frame: int) -> np.ndarray | None:
+        """The internal-LM term of h's extensions; None where no token can earn a bonus."""
+        nonlocal joint_evals
+        if ilm is None or not context.can_earn(h.cnode):
+            return None
+        got = ilm_extra.get(h.node)
+        if got is None:
+            got = ilm_extra[h.node] = ilm.extra_q(
+                _ilm_logp(qm, log, z_enc0, cache[h.node][1], frame, logits))
+            joint_evals += 1
+        return got
     hyps = [_Hyp(0, 0, 0, ROOT, 0, None)]
     for t in range(n_steps):
         frame = int(enc_frames[t])
@@ -205,7 +276,8 @@ def beam_search(qm: QuantizedRNNT, enc_out: np.ndarray, enc_frames: np.ndarray, 
                     joint_evals += 1
                 lp_blank = int(logp[BLANK])
                 _merge(ended, _Hyp(h.node, h.am + lp_blank, h.bias, h.cnode, h.cpend, h.path))
-                for _neg, tok, lp, delta, cnode, cpend in _candidates(h, logp, beam, context):
+                for _neg, tok, lp, delta, cnode, cpend in _candidates(
+                        h, logp, beam, context, extra_for(h, frame)):
                     score = h.score + lp + delta
                     old = cands.get((h.node, tok))
                     if old is None or score > old[0]:
@@ -294,7 +366,8 @@ def greedy_search(qm: QuantizedRNNT, enc_out: np.ndarray, enc_frames: np.ndarray
                         log.total("invocations", "pred.embed") - pred_before, 0)
 
 
-def make_decoder(beam: int, context: ContextTrie | None = None, committed_slots: int = 1
+def make_decoder(beam: int, context: ContextTrie | None = None, committed_slots: int = 1,
+                 ilm: IlmDiscount | None = None
                  ) -> Callable[[QuantizedRNNT, np.ndarray, np.ndarray, EventLog], SearchResult]:
     """The decoder ``azsim.execute.integer.run_utterance`` calls: greedy for beam 0 or 1."""
     if beam <= 1:
@@ -302,7 +375,8 @@ def make_decoder(beam: int, context: ContextTrie | None = None, committed_slots:
             raise ValueError("contextual biasing needs a beam search (beam >= 2)")
         return greedy_search
     return lambda qm, enc_out, enc_frames, log: beam_search(qm, enc_out, enc_frames, log,
-                                                            beam, context, committed_slots)
+                                                            beam, context, committed_slots,
+                                                            ilm)
 
 
 def alignment_score_q(qm: QuantizedRNNT, enc_out: np.ndarray, enc_frames: np.ndarray,

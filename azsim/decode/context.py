@@ -57,11 +57,13 @@ class ContextTrie:
     def nodes(self) -> int:
         return len(self.children)
 
-    def step(self, node: int, pending: int, token: int) -> tuple[int, int, int]:
+    def step(self, node: int, pending: int, token: int, extra_q: int = 0
+             ) -> tuple[int, int, int]:
         """Advance the biasing state by one emitted (non-blank) token.
 
-        Returns ``(node, pending, delta)``: the new state and the score change, +weight for a
-        token that extends a match, minus the pending bonus when a match fails.
+        Returns ``(node, pending, delta)``: the new state and the score change, +weight (plus
+        ``extra_q``, the search's internal-LM bonus for this token, ``azsim.decode.beam``) for
+        a token that extends a match, minus the pending bonus when a match fails.
         """
         is_space = token == self.space
         if node == NONE:
@@ -70,7 +72,7 @@ class ContextTrie:
             pending = 0            # a whole phrase followed by a word boundary: keep its bonus
         child = self.children[node].get(token)
         if child is not None:
-            gain = self.weight_q if self.earns[child] else 0
+            gain = self.weight_q + extra_q if self.earns[child] else 0
             return child, pending + gain, gain
         delta = -pending           # the partial match failed: take its bonus back
         if is_space:
@@ -78,13 +80,22 @@ class ContextTrie:
         if self.word_start[node]:  # this token starts a word: it may start another phrase
             child = self.children[ROOT].get(token)
             if child is not None:
-                gain = self.weight_q if self.earns[child] else 0
+                gain = self.weight_q + extra_q if self.earns[child] else 0
                 return child, gain, delta + gain
         return NONE, 0, delta
 
     def finish(self, node: int, pending: int) -> int:
         """Score change at the end of the utterance: an unfinished match gives its bonus back."""
         return 0 if node > ROOT and self.is_end[node] else -pending
+
+    def can_earn(self, node: int) -> bool:
+        """Whether some token from ``node`` would earn the bonus (not only walk a carrier)."""
+        if node == NONE:
+            return False
+        if any(self.earns[c] for c in self.children[node].values()):
+            return True
+        return node != ROOT and self.word_start[node] and \
+            any(self.earns[c] for c in self.children[ROOT].values())
 
     def extending_tokens(self, node: int) -> tuple[int, ...]:
         """Tokens that can earn a bonus from ``node`` (for the search's candidate set)."""

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..model.loading import frontend_spec
 from ..model.vocab import make_vocab
-from .beam import make_decoder
+from .beam import IlmDiscount, make_decoder
 from .context import ContextTrie, load_context
 from .endpoint import frame_energy_db, loud_frames, run_endpointers
 from .lattice import build_lattice, serialize
@@ -37,7 +37,9 @@ def decoder_for(cfg) -> DecodeSetup:
     vocab = make_vocab(cfg.vocab, cfg.vocab_size)
     d = cfg.decode
     context = load_context(d.context_file, vocab, d.context_weight) if d.context_file else None
-    return DecodeSetup(make_decoder(d.beam, context, d.context_committed_slots), context, vocab)
+    ilm = IlmDiscount.from_nats(d.context_ilm_weight, d.context_ilm_cap_nats)
+    return DecodeSetup(make_decoder(d.beam, context, d.context_committed_slots, ilm), context,
+                       vocab)
 
 
 def _is_decoder_layer(name: str) -> bool:
@@ -114,7 +116,8 @@ def report_sections(data: dict, *, cfg, utts, speech_seconds, results, costs, ti
     if setup.context is not None:
         context = {"file": d.context_file, "phrases": len(setup.context.phrases),
                    "trie_nodes": setup.context.nodes, "weight_nats": d.context_weight,
-                   "committed_slots": d.context_committed_slots}
+                   "committed_slots": d.context_committed_slots,
+                   "ilm_weight": d.context_ilm_weight, "ilm_cap_nats": d.context_ilm_cap_nats}
     method = "beam" if d.beam > 1 else "greedy"
     decode = {
         "method": method, "beam": d.beam, "max_symbols_per_frame": d.max_symbols_per_frame,

@@ -13,6 +13,7 @@ from .cost.model import (plan_costs, preload_costs, sram_weight_footprint_bytes,
 from .cost.timeline import frame_arrival_s, timeline
 from .decode.endpoint import speech_seconds, with_tail
 from .decode.summary import decoder_for, report_sections
+from .errors import AzsimError
 from .execute.branch import with_cheap_branch
 from .execute.events import FIELD
 from .execute.integer import layer_matrices, run_utterance
@@ -30,7 +31,8 @@ def simulate(model: str = cfgmod.DEFAULT_MODEL, hardware: str = cfgmod.DEFAULT_H
              bits: int | None = None, overrides: Sequence[str] = (), weights: str | None = None,
              calibration_audio: Sequence[str] | None = None,
              progress: Callable[[str, int, int], None] | None = None,
-             cache: MutableMapping | None = None):
+             cache: MutableMapping | None = None, testset: str | None = None,
+             utterances: int | None = None):
     """Run ``model`` on ``audio`` in integer arithmetic and cost it on ``hardware``.
 
     ``model`` and ``hardware`` are preset names or TOML paths; ``overrides`` are
@@ -45,13 +47,19 @@ def simulate(model: str = cfgmod.DEFAULT_MODEL, hardware: str = cfgmod.DEFAULT_H
     audio files do not change. Calls with the same model config, weights and audio then reuse
     the quantized model and its integer run, which do not depend on the hardware: a sweep over
     processor fields costs each model once. The report is the same with or without it.
+
+    ``testset`` (instead of ``audio``): a test set as ``azsim eval`` takes it (``test``,
+    ``names``, a corpus ``.npz`` split or a folder of WAVs with ``transcripts.tsv``), its
+    first ``utterances`` utterances (default all). Every utterance has a reference, so the
+    report's WER is measured on held-out speech, as in ``azsim eval``; the model is calibrated
+    on the shipped calibration set, as there.
     """
     return _simulate(model, hardware, audio, bits, overrides, weights, calibration_audio,
-                     progress, cache)[0]
+                     progress, cache, testset, utterances)[0]
 
 
 def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audio, progress,
-              cache):
+              cache, testset=None, utterances=None):
     """:func:`simulate`, returning the report and the integer run of each utterance."""
     overrides = list(overrides) + ([f"model.weight_bits={bits}"] if bits is not None else [])
     cfg = cfgmod.load_model_config(model, overrides)
@@ -59,20 +67,29 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
     table = cfgmod.load_energy_table(hw.energy_table)
     energies = action_energies(table, hw)
     setup = decoder_for(cfg)  # issue #7: greedy or beam search; reads --context before the work
-    paths = list(audio) if audio else [str(p) for p in shipped_audio_paths()]
+    source = _check_testset(cfg, audio, testset, utterances, calibration_audio)
+    paths = [] if source is not None else \
+        list(audio) if audio else [str(p) for p in shipped_audio_paths()]
     report_progress = progress or (lambda *_: None)
     # The integer run depends on the model, its weights and the audio, not on ``hw`` (events
     # are counted, not costed): if execution ever takes hardware fields, key them too.
     cache_key = (cfg, weights, tuple(paths), audio is None,
-                 tuple(calibration_audio) if calibration_audio is not None else None)
+                 tuple(calibration_audio) if calibration_audio is not None else None,
+                 testset, utterances)
     cached = cache.get(cache_key) if cache is not None else None
     if cached is not None:
-        utts, qm, results = cached
+        utts, qm, results, refs = cached
     else:
-        utts, qm, results = _run_model(cfg, weights, paths, audio, calibration_audio,
-                                       report_progress, setup.decoder)
+        if source is not None:
+            utts, qm, results, refs = _run_testset(cfg, weights, source, report_progress,
+                                                   setup.decoder)
+        else:
+            utts, qm, results = _run_model(cfg, weights, paths, audio, calibration_audio,
+                                           report_progress, setup.decoder)
+            shipped = shipped_transcripts()
+            refs = [shipped.get(u.name) if audio is None else None for u in utts]
         if cache is not None:
-            cache[cache_key] = (utts, qm, results)
+            cache[cache_key] = (utts, qm, results, refs)
     layers = results[0].events.layers
     invocations = {info.name: int(sum(r.events.total("invocations", info.name) for r in results))
                    for info in layers}
@@ -93,26 +110,67 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
                                   cfg.frontend.hop_ms, cfg.frontend.window_ms)
         timelines.append(timeline(uc.frame_cycles, hw.clock_mhz, frame_s, arrival, u.seconds))
     vocab = make_vocab(cfg.vocab, cfg.vocab_size)
-    refs = shipped_transcripts()
     baseline = None
     if cfg.branch.enabled:
         # Issue #7: the same run without branching, on the same processor, so that what the
         # branching encoder saves is a difference of two measured runs.
         baseline, base_results = _simulate(
             model, hardware, audio, None, list(overrides) + ["model.branch.enabled=false"],
-            weights, calibration_audio, None, cache)
+            weights, calibration_audio, None, cache, testset, utterances)
     report = build_report(
         version=__version__, cfg=cfg, hw=hw, energies=energies, qm=qm,
         params=parameter_count(cfg), utts=utts, results=results, costs=costs,
         timelines=timelines, residency=residency, preload=preload_costs(layers, plan),
         transcripts=[vocab.decode(r.tokens) for r in results],
-        references=[refs.get(u.name) if audio is None else None for u in utts],
+        references=refs,
         sections=lambda data: {**report_sections(
             data, cfg=cfg, utts=utts, speech_seconds=[speech_seconds(u, cfg) for u in utts],
             results=results, costs=costs, timelines=timelines, setup=setup),
             **(branch_section(data, baseline.data, cfg=cfg, qm=qm, results=results,
                               base_results=base_results) if baseline is not None else {})})
+    if source is not None:
+        report.data["audio"]["testset"] = source.name
     return report, results
+
+
+def _check_testset(cfg, audio, testset, utterances, calibration_audio):
+    """The test set to run (first ``utterances``), or None for audio files; one-line errors."""
+    if testset is None:
+        if utterances is not None:
+            raise AzsimError(f"--utterances {utterances}: only with --test (audio files run "
+                             "as given)")
+        return None
+    if audio:
+        raise AzsimError(f"--test {testset}: give a test set or --audio files, not both")
+    if calibration_audio is not None:
+        raise AzsimError(f"--test {testset}: a test set is calibrated on the shipped "
+                         "calibration set, not on calibration_audio")
+    if cfg.decode.endpoint_tail_ms > 0:
+        raise AzsimError(f"--test {testset}: decode.endpoint_tail_ms = "
+                         f"{cfg.decode.endpoint_tail_ms:g} appends silence to audio, and a "
+                         "test set holds features; use --audio files for the end-pointers' tail")
+    from .evaluate import load_testset
+    tset = load_testset(testset, cfg)
+    n = len(tset.utterances)
+    if utterances is not None and not 1 <= utterances <= n:
+        raise AzsimError(f"--utterances {utterances}: test set {tset.name} has {n} "
+                         f"utterances (allowed: 1..{n})")
+    if utterances is not None:
+        del tset.utterances[utterances:], tset.references[utterances:]
+    return tset
+
+
+def _run_testset(cfg, weights, tset, report_progress, decoder):
+    """:func:`_run_model` for a test set's features, calibrated as ``azsim eval`` is."""
+    from .evaluate import calibration_utterances
+    report_progress("calibrate", 0, 1)
+    _, qm = prepare_model(cfg, weights, calibration_utterances(cfg))
+    report_progress("calibrate", 1, 1)
+    results = []
+    for k, utt in enumerate(tset.utterances):
+        results.append(run_utterance(qm, utt.features, decoder))
+        report_progress("simulate", k + 1, len(tset.utterances))
+    return list(tset.utterances), qm, results, list(tset.references)
 
 
 def prepare_model(cfg, weights, calibration_utterances):

@@ -111,6 +111,11 @@ def cli() -> None:
               help="hardware preset name or TOML file")
 @click.option("--audio", multiple=True, metavar="WAV",
               help="16-bit mono WAV file (repeatable); default: the shipped utterances")
+@click.option("--test", "testset", default=None, metavar="NAME|FILE|DIR",
+              help="run a test set instead of audio files (as azsim eval: test, names, a "
+                   "corpus .npz split, or a folder with transcripts.tsv); WER on all of it")
+@click.option("--utterances", type=int, default=None, metavar="N",
+              help="with --test: its first N utterances")
 @click.option("--bits", type=int, default=None, help="weight bit-width (1..8)")
 @click.option("--sparsity", type=float, default=None,
               help="fraction of weights pruned to zero (0..0.99); --set model.sparsity")
@@ -144,9 +149,10 @@ def cli() -> None:
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=_SET_HELP)
 @click.option("--json", "json_dest", default=None, metavar="PATH|-",
               help="write the full report as JSON to PATH, or to stdout with -")
-def run(model, weights, hardware, audio, bits, sparsity, prune, weight_format, codebook, beam,
-        context, context_weight, endpoint_final_ms, endpoint_speculative_ms, endpoint_tail_ms,
-        lattice_dir, branch, branch_weights, overrides, json_dest) -> None:
+def run(model, weights, hardware, audio, testset, utterances, bits, sparsity, prune,
+        weight_format, codebook, beam, context, context_weight, endpoint_final_ms,
+        endpoint_speculative_ms, endpoint_tail_ms, lattice_dir, branch, branch_weights,
+        overrides, json_dest) -> None:
     """Run the model on audio in integer arithmetic and report its cost on the processor."""
     from .api import simulate
     from .report.render import render_text
@@ -167,7 +173,8 @@ def run(model, weights, hardware, audio, bits, sparsity, prune, weight_format, c
                                    endpoint_speculative_ms, endpoint_tail_ms)
     overrides += _branch_overrides(branch, branch_weights)
     report = simulate(model=model, hardware=hardware, audio=list(audio) or None, bits=bits,
-                      overrides=overrides, weights=weights, progress=progress)
+                      overrides=overrides, weights=weights, progress=progress,
+                      testset=testset, utterances=utterances)
     data = report.to_dict()
     if lattice_dir is not None:
         _save_lattices(data, lattice_dir)

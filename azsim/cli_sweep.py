@@ -61,6 +61,11 @@ def _parse_where(where) -> dict:
               help="hardware preset name or TOML file  [default: az-edge]")
 @click.option("--audio", multiple=True, metavar="WAV",
               help="16-bit mono WAV file (repeatable); default: the shipped utterances")
+@click.option("--test", "testset", default=None, metavar="NAME|FILE|DIR",
+              help="run a test set instead of audio files (as azsim eval --test): every point "
+                   "has its WER on held-out speech")
+@click.option("--utterances", type=int, default=None, metavar="N",
+              help="with --test: its first N utterances")
 @click.option("--set", "sets", multiple=True, metavar="KEY=V1,V2,...", help=_SWEEP_SET_HELP)
 @click.option("--results", default="results.sqlite", show_default=True, metavar="PATH",
               help="results database (SQLite); every finished point is committed at once")
@@ -74,8 +79,8 @@ def _parse_where(where) -> dict:
               help="Dask scheduler address, e.g. tcp://host:8786 (pip install 'azsim[dask]')")
 @click.option("--dry-run", is_flag=True, default=False,
               help="validate the spec and list the points without running them")
-def sweep(spec_file, model, weights, hardware, audio, sets, results, resume, jobs, executor,
-          scheduler, dry_run) -> None:
+def sweep(spec_file, model, weights, hardware, audio, testset, utterances, sets, results,
+          resume, jobs, executor, scheduler, dry_run) -> None:
     """Run every combination of config values, in parallel, into a results database.
 
     Each point is a full `azsim run` (the same JSON record, stored per point); `--resume`
@@ -89,23 +94,23 @@ def sweep(spec_file, model, weights, hardware, audio, sets, results, resume, job
 
     jobs = jobs or os.cpu_count() or 1
     if dry_run or executor != "local":
-        _sweep(spec_file, model, weights, hardware, audio, sets, results, resume, jobs,
-               executor, scheduler, dry_run, None)
+        _sweep(spec_file, model, weights, hardware, audio, testset, utterances, sets, results,
+               resume, jobs, executor, scheduler, dry_run, None)
         return
     # The workers' fork server starts now: its imports overlap the validation below; no point
     # is handed out before every point is valid. A bad spec stops it.
     with runner.LocalPool(jobs) as pool:
-        _sweep(spec_file, model, weights, hardware, audio, sets, results, resume, jobs,
-               executor, scheduler, dry_run, pool)
+        _sweep(spec_file, model, weights, hardware, audio, testset, utterances, sets, results,
+               resume, jobs, executor, scheduler, dry_run, pool)
 
 
-def _sweep(spec_file, model, weights, hardware, audio, sets, results, resume, jobs, executor,
-           scheduler, dry_run, pool) -> None:
+def _sweep(spec_file, model, weights, hardware, audio, testset, utterances, sets, results,
+           resume, jobs, executor, scheduler, dry_run, pool) -> None:
     from .sweep import runner
     from .sweep.spec import build_spec, expand
 
     spec = build_spec(model=model, hw=hardware, audio=list(audio) or None, weights=weights,
-                      sets=sets, spec_file=spec_file)
+                      sets=sets, spec_file=spec_file, testset=testset, utterances=utterances)
     points = expand(spec)   # every point resolved and validated before anything runs
     if executor == "dask" and not scheduler:
         raise AzsimError("--executor dask needs --scheduler ADDRESS (e.g. tcp://host:8786)")

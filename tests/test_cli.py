@@ -49,3 +49,39 @@ def test_bad_input_gives_one_line_and_status_2(cli, tmp_path):
         assert len(lines) == 1, (argv, err)
         assert fragment in lines[0], (argv, lines[0])
         assert "Traceback" not in err
+
+
+def test_run_on_a_test_set_matches_azsim_eval(cli, tmp_path):
+    """`azsim run --test` runs what `azsim eval --test` runs (same calibration, same integer
+    model, same features): the same transcripts and WER, with the processor's cost."""
+    from azsim.api import simulate
+    from azsim.evaluate import evaluate
+    import importlib.resources
+    shipped = importlib.resources.files("azsim") / "data" / "testset" / "test.npz"
+    with np.load(str(shipped)) as z:
+        arrays = {k: z[k] for k in z.files}
+    n = 3
+    end = int(arrays["offsets"][n])
+    small = tmp_path / "three.npz"
+    np.savez(small, features_u8=arrays["features_u8"][:end], offsets=arrays["offsets"][:n + 1],
+             feature_offset=arrays["feature_offset"][:n], feature_step=arrays["feature_step"][:n],
+             texts=arrays["texts"][:n], voices=arrays["voices"][:n])
+    ev = evaluate(testset=str(small))
+    rep = simulate(testset=str(small)).to_dict()
+    assert [u["transcript"] for u in rep["utterances"]] == \
+        [h["hypothesis"] for h in ev["hypotheses"]]
+    assert [u["reference"] for u in rep["utterances"]] == \
+        [h["reference"] for h in ev["hypotheses"]]
+    assert rep["wer"] == pytest.approx(ev["wer"])
+    assert rep["audio"]["testset"] == "three" and rep["audio"]["utterances"] == n
+    assert simulate(testset="test", utterances=2).to_dict()["audio"]["utterances"] == 2
+    code, out, err = cli("run", "--test", str(small))
+    assert code in (0, None) and "over 3 utterance(s)" in out, err
+    for argv, fragment in [(["--test", "test", "--utterances", "0"], "allowed: 1..250"),
+                           (["--utterances", "2"], "only with --test"),
+                           (["--test", "nope"], "--test nope"),
+                           (["--test", "test", "--endpoint-tail-ms", "500"], "holds features"),
+                           (["--test", "test", "--audio", "x.wav"], "not both")]:
+        code, out, err = cli("run", *argv)
+        lines = err.strip().splitlines()
+        assert code == 2 and len(lines) == 1 and fragment in lines[0], (argv, err)

@@ -114,6 +114,10 @@ def test_spec_file_with_set_sweep_and_relative_audio(tmp_path, cli):
     (["--set", "model.encoder.time_reduction_after=1,5"], "time_reduction_after"),
     (["--audio", "missing.wav"], "missing.wav"),
     (["--model", "no-such-model"], "no-such-model"),
+    (["--test", "no-such-set"], "no-such-set"),
+    (["--test", "test", "--utterances", "0"], "allowed: 1..250"),
+    (["--test", "test", "--utterances", "251"], "allowed: 1..250"),
+    (["--utterances", "3"], "only with --test"),
 ])
 def test_bad_sweep_specs_fail_before_any_point_runs(cli, tmp_path, argv, fragment):
     db = tmp_path / "r.sqlite"
@@ -445,3 +449,45 @@ def test_plot_formats_and_errors(cli, results_db, tmp_path):
     assert "model.sparsity" in _one_line_error(
         cli, "plot", results_db, "--kind", "dense-vs-sparse", "--where", "model.sparsity=0.5",
         "-o", str(tmp_path / "d.png"))
+
+
+def test_a_test_set_sweep_records_wer_on_held_out_speech(cli, tmp_path):
+    """--test runs the shipped test set instead of the four clips: the records are those of
+    simulate(testset=...), the first N utterances each with its reference, and the set and its
+    size are part of every point's key."""
+    from azsim.api import simulate
+    db = str(tmp_path / "t.sqlite")
+    code, out, err = cli("sweep", "--test", "test", "--utterances", "3", "--set",
+                         "model.weight_bits=8,4", "--results", db, "--jobs", "1")
+    assert code in (0, None), err
+    points = list(open_for_reading(db))
+    assert len(points) == 2 and all(p.status == "ok" for p in points)
+    for p in points:
+        assert p.record["audio"]["utterances"] == 3 and p.record["audio"]["testset"] == "test"
+        assert all(u["reference"] for u in p.record["utterances"])
+        assert p.config["test"]["utterances"] == 3 and "audio" not in p.config
+        assert p.record == simulate(overrides=list(p.overrides), testset="test",
+                                    utterances=3).to_dict()
+    spec3 = sp.build_spec(model=None, hw=None, audio=None, weights=None,
+                          sets=["model.weight_bits=8"], spec_file=None, testset="test",
+                          utterances=3)
+    spec4 = sp.build_spec(model=None, hw=None, audio=None, weights=None,
+                          sets=["model.weight_bits=8"], spec_file=None, testset="test",
+                          utterances=4)
+    audio = sp.build_spec(model=None, hw=None, audio=None, weights=None,
+                          sets=["model.weight_bits=8"], spec_file=None)
+    keys = {sp.expand(s)[0].key for s in (spec3, spec4, audio)}
+    assert len(keys) == 3
+    assert sp.expand(spec3)[0].key in {p.key for p in points}
+
+
+def test_spec_file_test_set_keys(tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_text('test = "test"\nutterances = 5\n[sweep]\nmodel.weight_bits = [8, 4]\n')
+    parsed = sp.build_spec(model=None, hw=None, audio=None, weights=None, sets=[],
+                           spec_file=str(spec))
+    assert parsed.testset == "test" and parsed.utterances == 5
+    spec.write_text('utterances = "five"\n')
+    with pytest.raises(AzsimError, match="must be an integer"):
+        sp.build_spec(model=None, hw=None, audio=None, weights=None, sets=[],
+                      spec_file=str(spec))

@@ -4,6 +4,8 @@ from __future__ import annotations
 from .branch import branch_lines
 from .render_decode import decode_lines
 
+SHOWN_TRANSCRIPTS = 20   # a test set's 250 would bury the cost summary (--json has all)
+
 
 def _bytes(n: float) -> str:
     for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
@@ -25,11 +27,14 @@ def render_text(report: dict, top_layers: int = 5) -> str:
         "",
         "transcripts:",
     ]
-    for u in report["utterances"]:
+    utts = report["utterances"]
+    for u in utts[:SHOWN_TRANSCRIPTS]:
         ref = f"   (reference: {u['reference']})" if u.get("reference") else ""
         lines.append(f"  {u['file']}: \"{u['transcript']}\"{ref}")
+    if len(utts) > SHOWN_TRANSCRIPTS:
+        lines.append(f"  ... {len(utts) - SHOWN_TRANSCRIPTS} more (all in --json)")
     if "wer" in report:
-        lines.append(f"  WER {report['wer'] * 100:.1f} %")
+        lines.append(f"  WER {report['wer'] * 100:.1f} % over {len(utts)} utterance(s)")
     lines += [
         "",
         f"latency:  {lat['cycles']:,} cycles = {lat['seconds'] * 1e3:.3f} ms busy, real-time factor "

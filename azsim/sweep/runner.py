@@ -42,7 +42,7 @@ class Summary:
 
 def make_tasks(points: Sequence[Point], spec: SweepSpec) -> list[PointTask]:
     return [PointTask(p.key, p.group, spec.model, spec.hw, spec.audio, spec.weights,
-                      p.overrides) for p in points]
+                      p.overrides, spec.testset, spec.utterances) for p in points]
 
 
 def plan_chunks(tasks: Sequence[PointTask], jobs: int) -> list[list[PointTask]]:

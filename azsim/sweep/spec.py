@@ -8,6 +8,8 @@ override); from a TOML file::
     model = "small"                 # preset name or TOML path, as --model
     hw = "az-edge"                  # as --hw
     audio = ["a.wav", "b.wav"]      # optional; default the shipped utterances
+    test = "test"                   # or a test set instead (as azsim eval --test), and
+    utterances = 50                 # its first N utterances (optional)
     weights = "trained.npz"         # optional
     [set]                           # fixed overrides, as --set key=value
     hw.zero_handling = "skip"
@@ -27,12 +29,14 @@ names and contents (SHA-256) of the audio and weight files. Two spellings of the
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.util
 import itertools
 import json
 import math
 import os
+import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +50,7 @@ __all__ = ["SweepSpecError", "Axis", "Point", "SweepSpec", "parse_axis", "load_s
            "build_spec", "expand"]
 
 ROOTS = ("model", "hw")
-_SPEC_KEYS = ("model", "hw", "audio", "weights", "set", "sweep")
+_SPEC_KEYS = ("model", "hw", "audio", "test", "utterances", "weights", "set", "sweep")
 
 
 class SweepSpecError(AzsimError):
@@ -70,6 +74,8 @@ class SweepSpec:
     weights: str | None = None
     fixed: tuple[str, ...] = ()
     axes: tuple[Axis, ...] = ()
+    testset: str | None = None       # a shipped test set's name, or an absolute path
+    utterances: int | None = None    # the test set's first N utterances
 
 
 @dataclass(frozen=True)
@@ -201,6 +207,17 @@ def load_spec_file(path: str) -> dict[str, Any]:
         if not isinstance(audio, list) or not audio or not all(isinstance(a, str) for a in audio):
             raise SweepSpecError(f"{path}: audio must be a non-empty list of WAV paths")
         out["audio"] = [_spec_path(a, base, is_preset=False) for a in audio]
+    if "test" in data:
+        if not isinstance(data["test"], str):
+            raise SweepSpecError(f"{path}: test = {data['test']!r} must be a string (a test "
+                                 "set's name or path)")
+        out["testset"] = data["test"] if _shipped_testset(data["test"]) else \
+            _spec_path(data["test"], base, is_preset=False)
+    if "utterances" in data:
+        n = data["utterances"]
+        if not isinstance(n, int) or isinstance(n, bool):
+            raise SweepSpecError(f"{path}: utterances = {n!r} must be an integer")
+        out["utterances"] = n
     for name in ("set", "sweep"):
         if name in data and not isinstance(data[name], Mapping):
             raise SweepSpecError(f"{path}: {name} must be a table of config fields")
@@ -238,7 +255,8 @@ def _spec_path(text: str, base: Path, *, is_preset: bool) -> str:
 
 
 def build_spec(*, model: str | None, hw: str | None, audio: Sequence[str] | None,
-               weights: str | None, sets: Iterable[str], spec_file: str | None) -> SweepSpec:
+               weights: str | None, sets: Iterable[str], spec_file: str | None,
+               testset: str | None = None, utterances: int | None = None) -> SweepSpec:
     """Combine a spec file and command-line options; the command line wins field by field."""
     base = load_spec_file(spec_file) if spec_file else {"fixed": [], "axes": []}
     by_key: dict[str, Axis] = {}
@@ -263,11 +281,21 @@ def build_spec(*, model: str | None, hw: str | None, audio: Sequence[str] | None
     audio_list = list(audio) if audio else base.get("audio")
     model_name = model or base.get("model") or cfgmod.DEFAULT_MODEL
     hw_name = hw or base.get("hw") or "az-edge"
+    test = testset or base.get("testset")
+    if test is not None and not _shipped_testset(test):
+        test = os.path.abspath(test)
+    count = utterances if utterances is not None else base.get("utterances")
+    if test is not None and audio_list:
+        raise SweepSpecError(f"--test {test}: give a test set or --audio files, not both")
+    if count is not None and test is None:
+        raise SweepSpecError(f"--utterances {count}: only with --test (audio files run as "
+                             "given)")
     return SweepSpec(model=_absolute_if_file(model_name), hw=_absolute_if_file(hw_name),
                      audio=tuple(os.path.abspath(a) for a in audio_list) if audio_list else None,
                      weights=os.path.abspath(weights or base["weights"])
                      if (weights or base.get("weights")) else None,
-                     fixed=tuple(fixed.values()), axes=tuple(by_key.values()))
+                     fixed=tuple(fixed.values()), axes=tuple(by_key.values()),
+                     testset=test, utterances=count)
 
 
 def _absolute_if_file(name: str) -> str:
@@ -280,6 +308,59 @@ def shipped_audio_paths() -> list[str]:
     ``tests/test_sweep.py`` checks that the two agree."""
     origin = importlib.util.find_spec("azsim.model.audio").origin
     return [str(p) for p in sorted((Path(origin).parent.parent / "data" / "audio").glob("*.wav"))]
+
+
+def _testset_dir() -> Path:
+    origin = importlib.util.find_spec("azsim.model.audio").origin
+    return Path(origin).parent.parent / "data" / "testset"
+
+
+def _shipped_testset(name: str) -> bool:
+    """A shipped test set's name (``test``, ``names``), as ``azsim.evaluate.load_testset``
+    resolves it (without importing NumPy into the sweep's parent)."""
+    return "/" not in name and not name.endswith(".npz") and \
+        (_testset_dir() / f"{name}.npz").is_file()
+
+
+def _npy_length(zf: zipfile.ZipFile, member: str) -> int:
+    """First dimension of an array in an .npz, from its .npy header (NumPy format 1-3)."""
+    with zf.open(member) as fh:
+        magic = fh.read(8)
+        if magic[:6] != b"\x93NUMPY":
+            raise ValueError(f"{member} is not a .npy array")
+        size = int.from_bytes(fh.read(2 if magic[6] == 1 else 4), "little")
+        header = ast.literal_eval(fh.read(size).decode("latin1"))
+    return int(header["shape"][0])
+
+
+def _testset_identity(test: str, utterances: int | None) -> dict[str, Any]:
+    """Name, content hash and utterance count of a test set (``azsim eval --test``)."""
+    path = _testset_dir() / f"{test}.npz" if _shipped_testset(test) else Path(test)
+    if path.is_dir():
+        tsv = path / "transcripts.tsv"
+        if not tsv.is_file():
+            raise SweepSpecError(f"--test {test}: a folder needs transcripts.tsv (columns "
+                                 "file, text)")
+        files = [line.split("\t", 1)[0] for line in
+                 tsv.read_text(encoding="utf-8").splitlines()[1:] if line]
+        ident = {"name": path.name, "files": [_file_identity(str(tsv), "--test")] +
+                 [_file_identity(str(path / f), "--test") for f in files]}
+        n = len(files)
+    elif path.is_file() and path.suffix == ".npz":
+        ident = _file_identity(str(path), "--test")
+        try:
+            with zipfile.ZipFile(path) as zf:
+                n = _npy_length(zf, "texts.npy")
+        except (OSError, KeyError, ValueError, SyntaxError, zipfile.BadZipFile) as exc:
+            raise SweepSpecError(f"--test {test}: not a test-set .npz with texts ({exc})") \
+                from None
+    else:
+        raise SweepSpecError(f"--test {test}: not a shipped test set, a corpus .npz split, or "
+                             "a folder with transcripts.tsv")
+    if utterances is not None and not 1 <= utterances <= n:
+        raise SweepSpecError(f"--utterances {utterances}: test set {ident['name']} has {n} "
+                             f"utterances (allowed: 1..{n})")
+    return {**ident, "utterances": n if utterances is None else utterances}
 
 
 def _file_identity(path: str, what: str) -> dict[str, str]:
@@ -302,7 +383,8 @@ def _digest(obj: Any) -> str:
 def expand(spec: SweepSpec) -> list[Point]:
     """Every point of the sweep, resolved and validated, in cartesian order (first axis
     outermost). Raises SweepSpecError on the first invalid combination, before anything runs."""
-    audio_paths = list(spec.audio) if spec.audio else shipped_audio_paths()
+    audio_paths = list(spec.audio) if spec.audio else \
+        [] if spec.testset is not None else shipped_audio_paths()
     audio_ids = [_file_identity(path, "--audio") for path in audio_paths]
     if spec.audio:
         from ..model.audio import read_wav
@@ -334,6 +416,9 @@ def expand(spec: SweepSpec) -> list[Point]:
             except AzsimError as exc:
                 raise SweepSpecError(f"sweep hardware {hw_cfg.name}: {exc}") from None
     inputs = {"audio": audio_ids, "audio_default": spec.audio is None, "weights": weights_id}
+    if spec.testset is not None:   # only then: the keys of audio sweeps stay as they were
+        inputs = {"test": _testset_identity(spec.testset, spec.utterances),
+                  "weights": weights_id}
     model_dicts = {combo: to_dict(cfg) for combo, cfg in models.items()}
     groups = {combo: _digest({"model": d, **inputs}) for combo, d in model_dicts.items()}
 

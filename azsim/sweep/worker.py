@@ -41,6 +41,8 @@ class PointTask:
     audio: tuple[str, ...] | None
     weights: str | None
     overrides: tuple[str, ...]
+    testset: str | None = None
+    utterances: int | None = None
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,8 @@ def run_point(task: PointTask, cache=None) -> PointResult:
         report = simulate(model=task.model, hardware=task.hw,
                           audio=list(task.audio) if task.audio else None,
                           overrides=list(task.overrides), weights=task.weights,
-                          cache=_CACHE if cache is None else cache)
+                          cache=_CACHE if cache is None else cache,
+                          testset=task.testset, utterances=task.utterances)
         text = json.dumps(report.to_dict())
         return PointResult(task.key, True, text, None, time.perf_counter() - start)
     except Exception as exc:  # noqa: BLE001 - recorded in the store, the sweep continues

@@ -2,6 +2,7 @@
 
     python benchmarks/bench_sweep.py [--model small] [--weights W.npz] [--repeat 3]
                                      [--set model.encoder.hidden=256 ...]
+                                     [--test test --utterances 20]
 
 The sweep is 4 bit-widths x 4 sparsities x 4 values of a processor field (--hw-axis, default
 4 clock frequencies) of the model over the shipped test audio (the held-out test utterances in
@@ -15,6 +16,9 @@ The table quotes medians over --repeat runs; the speed-up is the --jobs 1 median
 --jobs N median, measured in the same run. "work s" is the sum of the points' wall times in
 their workers (the store's run_s): wall time above work / jobs is start-up, waiting and
 shutdown. All databases must hold identical records.
+
+With --test the points run a test set instead (`azsim sweep --test`): more work per point,
+so start-up weighs less; the issue's targets are judged on the shipped clips only.
 
 Targets (issue #5): 64 points in <= 60 s on 2 cores; speed-up on 2 cores >= 1.7x.
 """
@@ -42,6 +46,9 @@ def run_sweep(args, jobs: int, db: str, axes: list[str]) -> float:
            "--results", db, "--jobs", str(jobs)]
     if args.weights:
         cmd += ["--weights", args.weights]
+    if args.test:
+        cmd += ["--test", args.test] + (["--utterances", str(args.utterances)]
+                                        if args.utterances else [])
     for s in axes + list(args.set):
         cmd += ["--set", s]
     # Output to a file, not a pipe: a pipe's reader waits until every process holding it
@@ -88,6 +95,11 @@ def main() -> None:
                         help="extra fixed override of the base run (repeatable)")
     parser.add_argument("--hw-axis", default=HW_AXIS, metavar="hw.FIELD=V1,V2,V3,V4",
                         help=f"the processor axis (default {HW_AXIS})")
+    parser.add_argument("--test", default=None, metavar="NAME",
+                        help="points run this test set instead of the shipped clips "
+                             "(azsim sweep --test): heavier points, WER on held-out speech")
+    parser.add_argument("--utterances", type=int, default=None, metavar="N",
+                        help="with --test: its first N utterances")
     parser.add_argument("--repeat", type=int, default=3, help="runs per --jobs value")
     parser.add_argument("--jobs", default="1,2", help="comma-separated --jobs values")
     args = parser.parse_args()
@@ -115,8 +127,11 @@ def main() -> None:
     base = statistics.median(walls[jobs_list[0]])
     print(f"machine: nproc {os.cpu_count()}, 1-min load average {load_before:.2f} before and "
           f"{os.getloadavg()[0]:.2f} after (other processes compete for the cores)" + steal)
+    audio = f"test set {args.test}" + (f", first {args.utterances} utterances"
+                                        if args.utterances else "") if args.test else \
+        "the shipped clips"
     print(f"model {args.model}"
-          f"{' ' + ' '.join(args.set) if args.set else ''}; {n_points} points "
+          f"{' ' + ' '.join(args.set) if args.set else ''} over {audio}; {n_points} points "
           f"({' x '.join(a.split('=')[0] for a in MODEL_AXES + [args.hw_axis])}); "
           f"medians of {args.repeat}")
     print(f"{'jobs':>5}{'median s':>11}{'min s':>9}{'max s':>9}{'points/s':>10}"
@@ -131,7 +146,7 @@ def main() -> None:
     with_wer = sum(json.loads(r).get("wer") is not None for s, r in first.values() if r)
     print(f"all points ok: {ok}; records identical across --jobs and runs: {same}; "
           f"records with a WER: {with_wer} of {n_points}")
-    if 2 in walls:
+    if 2 in walls and not args.test:     # the targets are for the shipped clips
         print(f"targets: 64 points <= 60 s on 2 cores: {statistics.median(walls[2]):.1f} s "
               f"({'met' if statistics.median(walls[2]) <= 60 else 'NOT met'}); speed-up >= 1.7x "
               f"on 2 cores: {base / statistics.median(walls[2]):.2f}x "

@@ -47,8 +47,9 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # 80 % sparse by way of the 60 % model: continue small-sparse60's mask (60 %) to 80 % on
     # the cubic schedule over 2.4 epochs (a pruning step every 25 steps, ~150 steps instead of
     # small-sparse80's ~45), then 1.6 epochs at the final mask. small-sparse80 plus 6 recovery
-    # epochs stopped at 21.3 % test WER with its curve flat; the hypothesis is that the jump
-    # per pruning step, not recovery time, limits it (issue #6).
+    # epochs stopped at 21.3 % test WER with its curve flat; the hypothesis was that the jump
+    # per pruning step, not recovery time, limits it (issue #6). Measured: dev 31.9, 26.8,
+    # 23.0, 21.3 % by epoch, test 23.55 %: refuted, not shipped (README).
     "small-sparse80-from60": (TrainConfig(epochs=4.0, lr=3e-4, final_lr=1e-5, warmup_steps=50,
                                           sparsity=0.8, prune_initial=0.6, prune_start=0.0,
                                           prune_end=0.6, prune_every_steps=25, threads=2,

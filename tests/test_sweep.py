@@ -468,6 +468,8 @@ def test_a_test_set_sweep_records_wer_on_held_out_speech(cli, tmp_path):
         assert p.config["test"]["utterances"] == 3 and "audio" not in p.config
         assert p.record == simulate(overrides=list(p.overrides), testset="test",
                                     utterances=3).to_dict()
+    from azsim.sweep.export import flat_rows
+    assert [(r["testset"], r["utterances"]) for r in flat_rows(points)] == [("test", 3)] * 2
     spec3 = sp.build_spec(model=None, hw=None, audio=None, weights=None,
                           sets=["model.weight_bits=8"], spec_file=None, testset="test",
                           utterances=3)

@@ -62,6 +62,7 @@ METRICS: tuple[tuple[str, tuple[str, ...]], ...] = (
 # Measurements only some runs have (issue #7): a column appears when a record has the value.
 OPTIONAL_METRICS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("wer", ("wer",)),       # audio with reference transcripts
+    ("testset", ("audio", "testset")),   # azsim sweep --test
     ("decode_joint_evals", ("decode", "joint_evals")),
     ("decode_pred_evals", ("decode", "pred_evals")),
     ("decode_cycles", ("decode", "decoder_cycles")),

@@ -9,7 +9,10 @@ commands are printed as they run, so any figure can be reproduced by hand:
 - dense-vs-sparse, bits, energy-breakdown, pareto: the tiny model over the shipped audio,
   4 bit-widths x 4 sparsities x 4 clock frequencies (64 points; --jobs all cores);
 - timeline: he2019 (Table 1 of He et al., ICASSP 2019) 8-bit dense against 4-bit 80 % sparse
-  (rle) at 200 MHz, where the dense model no longer keeps up with real time (about a minute).
+  (rle) at 200 MHz, where the dense model no longer keeps up with real time (about a minute);
+- bits-wer, pareto-wer: the trained small model over the first 100 utterances of the shipped
+  test set (`--test test --utterances 100`), 5 bit-widths x 3 one-shot sparsities (15 points,
+  about 2 minutes on 2 cores), so WER is measured on held-out speech beside energy.
 
 Results go to build/sweep/*.sqlite (git-ignored), written afresh on every run.
 """
@@ -31,14 +34,18 @@ SWEEPS = {
     "he2019": ["--model", "he2019", "--jobs", "1", "--set", "hw.clock_mhz=200",
                "--set", 'model.weight_format="rle"', "--set", "model.weight_bits=8,4",
                "--set", "model.sparsity=0,0.8"],
+    "small-test": ["--model", "small", "--test", "test", "--utterances", "100",
+                   "--set", "model.weight_bits=8,6,5,4,3", "--set", "model.sparsity=0,0.25,0.5"],
 }
-# figure -> (sweep, extra `azsim plot` arguments)
+# figure -> (sweep, `azsim plot --kind`, extra `azsim plot` arguments)
 PLOTS = {
-    "dense-vs-sparse": ("tiny", ["--where", "hw.clock_mhz=800"]),
-    "bits": ("tiny", ["--where", "hw.clock_mhz=800"]),
-    "energy-breakdown": ("tiny", ["--where", "hw.clock_mhz=800"]),
-    "pareto": ("tiny", []),
-    "timeline": ("he2019", []),   # 8-bit dense and 4-bit 80 % sparse (timeline_points)
+    "dense-vs-sparse": ("tiny", "dense-vs-sparse", ["--where", "hw.clock_mhz=800"]),
+    "bits": ("tiny", "bits", ["--where", "hw.clock_mhz=800"]),
+    "energy-breakdown": ("tiny", "energy-breakdown", ["--where", "hw.clock_mhz=800"]),
+    "pareto": ("tiny", "pareto", []),
+    "timeline": ("he2019", "timeline", []),   # 8-bit dense, 4-bit 80 % sparse (timeline_points)
+    "bits-wer": ("small-test", "bits", []),
+    "pareto-wer": ("small-test", "pareto", []),
 }
 
 
@@ -71,11 +78,11 @@ def main() -> None:
                 os.remove(stale)
         azsim("sweep", *SWEEPS[sweep], "--results", db)
     for fig in figures:
-        sweep, extra = PLOTS[fig]
+        sweep, kind, extra = PLOTS[fig]
         db = os.path.join(RESULTS, f"{sweep}.sqlite")
-        if fig == "timeline":
+        if kind == "timeline":
             extra = extra + timeline_points(db)
-        azsim("plot", db, "--kind", fig, *extra, "-o", os.path.join(FIGURES, f"{fig}.png"))
+        azsim("plot", db, "--kind", kind, *extra, "-o", os.path.join(FIGURES, f"{fig}.png"))
     if "dense-vs-sparse" in figures:
         azsim("report", os.path.join(RESULTS, "tiny.sqlite"), "--where", "hw.clock_mhz=800",
               "--markdown", os.path.join(RESULTS, "tiny_report.md"))

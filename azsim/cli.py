@@ -82,10 +82,12 @@ def _branch_overrides(branch: bool, branch_weights) -> list[str]:
 
 
 def _save_lattices(data: dict, save_dir: str) -> None:
-    """Write each utterance's serialized lattice as DIR/<audio file stem>.azl."""
+    """Write each utterance's serialized lattice as DIR/<audio file stem>.azl (a test set's
+    utterance ``test/0007`` as ``test_0007.azl``)."""
     import base64
     for row in data["lattice"]["utterances"]:
-        path = os.path.join(save_dir, os.path.splitext(row["file"])[0] + ".azl")
+        stem = os.path.splitext(row["file"])[0].replace("/", "_").replace(os.sep, "_")
+        path = os.path.join(save_dir, stem + ".azl")
         try:
             with open(path, "wb") as fh:
                 fh.write(base64.b64decode(row["azl_base64"]))
@@ -176,12 +178,12 @@ def run(model, weights, hardware, audio, testset, utterances, bits, sparsity, pr
                       overrides=overrides, weights=weights, progress=progress,
                       testset=testset, utterances=utterances)
     data = report.to_dict()
-    if lattice_dir is not None:
-        _save_lattices(data, lattice_dir)
     if json_dest is not None:
         _write_json(data, json_dest)
     if not quiet:
         click.echo(render_text(data))
+    if lattice_dir is not None:   # last: a failed write must not lose the report
+        _save_lattices(data, lattice_dir)
 
 
 @cli.command()

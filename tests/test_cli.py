@@ -77,6 +77,13 @@ def test_run_on_a_test_set_matches_azsim_eval(cli, tmp_path):
     assert simulate(testset="test", utterances=2).to_dict()["audio"]["utterances"] == 2
     code, out, err = cli("run", "--test", str(small))
     assert code in (0, None) and "over 3 utterance(s)" in out, err
+    # a test set's utterances are named three/0000, ...: their lattices are three_0000.azl
+    lat = tmp_path / "lat"
+    lat.mkdir()
+    code, out, err = cli("run", "--test", str(small), "--utterances", "2", "--beam", "2",
+                         "--save-lattice", str(lat))
+    assert code in (0, None), err
+    assert sorted(p.name for p in lat.iterdir()) == ["three_0000.azl", "three_0001.azl"]
     for argv, fragment in [(["--test", "test", "--utterances", "0"], "allowed: 1..250"),
                            (["--utterances", "2"], "only with --test"),
                            (["--test", "nope"], "--test nope"),

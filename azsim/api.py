@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, MutableMapping, Sequence
+from pathlib import Path
 
 from . import config as cfgmod
 from ._version import __version__
@@ -67,8 +68,8 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
     table = cfgmod.load_energy_table(hw.energy_table)
     energies = action_energies(table, hw)
     setup = decoder_for(cfg)  # issue #7: greedy or beam search; reads --context before the work
-    source = _check_testset(cfg, audio, testset, utterances, calibration_audio)
-    paths = [] if source is not None else \
+    _check_testset(cfg, audio, testset, utterances, calibration_audio)
+    paths = [] if testset is not None else \
         list(audio) if audio else [str(p) for p in shipped_audio_paths()]
     report_progress = progress or (lambda *_: None)
     # The integer run depends on the model, its weights and the audio, not on ``hw`` (events
@@ -78,10 +79,13 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
                  testset, utterances)
     cached = cache.get(cache_key) if cache is not None else None
     if cached is not None:
-        utts, qm, results, refs = cached
+        utts, qm, results, refs, set_name = cached
     else:
-        if source is not None:
-            utts, qm, results, refs = _run_testset(cfg, weights, source, report_progress,
+        set_name = None
+        if testset is not None:   # read only here: a sweep's cached points skip the set
+            tset = _load_testset(cfg, testset, utterances)
+            set_name = tset.name
+            utts, qm, results, refs = _run_testset(cfg, weights, tset, report_progress,
                                                    setup.decoder)
         else:
             utts, qm, results = _run_model(cfg, weights, paths, audio, calibration_audio,
@@ -89,7 +93,7 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
             shipped = shipped_transcripts()
             refs = [shipped.get(u.name) if audio is None else None for u in utts]
         if cache is not None:
-            cache[cache_key] = (utts, qm, results, refs)
+            cache[cache_key] = (utts, qm, results, refs, set_name)
     layers = results[0].events.layers
     invocations = {info.name: int(sum(r.events.total("invocations", info.name) for r in results))
                    for info in layers}
@@ -128,27 +132,31 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
             results=results, costs=costs, timelines=timelines, setup=setup),
             **(branch_section(data, baseline.data, cfg=cfg, qm=qm, results=results,
                               base_results=base_results) if baseline is not None else {})})
-    if source is not None:
-        report.data["audio"]["testset"] = source.name
+    if set_name is not None:
+        report.data["audio"]["testset"] = set_name
     return report, results
 
 
-def _check_testset(cfg, audio, testset, utterances, calibration_audio):
-    """The test set to run (first ``utterances``), or None for audio files; one-line errors."""
+def _check_testset(cfg, audio, testset, utterances, calibration_audio) -> None:
+    """One-line errors for what cannot go with ``testset`` (before any work)."""
     if testset is None:
         if utterances is not None:
             raise AzsimError(f"--utterances {utterances}: only with --test (audio files run "
                              "as given)")
-        return None
+        return
     if audio:
         raise AzsimError(f"--test {testset}: give a test set or --audio files, not both")
     if calibration_audio is not None:
         raise AzsimError(f"--test {testset}: a test set is calibrated on the shipped "
                          "calibration set, not on calibration_audio")
-    if cfg.decode.endpoint_tail_ms > 0:
+    if cfg.decode.endpoint_tail_ms > 0 and not Path(testset).is_dir():
         raise AzsimError(f"--test {testset}: decode.endpoint_tail_ms = "
-                         f"{cfg.decode.endpoint_tail_ms:g} appends silence to audio, and a "
-                         "test set holds features; use --audio files for the end-pointers' tail")
+                         f"{cfg.decode.endpoint_tail_ms:g} appends silence to audio, and this "
+                         "test set holds features; use a folder of WAVs or --audio files")
+
+
+def _load_testset(cfg, testset, utterances):
+    """The test set's first ``utterances`` utterances (all by default)."""
     from .evaluate import load_testset
     tset = load_testset(testset, cfg)
     n = len(tset.utterances)
@@ -166,11 +174,13 @@ def _run_testset(cfg, weights, tset, report_progress, decoder):
     report_progress("calibrate", 0, 1)
     _, qm = prepare_model(cfg, weights, calibration_utterances(cfg))
     report_progress("calibrate", 1, 1)
+    # Issue #7: silence after each utterance (a folder of WAVs only; checked before).
+    utts = [with_tail(u, cfg.decode.endpoint_tail_ms, cfg) for u in tset.utterances]
     results = []
-    for k, utt in enumerate(tset.utterances):
+    for k, utt in enumerate(utts):
         results.append(run_utterance(qm, utt.features, decoder))
-        report_progress("simulate", k + 1, len(tset.utterances))
-    return list(tset.utterances), qm, results, list(tset.references)
+        report_progress("simulate", k + 1, len(utts))
+    return utts, qm, results, list(tset.references)
 
 
 def prepare_model(cfg, weights, calibration_utterances):

@@ -88,6 +88,7 @@ def test_run_on_a_test_set_matches_azsim_eval(cli, tmp_path):
                            (["--utterances", "2"], "only with --test"),
                            (["--test", "nope"], "--test nope"),
                            (["--test", "test", "--endpoint-tail-ms", "500"], "holds features"),
+                           (["--test", str(small), "--endpoint-tail-ms", "500"], "holds features"),
                            (["--test", "test", "--audio", "x.wav"], "not both")]:
         code, out, err = cli("run", *argv)
         lines = err.strip().splitlines()

@@ -218,3 +218,20 @@ def test_internal_lm_discount_in_the_search(tiny):
     assert [(h.tokens, h.score_q) for h in off.search.nbest] == \
         [(h.tokens, h.score_q) for h in plain.search.nbest]
     np.testing.assert_array_equal(off.events.counts, plain.events.counts)
+
+
+def test_internal_lm_softmax_excludes_the_blank(tiny):
+    """P_ILM is a distribution over the non-blank tokens (the blank's logit is pushed below
+    the exp table, so it takes no share)."""
+    from azsim.decode.beam import _ilm_logp
+    from azsim.execute.events import EventLog
+    from azsim.execute.integer import layer_infos, prediction_step
+    cfg, utts, variants = tiny
+    qm = variants[0]
+    log = EventLog(layer_infos(qm), 1)
+    _, z_pred = prediction_step(qm, log, 0, [None] * len(qm.pred), 0)
+    z0 = np.zeros(qm.joint_enc.q.shape[0], np.int32)
+    logits = np.empty(qm.joint_out.q.shape[0], np.int32)
+    logp = _ilm_logp(qm, log, z0, z_pred, 0, logits)
+    p = np.exp(logp[1:] / 2 ** SCORE_FRAC_BITS)
+    assert abs(p.sum() - 1.0) < 5e-3 and (logp[1:] <= 0).all()

@@ -212,7 +212,8 @@ def _ilm_logp(qm: QuantizedRNNT, log: EventLog, z_enc0: np.ndarray, z_pred: np.n
     the joint output for a zero encoder output, blank excluded from the softmax."""
     joint_out_step(qm, log, z_enc0, z_pred, frame, logits)
     rest = np.delete(logits, BLANK)
-    logits[BLANK] = int(rest.min()) - (1 << 24)   # beyond the exp table: contributes 0
+    # beyond the exp table (16 nats = 2^14 at Q.10): contributes 0; clamped to int32
+    logits[BLANK] = max(int(rest.min()) - (1 << 24), int(np.iinfo(np.int32).min))
     logp = np.empty(logits.shape[0], np.int64)
     charge_log_softmax(log, frame, logits.shape[0], log_softmax(logits, logp))
     return logp

@@ -41,6 +41,19 @@ def test_shipped_audio_paths_match_the_audio_module():
     assert len(sp.shipped_audio_paths()) >= 1
 
 
+def test_shipped_test_sets_match_the_evaluate_module(tmp_path):
+    """The sweep resolves test-set names without importing NumPy; it must agree with
+    azsim.evaluate (which loads them) on which names are shipped, and on their sizes."""
+    from azsim.config import load_model_config
+    from azsim.evaluate import load_testset, shipped_testsets
+    cfg = load_model_config("small")
+    for name in shipped_testsets():
+        assert sp._shipped_testset(name)
+        n = len(load_testset(name, cfg).utterances)
+        assert sp._testset_identity(name, None)["utterances"] == n
+    assert not sp._shipped_testset("calibration/x") and not sp._shipped_testset("nope")
+
+
 def test_the_core_does_not_import_dask():
     code = ("import sys, azsim.cli, azsim.sweep.runner, azsim.plot.plots; "
             "sys.exit(int(any(m.split('.')[0] in ('dask', 'distributed') for m in sys.modules)))")

@@ -302,17 +302,20 @@ def _absolute_if_file(name: str) -> str:
     return os.path.abspath(name) if name.endswith(".toml") or os.path.isfile(name) else name
 
 
+def _data_dir() -> Path:
+    """The installed package's ``data/`` folder, found without importing azsim's modules
+    (and NumPy with them) into the sweep's parent, which only validates and stores."""
+    return Path(importlib.util.find_spec("azsim").origin).parent / "data"
+
+
 def shipped_audio_paths() -> list[str]:
-    """:func:`azsim.model.audio.shipped_audio_paths` without importing that module (and
-    NumPy with it) into the sweep's parent, which only validates and stores;
+    """:func:`azsim.model.audio.shipped_audio_paths` without importing that module;
     ``tests/test_sweep.py`` checks that the two agree."""
-    origin = importlib.util.find_spec("azsim.model.audio").origin
-    return [str(p) for p in sorted((Path(origin).parent.parent / "data" / "audio").glob("*.wav"))]
+    return [str(p) for p in sorted((_data_dir() / "audio").glob("*.wav"))]
 
 
 def _testset_dir() -> Path:
-    origin = importlib.util.find_spec("azsim.model.audio").origin
-    return Path(origin).parent.parent / "data" / "testset"
+    return _data_dir() / "testset"
 
 
 def _shipped_testset(name: str) -> bool:

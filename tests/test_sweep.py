@@ -237,6 +237,26 @@ def test_the_fork_server_starts_with_one_thread_per_worker():
     assert {k: os.environ.get(k) for k in pool.WORKER_ENV} == before   # the parent's is kept
 
 
+def test_fork_server_warm_up_loads_code_without_starting_threads():
+    """The fork server loads numba's registries and the kernels' cached code once for every
+    worker, but never a parallel kernel's (or a caller's): GNU OpenMP aborts a process forked
+    after its threads started. Run in a fresh interpreter, as the server is."""
+    code = ("from azsim.sweep import warm\n"
+            "from numba.np.ufunc import parallel\n"
+            "names = {d.__name__ for d in warm.fork_safe_dispatchers()}\n"
+            "print(warm.warm_numba(), parallel._is_initialized, sorted(names))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "NUMBA_NUM_THREADS": "1"}, check=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(sp.__file__))))
+    loaded, started, names = out.stdout.split(" ", 2)
+    assert started == "False"            # no OpenMP thread: forking stays safe
+    assert int(loaded) >= 0              # 0 only if numba's cache was empty or its API moved
+    assert "eie_schedule" in names and "lstm_cell" in names
+    # parallel kernels and the kernels that call them load in the workers
+    for name in ("_gemv_rows", "_gemm_rows", "gemv_i8", "gemm_i8", "lstm_sequence"):
+        assert f"'{name}'" not in names, name
+
+
 def _simulate_record(point_overrides):
     from azsim.api import simulate
     return simulate(overrides=list(point_overrides)).to_dict()

@@ -69,7 +69,7 @@ def _context():
     two spawned ones). Elsewhere ``spawn``. Never plain ``fork``: the parent may hold threads."""
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["azsim.api", "azsim.sweep.pool"])
+        ctx.set_forkserver_preload(["azsim.api", "azsim.sweep.pool", "azsim.sweep.warm"])
         # The server imports numba (which reads NUMBA_NUM_THREADS once, at import) for every
         # worker: it must start with the workers' environment. Started without it, each
         # worker's OpenMP pool had two threads, and the idle one spun on the other worker's

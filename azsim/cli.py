@@ -9,13 +9,17 @@ import json
 import os
 import sys
 
-import click
-import numpy as np
+from .threads import pin_blas_threads
 
-from ._version import __version__
-from .config import DEFAULT_MODEL
-from .config.schema import WEIGHT_FORMATS
-from .errors import AzsimError
+pin_blas_threads()   # before NumPy loads its BLAS: runs must not depend on its thread count
+
+import click  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ._version import __version__  # noqa: E402
+from .config import DEFAULT_MODEL  # noqa: E402
+from .config.schema import WEIGHT_FORMATS  # noqa: E402
+from .errors import AzsimError  # noqa: E402
 
 _SET_HELP = ("override a config field by dotted path, e.g. model.encoder.hidden=128 or "
              "hw.clock_mhz=400 (repeatable)")

@@ -9,6 +9,13 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 
+# As the CLI does, before NumPy loads its BLAS: one BLAS thread, so that in-process runs
+# (the cli fixture, Dask's in-process cluster) compute what `azsim` and sweep workers compute.
+from azsim.threads import pin_blas_threads  # noqa: E402
+
+if not pin_blas_threads():
+    raise RuntimeError("NumPy was imported before tests/conftest.py could pin BLAS threads")
+
 import pytest  # noqa: E402
 
 

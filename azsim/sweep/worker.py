@@ -18,12 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import AzsimError
+from ..threads import BLAS_ONE_THREAD
 
 __all__ = ["SweepError", "PointTask", "PointResult", "run_point", "run_chunk", "WORKER_ENV"]
 
 # One thread per worker process: numba's parallel kernels and any BLAS call (issue #5).
-WORKER_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-              "MKL_NUM_THREADS": "1"}
+# One BLAS thread is also what the CLI pins (azsim/threads.py): records equal `azsim run`'s.
+WORKER_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", **BLAS_ONE_THREAD}
 MODELS_CACHED = 2          # quantized models a worker keeps (LRU); chunks arrive group by group
 
 

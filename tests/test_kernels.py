@@ -195,3 +195,42 @@ def test_quantize_multiplier_represents_the_scale():
     assert np.all((mult >= 0) & (mult < 2 ** 31))
     assert np.all((shift >= 1) & (shift <= 62))
     np.testing.assert_allclose(mult * 2.0 ** -shift.astype(float), reals, rtol=2e-9, atol=2 ** -62)
+
+
+def _float_matrix(rng, shape, kind):
+    if kind == "zeros":
+        return np.zeros(shape, np.float32)
+    if kind == "wide":      # magnitudes from 1e-6 to 1e6: where summation order shows most
+        return (rng.standard_normal(shape) * 10.0 ** rng.integers(-6, 7, shape)).astype(np.float32)
+    if kind == "cancel":    # large terms that cancel: the sum is all rounding
+        m = rng.standard_normal(shape).astype(np.float32)
+        return np.concatenate([m, -m], axis=-1)[..., :shape[-1]] * np.float32(1e4)
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("m,k,n", [(1, 1, 1), (1, 7, 3), (1, 320, 1280), (3, 5, 4), (5, 0, 6),
+                                   (0, 4, 5), (17, 13, 9), (100, 64, 33)])
+@pytest.mark.parametrize("kind", ["zeros", "normal", "wide", "cancel"])
+def test_float_matmuls_match_twin_and_each_other_bit_for_bit(m, k, n, kind):
+    rng = np.random.default_rng(m * 1000 + k * 10 + n)
+    x, w = _float_matrix(rng, (m, k), kind), _float_matrix(rng, (n, k), kind)
+    want = R.matmul_nt(x, w)
+    got_nt = K.matmul_nt(x, w)
+    got_kn = K.matmul_kn(x, np.ascontiguousarray(w.T))
+    assert got_nt.dtype == got_kn.dtype == np.float32 and got_nt.shape == (m, n)
+    np.testing.assert_array_equal(got_nt, want)
+    np.testing.assert_array_equal(got_kn, want)
+    if m and n and k:   # and it is a matrix product: within float32 rounding of float64's
+        exact = x.astype(np.float64) @ w.astype(np.float64).T
+        scale = np.abs(x).astype(np.float64) @ np.abs(w).astype(np.float64).T
+        assert np.all(np.abs(got_nt - exact) <= 1e-6 * scale + 1e-30)
+
+
+def test_float_matmul_sums_in_ascending_k():
+    """1e8 + 1 - 1e8 in float32 order would lose the 1; in float64 ascending order it stays,
+    and reversing k changes the result only if the order were not fixed."""
+    x = np.array([[1e8, 1.0, -1e8]], np.float32)
+    w = np.ones((1, 3), np.float32)
+    assert K.matmul_nt(x, w)[0, 0] == np.float32(1.0)
+    x = np.array([[1e17, 1.0, -1e17]], np.float32)   # beyond float64's 53 bits: the 1 is lost
+    assert K.matmul_nt(x, w)[0, 0] == np.float32(0.0) == R.matmul_nt(x, w)[0, 0]

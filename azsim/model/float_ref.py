@@ -3,6 +3,10 @@
 Same structure and equations as the integer model (``azsim.execute.integer``), in float32,
 with no quantization. It also records the largest absolute value of every activation tensor,
 which is what post-training calibration of the integer model needs.
+
+Matrix products go through :func:`matmul` (``kernels/fmatmul.py``: each sum in float64, in a
+fixed order), not NumPy's ``@``, whose BLAS sums depend on its thread count and CPU kernels:
+the activation ranges, and so the integer model made from them, are the same on every machine.
 """
 from __future__ import annotations
 
@@ -10,7 +14,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..kernels import matmul_kn, matmul_nt
 from .vocab import BLANK
+
+_KN_ROWS = 4   # from this many rows of x, transposing w once pays (kernels/fmatmul.py)
+
+
+def matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``x @ w.T`` for float32 ``x`` [M, K] and a weight matrix ``w`` [N, K], each output one
+    float64 sum in ascending order (``kernels/fmatmul.py``): float32 [M, N], the same on every
+    machine and thread count."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    w = np.ascontiguousarray(w, dtype=np.float32)
+    if x.shape[0] >= _KN_ROWS:
+        return matmul_kn(x, np.ascontiguousarray(w.T))
+    return matmul_nt(x, w)
 
 
 def sigmoid(x):
@@ -60,17 +78,17 @@ def lstm_layer(w, prefix: str, xs: np.ndarray, state=None, stats=None):
     n_h = w_x.shape[0] // 4
     c, r = state if state is not None else (np.zeros(n_h, np.float32),
                                             np.zeros(w_r.shape[1], np.float32))
-    zx = xs @ w_x.T + b  # input part for all steps at once, as the integer model does
+    zx = matmul(xs, w_x) + b  # input part for all steps at once, as the integer model does
     ys = np.empty((xs.shape[0], w_r.shape[1]), np.float32)
     for t in range(xs.shape[0]):
-        z = zx[t] + w_r @ r
+        z = zx[t] + matmul(r[None, :], w_r)[0]
         i, f, g, o = sigmoid(z[:n_h]), sigmoid(z[n_h:2 * n_h]), np.tanh(z[2 * n_h:3 * n_h]), \
             sigmoid(z[3 * n_h:])
         c = f * c + i * g
         h = o * np.tanh(c)
         if stats is not None:
             stats.update(f"{prefix}.h", h)
-        r = w_p @ h if w_p is not None else h
+        r = matmul(h[None, :], w_p)[0] if w_p is not None else h
         ys[t] = r
     if stats is not None:
         stats.update(f"{prefix}.r", ys)
@@ -101,8 +119,9 @@ def prediction_step(w, cfg, token: int, states, stats=None):
 
 
 def joint(w, enc_t: np.ndarray, pred_u: np.ndarray) -> np.ndarray:
-    hidden = np.tanh(w["joint.w_enc"] @ enc_t + w["joint.b"] + w["joint.w_pred"] @ pred_u)
-    return w["joint.w_out"] @ hidden + w["joint.b_out"]
+    hidden = np.tanh(matmul(enc_t[None, :], w["joint.w_enc"])[0] + w["joint.b"]
+                     + matmul(pred_u[None, :], w["joint.w_pred"])[0])
+    return matmul(hidden[None, :], w["joint.w_out"])[0] + w["joint.b_out"]
 
 
 def greedy_decode(w, cfg, enc_out: np.ndarray, stats=None) -> list[int]:

@@ -99,13 +99,14 @@ def _set_untrained_blank_bias(weights, cfg) -> None:
     """
     tokens = np.unique(np.linspace(0, cfg.vocab_size - 1, 16).astype(int))
     preds = np.stack([float_ref.prediction_step(weights, cfg, int(k), None)[0] for k in tokens])
-    pred_part = preds @ weights["joint.w_pred"].T                       # [n_tokens, J]
+    pred_part = float_ref.matmul(preds, weights["joint.w_pred"])         # [n_tokens, J]
     largest = -np.inf
     for features in _shipped_features(frontend_spec(cfg)):
         enc = float_ref.encoder(weights, cfg, features)
-        enc_part = enc @ weights["joint.w_enc"].T + weights["joint.b"]  # [T, J]
+        enc_part = float_ref.matmul(enc, weights["joint.w_enc"]) + weights["joint.b"]  # [T, J]
         hidden = np.tanh(enc_part[:, None, :] + pred_part[None, :, :])  # [T, n_tokens, J]
-        logits = hidden @ weights["joint.w_out"].T + weights["joint.b_out"]
+        logits = float_ref.matmul(hidden.reshape(-1, hidden.shape[-1]), weights["joint.w_out"])
+        logits = logits.reshape(*hidden.shape[:2], -1) + weights["joint.b_out"]
         largest = max(largest, float((logits[..., 1:].max(axis=-1) - logits[..., 0]).max()))
     # Margin above the largest observed: 10 % of it, so int8 rounding cannot flip the choice.
     weights["joint.b_out"][0] += np.float32(max(largest, 0.0) * 1.1)

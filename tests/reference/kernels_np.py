@@ -179,3 +179,14 @@ def read_fields(payload, start_bit, widths):
         out.append(int((bits[pos:pos + w] << np.arange(w)).sum()))
         pos += w
     return np.array(out, np.int64), pos
+
+
+def matmul_nt(x, w):
+    """``x @ w.T``: every output the float64 sum over k, in ascending order, of exact
+    float32 x float32 products, rounded to float32 once (``kernels/fmatmul.py``)."""
+    x64 = np.asarray(x, np.float64)
+    w64 = np.asarray(w, np.float64)
+    acc = np.zeros((x64.shape[0], w64.shape[0]), np.float64)
+    for k in range(x64.shape[1]):
+        acc += x64[:, k, None] * w64[None, :, k]
+    return acc.astype(np.float32)

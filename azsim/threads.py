@@ -1,22 +1,18 @@
 """One BLAS thread for every azsim process, so that a run's numbers do not depend on it.
 
 azsim's inference is integer and bit-exact, but the integer model is made from float
-arithmetic first: calibration runs the float golden model (``azsim.model.float_ref``) through
-NumPy's matrix products, and the activation ranges it measures set the quantization scales.
-OpenBLAS splits a product differently for different thread counts, and the split changes the
-last bits of some sums (measured here: ``enc.0.r``'s range 2.810157299 with one thread,
-2.810157537 with two), which can move a scale and with it the integer model: the 4-bit
-`small` point of a sweep counted 270,790,611 effectual MACs in a one-thread sweep worker and
-270,786,836 in `azsim run`, until both used one thread. The 8-bit default run was the same
-either way (measured), but nothing guaranteed it.
-
-Sweep workers always ran with one BLAS thread (:data:`azsim.sweep.worker.WORKER_ENV`); the CLI
-now does too, so `azsim run`, `azsim eval` and every sweep point agree on one machine. BLAS
-threads buy azsim nothing: its hot loops are numba kernels with their own threads
-(``NUMBA_NUM_THREADS``, untouched here). The thread count of a BLAS library is read when the
-library loads, so this must run before NumPy is imported; :func:`pin_blas_threads` says whether
-it did. Across machines with different BLAS kernels (CPU types, NumPy builds) the float sums
-can still differ in their last bits.
+arithmetic first: calibration runs the float golden model, and the activation ranges it
+measures set the quantization scales. When those products were NumPy's ``@``, OpenBLAS summed
+differently with different thread counts, which moved the last bits of some ranges (measured:
+``enc.0.r`` read 2.810157299 with one thread and 2.810157537 with two) and with them a 4-bit
+scale: a sweep point (one thread) counted 270,790,611 effectual MACs and `azsim run` (two)
+270,786,836. The float model's products now run in a fixed order (``kernels/fmatmul.py``),
+which removes that dependence at its source. What still goes through BLAS (the frontend's
+float64 mel projection, rounded to float32) is pinned here as well: the CLI, the sweep workers
+(:data:`azsim.sweep.worker.WORKER_ENV`) and the tests run one BLAS thread. BLAS threads buy
+azsim nothing: its hot loops are numba kernels with their own threads (``NUMBA_NUM_THREADS``,
+untouched here). A BLAS library reads its thread count when it loads, so this must run before
+NumPy is imported; :func:`pin_blas_threads` says whether it did.
 """
 from __future__ import annotations
 

@@ -128,3 +128,29 @@ def test_frame_stacking_windows(n, k, stride):
     assert out.shape == (float_ref.stacked_count(n, k, stride), 2 * k)
     for j in range(out.shape[0]):
         np.testing.assert_array_equal(out[j], feats[j * stride:j * stride + k].ravel())
+
+
+def test_calibration_does_not_depend_on_blas_threads():
+    """Calibration's activation ranges set the integer model's scales: with NumPy's BLAS
+    products they moved with the thread count (one range 2.810157299 with one OpenBLAS
+    thread, 2.810157537 with two). Each run below imports NumPy before anything can pin its
+    BLAS to one thread, so the two runs really use one and two threads."""
+    import json
+    import os
+    import subprocess
+    import sys
+    code = ("import numpy, json\n"
+            "from azsim.config import load_model_config\n"
+            "from azsim.model.audio import shipped_audio_paths\n"
+            "from azsim.model.loading import calibrate, load_utterances, model_weights\n"
+            "cfg = load_model_config('small')\n"
+            "utts = load_utterances([str(p) for p in shipped_audio_paths()], cfg)\n"
+            "print(json.dumps(calibrate(model_weights(cfg), cfg, utts), sort_keys=True))\n")
+    runs = []
+    for threads in ("1", "2"):
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, check=True, cwd=os.path.dirname(__file__))
+        runs.append(json.loads(out.stdout))
+    assert runs[0] == runs[1]
+    assert len(runs[0]) >= 5 and all(v > 0 for v in runs[0].values())

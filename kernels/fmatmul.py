@@ -11,65 +11,114 @@ the end. No step is reassociated (``fastmath`` off: LLVM may neither reorder nor
 additions into fused multiply-adds), so the result depends on the inputs only, on any CPU and
 any thread count.
 
-Two loop orders with the same arithmetic: ``matmul_nt`` reads ``w`` as stored ([N, K], a
-weight matrix), four outputs at a time, for one or a few rows of ``x`` (the recurrent step,
-the joint network); ``matmul_kn`` reads ``w`` transposed ([K, N]) and vectorizes across
-outputs, for many rows (the encoder's input products). Tests check they agree bit for bit
+Two loop orders with the same arithmetic, both parallel over outputs (an output is summed by
+one thread, so any thread count gives the same result): ``matmul_nt`` reads ``w`` as stored
+([N, K], a weight matrix), four outputs at a time, for single products (a prediction-network
+step, the joint network); ``matmul_kn`` reads ``w`` transposed ([K, N]) and vectorizes along
+its rows, for sequences (the encoder's input products, and its recurrent products with the
+transpose made once per sequence). Measured here (2 threads): he2019's 8192 x 640 recurrent
+product 1.8 ms (NumPy's float32 OpenBLAS: 1.1-1.5 ms), a 250-row GEMM with it 10 GMAC/s
+(OpenBLAS: 40-60). Tests check they agree bit for bit
 with each other and with the NumPy twin.
 """
 import numpy as np
+from numba import prange
 
-from .jit import jit
+from .jit import jit_parallel
 
 
-@jit
+@jit_parallel
 def matmul_nt(x, w):
-    """``x @ w.T`` for float32 ``x`` [M, K] and ``w`` [N, K]: float32 [M, N]."""
+    """``x @ w.T`` for float32 ``x`` [M, K] and ``w`` [N, K]: float32 [M, N].
+
+    Groups of four outputs run in parallel, each thread streaming four rows of ``w``; every
+    output is summed by one thread, so the thread count does not change the result."""
     m, k = x.shape
     n = w.shape[0]
     out = np.empty((m, n), np.float32)
-    for i in range(m):
-        j = 0
-        while j + 4 <= n:
-            s0 = 0.0
-            s1 = 0.0
-            s2 = 0.0
-            s3 = 0.0
-            for kk in range(k):
-                a = np.float64(x[i, kk])
-                s0 += a * np.float64(w[j, kk])
-                s1 += a * np.float64(w[j + 1, kk])
-                s2 += a * np.float64(w[j + 2, kk])
-                s3 += a * np.float64(w[j + 3, kk])
-            out[i, j] = s0
-            out[i, j + 1] = s1
-            out[i, j + 2] = s2
-            out[i, j + 3] = s3
-            j += 4
-        while j < n:
-            s = 0.0
-            for kk in range(k):
-                s += np.float64(x[i, kk]) * np.float64(w[j, kk])
-            out[i, j] = s
-            j += 1
+    for q in prange((n + 3) // 4):
+        j = 4 * q
+        for i in range(m):
+            if j + 4 <= n:
+                s0 = 0.0
+                s1 = 0.0
+                s2 = 0.0
+                s3 = 0.0
+                for kk in range(k):
+                    a = np.float64(x[i, kk])
+                    s0 += a * np.float64(w[j, kk])
+                    s1 += a * np.float64(w[j + 1, kk])
+                    s2 += a * np.float64(w[j + 2, kk])
+                    s3 += a * np.float64(w[j + 3, kk])
+                out[i, j] = s0
+                out[i, j + 1] = s1
+                out[i, j + 2] = s2
+                out[i, j + 3] = s3
+            else:
+                for jj in range(j, n):
+                    s = 0.0
+                    for kk in range(k):
+                        s += np.float64(x[i, kk]) * np.float64(w[jj, kk])
+                    out[i, jj] = s
     return out
 
 
-@jit
+_COLS = 256      # outputs per block: one block's accumulators stay in L1
+
+
+@jit_parallel
 def matmul_kn(x, wt):
     """``x @ wt`` for float32 ``x`` [M, K] and ``wt`` [K, N] (a weight matrix transposed):
-    float32 [M, N], the same sums as :func:`matmul_nt` of ``wt.T``."""
+    float32 [M, N], the same sums as :func:`matmul_nt` of ``wt.T``.
+
+    Blocks of ``_COLS`` outputs run in parallel; each output is still summed by one thread,
+    over ``k`` in ascending order, so the result does not depend on the thread count. Four rows
+    of ``x`` share every element of ``wt`` read (four accumulator rows), so a product streams
+    the weights once per four rows; the inner loop runs along a row of ``wt`` and vectorizes."""
     m, k = x.shape
     n = wt.shape[1]
     out = np.empty((m, n), np.float32)
-    acc = np.empty(n, np.float64)
-    for i in range(m):
-        for j in range(n):
-            acc[j] = 0.0
-        for kk in range(k):
-            a = np.float64(x[i, kk])
-            for j in range(n):
-                acc[j] += a * np.float64(wt[kk, j])
-        for j in range(n):
-            out[i, j] = acc[j]
+    for blk in prange((n + _COLS - 1) // _COLS):
+        j0 = blk * _COLS
+        width = min(n, j0 + _COLS) - j0
+        a0 = np.empty(_COLS, np.float64)
+        a1 = np.empty(_COLS, np.float64)
+        a2 = np.empty(_COLS, np.float64)
+        a3 = np.empty(_COLS, np.float64)
+        i0 = 0
+        while i0 + 4 <= m:
+            for j in range(width):
+                a0[j] = 0.0
+                a1[j] = 0.0
+                a2[j] = 0.0
+                a3[j] = 0.0
+            for kk in range(k):
+                x0 = np.float64(x[i0, kk])
+                x1 = np.float64(x[i0 + 1, kk])
+                x2 = np.float64(x[i0 + 2, kk])
+                x3 = np.float64(x[i0 + 3, kk])
+                row = wt[kk, j0:j0 + width]
+                for j in range(width):
+                    r = np.float64(row[j])
+                    a0[j] += x0 * r
+                    a1[j] += x1 * r
+                    a2[j] += x2 * r
+                    a3[j] += x3 * r
+            for j in range(width):
+                out[i0, j0 + j] = a0[j]
+                out[i0 + 1, j0 + j] = a1[j]
+                out[i0 + 2, j0 + j] = a2[j]
+                out[i0 + 3, j0 + j] = a3[j]
+            i0 += 4
+        while i0 < m:        # the last rows, one at a time
+            for j in range(width):
+                a0[j] = 0.0
+            for kk in range(k):
+                x0 = np.float64(x[i0, kk])
+                row = wt[kk, j0:j0 + width]
+                for j in range(width):
+                    a0[j] += x0 * np.float64(row[j])
+            for j in range(width):
+                out[i0, j0 + j] = a0[j]
+            i0 += 1
     return out

@@ -234,3 +234,22 @@ def test_float_matmul_sums_in_ascending_k():
     assert K.matmul_nt(x, w)[0, 0] == np.float32(1.0)
     x = np.array([[1e17, 1.0, -1e17]], np.float32)   # beyond float64's 53 bits: the 1 is lost
     assert K.matmul_nt(x, w)[0, 0] == np.float32(0.0) == R.matmul_nt(x, w)[0, 0]
+
+
+def test_float_matmuls_do_not_depend_on_the_thread_count():
+    """Both kernels run blocks of outputs in parallel; each output is summed by one thread."""
+    import numba
+    rng = np.random.default_rng(7)
+    x, w = _float_matrix(rng, (9, 300), "wide"), _float_matrix(rng, (1030, 300), "wide")
+    wt = np.ascontiguousarray(w.T)
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = K.matmul_nt(x, w), K.matmul_kn(x, wt)
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        many = K.matmul_nt(x, w), K.matmul_kn(x, wt)
+    finally:
+        numba.set_num_threads(before)
+    for a, b in zip(one, many):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(one[0], R.matmul_nt(x, w))

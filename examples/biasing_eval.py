@@ -79,6 +79,13 @@ def main(argv=None) -> int:
                     help="internal-LM discount inside context matches (decode.context_ilm_weight)")
     ap.add_argument("--ilm-cap", type=float, default=6.0,
                     help="most -log P_ILM counted per matched token, nats")
+    ap.add_argument("--names-set", default="names", metavar="NAME|FILE",
+                    help="utterances with context names (default: the shipped names set); a "
+                         "corpus split such as DIR/names.npz from 'azsim corpus --seed S' is a "
+                         "tuning set, so that the shipped sets judge the chosen setting once")
+    ap.add_argument("--other-set", default="test", metavar="NAME|FILE",
+                    help="the other utterances, whose WER must not rise (default: the shipped "
+                         "test set; for tuning, e.g. DIR/dev.npz)")
     ap.add_argument("--limit", type=int, default=0, help="first N utterances of each set")
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
@@ -90,7 +97,7 @@ def main(argv=None) -> int:
         return 2
     qm = quantize_model(w, cfg, calibrate(w, cfg, calibration_utterances(cfg)), cfg.weight_bits)
     vocab = make_vocab(cfg.vocab, cfg.vocab_size)
-    sets = {name: load_testset(name, cfg) for name in ("names", "test")}
+    sets = {"names": load_testset(args.names_set, cfg), "test": load_testset(args.other_set, cfg)}
     if args.limit:
         for s in sets.values():
             del s.utterances[args.limit:], s.references[args.limit:]

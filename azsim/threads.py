@@ -12,12 +12,11 @@ float64 mel projection, rounded to float32) is pinned here as well: the CLI, the
 (:data:`azsim.sweep.worker.WORKER_ENV`) and the tests run one BLAS thread. BLAS threads buy
 azsim nothing: its hot loops are numba kernels with their own threads (``NUMBA_NUM_THREADS``,
 untouched here). A BLAS library reads its thread count when it loads, so this must run before
-NumPy is imported; :func:`pin_blas_threads` says whether it did.
+NumPy is imported (a process that imported NumPy first keeps its BLAS threads).
 """
 from __future__ import annotations
 
 import os
-import sys
 
 __all__ = ["BLAS_ONE_THREAD", "pin_blas_threads"]
 
@@ -26,8 +25,6 @@ BLAS_ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                    "VECLIB_MAXIMUM_THREADS": "1"}
 
 
-def pin_blas_threads() -> bool:
-    """Set one BLAS thread for this process and its children; True if NumPy was not imported
-    yet (so the setting takes effect here), False if it came too late for this process."""
+def pin_blas_threads() -> None:
+    """Set one BLAS thread for this process (if NumPy is not imported yet) and its children."""
     os.environ.update(BLAS_ONE_THREAD)
-    return "numpy" not in sys.modules

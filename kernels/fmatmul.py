@@ -2,24 +2,23 @@
 
 The integer model is made from float arithmetic: calibration runs the float model
 (``azsim.model.float_ref``) and its activation ranges set the quantization scales. With NumPy's
-``@`` those ranges depended on the BLAS library's thread count and CPU kernels (OpenBLAS
-splits and blocks sums differently; measured: one range read 2.810157299 with one thread and
+``@`` those ranges depended on the BLAS library's thread count and CPU kernels (OpenBLAS splits
+and blocks sums differently; measured: one range read 2.810157299 with one thread and
 2.810157537 with two, and the 4-bit `small` model's test WER moved between 15.26 and 15.41 %
 across thread counts and machines). Here every output is one sum, over ``k`` in ascending
-order, of float32 x float32 products accumulated in float64 and rounded to float32 once at
-the end. No step is reassociated (``fastmath`` off: LLVM may neither reorder nor contract the
-additions into fused multiply-adds), so the result depends on the inputs only, on any CPU and
-any thread count.
+order, of float32 x float32 products accumulated in float64 and rounded to float32 once at the
+end. A product of two float32 values is exact in float64, so even a fused multiply-add gives
+the same sum, and ``fastmath`` is off, so LLVM does not reorder the additions: the result
+depends on the inputs only, on any CPU and any thread count.
 
 Two loop orders with the same arithmetic, both parallel over outputs (an output is summed by
 one thread, so any thread count gives the same result): ``matmul_nt`` reads ``w`` as stored
-([N, K], a weight matrix), four outputs at a time, for single products (a prediction-network
+([N, K], a weight matrix), four outputs at a time, for one or a few rows of ``x`` (a recurrent
 step, the joint network); ``matmul_kn`` reads ``w`` transposed ([K, N]) and vectorizes along
-its rows, for sequences (the encoder's input products, and its recurrent products with the
-transpose made once per sequence). Measured here (2 threads): he2019's 8192 x 640 recurrent
-product 1.8 ms (NumPy's float32 OpenBLAS: 1.1-1.5 ms), a 250-row GEMM with it 10 GMAC/s
-(OpenBLAS: 40-60). Tests check they agree bit for bit
-with each other and with the NumPy twin.
+its rows, for many rows (the encoder's input products over a whole utterance). Measured here
+(2 threads): he2019's 8192 x 640 recurrent product about 2 ms (NumPy's float32 OpenBLAS:
+1.1-1.5 ms), a 250-row product with it 10 GMAC/s (OpenBLAS: 40-60). Tests check they agree
+bit for bit with each other and with the NumPy twin.
 """
 import numpy as np
 from numba import prange

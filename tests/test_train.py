@@ -129,3 +129,22 @@ def test_train_split_takes_the_names_train_supplement(tmp_path):
     assert list(s.offsets) == [0, 3, 5, 9] and s.features.shape == (9, 2)
     assert s.frames(2) == 4 and len(s.targets) == 3
     assert load(tmp_path, "dev", vocab).size == 1     # only train takes the supplement
+
+
+def test_vtlp_is_the_identity_at_alpha_one_and_moves_formants_the_right_way():
+    from azsim.train import data
+    np.testing.assert_allclose(data.vtlp_source_channels(1.0), np.arange(80), atol=1e-9)
+    for alpha in (0.9, 1.1):
+        pos = data.vtlp_source_channels(alpha)
+        assert np.all(np.diff(pos) > 0)                       # monotone: no channel reversal
+        assert 0 <= pos[0] and 78 < pos[-1] <= 79   # the band edge (past the last centre) is fixed
+    # alpha > 1 (shorter vocal tract) reads lower channels: a formant moves up, and vice versa
+    feats = torch.zeros(1, 3, 80)
+    feats[0, :, 30] = 10.0
+    up = data.vtlp(feats, np.random.default_rng(0), 1e-9)
+    np.testing.assert_allclose(up.numpy(), feats.numpy(), atol=1e-5)
+    peak = lambda a: float((data.vtlp_source_channels(a) - 30).__abs__().argmin())  # noqa: E731
+    assert peak(1.1) > 30 > peak(0.9)
+    warped = data.vtlp(feats, np.random.default_rng(0), 0.1)
+    assert float(warped.max()) <= 10.0 and float(warped.min()) >= 0.0  # an interpolation
+    assert not torch.equal(warped, feats)

@@ -83,16 +83,25 @@ def _init_worker():
 
 def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None = None,
                  spec: FrontendSpec = FrontendSpec(),
-                 progress: Callable[[str, int, int], None] | None = None) -> dict:
-    """Synthesize every split into ``out_dir``; returns the corpus description."""
+                 progress: Callable[[str, int, int], None] | None = None,
+                 voice_split_seed: int | None = None) -> dict:
+    """Synthesize every split into ``out_dir``; returns the corpus description.
+
+    ``seed`` draws the sentences, speakers and channels; ``voice_split_seed`` (default: ``seed``)
+    decides which voice variants belong to train, dev and test. Keeping the split seed of an
+    existing corpus while changing ``seed`` draws fresh training data whose voices stay disjoint
+    from that corpus's dev and test voices (sentences are split by a hash of their text, which
+    no seed changes).
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    variants = synth.split_variants(synth.list_variants(), seed)
+    split_seed = seed if voice_split_seed is None else voice_split_seed
+    variants = synth.split_variants(synth.list_variants(), split_seed)
     work = plan(seed, sizes, variants)
     jobs = jobs or os.cpu_count() or 1
     report = progress or (lambda *_: None)
     ctx = mp.get_context("fork")
-    meta = {"seed": seed, "sizes": sizes, "variants": variants,
+    meta = {"seed": seed, "voice_split_seed": split_seed, "sizes": sizes, "variants": variants,
             "frontend": {"sample_rate_hz": spec.sample_rate_hz, "n_mels": spec.n_mels,
                          "window_ms": spec.window_ms, "hop_ms": spec.hop_ms,
                          "n_fft": spec.n_fft, "f_max_hz": spec.f_max_hz},

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from ..corpus.build import load_split
+from ..model.frontend import FrontendSpec, hz_to_mel, mel_to_hz
 from ..model.vocab import Vocab
 
 
@@ -100,4 +101,46 @@ def spec_augment(feats: torch.Tensor, n_frames: torch.Tensor, mean: torch.Tensor
             w = int(rng.integers(0, int(time_share * n) + 1))
             t0 = int(rng.integers(0, max(1, n - w + 1)))
             out[b, t0:t0 + w] = mean
+    return out
+
+
+def vtlp_source_channels(alpha: float, spec: FrontendSpec = FrontendSpec()) -> np.ndarray:
+    """Fractional mel channel read by each output channel under vocal tract length
+    perturbation with warp factor ``alpha``.
+
+    VTLP (Jaitly & Hinton, ICML 2013 workshop) rescales the frequency axis of each training
+    utterance by a random factor near 1, imitating a speaker with a longer or shorter vocal
+    tract. We warp the log-mel features directly: output channel m, centred at ``f_m`` Hz,
+    takes the value the input has at ``f_m / alpha`` (so ``alpha > 1`` moves formants up),
+    interpolated between the neighbouring channel centres on the mel axis. As in Jaitly &
+    Hinton's piecewise-linear warp, the band edge stays fixed: above ``f_hi = 0.8 f_max`` the
+    map is linear again so that ``f_max`` maps to itself and no channel reads past the band.
+    """
+    edges_mel = np.linspace(hz_to_mel(spec.f_min_hz), hz_to_mel(spec.f_max_hz), spec.n_mels + 2)
+    centres_mel = edges_mel[1:-1]
+    centres_hz = mel_to_hz(centres_mel)
+    f_hi = 0.8 * spec.f_max_hz * min(alpha, 1.0)
+    src_hz = np.where(
+        centres_hz <= f_hi, centres_hz / alpha,
+        # the line from (f_hi, f_hi / alpha) to (f_max, f_max)
+        f_hi / alpha + (centres_hz - f_hi) * (spec.f_max_hz - f_hi / alpha)
+        / (spec.f_max_hz - f_hi))
+    pos = np.interp(hz_to_mel(src_hz), centres_mel, np.arange(spec.n_mels, dtype=np.float64))
+    return pos
+
+
+def vtlp(feats: torch.Tensor, rng: np.random.Generator, max_warp: float,
+         spec: FrontendSpec = FrontendSpec()) -> torch.Tensor:
+    """Each utterance of a padded batch ``[B, N, n_mels]`` warped by its own factor drawn
+    uniformly from ``[1 - max_warp, 1 + max_warp]`` (:func:`vtlp_source_channels`), by linear
+    interpolation between mel channels."""
+    if max_warp <= 0:
+        return feats
+    out = torch.empty_like(feats)
+    for b in range(feats.shape[0]):
+        pos = vtlp_source_channels(float(rng.uniform(1 - max_warp, 1 + max_warp)), spec)
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.minimum(lo + 1, spec.n_mels - 1)
+        frac = torch.from_numpy((pos - lo).astype(np.float32))
+        out[b] = feats[b][:, lo] * (1 - frac) + feats[b][:, hi] * frac
     return out

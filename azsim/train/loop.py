@@ -34,6 +34,8 @@ class TrainConfig:
     grad_clip: float = 5.0
     weight_decay: float = 1e-6
     spec_augment: bool = True
+    vtlp_warp: float = 0.0          # > 0: vocal tract length perturbation, warp factors drawn
+                                    # from [1 - w, 1 + w] per utterance (data.vtlp)
     dropout: float = 0.0            # on each encoder layer's output, training only (Zaremba et
                                     # al. 2014 apply it between LSTM layers the same way)
     ctc_weight: float = 0.3         # auxiliary CTC loss on the encoder (Watanabe et al. 2017
@@ -157,6 +159,8 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
                                                      initial=cfg.prune_initial)
                 masks = {n: compress.magnitude_mask(p, target) for n, p in prunable.items()}
             feats, n_frames, targets, n_labels = data.collate(train_split, idx)
+            if cfg.vtlp_warp > 0:
+                feats = data.vtlp(feats, rng, cfg.vtlp_warp)
             if cfg.spec_augment:
                 feats = data.spec_augment(feats, n_frames, mean_t, rng)
             enc_out, lengths = model.encode(feats, n_frames)

@@ -66,3 +66,23 @@ def test_every_contact_request_names_its_contact_right_after_a_carrier_phrase():
                  if w in grammar.NEW_CONTACTS or w in grammar.TRAIN_NAMES)
         before = " ".join(words[:k])
         assert any(before.endswith(c) for c in grammar.CARRIER_PHRASES), text
+
+
+def test_a_fresh_seed_with_the_old_voice_split_seed_keeps_the_held_out_voices(tmp_path):
+    """``azsim corpus --seed 5 --voice-split-seed 0`` draws new training data whose voices stay
+    disjoint from the seed-0 corpus's dev and test voices (the shipped test set's)."""
+    import shutil
+
+    import pytest
+    shutil.which("espeak-ng") or pytest.skip("espeak-ng not installed")
+    from azsim.corpus.build import build_corpus, load_split, plan
+    from azsim.corpus.synth import list_variants
+    held_out = split_variants(list_variants(), 0)
+    meta = build_corpus(tmp_path / "c", {"train": 3}, seed=5, jobs=1, voice_split_seed=0)
+    assert meta["variants"] == held_out and meta["voice_split_seed"] == 0
+    voices = {str(v).split("+")[1] for v in load_split(tmp_path / "c", "train")["voices"]}
+    assert voices <= set(held_out["train"])
+    # the data itself is seed 5's, not seed 0's
+    texts = [str(t) for t in load_split(tmp_path / "c", "train")["texts"]]
+    assert texts == [t for t, *_ in plan(5, {"train": 3}, held_out)["train"]]
+    assert texts != [t for t, *_ in plan(0, {"train": 3}, held_out)["train"]]

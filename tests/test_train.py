@@ -148,3 +148,11 @@ def test_vtlp_is_the_identity_at_alpha_one_and_moves_formants_the_right_way():
     warped = data.vtlp(feats, np.random.default_rng(0), 0.1)
     assert float(warped.max()) <= 10.0 and float(warped.min()) >= 0.0  # an interpolation
     assert not torch.equal(warped, feats)
+
+
+def test_qat_keeps_the_auxiliary_ctc_loss_in_the_objective():
+    from azsim.train.loop import TrainConfig, objective
+    one = torch.ones(())
+    cfg = TrainConfig(qat_bits=4, acos_weight=0.05, ctc_weight=0.3)
+    assert float(objective(one, 2 * one, 10 * one, 0.5, cfg)) == pytest.approx(1 + 0.6 + 0.25)
+    assert float(objective(one, 2 * one, 10 * one, 0.0, TrainConfig(ctc_weight=0.0))) == 1.0

@@ -62,6 +62,14 @@ def _lr(step: int, total: int, cfg: TrainConfig) -> float:
     return cfg.final_lr + 0.5 * (cfg.lr - cfg.final_lr) * (1 + math.cos(math.pi * p))
 
 
+def objective(rnnt: torch.Tensor, ctc: torch.Tensor, reg: torch.Tensor, ramp: float,
+              cfg: TrainConfig) -> torch.Tensor:
+    """What the optimizer minimizes: the RNN-T loss, the auxiliary CTC loss and the ramped
+    absolute-cosine regularizer. (Before 2026-12-02 QAT dropped the CTC term; the shipped
+    ``small-qat4`` up to then was trained that way.)"""
+    return rnnt + cfg.ctc_weight * ctc + cfg.acos_weight * ramp * reg
+
+
 def dev_error_rates(weights: dict, model_cfg, split: data.Split, vocab) -> dict:
     """WER and CER of the exported float weights with azsim's NumPy golden model."""
     refs, hyps = [], []
@@ -166,18 +174,18 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
             enc_out, lengths = model.encode(feats, n_frames)
             logits = model.joint(enc_out, model.predict(targets))
             loss = rnnt_loss(logits, targets, lengths, n_labels)
-            total_loss = loss
+            ctc = torch.zeros(())
             if cfg.ctc_weight > 0:
                 ctc_lp = torch.log_softmax(model.ctc_head(enc_out), -1).transpose(0, 1)
                 ctc = torch.nn.functional.ctc_loss(ctc_lp, targets, lengths, n_labels,
                                                    blank=0, reduction="sum",
                                                    zero_infinity=True) / len(idx)
-                total_loss = total_loss + cfg.ctc_weight * ctc
             reg = torch.zeros(())
+            ramp = 0.0
             if cfg.qat_bits and cfg.acos_weight > 0:
                 ramp = min(1.0, step / max(1, cfg.acos_ramp * total))
                 reg = sum(compress.acos_penalty(p, cfg.qat_bits) for p in prunable.values())
-                total_loss = loss + cfg.acos_weight * ramp * reg
+            total_loss = objective(loss, ctc, reg, ramp, cfg)
             opt.zero_grad(set_to_none=True)
             total_loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -189,7 +197,7 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
             step += 1
             if step % 50 == 0:
                 entry = {"event": "train", "step": step, "total_steps": total, "epoch": epoch,
-                         "loss": round(float(loss), 4), "reg": round(float(reg), 5),
+                         "loss": round(float(loss.detach()), 4), "reg": round(float(reg.detach()), 5),
                          "lr": _lr(step, total, cfg), "elapsed_s": round(time.time() - t0, 1)}
                 log.write(json.dumps(entry) + "\n")
                 log.flush()

@@ -32,7 +32,7 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # 40000 --names-train 8000 --seed 5 --voice-split-seed 0``: new sentences, speakers and
     # channels, the same held-out voices) with vocal tract length perturbation against the
     # voice gap: test WER by voice variant ranged from 3.9 to 33.9 % after stage 3.
-    "small-vtlp": (TrainConfig(epochs=6.0, lr=3e-4, final_lr=2e-5, warmup_steps=100,
+    "small-vtlp": (TrainConfig(epochs=3.0, lr=3e-4, final_lr=2e-5, warmup_steps=100,
                                dropout=0.1, vtlp_warp=0.1, threads=2, dev_limit=300), "small"),
     "small-qat4": (TrainConfig(epochs=1.0, lr=3e-4, final_lr=2e-5, warmup_steps=50,
                                qat_bits=4, acos_weight=0.05, acos_ramp=0.6, threads=2,

@@ -67,6 +67,8 @@ def decode_set(qm, utts, decoder, vocab) -> tuple[list[str], int, int]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default="small")
+    ap.add_argument("--weights", default=None, metavar="NAME|FILE.npz",
+                    help="trained weights (default: the model preset's)")
     ap.add_argument("--beam", type=int, default=4)
     ap.add_argument("--weights-nats", type=float, nargs="+", default=[1.0, 1.5, 2.0])
     ap.add_argument("--contacts", choices=("all", "new"), default="all",
@@ -90,7 +92,8 @@ def main(argv=None) -> int:
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
     try:
-        cfg = load_model_config(args.model)
+        cfg = load_model_config(args.model,
+                                [f"model.weights={args.weights}"] if args.weights else [])
         w = prune_weights(model_weights(cfg), cfg)
     except AzsimError as exc:
         print(f"biasing_eval: error: {exc}", file=sys.stderr)

@@ -526,3 +526,33 @@ def test_spec_file_test_set_keys(tmp_path):
     with pytest.raises(AzsimError, match="must be an integer"):
         sp.build_spec(model=None, hw=None, audio=None, weights=None, sets=[],
                       spec_file=str(spec))
+
+
+def test_point_keys_follow_the_content_of_named_weight_files(tmp_path):
+    """A weights name stands for a file: when the file changes (a retrained model, a new
+    release), the keys change, so --resume cannot mix two models' results under one key."""
+    from azsim.model.loading import shipped_weights_dir
+    w = tmp_path / "m.npz"
+    w.write_bytes((shipped_weights_dir() / "small.npz").read_bytes())
+
+    def keys(*sets):
+        spec = sp.build_spec(model="small", hw=None, audio=None, weights=None, spec_file=None,
+                             sets=list(sets))
+        return [p.key for p in sp.expand(spec)]
+
+    before = keys(f"model.weights={json.dumps(str(w))}", "hw.clock_mhz=400,800")
+    assert before == keys(f"model.weights={json.dumps(str(w))}", "hw.clock_mhz=400,800")
+    branch = keys(f"model.weights={json.dumps(str(w))}", "model.branch.enabled=true",
+                  f"model.branch.weights={json.dumps(str(w))}")
+    w.write_bytes((shipped_weights_dir() / "small-qat4.npz").read_bytes())
+    after = keys(f"model.weights={json.dumps(str(w))}", "hw.clock_mhz=400,800")
+    assert len(set(before) | set(after)) == 4
+    assert branch != keys(f"model.weights={json.dumps(str(w))}", "model.branch.enabled=true",
+                          f"model.branch.weights={json.dumps(str(w))}")
+    # shipped names are hashed too; untrained presets keep their keys (no weight files)
+    tiny = sp.expand(sp.build_spec(model="tiny", hw=None, audio=None, weights=None,
+                                   spec_file=None, sets=["model.weight_bits=8"]))[0]
+    assert "weight_files" not in tiny.config
+    small = sp.expand(sp.build_spec(model="small", hw=None, audio=None, weights=None,
+                                    spec_file=None, sets=["model.weight_bits=8"]))[0]
+    assert small.config["weight_files"]["weights"]["name"] == "small.npz"

@@ -378,6 +378,29 @@ def _file_identity(path: str, what: str) -> dict[str, str]:
     return {"name": os.path.basename(path), "sha256": digest.hexdigest()}
 
 
+def _weight_files(cfg, cache: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """Content identity of the weight files a model config names (``model.weights``,
+    ``model.branch.weights``; shipped names resolved to their files), so that a point's key
+    changes when the weights behind a name do (a new azsim release, a retrained file) and
+    ``--resume`` never mixes results of two models under one key."""
+    from ..model.loading import resolve_weights_path
+    out = {}
+    for field, name in (("weights", cfg.weights), ("branch.weights", cfg.branch.weights)):
+        path = resolve_weights_path(cfg, name) if name else None
+        if path is None or not os.path.isfile(path):
+            continue   # generated weights, or a missing file: the point itself reports it
+        path = str(path)
+        if path not in cache:
+            cache[path] = _file_identity(path, f"model.{field}")
+        out[field] = cache[path]
+    return out
+
+
+def _files_entry(files: dict) -> dict:
+    """Keys of points without weight files stay as they were before files were hashed."""
+    return {"weight_files": files} if files else {}
+
+
 def _digest(obj: Any) -> str:
     text = json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=True)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -423,7 +446,10 @@ def expand(spec: SweepSpec) -> list[Point]:
         inputs = {"test": _testset_identity(spec.testset, spec.utterances),
                   "weights": weights_id}
     model_dicts = {combo: to_dict(cfg) for combo, cfg in models.items()}
-    groups = {combo: _digest({"model": d, **inputs}) for combo, d in model_dicts.items()}
+    file_ids: dict[str, dict[str, str]] = {}
+    weight_files = {combo: _weight_files(cfg, file_ids) for combo, cfg in models.items()}
+    groups = {combo: _digest({"model": d, **_files_entry(weight_files[combo]), **inputs})
+              for combo, d in model_dicts.items()}
 
     points, seen = [], {}
     for index, combo in enumerate(itertools.product(*(ax.overrides for ax in spec.axes))):
@@ -432,7 +458,8 @@ def expand(spec: SweepSpec) -> list[Point]:
         h_combo = tuple(by_key[ax.key] for ax in hw_axes)
         hw_cfg = hws[h_combo]
         config = {"model": model_dicts[m_combo], "hw": to_dict(hw_cfg),
-                  "energy_table": tables[hw_cfg.energy_table], **inputs}
+                  "energy_table": tables[hw_cfg.energy_table],
+                  **_files_entry(weight_files[m_combo]), **inputs}
         key = _digest(config)
         values = {ax.key: ax.values[ax.overrides.index(by_key[ax.key])] for ax in spec.axes}
         if key in seen:

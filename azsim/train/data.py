@@ -113,8 +113,9 @@ def vtlp_source_channels(alpha: float, spec: FrontendSpec = FrontendSpec()) -> n
     tract. We warp the log-mel features directly: output channel m, centred at ``f_m`` Hz,
     takes the value the input has at ``f_m / alpha`` (so ``alpha > 1`` moves formants up),
     interpolated between the neighbouring channel centres on the mel axis. As in Jaitly &
-    Hinton's piecewise-linear warp, the band edge stays fixed: above ``f_hi = 0.8 f_max`` the
-    map is linear again so that ``f_max`` maps to itself and no channel reads past the band.
+    Hinton's piecewise-linear warp, the band edge stays fixed: above
+    ``f_hi = 0.8 f_max min(alpha, 1)`` the map is linear again, so that ``f_max`` maps to
+    itself and no channel reads past the band.
     """
     edges_mel = np.linspace(hz_to_mel(spec.f_min_hz), hz_to_mel(spec.f_max_hz), spec.n_mels + 2)
     centres_mel = edges_mel[1:-1]

@@ -197,7 +197,8 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
             step += 1
             if step % 50 == 0:
                 entry = {"event": "train", "step": step, "total_steps": total, "epoch": epoch,
-                         "loss": round(float(loss.detach()), 4), "reg": round(float(reg.detach()), 5),
+                         "loss": round(float(loss.detach()), 4),
+                         "reg": round(float(reg.detach()), 5),
                          "lr": _lr(step, total, cfg), "elapsed_s": round(time.time() - t0, 1)}
                 log.write(json.dumps(entry) + "\n")
                 log.flush()

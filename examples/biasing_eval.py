@@ -83,8 +83,9 @@ def main(argv=None) -> int:
                     help="most -log P_ILM counted per matched token, nats")
     ap.add_argument("--names-set", default="names", metavar="NAME|FILE",
                     help="utterances with context names (default: the shipped names set); a "
-                         "corpus split such as DIR/names.npz from 'azsim corpus --seed S' is a "
-                         "tuning set, so that the shipped sets judge the chosen setting once")
+                         "corpus split such as DIR/names.npz from 'azsim corpus --seed S "
+                         "--voice-split-seed 0' (the shipped test voices) is a tuning set, so "
+                         "that the shipped sets judge the chosen setting once")
     ap.add_argument("--other-set", default="test", metavar="NAME|FILE",
                     help="the other utterances, whose WER must not rise (default: the shipped "
                          "test set; for tuning, e.g. DIR/dev.npz)")
@@ -93,7 +94,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     try:
         cfg = load_model_config(args.model,
-                                [f"model.weights={args.weights}"] if args.weights else [])
+                                [f"model.weights={json.dumps(args.weights)}"] if args.weights else [])
         w = prune_weights(model_weights(cfg), cfg)
     except AzsimError as exc:
         print(f"biasing_eval: error: {exc}", file=sys.stderr)

@@ -126,7 +126,7 @@ def cli() -> None:
 @click.option("--sparsity", type=float, default=None,
               help="fraction of weights pruned to zero (0..0.99); --set model.sparsity")
 @click.option("--prune", default=None, metavar="METHOD",
-              help="magnitude, global, nm:N:M or balanced:PES; --set model.prune")
+              help="magnitude, global, erk, nm:N:M or balanced:PES; --set model.prune")
 @click.option("--format", "weight_format", default=None, metavar="NAME",
               help=f"weight stream format: {', '.join(WEIGHT_FORMATS)}")
 @click.option("--codebook", is_flag=True, default=False,
@@ -199,7 +199,7 @@ def run(model, weights, hardware, audio, testset, utterances, bits, sparsity, pr
 @click.option("--bits", type=int, default=None, help="weight bit-width (1..8)")
 @click.option("--sparsity", type=float, default=None, help="fraction of weights pruned (0..0.99)")
 @click.option("--prune", default=None, metavar="METHOD",
-              help="magnitude, global, nm:N:M or balanced:PES")
+              help="magnitude, global, erk, nm:N:M or balanced:PES")
 @click.option("--format", "weight_format", default="all", show_default=True,
               type=click.Choice(("all",) + WEIGHT_FORMATS),
               help="weight stream format")

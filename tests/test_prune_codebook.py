@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 from azsim.compress.codebook import (Codebook, assign, codebook_to_int_codes, fit_codebook,
                                      linear_init, lloyd_1d)
 from azsim.compress.prune import (PruneSpec, achieved_sparsity, apply_mask, balanced_mask,
-                                  global_magnitude_masks, magnitude_mask, nm_mask,
-                                  parse_prune_spec, pe_nonzeros)
+                                  erk_masks, erk_sparsities, global_magnitude_masks,
+                                  magnitude_mask, nm_mask, parse_prune_spec, pe_nonzeros)
 from azsim.compress.quantize import quantize_per_channel, weight_qmax
 
 SETTINGS = settings(max_examples=60, deadline=None)
@@ -103,6 +103,38 @@ def test_global_threshold_across_matrices(shapes, sparsity, seed):
         assert pruned.max() <= kept.min()
 
 
+@given(shapes=st.lists(shapes, min_size=1, max_size=5), sparsity=sparsities)
+@SETTINGS
+def test_erk_meets_the_overall_sparsity_and_orders_layers(shapes, sparsity):
+    named = {f"m{i}": s for i, s in enumerate(shapes)}
+    per = erk_sparsities(named, sparsity)
+    sizes = {k: s[0] * s[1] for k, s in named.items()}
+    kept = sum((1 - per[k]) * sizes[k] for k in named)
+    assert kept == pytest.approx((1 - sparsity) * sum(sizes.values()), rel=1e-9, abs=1e-9)
+    assert all(0.0 <= p <= 1.0 for p in per.values())
+    # density ~ (rows + cols) / (rows * cols): a layer with a larger raw ratio is never sparser
+    raw = {k: (s[0] + s[1]) / sizes[k] for k, s in named.items()}
+    for a in named:
+        for b in named:
+            if raw[a] > raw[b]:
+                assert per[a] <= per[b] + 1e-12
+
+
+def test_erk_densities_by_hand():
+    # 100x100 (raw 0.02) and 10x10 (raw 0.2) at 50 %: eps * 0.02 * 1e4 + eps * 0.2 * 100 =
+    # 5050 -> eps = 5050 / 220; the small one would exceed density 1, so it stays dense and
+    # the large one keeps 5050 - 100 = 4950 of 10000.
+    per = erk_sparsities({"big": (100, 100), "small": (10, 10)}, 0.5)
+    assert per["small"] == 0.0 and per["big"] == pytest.approx(1 - 0.495)
+    # equal shapes: the same sparsity as uniform
+    assert erk_sparsities({"a": (8, 4), "b": (4, 8)}, 0.25) == pytest.approx({"a": 0.25, "b": 0.25})
+    masks = erk_masks({"big": np.arange(1e4).reshape(100, 100), "small": np.ones((10, 10))}, 0.5)
+    assert masks["small"].all() and int(masks["big"].sum()) == 4950
+    assert not masks["big"].ravel()[:5050].any()          # magnitude order inside the layer
+    with pytest.raises(ValueError, match="2-D"):
+        erk_sparsities({"v": (4,)}, 0.5)
+
+
 def test_global_prunes_small_layers_more():
     rng = np.random.default_rng(0)
     masks = global_magnitude_masks({"small": rng.standard_normal((8, 8)) * 0.01,
@@ -166,6 +198,7 @@ def test_balanced_general(shape, pes, sparsity, seed):
 def test_parse_prune_spec():
     assert parse_prune_spec("magnitude") == PruneSpec("magnitude")
     assert parse_prune_spec(" Global ") == PruneSpec("global")
+    assert parse_prune_spec("ERK") == PruneSpec("erk")
     assert parse_prune_spec("nm:2:4") == PruneSpec("nm", n=2, m=4)
     assert parse_prune_spec("balanced:64") == PruneSpec("balanced", pes=64)
     assert str(parse_prune_spec("nm:2:4")) == "nm:2:4"
@@ -181,7 +214,7 @@ def test_parse_prune_spec():
 def test_prune_spec_apply():
     rng = np.random.default_rng(3)
     ws = {"a": rng.standard_normal((8, 8)), "b": rng.standard_normal((4, 8))}
-    for text in ("magnitude", "global", "balanced:4"):
+    for text in ("magnitude", "global", "erk", "balanced:4"):
         out = parse_prune_spec(text).prune(ws, 0.5)
         assert achieved_sparsity(np.concatenate([v.ravel() for v in out.values()])) == 0.5
     assert achieved_sparsity(parse_prune_spec("nm:1:4").prune(ws)["a"]) == 0.75

@@ -71,6 +71,26 @@ def test_zhu_gupta_schedule_is_cubic_and_reaches_the_target():
     assert int(mask.sum()) == 2 and bool(mask[0, 0]) and bool(mask[1, 4])
 
 
+def test_erk_and_global_allocations_keep_small_matrices_denser():
+    gen = torch.Generator().manual_seed(0)
+    prunable = {"big": torch.randn(64, 48, generator=gen), "out": torch.randn(4, 48, generator=gen)}
+    prunable["out"].mul_(10.0)             # the small matrix has the larger weights
+    uniform = compress.allocation_masks(prunable, 0.8, "uniform")
+    erk = compress.allocation_masks(prunable, 0.8, "erk")
+    glob = compress.allocation_masks(prunable, 0.8, "global")
+    total = sum(p.numel() for p in prunable.values())
+    for masks in (uniform, erk, glob):      # the same overall sparsity, within rounding
+        assert abs(sum(int(m.sum()) for m in masks.values()) - 0.2 * total) <= len(masks)
+    pruned = torch.cat([prunable[n][~glob[n]].abs() for n in prunable])
+    kept = torch.cat([prunable[n][glob[n]].abs() for n in prunable])
+    assert pruned.max() <= kept.min()        # one threshold over all matrices
+    assert int(glob["out"].sum()) > 2 * int(uniform["out"].sum())
+    assert int(uniform["out"].sum()) == round(0.2 * 4 * 48)
+    assert int(erk["out"].sum()) > 2 * int(uniform["out"].sum())
+    with pytest.raises(ValueError, match="allocation 'random'"):
+        compress.allocation_masks(prunable, 0.5, "random")
+
+
 def test_torch_twin_matches_the_numpy_golden_model():
     cfg = load_model_config("small", [])
     torch.manual_seed(0)

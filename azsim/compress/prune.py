@@ -3,6 +3,11 @@
 * ``magnitude_mask``: per layer, prune the round(sparsity * size) smallest |w|.
 * ``global_magnitude_masks``: one magnitude threshold over all matrices (layers that matter
   less lose more).
+* ``erk_sparsities`` / ``erk_masks``: per-layer sparsities from the Erdos-Renyi-Kernel rule
+  (Evci et al., "Rigging the lottery", ICML 2020, sec. 3): a layer's density is proportional
+  to (rows + cols) / (rows * cols), so small matrices (a joint output layer of 29 x 256, an
+  embedding input of 32 columns) stay nearly dense and the large ones carry the sparsity;
+  the overall sparsity is the one asked for. Magnitude pruning inside each layer.
 * ``nm_mask``: N:M structured sparsity along the input dimension (e.g. 2:4): every group of m
   consecutive weights in a row keeps its n largest |w|.
 * ``balanced_mask``: ESE's load-balance-aware pruning (Han et al., FPGA 2017): rows are
@@ -23,7 +28,7 @@ from typing import Mapping
 
 import numpy as np
 
-SPEC_FORMS = "magnitude, global, nm:N:M (1 <= N <= M), balanced:PES (PES >= 1)"
+SPEC_FORMS = "magnitude, global, erk, nm:N:M (1 <= N <= M), balanced:PES (PES >= 1)"
 
 
 def _check_sparsity(sparsity) -> float:
@@ -84,6 +89,43 @@ def global_magnitude_masks(weights: Mapping[str, np.ndarray], sparsity: float
         out[name] = keep[start:start + m.size].reshape(m.shape)
         start += m.size
     return out
+
+
+def erk_sparsities(shapes: Mapping[str, tuple], sparsity: float) -> dict[str, float]:
+    """Per-matrix sparsities of the ERK rule at overall ``sparsity`` (by weight count).
+
+    Density of a rows x cols matrix is ``eps * (rows + cols) / (rows * cols)``, with ``eps``
+    chosen so that the kept weights total (1 - sparsity) of all; a matrix whose density would
+    exceed 1 is kept dense and ``eps`` is solved again over the others (Evci et al. 2020).
+    """
+    s = _check_sparsity(sparsity)
+    sizes = {}
+    for name, shape in shapes.items():
+        if len(shape) != 2 or min(shape) < 1:
+            raise ValueError(f"ERK needs non-empty 2-D matrices, {name} has shape {tuple(shape)}")
+        sizes[name] = int(shape[0]) * int(shape[1])
+    raw = {name: (shapes[name][0] + shapes[name][1]) / sizes[name] for name in shapes}
+    budget = (1.0 - s) * sum(sizes.values())
+    dense: set[str] = set()
+    while True:
+        rest = [n for n in shapes if n not in dense]
+        left = budget - sum(sizes[n] for n in dense)
+        if not rest or left <= 0:
+            eps = 0.0
+            break
+        eps = left / sum(raw[n] * sizes[n] for n in rest)
+        over = {n for n in rest if eps * raw[n] > 1.0}
+        if not over:
+            break
+        dense |= over
+    return {n: 0.0 if n in dense else 1.0 - eps * raw[n] for n in shapes}
+
+
+def erk_masks(weights: Mapping[str, np.ndarray], sparsity: float) -> dict[str, np.ndarray]:
+    """Keep-masks with ERK per-layer sparsities, magnitude pruning inside each matrix."""
+    shapes = {k: np.shape(w) for k, w in weights.items()}
+    per_layer = erk_sparsities(shapes, sparsity)
+    return {k: magnitude_mask(w, per_layer[k]) for k, w in weights.items()}
 
 
 def _check_nm(n: int, m: int) -> tuple[int, int]:
@@ -182,7 +224,8 @@ def achieved_sparsity(mask_or_matrix: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class PruneSpec:
-    """A parsed pruning method: ``magnitude``, ``global``, ``nm:N:M`` or ``balanced:PES``."""
+    """A parsed pruning method: ``magnitude``, ``global``, ``erk``, ``nm:N:M`` or
+    ``balanced:PES``."""
     method: str
     n: int = 0
     m: int = 0
@@ -212,6 +255,8 @@ class PruneSpec:
             raise ValueError(f"prune spec {self} needs a sparsity")
         if self.method == "global":
             return global_magnitude_masks(weights, sparsity)
+        if self.method == "erk":
+            return erk_masks(weights, sparsity)
         if self.method == "balanced":
             return {k: balanced_mask(w, sparsity, self.pes) for k, w in weights.items()}
         return {k: magnitude_mask(w, sparsity) for k, w in weights.items()}
@@ -223,12 +268,12 @@ class PruneSpec:
         return {k: apply_mask(w, masks[k]) for k, w in weights.items()}
 
 
-_SPEC_RE = re.compile(r"(magnitude|global)|nm:([0-9]+):([0-9]+)|balanced:([0-9]+)")
+_SPEC_RE = re.compile(r"(magnitude|global|erk)|nm:([0-9]+):([0-9]+)|balanced:([0-9]+)")
 
 
 def parse_prune_spec(text: str) -> PruneSpec:
-    """Parse ``magnitude``, ``global``, ``nm:N:M`` or ``balanced:PES`` (case and surrounding
-    whitespace ignored) into a ``PruneSpec``; anything else raises ValueError."""
+    """Parse ``magnitude``, ``global``, ``erk``, ``nm:N:M`` or ``balanced:PES`` (case and
+    surrounding whitespace ignored) into a ``PruneSpec``; anything else raises ValueError."""
     bad = f"invalid prune spec {text!r}: expected one of {SPEC_FORMS}"
     if not isinstance(text, str):
         raise ValueError(bad)

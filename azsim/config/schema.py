@@ -174,7 +174,7 @@ class DecodeConfig:
         return []
 
 
-_PRUNE_RE = r"magnitude|global|nm:[1-9][0-9]*:[1-9][0-9]*|balanced:[1-9][0-9]*"
+_PRUNE_RE = r"magnitude|global|erk|nm:[1-9][0-9]*:[1-9][0-9]*|balanced:[1-9][0-9]*"
 
 
 @_SPEC
@@ -189,7 +189,8 @@ class BranchConfig:
     # (sparsity 0.3, margin 2 nats: 77 % of steps cheap, 23 % fewer encoder MACs; issue #7).
     sparsity: float = _field("cheap branch: fraction of encoder weights pruned to zero", 0.3,
                              range=(0.0, 0.99))
-    prune: str = _field("cheap branch pruning method: magnitude, global, nm:N:M, balanced:PES",
+    prune: str = _field("cheap branch pruning method: magnitude, global, erk, nm:N:M, "
+                        "balanced:PES",
                         "magnitude")
     bits: int = _field("cheap branch weight precision, bits; 0 = model.weight_bits", 0,
                        range=(0, 8))
@@ -213,7 +214,7 @@ class BranchConfig:
     def validate(self) -> list[str]:
         import re
         if not re.fullmatch(_PRUNE_RE, self.prune):
-            return [f"prune = {self.prune!r} is not one of magnitude, global, nm:N:M, "
+            return [f"prune = {self.prune!r} is not one of magnitude, global, erk, nm:N:M, "
                     "balanced:PES"]
         return []
 
@@ -243,7 +244,7 @@ class ModelConfig:
                             "codebook per layer (weight sharing)", "uniform",
                             choices=("uniform", "codebook"))
     sparsity: float = _field("fraction of weights pruned to exact zero", 0.0, range=(0.0, 0.99))
-    prune: str = _field("pruning method: magnitude (per layer), global, nm:N:M, balanced:PES",
+    prune: str = _field("pruning method: magnitude (per layer), global, erk, nm:N:M, balanced:PES",
                         "magnitude")
     weight_format: str = _field("encoding of the weight streams", "dense",
                                 choices=WEIGHT_FORMATS)
@@ -255,7 +256,7 @@ class ModelConfig:
     def validate(self) -> list[str]:
         import re
         if not re.fullmatch(_PRUNE_RE, self.prune):
-            return [f"prune = {self.prune!r} is not one of magnitude, global, nm:N:M, "
+            return [f"prune = {self.prune!r} is not one of magnitude, global, erk, nm:N:M, "
                     "balanced:PES"]
         if self.branch.enabled and self.branch.arbitrator in ("blank", "blank-energy") \
                 and self.decode.beam > 1:

@@ -22,8 +22,17 @@ symmetric b-bit grid ``{-qmax..qmax} * s`` with ``s = max|w_row| / qmax``
 Gradual magnitude pruning (Zhu & Gupta, "To prune, or not to prune", 2017, arXiv:1710.01878):
 the target sparsity follows ``s_t = s_f * (1 - (1 - (t - t0) / (n dt))^3)`` from step t0 over
 n pruning events dt steps apart; at each event every matrix keeps its largest-magnitude
-weights (azsim's ``magnitude`` method: exactly round(s_t * size) pruned per matrix) and the
-mask is applied to the weights after each optimizer step, so pruned weights stay at zero.
+weights and the mask is applied to the weights after each optimizer step, so pruned weights
+stay at zero. How s_t is shared among the matrices is the allocation:
+
+* ``uniform`` (Zhu & Gupta's own): every matrix at s_t (azsim's ``magnitude`` method: exactly
+  round(s_t * size) pruned per matrix);
+* ``erk``: the Erdos-Renyi-Kernel rule (Evci et al., ICML 2020; azsim's ``erk`` method): the
+  overall sparsity is s_t, but a matrix's density is proportional to (rows + cols) /
+  (rows * cols), so the small joint output and prediction-input matrices stay nearly dense;
+* ``global``: one magnitude threshold over all matrices (azsim's ``global`` method), so each
+  layer's sparsity follows its weights (measured one-shot on the stage-4 ``small`` model at
+  45 %, dev WER: uniform 54.3 %, ERK 35.8 %, global 25.2 %; README).
 """
 from __future__ import annotations
 
@@ -31,7 +40,10 @@ import math
 
 import torch
 
+from ..compress.prune import erk_sparsities
 from ..compress.quantize import weight_qmax
+
+PRUNE_ALLOCATIONS = ("uniform", "erk", "global")
 
 
 def row_step(w: torch.Tensor, bits: int) -> torch.Tensor:
@@ -85,3 +97,24 @@ def magnitude_mask(w: torch.Tensor, sparsity: float) -> torch.Tensor:
     order = torch.argsort(w.detach().abs().flatten(), stable=True)
     mask.view(-1)[order[:n_pruned]] = False
     return mask
+
+
+def allocation_masks(prunable: dict, sparsity: float, allocation: str = "uniform"
+                     ) -> dict[str, torch.Tensor]:
+    """Keep-masks of all prunable matrices at overall ``sparsity`` (module docstring)."""
+    if allocation == "global":
+        flat = torch.cat([p.detach().abs().flatten() for p in prunable.values()])
+        keep = magnitude_mask(flat, sparsity)
+        out, start = {}, 0
+        for name, p in prunable.items():
+            out[name] = keep[start:start + p.numel()].view(p.shape)
+            start += p.numel()
+        return out
+    if allocation == "uniform":
+        per_layer = {name: sparsity for name in prunable}
+    elif allocation == "erk":
+        per_layer = erk_sparsities({n: tuple(p.shape) for n, p in prunable.items()}, sparsity)
+    else:
+        raise ValueError(f"prune allocation {allocation!r} is not one of "
+                         f"{', '.join(PRUNE_ALLOCATIONS)}")
+    return {name: magnitude_mask(p, per_layer[name]) for name, p in prunable.items()}

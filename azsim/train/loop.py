@@ -49,6 +49,8 @@ class TrainConfig:
     prune_start: float = 0.0        # share of training before pruning starts
     prune_end: float = 0.6          # share of training at which the target is reached
     prune_every_steps: int = 50
+    prune_allocation: str = "uniform"  # how the sparsity is shared among the matrices:
+                                    # uniform, erk or global (azsim.train.compress)
     prune_initial: float = 0.0      # sparsity before and at the start of the schedule (a run
                                     # that continues an already pruned model starts at its target)
     train_limit: int = 0            # use only the first N training utterances (0: all)
@@ -165,7 +167,7 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
                 target = compress.zhu_gupta_sparsity(step, cfg.sparsity, prune_start,
                                                      prune_events, cfg.prune_every_steps,
                                                      initial=cfg.prune_initial)
-                masks = {n: compress.magnitude_mask(p, target) for n, p in prunable.items()}
+                masks = compress.allocation_masks(prunable, target, cfg.prune_allocation)
             feats, n_frames, targets, n_labels = data.collate(train_split, idx)
             if cfg.vtlp_warp > 0:
                 feats = data.vtlp(feats, rng, cfg.vtlp_warp)

@@ -172,7 +172,7 @@ def eval_cmd(model, weights, testset, bits, sparsity, prune, weight_format, code
     if quiet:
         return
     line = (f"{result['model']} ({result['weights']}) {result['weight_bits']}-bit, sparsity "
-            f"{result['sparsity']:.2f} on '{result['testset']}' ({result['utterances']} "
+            f"{result['weight_sparsity']:.2f} on '{result['testset']}' ({result['utterances']} "
             f"utterances, {result['words']} words): WER {result['wer'] * 100:.2f} %  "
             f"CER {result['cer'] * 100:.2f} %")
     if include_float:

@@ -26,6 +26,7 @@ from .model import float_ref
 from .model.loading import Utterance, load_utterances
 from .model.metrics import edit_distance, error_rate
 from .model.vocab import make_vocab
+from .report.report import achieved_sparsity
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,9 @@ def evaluate(model: str = cfgmod.DEFAULT_MODEL, testset: str = "test", bits: int
         "model": cfg.name, "weights": weights or cfg.weights or "generated",
         "testset": tset.name, "utterances": len(tset.utterances), "words": words,
         "weight_bits": cfg.weight_bits, "sparsity": cfg.sparsity, "prune": cfg.prune,
+        # the zeros the weights actually have: a trained sparse model carries its own
+        # (``sparsity`` is only the one-shot pruning asked for)
+        "weight_sparsity": achieved_sparsity(qm),
         "weight_format": cfg.weight_format, "quantizer": cfg.quantizer,
         "wer": error_rate(tset.references, hyps, "word"),
         "cer": error_rate(tset.references, hyps, "char"),

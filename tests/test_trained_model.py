@@ -37,3 +37,23 @@ def test_integer_inference_agrees_with_the_float_model_on_held_out_speech():
         words += max(1, len(hyp_f))
     # int8 rounding may flip an occasional close decision, not the transcripts.
     assert edits / words <= 0.08
+
+
+def test_eval_reports_the_zeros_the_weights_carry(tmp_path):
+    """A trained sparse model carries its zeros: ``weight_sparsity`` measures them whether or
+    not one-shot pruning (``sparsity``) was asked for."""
+    import importlib.resources
+
+    from azsim.evaluate import evaluate
+
+    src = importlib.resources.files("azsim") / "data" / "testset" / "test.npz"
+    with np.load(str(src)) as z:
+        off = z["offsets"]
+        feats = z["feature_offset"][0] + z["features_u8"][off[0]:off[1]] * z["feature_step"][0]
+        texts = z["texts"][:1]
+    path = tmp_path / "one.npz"
+    np.savez(path, features=feats.astype(np.float16), offsets=off[:2], texts=texts)
+    carried = evaluate("small", str(path), 8, [], "small-sparse60")
+    assert carried["sparsity"] == 0.0 and abs(carried["weight_sparsity"] - 0.6) < 0.01
+    pruned = evaluate("small", str(path), 8, ["model.sparsity=0.8", 'model.prune="global"'])
+    assert abs(pruned["weight_sparsity"] - 0.8) < 0.01

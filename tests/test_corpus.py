@@ -49,6 +49,28 @@ def test_name_lists_are_disjoint_and_the_unseen_names_never_reach_training():
     assert len(named) > 50
 
 
+def test_pseudo_names_are_distinct_unheard_and_reproducible():
+    names = grammar.pseudo_names(2000, 7)
+    assert len(set(names)) == 2000 and names == grammar.pseudo_names(2000, 7)
+    assert names != grammar.pseudo_names(2000, 8)
+    assert all(4 <= len(n) <= 10 and n.isalpha() and n.islower() for n in names)
+    known = set(grammar.CONTACTS) | set(grammar.TRAIN_NAMES)
+    assert not set(names) & known
+    # no pseudo-name spells an unseen test name or comes within 2 edits of one
+    assert all(grammar._edit_distance(n, new) > 2
+               for n in names for new in grammar.NEW_CONTACTS)
+    assert grammar._edit_distance("kasimir", "casimir") == 1
+    assert grammar._edit_distance("", "abc") == 3 and grammar._edit_distance("abc", "abc") == 0
+    # they reach the names_train requests, and only those
+    work = plan(0, SIZES, VARIANTS, pseudo_names=500)
+    pseudo = set(grammar.pseudo_names(500, 2))                  # names_train uses seed + 2
+    called = {w for t, *_ in work["names_train"] for w in t.split()}
+    assert len(called & pseudo) > 20
+    others = {w for split in ("train", "dev", "test", "names") for t, *_ in work[split]
+              for w in t.split()}
+    assert not others & pseudo
+
+
 def test_plan_is_reproducible_from_its_seed():
     a, b = plan(3, SIZES, VARIANTS), plan(3, SIZES, VARIANTS)
     assert [t for t, *_ in a["test"]] == [t for t, *_ in b["test"]]
@@ -86,3 +108,11 @@ def test_a_fresh_seed_with_the_old_voice_split_seed_keeps_the_held_out_voices(tm
     texts = [str(t) for t in load_split(tmp_path / "c", "train")["texts"]]
     assert texts == [t for t, *_ in plan(5, {"train": 3}, held_out)["train"]]
     assert texts != [t for t, *_ in plan(0, {"train": 3}, held_out)["train"]]
+
+
+def test_pseudo_names_without_name_requests_is_a_one_line_error(cli, tmp_path):
+    code, out, err = cli("corpus", str(tmp_path / "c"), "--pseudo-names", "100")
+    assert code == 2 and out == ""
+    assert err.startswith("azsim: error:") and "--pseudo-names 100" in err
+    assert "--names-train" in err and err.count("\n") == 1
+    assert not (tmp_path / "c").exists()

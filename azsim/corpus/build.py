@@ -13,7 +13,8 @@ Layout of a corpus directory (one ``.npz`` per split, all arrays, no pickles)::
 
 ``names`` holds test-voice requests to contacts never named in training (issue #7).
 ``names_train`` (optional, ``azsim corpus --names-train N``) holds training-voice requests to
-``grammar.TRAIN_NAMES``; training reads it together with ``train`` (``azsim.train.data``).
+``grammar.TRAIN_NAMES`` (and, with ``--pseudo-names K``, K generated names); training reads it
+together with ``train`` (``azsim.train.data``).
 Float16 keeps log-mel values (|x| < 30) to ~0.01, far below the frontend's own noise floor.
 """
 from __future__ import annotations
@@ -44,14 +45,16 @@ def sentence_pools(seed: int, n_draws: int) -> dict[str, list[str]]:
     return pools
 
 
-def plan(seed: int, sizes: dict[str, int], variants: dict[str, list[str]]) -> dict[str, list]:
-    """Per split: a list of (text, Speaker, Channel, utterance seed)."""
+def plan(seed: int, sizes: dict[str, int], variants: dict[str, list[str]],
+         pseudo_names: int = 0) -> dict[str, list]:
+    """Per split: a list of (text, Speaker, Channel, utterance seed). ``names_train`` asks
+    for ``grammar.TRAIN_NAMES`` and ``pseudo_names`` generated names (``grammar.pseudo_names``)."""
     rng = np.random.default_rng(seed)
     total = sum(sizes.values())
     pools = sentence_pools(seed, max(20000, _POOL_DRAWS_PER_UTT * total))
     fixed = {"names": grammar.name_sentences(sizes.get("names", 0), seed + 1),
              "names_train": grammar.training_name_sentences(sizes.get("names_train", 0),
-                                                            seed + 2)}
+                                                            seed + 2, pseudo_names)}
     out = {}
     for split, n in sizes.items():
         voice_split = "train" if split in ("train", "names_train") else \
@@ -84,24 +87,26 @@ def _init_worker():
 def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None = None,
                  spec: FrontendSpec = FrontendSpec(),
                  progress: Callable[[str, int, int], None] | None = None,
-                 voice_split_seed: int | None = None) -> dict:
+                 voice_split_seed: int | None = None, pseudo_names: int = 0) -> dict:
     """Synthesize every split into ``out_dir``; returns the corpus description.
 
     ``seed`` draws the sentences, speakers and channels; ``voice_split_seed`` (default: ``seed``)
     decides which voice variants belong to train, dev and test. Keeping the split seed of an
     existing corpus while changing ``seed`` draws fresh training data whose voices stay disjoint
     from that corpus's dev and test voices (sentences are split by a hash of their text, which
-    no seed changes).
+    no seed changes). ``pseudo_names`` adds that many generated names to the ``names_train``
+    requests (``grammar.pseudo_names``).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     split_seed = seed if voice_split_seed is None else voice_split_seed
     variants = synth.split_variants(synth.list_variants(), split_seed)
-    work = plan(seed, sizes, variants)
+    work = plan(seed, sizes, variants, pseudo_names)
     jobs = jobs or os.cpu_count() or 1
     report = progress or (lambda *_: None)
     ctx = mp.get_context("fork")
-    meta = {"seed": seed, "voice_split_seed": split_seed, "sizes": sizes, "variants": variants,
+    meta = {"seed": seed, "voice_split_seed": split_seed, "sizes": sizes,
+            "pseudo_names": pseudo_names, "variants": variants,
             "frontend": {"sample_rate_hz": spec.sample_rate_hz, "n_mels": spec.n_mels,
                          "window_ms": spec.window_ms, "hop_ms": spec.hop_ms,
                          "n_fft": spec.n_fft, "f_max_hz": spec.f_max_hz},

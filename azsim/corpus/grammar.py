@@ -16,6 +16,7 @@ training, only in the ``names`` test subset, where contextual biasing (issue #7)
 from __future__ import annotations
 
 import random
+import re
 
 ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
         "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
@@ -120,6 +121,65 @@ TRAIN_NAMES = [
     "nnamdi", "oksana", "piotr", "radhika", "seamus", "thelma", "uriel", "valeria",
     "wojciech", "xiomara", "yolanda", "zygmunt"
 ]
+# Pseudo-names (``pseudo_names``, ``azsim corpus --pseudo-names K``): pronounceable spellings
+# from English onsets, vowel spellings and codas. espeak-ng reads them by its letter-to-sound
+# rules, so requests to thousands of them teach the model to spell a name from its sound
+# instead of choosing among the few hundred it heard (the unseen names of the ``names`` test
+# came out as training names: "call priyanka" -> "call paul"; README, issue #7). Synthetic
+# speech for words missing from the training text is the idea of Zheng et al., "Using
+# synthetic audio to improve the recognition of out-of-vocabulary words in end-to-end ASR
+# systems", ICASSP 2021.
+_ONSETS = ["", "b", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w",
+           "y", "z", "c", "ch", "sh", "th", "br", "dr", "fr", "gr", "kr", "pr", "tr", "bl", "cl",
+           "fl", "gl", "pl", "sl", "st", "sk", "sp"]
+_MID_ONSETS = ["b", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "c",
+               "ch", "sh", "th", "br", "dr", "gr", "tr", "st", "nd", "lv", "rl", "ll", "nn"]
+_VOWELS = ["a", "e", "i", "o", "u"] * 4 + ["ai", "ea", "ee", "ia", "io", "ou", "y", "ie"]
+_CODAS = ["n", "m", "r", "l", "s", "k", "t", "d", "nd", "rt", "sh", "x", "ck", "th", "ss",
+          "ll", "rn"]
+_ENDINGS = ["a", "o", "e", "y", "ah", "ia", "us", "en", "in", "el", "on", "ette", "ina", "ard",
+            "ley", "ric"]
+
+
+_AWKWARD = re.compile(r"[aeiouy]{3}|(.)\1\1")   # three vowels in a row, a tripled letter
+
+
+def _edit_distance(a: str, b: str) -> int:
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
+
+
+def pseudo_names(n: int, seed: int) -> list[str]:
+    """``n`` distinct pronounceable pseudo-names of 4-10 letters (2 or 3 syllables).
+
+    None is a grammar word, a contact, a training name, or within 2 edits of an unseen
+    ``NEW_CONTACTS`` name, so the names test stays unheard (and unspelled) in training.
+    """
+    rng = random.Random(seed)
+    taken = set(CONTACTS) | set(TRAIN_NAMES) | set(NEW_CONTACTS)
+    taken |= {w for text in sentences(4000, 0) for w in text.split()}
+    out: list[str] = []
+    seen: set[str] = set()
+    while len(out) < n:
+        name = rng.choice(_ONSETS) + rng.choice(_VOWELS)
+        for _ in range(rng.choice([1, 1, 2])):
+            name += rng.choice(_MID_ONSETS) + rng.choice(_VOWELS)
+        end = rng.random()
+        name += rng.choice(_CODAS) if end < 0.45 else rng.choice(_ENDINGS) if end < 0.7 else ""
+        if not 4 <= len(name) <= 10 or name in seen or name in taken \
+                or _AWKWARD.search(name):
+            continue
+        if any(_edit_distance(name, new) <= 2 for new in NEW_CONTACTS):
+            continue
+        seen.add(name)
+        out.append(name)
+    return out
+
+
 TEMPERATURES = list(range(60, 81))
 APPS = ["mobile", "home", "work"]
 
@@ -225,6 +285,7 @@ def name_sentences(n: int, seed: int) -> list[str]:
     return _contact_requests(NEW_CONTACTS, n, seed)
 
 
-def training_name_sentences(n: int, seed: int) -> list[str]:
-    """Requests to the training-only ``TRAIN_NAMES`` (the ``names_train`` split)."""
-    return _contact_requests(TRAIN_NAMES, n, seed)
+def training_name_sentences(n: int, seed: int, n_pseudo: int = 0) -> list[str]:
+    """Requests to the training-only ``TRAIN_NAMES`` and ``n_pseudo`` pseudo-names (the
+    ``names_train`` split)."""
+    return _contact_requests(TRAIN_NAMES + pseudo_names(n_pseudo, seed), n, seed)

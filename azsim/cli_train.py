@@ -76,8 +76,9 @@ def corpus(out_dir, n_train, n_dev, n_test, n_names, n_names_train, pseudo_names
 
 @click.command()
 @click.option("--recipe", default="small", show_default=True,
-              help="small, small-continue, small-qat4, small-sparse80, small-sparse80-recover "
-                   "or small-sparse60 (azsim.train.recipes)")
+              help="small, small-continue, small-vtlp, small-qat4, small-sparse80-global "
+                   "(the shipped 80 % model), small-sparse60, small-names, ... "
+                   "(azsim.train.recipes lists all)")
 @click.option("--corpus", "corpus_dir", required=True, metavar="DIR",
               help="a corpus made by 'azsim corpus'")
 @click.option("--out", "out_dir", required=True, metavar="DIR",

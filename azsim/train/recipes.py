@@ -4,7 +4,9 @@
 most QAT work do: start from the converged float model, then compress while training):
 
 * ``small-qat4``: 4-bit quantization-aware fine-tuning with the absolute-cosine regularizer;
-* ``small-sparse80``: gradual magnitude pruning to 80 % over the first 60 % of fine-tuning.
+* ``small-sparse80-global``: gradual magnitude pruning to 80 % with one global threshold over
+  the first half of fine-tuning (the shipped ``small-sparse80.npz``; ``small-sparse80`` is the
+  uniform per-matrix version shipped before it).
 * ``small-sparse60``: the same to 60 %, the branching encoder's cheap branch (issue #7).
 
 The 8-bit model is ``small`` quantized after training (``--bits 8``): at 8 bits post-training

@@ -18,6 +18,8 @@ from __future__ import annotations
 import random
 import re
 
+from ..model.metrics import edit_distance
+
 ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
         "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
         "eighteen", "nineteen"]
@@ -144,15 +146,6 @@ _ENDINGS = ["a", "o", "e", "y", "ah", "ia", "us", "en", "in", "el", "on", "ette"
 _AWKWARD = re.compile(r"[aeiouy]{3}|(.)\1\1")   # three vowels in a row, a tripled letter
 
 
-def _edit_distance(a: str, b: str) -> int:
-    row = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        prev, row[0] = row[0], i
-        for j, cb in enumerate(b, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
-    return row[-1]
-
-
 def pseudo_names(n: int, seed: int) -> list[str]:
     """``n`` distinct pronounceable pseudo-names of 4-10 letters (2 or 3 syllables).
 
@@ -173,7 +166,7 @@ def pseudo_names(n: int, seed: int) -> list[str]:
         if not 4 <= len(name) <= 10 or name in seen or name in taken \
                 or _AWKWARD.search(name):
             continue
-        if any(_edit_distance(name, new) <= 2 for new in NEW_CONTACTS):
+        if any(edit_distance(name, new) <= 2 for new in NEW_CONTACTS):
             continue
         seen.add(name)
         out.append(name)

@@ -127,7 +127,8 @@ def test_erk_densities_by_hand():
     per = erk_sparsities({"big": (100, 100), "small": (10, 10)}, 0.5)
     assert per["small"] == 0.0 and per["big"] == pytest.approx(1 - 0.495)
     # equal shapes: the same sparsity as uniform
-    assert erk_sparsities({"a": (8, 4), "b": (4, 8)}, 0.25) == pytest.approx({"a": 0.25, "b": 0.25})
+    assert erk_sparsities({"a": (8, 4), "b": (4, 8)}, 0.25) == pytest.approx({"a": 0.25,
+                                                                             "b": 0.25})
     masks = erk_masks({"big": np.arange(1e4).reshape(100, 100), "small": np.ones((10, 10))}, 0.5)
     assert masks["small"].all() and int(masks["big"].sum()) == 4950
     assert not masks["big"].ravel()[:5050].any()          # magnitude order inside the layer

@@ -73,7 +73,8 @@ def test_zhu_gupta_schedule_is_cubic_and_reaches_the_target():
 
 def test_erk_and_global_allocations_keep_small_matrices_denser():
     gen = torch.Generator().manual_seed(0)
-    prunable = {"big": torch.randn(64, 48, generator=gen), "out": torch.randn(4, 48, generator=gen)}
+    prunable = {"big": torch.randn(64, 48, generator=gen),
+                "out": torch.randn(4, 48, generator=gen)}
     prunable["out"].mul_(10.0)             # the small matrix has the larger weights
     uniform = compress.allocation_masks(prunable, 0.8, "uniform")
     erk = compress.allocation_masks(prunable, 0.8, "erk")

@@ -152,23 +152,23 @@ def pseudo_names(n: int, seed: int) -> list[str]:
     None is a grammar word, a contact, a training name, or within 2 edits of an unseen
     ``NEW_CONTACTS`` name, so the names test stays unheard (and unspelled) in training.
     """
+    if n <= 0:
+        return []
     rng = random.Random(seed)
     taken = set(CONTACTS) | set(TRAIN_NAMES) | set(NEW_CONTACTS)
     taken |= {w for text in sentences(4000, 0) for w in text.split()}
     out: list[str] = []
-    seen: set[str] = set()
     while len(out) < n:
         name = rng.choice(_ONSETS) + rng.choice(_VOWELS)
         for _ in range(rng.choice([1, 1, 2])):
             name += rng.choice(_MID_ONSETS) + rng.choice(_VOWELS)
         end = rng.random()
         name += rng.choice(_CODAS) if end < 0.45 else rng.choice(_ENDINGS) if end < 0.7 else ""
-        if not 4 <= len(name) <= 10 or name in seen or name in taken \
-                or _AWKWARD.search(name):
+        if not 4 <= len(name) <= 10 or name in taken or _AWKWARD.search(name):
             continue
         if any(edit_distance(name, new) <= 2 for new in NEW_CONTACTS):
             continue
-        seen.add(name)
+        taken.add(name)
         out.append(name)
     return out
 

@@ -190,7 +190,8 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
         "azsim_version": version,
         "model": {"name": cfg.name, "params": params, "weight_bits": cfg.weight_bits,
                   "activation_bits": cfg.activation_bits, "quantizer": cfg.quantizer,
-                  "prune": cfg.prune, "sparsity": achieved_sparsity(qm), "format": cfg.weight_format,
+                  "prune": cfg.prune, "sparsity": achieved_sparsity(qm),
+                  "format": cfg.weight_format,
                   "compressed_bytes": qm.weight_stream_bytes,
                   "weight_stream_bytes": qm.weight_stream_bytes, "config": to_dict(cfg)},
         # The config, plus the derived peak (issue #2 key; the config no longer sets it).

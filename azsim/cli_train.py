@@ -77,7 +77,8 @@ def corpus(out_dir, n_train, n_dev, n_test, n_names, n_names_train, pseudo_names
 @click.command()
 @click.option("--recipe", default="small", show_default=True,
               help="small, small-continue, small-vtlp, small-qat4, small-sparse80-global "
-                   "(the shipped 80 % model), small-sparse60, small-names, ... "
+                   "then small-sparse80-global-recover (the shipped 80 % model), small-sparse60, "
+                   "small-names, ... "
                    "(azsim.train.recipes lists all)")
 @click.option("--corpus", "corpus_dir", required=True, metavar="DIR",
               help="a corpus made by 'azsim corpus'")

@@ -92,6 +92,20 @@ def test_erk_and_global_allocations_keep_small_matrices_denser():
         compress.allocation_masks(prunable, 0.5, "random")
 
 
+def test_global_mask_of_the_shipped_sparse_model_keeps_exactly_its_nonzeros():
+    """small-sparse80-global-recover starts from the shipped model at 80 %, global: the mask it
+    computes must be that model's own zeros, so recovery cuts no weight again."""
+    from azsim.model.loading import shipped_weights_dir
+    from azsim.model.weights import load_weights
+    cfg = load_model_config("small", [])
+    model = TorchRNNT(cfg, np.zeros(80, np.float32), np.ones(80, np.float32))
+    model.load_npz_weights(load_weights(shipped_weights_dir() / "small-sparse80.npz", cfg))
+    prunable = model.prunable()
+    masks = compress.allocation_masks(prunable, 0.8, "global")
+    for name, p in prunable.items():
+        assert torch.equal(masks[name], p.detach() != 0), name
+
+
 def test_torch_twin_matches_the_numpy_golden_model():
     cfg = load_model_config("small", [])
     torch.manual_seed(0)

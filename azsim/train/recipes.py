@@ -87,7 +87,8 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
                                                   prune_initial=0.8, prune_start=0.0,
                                                   prune_end=0.0, prune_allocation="global",
                                                   dropout=0.1, vtlp_warp=0.1, threads=2,
-                                                  dev_limit=150), "small"),
+                                                  dev_limit=150),
+                                      "small-sparse80-global"),
     # Open-vocabulary names (issue #7): the stage-4 model continued on its training split plus
     # requests to generated pseudo-names (``azsim corpus --names-train 10000 --pseudo-names
     # 4000``), so that it spells unheard names from their sound. Measured with ``--epochs 0.6``

@@ -242,3 +242,19 @@ def test_eval_reports_wer_change_and_macs(cli, tmp_path):
                          "--set", "model.branch.arbitrator=\"always\"")
     assert code == 0, err
     assert "100.0 % of" in out and "steps cheap" in out and "WER" in out
+
+
+def test_global_branch_pruning_keeps_the_shipped_sparse_model_as_it_is():
+    """``--branch-weights small-sparse80 --set model.branch.sparsity=0.8 --set
+    model.branch.prune="global"`` (README): one threshold over the encoder matrices, which are
+    more than 80 % zero in that globally pruned model, cuts none of its nonzeros; the default
+    per-matrix method would re-cut every matrix to 80 %."""
+    from azsim.compress.pipeline import prune_weights
+    from azsim.model.loading import model_weights
+    cfg = cfgmod.load_model_config("small", [])
+    enc = {k: v for k, v in model_weights(cfg, "small-sparse80").items() if k.startswith("enc.")}
+    kept = prune_weights(enc, dataclasses.replace(cfg, sparsity=0.8, prune="global"))
+    for k, v in enc.items():
+        assert np.array_equal(kept[k], v), k
+    recut = prune_weights(enc, dataclasses.replace(cfg, sparsity=0.8, prune="magnitude"))
+    assert sum(int(np.count_nonzero(recut[k] != enc[k])) for k in enc) > 0

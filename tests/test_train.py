@@ -93,9 +93,9 @@ def test_erk_and_global_allocations_keep_small_matrices_denser():
 
 
 def test_global_mask_of_the_shipped_sparse_model_keeps_exactly_its_nonzeros():
-    """Recovery at a global mask (small-sparse80-global-recover) and a globally pruned cheap
-    branch (``model.branch.prune="global"``) recompute the mask at 80 %: over a model that
-    is 80 % zero it must be that model's own zeros, so nothing is cut again."""
+    """Recovery at a global mask (small-sparse80-global-recover) recomputes the mask at 80 %:
+    over a model that is 80 % zero it must be that model's own zeros, so nothing is cut
+    again. (The cheap branch's numpy pruning has its own test in test_branch.py.)"""
     from azsim.model.loading import shipped_weights_dir
     from azsim.model.weights import load_weights
     cfg = load_model_config("small", [])

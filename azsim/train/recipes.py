@@ -83,7 +83,7 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
                                           prune_every_steps=25, prune_allocation="global",
                                           dropout=0.1, vtlp_warp=0.1, threads=2,
                                           dev_limit=150), "small"),
-    # More recovery for small-sparse80-global's model (``--init`` its weights.npz):
+    # More recovery for small-sparse80-global's model (its last.pt by default, or ``--init``):
     # its dev WER was still falling a point an epoch when small-sparse80-global stopped
     # (20.2, 18.5, 17.5 %). The mask is the init's own zeros: a global threshold at 80 % over
     # weights that are exactly 80 % zero keeps exactly the nonzeros, so no weight is cut again.

@@ -4,7 +4,8 @@ Every request is one of a few dozen intent templates (devices, rooms, numbers, t
 music, calls and messages to contacts, weather, shopping lists, reminders, volume and playback
 control) whose slots are filled from word lists. The grammar yields tens of thousands of
 distinct sentences from a few hundred words, so a sentence-level split leaves the test set
-with word sequences the model never heard while every test word occurs in training.
+with word sequences the model never heard while every word occurs in training (a test checks
+it over the whole grammar).
 
 Numbers, times and percentages are spelled out as a speaker says them ("twenty five",
 "seven thirty p m"), in the model's alphabet (lower case letters, space, apostrophe).
@@ -253,6 +254,19 @@ def _templates(contacts):
                             "good night", "tell me a joke", "what's on my calendar",
                             "read my messages", "what's the news", "thank you",
                             "how are you", "what can you do"]),
+        # The same requests as others say them. Each fixed request above is one sentence, so
+        # the hash split put every sentence with "thank" or "date" in test and every one with
+        # "read" or "messages" in dev: words the model could never have heard. These variants
+        # give each such word sentences of its own (``tests/test_corpus.py`` checks that every
+        # word reaches training).
+        lambda r: r.choice([f"what's the date {r.choice(DAYS[:2])}", "what date is it",
+                            f"what day is it {r.choice(DAYS[:2])}",
+                            f"{r.choice(['thank you', 'thanks'])} {r.choice(['so much', 'a lot', 'for that'])}",
+                            "thanks",
+                            f"read {r.choice(['me', 'my new', 'me my'])} messages",
+                            f"do i have any {r.choice(['new ', ''])}messages",
+                            f"what's on my calendar {r.choice(DAYS)}",
+                            f"tell me {r.choice(['the news', 'the time', 'the date'])}"]),
     ]
 
 

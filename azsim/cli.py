@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 
 from .threads import pin_blas_threads
 
@@ -19,7 +20,7 @@ import numpy as np  # noqa: E402
 from ._version import __version__  # noqa: E402
 from .config import DEFAULT_MODEL  # noqa: E402
 from .config.schema import WEIGHT_FORMATS  # noqa: E402
-from .errors import AzsimError  # noqa: E402
+from .errors import AzsimError, AzsimWarning  # noqa: E402
 
 _SET_HELP = ("override a config field by dotted path, e.g. model.encoder.hidden=128 or "
              "hw.clock_mhz=400 (repeatable)")
@@ -336,7 +337,19 @@ for _command in _TRAIN_COMMANDS:
     cli.add_command(_command)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """azsim's own warnings on one line; everything else as Python shows it."""
+    if issubclass(category, AzsimWarning):
+        click.echo(f"azsim: warning: {' '.join(str(message).split())}", err=True)
+    else:
+        _python_showwarning(message, category, filename, lineno, file, line)
+
+
+_python_showwarning = warnings.showwarning
+
+
 def main(argv=None) -> None:
+    warnings.showwarning = _show_warning
     try:
         cli.main(args=argv, prog_name="azsim", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:  # pragma: no cover - click >= 8.2

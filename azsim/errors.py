@@ -23,3 +23,8 @@ class AudioError(AzsimError):
 
 class CompressedStreamError(AzsimError):
     """An encoded weight stream is truncated, corrupted or of the wrong format."""
+
+
+class AzsimWarning(UserWarning):
+    """A setting that runs but probably does not do what the user meant; the CLI prints it on
+    one line as ``azsim: warning: ...`` and carries on."""

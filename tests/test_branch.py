@@ -7,6 +7,7 @@ import pytest
 from azsim import config as cfgmod
 from azsim.api import prepare_model
 from azsim.compress.ptq import QuantizedRNNT
+from azsim.errors import AzsimWarning
 from azsim.execute.branch import (BranchedRNNT, blank_margin_q, branch_shares, encoder_macs,
                                   full_only_macs)
 from azsim.execute.events import FIELD
@@ -256,5 +257,42 @@ def test_global_branch_pruning_keeps_the_shipped_sparse_model_as_it_is():
     kept = prune_weights(enc, dataclasses.replace(cfg, sparsity=0.8, prune="global"))
     for k, v in enc.items():
         assert np.array_equal(kept[k], v), k
-    recut = prune_weights(enc, dataclasses.replace(cfg, sparsity=0.8, prune="magnitude"))
+    with pytest.warns(AzsimWarning, match=r"already 8\d\.\d % zero.* cut [\d,]+ of"):
+        recut = prune_weights(enc, dataclasses.replace(cfg, sparsity=0.8, prune="magnitude"))
     assert sum(int(np.count_nonzero(recut[k] != enc[k])) for k in enc) > 0
+
+
+def test_pruning_warns_only_when_it_cuts_a_sparse_models_own_nonzeros():
+    """The warning names what was lost; pruning a dense model, or a sparse one with one global
+    threshold that its own zeros already meet, is what the user asked for and stays silent."""
+    import warnings
+
+    from azsim.compress.pipeline import prune_weights
+    from azsim.model.loading import model_weights
+    cfg = cfgmod.load_model_config("small", [])
+    dense = model_weights(cfg, "small")
+    sparse = model_weights(cfg, "small-sparse80")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AzsimWarning)
+        prune_weights(dense, dataclasses.replace(cfg, sparsity=0.8))            # dense model
+        prune_weights(sparse, dataclasses.replace(cfg, sparsity=0.8, prune="global"))
+        prune_weights(sparse, dataclasses.replace(cfg, sparsity=0.5, prune="global"))
+        prune_weights(sparse, dataclasses.replace(cfg, sparsity=0.0))
+    for sparsity in (0.8, 0.5):     # 0.5 per matrix still cuts its densest (joint.w_out: 35 %)
+        with pytest.warns(AzsimWarning, match=f"sparsity {sparsity} with prune 'magnitude'"):
+            prune_weights(sparse, dataclasses.replace(cfg, sparsity=sparsity))
+
+
+def test_the_cli_prints_the_recut_warning_on_one_line_and_carries_on(cli, tmp_path):
+    from azsim.evaluate import _testset_dir
+    with np.load(_testset_dir() / "test.npz", allow_pickle=False) as z:
+        first = {k: z[k][:int(z["offsets"][1])] if k == "features_u8" else
+                 z["offsets"][:2] if k == "offsets" else z[k][:1] for k in z.files}
+    path = tmp_path / "one.npz"
+    np.savez(path, **first)
+    code, out, err = cli("eval", "--weights", "small-sparse80", "--sparsity", "0.8",
+                         "--test", str(path))
+    assert code == 0, err
+    lines = [ln for ln in err.splitlines() if ln.startswith("azsim: warning:")]
+    assert len(lines) == 1 and "prune 'global' keeps" in lines[0]
+    assert "WER" in out

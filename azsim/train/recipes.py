@@ -41,7 +41,9 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # --seed 9 --voice-split-seed 0``): small-vtlp again made test WER worse (13.87 -> 14.72 %,
     # README); this one widens the warp to [0.8, 1.2] to test whether voice variety, not more
     # sentences, is what the held-out voices need. Measured: dev 15.00, 13.07, 12.78 %; test
-    # 14.02 % float, 13.63 % 8-bit: level with stage 4 (13.87 / 13.79 %); not shipped.
+    # 14.02 % float, 13.63 % 8-bit: level with stage 4 (13.87 / 13.79 %); not shipped. Again on
+    # runs/c10 (--seed 10, the grammar with every word in training): dev 16.89, 16.71, 15.28 %
+    # (stage 4: 14.71 %); test 14.10 % float, 13.63 % 8-bit; not shipped (README).
     "small-vtlp-wide": (TrainConfig(epochs=3.0, lr=3e-4, final_lr=2e-5, warmup_steps=100,
                                     dropout=0.1, vtlp_warp=0.2, threads=2, dev_limit=300),
                         "small"),

@@ -192,3 +192,20 @@ def test_qat_keeps_the_auxiliary_ctc_loss_in_the_objective():
     cfg = TrainConfig(qat_bits=4, acos_weight=0.05, ctc_weight=0.3)
     assert float(objective(one, 2 * one, 10 * one, 0.5, cfg)) == pytest.approx(1 + 0.6 + 0.25)
     assert float(objective(one, 2 * one, 10 * one, 0.0, TrainConfig(ctc_weight=0.0))) == 1.0
+
+
+def test_prediction_dropout_acts_only_while_training():
+    cfg = load_model_config("small", [])
+    torch.manual_seed(0)
+    model = TorchRNNT(cfg, np.zeros(80, np.float32), np.ones(80, np.float32))
+    targets = torch.tensor([[3, 7, 1, 4]])
+    model.eval()
+    reference = model.predict(targets).detach()
+    model.pred_dropout = 0.3
+    np.testing.assert_array_equal(model.predict(targets).detach().numpy(), reference.numpy())
+    model.train()
+    noisy = model.predict(targets).detach()
+    assert not torch.allclose(noisy, reference)
+    model.pred_dropout = 0.0
+    np.testing.assert_allclose(model.predict(targets).detach().numpy(), reference.numpy(),
+                               atol=1e-6)

@@ -38,6 +38,8 @@ class TrainConfig:
                                     # from [1 - w, 1 + w] per utterance (data.vtlp)
     dropout: float = 0.0            # on each encoder layer's output, training only (Zaremba et
                                     # al. 2014 apply it between LSTM layers the same way)
+    pred_dropout: float = 0.0       # on the prediction network's embedding and layer outputs,
+                                    # training only (ESPnet's RNN-T decoder has the same two)
     ctc_weight: float = 0.3         # auxiliary CTC loss on the encoder (Watanabe et al. 2017
                                     # use the same hybrid idea); 0 disables it
     seed: int = 0
@@ -103,6 +105,7 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
         state = torch.load(init, map_location="cpu", weights_only=True)
         model.load_state_dict(state["model"])
     model.dropout = cfg.dropout
+    model.pred_dropout = cfg.pred_dropout
     mean_t = model.mean.detach().clone()  # SpecAugment's fill value (the model's own mean)
 
     prunable = model.prunable()

@@ -54,6 +54,10 @@ class TorchRNNT(nn.Module):
         # Dropout on every encoder layer's output while training (0 = off; set by the training
         # loop from TrainConfig.dropout). Not part of the exported model: eval() disables it.
         self.dropout = 0.0
+        # Dropout on the prediction network's embedding and each of its layers' outputs while
+        # training (0 = off; TrainConfig.pred_dropout): it keeps the network from reciting the
+        # training sentences it has memorized (issue #6). Not exported either.
+        self.pred_dropout = 0.0
 
     # -- compression hooks ----------------------------------------------------------------
     def prunable(self) -> dict[str, nn.Parameter]:
@@ -108,8 +112,12 @@ class TorchRNNT(nn.Module):
         """targets [B, U] -> prediction outputs [B, U+1, D] for inputs [blank, y1..yU]."""
         start = torch.zeros(targets.shape[0], 1, dtype=targets.dtype, device=targets.device)
         x = self.embed(torch.cat([start, targets], dim=1))
+        if self.pred_dropout > 0:
+            x = nn.functional.dropout(x, self.pred_dropout, self.training)
         for layer, lstm in enumerate(self.pred):
             x = self._lstm("pred", layer, lstm, x)
+            if self.pred_dropout > 0:
+                x = nn.functional.dropout(x, self.pred_dropout, self.training)
         return x
 
     def joint(self, enc_out: torch.Tensor, pred_out: torch.Tensor) -> torch.Tensor:

@@ -45,14 +45,17 @@ def _stderr_progress(quiet: bool):
 @click.option("--pseudo-names", type=click.IntRange(0), default=0, show_default=True,
               help="also call this many generated pseudo-names in the --names-train requests "
                    "(spelling from sound; none near the unseen test names)")
+@click.option("--random-voices", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="share of the training utterances spoken by a perturbed training voice "
+                   "(formants, pitch and roughness moved; held-out voices stay as shipped)")
 @click.option("--seed", type=click.IntRange(0, 2 ** 31 - 1), default=0, show_default=True)
 @click.option("--voice-split-seed", type=click.IntRange(0, 2 ** 31 - 1), default=None,
               help="seed of the train/dev/test voice split (default: --seed); keep an existing "
                    "corpus's value to draw fresh training data for the same held-out voices")
 @click.option("--jobs", type=click.IntRange(1), default=None,
               help="synthesis processes (default: all cores)")
-def corpus(out_dir, n_train, n_dev, n_test, n_names, n_names_train, pseudo_names, seed,
-           voice_split_seed, jobs) -> None:
+def corpus(out_dir, n_train, n_dev, n_test, n_names, n_names_train, pseudo_names,
+           random_voices, seed, voice_split_seed, jobs) -> None:
     """Synthesize the smart-speaker corpus with espeak-ng into DIR (log-mel features)."""
     from .corpus.build import build_corpus
     from .corpus.synth import espeak_binary
@@ -69,7 +72,7 @@ def corpus(out_dir, n_train, n_dev, n_test, n_names, n_names_train, pseudo_names
         sizes["names_train"] = n_names_train
     meta = build_corpus(out_dir, sizes, seed=seed, jobs=jobs,
                         progress=_stderr_progress(False), voice_split_seed=voice_split_seed,
-                        pseudo_names=pseudo_names)
+                        pseudo_names=pseudo_names, random_voices=random_voices)
     hours = {k: round(v / 3600, 2) for k, v in meta["seconds"].items()}
     click.echo(f"corpus {out_dir}: {sizes} utterances, hours of audio {hours}")
 

@@ -133,3 +133,91 @@ def test_pseudo_names_without_name_requests_is_a_one_line_error(cli, tmp_path):
     assert err.startswith("azsim: error:") and "--pseudo-names 100" in err
     assert "--names-train" in err and err.count("\n") == 1
     assert not (tmp_path / "c").exists()
+
+
+# A variant file in espeak-ng's format (abridged from its "m3"), for the perturbed voices.
+_VARIANT_FILE = """language variant
+name male3
+gender male
+
+pitch 80 122
+roughness 2
+formant 0 100 100 100
+formant 1  96  97 100
+formant 2  96  97 100 50
+formant 3   0   0   0
+consonants 100
+"""
+
+
+def _fake_espeak_data(tmp_path, names):
+    folder = tmp_path / "voices" / "!v"
+    folder.mkdir(parents=True)
+    for name in names:
+        (folder / name).write_text(_VARIANT_FILE)
+    return str(tmp_path)
+
+
+def test_a_random_variant_moves_formants_and_pitch_within_the_documented_ranges(tmp_path):
+    from azsim.corpus import synth
+    data = _fake_espeak_data(tmp_path, ["m3"])
+    texts = [synth.random_variant("m3", np.random.default_rng(k), data) for k in range(50)]
+    assert synth.random_variant("m3", np.random.default_rng(7), data) == texts[7]
+    assert len(set(texts)) == 50
+    lo = synth.VTL_FORMANT_SCALE[0] * synth.FORMANT_JITTER[0]
+    hi = synth.VTL_FORMANT_SCALE[1] * synth.FORMANT_JITTER[1]
+    for text in texts:
+        lines = text.splitlines()
+        assert lines[0] == "language variant" and "consonants 100" in lines
+        assert "name m3~random" in lines and sum(w.startswith("roughness") for w in lines) == 1
+        formants = {int(w.split()[1]): w.split()[2:] for w in lines if w.startswith("formant")}
+        assert lo * 96 - 0.5 <= int(formants[1][0]) <= hi * 96 + 0.5
+        assert formants[2][3] == "50"                      # extra fields kept
+        assert formants[3][:3] == ["0", "0", "0"]          # an absent formant stays absent
+        base, top = (int(v) for v in next(w for w in lines if w.startswith("pitch")).split()[1:])
+        assert round(80 * synth.PITCH_SCALE[0]) <= base <= round(80 * synth.PITCH_SCALE[1])
+        assert abs(top / base - 122 / 80) < 0.03           # base and range scale together
+
+
+def test_random_voices_perturb_only_training_speakers_and_leave_share_zero_unchanged(tmp_path):
+    data = _fake_espeak_data(tmp_path, VARIANTS["train"])
+    plain = plan(0, SIZES, VARIANTS)
+    assert plan(0, SIZES, VARIANTS, random_voices=0.0, espeak_data=data) == plain
+    mixed = plan(0, SIZES, VARIANTS, random_voices=0.5, espeak_data=data)
+    random = [s for split in ("train", "names_train") for _, s, *_ in mixed[split]
+              if s.variant_text]
+    assert 0.35 < len(random) / (SIZES["train"] + SIZES["names_train"]) < 0.65
+    assert all(s.voice.endswith("~random") for s in random)
+    for split in ("dev", "test", "names"):
+        assert not any(s.variant_text for _, s, *_ in mixed[split]), split
+    assert _voices(mixed["train"]) <= {v + "~random" for v in VARIANTS["train"]} | set(
+        VARIANTS["train"])
+
+
+def test_variant_names_with_a_space_are_read_whole():
+    """espeak-ng's "Mr serious" variant was read as "Mr", which espeak-ng speaks as the plain
+    accent voice."""
+    import shutil
+
+    import pytest
+    shutil.which("espeak-ng") or pytest.skip("espeak-ng not installed")
+    from azsim.corpus.synth import espeak_data_dir, list_variants
+    import os
+    folder = os.path.join(espeak_data_dir(), "voices", "!v")
+    assert all(os.path.isfile(os.path.join(folder, v)) for v in list_variants())
+
+
+def test_a_perturbed_speaker_is_spoken_with_its_own_variant_file(tmp_path):
+    import shutil
+
+    import pytest
+    shutil.which("espeak-ng") or pytest.skip("espeak-ng not installed")
+    from azsim.corpus import synth
+    plain = synth.Speaker("en+m3", 175, 50, 0)
+    moved = synth.Speaker("en+m3~random", 175, 50, 0,
+                          synth.random_variant("m3", np.random.default_rng(0)))
+    a = synth.speak("turn on the lights", plain, str(tmp_path))
+    b = synth.speak("turn on the lights", moved, str(tmp_path))
+    c = synth.speak("turn on the lights", plain, str(tmp_path))
+    np.testing.assert_array_equal(a, c)   # the private data folder leaves plain voices alone
+    assert a.shape != b.shape or not np.allclose(a, b)

@@ -46,9 +46,14 @@ def sentence_pools(seed: int, n_draws: int) -> dict[str, list[str]]:
 
 
 def plan(seed: int, sizes: dict[str, int], variants: dict[str, list[str]],
-         pseudo_names: int = 0) -> dict[str, list]:
+         pseudo_names: int = 0, random_voices: float = 0.0,
+         espeak_data: str | None = None) -> dict[str, list]:
     """Per split: a list of (text, Speaker, Channel, utterance seed). ``names_train`` asks
-    for ``grammar.TRAIN_NAMES`` and ``pseudo_names`` generated names (``grammar.pseudo_names``)."""
+    for ``grammar.TRAIN_NAMES`` and ``pseudo_names`` generated names (``grammar.pseudo_names``).
+    ``random_voices`` is the share of training-voice utterances whose speaker is a perturbed
+    training variant (``synth.random_variant``); held-out splits always use the variants as
+    shipped. ``espeak_data`` is espeak-ng's data directory (default: the installed one's)."""
+    data_dir = espeak_data or (synth.espeak_data_dir() if random_voices > 0 else None)
     rng = np.random.default_rng(seed)
     total = sum(sizes.values())
     pools = sentence_pools(seed, max(20000, _POOL_DRAWS_PER_UTT * total))
@@ -63,7 +68,8 @@ def plan(seed: int, sizes: dict[str, int], variants: dict[str, list[str]],
         items = []
         for k in range(n):
             text = pool[k] if split in fixed else pool[rng.integers(len(pool))]
-            items.append((text, synth.draw_speaker(rng, variants[voice_split]),
+            share = random_voices if voice_split == "train" else 0.0
+            items.append((text, synth.draw_speaker(rng, variants[voice_split], share, data_dir),
                           synth.draw_channel(rng), int(rng.integers(2 ** 31))))
         out[split] = items
     return out
@@ -87,7 +93,8 @@ def _init_worker():
 def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None = None,
                  spec: FrontendSpec = FrontendSpec(),
                  progress: Callable[[str, int, int], None] | None = None,
-                 voice_split_seed: int | None = None, pseudo_names: int = 0) -> dict:
+                 voice_split_seed: int | None = None, pseudo_names: int = 0,
+                 random_voices: float = 0.0) -> dict:
     """Synthesize every split into ``out_dir``; returns the corpus description.
 
     ``seed`` draws the sentences, speakers and channels; ``voice_split_seed`` (default: ``seed``)
@@ -95,18 +102,20 @@ def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None
     existing corpus while changing ``seed`` draws fresh training data whose voices stay disjoint
     from that corpus's dev and test voices (sentences are split by a hash of their text, which
     no seed changes). ``pseudo_names`` adds that many generated names to the ``names_train``
-    requests (``grammar.pseudo_names``).
+    requests (``grammar.pseudo_names``); ``random_voices`` gives that share of the training
+    voices' utterances a perturbed speaker (``plan``).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     split_seed = seed if voice_split_seed is None else voice_split_seed
     variants = synth.split_variants(synth.list_variants(), split_seed)
-    work = plan(seed, sizes, variants, pseudo_names)
+    work = plan(seed, sizes, variants, pseudo_names, random_voices)
     jobs = jobs or os.cpu_count() or 1
     report = progress or (lambda *_: None)
     ctx = mp.get_context("fork")
     meta = {"seed": seed, "voice_split_seed": split_seed, "sizes": sizes,
-            "pseudo_names": pseudo_names, "variants": variants,
+            "pseudo_names": pseudo_names, "random_voices": random_voices,
+            "variants": variants,
             "frontend": {"sample_rate_hz": spec.sample_rate_hz, "n_mels": spec.n_mels,
                          "window_ms": spec.window_ms, "hop_ms": spec.hop_ms,
                          "n_fft": spec.n_fft, "f_max_hz": spec.f_max_hz},

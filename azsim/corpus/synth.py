@@ -73,12 +73,21 @@ def espeak_version() -> str:
 
 def list_variants() -> list[str]:
     """espeak-ng's voice variants (``espeak-ng --voices=variant``), minus non-speech ones."""
-    out = subprocess.run([espeak_binary(), "--voices=variant"], capture_output=True,
-                         text=True, check=True).stdout.splitlines()[1:]
-    rows = [line.split() for line in out]
-    # Columns: Pty Language Age/Gender VoiceName File; the -v suffix is the file's base name.
-    return sorted(r[4].split("/")[-1] for r in rows
-                  if len(r) >= 5 and r[3] not in _EXCLUDED_VARIANTS)
+    lines = subprocess.run([espeak_binary(), "--voices=variant"], capture_output=True,
+                           text=True, check=True).stdout.splitlines()
+    # Columns: Pty Language Age/Gender VoiceName File Other-Languages, aligned under the
+    # header. The -v suffix is the file's base name, which may hold a space ("!v/Mr serious":
+    # taking its first word alone made "en+Mr", which espeak-ng speaks as the accent's plain
+    # voice, in corpora made before 2026-12-03).
+    header = lines[0]
+    start = header.index("File")
+    end = header.index("Other") if "Other" in header else None
+    out = []
+    for line in lines[1:]:
+        words = line.split()
+        if len(words) >= 5 and words[3] not in _EXCLUDED_VARIANTS:
+            out.append(line[start:end].strip().split("/")[-1])
+    return sorted(out)
 
 
 def split_variants(variants: list[str], seed: int) -> dict[str, list[str]]:
@@ -99,10 +108,65 @@ def sentence_split(text: str) -> str:
 
 @dataclass(frozen=True)
 class Speaker:
-    voice: str          # espeak-ng -v argument, accent+variant
+    voice: str          # espeak-ng -v argument, accent+variant (``~random`` appended for a
+                        # perturbed variant, see ``variant_text``)
     speed_wpm: int
     pitch: int
     word_gap_10ms: int
+    variant_text: str = ""  # a generated espeak-ng variant file to speak with instead of the
+                            # named variant (random_variant); "" = the variant as shipped
+
+
+# Perturbed speakers (``azsim corpus --random-voices SHARE``): each is a training variant's
+# espeak-ng voice file with its formant resonances moved, as if a different vocal tract said
+# it. Adult vocal tract lengths span roughly 0.85-1.15x their mean and formant frequencies
+# scale inversely with length (Fant 1960; the warp range of VTLP, Jaitly & Hinton 2013, is
+# 0.9-1.1); on top of the common factor each formant moves a little on its own (articulation
+# and nasality differ between speakers), and the bandwidths and levels vary as breathy or
+# pressed voices do. Pitch base and range scale together. Ranges are per speaker, uniform.
+VTL_FORMANT_SCALE = (0.85, 1.15)
+FORMANT_JITTER = (0.95, 1.05)
+FORMANT_LEVEL_SCALE = (0.75, 1.33)
+FORMANT_WIDTH_SCALE = (0.75, 1.33)
+PITCH_SCALE = (0.8, 1.25)
+ROUGHNESS = (0, 4)      # espeak-ng's creaky-voice setting, 0..7 (its default is 2)
+
+
+def espeak_data_dir() -> str:
+    """espeak-ng's data directory, as ``espeak-ng --version`` reports it."""
+    out = subprocess.run([espeak_binary(), "--version"], capture_output=True, text=True).stdout
+    _, sep, path = out.partition("Data at:")
+    if not sep or not os.path.isdir(path.strip()):
+        raise AzsimError(f"espeak-ng: cannot find its data directory in {out.strip()!r}")
+    return path.strip()
+
+
+def random_variant(base: str, rng: np.random.Generator, data_dir: str | None = None) -> str:
+    """The text of an espeak-ng variant file: variant ``base`` with its formants and pitch
+    perturbed (the ranges above). Lines it does not change are kept as they are."""
+    path = os.path.join(data_dir or espeak_data_dir(), "voices", "!v", base)
+    with open(path, encoding="utf-8", errors="replace") as f:
+        lines = f.read().splitlines()
+    vtl = rng.uniform(*VTL_FORMANT_SCALE)
+    pitch = rng.uniform(*PITCH_SCALE)
+    out = []
+    for line in lines:
+        words = line.split()
+        if words[:1] == ["formant"] and len(words) >= 5:
+            freq, level, width = (float(w) for w in words[2:5])
+            freq *= vtl * rng.uniform(*FORMANT_JITTER)
+            level *= rng.uniform(*FORMANT_LEVEL_SCALE)
+            width *= rng.uniform(*FORMANT_WIDTH_SCALE)
+            line = " ".join(["formant", words[1], *(str(round(v)) for v in (freq, level, width)),
+                             *words[5:]])
+        elif words[:1] == ["pitch"] and len(words) >= 3:
+            line = f"pitch {round(float(words[1]) * pitch)} {round(float(words[2]) * pitch)}"
+        elif words[:1] in (["roughness"], ["name"]):
+            continue
+        out.append(line)
+    out.append(f"name {base}~random")
+    out.append(f"roughness {int(rng.integers(ROUGHNESS[0], ROUGHNESS[1] + 1))}")
+    return "\n".join(out) + "\n"
 
 
 @dataclass(frozen=True)
@@ -115,12 +179,21 @@ class Channel:
     trail_s: float
 
 
-def draw_speaker(rng: np.random.Generator, variants: list[str]) -> Speaker:
+def draw_speaker(rng: np.random.Generator, variants: list[str], random_share: float = 0.0,
+                 data_dir: str | None = None) -> Speaker:
+    """A speaker: an accent, one of ``variants``, a rate, pitch and word gap; with
+    probability ``random_share`` the variant's voice file perturbed (``random_variant``).
+    With ``random_share`` 0 the draws are those of corpora made before it existed."""
     accent = ACCENTS[rng.integers(len(ACCENTS))]
-    return Speaker(f"{accent}+{variants[rng.integers(len(variants))]}",
-                   int(rng.integers(SPEED_WPM[0], SPEED_WPM[1] + 1)),
-                   int(rng.integers(PITCH[0], PITCH[1] + 1)),
-                   int(rng.integers(WORD_GAP_10MS[0], WORD_GAP_10MS[1] + 1)))
+    variant = variants[rng.integers(len(variants))]
+    speaker = Speaker(f"{accent}+{variant}",
+                      int(rng.integers(SPEED_WPM[0], SPEED_WPM[1] + 1)),
+                      int(rng.integers(PITCH[0], PITCH[1] + 1)),
+                      int(rng.integers(WORD_GAP_10MS[0], WORD_GAP_10MS[1] + 1)))
+    if random_share > 0 and rng.random() < random_share:
+        speaker = Speaker(speaker.voice + "~random", speaker.speed_wpm, speaker.pitch,
+                          speaker.word_gap_10ms, random_variant(variant, rng, data_dir))
+    return speaker
 
 
 def draw_channel(rng: np.random.Generator) -> Channel:
@@ -132,10 +205,42 @@ def draw_channel(rng: np.random.Generator) -> Channel:
                    float(rng.uniform(*LEAD_SILENCE_S)), float(rng.uniform(*TRAIL_SILENCE_S)))
 
 
+_RANDOM_VARIANT = "azsim-random"
+
+
+def _private_data_dir(workdir: str) -> str:
+    """A copy of espeak-ng's data directory in ``workdir`` made of symbolic links, with a
+    variants folder of its own that a generated variant file can be written to (espeak-ng
+    reads variants only from ``DATA/voices/!v``; ``--path`` points it here)."""
+    root = os.path.join(workdir, "espeak")
+    data = os.path.join(root, "espeak-ng-data")
+    if os.path.isdir(data):
+        return root
+    system = espeak_data_dir()
+    os.makedirs(os.path.join(data, "voices", "!v"))
+    for entry in os.listdir(system):
+        if entry != "voices":
+            os.symlink(os.path.join(system, entry), os.path.join(data, entry))
+    for entry in os.listdir(os.path.join(system, "voices")):
+        if entry != "!v":
+            os.symlink(os.path.join(system, "voices", entry), os.path.join(data, "voices", entry))
+    for entry in os.listdir(os.path.join(system, "voices", "!v")):
+        os.symlink(os.path.join(system, "voices", "!v", entry),
+                   os.path.join(data, "voices", "!v", entry))
+    return root
+
+
 def speak(text: str, speaker: Speaker, workdir: str) -> np.ndarray:
     """espeak-ng's rendering of ``text`` at 16 kHz, float32 in [-1, 1)."""
     path = os.path.join(workdir, "utt.wav")
-    cmd = [espeak_binary(), "-v", speaker.voice, "-s", str(speaker.speed_wpm), "-p",
+    voice, extra = speaker.voice, []
+    if speaker.variant_text:
+        root = _private_data_dir(workdir)
+        with open(os.path.join(root, "espeak-ng-data", "voices", "!v", _RANDOM_VARIANT), "w",
+                  encoding="utf-8") as f:
+            f.write(speaker.variant_text)
+        voice, extra = f"{speaker.voice.partition('+')[0]}+{_RANDOM_VARIANT}", [f"--path={root}"]
+    cmd = [espeak_binary(), *extra, "-v", voice, "-s", str(speaker.speed_wpm), "-p",
            str(speaker.pitch), "-g", str(speaker.word_gap_10ms), "-w", path, text]
     subprocess.run(cmd, check=True, capture_output=True)
     return np.asarray(load_audio(path, SAMPLE_RATE_HZ).samples, np.float64)

@@ -35,6 +35,10 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # 40000 --names-train 8000 --seed 5 --voice-split-seed 0``: new sentences, speakers and
     # channels, the same held-out voices) with vocal tract length perturbation against the
     # voice gap: test WER by voice variant ranged from 3.9 to 33.9 % after stage 3.
+    # On runs/c11 (``--random-voices 0.7 --seed 12``: 70 % of the training speakers perturbed
+    # training variants) it helped where fresh unperturbed draws had not: dev 17.28, 14.23,
+    # 14.11 %; test 12.78 % float, 13.32 % 8-bit (stage 4: 13.87 / 13.79 %); not shipped yet
+    # (README).
     "small-vtlp": (TrainConfig(epochs=3.0, lr=3e-4, final_lr=2e-5, warmup_steps=100,
                                dropout=0.1, vtlp_warp=0.1, threads=2, dev_limit=300), "small"),
     # Stage 5 experiments on fresh draws (``azsim corpus DIR --train 24000 --names-train 5000

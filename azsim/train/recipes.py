@@ -105,6 +105,9 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # A lower peak rate than the pruning run's 3e-4, since the weights are already converged
     # at this mask. Measured on fresh c9 data (README): dev 16.18, 14.93, 15.50, 15.50 % by
     # epoch; test WER 19.13 -> 16.81 % (epoch 2, the best dev checkpoint, shipped).
+    # Again from the shipped model on runs/c11 (perturbed voices, ``--epochs 3``): c11 dev
+    # 15.78, 15.78, 15.54 %, c10 dev 17.00 -> 16.89 %, test 16.50 -> 16.03 % float: within
+    # noise where no checkpoint was chosen; not shipped (README).
     "small-sparse80-global-recover": (TrainConfig(epochs=4.0, lr=2e-4, final_lr=1e-5,
                                                   warmup_steps=50, sparsity=0.8,
                                                   prune_initial=0.8, prune_start=0.0,

@@ -218,15 +218,11 @@ def _private_data_dir(workdir: str) -> str:
         return root
     system = espeak_data_dir()
     os.makedirs(os.path.join(data, "voices", "!v"))
-    for entry in os.listdir(system):
-        if entry != "voices":
-            os.symlink(os.path.join(system, entry), os.path.join(data, entry))
-    for entry in os.listdir(os.path.join(system, "voices")):
-        if entry != "!v":
-            os.symlink(os.path.join(system, "voices", entry), os.path.join(data, "voices", entry))
-    for entry in os.listdir(os.path.join(system, "voices", "!v")):
-        os.symlink(os.path.join(system, "voices", "!v", entry),
-                   os.path.join(data, "voices", "!v", entry))
+    # Link every entry but the folder on the way down to the variants, which gets its own.
+    for sub, own in (("", "voices"), ("voices", "!v"), (os.path.join("voices", "!v"), None)):
+        for entry in os.listdir(os.path.join(system, sub)):
+            if entry != own:
+                os.symlink(os.path.join(system, sub, entry), os.path.join(data, sub, entry))
     return root
 
 

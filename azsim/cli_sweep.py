@@ -55,7 +55,7 @@ def _parse_where(where) -> dict:
 @click.option("--spec", "spec_file", default=None, metavar="FILE.toml",
               help="sweep file: model, hw, audio, weights, [set] and [sweep] tables")
 @click.option("--model", default=None, metavar="NAME|PATH",
-              help="model preset name or TOML file  [default: tiny]")
+              help="model preset name or TOML file  [default: small]")
 @click.option("--weights", default=None, metavar="FILE.npz", help="float weights (.npz)")
 @click.option("--hw", "hardware", default=None, metavar="NAME|PATH",
               help="hardware preset name or TOML file  [default: az-edge]")

@@ -37,8 +37,9 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # voice gap: test WER by voice variant ranged from 3.9 to 33.9 % after stage 3.
     # On runs/c11 (``--random-voices 0.7 --seed 12``: 70 % of the training speakers perturbed
     # training variants) it helped where fresh unperturbed draws had not: dev 17.28, 14.23,
-    # 14.11 %; test 12.78 % float, 13.32 % 8-bit (stage 4: 13.87 / 13.79 %); not shipped yet
-    # (README).
+    # 14.11 %; test 12.78 % float, 13.32 % 8-bit (stage 4: 13.87 / 13.79 %). Stage 5, the
+    # shipped ``small``: that model again on runs/c12 (``--random-voices 0.9 --seed 13``):
+    # dev (c12) 14.79, 14.97, 13.02 %; test 11.85 % float, 11.62 % 8-bit (README).
     "small-vtlp": (TrainConfig(epochs=3.0, lr=3e-4, final_lr=2e-5, warmup_steps=100,
                                dropout=0.1, vtlp_warp=0.1, threads=2, dev_limit=300), "small"),
     # Stage 5 experiments on fresh draws (``azsim corpus DIR --train 24000 --names-train 5000
@@ -60,6 +61,8 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     "small-vtlp-wide-pdrop": (TrainConfig(epochs=3.0, lr=3e-4, final_lr=2e-5, warmup_steps=100,
                                           dropout=0.1, pred_dropout=0.3, vtlp_warp=0.2,
                                           threads=2, dev_limit=300), "small"),
+    # Shipped: 1 epoch of the stage-5 model on runs/c12 (``--threads 1``, 10 min): test WER
+    # 12.39 % at 4 bits (float 11.85 %; 4-bit post-training quantization 17.35 %; README).
     "small-qat4": (TrainConfig(epochs=1.0, lr=3e-4, final_lr=2e-5, warmup_steps=50,
                                qat_bits=4, acos_weight=0.05, acos_ramp=0.6, threads=2,
                                dev_limit=150),
@@ -72,7 +75,8 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
                                    threads=2, dev_limit=150), "small"),
     # The branching encoder's cheap branch (issue #7): 60 % sparse, closer to the full model
     # than the 80 % one, so the arbitrator can send it more steps for the same WER. Pruning
-    # over the first half of 2 epochs, then the final mask.
+    # over the first half of 2 epochs, then the final mask. Shipped: from the stage-5 model on
+    # runs/c12 (``--threads 1``): dev 21.8, 19.6 %; test 16.58 % 8-bit (README).
     "small-sparse60": (TrainConfig(epochs=2.0, lr=3e-4, final_lr=1e-5, warmup_steps=50,
                                    sparsity=0.6, prune_start=0.0, prune_end=0.5,
                                    threads=2, dev_limit=150), "small"),
@@ -92,7 +96,9 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # character kept 51 of its 256 weights) and the prediction network's recurrent matrix to
     # 20 % too; one-shot at 45 % on dev, global lost least (25.2 % WER against uniform's 54.3 %
     # and ERK's 35.8 %). Pruning over the first half of 5 epochs (a step every 25), recovery at
-    # the final mask for the rest, with VTLP and dropout as in stage 4.
+    # the final mask for the rest, with VTLP and dropout as in stage 4. From the stage-5
+    # model on runs/c11, then 3 recovery epochs on runs/c12: test 16.96 %, worse than the
+    # stage-4 model's 80 % model (16.81 %), which stays shipped (README).
     "small-sparse80-global": (TrainConfig(epochs=5.0, lr=3e-4, final_lr=1e-5, warmup_steps=50,
                                           sparsity=0.8, prune_start=0.0, prune_end=0.5,
                                           prune_every_steps=25, prune_allocation="global",

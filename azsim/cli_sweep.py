@@ -13,6 +13,7 @@ import time
 
 import click
 
+from .config import DEFAULT_HARDWARE, DEFAULT_MODEL
 from .errors import AzsimError
 
 _SWEEP_SET_HELP = ("a config field and its values, comma-separated: model.weight_bits=8,6,4,2 "
@@ -55,10 +56,10 @@ def _parse_where(where) -> dict:
 @click.option("--spec", "spec_file", default=None, metavar="FILE.toml",
               help="sweep file: model, hw, audio, weights, [set] and [sweep] tables")
 @click.option("--model", default=None, metavar="NAME|PATH",
-              help="model preset name or TOML file  [default: small]")
+              help=f"model preset name or TOML file  [default: {DEFAULT_MODEL}]")
 @click.option("--weights", default=None, metavar="FILE.npz", help="float weights (.npz)")
 @click.option("--hw", "hardware", default=None, metavar="NAME|PATH",
-              help="hardware preset name or TOML file  [default: az-edge]")
+              help=f"hardware preset name or TOML file  [default: {DEFAULT_HARDWARE}]")
 @click.option("--audio", multiple=True, metavar="WAV",
               help="16-bit mono WAV file (repeatable); default: the shipped utterances")
 @click.option("--test", "testset", default=None, metavar="NAME|FILE|DIR",

@@ -146,6 +146,31 @@ def test_one_training_step_smoke(tmp_path):
     assert 0.5 <= np.mean(w["enc.0.w_x"] == 0) < 0.6
 
 
+def test_encoder_only_training_prunes_the_encoder_and_keeps_the_rest_of_the_init(tmp_path):
+    """``encoder_only`` (the branching encoder's cheap branch): the encoder is pruned and
+    trained; the prediction and joint networks come out exactly as loaded."""
+    pytest.importorskip("shutil").which("espeak-ng") or pytest.skip("espeak-ng not installed")
+    from azsim.corpus.build import build_corpus
+    from azsim.model.loading import shipped_weights_dir
+    from azsim.model.weights import load_weights
+    from azsim.train.loop import TrainConfig, train
+    build_corpus(tmp_path / "c", {"train": 4, "dev": 2}, seed=1, jobs=1)
+    cfg = load_model_config("small", [])
+    init_path = shipped_weights_dir() / "small.npz"
+    init = load_weights(init_path, cfg)
+    train(cfg, tmp_path / "c", tmp_path / "o",
+          TrainConfig(epochs=2, threads=1, warmup_steps=1, sparsity=0.5, prune_end=0.5,
+                      prune_every_steps=1, encoder_only=True), init=str(init_path))
+    w = load_weights(tmp_path / "o" / "weights.npz", cfg)
+    for name in ("pred.embed", "pred.0.w_x", "pred.0.w_r", "pred.0.b", "joint.w_enc",
+                 "joint.w_pred", "joint.w_out", "joint.b", "joint.b_out"):
+        np.testing.assert_array_equal(w[name], init[name], err_msg=name)
+    for name in ("enc.0.w_x", "enc.1.w_r", "enc.2.w_p"):
+        assert np.mean(w[name] == 0) == pytest.approx(0.5, abs=1e-3)
+    assert not np.array_equal(w["enc.0.b"], init["enc.0.b"])    # the encoder trained
+    assert np.mean(w["joint.w_out"] == 0) < 0.1
+
+
 def test_train_split_takes_the_names_train_supplement(tmp_path):
     """``azsim corpus --names-train N`` writes names_train.npz; training reads it with train."""
     from azsim.model.vocab import make_vocab

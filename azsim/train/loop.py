@@ -55,6 +55,11 @@ class TrainConfig:
                                     # uniform, erk or global (azsim.train.compress)
     prune_initial: float = 0.0      # sparsity before and at the start of the schedule (a run
                                     # that continues an already pruned model starts at its target)
+    encoder_only: bool = False      # train (and prune or quantize) only the encoder; the
+                                    # prediction and joint networks keep the init's weights.
+                                    # For the branching encoder's cheap branch (issue #7),
+                                    # which runs under the full model's prediction and joint
+                                    # networks and hands its state to the full encoder
     train_limit: int = 0            # use only the first N training utterances (0: all)
     dev_limit: int = 300
 
@@ -109,11 +114,18 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
     mean_t = model.mean.detach().clone()  # SpecAugment's fill value (the model's own mean)
 
     prunable = model.prunable()
+    if cfg.encoder_only:
+        prunable = {n: p for n, p in prunable.items() if n.startswith("enc.")}
+        for module in (model.embed, model.pred, model.joint_enc, model.joint_pred,
+                       model.joint_out):
+            module.requires_grad_(False)
     masks = {name: torch.ones_like(p, dtype=torch.bool) for name, p in prunable.items()}
 
     def compressed(name, w, export=False):
         """The pruning mask, then the b-bit grid: fake-quantized (straight-through) while
         training, the grid values themselves on export (not the float shadow weights)."""
+        if name not in masks:
+            return w            # encoder_only: the prediction and joint networks as loaded
         if cfg.sparsity > 0:
             w = w * masks[name]
         if cfg.qat_bits:
@@ -122,7 +134,8 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
 
     training_transform = compressed if (cfg.sparsity > 0 or cfg.qat_bits) else None
     model.weight_transform = training_transform
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
+                           weight_decay=cfg.weight_decay)
     steps_per_epoch = len(data.batches(train_split, cfg.max_batch_frames, np.random.default_rng(0)))
     total = int(cfg.epochs * steps_per_epoch)
     log_path = out / "train.log.jsonl"

@@ -114,11 +114,10 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
     mean_t = model.mean.detach().clone()  # SpecAugment's fill value (the model's own mean)
 
     prunable = model.prunable()
-    if cfg.encoder_only:
+    if cfg.encoder_only:    # the encoder (and the training-only CTC head) alone trains
         prunable = {n: p for n, p in prunable.items() if n.startswith("enc.")}
-        for module in (model.embed, model.pred, model.joint_enc, model.joint_pred,
-                       model.joint_out):
-            module.requires_grad_(False)
+        for name, p in model.named_parameters():
+            p.requires_grad_(name.startswith(("enc.", "ctc_head.")))
     masks = {name: torch.ones_like(p, dtype=torch.bool) for name, p in prunable.items()}
 
     def compressed(name, w, export=False):

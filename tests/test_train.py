@@ -146,9 +146,12 @@ def test_one_training_step_smoke(tmp_path):
     assert 0.5 <= np.mean(w["enc.0.w_x"] == 0) < 0.6
 
 
-def test_encoder_only_training_prunes_the_encoder_and_keeps_the_rest_of_the_init(tmp_path):
+@pytest.mark.parametrize("branch_switch", [0.0, 0.5])
+def test_encoder_only_training_prunes_the_encoder_and_keeps_the_rest_of_the_init(
+        tmp_path, branch_switch):
     """``encoder_only`` (the branching encoder's cheap branch): the encoder is pruned and
-    trained; the prediction and joint networks come out exactly as loaded."""
+    trained; the prediction and joint networks come out exactly as loaded. The same with
+    branch-switch training (the init's encoder as the frozen full branch)."""
     pytest.importorskip("shutil").which("espeak-ng") or pytest.skip("espeak-ng not installed")
     from azsim.corpus.build import build_corpus
     from azsim.model.loading import shipped_weights_dir
@@ -160,7 +163,8 @@ def test_encoder_only_training_prunes_the_encoder_and_keeps_the_rest_of_the_init
     init = load_weights(init_path, cfg)
     train(cfg, tmp_path / "c", tmp_path / "o",
           TrainConfig(epochs=2, threads=1, warmup_steps=1, sparsity=0.5, prune_end=0.5,
-                      prune_every_steps=1, encoder_only=True), init=str(init_path))
+                      prune_every_steps=1, encoder_only=True, branch_switch=branch_switch,
+                      branch_chunk_steps=2.0), init=str(init_path))
     w = load_weights(tmp_path / "o" / "weights.npz", cfg)
     for name in ("pred.embed", "pred.0.w_x", "pred.0.w_r", "pred.0.b", "joint.w_enc",
                  "joint.w_pred", "joint.w_out", "joint.b", "joint.b_out"):
@@ -234,3 +238,55 @@ def test_prediction_dropout_acts_only_while_training():
     model.pred_dropout = 0.0
     np.testing.assert_allclose(model.predict(targets).detach().numpy(), reference.numpy(),
                                atol=1e-6)
+
+
+def test_switch_plan_starts_at_zero_and_alternates_branches():
+    from azsim.train.loop import switch_plan
+    rng = np.random.default_rng(0)
+    for p in (0.0, 0.3, 1.0):
+        plan = switch_plan(200, p, 5.0, rng)
+        assert plan[0][0] == 0
+        assert all(a[0] < b[0] < 200 for a, b in zip(plan, plan[1:]))
+        assert all(a[1] != b[1] for a, b in zip(plan, plan[1:]))     # merged neighbours
+    assert switch_plan(200, 0.0, 5.0, rng) == [(0, False)]
+    assert switch_plan(200, 1.0, 5.0, rng) == [(0, True)]
+    assert len(switch_plan(200, 0.5, 5.0, rng)) > 5
+
+
+def test_switched_encoder_hands_the_lstm_state_over_at_every_switch():
+    """Branch-switch training (issue #7): with a full branch equal to the cheap one, any plan
+    gives exactly the unswitched encoder (the state crosses every chunk boundary, before and
+    after the time reduction); with a different full branch, an all-full plan is that
+    branch's encoder, and a switched plan differs from both."""
+    import copy
+
+    from azsim.train.loop import switch_plan
+    cfg = load_model_config("small", [])
+    torch.manual_seed(0)
+    model = TorchRNNT(cfg, np.zeros(80, np.float32), np.ones(80, np.float32))
+    feats = torch.from_numpy(np.random.default_rng(1).standard_normal((2, 97, 80),
+                                                                      dtype=np.float32))
+    n = torch.tensor([97, 80])
+    plain, _ = model.encode(feats, n)
+    steps = model.encoder_steps(97)
+    assert steps == plain.shape[1]
+    same = copy.deepcopy(model.enc)
+    plan = switch_plan(steps, 0.5, 2.0, np.random.default_rng(2))
+    assert len(plan) >= 3
+    switched, _ = model.encode(feats, n, plan, same)
+    torch.testing.assert_close(switched, plain, rtol=0, atol=1e-6)
+    other = TorchRNNT(cfg, np.zeros(80, np.float32), np.ones(80, np.float32))
+    other_out, _ = other.encode(feats, n)
+    all_full, _ = model.encode(feats, n, [(0, False)], other.enc)
+    torch.testing.assert_close(all_full, other_out, rtol=0, atol=1e-6)
+    mixed, _ = model.encode(feats, n, plan, other.enc)
+    assert not torch.allclose(mixed, plain) and not torch.allclose(mixed, other_out)
+    first_full = next(s for s, cheap in plan if not cheap)
+    torch.testing.assert_close(mixed[:, :first_full], plain[:, :first_full], rtol=0, atol=1e-6)
+
+
+def test_branch_switch_needs_encoder_only():
+    from azsim.train.loop import TrainConfig
+    with pytest.raises(ValueError, match="encoder_only"):
+        TrainConfig(branch_switch=0.5)
+    TrainConfig(branch_switch=0.5, encoder_only=True)

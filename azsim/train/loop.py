@@ -6,6 +6,7 @@ and to ``OUT/train.log.jsonl``; the library prints nothing.
 """
 from __future__ import annotations
 
+import copy
 import json
 import math
 import time
@@ -60,8 +61,41 @@ class TrainConfig:
                                     # For the branching encoder's cheap branch (issue #7),
                                     # which runs under the full model's prediction and joint
                                     # networks and hands its state to the full encoder
+    branch_switch: float = 0.0      # > 0 (with encoder_only): train the encoder as the cheap
+                                    # branch of a branching encoder whose full branch is the
+                                    # init's encoder, frozen: each batch's encoder steps run in
+                                    # chunks, each chunk on the cheap branch with this
+                                    # probability, handing (h, c) on at every switch, as the
+                                    # integer branching encoder does (issue #7)
+    branch_chunk_steps: float = 8.0  # mean chunk length, encoder steps (geometric lengths)
+    distill_weight: float = 0.0     # > 0 (with encoder_only): add this times the mean squared
+                                    # difference between each encoder layer's outputs and the
+                                    # init's (frozen) encoder's on the same input, so that the
+                                    # cheap branch's LSTM states mean what the full branch's do
     train_limit: int = 0            # use only the first N training utterances (0: all)
     dev_limit: int = 300
+
+
+    def __post_init__(self):
+        if (self.branch_switch or self.distill_weight) and not self.encoder_only:
+            raise ValueError("branch_switch and distill_weight need encoder_only: the cheap "
+                             "branch runs under the full model's prediction and joint networks")
+        if not 0 <= self.branch_switch <= 1:
+            raise ValueError(f"branch_switch {self.branch_switch}: a probability in [0, 1]")
+
+
+def switch_plan(n_steps: int, p_cheap: float, mean_steps: float, rng) -> list[tuple[int, bool]]:
+    """Chunks of encoder steps for branch-switch training: (first step, cheap) pairs, the first
+    at step 0, lengths geometric with mean ``mean_steps``, each chunk cheap with probability
+    ``p_cheap``; neighbours on the same branch are merged (one LSTM call each)."""
+    plan: list[tuple[int, bool]] = []
+    step = 0
+    while step < max(n_steps, 1):
+        cheap = bool(rng.random() < p_cheap)
+        if not plan or plan[-1][1] != cheap:
+            plan.append((step, cheap))
+        step += int(rng.geometric(1.0 / max(1.0, mean_steps)))
+    return plan
 
 
 def _lr(step: int, total: int, cfg: TrainConfig) -> float:
@@ -119,6 +153,14 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
         for name, p in model.named_parameters():
             p.requires_grad_(name.startswith(("enc.", "ctc_head.")))
     masks = {name: torch.ones_like(p, dtype=torch.bool) for name, p in prunable.items()}
+    teacher = None
+    if cfg.branch_switch or cfg.distill_weight:  # the init, frozen: the full branch served
+        if not init:
+            raise ValueError("branch_switch and distill_weight need an init: its encoder is "
+                             "the full branch")
+        teacher = copy.deepcopy(model).requires_grad_(False)
+        teacher.dropout = teacher.pred_dropout = 0.0
+    full_branch = teacher.enc if cfg.branch_switch else None
 
     def compressed(name, w, export=False):
         """The pruning mask, then the b-bit grid: fake-quantized (straight-through) while
@@ -188,7 +230,18 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
                 feats = data.vtlp(feats, rng, cfg.vtlp_warp)
             if cfg.spec_augment:
                 feats = data.spec_augment(feats, n_frames, mean_t, rng)
-            enc_out, lengths = model.encode(feats, n_frames)
+            plan = None
+            if full_branch is not None:
+                plan = switch_plan(model.encoder_steps(feats.shape[1]), cfg.branch_switch,
+                                   cfg.branch_chunk_steps, rng)
+            layers = [] if cfg.distill_weight else None
+            enc_out, lengths = model.encode(feats, n_frames, plan, full_branch, layers)
+            distill = torch.zeros(())
+            if cfg.distill_weight:
+                with torch.no_grad():
+                    targets_out = []
+                    teacher.encode(feats, n_frames, collect=targets_out)
+                distill = sum(torch.mean((a - b) ** 2) for a, b in zip(layers, targets_out))
             logits = model.joint(enc_out, model.predict(targets))
             loss = rnnt_loss(logits, targets, lengths, n_labels)
             ctc = torch.zeros(())
@@ -202,7 +255,7 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
             if cfg.qat_bits and cfg.acos_weight > 0:
                 ramp = min(1.0, step / max(1, cfg.acos_ramp * total))
                 reg = sum(compress.acos_penalty(p, cfg.qat_bits) for p in prunable.values())
-            total_loss = objective(loss, ctc, reg, ramp, cfg)
+            total_loss = objective(loss, ctc, reg, ramp, cfg) + cfg.distill_weight * distill
             opt.zero_grad(set_to_none=True)
             total_loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -216,6 +269,7 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
                 entry = {"event": "train", "step": step, "total_steps": total, "epoch": epoch,
                          "loss": round(float(loss.detach()), 4),
                          "reg": round(float(reg.detach()), 5),
+                         "distill": round(float(distill.detach()), 5),
                          "lr": _lr(step, total, cfg), "elapsed_s": round(time.time() - t0, 1)}
                 log.write(json.dumps(entry) + "\n")
                 log.flush()

@@ -74,22 +74,58 @@ class TorchRNNT(nn.Module):
         out["joint.w_out"] = self.joint_out.weight
         return out
 
-    def _lstm(self, prefix: str, k: int, lstm: nn.LSTM, x: torch.Tensor) -> torch.Tensor:
+    def _lstm(self, prefix: str, k: int, lstm: nn.LSTM, x: torch.Tensor, state=None):
+        """One LSTM layer over x from ``state`` ((h, c) or None: zeros), with the compression
+        transform applied to its matrices: (outputs, final (h, c))."""
         if self.weight_transform is None:
-            return lstm(x)[0]
+            return lstm(x, state)
         f = self.weight_transform
         params = {"weight_ih_l0": f(f"{prefix}.{k}.w_x", lstm.weight_ih_l0),
                   "weight_hh_l0": f(f"{prefix}.{k}.w_r", lstm.weight_hh_l0)}
         if lstm.proj_size:
             params["weight_hr_l0"] = f(f"{prefix}.{k}.w_p", lstm.weight_hr_l0)
-        return functional_call(lstm, params, (x,))[0]
+        return functional_call(lstm, params, (x, state))
+
+    def encoder_steps(self, n_input_frames: int) -> int:
+        """Encoder output steps of a (padded) input of ``n_input_frames`` feature frames."""
+        enc = self.cfg.encoder
+        k, stride = enc.stack_frames, enc.stack_stride or enc.stack_frames
+        steps = 0 if n_input_frames < k else (n_input_frames - k) // stride + 1
+        if enc.time_reduction_after and enc.time_reduction_factor > 1:
+            steps //= enc.time_reduction_factor
+        return steps
+
+    def _switched_layer(self, layer: int, x: torch.Tensor, plan, full: nn.LSTM, scale: int):
+        """One encoder layer run chunk by chunk, each chunk on the branch ``plan`` gives it
+        (``plan``: (first step, cheap) pairs in encoder output steps; ``scale`` this layer's
+        frames per step), every chunk starting from the (h, c) the previous one left, the
+        way the integer branching encoder hands its state over (azsim.execute.branch). The
+        frames after the last whole step go with the last chunk."""
+        outs, state = [], None
+        for j, (first, cheap) in enumerate(plan):
+            lo = first * scale
+            hi = plan[j + 1][0] * scale if j + 1 < len(plan) else x.shape[1]
+            if hi <= lo:
+                continue
+            if cheap:
+                y, state = self._lstm("enc", layer, self.enc[layer], x[:, lo:hi], state)
+            else:
+                y, state = full(x[:, lo:hi], state)
+            outs.append(y)
+        return torch.cat(outs, dim=1)
 
     def _w(self, name: str, p: torch.Tensor) -> torch.Tensor:
         return p if self.weight_transform is None else self.weight_transform(name, p)
 
     # -- forward ----------------------------------------------------------------------------
-    def encode(self, feats: torch.Tensor, n_frames: torch.Tensor):
-        """feats [B, N, n_mels] (padded) -> encoder outputs [B, T, D], valid lengths [B]."""
+    def encode(self, feats: torch.Tensor, n_frames: torch.Tensor, plan=None, full=None,
+               collect: list | None = None):
+        """feats [B, N, n_mels] (padded) -> encoder outputs [B, T, D], valid lengths [B].
+
+        With ``plan`` (a list of (first encoder step, cheap) pairs, the first at step 0) and
+        ``full`` (the full branch's LSTM layers, frozen), this encoder is the cheap branch of
+        a branching encoder and each chunk of steps runs on the branch the plan says.
+        ``collect``, if given, receives every layer's output (before dropout)."""
         enc = self.cfg.encoder
         k, stride = enc.stack_frames, enc.stack_stride or enc.stack_frames
         x = (feats - self.mean) / self.std
@@ -97,8 +133,15 @@ class TorchRNNT(nn.Module):
         steps = 0 if n < k else (n - k) // stride + 1
         x = torch.cat([x[:, j:j + (steps - 1) * stride + 1:stride] for j in range(k)], dim=2)
         lengths = torch.clamp((n_frames - k) // stride + 1, min=0)
+        r = enc.time_reduction_factor if enc.time_reduction_after else 1
         for layer, lstm in enumerate(self.enc):
-            x = self._lstm("enc", layer, lstm, x)
+            if plan is None:
+                x = self._lstm("enc", layer, lstm, x)[0]
+            else:
+                before_reduction = layer < (enc.time_reduction_after or len(self.enc))
+                x = self._switched_layer(layer, x, plan, full[layer], r if before_reduction else 1)
+            if collect is not None:
+                collect.append(x)
             if self.dropout > 0:
                 x = nn.functional.dropout(x, self.dropout, self.training)
             if enc.time_reduction_after == layer + 1 and enc.time_reduction_factor > 1:
@@ -115,7 +158,7 @@ class TorchRNNT(nn.Module):
         if self.pred_dropout > 0:
             x = nn.functional.dropout(x, self.pred_dropout, self.training)
         for layer, lstm in enumerate(self.pred):
-            x = self._lstm("pred", layer, lstm, x)
+            x = self._lstm("pred", layer, lstm, x)[0]
             if self.pred_dropout > 0:
                 x = nn.functional.dropout(x, self.pred_dropout, self.training)
         return x

@@ -10,9 +10,9 @@ import os
 import sys
 import warnings
 
-from .threads import pin_blas_threads
+from .threads import pin_threads
 
-pin_blas_threads()   # before NumPy loads its BLAS: runs must not depend on its thread count
+pin_threads()   # before NumPy loads its BLAS and numba its OpenMP runtime (azsim/threads.py)
 
 import click  # noqa: E402
 import numpy as np  # noqa: E402

@@ -18,13 +18,26 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["BLAS_ONE_THREAD", "pin_blas_threads"]
+__all__ = ["BLAS_ONE_THREAD", "KERNEL_THREAD_WAIT", "pin_threads"]
 
 # OpenBLAS (NumPy's and SciPy's wheels), MKL, Apple Accelerate: their thread-count variables.
 BLAS_ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                    "VECLIB_MAXIMUM_THREADS": "1"}
 
 
-def pin_blas_threads() -> None:
-    """Set one BLAS thread for this process (if NumPy is not imported yet) and its children."""
+# How long numba's idle kernel threads spin before they sleep. GNU libgomp (the OpenMP runtime
+# of numba's Linux wheels) spins 300,000 iterations by default: two azsim processes on two
+# cores then wait for each other's descheduled threads at the end of every parallel region.
+# Measured here (2026-12-03, `benchmarks/bench_side_by_side.py -- run --model he2019`, with
+# products below kernels.jit.PARALLEL_MIN_MACS on one thread): alone 17.2 s, two side by
+# side 75.6 s with libgomp's default; 18.1 and 31.2 s at 10,000; 20.4 and 27.9 s with
+# OMP_WAIT_POLICY=PASSIVE; 25.4 and 27.3 s on one thread. A value the user set is kept.
+KERNEL_THREAD_WAIT = {"GOMP_SPINCOUNT": "10000"}
+
+
+def pin_threads() -> None:
+    """Set one BLAS thread for this process (if NumPy is not imported yet) and its children,
+    and a short spin for numba's kernel threads (before numba loads its OpenMP runtime)."""
     os.environ.update(BLAS_ONE_THREAD)
+    for key, value in KERNEL_THREAD_WAIT.items():
+        os.environ.setdefault(key, value)

@@ -9,7 +9,7 @@ statically from the model.
 import numpy as np
 from numba import prange
 
-from .jit import jit, jit_parallel
+from .jit import PARALLEL_MIN_MACS, jit, jit_parallel
 
 ROW_BLOCK = 64  # output rows per parallel task: large enough to amortize scheduling
 
@@ -26,16 +26,31 @@ def count_effectual(x, col_nnz):
     return nz, eff
 
 
-@jit_parallel
-def _gemv_rows(w, x, bias, out):
+@jit
+def _gemv_block(w, x, bias, out, blk):
     n_out, n_in = w.shape
-    n_blocks = (n_out + ROW_BLOCK - 1) // ROW_BLOCK
-    for blk in prange(n_blocks):
-        for o in range(blk * ROW_BLOCK, min(n_out, (blk + 1) * ROW_BLOCK)):
-            acc = np.int32(bias[o])
-            for i in range(n_in):
-                acc += np.int32(w[o, i]) * np.int32(x[i])
-            out[o] = acc
+    for o in range(blk * ROW_BLOCK, min(n_out, (blk + 1) * ROW_BLOCK)):
+        acc = np.int32(bias[o])
+        for i in range(n_in):
+            acc += np.int32(w[o, i]) * np.int32(x[i])
+        out[o] = acc
+
+
+@jit_parallel
+def _gemv_rows_parallel(w, x, bias, out):
+    for blk in prange((w.shape[0] + ROW_BLOCK - 1) // ROW_BLOCK):
+        _gemv_block(w, x, bias, out, blk)
+
+
+@jit
+def _gemv_rows(w, x, bias, out):
+    """Row blocks in parallel for large products, on this thread below PARALLEL_MIN_MACS
+    (``kernels/jit.py``); each output is the same sum either way."""
+    if w.shape[0] * w.shape[1] >= PARALLEL_MIN_MACS:
+        _gemv_rows_parallel(w, x, bias, out)
+    else:
+        for blk in range((w.shape[0] + ROW_BLOCK - 1) // ROW_BLOCK):
+            _gemv_block(w, x, bias, out, blk)
 
 
 @jit
@@ -45,19 +60,31 @@ def gemv_i8(w, x, bias, col_nnz, out):
     return count_effectual(x, col_nnz)
 
 
-@jit_parallel
-def _gemm_rows(w, xs, bias, out):
+@jit
+def _gemm_block(w, xs, bias, out, blk):
     n_out, n_in = w.shape
-    n_t = xs.shape[0]
-    n_blocks = (n_out + ROW_BLOCK - 1) // ROW_BLOCK
-    for blk in prange(n_blocks):
-        for o in range(blk * ROW_BLOCK, min(n_out, (blk + 1) * ROW_BLOCK)):
-            b = np.int32(bias[o])
-            for t in range(n_t):
-                acc = b
-                for i in range(n_in):
-                    acc += np.int32(w[o, i]) * np.int32(xs[t, i])
-                out[t, o] = acc
+    for o in range(blk * ROW_BLOCK, min(n_out, (blk + 1) * ROW_BLOCK)):
+        b = np.int32(bias[o])
+        for t in range(xs.shape[0]):
+            acc = b
+            for i in range(n_in):
+                acc += np.int32(w[o, i]) * np.int32(xs[t, i])
+            out[t, o] = acc
+
+
+@jit_parallel
+def _gemm_rows_parallel(w, xs, bias, out):
+    for blk in prange((w.shape[0] + ROW_BLOCK - 1) // ROW_BLOCK):
+        _gemm_block(w, xs, bias, out, blk)
+
+
+@jit
+def _gemm_rows(w, xs, bias, out):
+    if w.shape[0] * w.shape[1] * xs.shape[0] >= PARALLEL_MIN_MACS:
+        _gemm_rows_parallel(w, xs, bias, out)
+    else:
+        for blk in range((w.shape[0] + ROW_BLOCK - 1) // ROW_BLOCK):
+            _gemm_block(w, xs, bias, out, blk)
 
 
 @jit

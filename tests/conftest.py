@@ -12,9 +12,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 # As the CLI does, before NumPy loads its BLAS: one BLAS thread for in-process runs (the cli
 # fixture, Dask's in-process cluster). The float model no longer depends on it (its products
 # run in a fixed order, kernels/fmatmul.py); this only keeps the frontend's BLAS product alike.
-from azsim.threads import pin_blas_threads  # noqa: E402
+from azsim.threads import pin_threads  # noqa: E402
 
-pin_blas_threads()
+pin_threads()
 
 import pytest  # noqa: E402
 

@@ -45,6 +45,27 @@ def test_gemv_matches_twin(shape, wkind, xkind):
     assert (nz, eff) == (rnz, reff)
 
 
+@pytest.mark.parametrize("rows", [2048, 2047])
+def test_integer_products_agree_with_the_twin_on_both_sides_of_the_parallel_threshold(rows):
+    """2048 x 512 is PARALLEL_MIN_MACS (row blocks in parallel), 2047 x 512 just below it
+    (one thread): the same bits from both, and from gemm over 1 and 4 vectors."""
+    from azsim.kernels.jit import PARALLEL_MIN_MACS
+    assert 2048 * 512 == PARALLEL_MIN_MACS
+    rng = np.random.default_rng(rows)
+    w = _matrix(rng, (rows, 512), "random")
+    xs = _matrix(rng, (4, 512), "sparse")
+    bias = rng.integers(-1000, 1000, rows).astype(np.int32)
+    col_nnz = np.count_nonzero(w, axis=0).astype(np.int64)
+    out = np.empty(rows, np.int32)
+    K.gemv_i8(w, xs[0], bias, col_nnz, out)
+    np.testing.assert_array_equal(out, R.gemv(w, xs[0], bias, col_nnz)[0])
+    out4 = np.empty((4, rows), np.int32)
+    K.gemm_i8(w[:rows // 4], xs, bias[:rows // 4], col_nnz, out4[:, :rows // 4],
+              np.empty(4, np.int64), np.empty(4, np.int64))
+    np.testing.assert_array_equal(out4[:, :rows // 4],
+                                  R.gemm(w[:rows // 4], xs, bias[:rows // 4], col_nnz)[0])
+
+
 def test_effectual_macs_count_exactly_the_nonzero_pairs():
     rng = np.random.default_rng(1)
     w = _matrix(rng, (9, 11), "sparse")
@@ -209,7 +230,10 @@ def _float_matrix(rng, shape, kind):
 
 
 @pytest.mark.parametrize("m,k,n", [(1, 1, 1), (1, 7, 3), (1, 320, 1280), (3, 5, 4), (5, 0, 6),
-                                   (0, 4, 5), (17, 13, 9), (100, 64, 33)])
+                                   (0, 4, 5), (17, 13, 9), (100, 64, 33),
+                                   # at and just below PARALLEL_MIN_MACS: the parallel and
+                                   # the serial driver (kernels/jit.py)
+                                   (1, 1024, 1024), (1, 1023, 1024), (4, 256, 1027)])
 @pytest.mark.parametrize("kind", ["zeros", "normal", "wide", "cancel"])
 def test_float_matmuls_match_twin_and_each_other_bit_for_bit(m, k, n, kind):
     rng = np.random.default_rng(m * 1000 + k * 10 + n)

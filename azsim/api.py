@@ -19,7 +19,7 @@ from .execute.branch import with_cheap_branch
 from .execute.events import FIELD
 from .execute.integer import layer_matrices, run_utterance
 from .model.audio import shipped_audio_paths, shipped_transcripts
-from .model.loading import calibrate, load_utterances, model_weights
+from .model.loading import branch_weights, calibrate, load_utterances, model_weights
 from .model.vocab import make_vocab
 from .model.weights import parameter_count
 from .report.branch import branch_section
@@ -194,7 +194,7 @@ def prepare_model(cfg, weights, calibration_utterances):
     if cfg.branch.enabled:
         # Issue #7: the cheap encoder branch, quantized with the same activation scales so
         # that both branches share the recurrent state (azsim.execute.branch).
-        branch_w = model_weights(cfg, cfg.branch.weights) if cfg.branch.weights else None
+        branch_w = branch_weights(cfg, cfg.branch.weights) if cfg.branch.weights else None
         qm = with_cheap_branch(qm, w, stats, cfg, branch_w)
     return w, qm
 

@@ -151,8 +151,10 @@ def cli() -> None:
               help="branching encoder: a cheap branch and a per-step arbitrator "
                    "(--set model.branch.*)")
 @click.option("--branch-weights", "branch_weights", default=None, metavar="NAME|FILE.npz",
-              help="float weights of the cheap branch (implies --branch); default: the "
-                   "full model pruned to model.branch.sparsity")
+              help="float weights of the cheap branch (implies --branch): a model of "
+                   "the same shape or an encoder-only file such as the shipped "
+                   "small-branch60; default: the full model pruned to "
+                   "model.branch.sparsity")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=_SET_HELP)
 @click.option("--json", "json_dest", default=None, metavar="PATH|-",
               help="write the full report as JSON to PATH, or to stdout with -")

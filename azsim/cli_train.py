@@ -158,7 +158,8 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr) -> None:
               help="branching encoder (--set model.branch.*); also decodes without it and "
                    "reports the WER change and encoder MACs saved")
 @click.option("--branch-weights", "branch_weights", default=None, metavar="NAME|FILE.npz",
-              help="float weights of the cheap branch (implies --branch)")
+              help="float weights of the cheap branch (implies --branch): a model of "
+                   "the same shape or an encoder-only file such as small-branch60")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
 @click.option("--float", "include_float", is_flag=True, default=False,
               help="also decode with the float golden model")

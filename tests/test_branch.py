@@ -296,3 +296,30 @@ def test_the_cli_prints_the_recut_warning_on_one_line_and_carries_on(cli, tmp_pa
     lines = [ln for ln in err.splitlines() if ln.startswith("azsim: warning:")]
     assert len(lines) == 1 and "prune 'global' keeps" in lines[0]
     assert "WER" in out
+
+
+def test_shipped_cheap_branch_is_an_encoder_only_file_the_branch_loads():
+    """``small-branch60`` holds the trained 60 % cheap encoder alone (the prediction and joint
+    networks are the full model's): as the branch it loads with its own zeros and the full
+    model's activation scales."""
+    from azsim.model.loading import branch_weights, shipped_weights_dir
+    cfg = cfgmod.load_model_config("small", [])
+    w = branch_weights(cfg, "small-branch60")
+    assert w and all(k.startswith("enc.") for k in w)
+    assert all(abs(np.mean(w[k] == 0) - 0.6) < 1e-3 for k in w if not k.endswith(".b"))
+    with np.load(shipped_weights_dir() / "small.npz") as z:
+        assert not np.array_equal(w["enc.0.w_x"], z["enc.0.w_x"])    # trained, not a mask
+    cfg = cfgmod.load_model_config("small", ["model.branch.enabled=true",
+                                             'model.branch.weights="small-branch60"',
+                                             "model.branch.sparsity=0.6"])
+    utts = load_utterances([str(p) for p in shipped_audio_paths()[:1]], cfg)
+    _, qm = prepare_model(cfg, None, utts)
+    for full, cheap in zip(qm.enc, qm.cheap_enc):
+        assert abs(cheap.w_x.sparsity - 0.6) < 0.01 and full.w_x.sparsity < 0.05
+        assert (full.in_scale, full.h_scale) == (cheap.in_scale, cheap.h_scale)
+
+
+def test_an_encoder_only_file_as_the_model_is_a_one_line_error(cli):
+    code, out, err = cli("run", "--weights", "small-branch60")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "small-branch60.npz: holds only the encoder's arrays" in err and "--branch-weights" in err

@@ -84,6 +84,12 @@ def model_weights(cfg, weights_path=None) -> dict[str, np.ndarray]:
     return weights
 
 
+def branch_weights(cfg, name) -> dict[str, np.ndarray]:
+    """The float weights of a cheap encoder branch (``model.branch.weights``): a whole model
+    of the same architecture, or a file of its encoder's arrays alone."""
+    return load_weights(resolve_weights_path(cfg, name), cfg, allow_encoder_only=True)
+
+
 def _set_untrained_blank_bias(weights, cfg) -> None:
     """Make random weights emit blank, as a trained model does on most joint steps.
 

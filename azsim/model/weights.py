@@ -116,10 +116,23 @@ def save_weights(path, arrays: dict[str, np.ndarray]) -> None:
     np.savez(path, **data)
 
 
-def validate_weights(arrays: dict[str, np.ndarray], cfg, source: str) -> None:
-    """Raise WeightsError listing every missing, misshapen, mistyped or non-finite array."""
+ENCODER_PREFIX = "enc."
+
+
+def is_encoder_only(arrays: dict[str, np.ndarray]) -> bool:
+    """A cheap-branch file: the encoder's arrays and nothing else (the branching encoder takes
+    only those; the prediction and joint networks are the full model's)."""
+    return bool(arrays) and all(k.startswith(ENCODER_PREFIX) for k in arrays)
+
+
+def validate_weights(arrays: dict[str, np.ndarray], cfg, source: str,
+                     encoder_only: bool = False) -> None:
+    """Raise WeightsError listing every missing, misshapen, mistyped or non-finite array
+    (with ``encoder_only``, of the encoder's arrays alone)."""
     problems = []
-    for name, shape in expected_shapes(cfg).items():
+    expected = {k: v for k, v in expected_shapes(cfg).items()
+                if not encoder_only or k.startswith(ENCODER_PREFIX)}
+    for name, shape in expected.items():
         if name not in arrays:
             problems.append(f"{name} is missing")
             continue
@@ -130,15 +143,17 @@ def validate_weights(arrays: dict[str, np.ndarray], cfg, source: str) -> None:
             problems.append(f"{name} has shape {a.shape}, expected {shape}")
         elif not np.all(np.isfinite(a)):
             problems.append(f"{name} contains NaN or Inf")
-    extra = sorted(set(arrays) - set(expected_shapes(cfg)) - {"format_version"})
+    extra = sorted(set(arrays) - set(expected) - {"format_version"})
     if extra:
         problems.append(f"unexpected arrays {extra}")
     if problems:
         raise WeightsError(f"{source}: " + "; ".join(problems))
 
 
-def load_weights(path, cfg) -> dict[str, np.ndarray]:
-    """Load and validate a weights file against ``cfg`` (all problems reported together)."""
+def load_weights(path, cfg, allow_encoder_only: bool = False) -> dict[str, np.ndarray]:
+    """Load and validate a weights file against ``cfg`` (all problems reported together).
+    ``allow_encoder_only``: a file of the encoder's arrays alone (a cheap encoder branch,
+    e.g. the shipped ``small-branch60``) is accepted too."""
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"{path}: weights file not found")
@@ -151,5 +166,11 @@ def load_weights(path, cfg) -> dict[str, np.ndarray]:
     if version is None or version.shape != () or int(version) != FORMAT_VERSION:
         raise WeightsError(f"{path}: format_version is {None if version is None else version.tolist()},"
                            f" azsim reads version {FORMAT_VERSION}")
+    if is_encoder_only(arrays):
+        if not allow_encoder_only:
+            raise WeightsError(f"{path}: holds only the encoder's arrays (a cheap encoder "
+                               "branch); use it as one: --branch-weights (model.branch.weights)")
+        validate_weights(arrays, cfg, str(path), encoder_only=True)
+        return arrays
     validate_weights(arrays, cfg, str(path))
     return arrays

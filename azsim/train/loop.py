@@ -75,7 +75,6 @@ class TrainConfig:
     train_limit: int = 0            # use only the first N training utterances (0: all)
     dev_limit: int = 300
 
-
     def __post_init__(self):
         if (self.branch_switch or self.distill_weight) and not self.encoder_only:
             raise ValueError("branch_switch and distill_weight need encoder_only: the cheap "

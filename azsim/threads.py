@@ -11,8 +11,9 @@ which removes that dependence at its source. What still goes through BLAS (the f
 float64 mel projection, rounded to float32) is pinned here as well: the CLI, the sweep workers
 (:data:`azsim.sweep.worker.WORKER_ENV`) and the tests run one BLAS thread. BLAS threads buy
 azsim nothing: its hot loops are numba kernels with their own threads (``NUMBA_NUM_THREADS``,
-untouched here; their spin before sleeping is shortened, ``KERNEL_THREAD_WAIT``). A BLAS library reads its thread count when it loads, so this must run before
-NumPy is imported (a process that imported NumPy first keeps its BLAS threads).
+untouched here; their spin before sleeping is shortened, ``KERNEL_THREAD_WAIT``). A BLAS
+library reads its thread count when it loads, so this must run before NumPy is imported (a
+process that imported NumPy first keeps its BLAS threads).
 """
 from __future__ import annotations
 

@@ -11,8 +11,9 @@ end. A product of two float32 values is exact in float64, so even a fused multip
 the same sum, and ``fastmath`` is off, so LLVM does not reorder the additions: the result
 depends on the inputs only, on any CPU and any thread count.
 
-Two loop orders with the same arithmetic, both parallel over outputs (an output is summed by
-one thread, so any thread count gives the same result): ``matmul_nt`` reads ``w`` as stored
+Two loop orders with the same arithmetic, both parallel over outputs from
+``PARALLEL_MIN_MACS`` on and serial below it (an output is summed by one thread either way, so
+any thread count gives the same result): ``matmul_nt`` reads ``w`` as stored
 ([N, K], a weight matrix), four outputs at a time, for one or a few rows of ``x`` (a recurrent
 step, the joint network); ``matmul_kn`` reads ``w`` transposed ([K, N]) and vectorizes along
 its rows, for many rows (the encoder's input products over a whole utterance). Measured here

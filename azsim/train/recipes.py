@@ -19,10 +19,20 @@ quantization loses nothing measurable (README table), so it needs no recipe of i
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .loop import TrainConfig
 
 CORPUS_SIZES = {"train": 24000, "dev": 300, "test": 250, "names": 120}
 CORPUS_SEED = 0
+
+# The branching encoder's cheap branch (issue #7): the encoder alone pruned to 60 % over the
+# first of 2 epochs under the init's frozen prediction and joint networks; the recipes
+# small-sparse60-branch/-switch/-distill and small-sparse80-switch differ from it only in
+# the fields they name.
+_CHEAP_BRANCH = TrainConfig(epochs=2.0, lr=3e-4, final_lr=1e-5, warmup_steps=50, sparsity=0.6,
+                            prune_start=0.0, prune_end=0.5, encoder_only=True, threads=2,
+                            dev_limit=150)
 
 RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     "small": (TrainConfig(epochs=5.0, lr=1e-3, final_lr=5e-5, warmup_steps=500, threads=2,
@@ -158,10 +168,7 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # 21.76, 19.56 %); test 12.32 % 8-bit, c10 dev 12.82 %, but as a branch no better at any
     # mixing point (c10 dev +1.77 to +2.29); every step on it: 59.6 % fewer encoder MACs at
     # +0.86 dev, +1.01 test (README, "Branching encoder"); not shipped.
-    "small-sparse60-branch": (TrainConfig(epochs=2.0, lr=3e-4, final_lr=1e-5, warmup_steps=50,
-                                          sparsity=0.6, prune_start=0.0, prune_end=0.5,
-                                          encoder_only=True, threads=2, dev_limit=150),
-                              "small"),
+    "small-sparse60-branch": (_CHEAP_BRANCH, "small"),
     # small-sparse60-branch trained as a branch *while switching*: its encoder steps run in
     # chunks (geometric, mean 6 steps = 360 ms), half of them on the full model's encoder
     # (frozen), handing the LSTM state over at every switch as the integer branching encoder
@@ -172,20 +179,14 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # sets (19,106 words) 33-34 % fewer encoder MACs at +0.68, but +1.24, +0.62 and +1.22 on
     # three test-voice sets; +0.85 pooled over all six (small-sparse60: +1.06); shipped for
     # an hour, replaced by small-sparse60-distill (README, "Branching encoder").
-    "small-sparse60-switch": (TrainConfig(epochs=2.0, lr=3e-4, final_lr=1e-5, warmup_steps=50,
-                                          sparsity=0.6, prune_start=0.0, prune_end=0.5,
-                                          encoder_only=True, branch_switch=0.5,
-                                          branch_chunk_steps=6.0, threads=2, dev_limit=150),
+    "small-sparse60-switch": (replace(_CHEAP_BRANCH, branch_switch=0.5, branch_chunk_steps=6.0),
                               "small"),
     # small-sparse60-switch at 80 %: a cheaper branch saves more per cheap step (AmNets
     # report up to 45 % less inference cost). Measured on runs/c12 from the shipped small
     # (8 min): c12 dev 28.36 % alone; as the branch 42.9 % fewer encoder MACs at +5.38 on
     # runs/d22 (4 / 0.75), 31.0 % at +3.09 (6 / 0.5); refuted, not shipped.
-    "small-sparse80-switch": (TrainConfig(epochs=2.0, lr=3e-4, final_lr=1e-5, warmup_steps=50,
-                                          sparsity=0.8, prune_start=0.0, prune_end=0.5,
-                                          encoder_only=True, branch_switch=0.5,
-                                          branch_chunk_steps=6.0, threads=2, dev_limit=150),
-                              "small"),
+    "small-sparse80-switch": (replace(_CHEAP_BRANCH, sparsity=0.8, branch_switch=0.5,
+                                      branch_chunk_steps=6.0), "small"),
     # small-sparse60-branch taught to keep the full encoder's states: each encoder layer's
     # outputs are pulled toward the full (frozen) encoder's on the same input (mean squared
     # difference x ``distill_weight``), so that a state the cheap branch hands over means
@@ -196,11 +197,7 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # held-out sets (36,493 words; small-sparse60: +1.06), and -0.11 on a 2,000-utterance
     # test-voice set made afterwards for confirmation: shipped, its encoder alone, as
     # small-branch60 (README, "Branching encoder").
-    "small-sparse60-distill": (TrainConfig(epochs=2.0, lr=3e-4, final_lr=1e-5,
-                                           warmup_steps=50, sparsity=0.6, prune_start=0.0,
-                                           prune_end=0.5, encoder_only=True,
-                                           distill_weight=10.0, threads=2, dev_limit=150),
-                               "small"),
+    "small-sparse60-distill": (replace(_CHEAP_BRANCH, distill_weight=10.0), "small"),
     # Open-vocabulary names (issue #7): the stage-4 model continued on its training split plus
     # requests to generated pseudo-names (``azsim corpus --names-train 10000 --pseudo-names
     # 4000``), so that it spells unheard names from their sound. Measured with ``--epochs 0.6``

@@ -189,6 +189,28 @@ def test_resident_layers_decode_once_on_the_dram_to_sram_path():
     assert e["energy"]["breakdown_uj"]["decoder"] > d["energy"]["breakdown_uj"]["decoder"]
 
 
+def test_residency_keeps_the_layers_that_save_the_most_dram_bytes_per_sram_byte():
+    """A sparse layer decoded into SRAM streams its compressed bytes but occupies its dense
+    size: invoked 10 times at 50 B a time it saves 500 DRAM bytes for 100 SRAM bytes, less than
+    a dense 100 B layer invoked 6 times (600 B). Reuse per footprint byte alone (the rule before
+    2026-12-03) would have kept the sparse one; the knapsack keeps the one saving more."""
+    from types import SimpleNamespace
+
+    from azsim.schedule.residency import plan_residency
+    sparse = SimpleNamespace(name="sparse", weight_stream_bytes=50, footprint=100)
+    dense = SimpleNamespace(name="dense", weight_stream_bytes=100, footprint=100)
+    r = plan_residency([sparse, dense], {"sparse": 10, "dense": 6}, sram_bytes=150,
+                       activation_bytes=0, footprint=lambda info: info.footprint)
+    assert r.resident == {"dense"} and r.resident_bytes == 100
+    r = plan_residency([sparse, dense], {"sparse": 13, "dense": 6}, sram_bytes=150,
+                       activation_bytes=0, footprint=lambda info: info.footprint)
+    assert r.resident == {"sparse"}
+    everything = plan_residency([sparse, dense], {"sparse": 1, "dense": 1}, sram_bytes=200,
+                                activation_bytes=0, footprint=lambda info: info.footprint,
+                                staging_bytes=64)
+    assert everything.resident == {"sparse", "dense"} and everything.staging_bytes == 0
+
+
 def test_a_slow_decoder_bounds_latency():
     fast = _run(*SPARSE, *EIE_PATH, "hw.decoder_symbols_per_cycle=1000")
     slow = _run(*SPARSE, *EIE_PATH, "hw.decoder_symbols_per_cycle=0.5")

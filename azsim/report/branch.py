@@ -100,10 +100,16 @@ def branch_lines(report: dict) -> list[str]:
         f"{b['steps']} steps cheap, {b['full_share'] * 100:.1f} % full",
         f"          encoder MACs issued {e['macs_issued']:,} vs {e0['macs_issued']:,} without "
         f"branching ({b['encoder_macs_issued_saved_share'] * 100:.1f} % saved), dense "
-        f"{e['macs_dense']:,} vs {e0['macs_dense']:,}; energy {b['energy_saved_uj']:+.2f} uJ "
-        f"saved ({b['energy_saved_share'] * 100:.1f} %), cycles "
-        f"{b['cycles_saved_share'] * 100:.1f} % saved{wer}",
+        f"{e['macs_dense']:,} vs {e0['macs_dense']:,}; energy "
+        f"{_change(b['energy_saved_share'], 'less', 'more')} "
+        f"({abs(b['energy_saved_uj']):,.2f} uJ), cycles "
+        f"{_change(b['cycles_saved_share'], 'fewer', 'more')}{wer}",
     ]
+
+
+def _change(saved_share: float, less: str, more: str) -> str:
+    """A saving as "16.7 % less", a loss as "527.0 % more" (never "-527.0 % saved")."""
+    return f"{abs(saved_share) * 100:.1f} % {less if saved_share >= 0 else more}"
 
 
 def branch_eval_line(b: dict) -> str:

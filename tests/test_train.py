@@ -175,6 +175,37 @@ def test_encoder_only_training_prunes_the_encoder_and_keeps_the_rest_of_the_init
     assert np.mean(w["joint.w_out"] == 0) < 0.1
 
 
+def test_decoder_only_training_keeps_the_encoder_of_the_init_bit_for_bit(tmp_path):
+    """``decoder_only``: the prediction and joint networks train; the encoder and the feature
+    normalization come out exactly as loaded, so a cheap branch trained against that encoder
+    (small-branch60) remains its branch."""
+    pytest.importorskip("shutil").which("espeak-ng") or pytest.skip("espeak-ng not installed")
+    from azsim.corpus.build import build_corpus
+    from azsim.model.loading import shipped_weights_dir
+    from azsim.model.weights import load_weights
+    from azsim.train.loop import TrainConfig, train
+    build_corpus(tmp_path / "c", {"train": 4, "dev": 2}, seed=1, jobs=1)
+    cfg = load_model_config("small", [])
+    init_path = shipped_weights_dir() / "small.npz"
+    init = load_weights(init_path, cfg)
+    train(cfg, tmp_path / "c", tmp_path / "o",
+          TrainConfig(epochs=2, threads=1, warmup_steps=1, decoder_only=True),
+          init=str(init_path))
+    w = load_weights(tmp_path / "o" / "weights.npz", cfg)
+    encoder = [k for k in init if k.startswith(("enc.", "frontend."))]
+    assert len(encoder) >= 10
+    for name in encoder:
+        np.testing.assert_array_equal(w[name], init[name], err_msg=name)
+    for name in ("pred.0.b", "joint.b_out"):
+        assert not np.array_equal(w[name], init[name]), name     # the decoder trained
+
+
+def test_encoder_only_and_decoder_only_exclude_each_other():
+    from azsim.train.loop import TrainConfig
+    with pytest.raises(ValueError, match="exclude each other"):
+        TrainConfig(encoder_only=True, decoder_only=True)
+
+
 def test_train_split_takes_the_names_train_supplement(tmp_path):
     """``azsim corpus --names-train N`` writes names_train.npz; training reads it with train."""
     from azsim.model.vocab import make_vocab

@@ -61,6 +61,10 @@ class TrainConfig:
                                     # For the branching encoder's cheap branch (issue #7),
                                     # which runs under the full model's prediction and joint
                                     # networks and hands its state to the full encoder
+    decoder_only: bool = False      # train only the prediction and joint networks; the
+                                    # encoder (and its feature normalization) keeps the init's
+                                    # weights bit for bit, so a cheap encoder branch trained
+                                    # against that encoder (small-branch60) stays its branch
     branch_switch: float = 0.0      # > 0 (with encoder_only): train the encoder as the cheap
                                     # branch of a branching encoder whose full branch is the
                                     # init's encoder, frozen: each batch's encoder steps run in
@@ -76,6 +80,9 @@ class TrainConfig:
     dev_limit: int = 300
 
     def __post_init__(self):
+        if self.encoder_only and self.decoder_only:
+            raise ValueError("encoder_only and decoder_only exclude each other: one of them "
+                             "freezes what the other trains")
         if (self.branch_switch or self.distill_weight) and not self.encoder_only:
             raise ValueError("branch_switch and distill_weight need encoder_only: the cheap "
                              "branch runs under the full model's prediction and joint networks")
@@ -151,6 +158,10 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
         prunable = {n: p for n, p in prunable.items() if n.startswith("enc.")}
         for name, p in model.named_parameters():
             p.requires_grad_(name.startswith(("enc.", "ctc_head.")))
+    elif cfg.decoder_only:  # the prediction and joint networks alone train
+        prunable = {n: p for n, p in prunable.items() if not n.startswith("enc.")}
+        for name, p in model.named_parameters():
+            p.requires_grad_(not name.startswith(("enc.", "ctc_head.")))
     masks = {name: torch.ones_like(p, dtype=torch.bool) for name, p in prunable.items()}
     teacher = None
     if cfg.branch_switch or cfg.distill_weight:  # the init, frozen: the full branch served
@@ -165,7 +176,7 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
         """The pruning mask, then the b-bit grid: fake-quantized (straight-through) while
         training, the grid values themselves on export (not the float shadow weights)."""
         if name not in masks:
-            return w            # encoder_only: the prediction and joint networks as loaded
+            return w            # the frozen part (encoder_only, decoder_only) as loaded
         if cfg.sparsity > 0:
             w = w * masks[name]
         if cfg.qat_bits:
@@ -244,7 +255,7 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
             logits = model.joint(enc_out, model.predict(targets))
             loss = rnnt_loss(logits, targets, lengths, n_labels)
             ctc = torch.zeros(())
-            if cfg.ctc_weight > 0:
+            if cfg.ctc_weight > 0 and not cfg.decoder_only:  # (a frozen encoder gets none)
                 ctc_lp = torch.log_softmax(model.ctc_head(enc_out), -1).transpose(0, 1)
                 ctc = torch.nn.functional.ctc_loss(ctc_lp, targets, lengths, n_labels,
                                                    blank=0, reduction="sum",

@@ -87,6 +87,13 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     "small-vtlp-enc": (TrainConfig(epochs=3.0, lr=3e-4, final_lr=2e-5, warmup_steps=100,
                                    dropout=0.1, vtlp_warp=0.1, encoder_only=True, threads=2,
                                    dev_limit=300), "small"),
+    # small-vtlp with the encoder frozen (``decoder_only``): the test errors left at stage 5
+    # are the prediction network reciting the one continuation it heard ("cancel the" ->
+    # "alarm"); this trains the prediction and joint networks alone on the grammar with open
+    # slots, keeping the encoder (and so the cheap branch small-branch60) as it is.
+    "small-vtlp-dec": (TrainConfig(epochs=3.0, lr=3e-4, final_lr=2e-5, warmup_steps=100,
+                                   dropout=0.1, vtlp_warp=0.1, decoder_only=True, threads=2,
+                                   dev_limit=300), "small"),
     # Shipped: 1 epoch of the stage-5 model on runs/c12 (``--threads 1``, 10 min): test WER
     # 12.39 % at 4 bits (float 11.85 %; 4-bit post-training quantization 17.35 %; README).
     "small-qat4": (TrainConfig(epochs=1.0, lr=3e-4, final_lr=2e-5, warmup_steps=50,

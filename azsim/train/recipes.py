@@ -90,7 +90,12 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # small-vtlp with the encoder frozen (``decoder_only``): the test errors left at stage 5
     # are the prediction network reciting the one continuation it heard ("cancel the" ->
     # "alarm"); this trains the prediction and joint networks alone on the grammar with open
-    # slots, keeping the encoder (and so the cheap branch small-branch60) as it is.
+    # slots, keeping the encoder (and so the cheap branch small-branch60) as it is. Measured
+    # on runs/c14 from the stage-5 model (11 min): c14 dev 26.02, 23.07, 22.19 %; test 10.30 %
+    # float, 10.22 % 8-bit, but c10 dev 16.20 % float (stage 5: 11.91 %): the frozen encoder
+    # under dropout and SpecAugment left the decoder leaning on its prior, and whole requests
+    # were replaced ("add bread and soap to my shopping list" -> "how many ounces in a
+    # gallon"). Refuted; the same data with every network trained is README's "Open slots".
     "small-vtlp-dec": (TrainConfig(epochs=3.0, lr=3e-4, final_lr=2e-5, warmup_steps=100,
                                    dropout=0.1, vtlp_warp=0.1, decoder_only=True, threads=2,
                                    dev_limit=300), "small"),

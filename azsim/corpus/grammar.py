@@ -175,6 +175,13 @@ def pseudo_names(n: int, seed: int) -> list[str]:
 
 
 TEMPERATURES = list(range(60, 81))
+_TIMER_VERBS = ["cancel", "stop", "pause", "resume", "restart", "delete", "turn off", "snooze",
+                "dismiss"]
+_TIMERS = ["timer", "alarm", "pasta timer", "egg timer", "tea timer", "pizza timer",
+           "kitchen timer", "morning alarm", "reminder", "second timer"]
+_WHAT_IS = ["what is", "what's"]
+_MEDIA = ["it", "the music", "the volume", "the tv", "the radio", "the sound", "the podcast",
+          "the song"]
 APPS = ["mobile", "home", "work"]
 
 
@@ -226,11 +233,27 @@ def _templates(contacts):
         lambda r: f"set a {r.choice(['pasta', 'tea', 'egg', 'pizza', 'laundry'])} timer for "
                   f"{number_words(r.randint(2, 45))} minutes",
         lambda r: f"how much time is left on the {r.choice(['timer', 'pasta timer', 'egg timer'])}",
-        lambda r: f"{r.choice(['cancel', 'stop'])} the {r.choice(['timer', 'alarm'])}",
+        # Open slots for the closed requests (2026-12-03): a fixed phrase with one or two
+        # continuations is recited by the prediction network over the audio ("cancel the timer"
+        # -> "cancel the alarm", "set the volume to two" -> "ten", "turn it down" -> "up": the
+        # held-out sentence is the one continuation training never had). Each control request
+        # now combines verbs, determiners and objects freely, as people say them, so that no
+        # prefix has a single continuation (README, "Open slots"). The first replaces "{cancel,
+        # stop} the {timer, alarm}", whose four sentences it still says.
+        lambda r: f"{r.choice(_TIMER_VERBS)} {r.choice(['the', 'my', 'that', 'the current'])} "
+                  f"{r.choice(_TIMERS)}",
+        lambda r: f"{r.choice(['cancel', 'delete', 'clear'])} {r.choice(['all', 'all my'])} "
+                  f"{r.choice(['timers', 'alarms', 'reminders'])}",
+        lambda r: f"{r.choice(['cancel', 'delete', 'change'])} my alarm for {_time(r)}",
         lambda r: f"set an alarm for {_time(r)}",
         lambda r: f"wake me up at {_time(r)} {r.choice(DAYS)}",
         lambda r: f"play {r.choice(GENRES)} music{r.choice(['', ' in the ' + r.choice(ROOMS)])}",
         lambda r: f"play {r.choice(ARTISTS)}",
+        lambda r: f"{r.choice(['play', 'put on', 'shuffle'])} "
+                  f"{r.choice(['songs', 'music', 'something', 'the new album', 'the hits'])} "
+                  f"by {r.choice(ARTISTS)}",
+        lambda r: f"{r.choice(['play', 'put on'])} {r.choice(ARTISTS)} "
+                  f"{r.choice(['in the ' + r.choice(ROOMS), 'on the speaker', 'on repeat', 'please'])}",
         lambda r: f"play some {r.choice(GENRES)} by {r.choice(ARTISTS)}",
         lambda r: f"play {r.choice(STATIONS)}",
         lambda r: r.choice(["stop", "pause", "resume", "next song", "previous song",
@@ -238,6 +261,15 @@ def _templates(contacts):
                             "turn it down", "volume up", "volume down", "mute", "unmute",
                             "repeat this song", "shuffle my music"]),
         lambda r: f"set the volume to {number_words(r.randint(0, 10))}",
+        lambda r: f"{r.choice(['set', 'change', 'turn'])} "
+                  f"{r.choice(['the', 'the speaker', 'the tv', 'the radio', 'the music'])} volume "
+                  f"{r.choice(['to', 'up to', 'down to'])} {number_words(r.randint(0, 10))}",
+        lambda r: f"{r.choice(['set the volume to', 'volume', 'set volume to'])} "
+                  f"{number_words(r.randrange(0, 101, 5))}{r.choice(['', ' percent'])}",
+        lambda r: f"turn {r.choice(_MEDIA)} {r.choice(['up', 'down'])}"
+                  f"{r.choice(['', ' a bit', ' a little', ' please'])}",
+        lambda r: f"{r.choice(['pause', 'stop', 'resume', 'mute', 'unmute', 'restart'])} "
+                  f"{r.choice(_MEDIA[1:])}",
         *_contact_templates(contacts),
         lambda r: f"what's the weather {r.choice(['', 'like ']) + r.choice(['in ' + r.choice(CITIES) + ' ', ''])}{r.choice(DAYS)}",
         lambda r: f"will it rain in {r.choice(CITIES)} {r.choice(DAYS)}",
@@ -267,6 +299,13 @@ def _templates(contacts):
                             f"do i have any {r.choice(['new ', ''])}messages",
                             f"what's on my calendar {r.choice(DAYS)}",
                             f"tell me {r.choice(['the news', 'the time', 'the date'])}"]),
+        lambda r: f"{r.choice(['thank you', 'thanks'])} "
+                  f"{r.choice(['alexa', 'very much', 'for the help', 'again', 'that was great'])}",
+        lambda r: f"{r.choice(['ok', 'okay', 'great', 'perfect', 'oh'])} "
+                  f"{r.choice(['thank you', 'thanks', 'good night', 'stop'])}",
+        lambda r: f"{r.choice(['what is', 'what was', 'tell me'])} the date {r.choice(DAYS)}",
+        lambda r: f"{r.choice(_WHAT_IS)} {r.choice(['today', 'tomorrow'])}'s "
+                  f"{r.choice(['date', 'weather', 'forecast'])}",
     ]
 
 

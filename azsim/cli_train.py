@@ -202,4 +202,19 @@ def eval_cmd(model, weights, testset, bits, sparsity, prune, weight_format, code
             shown += 1
 
 
-COMMANDS = (corpus, train, eval_cmd)
+@click.command()
+@click.argument("out", metavar="OUT.npz")
+@click.argument("inputs", nargs=-1, required=True, metavar="WEIGHTS.npz...")
+@click.option("--model", "model", default="small", show_default=True, metavar="NAME|PATH",
+              help="the model all of them are weights of")
+def soup(out, inputs, model) -> None:
+    """Average fine-tunes of one model into one weights file (a weight soup)."""
+    from .config import load_model_config
+    from .model.weights import average_weights, save_weights
+
+    arrays = average_weights(inputs, load_model_config(model, []))
+    save_weights(out, arrays, compressed=True)
+    click.echo(f"soup of {len(inputs)} -> {out}")
+
+
+COMMANDS = (corpus, train, eval_cmd, soup)

@@ -57,3 +57,32 @@ def test_eval_reports_the_zeros_the_weights_carry(tmp_path):
     assert carried["sparsity"] == 0.0 and abs(carried["weight_sparsity"] - 0.6) < 0.01
     pruned = evaluate("small", str(path), 8, ["model.sparsity=0.8", 'model.prune="global"'])
     assert abs(pruned["weight_sparsity"] - 0.8) < 0.01
+
+
+def test_a_soup_is_the_mean_of_its_inputs_and_bad_inputs_are_one_line_errors(cli, tmp_path):
+    """``azsim soup`` (the shipped ``small`` is a soup, README): the element-wise mean of
+    fine-tunes of one model, written in the weights schema; a soup of one file, a file of
+    another shape or an encoder-only file is a one-line error with exit status 2."""
+    from azsim.model.loading import shipped_weights_dir
+    from azsim.model.weights import load_weights, save_weights
+    cfg = load_model_config("small", [])
+    small = load_weights(shipped_weights_dir() / "small.npz", cfg)
+    shifted = {k: v + np.float32(1.0) for k, v in small.items()}
+    save_weights(tmp_path / "shifted.npz", shifted)
+    out = tmp_path / "soup.npz"
+    code, text, err = cli("soup", str(out), str(shipped_weights_dir() / "small.npz"),
+                          str(tmp_path / "shifted.npz"))
+    assert code == 0, err
+    soup = load_weights(out, cfg)
+    for k, v in small.items():
+        np.testing.assert_allclose(soup[k], v + np.float32(0.5), rtol=0, atol=1e-6, err_msg=k)
+    bad = dict(small, **{"joint.b": np.zeros(3, np.float32)})
+    save_weights(tmp_path / "bad.npz", bad)
+    for args, needle in (((str(tmp_path / "shifted.npz"),), "at least two"),
+                         ((str(tmp_path / "shifted.npz"), str(tmp_path / "bad.npz")),
+                          "joint.b has shape"),
+                         ((str(tmp_path / "shifted.npz"),
+                           str(shipped_weights_dir() / "small-branch60.npz")), "encoder")):
+        code, text, err = cli("soup", str(tmp_path / "x.npz"), *args)
+        assert code == 2 and err.startswith("azsim: error:") and needle in err, err
+        assert err.count("\n") == 1

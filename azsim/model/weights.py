@@ -110,10 +110,23 @@ def generate_weights(cfg, frontend_mean=None, frontend_std=None) -> dict[str, np
     return out
 
 
-def save_weights(path, arrays: dict[str, np.ndarray]) -> None:
+def save_weights(path, arrays: dict[str, np.ndarray], compressed: bool = False) -> None:
+    """Write the ``.npz`` schema; ``compressed`` deflates it (as the shipped models are)."""
     data = {k: np.asarray(v, np.float32) for k, v in arrays.items()}
     data["format_version"] = np.array(FORMAT_VERSION, np.int64)
-    np.savez(path, **data)
+    (np.savez_compressed if compressed else np.savez)(path, **data)
+
+
+def average_weights(paths, cfg) -> dict[str, np.ndarray]:
+    """A weight soup (Wortsman et al., ICML 2022): the element-wise mean of several
+    fine-tunes of one model, each loaded and validated against ``cfg`` (summed in float64,
+    returned as float32). Averaging helps only for models fine-tuned from one parent."""
+    paths = list(paths)
+    if len(paths) < 2:
+        raise WeightsError(f"a soup needs at least two weights files, got {len(paths)}")
+    loaded = [load_weights(p, cfg) for p in paths]
+    return {k: (sum(w[k].astype(np.float64) for w in loaded) / len(loaded)).astype(np.float32)
+            for k in loaded[0]}
 
 
 ENCODER_PREFIX = "enc."

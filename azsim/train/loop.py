@@ -216,8 +216,14 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
         log.write(json.dumps(entry) + "\n")
         log.flush()
         report(entry)
-        # Pruned models only count once the target sparsity is reached.
-        done_pruning = cfg.sparsity == 0 or step >= prune_start + prune_events * cfg.prune_every_steps
+        # Pruned models only count once the target sparsity is reached: the last pruning event
+        # sets its mask at the start of step prune_start + prune_events * every, so that step
+        # must have run (``>=`` counted an evaluation just before it, whose weights were not
+        # yet at the target; a 2-step test run then kept the unpruned epoch as its best).
+        # The last evaluation always counts (a schedule that ends with training never gets
+        # past its last event).
+        done_pruning = cfg.sparsity == 0 or step >= total or \
+            step > prune_start + prune_events * cfg.prune_every_steps
         if done_pruning and rates["wer"] <= best["wer"]:
             best = {"wer": rates["wer"], "cer": rates["cer"], "step": step}
             save_npz(out / "weights.npz", weights)

@@ -323,3 +323,15 @@ def test_an_encoder_only_file_as_the_model_is_a_one_line_error(cli):
     code, out, err = cli("run", "--weights", "small-branch60")
     assert code == 2 and out == "" and err.count("\n") == 1
     assert "small-branch60.npz: holds only the encoder's arrays" in err and "--branch-weights" in err
+
+
+def test_small_branches_onto_its_trained_cheap_branch_by_default():
+    """``--branch`` for ``small`` takes ``small-branch60`` at the point chosen for it (README:
+    blank-energy, 4 nats, 0.75 std, bitmask); presets without a [branch] table keep the
+    one-shot 30 % point under the blank rule."""
+    b = cfgmod.load_model_config("small", []).branch
+    assert (b.enabled, b.weights, b.sparsity, b.arbitrator, b.blank_margin_nats,
+            b.energy_threshold, b.weight_format) == (False, "small-branch60", 0.6,
+                                                     "blank-energy", 4.0, 0.75, "bitmask")
+    t = cfgmod.load_model_config("tiny", []).branch
+    assert (t.weights, t.sparsity, t.arbitrator, t.blank_margin_nats) == ("", 0.3, "blank", 2.0)

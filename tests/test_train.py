@@ -146,26 +146,32 @@ def test_one_training_step_smoke(tmp_path):
     assert 0.5 <= np.mean(w["enc.0.w_x"] == 0) < 0.6
 
 
+def _train_from_shipped_small(tmp_path, tcfg):
+    """Train ``tcfg`` from the shipped ``small`` on a 4-utterance corpus: (init, result)."""
+    pytest.importorskip("shutil").which("espeak-ng") or pytest.skip("espeak-ng not installed")
+    from azsim.corpus.build import build_corpus
+    from azsim.model.loading import shipped_weights_dir
+    from azsim.model.weights import load_weights
+    from azsim.train.loop import train
+    build_corpus(tmp_path / "c", {"train": 4, "dev": 2}, seed=1, jobs=1)
+    cfg = load_model_config("small", [])
+    init_path = shipped_weights_dir() / "small.npz"
+    init = load_weights(init_path, cfg)
+    train(cfg, tmp_path / "c", tmp_path / "o", tcfg, init=str(init_path))
+    return init, load_weights(tmp_path / "o" / "weights.npz", cfg)
+
+
 @pytest.mark.parametrize("branch_switch", [0.0, 0.5])
 def test_encoder_only_training_prunes_the_encoder_and_keeps_the_rest_of_the_init(
         tmp_path, branch_switch):
     """``encoder_only`` (the branching encoder's cheap branch): the encoder is pruned and
     trained; the prediction and joint networks come out exactly as loaded. The same with
     branch-switch training (the init's encoder as the frozen full branch)."""
-    pytest.importorskip("shutil").which("espeak-ng") or pytest.skip("espeak-ng not installed")
-    from azsim.corpus.build import build_corpus
-    from azsim.model.loading import shipped_weights_dir
-    from azsim.model.weights import load_weights
-    from azsim.train.loop import TrainConfig, train
-    build_corpus(tmp_path / "c", {"train": 4, "dev": 2}, seed=1, jobs=1)
-    cfg = load_model_config("small", [])
-    init_path = shipped_weights_dir() / "small.npz"
-    init = load_weights(init_path, cfg)
-    train(cfg, tmp_path / "c", tmp_path / "o",
-          TrainConfig(epochs=2, threads=1, warmup_steps=1, sparsity=0.5, prune_end=0.5,
-                      prune_every_steps=1, encoder_only=True, branch_switch=branch_switch,
-                      branch_chunk_steps=2.0), init=str(init_path))
-    w = load_weights(tmp_path / "o" / "weights.npz", cfg)
+    from azsim.train.loop import TrainConfig
+    init, w = _train_from_shipped_small(
+        tmp_path, TrainConfig(epochs=2, threads=1, warmup_steps=1, sparsity=0.5, prune_end=0.5,
+                              prune_every_steps=1, encoder_only=True,
+                              branch_switch=branch_switch, branch_chunk_steps=2.0))
     for name in ("pred.embed", "pred.0.w_x", "pred.0.w_r", "pred.0.b", "joint.w_enc",
                  "joint.w_pred", "joint.w_out", "joint.b", "joint.b_out"):
         np.testing.assert_array_equal(w[name], init[name], err_msg=name)
@@ -179,19 +185,9 @@ def test_decoder_only_training_keeps_the_encoder_of_the_init_bit_for_bit(tmp_pat
     """``decoder_only``: the prediction and joint networks train; the encoder and the feature
     normalization come out exactly as loaded, so a cheap branch trained against that encoder
     (small-branch60) remains its branch."""
-    pytest.importorskip("shutil").which("espeak-ng") or pytest.skip("espeak-ng not installed")
-    from azsim.corpus.build import build_corpus
-    from azsim.model.loading import shipped_weights_dir
-    from azsim.model.weights import load_weights
-    from azsim.train.loop import TrainConfig, train
-    build_corpus(tmp_path / "c", {"train": 4, "dev": 2}, seed=1, jobs=1)
-    cfg = load_model_config("small", [])
-    init_path = shipped_weights_dir() / "small.npz"
-    init = load_weights(init_path, cfg)
-    train(cfg, tmp_path / "c", tmp_path / "o",
-          TrainConfig(epochs=2, threads=1, warmup_steps=1, decoder_only=True),
-          init=str(init_path))
-    w = load_weights(tmp_path / "o" / "weights.npz", cfg)
+    from azsim.train.loop import TrainConfig
+    init, w = _train_from_shipped_small(
+        tmp_path, TrainConfig(epochs=2, threads=1, warmup_steps=1, decoder_only=True))
     encoder = [k for k in init if k.startswith(("enc.", "frontend."))]
     assert len(encoder) >= 10
     for name in encoder:

@@ -154,14 +154,14 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
     mean_t = model.mean.detach().clone()  # SpecAugment's fill value (the model's own mean)
 
     prunable = model.prunable()
-    if cfg.encoder_only:    # the encoder (and the training-only CTC head) alone trains
-        prunable = {n: p for n, p in prunable.items() if n.startswith("enc.")}
+    if cfg.encoder_only or cfg.decoder_only:
+        # One side trains: the encoder (with the training-only CTC head it alone feeds), or
+        # the prediction and joint networks; the other keeps the init's weights.
+        def trains(name):
+            return name.startswith(("enc.", "ctc_head.")) == cfg.encoder_only
+        prunable = {n: p for n, p in prunable.items() if trains(n)}
         for name, p in model.named_parameters():
-            p.requires_grad_(name.startswith(("enc.", "ctc_head.")))
-    elif cfg.decoder_only:  # the prediction and joint networks alone train
-        prunable = {n: p for n, p in prunable.items() if not n.startswith("enc.")}
-        for name, p in model.named_parameters():
-            p.requires_grad_(not name.startswith(("enc.", "ctc_head.")))
+            p.requires_grad_(trains(name))
     masks = {name: torch.ones_like(p, dtype=torch.bool) for name, p in prunable.items()}
     teacher = None
     if cfg.branch_switch or cfg.distill_weight:  # the init, frozen: the full branch served

@@ -86,11 +86,16 @@ class TorchRNNT(nn.Module):
             params["weight_hr_l0"] = f(f"{prefix}.{k}.w_p", lstm.weight_hr_l0)
         return functional_call(lstm, params, (x, state))
 
+    def _stacked_steps(self, n_input_frames: int) -> int:
+        """Frame-stacked steps (the first encoder layer's inputs) of ``n_input_frames``."""
+        enc = self.cfg.encoder
+        k, stride = enc.stack_frames, enc.stack_stride or enc.stack_frames
+        return 0 if n_input_frames < k else (n_input_frames - k) // stride + 1
+
     def encoder_steps(self, n_input_frames: int) -> int:
         """Encoder output steps of a (padded) input of ``n_input_frames`` feature frames."""
         enc = self.cfg.encoder
-        k, stride = enc.stack_frames, enc.stack_stride or enc.stack_frames
-        steps = 0 if n_input_frames < k else (n_input_frames - k) // stride + 1
+        steps = self._stacked_steps(n_input_frames)
         if enc.time_reduction_after and enc.time_reduction_factor > 1:
             steps //= enc.time_reduction_factor
         return steps
@@ -129,8 +134,7 @@ class TorchRNNT(nn.Module):
         enc = self.cfg.encoder
         k, stride = enc.stack_frames, enc.stack_stride or enc.stack_frames
         x = (feats - self.mean) / self.std
-        n = x.shape[1]
-        steps = 0 if n < k else (n - k) // stride + 1
+        steps = self._stacked_steps(x.shape[1])
         x = torch.cat([x[:, j:j + (steps - 1) * stride + 1:stride] for j in range(k)], dim=2)
         lengths = torch.clamp((n_frames - k) // stride + 1, min=0)
         r = enc.time_reduction_factor if enc.time_reduction_after else 1

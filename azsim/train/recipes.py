@@ -53,7 +53,10 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # training variants) it helped where fresh unperturbed draws had not: dev 17.28, 14.23,
     # 14.11 %; test 12.78 % float, 13.32 % 8-bit (stage 4: 13.87 / 13.79 %). Stage 5, the
     # shipped ``small``: that model again on runs/c12 (``--random-voices 0.9 --seed 13``):
-    # dev (c12) 14.79, 14.97, 13.02 %; test 11.85 % float, 11.62 % 8-bit (README).
+    # dev (c12) 14.79, 14.97, 13.02 %; test 11.85 % float, 11.62 % 8-bit (README). Stage 6:
+    # from stage 5 on the grammars with open slots, runs/c14 (c14 dev 23.26, 21.81, 18.10 %;
+    # test 8.75 % float) and runs/c15 (29.31, 24.69, 23.34 %; 11.23 %), each worse than stage
+    # 5 on the dev voices; their soup with stage 5 is the shipped small (README, "Open slots").
     "small-vtlp": (TrainConfig(epochs=3.0, lr=3e-4, final_lr=2e-5, warmup_steps=100,
                                dropout=0.1, vtlp_warp=0.1, threads=2, dev_limit=300), "small"),
     # Stage 5 experiments on fresh draws (``azsim corpus DIR --train 24000 --names-train 5000
@@ -101,6 +104,9 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
                                    dev_limit=300), "small"),
     # Shipped: 1 epoch of the stage-5 model on runs/c12 (``--threads 1``, 10 min): test WER
     # 12.39 % at 4 bits (float 11.85 %; 4-bit post-training quantization 17.35 %; README).
+    # From the stage-6 soup on runs/c15: 13.01 % (13.40 % with --lr 1e-4); from its two
+    # ingredients, then souped with this one: 10.38 % on test but 13.79 % on d22 (this one:
+    # 11.91 %); neither shipped (README).
     "small-qat4": (TrainConfig(epochs=1.0, lr=3e-4, final_lr=2e-5, warmup_steps=50,
                                qat_bits=4, acos_weight=0.05, acos_ramp=0.6, threads=2,
                                dev_limit=150),
@@ -208,7 +214,9 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # dev; as the branch (4 / 0.75) 33-34 % fewer encoder MACs at +0.62 pooled over six
     # held-out sets (36,493 words; small-sparse60: +1.06), and -0.11 on a 2,000-utterance
     # test-voice set made afterwards for confirmation: shipped, its encoder alone, as
-    # small-branch60 (README, "Branching encoder").
+    # small-branch60 (README, "Branching encoder"). Made again from the stage-6 model on
+    # runs/c15 (15 min beside other jobs; c15 dev 36.05, 35.24 %): +0.81 pooled over the six,
+    # +0.72 on the seventh, at about 33 % fewer encoder MACs: the shipped small-branch60 now.
     "small-sparse60-distill": (replace(_CHEAP_BRANCH, distill_weight=10.0), "small"),
     # Open-vocabulary names (issue #7): the stage-4 model continued on its training split plus
     # requests to generated pseudo-names (``azsim corpus --names-train 10000 --pseudo-names

@@ -8,7 +8,7 @@ torch = pytest.importorskip("torch")
 from azsim.config import load_model_config  # noqa: E402
 from azsim.model import float_ref  # noqa: E402
 from azsim.train import compress  # noqa: E402
-from azsim.train.loss import brute_force_nll, rnnt_loss  # noqa: E402
+from azsim.train.loss import brute_force_nll, lattice_kd, rnnt_loss  # noqa: E402
 from azsim.train.model import TorchRNNT  # noqa: E402
 
 
@@ -34,6 +34,28 @@ def test_rnnt_loss_gradient_is_correct():
     targets = torch.tensor([[1, 2], [3, 1]])
     frames, labels = torch.tensor([3, 2]), torch.tensor([2, 1])
     assert torch.autograd.gradcheck(lambda x: rnnt_loss(x, targets, frames, labels), (logits,))
+
+
+def test_lattice_kd_is_the_kl_summed_over_valid_nodes_and_zero_for_the_teacher_itself():
+    gen = torch.Generator().manual_seed(2)
+    teacher = torch.randn(2, 4, 3, 5, generator=gen, dtype=torch.float64)
+    student = torch.randn(2, 4, 3, 5, generator=gen, dtype=torch.float64)
+    frames, labels = torch.tensor([4, 2]), torch.tensor([2, 0])
+    assert float(lattice_kd(teacher, teacher, frames, labels)) == pytest.approx(0.0, abs=1e-6)
+    want = 0.0
+    for b in range(2):
+        for t in range(int(frames[b])):
+            for u in range(int(labels[b]) + 1):
+                p = np.exp(teacher[b, t, u].numpy()) / np.exp(teacher[b, t, u].numpy()).sum()
+                q = np.exp(student[b, t, u].numpy()) / np.exp(student[b, t, u].numpy()).sum()
+                want += float(np.sum(p * np.log(p / q)))
+    got = lattice_kd(student, teacher, frames, labels)
+    assert float(got) == pytest.approx(want / 2, rel=1e-5)
+    # Padded nodes (t >= frames or u > labels) do not count, whatever they hold.
+    noisy = student.clone()
+    noisy[1, 2:] += 100 * torch.randn(2, 3, 5, generator=gen, dtype=torch.float64)
+    noisy[1, :, 1:] += 100 * torch.randn(4, 2, 5, generator=gen, dtype=torch.float64)
+    assert float(lattice_kd(noisy, teacher, frames, labels)) == pytest.approx(float(got), rel=1e-6)
 
 
 def test_fake_quantize_lands_on_azsims_grid_and_passes_gradients_straight_through():
@@ -194,6 +216,20 @@ def test_decoder_only_training_keeps_the_encoder_of_the_init_bit_for_bit(tmp_pat
         np.testing.assert_array_equal(w[name], init[name], err_msg=name)
     for name in ("pred.0.b", "joint.b_out"):
         assert not np.array_equal(w[name], init[name]), name     # the decoder trained
+
+
+def test_distillation_trains_from_the_init_and_needs_one(tmp_path):
+    """``kd_weight`` (QAT with lattice distillation): the run trains against the frozen init
+    and exports 4-bit weights; without an init there is no teacher, which is an error."""
+    from azsim.compress.quantize import quantize_per_channel
+    from azsim.train.loop import TrainConfig, train
+    tcfg = TrainConfig(epochs=1, threads=1, warmup_steps=1, qat_bits=4, kd_weight=0.1)
+    init, w = _train_from_shipped_small(tmp_path, tcfg)
+    q, scale = quantize_per_channel(w["pred.0.w_x"], 4)
+    np.testing.assert_allclose(w["pred.0.w_x"], q * scale[:, None], rtol=1e-5, atol=1e-7)
+    assert not np.array_equal(w["pred.0.b"], init["pred.0.b"])
+    with pytest.raises(ValueError, match="need an init"):
+        train(load_model_config("small", []), tmp_path / "c", tmp_path / "o2", tcfg)
 
 
 def test_encoder_only_and_decoder_only_exclude_each_other():

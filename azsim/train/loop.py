@@ -21,7 +21,7 @@ from ..model import float_ref
 from ..model.metrics import error_rate
 from ..model.vocab import make_vocab
 from . import compress, data
-from .loss import rnnt_loss
+from .loss import lattice_kd, rnnt_loss
 from .model import TorchRNNT, save_npz
 
 
@@ -76,6 +76,11 @@ class TrainConfig:
                                     # difference between each encoder layer's outputs and the
                                     # init's (frozen) encoder's on the same input, so that the
                                     # cheap branch's LSTM states mean what the full branch's do
+    kd_weight: float = 0.0          # > 0: add this times the KL divergence from the init's
+                                    # (frozen, float) joint distribution to the model's over
+                                    # the RNN-T lattice (train.loss.lattice_kd), so that a
+                                    # quantization-aware fine-tune stays near the model it
+                                    # starts from instead of drifting toward one corpus
     train_limit: int = 0            # use only the first N training utterances (0: all)
     dev_limit: int = 300
 
@@ -164,10 +169,10 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
             p.requires_grad_(trains(name))
     masks = {name: torch.ones_like(p, dtype=torch.bool) for name, p in prunable.items()}
     teacher = None
-    if cfg.branch_switch or cfg.distill_weight:  # the init, frozen: the full branch served
+    if cfg.branch_switch or cfg.distill_weight or cfg.kd_weight:  # the init, frozen
         if not init:
-            raise ValueError("branch_switch and distill_weight need an init: its encoder is "
-                             "the full branch")
+            raise ValueError("branch_switch, distill_weight and kd_weight need an init: the "
+                             "frozen model they learn from")
         teacher = copy.deepcopy(model).requires_grad_(False)
         teacher.dropout = teacher.pred_dropout = 0.0
     full_branch = teacher.enc if cfg.branch_switch else None
@@ -260,6 +265,12 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
                 distill = sum(torch.mean((a - b) ** 2) for a, b in zip(layers, targets_out))
             logits = model.joint(enc_out, model.predict(targets))
             loss = rnnt_loss(logits, targets, lengths, n_labels)
+            kd = torch.zeros(())
+            if cfg.kd_weight:
+                with torch.no_grad():
+                    t_enc, _ = teacher.encode(feats, n_frames)
+                    t_logits = teacher.joint(t_enc, teacher.predict(targets))
+                kd = lattice_kd(logits, t_logits, lengths, n_labels)
             ctc = torch.zeros(())
             if cfg.ctc_weight > 0 and not cfg.decoder_only:  # (a frozen encoder gets none)
                 ctc_lp = torch.log_softmax(model.ctc_head(enc_out), -1).transpose(0, 1)
@@ -271,7 +282,8 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
             if cfg.qat_bits and cfg.acos_weight > 0:
                 ramp = min(1.0, step / max(1, cfg.acos_ramp * total))
                 reg = sum(compress.acos_penalty(p, cfg.qat_bits) for p in prunable.values())
-            total_loss = objective(loss, ctc, reg, ramp, cfg) + cfg.distill_weight * distill
+            total_loss = (objective(loss, ctc, reg, ramp, cfg) + cfg.distill_weight * distill
+                          + cfg.kd_weight * kd)
             opt.zero_grad(set_to_none=True)
             total_loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -286,6 +298,7 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
                          "loss": round(float(loss.detach()), 4),
                          "reg": round(float(reg.detach()), 5),
                          "distill": round(float(distill.detach()), 5),
+                         "kd": round(float(kd.detach()), 5),
                          "lr": _lr(step, total, cfg), "elapsed_s": round(time.time() - t0, 1)}
                 log.write(json.dumps(entry) + "\n")
                 log.flush()

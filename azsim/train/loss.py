@@ -85,3 +85,24 @@ def brute_force_nll(logp, target: list[int], blank: int = 0) -> float:
     walk(0, 0, 0.0)
     m = max(total)
     return -(m + math.log(sum(math.exp(x - m) for x in total)))
+
+
+def lattice_kd(student_logits: torch.Tensor, teacher_logits: torch.Tensor, frames: torch.Tensor,
+               labels: torch.Tensor) -> torch.Tensor:
+    """Knowledge distillation over the RNN-T output lattice: KL(teacher || student) of the
+    joint's output distribution at every valid node (t < frames, u <= labels), summed per
+    utterance and averaged over the batch, like the RNN-T loss.
+
+    Panchapagesan et al. ("Efficient knowledge distillation for RNN-Transducer models",
+    ICASSP 2021) distil over the same lattice; they collapse the distribution to (blank,
+    correct label, rest) to save memory at large vocabularies, which a 29-token vocabulary
+    does not need, so this is the full KL. Logits are [B, T, U+1, V]; padded nodes add 0.
+    """
+    t_logp = torch.log_softmax(teacher_logits.float(), dim=-1)
+    s_logp = torch.log_softmax(student_logits.float(), dim=-1)
+    kl = (t_logp.exp() * (t_logp - s_logp)).sum(dim=-1)                  # [B, T, U+1]
+    n_b, n_t, n_u1 = kl.shape
+    valid_t = torch.arange(n_t, device=kl.device)[None, :] < frames[:, None]
+    valid_u = torch.arange(n_u1, device=kl.device)[None, :] <= labels[:, None]
+    mask = valid_t[:, :, None] & valid_u[:, None, :]
+    return (kl * mask).sum() / max(1, n_b)

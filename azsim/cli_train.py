@@ -165,9 +165,13 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr) -> None:
               help="also decode with the float golden model")
 @click.option("--show-errors", type=click.IntRange(0), default=0,
               help="print up to N misrecognized utterances")
+@click.option("--compare", "compare_path", default=None, metavar="EVAL.json",
+              help="an earlier 'azsim eval --json' of the same test set: report this WER "
+                   "minus its WER with a 95 % paired bootstrap interval")
 @click.option("--json", "json_dest", default=None, metavar="PATH|-")
 def eval_cmd(model, weights, testset, bits, sparsity, prune, weight_format, codebook,
-             branch, branch_weights, overrides, include_float, show_errors, json_dest) -> None:
+             branch, branch_weights, overrides, include_float, show_errors, compare_path,
+             json_dest) -> None:
     """WER and CER of a model on a test set, by azsim's integer inference."""
     from .cli import _branch_overrides, _check_writable, _compression_overrides, _write_json
     from .evaluate import evaluate
@@ -176,10 +180,11 @@ def eval_cmd(model, weights, testset, bits, sparsity, prune, weight_format, code
     quiet = json_dest == "-"
     if json_dest not in (None, "-"):
         _check_writable(json_dest)
+    baseline = _load_eval_record(compare_path) if compare_path else None
     overrides = list(overrides) + _compression_overrides(sparsity, prune, weight_format, codebook)
     overrides += _branch_overrides(branch, branch_weights)
     result = evaluate(model, testset, bits, overrides, weights, include_float,
-                      _stderr_progress(quiet))
+                      _stderr_progress(quiet), baseline, f"--compare {compare_path}")
     if json_dest is not None:
         _write_json(result, json_dest)
     if quiet:
@@ -191,6 +196,13 @@ def eval_cmd(model, weights, testset, bits, sparsity, prune, weight_format, code
     if include_float:
         line += f"  (float WER {result['float_wer'] * 100:.2f} %)"
     click.echo(line)
+    if include_float:
+        click.echo(_difference_line("integer - float", result["float_vs_integer"]))
+    if "compare" in result:
+        c = result["compare"]
+        click.echo(_difference_line(f"this - {compare_path} ({c['baseline_weights']}, "
+                                    f"{c['baseline_weight_bits']}-bit, WER "
+                                    f"{c['baseline_wer'] * 100:.2f} %)", c))
     if "branch" in result:
         click.echo(branch_eval_line(result["branch"]))
     shown = 0
@@ -200,6 +212,31 @@ def eval_cmd(model, weights, testset, bits, sparsity, prune, weight_format, code
         if h["reference"].split() != h["hypothesis"].split():
             click.echo(f"  ref: {h['reference']}\n  hyp: {h['hypothesis']}")
             shown += 1
+
+
+def _difference_line(label: str, d: dict) -> str:
+    lo, hi = d["ci95"]
+    return (f"  {label}: {d['difference'] * 100:+.2f} points ({d['word_errors_b']} against "
+            f"{d['word_errors_a']} word errors), 95 % interval {lo * 100:+.2f} to "
+            f"{hi * 100:+.2f} (paired bootstrap over {d['utterances']} utterances)")
+
+
+def _load_eval_record(path: str) -> dict:
+    """An ``azsim eval --json`` record, checked before any decoding starts."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            record = json.load(fh)
+    except OSError as exc:
+        raise AzsimError(f"--compare {path}: cannot read ({exc.strerror})") from None
+    except ValueError as exc:
+        raise AzsimError(f"--compare {path}: not JSON ({exc})") from None
+    hyps = record.get("hypotheses") if isinstance(record, dict) else None
+    if not isinstance(hyps, list) or not all(
+            isinstance(h, dict) and isinstance(h.get("reference"), str)
+            and isinstance(h.get("hypothesis"), str) for h in hyps):
+        raise AzsimError(f"--compare {path}: not an 'azsim eval --json' record (it needs "
+                         "'hypotheses', a list of reference/hypothesis pairs)")
+    return record
 
 
 @click.command()

@@ -24,7 +24,7 @@ from .execute.branch import branch_shares, encoder_macs
 from .execute.integer import run_utterance
 from .model import float_ref
 from .model.loading import Utterance, load_utterances
-from .model.metrics import edit_distance, error_rate
+from .model.metrics import edit_distance, error_rate, paired_wer_difference
 from .model.vocab import make_vocab
 from .report.report import achieved_sparsity
 
@@ -91,11 +91,24 @@ def calibration_utterances(cfg) -> list[Utterance]:
 
 def evaluate(model: str = cfgmod.DEFAULT_MODEL, testset: str = "test", bits: int | None = None,
              overrides=(), weights: str | None = None, include_float: bool = False,
-             progress: Callable[[str, int, int], None] | None = None) -> dict:
-    """WER/CER of the integer model (and, optionally, of the float golden model)."""
+             progress: Callable[[str, int, int], None] | None = None,
+             baseline: dict | None = None, baseline_label: str = "baseline") -> dict:
+    """WER/CER of the integer model (and, optionally, of the float golden model).
+
+    ``baseline``: an earlier result of this function (``azsim eval --json``) on the same test
+    set; the result then gains ``compare``, this model's WER minus the baseline's with a paired
+    bootstrap interval. The references are checked before anything is decoded. With
+    ``include_float``, ``float_vs_integer`` compares the integer model against the float one
+    the same way."""
     overrides = list(overrides) + ([f"model.weight_bits={bits}"] if bits is not None else [])
     cfg = cfgmod.load_model_config(model, overrides)
     tset = load_testset(testset, cfg)
+    if baseline is not None:
+        base_refs = [h["reference"] for h in baseline["hypotheses"]]
+        if base_refs != list(tset.references):
+            raise AzsimError(f"{baseline_label}: its {len(base_refs)} references are not those "
+                             f"of test set '{tset.name}' ({len(tset.references)} utterances); "
+                             "compare two evaluations of the same set")
     report = progress or (lambda *_: None)
     w, qm = prepare_model(cfg, weights, calibration_utterances(cfg))
     vocab = make_vocab(cfg.vocab, cfg.vocab_size)
@@ -130,6 +143,17 @@ def evaluate(model: str = cfgmod.DEFAULT_MODEL, testset: str = "test", bits: int
     if include_float:
         out["float_wer"] = error_rate(tset.references, float_hyps, "word")
         out["float_cer"] = error_rate(tset.references, float_hyps, "char")
+        for rec, fh in zip(out["hypotheses"], float_hyps):
+            rec["float_hypothesis"] = fh
+        out["float_vs_integer"] = paired_wer_difference(tset.references, float_hyps, hyps)
+    if baseline is not None:
+        base_hyps = [h["hypothesis"] for h in baseline["hypotheses"]]
+        out["compare"] = {"baseline": baseline_label,
+                          "baseline_model": baseline.get("model"),
+                          "baseline_weights": baseline.get("weights"),
+                          "baseline_weight_bits": baseline.get("weight_bits"),
+                          "baseline_wer": error_rate(tset.references, base_hyps, "word"),
+                          **paired_wer_difference(tset.references, base_hyps, hyps)}
     return out
 
 

@@ -31,3 +31,24 @@ def cli(capsys):
         out = capsys.readouterr()
         return exc.value.code, out.out, out.err
     return call
+
+
+@pytest.fixture
+def shipped_test_head(tmp_path):
+    """A corpus-split .npz of the first n shipped test utterances: head(n) -> its path."""
+    import importlib.resources
+
+    import numpy as np
+
+    def head(n: int):
+        src = importlib.resources.files("azsim") / "data" / "testset" / "test.npz"
+        with np.load(str(src)) as z:
+            a = {k: z[k] for k in z.files}
+        off = a["offsets"]
+        feats = [a["feature_offset"][k] + a["features_u8"][off[k]:off[k + 1]].astype(np.float32)
+                 * a["feature_step"][k] for k in range(n)]
+        path = tmp_path / f"head{n}.npz"
+        np.savez(path, features=np.concatenate(feats).astype(np.float16), offsets=off[:n + 1],
+                 texts=a["texts"][:n])
+        return path
+    return head

@@ -219,20 +219,11 @@ def test_bad_branch_config_is_one_line_error(cli, args, needle):
     assert err.startswith("azsim: error:") and needle in err and err.count("\n") == 1
 
 
-def test_eval_reports_wer_change_and_macs(cli, tmp_path):
+def test_eval_reports_wer_change_and_macs(cli, shipped_test_head):
     """azsim eval --branch on three shipped test utterances (a corpus-split .npz)."""
-    import importlib.resources
     import json
 
-    src = importlib.resources.files("azsim") / "data" / "testset" / "test.npz"
-    with np.load(str(src)) as z:
-        a = {k: z[k] for k in z.files}
-    n, off = 3, a["offsets"]
-    feats = [a["feature_offset"][k] + a["features_u8"][off[k]:off[k + 1]].astype(np.float32)
-             * a["feature_step"][k] for k in range(n)]
-    path = tmp_path / "three.npz"
-    np.savez(path, features=np.concatenate(feats).astype(np.float16), offsets=off[:n + 1],
-             texts=a["texts"][:n])
+    path = shipped_test_head(3)
     code, out, err = cli("eval", "--model", "small", "--test", str(path), "--branch",
                          "--set", "model.branch.arbitrator=\"never\"", "--json", "-")
     assert code == 0, err
@@ -283,13 +274,8 @@ def test_pruning_warns_only_when_it_cuts_a_sparse_models_own_nonzeros():
             prune_weights(sparse, dataclasses.replace(cfg, sparsity=sparsity))
 
 
-def test_the_cli_prints_the_recut_warning_on_one_line_and_carries_on(cli, tmp_path):
-    from azsim.evaluate import _testset_dir
-    with np.load(_testset_dir() / "test.npz", allow_pickle=False) as z:
-        first = {k: z[k][:int(z["offsets"][1])] if k == "features_u8" else
-                 z["offsets"][:2] if k == "offsets" else z[k][:1] for k in z.files}
-    path = tmp_path / "one.npz"
-    np.savez(path, **first)
+def test_the_cli_prints_the_recut_warning_on_one_line_and_carries_on(cli, shipped_test_head):
+    path = shipped_test_head(1)
     code, out, err = cli("eval", "--weights", "small-sparse80", "--sparsity", "0.8",
                          "--test", str(path))
     assert code == 0, err

@@ -1,6 +1,7 @@
 """The shipped trained model (issue #6): loads, and integer inference agrees with the float
 golden model on held-out test speech."""
 import numpy as np
+import pytest
 
 from azsim.compress.ptq import quantize_model
 from azsim.config import load_model_config
@@ -86,3 +87,51 @@ def test_a_soup_is_the_mean_of_its_inputs_and_bad_inputs_are_one_line_errors(cli
         code, text, err = cli("soup", str(tmp_path / "x.npz"), *args)
         assert code == 2 and err.startswith("azsim: error:") and needle in err, err
         assert err.count("\n") == 1
+
+
+def test_paired_wer_difference_is_exact_and_its_interval_brackets_it():
+    from azsim.model.metrics import paired_wer_difference
+    refs = ["call mom", "turn on the lights", "set a timer for ten minutes", "play jazz"] * 5
+    same = paired_wer_difference(refs, refs, refs)
+    assert same["difference"] == 0.0 and same["ci95"] == [0.0, 0.0]
+    worse = [r.replace("ten", "two").replace("mom", "tom") for r in refs]
+    d = paired_wer_difference(refs, refs, worse, resamples=500)
+    words = sum(len(r.split()) for r in refs)
+    assert d["difference"] == pytest.approx(10 / words)       # 2 errors x 5 repeats
+    assert d["word_errors_a"] == 0 and d["word_errors_b"] == 10
+    assert 0 < d["ci95"][0] <= d["difference"] <= d["ci95"][1] and d["share_b_worse"] == 1.0
+    # Paired: A and B swapped mirror the interval; the same seed gives the same interval.
+    back = paired_wer_difference(refs, worse, refs, resamples=500)
+    assert back["ci95"] == pytest.approx([-d["ci95"][1], -d["ci95"][0]])
+    assert paired_wer_difference(refs, refs, worse, resamples=500) == d
+    with pytest.raises(ValueError, match="one hypothesis of each"):
+        paired_wer_difference(refs, refs, worse[:-1])
+
+
+def test_eval_compares_with_an_earlier_record_and_rejects_another_sets(cli, shipped_test_head,
+                                                                      tmp_path):
+    import json
+    path = shipped_test_head(4)
+    base = tmp_path / "base.json"
+    code, out, err = cli("eval", "--test", str(path), "--float", "--json", str(base))
+    assert code == 0, err
+    assert "integer - float:" in out and "95 % interval" in out
+    record = json.loads(base.read_text())
+    assert all("float_hypothesis" in h for h in record["hypotheses"])
+    assert record["float_vs_integer"]["utterances"] == 4
+    code, out, err = cli("eval", "--test", str(path), "--bits", "4", "--compare", str(base),
+                         "--json", "-")
+    assert code == 0, err
+    c = json.loads(out)["compare"]
+    assert c["baseline_weight_bits"] == 8 and c["utterances"] == 4
+    assert c["difference"] == pytest.approx(
+        json.loads(out)["wer"] - record["wer"], abs=1e-12)
+    # Another set's record: refused before anything is decoded, on one line, exit 2.
+    other = shipped_test_head(3)
+    code, out, err = cli("eval", "--test", str(other), "--compare", str(base))
+    assert code == 2 and out == ""
+    assert err.startswith("azsim: error: --compare") and "not those of test set" in err
+    assert err.count("\n") == 1
+    (tmp_path / "x.json").write_text('{"wer": 0.1}')
+    code, out, err = cli("eval", "--test", str(path), "--compare", str(tmp_path / "x.json"))
+    assert code == 2 and "not an 'azsim eval --json' record" in err

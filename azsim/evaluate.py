@@ -139,7 +139,7 @@ def evaluate(model: str = cfgmod.DEFAULT_MODEL, testset: str = "test", bits: int
                        for r, h in zip(tset.references, hyps)],
     }
     if cfg.branch.enabled:
-        out["branch"] = _branch_change(cfg, qm, tset, results, out["wer"], report)
+        out["branch"] = _branch_change(cfg, qm, tset, results, hyps, report)
     if include_float:
         out["float_wer"] = error_rate(tset.references, float_hyps, "word")
         out["float_cer"] = error_rate(tset.references, float_hyps, "char")
@@ -157,7 +157,7 @@ def evaluate(model: str = cfgmod.DEFAULT_MODEL, testset: str = "test", bits: int
     return out
 
 
-def _branch_change(cfg, qm, tset, results, wer: float, report) -> dict:
+def _branch_change(cfg, qm, tset, results, hyps: list[str], report) -> dict:
     """Issue #7: the branching encoder against the same model without it (the full branch on
     every step): share of steps per branch, encoder MACs of both runs, and the WER change."""
     base_qm = QuantizedRNNT(**{f.name: getattr(qm, f.name) for f in fields(QuantizedRNNT)})
@@ -178,4 +178,6 @@ def _branch_change(cfg, qm, tset, results, wer: float, report) -> dict:
             "encoder_macs_saved_share": {
                 name: 1.0 - macs[name] / base_macs[name] if base_macs[name] else 0.0
                 for name in macs},
-            "wer_no_branching": base_wer, "wer_change": wer - base_wer}
+            "wer_no_branching": base_wer,
+            "wer_change": error_rate(tset.references, hyps, "word") - base_wer,
+            "wer_change_ci95": paired_wer_difference(tset.references, base_hyps, hyps)["ci95"]}

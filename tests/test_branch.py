@@ -229,6 +229,7 @@ def test_eval_reports_wer_change_and_macs(cli, shipped_test_head):
     assert code == 0, err
     b = json.loads(out)["branch"]
     assert b["steps"] == b["full_steps"] > 0 and b["wer_change"] == 0.0
+    assert b["wer_change_ci95"] == [0.0, 0.0]       # the same hypotheses: no difference at all
     assert b["encoder_macs"] == b["encoder_macs_no_branching"]
     code, out, err = cli("eval", "--model", "small", "--test", str(path), "--branch",
                          "--set", "model.branch.arbitrator=\"always\"")

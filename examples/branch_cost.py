@@ -27,6 +27,8 @@ ROWS = [
     ("--branch (small-branch60, 8-bit bitmask, blank-energy 4 / 0.75)", []),
     ("  the same, 4-bit cheap branch", ["model.branch.bits=4"]),
     ("  the same, 8-bit, decoder on SRAM->PE", SRAM_TO_PE),
+    # 2.5 MiB (2,621,440 B) instead of az-edge's 2 MiB: room for both decoded 8-bit encoders.
+    ("  the same, 8-bit, 2.5 MiB SRAM (both branches resident)", ["hw.sram_bytes=2621440"]),
     ("one-shot 30 % of the full encoder, 8-bit, blank 2", ONE_SHOT),
     ("  the same, 4-bit cheap branch", ONE_SHOT + ["model.branch.bits=4"]),
     ("small-sparse60 as the branch, 8-bit, blank-energy 4 / 0.75",

@@ -1,6 +1,8 @@
 """Recognition accuracy: word and character error rates by Levenshtein distance."""
 from __future__ import annotations
 
+import numpy as np
+
 
 def edit_distance(ref, hyp) -> int:
     prev = list(range(len(hyp) + 1))
@@ -31,8 +33,6 @@ def paired_wer_difference(refs: list[str], hyps_a: list[str], hyps_b: list[str],
     interval is the 2.5th and 97.5th percentile; ``share_b_worse`` is the fraction of resamples
     in which B has more errors than A. Differences are fractions (0.01 = one point).
     """
-    import numpy as np
-
     if not len(refs) == len(hyps_a) == len(hyps_b):
         raise ValueError("paired comparison needs one hypothesis of each per reference")
     words = np.array([len(r.split()) for r in refs], np.int64)

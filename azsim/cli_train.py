@@ -145,9 +145,10 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr) -> None:
 @click.option("--weights", default=None, metavar="NAME|FILE.npz",
               help="shipped weights (small, small-qat4, small-sparse80, small-sparse60) or a "
                    "file")
-@click.option("--test", "testset", default="test", show_default=True, metavar="NAME|FILE|DIR",
+@click.option("--test", "testsets", multiple=True, default=("test",), show_default=True,
+              metavar="NAME|FILE|DIR",
               help="shipped test set (test, names), a corpus .npz split, or a WAV folder "
-                   "with transcripts.tsv")
+                   "with transcripts.tsv; repeat it for several sets and their pooled WER")
 @click.option("--bits", type=int, default=None, help="weight bit-width (1..8)")
 @click.option("--sparsity", type=float, default=None, help="one-shot pruning (0..0.99)")
 @click.option("--prune", default=None, metavar="METHOD")
@@ -169,26 +170,47 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr) -> None:
               help="an earlier 'azsim eval --json' of the same test set: report this WER "
                    "minus its WER with a 95 % paired bootstrap interval")
 @click.option("--json", "json_dest", default=None, metavar="PATH|-")
-def eval_cmd(model, weights, testset, bits, sparsity, prune, weight_format, codebook,
+def eval_cmd(model, weights, testsets, bits, sparsity, prune, weight_format, codebook,
              branch, branch_weights, overrides, include_float, show_errors, compare_path,
              json_dest) -> None:
     """WER and CER of a model on a test set, by azsim's integer inference."""
     from .cli import _branch_overrides, _check_writable, _compression_overrides, _write_json
-    from .evaluate import evaluate
-    from .report.branch import branch_eval_line
+    from .evaluate import evaluate_sets, pooled
 
     quiet = json_dest == "-"
     if json_dest not in (None, "-"):
         _check_writable(json_dest)
+    if compare_path and len(testsets) > 1:
+        raise AzsimError(f"--compare {compare_path}: compares one test set, got "
+                         f"{len(testsets)} --test values")
     baseline = _load_eval_record(compare_path) if compare_path else None
     overrides = list(overrides) + _compression_overrides(sparsity, prune, weight_format, codebook)
     overrides += _branch_overrides(branch, branch_weights)
-    result = evaluate(model, testset, bits, overrides, weights, include_float,
-                      _stderr_progress(quiet), baseline, f"--compare {compare_path}")
+    results = evaluate_sets(model, testsets, bits, overrides, weights, include_float,
+                            _stderr_progress(quiet), baseline, f"--compare {compare_path}")
+    pool = pooled(results) if len(results) > 1 else None
     if json_dest is not None:
-        _write_json(result, json_dest)
+        _write_json(results[0] if pool is None else {"sets": results, "pooled": pool},
+                    json_dest)
     if quiet:
         return
+    for result in results:
+        _echo_eval(result, include_float, compare_path, show_errors)
+    if pool is not None:
+        line = (f"pooled over {len(results)} sets ({pool['utterances']} utterances, "
+                f"{pool['words']} words): WER {pool['wer'] * 100:.2f} %  CER "
+                f"{pool['cer'] * 100:.2f} %")
+        if "float_wer" in pool:
+            line += f"  (float WER {pool['float_wer'] * 100:.2f} %)"
+        click.echo(line)
+        if "float_vs_integer" in pool:
+            click.echo(_difference_line("integer - float", pool["float_vs_integer"]))
+
+
+def _echo_eval(result: dict, include_float: bool, compare_path, show_errors: int) -> None:
+    """The lines ``azsim eval`` prints for one test set."""
+    from .report.branch import branch_eval_line
+
     line = (f"{result['model']} ({result['weights']}) {result['weight_bits']}-bit, sparsity "
             f"{result['weight_sparsity']:.2f} on '{result['testset']}' ({result['utterances']} "
             f"utterances, {result['words']} words): WER {result['wer'] * 100:.2f} %  "

@@ -100,17 +100,34 @@ def evaluate(model: str = cfgmod.DEFAULT_MODEL, testset: str = "test", bits: int
     bootstrap interval. The references are checked before anything is decoded. With
     ``include_float``, ``float_vs_integer`` compares the integer model against the float one
     the same way."""
+    return evaluate_sets(model, [testset], bits, overrides, weights, include_float, progress,
+                         baseline, baseline_label)[0]
+
+
+def evaluate_sets(model: str, testsets, bits: int | None = None, overrides=(),
+                  weights: str | None = None, include_float: bool = False,
+                  progress: Callable[[str, int, int], None] | None = None,
+                  baseline: dict | None = None, baseline_label: str = "baseline") -> list[dict]:
+    """``evaluate`` on several test sets with one prepared model: every set is loaded (and a
+    ``baseline`` checked against the first) before anything is decoded, so a bad name costs
+    no work. One result per set; ``pooled`` combines them."""
     overrides = list(overrides) + ([f"model.weight_bits={bits}"] if bits is not None else [])
     cfg = cfgmod.load_model_config(model, overrides)
-    tset = load_testset(testset, cfg)
+    tsets = [load_testset(name, cfg) for name in testsets]
     if baseline is not None:
         base_refs = [h["reference"] for h in baseline["hypotheses"]]
-        if base_refs != list(tset.references):
+        if len(tsets) != 1 or base_refs != list(tsets[0].references):
             raise AzsimError(f"{baseline_label}: its {len(base_refs)} references are not those "
-                             f"of test set '{tset.name}' ({len(tset.references)} utterances); "
-                             "compare two evaluations of the same set")
+                             f"of test set '{tsets[0].name}' ({len(tsets[0].references)} "
+                             "utterances); compare two evaluations of the same set")
     report = progress or (lambda *_: None)
     w, qm = prepare_model(cfg, weights, calibration_utterances(cfg))
+    return [_evaluate_set(cfg, weights, w, qm, tset, include_float, report, baseline,
+                          baseline_label) for tset in tsets]
+
+
+def _evaluate_set(cfg, weights, w, qm, tset: TestSet, include_float: bool, report,
+                  baseline: dict | None, baseline_label: str) -> dict:
     vocab = make_vocab(cfg.vocab, cfg.vocab_size)
     hyps, float_hyps, results = [], [], []
     for k, utt in enumerate(tset.utterances):
@@ -120,7 +137,7 @@ def evaluate(model: str = cfgmod.DEFAULT_MODEL, testset: str = "test", bits: int
             results.append(r)
         if include_float:
             float_hyps.append(vocab.decode(float_ref.recognize(w, cfg, utt.features)[1]))
-        report("evaluate", k + 1, len(tset.utterances))
+        report(f"evaluate {tset.name}", k + 1, len(tset.utterances))
     words = sum(len(r.split()) for r in tset.references)
     out = {
         "model": cfg.name, "weights": weights or cfg.weights or "generated",
@@ -154,6 +171,23 @@ def evaluate(model: str = cfgmod.DEFAULT_MODEL, testset: str = "test", bits: int
                           "baseline_weight_bits": baseline.get("weight_bits"),
                           "baseline_wer": error_rate(tset.references, base_hyps, "word"),
                           **paired_wer_difference(tset.references, base_hyps, hyps)}
+    return out
+
+
+def pooled(results: list[dict]) -> dict:
+    """Several results of one model as one test set: WER and CER over all their utterances
+    (errors over words, not a mean of rates), and with float hypotheses the paired interval of
+    integer minus float over all of them."""
+    refs = [h["reference"] for r in results for h in r["hypotheses"]]
+    hyps = [h["hypothesis"] for r in results for h in r["hypotheses"]]
+    out = {"testsets": [r["testset"] for r in results], "utterances": len(refs),
+           "words": sum(len(r.split()) for r in refs),
+           "wer": error_rate(refs, hyps, "word"), "cer": error_rate(refs, hyps, "char"),
+           "word_errors": sum(r["word_errors"] for r in results)}
+    if all("float_wer" in r for r in results):
+        float_hyps = [h["float_hypothesis"] for r in results for h in r["hypotheses"]]
+        out["float_wer"] = error_rate(refs, float_hyps, "word")
+        out["float_vs_integer"] = paired_wer_difference(refs, float_hyps, hyps)
     return out
 
 

@@ -135,3 +135,25 @@ def test_eval_compares_with_an_earlier_record_and_rejects_another_sets(cli, ship
     (tmp_path / "x.json").write_text('{"wer": 0.1}')
     code, out, err = cli("eval", "--test", str(path), "--compare", str(tmp_path / "x.json"))
     assert code == 2 and "not an 'azsim eval --json' record" in err
+
+
+def test_eval_pools_several_sets_and_checks_them_all_before_decoding(cli, shipped_test_head,
+                                                                     tmp_path):
+    import json
+    a, b = shipped_test_head(2), shipped_test_head(3)
+    code, out, err = cli("eval", "--test", str(a), "--test", str(b), "--float", "--json", "-")
+    assert code == 0, err
+    rec = json.loads(out)
+    sets, pool = rec["sets"], rec["pooled"]
+    assert [s["utterances"] for s in sets] == [2, 3] and pool["utterances"] == 5
+    assert pool["words"] == sum(s["words"] for s in sets)
+    assert pool["word_errors"] == sum(s["word_errors"] for s in sets)
+    assert pool["wer"] == pytest.approx(pool["word_errors"] / pool["words"])
+    assert pool["float_vs_integer"]["utterances"] == 5
+    code, out, err = cli("eval", "--test", str(a), "--test", str(b))
+    assert code == 0 and "pooled over 2 sets (5 utterances" in out
+    # A missing second set is an error before the first is decoded; --compare takes one set.
+    code, out, err = cli("eval", "--test", str(a), "--test", str(tmp_path / "missing.npz"))
+    assert code == 2 and out == "" and err.count("\n") == 1 and "missing.npz" in err
+    code, out, err = cli("eval", "--test", str(a), "--test", str(b), "--compare", str(a))
+    assert code == 2 and "compares one test set" in err

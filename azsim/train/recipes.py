@@ -152,7 +152,9 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # and ERK's 35.8 %). Pruning over the first half of 5 epochs (a step every 25), recovery at
     # the final mask for the rest, with VTLP and dropout as in stage 4. From the stage-5
     # model on runs/c11, then 3 recovery epochs on runs/c12: test 16.96 %, worse than the
-    # stage-4 model's 80 % model (16.81 %), which stays shipped (README).
+    # stage-4 model's 80 % model (16.81 %), which stays shipped (README). From the stage-6
+    # soup on runs/c14, then 3 recovery epochs on runs/c15: 18.44 % (d22: 21.57 against
+    # 18.41 %); not shipped either.
     "small-sparse80-global": (TrainConfig(epochs=5.0, lr=3e-4, final_lr=1e-5, warmup_steps=50,
                                           sparsity=0.8, prune_start=0.0, prune_end=0.5,
                                           prune_every_steps=25, prune_allocation="global",

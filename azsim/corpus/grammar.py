@@ -128,7 +128,7 @@ TRAIN_NAMES = [
 # from English onsets, vowel spellings and codas. espeak-ng reads them by its letter-to-sound
 # rules, so requests to thousands of them teach the model to spell a name from its sound
 # instead of choosing among the few hundred it heard (the unseen names of the ``names`` test
-# came out as training names: "call priyanka" -> "call paul"; README, issue #7). Synthetic
+# came out as training names: "call priyanka" -> "call paul"; docs/biasing-history.md). Synthetic
 # speech for words missing from the training text is the idea of Zheng et al., "Using
 # synthetic audio to improve the recognition of out-of-vocabulary words in end-to-end ASR
 # systems", ICASSP 2021.

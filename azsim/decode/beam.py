@@ -24,7 +24,7 @@ For frame t, with B the hypotheses entering it:
    name filled the beam and the search ended on a half name ("drop in on fene" for "drop in
    on ximena") once their bonus was taken back. More slots keep more of the paths the bonus
    would otherwise push out: at beam 8 and 2.5 nats, 8 slots cut the WER cost of biasing on
-   the general test set from +0.31 to +0.08 points (README, "Contextual biasing").
+   the general test set from +0.31 to +0.08 points (docs/biasing-history.md).
 
 Every joint evaluation and prediction-network step is real work on the processor: they go to
 the event log under the same layers and fields as greedy decoding (``joint.enc``,

@@ -234,7 +234,7 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # requests to generated pseudo-names (``azsim corpus --names-train 10000 --pseudo-names
     # 4000``), so that it spells unheard names from their sound. Measured with ``--epochs 0.6``
     # (14 min): greedy still missed every unseen name of the dev pair and dev WER rose (beam 8:
-    # 14.27 -> 16.69 %); not shipped (README, issue #7).
+    # 14.27 -> 16.69 %); not shipped (docs/biasing-history.md).
     "small-names": (TrainConfig(epochs=1.0, lr=2e-4, final_lr=2e-5, warmup_steps=50,
                                 dropout=0.1, vtlp_warp=0.1, threads=2, dev_limit=300), "small"),
     # Both compressions at once, as the seeds' model had them: 4-bit QAT (with the

@@ -180,7 +180,7 @@ def eval_cmd(model, weights, testsets, bits, sparsity, prune, weight_format, cod
     quiet = json_dest == "-"
     if json_dest not in (None, "-"):
         _check_writable(json_dest)
-    if compare_path and len(testsets) > 1:
+    if compare_path and len(testsets) > 1:    # an argument error, before any file is read
         raise AzsimError(f"--compare {compare_path}: compares one test set, got "
                          f"{len(testsets)} --test values")
     baseline = _load_eval_record(compare_path) if compare_path else None
@@ -195,7 +195,7 @@ def eval_cmd(model, weights, testsets, bits, sparsity, prune, weight_format, cod
     if quiet:
         return
     for result in results:
-        _echo_eval(result, include_float, compare_path, show_errors)
+        _echo_eval(result, compare_path, show_errors)
     if pool is not None:
         line = (f"pooled over {len(results)} sets ({pool['utterances']} utterances, "
                 f"{pool['words']} words): WER {pool['wer'] * 100:.2f} %  CER "
@@ -207,7 +207,7 @@ def eval_cmd(model, weights, testsets, bits, sparsity, prune, weight_format, cod
             click.echo(_difference_line("integer - float", pool["float_vs_integer"]))
 
 
-def _echo_eval(result: dict, include_float: bool, compare_path, show_errors: int) -> None:
+def _echo_eval(result: dict, compare_path, show_errors: int) -> None:
     """The lines ``azsim eval`` prints for one test set."""
     from .report.branch import branch_eval_line
 
@@ -215,10 +215,10 @@ def _echo_eval(result: dict, include_float: bool, compare_path, show_errors: int
             f"{result['weight_sparsity']:.2f} on '{result['testset']}' ({result['utterances']} "
             f"utterances, {result['words']} words): WER {result['wer'] * 100:.2f} %  "
             f"CER {result['cer'] * 100:.2f} %")
-    if include_float:
+    if "float_wer" in result:
         line += f"  (float WER {result['float_wer'] * 100:.2f} %)"
     click.echo(line)
-    if include_float:
+    if "float_vs_integer" in result:
         click.echo(_difference_line("integer - float", result["float_vs_integer"]))
     if "compare" in result:
         c = result["compare"]

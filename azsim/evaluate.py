@@ -115,8 +115,10 @@ def evaluate_sets(model: str, testsets, bits: int | None = None, overrides=(),
     cfg = cfgmod.load_model_config(model, overrides)
     tsets = [load_testset(name, cfg) for name in testsets]
     if baseline is not None:
+        if len(tsets) != 1:
+            raise AzsimError(f"{baseline_label}: compares one test set, got {len(tsets)}")
         base_refs = [h["reference"] for h in baseline["hypotheses"]]
-        if len(tsets) != 1 or base_refs != list(tsets[0].references):
+        if base_refs != list(tsets[0].references):
             raise AzsimError(f"{baseline_label}: its {len(base_refs)} references are not those "
                              f"of test set '{tsets[0].name}' ({len(tsets[0].references)} "
                              "utterances); compare two evaluations of the same set")
@@ -165,12 +167,12 @@ def _evaluate_set(cfg, weights, w, qm, tset: TestSet, include_float: bool, repor
         out["float_vs_integer"] = paired_wer_difference(tset.references, float_hyps, hyps)
     if baseline is not None:
         base_hyps = [h["hypothesis"] for h in baseline["hypotheses"]]
+        d = paired_wer_difference(tset.references, base_hyps, hyps)
         out["compare"] = {"baseline": baseline_label,
                           "baseline_model": baseline.get("model"),
                           "baseline_weights": baseline.get("weights"),
                           "baseline_weight_bits": baseline.get("weight_bits"),
-                          "baseline_wer": error_rate(tset.references, base_hyps, "word"),
-                          **paired_wer_difference(tset.references, base_hyps, hyps)}
+                          "baseline_wer": d["wer_a"], **d}
     return out
 
 
@@ -180,10 +182,11 @@ def pooled(results: list[dict]) -> dict:
     integer minus float over all of them."""
     refs = [h["reference"] for r in results for h in r["hypotheses"]]
     hyps = [h["hypothesis"] for r in results for h in r["hypotheses"]]
+    words = sum(r["words"] for r in results)
+    word_errors = sum(r["word_errors"] for r in results)
     out = {"testsets": [r["testset"] for r in results], "utterances": len(refs),
-           "words": sum(len(r.split()) for r in refs),
-           "wer": error_rate(refs, hyps, "word"), "cer": error_rate(refs, hyps, "char"),
-           "word_errors": sum(r["word_errors"] for r in results)}
+           "words": words, "wer": word_errors / words if words else 0.0,
+           "cer": error_rate(refs, hyps, "char"), "word_errors": word_errors}
     if all("float_wer" in r for r in results):
         float_hyps = [h["float_hypothesis"] for r in results for h in r["hypotheses"]]
         out["float_wer"] = error_rate(refs, float_hyps, "word")
@@ -201,8 +204,8 @@ def _branch_change(cfg, qm, tset, results, hyps: list[str], report) -> dict:
         base.append(run_utterance(base_qm, utt.features))
         base_hyps.append(vocab.decode(base[-1].tokens))
         report("evaluate without branching", k + 1, len(tset.utterances))
-    base_wer = error_rate(tset.references, base_hyps, "word")
     macs, base_macs = encoder_macs(results), encoder_macs(base)
+    change = paired_wer_difference(tset.references, base_hyps, hyps)
     b = cfg.branch
     return {**branch_shares(results), "arbitrator": b.arbitrator,
             "blank_margin_nats": b.blank_margin_nats, "energy_threshold": b.energy_threshold,
@@ -212,6 +215,5 @@ def _branch_change(cfg, qm, tset, results, hyps: list[str], report) -> dict:
             "encoder_macs_saved_share": {
                 name: 1.0 - macs[name] / base_macs[name] if base_macs[name] else 0.0
                 for name in macs},
-            "wer_no_branching": base_wer,
-            "wer_change": error_rate(tset.references, hyps, "word") - base_wer,
-            "wer_change_ci95": paired_wer_difference(tset.references, base_hyps, hyps)["ci95"]}
+            "wer_no_branching": change["wer_a"], "wer_change": change["difference"],
+            "wer_change_ci95": change["ci95"]}

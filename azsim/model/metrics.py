@@ -31,7 +31,7 @@ def paired_wer_difference(refs: list[str], hyps_a: list[str], hyps_b: list[str],
     resample's difference is (its B word errors - its A word errors) / its reference words, so
     utterances stay paired and long ones weigh by their words, as in the WER itself. The
     interval is the 2.5th and 97.5th percentile; ``share_b_worse`` is the fraction of resamples
-    in which B has more errors than A. Differences are fractions (0.01 = one point).
+    in which B has more errors than A. Rates and differences are fractions (0.01 = one point).
     """
     if not len(refs) == len(hyps_a) == len(hyps_b):
         raise ValueError("paired comparison needs one hypothesis of each per reference")
@@ -43,6 +43,8 @@ def paired_wer_difference(refs: list[str], hyps_a: list[str], hyps_b: list[str],
     total = int(words.sum())
     out = {"utterances": len(refs), "words": total, "word_errors_a": int(err_a.sum()),
            "word_errors_b": int(err_b.sum()),
+           "wer_a": int(err_a.sum()) / total if total else 0.0,
+           "wer_b": int(err_b.sum()) / total if total else 0.0,
            "difference": (int(err_b.sum()) - int(err_a.sum())) / total if total else 0.0,
            "resamples": resamples}
     if not refs or total == 0:

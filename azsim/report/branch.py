@@ -123,7 +123,5 @@ def branch_eval_line(b: dict) -> str:
             f" effectual {saved['macs_effectual'] * 100:.1f} % saved, dense "
             f"{saved['macs_dense'] * 100:.1f} %; WER {b['wer_no_branching'] * 100:.2f} % -> "
             f"{(b['wer_no_branching'] + b['wer_change']) * 100:.2f} % "
-            f"({b['wer_change'] * 100:+.2f}"
-            + (f"; 95 % interval {b['wer_change_ci95'][0] * 100:+.2f} to "
-               f"{b['wer_change_ci95'][1] * 100:+.2f}" if "wer_change_ci95" in b else "")
-            + ")")
+            f"({b['wer_change'] * 100:+.2f}; 95 % interval {b['wer_change_ci95'][0] * 100:+.2f} "
+            f"to {b['wer_change_ci95'][1] * 100:+.2f})")

@@ -197,29 +197,27 @@ def eval_cmd(model, weights, testsets, bits, sparsity, prune, weight_format, cod
     for result in results:
         _echo_eval(result, compare_path, show_errors)
     if pool is not None:
-        line = (f"pooled over {len(results)} sets ({pool['utterances']} utterances, "
-                f"{pool['words']} words): WER {pool['wer'] * 100:.2f} %  CER "
-                f"{pool['cer'] * 100:.2f} %")
-        if "float_wer" in pool:
-            line += f"  (float WER {pool['float_wer'] * 100:.2f} %)"
-        click.echo(line)
-        if "float_vs_integer" in pool:
-            click.echo(_difference_line("integer - float", pool["float_vs_integer"]))
+        _echo_rates(f"pooled over {len(results)} sets", pool)
+
+
+def _echo_rates(head: str, rec: dict) -> None:
+    """``HEAD (N utterances, W words): WER ... CER ...``, the float WER and the paired
+    integer - float line when ``rec`` (one set's result, or the pooled one) has them."""
+    line = (f"{head} ({rec['utterances']} utterances, {rec['words']} words): WER "
+            f"{rec['wer'] * 100:.2f} %  CER {rec['cer'] * 100:.2f} %")
+    if "float_wer" in rec:
+        line += f"  (float WER {rec['float_wer'] * 100:.2f} %)"
+    click.echo(line)
+    if "float_vs_integer" in rec:
+        click.echo(_difference_line("integer - float", rec["float_vs_integer"]))
 
 
 def _echo_eval(result: dict, compare_path, show_errors: int) -> None:
     """The lines ``azsim eval`` prints for one test set."""
     from .report.branch import branch_eval_line
 
-    line = (f"{result['model']} ({result['weights']}) {result['weight_bits']}-bit, sparsity "
-            f"{result['weight_sparsity']:.2f} on '{result['testset']}' ({result['utterances']} "
-            f"utterances, {result['words']} words): WER {result['wer'] * 100:.2f} %  "
-            f"CER {result['cer'] * 100:.2f} %")
-    if "float_wer" in result:
-        line += f"  (float WER {result['float_wer'] * 100:.2f} %)"
-    click.echo(line)
-    if "float_vs_integer" in result:
-        click.echo(_difference_line("integer - float", result["float_vs_integer"]))
+    _echo_rates(f"{result['model']} ({result['weights']}) {result['weight_bits']}-bit, "
+                f"sparsity {result['weight_sparsity']:.2f} on '{result['testset']}'", result)
     if "compare" in result:
         c = result["compare"]
         click.echo(_difference_line(f"this - {compare_path} ({c['baseline_weights']}, "

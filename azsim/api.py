@@ -19,7 +19,7 @@ from .execute.branch import with_cheap_branch
 from .execute.events import FIELD
 from .execute.integer import layer_matrices, run_utterance
 from .model.audio import shipped_audio_paths, shipped_transcripts
-from .model.loading import branch_weights, calibrate, load_utterances, model_weights
+from .model.loading import branch_weights, calibration_stats, load_utterances, model_weights
 from .model.vocab import make_vocab
 from .model.weights import parameter_count
 from .report.branch import branch_section
@@ -189,13 +189,15 @@ def prepare_model(cfg, weights, calibration_utterances):
     comes first, so calibration sees the activations of the model that will run. With
     ``model.branch.enabled`` the integer model also holds the cheap encoder branch."""
     w = prune_weights(model_weights(cfg, weights), cfg)
-    stats = calibrate(w, cfg, calibration_utterances)
-    qm = quantize_model(w, cfg, stats, cfg.weight_bits)
+    stats = calibration_stats(w, cfg, calibration_utterances,
+                              input_grams=cfg.quantizer == "gptq")
+    qm = quantize_model(w, cfg, stats.max_abs, cfg.weight_bits, stats.grams)
     if cfg.branch.enabled:
         # Issue #7: the cheap encoder branch, quantized with the same activation scales so
-        # that both branches share the recurrent state (azsim.execute.branch).
+        # that both branches share the recurrent state (azsim.execute.branch). Under gptq
+        # its matrices are rounded against the full branch's calibration inputs.
         branch_w = branch_weights(cfg, cfg.branch.weights) if cfg.branch.weights else None
-        qm = with_cheap_branch(qm, w, stats, cfg, branch_w)
+        qm = with_cheap_branch(qm, w, stats.max_abs, cfg, branch_w, stats.grams)
     return w, qm
 
 

@@ -49,8 +49,14 @@ def _check_writable(dest: str) -> None:
         raise AzsimError(f"--json {dest}: folder {parent} does not exist or is not writable")
 
 
-def _compression_overrides(sparsity, prune, weight_format, codebook) -> list[str]:
+GPTQ_HELP = ("the uniform grid's codes chosen by GPTQ, compensating each rounding error on the "
+             "calibration inputs (--set model.quantizer=gptq)")
+
+
+def _compression_overrides(sparsity, prune, weight_format, codebook, gptq=False) -> list[str]:
     """The compression shorthands as the --set overrides they stand for."""
+    if codebook and gptq:
+        raise AzsimError("--codebook and --gptq are two quantizers: give one of them")
     out = []
     if sparsity is not None:
         out.append(f"model.sparsity={sparsity!r}")
@@ -60,6 +66,8 @@ def _compression_overrides(sparsity, prune, weight_format, codebook) -> list[str
         out.append(f"model.weight_format={json.dumps(weight_format)}")
     if codebook:
         out.append('model.quantizer="codebook"')
+    if gptq:
+        out.append('model.quantizer="gptq"')
     return out
 
 
@@ -132,6 +140,7 @@ def cli() -> None:
               help=f"weight stream format: {', '.join(WEIGHT_FORMATS)}")
 @click.option("--codebook", is_flag=True, default=False,
               help="weight sharing: 2^bits shared values per layer (--set model.quantizer=codebook)")
+@click.option("--gptq", is_flag=True, default=False, help=GPTQ_HELP)
 @click.option("--beam", type=int, default=None, metavar="N",
               help="beam search keeping N hypotheses (0 or 1 = greedy); --set model.decode.beam")
 @click.option("--context", default=None, metavar="FILE",
@@ -159,7 +168,7 @@ def cli() -> None:
 @click.option("--json", "json_dest", default=None, metavar="PATH|-",
               help="write the full report as JSON to PATH, or to stdout with -")
 def run(model, weights, hardware, audio, testset, utterances, bits, sparsity, prune,
-        weight_format, codebook, beam, context, context_weight, endpoint_final_ms,
+        weight_format, codebook, gptq, beam, context, context_weight, endpoint_final_ms,
         endpoint_speculative_ms, endpoint_tail_ms, lattice_dir, branch, branch_weights,
         overrides, json_dest) -> None:
     """Run the model on audio in integer arithmetic and report its cost on the processor."""
@@ -177,7 +186,8 @@ def run(model, weights, hardware, audio, testset, utterances, bits, sparsity, pr
         if not quiet and sys.stderr.isatty():
             click.echo(f"\r{stage}: {done}/{total}", err=True, nl=done == total)
 
-    overrides = list(overrides) + _compression_overrides(sparsity, prune, weight_format, codebook)
+    overrides = list(overrides) + _compression_overrides(sparsity, prune, weight_format, codebook,
+                                                         gptq)
     overrides += _decode_overrides(beam, context, context_weight, endpoint_final_ms,
                                    endpoint_speculative_ms, endpoint_tail_ms)
     overrides += _branch_overrides(branch, branch_weights)
@@ -207,12 +217,13 @@ def run(model, weights, hardware, audio, testset, utterances, bits, sparsity, pr
               type=click.Choice(("all",) + WEIGHT_FORMATS),
               help="weight stream format")
 @click.option("--codebook", is_flag=True, default=False, help="weight sharing (2^bits values per layer)")
+@click.option("--gptq", is_flag=True, default=False, help=GPTQ_HELP)
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=_SET_HELP)
 @click.option("--json", "json_dest", default=None, metavar="PATH|-",
               help="write the results as JSON to PATH, or to stdout with -")
 @click.option("--save", "save_dir", default=None, metavar="DIR",
               help="also write every stream to DIR/<matrix>.<format>.azw (see azsim decode)")
-def compress(model, weights, bits, sparsity, prune, weight_format, codebook, overrides,
+def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gptq, overrides,
              json_dest, save_dir) -> None:
     """Encode a model's weights in each format: bytes, bits per weight, exact round trip."""
     from . import config as cfgmod
@@ -222,7 +233,7 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, ove
         _check_writable(json_dest)
     if save_dir is not None and not (os.path.isdir(save_dir) and os.access(save_dir, os.W_OK)):
         raise AzsimError(f"--save {save_dir}: not a writable folder")
-    overrides = list(overrides) + _compression_overrides(sparsity, prune, None, codebook)
+    overrides = list(overrides) + _compression_overrides(sparsity, prune, None, codebook, gptq)
     if bits is not None:
         overrides.append(f"model.weight_bits={bits}")
     cfg = cfgmod.load_model_config(model, overrides)
@@ -233,8 +244,15 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, ove
     else:
         from .compress.pipeline import prune_weights
         from .model.loading import model_weights
-        codes = sv.model_codes(prune_weights(model_weights(cfg), cfg), cfg.weight_bits,
-                               cfg.quantizer)
+        w = prune_weights(model_weights(cfg), cfg)
+        grams = None
+        if cfg.quantizer == "gptq":
+            # gptq's codes depend on the inputs: the shipped calibration utterances, as
+            # `azsim eval` calibrates.
+            from .evaluate import calibration_utterances
+            from .model.loading import calibration_stats
+            grams = calibration_stats(w, cfg, calibration_utterances(cfg), True).grams
+        codes = sv.model_codes(w, cfg.weight_bits, cfg.quantizer, grams)
         source = f"model {cfg.name}"
     if weight_format == "all" and cfg.weight_bits == 1 and \
             any(np.count_nonzero(q == 0) for q, _ in codes.values()):

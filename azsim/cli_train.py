@@ -155,6 +155,8 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr) -> None:
 @click.option("--format", "weight_format", default=None, metavar="NAME",
               help=f"weight stream format: {', '.join(WEIGHT_FORMATS)}")
 @click.option("--codebook", is_flag=True, default=False)
+@click.option("--gptq", is_flag=True, default=False,
+              help="GPTQ rounding onto the uniform grid (--set model.quantizer=gptq)")
 @click.option("--branch", is_flag=True, default=False,
               help="branching encoder (--set model.branch.*); also decodes without it and "
                    "reports the WER change and encoder MACs saved")
@@ -170,7 +172,7 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr) -> None:
               help="an earlier 'azsim eval --json' of the same test set: report this WER "
                    "minus its WER with a 95 % paired bootstrap interval")
 @click.option("--json", "json_dest", default=None, metavar="PATH|-")
-def eval_cmd(model, weights, testsets, bits, sparsity, prune, weight_format, codebook,
+def eval_cmd(model, weights, testsets, bits, sparsity, prune, weight_format, codebook, gptq,
              branch, branch_weights, overrides, include_float, show_errors, compare_path,
              json_dest) -> None:
     """WER and CER of a model on a test set, by azsim's integer inference."""
@@ -184,7 +186,8 @@ def eval_cmd(model, weights, testsets, bits, sparsity, prune, weight_format, cod
         raise AzsimError(f"--compare {compare_path}: compares one test set, got "
                          f"{len(testsets)} --test values")
     baseline = _load_eval_record(compare_path) if compare_path else None
-    overrides = list(overrides) + _compression_overrides(sparsity, prune, weight_format, codebook)
+    overrides = list(overrides) + _compression_overrides(sparsity, prune, weight_format, codebook,
+                                                         gptq)
     overrides += _branch_overrides(branch, branch_weights)
     results = evaluate_sets(model, testsets, bits, overrides, weights, include_float,
                             _stderr_progress(quiet), baseline, f"--compare {compare_path}")

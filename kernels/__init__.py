@@ -29,6 +29,7 @@ from .eie import eie_column_entries, eie_schedule
 from .pe_array import pe_slice_nnz, pe_invocations, stream_pipeline
 from .softmax import log_softmax_q
 from .fmatmul import matmul_nt, matmul_kn
+from .gptq import gram_accumulate, inverse_upper_cholesky, gptq_round
 
 __all__ = [
     "jit", "requantize_i32", "requantize_scalar", "saturate_i16", "q15_to_i8", "lut_interp",
@@ -36,5 +37,5 @@ __all__ = [
     "gemv_i8", "gemm_i8", "lstm_cell", "lstm_sequence", "CELL_FRAC_BITS", "joint_step", "golomb_decode", "pack_codes", "read_fields",
     "eie_column_entries", "eie_schedule", "log_softmax_q",
     "pe_slice_nnz", "pe_invocations", "stream_pipeline", "joint_hidden",
-    "matmul_nt", "matmul_kn",
+    "matmul_nt", "matmul_kn", "gram_accumulate", "inverse_upper_cholesky", "gptq_round",
 ]

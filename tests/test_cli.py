@@ -38,6 +38,9 @@ def _bad_inputs(tmp_path):
         (["run", "--audio", str(text)], "notes.wav"),
         (["run", "--model", "no-such-model"], "no-such-model"),
         (["run", "--json", str(tmp_path / "no" / "dir" / "r.json")], "r.json"),
+        (["run", "--gptq", "--codebook"], "--codebook and --gptq"),
+        (["eval", "--gptq", "--codebook"], "--codebook and --gptq"),
+        (["run", "--set", "model.quantizer=rtn"], "model.quantizer"),
     ]
 
 

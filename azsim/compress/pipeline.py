@@ -15,6 +15,7 @@ from ..errors import AzsimWarning, CompressedStreamError, ConfigError
 from . import formats_entropy, formats_sparse  # noqa: F401  (fill the format registry)
 from .codebook import Codebook, fit_codebook, table_codes
 from .format_base import FORMATS, Encoded
+from .gptq import gptq_quantize
 from .formats_sparse import CompressedSparseFormat, RelativeIndexFormat, rle_padding_entries
 from .prune import parse_prune_spec
 from .quantize import quantize_per_channel
@@ -117,14 +118,22 @@ def decode_matrix(enc: Encoded) -> np.ndarray:
 
 def quantize_and_encode(w: np.ndarray, bits: int, quantizer: str, fmt: str,
                         pointer_bits: int = MIN_POINTER_BITS,
-                        rle_index_bits: int = EIE_RELATIVE_INDEX_BITS
+                        rle_index_bits: int = EIE_RELATIVE_INDEX_BITS,
+                        gram: np.ndarray | None = None
                         ) -> tuple[np.ndarray, np.ndarray, Encoded]:
-    """int8 codes for the datapath, per-row scales, and the encoded stream."""
+    """int8 codes for the datapath, per-row scales, and the encoded stream. ``gram``: the
+    Gram matrix of the matrix's calibration inputs, which the ``gptq`` quantizer needs."""
     widths = {"pointer_bits": pointer_bits, "rle_index_bits": rle_index_bits}
     if quantizer == "codebook":
         cb = fit_codebook(w, bits)
         table, scale = table_codes(cb)
         return table[cb.indices], np.full(w.shape[0], scale), encode_codebook(cb, fmt, **widths)
+    if quantizer == "gptq":
+        if gram is None:
+            raise ValueError("the gptq quantizer needs the Gram matrix of the weights' "
+                             "calibration inputs")
+        q, scale = gptq_quantize(w, gram, bits)
+        return q, scale, encode_codes(q, bits, fmt, **widths)
     q, scale = quantize_per_channel(w, bits)
     return q, scale, encode_codes(q, bits, fmt, **widths)
 

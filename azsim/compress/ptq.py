@@ -52,8 +52,12 @@ def _qmatrix(name: str, q, scale, bits: int, enc: Encoded) -> QMatrix:
 
 
 def make_qmatrix(name: str, w: np.ndarray, bits: int, quantizer: str = "uniform",
-                 fmt: str = "dense", pointer_bits: int = 16, rle_index_bits: int = 4) -> QMatrix:
-    q, scale, enc = quantize_and_encode(w, bits, quantizer, fmt, pointer_bits, rle_index_bits)
+                 fmt: str = "dense", pointer_bits: int = 16, rle_index_bits: int = 4,
+                 grams: dict | None = None) -> QMatrix:
+    """``grams``: input Gram matrices by matrix name (calibration), for the gptq quantizer."""
+    gram = grams.get(name) if grams is not None else None
+    q, scale, enc = quantize_and_encode(w, bits, quantizer, fmt, pointer_bits, rle_index_bits,
+                                        gram)
     return _qmatrix(name, q, scale, bits, enc)
 
 
@@ -94,9 +98,9 @@ class QLSTM:
         return self.w_r.q.shape[1]
 
 
-def _quantize_lstm(w, prefix: str, bits: int, in_scale: float, stats, comp) -> QLSTM:
-    w_x = make_qmatrix(f"{prefix}.w_x", w[f"{prefix}.w_x"], bits, *comp)
-    w_r = make_qmatrix(f"{prefix}.w_r", w[f"{prefix}.w_r"], bits, *comp)
+def _quantize_lstm(w, prefix: str, bits: int, in_scale: float, stats, comp: dict) -> QLSTM:
+    w_x = make_qmatrix(f"{prefix}.w_x", w[f"{prefix}.w_x"], bits, **comp)
+    w_r = make_qmatrix(f"{prefix}.w_r", w[f"{prefix}.w_r"], bits, **comp)
     h_scale = activation_scale(stats[f"{prefix}.h"])
     has_proj = f"{prefix}.w_p" in w
     out_scale = activation_scale(stats[f"{prefix}.r"]) if has_proj else h_scale
@@ -108,7 +112,7 @@ def _quantize_lstm(w, prefix: str, bits: int, in_scale: float, stats, comp) -> Q
     if np.any(np.abs(bias_q) >= 2 ** 31):
         raise ValueError(f"{prefix}.b does not fit int32 at the accumulator scale")
     if has_proj:
-        w_p = make_qmatrix(f"{prefix}.w_p", w[f"{prefix}.w_p"], bits, *comp)
+        w_p = make_qmatrix(f"{prefix}.w_p", w[f"{prefix}.w_p"], bits, **comp)
         p_mult, p_shift = quantize_multiplier(h_scale * w_p.scale / out_scale)
     else:
         w_p = _empty_qmatrix(f"{prefix}.w_p")
@@ -155,7 +159,7 @@ class QuantizedRNNT:
 
 
 def _quantize_stack(w, prefix: str, n_layers: int, bits: int, in_scale: float, stats,
-                    comp) -> list[QLSTM]:
+                    comp: dict) -> list[QLSTM]:
     """Quantize stacked LSTM layers; each layer's input scale is the previous one's output scale."""
     layers = []
     for layer in range(n_layers):
@@ -164,10 +168,17 @@ def _quantize_stack(w, prefix: str, n_layers: int, bits: int, in_scale: float, s
     return layers
 
 
-def quantize_model(w: dict, cfg, stats: dict[str, float], bits: int) -> QuantizedRNNT:
+def quantize_model(w: dict, cfg, stats: dict[str, float], bits: int,
+                   grams: dict[str, np.ndarray] | None = None) -> QuantizedRNNT:
     """Quantize float weights to ``bits`` with activation scales from calibration ``stats``;
-    the quantizer and stream format come from ``cfg`` (pruning happens before calibration)."""
-    comp = (cfg.quantizer, cfg.weight_format, cfg.pointer_bits, cfg.rle_index_bits)
+    the quantizer and stream format come from ``cfg`` (pruning happens before calibration).
+    ``grams``: each matrix's calibration-input Gram matrix (``calibrate(...,
+    input_grams=True)``), which ``model.quantizer = "gptq"`` needs."""
+    if cfg.quantizer == "gptq" and grams is None:
+        raise ValueError("model.quantizer = gptq needs the calibration inputs' Gram matrices")
+    comp = {"quantizer": cfg.quantizer, "fmt": cfg.weight_format,
+            "pointer_bits": cfg.pointer_bits, "rle_index_bits": cfg.rle_index_bits,
+            "grams": grams}
     in_scale = activation_scale(stats["enc.in"])
     enc = _quantize_stack(w, "enc", cfg.encoder.lstm_layers, bits, in_scale, stats, comp)
     enc_scale = enc[-1].out_scale
@@ -180,9 +191,9 @@ def quantize_model(w: dict, cfg, stats: dict[str, float], bits: int) -> Quantize
                      encode_codes(emb_q, 8, "dense"))
     pred = _quantize_stack(w, "pred", cfg.prediction.lstm_layers, bits, embed_scale, stats, comp)
     pred_scale = pred[-1].out_scale
-    je = make_qmatrix("joint.w_enc", w["joint.w_enc"], bits, *comp)
-    jp = make_qmatrix("joint.w_pred", w["joint.w_pred"], bits, *comp)
-    jo = make_qmatrix("joint.w_out", w["joint.w_out"], bits, *comp)
+    je = make_qmatrix("joint.w_enc", w["joint.w_enc"], bits, **comp)
+    jp = make_qmatrix("joint.w_pred", w["joint.w_pred"], bits, **comp)
+    jo = make_qmatrix("joint.w_out", w["joint.w_out"], bits, **comp)
     je_mult, je_shift = quantize_multiplier(enc_scale * je.scale * GATE_SCALE)
     jp_mult, jp_shift = quantize_multiplier(pred_scale * jp.scale * GATE_SCALE)
     out_mult, out_shift = quantize_multiplier(JOINT_HIDDEN_SCALE * jo.scale * 2.0 ** LOGIT_FRAC_BITS)

@@ -33,16 +33,24 @@ def quantize_per_channel(w: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarr
 
     An all-zero row gets scale 1 and codes 0.
     """
+    w64 = np.asarray(w, np.float64)
+    scale = per_channel_scale(w64, bits)
+    if bits == 1:
+        return np.sign(w64).astype(np.int8), scale
+    qmax = weight_qmax(bits)
+    q = np.clip(np.rint(w64 / scale[:, None]), -qmax, qmax).astype(np.int8)
+    return q, scale
+
+
+def per_channel_scale(w: np.ndarray, bits: int) -> np.ndarray:
+    """The per-row grid step of :func:`quantize_per_channel` (float64 [O])."""
     qmax = weight_qmax(bits)
     w64 = np.asarray(w, np.float64)
     if bits == 1:
         nnz = np.count_nonzero(w64, axis=1)
-        scale = np.where(nnz > 0, np.abs(w64).sum(axis=1) / np.maximum(nnz, 1), 1.0)
-        return np.sign(w64).astype(np.int8), scale
+        return np.where(nnz > 0, np.abs(w64).sum(axis=1) / np.maximum(nnz, 1), 1.0)
     max_abs = np.max(np.abs(w64), axis=1) if w64.shape[1] else np.zeros(w64.shape[0])
-    scale = np.where(max_abs > 0, max_abs / qmax, 1.0)
-    q = np.clip(np.rint(w64 / scale[:, None]), -qmax, qmax).astype(np.int8)
-    return q, scale
+    return np.where(max_abs > 0, max_abs / qmax, 1.0)
 
 
 def activation_scale(max_abs: float) -> float:

@@ -16,6 +16,7 @@ from ..config.schema import WEIGHT_FORMATS
 from .format_base import check_codes
 from .pipeline import decode_matrix, encode_codebook, encode_codes, is_prunable
 from .codebook import fit_codebook, table_codes
+from .gptq import gptq_quantize
 from .quantize import quantize_per_channel
 
 ALL_FORMATS = WEIGHT_FORMATS
@@ -43,8 +44,10 @@ class FormatResult:
                 "encode_s": self.encode_s, "decode_s": self.decode_s}
 
 
-def model_codes(weights: dict, bits: int, quantizer: str) -> dict[str, tuple]:
-    """Quantize every prunable matrix once: name -> (codes, codebook or None)."""
+def model_codes(weights: dict, bits: int, quantizer: str,
+                grams: dict | None = None) -> dict[str, tuple]:
+    """Quantize every prunable matrix once: name -> (codes, codebook or None). ``grams``:
+    the matrices' calibration-input Gram matrices, which ``gptq`` needs."""
     out = {}
     for name, w in weights.items():
         if not is_prunable(name):
@@ -52,6 +55,10 @@ def model_codes(weights: dict, bits: int, quantizer: str) -> dict[str, tuple]:
         if quantizer == "codebook":
             cb = fit_codebook(w, bits)
             out[name] = (table_codes(cb)[0][cb.indices], cb)
+        elif quantizer == "gptq":
+            if grams is None or name not in grams:
+                raise ValueError(f"gptq needs the calibration inputs' Gram matrix of {name}")
+            out[name] = (gptq_quantize(w, grams[name], bits)[0], None)
         else:
             out[name] = (quantize_per_channel(w, bits)[0], None)
     return out

@@ -240,9 +240,11 @@ class ModelConfig:
     decode: DecodeConfig = _field("decoding limits", default_factory=DecodeConfig)
     branch: BranchConfig = _field("branching encoder (issue #7)", default_factory=BranchConfig)
     # Compression (issue #3): applied to every weight matrix except the embedding table.
-    quantizer: str = _field("weight quantizer: per-channel symmetric grid, or a 2^b-entry "
+    quantizer: str = _field("weight quantizer: per-channel symmetric grid rounded to "
+                            "nearest (uniform) or with GPTQ's error compensation on the "
+                            "calibration inputs (gptq: same grid, other codes), or a 2^b-entry "
                             "codebook per layer (weight sharing)", "uniform",
-                            choices=("uniform", "codebook"))
+                            choices=("uniform", "gptq", "codebook"))
     sparsity: float = _field("fraction of weights pruned to exact zero", 0.0, range=(0.0, 0.99))
     prune: str = _field("pruning method: magnitude (per layer), global, erk, nm:N:M, balanced:PES",
                         "magnitude")

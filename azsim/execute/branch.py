@@ -111,7 +111,8 @@ def _arbiter_matrix(arbitrator: str, n_in: int) -> QMatrix | None:
 
 
 def with_cheap_branch(qm: QuantizedRNNT, full_weights: dict, stats: dict, cfg,
-                      branch_weights: dict | None = None) -> BranchedRNNT:
+                      branch_weights: dict | None = None,
+                      grams: dict | None = None) -> BranchedRNNT:
     """``qm`` plus the cheap branch of ``cfg.branch``: ``branch_weights`` (float, same
     model) or ``full_weights`` (the full branch's float weights, already pruned), pruned and
     quantized as the config says, with the full model's activation ``stats``."""
@@ -122,7 +123,7 @@ def with_cheap_branch(qm: QuantizedRNNT, full_weights: dict, stats: dict, cfg,
     enc_only = {k: v for k, v in src.items() if k.startswith("enc.")}
     w = dict(full_weights)
     w.update(prune_weights(enc_only, cheap_cfg))
-    cheap = quantize_model(w, cheap_cfg, stats, b.bits or cfg.weight_bits)
+    cheap = quantize_model(w, cheap_cfg, stats, b.bits or cfg.weight_bits, grams)
     energy_q = int(np.floor(b.energy_threshold / qm.in_scale))
     threshold_q = int(round(b.blank_margin_nats * LOGIT_UNITS_PER_NAT)) \
         if b.arbitrator in BLANK_ARBITRATORS else 0

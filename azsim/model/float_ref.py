@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..kernels import matmul_kn, matmul_nt
+from ..kernels import gram_accumulate, matmul_kn, matmul_nt
 from .vocab import BLANK
 
 _KN_ROWS = 4   # from this many rows of x, transposing w once pays (kernels/fmatmul.py)
@@ -63,12 +63,24 @@ def encoder_input(features: np.ndarray, mean: np.ndarray, std: np.ndarray, enc) 
 
 @dataclass
 class ActivationStats:
-    """Running max |x| per activation tensor (for calibration)."""
+    """Running max |x| per activation tensor (for calibration) and, when ``grams`` is a dict,
+    the Gram matrix ``sum_x x x^T`` of the inputs each weight matrix multiplied, by matrix
+    name (float64; what the ``gptq`` quantizer minimizes the output error over)."""
     max_abs: dict[str, float] = field(default_factory=dict)
+    grams: dict[str, np.ndarray] | None = None
 
     def update(self, name: str, x: np.ndarray) -> None:
         if x.size:
             self.max_abs[name] = max(self.max_abs.get(name, 0.0), float(np.max(np.abs(x))))
+
+    def inputs(self, matrix: str, x: np.ndarray) -> None:
+        """Rows ``x`` [M, K] that weight matrix ``matrix`` multiplied."""
+        if self.grams is None or not x.shape[0]:
+            return
+        g = self.grams.get(matrix)
+        if g is None:
+            g = self.grams[matrix] = np.zeros((x.shape[1], x.shape[1]))
+        gram_accumulate(g, np.ascontiguousarray(x, dtype=np.float32))
 
 
 def lstm_layer(w, prefix: str, xs: np.ndarray, state=None, stats=None):
@@ -80,7 +92,14 @@ def lstm_layer(w, prefix: str, xs: np.ndarray, state=None, stats=None):
                                             np.zeros(w_r.shape[1], np.float32))
     zx = matmul(xs, w_x) + b  # input part for all steps at once, as the integer model does
     ys = np.empty((xs.shape[0], w_r.shape[1]), np.float32)
+    grams = stats is not None and stats.grams is not None
+    if grams:
+        stats.inputs(f"{prefix}.w_x", xs)
+        r_in = np.empty_like(ys)
+        hs = np.empty((xs.shape[0], n_h), np.float32)
     for t in range(xs.shape[0]):
+        if grams:
+            r_in[t] = r
         z = zx[t] + matmul(r[None, :], w_r)[0]
         i, f, g, o = sigmoid(z[:n_h]), sigmoid(z[n_h:2 * n_h]), np.tanh(z[2 * n_h:3 * n_h]), \
             sigmoid(z[3 * n_h:])
@@ -88,10 +107,16 @@ def lstm_layer(w, prefix: str, xs: np.ndarray, state=None, stats=None):
         h = o * np.tanh(c)
         if stats is not None:
             stats.update(f"{prefix}.h", h)
+            if grams:
+                hs[t] = h
         r = matmul(h[None, :], w_p)[0] if w_p is not None else h
         ys[t] = r
     if stats is not None:
         stats.update(f"{prefix}.r", ys)
+    if grams:
+        stats.inputs(f"{prefix}.w_r", r_in)
+        if w_p is not None:
+            stats.inputs(f"{prefix}.w_p", hs)
     return ys, (c, r)
 
 
@@ -118,9 +143,13 @@ def prediction_step(w, cfg, token: int, states, stats=None):
     return x[0], new_states
 
 
-def joint(w, enc_t: np.ndarray, pred_u: np.ndarray) -> np.ndarray:
+def joint(w, enc_t: np.ndarray, pred_u: np.ndarray, stats=None) -> np.ndarray:
     hidden = np.tanh(matmul(enc_t[None, :], w["joint.w_enc"])[0] + w["joint.b"]
                      + matmul(pred_u[None, :], w["joint.w_pred"])[0])
+    if stats is not None:
+        stats.inputs("joint.w_enc", enc_t[None, :])
+        stats.inputs("joint.w_pred", pred_u[None, :])
+        stats.inputs("joint.w_out", hidden[None, :])
     return matmul(hidden[None, :], w["joint.w_out"])[0] + w["joint.b_out"]
 
 
@@ -130,7 +159,7 @@ def greedy_decode(w, cfg, enc_out: np.ndarray, stats=None) -> list[int]:
     pred_u, states = prediction_step(w, cfg, BLANK, None, stats)
     for t in range(enc_out.shape[0]):
         for _ in range(cfg.decode.max_symbols_per_frame):
-            k = int(np.argmax(joint(w, enc_out[t], pred_u)))
+            k = int(np.argmax(joint(w, enc_out[t], pred_u, stats)))
             if k == BLANK:
                 break
             tokens.append(k)

@@ -120,7 +120,14 @@ def _set_untrained_blank_bias(weights, cfg) -> None:
 
 def calibrate(weights, cfg, utterances) -> dict[str, float]:
     """Max |activation| per tensor over the float model's run on ``utterances``."""
-    stats = float_ref.ActivationStats()
+    return calibration_stats(weights, cfg, utterances).max_abs
+
+
+def calibration_stats(weights, cfg, utterances,
+                      input_grams: bool = False) -> float_ref.ActivationStats:
+    """The float model's run on ``utterances``: max |activation| per tensor and, with
+    ``input_grams``, every weight matrix's input Gram matrix (for the gptq quantizer)."""
+    stats = float_ref.ActivationStats(grams={} if input_grams else None)
     for utt in utterances:
         float_ref.recognize(weights, cfg, utt.features, stats)
-    return stats.max_abs
+    return stats

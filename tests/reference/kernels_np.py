@@ -190,3 +190,27 @@ def matmul_nt(x, w):
     for k in range(x64.shape[1]):
         acc += x64[:, k, None] * w64[None, :, k]
     return acc.astype(np.float32)
+
+
+def gram_accumulate(g, x):
+    x64 = np.asarray(x, np.float64)
+    return g + x64.T @ x64
+
+
+def inverse_upper_cholesky(h):
+    """Upper U with h^-1 = U^T U (GPTQ's factor), by LAPACK."""
+    return np.linalg.cholesky(np.linalg.inv(h)).T
+
+
+def gptq_round(w, upper, scale, qmax, binary, keep):
+    """GPTQ with block size 1, all rows at once (Frantar et al. 2023, Algorithm 1)."""
+    work = np.array(w, np.float64)
+    codes = np.zeros(work.shape, np.int8)
+    for i in range(work.shape[1]):
+        v = work[:, i]
+        c = np.where(v >= 0, 1.0, -1.0) if binary else np.clip(np.rint(v / scale), -qmax, qmax)
+        c = np.where(keep[:, i], c, 0.0)
+        codes[:, i] = c
+        err = (v - c * scale) / upper[i, i]
+        work[:, i + 1:] -= np.outer(err, upper[i, i + 1:])
+    return codes

@@ -1,0 +1,84 @@
+"""GPTQ: error-compensating rounding of a weight matrix onto azsim's per-row grid.
+
+``model.quantizer = "gptq"`` keeps the grid, the scales and the stream formats of the
+``uniform`` quantizer (``quantize_per_channel``: the processor runs exactly the same kind of
+weights) and changes only *which* code each weight gets. Round-to-nearest minimizes each
+weight's own error; GPTQ (Frantar et al., "GPTQ: Accurate Post-Training Quantization for
+Generative Pre-trained Transformers", ICLR 2023, after Optimal Brain Quantization, Frantar &
+Alistarh, NeurIPS 2022) minimizes the layer's output error on calibration inputs,
+``tr((w - q) H (w - q)^T)`` with ``H`` the Gram matrix of the inputs the matrix saw while the
+float model ran over the calibration utterances (``float_ref.ActivationStats`` with
+``grams``). The arithmetic is ``kernels/gptq.py``.
+
+Choices, with their sources:
+
+* damping: ``DAMP`` x the mean diagonal of ``H`` is added to its diagonal (the GPTQ paper's
+  1 %, "percdamp" in its code), so that inputs the calibration barely excites do not make
+  the inverse ill-conditioned;
+* column order: decreasing ``H[i, i]`` (the authors' "act-order", ``desc_act``): the inputs
+  with most energy are rounded first, while the most later columns remain to absorb their
+  error;
+* an input the calibration never excites (``H[i, i] == 0``) carries no information about the
+  output error: its column is rounded to nearest and neither gives nor receives compensation
+  (the paper's code zeroes such columns instead, which would silence an input that unheard
+  audio may use);
+* weights that are exactly zero stay zero (``keep``; the kernel would compensate a nonzero
+  value given with ``keep`` False on the later columns, the fixed-mask case of SparseGPT,
+  Frantar & Alistarh, ICML 2023, but azsim prunes before calibration, so pruned weights
+  arrive here as zeros and only the kept weights' rounding is compensated).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..kernels import gptq_round, inverse_upper_cholesky
+
+from .quantize import per_channel_scale, weight_qmax
+
+DAMP = 0.01
+
+
+def gptq_quantize(w: np.ndarray, gram: np.ndarray, bits: int,
+                  damp: float = DAMP) -> tuple[np.ndarray, np.ndarray]:
+    """int8 codes and float64 per-row scales (``w ~ q * scale``, the grid of
+    ``quantize_per_channel``) chosen to minimize the output error on inputs with Gram matrix
+    ``gram`` [I, I] (``sum_x x x^T`` over the calibration inputs of ``w`` [O, I])."""
+    w64 = np.asarray(w, np.float64)
+    if w64.ndim != 2:
+        raise ValueError(f"gptq needs a 2-D weight matrix, got shape {w64.shape}")
+    n_in = w64.shape[1]
+    h = np.array(gram, np.float64)
+    if h.shape != (n_in, n_in):
+        raise ValueError(f"gptq: a {w64.shape} matrix needs a {n_in} x {n_in} input Gram "
+                         f"matrix, got {h.shape}")
+    if not (np.all(np.isfinite(h)) and np.all(np.isfinite(w64))):
+        raise ValueError("gptq needs finite weights and inputs")
+    scale = per_channel_scale(w64, bits)
+    if w64.size == 0:
+        return np.zeros(w64.shape, np.int8), scale
+    diag = np.diag(h).copy()
+    dead = diag <= 0
+    h[dead, :] = 0.0
+    h[:, dead] = 0.0
+    live_mean = float(diag[~dead].mean()) if np.any(~dead) else 1.0
+    h[dead, dead] = live_mean
+    h[np.diag_indices(n_in)] += damp * live_mean
+    order = np.argsort(-np.diag(h), kind="stable")
+    upper = inverse_upper_cholesky(np.ascontiguousarray(h[np.ix_(order, order)]))
+    codes = gptq_round(np.ascontiguousarray(w64[:, order]), upper, scale,
+                       float(weight_qmax(bits)), bits == 1,
+                       np.ascontiguousarray(w64[:, order] != 0))
+    q = np.empty_like(codes)
+    q[:, order] = codes
+    return q, scale
+
+
+def gptq_weights(weights: dict, grams: dict, bits: int) -> dict:
+    """``weights`` with every matrix that has a Gram matrix in ``grams`` replaced by its GPTQ
+    grid values ``q * scale`` (float32): the float form of what the integer model runs, e.g. to
+    start quantization-aware training from GPTQ's rounding (``TrainConfig.gptq_init``)."""
+    out = dict(weights)
+    for name, gram in grams.items():
+        q, scale = gptq_quantize(weights[name], gram, bits)
+        out[name] = (q * scale[:, None]).astype(np.float32)
+    return out

@@ -1,0 +1,119 @@
+"""Error-compensating rounding onto a per-row grid (GPTQ, Frantar et al., ICLR 2023).
+
+Round-to-nearest quantizes every weight on its own. GPTQ quantizes a matrix ``w`` [O, I] one
+input column at a time and, after each column, moves the not yet quantized columns so that
+the layer's *output* error on calibration inputs stays small: it minimizes
+``sum_x |(w - q) x|^2 = tr((w - q) H (w - q)^T)`` with ``H = sum_x x x^T`` (the inputs' Gram
+matrix), greedily, column by column (Optimal Brain Quantization). With ``U`` the upper
+Cholesky factor of ``H^-1``, column ``i``'s rounding error ``e = (w[:, i] - q[:, i]) / U[i, i]``
+is spread as ``w[:, j] -= e * U[i, j]`` over the columns ``j > i`` (the paper's Algorithm 1
+with block size 1, which is the same arithmetic without the blocking).
+
+Everything here is plain loops in float64 in a fixed order (own Cholesky factorizations, no
+LAPACK), so the chosen codes depend on the inputs only, on any CPU and thread count, as the
+float golden model's calibration does (``fmatmul.py``).
+"""
+import numpy as np
+
+from .jit import jit
+
+
+@jit
+def gram_accumulate(g, x):
+    """``g += x^T x`` for float32 rows ``x`` [M, K] into a float64 [K, K] matrix (each entry
+    one ascending sum over the rows, products exact in float64)."""
+    m, k = x.shape
+    for a in range(k):
+        for b in range(a, k):
+            s = 0.0
+            for r in range(m):
+                s += np.float64(x[r, a]) * np.float64(x[r, b])
+            g[a, b] += s
+            if b != a:
+                g[b, a] += s
+
+
+@jit
+def cholesky_lower(a):
+    """Lower-triangular ``L`` with ``a = L L^T`` for a symmetric positive definite ``a``
+    (Cholesky-Banachiewicz, row by row). Raises if ``a`` is not positive definite."""
+    n = a.shape[0]
+    low = np.zeros((n, n))
+    for i in range(n):
+        for j in range(i + 1):
+            s = a[i, j]
+            for k in range(j):
+                s -= low[i, k] * low[j, k]
+            if i == j:
+                if s <= 0.0:
+                    raise ValueError("matrix is not positive definite")
+                low[i, i] = np.sqrt(s)
+            else:
+                low[i, j] = s / low[j, j]
+    return low
+
+
+@jit
+def inverse_upper_cholesky(h):
+    """Upper ``U`` with ``h^-1 = U^T U``, for a symmetric positive definite ``h``.
+
+    ``h = L L^T`` gives ``h^-1 = L^-T L^-1``; ``U`` is the upper factor GPTQ needs, the
+    transposed lower Cholesky factor of ``h^-1`` read in reversed index order."""
+    n = h.shape[0]
+    low = cholesky_lower(h)
+    # inv_low = L^-1 (lower), by forward substitution column by column.
+    inv_low = np.zeros((n, n))
+    for j in range(n):
+        inv_low[j, j] = 1.0 / low[j, j]
+        for i in range(j + 1, n):
+            s = 0.0
+            for k in range(j, i):
+                s -= low[i, k] * inv_low[k, j]
+            inv_low[i, j] = s / low[i, i]
+    # hinv = L^-T L^-1
+    hinv = np.zeros((n, n))
+    for i in range(n):
+        for j in range(i, n):
+            s = 0.0
+            for k in range(j, n):
+                s += inv_low[k, i] * inv_low[k, j]
+            hinv[i, j] = s
+            hinv[j, i] = s
+    # U = chol(hinv)^T in the upper form: hinv = U^T U.
+    return cholesky_lower(hinv).T.copy()
+
+
+@jit
+def _round_code(v, scale, qmax, binary):
+    """The nearest grid code of value ``v`` on a row of step ``scale`` (round half to even,
+    clipped to +-qmax); binary grids have codes -1 and +1 only."""
+    if binary:
+        return 1.0 if v >= 0.0 else -1.0
+    c = np.rint(v / scale)
+    if c > qmax:
+        return float(qmax)
+    if c < -qmax:
+        return float(-qmax)
+    return c
+
+
+@jit
+def gptq_round(w, upper, scale, qmax, binary, keep):
+    """Codes for ``w`` [O, I] (float64, columns already in processing order) on the per-row
+    grid ``code * scale[o]`` with |code| <= qmax (binary: codes +-1), greedily compensating
+    each column's error on the later columns through ``upper`` (``inverse_upper_cholesky``
+    of the damped Gram matrix, same column order). Weights with ``keep`` False (pruned) get
+    code 0 and their whole value is compensated. ``w`` is not modified. Returns int8 codes."""
+    o_n, i_n = w.shape
+    work = w.copy()
+    codes = np.zeros((o_n, i_n), np.int8)
+    for i in range(i_n):
+        d = upper[i, i]
+        for o in range(o_n):
+            v = work[o, i]
+            c = _round_code(v, scale[o], qmax, binary) if keep[o, i] else 0.0
+            codes[o, i] = np.int8(c)
+            err = (v - c * scale[o]) / d
+            for j in range(i + 1, i_n):
+                work[o, j] -= err * upper[i, j]
+    return codes

@@ -1,0 +1,163 @@
+"""GPTQ rounding (model.quantizer = "gptq"): the kernels against their NumPy twins, the
+quantizer's invariants, and its effect on the shipped model's real calibration inputs."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from azsim import kernels as K
+from azsim.compress.gptq import gptq_quantize
+from azsim.compress.ptq import quantize_model
+from azsim.compress.quantize import per_channel_scale, quantize_per_channel, weight_qmax
+from azsim.config import load_model_config
+from azsim.evaluate import calibration_utterances
+from azsim.model.loading import calibration_stats, model_weights
+from reference import kernels_np as R
+
+
+def _correlated(rng, n_rows, n_in, mix=0.9):
+    """Inputs whose features are strongly correlated (as neighbouring mel bands are)."""
+    base = rng.standard_normal((n_rows, 1))
+    return (mix * base + (1 - mix) * rng.standard_normal((n_rows, n_in))).astype(np.float32)
+
+
+def _output_error(w, q, scale, gram):
+    d = np.asarray(w, np.float64) - q * scale[:, None]
+    return float(np.trace(d @ gram @ d.T))
+
+
+def test_gram_accumulate_matches_its_twin():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((37, 11)).astype(np.float32)
+    g = np.full((11, 11), 0.5)
+    expect = R.gram_accumulate(g.copy(), x)
+    K.gram_accumulate(g, x)
+    np.testing.assert_allclose(g, expect, rtol=1e-12, atol=1e-12)
+    assert np.array_equal(g, g.T)
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 24), seed=st.integers(0, 2**16))
+def test_inverse_upper_cholesky_matches_lapack(n, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((n + 3, n))
+    h = a.T @ a + 0.1 * np.eye(n)
+    u = K.inverse_upper_cholesky(h)
+    assert np.array_equal(u, np.triu(u))
+    np.testing.assert_allclose(u, R.inverse_upper_cholesky(h), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(u.T @ u @ h, np.eye(n), atol=1e-8)
+
+
+def test_cholesky_rejects_a_matrix_that_is_not_positive_definite():
+    with pytest.raises(ValueError, match="positive definite"):
+        K.inverse_upper_cholesky(np.array([[1.0, 2.0], [2.0, 1.0]]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.integers(1, 9), cols=st.integers(1, 12), bits=st.integers(1, 8),
+       seed=st.integers(0, 2**16), pruned=st.floats(0.0, 0.9))
+def test_gptq_round_matches_its_twin(rows, cols, bits, seed, pruned):
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((rows, cols))
+    w[rng.random(w.shape) < pruned] = 0.0
+    x = _correlated(rng, 3 * cols + 2, cols, 0.6)
+    h = x.astype(np.float64).T @ x + 0.01 * np.eye(cols)
+    u = K.inverse_upper_cholesky(h)
+    scale = per_channel_scale(w, bits)
+    qmax, binary, keep = float(weight_qmax(bits)), bits == 1, w != 0
+    got = K.gptq_round(w, u, scale, qmax, binary, keep)
+    want = R.gptq_round(w, u, scale, qmax, binary, keep)
+    # The kernel and the twin sum in different orders; a code may differ only where the
+    # value sat on a rounding midpoint to within float noise (none in these draws).
+    assert np.array_equal(got, want)
+    assert np.all(np.abs(got.astype(int)) <= qmax)
+    assert np.all(got[~keep] == 0)
+    if binary:
+        assert np.all(np.abs(got[keep]) == 1)
+
+
+def test_uncorrelated_inputs_give_round_to_nearest():
+    """With a diagonal Gram matrix no column's error can be compensated on another: GPTQ
+    must then choose exactly the round-to-nearest codes."""
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal((16, 10))
+    gram = np.diag(rng.uniform(0.5, 3.0, 10))
+    for bits in (2, 4, 8):
+        q, scale = gptq_quantize(w, gram, bits)
+        q_rtn, scale_rtn = quantize_per_channel(w, bits)
+        assert np.array_equal(q, q_rtn) and np.array_equal(scale, scale_rtn)
+
+
+@pytest.mark.parametrize("bits", [2, 3, 4, 8])
+def test_correlated_inputs_lower_the_output_error_on_the_same_grid(bits):
+    rng = np.random.default_rng(bits)
+    w = rng.standard_normal((64, 32))
+    x = _correlated(rng, 500, 32)
+    gram = x.astype(np.float64).T @ x
+    q, scale = gptq_quantize(w, gram, bits)
+    q_rtn, scale_rtn = quantize_per_channel(w, bits)
+    assert np.array_equal(scale, scale_rtn)          # the grid is the uniform quantizer's
+    assert np.all(np.abs(q.astype(int)) <= weight_qmax(bits))
+    assert _output_error(w, q, scale, gram) < 0.7 * _output_error(w, q_rtn, scale, gram)
+
+
+def test_pruned_weights_stay_zero_and_silent_inputs_round_to_nearest():
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((20, 12))
+    w[rng.random(w.shape) < 0.5] = 0.0
+    x = _correlated(rng, 200, 12)
+    x[:, 4] = 0.0                                   # an input calibration never excites
+    gram = x.astype(np.float64).T @ x
+    q, scale = gptq_quantize(w, gram, 4)
+    assert np.all(q[w == 0] == 0)
+    q_rtn, _ = quantize_per_channel(w, 4)
+    assert np.array_equal(q[:, 4], q_rtn[:, 4])
+    assert _output_error(w, q, scale, gram) < _output_error(w, q_rtn, scale, gram)
+
+
+def test_bad_gram_shape_is_a_clear_error():
+    with pytest.raises(ValueError, match="needs a 4 x 4 input Gram"):
+        gptq_quantize(np.ones((3, 4)), np.eye(3), 4)
+
+
+def test_quantize_model_with_gptq_needs_the_grams():
+    cfg = load_model_config("small", ["model.quantizer=gptq"])
+    w = model_weights(cfg)
+    stats = calibration_stats(w, cfg, calibration_utterances(cfg)[:2])
+    with pytest.raises(ValueError, match="Gram"):
+        quantize_model(w, cfg, stats.max_abs, 4)
+
+
+def test_gptq_lowers_every_matrix_output_error_on_the_shipped_model():
+    """On the trained model's real calibration inputs, at 4 bits, every matrix's output error
+    (what GPTQ minimizes) falls, and the integer model runs on the same grid."""
+    cfg = load_model_config("small", ["model.quantizer=gptq", "model.weight_bits=4"])
+    w = model_weights(cfg)
+    stats = calibration_stats(w, cfg, calibration_utterances(cfg)[:8], input_grams=True)
+    qm = quantize_model(w, cfg, stats.max_abs, 4, stats.grams)
+    by_name = {m.name: m for m in qm.matrices()}
+    assert set(stats.grams) == {m.name for m in qm.matrices()} - {"pred.embed"}
+    for name, gram in stats.grams.items():
+        m = by_name[name]
+        q_rtn, scale = quantize_per_channel(w[name], 4)
+        assert np.array_equal(m.scale, scale), name
+        assert _output_error(w[name], m.q, scale, gram) < \
+            0.8 * _output_error(w[name], q_rtn, scale, gram), name
+
+
+def test_gptq_flag_reaches_eval_and_compress(cli, shipped_test_head):
+    """``--gptq`` is ``model.quantizer = gptq`` in eval (recorded in its JSON) and in compress
+    (calibrated on the shipped utterances), on the same grid: the streams' sizes match the
+    uniform quantizer's to within the zero codes."""
+    import json
+    code, out, _ = cli("eval", "--gptq", "--bits", "4", "--test", shipped_test_head(3),
+                       "--json", "-")
+    assert code in (0, None)
+    assert json.loads(out)["quantizer"] == "gptq"
+    sizes = {}
+    for flag in ("--gptq", None):
+        code, out, _ = cli("compress", "--bits", "4", "--format", "dense", "--json", "-",
+                           *([flag] if flag else []))
+        data = json.loads(out)
+        sizes[data["quantizer"]] = data["formats"][0]["bytes"]
+    assert sizes["gptq"] == sizes["uniform"]        # dense 4-bit: the same bytes, other codes

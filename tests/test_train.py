@@ -232,6 +232,26 @@ def test_distillation_trains_from_the_init_and_needs_one(tmp_path):
         train(load_model_config("small", []), tmp_path / "c", tmp_path / "o2", tcfg)
 
 
+def test_gptq_init_starts_qat_from_gptqs_rounding_and_needs_qat_bits(tmp_path):
+    """``gptq_init``: the 4-bit fine-tune starts from GPTQ's codes of the init (calibrated as
+    ``azsim eval`` is), so at a vanishing learning rate nearly every exported code is GPTQ's,
+    not round-to-nearest's; without ``qat_bits`` there is no grid to round onto."""
+    from azsim.compress.quantize import quantize_per_channel
+    from azsim.train.loop import TrainConfig, gptq_init_weights
+    with pytest.raises(ValueError, match="gptq_init needs qat_bits"):
+        TrainConfig(gptq_init=True)
+    tcfg = TrainConfig(epochs=1, threads=1, warmup_steps=1, qat_bits=4, gptq_init=True,
+                       lr=1e-12, final_lr=1e-12)
+    init, w = _train_from_shipped_small(tmp_path, tcfg)
+    start = gptq_init_weights(init, load_model_config("small", []), 4)
+    for name in ("enc.2.w_r", "pred.0.w_r", "joint.w_pred"):
+        q_gptq, _ = quantize_per_channel(start[name], 4)
+        q_rtn, _ = quantize_per_channel(init[name], 4)
+        q_out, _ = quantize_per_channel(w[name], 4)
+        assert np.mean(q_gptq != q_rtn) > 0.05, name          # GPTQ moved many codes
+        assert np.mean(q_out == q_gptq) > 0.95, name          # and training started there
+
+
 def test_encoder_only_and_decoder_only_exclude_each_other():
     from azsim.train.loop import TrainConfig
     with pytest.raises(ValueError, match="exclude each other"):

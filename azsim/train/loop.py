@@ -81,6 +81,11 @@ class TrainConfig:
                                     # the RNN-T lattice (train.loss.lattice_kd), so that a
                                     # quantization-aware fine-tune stays near the model it
                                     # starts from instead of drifting toward one corpus
+    gptq_init: bool = False         # with qat_bits: start the quantized model from GPTQ's
+                                    # rounding of the init (azsim.compress.gptq, calibrated on
+                                    # the shipped calibration utterances as azsim eval is), not
+                                    # from the float weights; a kd_weight teacher stays the
+                                    # float init
     train_limit: int = 0            # use only the first N training utterances (0: all)
     dev_limit: int = 300
 
@@ -91,8 +96,21 @@ class TrainConfig:
         if (self.branch_switch or self.distill_weight) and not self.encoder_only:
             raise ValueError("branch_switch and distill_weight need encoder_only: the cheap "
                              "branch runs under the full model's prediction and joint networks")
+        if self.gptq_init and not self.qat_bits:
+            raise ValueError("gptq_init needs qat_bits: it rounds the init onto that grid")
         if not 0 <= self.branch_switch <= 1:
             raise ValueError(f"branch_switch {self.branch_switch}: a probability in [0, 1]")
+
+
+def gptq_init_weights(arrays: dict, model_cfg, bits: int) -> dict:
+    """``arrays`` (the ``.npz`` schema) with every weight matrix on its GPTQ grid values, the
+    Gram matrices from the float model's run over the shipped calibration utterances."""
+    from ..compress.gptq import gptq_weights
+    from ..evaluate import calibration_utterances
+    from ..model.loading import calibration_stats
+    stats = calibration_stats(arrays, model_cfg, calibration_utterances(model_cfg),
+                              input_grams=True)
+    return gptq_weights(arrays, stats.grams, bits)
 
 
 def switch_plan(n_steps: int, p_cheap: float, mean_steps: float, rng) -> list[tuple[int, bool]]:
@@ -176,6 +194,10 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
         teacher = copy.deepcopy(model).requires_grad_(False)
         teacher.dropout = teacher.pred_dropout = 0.0
     full_branch = teacher.enc if cfg.branch_switch else None
+    if cfg.gptq_init:
+        if not init:
+            raise ValueError("gptq_init needs an init: the float model it rounds")
+        model.load_npz_weights(gptq_init_weights(model.export(), model_cfg, cfg.qat_bits))
 
     def compressed(name, w, export=False):
         """The pruning mask, then the b-bit grid: fake-quantized (straight-through) while

@@ -188,10 +188,11 @@ def prepare_model(cfg, weights, calibration_utterances):
     ``calibration_utterances``: what ``azsim run`` and ``azsim eval`` both execute. Pruning
     comes first, so calibration sees the activations of the model that will run. With
     ``model.branch.enabled`` the integer model also holds the cheap encoder branch."""
-    w = prune_weights(model_weights(cfg, weights), cfg)
+    unpruned = model_weights(cfg, weights)
+    w = prune_weights(unpruned, cfg)
     stats = calibration_stats(w, cfg, calibration_utterances,
                               input_grams=cfg.quantizer == "gptq")
-    qm = quantize_model(w, cfg, stats.max_abs, cfg.weight_bits, stats.grams)
+    qm = quantize_model(w, cfg, stats.max_abs, cfg.weight_bits, stats.grams, unpruned)
     if cfg.branch.enabled:
         # Issue #7: the cheap encoder branch, quantized with the same activation scales so
         # that both branches share the recurrent state (azsim.execute.branch). Under gptq

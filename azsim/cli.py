@@ -244,7 +244,8 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
     else:
         from .compress.pipeline import prune_weights
         from .model.loading import model_weights
-        w = prune_weights(model_weights(cfg), cfg)
+        unpruned = model_weights(cfg)
+        w = prune_weights(unpruned, cfg)
         grams = None
         if cfg.quantizer == "gptq":
             # gptq's codes depend on the inputs: the shipped calibration utterances, as
@@ -252,7 +253,7 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
             from .evaluate import calibration_utterances
             from .model.loading import calibration_stats
             grams = calibration_stats(w, cfg, calibration_utterances(cfg), True).grams
-        codes = sv.model_codes(w, cfg.weight_bits, cfg.quantizer, grams)
+        codes = sv.model_codes(w, cfg.weight_bits, cfg.quantizer, grams, unpruned)
         source = f"model {cfg.name}"
     if weight_format == "all" and cfg.weight_bits == 1 and \
             any(np.count_nonzero(q == 0) for q, _ in codes.values()):

@@ -115,6 +115,39 @@ def test_pruned_weights_stay_zero_and_silent_inputs_round_to_nearest():
     assert _output_error(w, q, scale, gram) < _output_error(w, q_rtn, scale, gram)
 
 
+def test_pruning_mask_is_kept_and_the_pruned_weights_are_compensated():
+    """Given the unpruned weights and the mask, the pruned weights get code 0 and their value
+    is compensated: the output error against the *unpruned* matrix is lower than GPTQ of the
+    already pruned matrix, whose zeros carry no value to compensate."""
+    rng = np.random.default_rng(7)
+    w = rng.standard_normal((48, 24))
+    keep = np.abs(w) > np.median(np.abs(w))
+    x = _correlated(rng, 400, 24)
+    gram = x.astype(np.float64).T @ x
+    q_c, scale_c = gptq_quantize(w, gram, 8, keep=keep)
+    q_p, scale_p = gptq_quantize(np.where(keep, w, 0.0), gram, 8)
+    assert np.array_equal(scale_c, scale_p)         # the kept weights' grid either way
+    assert np.all(q_c[~keep] == 0)
+    assert _output_error(w, q_c, scale_c, gram) < 0.7 * _output_error(w, q_p, scale_p, gram)
+    with pytest.raises(ValueError, match="keep mask"):
+        gptq_quantize(w, gram, 8, keep=keep[:, :3])
+
+
+def test_one_shot_pruning_under_gptq_keeps_the_pruning_mask():
+    """``--sparsity`` with ``--gptq``: the integer model's zeros are exactly the pruned
+    weights (plus kept weights that round to 0), as with the uniform quantizer."""
+    from azsim.api import prepare_model
+    cfg = load_model_config("small", ["model.quantizer=gptq", "model.sparsity=0.5",
+                                      'model.prune="global"'])
+    w, qm = prepare_model(cfg, None, calibration_utterances(cfg)[:4])
+    for m in qm.matrices():
+        if m.name == "pred.embed":
+            continue
+        pruned = w[m.name] == 0
+        assert np.all(m.q[pruned] == 0), m.name
+        assert np.mean(m.q[~pruned] == 0) < 0.02, m.name
+
+
 def test_bad_gram_shape_is_a_clear_error():
     with pytest.raises(ValueError, match="needs a 4 x 4 input Gram"):
         gptq_quantize(np.ones((3, 4)), np.eye(3), 4)

@@ -22,10 +22,10 @@ Choices, with their sources:
   output error: its column is rounded to nearest and neither gives nor receives compensation
   (the paper's code zeroes such columns instead, which would silence an input that unheard
   audio may use);
-* weights that are exactly zero stay zero (``keep``; the kernel would compensate a nonzero
-  value given with ``keep`` False on the later columns, the fixed-mask case of SparseGPT,
-  Frantar & Alistarh, ICML 2023, but azsim prunes before calibration, so pruned weights
-  arrive here as zeros and only the kept weights' rounding is compensated).
+* pruning: given the unpruned weights and the pruning mask (``keep``), the pruned weights get
+  code 0 and their whole value is compensated on the later columns like a rounding error
+  (the fixed-mask case of SparseGPT, Frantar & Alistarh, ICML 2023): one-shot pruning is then
+  compensated too. The grid is that of the kept weights, as ``uniform`` has it.
 """
 from __future__ import annotations
 
@@ -38,11 +38,13 @@ from .quantize import per_channel_scale, weight_qmax
 DAMP = 0.01
 
 
-def gptq_quantize(w: np.ndarray, gram: np.ndarray, bits: int,
-                  damp: float = DAMP) -> tuple[np.ndarray, np.ndarray]:
+def gptq_quantize(w: np.ndarray, gram: np.ndarray, bits: int, damp: float = DAMP,
+                  keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """int8 codes and float64 per-row scales (``w ~ q * scale``, the grid of
-    ``quantize_per_channel``) chosen to minimize the output error on inputs with Gram matrix
-    ``gram`` [I, I] (``sum_x x x^T`` over the calibration inputs of ``w`` [O, I])."""
+    ``quantize_per_channel`` for the kept weights) chosen to minimize the output error on
+    inputs with Gram matrix ``gram`` [I, I] (``sum_x x x^T`` over the calibration inputs of
+    ``w`` [O, I]). ``keep``: the weights pruning keeps (default: the nonzero ones); the others
+    get code 0, their value compensated on the later columns."""
     w64 = np.asarray(w, np.float64)
     if w64.ndim != 2:
         raise ValueError(f"gptq needs a 2-D weight matrix, got shape {w64.shape}")
@@ -53,7 +55,10 @@ def gptq_quantize(w: np.ndarray, gram: np.ndarray, bits: int,
                          f"matrix, got {h.shape}")
     if not (np.all(np.isfinite(h)) and np.all(np.isfinite(w64))):
         raise ValueError("gptq needs finite weights and inputs")
-    scale = per_channel_scale(w64, bits)
+    keep = (w64 != 0) if keep is None else np.asarray(keep, bool)
+    if keep.shape != w64.shape:
+        raise ValueError(f"gptq: keep mask {keep.shape} for a {w64.shape} matrix")
+    scale = per_channel_scale(np.where(keep, w64, 0.0), bits)
     if w64.size == 0:
         return np.zeros(w64.shape, np.int8), scale
     diag = np.diag(h).copy()
@@ -67,7 +72,7 @@ def gptq_quantize(w: np.ndarray, gram: np.ndarray, bits: int,
     upper = inverse_upper_cholesky(np.ascontiguousarray(h[np.ix_(order, order)]))
     codes = gptq_round(np.ascontiguousarray(w64[:, order]), upper, scale,
                        float(weight_qmax(bits)), bits == 1,
-                       np.ascontiguousarray(w64[:, order] != 0))
+                       np.ascontiguousarray(keep[:, order]))
     q = np.empty_like(codes)
     q[:, order] = codes
     return q, scale

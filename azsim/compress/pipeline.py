@@ -119,10 +119,11 @@ def decode_matrix(enc: Encoded) -> np.ndarray:
 def quantize_and_encode(w: np.ndarray, bits: int, quantizer: str, fmt: str,
                         pointer_bits: int = MIN_POINTER_BITS,
                         rle_index_bits: int = EIE_RELATIVE_INDEX_BITS,
-                        gram: np.ndarray | None = None
+                        gram: np.ndarray | None = None, unpruned: np.ndarray | None = None
                         ) -> tuple[np.ndarray, np.ndarray, Encoded]:
     """int8 codes for the datapath, per-row scales, and the encoded stream. ``gram``: the
-    Gram matrix of the matrix's calibration inputs, which the ``gptq`` quantizer needs."""
+    Gram matrix of the matrix's calibration inputs, which the ``gptq`` quantizer needs;
+    ``unpruned``: ``w`` before pruning, whose pruned weights gptq then compensates."""
     widths = {"pointer_bits": pointer_bits, "rle_index_bits": rle_index_bits}
     if quantizer == "codebook":
         cb = fit_codebook(w, bits)
@@ -132,7 +133,10 @@ def quantize_and_encode(w: np.ndarray, bits: int, quantizer: str, fmt: str,
         if gram is None:
             raise ValueError("the gptq quantizer needs the Gram matrix of the weights' "
                              "calibration inputs")
-        q, scale = gptq_quantize(w, gram, bits)
+        if unpruned is None:
+            q, scale = gptq_quantize(w, gram, bits)
+        else:
+            q, scale = gptq_quantize(unpruned, gram, bits, keep=np.asarray(w) != 0)
         return q, scale, encode_codes(q, bits, fmt, **widths)
     q, scale = quantize_per_channel(w, bits)
     return q, scale, encode_codes(q, bits, fmt, **widths)

@@ -53,11 +53,13 @@ def _qmatrix(name: str, q, scale, bits: int, enc: Encoded) -> QMatrix:
 
 def make_qmatrix(name: str, w: np.ndarray, bits: int, quantizer: str = "uniform",
                  fmt: str = "dense", pointer_bits: int = 16, rle_index_bits: int = 4,
-                 grams: dict | None = None) -> QMatrix:
-    """``grams``: input Gram matrices by matrix name (calibration), for the gptq quantizer."""
+                 grams: dict | None = None, unpruned: dict | None = None) -> QMatrix:
+    """``grams``: input Gram matrices by matrix name (calibration), for the gptq quantizer;
+    ``unpruned``: the weights before pruning by name, whose pruned weights gptq compensates."""
     gram = grams.get(name) if grams is not None else None
+    dense = unpruned.get(name) if unpruned is not None else None
     q, scale, enc = quantize_and_encode(w, bits, quantizer, fmt, pointer_bits, rle_index_bits,
-                                        gram)
+                                        gram, dense)
     return _qmatrix(name, q, scale, bits, enc)
 
 
@@ -169,16 +171,18 @@ def _quantize_stack(w, prefix: str, n_layers: int, bits: int, in_scale: float, s
 
 
 def quantize_model(w: dict, cfg, stats: dict[str, float], bits: int,
-                   grams: dict[str, np.ndarray] | None = None) -> QuantizedRNNT:
+                   grams: dict[str, np.ndarray] | None = None,
+                   unpruned: dict[str, np.ndarray] | None = None) -> QuantizedRNNT:
     """Quantize float weights to ``bits`` with activation scales from calibration ``stats``;
     the quantizer and stream format come from ``cfg`` (pruning happens before calibration).
     ``grams``: each matrix's calibration-input Gram matrix (``calibrate(...,
-    input_grams=True)``), which ``model.quantizer = "gptq"`` needs."""
+    input_grams=True)``), which ``model.quantizer = "gptq"`` needs; with ``unpruned`` (the
+    weights before pruning) it also compensates what pruning removed."""
     if cfg.quantizer == "gptq" and grams is None:
         raise ValueError("model.quantizer = gptq needs the calibration inputs' Gram matrices")
     comp = {"quantizer": cfg.quantizer, "fmt": cfg.weight_format,
             "pointer_bits": cfg.pointer_bits, "rle_index_bits": cfg.rle_index_bits,
-            "grams": grams}
+            "grams": grams, "unpruned": unpruned}
     in_scale = activation_scale(stats["enc.in"])
     enc = _quantize_stack(w, "enc", cfg.encoder.lstm_layers, bits, in_scale, stats, comp)
     enc_scale = enc[-1].out_scale

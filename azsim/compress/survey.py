@@ -44,10 +44,11 @@ class FormatResult:
                 "encode_s": self.encode_s, "decode_s": self.decode_s}
 
 
-def model_codes(weights: dict, bits: int, quantizer: str,
-                grams: dict | None = None) -> dict[str, tuple]:
+def model_codes(weights: dict, bits: int, quantizer: str, grams: dict | None = None,
+                unpruned: dict | None = None) -> dict[str, tuple]:
     """Quantize every prunable matrix once: name -> (codes, codebook or None). ``grams``:
-    the matrices' calibration-input Gram matrices, which ``gptq`` needs."""
+    the matrices' calibration-input Gram matrices, which ``gptq`` needs; ``unpruned``: the
+    weights before pruning, whose pruned weights gptq compensates."""
     out = {}
     for name, w in weights.items():
         if not is_prunable(name):
@@ -58,7 +59,9 @@ def model_codes(weights: dict, bits: int, quantizer: str,
         elif quantizer == "gptq":
             if grams is None or name not in grams:
                 raise ValueError(f"gptq needs the calibration inputs' Gram matrix of {name}")
-            out[name] = (gptq_quantize(w, grams[name], bits)[0], None)
+            keep = np.asarray(w) != 0
+            dense = unpruned[name] if unpruned is not None else w
+            out[name] = (gptq_quantize(dense, grams[name], bits, keep=keep)[0], None)
         else:
             out[name] = (quantize_per_channel(w, bits)[0], None)
     return out

@@ -123,7 +123,8 @@ def with_cheap_branch(qm: QuantizedRNNT, full_weights: dict, stats: dict, cfg,
     enc_only = {k: v for k, v in src.items() if k.startswith("enc.")}
     w = dict(full_weights)
     w.update(prune_weights(enc_only, cheap_cfg))
-    cheap = quantize_model(w, cheap_cfg, stats, b.bits or cfg.weight_bits, grams)
+    cheap = quantize_model(w, cheap_cfg, stats, b.bits or cfg.weight_bits, grams,
+                           {**full_weights, **enc_only})
     energy_q = int(np.floor(b.energy_threshold / qm.in_scale))
     threshold_q = int(round(b.blank_margin_nats * LOGIT_UNITS_PER_NAT)) \
         if b.arbitrator in BLANK_ARBITRATORS else 0

@@ -57,8 +57,8 @@ def cholesky_lower(a):
 def inverse_upper_cholesky(h):
     """Upper ``U`` with ``h^-1 = U^T U``, for a symmetric positive definite ``h``.
 
-    ``h = L L^T`` gives ``h^-1 = L^-T L^-1``; ``U`` is the upper factor GPTQ needs, the
-    transposed lower Cholesky factor of ``h^-1`` read in reversed index order."""
+    ``h = L L^T`` gives ``h^-1 = L^-T L^-1``; ``U`` is the upper factor GPTQ needs: the
+    transpose of the lower Cholesky factor of ``h^-1``."""
     n = h.shape[0]
     low = cholesky_lower(h)
     # inv_low = L^-1 (lower), by forward substitution column by column.

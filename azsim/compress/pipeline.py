@@ -15,8 +15,8 @@ from ..errors import AzsimWarning, CompressedStreamError, ConfigError
 from . import formats_entropy, formats_sparse  # noqa: F401  (fill the format registry)
 from .codebook import Codebook, fit_codebook, table_codes
 from .format_base import FORMATS, Encoded
-from .gptq import gptq_quantize
 from .formats_sparse import CompressedSparseFormat, RelativeIndexFormat, rle_padding_entries
+from .gptq import gptq_quantize
 from .prune import parse_prune_spec
 from .quantize import quantize_per_channel
 from .stream import HEADER_BYTES, unwrap, wrap

@@ -175,7 +175,7 @@ def quantize_model(w: dict, cfg, stats: dict[str, float], bits: int,
                    unpruned: dict[str, np.ndarray] | None = None) -> QuantizedRNNT:
     """Quantize float weights to ``bits`` with activation scales from calibration ``stats``;
     the quantizer and stream format come from ``cfg`` (pruning happens before calibration).
-    ``grams``: each matrix's calibration-input Gram matrix (``calibrate(...,
+    ``grams``: each matrix's calibration-input Gram matrix (``loading.calibration_stats(...,
     input_grams=True)``), which ``model.quantizer = "gptq"`` needs; with ``unpruned`` (the
     weights before pruning) it also compensates what pruning removed."""
     if cfg.quantizer == "gptq" and grams is None:

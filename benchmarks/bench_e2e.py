@@ -22,6 +22,7 @@ Usage::
     python benchmarks/bench_e2e.py [--model he2019] [--seconds 10] [--repeats 3] [--no-torch]
 """
 import argparse
+import dataclasses
 import os
 import statistics
 import sys
@@ -41,7 +42,7 @@ from azsim.schedule.residency import Residency
 from azsim.execute.events import FIELD
 from azsim.execute.integer import layer_matrices, run_utterance
 from azsim.model.audio import load_audio, shipped_audio_paths, write_wav
-from azsim.model.loading import calibrate, load_utterances, model_weights
+from azsim.model.loading import calibrate, calibration_stats, load_utterances, model_weights
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from torch_reference import torch_rnnt_seconds  # noqa: E402  (imports torch lazily)
@@ -102,6 +103,12 @@ def main(argv=None):
     weights, t_weights = timed(lambda: model_weights(cfg))
     stats, t_calib = timed(lambda: calibrate(weights, cfg, calib))
     qm, t_quant = timed(lambda: quantize_model(weights, cfg, stats, cfg.weight_bits))
+    # The gptq quantizer's extra setup: the Gram matrices during calibration, then GPTQ's
+    # rounding (its first call includes loading or compiling kernels/gptq.py).
+    gstats, t_calib_g = timed(lambda: calibration_stats(weights, cfg, calib, input_grams=True))
+    gcfg = dataclasses.replace(cfg, quantizer="gptq")
+    _, t_quant_g = timed(lambda: quantize_model(weights, gcfg, gstats.max_abs, cfg.weight_bits,
+                                                gstats.grams))
 
     with tempfile.TemporaryDirectory() as tmp:
         wav = os.path.join(tmp, "long.wav")
@@ -129,6 +136,10 @@ def main(argv=None):
     rows = [("setup: weights (model_weights)", t_weights, None, ""),
             ("setup: calibrate (shipped audio)", t_calib, None, ""),
             ("setup: quantize_model", t_quant, None, ""),
+            ("setup, gptq: calibrate + Gram matrices", t_calib_g, None,
+             f"{t_calib_g / t_calib:.2f}x calibrate"),
+            ("setup, gptq: quantize_model", t_quant_g, None,
+             f"{t_quant_g / t_quant:.1f}x round to nearest"),
             ("setup: PE tables (plan_costs)", t_plan, None, ""),
             ("simulate: first call (warm-up)", t_first, t_first / audio_s, ""),
             ("simulate: run_utterance", t_sim, t_sim / audio_s,

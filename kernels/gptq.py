@@ -14,8 +14,9 @@ LAPACK), so the chosen codes depend on the inputs only, on any CPU and thread co
 float golden model's calibration does (``fmatmul.py``).
 """
 import numpy as np
+from numba import prange
 
-from .jit import jit
+from .jit import jit, jit_parallel
 
 
 @jit
@@ -61,24 +62,29 @@ def inverse_upper_cholesky(h):
     transpose of the lower Cholesky factor of ``h^-1``."""
     n = h.shape[0]
     low = cholesky_lower(h)
-    # inv_low = L^-1 (lower), by forward substitution column by column.
+    # inv_low = L^-1 (lower), by forward substitution, a row at a time: row i is
+    # -(sum over k < i of L[i, k] * row k) / L[i, i], plus 1 / L[i, i] on the diagonal (the
+    # loops read rows, not columns, so a 2048-wide matrix stays in cache order).
     inv_low = np.zeros((n, n))
-    for j in range(n):
-        inv_low[j, j] = 1.0 / low[j, j]
-        for i in range(j + 1, n):
-            s = 0.0
-            for k in range(j, i):
-                s -= low[i, k] * inv_low[k, j]
-            inv_low[i, j] = s / low[i, i]
-    # hinv = L^-T L^-1
-    hinv = np.zeros((n, n))
     for i in range(n):
-        for j in range(i, n):
-            s = 0.0
-            for k in range(j, n):
-                s += inv_low[k, i] * inv_low[k, j]
-            hinv[i, j] = s
-            hinv[j, i] = s
+        for k in range(i):
+            coef = low[i, k]
+            for j in range(k + 1):
+                inv_low[i, j] -= coef * inv_low[k, j]
+        inv_low[i, i] = 1.0
+        for j in range(i + 1):
+            inv_low[i, j] /= low[i, i]
+    # hinv = L^-T L^-1 = sum over k of outer(row k of L^-1, itself): upper triangle, then
+    # mirrored.
+    hinv = np.zeros((n, n))
+    for k in range(n):
+        for i in range(k + 1):
+            a = inv_low[k, i]
+            for j in range(i, k + 1):
+                hinv[i, j] += a * inv_low[k, j]
+    for i in range(n):
+        for j in range(i):
+            hinv[i, j] = hinv[j, i]
     # U = chol(hinv)^T in the upper form: hinv = U^T U.
     return cholesky_lower(hinv).T.copy()
 
@@ -97,23 +103,25 @@ def _round_code(v, scale, qmax, binary):
     return c
 
 
-@jit
+@jit_parallel
 def gptq_round(w, upper, scale, qmax, binary, keep):
     """Codes for ``w`` [O, I] (float64, columns already in processing order) on the per-row
     grid ``code * scale[o]`` with |code| <= qmax (binary: codes +-1), greedily compensating
     each column's error on the later columns through ``upper`` (``inverse_upper_cholesky``
     of the damped Gram matrix, same column order). Weights with ``keep`` False (pruned) get
-    code 0 and their whole value is compensated. ``w`` is not modified. Returns int8 codes."""
+    code 0 and their whole value is compensated. ``w`` is not modified. Returns int8 codes.
+
+    A row's compensation never touches another row, so rows run in parallel, each one by
+    one thread in column order: the codes are the same for any thread count."""
     o_n, i_n = w.shape
-    work = w.copy()
     codes = np.zeros((o_n, i_n), np.int8)
-    for i in range(i_n):
-        d = upper[i, i]
-        for o in range(o_n):
-            v = work[o, i]
+    for o in prange(o_n):
+        work = w[o].copy()
+        for i in range(i_n):
+            v = work[i]
             c = _round_code(v, scale[o], qmax, binary) if keep[o, i] else 0.0
             codes[o, i] = np.int8(c)
-            err = (v - c * scale[o]) / d
+            err = (v - c * scale[o]) / upper[i, i]
             for j in range(i + 1, i_n):
-                work[o, j] -= err * upper[i, j]
+                work[j] -= err * upper[i, j]
     return codes

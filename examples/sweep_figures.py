@@ -12,7 +12,8 @@ commands are printed as they run, so any figure can be reproduced by hand:
   (rle) at 200 MHz, where the dense model no longer keeps up with real time (about a minute);
 - bits-wer, pareto-wer: the trained small model over the first 100 utterances of the shipped
   test set (`--test test --utterances 100`), 5 bit-widths x 3 one-shot sparsities (15 points,
-  about 2 minutes on 2 cores), so WER is measured on held-out speech beside energy.
+  about 2 minutes on 2 cores), so WER is measured on held-out speech beside energy;
+- bits-wer-gptq: the same 15 points with GPTQ rounding (`--set model.quantizer="gptq"`).
 
 Results go to build/sweep/*.sqlite (git-ignored), written afresh on every run.
 """
@@ -36,6 +37,9 @@ SWEEPS = {
                "--set", "model.sparsity=0,0.8"],
     "small-test": ["--model", "small", "--test", "test", "--utterances", "100",
                    "--set", "model.weight_bits=8,6,5,4,3", "--set", "model.sparsity=0,0.25,0.5"],
+    "small-test-gptq": ["--model", "small", "--test", "test", "--utterances", "100",
+                        "--set", "model.weight_bits=8,6,5,4,3", "--set", "model.sparsity=0,0.25,0.5",
+                        "--set", 'model.quantizer="gptq"'],
 }
 # figure -> (sweep, `azsim plot --kind`, extra `azsim plot` arguments)
 PLOTS = {
@@ -46,6 +50,7 @@ PLOTS = {
     "timeline": ("he2019", "timeline", []),   # 8-bit dense, 4-bit 80 % sparse (timeline_points)
     "bits-wer": ("small-test", "bits", []),
     "pareto-wer": ("small-test", "pareto", []),
+    "bits-wer-gptq": ("small-test-gptq", "bits", []),
 }
 
 

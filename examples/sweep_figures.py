@@ -50,7 +50,7 @@ PLOTS = {
     "timeline": ("he2019", "timeline", []),   # 8-bit dense, 4-bit 80 % sparse (timeline_points)
     "bits-wer": ("small-test", "bits", []),
     "pareto-wer": ("small-test", "pareto", []),
-    "bits-wer-gptq": ("small-test-gptq", "bits", []),
+    "bits-wer-gptq": ("small-test-gptq", "bits", ["--where", "model.quantizer=gptq"]),
 }
 
 

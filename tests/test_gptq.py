@@ -183,10 +183,12 @@ def test_gptq_flag_reaches_eval_and_compress(cli, shipped_test_head):
     (calibrated on the shipped utterances), on the same grid: the streams' sizes match the
     uniform quantizer's to within the zero codes."""
     import json
-    code, out, _ = cli("eval", "--gptq", "--bits", "4", "--test", shipped_test_head(3),
-                       "--json", "-")
+    head = shipped_test_head(3)
+    code, out, _ = cli("eval", "--gptq", "--bits", "4", "--test", head, "--json", "-")
     assert code in (0, None)
     assert json.loads(out)["quantizer"] == "gptq"
+    code, out, _ = cli("eval", "--gptq", "--bits", "4", "--test", head)
+    assert "4-bit gptq, sparsity" in out          # the printout names the quantizer
     sizes = {}
     for flag in ("--gptq", None):
         code, out, _ = cli("compress", "--bits", "4", "--format", "dense", "--json", "-",

@@ -14,12 +14,20 @@ def _bytes(n: float) -> str:
     return f"{n:.0f} B"
 
 
+def _quantizer(model: dict) -> str:
+    """The quantizer's name after the bit-width (gptq, codebook); nothing for the default
+    uniform grid rounded to nearest."""
+    q = model.get("quantizer", "uniform")
+    return "" if q == "uniform" else f" {q}"
+
+
 def render_text(report: dict, top_layers: int = 5) -> str:
     m, hw, a, lat, tr, en, cp = (report[k] for k in ("model", "hardware", "audio", "latency",
                                                      "traffic", "energy", "compute"))
     lines = [
         f"azsim {report['azsim_version']}: model {m['name']} ({m['params'] / 1e6:.2f} M params, "
-        f"{m['weight_bits']}-bit weights, {_bytes(m['weight_stream_bytes'])} encoded) on "
+        f"{m['weight_bits']}-bit{_quantizer(m)} weights, {_bytes(m['weight_stream_bytes'])} "
+        f"encoded) on "
         f"{hw['name']} ({hw['clock_mhz']:.0f} MHz, {hw['macs_per_cycle']} MACs/cycle, "
         f"{_bytes(hw['sram_bytes'])} SRAM, zero handling: {hw['zero_handling']})",
         f"audio: {a['utterances']} utterances, {a['seconds']:.2f} s, {a['frames']} frames of "

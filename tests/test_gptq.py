@@ -196,3 +196,21 @@ def test_gptq_flag_reaches_eval_and_compress(cli, shipped_test_head):
         data = json.loads(out)
         sizes[data["quantizer"]] = data["formats"][0]["bytes"]
     assert sizes["gptq"] == sizes["uniform"]        # dense 4-bit: the same bytes, other codes
+
+
+def test_gptq_codes_do_not_depend_on_the_thread_count():
+    """Rows run in parallel, each by one thread in column order: one thread and all of them
+    choose the same codes."""
+    import numba
+    rng = np.random.default_rng(11)
+    w = rng.standard_normal((257, 40))
+    x = _correlated(rng, 300, 40)
+    gram = x.astype(np.float64).T @ x
+    q_all, _ = gptq_quantize(w, gram, 4)
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        q_one, _ = gptq_quantize(w, gram, 4)
+    finally:
+        numba.set_num_threads(before)
+    assert np.array_equal(q_all, q_one)

@@ -252,7 +252,8 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
             # `azsim eval` calibrates.
             from .evaluate import calibration_utterances
             from .model.loading import calibration_stats
-            grams = calibration_stats(w, cfg, calibration_utterances(cfg), True).grams
+            grams = calibration_stats(w, cfg, calibration_utterances(cfg),
+                                      input_grams=True).grams
         codes = sv.model_codes(w, cfg.weight_bits, cfg.quantizer, grams, unpruned)
         source = f"model {cfg.name}"
     if weight_format == "all" and cfg.weight_bits == 1 and \

@@ -141,6 +141,7 @@ def _evaluate_set(cfg, weights, w, qm, tset: TestSet, include_float: bool, repor
             float_hyps.append(vocab.decode(float_ref.recognize(w, cfg, utt.features)[1]))
         report(f"evaluate {tset.name}", k + 1, len(tset.utterances))
     words = sum(len(r.split()) for r in tset.references)
+    word_errors = sum(edit_distance(r.split(), h.split()) for r, h in zip(tset.references, hyps))
     out = {
         "model": cfg.name, "weights": weights or cfg.weights or "generated",
         "testset": tset.name, "utterances": len(tset.utterances), "words": words,
@@ -149,11 +150,10 @@ def _evaluate_set(cfg, weights, w, qm, tset: TestSet, include_float: bool, repor
         # (``sparsity`` is only the one-shot pruning asked for)
         "weight_sparsity": achieved_sparsity(qm),
         "weight_format": cfg.weight_format, "quantizer": cfg.quantizer,
-        "wer": error_rate(tset.references, hyps, "word"),
+        "wer": word_errors / words if words else 0.0,
         "cer": error_rate(tset.references, hyps, "char"),
         "sentence_errors": sum(r.split() != h.split() for r, h in zip(tset.references, hyps)),
-        "word_errors": sum(edit_distance(r.split(), h.split())
-                           for r, h in zip(tset.references, hyps)),
+        "word_errors": word_errors,
         "hypotheses": [{"reference": r, "hypothesis": h}
                        for r, h in zip(tset.references, hyps)],
     }

@@ -133,10 +133,9 @@ def quantize_and_encode(w: np.ndarray, bits: int, quantizer: str, fmt: str,
         if gram is None:
             raise ValueError("the gptq quantizer needs the Gram matrix of the weights' "
                              "calibration inputs")
-        if unpruned is None:
-            q, scale = gptq_quantize(w, gram, bits)
-        else:
-            q, scale = gptq_quantize(unpruned, gram, bits, keep=np.asarray(w) != 0)
+        # The mask is w's zeros; the values compensated are those before pruning, if given.
+        q, scale = gptq_quantize(w if unpruned is None else unpruned, gram, bits,
+                                 keep=np.asarray(w) != 0)
         return q, scale, encode_codes(q, bits, fmt, **widths)
     q, scale = quantize_per_channel(w, bits)
     return q, scale, encode_codes(q, bits, fmt, **widths)

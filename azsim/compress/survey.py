@@ -59,9 +59,9 @@ def model_codes(weights: dict, bits: int, quantizer: str, grams: dict | None = N
         elif quantizer == "gptq":
             if grams is None or name not in grams:
                 raise ValueError(f"gptq needs the calibration inputs' Gram matrix of {name}")
-            keep = np.asarray(w) != 0
-            dense = unpruned[name] if unpruned is not None else w
-            out[name] = (gptq_quantize(dense, grams[name], bits, keep=keep)[0], None)
+            dense = w if unpruned is None else unpruned[name]
+            out[name] = (gptq_quantize(dense, grams[name], bits, keep=np.asarray(w) != 0)[0],
+                         None)
         else:
             out[name] = (quantize_per_channel(w, bits)[0], None)
     return out

@@ -112,6 +112,19 @@ def test_requantize_vector_matches_twin():
     np.testing.assert_array_equal(out, R.requantize(acc, mult, shift, -127, 127))
 
 
+def test_saturation_and_q15_narrowing_match_twins_on_every_int16_and_past_it():
+    # every int16 value plus the edges beyond it that the LSTM's int64 sums can reach
+    v = np.concatenate([np.arange(-32768, 32768), [-32769, 32768, -(1 << 40), 1 << 40]])
+    got_sat = np.array([K.saturate_i16(int(x)) for x in v])
+    np.testing.assert_array_equal(got_sat, R.sat16(v))
+    q15 = v[(v >= -32768) & (v <= 32767)]
+    got_q = np.array([K.q15_to_i8(int(x)) for x in q15])
+    np.testing.assert_array_equal(got_q, R.q15_to_i8(q15))
+    # Q0.15 at scale 2^-15 -> int8 at 2^-7: 1.0 (32767) saturates to 127, -1.0 to -127
+    assert K.q15_to_i8(32767) == 127 and K.q15_to_i8(-32768) == -127 and K.q15_to_i8(127) == 0
+    assert K.q15_to_i8(128) == 1  # rounding half up
+
+
 @pytest.mark.parametrize("table", [SIGMOID_LUT, TANH_LUT], ids=["sigmoid", "tanh"])
 def test_lut_matches_twin_on_every_input(table):
     xs = np.arange(-32768, 32768, dtype=np.int64)

@@ -168,6 +168,41 @@ def test_one_training_step_smoke(tmp_path):
     assert 0.5 <= np.mean(w["enc.0.w_x"] == 0) < 0.6
 
 
+def test_numba_work_inside_training_keeps_torch_on_its_thread_budget():
+    """Numba's OpenMP layer shares torch's libgomp, and starting it resets torch's thread count:
+    ``train(threads=1)`` used to train on every core after its first dev evaluation. The
+    effect happens once per process, when Numba's first parallel region meets a running torch
+    OpenMP runtime, so each case runs in a fresh interpreter."""
+    import subprocess
+    import sys
+    import numba
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs two cores for a parallel region")
+    script = """
+import sys, numpy as np, torch
+from azsim.kernels import matmul_nt
+from azsim.train.loop import thread_budget
+torch.set_num_threads(1)
+torch.ones(2000, 2000) + 1              # torch's OpenMP runtime is up, as in training
+x = np.ones((1200, 1200), np.float32)   # above PARALLEL_MIN_MACS: a parallel region
+if sys.argv[1] == "budget":
+    with thread_budget(1):
+        assert matmul_nt(x, x)[0, 0] == 1200
+else:
+    matmul_nt(x, x)
+print(torch.get_num_threads())
+"""
+
+    def torch_threads_after(mode):
+        run = subprocess.run([sys.executable, "-c", script, mode], capture_output=True,
+                             text=True, check=True)
+        return int(run.stdout.split()[-1])
+
+    assert torch_threads_after("budget") == 1
+    # without it, the effect guarded against (so that this test cannot pass vacuously)
+    assert torch_threads_after("bare") == numba.config.NUMBA_NUM_THREADS
+
+
 def _train_from_shipped_small(tmp_path, tcfg):
     """Train ``tcfg`` from the shipped ``small`` on a 4-utterance corpus: (init, result)."""
     pytest.importorskip("shutil").which("espeak-ng") or pytest.skip("espeak-ng not installed")

@@ -11,9 +11,11 @@ import json
 import math
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numba
 import numpy as np
 import torch
 
@@ -100,6 +102,26 @@ class TrainConfig:
             raise ValueError("gptq_init needs qat_bits: it rounds the init onto that grid")
         if not 0 <= self.branch_switch <= 1:
             raise ValueError(f"branch_switch {self.branch_switch}: a probability in [0, 1]")
+
+
+@contextmanager
+def thread_budget(threads: int):
+    """Run azsim's Numba kernels (dev decoding, GPTQ) inside torch's thread budget.
+
+    Numba's OpenMP threading layer loads the libgomp that torch ships, and a Numba parallel
+    region resets that runtime's thread count: measured here, ``torch.get_num_threads()`` goes
+    from 1 to 2 when a torch op has run before Numba's first parallel region. So ``azsim train
+    --threads 1`` trained on two OpenMP threads from its first dev evaluation on (seen with
+    gdb: a second thread in torch's ``gomp_barrier_wait_end``); of two such runs side by side on
+    2 cores, one went from 0.40 to 0.72 s a step when its second thread appeared. Numba keeps
+    to ``threads`` here, and torch gets its count back afterwards."""
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+        torch.set_num_threads(threads)
 
 
 def gptq_init_weights(arrays: dict, model_cfg, bits: int) -> dict:
@@ -197,7 +219,9 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
     if cfg.gptq_init:
         if not init:
             raise ValueError("gptq_init needs an init: the float model it rounds")
-        model.load_npz_weights(gptq_init_weights(model.export(), model_cfg, cfg.qat_bits))
+        with thread_budget(cfg.threads):
+            start = gptq_init_weights(model.export(), model_cfg, cfg.qat_bits)
+        model.load_npz_weights(start)
 
     def compressed(name, w, export=False):
         """The pruning mask, then the b-bit grid: fake-quantized (straight-through) while
@@ -231,7 +255,8 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
             model.weight_transform = lambda n, w: compressed(n, w, export=True)
         weights = model.export()
         model.weight_transform = training_transform
-        rates = dev_error_rates(weights, model_cfg, dev_split, vocab)
+        with thread_budget(cfg.threads):
+            rates = dev_error_rates(weights, model_cfg, dev_split, vocab)
         entry = {"event": "dev", "tag": tag, "step": step, "epoch": epoch,
                  "elapsed_s": round(time.time() - t0, 1), **rates}
         if cfg.qat_bits:

@@ -80,8 +80,9 @@ def corpus(out_dir, n_train, n_dev, n_test, n_names, n_names_train, pseudo_names
 @click.command()
 @click.option("--recipe", default="small", show_default=True,
               help="small, small-continue, small-vtlp, small-qat4, small-qat4-gptq (the "
-                   "shipped 4-bit model, --epochs 2), small-sparse80-global (the shipped 80 % "
-                   "model, --epochs 6), small-sparse60, small-names, ... "
+                   "shipped 4-bit model, --epochs 2), small-sparse80-global then "
+                   "small-sparse80-global-recover (the shipped 80 % model), small-sparse60, "
+                   "small-names, ... "
                    "(azsim.train.recipes lists all)")
 @click.option("--corpus", "corpus_dir", required=True, metavar="DIR",
               help="a corpus made by 'azsim corpus'")

@@ -219,10 +219,10 @@ def _echo_rates(head: str, rec: dict) -> None:
 def _echo_eval(result: dict, compare_path, show_errors: int) -> None:
     """The lines ``azsim eval`` prints for one test set."""
     from .report.branch import branch_eval_line
+    from .report.render import quantizer_suffix
 
-    quantizer = "" if result["quantizer"] == "uniform" else f" {result['quantizer']}"
     _echo_rates(f"{result['model']} ({result['weights']}) {result['weight_bits']}-bit"
-                f"{quantizer}, sparsity {result['weight_sparsity']:.2f} on "
+                f"{quantizer_suffix(result['quantizer'])}, sparsity {result['weight_sparsity']:.2f} on "
                 f"'{result['testset']}'", result)
     if "compare" in result:
         c = result["compare"]

@@ -78,6 +78,15 @@ def gptq_quantize(w: np.ndarray, gram: np.ndarray, bits: int, damp: float = DAMP
     return q, scale
 
 
+def gptq_quantize_pruned(w: np.ndarray, gram: np.ndarray, bits: int,
+                         unpruned: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``gptq_quantize`` of a (possibly pruned) matrix ``w``: its zeros stay zero; given the
+    values before pruning (``unpruned``), those are what the kept weights compensate
+    (SparseGPT's fixed-mask case), otherwise ``w``'s own."""
+    return gptq_quantize(w if unpruned is None else unpruned, gram, bits,
+                         keep=np.asarray(w) != 0)
+
+
 def gptq_weights(weights: dict, grams: dict, bits: int) -> dict:
     """``weights`` with every matrix that has a Gram matrix in ``grams`` replaced by its GPTQ
     grid values ``q * scale`` (float32): the float form of what the integer model runs, e.g. to

@@ -16,7 +16,7 @@ from . import formats_entropy, formats_sparse  # noqa: F401  (fill the format re
 from .codebook import Codebook, fit_codebook, table_codes
 from .format_base import FORMATS, Encoded
 from .formats_sparse import CompressedSparseFormat, RelativeIndexFormat, rle_padding_entries
-from .gptq import gptq_quantize
+from .gptq import gptq_quantize_pruned
 from .prune import parse_prune_spec
 from .quantize import quantize_per_channel
 from .stream import HEADER_BYTES, unwrap, wrap
@@ -133,9 +133,7 @@ def quantize_and_encode(w: np.ndarray, bits: int, quantizer: str, fmt: str,
         if gram is None:
             raise ValueError("the gptq quantizer needs the Gram matrix of the weights' "
                              "calibration inputs")
-        # The mask is w's zeros; the values compensated are those before pruning, if given.
-        q, scale = gptq_quantize(w if unpruned is None else unpruned, gram, bits,
-                                 keep=np.asarray(w) != 0)
+        q, scale = gptq_quantize_pruned(w, gram, bits, unpruned)
         return q, scale, encode_codes(q, bits, fmt, **widths)
     q, scale = quantize_per_channel(w, bits)
     return q, scale, encode_codes(q, bits, fmt, **widths)

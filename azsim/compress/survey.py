@@ -16,7 +16,7 @@ from ..config.schema import WEIGHT_FORMATS
 from .format_base import check_codes
 from .pipeline import decode_matrix, encode_codebook, encode_codes, is_prunable
 from .codebook import fit_codebook, table_codes
-from .gptq import gptq_quantize
+from .gptq import gptq_quantize_pruned
 from .quantize import quantize_per_channel
 
 ALL_FORMATS = WEIGHT_FORMATS
@@ -59,9 +59,8 @@ def model_codes(weights: dict, bits: int, quantizer: str, grams: dict | None = N
         elif quantizer == "gptq":
             if grams is None or name not in grams:
                 raise ValueError(f"gptq needs the calibration inputs' Gram matrix of {name}")
-            dense = w if unpruned is None else unpruned[name]
-            out[name] = (gptq_quantize(dense, grams[name], bits, keep=np.asarray(w) != 0)[0],
-                         None)
+            before = None if unpruned is None else unpruned[name]
+            out[name] = (gptq_quantize_pruned(w, grams[name], bits, before)[0], None)
         else:
             out[name] = (quantize_per_channel(w, bits)[0], None)
     return out

@@ -14,11 +14,10 @@ def _bytes(n: float) -> str:
     return f"{n:.0f} B"
 
 
-def _quantizer(model: dict) -> str:
-    """The quantizer's name after the bit-width (gptq, codebook); nothing for the default
-    uniform grid rounded to nearest."""
-    q = model.get("quantizer", "uniform")
-    return "" if q == "uniform" else f" {q}"
+def quantizer_suffix(quantizer: str) -> str:
+    """The quantizer's name after the bit-width (" gptq", " codebook"); nothing for the
+    default uniform grid rounded to nearest."""
+    return "" if quantizer == "uniform" else f" {quantizer}"
 
 
 def render_text(report: dict, top_layers: int = 5) -> str:
@@ -26,7 +25,7 @@ def render_text(report: dict, top_layers: int = 5) -> str:
                                                      "traffic", "energy", "compute"))
     lines = [
         f"azsim {report['azsim_version']}: model {m['name']} ({m['params'] / 1e6:.2f} M params, "
-        f"{m['weight_bits']}-bit{_quantizer(m)} weights, {_bytes(m['weight_stream_bytes'])} "
+        f"{m['weight_bits']}-bit{quantizer_suffix(m.get('quantizer', 'uniform'))} weights, {_bytes(m['weight_stream_bytes'])} "
         f"encoded) on "
         f"{hw['name']} ({hw['clock_mhz']:.0f} MHz, {hw['macs_per_cycle']} MACs/cycle, "
         f"{_bytes(hw['sram_bytes'])} SRAM, zero handling: {hw['zero_handling']})",

@@ -77,6 +77,20 @@ def corpus(out_dir, n_train, n_dev, n_test, n_names, n_names_train, pseudo_names
     click.echo(f"corpus {out_dir}: {sizes} utterances, hours of audio {hours}")
 
 
+@click.command("corpus-merge")
+@click.argument("out_dir", metavar="DIR")
+@click.argument("sources", metavar="SOURCE...", nargs=-1, required=True)
+def corpus_merge(out_dir, sources) -> None:
+    """Concatenate the training splits of corpora SOURCE... into DIR (dev, test and names
+    from the last SOURCE); e.g. the shipped 4-bit and 80 % models' runs/cu is
+    'azsim corpus-merge runs/cu runs/c14 runs/c15'."""
+    from .corpus.build import merge_corpora
+
+    meta = merge_corpora(out_dir, list(sources))
+    hours = {k: round(v / 3600, 2) for k, v in meta["seconds"].items()}
+    click.echo(f"corpus {out_dir}: {meta['sizes']} utterances, hours of audio {hours}")
+
+
 @click.command()
 @click.option("--recipe", default="small", show_default=True,
               help="small, small-continue, small-vtlp, small-qat4, small-qat4-gptq (the "
@@ -280,4 +294,4 @@ def soup(out, inputs, model) -> None:
     click.echo(f"soup of {len(inputs)} -> {out}")
 
 
-COMMANDS = (corpus, train, eval_cmd, soup)
+COMMANDS = (corpus, corpus_merge, train, eval_cmd, soup)

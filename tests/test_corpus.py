@@ -221,3 +221,81 @@ def test_a_perturbed_speaker_is_spoken_with_its_own_variant_file(tmp_path):
     c = synth.speak("turn on the lights", plain, str(tmp_path))
     np.testing.assert_array_equal(a, c)   # the private data folder leaves plain voices alone
     assert a.shape != b.shape or not np.allclose(a, b)
+
+
+def _tiny_corpus(folder, seed, n_train, n_dev=3, names_train=0, voice_split_seed=0):
+    """A corpus folder as 'azsim corpus' writes it, without espeak-ng: random features."""
+    import json
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir()
+    sizes = {"train": n_train, "dev": n_dev, "test": 0, "names": 0}
+    if names_train:
+        sizes["names_train"] = names_train
+    for split, n in sizes.items():
+        frames = rng.integers(1, 6, size=n)
+        np.savez(folder / f"{split}.npz",
+                 features=rng.normal(size=(int(frames.sum()), 4)).astype(np.float16),
+                 offsets=np.concatenate([[0], np.cumsum(frames)]).astype(np.int64),
+                 texts=np.array([f"s{seed} {split} {k}" for k in range(n)], dtype=str),
+                 voices=np.array([f"en+v{k % 3}" for k in range(n)], dtype=str),
+                 snr_db=rng.uniform(0, 30, size=n).astype(np.float32))
+    (folder / "corpus.json").write_text(json.dumps(
+        {"seed": seed, "voice_split_seed": voice_split_seed, "sizes": sizes,
+         "frontend": {"n_mels": 4, "hop_ms": 10.0}, "seconds": {}}))
+    return folder
+
+
+def test_merge_concatenates_training_splits_and_keeps_the_last_held_out_splits(tmp_path):
+    from azsim.corpus.build import load_split, merge_corpora
+
+    a = _tiny_corpus(tmp_path / "a", 1, 5, names_train=2)
+    b = _tiny_corpus(tmp_path / "b", 2, 4, n_dev=2)
+    c = _tiny_corpus(tmp_path / "c", 3, 6, n_dev=4, names_train=3)
+    meta = merge_corpora(tmp_path / "m", [a, b, c])
+    assert meta["sizes"] == {"train": 15, "names_train": 5, "dev": 4, "test": 0, "names": 0}
+    assert [m["seed"] for m in meta["merged_from"]] == [1, 2, 3] and meta["seed"] is None
+    merged = load_split(tmp_path / "m", "train")
+    parts = [load_split(s, "train") for s in (a, b, c)]
+    k = 0
+    for part in parts:   # every utterance keeps its own frames, text and metadata
+        for j in range(part["texts"].size):
+            sl = slice(merged["offsets"][k], merged["offsets"][k + 1])
+            np.testing.assert_array_equal(merged["features"][sl], part["features"][
+                part["offsets"][j]:part["offsets"][j + 1]])
+            assert merged["texts"][k] == part["texts"][j]
+            assert merged["snr_db"][k] == part["snr_db"][j]
+            k += 1
+    assert merged["offsets"][-1] == merged["features"].shape[0]
+    assert list(load_split(tmp_path / "m", "names_train")["texts"]) == [
+        "s1 names_train 0", "s1 names_train 1", "s3 names_train 0", "s3 names_train 1",
+        "s3 names_train 2"]
+    dev = load_split(tmp_path / "m", "dev")
+    assert list(dev["texts"]) == [f"s3 dev {k}" for k in range(4)]
+    assert meta["seconds"]["train"] == merged["offsets"][-1] * 0.01
+
+
+def test_merge_refuses_sources_with_different_voice_splits(tmp_path):
+    """A source drawn with another voice split may train on the other's held-out voices."""
+    import pytest
+
+    from azsim.corpus.build import merge_corpora
+    from azsim.errors import AzsimError
+
+    a = _tiny_corpus(tmp_path / "a", 1, 3)
+    b = _tiny_corpus(tmp_path / "b", 2, 3, voice_split_seed=7)
+    with pytest.raises(AzsimError, match="voice_split_seed differs"):
+        merge_corpora(tmp_path / "m", [a, b])
+    assert not (tmp_path / "m").exists()
+
+
+def test_corpus_merge_cli_errors_are_one_line_exit_2(cli, tmp_path):
+    a = _tiny_corpus(tmp_path / "a", 1, 3)
+    for args, words in ((["m", str(a), str(tmp_path / "nothere")], "nothere"),
+                        (["m", str(a)], "two or more"),
+                        ([str(a), str(a), str(a)], "is also a source")):
+        code, out, err = cli("corpus-merge", *args)
+        assert code == 2, args
+        assert words in err and err.count("\n") == 1 and "Traceback" not in err, err
+    code, out, err = cli("corpus-merge", str(tmp_path / "ok"), str(a), str(a))
+    assert code == 0 and "'train': 6" in out, (out, err)

@@ -22,16 +22,21 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import AzsimError
 from ..model.frontend import FrontendSpec, log_mel
 from . import grammar, synth
 
 SPLITS = ("train", "dev", "test", "names", "names_train")
+# What training reads (``azsim.train.data``) and what it is measured on.
+TRAINING_SPLITS = ("train", "names_train")
+HELD_OUT_SPLITS = ("dev", "test", "names")
 # Sentences drawn per utterance when building the pools: enough draws that every split's pool
 # holds thousands of distinct sentences.
 _POOL_DRAWS_PER_UTT = 4
@@ -153,3 +158,67 @@ def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None
 def load_split(corpus_dir, split: str) -> dict[str, np.ndarray]:
     with np.load(Path(corpus_dir) / f"{split}.npz", allow_pickle=False) as z:
         return {k: z[k] for k in z.files}
+
+
+def merge_corpora(out_dir, sources: list) -> dict:
+    """Concatenate the training splits of several corpora into ``out_dir``; returns its
+    description (``corpus.json``).
+
+    ``train`` and ``names_train`` are the sources' utterances back to back, in the order given.
+    The held-out splits (``dev``, ``test``, ``names``) are copied from the last source, so the
+    merged corpus selects checkpoints on the same dev set as the newest draw it contains (the
+    shipped 4-bit and 80 % models were trained on c14 and c15 merged this way). Every source
+    must share the voice split (``voice_split_seed``) and the frontend: otherwise one source's
+    training voices could be another's held-out voices, or the features would not be the same
+    quantity.
+    """
+    out = Path(out_dir)
+    srcs = [Path(s) for s in sources]
+    if len(srcs) < 2:
+        raise AzsimError(f"corpus merge: {len(srcs)} source corpus given; give two or more")
+    metas = []
+    for src in srcs:
+        if out.resolve() == src.resolve():
+            raise AzsimError(f"corpus merge DIR {out_dir}: is also a source; write elsewhere")
+        meta_path = src / "corpus.json"
+        if not meta_path.is_file() or not (src / "train.npz").is_file():
+            raise AzsimError(f"corpus merge source {src}: no corpus.json and train.npz; "
+                             "give folders made by 'azsim corpus'")
+        metas.append(json.loads(meta_path.read_text()))
+    for key in ("voice_split_seed", "frontend"):
+        values = [m.get(key) for m in metas]
+        if any(v != values[0] for v in values):
+            raise AzsimError(f"corpus merge sources: {key} differs ("
+                             + ", ".join(f"{s}: {v}" for s, v in zip(srcs, values))
+                             + "); only corpora with the same voice split and frontend merge")
+    out.mkdir(parents=True, exist_ok=True)
+    sizes, seconds = {}, {}
+    hop_s = metas[-1]["frontend"]["hop_ms"] / 1000
+    for split in TRAINING_SPLITS:
+        parts = [load_split(s, split) for s in srcs if (s / f"{split}.npz").is_file()]
+        if not parts:
+            continue
+        keys = set(parts[0])
+        if any(set(p) != keys for p in parts):
+            raise AzsimError(f"corpus merge sources: the {split} splits hold different arrays "
+                             f"({', '.join(sorted(keys))} in the first); made by different "
+                             "azsim versions?")
+        merged = {k: np.concatenate([p[k] for p in parts]) for k in keys if k != "offsets"}
+        ends = np.cumsum([0] + [p["offsets"][-1] for p in parts[:-1]])
+        merged["offsets"] = np.concatenate(
+            [[0]] + [p["offsets"][1:] + end for p, end in zip(parts, ends)]).astype(np.int64)
+        np.savez(out / f"{split}.npz", **merged)
+        sizes[split] = int(merged["texts"].size)
+        seconds[split] = float(merged["offsets"][-1] * hop_s)
+    for split in HELD_OUT_SPLITS:
+        path = srcs[-1] / f"{split}.npz"
+        if path.is_file():
+            shutil.copyfile(path, out / f"{split}.npz")
+            sizes[split] = metas[-1]["sizes"].get(split, 0)
+            seconds[split] = metas[-1].get("seconds", {}).get(split, 0.0)
+    meta = dict(metas[-1], seed=None, sizes=sizes, seconds=seconds,
+                merged_from=[{"dir": str(s), "seed": m.get("seed"), "sizes": m.get("sizes"),
+                              "random_voices": m.get("random_voices")}
+                             for s, m in zip(srcs, metas)])
+    (out / "corpus.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return meta

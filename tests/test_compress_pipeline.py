@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 import azsim
 from azsim.compress.codebook import fit_codebook, table_codes
-from azsim.compress.pipeline import decode_matrix, encode_codebook
+from azsim.compress.pipeline import _signed_indices, decode_matrix, encode_codebook, encode_codes
+from azsim.compress.stream import HEADER_BYTES
 from azsim.compress.survey import ALL_FORMATS
 from azsim.errors import CompressedStreamError
 
@@ -25,7 +26,9 @@ def test_codebook_streams_round_trip(bits, rows, cols, sparsity, seed, fmt):
     enc = encode_codebook(cb, fmt)
     table, _ = table_codes(cb)
     np.testing.assert_array_equal(decode_matrix(enc), table[cb.indices])
-    assert enc.nbytes == len(enc.stream)
+    # the reported size is the layout: header, 2^b table bytes, the index stream
+    inner = encode_codes(_signed_indices(cb.indices, bits), bits, fmt)
+    assert enc.nbytes == HEADER_BYTES + 2 ** bits + inner.nbytes
 
 
 def test_corrupted_codebook_stream_raises():

@@ -3,7 +3,7 @@
 import dataclasses
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from azsim.config import (
@@ -254,6 +254,10 @@ def test_energy_table_needs_actions():
 
 @settings(max_examples=60, deadline=None)
 @given(st.integers(min_value=-(2**40), max_value=2**40))
+@example(0)
+@example(1)
+@example(16384)
+@example(16385)
 def test_int_field_accepts_exactly_its_range(value):
     lo, hi = next(f for f in dataclasses.fields(EncoderConfig)
                   if f.name == "hidden").metadata["range"]

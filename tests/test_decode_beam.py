@@ -78,7 +78,10 @@ def tiny():
 
 
 @pytest.mark.parametrize("beam", [0, 1])
-def test_beam_one_is_greedy_bit_for_bit(tiny, beam):
+def test_beam_0_and_1_run_the_greedy_decoder_bit_for_bit(tiny, beam):
+    """``--beam 0|1`` is greedy decoding (``make_decoder`` dispatches to it), not a one-wide
+    time-synchronous search, which ranks whole paths and can end elsewhere: the defaults
+    must reproduce greedy's tokens and events exactly."""
     _, utts, variants = tiny
     for qm in variants.values():
         for utt in utts:
@@ -178,8 +181,8 @@ def test_committed_slots_keep_more_hypotheses(tiny):
     one = run_utterance(qm, utts[0].features, make_decoder(4, trie, 1)).search
     many = run_utterance(qm, utts[0].features, make_decoder(4, trie, 4)).search
     assert len(one.nbest) <= 5 and len(many.nbest) <= 8
-    assert len(many.nbest) >= len(one.nbest)
-    assert many.joint_evals >= one.joint_evals
+    assert len(many.nbest) > len(one.nbest)      # measured 7 against 4
+    assert many.joint_evals > one.joint_evals    # and 644 against 588
 
 
 def test_internal_lm_discount_values():

@@ -178,7 +178,7 @@ def test_gptq_lowers_every_matrix_output_error_on_the_shipped_model():
             0.8 * _output_error(w[name], q_rtn, scale, gram), name
 
 
-def test_gptq_flag_reaches_eval_and_compress(cli, shipped_test_head):
+def test_gptq_flag_reaches_eval_and_compress(cli, shipped_test_head, tmp_path):
     """``--gptq`` is ``model.quantizer = gptq`` in eval (recorded in its JSON) and in compress
     (calibrated on the shipped utterances), on the same grid: the streams' sizes match the
     uniform quantizer's to within the zero codes."""
@@ -189,13 +189,19 @@ def test_gptq_flag_reaches_eval_and_compress(cli, shipped_test_head):
     assert json.loads(out)["quantizer"] == "gptq"
     code, out, _ = cli("eval", "--gptq", "--bits", "4", "--test", head)
     assert "4-bit gptq, sparsity" in out          # the printout names the quantizer
-    sizes = {}
+    sizes, streams = {}, {}
     for flag in ("--gptq", None):
+        save = tmp_path / (flag or "rtn")
+        save.mkdir()
         code, out, _ = cli("compress", "--bits", "4", "--format", "dense", "--json", "-",
-                           *([flag] if flag else []))
+                           "--save", str(save), *([flag] if flag else []))
         data = json.loads(out)
         sizes[data["quantizer"]] = data["formats"][0]["bytes"]
-    assert sizes["gptq"] == sizes["uniform"]        # dense 4-bit: the same bytes, other codes
+        streams[data["quantizer"]] = {p.name: p.read_bytes() for p in save.glob("*.azw")}
+    assert sizes["gptq"] == sizes["uniform"]        # dense 4-bit: the same bytes...
+    assert streams["gptq"].keys() == streams["uniform"].keys() and streams["gptq"]
+    assert all(len(streams["gptq"][k]) == len(streams["uniform"][k]) for k in streams["gptq"])
+    assert streams["gptq"] != streams["uniform"]    # ...holding other codes
 
 
 def test_gptq_codes_do_not_depend_on_the_thread_count():

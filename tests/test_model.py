@@ -77,6 +77,7 @@ def test_he2019_preset_matches_the_paper_size():
     # concatenate frames at time reduction (layer 3 input 1280 wide) and assume a 128-d embedding.
     n = parameter_count(load_model_config("he2019"))
     assert abs(n - 117e6) / 117e6 < 0.05
+    assert n == 120_444_289     # our exact shapes: a layer's size changing shows here
 
 
 def test_weights_round_trip(tmp_path, tiny):

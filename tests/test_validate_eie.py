@@ -277,10 +277,11 @@ def test_validate_eie_golden(eie_json):
         assert {"name", "simulated_us", "published_us", "error_pct"} <= set(lay)
         assert lay["error_pct"] == pytest.approx(
             100 * (lay["simulated_us"] - lay["published_us"]) / lay["published_us"])
-    assert d["mean_abs_error_pct"] == pytest.approx(9.05, abs=0.3)
-    assert d["max_abs_error_pct"] == pytest.approx(27.2, abs=0.5)
-    assert d["published_work_mean_abs_error_pct"] == pytest.approx(4.3, abs=0.3)
-    assert d["published_work_max_abs_error_pct"] == pytest.approx(13.2, abs=0.5)
+    # seeded matrices, integer cycle counts: a change in the model moves these (2026-12-04)
+    assert d["mean_abs_error_pct"] == pytest.approx(9.0509, abs=1e-4)
+    assert d["max_abs_error_pct"] == pytest.approx(27.1766, abs=1e-4)
+    assert d["published_work_mean_abs_error_pct"] == pytest.approx(4.2605, abs=1e-4)
+    assert d["published_work_max_abs_error_pct"] == pytest.approx(13.1577, abs=1e-4)
     # The 4K activation batches of section IV: inputs (Alex-6, VGG-6) and outputs (NT-Wd).
     batches = {lay["name"]: (lay["input_batches"], lay["output_batches"]) for lay in d["layers"]}
     assert batches == {"Alex-6": (3, 1), "VGG-6": (7, 1), "NT-Wd": (1, 3), **{

@@ -8,7 +8,8 @@ most QAT work do: start from the converged float model, then compress while trai
   started from GPTQ's rounding of the init: the shipped ``small-qat4.npz``, 2 epochs);
 * ``small-sparse80-global``: gradual magnitude pruning to 80 % with one global threshold over
   the first half of fine-tuning, then ``small-sparse80-global-recover``: more epochs at its
-  mask (together the shipped ``small-sparse80.npz``: 6 + 2 + 2 epochs of the stage-6 model;
+  mask (the shipped ``small-sparse80.npz``: 6 epochs of the stage-6 model, then the average
+  of three 2-epoch recovery runs one after the other;
   ``small-sparse80`` is the uniform per-matrix version shipped two models before).
 * ``small-sparse60``: the same to 60 % (the branching encoder's cheap branch until
   2026-12-03);
@@ -175,7 +176,9 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # ``--epochs 6`` (pruning over the first 3, no separate recovery run; 98 min): 13.40 % on
     # the shipped test set, 17.12 % on d22; then 2 epochs of small-sparse80-global-recover on
     # runs/c12 (11 min): 12.08 % and 16.29 %; 2 more on runs/c10 (10 min): 10.69 % and
-    # 16.14 %, the shipped small-sparse80 since 2026-12-04.
+    # 16.14 %; 2 more on runs/c16: 12.01 % and 14.63 %. The average of those three recovery
+    # runs (``azsim soup``; same zeros) is the shipped small-sparse80 since 2026-12-04:
+    # 9.68 % and 15.07 % (README).
     "small-sparse80-global": (TrainConfig(epochs=5.0, lr=3e-4, final_lr=1e-5, warmup_steps=50,
                                           sparsity=0.8, prune_start=0.0, prune_end=0.5,
                                           prune_every_steps=25, prune_allocation="global",

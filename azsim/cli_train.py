@@ -13,9 +13,22 @@ import time
 
 import click
 
+from .cli_types import FiniteFloatRange
 from .config import DEFAULT_MODEL
 from .config.schema import WEIGHT_FORMATS
 from .errors import AzsimError
+
+
+def _make_out_dir(label: str, path: str) -> None:
+    """Create an output folder before any work, so a bad path fails first, in one line."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise AzsimError(f"{label} {path}: is a file; give a folder (it is created if missing)")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise AzsimError(f"{label} {path}: cannot create the folder ({exc.strerror})") from None
+    if not os.access(path, os.W_OK):
+        raise AzsimError(f"{label} {path}: folder is not writable")
 
 
 def _stderr_progress(quiet: bool):
@@ -45,7 +58,7 @@ def _stderr_progress(quiet: bool):
 @click.option("--pseudo-names", type=click.IntRange(0), default=0, show_default=True,
               help="also call this many generated pseudo-names in the --names-train requests "
                    "(spelling from sound; none near the unseen test names)")
-@click.option("--random-voices", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+@click.option("--random-voices", type=FiniteFloatRange(0, 1), default=0.0, show_default=True,
               help="share of the training utterances spoken by a perturbed training voice "
                    "(formants, pitch and roughness moved; held-out voices stay as shipped)")
 @click.option("--seed", type=click.IntRange(0, 2 ** 31 - 1), default=0, show_default=True)
@@ -64,9 +77,7 @@ def corpus(out_dir, n_train, n_dev, n_test, n_names, n_names_train, pseudo_names
         raise AzsimError(f"--pseudo-names {pseudo_names}: the pseudo-names are called in the "
                          "--names-train requests; give --names-train N > 0")
     espeak_binary()  # fail before any work if espeak-ng is missing
-    parent = os.path.dirname(os.path.abspath(out_dir)) or "."
-    if not os.access(parent, os.W_OK):
-        raise AzsimError(f"corpus DIR {out_dir}: folder {parent} is not writable")
+    _make_out_dir("corpus DIR", out_dir)
     sizes = {"train": n_train, "dev": n_dev, "test": n_test, "names": n_names}
     if n_names_train:
         sizes["names_train"] = n_names_train
@@ -86,6 +97,8 @@ def corpus_merge(out_dir, sources) -> None:
     'azsim corpus-merge runs/cu runs/c14 runs/c15'."""
     from .corpus.build import merge_corpora
 
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise AzsimError(f"corpus-merge DIR {out_dir}: is a file; give a folder")
     meta = merge_corpora(out_dir, list(sources))
     hours = {k: round(v / 3600, 2) for k, v in meta["seconds"].items()}
     click.echo(f"corpus {out_dir}: {meta['sizes']} utterances, hours of audio {hours}")
@@ -105,11 +118,11 @@ def corpus_merge(out_dir, sources) -> None:
 @click.option("--init", default=None, metavar="CHECKPOINT.pt|WEIGHTS.npz",
               help="start from this checkpoint (default for fine-tuning recipes: "
                    "the base recipe's DIR/../<base>/last.pt)")
-@click.option("--epochs", type=click.FloatRange(min=0.01), default=None,
+@click.option("--epochs", type=FiniteFloatRange(min=0.01), default=None,
               help="override the recipe's epochs")
 @click.option("--threads", type=click.IntRange(1), default=None,
               help="torch threads (default: the recipe's)")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--lr", type=FiniteFloatRange(min=0, min_open=True), default=None,
               help="override the recipe's peak learning rate (e.g. to continue training)")
 def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr) -> None:
     """Train a shipped model's recipe with PyTorch (needs the [train] extra)."""
@@ -127,6 +140,10 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr) -> None:
         raise AzsimError(f"--recipe {recipe}: unknown; choose from {', '.join(RECIPES)}")
     if not os.path.isfile(os.path.join(corpus_dir, "train.npz")):
         raise AzsimError(f"--corpus {corpus_dir}: no train.npz; make one with 'azsim corpus'")
+    from .corpus.build import check_split
+    for split in ("train", "dev", "names_train"):
+        if split != "names_train" or os.path.isfile(os.path.join(corpus_dir, f"{split}.npz")):
+            check_split(corpus_dir, split)
     tcfg, base = RECIPES[recipe]
     if epochs is not None:
         tcfg = replace(tcfg, epochs=epochs)
@@ -137,7 +154,9 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr) -> None:
     if base and init is None:
         init = os.path.join(os.path.dirname(os.path.abspath(out_dir)), base, "last.pt")
     if init and not os.path.isfile(init):
-        raise AzsimError(f"--init {init}: checkpoint not found (train recipe {base} first)")
+        hint = f" (train recipe {base} first, or give --init)" if base else ""
+        raise AzsimError(f"--init {init}: checkpoint not found{hint}")
+    _make_out_dir("--out", out_dir)
 
     def progress(entry: dict) -> None:
         if entry["event"] == "dev":
@@ -197,6 +216,11 @@ def eval_cmd(model, weights, testsets, bits, sparsity, prune, weight_format, cod
     quiet = json_dest == "-"
     if json_dest not in (None, "-"):
         _check_writable(json_dest)
+    hw_sets = [o for o in overrides if o.split("=", 1)[0].strip().startswith("hw.")]
+    if hw_sets:       # eval runs no processor model: a hw setting would be silently ignored
+        raise AzsimError(f"--set {hw_sets[0]}: azsim eval measures accuracy only and runs no "
+                         "processor; hw.* settings apply to 'azsim run --test' and "
+                         "'azsim sweep'")
     if compare_path and len(testsets) > 1:    # an argument error, before any file is read
         raise AzsimError(f"--compare {compare_path}: compares one test set, got "
                          f"{len(testsets)} --test values")
@@ -289,6 +313,13 @@ def soup(out, inputs, model) -> None:
     from .config import load_model_config
     from .model.weights import average_weights, save_weights
 
+    # numpy appends ".npz" to any other name, so OUT would not be the file written
+    if not out.endswith(".npz"):
+        raise AzsimError(f"soup OUT.npz {out}: the output name must end in .npz")
+    parent = os.path.dirname(os.path.abspath(out))
+    if os.path.isdir(out) or not os.path.isdir(parent) or not os.access(parent, os.W_OK):
+        raise AzsimError(f"soup OUT.npz {out}: cannot write there (a folder, or its folder "
+                         "is missing or not writable)")
     arrays = average_weights(inputs, load_model_config(model, []))
     save_weights(out, arrays, compressed=True)
     click.echo(f"soup of {len(inputs)} -> {out}")

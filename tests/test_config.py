@@ -162,9 +162,11 @@ def test_malformed_override(text):
 
 def test_override_unknown_root():
     message = config_error(load_model_config, "tiny", ["gpu.cores=3"])
-    assert "'gpu'" in message and "model, hw, run" in message
+    assert "'gpu'" in message and "(allowed: model, hw)" in message
     assert split_overrides(["hw.x=1", "model.y=2"]) == {"model": ["model.y=2"],
-                                                        "hw": ["hw.x=1"], "run": []}
+                                                        "hw": ["hw.x=1"]}
+    # "run" was an accepted section that nothing read: such a setting did nothing, silently
+    assert "'run'" in config_error(load_model_config, "tiny", ["run.utterances=3"])
 
 
 def test_apply_overrides_creates_tables_and_copies():

@@ -191,7 +191,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return path, parsed["v"]
 
 
-def split_overrides(overrides: Iterable[str], roots: Iterable[str] = ("model", "hw", "run")
+def split_overrides(overrides: Iterable[str], roots: Iterable[str] = ("model", "hw")
                     ) -> dict[str, list[str]]:
     """Group raw ``--set`` strings by their first path component; every root gets a list.
 

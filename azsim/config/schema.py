@@ -174,7 +174,19 @@ class DecodeConfig:
         return []
 
 
-_PRUNE_RE = r"magnitude|global|erk|nm:[1-9][0-9]*:[1-9][0-9]*|balanced:[1-9][0-9]*"
+_PRUNE_RE = r"magnitude|global|erk|nm:([1-9][0-9]*):([1-9][0-9]*)|balanced:[1-9][0-9]*"
+
+
+def _prune_problems(prune: str) -> list[str]:
+    """A pruning method's spelling, and N <= M for N:M (N kept weights in every M)."""
+    import re
+    match = re.fullmatch(_PRUNE_RE, prune)
+    if match is None:
+        return [f"prune = {prune!r} is not one of magnitude, global, erk, nm:N:M, "
+                "balanced:PES"]
+    if match.group(1) and int(match.group(1)) > int(match.group(2)):
+        return [f"prune = {prune!r}: N:M keeps N weights in every M, so N must be at most M"]
+    return []
 
 
 @_SPEC
@@ -212,11 +224,7 @@ class BranchConfig:
         "this, standard deviations from the training mean", -1.0, range=(-50.0, 50.0))
 
     def validate(self) -> list[str]:
-        import re
-        if not re.fullmatch(_PRUNE_RE, self.prune):
-            return [f"prune = {self.prune!r} is not one of magnitude, global, erk, nm:N:M, "
-                    "balanced:PES"]
-        return []
+        return _prune_problems(self.prune)
 
 
 @_SPEC
@@ -256,10 +264,8 @@ class ModelConfig:
                                  "(EIE: 4)", 4, range=(1, 16))
 
     def validate(self) -> list[str]:
-        import re
-        if not re.fullmatch(_PRUNE_RE, self.prune):
-            return [f"prune = {self.prune!r} is not one of magnitude, global, erk, nm:N:M, "
-                    "balanced:PES"]
+        if _prune_problems(self.prune):
+            return _prune_problems(self.prune)
         if self.branch.enabled and self.branch.arbitrator in ("blank", "blank-energy") \
                 and self.decode.beam > 1:
             return [f"branch.arbitrator = {self.branch.arbitrator!r} needs greedy decoding "

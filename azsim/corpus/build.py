@@ -24,6 +24,7 @@ import multiprocessing as mp
 import os
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -156,8 +157,47 @@ def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None
 
 
 def load_split(corpus_dir, split: str) -> dict[str, np.ndarray]:
+    """Every array of one split, checked (``check_split``)."""
+    check_split(corpus_dir, split)
     with np.load(Path(corpus_dir) / f"{split}.npz", allow_pickle=False) as z:
         return {k: z[k] for k in z.files}
+
+
+def _feature_shape(path: Path) -> tuple:
+    """The shape of ``features`` from its .npy header, without reading the (GB-sized) data."""
+    with zipfile.ZipFile(path) as zf, zf.open("features.npy") as fh:
+        major, _ = np.lib.format.read_magic(fh)
+        read = (np.lib.format.read_array_header_1_0 if major == 1
+                else np.lib.format.read_array_header_2_0)
+        shape, _, _ = read(fh)
+    return shape
+
+
+def check_split(corpus_dir, split: str) -> None:
+    """Raise a one-line ``AzsimError`` unless ``corpus_dir/split.npz`` is a corpus split as
+    ``build_corpus`` writes it: features [frames, mels], offsets [n + 1] ascending from 0 to
+    the frame count, texts [n] strings."""
+    path = Path(corpus_dir) / f"{split}.npz"
+    where = f"corpus split {path}"
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            missing = {"features", "offsets", "texts"} - set(z.files)
+            if missing:
+                raise AzsimError(f"{where}: no {', '.join(sorted(missing))} array; not a "
+                                 "split made by 'azsim corpus'")
+            offsets, texts = z["offsets"], z["texts"]
+        shape = _feature_shape(path)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise AzsimError(f"{where}: not a readable .npz of arrays ({exc})") from None
+    if len(shape) != 2:
+        raise AzsimError(f"{where}: features has shape {shape}; expected [frames, mels]")
+    if texts.dtype.kind != "U" or texts.ndim != 1:
+        raise AzsimError(f"{where}: texts is {texts.dtype} {texts.shape}; expected 1-D strings")
+    if (offsets.dtype.kind not in "iu" or offsets.shape != (texts.size + 1,)
+            or offsets[0] != 0 or np.any(np.diff(offsets) < 0) or offsets[-1] != shape[0]):
+        raise AzsimError(f"{where}: offsets ({offsets.dtype}, {offsets.size} values) are not "
+                         f"{texts.size + 1} ascending integers from 0 to the {shape[0]} "
+                         "feature frames")
 
 
 def merge_corpora(out_dir, sources: list) -> dict:
@@ -184,14 +224,29 @@ def merge_corpora(out_dir, sources: list) -> dict:
         if not meta_path.is_file() or not (src / "train.npz").is_file():
             raise AzsimError(f"corpus merge source {src}: no corpus.json and train.npz; "
                              "give folders made by 'azsim corpus'")
-        metas.append(json.loads(meta_path.read_text()))
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise AzsimError(f"corpus merge source {meta_path}: not readable JSON ({exc})") from None
+        if not isinstance(meta, dict) or not isinstance(meta.get("frontend"), dict) \
+                or "hop_ms" not in meta["frontend"]:
+            raise AzsimError(f"corpus merge source {meta_path}: not a corpus description (it "
+                             "needs 'frontend' with 'hop_ms', as 'azsim corpus' writes)")
+        for split in SPLITS:
+            if (src / f"{split}.npz").is_file():
+                check_split(src, split)
+        metas.append(meta)
     for key in ("voice_split_seed", "frontend"):
         values = [m.get(key) for m in metas]
         if any(v != values[0] for v in values):
             raise AzsimError(f"corpus merge sources: {key} differs ("
                              + ", ".join(f"{s}: {v}" for s, v in zip(srcs, values))
                              + "); only corpora with the same voice split and frontend merge")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AzsimError(f"corpus merge DIR {out_dir}: cannot create the folder "
+                         f"({exc.strerror})") from None
     sizes, seconds = {}, {}
     hop_s = metas[-1]["frontend"]["hop_ms"] / 1000
     for split in TRAINING_SPLITS:

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import AzsimError
 from .export import flat_rows
-from .store import StoredPoint
+from .store import ResultsError, StoredPoint
 
 __all__ = ["ok_rows", "where", "swept_fields", "sort_rows", "pareto_front", "DenseSparse",
            "dense_vs_sparse", "fix_other_fields", "BITS", "SPARSITY"]
@@ -20,9 +20,20 @@ __all__ = ["ok_rows", "where", "swept_fields", "sort_rows", "pareto_front", "Den
 BITS, SPARSITY = "model.weight_bits", "model.sparsity"
 
 
+# What every report, plot and export reads from a successful point's record.
+_RECORD_SECTIONS = ("model", "hardware", "latency", "energy", "traffic", "audio")
+
+
 def ok_rows(points: Iterable[StoredPoint]) -> list[dict[str, Any]]:
     """Flat rows of the successful points, each with its full record under ``"_record"``."""
     points = list(points)
+    for p in points:
+        missing = [k for k in _RECORD_SECTIONS
+                   if p.status == "ok" and not isinstance((p.record or {}).get(k), dict)]
+        if missing:
+            raise ResultsError(f"results point {p.key!r} is stored as ok but its record lacks "
+                               f"{', '.join(missing)} (damaged outside azsim?); sweep into a "
+                               "new results file")
     rows = flat_rows(p for p in points if p.status == "ok" and p.record is not None)
     records = [p.record for p in points if p.status == "ok" and p.record is not None]
     for row, rec in zip(rows, records):

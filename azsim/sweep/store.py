@@ -152,7 +152,21 @@ def open_for_reading(path: str) -> list[StoredPoint]:
             db.close()
     except sqlite3.DatabaseError as exc:
         raise ResultsError(f"{path}: not an azsim results database ({exc})") from None
-    return [StoredPoint(key, status, json.loads(config), json.loads(overrides),
-                        json.loads(record) if record is not None else None, error, run_s,
-                        finished)
-            for key, status, config, overrides, record, error, run_s, finished in rows]
+    return [_stored_point(path, *row) for row in rows]
+
+
+def _stored_point(path, key, status, config, overrides, record, error, run_s, finished
+                  ) -> StoredPoint:
+    """One row, its JSON columns parsed and checked: a row edited or damaged outside azsim is
+    an error naming the point, not a traceback in whichever report reads it first."""
+    try:
+        config = json.loads(config)
+        overrides = json.loads(overrides)
+        record = json.loads(record) if record is not None else None
+    except (TypeError, ValueError) as exc:
+        raise ResultsError(f"{path}: point {key!r} holds damaged JSON ({exc})") from None
+    if not isinstance(config, dict) or not isinstance(overrides, list) \
+            or not (record is None or isinstance(record, dict)):
+        raise ResultsError(f"{path}: point {key!r} is damaged (config must be a JSON object, "
+                           "overrides a list, record an object)")
+    return StoredPoint(key, status, config, overrides, record, error, run_s, finished)

@@ -1,0 +1,128 @@
+"""Bad options and damaged inputs found by fuzzing the CLI (2026-12-04): each is one line on
+stderr naming the input, exit status 2, and no work done on a silently wrong setting."""
+import sqlite3
+
+import numpy as np
+import pytest
+
+from azsim.sweep.store import ResultStore
+
+
+def _one_line_error(cli, *argv, words=()):
+    code, out, err = cli(*argv)
+    assert code == 2, (argv, out, err)
+    assert err.count("\n") == 1 and err.startswith("azsim: error:"), err
+    assert "Traceback" not in err
+    for w in words:
+        assert w in err, (w, err)
+    return err
+
+
+@pytest.mark.parametrize("argv", [
+    ["corpus", "x", "--random-voices", "nan"],
+    ["train", "--corpus", "c", "--out", "o", "--epochs", "nan"],
+    ["train", "--corpus", "c", "--out", "o", "--epochs", "inf"],
+    ["train", "--corpus", "c", "--out", "o", "--lr", "nan"],
+])
+def test_nan_and_infinity_are_refused_where_a_range_is_checked(cli, argv):
+    """Click's range check compares, and NaN passes every comparison."""
+    _one_line_error(cli, *argv, words=("not a finite number",))
+
+
+def test_eval_refuses_processor_settings_it_would_ignore(cli):
+    _one_line_error(cli, "eval", "--set", "hw.clock_mhz=0", words=("hw.clock_mhz=0", "azsim run"))
+
+
+def test_n_above_m_is_a_config_error(cli):
+    _one_line_error(cli, "run", "--prune", "nm:3:2", words=("nm:3:2", "at most M"))
+    _one_line_error(cli, "run", "--branch", "--set", "model.branch.prune=nm:5:4",
+                    words=("branch.prune", "at most M"))
+
+
+def _results(tmp_path, record='{"model": {}}', config='{"a": 1}'):
+    db = str(tmp_path / "r.sqlite")
+    with ResultStore(db) as store:
+        store.put(key="k1", status="ok", config={"a": 1}, overrides=["x=1"],
+                  record_json='{"v": 1}', error=None, run_s=0.2, version="t")
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE points SET record = ?, config = ?", (record, config))
+    return db
+
+
+@pytest.mark.parametrize("record, config, words", [
+    ("{not json", '{"a": 1}', ("damaged JSON",)),
+    ('{"v": 1}', "[1, 2]", ("config must be a JSON object",)),
+    ("{}", '{"a": 1}', ("lacks model, hardware",)),
+])
+def test_damaged_results_rows_are_named_not_tracebacks(cli, tmp_path, record, config, words):
+    db = _results(tmp_path, record, config)
+    for command in (["report", db], ["plot", db, "--kind", "pareto", "--output", str(tmp_path / "p.png")]):
+        _one_line_error(cli, *command, words=("k1",) + words)
+
+
+def _corpus(folder, meta='{"voice_split_seed": 0, "frontend": {"hop_ms": 10}}'):
+    folder.mkdir()
+    np.savez(folder / "train.npz", features=np.zeros((3, 4), np.float16),
+             offsets=np.array([0, 1, 3]), texts=np.array(["a", "b"]))
+    (folder / "corpus.json").write_text(meta)
+    return folder
+
+
+@pytest.mark.parametrize("meta, words", [
+    ("{not json", ("not readable JSON",)),
+    ("[1, 2]", ("not a corpus description",)),
+    ("{}", ("not a corpus description",)),
+])
+def test_corpus_merge_names_a_bad_description(cli, tmp_path, meta, words):
+    good = _corpus(tmp_path / "good")
+    bad = _corpus(tmp_path / "bad", meta)
+    _one_line_error(cli, "corpus-merge", str(tmp_path / "m"), str(good), str(bad),
+                    words=(str(bad / "corpus.json"),) + words)
+    assert not (tmp_path / "m").exists()       # nothing written before the check
+
+
+def test_corpus_merge_checks_the_splits_before_writing(cli, tmp_path):
+    good = _corpus(tmp_path / "good")
+    bad = _corpus(tmp_path / "bad")
+    (bad / "train.npz").write_text("not an archive")
+    _one_line_error(cli, "corpus-merge", str(tmp_path / "m"), str(good), str(bad),
+                    words=("train.npz", "not a readable .npz"))
+    np.savez(bad / "train.npz", features=np.zeros((3, 4), np.float16),
+             offsets=np.array([0, 2, 1]), texts=np.array(["a", "b"]))
+    _one_line_error(cli, "corpus-merge", str(tmp_path / "m"), str(good), str(bad),
+                    words=("offsets", "ascending"))
+    np.savez(bad / "train.npz", offsets=np.array([0, 2]), texts=np.array(["a"]))
+    _one_line_error(cli, "corpus-merge", str(tmp_path / "m"), str(good), str(bad),
+                    words=("no features",))
+    assert not (tmp_path / "m").exists()
+    out_file = tmp_path / "file"
+    out_file.write_text("x")
+    _one_line_error(cli, "corpus-merge", str(out_file), str(good), str(good),
+                    words=("is a file",))
+
+
+def test_soup_checks_its_output_before_averaging(cli, tmp_path):
+    _one_line_error(cli, "soup", str(tmp_path / "out.txt"), "small", "small",
+                    words=("out.txt", "end in .npz"))
+    _one_line_error(cli, "soup", str(tmp_path / "no" / "out.npz"), "small", "small",
+                    words=("out.npz", "cannot write"))
+    (tmp_path / "d.npz").mkdir()
+    _one_line_error(cli, "soup", str(tmp_path / "d.npz"), "small", "small",
+                    words=("d.npz", "cannot write"))
+
+
+def test_train_checks_its_corpus_and_init(cli, tmp_path):
+    pytest.importorskip("torch")
+    corpus = _corpus(tmp_path / "c")
+    (corpus / "train.npz").write_text("not an archive")
+    _one_line_error(cli, "train", "--corpus", str(corpus), "--out", str(tmp_path / "o"),
+                    words=("train.npz", "not a readable .npz"))
+    corpus = _corpus(tmp_path / "c2")
+    np.savez(corpus / "dev.npz", features=np.zeros((1, 4), np.float16),
+             offsets=np.array([0, 1]), texts=np.array(["a"]))
+    err = _one_line_error(cli, "train", "--corpus", str(corpus), "--out", str(tmp_path / "o"),
+                          "--init", str(tmp_path / "nosuch.pt"), words=("nosuch.pt", "not found"))
+    assert "None" not in err
+    (tmp_path / "ofile").write_text("x")
+    _one_line_error(cli, "train", "--corpus", str(corpus), "--out", str(tmp_path / "ofile"),
+                    words=("ofile", "is a file"))

@@ -10,6 +10,8 @@ integer kernels; torch plays no part.
 from __future__ import annotations
 
 import importlib.resources
+import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -26,6 +28,7 @@ from .model import float_ref
 from .model.loading import Utterance, load_utterances
 from .model.metrics import edit_distance, error_rate, paired_wer_difference
 from .model.vocab import make_vocab
+from .transcripts import read_transcripts
 from .report.report import achieved_sparsity
 
 
@@ -44,18 +47,146 @@ def shipped_testsets() -> list[str]:
     return sorted(p.stem for p in _testset_dir().glob("*.npz") if p.stem != "calibration")
 
 
-def _from_npz(path: Path, name: str, hop_ms: float) -> TestSet:
-    """A corpus split (float16 ``features``) or a shipped set (``features_u8`` codes with a
-    per-utterance ``feature_offset`` and ``feature_step``; see examples/make_shipped_data.py)."""
+_NPZ_LAYOUTS = ("a test set .npz holds texts, offsets and either float features (a corpus "
+                "split) or uint8 features_u8 with feature_offset and feature_step (the "
+                "shipped layout)")
+_NPZ_ARRAYS = ("features", "features_u8", "feature_offset", "feature_step", "offsets", "texts")
+
+
+def _read_npz(path: Path, where: str) -> dict[str, np.ndarray]:
+    """The arrays of a test-set .npz that the loader reads (those present; checked later)."""
     try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-        offsets, texts = arrays["offsets"], arrays["texts"]
-        quantized = "features_u8" in arrays
-        feats = arrays["features_u8"] if quantized else arrays["features"]
-    except (OSError, ValueError, KeyError, EOFError) as exc:
-        raise AzsimError(f"--test {path}: not a test-set .npz with features, offsets and "
-                         f"texts ({exc})") from None
+        z = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise AzsimError(f"{where}: not a readable .npz of arrays ({exc})") from None
+    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise AzsimError(f"{where}: a single .npy array, not an .npz of arrays; "
+                         f"{_NPZ_LAYOUTS}")
+    arrays = {}
+    with z:
+        for key in _NPZ_ARRAYS:
+            if key in z.files:
+                try:
+                    arrays[key] = z[key]
+                except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+                    raise AzsimError(f"{where}: array {key} cannot be read ({exc})") from None
+    return arrays
+
+
+def check_testset_arrays(where: str, arrays: dict, n_mels: int, min_frames: int) -> bool:
+    """Raise a one-line :class:`AzsimError` starting with ``where`` unless ``arrays`` is a
+    test set in one of the two layouts (see examples/make_shipped_data.py and
+    azsim/corpus/build.py):
+
+    * corpus split: ``features`` float [frames, n_mels], ``offsets`` int [n + 1], ``texts``
+      str [n];
+    * shipped: ``features_u8`` uint8 [frames, n_mels] codes, ``feature_offset`` and
+      ``feature_step`` float [n] (``x = offset + code * step``), ``offsets``, ``texts``.
+
+    ``offsets`` start at 0, rise by at least ``min_frames`` (the frames the model stacks into
+    its first input) per utterance and end at the number of feature rows; there is at least
+    one utterance, each with a non-blank reference text; every float is finite, every step
+    positive. Returns whether the layout is the shipped (quantized) one."""
+    quantized = "features_u8" in arrays
+    feat_key = "features_u8" if quantized else "features"
+    needed = ("texts", "offsets", feat_key) + (("feature_offset", "feature_step")
+                                               if quantized else ())
+    missing = [k for k in needed if k not in arrays]
+    if missing:
+        raise AzsimError(f"{where}: no {' or '.join(missing)} array; {_NPZ_LAYOUTS}")
+
+    texts = arrays["texts"]
+    if texts.dtype.kind != "U" or texts.ndim != 1:
+        raise AzsimError(f"{where}: texts is {texts.dtype} with shape {texts.shape}; expected "
+                         "a 1-D array of strings (the reference transcripts)")
+    n = texts.size
+    if n == 0:
+        raise AzsimError(f"{where}: holds no utterances (texts is empty); a test set needs "
+                         "at least one")
+    blank = [k for k in range(n) if not str(texts[k]).strip()]
+    if blank:
+        raise AzsimError(f"{where}: texts[{blank[0]}] is blank; every utterance needs its "
+                         "reference transcript")
+
+    feats = arrays[feat_key]
+    if quantized and feats.dtype != np.uint8:
+        raise AzsimError(f"{where}: features_u8 is {feats.dtype}; expected uint8 codes")
+    if not quantized and feats.dtype.kind != "f":
+        raise AzsimError(f"{where}: features is {feats.dtype}; expected floats (float16 "
+                         "log-mel features)")
+    if feats.ndim != 2:
+        raise AzsimError(f"{where}: {feat_key} has shape {feats.shape}; expected "
+                         f"[frames, {n_mels}]")
+    if feats.shape[1] != n_mels:
+        raise AzsimError(f"{where}: {feat_key} has {feats.shape[1]} mel channels (shape "
+                         f"{feats.shape}); the model expects {n_mels} (frontend.n_mels)")
+    if not quantized:
+        bad = ~np.isfinite(feats).all(axis=1)
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise AzsimError(f"{where}: features row {row} holds NaN or infinity; log-mel "
+                             "features must be finite")
+
+    offsets = arrays["offsets"]
+    if offsets.dtype.kind not in "iu":
+        raise AzsimError(f"{where}: offsets is {offsets.dtype}; expected integers (utterance "
+                         "k is features[offsets[k]:offsets[k + 1]])")
+    if offsets.shape != (n + 1,):
+        raise AzsimError(f"{where}: offsets has shape {offsets.shape}; expected ({n + 1},), "
+                         f"one more than the {n} texts")
+    if offsets[0] != 0:
+        raise AzsimError(f"{where}: offsets[0] is {offsets[0]}; offsets must start at 0")
+    frames = np.diff(offsets.astype(np.int64))
+    if np.any(frames < 0):
+        k = int(np.argmax(frames < 0))
+        raise AzsimError(f"{where}: offsets are not ascending; offsets[{k + 1}] = "
+                         f"{offsets[k + 1]} < offsets[{k}] = {offsets[k]}")
+    if np.any(frames < min_frames):
+        k = int(np.argmax(frames < min_frames))
+        what = "is empty" if frames[k] == 0 else f"has {frames[k]} feature frame(s)"
+        raise AzsimError(f"{where}: utterance {k} {what} (offsets[{k}] = {offsets[k]}, "
+                         f"offsets[{k + 1}] = {offsets[k + 1]}); the model needs at least "
+                         f"{min_frames} frames per utterance")
+    if offsets[-1] != feats.shape[0]:
+        raise AzsimError(f"{where}: offsets[{n}] is {offsets[-1]}; it must equal the "
+                         f"{feats.shape[0]} rows of {feat_key}")
+
+    if quantized:
+        for key in ("feature_offset", "feature_step"):
+            a = arrays[key]
+            if a.dtype.kind not in "iuf":
+                raise AzsimError(f"{where}: {key} is {a.dtype}; expected floats")
+            if a.shape != (n,):
+                raise AzsimError(f"{where}: {key} has shape {a.shape}; expected ({n},), one "
+                                 "value per utterance (as texts)")
+            if not np.isfinite(a).all():
+                k = int(np.argmax(~np.isfinite(a)))
+                raise AzsimError(f"{where}: {key}[{k}] is {a[k]}; it must be finite")
+        lo, step = arrays["feature_offset"], arrays["feature_step"]
+        if np.any(step <= 0):
+            k = int(np.argmax(step <= 0))
+            raise AzsimError(f"{where}: feature_step[{k}] is {step[k]}; it must be positive "
+                             "(x = feature_offset + code * feature_step)")
+        with np.errstate(over="ignore", invalid="ignore"):
+            top = np.isfinite((lo.astype(np.float32) + 255 * step.astype(np.float32)))
+        if not top.all():
+            k = int(np.argmax(~top))
+            raise AzsimError(f"{where}: feature_offset[{k}] + 255 * feature_step[{k}] is "
+                             "not a finite float32; the features must be finite")
+    return quantized
+
+
+def _from_npz(path: Path, name: str, cfg, where: str | None = None) -> TestSet:
+    """A corpus split (float16 ``features``) or a shipped set (``features_u8`` codes with a
+    per-utterance ``feature_offset`` and ``feature_step``; see examples/make_shipped_data.py),
+    checked by :func:`check_testset_arrays`."""
+    where = where or f"--test {path}"
+    arrays = _read_npz(path, where)
+    quantized = check_testset_arrays(where, arrays, cfg.frontend.n_mels,
+                                     cfg.encoder.stack_frames)
+    offsets, texts = arrays["offsets"].astype(np.int64), arrays["texts"]
+    feats = arrays["features_u8"] if quantized else arrays["features"]
+    hop_ms = cfg.frontend.hop_ms
     utts = []
     for k in range(len(texts)):
         f = feats[offsets[k]:offsets[k + 1]].astype(np.float32)
@@ -67,26 +198,26 @@ def _from_npz(path: Path, name: str, hop_ms: float) -> TestSet:
 
 def load_testset(spec: str, cfg) -> TestSet:
     """``spec``: a shipped set's name (``test``, ``names``), a ``.npz`` split, or a folder of
-    WAVs with ``transcripts.tsv`` (columns file, text)."""
-    hop_ms = cfg.frontend.hop_ms
+    WAVs with ``transcripts.tsv`` (columns file, text). Every input is checked (one-line
+    :class:`AzsimError`); a set without utterances is an error, never a WER of 0."""
     shipped = _testset_dir() / f"{spec}.npz"
     if "/" not in spec and not spec.endswith(".npz") and shipped.is_file():
-        return _from_npz(shipped, spec, hop_ms)
+        return _from_npz(shipped, spec, cfg)
     path = Path(spec)
     if path.is_file() and path.suffix == ".npz":
-        return _from_npz(path, path.stem, hop_ms)
+        return _from_npz(path, path.stem, cfg)
     if path.is_dir() and (path / "transcripts.tsv").is_file():
-        rows = [line.split("\t", 1) for line in
-                (path / "transcripts.tsv").read_text(encoding="utf-8").splitlines()[1:] if line]
+        rows = read_transcripts(path / "transcripts.tsv")
         utts = load_utterances([str(path / f) for f, _ in rows], cfg)
-        return TestSet(path.name, utts, [t.strip() for _, t in rows])
+        return TestSet(path.name, utts, [t for _, t in rows])
     raise AzsimError(f"--test {spec}: not a shipped test set ({', '.join(shipped_testsets())}),"
                      " a corpus .npz split, or a folder with transcripts.tsv")
 
 
 def calibration_utterances(cfg) -> list[Utterance]:
     """Shipped calibration features: dev-split speech, disjoint from the test voices."""
-    return _from_npz(_testset_dir() / "calibration.npz", "calibration", cfg.frontend.hop_ms).utterances
+    path = _testset_dir() / "calibration.npz"
+    return _from_npz(path, "calibration", cfg, f"shipped calibration set {path}").utterances
 
 
 def evaluate(model: str = cfgmod.DEFAULT_MODEL, testset: str = "test", bits: int | None = None,

@@ -45,6 +45,7 @@ from typing import Any
 from .. import config as cfgmod
 from ..config.loader import load_toml, parse_override, to_dict
 from ..errors import AzsimError, ConfigError
+from ..transcripts import read_transcripts
 
 __all__ = ["SweepSpecError", "Axis", "Point", "SweepSpec", "parse_axis", "load_spec_file",
            "build_spec", "expand"]
@@ -344,8 +345,7 @@ def _testset_identity(test: str, utterances: int | None) -> dict[str, Any]:
         if not tsv.is_file():
             raise SweepSpecError(f"--test {test}: a folder needs transcripts.tsv (columns "
                                  "file, text)")
-        files = [line.split("\t", 1)[0] for line in
-                 tsv.read_text(encoding="utf-8").splitlines()[1:] if line]
+        files = [f for f, _ in read_transcripts(tsv)]   # checked as azsim eval does
         ident = {"name": path.name, "files": [_file_identity(str(tsv), "--test")] +
                  [_file_identity(str(path / f), "--test") for f in files]}
         n = len(files)

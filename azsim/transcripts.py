@@ -1,0 +1,51 @@
+"""Reading a WAV test folder's ``transcripts.tsv`` (no NumPy: the sweep's parent process
+reads it to identify a test set without importing the numerical stack)."""
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+from .errors import AzsimError
+
+
+def read_transcripts(tsv: Path) -> list[tuple[str, str]]:
+    """``(file, text)`` rows of a ``transcripts.tsv``: UTF-8, the header ``file<TAB>text``,
+    then one line per WAV (blank lines are skipped)."""
+    where = f"--test {tsv}"
+    try:
+        raw = tsv.read_bytes()
+    except OSError as exc:
+        raise AzsimError(f"{where}: cannot read ({exc.strerror})") from None
+    raw = raw.removeprefix(codecs.BOM_UTF8)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise AzsimError(f"{where}:{line}: not UTF-8 (byte {raw[exc.start]:#04x} at offset "
+                         f"{exc.start}); save transcripts.tsv as UTF-8") from None
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    empty = AzsimError(f"{where}: holds no utterances; it needs the header 'file<TAB>text' "
+                       "and a line 'file<TAB>text' per WAV")
+    if not text.strip():
+        raise empty
+    if [f.strip() for f in lines[0].split("\t")] != ["file", "text"]:
+        raise AzsimError(f"{where}:1: first line is {lines[0][:40]!r}; it must be the header "
+                         "'file<TAB>text'")
+    if not any(line.strip() for line in lines[1:]):
+        raise empty
+    rows = []
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) != 2:
+            raise AzsimError(f"{where}:{number}: has {len(fields)} tab-separated field(s) "
+                             f"({line[:40]!r}); expected 'file<TAB>text'")
+        file, ref = fields[0].strip(), fields[1].strip()
+        if not file:
+            raise AzsimError(f"{where}:{number}: no file name; expected 'file<TAB>text'")
+        if not ref:
+            raise AzsimError(f"{where}:{number}: no reference text for {file}; every "
+                             "utterance needs its transcript")
+        rows.append((file, ref))
+    return rows

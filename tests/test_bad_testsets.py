@@ -1,0 +1,264 @@
+"""Bad test sets (`--test FILE|DIR`) give one line on stderr and exit status 2, never a
+traceback or a WER computed on something that is not the test set (empty sets, bad .npz
+arrays in either layout, unreadable transcripts.tsv)."""
+import importlib.resources
+import shutil
+
+import numpy as np
+import pytest
+
+N = 2   # utterances in the small test sets made here
+
+
+def _shipped_arrays(n=N):
+    """The first n shipped test utterances in the shipped layout (features_u8 codes)."""
+    src = importlib.resources.files("azsim") / "data" / "testset" / "test.npz"
+    with np.load(str(src)) as z:
+        a = {k: z[k] for k in z.files}
+    end = int(a["offsets"][n])
+    return {"features_u8": a["features_u8"][:end], "offsets": a["offsets"][:n + 1],
+            "feature_offset": a["feature_offset"][:n], "feature_step": a["feature_step"][:n],
+            "texts": a["texts"][:n]}
+
+
+def _corpus_arrays(n=N):
+    """The same utterances in the corpus-split layout (float16 features)."""
+    s = _shipped_arrays(n)
+    off = s["offsets"]
+    feats = [s["feature_offset"][k] + s["features_u8"][off[k]:off[k + 1]].astype(np.float32)
+             * s["feature_step"][k] for k in range(n)]
+    return {"features": np.concatenate(feats).astype(np.float16), "offsets": off,
+            "texts": s["texts"]}
+
+
+def _save(tmp_path, name, arrays, **changes):
+    """``arrays`` with ``changes`` (None drops an array) as tmp_path/name.npz."""
+    a = {**arrays, **changes}
+    path = tmp_path / f"{name}.npz"
+    np.savez(path, **{k: v for k, v in a.items() if v is not None})
+    return path
+
+
+def _assert_one_line_error(result, path, *fragments):
+    code, out, err = result
+    assert "Traceback" not in err
+    assert code == 2, (code, out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("azsim: error: "), lines[0]
+    assert str(path) in lines[0], lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+
+
+def _frames():
+    return int(_shipped_arrays()["offsets"][N])
+
+
+# (name, layout, changes, words the error must hold)
+NPZ_CASES = [
+    ("offsets_past_end", "shipped", lambda f: {"offsets": np.array([0, 200, f + 100])},
+     ["offsets[2]", "rows of features_u8"]),
+    ("offsets_past_end_corpus", "corpus", lambda f: {"offsets": np.array([0, 200, f + 100])},
+     ["offsets[2]", "rows of features"]),
+    ("offsets_short_of_end", "corpus", lambda f: {"offsets": np.array([0, 200, f - 10])},
+     ["offsets[2]", "rows of features"]),
+    ("nan_step", "shipped",
+     lambda f: {"feature_step": np.array([np.nan, 0.07], np.float32)}, ["feature_step[0]", "nan"]),
+    ("inf_offset", "shipped",
+     lambda f: {"feature_offset": np.array([-12.0, np.inf], np.float32)},
+     ["feature_offset[1]", "finite"]),
+    ("zero_step", "shipped",
+     lambda f: {"feature_step": np.array([0.07, 0.0], np.float32)}, ["feature_step[1]", "positive"]),
+    ("int_texts", "corpus", lambda f: {"texts": np.array([1, 2])}, ["texts", "int64", "strings"]),
+    ("blank_text", "corpus", lambda f: {"texts": np.array(["hello", " "])}, ["texts[1]", "blank"]),
+    ("float_offsets", "corpus", lambda f: {"offsets": np.array([0.0, 200.0, f])},
+     ["offsets", "float64", "integers"]),
+    ("descending_offsets", "corpus", lambda f: {"offsets": np.array([0, f, 200])},
+     ["offsets", "not ascending"]),
+    ("negative_offsets", "shipped", lambda f: {"offsets": np.array([-5, 200, f])},
+     ["offsets[0]", "-5", "start at 0"]),
+    ("empty_utterance", "corpus", lambda f: {"offsets": np.array([0, 0, f])},
+     ["utterance 0", "empty"]),
+    ("short_utterance", "shipped", lambda f: {"offsets": np.array([0, 1, f])},
+     ["utterance 0", "1 feature frame", "at least"]),
+    ("short_step", "shipped", lambda f: {"feature_step": np.array([0.07], np.float32)},
+     ["feature_step", "(1,)", "one value per utterance"]),
+    ("short_feature_offset", "shipped",
+     lambda f: {"feature_offset": np.zeros(3, np.float32)}, ["feature_offset", "(3,)"]),
+    ("too_many_texts", "corpus", lambda f: {"texts": np.array(["a", "b", "c"])},
+     ["offsets", "one more than the 3 texts"]),
+    ("too_few_offsets", "shipped", lambda f: {"offsets": np.array([0, f])},
+     ["offsets", "(3,)"]),
+    ("no_feature_step", "shipped", lambda f: {"feature_step": None}, ["no feature_step array"]),
+    ("no_feature_offset", "shipped", lambda f: {"feature_offset": None},
+     ["no feature_offset array"]),
+    ("no_offsets", "corpus", lambda f: {"offsets": None}, ["no offsets array"]),
+    ("no_texts", "shipped", lambda f: {"texts": None}, ["no texts array"]),
+    ("no_features", "corpus", lambda f: {"features": None}, ["no features array"]),
+    ("mel40_corpus", "corpus", None, ["40 mel channels", "expects 80"]),
+    ("mel40_shipped", "shipped", None, ["40 mel channels", "expects 80"]),
+    ("nan_features", "corpus", None, ["features row", "NaN"]),
+    ("int_features", "corpus", None, ["features", "int16", "floats"]),
+    ("u16_codes", "shipped", None, ["features_u8", "uint16", "uint8"]),
+    ("features_1d", "corpus", None, ["features", "shape"]),
+]
+
+
+def _bad_arrays(name, layout, changes):
+    arrays = _shipped_arrays() if layout == "shipped" else _corpus_arrays()
+    key = "features_u8" if layout == "shipped" else "features"
+    if changes is not None:
+        return {**arrays, **changes(_frames())}
+    f = arrays[key]
+    if name.startswith("mel40"):
+        return {**arrays, key: f[:, :40]}
+    if name == "nan_features":
+        f = f.copy()
+        f[250, 7] = np.nan
+        return {**arrays, key: f}
+    if name == "int_features":
+        return {**arrays, key: f.astype(np.int16)}
+    if name == "u16_codes":
+        return {**arrays, key: f.astype(np.uint16)}
+    if name == "features_1d":
+        return {**arrays, key: f[:, 0]}
+    raise AssertionError(name)
+
+
+@pytest.mark.parametrize("name,layout,changes,fragments", NPZ_CASES,
+                         ids=[c[0] for c in NPZ_CASES])
+def test_bad_npz_arrays_give_one_line(cli, tmp_path, name, layout, changes, fragments):
+    path = _save(tmp_path, name, _bad_arrays(name, layout, changes))
+    _assert_one_line_error(cli("eval", "--test", str(path)), path, *fragments)
+
+
+def test_bad_npz_arrays_fail_azsim_run_too(cli, tmp_path):
+    path = _save(tmp_path, "past_end", _shipped_arrays(),
+                 offsets=np.array([0, 200, _frames() + 100]))
+    _assert_one_line_error(cli("run", "--test", str(path)), path, "offsets[2]")
+    path = _save(tmp_path, "mel40", _corpus_arrays(),
+                 features=_corpus_arrays()["features"][:, :40])
+    _assert_one_line_error(cli("run", "--test", str(path)), path, "40 mel channels")
+
+
+def test_the_nan_feature_row_is_named(cli, tmp_path):
+    arrays = _corpus_arrays()
+    arrays["features"] = arrays["features"].copy()
+    arrays["features"][250, 7] = np.inf
+    path = _save(tmp_path, "inf", arrays)
+    _assert_one_line_error(cli("eval", "--test", str(path)), path, "features row 250")
+
+
+def test_not_an_npz_gives_one_line(cli, tmp_path):
+    for name, data in [("garbage", b"PK\x03\x04garbage"), ("text", b"hello"), ("empty", b"")]:
+        path = tmp_path / f"{name}.npz"
+        path.write_bytes(data)
+        _assert_one_line_error(cli("eval", "--test", str(path)), path, "not a readable .npz")
+    path = tmp_path / "single.npz"
+    with open(path, "wb") as fh:
+        np.save(fh, np.arange(3))
+    _assert_one_line_error(cli("eval", "--test", str(path)), path, "single .npy array")
+    path = _save(tmp_path, "objects", _corpus_arrays(),
+                 texts=np.array(["a", None], dtype=object))
+    _assert_one_line_error(cli("eval", "--test", str(path)), path, "texts")
+
+
+# --- empty test sets: an error, never "0 utterances ... WER 0.00 %" ----------------------
+
+def _empty_sets(tmp_path):
+    npz = _save(tmp_path, "empty", _corpus_arrays(), features=np.zeros((0, 80), np.float16),
+                offsets=np.array([0], np.int64), texts=np.array([], dtype=str))
+    npz_shipped = _save(tmp_path, "empty_shipped", _shipped_arrays(),
+                        features_u8=np.zeros((0, 80), np.uint8),
+                        offsets=np.array([0], np.int64), texts=np.array([], dtype=str),
+                        feature_offset=np.zeros(0, np.float32),
+                        feature_step=np.zeros(0, np.float32))
+    no_lines = tmp_path / "no_lines"
+    no_lines.mkdir()
+    (no_lines / "transcripts.tsv").write_text("")
+    header_only = tmp_path / "header_only"
+    header_only.mkdir()
+    (header_only / "transcripts.tsv").write_text("file\ttext\n\n")
+    return [(npz, npz), (npz_shipped, npz_shipped),
+            (no_lines, no_lines / "transcripts.tsv"),
+            (header_only, header_only / "transcripts.tsv")]
+
+
+def test_an_empty_test_set_is_an_error(cli, tmp_path):
+    for spec, named in _empty_sets(tmp_path):
+        for argv in (["eval", "--test", str(spec)], ["run", "--test", str(spec)],
+                     ["run", "--test", str(spec), "--utterances", "1"]):
+            code, out, err = cli(*argv)
+            _assert_one_line_error((code, out, err), named, "no utterances")
+            assert "1..0" not in err and "WER" not in out, argv
+
+
+def test_an_empty_test_set_is_an_error_in_the_api(tmp_path):
+    from azsim.api import simulate
+    from azsim.errors import AzsimError
+    from azsim.evaluate import evaluate
+    npz = _empty_sets(tmp_path)[0][0]
+    with pytest.raises(AzsimError, match="no utterances"):
+        evaluate(testset=str(npz))
+    with pytest.raises(AzsimError, match="no utterances"):
+        simulate(testset=str(npz), utterances=1)
+
+
+# --- transcripts.tsv --------------------------------------------------------------------
+
+def _wav_folder(tmp_path, name, tsv: bytes):
+    audio = importlib.resources.files("azsim") / "data" / "audio"
+    wav = sorted(p for p in audio.iterdir() if p.name.endswith(".wav"))[0]
+    folder = tmp_path / name
+    folder.mkdir()
+    shutil.copy(str(wav), folder / "a.wav")
+    (folder / "transcripts.tsv").write_bytes(tsv)
+    return folder, folder / "transcripts.tsv"
+
+
+@pytest.mark.parametrize("name,tsv,fragments", [
+    ("no_tab", b"file\ttext\na.wav hello there\n", [":2:", "1 tab-separated field", "file<TAB>text"]),
+    ("no_tab_line3", b"file\ttext\na.wav\thello\n\nb.wav hi\n", [":4:", "field"]),
+    ("three_fields", b"file\ttext\na.wav\thello\tthere\n", [":2:", "3 tab-separated field"]),
+    ("latin1", b"file\ttext\na.wav\tcaf\xe9 au lait\n", [":2:", "not UTF-8", "0xe9"]),
+    ("latin1_line3", b"file\ttext\na.wav\thello\nb.wav\t\xff\n", [":3:", "not UTF-8"]),
+    ("no_header", b"a.wav\thello\n", [":1:", "header"]),
+    ("no_file", b"file\ttext\n\thello\n", [":2:", "no file name"]),
+    ("no_text", b"file\ttext\na.wav\t  \n", [":2:", "no reference text", "a.wav"]),
+], ids=["no_tab", "no_tab_line3", "three_fields", "latin1", "latin1_line3", "no_header",
+        "no_file", "no_text"])
+def test_bad_transcripts_tsv_gives_one_line(cli, tmp_path, name, tsv, fragments):
+    folder, named = _wav_folder(tmp_path, name, tsv)
+    _assert_one_line_error(cli("eval", "--test", str(folder)), named, *fragments)
+
+
+def test_bad_transcripts_tsv_fails_azsim_run_too(cli, tmp_path):
+    folder, named = _wav_folder(tmp_path, "no_tab", b"file\ttext\na.wav hello\n")
+    _assert_one_line_error(cli("run", "--test", str(folder)), named, ":2:")
+
+
+# --- valid small sets still work ----------------------------------------------------------
+
+def test_valid_small_sets_still_evaluate(cli, tmp_path, shipped_test_head):
+    from azsim.evaluate import load_testset
+    import azsim.config as cfgmod
+    cfg = cfgmod.load_model_config(cfgmod.DEFAULT_MODEL, [])
+    corpus = shipped_test_head(N)
+    shipped = _save(tmp_path, "shipped_layout", _shipped_arrays())
+    for path in (corpus, shipped):
+        tset = load_testset(str(path), cfg)
+        assert len(tset.utterances) == N == len(tset.references)
+        assert sum(u.features.shape[0] for u in tset.utterances) == _frames()
+        assert all(np.isfinite(u.features).all() and u.features.shape[1] == 80
+                   for u in tset.utterances)
+    code, out, err = cli("eval", "--test", str(corpus))
+    assert code in (0, None), err
+    assert f"({N} utterances" in out and "WER" in out
+    # CRLF line ends, a UTF-8 byte-order mark and blank lines are fine in transcripts.tsv
+    folder, _ = _wav_folder(tmp_path, "ok", b"\xef\xbb\xbffile\ttext\r\na.wav\thello there\r\n\r\n")
+    tset = load_testset(str(folder), cfg)
+    assert tset.references == ["hello there"] and len(tset.utterances) == 1
+    code, out, err = cli("eval", "--test", str(folder))
+    assert code in (0, None), err
+    assert "(1 utterances" in out

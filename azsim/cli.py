@@ -5,6 +5,7 @@ status 2, never a traceback (issue #2).
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -43,10 +44,25 @@ def _write_json(data: dict, dest: str) -> None:
         raise AzsimError(f"--json {dest}: cannot write ({exc.strerror})") from None
 
 
-def _check_writable(dest: str) -> None:
+def _check_not_empty(option: str, value, wanted: str) -> None:
+    """An empty path would become the current folder ('.') further down: say what it is."""
+    if value is not None and str(value) == "":
+        raise AzsimError(f"{option} {value!r}: the path is empty; give {wanted}")
+
+
+def _check_writable(dest: str, option: str = "--json",
+                    wanted: str = "a file path (or - for stdout)") -> None:
+    """Before any work (so no finished run is lost): ``dest`` can be written as a file, i.e.
+    it is not empty, not a folder, not a read-only file, and its folder exists and is writable.
+    What only shows when writing (a full disk, /dev/full) still fails later, in _write_json."""
+    _check_not_empty(option, dest, wanted)
+    if os.path.isdir(dest):
+        raise AzsimError(f"{option} {dest}: is a folder; give {wanted}")
     parent = os.path.dirname(os.path.abspath(dest))
     if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
-        raise AzsimError(f"--json {dest}: folder {parent} does not exist or is not writable")
+        raise AzsimError(f"{option} {dest}: folder {parent} does not exist or is not writable")
+    if os.path.exists(dest) and not os.access(dest, os.W_OK):
+        raise AzsimError(f"{option} {dest}: the file exists and is not writable")
 
 
 GPTQ_HELP = ("the uniform grid's codes chosen by GPTQ, compensating each rounding error on the "
@@ -176,6 +192,10 @@ def run(model, weights, hardware, audio, testset, utterances, bits, sparsity, pr
     from .report.render import render_text
 
     quiet = json_dest == "-"
+    for path in audio:
+        _check_not_empty("--audio", path, "a 16-bit mono WAV file")
+    _check_not_empty("--weights", weights, "a weights .npz file or a shipped name such as small")
+    _check_not_empty("--save-lattice", lattice_dir, "a writable folder")
     if json_dest not in (None, "-"):
         _check_writable(json_dest)  # before the work, so no finished run is lost
     if lattice_dir is not None and not (os.path.isdir(lattice_dir)
@@ -195,10 +215,10 @@ def run(model, weights, hardware, audio, testset, utterances, bits, sparsity, pr
                       overrides=overrides, weights=weights, progress=progress,
                       testset=testset, utterances=utterances)
     data = report.to_dict()
+    if not quiet:   # first: a JSON write that fails (a full disk) must not lose the report
+        click.echo(render_text(data))
     if json_dest is not None:
         _write_json(data, json_dest)
-    if not quiet:
-        click.echo(render_text(data))
     if lattice_dir is not None:   # last: a failed write must not lose the report
         _save_lattices(data, lattice_dir)
 
@@ -229,6 +249,8 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
     from . import config as cfgmod
     from .compress import survey as sv
 
+    _check_not_empty("--weights", weights, "an .npz or .npy file of integer matrices")
+    _check_not_empty("--save", save_dir, "a writable folder")
     if json_dest not in (None, "-"):
         _check_writable(json_dest)
     if save_dir is not None and not (os.path.isdir(save_dir) and os.access(save_dir, os.W_OK)):
@@ -269,9 +291,7 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
             "weight_bits": cfg.weight_bits, "quantizer": cfg.quantizer,
             "sparsity": 1.0 - nnz / n if n else 0.0,
             "formats": [r.to_dict() for r in results]}
-    if json_dest is not None:
-        _write_json(data, json_dest)
-    if json_dest != "-":
+    if json_dest != "-":   # the table first: a JSON write that fails must not lose it
         click.echo(f"{source}: {len(codes)} matrices, {n:,} weights at {cfg.weight_bits} bits "
                    f"({cfg.quantizer}), sparsity {data['sparsity']:.3f}")
         click.echo(f"  {'format':<10}{'bytes':>14}{'bits/weight':>13}{'vs fp32':>9}"
@@ -280,6 +300,8 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
             click.echo(f"  {r['name']:<10}{r['bytes']:>14,}{r['bits_per_weight']:>13.3f}"
                        f"{r['ratio_to_fp32']:>8.1f}x{r['ratio_to_int8']:>8.2f}x"
                        f"{'exact' if r['roundtrip_exact'] else 'MISMATCH':>12}")
+    if json_dest is not None:
+        _write_json(data, json_dest)
 
 
 @cli.command()
@@ -291,6 +313,14 @@ def decode(stream_file, out, json_dest) -> None:
     """Check and decode a weight stream written by `azsim compress --save`."""
     from .compress.pipeline import decode_stream
 
+    _check_not_empty("FILE.azw", stream_file, "a weight stream written by azsim compress --save")
+    if out is not None:   # before decoding: numpy would write OUT.npy for any other name
+        _check_writable(out, "--out", "a file path ending in .npy")
+        if not out.endswith(".npy"):
+            raise AzsimError(f"--out {out}: the output name must end in .npy (numpy would "
+                             f"write {out}.npy)")
+    if json_dest not in (None, "-"):
+        _check_writable(json_dest)
     try:
         with open(stream_file, "rb") as fh:
             stream = fh.read()
@@ -306,13 +336,20 @@ def decode(stream_file, out, json_dest) -> None:
             "sparsity": 1.0 - nnz / codes.size if codes.size else 0.0,
             "bits_per_weight": 8.0 * len(stream) / codes.size if codes.size else 0.0}
     if out is not None:
-        np.save(out, codes)
-    if json_dest is not None:
-        _write_json(data, json_dest)
+        data["out"] = out
     if json_dest != "-":
         click.echo(f"{stream_file}: {name}, {bits}-bit, {codes.shape[0]}x{codes.shape[1]}, "
                    f"{len(stream):,} bytes ({data['bits_per_weight']:.3f} bits/weight), "
                    f"sparsity {data['sparsity']:.3f}; CRC and structure check out")
+    if out is not None:
+        try:
+            np.save(out, codes)
+        except OSError as exc:
+            raise AzsimError(f"--out {out}: cannot write ({exc.strerror})") from None
+        if json_dest != "-":
+            click.echo(f"int8 codes ({codes.shape[0]}x{codes.shape[1]}) -> {out}")
+    if json_dest is not None:
+        _write_json(data, json_dest)
 
 
 @cli.command()
@@ -332,10 +369,10 @@ def validate(suite, overrides, max_error, json_dest, seed) -> None:
     if json_dest not in (None, "-"):
         _check_writable(json_dest)
     report = run_suite(load_suite(suite, overrides), seed=seed)
+    if json_dest != "-":   # first: a JSON write that fails must not lose the report
+        click.echo(render_text(report))
     if json_dest is not None:
         _write_json(report.to_dict(), json_dest)
-    if json_dest != "-":
-        click.echo(render_text(report))
     if max_error is not None:
         over = report.exceeding(max_error)
         if over:
@@ -369,6 +406,43 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 _python_showwarning = warnings.showwarning
 
+# What a write to standard output fails with when its file or device is full or broken
+# (`azsim run > /dev/full`). A closed pipe (EPIPE, `azsim ... | head`) never gets here: click's
+# main() already ends those quietly with status 1, as a pipeline expects.
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EIO, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def _is_stdout(stream) -> bool:
+    if stream is sys.stdout or stream is sys.__stdout__:
+        return True
+    try:   # click writes through its own text wrapper of the same file descriptor
+        return callable(getattr(stream, "write", None)) and stream.fileno() == 1
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _stdout_failure(exc: OSError) -> bool:
+    """Whether ``exc`` was raised writing to standard output (click.echo or a command's own
+    write to sys.stdout): the innermost frame was handed the stdout stream."""
+    if exc.errno not in _OUTPUT_ERRNOS or exc.filename is not None or exc.__traceback__ is None:
+        return False
+    tb = exc.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return any(_is_stdout(v) for v in list(tb.tb_frame.f_locals.values()))
+
+
+def _silence_stdout() -> None:
+    """Point file descriptor 1 at /dev/null so that Python's flush at exit does not fail again
+    (and print a second error); under a test's captured stdout there is nothing to do."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
 
 def main(argv=None) -> None:
     warnings.showwarning = _show_warning
@@ -386,6 +460,12 @@ def main(argv=None) -> None:
         sys.exit(130)
     except AzsimError as exc:
         _fail(str(exc))
+    except OSError as exc:
+        if not _stdout_failure(exc):
+            raise
+        _silence_stdout()
+        _fail(f"standard output: cannot write ({exc.strerror}); redirect it to a file or "
+              "pipe that can take the report")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -131,7 +131,7 @@ class GolombFormat:
                        value_bits=value_code_bits + 8 * len(header))
 
     def decode(self, stream: bytes) -> np.ndarray:
-        head, payload = unwrap(stream, self.format_id)
+        head, payload = unwrap(stream, self.format_id, self.name)   # bounds rows x cols
         fixed = _PARAMS.size + 1
         if len(payload) < fixed or len(payload) < fixed + payload[_PARAMS.size]:
             raise CompressedStreamError("golomb stream is truncated inside its parameters")

@@ -26,6 +26,10 @@ from dataclasses import dataclass
 from ..errors import CompressedStreamError
 
 MAGIC = b"AZW1"
+# A forged header must not make a decoder allocate gigabytes: 2^28 weights is far above any
+# layer azsim models (the largest RNN-T matrices, e.g. a joint output layer, hold ~20 million).
+# unwrap checks it, so no decoder can skip it (format_base.MAX_DECODED_WEIGHTS is the same bound).
+MAX_DECODED_WEIGHTS = 1 << 28
 _HEADER = struct.Struct("<4sBBHIIII")
 HEADER_BYTES = _HEADER.size  # 24
 
@@ -46,8 +50,12 @@ def wrap(format_id: int, bits: int, shape: tuple[int, int], payload: bytes, para
                         zlib.crc32(payload)) + payload
 
 
-def unwrap(stream: bytes, expected_format: int | None = None) -> tuple[StreamHeader, bytes]:
-    """Check a stream and return its header and payload."""
+def unwrap(stream: bytes, expected_format: int | None = None,
+           name: str | None = None) -> tuple[StreamHeader, bytes]:
+    """Check a stream and return its header and payload; ``name`` (a format's) for messages.
+
+    Every decoder starts here, so a declared shape above MAX_DECODED_WEIGHTS is refused before
+    anything is allocated."""
     if len(stream) < HEADER_BYTES:
         raise CompressedStreamError(
             f"weight stream of {len(stream)} bytes is shorter than its {HEADER_BYTES}-byte header")
@@ -58,6 +66,10 @@ def unwrap(stream: bytes, expected_format: int | None = None) -> tuple[StreamHea
         raise CompressedStreamError(f"weight stream has format id {fmt}, expected {expected_format}")
     if not 1 <= bits <= 8:
         raise CompressedStreamError(f"weight stream declares {bits} bits per code, allowed 1..8")
+    if rows * cols > MAX_DECODED_WEIGHTS:
+        what = f"{name} stream" if name else f"weight stream (format id {fmt})"
+        raise CompressedStreamError(f"{what} declares a {rows}x{cols} matrix; "
+                                    f"at most {MAX_DECODED_WEIGHTS} weights are allowed")
     payload = stream[HEADER_BYTES:]
     if len(payload) != n:
         raise CompressedStreamError(f"weight stream payload is {len(payload)} bytes, header says {n}"

@@ -27,7 +27,9 @@ array                      shape               meaning
 """
 from __future__ import annotations
 
+import math
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -138,13 +140,75 @@ def is_encoder_only(arrays: dict[str, np.ndarray]) -> bool:
     return bool(arrays) and all(k.startswith(ENCODER_PREFIX) for k in arrays)
 
 
+# ---- magnitude bounds ------------------------------------------------------------------------
+# Weights that are finite can still be impossible to run in integers. The integer model
+# (compress/ptq.py) requantizes each matrix product with a multiplier from
+# compress/quantize.py's quantize_multiplier, which refuses a real scale >= 2^30 ("requantization
+# scale too large"). That scale is in_scale * w_scale * GATE_SCALE, with GATE_SCALE = 2^12,
+# in_scale = max|input| / 127 (activation_scale) and w_scale = max|row| / qmax, qmax = 1 at 1
+# and 2 bits (the worst case: --bits can change after loading; codebook and gptq scales are
+# never larger). So every product needs max|input| * max|w| < 127 * 2^30 / 2^12 = 127 * 2^18;
+# we ask for half of that, room for float32 rounding and the multiplier's round-up carry:
+REQUANT_PRODUCT_LIMIT = 127.0 * 2.0 ** 17
+# The inputs a product can see, whatever the audio: an LSTM output h = o * tanh(c) lies in
+# [-1, 1]; a projection r = w_p h of H cells reaches H * max|w_p|; an embedding row max|embed|.
+# A matrix fed by a projection (the next layer, the recurrence, the joint network) therefore
+# needs H * W^2 < REQUANT_PRODUCT_LIMIT, and one fed by the embedding W^2 < REQUANT_PRODUCT_LIMIT:
+# see weight_magnitude_bound (255 for small, 90 for he2019, 4080 for the projection-free tiny).
+# Trained weights are O(1): the shipped ones stay below 4. The encoder's first layer sees the
+# normalized log-mel features instead, which bounds frontend.std from below (_check_frontend).
+
+
+def weight_magnitude_bound(cfg) -> float:
+    """The largest |weight| (any array but the frontend's) for which every requantization
+    scale of the integer model stays in range, whatever the audio (see the comment above)."""
+    widest = max([1] + [s.hidden for s in (cfg.encoder, cfg.prediction) if s.projection])
+    return math.sqrt(REQUANT_PRODUCT_LIMIT / widest)
+
+
+def _feature_span(cfg) -> tuple[float, float]:
+    """Bounds of the log-mel features of audio in [-1, 1]: ln(log_floor) below, and above
+    ln(n_fft * window samples): by Parseval a filter (weights <= 1) sums at most the frame's
+    whole power, n_fft * sum (x * window)^2 <= n_fft * window samples."""
+    from .loading import frontend_spec   # loading imports this module
+    spec = frontend_spec(cfg)
+    return math.log(spec.log_floor), math.log(spec.n_fft * spec.window_samples)
+
+
+def _check_frontend(arrays: dict[str, np.ndarray], cfg) -> list[str]:
+    """frontend.std divides the features: it must be > 0, and large enough that the normalized
+    features (log-mel - mean) / std times enc.0.w_x stay within REQUANT_PRODUCT_LIMIT."""
+    std = arrays["frontend.std"].astype(np.float64)
+    if not np.all(std > 0):
+        bad = np.flatnonzero(std <= 0)
+        return [f"frontend.std is {std[bad[0]]:g} in channel {int(bad[0])} ({bad.size} of "
+                f"{std.size} channels <= 0); it divides the features, every value must be > 0"]
+    w0 = float(np.max(np.abs(arrays["enc.0.w_x"]), initial=0.0))
+    if w0 == 0:
+        return []
+    lo, hi = _feature_span(cfg)
+    mean = arrays["frontend.mean"].astype(np.float64)
+    reach = np.maximum(np.abs(lo - mean), np.abs(hi - mean)) / std   # max |normalized feature|
+    allowed = REQUANT_PRODUCT_LIMIT / w0
+    bad = np.flatnonzero(reach >= allowed)
+    if bad.size == 0:
+        return []
+    c = int(bad[np.argmax(reach[bad])])
+    return [f"frontend.mean {mean[c]:.3g} and frontend.std {std[c]:.3g} (channel {c}; "
+            f"{bad.size} channels like it) scale log-mel features ({lo:.1f}..{hi:.1f}) up to "
+            f"{reach[c]:.3g}; with enc.0.w_x up to {w0:.3g} the integer model's requantization "
+            f"allows {allowed:.3g} (std >= {reach[c] * std[c] / allowed:.3g} here)"]
+
+
 def validate_weights(arrays: dict[str, np.ndarray], cfg, source: str,
                      encoder_only: bool = False) -> None:
-    """Raise WeightsError listing every missing, misshapen, mistyped or non-finite array
-    (with ``encoder_only``, of the encoder's arrays alone)."""
+    """Raise WeightsError listing every missing, misshapen, mistyped, non-finite or out-of-range
+    array (with ``encoder_only``, of the encoder's arrays alone)."""
     problems = []
     expected = {k: v for k, v in expected_shapes(cfg).items()
                 if not encoder_only or k.startswith(ENCODER_PREFIX)}
+    bound = weight_magnitude_bound(cfg)
+    too_large = {}
     for name, shape in expected.items():
         if name not in arrays:
             problems.append(f"{name} is missing")
@@ -156,29 +220,84 @@ def validate_weights(arrays: dict[str, np.ndarray], cfg, source: str,
             problems.append(f"{name} has shape {a.shape}, expected {shape}")
         elif not np.all(np.isfinite(a)):
             problems.append(f"{name} contains NaN or Inf")
+        elif not name.startswith("frontend.") and a.size and np.max(np.abs(a)) > bound:
+            too_large[name] = float(np.max(np.abs(a)))
+    if too_large:
+        names = ", ".join(too_large)
+        problems.append(f"{names} {'has' if len(too_large) == 1 else 'have'} values up to "
+                        f"{max(too_large.values()):.3g} in magnitude; this model's integer "
+                        f"requantization allows at most {bound:.0f} (trained weights are O(1))")
     extra = sorted(set(arrays) - set(expected) - {"format_version"})
     if extra:
         problems.append(f"unexpected arrays {extra}")
+    if not problems and not encoder_only:
+        problems += _check_frontend(arrays, cfg)
     if problems:
         raise WeightsError(f"{source}: " + "; ".join(problems))
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` archive; anything else (a single ``.npy`` array, text, a zip of
+    other files, pickled objects) is a WeightsError naming the file."""
+    what = ("a weights file is an .npz archive of named float32 arrays (numpy.savez, "
+            "azsim train, azsim soup)")
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(6)
+    except OSError as exc:
+        raise WeightsError(f"{path}: cannot read ({exc.strerror})") from None
+    if magic == b"\x93NUMPY":
+        raise WeightsError(f"{path}: a single .npy array, not a weights file; {what}")
+    if magic[:4] not in (b"PK\x03\x04", b"PK\x05\x06"):   # what np.load takes for a zip
+        start = f"starts with {magic!r}" if magic else "is empty"
+        raise WeightsError(f"{path}: not a readable .npz weights file (not a zip archive: it "
+                           f"{start}); {what}")
+    arrays = {}
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            for k in z.files:
+                try:
+                    a = z[k]
+                except ValueError as exc:
+                    if "pickle" not in str(exc):
+                        raise
+                    raise WeightsError(f"{path}: array {k} holds Python objects, which azsim "
+                                       f"does not load; {what}") from None
+                if not isinstance(a, np.ndarray):
+                    raise WeightsError(f"{path}: member {k} of the archive is not a .npy "
+                                       f"array; {what}")
+                arrays[k] = a
+    except (OSError, ValueError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise WeightsError(f"{path}: not a readable .npz weights file ({exc})") from None
+    return arrays
 
 
 def load_weights(path, cfg, allow_encoder_only: bool = False) -> dict[str, np.ndarray]:
     """Load and validate a weights file against ``cfg`` (all problems reported together).
     ``allow_encoder_only``: a file of the encoder's arrays alone (a cheap encoder branch,
     e.g. the shipped ``small-branch60``) is accepted too."""
+    if str(path) == "":   # Path("") would be the current folder
+        raise WeightsError(f"weights file {str(path)!r}: the path is empty; give a weights .npz "
+                           "file or a shipped name such as small")
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"{path}: weights file not found")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise WeightsError(f"{path}: not a readable .npz weights file ({exc})") from None
+    arrays = _read_npz(path)
     version = arrays.pop("format_version", None)
-    if version is None or version.shape != () or int(version) != FORMAT_VERSION:
-        raise WeightsError(f"{path}: format_version is {None if version is None else version.tolist()},"
-                           f" azsim reads version {FORMAT_VERSION}")
+    if version is None:
+        raise WeightsError(f"{path}: format_version is missing, azsim reads version "
+                           f"{FORMAT_VERSION}")
+    if version.shape != ():
+        raise WeightsError(f"{path}: format_version has shape {version.shape}, azsim reads a "
+                           f"single integer {FORMAT_VERSION}")
+    if not np.issubdtype(version.dtype, np.integer):
+        shown = repr(version.tolist())
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        raise WeightsError(f"{path}: format_version is {shown} ({version.dtype}), azsim reads "
+                           f"the integer {FORMAT_VERSION}")
+    if int(version) != FORMAT_VERSION:
+        raise WeightsError(f"{path}: format_version is {int(version)}, azsim reads version "
+                           f"{FORMAT_VERSION}")
     if is_encoder_only(arrays):
         if not allow_encoder_only:
             raise WeightsError(f"{path}: holds only the encoder's arrays (a cheap encoder "

@@ -19,6 +19,7 @@ import click  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ._version import __version__  # noqa: E402
+from .cli_types import FiniteFloatRange  # noqa: E402
 from .config import DEFAULT_MODEL  # noqa: E402
 from .config.schema import WEIGHT_FORMATS  # noqa: E402
 from .errors import AzsimError, AzsimWarning  # noqa: E402
@@ -255,6 +256,13 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
         _check_writable(json_dest)
     if save_dir is not None and not (os.path.isdir(save_dir) and os.access(save_dir, os.W_OK)):
         raise AzsimError(f"--save {save_dir}: not a writable folder")
+    if weights is not None:   # given codes are encoded as they are: these would do nothing
+        given = [flag for flag, on in (("--sparsity", sparsity is not None),
+                                       ("--prune", prune is not None), ("--codebook", codebook),
+                                       ("--gptq", gptq)) if on]
+        if given:
+            raise AzsimError(f"{given[0]} with --weights {weights}: --weights encodes integer "
+                             "codes as given; pruning and quantizing apply to --model weights")
     overrides = list(overrides) + _compression_overrides(sparsity, prune, None, codebook, gptq)
     if bits is not None:
         overrides.append(f"model.weight_bits={bits}")
@@ -356,7 +364,7 @@ def decode(stream_file, out, json_dest) -> None:
 @click.argument("suite", metavar="eie|FILE.toml")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="override a field of the suite's hardware, e.g. hw.queue_depth=4 (repeatable)")
-@click.option("--max-error", "max_error", type=click.FloatRange(min=0.0), default=None,
+@click.option("--max-error", "max_error", type=FiniteFloatRange(min=0.0), default=None,
               metavar="PCT", help="exit with status 1 if any layer's |error| exceeds PCT %")
 @click.option("--json", "json_dest", default=None, metavar="PATH|-",
               help="write the results as JSON to PATH, or to stdout with -")

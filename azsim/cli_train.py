@@ -231,15 +231,14 @@ def eval_cmd(model, weights, testsets, bits, sparsity, prune, weight_format, cod
     results = evaluate_sets(model, testsets, bits, overrides, weights, include_float,
                             _stderr_progress(quiet), baseline, f"--compare {compare_path}")
     pool = pooled(results) if len(results) > 1 else None
+    if not quiet:   # first: a JSON write that fails (a full disk) must not lose the report
+        for result in results:
+            _echo_eval(result, compare_path, show_errors)
+        if pool is not None:
+            _echo_rates(f"pooled over {len(results)} sets", pool)
     if json_dest is not None:
         _write_json(results[0] if pool is None else {"sets": results, "pooled": pool},
                     json_dest)
-    if quiet:
-        return
-    for result in results:
-        _echo_eval(result, compare_path, show_errors)
-    if pool is not None:
-        _echo_rates(f"pooled over {len(results)} sets", pool)
 
 
 def _echo_rates(head: str, rec: dict) -> None:

@@ -10,7 +10,7 @@ import zlib
 import numpy as np
 import pytest
 
-from azsim.compress import format_base, pipeline, stream
+from azsim.compress import pipeline, stream
 from azsim.compress.format_base import FORMATS
 from azsim.config import load_model_config
 from azsim.errors import CompressedStreamError, WeightsError
@@ -157,10 +157,6 @@ def test_every_decoder_bounds_the_declared_shape(fmt):
         FORMATS[fmt].decode(forged)
     with pytest.raises(CompressedStreamError, match="declares"):
         pipeline.decode_stream(forged)
-
-
-def test_the_stream_bound_is_the_decoders_bound():
-    assert stream.MAX_DECODED_WEIGHTS == format_base.MAX_DECODED_WEIGHTS
 
 
 # ---- output paths ----------------------------------------------------------------------------

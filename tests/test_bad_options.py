@@ -126,3 +126,29 @@ def test_train_checks_its_corpus_and_init(cli, tmp_path):
     (tmp_path / "ofile").write_text("x")
     _one_line_error(cli, "train", "--corpus", str(corpus), "--out", str(tmp_path / "ofile"),
                     words=("ofile", "is a file"))
+
+
+def test_validate_max_error_nan_is_refused(cli):
+    """NaN compares false with every error, so it would have passed every layer."""
+    _one_line_error(cli, "validate", "eie", "--max-error", "nan", words=("not a finite number",))
+
+
+def test_compress_weights_refuses_options_that_would_do_nothing(cli, tmp_path):
+    codes = tmp_path / "codes.npy"
+    np.save(codes, np.arange(16, dtype=np.int8).reshape(4, 4))
+    for extra in (["--sparsity", "0.5"], ["--prune", "global"], ["--codebook"], ["--gptq"]):
+        _one_line_error(cli, "compress", "--weights", str(codes), *extra,
+                        words=(extra[0], "--weights"))
+    renamed = tmp_path / "codes.npz"           # a .npy under an .npz name is still read
+    renamed.write_bytes(codes.read_bytes())
+    code, out, err = cli("compress", "--weights", str(renamed), "--format", "dense")
+    assert code in (0, None) and "1 matrices, 16 weights" in out, err
+
+
+def test_eval_prints_its_report_before_a_failing_json_write(cli, shipped_test_head, tmp_path):
+    import os
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    code, out, err = cli("eval", "--test", shipped_test_head(2), "--json", "/dev/full")
+    assert code == 2 and "/dev/full" in err
+    assert "WER" in out                         # the finished evaluation is not lost

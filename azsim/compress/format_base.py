@@ -24,13 +24,10 @@ import numpy as np
 
 from ..errors import CompressedStreamError
 from ..kernels import read_fields
-from .stream import StreamHeader, unwrap
+from .stream import MAX_DECODED_WEIGHTS, StreamHeader, unwrap  # noqa: F401 (re-exported)
 
 MAX_CODE_BITS = 8
 MAX_FIELD_BITS = 32
-# A forged header must not make a decoder allocate gigabytes: 2^28 weights is far above any
-# layer azsim models (the largest RNN-T matrices, e.g. a joint output layer, hold ~20 million).
-MAX_DECODED_WEIGHTS = 1 << 28
 
 
 @dataclass(frozen=True)
@@ -236,11 +233,8 @@ class BitReader:
 
 
 def open_stream(stream: bytes, format_id: int, name: str) -> tuple[StreamHeader, BitReader]:
-    """Unwrap (magic, format, length, CRC) and bound the declared shape before decoding."""
-    head, payload = unwrap(stream, format_id)
-    if head.rows * head.cols > MAX_DECODED_WEIGHTS:
-        raise CompressedStreamError(f"{name} stream declares a {head.rows}x{head.cols} matrix; "
-                                    f"at most {MAX_DECODED_WEIGHTS} weights are allowed")
+    """Unwrap (magic, format, length, CRC, the declared shape's bound) before decoding."""
+    head, payload = unwrap(stream, format_id, name)
     return head, BitReader(payload, name)
 
 

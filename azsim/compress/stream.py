@@ -28,7 +28,7 @@ from ..errors import CompressedStreamError
 MAGIC = b"AZW1"
 # A forged header must not make a decoder allocate gigabytes: 2^28 weights is far above any
 # layer azsim models (the largest RNN-T matrices, e.g. a joint output layer, hold ~20 million).
-# unwrap checks it, so no decoder can skip it (format_base.MAX_DECODED_WEIGHTS is the same bound).
+# unwrap checks it, so no decoder can skip it.
 MAX_DECODED_WEIGHTS = 1 << 28
 _HEADER = struct.Struct("<4sBBHIIII")
 HEADER_BYTES = _HEADER.size  # 24

@@ -101,10 +101,11 @@ def load_integer_matrices(path: str, bits: int) -> dict[str, tuple]:
     if not p.is_file():
         raise WeightsError(f"{path}: file not found")
     try:
-        if p.suffix == ".npy":
-            arrays = {p.stem: np.load(p, allow_pickle=False)}
+        loaded = np.load(p, allow_pickle=False)
+        if isinstance(loaded, np.ndarray):        # a .npy, whatever its name
+            arrays = {p.stem: loaded}
         else:
-            with np.load(p, allow_pickle=False) as z:
+            with loaded as z:
                 arrays = {k: z[k] for k in z.files}
     except (OSError, ValueError, EOFError) as exc:
         raise WeightsError(f"{path}: not a readable .npy/.npz file ({type(exc).__name__})") from None

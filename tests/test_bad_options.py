@@ -152,3 +152,24 @@ def test_eval_prints_its_report_before_a_failing_json_write(cli, shipped_test_he
     code, out, err = cli("eval", "--test", shipped_test_head(2), "--json", "/dev/full")
     assert code == 2 and "/dev/full" in err
     assert "WER" in out                         # the finished evaluation is not lost
+
+
+def test_a_bias_int32_cannot_hold_is_named_not_wrapped(cli, tmp_path, shipped_test_head):
+    """joint.b_out at the joint output's accumulator scale: with that layer's weights near
+    zero the scale is tiny and a bias of 100 is far beyond int32 (it used to wrap silently)."""
+    from azsim.config import load_model_config
+    from azsim.model.loading import model_weights
+    from azsim.model.weights import save_weights
+    w = dict(model_weights(load_model_config("small", [])))
+    w["joint.w_out"] = np.full_like(w["joint.w_out"], 1e-7)
+    w["joint.b_out"] = np.full_like(w["joint.b_out"], 100.0)
+    path = tmp_path / "w.npz"
+    save_weights(path, w)
+    _one_line_error(cli, "eval", "--weights", str(path), "--test", shipped_test_head(1),
+                    words=("joint.b_out", "int32"))
+
+
+def test_a_sweep_naming_a_missing_weights_file_stops_before_any_point(cli, tmp_path):
+    missing = str(tmp_path / "nonexist.npz")
+    _one_line_error(cli, "sweep", "--set", f"model.weights={missing},small", "--dry-run",
+                    words=("model.weights", "nonexist.npz"))

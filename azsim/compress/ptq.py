@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import WeightsError
 from ..kernels import CELL_FRAC_BITS, LUT_OUT_FRAC_BITS
 from .format_base import Encoded
 from .pipeline import encode_codes, quantize_and_encode
@@ -100,6 +101,20 @@ class QLSTM:
         return self.w_r.q.shape[1]
 
 
+def bias_to_int32(name: str, b: np.ndarray, scale: float) -> np.ndarray:
+    """A bias as int32 at its accumulator's scale. A bias too large for int32 there cannot run
+    on the integer datapath: an error naming the array, not a silent wrap-around."""
+    b = np.asarray(b, np.float64)
+    scale = np.broadcast_to(np.asarray(scale, np.float64), b.shape)   # per row or one
+    q = np.rint(b / scale)
+    if q.size and not np.max(np.abs(q)) < 2 ** 31:
+        k = int(np.argmax(np.abs(q)))
+        raise WeightsError(f"{name}[{k}] = {b[k]:.3g} is {q[k]:.3g} at its accumulator's "
+                           f"scale ({scale[k]:.3g}); int32 holds less than 2^31 in magnitude "
+                           "(trained biases are O(1))")
+    return q.astype(np.int32)
+
+
 def _quantize_lstm(w, prefix: str, bits: int, in_scale: float, stats, comp: dict) -> QLSTM:
     w_x = make_qmatrix(f"{prefix}.w_x", w[f"{prefix}.w_x"], bits, **comp)
     w_r = make_qmatrix(f"{prefix}.w_r", w[f"{prefix}.w_r"], bits, **comp)
@@ -110,9 +125,7 @@ def _quantize_lstm(w, prefix: str, bits: int, in_scale: float, stats, comp: dict
     mult_r, shift_r = quantize_multiplier(out_scale * w_r.scale * GATE_SCALE)
     # o * tanh(c) is a Q0.30 product: real value = product * 2^-30.
     h_mult, h_shift = quantize_multiplier(2.0 ** -(2 * LUT_OUT_FRAC_BITS) / h_scale)
-    bias_q = np.rint(w[f"{prefix}.b"] / (in_scale * w_x.scale)).astype(np.int64)
-    if np.any(np.abs(bias_q) >= 2 ** 31):
-        raise ValueError(f"{prefix}.b does not fit int32 at the accumulator scale")
+    bias_q = bias_to_int32(f"{prefix}.b", w[f"{prefix}.b"], in_scale * w_x.scale)
     if has_proj:
         w_p = make_qmatrix(f"{prefix}.w_p", w[f"{prefix}.w_p"], bits, **comp)
         p_mult, p_shift = quantize_multiplier(h_scale * w_p.scale / out_scale)
@@ -201,8 +214,8 @@ def quantize_model(w: dict, cfg, stats: dict[str, float], bits: int,
     je_mult, je_shift = quantize_multiplier(enc_scale * je.scale * GATE_SCALE)
     jp_mult, jp_shift = quantize_multiplier(pred_scale * jp.scale * GATE_SCALE)
     out_mult, out_shift = quantize_multiplier(JOINT_HIDDEN_SCALE * jo.scale * 2.0 ** LOGIT_FRAC_BITS)
-    joint_b = np.rint(w["joint.b"] / (enc_scale * je.scale)).astype(np.int32)
-    out_b = np.rint(w["joint.b_out"] / (JOINT_HIDDEN_SCALE * jo.scale)).astype(np.int32)
+    joint_b = bias_to_int32("joint.b", w["joint.b"], enc_scale * je.scale)
+    out_b = bias_to_int32("joint.b_out", w["joint.b_out"], JOINT_HIDDEN_SCALE * jo.scale)
     return QuantizedRNNT(cfg, bits, w["frontend.mean"], w["frontend.std"], in_scale, tuple(enc),
                          embed, embed_scale, tuple(pred), je, joint_b, je_mult, je_shift, jp,
                          jp_mult, jp_shift, jo, out_b, out_mult, out_shift, SIGMOID_LUT, TANH_LUT)

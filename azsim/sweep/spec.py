@@ -387,8 +387,11 @@ def _weight_files(cfg, cache: dict[str, dict[str, str]]) -> dict[str, dict[str, 
     out = {}
     for field, name in (("weights", cfg.weights), ("branch.weights", cfg.branch.weights)):
         path = resolve_weights_path(cfg, name) if name else None
-        if path is None or not os.path.isfile(path):
-            continue   # generated weights, or a missing file: the point itself reports it
+        if path is None:
+            continue   # generated weights
+        if not os.path.isfile(path):   # before any point runs, as azsim run would refuse it
+            raise SweepSpecError(f"model.{field} = {name!r}: no such weights file or shipped "
+                                 "weights name")
         path = str(path)
         if path not in cache:
             cache[path] = _file_identity(path, f"model.{field}")

@@ -246,8 +246,8 @@ PLOT_KINDS = ("dense-vs-sparse", "bits", "energy-breakdown", "pareto", "timeline
 @click.option("--point", "point_keys", multiple=True, metavar="KEY",
               help="timeline: a point by (a prefix of) its key (repeatable); default: the "
                    "fastest and the slowest point")
-@click.option("--utterance", default="0", show_default=True, metavar="INDEX|FILE",
-              help="timeline: the utterance, by position or file name")
+@click.option("--utterance", default=None, metavar="INDEX|FILE",
+              help="timeline: the utterance, by position or file name  [default: 0]")
 @click.option("--dpi", type=click.IntRange(50, 600), default=150, show_default=True,
               help="resolution of PNG output")
 def plot(results_path, kind, dest, where, point_keys, utterance, dpi) -> None:
@@ -256,12 +256,17 @@ def plot(results_path, kind, dest, where, point_keys, utterance, dpi) -> None:
     if ext not in (".png", ".svg", ".pdf"):
         raise AzsimError(f"-o {dest}: unknown image format {ext or '(none)'!r} "
                          "(allowed: .png, .svg, .pdf)")
+    if kind != "timeline" and (point_keys or utterance is not None):
+        flag = "--point" if point_keys else "--utterance"
+        raise AzsimError(f"{flag} with --kind {kind}: it picks what --kind timeline draws; "
+                         f"{kind} draws every point (select with --where)")
     _output_file(dest, "-o")
     from .plot import plots
     from .sweep.store import open_for_reading
 
     fig = plots.make_figure(kind, open_for_reading(results_path), where=_parse_where(where),
-                            point_keys=point_keys, utterance=utterance)
+                            point_keys=point_keys,
+                            utterance="0" if utterance is None else utterance)
     try:
         plots.save(fig, dest, dpi=dpi)
     except OSError as exc:

@@ -173,3 +173,10 @@ def test_a_sweep_naming_a_missing_weights_file_stops_before_any_point(cli, tmp_p
     missing = str(tmp_path / "nonexist.npz")
     _one_line_error(cli, "sweep", "--set", f"model.weights={missing},small", "--dry-run",
                     words=("model.weights", "nonexist.npz"))
+
+
+def test_plot_refuses_timeline_options_for_other_kinds(cli, tmp_path):
+    db = _results(tmp_path, '{"v": 1}')
+    for extra in (["--point", "k1"], ["--utterance", "2"]):
+        _one_line_error(cli, "plot", db, "--kind", "pareto", "--output",
+                        str(tmp_path / "p.png"), *extra, words=(extra[0], "timeline"))

@@ -173,6 +173,10 @@ def test_a_sweep_naming_a_missing_weights_file_stops_before_any_point(cli, tmp_p
     missing = str(tmp_path / "nonexist.npz")
     _one_line_error(cli, "sweep", "--set", f"model.weights={missing},small", "--dry-run",
                     words=("model.weights", "nonexist.npz"))
+    junk = tmp_path / "junk.npz"
+    junk.write_text("not weights")
+    _one_line_error(cli, "sweep", "--set", f"model.weights=small,{junk}", "--dry-run",
+                    words=("junk.npz", "not a weights .npz"))
 
 
 def test_plot_refuses_timeline_options_for_other_kinds(cli, tmp_path):
@@ -180,3 +184,14 @@ def test_plot_refuses_timeline_options_for_other_kinds(cli, tmp_path):
     for extra in (["--point", "k1"], ["--utterance", "2"]):
         _one_line_error(cli, "plot", db, "--kind", "pareto", "--output",
                         str(tmp_path / "p.png"), *extra, words=(extra[0], "timeline"))
+
+
+def test_train_names_an_init_that_is_not_a_checkpoint(cli, tmp_path):
+    pytest.importorskip("torch")
+    corpus = _corpus(tmp_path / "c")
+    np.savez(corpus / "dev.npz", features=np.zeros((1, 4), np.float16),
+             offsets=np.array([0, 1]), texts=np.array(["a"]))
+    bad = tmp_path / "init.pt"
+    bad.write_text("not a checkpoint")
+    _one_line_error(cli, "train", "--corpus", str(corpus), "--out", str(tmp_path / "o"),
+                    "--init", str(bad), words=("init.pt", "not a readable checkpoint"))

@@ -392,6 +392,10 @@ def _weight_files(cfg, cache: dict[str, dict[str, str]]) -> dict[str, dict[str, 
         if not os.path.isfile(path):   # before any point runs, as azsim run would refuse it
             raise SweepSpecError(f"model.{field} = {name!r}: no such weights file or shipped "
                                  "weights name")
+        with open(path, "rb") as fh:     # the workers check every array; here, the kind
+            if fh.read(4) not in (b"PK\x03\x04", b"PK\x05\x06"):
+                raise SweepSpecError(f"model.{field} = {name!r}: not a weights .npz (not a "
+                                     "zip archive)")
         path = str(path)
         if path not in cache:
             cache[path] = _file_identity(path, f"model.{field}")

@@ -19,6 +19,7 @@ import numba
 import numpy as np
 import torch
 
+from ..errors import AzsimError
 from ..model import float_ref
 from ..model.metrics import error_rate
 from ..model.vocab import make_vocab
@@ -124,6 +125,25 @@ def thread_budget(threads: int):
         torch.set_num_threads(threads)
 
 
+def _read_init(init, model_cfg):
+    """``("npz", arrays)`` for a weights ``.npz`` (checked), ``("pt", state)`` for a checkpoint
+    (a ``last.pt``), or None; a file that is neither is a one-line error naming it."""
+    if not init:
+        return None
+    if str(init).endswith(".npz"):
+        from ..model.weights import load_weights
+        return "npz", load_weights(init, model_cfg)
+    try:
+        state = torch.load(init, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch raises pickle, zip and runtime errors alike
+        raise AzsimError(f"--init {init}: not a readable checkpoint (.pt written by azsim train, "
+                         f"or a weights .npz): {type(exc).__name__}") from None
+    if not isinstance(state, dict) or "model" not in state:
+        raise AzsimError(f"--init {init}: a torch file without the 'model' state of an azsim "
+                         "train checkpoint")
+    return "pt", state
+
+
 def gptq_init_weights(arrays: dict, model_cfg, bits: int) -> dict:
     """``arrays`` (the ``.npz`` schema) with every weight matrix on its GPTQ grid values, the
     Gram matrices from the float model's run over the shipped calibration utterances."""
@@ -183,17 +203,20 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
     rng = np.random.default_rng(cfg.seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    start = _read_init(init, model_cfg)   # before the corpus loads: a bad file fails first
     vocab = make_vocab(model_cfg.vocab, model_cfg.vocab_size)
     train_split = data.load(corpus_dir, "train", vocab, cfg.train_limit or None)
     dev_split = data.load(corpus_dir, "dev", vocab, cfg.dev_limit or None)
     mean, std = data.feature_stats(train_split)
     model = TorchRNNT(model_cfg, mean, std)
-    if init and str(init).endswith(".npz"):
-        from ..model.weights import load_weights
-        model.load_npz_weights(load_weights(init, model_cfg))
-    elif init:
-        state = torch.load(init, map_location="cpu", weights_only=True)
-        model.load_state_dict(state["model"])
+    if start is not None and start[0] == "npz":
+        model.load_npz_weights(start[1])
+    elif start is not None:
+        try:
+            model.load_state_dict(start[1]["model"])
+        except RuntimeError as exc:
+            raise AzsimError(f"--init {init}: not a checkpoint of this model "
+                             f"({' '.join(str(exc).split())[:200]})") from None
     model.dropout = cfg.dropout
     model.pred_dropout = cfg.pred_dropout
     mean_t = model.mean.detach().clone()  # SpecAugment's fill value (the model's own mean)

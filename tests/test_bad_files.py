@@ -226,8 +226,10 @@ def test_stdout_that_cannot_be_written_is_one_line(tmp_path, csr_stream, command
     argv = (["run", "--audio", str(SHIPPED / "audio" / "test000_set.wav")]
             if command == "run" else ["decode", str(csr_stream[0])])
     with open("/dev/full", "w") as full:
+        # cwd=tmp_path: "python -m" puts the working directory first on sys.path, and a
+        # checkout's azsim/ (whose kernels install from ./kernels) would shadow the install
         proc = subprocess.run([sys.executable, "-m", "azsim.cli", *argv], stdout=full,
-                              stderr=subprocess.PIPE, text=True, timeout=300)
+                              stderr=subprocess.PIPE, text=True, timeout=300, cwd=tmp_path)
     _one_line_error((proc.returncode, "", proc.stderr), "standard output", "No space left")
 
 

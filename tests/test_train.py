@@ -168,6 +168,34 @@ def test_one_training_step_smoke(tmp_path):
     assert 0.5 <= np.mean(w["enc.0.w_x"] == 0) < 0.6
 
 
+def test_weight_averaging_writes_the_mean_of_its_snapshots_keeping_the_mask(tmp_path):
+    """swa_every_steps: the run also writes swa.npz, the mean of the exported weights at every
+    k-th step from swa_start on; with the mask held, the mean has exactly the mask's zeros, and
+    it differs from the last weights (a real average, not a copy)."""
+    pytest.importorskip("shutil").which("espeak-ng") or pytest.skip("espeak-ng not installed")
+    import json
+    import torch
+    from azsim.corpus.build import build_corpus
+    from azsim.model.weights import load_weights
+    from azsim.train.loop import TrainConfig, train
+    build_corpus(tmp_path / "c", {"train": 4, "dev": 2}, seed=1, jobs=1)
+    cfg = load_model_config("small", [])
+    result = train(cfg, tmp_path / "c", tmp_path / "o",
+                   TrainConfig(epochs=4, threads=1, warmup_steps=1, lr=1e-3, final_lr=1e-3,
+                               sparsity=0.5, prune_initial=0.5, prune_end=0.0,
+                               swa_every_steps=1, swa_start=0.0, dev_limit=2))
+    swa = load_weights(tmp_path / "o" / "swa.npz", cfg)
+    last = TorchRNNT(cfg, np.zeros(80, np.float32), np.ones(80, np.float32))
+    last.load_state_dict(torch.load(tmp_path / "o" / "last.pt", weights_only=True)["model"])
+    final = last.export()
+    for name in ("enc.0.w_x", "joint.w_out"):
+        np.testing.assert_array_equal(swa[name] == 0, final[name] == 0)
+    assert not np.array_equal(swa["enc.0.w_x"], final["enc.0.w_x"])
+    log = [json.loads(line) for line in (tmp_path / "o" / "train.log.jsonl").open()]
+    tags = [e["tag"] for e in log if e["event"] == "dev"]
+    assert tags[-1] == f"swa{result['steps']}"      # one snapshot per step, evaluated last
+
+
 def test_numba_work_inside_training_keeps_torch_on_its_thread_budget():
     """Numba's OpenMP layer shares torch's libgomp, and starting it resets torch's thread count:
     ``train(threads=1)`` used to train on every core after its first dev evaluation. The

@@ -89,6 +89,12 @@ class TrainConfig:
                                     # the shipped calibration utterances as azsim eval is), not
                                     # from the float weights; a kd_weight teacher stays the
                                     # float init
+    swa_every_steps: int = 0        # > 0: also average the exported weights every this many
+                                    # steps from swa_start on (stochastic weight averaging,
+                                    # Izmailov et al., UAI 2018) into OUT/swa.npz, evaluated on
+                                    # dev at the end; averaging three successive recovery runs
+                                    # of the 80 % model beat each of them (README)
+    swa_start: float = 0.5          # fraction of the steps before the first snapshot
     train_limit: int = 0            # use only the first N training utterances (0: all)
     dev_limit: int = 300
 
@@ -101,6 +107,9 @@ class TrainConfig:
                              "branch runs under the full model's prediction and joint networks")
         if self.gptq_init and not self.qat_bits:
             raise ValueError("gptq_init needs qat_bits: it rounds the init onto that grid")
+        if self.swa_every_steps < 0 or not 0 <= self.swa_start < 1:
+            raise ValueError(f"swa_every_steps {self.swa_every_steps} >= 0 and swa_start "
+                             f"{self.swa_start} in [0, 1)")
         if not 0 <= self.branch_switch <= 1:
             raise ValueError(f"branch_switch {self.branch_switch}: a probability in [0, 1]")
 
@@ -271,13 +280,19 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
     prune_start = int(cfg.prune_start * total)
     prune_events = max(1, int((cfg.prune_end - cfg.prune_start) * total) // cfg.prune_every_steps)
 
-    def evaluate(tag):
-        nonlocal best
-        model.eval()
+    swa = {"sum": None, "n": 0}   # float64 running sums of the exported weights
+
+    def exported():
         if training_transform is not None:
             model.weight_transform = lambda n, w: compressed(n, w, export=True)
         weights = model.export()
         model.weight_transform = training_transform
+        return weights
+
+    def evaluate(tag, weights=None, counts=True):
+        nonlocal best
+        model.eval()
+        weights = exported() if weights is None else weights
         with thread_budget(cfg.threads):
             rates = dev_error_rates(weights, model_cfg, dev_split, vocab)
         entry = {"event": "dev", "tag": tag, "step": step, "epoch": epoch,
@@ -299,7 +314,7 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
         # past its last event).
         done_pruning = cfg.sparsity == 0 or step >= total or \
             step > prune_start + prune_events * cfg.prune_every_steps
-        if done_pruning and rates["wer"] <= best["wer"]:
+        if counts and done_pruning and rates["wer"] <= best["wer"]:
             best = {"wer": rates["wer"], "cer": rates["cer"], "step": step}
             save_npz(out / "weights.npz", weights)
         model.train()
@@ -363,6 +378,16 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
                     for n, p in prunable.items():
                         p.mul_(masks[n])
             step += 1
+            if cfg.swa_every_steps and step >= cfg.swa_start * total \
+                    and step % cfg.swa_every_steps == 0:
+                with torch.no_grad():
+                    snap = exported()
+                if swa["sum"] is None:
+                    swa["sum"] = {k: v.astype(np.float64) for k, v in snap.items()}
+                else:
+                    for k, v in snap.items():
+                        swa["sum"][k] += v
+                swa["n"] += 1
             if step % 50 == 0:
                 entry = {"event": "train", "step": step, "total_steps": total, "epoch": epoch,
                          "loss": round(float(loss.detach()), 4),
@@ -377,5 +402,11 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
         torch.save({"model": model.state_dict(), "step": step, "epoch": epoch,
                     "config": asdict(cfg)}, out / "last.pt")
         evaluate(f"epoch{epoch}")
+    if swa["n"]:
+        # The average of weights that share one mask keeps it: a zero in every snapshot is
+        # zero in the mean. Written beside the best checkpoint, evaluated, never chosen by dev.
+        averaged = {k: (v / swa["n"]).astype(np.float32) for k, v in swa["sum"].items()}
+        save_npz(out / "swa.npz", averaged)
+        evaluate(f"swa{swa['n']}", averaged, counts=False)
     log.close()
     return {"best": best, "steps": total, "elapsed_s": time.time() - t0}

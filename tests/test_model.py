@@ -155,3 +155,13 @@ def test_calibration_does_not_depend_on_blas_threads():
         runs.append(json.loads(out.stdout))
     assert runs[0] == runs[1]
     assert len(runs[0]) >= 5 and all(v > 0 for v in runs[0].values())
+
+
+def test_float_sigmoid_saturates_without_a_warning():
+    import warnings
+    from azsim.model import float_ref
+    x = np.array([-1000.0, -88.0, 0.0, 1000.0], np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = float_ref.sigmoid(x)
+    assert y[0] == 0.0 and y[2] == 0.5 and y[3] == 1.0 and 0 < y[1] < 1e-37

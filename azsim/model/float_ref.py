@@ -32,7 +32,10 @@ def matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
+    # exp(-x) overflows to inf for x < -88 (float32): 1 / (1 + inf) = 0 is the right value,
+    # so the overflow is not an error to warn about (it printed NumPy's two-line warning)
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-x))
 
 
 def stacked_count(n_frames: int, k: int, stride: int) -> int:

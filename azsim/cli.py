@@ -20,6 +20,8 @@ import numpy as np  # noqa: E402
 
 from ._version import __version__  # noqa: E402
 from .cli_types import FiniteFloatRange  # noqa: E402
+from .cli_types import check_not_empty as _check_not_empty  # noqa: E402
+from .cli_types import check_writable as _check_writable  # noqa: E402
 from .config import DEFAULT_MODEL  # noqa: E402
 from .config.schema import WEIGHT_FORMATS  # noqa: E402
 from .errors import AzsimError, AzsimWarning  # noqa: E402
@@ -43,27 +45,6 @@ def _write_json(data: dict, dest: str) -> None:
             fh.write(text + "\n")
     except OSError as exc:
         raise AzsimError(f"--json {dest}: cannot write ({exc.strerror})") from None
-
-
-def _check_not_empty(option: str, value, wanted: str) -> None:
-    """An empty path would become the current folder ('.') further down: say what it is."""
-    if value is not None and str(value) == "":
-        raise AzsimError(f"{option} {value!r}: the path is empty; give {wanted}")
-
-
-def _check_writable(dest: str, option: str = "--json",
-                    wanted: str = "a file path (or - for stdout)") -> None:
-    """Before any work (so no finished run is lost): ``dest`` can be written as a file, i.e.
-    it is not empty, not a folder, not a read-only file, and its folder exists and is writable.
-    What only shows when writing (a full disk, /dev/full) still fails later, in _write_json."""
-    _check_not_empty(option, dest, wanted)
-    if os.path.isdir(dest):
-        raise AzsimError(f"{option} {dest}: is a folder; give {wanted}")
-    parent = os.path.dirname(os.path.abspath(dest))
-    if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
-        raise AzsimError(f"{option} {dest}: folder {parent} does not exist or is not writable")
-    if os.path.exists(dest) and not os.access(dest, os.W_OK):
-        raise AzsimError(f"{option} {dest}: the file exists and is not writable")
 
 
 GPTQ_HELP = ("the uniform grid's codes chosen by GPTQ, compensating each rounding error on the "

@@ -14,22 +14,17 @@ import time
 import click
 
 from .config import DEFAULT_HARDWARE, DEFAULT_MODEL
+from .cli_types import check_writable
 from .errors import AzsimError
 
 _SWEEP_SET_HELP = ("a config field and its values, comma-separated: model.weight_bits=8,6,4,2 "
                    "or hw.clock_mhz=400,800; one value is a fixed override (repeatable)")
 
 
-def _output_file(dest: str, option: str) -> None:
-    parent = os.path.dirname(os.path.abspath(dest))
-    if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
-        raise AzsimError(f"{option} {dest}: folder {parent} does not exist or is not writable")
-
-
 def _open_text(dest: str, option: str):
     if dest == "-":
         return sys.stdout
-    _output_file(dest, option)
+    check_writable(dest, option, "a file path")
     try:
         return open(dest, "w", encoding="utf-8", newline="")
     except OSError as exc:
@@ -217,7 +212,7 @@ def report(results_path, md_dest, where) -> None:
     from .sweep.store import open_for_reading
 
     if md_dest not in (None, "-"):
-        _output_file(md_dest, "--markdown")
+        check_writable(md_dest, "--markdown", "a file path")
     rep = build_sweep_report(open_for_reading(results_path), _parse_where(where),
                              source=results_path)
     if md_dest != "-":
@@ -260,7 +255,7 @@ def plot(results_path, kind, dest, where, point_keys, utterance, dpi) -> None:
         flag = "--point" if point_keys else "--utterance"
         raise AzsimError(f"{flag} with --kind {kind}: it picks what --kind timeline draws; "
                          f"{kind} draws every point (select with --where)")
-    _output_file(dest, "-o")
+    check_writable(dest, "-o", "a file path")
     from .plot import plots
     from .sweep.store import open_for_reading
 

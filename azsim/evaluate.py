@@ -10,8 +10,6 @@ integer kernels; torch plays no part.
 from __future__ import annotations
 
 import importlib.resources
-import zipfile
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -28,6 +26,7 @@ from .model import float_ref
 from .model.loading import Utterance, load_utterances
 from .model.metrics import edit_distance, error_rate, paired_wer_difference
 from .model.vocab import make_vocab
+from .npzfile import check_offsets, read_npz
 from .transcripts import read_transcripts
 from .report.report import achieved_sparsity
 
@@ -51,26 +50,6 @@ _NPZ_LAYOUTS = ("a test set .npz holds texts, offsets and either float features 
                 "split) or uint8 features_u8 with feature_offset and feature_step (the "
                 "shipped layout)")
 _NPZ_ARRAYS = ("features", "features_u8", "feature_offset", "feature_step", "offsets", "texts")
-
-
-def _read_npz(path: Path, where: str) -> dict[str, np.ndarray]:
-    """The arrays of a test-set .npz that the loader reads (those present; checked later)."""
-    try:
-        z = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        raise AzsimError(f"{where}: not a readable .npz of arrays ({exc})") from None
-    if not isinstance(z, np.lib.npyio.NpzFile):
-        raise AzsimError(f"{where}: a single .npy array, not an .npz of arrays; "
-                         f"{_NPZ_LAYOUTS}")
-    arrays = {}
-    with z:
-        for key in _NPZ_ARRAYS:
-            if key in z.files:
-                try:
-                    arrays[key] = z[key]
-                except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-                    raise AzsimError(f"{where}: array {key} cannot be read ({exc})") from None
-    return arrays
 
 
 def check_testset_arrays(where: str, arrays: dict, n_mels: int, min_frames: int) -> bool:
@@ -127,29 +106,7 @@ def check_testset_arrays(where: str, arrays: dict, n_mels: int, min_frames: int)
             raise AzsimError(f"{where}: features row {row} holds NaN or infinity; log-mel "
                              "features must be finite")
 
-    offsets = arrays["offsets"]
-    if offsets.dtype.kind not in "iu":
-        raise AzsimError(f"{where}: offsets is {offsets.dtype}; expected integers (utterance "
-                         "k is features[offsets[k]:offsets[k + 1]])")
-    if offsets.shape != (n + 1,):
-        raise AzsimError(f"{where}: offsets has shape {offsets.shape}; expected ({n + 1},), "
-                         f"one more than the {n} texts")
-    if offsets[0] != 0:
-        raise AzsimError(f"{where}: offsets[0] is {offsets[0]}; offsets must start at 0")
-    frames = np.diff(offsets.astype(np.int64))
-    if np.any(frames < 0):
-        k = int(np.argmax(frames < 0))
-        raise AzsimError(f"{where}: offsets are not ascending; offsets[{k + 1}] = "
-                         f"{offsets[k + 1]} < offsets[{k}] = {offsets[k]}")
-    if np.any(frames < min_frames):
-        k = int(np.argmax(frames < min_frames))
-        what = "is empty" if frames[k] == 0 else f"has {frames[k]} feature frame(s)"
-        raise AzsimError(f"{where}: utterance {k} {what} (offsets[{k}] = {offsets[k]}, "
-                         f"offsets[{k + 1}] = {offsets[k + 1]}); the model needs at least "
-                         f"{min_frames} frames per utterance")
-    if offsets[-1] != feats.shape[0]:
-        raise AzsimError(f"{where}: offsets[{n}] is {offsets[-1]}; it must equal the "
-                         f"{feats.shape[0]} rows of {feat_key}")
+    check_offsets(where, arrays["offsets"], n, feats.shape[0], feat_key, min_frames)
 
     if quantized:
         for key in ("feature_offset", "feature_step"):
@@ -181,7 +138,7 @@ def _from_npz(path: Path, name: str, cfg, where: str | None = None) -> TestSet:
     per-utterance ``feature_offset`` and ``feature_step``; see examples/make_shipped_data.py),
     checked by :func:`check_testset_arrays`."""
     where = where or f"--test {path}"
-    arrays = _read_npz(path, where)
+    arrays = read_npz(path, where, what=_NPZ_LAYOUTS, keys=_NPZ_ARRAYS)
     quantized = check_testset_arrays(where, arrays, cfg.frontend.n_mels,
                                      cfg.encoder.stack_frames)
     offsets, texts = arrays["offsets"].astype(np.int64), arrays["texts"]

@@ -264,8 +264,9 @@ class ModelConfig:
                                  "(EIE: 4)", 4, range=(1, 16))
 
     def validate(self) -> list[str]:
-        if _prune_problems(self.prune):
-            return _prune_problems(self.prune)
+        problems = _prune_problems(self.prune)
+        if problems:
+            return problems
         if self.branch.enabled and self.branch.arbitrator in ("blank", "blank-energy") \
                 and self.decode.beam > 1:
             return [f"branch.arbitrator = {self.branch.arbitrator!r} needs greedy decoding "

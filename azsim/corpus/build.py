@@ -32,6 +32,7 @@ import numpy as np
 
 from ..errors import AzsimError
 from ..model.frontend import FrontendSpec, log_mel
+from ..npzfile import check_offsets, read_npz
 from . import grammar, synth
 
 SPLITS = ("train", "dev", "test", "names", "names_train")
@@ -159,45 +160,47 @@ def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None
 def load_split(corpus_dir, split: str) -> dict[str, np.ndarray]:
     """Every array of one split, checked (``check_split``)."""
     check_split(corpus_dir, split)
+    return _read_split(corpus_dir, split)
+
+
+def _read_split(corpus_dir, split: str) -> dict[str, np.ndarray]:
     with np.load(Path(corpus_dir) / f"{split}.npz", allow_pickle=False) as z:
         return {k: z[k] for k in z.files}
 
 
-def _feature_shape(path: Path) -> tuple:
+def _feature_shape(path: Path, where: str) -> tuple:
     """The shape of ``features`` from its .npy header, without reading the (GB-sized) data."""
-    with zipfile.ZipFile(path) as zf, zf.open("features.npy") as fh:
-        major, _ = np.lib.format.read_magic(fh)
-        read = (np.lib.format.read_array_header_1_0 if major == 1
-                else np.lib.format.read_array_header_2_0)
-        shape, _, _ = read(fh)
+    try:
+        with zipfile.ZipFile(path) as zf, zf.open("features.npy") as fh:
+            major, _ = np.lib.format.read_magic(fh)
+            read = (np.lib.format.read_array_header_1_0 if major == 1
+                    else np.lib.format.read_array_header_2_0)
+            shape, _, _ = read(fh)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise AzsimError(f"{where}: features cannot be read ({exc})") from None
     return shape
 
 
 def check_split(corpus_dir, split: str) -> None:
     """Raise a one-line ``AzsimError`` unless ``corpus_dir/split.npz`` is a corpus split as
     ``build_corpus`` writes it: features [frames, mels], offsets [n + 1] ascending from 0 to
-    the frame count, texts [n] strings."""
+    the frame count, texts [n] strings (features are checked from their header only)."""
     path = Path(corpus_dir) / f"{split}.npz"
     where = f"corpus split {path}"
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            missing = {"features", "offsets", "texts"} - set(z.files)
-            if missing:
-                raise AzsimError(f"{where}: no {', '.join(sorted(missing))} array; not a "
-                                 "split made by 'azsim corpus'")
-            offsets, texts = z["offsets"], z["texts"]
-        shape = _feature_shape(path)
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise AzsimError(f"{where}: not a readable .npz of arrays ({exc})") from None
+    arrays = read_npz(path, where, keys=("offsets", "texts"))
+    with zipfile.ZipFile(path) as zf:
+        names = {Path(n).stem for n in zf.namelist()}
+    missing = {"features", "offsets", "texts"} - names
+    if missing:
+        raise AzsimError(f"{where}: no {', '.join(sorted(missing))} array; not a split made "
+                         "by 'azsim corpus'")
+    shape = _feature_shape(path, where)
     if len(shape) != 2:
         raise AzsimError(f"{where}: features has shape {shape}; expected [frames, mels]")
+    texts = arrays["texts"]
     if texts.dtype.kind != "U" or texts.ndim != 1:
         raise AzsimError(f"{where}: texts is {texts.dtype} {texts.shape}; expected 1-D strings")
-    if (offsets.dtype.kind not in "iu" or offsets.shape != (texts.size + 1,)
-            or offsets[0] != 0 or np.any(np.diff(offsets) < 0) or offsets[-1] != shape[0]):
-        raise AzsimError(f"{where}: offsets ({offsets.dtype}, {offsets.size} values) are not "
-                         f"{texts.size + 1} ascending integers from 0 to the {shape[0]} "
-                         "feature frames")
+    check_offsets(where, arrays["offsets"], texts.size, shape[0], "features")
 
 
 def merge_corpora(out_dir, sources: list) -> dict:
@@ -250,7 +253,8 @@ def merge_corpora(out_dir, sources: list) -> dict:
     sizes, seconds = {}, {}
     hop_s = metas[-1]["frontend"]["hop_ms"] / 1000
     for split in TRAINING_SPLITS:
-        parts = [load_split(s, split) for s in srcs if (s / f"{split}.npz").is_file()]
+        # every split was checked above
+        parts = [_read_split(s, split) for s in srcs if (s / f"{split}.npz").is_file()]
         if not parts:
             continue
         keys = set(parts[0])

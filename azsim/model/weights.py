@@ -28,13 +28,12 @@ array                      shape               meaning
 from __future__ import annotations
 
 import math
-import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import WeightsError
+from ..npzfile import read_npz
 
 FORMAT_VERSION = 1
 
@@ -236,42 +235,6 @@ def validate_weights(arrays: dict[str, np.ndarray], cfg, source: str,
         raise WeightsError(f"{source}: " + "; ".join(problems))
 
 
-def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    """The arrays of an ``.npz`` archive; anything else (a single ``.npy`` array, text, a zip of
-    other files, pickled objects) is a WeightsError naming the file."""
-    what = ("a weights file is an .npz archive of named float32 arrays (numpy.savez, "
-            "azsim train, azsim soup)")
-    try:
-        with open(path, "rb") as fh:
-            magic = fh.read(6)
-    except OSError as exc:
-        raise WeightsError(f"{path}: cannot read ({exc.strerror})") from None
-    if magic == b"\x93NUMPY":
-        raise WeightsError(f"{path}: a single .npy array, not a weights file; {what}")
-    if magic[:4] not in (b"PK\x03\x04", b"PK\x05\x06"):   # what np.load takes for a zip
-        start = f"starts with {magic!r}" if magic else "is empty"
-        raise WeightsError(f"{path}: not a readable .npz weights file (not a zip archive: it "
-                           f"{start}); {what}")
-    arrays = {}
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            for k in z.files:
-                try:
-                    a = z[k]
-                except ValueError as exc:
-                    if "pickle" not in str(exc):
-                        raise
-                    raise WeightsError(f"{path}: array {k} holds Python objects, which azsim "
-                                       f"does not load; {what}") from None
-                if not isinstance(a, np.ndarray):
-                    raise WeightsError(f"{path}: member {k} of the archive is not a .npy "
-                                       f"array; {what}")
-                arrays[k] = a
-    except (OSError, ValueError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
-        raise WeightsError(f"{path}: not a readable .npz weights file ({exc})") from None
-    return arrays
-
-
 def load_weights(path, cfg, allow_encoder_only: bool = False) -> dict[str, np.ndarray]:
     """Load and validate a weights file against ``cfg`` (all problems reported together).
     ``allow_encoder_only``: a file of the encoder's arrays alone (a cheap encoder branch,
@@ -282,7 +245,9 @@ def load_weights(path, cfg, allow_encoder_only: bool = False) -> dict[str, np.nd
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"{path}: weights file not found")
-    arrays = _read_npz(path)
+    arrays = read_npz(path, str(path), WeightsError,
+                      "a weights file is an .npz archive of named float32 arrays "
+                      "(numpy.savez, azsim train, azsim soup)")
     version = arrays.pop("format_version", None)
     if version is None:
         raise WeightsError(f"{path}: format_version is missing, azsim reads version "

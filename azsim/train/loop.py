@@ -380,8 +380,7 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
             step += 1
             if cfg.swa_every_steps and step >= cfg.swa_start * total \
                     and step % cfg.swa_every_steps == 0:
-                with torch.no_grad():
-                    snap = exported()
+                snap = exported()   # export() reads the weights without autograd
                 if swa["sum"] is None:
                     swa["sum"] = {k: v.astype(np.float64) for k, v in snap.items()}
                 else:

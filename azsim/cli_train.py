@@ -124,7 +124,10 @@ def corpus_merge(out_dir, sources) -> None:
               help="torch threads (default: the recipe's)")
 @click.option("--lr", type=FiniteFloatRange(min=0, min_open=True), default=None,
               help="override the recipe's peak learning rate (e.g. to continue training)")
-def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr) -> None:
+@click.option("--kd-teacher", default=None, metavar="NAME|WEIGHTS.npz",
+              help="distil from this model (a shipped set's name or a weights file) instead "
+                   "of the recipe's teacher; needs a recipe with distillation (kd_weight)")
+def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr, kd_teacher) -> None:
     """Train a shipped model's recipe with PyTorch (needs the [train] extra)."""
     try:
         import torch  # noqa: F401
@@ -151,6 +154,12 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr) -> None:
         tcfg = replace(tcfg, threads=threads)
     if lr is not None:
         tcfg = replace(tcfg, lr=lr)
+    if kd_teacher is not None:
+        if not tcfg.kd_weight:
+            raise AzsimError(f"--kd-teacher {kd_teacher}: recipe {recipe} does not distil "
+                             "(kd_weight 0); choose one that does, e.g. "
+                             "small-sparse80-global-recover-kd")
+        tcfg = replace(tcfg, kd_teacher=kd_teacher)
     if base and init is None:
         init = os.path.join(os.path.dirname(os.path.abspath(out_dir)), base, "last.pt")
     if init and not os.path.isfile(init):

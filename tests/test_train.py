@@ -295,6 +295,32 @@ def test_distillation_trains_from_the_init_and_needs_one(tmp_path):
         train(load_model_config("small", []), tmp_path / "c", tmp_path / "o2", tcfg)
 
 
+def test_kd_teacher_replaces_the_init_as_the_distillation_target(tmp_path):
+    """``kd_teacher``: the frozen model distilled from is that file (or shipped set), not the
+    init. From ``small`` with ``small`` as the teacher the first step's KL is ~0 (same model,
+    same input); with the shipped 80 % model as the teacher it is not. A teacher needs
+    kd_weight, and a missing teacher is an error before any training."""
+    import json
+
+    from azsim.errors import AzsimError
+    from azsim.train.loop import TrainConfig, train
+    with pytest.raises(ValueError, match="needs kd_weight"):
+        TrainConfig(kd_teacher="small")
+    first_kd = {}
+    for teacher in ("small", "small-sparse80"):
+        tcfg = TrainConfig(epochs=1, threads=1, warmup_steps=1, kd_weight=0.1,
+                           kd_teacher=teacher, lr=1e-12, final_lr=1e-12, spec_augment=False)
+        _train_from_shipped_small(tmp_path / teacher, tcfg)
+        log = [json.loads(line) for line in
+               (tmp_path / teacher / "o" / "train.log.jsonl").read_text().splitlines()]
+        first_kd[teacher] = next(e["kd"] for e in log if e["event"] == "train")
+    assert first_kd["small"] == pytest.approx(0.0, abs=1e-3)
+    assert first_kd["small-sparse80"] > 1.0
+    with pytest.raises(AzsimError, match="kd_teacher nowhere.npz"):
+        train(load_model_config("small", []), tmp_path / "small" / "c", tmp_path / "o3",
+              TrainConfig(epochs=1, threads=1, kd_weight=0.1, kd_teacher="nowhere.npz"))
+
+
 def test_gptq_init_starts_qat_from_gptqs_rounding_and_needs_qat_bits(tmp_path):
     """``gptq_init``: the 4-bit fine-tune starts from GPTQ's codes of the init (calibrated as
     ``azsim eval`` is), so at a vanishing learning rate nearly every exported code is GPTQ's,

@@ -84,6 +84,10 @@ class TrainConfig:
                                     # the RNN-T lattice (train.loss.lattice_kd), so that a
                                     # quantization-aware fine-tune stays near the model it
                                     # starts from instead of drifting toward one corpus
+    kd_teacher: str = ""            # with kd_weight: distil from this model instead of the
+                                    # init (a weights .npz or a shipped set's name, e.g.
+                                    # "small"): a pruned model's recovery can learn from the
+                                    # dense model it was pruned from, not from itself
     gptq_init: bool = False         # with qat_bits: start the quantized model from GPTQ's
                                     # rounding of the init (azsim.compress.gptq, calibrated on
                                     # the shipped calibration utterances as azsim eval is), not
@@ -105,6 +109,9 @@ class TrainConfig:
         if (self.branch_switch or self.distill_weight) and not self.encoder_only:
             raise ValueError("branch_switch and distill_weight need encoder_only: the cheap "
                              "branch runs under the full model's prediction and joint networks")
+        if self.kd_teacher and not self.kd_weight:
+            raise ValueError(f"kd_teacher {self.kd_teacher!r} needs kd_weight > 0: the teacher "
+                             "is only read for distillation")
         if self.gptq_init and not self.qat_bits:
             raise ValueError("gptq_init needs qat_bits: it rounds the init onto that grid")
         if self.swa_every_steps < 0 or not 0 <= self.swa_start < 1:
@@ -151,6 +158,17 @@ def _read_init(init, model_cfg):
         raise AzsimError(f"--init {init}: a torch file without the 'model' state of an azsim "
                          "train checkpoint")
     return "pt", state
+
+
+def read_teacher(name: str, model_cfg) -> dict:
+    """The float arrays of a ``kd_teacher``: a weights ``.npz`` or a shipped set's name
+    (``small`` -> azsim/data/models/small.npz), checked as any weights file is."""
+    from ..model.loading import resolve_weights_path
+    from ..model.weights import load_weights
+    path = resolve_weights_path(model_cfg, name)
+    if not Path(path).is_file():
+        raise AzsimError(f"kd_teacher {name}: no such weights file or shipped set")
+    return load_weights(path, model_cfg)
 
 
 def gptq_init_weights(arrays: dict, model_cfg, bits: int) -> dict:
@@ -213,6 +231,7 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     start = _read_init(init, model_cfg)   # before the corpus loads: a bad file fails first
+    teacher_arrays = read_teacher(cfg.kd_teacher, model_cfg) if cfg.kd_teacher else None
     vocab = make_vocab(model_cfg.vocab, model_cfg.vocab_size)
     train_split = data.load(corpus_dir, "train", vocab, cfg.train_limit or None)
     dev_split = data.load(corpus_dir, "dev", vocab, cfg.dev_limit or None)
@@ -241,11 +260,13 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
             p.requires_grad_(trains(name))
     masks = {name: torch.ones_like(p, dtype=torch.bool) for name, p in prunable.items()}
     teacher = None
-    if cfg.branch_switch or cfg.distill_weight or cfg.kd_weight:  # the init, frozen
-        if not init:
+    if cfg.branch_switch or cfg.distill_weight or cfg.kd_weight:  # the init (or kd_teacher)
+        if not init and (cfg.branch_switch or cfg.distill_weight or not cfg.kd_teacher):
             raise ValueError("branch_switch, distill_weight and kd_weight need an init: the "
-                             "frozen model they learn from")
+                             "frozen model they learn from (kd_weight: or a kd_teacher)")
         teacher = copy.deepcopy(model).requires_grad_(False)
+        if teacher_arrays is not None:
+            teacher.load_npz_weights(teacher_arrays)
         teacher.dropout = teacher.pred_dropout = 0.0
     full_branch = teacher.enc if cfg.branch_switch else None
     if cfg.gptq_init:
@@ -387,7 +408,7 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
                     for k, v in snap.items():
                         swa["sum"][k] += v
                 swa["n"] += 1
-            if step % 50 == 0:
+            if step % 50 == 0 or step == 1:   # the first step: the losses at the start
                 entry = {"event": "train", "step": step, "total_steps": total, "epoch": epoch,
                          "loss": round(float(loss.detach()), 4),
                          "reg": round(float(reg.detach()), 5),

@@ -212,6 +212,16 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
                                                   final_lr=1e-4, swa_every_steps=100,
                                                   swa_start=0.25),
                                           "small-sparse80-global"),
+    # Recovery at the 80 % mask distilled from the dense model it was pruned from (kd_teacher
+    # "small", the stage-6 soup) instead of from itself: the lattice KL of small-qat4-gptq at
+    # the same weight 0.1, so the sparse model learns the dense model's whole output
+    # distribution, not only the corpus' labels (knowledge distillation during sparse
+    # fine-tuning: Sanh et al., NeurIPS 2020; Kurtic et al., EMNLP 2022). Every earlier recovery
+    # run moved toward the dev voices of its corpus; the dense teacher generalizes better to the
+    # test voices (README). 2 epochs, as the other recovery runs.
+    "small-sparse80-global-recover-kd": (replace(RECOVER_80, epochs=2.0, kd_weight=0.1,
+                                                 kd_teacher="small"),
+                                         "small-sparse80-global"),
     # More epochs at small-sparse60's own mask (its zeros are exactly 60 % of each matrix, so
     # the uniform threshold keeps exactly its nonzeros): its dev WER was still falling 2
     # points an epoch when it stopped (21.8, 19.6 %), and the branching encoder (issue #7)

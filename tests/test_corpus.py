@@ -1,6 +1,7 @@
 """The synthetic corpus plan (issue #6): splits disjoint by voice and by sentence, and the three
 contact-name lists kept apart so the biasing test (issue #7) hears only unseen names."""
 import numpy as np
+import pytest
 
 from azsim.corpus import grammar
 from azsim.corpus.build import plan
@@ -112,7 +113,6 @@ def test_a_fresh_seed_with_the_old_voice_split_seed_keeps_the_held_out_voices(tm
     disjoint from the seed-0 corpus's dev and test voices (the shipped test set's)."""
     import shutil
 
-    import pytest
     shutil.which("espeak-ng") or pytest.skip("espeak-ng not installed")
     from azsim.corpus.build import build_corpus, load_split, plan
     from azsim.corpus.synth import list_variants
@@ -199,7 +199,6 @@ def test_variant_names_with_a_space_are_read_whole():
     accent voice."""
     import shutil
 
-    import pytest
     shutil.which("espeak-ng") or pytest.skip("espeak-ng not installed")
     from azsim.corpus.synth import espeak_data_dir, list_variants
     import os
@@ -210,7 +209,6 @@ def test_variant_names_with_a_space_are_read_whole():
 def test_a_perturbed_speaker_is_spoken_with_its_own_variant_file(tmp_path):
     import shutil
 
-    import pytest
     shutil.which("espeak-ng") or pytest.skip("espeak-ng not installed")
     from azsim.corpus import synth
     plain = synth.Speaker("en+m3", 175, 50, 0)
@@ -277,7 +275,6 @@ def test_merge_concatenates_training_splits_and_keeps_the_last_held_out_splits(t
 
 def test_merge_refuses_sources_with_different_voice_splits(tmp_path):
     """A source drawn with another voice split may train on the other's held-out voices."""
-    import pytest
 
     from azsim.corpus.build import merge_corpora
     from azsim.errors import AzsimError
@@ -299,3 +296,35 @@ def test_corpus_merge_cli_errors_are_one_line_exit_2(cli, tmp_path):
         assert words in err and err.count("\n") == 1 and "Traceback" not in err, err
     code, out, err = cli("corpus-merge", str(tmp_path / "ok"), str(a), str(a))
     assert code == 0 and "'train': 6" in out, (out, err)
+
+
+def test_a_request_with_a_pause_holds_that_much_silence_between_its_parts(tmp_path):
+    """``synthesize_with_pause`` (examples/endpoint_pauses.py): on a clean, dry channel the
+    longest silent stretch inside the speech is the pause plus the parts' own word gaps at
+    most, and a longer pause makes it longer by the difference; a boundary outside the text
+    is refused."""
+    import shutil
+
+    from azsim.corpus import synth
+    shutil.which("espeak-ng") or pytest.skip("espeak-ng not installed")
+    speaker = synth.Speaker("en-us", 160, 50, 0)
+    channel = synth.Channel(0.0, "clean", 30.0, 0.0, 0.1, 0.1)
+
+    def longest_silence_s(x):
+        quiet = np.abs(x) < 1e-3
+        best = run = 0
+        for q in quiet[int(0.15 * 16000):-int(0.15 * 16000)]:   # inside lead and trail
+            run = run + 1 if q else 0
+            best = max(best, run)
+        return best / 16000
+
+    text = "set a timer for ten minutes"
+    short = longest_silence_s(synth.synthesize_with_pause(text, 4, 0.3, speaker, channel, 0,
+                                                          str(tmp_path)))
+    long = longest_silence_s(synth.synthesize_with_pause(text, 4, 0.8, speaker, channel, 0,
+                                                         str(tmp_path)))
+    assert 0.3 <= short < 0.45
+    assert long - short == pytest.approx(0.5, abs=0.01)
+    for bad in (0, 6):
+        with pytest.raises(ValueError, match="word boundary"):
+            synth.synthesize_with_pause(text, bad, 0.3, speaker, channel, 0, str(tmp_path))

@@ -61,6 +61,21 @@ def test_pause_longer_than_the_speculative_threshold_is_a_reset():
     assert ep.speculation_confirmed
 
 
+def test_pause_longer_than_the_final_threshold_is_a_cut_off():
+    # 700 ms pause (frames 100..169) > 600 ms: the final end-pointer fires inside it, before the
+    # end of speech (second word to frame 229: 2.315 s). A device would stop listening there:
+    # a cut-off, counted, and without a latency (its result came before the user finished).
+    ep = _run(_loud((10, 100), (170, 230)), 100)
+    assert ep.final_fired_s == pytest.approx(1.635) and not ep.final_forced
+    assert ep.end_of_speech_s == pytest.approx(2.315)
+    assert ep.cut_off
+    assert ep.latency_s(False) is None and ep.latency_s(True) is None
+    # The same pause at the end of the request is not a cut-off, nor is a forced end.
+    assert not _run(_loud((10, 100)), 100).cut_off
+    forced = _run(_loud((10, 100)), 40)        # audio ends 0.4 s into the silence
+    assert forced.final_forced and not forced.cut_off
+
+
 def test_short_pause_fires_nothing_early():
     ep = _run(_loud((10, 100), (130, 200)), 100)      # 300 ms pause < 400 ms
     assert ep.resets == 0 and len(ep.speculative_fired_s) == 1

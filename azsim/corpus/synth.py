@@ -292,6 +292,22 @@ def render(clean: np.ndarray, channel: Channel, rng: np.random.Generator) -> np.
     return x.astype(np.float32)
 
 
+def synthesize_with_pause(text: str, after_words: int, pause_s: float, speaker: Speaker,
+                          channel: Channel, seed: int, workdir: str) -> np.ndarray:
+    """``text`` with a hesitation: ``pause_s`` of silence after its first ``after_words``
+    words. The two parts are spoken separately by the same speaker, each trimmed to its
+    speech, joined by the pause, and the whole placed in ``channel`` as :func:`synthesize`
+    does (the channel's noise fills the pause as it fills the lead and the trail)."""
+    words = text.split()
+    if not 0 < after_words < len(words):
+        raise ValueError(f"after_words {after_words}: a word boundary inside the "
+                         f"{len(words)}-word text {text!r}")
+    first = _trim(speak(" ".join(words[:after_words]), speaker, workdir))
+    second = _trim(speak(" ".join(words[after_words:]), speaker, workdir))
+    gap = np.zeros(int(round(pause_s * SAMPLE_RATE_HZ)))
+    return render(np.concatenate([first, gap, second]), channel, np.random.default_rng(seed))
+
+
 def synthesize(text: str, speaker: Speaker, channel: Channel, seed: int,
                workdir: str | None = None) -> np.ndarray:
     """One utterance of ``text``: espeak-ng speech through ``channel``, 16 kHz float32."""

@@ -31,6 +31,13 @@ If the audio ends before the final end-pointer fires, the result is taken when t
 is done (``final_forced``): a file ends where a microphone would keep listening. ``tail_ms``
 appends that much digital silence to every utterance so that the end-pointers can fire.
 
+A final end-pointer that fires before the end of speech (a pause longer than ``final_ms``
+inside the request) is a cut-off (``cut_off``): a device would stop listening there and lose
+the words after it, the "early cut-off" of end-of-query detection (Shannon et al., "Improved
+end-of-query detection for streaming speech recognition", Interspeech 2017). A cut-off has no
+latency after the end of speech (its result came before the user had finished), so it is
+counted, not averaged into the latencies.
+
 Frame energy: ``10 log10(sum of mel-band powers)`` relative to the same sum for a full-scale
 sine (0 dB), i.e. computed from the frontend's own log-mel features, as a device would. A frame
 is quiet when its energy is below ``energy_db`` or less than ``noise_margin_db`` above the
@@ -120,9 +127,11 @@ class EndpointResult:
     speculation_confirmed: bool          # the last speculation stood, with the final text
     result_no_speculation_s: float
     result_with_speculation_s: float
+    cut_off: bool = False                # the final end-pointer fired before the end of speech
 
     def latency_s(self, speculation: bool) -> float | None:
-        if self.end_of_speech_s is None:
+        """Result time minus the end of speech; None without speech or for a cut-off."""
+        if self.end_of_speech_s is None or self.cut_off:
             return None
         t = self.result_with_speculation_s if speculation else self.result_no_speculation_s
         return t - self.end_of_speech_s
@@ -180,7 +189,8 @@ def run_endpointers(loud: np.ndarray, hop_s: float, window_s: float, stack_frame
     confirmed = spec is not None and n > 0 and text_at(spec) == text_at(end)
     no_spec = decided + downstream_s
     with_spec = max(float(finish_s[spec]) + downstream_s, decided) if confirmed else no_spec
+    cut_off = not forced and eos is not None and eos > float(arrival_s[final]) + _EPS_S
     return EndpointResult(
         eos, tuple(float(arrival_s[f]) for f in fires), tuple(float(finish_s[f]) for f in fires),
         resets, None if forced else float(arrival_s[final]), decided, forced, confirmed,
-        no_spec, with_spec)
+        no_spec, with_spec, cut_off)

@@ -108,6 +108,7 @@ def report_sections(data: dict, *, cfg, utts, speech_seconds, results, costs, ti
             "speculative_decided_ms": [s * 1e3 for s in ep.speculative_decided_s],
             "resets": ep.resets, "final_fired_ms": ms(ep.final_fired_s),
             "final_decided_ms": ep.final_decided_s * 1e3, "final_forced": ep.final_forced,
+            "cut_off": ep.cut_off,
             "speculation_confirmed": ep.speculation_confirmed,
             "latency_no_speculation_ms": ms(ep.latency_s(False)),
             "latency_with_speculation_ms": ms(ep.latency_s(True))})
@@ -149,6 +150,7 @@ def report_sections(data: dict, *, cfg, utts, speech_seconds, results, costs, ti
         "tail_ms": d.endpoint_tail_ms,
         "downstream_ms": d.endpoint_downstream_ms,
         "final_fired": sum(not x["final_forced"] for x in utt_ep),
+        "cut_offs": sum(x["cut_off"] for x in utt_ep),
         "speculative_fires": fires, "resets": resets,
         "reset_rate": resets / fires if fires else 0.0,
         "latency_no_speculation_ms_mean": no_spec,

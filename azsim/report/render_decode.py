@@ -39,11 +39,14 @@ def decode_lines(report: dict, nbest: int = 3) -> list[str]:
         n = len(ep["utterances"])
         no_spec, with_spec = (ep["latency_no_speculation_ms_mean"],
                               ep["latency_with_speculation_ms_mean"])
+        cut = ep["cut_offs"]
         latency = ("" if no_spec is None else
                    f"; latency after end of speech {no_spec:.1f} ms without speculation, "
-                   f"{with_spec:.1f} ms with")
+                   f"{with_spec:.1f} ms with" + (f" (the {n - cut} not cut off)" if cut else ""))
+        cuts = f" ({cut} before the end of speech: cut off)" if cut else ""
         lines.append(
-            f"endpoint: final {ep['final_ms']:g} ms fired {ep['final_fired']}/{n}, speculative "
+            f"endpoint: final {ep['final_ms']:g} ms fired {ep['final_fired']}/{n}{cuts}, "
+            f"speculative "
             f"{ep['speculative_ms']:g} ms: {ep['speculative_fires']} fires, {ep['resets']} "
             f"resets{latency} (downstream {ep['downstream_ms']:g} ms)")
     return lines

@@ -71,6 +71,7 @@ OPTIONAL_METRICS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("lattice_audio_bytes", ("lattice", "audio_bytes_total")),
     ("endpoint_speculative_fires", ("endpoint", "speculative_fires")),
     ("endpoint_resets", ("endpoint", "resets")),
+    ("endpoint_cut_offs", ("endpoint", "cut_offs")),
     ("endpoint_latency_no_speculation_ms_mean", ("endpoint", "latency_no_speculation_ms_mean")),
     ("endpoint_latency_with_speculation_ms_mean",
      ("endpoint", "latency_with_speculation_ms_mean")),

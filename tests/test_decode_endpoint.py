@@ -159,3 +159,25 @@ def test_loud_frames_track_the_noise_floor():
     # noise that starts after a quieter stretch stays loud (documented limitation)
     loud = loud_frames(np.concatenate([silence, noise]), -60.0, 10.0)
     assert not loud[:50].any() and loud[50:].all()
+
+
+def test_endpoint_pauses_example_counts_cut_offs_on_real_speech(capsys):
+    """examples/endpoint_pauses.py end to end (espeak-ng): with no pause inside the requests the
+    600 ms final end-pointer never fires before the end of speech; with a 1.5 s pause inside
+    every request it fires in the pause of each one (a cut-off), and no latency is averaged."""
+    import importlib.util
+    import shutil
+    from pathlib import Path
+    shutil.which("espeak-ng") or pytest.skip("espeak-ng not installed")
+    path = Path(__file__).parents[1] / "examples" / "endpoint_pauses.py"
+    spec = importlib.util.spec_from_file_location("endpoint_pauses", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--utterances", "3", "--pauses-ms", "0", "1500"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()
+            if line.split() and line.split()[0] in ("0", "1500")]
+    by_pause = {row[0]: row for row in rows}
+    assert set(by_pause) == {"0", "1500"}
+    assert by_pause["0"][5] == "0"              # cut-offs
+    assert by_pause["1500"][5] == "3"
+    assert by_pause["1500"][6] == "-"           # no request left to average a latency over

@@ -306,6 +306,8 @@ def test_kd_teacher_replaces_the_init_as_the_distillation_target(tmp_path):
     from azsim.train.loop import TrainConfig, train
     with pytest.raises(ValueError, match="needs kd_weight"):
         TrainConfig(kd_teacher="small")
+    with pytest.raises(ValueError, match="excludes branch_switch"):
+        TrainConfig(kd_teacher="small", kd_weight=0.1, encoder_only=True, distill_weight=1.0)
     first_kd = {}
     for teacher in ("small", "small-sparse80"):
         tcfg = TrainConfig(epochs=1, threads=1, warmup_steps=1, kd_weight=0.1,

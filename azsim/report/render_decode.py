@@ -46,7 +46,6 @@ def decode_lines(report: dict, nbest: int = 3) -> list[str]:
         cuts = f" ({cut} before the end of speech: cut off)" if cut else ""
         lines.append(
             f"endpoint: final {ep['final_ms']:g} ms fired {ep['final_fired']}/{n}{cuts}, "
-            f"speculative "
-            f"{ep['speculative_ms']:g} ms: {ep['speculative_fires']} fires, {ep['resets']} "
-            f"resets{latency} (downstream {ep['downstream_ms']:g} ms)")
+            f"speculative {ep['speculative_ms']:g} ms: {ep['speculative_fires']} fires, "
+            f"{ep['resets']} resets{latency} (downstream {ep['downstream_ms']:g} ms)")
     return lines

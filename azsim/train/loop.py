@@ -112,6 +112,9 @@ class TrainConfig:
         if self.kd_teacher and not self.kd_weight:
             raise ValueError(f"kd_teacher {self.kd_teacher!r} needs kd_weight > 0: the teacher "
                              "is only read for distillation")
+        if self.kd_teacher and (self.branch_switch or self.distill_weight):
+            raise ValueError("kd_teacher excludes branch_switch and distill_weight: they learn "
+                             "from the init's own encoder, and there is one frozen teacher")
         if self.gptq_init and not self.qat_bits:
             raise ValueError("gptq_init needs qat_bits: it rounds the init onto that grid")
         if self.swa_every_steps < 0 or not 0 <= self.swa_start < 1:
@@ -261,7 +264,7 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
     masks = {name: torch.ones_like(p, dtype=torch.bool) for name, p in prunable.items()}
     teacher = None
     if cfg.branch_switch or cfg.distill_weight or cfg.kd_weight:  # the init (or kd_teacher)
-        if not init and (cfg.branch_switch or cfg.distill_weight or not cfg.kd_teacher):
+        if not init and not teacher_arrays:   # the teacher is the init, which is missing
             raise ValueError("branch_switch, distill_weight and kd_weight need an init: the "
                              "frozen model they learn from (kd_weight: or a kd_teacher)")
         teacher = copy.deepcopy(model).requires_grad_(False)

@@ -61,6 +61,13 @@ def _stderr_progress(quiet: bool):
 @click.option("--random-voices", type=FiniteFloatRange(0, 1), default=0.0, show_default=True,
               help="share of the training utterances spoken by a perturbed training voice "
                    "(formants, pitch and roughness moved; held-out voices stay as shipped)")
+@click.option("--pauses", type=FiniteFloatRange(0, 1), default=0.0, show_default=True,
+              help="share of the requests (every split) spoken with a silence after a random "
+                   "inner word, as users hesitate; the end-pointers (issue #7) must not end "
+                   "them there and the model must carry on after it")
+@click.option("--pause-ms", type=(FiniteFloatRange(0, 10000), FiniteFloatRange(0, 10000)),
+              default=(200.0, 1000.0), show_default=True, metavar="MIN MAX",
+              help="range of those silences, milliseconds (uniform)")
 @click.option("--seed", type=click.IntRange(0, 2 ** 31 - 1), default=0, show_default=True)
 @click.option("--voice-split-seed", type=click.IntRange(0, 2 ** 31 - 1), default=None,
               help="seed of the train/dev/test voice split (default: --seed); keep an existing "
@@ -68,7 +75,7 @@ def _stderr_progress(quiet: bool):
 @click.option("--jobs", type=click.IntRange(1), default=None,
               help="synthesis processes (default: all cores)")
 def corpus(out_dir, n_train, n_dev, n_test, n_names, n_names_train, pseudo_names,
-           random_voices, seed, voice_split_seed, jobs) -> None:
+           random_voices, pauses, pause_ms, seed, voice_split_seed, jobs) -> None:
     """Synthesize the smart-speaker corpus with espeak-ng into DIR (log-mel features)."""
     from .corpus.build import build_corpus
     from .corpus.synth import espeak_binary
@@ -76,6 +83,9 @@ def corpus(out_dir, n_train, n_dev, n_test, n_names, n_names_train, pseudo_names
     if pseudo_names and not n_names_train:
         raise AzsimError(f"--pseudo-names {pseudo_names}: the pseudo-names are called in the "
                          "--names-train requests; give --names-train N > 0")
+    if pause_ms[0] > pause_ms[1]:
+        raise AzsimError(f"--pause-ms {pause_ms[0]:g} {pause_ms[1]:g}: MIN is above MAX; give "
+                         "MIN <= MAX")
     espeak_binary()  # fail before any work if espeak-ng is missing
     _make_out_dir("corpus DIR", out_dir)
     sizes = {"train": n_train, "dev": n_dev, "test": n_test, "names": n_names}
@@ -83,7 +93,8 @@ def corpus(out_dir, n_train, n_dev, n_test, n_names, n_names_train, pseudo_names
         sizes["names_train"] = n_names_train
     meta = build_corpus(out_dir, sizes, seed=seed, jobs=jobs,
                         progress=_stderr_progress(False), voice_split_seed=voice_split_seed,
-                        pseudo_names=pseudo_names, random_voices=random_voices)
+                        pseudo_names=pseudo_names, random_voices=random_voices,
+                        pauses=pauses, pause_ms=pause_ms)
     hours = {k: round(v / 3600, 2) for k, v in meta["seconds"].items()}
     click.echo(f"corpus {out_dir}: {sizes} utterances, hours of audio {hours}")
 

@@ -328,3 +328,78 @@ def test_a_request_with_a_pause_holds_that_much_silence_between_its_parts(tmp_pa
     for bad in (0, 6):
         with pytest.raises(ValueError, match="word boundary"):
             synth.synthesize_with_pause(text, bad, 0.3, speaker, channel, 0, str(tmp_path))
+
+
+def test_pause_plan_gives_its_share_a_pause_inside_the_request_and_leaves_the_rest_alone():
+    from azsim.corpus.build import pause_plan
+
+    texts = [t for t, *_ in plan(0, SIZES, VARIANTS)["train"]] + ["stop"]
+    assert pause_plan(0, "train", texts, 0.0, (200, 1000)) == [(0, 0.0)] * len(texts)
+    every = pause_plan(0, "train", texts, 1.0, (200, 1000))
+    for text, (cut, pause_s) in zip(texts, every):
+        n = len(text.split())
+        if n < 2:      # one word: nowhere to pause
+            assert (cut, pause_s) == (0, 0.0)
+        else:
+            assert 1 <= cut <= n - 1 and 0.2 <= pause_s <= 1.0, (text, cut, pause_s)
+    some = pause_plan(0, "train", texts, 0.3, (200, 1000))
+    share = np.mean([p > 0 for _, p in some])
+    assert 0.2 < share < 0.4
+    assert some == pause_plan(0, "train", texts, 0.3, (200, 1000))        # reproducible
+    assert some != pause_plan(1, "train", texts, 0.3, (200, 1000))
+    assert some != pause_plan(0, "dev", texts, 0.3, (200, 1000))          # own stream per split
+    fixed = pause_plan(0, "train", texts, 1.0, (500, 500))
+    assert {p for _, p in fixed if p} == {0.5}
+
+
+def test_the_grammar_fingerprint_is_stable_and_changes_with_any_sentence(monkeypatch):
+    first = grammar.fingerprint()
+    assert first == grammar.fingerprint() and len(first) == 16
+    monkeypatch.setattr(grammar, "CITIES", grammar.CITIES[:-1] + ["lisbon"])
+    assert grammar.fingerprint() != first
+
+
+def test_merge_fills_no_pause_for_corpora_drawn_before_pauses(tmp_path):
+    from azsim.corpus.build import load_split, merge_corpora
+
+    a = _tiny_corpus(tmp_path / "a", 1, 3)
+    b = _tiny_corpus(tmp_path / "b", 2, 2)
+    arrays = dict(np.load(b / "train.npz"))
+    np.savez(b / "train.npz", **arrays, pause_s=np.array([0.5, 0.0], np.float32))
+    merge_corpora(tmp_path / "m", [a, b])
+    np.testing.assert_array_equal(load_split(tmp_path / "m", "train")["pause_s"],
+                                  [0, 0, 0, 0.5, 0])
+
+
+def test_a_corpus_with_pauses_has_them_where_its_plan_says(tmp_path):
+    """``azsim corpus --pauses 1``: every multi-word request gets its silence (the utterance
+    grows by the pause and a little more: the two parts are spoken as phrases of their own),
+    the plan is recorded per utterance, and the sentences, voices and channels are those of
+    the corpus without pauses."""
+    import json
+    import shutil
+
+    shutil.which("espeak-ng") or pytest.skip("espeak-ng not installed")
+    from azsim.corpus.build import build_corpus, load_split, pause_plan
+    plain = build_corpus(tmp_path / "a", {"train": 3}, seed=5, jobs=1, voice_split_seed=0)
+    paused = build_corpus(tmp_path / "b", {"train": 3}, seed=5, jobs=1, voice_split_seed=0,
+                          pauses=1.0, pause_ms=(600.0, 600.0))
+    a, b = load_split(tmp_path / "a", "train"), load_split(tmp_path / "b", "train")
+    assert list(a["texts"]) == list(b["texts"]) and list(a["voices"]) == list(b["voices"])
+    assert not a["pause_s"].any()
+    expected = pause_plan(5, "train", list(b["texts"]), 1.0, (600.0, 600.0))
+    np.testing.assert_allclose(b["pause_s"], [p for _, p in expected])
+    hop_s = plain["frontend"]["hop_ms"] / 1000
+    for k, (_, pause_s) in enumerate(expected):
+        grown_s = (np.diff(b["offsets"])[k] - np.diff(a["offsets"])[k]) * hop_s
+        if pause_s:   # plus each part's own phrase-final lengthening: 0.03-0.27 s measured
+            assert 0.6 <= grown_s <= 0.6 + 0.35, (k, grown_s)
+    meta = json.loads((tmp_path / "b" / "corpus.json").read_text())
+    assert meta["pauses"] == 1.0 and meta["pause_ms"] == [600.0, 600.0]
+    assert meta["grammar"] == grammar.fingerprint() == paused["grammar"]
+
+
+def test_bad_pause_range_is_a_one_line_error(cli, tmp_path):
+    code, out, err = cli("corpus", str(tmp_path / "c"), "--pause-ms", "900", "300")
+    assert code == 2 and "--pause-ms 900 300" in err and err.count("\n") == 1
+    assert not (tmp_path / "c").exists()

@@ -8,8 +8,10 @@ Layout of a corpus directory (one ``.npz`` per split, all arrays, no pickles)::
         texts      unicode [n_utts]                 reference transcripts
         voices     unicode [n_utts]                 espeak-ng voice (accent+variant)
         speed_wpm, pitch, snr_db (float, inf = clean), rt60_s   per utterance
+        pause_s  float32 [n_utts]                   silence inside the request (0: none)
         audio, audio_offsets (test and names only)  int16 16 kHz PCM, for shipping WAVs
-    corpus.json     the seed, sizes, variant split and frontend used
+    corpus.json     the seed, sizes, variant split, frontend and espeak-ng used, and the
+                    grammar's fingerprint (``grammar.fingerprint``: same value, same grammar)
 
 ``names`` holds test-voice requests to contacts never named in training (issue #7).
 ``names_train`` (optional, ``azsim corpus --names-train N``) holds training-voice requests to
@@ -82,10 +84,35 @@ def plan(seed: int, sizes: dict[str, int], variants: dict[str, list[str]],
     return out
 
 
+def pause_plan(seed: int, split: str, texts: list[str], share: float,
+               pause_ms: tuple[float, float]) -> list[tuple[int, float]]:
+    """Per utterance of ``split``: (words before the pause, pause in seconds), (0, 0.0) for
+    none. A ``share`` of the requests of two words or more pause after a random inner word for
+    a time uniform in ``pause_ms`` (a hesitation: "set a timer for ... ten minutes"). Drawn
+    from a generator of its own, so a corpus without pauses is the one drawn before pauses
+    existed, and the same seed gives the same sentences, voices and channels with or without
+    them."""
+    if share <= 0:
+        return [(0, 0.0)] * len(texts)
+    rng = np.random.default_rng([seed, SPLITS.index(split), _PAUSE_STREAM])
+    out = []
+    for text in texts:
+        n_words = len(text.split())
+        draw, cut, ms = rng.random(), rng.integers(1, max(n_words, 2)), rng.uniform(*pause_ms)
+        out.append((int(cut), float(ms) / 1000) if n_words >= 2 and draw < share else (0, 0.0))
+    return out
+
+
+_PAUSE_STREAM = 0x7061   # "pa": the pause draws' own stream of the corpus seed
+
+
 def _render_one(args):
-    text, speaker, channel, seed, spec = args
+    text, speaker, channel, seed, (cut, pause_s), spec = args
     workdir = _WORKDIR.name
-    audio = synth.synthesize(text, speaker, channel, seed, workdir)
+    if pause_s > 0:
+        audio = synth.synthesize_with_pause(text, cut, pause_s, speaker, channel, seed, workdir)
+    else:
+        audio = synth.synthesize(text, speaker, channel, seed, workdir)
     return audio, log_mel(audio, spec).astype(np.float16)
 
 
@@ -101,7 +128,8 @@ def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None
                  spec: FrontendSpec = FrontendSpec(),
                  progress: Callable[[str, int, int], None] | None = None,
                  voice_split_seed: int | None = None, pseudo_names: int = 0,
-                 random_voices: float = 0.0) -> dict:
+                 random_voices: float = 0.0, pauses: float = 0.0,
+                 pause_ms: tuple[float, float] = (200.0, 1000.0)) -> dict:
     """Synthesize every split into ``out_dir``; returns the corpus description.
 
     ``seed`` draws the sentences, speakers and channels; ``voice_split_seed`` (default: ``seed``)
@@ -110,8 +138,11 @@ def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None
     from that corpus's dev and test voices (sentences are split by a hash of their text, which
     no seed changes). ``pseudo_names`` adds that many generated names to the ``names_train``
     requests (``grammar.pseudo_names``); ``random_voices`` gives that share of the training
-    voices' utterances a perturbed speaker (``plan``).
+    voices' utterances a perturbed speaker (``plan``); ``pauses`` gives that share of every
+    split's requests a silence of ``pause_ms`` (min, max) inside (``pause_plan``).
     """
+    if not 0 <= pause_ms[0] <= pause_ms[1]:
+        raise ValueError(f"pause_ms {pause_ms}: expected 0 <= min <= max")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     split_seed = seed if voice_split_seed is None else voice_split_seed
@@ -122,7 +153,8 @@ def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None
     ctx = mp.get_context("fork")
     meta = {"seed": seed, "voice_split_seed": split_seed, "sizes": sizes,
             "pseudo_names": pseudo_names, "random_voices": random_voices,
-            "variants": variants,
+            "pauses": pauses, "pause_ms": list(pause_ms),
+            "grammar": grammar.fingerprint(), "variants": variants,
             "frontend": {"sample_rate_hz": spec.sample_rate_hz, "n_mels": spec.n_mels,
                          "window_ms": spec.window_ms, "hop_ms": spec.hop_ms,
                          "n_fft": spec.n_fft, "f_max_hz": spec.f_max_hz},
@@ -130,7 +162,8 @@ def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None
     with ctx.Pool(jobs, initializer=_init_worker) as pool:
         for split, items in work.items():
             feats, audios = [], []
-            args = [(t, s, c, u, spec) for t, s, c, u in items]
+            breaks = pause_plan(seed, split, [t for t, *_ in items], pauses, pause_ms)
+            args = [(t, s, c, u, b, spec) for (t, s, c, u), b in zip(items, breaks)]
             for k, (audio, f) in enumerate(pool.imap(_render_one, args, chunksize=16)):
                 feats.append(f)
                 if split in ("test", "names"):
@@ -146,6 +179,7 @@ def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None
                 "snr_db": np.array([np.inf if c.noise == "clean" else c.snr_db
                                     for _, _, c, _ in items], np.float32),
                 "rt60_s": np.array([c.rt60_s for _, _, c, _ in items], np.float32),
+                "pause_s": np.array([p for _, p in breaks], np.float32),
             }
             if audios:
                 arrays["audio"] = np.concatenate(audios)
@@ -257,6 +291,9 @@ def merge_corpora(out_dir, sources: list) -> dict:
         parts = [_read_split(s, split) for s in srcs if (s / f"{split}.npz").is_file()]
         if not parts:
             continue
+        if any("pause_s" in p for p in parts):   # corpora drawn before pauses had none
+            for p in parts:
+                p.setdefault("pause_s", np.zeros(p["texts"].size, np.float32))
         keys = set(parts[0])
         if any(set(p) != keys for p in parts):
             raise AzsimError(f"corpus merge sources: the {split} splits hold different arrays "
@@ -277,7 +314,8 @@ def merge_corpora(out_dir, sources: list) -> dict:
             seconds[split] = metas[-1].get("seconds", {}).get(split, 0.0)
     meta = dict(metas[-1], seed=None, sizes=sizes, seconds=seconds,
                 merged_from=[{"dir": str(s), "seed": m.get("seed"), "sizes": m.get("sizes"),
-                              "random_voices": m.get("random_voices")}
+                              "random_voices": m.get("random_voices"),
+                              "pauses": m.get("pauses", 0.0), "grammar": m.get("grammar")}
                              for s, m in zip(srcs, metas)])
     (out / "corpus.json").write_text(json.dumps(meta, indent=2) + "\n")
     return meta

@@ -66,6 +66,8 @@ def main(argv=None) -> int:
     ap.add_argument("--final-ms", type=float, default=600)
     ap.add_argument("--downstream-ms", type=float, default=300)
     ap.add_argument("--model", default="small")
+    ap.add_argument("--weights", default=None,
+                    help="a weights .npz of the model's architecture (e.g. a training run's)")
     ap.add_argument("--seed", type=int, default=31)
     args = ap.parse_args(argv)
     try:
@@ -73,8 +75,9 @@ def main(argv=None) -> int:
     except AzsimError as exc:
         print(exc, file=sys.stderr)
         return 2
-    print(f"model {args.model}, greedy; final end-pointer {args.final_ms:g} ms, downstream "
-          f"{args.downstream_ms:g} ms, 1000 ms of silence appended; {args.utterances} held-out "
+    weights = f" ({args.weights})" if args.weights else ""
+    print(f"model {args.model}{weights}, greedy; final end-pointer {args.final_ms:g} ms, "
+          f"downstream {args.downstream_ms:g} ms, 1000 ms of silence appended; {args.utterances} held-out "
           "requests (test voices, test-bucket sentences) per pause")
     head = (f"{'pause':>6} {'spec':>5} {'fires':>5} {'resets':>6} {'reset %':>7} {'cut':>4} "
             f"{'lat ms':>7} {'w/ spec':>7} {'saved':>6} {'WER %':>6}")
@@ -85,7 +88,8 @@ def main(argv=None) -> int:
             folder = Path(tmp) / f"p{pause:g}"
             make_requests(folder, args.utterances, pause, args.seed)
             for spec in args.speculative_ms:
-                report = simulate(model=args.model, testset=str(folder), overrides=[
+                report = simulate(model=args.model, weights=args.weights,
+                                  testset=str(folder), overrides=[
                     f"model.decode.endpoint_final_ms={args.final_ms}",
                     f"model.decode.endpoint_speculative_ms={spec}",
                     f"model.decode.endpoint_downstream_ms={args.downstream_ms}",

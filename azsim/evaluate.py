@@ -225,9 +225,10 @@ def _evaluate_set(cfg, weights, w, qm, tset: TestSet, include_float: bool, repor
         hyps.append(vocab.decode(r.tokens))
         if cfg.branch.enabled:
             results.append(r)
-        if include_float:
-            float_hyps.append(vocab.decode(float_ref.recognize(w, cfg, utt.features)[1]))
         report(f"evaluate {tset.name}", k + 1, len(tset.utterances))
+    if include_float:
+        float_hyps = [vocab.decode(tokens) for _, tokens in float_ref.recognize_many(
+            w, cfg, [utt.features for utt in tset.utterances])]
     words = sum(len(r.split()) for r in tset.references)
     word_errors = sum(edit_distance(r.split(), h.split()) for r, h in zip(tset.references, hyps))
     out = {

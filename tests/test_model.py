@@ -165,3 +165,32 @@ def test_float_sigmoid_saturates_without_a_warning():
         warnings.simplefilter("error")
         y = float_ref.sigmoid(x)
     assert y[0] == 0.0 and y[2] == 0.5 and y[3] == 1.0 and 0 < y[1] < 1e-37
+
+
+@pytest.mark.parametrize("preset", ["tiny", "small"])   # without and with LSTM projections
+def test_lockstep_float_runs_equal_one_utterance_at_a_time(preset):
+    """``recognize_many`` (the encoders of several utterances in lockstep, what calibration,
+    ``eval --float`` and training's dev decoding use) gives every utterance the same encoder
+    outputs and tokens, bit for bit, and calibration the same ranges and input Gram matrices,
+    as ``recognize`` one utterance at a time: for 7 utterances of different lengths (the
+    products switch kernels as they finish, 4 or more running and fewer), for 2 (never
+    batched), for an empty one and for none."""
+    cfg = load_model_config(preset)
+    w = model_weights(cfg)
+    shipped = [u.features for u in load_utterances(shipped_audio_paths(), cfg)]
+    rng = np.random.default_rng(0)
+    feats = shipped + [shipped[0][:37], np.zeros((0, shipped[0].shape[1]), np.float32)] \
+        + [(shipped[1][:90] + rng.normal(size=(90, shipped[1].shape[1]))).astype(np.float32)]
+    for group in (feats, feats[:2], []):
+        one = float_ref.ActivationStats(grams={})
+        want = [float_ref.recognize(w, cfg, f, one) for f in group]
+        many = float_ref.ActivationStats(grams={})
+        got = float_ref.recognize_many(w, cfg, group, many)
+        assert len(got) == len(want)
+        for (enc_a, tok_a), (enc_b, tok_b) in zip(want, got):
+            np.testing.assert_array_equal(enc_a, enc_b)
+            assert tok_a == tok_b
+        assert one.max_abs == many.max_abs
+        assert one.grams.keys() == many.grams.keys()
+        for k in one.grams:
+            np.testing.assert_array_equal(one.grams[k], many.grams[k], err_msg=k)

@@ -123,6 +123,88 @@ def lstm_layer(w, prefix: str, xs: np.ndarray, state=None, stats=None):
     return ys, (c, r)
 
 
+def _product(x: np.ndarray, w: np.ndarray, wt: np.ndarray | None) -> np.ndarray:
+    """``matmul(x, w)`` with ``w``'s transpose ``wt`` made once by the caller: the per-step
+    products of :func:`lstm_lockstep` would otherwise transpose a recurrent matrix every
+    step."""
+    if wt is not None and x.shape[0] >= _KN_ROWS:
+        return matmul_kn(np.ascontiguousarray(x, dtype=np.float32), wt)
+    return matmul(x, w)
+
+
+def lstm_lockstep(w, prefix: str, seqs: list[np.ndarray], stats=None) -> list[np.ndarray]:
+    """:func:`lstm_layer` (from the zero state) over several sequences at once, in lockstep:
+    the same outputs, bit for bit, and the same calibration records, in the same order per
+    weight matrix (each output of a product is the same float64 sum in ascending order
+    whichever kernel computes it, and the nonlinearities run on one sequence's vector at a
+    time, as there). What changes is the memory traffic: each step's recurrent and projection
+    products stream the weights once for every four sequences still running (``matmul_kn``)
+    instead of once per sequence, and a large model's float run is bound by that stream."""
+    w_x, w_r, b = w[f"{prefix}.w_x"], w[f"{prefix}.w_r"], w[f"{prefix}.b"]
+    w_p = w.get(f"{prefix}.w_p")
+    n_h, n_r = w_x.shape[0] // 4, w_r.shape[1]
+    order = sorted(range(len(seqs)), key=lambda i: -seqs[i].shape[0])   # running = a prefix
+    lens = [seqs[i].shape[0] for i in order]
+    batched = len(seqs) >= _KN_ROWS
+    w_rt = np.ascontiguousarray(w_r.T) if batched else None
+    w_pt = np.ascontiguousarray(w_p.T) if batched and w_p is not None else None
+    zx = [matmul(seqs[i], w_x) + b for i in order]
+    c = np.zeros((len(seqs), n_h), np.float32)
+    r = np.zeros((len(seqs), n_r), np.float32)
+    h = np.empty((len(seqs), n_h), np.float32)
+    ys = [np.empty((n, n_r), np.float32) for n in lens]
+    grams = stats is not None and stats.grams is not None
+    if grams:
+        r_in = [np.empty((n, n_r), np.float32) for n in lens]
+        hs = [np.empty((n, n_h), np.float32) for n in lens]
+    for t in range(lens[0] if lens else 0):
+        m = sum(n > t for n in lens)
+        zr = _product(r[:m], w_r, w_rt)
+        for j in range(m):
+            if grams:
+                r_in[j][t] = r[j]
+            z = zx[j][t] + zr[j]
+            i, f, g, o = sigmoid(z[:n_h]), sigmoid(z[n_h:2 * n_h]), \
+                np.tanh(z[2 * n_h:3 * n_h]), sigmoid(z[3 * n_h:])
+            c[j] = f * c[j] + i * g
+            h[j] = o * np.tanh(c[j])
+            if stats is not None:
+                stats.update(f"{prefix}.h", h[j])
+                if grams:
+                    hs[j][t] = h[j]
+        r[:m] = _product(h[:m], w_p, w_pt) if w_p is not None else h[:m]
+        for j in range(m):
+            ys[j][t] = r[j]
+    out: list[np.ndarray] = [np.empty(0)] * len(seqs)
+    for j, i in enumerate(order):
+        out[i] = ys[j]
+    if stats is not None:
+        for j in np.argsort(order, kind="stable"):     # the sequences' own order
+            stats.update(f"{prefix}.r", ys[j])
+            if grams:
+                stats.inputs(f"{prefix}.w_x", seqs[order[j]])
+                stats.inputs(f"{prefix}.w_r", r_in[j])
+                if w_p is not None:
+                    stats.inputs(f"{prefix}.w_p", hs[j])
+    return out
+
+
+def encoder_many(w, cfg, features: list[np.ndarray], stats=None) -> list[np.ndarray]:
+    """:func:`encoder` of several utterances, each layer run over all of them in lockstep
+    (:func:`lstm_lockstep`): the same outputs and calibration records, several times less
+    weight traffic for a model whose matrices do not fit in the cache (he2019)."""
+    enc = cfg.encoder
+    xs = [encoder_input(f, w["frontend.mean"], w["frontend.std"], enc) for f in features]
+    if stats is not None:
+        for x in xs:
+            stats.update("enc.in", x)
+    for layer in range(enc.lstm_layers):
+        xs = lstm_lockstep(w, f"enc.{layer}", xs, stats)
+        if enc.time_reduction_after == layer + 1 and enc.time_reduction_factor > 1:
+            xs = [reduce_time(x, enc.time_reduction_factor) for x in xs]
+    return xs
+
+
 def encoder(w, cfg, features: np.ndarray, stats=None) -> np.ndarray:
     """Log-mel features [N, n_mels] -> encoder outputs [T, D]."""
     enc = cfg.encoder
@@ -174,3 +256,16 @@ def recognize(w, cfg, features: np.ndarray, stats=None):
     """Encoder outputs and greedy tokens of one utterance."""
     enc_out = encoder(w, cfg, features, stats)
     return enc_out, greedy_decode(w, cfg, enc_out, stats)
+
+
+_LOCKSTEP = 16   # utterances whose encoders run together (their inputs stay small in memory)
+
+
+def recognize_many(w, cfg, features: list[np.ndarray], stats=None):
+    """:func:`recognize` of each utterance, the encoders run in lockstep groups of
+    ``_LOCKSTEP`` (:func:`encoder_many`); the same results and calibration records."""
+    out = []
+    for start in range(0, len(features), _LOCKSTEP):
+        enc_outs = encoder_many(w, cfg, features[start:start + _LOCKSTEP], stats)
+        out += [(e, greedy_decode(w, cfg, e, stats)) for e in enc_outs]
+    return out

@@ -107,8 +107,7 @@ def _set_untrained_blank_bias(weights, cfg) -> None:
     preds = np.stack([float_ref.prediction_step(weights, cfg, int(k), None)[0] for k in tokens])
     pred_part = float_ref.matmul(preds, weights["joint.w_pred"])         # [n_tokens, J]
     largest = -np.inf
-    for features in _shipped_features(frontend_spec(cfg)):
-        enc = float_ref.encoder(weights, cfg, features)
+    for enc in float_ref.encoder_many(weights, cfg, list(_shipped_features(frontend_spec(cfg)))):
         enc_part = float_ref.matmul(enc, weights["joint.w_enc"]) + weights["joint.b"]  # [T, J]
         hidden = np.tanh(enc_part[:, None, :] + pred_part[None, :, :])  # [T, n_tokens, J]
         logits = float_ref.matmul(hidden.reshape(-1, hidden.shape[-1]), weights["joint.w_out"])
@@ -128,6 +127,5 @@ def calibration_stats(weights, cfg, utterances,
     """The float model's run on ``utterances``: max |activation| per tensor and, with
     ``input_grams``, every weight matrix's input Gram matrix (for the gptq quantizer)."""
     stats = float_ref.ActivationStats(grams={} if input_grams else None)
-    for utt in utterances:
-        float_ref.recognize(weights, cfg, utt.features, stats)
+    float_ref.recognize_many(weights, cfg, [utt.features for utt in utterances], stats)
     return stats

@@ -216,12 +216,11 @@ def objective(rnnt: torch.Tensor, ctc: torch.Tensor, reg: torch.Tensor, ramp: fl
 
 def dev_error_rates(weights: dict, model_cfg, split: data.Split, vocab) -> dict:
     """WER and CER of the exported float weights with azsim's NumPy golden model."""
-    refs, hyps = [], []
-    for k in range(split.size):
-        feats = split.features[split.offsets[k]:split.offsets[k + 1]].astype(np.float32)
-        _, tokens = float_ref.recognize(weights, model_cfg, feats)
-        hyps.append(vocab.decode(tokens))
-        refs.append(str(split.texts[k]))
+    feats = [split.features[split.offsets[k]:split.offsets[k + 1]].astype(np.float32)
+             for k in range(split.size)]
+    hyps = [vocab.decode(tokens)
+            for _, tokens in float_ref.recognize_many(weights, model_cfg, feats)]
+    refs = [str(split.texts[k]) for k in range(split.size)]
     return {"wer": error_rate(refs, hyps, "word"), "cer": error_rate(refs, hyps, "char")}
 
 

@@ -19,9 +19,8 @@ Usage::
     python benchmarks/bench_float.py [--models he2019 small] [--utterances 4] [--repeats 3]
 """
 import argparse
-import statistics
 import sys
-import time
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -31,15 +30,8 @@ from azsim.model import float_ref
 from azsim.model.audio import shipped_audio_paths
 from azsim.model.loading import load_utterances, model_weights
 
-
-def median_seconds(fn, repeats):
-    fn()                                             # warm-up (numba's cache, page faults)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_kernels import median_seconds  # noqa: E402  (a sibling script, not a package)
 
 
 def main(argv=None) -> int:

@@ -228,7 +228,8 @@ def _evaluate_set(cfg, weights, w, qm, tset: TestSet, include_float: bool, repor
         report(f"evaluate {tset.name}", k + 1, len(tset.utterances))
     if include_float:
         float_hyps = [vocab.decode(tokens) for _, tokens in float_ref.recognize_many(
-            w, cfg, [utt.features for utt in tset.utterances])]
+            w, cfg, [utt.features for utt in tset.utterances],
+            progress=lambda done, total: report(f"float model {tset.name}", done, total))]
     words = sum(len(r.split()) for r in tset.references)
     word_errors = sum(edit_distance(r.split(), h.split()) for r, h in zip(tset.references, hyps))
     out = {

@@ -261,11 +261,14 @@ def recognize(w, cfg, features: np.ndarray, stats=None):
 _LOCKSTEP = 16   # utterances whose encoders run together (their inputs stay small in memory)
 
 
-def recognize_many(w, cfg, features: list[np.ndarray], stats=None):
+def recognize_many(w, cfg, features: list[np.ndarray], stats=None, progress=None):
     """:func:`recognize` of each utterance, the encoders run in lockstep groups of
-    ``_LOCKSTEP`` (:func:`encoder_many`); the same results and calibration records."""
+    ``_LOCKSTEP`` (:func:`encoder_many`); the same results and calibration records.
+    ``progress(done, total)`` is called after each group."""
     out = []
     for start in range(0, len(features), _LOCKSTEP):
         enc_outs = encoder_many(w, cfg, features[start:start + _LOCKSTEP], stats)
         out += [(e, greedy_decode(w, cfg, e, stats)) for e in enc_outs]
+        if progress is not None:
+            progress(len(out), len(features))
     return out

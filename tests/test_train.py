@@ -194,6 +194,12 @@ def test_weight_averaging_writes_the_mean_of_its_snapshots_keeping_the_mask(tmp_
     log = [json.loads(line) for line in (tmp_path / "o" / "train.log.jsonl").open()]
     tags = [e["tag"] for e in log if e["event"] == "dev"]
     assert tags[-1] == f"swa{result['steps']}"      # one snapshot per step, evaluated last
+    # the first line says what the run learned from: the corpus and the grammar it was drawn from
+    from azsim.corpus.grammar import fingerprint
+    start = log[0]
+    assert start["event"] == "start" and start["corpus"] == str(tmp_path / "c")
+    assert start["corpus_grammar"] == start["grammar_now"] == fingerprint()
+    assert start["corpus_seed"] == 1 and start["config"]["swa_every_steps"] == 1
 
 
 def test_numba_work_inside_training_keeps_torch_on_its_thread_budget():

@@ -75,6 +75,7 @@ def acos_penalty(w: torch.Tensor, bits: int) -> torch.Tensor:
 
 def grid_distance(w: torch.Tensor, bits: int) -> float:
     """Mean |w - snap(w)| in grid steps (0 = on the grid, 0.25 = uniform between points)."""
+    w = w.detach()      # a diagnostic: no gradient (and no warning for dropping it)
     s = row_step(w, bits)
     return float((torch.abs(w - snap(w, bits)) / s).mean())
 

@@ -214,6 +214,22 @@ def objective(rnnt: torch.Tensor, ctc: torch.Tensor, reg: torch.Tensor, ramp: fl
     return rnnt + cfg.ctc_weight * ctc + cfg.acos_weight * ramp * reg
 
 
+def _start_entry(corpus_dir, init, cfg: TrainConfig) -> dict:
+    """The log's first line: what the run learns from. The corpus's grammar fingerprint
+    (``corpus.json``; None for corpora drawn before it was recorded) beside today's says
+    whether the model heard the grammar that ``azsim corpus`` draws now."""
+    from ..corpus.grammar import fingerprint
+    try:
+        meta = json.loads((Path(corpus_dir) / "corpus.json").read_text())
+    except (OSError, ValueError):
+        meta = {}
+    meta = meta if isinstance(meta, dict) else {}
+    return {"event": "start", "corpus": str(corpus_dir), "corpus_seed": meta.get("seed"),
+            "corpus_grammar": meta.get("grammar"), "corpus_pauses": meta.get("pauses", 0.0),
+            "grammar_now": fingerprint(), "init": None if init is None else str(init),
+            "config": asdict(cfg)}
+
+
 def dev_error_rates(weights: dict, model_cfg, split: data.Split, vocab) -> dict:
     """WER and CER of the exported float weights with azsim's NumPy golden model."""
     feats = [split.features[split.offsets[k]:split.offsets[k + 1]].astype(np.float32)
@@ -297,6 +313,7 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
     total = int(cfg.epochs * steps_per_epoch)
     log_path = out / "train.log.jsonl"
     log = log_path.open("a", encoding="utf-8")
+    log.write(json.dumps(_start_entry(corpus_dir, init, cfg)) + "\n")
     report = progress or (lambda *_: None)
     best = {"wer": math.inf}
     step, epoch, t0 = 0, 0, time.time()

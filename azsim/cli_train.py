@@ -281,6 +281,10 @@ def _echo_eval(result: dict, compare_path, show_errors: int) -> None:
     _echo_rates(f"{result['model']} ({result['weights']}) {result['weight_bits']}-bit"
                 f"{quantizer_suffix(result['quantizer'])}, sparsity {result['weight_sparsity']:.2f} on "
                 f"'{result['testset']}'", result)
+    if result.get("testset_grammar") not in (None, result["grammar_now"]):
+        click.echo(f"  note: '{result['testset']}' was drawn from another grammar "
+                   f"({result['testset_grammar']}; 'azsim corpus' draws "
+                   f"{result['grammar_now']} today): its sentences are not today's")
     if "compare" in result:
         c = result["compare"]
         click.echo(_difference_line(f"this - {compare_path} ({c['baseline_weights']}, "

@@ -10,8 +10,9 @@ integer kernels; torch plays no part.
 from __future__ import annotations
 
 import importlib.resources
+import json
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from . import config as cfgmod
 from .api import prepare_model
 from .errors import AzsimError
 from .compress.ptq import QuantizedRNNT
+from .corpus.grammar import fingerprint as grammar_fingerprint
 from .execute.branch import branch_shares, encoder_macs
 from .execute.integer import run_utterance
 from .model import float_ref
@@ -36,6 +38,7 @@ class TestSet:
     name: str
     utterances: list[Utterance]
     references: list[str]
+    grammar: str | None = None     # the fingerprint in its corpus.json, if it has one
 
 
 def _testset_dir() -> Path:
@@ -153,6 +156,17 @@ def _from_npz(path: Path, name: str, cfg, where: str | None = None) -> TestSet:
     return TestSet(name, utts, [str(t) for t in texts])
 
 
+def _corpus_grammar(folder: Path) -> str | None:
+    """The grammar fingerprint of the corpus in ``folder`` (``azsim corpus`` records it since
+    2026-12-04), or None: no corpus.json, or one from before."""
+    try:
+        meta = json.loads((folder / "corpus.json").read_text())
+    except (OSError, ValueError):
+        return None
+    grammar = meta.get("grammar") if isinstance(meta, dict) else None
+    return grammar if isinstance(grammar, str) else None
+
+
 def load_testset(spec: str, cfg) -> TestSet:
     """``spec``: a shipped set's name (``test``, ``names``), a ``.npz`` split, or a folder of
     WAVs with ``transcripts.tsv`` (columns file, text). Every input is checked (one-line
@@ -162,7 +176,7 @@ def load_testset(spec: str, cfg) -> TestSet:
         return _from_npz(shipped, spec, cfg)
     path = Path(spec)
     if path.is_file() and path.suffix == ".npz":
-        return _from_npz(path, path.stem, cfg)
+        return replace(_from_npz(path, path.stem, cfg), grammar=_corpus_grammar(path.parent))
     if path.is_dir() and (path / "transcripts.tsv").is_file():
         rows = read_transcripts(path / "transcripts.tsv")
         utts = load_utterances([str(path / f) for f, _ in rows], cfg)
@@ -235,6 +249,8 @@ def _evaluate_set(cfg, weights, w, qm, tset: TestSet, include_float: bool, repor
     out = {
         "model": cfg.name, "weights": weights or cfg.weights or "generated",
         "testset": tset.name, "utterances": len(tset.utterances), "words": words,
+        # which grammar the set was drawn from (None: not recorded) and today's
+        "testset_grammar": tset.grammar, "grammar_now": grammar_fingerprint(),
         "weight_bits": cfg.weight_bits, "sparsity": cfg.sparsity, "prune": cfg.prune,
         # the zeros the weights actually have: a trained sparse model carries its own
         # (``sparsity`` is only the one-shot pruning asked for)

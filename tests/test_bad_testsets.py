@@ -262,3 +262,29 @@ def test_valid_small_sets_still_evaluate(cli, tmp_path, shipped_test_head):
     code, out, err = cli("eval", "--test", str(folder))
     assert code in (0, None), err
     assert "(1 utterances" in out
+
+
+def test_eval_says_when_a_corpus_split_was_drawn_from_another_grammar(cli, tmp_path,
+                                                                     shipped_test_head):
+    """The JSON carries the split's grammar fingerprint (its corpus.json's) beside today's;
+    the text report adds a note only when both are known and differ: the evaluation sets of
+    2026-12-03 predate the grammar's open slots, which nothing recorded."""
+    import json
+
+    from azsim.corpus.grammar import fingerprint
+    split = shipped_test_head(2)
+    notes = {}
+    for grammar in (None, fingerprint(), "0123456789abcdef"):
+        meta = tmp_path / "corpus.json"
+        if grammar is None:
+            meta.unlink(missing_ok=True)
+        else:
+            meta.write_text(json.dumps({"seed": 3, "grammar": grammar}))
+        code, out, err = cli("eval", "--test", str(split), "--json", str(tmp_path / "e.json"))
+        assert code in (0, None), err
+        record = json.loads((tmp_path / "e.json").read_text())
+        assert record["testset_grammar"] == grammar and record["grammar_now"] == fingerprint()
+        notes[grammar] = [line for line in out.splitlines() if "another grammar" in line]
+    assert notes[None] == [] and notes[fingerprint()] == []
+    other = notes["0123456789abcdef"]
+    assert len(other) == 1 and "0123456789abcdef" in other[0]

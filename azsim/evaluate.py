@@ -26,7 +26,8 @@ from .execute.branch import branch_shares, encoder_macs
 from .execute.integer import run_utterance
 from .model import float_ref
 from .model.loading import Utterance, load_utterances
-from .model.metrics import edit_distance, error_rate, paired_wer_difference
+from .model.metrics import (edit_distance, edit_operations, error_rate,
+                            paired_wer_difference)
 from .model.vocab import make_vocab
 from .npzfile import check_offsets, read_npz
 from .transcripts import read_transcripts
@@ -260,6 +261,7 @@ def _evaluate_set(cfg, weights, w, qm, tset: TestSet, include_float: bool, repor
         "cer": error_rate(tset.references, hyps, "char"),
         "sentence_errors": sum(r.split() != h.split() for r, h in zip(tset.references, hyps)),
         "word_errors": word_errors,
+        **_operation_counts(tset.references, hyps),
         "hypotheses": [{"reference": r, "hypothesis": h}
                        for r, h in zip(tset.references, hyps)],
     }
@@ -282,6 +284,15 @@ def _evaluate_set(cfg, weights, w, qm, tset: TestSet, include_float: bool, repor
     return out
 
 
+def _operation_counts(refs: list[str], hyps: list[str]) -> dict:
+    """Word errors split into substitutions, deletions and insertions (they sum to the word
+    errors): a model that emits words into a pause inserts, one that drops them deletes."""
+    ops = np.array([edit_operations(r.split(), h.split()) for r, h in zip(refs, hyps)],
+                   np.int64).reshape(-1, 3).sum(axis=0)
+    return {"word_substitutions": int(ops[0]), "word_deletions": int(ops[1]),
+            "word_insertions": int(ops[2])}
+
+
 def pooled(results: list[dict]) -> dict:
     """Several results of one model as one test set: WER and CER over all their utterances
     (errors over words, not a mean of rates), and with float hypotheses the paired interval of
@@ -292,7 +303,9 @@ def pooled(results: list[dict]) -> dict:
     word_errors = sum(r["word_errors"] for r in results)
     out = {"testsets": [r["testset"] for r in results], "utterances": len(refs),
            "words": words, "wer": word_errors / words if words else 0.0,
-           "cer": error_rate(refs, hyps, "char"), "word_errors": word_errors}
+           "cer": error_rate(refs, hyps, "char"), "word_errors": word_errors,
+           **{k: sum(r[k] for r in results)
+              for k in ("word_substitutions", "word_deletions", "word_insertions")}}
     if all("float_wer" in r for r in results):
         float_hyps = [h["float_hypothesis"] for r in results for h in r["hypotheses"]]
         out["float_wer"] = error_rate(refs, float_hyps, "word")

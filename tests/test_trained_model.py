@@ -157,3 +157,39 @@ def test_eval_pools_several_sets_and_checks_them_all_before_decoding(cli, shippe
     assert code == 2 and out == "" and err.count("\n") == 1 and "missing.npz" in err
     code, out, err = cli("eval", "--test", str(a), "--test", str(b), "--compare", str(a))
     assert code == 2 and "compares one test set" in err
+
+
+def test_edit_operations_split_the_edit_distance():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from azsim.model.metrics import edit_operations
+
+    assert edit_operations("set a timer".split(), "set the timer for".split()) == (1, 0, 1)
+    assert edit_operations("call mom".split(), "call".split()) == (0, 1, 0)
+    assert edit_operations([], "um".split()) == (0, 0, 1)
+    assert edit_operations("a b".split(), "a b".split()) == (0, 0, 0)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.sampled_from("abc"), max_size=8), st.lists(st.sampled_from("abc"),
+                                                                  max_size=8))
+    def split_is_consistent(ref, hyp):
+        s, d, i = edit_operations(ref, hyp)
+        assert s + d + i == edit_distance(ref, hyp)
+        assert len(hyp) == len(ref) - d + i          # every reference word is kept or deleted
+        assert min(s, d, i) >= 0
+
+    split_is_consistent()
+
+
+def test_eval_records_split_word_errors_into_operations(cli, shipped_test_head):
+    import json
+    code, out, err = cli("eval", "--test", str(shipped_test_head(6)), "--test",
+                         str(shipped_test_head(3)), "--bits", "3", "--json", "-")
+    assert code == 0, err
+    record = json.loads(out)
+    for rec in record["sets"] + [record["pooled"]]:
+        ops = rec["word_substitutions"] + rec["word_deletions"] + rec["word_insertions"]
+        assert ops == rec["word_errors"] > 0
+    assert record["pooled"]["word_insertions"] == sum(r["word_insertions"]
+                                                      for r in record["sets"])

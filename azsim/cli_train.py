@@ -96,7 +96,10 @@ def corpus(out_dir, n_train, n_dev, n_test, n_names, n_names_train, pseudo_names
                         pseudo_names=pseudo_names, random_voices=random_voices,
                         pauses=pauses, pause_ms=pause_ms)
     hours = {k: round(v / 3600, 2) for k, v in meta["seconds"].items()}
-    click.echo(f"corpus {out_dir}: {sizes} utterances, hours of audio {hours}")
+    paused = (f"; {pauses * 100:g} % of the requests with a pause of {pause_ms[0]:g}-"
+              f"{pause_ms[1]:g} ms" if pauses else "")
+    click.echo(f"corpus {out_dir}: {sizes} utterances, hours of audio {hours}{paused}; "
+               f"grammar {meta['grammar']}")
 
 
 @click.command("corpus-merge")

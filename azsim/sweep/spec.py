@@ -385,21 +385,21 @@ def _weight_files(cfg, cache: dict[str, dict[str, str]]) -> dict[str, dict[str, 
     ``--resume`` never mixes results of two models under one key."""
     from ..model.loading import resolve_weights_path
     out = {}
-    for field, name in (("weights", cfg.weights), ("branch.weights", cfg.branch.weights)):
+    for key, name in (("weights", cfg.weights), ("branch.weights", cfg.branch.weights)):
         path = resolve_weights_path(cfg, name) if name else None
         if path is None:
             continue   # generated weights
         if not os.path.isfile(path):   # before any point runs, as azsim run would refuse it
-            raise SweepSpecError(f"model.{field} = {name!r}: no such weights file or shipped "
+            raise SweepSpecError(f"model.{key} = {name!r}: no such weights file or shipped "
                                  "weights name")
         with open(path, "rb") as fh:     # the workers check every array; here, the kind
             if fh.read(4) not in (b"PK\x03\x04", b"PK\x05\x06"):
-                raise SweepSpecError(f"model.{field} = {name!r}: not a weights .npz (not a "
+                raise SweepSpecError(f"model.{key} = {name!r}: not a weights .npz (not a "
                                      "zip archive)")
         path = str(path)
         if path not in cache:
-            cache[path] = _file_identity(path, f"model.{field}")
-        out[field] = cache[path]
+            cache[path] = _file_identity(path, f"model.{key}")
+        out[key] = cache[path]
     return out
 
 

@@ -10,7 +10,6 @@ integer kernels; torch plays no part.
 from __future__ import annotations
 
 import importlib.resources
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -21,13 +20,13 @@ from . import config as cfgmod
 from .api import prepare_model
 from .errors import AzsimError
 from .compress.ptq import QuantizedRNNT
+from .corpus.build import corpus_meta
 from .corpus.grammar import fingerprint as grammar_fingerprint
 from .execute.branch import branch_shares, encoder_macs
 from .execute.integer import run_utterance
 from .model import float_ref
 from .model.loading import Utterance, load_utterances
-from .model.metrics import (edit_distance, edit_operations, error_rate,
-                            paired_wer_difference)
+from .model.metrics import edit_operations, error_rate, paired_wer_difference
 from .model.vocab import make_vocab
 from .npzfile import check_offsets, read_npz
 from .transcripts import read_transcripts
@@ -157,17 +156,6 @@ def _from_npz(path: Path, name: str, cfg, where: str | None = None) -> TestSet:
     return TestSet(name, utts, [str(t) for t in texts])
 
 
-def _corpus_grammar(folder: Path) -> str | None:
-    """The grammar fingerprint of the corpus in ``folder`` (``azsim corpus`` records it since
-    2026-12-04), or None: no corpus.json, or one from before."""
-    try:
-        meta = json.loads((folder / "corpus.json").read_text())
-    except (OSError, ValueError):
-        return None
-    grammar = meta.get("grammar") if isinstance(meta, dict) else None
-    return grammar if isinstance(grammar, str) else None
-
-
 def load_testset(spec: str, cfg) -> TestSet:
     """``spec``: a shipped set's name (``test``, ``names``), a ``.npz`` split, or a folder of
     WAVs with ``transcripts.tsv`` (columns file, text). Every input is checked (one-line
@@ -177,7 +165,7 @@ def load_testset(spec: str, cfg) -> TestSet:
         return _from_npz(shipped, spec, cfg)
     path = Path(spec)
     if path.is_file() and path.suffix == ".npz":
-        return replace(_from_npz(path, path.stem, cfg), grammar=_corpus_grammar(path.parent))
+        return replace(_from_npz(path, path.stem, cfg), grammar=corpus_meta(path.parent).get("grammar"))
     if path.is_dir() and (path / "transcripts.tsv").is_file():
         rows = read_transcripts(path / "transcripts.tsv")
         utts = load_utterances([str(path / f) for f, _ in rows], cfg)
@@ -246,7 +234,8 @@ def _evaluate_set(cfg, weights, w, qm, tset: TestSet, include_float: bool, repor
             w, cfg, [utt.features for utt in tset.utterances],
             progress=lambda done, total: report(f"float model {tset.name}", done, total))]
     words = sum(len(r.split()) for r in tset.references)
-    word_errors = sum(edit_distance(r.split(), h.split()) for r, h in zip(tset.references, hyps))
+    ops = _operation_counts(tset.references, hyps)
+    word_errors = sum(ops.values())
     out = {
         "model": cfg.name, "weights": weights or cfg.weights or "generated",
         "testset": tset.name, "utterances": len(tset.utterances), "words": words,
@@ -260,8 +249,7 @@ def _evaluate_set(cfg, weights, w, qm, tset: TestSet, include_float: bool, repor
         "wer": word_errors / words if words else 0.0,
         "cer": error_rate(tset.references, hyps, "char"),
         "sentence_errors": sum(r.split() != h.split() for r, h in zip(tset.references, hyps)),
-        "word_errors": word_errors,
-        **_operation_counts(tset.references, hyps),
+        "word_errors": word_errors, **ops,
         "hypotheses": [{"reference": r, "hypothesis": h}
                        for r, h in zip(tset.references, hyps)],
     }
@@ -285,7 +273,7 @@ def _evaluate_set(cfg, weights, w, qm, tset: TestSet, include_float: bool, repor
 
 
 def _operation_counts(refs: list[str], hyps: list[str]) -> dict:
-    """Word errors split into substitutions, deletions and insertions (they sum to the word
+    """Word errors split into substitutions, deletions and insertions (their sum is the word
     errors): a model that emits words into a pause inserts, one that drops them deletes."""
     ops = np.array([edit_operations(r.split(), h.split()) for r, h in zip(refs, hyps)],
                    np.int64).reshape(-1, 3).sum(axis=0)

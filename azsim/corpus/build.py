@@ -191,6 +191,17 @@ def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None
     return meta
 
 
+def corpus_meta(corpus_dir) -> dict:
+    """``corpus_dir/corpus.json`` as written by :func:`build_corpus`, or {} when there is
+    none or it does not parse: for records that name what a set or a run came from
+    (its ``grammar`` is None for corpora drawn before the fingerprint was recorded)."""
+    try:
+        meta = json.loads((Path(corpus_dir) / "corpus.json").read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
 def load_split(corpus_dir, split: str) -> dict[str, np.ndarray]:
     """Every array of one split, checked (``check_split``)."""
     check_split(corpus_dir, split)

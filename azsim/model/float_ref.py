@@ -88,48 +88,8 @@ class ActivationStats:
 
 def lstm_layer(w, prefix: str, xs: np.ndarray, state=None, stats=None):
     """Float LSTM(P) over a sequence. Returns outputs [T, D] and the final (c, r) state."""
-    w_x, w_r, b = w[f"{prefix}.w_x"], w[f"{prefix}.w_r"], w[f"{prefix}.b"]
-    w_p = w.get(f"{prefix}.w_p")
-    n_h = w_x.shape[0] // 4
-    c, r = state if state is not None else (np.zeros(n_h, np.float32),
-                                            np.zeros(w_r.shape[1], np.float32))
-    zx = matmul(xs, w_x) + b  # input part for all steps at once, as the integer model does
-    ys = np.empty((xs.shape[0], w_r.shape[1]), np.float32)
-    grams = stats is not None and stats.grams is not None
-    if grams:
-        stats.inputs(f"{prefix}.w_x", xs)
-        r_in = np.empty_like(ys)
-        hs = np.empty((xs.shape[0], n_h), np.float32)
-    for t in range(xs.shape[0]):
-        if grams:
-            r_in[t] = r
-        z = zx[t] + matmul(r[None, :], w_r)[0]
-        i, f, g, o = sigmoid(z[:n_h]), sigmoid(z[n_h:2 * n_h]), np.tanh(z[2 * n_h:3 * n_h]), \
-            sigmoid(z[3 * n_h:])
-        c = f * c + i * g
-        h = o * np.tanh(c)
-        if stats is not None:
-            stats.update(f"{prefix}.h", h)
-            if grams:
-                hs[t] = h
-        r = matmul(h[None, :], w_p)[0] if w_p is not None else h
-        ys[t] = r
-    if stats is not None:
-        stats.update(f"{prefix}.r", ys)
-    if grams:
-        stats.inputs(f"{prefix}.w_r", r_in)
-        if w_p is not None:
-            stats.inputs(f"{prefix}.w_p", hs)
-    return ys, (c, r)
-
-
-def _product(x: np.ndarray, w: np.ndarray, wt: np.ndarray | None) -> np.ndarray:
-    """``matmul(x, w)`` with ``w``'s transpose ``wt`` made once by the caller: the per-step
-    products of :func:`lstm_lockstep` would otherwise transpose a recurrent matrix every
-    step."""
-    if wt is not None and x.shape[0] >= _KN_ROWS:
-        return matmul_kn(np.ascontiguousarray(x, dtype=np.float32), wt)
-    return matmul(x, w)
+    outs, finals = _lstm_run(w, prefix, [xs], stats, [state])
+    return outs[0], finals[0]
 
 
 def lstm_lockstep(w, prefix: str, seqs: list[np.ndarray], stats=None) -> list[np.ndarray]:
@@ -137,9 +97,24 @@ def lstm_lockstep(w, prefix: str, seqs: list[np.ndarray], stats=None) -> list[np
     the same outputs, bit for bit, and the same calibration records, in the same order per
     weight matrix (each output of a product is the same float64 sum in ascending order
     whichever kernel computes it, and the nonlinearities run on one sequence's vector at a
-    time, as there). What changes is the memory traffic: each step's recurrent and projection
+    time). What changes is the memory traffic: each step's recurrent and projection
     products stream the weights once for every four sequences still running (``matmul_kn``)
     instead of once per sequence, and a large model's float run is bound by that stream."""
+    return _lstm_run(w, prefix, seqs, stats, [None] * len(seqs))[0]
+
+
+def _product(x: np.ndarray, w: np.ndarray, wt: np.ndarray | None) -> np.ndarray:
+    """``matmul(x, w)`` with ``w``'s transpose ``wt`` made once by the caller: the per-step
+    products of :func:`_lstm_run` would otherwise transpose a recurrent matrix every step."""
+    if wt is not None and x.shape[0] >= _KN_ROWS:
+        return matmul_kn(np.ascontiguousarray(x, dtype=np.float32), wt)
+    return matmul(x, w)
+
+
+def _lstm_run(w, prefix: str, seqs: list[np.ndarray], stats, states):
+    """The LSTM(P) layer ``prefix`` over ``seqs``, each from its (c, r) in ``states`` (None:
+    zeros), all in lockstep: (outputs per sequence, final (c, r) per sequence). The input
+    part is one product per sequence for all its steps, as the integer model does."""
     w_x, w_r, b = w[f"{prefix}.w_x"], w[f"{prefix}.w_r"], w[f"{prefix}.b"]
     w_p = w.get(f"{prefix}.w_p")
     n_h, n_r = w_x.shape[0] // 4, w_r.shape[1]
@@ -151,6 +126,9 @@ def lstm_lockstep(w, prefix: str, seqs: list[np.ndarray], stats=None) -> list[np
     zx = [matmul(seqs[i], w_x) + b for i in order]
     c = np.zeros((len(seqs), n_h), np.float32)
     r = np.zeros((len(seqs), n_r), np.float32)
+    for j, i in enumerate(order):
+        if states[i] is not None:
+            c[j], r[j] = states[i]
     h = np.empty((len(seqs), n_h), np.float32)
     ys = [np.empty((n, n_r), np.float32) for n in lens]
     grams = stats is not None and stats.grams is not None
@@ -175,9 +153,10 @@ def lstm_lockstep(w, prefix: str, seqs: list[np.ndarray], stats=None) -> list[np
         r[:m] = _product(h[:m], w_p, w_pt) if w_p is not None else h[:m]
         for j in range(m):
             ys[j][t] = r[j]
-    out: list[np.ndarray] = [np.empty(0)] * len(seqs)
+    outs: list[np.ndarray] = [np.empty(0)] * len(seqs)
+    finals: list[tuple] = [()] * len(seqs)
     for j, i in enumerate(order):
-        out[i] = ys[j]
+        outs[i], finals[i] = ys[j], (c[j].copy(), r[j].copy())
     if stats is not None:
         for j in np.argsort(order, kind="stable"):     # the sequences' own order
             stats.update(f"{prefix}.r", ys[j])
@@ -186,7 +165,7 @@ def lstm_lockstep(w, prefix: str, seqs: list[np.ndarray], stats=None) -> list[np
                 stats.inputs(f"{prefix}.w_r", r_in[j])
                 if w_p is not None:
                     stats.inputs(f"{prefix}.w_p", hs[j])
-    return out
+    return outs, finals
 
 
 def encoder_many(w, cfg, features: list[np.ndarray], stats=None) -> list[np.ndarray]:

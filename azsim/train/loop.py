@@ -218,12 +218,9 @@ def _start_entry(corpus_dir, init, cfg: TrainConfig) -> dict:
     """The log's first line: what the run learns from. The corpus's grammar fingerprint
     (``corpus.json``; None for corpora drawn before it was recorded) beside today's says
     whether the model heard the grammar that ``azsim corpus`` draws now."""
+    from ..corpus.build import corpus_meta
     from ..corpus.grammar import fingerprint
-    try:
-        meta = json.loads((Path(corpus_dir) / "corpus.json").read_text())
-    except (OSError, ValueError):
-        meta = {}
-    meta = meta if isinstance(meta, dict) else {}
+    meta = corpus_meta(corpus_dir)
     return {"event": "start", "corpus": str(corpus_dir), "corpus_seed": meta.get("seed"),
             "corpus_grammar": meta.get("grammar"), "corpus_pauses": meta.get("pauses", 0.0),
             "grammar_now": fingerprint(), "init": None if init is None else str(init),

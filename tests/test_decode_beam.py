@@ -238,3 +238,28 @@ def test_internal_lm_softmax_excludes_the_blank(tiny):
     logp = _ilm_logp(qm, log, z0, z_pred, 0, logits)
     p = np.exp(logp[1:] / 2 ** SCORE_FRAC_BITS)
     assert abs(p.sum() - 1.0) < 5e-3 and (logp[1:] <= 0).all()
+
+
+def test_aliases_are_rewritten_in_the_nbest(tiny):
+    """An alias found by the search comes out as its phrase. An alias is a path of the trie
+    like a phrase, so the search with "call mom" as an alias of "qx" is the search with
+    both as phrases; its hypotheses come out with the phrase's tokens, frames in order and the
+    same scores."""
+    from azsim.decode.beam import rewrite_hypothesis
+    cfg, utts, variants = tiny
+    qm = variants[0]
+    vocab = make_vocab(cfg.vocab, cfg.vocab_size)
+    as_phrase = run_utterance(qm, utts[0].features,
+                              make_decoder(4, build_trie(["qx", "call mom"], vocab,
+                                                                6.0))).search
+    trie = build_trie(["qx"], vocab, 6.0, aliases={"call mom": "qx"})
+    r = run_utterance(qm, utts[0].features, make_decoder(4, trie)).search
+    before, after = as_phrase.nbest[0], r.nbest[0]
+    assert "call mom" in vocab.decode(before.tokens)
+    assert vocab.decode(after.tokens) == vocab.decode(before.tokens).replace("call mom", "qx")
+    assert (after.am_q, after.bias_q) == (before.am_q, before.bias_q)
+    assert list(after.token_frames) == sorted(after.token_frames)
+    assert rewrite_hypothesis(before, trie) == after
+    assert [rewrite_hypothesis(h, trie) for h in as_phrase.nbest][:2] == list(r.nbest[:2])
+    assert len({h.tokens for h in r.nbest}) == len(r.nbest)    # merged where they met
+    assert not any(trie.rewrite_spans(h.tokens) for h in r.nbest)

@@ -174,8 +174,9 @@ def test_candidate_set_is_exact_with_carrier_phrases(carrier_trie):
 def test_context_file_prefix_lines(tmp_path):
     path = tmp_path / "contacts.txt"
     path.write_text("@prefix Call\n@prefix  send a   message to\nmom\nKasimir\n@prefix call\n")
-    assert parse_context(str(path), VOCAB) == (["mom", "kasimir"],
-                                               ["call", "send a message to"])
+    spec = parse_context(str(path), VOCAB)
+    assert (spec.phrases, spec.prefixes, spec.aliases) == (["mom", "kasimir"],
+                                                           ["call", "send a message to"], {})
     trie = load_context(str(path), VOCAB, 2.0)
     assert trie.prefixes == ("call", "send a message to")
     deltas, end = _run(trie, "send a message to mom")
@@ -240,3 +241,70 @@ def test_can_earn_only_where_a_bonus_is_possible():
     assert carrier.can_earn(node)                                       # "call " -> "m"
     plain = build_trie(["mom"], VOCAB, 1.0)
     assert plain.can_earn(ROOT)
+
+
+def _tokens(text):
+    return [VOCAB.tokens.index(ch) for ch in text]
+
+
+def _text(tokens):
+    return "".join(VOCAB.tokens[t] for t in tokens)
+
+
+def _rewritten(trie, text):
+    toks, out, at = _tokens(text), [], 0
+    for start, end, phrase in trie.rewrite_spans(toks):
+        out += toks[at:start] + list(phrase)
+        at = end
+    return _text(out + toks[at:])
+
+
+def test_aliases_earn_like_phrases_and_are_rewritten_after_a_carrier():
+    trie = build_trie(["kasimir", "siobhan"], VOCAB, 1.0, prefixes=["call", "tell"],
+                      aliases={"casimir": "kasimir", "sheila": "siobhan", "shiv on": "siobhan"})
+    assert trie.aliases == (("casimir", "kasimir"), ("sheila", "siobhan"),
+                            ("shiv on", "siobhan"))
+    deltas, end = _run(trie, "call casimir")
+    assert sum(deltas) + end == 7 * W                    # the alias keeps its bonus
+    assert _rewritten(trie, "call casimir") == "call kasimir"
+    assert _rewritten(trie, "tell sheila dinner is ready") == "tell siobhan dinner is ready"
+    assert _rewritten(trie, "call shiv on") == "call siobhan"         # a two-word alias
+    assert _rewritten(trie, "tell sheila and call casimir") == "tell siobhan and call kasimir"
+    # not after a carrier, not a whole word, or the phrase itself: unchanged
+    for text in ("play sheila", "call sheilas", "call casimi", "call kasimir", "sheila",
+                 "call shiv", ""):
+        assert _rewritten(trie, text) == text
+
+
+def test_aliases_without_carriers_match_at_any_word_start():
+    trie = build_trie(["anouk"], VOCAB, 1.0, aliases={"anna": "anouk"})
+    assert _rewritten(trie, "anna") == "anouk"
+    assert _rewritten(trie, "is anna home") == "is anouk home"
+    assert _rewritten(trie, "hannah joanna") == "hannah joanna"
+
+
+def test_alias_must_differ_from_the_phrases():
+    with pytest.raises(ContextError, match="alias 'mom' of 'mum'"):
+        build_trie(["mom", "mum"], VOCAB, 1.0, aliases={"mom": "mum"})
+    with pytest.raises(ContextError, match="alias 'ma' of 'dad'"):
+        build_trie(["mom"], VOCAB, 1.0, aliases={"ma": "dad"})
+
+
+def test_context_file_alias_lines(tmp_path):
+    path = tmp_path / "contacts.txt"
+    path.write_text("@prefix call\nKasimir | Casimir |casimer\nsiobhan|sheila\nmom\n")
+    spec = parse_context(str(path), VOCAB)
+    assert spec.phrases == ["kasimir", "siobhan", "mom"]
+    assert spec.aliases == {"casimir": "kasimir", "casimer": "kasimir", "sheila": "siobhan"}
+    trie = load_context(str(path), VOCAB, 1.0)
+    assert _rewritten(trie, "call casimer") == "call kasimir"
+    for body, message in (("mom | ma\ndad | ma\n", r"line 2: alias 'ma' of 'dad' is already "
+                                                    r"an alias of 'mom' \(line 1\)"),
+                          ("mom | dad\ndad\n", r"line 1: alias 'dad' of 'mom' is also a "
+                                               "phrase of its own"),
+                          ("mom | | ma\n", "line 1: an empty phrase or alias"),
+                          ("mom | m0m\n", r"line 1: 'm0m' has '0', which the model cannot")):
+        bad = tmp_path / "bad.txt"
+        bad.write_text(body)
+        with pytest.raises(ContextError, match=message):
+            parse_context(str(bad), VOCAB)

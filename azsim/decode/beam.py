@@ -329,7 +329,10 @@ def beam_search(qm: QuantizedRNNT, enc_out: np.ndarray, enc_frames: np.ndarray, 
         end = context.finish(h.cnode, h.cpend) if context is not None else 0
         final.append(_Hyp(h.node, h.am, h.bias + end, h.cnode, h.cpend, h.path))
     final.sort(key=_Hyp.key)
-    return SearchResult("beam", beam, True, tuple(_hypothesis(h) for h in final),
+    nbest = tuple(_hypothesis(h) for h in final)
+    if context is not None and context.canonical:
+        nbest = _rewrite_aliases(nbest, context)
+    return SearchResult("beam", beam, True, nbest,
                         np.asarray(enc_frames[:n_steps], np.int64), best_last_emit, best_id,
                         joint_evals, pred_evals, hits)
 
@@ -343,6 +346,40 @@ def _hypothesis(h: _Hyp) -> Hypothesis:
     steps.reverse()
     return Hypothesis(tuple(s[0] for s in steps), tuple(s[1] for s in steps),
                       tuple(s[2] for s in steps), tuple(s[3] for s in steps), h.am, h.bias)
+
+
+def rewrite_hypothesis(hyp: Hypothesis, context: ContextTrie) -> Hypothesis:
+    """``hyp`` with every completed alias of ``context`` replaced by its phrase's tokens. A
+    phrase's k-th token takes the frame and the accumulated scores of the alias token at the
+    same relative position (the last takes the alias's last), so frames stay in order and
+    the scores at every word boundary are unchanged."""
+    spans = context.rewrite_spans(hyp.tokens)
+    if not spans:
+        return hyp
+    per_token = list(zip(hyp.tokens, hyp.token_frames, hyp.token_am_q, hyp.token_bias_q))
+    out, at = [], 0
+    for start, end, phrase in spans:
+        out += per_token[at:start]
+        n, m = len(phrase), end - start
+        out += [(tok,) + per_token[start + ((j + 1) * m + n - 1) // n - 1][1:]
+                for j, tok in enumerate(phrase)]
+        at = end
+    out += per_token[at:]
+    tokens, frames, am, bias = (tuple(col) for col in zip(*out))
+    return Hypothesis(tokens, frames, am, bias, hyp.am_q, hyp.bias_q)
+
+
+def _rewrite_aliases(nbest: tuple[Hypothesis, ...], context: ContextTrie
+                     ) -> tuple[Hypothesis, ...]:
+    """The N-best list with aliases rewritten; of hypotheses that become the same tokens,
+    the better (earlier) one stays."""
+    out, seen = [], set()
+    for hyp in nbest:
+        hyp = rewrite_hypothesis(hyp, context)
+        if hyp.tokens not in seen:
+            seen.add(hyp.tokens)
+            out.append(hyp)
+    return tuple(out)
 
 
 def greedy_search(qm: QuantizedRNNT, enc_out: np.ndarray, enc_frames: np.ndarray,

@@ -20,6 +20,15 @@ The bonus is ``weight`` natural-log units (nats) per matched token, added to the
 log-probability, i.e. the model's probability is multiplied by e^weight per matched character.
 Scores are integers in Q.10 nats (``azsim.decode.scores``).
 
+Alternative spellings (``PHRASE | ALIAS | ALIAS ...`` in a context file): a model that never
+heard a name spells it its own way ("kasimir" -> "casimir", "siobhan" -> "sheila"), so no
+bonus on the name's own letters reaches it. Following Le et al., "Deep shallow fusion for
+RNN-T personalization", SLT 2021, each alias is a phrase of the trie like any other (it earns
+the same bonus), and a completed alias followed by a word boundary is rewritten to its phrase
+in the search's results (``rewrite_spans``), so the transcript, the N-best list and the
+lattice carry the name. ``azsim context-aliases`` finds the aliases a model needs by decoding
+the names spoken by text-to-speech (``azsim.decode.aliases``).
+
 Biasing state of a hypothesis: ``(node, pending)``. ``node`` is ``NONE`` inside a word where no
 phrase can start, ``ROOT`` at a word start, or a trie node; ``pending`` is the bonus earned
 since the last completed phrase (what a failure takes back).
@@ -52,6 +61,8 @@ class ContextTrie:
     weight_q: int                  # bonus per matched token, Q.10 nats
     phrases: tuple[str, ...]
     prefixes: tuple[str, ...] = ()
+    canonical: dict | None = None  # node where an alias ends -> token ids of its phrase
+    aliases: tuple[tuple[str, str], ...] = ()   # (alias, phrase)
 
     @property
     def nodes(self) -> int:
@@ -107,10 +118,34 @@ class ContextTrie:
         return out + ((self.space,) if node != ROOT else ())
 
 
+    def rewrite_spans(self, tokens) -> list[tuple[int, int, tuple[int, ...]]]:
+        """Where ``tokens`` spell a completed alias: ``(start, end, phrase tokens)`` per
+        alias, ``tokens[start:end]`` being the alias's own (earning) tokens, matched the way
+        the search matched them (after a carrier when the context has ``@prefix`` lines, at a
+        word start, followed by a word boundary or the end)."""
+        if not self.canonical:
+            return []
+        spans, nodes, node, pending = [], [], ROOT, 0
+        for i, tok in enumerate(list(tokens) + [None]):
+            if (tok is None or tok == self.space) and node in self.canonical:
+                start = i
+                while start > 0 and nodes[start - 1] > ROOT and self.earns[nodes[start - 1]]:
+                    start -= 1
+                spans.append((start, i, self.canonical[node]))
+            if tok is None:
+                break
+            node, pending, _ = self.step(node, pending, int(tok))
+            nodes.append(node)
+        return spans
+
+
 def build_trie(phrases: list[str], vocab: Vocab, weight_nats: float,
-               source: str = "context", prefixes: list[str] = ()) -> ContextTrie:
+               source: str = "context", prefixes: list[str] = (),
+               aliases: dict | None = None) -> ContextTrie:
     """Compile phrases (already normalized: lower case, single spaces) into a trie; with
-    ``prefixes``, every phrase hangs after every prefix and only the phrase's arcs earn."""
+    ``prefixes``, every phrase hangs after every prefix and only the phrase's arcs earn.
+    ``aliases``: alternative spelling -> its phrase; each is a phrase of the trie whose
+    completion is rewritten to the phrase (``ContextTrie.rewrite_spans``)."""
     from .scores import nats_to_q
 
     if vocab.kind != "chars":
@@ -135,22 +170,45 @@ def build_trie(phrases: list[str], vocab: Vocab, weight_nats: float,
             node = child
         return node
 
+    aliases = dict(aliases or {})
+    for alias, phrase in aliases.items():
+        if alias in phrases or phrase not in phrases:
+            raise ContextError(f"{source}: alias {alias!r} of {phrase!r}: an alias must "
+                               "differ from every phrase and belong to one of them")
     starts = [insert(ROOT, p + " ", False) for p in prefixes] or [ROOT]
+    canonical = {}
     for phrase in phrases:
         for start in starts:
             is_end[insert(start, phrase, True)] = True
+    for alias, phrase in aliases.items():
+        for start in starts:
+            end = insert(start, alias, True)
+            is_end[end] = True
+            canonical[end] = tuple(index[ch] for ch in phrase)
     return ContextTrie(tuple(children), tuple(is_end), tuple(word_start), tuple(earns), space,
-                       nats_to_q(weight_nats), tuple(phrases), tuple(prefixes))
+                       nats_to_q(weight_nats), tuple(phrases), tuple(prefixes), canonical,
+                       tuple(aliases.items()))
 
 
 PREFIX_MARK = "@prefix "
+ALIAS_MARK = "|"
 
 
-def parse_context(path: str, vocab: Vocab) -> tuple[list[str], list[str]]:
-    """``(phrases, prefixes)`` from a context file: one phrase per line; ``@prefix WORDS``
-    lines name carrier phrases (e.g. ``@prefix call``) after which alone phrases are boosted;
-    blank lines and lines starting with '#' are skipped. Text is lower-cased with whitespace
-    collapsed; a character the model cannot emit is an error."""
+@dataclass(frozen=True)
+class ContextSpec:
+    """A context file's content: phrases, carrier prefixes and alternative spellings."""
+    phrases: list[str]
+    prefixes: list[str]
+    aliases: dict    # alternative spelling -> its phrase
+
+
+def parse_context(path: str, vocab: Vocab) -> ContextSpec:
+    """A context file: one phrase per line, optionally followed by its alternative spellings
+    (``siobhan | sheila | shivon``: the model's own spellings, rewritten to the phrase);
+    ``@prefix WORDS`` lines name carrier phrases (e.g. ``@prefix call``) after which alone
+    phrases are boosted; blank lines and lines starting with '#' are skipped. Text is
+    lower-cased with whitespace collapsed; a character the model cannot emit, an alias that is
+    also a phrase, or one alias given to two phrases is an error."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
@@ -158,40 +216,67 @@ def parse_context(path: str, vocab: Vocab) -> tuple[list[str], list[str]]:
     except UnicodeDecodeError as exc:
         raise ContextError(f"--context {path}: not UTF-8 text (byte {exc.start})") from None
     allowed = {t for t in vocab.tokens if t}
+    shown = "".join(t for t in vocab.tokens if t and t != " ")
     phrases: list[str] = []
     prefixes: list[str] = []
+    aliases: dict[str, str] = {}
+    alias_lines: dict[str, int] = {}
+
+    def check(text: str, lineno: int) -> str:
+        if not text:
+            raise ContextError(f"--context {path} line {lineno}: an empty phrase or alias "
+                               "('PHRASE | ALIAS | ...' needs text between the bars)")
+        bad = sorted({ch for ch in text if ch not in allowed})
+        if bad:
+            raise ContextError(f"--context {path} line {lineno}: {text!r} has "
+                               f"{', '.join(repr(c) for c in bad)}, which the model cannot "
+                               f"emit (allowed: {shown} and space)")
+        return text
+
     for lineno, line in enumerate(text.splitlines(), start=1):
         phrase = " ".join(line.lower().split())
         if not phrase or phrase.startswith("#"):
             continue
-        target = phrases
         if phrase.startswith(PREFIX_MARK) or phrase == PREFIX_MARK.strip():
-            phrase, target = phrase[len(PREFIX_MARK):].strip(), prefixes
-            if not phrase:
+            prefix = phrase[len(PREFIX_MARK):].strip()
+            if not prefix:
                 raise ContextError(f"--context {path} line {lineno}: '@prefix' needs the "
                                    "carrier words after it (e.g. '@prefix call')")
-        bad = sorted({ch for ch in phrase if ch not in allowed})
-        if bad:
-            shown = "".join(t for t in vocab.tokens if t and t != " ")
-            raise ContextError(f"--context {path} line {lineno}: {phrase!r} has "
-                               f"{', '.join(repr(c) for c in bad)}, which the model cannot "
-                               f"emit (allowed: {shown} and space)")
-        if phrase not in target:
-            target.append(phrase)
+            check(prefix, lineno)
+            if prefix not in prefixes:
+                prefixes.append(prefix)
+            continue
+        head, *alts = [part.strip() for part in phrase.split(ALIAS_MARK)]
+        head = check(head, lineno)
+        if head not in phrases:
+            phrases.append(head)
+        for alt in alts:
+            alt = check(alt, lineno)
+            if aliases.get(alt, head) != head:
+                raise ContextError(f"--context {path} line {lineno}: alias {alt!r} of "
+                                   f"{head!r} is already an alias of {aliases[alt]!r} (line "
+                                   f"{alias_lines[alt]}); an alias must name one phrase")
+            aliases[alt], alias_lines[alt] = head, lineno
     if not phrases:
         raise ContextError(f"--context {path}: no phrases (one phrase per line; '#' starts a "
                            "comment, '@prefix WORDS' names a carrier phrase)")
-    return phrases, prefixes
+    for alt, head in aliases.items():
+        if alt in phrases:
+            raise ContextError(f"--context {path} line {alias_lines[alt]}: alias {alt!r} of "
+                               f"{head!r} is also a phrase of its own; an alias must differ "
+                               "from every phrase")
+    return ContextSpec(phrases, prefixes, aliases)
 
 
 def read_phrases(path: str, vocab: Vocab) -> list[str]:
-    """The phrases of a context file (``parse_context`` without its prefixes)."""
-    return parse_context(path, vocab)[0]
+    """The phrases of a context file (``parse_context`` without prefixes and aliases)."""
+    return parse_context(path, vocab).phrases
 
 
 def load_context(path: str, vocab: Vocab, weight_nats: float) -> ContextTrie:
     if vocab.kind != "chars":
         raise ContextError(f"--context {path}: contextual biasing needs a character "
                            f"vocabulary; this model has {vocab.kind} (no text-to-token mapping)")
-    phrases, prefixes = parse_context(path, vocab)
-    return build_trie(phrases, vocab, weight_nats, f"--context {path}", prefixes)
+    spec = parse_context(path, vocab)
+    return build_trie(spec.phrases, vocab, weight_nats, f"--context {path}", spec.prefixes,
+                      spec.aliases)

@@ -47,6 +47,24 @@ def test_sections_are_recorded(beam_run):
     assert 150.0 <= ep["latency_saved_ms_mean"] <= 210.0
 
 
+def test_an_alias_comes_out_as_its_phrase_in_transcript_nbest_and_lattice(cli, tmp_path):
+    """The shipped second utterance says "tell mark i will be late"; with "marc" as the
+    phrase and "mark" its alias (the model's spelling), the report says "marc" everywhere."""
+    ctx = tmp_path / "contacts.txt"
+    ctx.write_text("@prefix tell\nmarc | mark\n")
+    code, out, err = cli("run", "--beam", "3", "--context", str(ctx), "--json", "-")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["decode"]["context"]["aliases"] == 1
+    assert data["transcripts"][1] == "tell marc i will be late"
+    utt = data["decode"]["utterances"][1]
+    assert utt["nbest"][0]["text"] == "tell marc i will be late"
+    assert not any(" mark " in f" {h['text']} " for h in utt["nbest"])
+    words, _, _ = load_lattice(base64.b64decode(
+        data["lattice"]["utterances"][1]["azl_base64"])).paths()[0]
+    assert " ".join(words) == "tell marc i will be late"
+
+
 def test_lattices_are_saved(beam_run):
     data, folder = beam_run
     for row in data["lattice"]["utterances"]:

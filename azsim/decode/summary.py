@@ -116,6 +116,7 @@ def report_sections(data: dict, *, cfg, utts, speech_seconds, results, costs, ti
     context = None
     if setup.context is not None:
         context = {"file": d.context_file, "phrases": len(setup.context.phrases),
+                   "aliases": len(setup.context.aliases),
                    "trie_nodes": setup.context.nodes, "weight_nats": d.context_weight,
                    "committed_slots": d.context_committed_slots,
                    "ilm_weight": d.context_ilm_weight, "ilm_cap_nats": d.context_ilm_cap_nats}

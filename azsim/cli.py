@@ -385,6 +385,13 @@ for _command in _TRAIN_COMMANDS:
     cli.add_command(_command)
 
 
+# Alternative spellings of context phrases (issue #7).
+from .cli_context import COMMANDS as _CONTEXT_COMMANDS  # noqa: E402
+
+for _command in _CONTEXT_COMMANDS:
+    cli.add_command(_command)
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     """azsim's own warnings on one line; everything else as Python shows it."""
     if issubclass(category, AzsimWarning):

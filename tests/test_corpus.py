@@ -46,6 +46,7 @@ def test_every_word_of_the_grammar_and_of_the_shipped_test_sets_reaches_training
     train_words = {w for s in distinct if sentence_split(s) == "train" for w in s.split()}
     all_words = {w for s in distinct for w in s.split()}
     assert all_words - train_words == set()
+    assert grammar.request_words() == all_words   # the keep list of context aliases
     for name in ("test", "names"):
         with np.load(TESTSET_DIR / f"{name}.npz", allow_pickle=False) as z:
             words = {w for text in z["texts"] for w in text.split()}

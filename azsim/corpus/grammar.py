@@ -16,6 +16,7 @@ training, only in the ``names`` test subset, where contextual biasing (issue #7)
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import random
 import re
@@ -362,6 +363,14 @@ def training_name_sentences(n: int, seed: int, n_pseudo: int = 0) -> list[str]:
     """Requests to the training-only ``TRAIN_NAMES`` and ``n_pseudo`` pseudo-names (the
     ``names_train`` split)."""
     return _contact_requests(TRAIN_NAMES + pseudo_names(n_pseudo, seed), n, seed)
+
+
+@functools.lru_cache(maxsize=1)
+def request_words() -> frozenset[str]:
+    """Every word of the grammar's requests (the training contacts among them): 60,000
+    requests of seed 0, the draw over which a test checks that every word of the grammar
+    reaches training. Words a user says for things other than the unseen names."""
+    return frozenset(w for s in sentences(60_000, 0) for w in s.split())
 
 
 def fingerprint() -> str:

@@ -1,0 +1,117 @@
+"""``azsim context-aliases``: alternative spellings of context phrases (issue #7).
+
+Needs espeak-ng on PATH, like ``azsim corpus``; see ``azsim.decode.aliases``.
+"""
+from __future__ import annotations
+
+import time
+
+import click
+
+from .config import DEFAULT_MODEL
+from .errors import AzsimError
+
+
+def _read_keep_words(path: str) -> set[str]:
+    """Whitespace-separated words of a text file ('#' starts a comment), lower-cased."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as exc:
+        raise AzsimError(f"--keep {path}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise AzsimError(f"--keep {path}: not UTF-8 text (byte {exc.start})") from None
+    return {w for line in text.splitlines() for w in line.partition("#")[0].lower().split()}
+
+
+@click.command("context-aliases")
+@click.argument("context_file", metavar="CONTEXT")
+@click.argument("out_file", metavar="OUT")
+@click.option("--model", "model", default=DEFAULT_MODEL, show_default=True, metavar="NAME|PATH")
+@click.option("--weights", default=None, metavar="NAME|FILE.npz",
+              help="trained weights (default: the model preset's)")
+@click.option("--bits", type=int, default=None, help="weight bit-width (1..8)")
+@click.option("--voices", type=click.IntRange(1, 1000), default=None,
+              help="renderings per phrase in training voices  [default: 40]")
+@click.option("--min-count", "min_count", type=click.IntRange(1), default=None,
+              help="renderings a spelling needs to become an alias  [default: 2]")
+@click.option("--keep", "keep_file", default=None, metavar="FILE",
+              help="words no alias may contain (e.g. the rest of the address book), besides "
+                   "the grammar's request words")
+@click.option("--no-grammar-keep", "grammar_keep", is_flag=True, flag_value=False, default=True,
+              help="do not protect the grammar's request words (a model trained on other text)")
+@click.option("--seed", type=click.IntRange(0, 2 ** 31 - 1), default=0, show_default=True,
+              help="seed of the voices, channels and noise")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
+@click.option("--json", "json_dest", default=None, metavar="PATH|-",
+              help="every spelling heard per phrase, the aliases kept and why others were not")
+def context_aliases(context_file, out_file, model, weights, bits, voices, min_count, keep_file,
+                    grammar_keep, seed, overrides, json_dest) -> None:
+    """Add the model's own spellings of each phrase of CONTEXT as aliases, written to OUT.
+
+    Each phrase is spoken by espeak-ng in training voices after the context's carriers
+    (@prefix lines), decoded by the integer model, and the spellings it keeps hearing become
+    'PHRASE | ALIAS ...' lines: the biased search then also finds those spellings and writes
+    the phrase."""
+    from . import config as cfgmod
+    from .api import prepare_model
+    from .cli import _check_writable, _write_json
+    from .cli_train import _stderr_progress
+    from .corpus.grammar import request_words
+    from .corpus.synth import espeak_binary
+    from .decode import aliases as al
+    from .decode.context import ContextError, build_trie, parse_context
+    from .evaluate import calibration_utterances
+    from .model.vocab import make_vocab
+
+    voices = al.ALIAS_VOICES if voices is None else voices
+    min_count = al.ALIAS_MIN_COUNT if min_count is None else min_count
+    if min_count > voices:
+        raise AzsimError(f"--min-count {min_count}: above --voices {voices}, so no spelling "
+                         "could qualify; give a count <= the renderings per phrase")
+    keep = set(request_words()) if grammar_keep else set()
+    if keep_file:
+        keep |= _read_keep_words(keep_file)
+    quiet = json_dest == "-"
+    for dest in (out_file, json_dest):
+        if dest not in (None, "-"):
+            _check_writable(dest)
+    espeak_binary()   # fail before any work if espeak-ng is missing
+    cfg = cfgmod.load_model_config(model, list(overrides)
+                                   + ([f"model.weight_bits={bits}"] if bits is not None else []))
+    vocab = make_vocab(cfg.vocab, cfg.vocab_size)
+    if vocab.kind != "chars":
+        raise ContextError(f"--model {model}: aliases need a character vocabulary; this model "
+                           f"has {vocab.kind}")
+    spec = parse_context(context_file, vocab)
+    t0 = time.perf_counter()
+    _, qm = prepare_model(cfg, weights, calibration_utterances(cfg))
+    result = al.find_aliases(qm, cfg, spec.phrases, spec.prefixes, keep, voices, min_count, seed,
+                             _stderr_progress(quiet))
+    merged = dict(spec.aliases)       # the file's own aliases stay; new ones may not clash
+    for alias, phrase in result.aliases.items():
+        merged.setdefault(alias, phrase)
+    build_trie(spec.phrases, vocab, 1.0, f"context-aliases {out_file}", spec.prefixes, merged)
+    header = [f"aliases by azsim context-aliases from {context_file}: model {cfg.name}"
+              f"{' weights ' + str(weights) if weights else ''}, {cfg.weight_bits}-bit, "
+              f"{voices} training voices per phrase, min count {min_count}, seed {seed}"]
+    al.write_context(out_file, spec.phrases, spec.prefixes, merged, header)
+    record = {"context": context_file, "out": out_file, "model": cfg.name,
+              "weights": weights or cfg.weights or "generated", "weight_bits": cfg.weight_bits,
+              "voices": voices, "min_count": min_count, "seed": seed,
+              "keep_words": len(keep), "elapsed_s": time.perf_counter() - t0,
+              **result.as_dict()}
+    if not quiet:
+        with_alias = len({p for p in merged.values()})
+        click.echo(f"context-aliases {out_file}: {len(result.aliases)} new aliases for "
+                   f"{with_alias} of {len(spec.phrases)} phrases ({voices} renderings each, "
+                   f"kept if heard >= {min_count} times; {record['elapsed_s']:.0f} s)")
+        for phrase in spec.phrases:
+            mine = [a for a, p in merged.items() if p == phrase]
+            if mine:
+                click.echo(f"  {phrase}: {', '.join(mine)}")
+    if json_dest is not None:
+        _write_json(record, json_dest)
+
+
+COMMANDS = (context_aliases,)

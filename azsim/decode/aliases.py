@@ -1,0 +1,155 @@
+"""Alternative spellings of context phrases, heard by the model itself (issue #7).
+
+A model that never heard a name spells it its own way: the shipped ``small`` writes
+"kasimir" as "casimir" and "siobhan" as "sheila", and a bonus on the name's own letters
+cannot reach a spelling the acoustics never suggest. Le et al. ("Deep shallow fusion for
+RNN-T personalization", SLT 2021) add alternative spellings to the biasing list and map them
+back; theirs come from a grapheme-to-grapheme model trained on text-to-speech audio decoded by
+the recognizer. Here the recognizer is asked directly: every phrase is spoken by espeak-ng
+in ``voices`` *training* voices (the corpus's voice split, so no held-out voice is used),
+after each of the context's carrier phrases in turn ("call siobhan", "text siobhan", ...),
+through the corpus's random channels, and decoded greedily by the integer model that will
+run. A spelling heard at least ``min_count`` times becomes an alias of the phrase
+(``PHRASE | ALIAS | ...`` in the context file, ``azsim.decode.context``) unless
+
+* it is the phrase itself, another phrase, or heard for two phrases (it would name one
+  contact for another);
+* it shares a word with the keep list: words a user says for other things. By default the
+  words of the grammar's requests (``grammar.request_words``), which hold the training
+  contacts: "anna" is not an alias of "anouk" when "call anna" is a request of its own.
+
+The decodes run on the host, once per context: nothing here is charged to the processor.
+"""
+from __future__ import annotations
+
+import collections
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+ALIAS_VOICES = 40      # renderings per phrase; the feasibility run of 2026-12-04 used 40
+ALIAS_MIN_COUNT = 2    # a spelling heard once may be noise of one voice or channel
+VOICE_SPLIT_SEED = 0   # the corpus's voice split of the shipped held-out sets
+
+
+@dataclass
+class AliasResult:
+    """Per phrase: every spelling heard (with counts), the aliases kept, and why the others
+    were dropped."""
+    heard: dict[str, collections.Counter] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)          # alias -> phrase
+    dropped: dict[str, dict[str, str]] = field(default_factory=dict)  # phrase -> {spelling: why}
+    carrier_missed: dict[str, int] = field(default_factory=dict)   # renderings whose carrier
+    #                                                                the model did not hear
+
+    def as_dict(self) -> dict:
+        return {"phrases": {p: {"heard": dict(self.heard[p].most_common()),
+                                "aliases": [a for a, q in self.aliases.items() if q == p],
+                                "dropped": self.dropped.get(p, {}),
+                                "carrier_missed": self.carrier_missed.get(p, 0)}
+                            for p in self.heard},
+                "aliases": len(self.aliases)}
+
+
+def spelling_after(hypothesis: str, carrier: str) -> str | None:
+    """What the model wrote for the phrase: the words after ``carrier`` when the hypothesis
+    starts with it (the whole hypothesis without a carrier), None if it does not."""
+    words, lead = hypothesis.split(), carrier.split()
+    if words[:len(lead)] != lead:
+        return None
+    return " ".join(words[len(lead):])
+
+
+def choose_aliases(heard: dict[str, collections.Counter], keep_words: set[str],
+                   min_count: int) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """``(alias -> phrase, phrase -> {dropped spelling: reason})`` from the spellings heard
+    per phrase (module docstring)."""
+    phrases = set(heard)
+    claims: dict[str, list[str]] = collections.defaultdict(list)
+    dropped: dict[str, dict[str, str]] = {p: {} for p in heard}
+    for phrase, counts in heard.items():
+        for spelling, n in counts.items():
+            if spelling == phrase:
+                continue
+            why = ("empty" if not spelling else
+                   f"heard {n} < {min_count} times" if n < min_count else
+                   "another phrase" if spelling in phrases else
+                   "has kept words " + ", ".join(sorted(set(spelling.split()) & keep_words))
+                   if set(spelling.split()) & keep_words else None)
+            if why:
+                dropped[phrase][spelling] = why
+            else:
+                claims[spelling].append(phrase)
+    aliases = {}
+    for spelling, owners in claims.items():
+        if len(owners) == 1:
+            aliases[spelling] = owners[0]
+        else:
+            for p in owners:
+                dropped[p][spelling] = "heard for " + ", ".join(sorted(owners))
+    return dict(sorted(aliases.items(), key=lambda kv: (kv[1], kv[0]))), dropped
+
+
+def hear_phrases(qm, cfg, phrases: list[str], prefixes: list[str], voices: int, seed: int,
+                 progress: Callable[[str, int, int], None] | None = None
+                 ) -> tuple[dict[str, collections.Counter], dict[str, int]]:
+    """Speak each phrase ``voices`` times (after the prefixes in turn) in training voices and
+    decode it greedily with ``qm``: per phrase the spellings heard and how many renderings
+    lost their carrier."""
+    from ..corpus import synth
+    from ..execute.integer import run_utterance
+    from ..model.frontend import log_mel
+    from ..model.loading import frontend_spec
+    from ..model.vocab import make_vocab
+
+    vocab = make_vocab(cfg.vocab, cfg.vocab_size)
+    spec = frontend_spec(cfg)
+    train_voices = synth.split_variants(synth.list_variants(), VOICE_SPLIT_SEED)["train"]
+    rng = np.random.default_rng(seed)
+    carriers = list(prefixes) or [""]
+    heard = {p: collections.Counter() for p in phrases}
+    missed = dict.fromkeys(phrases, 0)
+    total, done = len(phrases) * voices, 0
+    with tempfile.TemporaryDirectory(prefix="azsim-aliases-") as workdir:
+        for phrase in phrases:
+            for k in range(voices):
+                carrier = carriers[k % len(carriers)]
+                speaker = synth.draw_speaker(rng, train_voices)
+                channel = synth.draw_channel(rng)
+                audio = synth.synthesize(f"{carrier} {phrase}".strip(), speaker, channel,
+                                         int(rng.integers(2 ** 31)), workdir)
+                features = log_mel(audio, spec).astype(np.float32)
+                text = vocab.decode(run_utterance(qm, features).tokens)
+                spelling = spelling_after(text, carrier)
+                if spelling is None:
+                    missed[phrase] += 1
+                else:
+                    heard[phrase][spelling] += 1
+                done += 1
+                if progress:
+                    progress("hear phrases", done, total)
+    return heard, missed
+
+
+def find_aliases(qm, cfg, phrases: list[str], prefixes: list[str], keep_words: set[str],
+                 voices: int = ALIAS_VOICES, min_count: int = ALIAS_MIN_COUNT, seed: int = 0,
+                 progress: Callable[[str, int, int], None] | None = None) -> AliasResult:
+    """The aliases of ``phrases`` for the integer model ``qm`` (module docstring)."""
+    heard, missed = hear_phrases(qm, cfg, phrases, prefixes, voices, seed, progress)
+    aliases, dropped = choose_aliases(heard, keep_words, min_count)
+    return AliasResult(heard, aliases, dropped, missed)
+
+
+def write_context(path: str, phrases: list[str], prefixes: list[str], aliases: dict[str, str],
+                  header: list[str]) -> None:
+    """A context file: ``header`` as comments, the prefixes, one ``PHRASE | ALIAS ...`` line
+    per phrase."""
+    by_phrase = collections.defaultdict(list)
+    for alias, phrase in aliases.items():
+        by_phrase[phrase].append(alias)
+    lines = [f"# {h}" for h in header] + [f"@prefix {p}" for p in prefixes]
+    lines += [" | ".join([p] + by_phrase[p]) for p in phrases]
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")

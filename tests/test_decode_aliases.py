@@ -1,0 +1,88 @@
+"""Alternative spellings of context phrases from the model's own decodes (issue #7)."""
+import collections
+import json
+import shutil
+
+import pytest
+
+from azsim.decode.aliases import choose_aliases, spelling_after, write_context
+from azsim.decode.context import load_context, parse_context
+from azsim.model.vocab import make_vocab
+
+VOCAB = make_vocab("chars", 29)
+C = collections.Counter
+
+
+def test_spelling_after_the_carrier():
+    assert spelling_after("call sheila", "call") == "sheila"
+    assert spelling_after("send a message to shiv on", "send a message to") == "shiv on"
+    assert spelling_after("cancel the timer", "call") is None
+    assert spelling_after("call", "call") == ""
+    assert spelling_after("siobhan", "") == "siobhan"
+
+
+def test_choose_aliases_keeps_frequent_unambiguous_spellings_without_kept_words():
+    heard = {"siobhan": C({"sheila": 4, "siobhan": 3, "sven": 1, "anna": 5, "shiv on": 2,
+                           "": 2, "casimir": 2}),
+             "kasimir": C({"casimir": 9, "kasimir": 1}),
+             "anouk": C({"anna": 7, "siobhan": 2})}
+    aliases, dropped = choose_aliases(heard, keep_words={"anna", "on"}, min_count=2)
+    assert aliases == {"sheila": "siobhan"}
+    assert dropped["siobhan"] == {"sven": "heard 1 < 2 times", "anna": "has kept words anna",
+                                  "shiv on": "has kept words on", "": "empty",
+                                  "casimir": "heard for kasimir, siobhan"}
+    assert dropped["kasimir"] == {"casimir": "heard for kasimir, siobhan"}
+    assert dropped["anouk"] == {"anna": "has kept words anna", "siobhan": "another phrase"}
+    # without the keep list "anna" is heard for two phrases; at min count 3 "casimir" is
+    # kasimir's alone
+    aliases, dropped = choose_aliases(heard, keep_words=set(), min_count=3)
+    assert aliases == {"casimir": "kasimir", "sheila": "siobhan"}
+    assert dropped["anouk"]["anna"] == "heard for anouk, siobhan"
+
+
+def test_written_context_reads_back(tmp_path):
+    path = tmp_path / "ctx.txt"
+    write_context(str(path), ["siobhan", "kasimir", "mom"], ["call", "tell"],
+                  {"sheila": "siobhan", "shiv on": "siobhan", "casimir": "kasimir"},
+                  ["made by a test"])
+    assert path.read_text().splitlines() == [
+        "# made by a test", "@prefix call", "@prefix tell", "siobhan | sheila | shiv on",
+        "kasimir | casimir", "mom"]
+    spec = parse_context(str(path), VOCAB)
+    assert spec.aliases == {"sheila": "siobhan", "shiv on": "siobhan", "casimir": "kasimir"}
+    assert load_context(str(path), VOCAB, 1.0).aliases == tuple(spec.aliases.items())
+
+
+def test_bad_options_are_one_line_errors(cli, tmp_path):
+    ctx = tmp_path / "ctx.txt"
+    ctx.write_text("mom\n")
+    code, _, err = cli("context-aliases", str(ctx), str(tmp_path / "out.txt"), "--voices", "3",
+                       "--min-count", "4")
+    assert code == 2 and "--min-count 4: above --voices 3" in err and len(err.splitlines()) == 1
+    code, _, err = cli("context-aliases", str(ctx), str(tmp_path / "out.txt"), "--keep",
+                       str(tmp_path / "missing.txt"))
+    assert code == 2 and "--keep" in err and "cannot read" in err
+    code, _, err = cli("context-aliases", str(tmp_path / "none.txt"), str(tmp_path / "o.txt"))
+    assert code == 2 and "none.txt: cannot read" in err and len(err.splitlines()) == 1
+
+
+def test_context_aliases_end_to_end(cli, tmp_path):
+    """espeak-ng speaks the phrase, the model decodes it, and every rendering is counted: as
+    a spelling after its carrier or as one that lost its carrier."""
+    shutil.which("espeak-ng") or pytest.skip("espeak-ng not installed")
+    ctx = tmp_path / "ctx.txt"
+    ctx.write_text("@prefix call\n@prefix tell\nkasimir | kazimir\nsiobhan\n")
+    out, rec = tmp_path / "out.txt", tmp_path / "aliases.json"
+    code, stdout, err = cli("context-aliases", str(ctx), str(out), "--voices", "4",
+                            "--min-count", "1", "--json", str(rec))
+    assert code == 0, err
+    assert stdout.startswith(f"context-aliases {out}:")
+    data = json.loads(rec.read_text())
+    for phrase in ("kasimir", "siobhan"):
+        p = data["phrases"][phrase]
+        assert sum(p["heard"].values()) + p["carrier_missed"] == 4
+    spec = parse_context(str(out), VOCAB)
+    assert spec.phrases == ["kasimir", "siobhan"] and spec.prefixes == ["call", "tell"]
+    assert spec.aliases["kazimir"] == "kasimir"            # the file's own alias stays
+    kept = {a for p in data["phrases"].values() for a in p["aliases"]}
+    assert kept <= set(spec.aliases)

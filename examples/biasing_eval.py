@@ -17,7 +17,10 @@ This script measures both with the integer model exactly as ``azsim run`` runs i
 Usage::
 
     python examples/biasing_eval.py [--model small] [--beam 4] [--weights-nats 1 1.5 2]
-        [--carriers grammar|none] [--limit N] [--json out.json]
+        [--carriers grammar|none] [--context FILE] [--limit N] [--json out.json]
+
+``--context FILE`` takes the phrases, carriers and alternative spellings from a context
+file (``azsim context-aliases`` writes one with the model's own spellings of each name).
 
 Prints one row per condition (greedy, beam, beam + biasing at each weight).
 """
@@ -33,7 +36,7 @@ from azsim.compress.ptq import quantize_model
 from azsim.config import load_model_config
 from azsim.corpus.grammar import CARRIER_PHRASES, CONTACTS, NEW_CONTACTS
 from azsim.decode.beam import IlmDiscount, make_decoder
-from azsim.decode.context import build_trie
+from azsim.decode.context import build_trie, parse_context
 from azsim.errors import AzsimError
 from azsim.evaluate import calibration_utterances, load_testset
 from azsim.execute.integer import run_utterance
@@ -75,6 +78,9 @@ def main(argv=None) -> int:
                     help="context = unseen + training contacts (all) or the unseen only")
     ap.add_argument("--carriers", choices=("grammar", "none"), default="grammar",
                     help="boost names only after the contact carrier phrases, or anywhere")
+    ap.add_argument("--context", default=None, metavar="FILE",
+                    help="a context file (phrases, @prefix lines, 'PHRASE | ALIAS' lines, e.g. "
+                         "from 'azsim context-aliases') instead of --contacts/--carriers")
     ap.add_argument("--committed-slots", type=int, default=1,
                     help="beam slots also kept for the best hypotheses by committed score")
     ap.add_argument("--ilm-weight", type=float, default=0.0,
@@ -109,15 +115,25 @@ def main(argv=None) -> int:
     new_names = set(NEW_CONTACTS)
     conditions = [("greedy", make_decoder(1)), (f"beam {args.beam}", make_decoder(args.beam))]
     prefixes = CARRIER_PHRASES if args.carriers == "grammar" else []
+    aliases = {}
+    if args.context:
+        try:
+            spec = parse_context(args.context, vocab)
+        except AzsimError as exc:
+            print(f"biasing_eval: error: {exc}", file=sys.stderr)
+            return 2
+        phrases, prefixes, aliases = spec.phrases, spec.prefixes, spec.aliases
     slots = f", {args.committed_slots} committed" if args.committed_slots != 1 else ""
     slots += f", ILM {args.ilm_weight:g}" if args.ilm_weight else ""
     ilm = IlmDiscount.from_nats(args.ilm_weight, args.ilm_cap)
     conditions += [(f"beam {args.beam} + context {wt:g} nats{slots}",
-                    make_decoder(args.beam, build_trie(phrases, vocab, wt, prefixes=prefixes),
+                    make_decoder(args.beam, build_trie(phrases, vocab, wt, prefixes=prefixes,
+                                                       aliases=aliases),
                                  args.committed_slots, ilm))
                    for wt in args.weights_nats]
     print(f"model {cfg.name}, {cfg.weight_bits}-bit; names: {len(sets['names'].utterances)} "
           f"utterances, test: {len(sets['test'].utterances)}; context: {len(phrases)} contacts"
+          + (f" with {len(aliases)} aliases" if aliases else "")
           + (f" after {len(prefixes)} carrier phrases" if prefixes else " at any word start"))
     print(f"{'condition':<44}{'name err %':>11}{'names WER %':>12}{'test WER %':>11}"
           f"{'joint/utt':>10}{'pred/utt':>9}{'s':>7}")
@@ -148,6 +164,7 @@ def main(argv=None) -> int:
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump({"model": cfg.name, "phrases": phrases, "prefixes": prefixes,
+                       "aliases": aliases,
                        "rows": rows}, fh, indent=1)
     return 0
 

@@ -117,7 +117,6 @@ class ContextTrie:
             out += tuple(self.children[ROOT])
         return out + ((self.space,) if node != ROOT else ())
 
-
     def rewrite_spans(self, tokens) -> list[tuple[int, int, tuple[int, ...]]]:
         """Where ``tokens`` spell a completed alias: ``(start, end, phrase tokens)`` per
         alias, ``tokens[start:end]`` being the alias's own (earning) tokens, matched the way

@@ -58,7 +58,7 @@ def context_aliases(context_file, out_file, model, weights, bits, voices, min_co
     from .cli import _check_writable, _write_json
     from .cli_train import _stderr_progress
     from .corpus.grammar import request_words
-    from .corpus.synth import espeak_binary
+    from .corpus.synth import espeak_binary, espeak_version
     from .decode import aliases as al
     from .decode.context import ContextError, build_trie, parse_context
     from .evaluate import calibration_utterances
@@ -94,7 +94,8 @@ def context_aliases(context_file, out_file, model, weights, bits, voices, min_co
     build_trie(spec.phrases, vocab, 1.0, f"context-aliases {out_file}", spec.prefixes, merged)
     header = [f"aliases by azsim context-aliases from {context_file}: model {cfg.name}"
               f"{' weights ' + str(weights) if weights else ''}, {cfg.weight_bits}-bit, "
-              f"{voices} training voices per phrase, min count {min_count}, seed {seed}"]
+              f"{voices} training voices per phrase, min count {min_count}, seed {seed}",
+              f"spoken by {espeak_version()}"]
     al.write_context(out_file, spec.phrases, spec.prefixes, merged, header)
     record = {"context": context_file, "out": out_file, "model": cfg.name,
               "weights": weights or cfg.weights or "generated", "weight_bits": cfg.weight_bits,

@@ -52,8 +52,9 @@ def test_an_alias_comes_out_as_its_phrase_in_transcript_nbest_and_lattice(cli, t
     phrase and "mark" its alias (the model's spelling), the report says "marc" everywhere."""
     ctx = tmp_path / "contacts.txt"
     ctx.write_text("@prefix tell\nmarc | mark\n")
-    code, out, err = cli("run", "--beam", "3", "--context", str(ctx), "--json", "-")
-    assert code == 0, err
+    code, out, err = cli("run", "--beam", "3", "--context", str(ctx), "--context-weight", "0",
+                         "--json", "-")
+    assert code == 0 and "warning" not in err, err
     data = json.loads(out)
     assert data["decode"]["context"]["aliases"] == 1
     assert data["transcripts"][1] == "tell marc i will be late"
@@ -63,6 +64,10 @@ def test_an_alias_comes_out_as_its_phrase_in_transcript_nbest_and_lattice(cli, t
     words, _, _ = load_lattice(base64.b64decode(
         data["lattice"]["utterances"][1]["azl_base64"])).paths()[0]
     assert " ".join(words) == "tell marc i will be late"
+    # a per-character bonus on top of aliases is allowed, with a warning that names the risk
+    code, out, err = cli("run", "--beam", "3", "--context", str(ctx), "--json", "-")
+    assert code == 0 and "1 alternative spelling with a bonus of 1.75 nats" in err
+    assert "--context-weight 0" in err and json.loads(out)["transcripts"]
 
 
 def test_lattices_are_saved(beam_run):

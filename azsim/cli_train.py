@@ -220,9 +220,16 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr, kd_teacher) ->
 @click.option("--branch-weights", "branch_weights", default=None, metavar="NAME|FILE.npz",
               help="float weights of the cheap branch (implies --branch): a model of "
                    "the same shape or an encoder-only file such as small-branch60")
+@click.option("--beam", type=int, default=None, metavar="N",
+              help="beam search width (--set model.decode.beam; 1 = greedy)")
+@click.option("--context", default=None, metavar="FILE",
+              help="biasing phrases (one per line, '@prefix WORDS', 'PHRASE | ALIAS ...'); "
+                   "needs --beam >= 2; the record counts the phrases the hypotheses miss")
+@click.option("--context-weight", "context_weight", type=float, default=None, metavar="NATS",
+              help="biasing bonus per matched character (--set model.decode.context_weight)")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
 @click.option("--float", "include_float", is_flag=True, default=False,
-              help="also decode with the float golden model")
+              help="also decode with the float golden model (greedy)")
 @click.option("--show-errors", type=click.IntRange(0), default=0,
               help="print up to N misrecognized utterances")
 @click.option("--compare", "compare_path", default=None, metavar="EVAL.json",
@@ -230,10 +237,11 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr, kd_teacher) ->
                    "minus its WER with a 95 % paired bootstrap interval")
 @click.option("--json", "json_dest", default=None, metavar="PATH|-")
 def eval_cmd(model, weights, testsets, bits, sparsity, prune, weight_format, codebook, gptq,
-             branch, branch_weights, overrides, include_float, show_errors, compare_path,
-             json_dest) -> None:
+             branch, branch_weights, beam, context, context_weight, overrides, include_float,
+             show_errors, compare_path, json_dest) -> None:
     """WER and CER of a model on a test set, by azsim's integer inference."""
-    from .cli import _branch_overrides, _check_writable, _compression_overrides, _write_json
+    from .cli import (_branch_overrides, _check_writable, _compression_overrides,
+                      _decode_overrides, _write_json)
     from .evaluate import evaluate_sets, pooled
 
     quiet = json_dest == "-"
@@ -251,6 +259,7 @@ def eval_cmd(model, weights, testsets, bits, sparsity, prune, weight_format, cod
     overrides = list(overrides) + _compression_overrides(sparsity, prune, weight_format, codebook,
                                                          gptq)
     overrides += _branch_overrides(branch, branch_weights)
+    overrides += _decode_overrides(beam, context, context_weight, None, None, None)
     results = evaluate_sets(model, testsets, bits, overrides, weights, include_float,
                             _stderr_progress(quiet), baseline, f"--compare {compare_path}")
     pool = pooled(results) if len(results) > 1 else None
@@ -270,8 +279,13 @@ def _echo_rates(head: str, rec: dict) -> None:
     line = (f"{head} ({rec['utterances']} utterances, {rec['words']} words): WER "
             f"{rec['wer'] * 100:.2f} %  CER {rec['cer'] * 100:.2f} %")
     if "float_wer" in rec:
-        line += f"  (float WER {rec['float_wer'] * 100:.2f} %)"
+        greedy = ", greedy" if rec.get("decode", {}).get("method") == "beam" else ""
+        line += f"  (float WER {rec['float_wer'] * 100:.2f} %{greedy})"
     click.echo(line)
+    if "context_phrases_missed" in rec:
+        n, missed = rec["context_phrases_in_references"], rec["context_phrases_missed"]
+        share = f" ({missed / n * 100:.1f} %)" if n else ""
+        click.echo(f"  context phrases: {n} in the references, {missed} missed{share}")
     if "float_vs_integer" in rec:
         click.echo(_difference_line("integer - float", rec["float_vs_integer"]))
 
@@ -281,9 +295,15 @@ def _echo_eval(result: dict, compare_path, show_errors: int) -> None:
     from .report.branch import branch_eval_line
     from .report.render import quantizer_suffix
 
+    d = result["decode"]
+    search = f", beam {d['beam']}" if d["method"] == "beam" else ""
+    if d["context_file"]:
+        aliases = f" + {d['context_aliases']} aliases" if d["context_aliases"] else ""
+        search += (f", context {d['context_file']} ({d['context_phrases']} phrases{aliases}, "
+                   f"{d['context_weight_nats']:g} nats)")
     _echo_rates(f"{result['model']} ({result['weights']}) {result['weight_bits']}-bit"
-                f"{quantizer_suffix(result['quantizer'])}, sparsity {result['weight_sparsity']:.2f} on "
-                f"'{result['testset']}'", result)
+                f"{quantizer_suffix(result['quantizer'])}, sparsity {result['weight_sparsity']:.2f}"
+                f"{search} on '{result['testset']}'", result)
     if result.get("testset_grammar") not in (None, result["grammar_now"]):
         click.echo(f"  note: '{result['testset']}' was drawn from another grammar "
                    f"({result['testset_grammar']}; 'azsim corpus' draws "

@@ -22,6 +22,7 @@ from .errors import AzsimError
 from .compress.ptq import QuantizedRNNT
 from .corpus.build import corpus_meta
 from .corpus.grammar import fingerprint as grammar_fingerprint
+from .decode.summary import decoder_for
 from .execute.branch import branch_shares, encoder_macs
 from .execute.integer import run_utterance
 from .model import float_ref
@@ -213,18 +214,52 @@ def evaluate_sets(model: str, testsets, bits: int | None = None, overrides=(),
             raise AzsimError(f"{baseline_label}: its {len(base_refs)} references are not those "
                              f"of test set '{tsets[0].name}' ({len(tsets[0].references)} "
                              "utterances); compare two evaluations of the same set")
+    setup = decoder_for(cfg)   # greedy or beam search; reads --context before the work
     report = progress or (lambda *_: None)
     w, qm = prepare_model(cfg, weights, calibration_utterances(cfg))
     return [_evaluate_set(cfg, weights, w, qm, tset, include_float, report, baseline,
-                          baseline_label) for tset in tsets]
+                          baseline_label, setup) for tset in tsets]
+
+
+def _decode_record(cfg, setup) -> dict:
+    """How the integer model's hypotheses were searched (issue #7 settings)."""
+    d, ctx = cfg.decode, setup.context
+    return {"method": "beam" if d.beam > 1 else "greedy", "beam": d.beam,
+            "context_file": d.context_file or None,
+            "context_phrases": len(ctx.phrases) if ctx else 0,
+            "context_aliases": len(ctx.aliases) if ctx else 0,
+            "context_weight_nats": d.context_weight if ctx else None,
+            "context_committed_slots": d.context_committed_slots if ctx else None,
+            "context_ilm_weight": d.context_ilm_weight if ctx else None,
+            "context_ilm_cap_nats": d.context_ilm_cap_nats if ctx else None}
+
+
+def phrase_counts(phrases, refs: list[str], hyps: list[str]) -> dict:
+    """How often the context phrases occur in the references (as whole words) and how many
+    of those occurrences the hypotheses miss: per utterance and phrase, the reference's count
+    minus the hypothesis' (never below zero). For one-word names, a name is missed when the
+    hypothesis does not have it (issue #7's name errors)."""
+    def count(words: list[str], phrase: list[str]) -> int:
+        n = len(phrase)
+        return sum(words[i:i + n] == phrase for i in range(len(words) - n + 1))
+
+    split = [p.split() for p in phrases]
+    occurrences = missed = 0
+    for ref, hyp in zip(refs, hyps):
+        r, h = ref.split(), hyp.split()
+        for phrase in split:
+            k = count(r, phrase)
+            occurrences += k
+            missed += max(0, k - count(h, phrase)) if k else 0
+    return {"context_phrases_in_references": occurrences, "context_phrases_missed": missed}
 
 
 def _evaluate_set(cfg, weights, w, qm, tset: TestSet, include_float: bool, report,
-                  baseline: dict | None, baseline_label: str) -> dict:
+                  baseline: dict | None, baseline_label: str, setup) -> dict:
     vocab = make_vocab(cfg.vocab, cfg.vocab_size)
     hyps, float_hyps, results = [], [], []
     for k, utt in enumerate(tset.utterances):
-        r = run_utterance(qm, utt.features)
+        r = run_utterance(qm, utt.features, setup.decoder)
         hyps.append(vocab.decode(r.tokens))
         if cfg.branch.enabled:
             results.append(r)
@@ -250,12 +285,16 @@ def _evaluate_set(cfg, weights, w, qm, tset: TestSet, include_float: bool, repor
         "cer": error_rate(tset.references, hyps, "char"),
         "sentence_errors": sum(r.split() != h.split() for r, h in zip(tset.references, hyps)),
         "word_errors": word_errors, **ops,
+        "decode": _decode_record(cfg, setup),
         "hypotheses": [{"reference": r, "hypothesis": h}
                        for r, h in zip(tset.references, hyps)],
     }
+    if setup.context is not None:
+        out.update(phrase_counts(setup.context.phrases, tset.references, hyps))
     if cfg.branch.enabled:
-        out["branch"] = _branch_change(cfg, qm, tset, results, hyps, report)
+        out["branch"] = _branch_change(cfg, qm, tset, results, hyps, report, setup.decoder)
     if include_float:
+        out["float_method"] = "greedy"    # the float golden model searches greedily
         out["float_wer"] = error_rate(tset.references, float_hyps, "word")
         out["float_cer"] = error_rate(tset.references, float_hyps, "char")
         for rec, fh in zip(out["hypotheses"], float_hyps):
@@ -294,6 +333,9 @@ def pooled(results: list[dict]) -> dict:
            "cer": error_rate(refs, hyps, "char"), "word_errors": word_errors,
            **{k: sum(r[k] for r in results)
               for k in ("word_substitutions", "word_deletions", "word_insertions")}}
+    if all("context_phrases_missed" in r for r in results):
+        out.update({k: sum(r[k] for r in results)
+                    for k in ("context_phrases_in_references", "context_phrases_missed")})
     if all("float_wer" in r for r in results):
         float_hyps = [h["float_hypothesis"] for r in results for h in r["hypotheses"]]
         out["float_wer"] = error_rate(refs, float_hyps, "word")
@@ -301,14 +343,14 @@ def pooled(results: list[dict]) -> dict:
     return out
 
 
-def _branch_change(cfg, qm, tset, results, hyps: list[str], report) -> dict:
+def _branch_change(cfg, qm, tset, results, hyps: list[str], report, decoder=None) -> dict:
     """Issue #7: the branching encoder against the same model without it (the full branch on
     every step): share of steps per branch, encoder MACs of both runs, and the WER change."""
     base_qm = QuantizedRNNT(**{f.name: getattr(qm, f.name) for f in fields(QuantizedRNNT)})
     vocab = make_vocab(cfg.vocab, cfg.vocab_size)
     base, base_hyps = [], []
     for k, utt in enumerate(tset.utterances):
-        base.append(run_utterance(base_qm, utt.features))
+        base.append(run_utterance(base_qm, utt.features, decoder))
         base_hyps.append(vocab.decode(base[-1].tokens))
         report("evaluate without branching", k + 1, len(tset.utterances))
     macs, base_macs = encoder_macs(results), encoder_macs(base)

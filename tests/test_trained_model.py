@@ -193,3 +193,45 @@ def test_eval_records_split_word_errors_into_operations(cli, shipped_test_head):
         assert ops == rec["word_errors"] > 0
     assert record["pooled"]["word_insertions"] == sum(r["word_insertions"]
                                                       for r in record["sets"])
+
+
+def test_phrase_counts_count_whole_word_occurrences():
+    from azsim.evaluate import phrase_counts
+    refs = ["call anouk on mobile", "tell anouk and anouk", "drop in on the den", "anouks"]
+    hyps = ["call anna on mobile", "tell anouk and", "drop in on the den", "anouks"]
+    assert phrase_counts(["anouk", "drop in"], refs, hyps) == {
+        "context_phrases_in_references": 4, "context_phrases_missed": 2}
+
+
+def test_eval_searches_as_run_does_and_counts_the_context_phrases(cli, shipped_test_head,
+                                                                   tmp_path):
+    """``azsim eval --beam`` decoded greedily until 2026-12-04 (a silently wrong number); now
+    its hypotheses are those of ``azsim run`` with the same search, and with a context it
+    counts the phrases the hypotheses miss."""
+    import json
+    head = shipped_test_head(3)
+    refs = list(np.load(head)["texts"])
+    phrase = refs[0].split()[-1]
+    ctx = tmp_path / "ctx.txt"
+    ctx.write_text(f"{phrase}\n")
+    argv = ("--test", str(head), "--beam", "4", "--context", str(ctx), "--context-weight", "0.5")
+    code, out, err = cli("eval", *argv, "--json", "-")
+    assert code == 0, err
+    rec = json.loads(out)
+    assert rec["decode"]["method"] == "beam" and rec["decode"]["beam"] == 4
+    assert rec["decode"]["context_phrases"] == 1 and rec["decode"]["context_weight_nats"] == 0.5
+    hyps = [h["hypothesis"] for h in rec["hypotheses"]]
+    code, out, err = cli("run", *argv, "--json", "-")
+    assert code == 0, err
+    assert json.loads(out)["transcripts"] == hyps
+    n = sum(r.split().count(phrase) for r in refs)
+    missed = sum(max(0, r.split().count(phrase) - h.split().count(phrase))
+                 for r, h in zip(refs, hyps))
+    assert rec["context_phrases_in_references"] == n >= 1
+    assert rec["context_phrases_missed"] == missed
+    code, out, err = cli("eval", *argv)
+    assert code == 0 and f"context phrases: {n} in the references, {missed} missed" in out
+    assert "beam 4, context" in out
+    # without --beam the search is greedy, as before
+    code, out, err = cli("eval", "--test", str(head), "--json", "-")
+    assert json.loads(out)["decode"]["method"] == "greedy"

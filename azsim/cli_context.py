@@ -42,11 +42,13 @@ def _read_keep_words(path: str) -> set[str]:
               help="do not protect the grammar's request words (a model trained on other text)")
 @click.option("--seed", type=click.IntRange(0, 2 ** 31 - 1), default=0, show_default=True,
               help="seed of the voices, channels and noise")
+@click.option("--jobs", type=click.IntRange(1), default=None,
+              help="synthesis processes (default: all cores); the result does not depend on it")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
 @click.option("--json", "json_dest", default=None, metavar="PATH|-",
               help="every spelling heard per phrase, the aliases kept and why others were not")
 def context_aliases(context_file, out_file, model, weights, bits, voices, min_count, keep_file,
-                    grammar_keep, seed, overrides, json_dest) -> None:
+                    grammar_keep, seed, jobs, overrides, json_dest) -> None:
     """Add the model's own spellings of each phrase of CONTEXT as aliases, written to OUT.
 
     Each phrase is spoken by espeak-ng in training voices after the context's carriers
@@ -87,7 +89,7 @@ def context_aliases(context_file, out_file, model, weights, bits, voices, min_co
     t0 = time.perf_counter()
     _, qm = prepare_model(cfg, weights, calibration_utterances(cfg))
     result = al.find_aliases(qm, cfg, spec.phrases, spec.prefixes, keep, voices, min_count, seed,
-                             _stderr_progress(quiet))
+                             _stderr_progress(quiet), jobs)
     merged = dict(spec.aliases)       # the file's own aliases stay; new ones may not clash
     for alias, phrase in result.aliases.items():
         merged.setdefault(alias, phrase)

@@ -74,7 +74,7 @@ def test_context_aliases_end_to_end(cli, tmp_path):
     ctx.write_text("@prefix call\n@prefix tell\nkasimir | kazimir\nsiobhan\n")
     out, rec = tmp_path / "out.txt", tmp_path / "aliases.json"
     code, stdout, err = cli("context-aliases", str(ctx), str(out), "--voices", "4",
-                            "--min-count", "1", "--json", str(rec))
+                            "--min-count", "1", "--jobs", "2", "--json", str(rec))
     assert code == 0, err
     assert stdout.startswith(f"context-aliases {out}:")
     data = json.loads(rec.read_text())
@@ -86,3 +86,8 @@ def test_context_aliases_end_to_end(cli, tmp_path):
     assert spec.aliases["kazimir"] == "kasimir"            # the file's own alias stays
     kept = {a for p in data["phrases"].values() for a in p["aliases"]}
     assert kept <= set(spec.aliases)
+    # every draw is made before synthesis: one process hears what two heard
+    code, _, err = cli("context-aliases", str(ctx), str(tmp_path / "one.txt"), "--voices", "4",
+                       "--min-count", "1", "--jobs", "1", "--json", str(tmp_path / "one.json"))
+    assert code == 0, err
+    assert json.loads((tmp_path / "one.json").read_text())["phrases"] == data["phrases"]

@@ -92,15 +92,36 @@ def choose_aliases(heard: dict[str, collections.Counter], keep_words: set[str],
     return dict(sorted(aliases.items(), key=lambda kv: (kv[1], kv[0]))), dropped
 
 
+_WORKDIR = None
+
+
+def _init_worker():
+    global _WORKDIR
+    _WORKDIR = tempfile.TemporaryDirectory(prefix="azsim-aliases-")
+
+
+def _render(task):
+    """One rendering's log-mel features (float32), in a worker process."""
+    from ..corpus import synth
+    from ..model.frontend import log_mel
+    text, speaker, channel, seed, spec = task
+    return log_mel(synth.synthesize(text, speaker, channel, seed, _WORKDIR.name), spec
+                   ).astype(np.float32)
+
+
 def hear_phrases(qm, cfg, phrases: list[str], prefixes: list[str], voices: int, seed: int,
-                 progress: Callable[[str, int, int], None] | None = None
+                 progress: Callable[[str, int, int], None] | None = None,
+                 jobs: int | None = None
                  ) -> tuple[dict[str, collections.Counter], dict[str, int]]:
     """Speak each phrase ``voices`` times (after the prefixes in turn) in training voices and
     decode it greedily with ``qm``: per phrase the spellings heard and how many renderings
-    lost their carrier."""
+    lost their carrier. Every voice, channel and seed is drawn first, so ``jobs`` synthesis
+    processes give what one does."""
+    import multiprocessing as mp
+    import os
+
     from ..corpus import synth
     from ..execute.integer import run_utterance
-    from ..model.frontend import log_mel
     from ..model.loading import frontend_spec
     from ..model.vocab import make_vocab
 
@@ -109,35 +130,38 @@ def hear_phrases(qm, cfg, phrases: list[str], prefixes: list[str], voices: int, 
     train_voices = synth.split_variants(synth.list_variants(), VOICE_SPLIT_SEED)["train"]
     rng = np.random.default_rng(seed)
     carriers = list(prefixes) or [""]
+    tasks, owners = [], []
+    for phrase in phrases:
+        for k in range(voices):
+            carrier = carriers[k % len(carriers)]
+            speaker = synth.draw_speaker(rng, train_voices)
+            channel = synth.draw_channel(rng)
+            tasks.append((f"{carrier} {phrase}".strip(), speaker, channel,
+                          int(rng.integers(2 ** 31)), spec))
+            owners.append((phrase, carrier))
     heard = {p: collections.Counter() for p in phrases}
     missed = dict.fromkeys(phrases, 0)
-    total, done = len(phrases) * voices, 0
-    with tempfile.TemporaryDirectory(prefix="azsim-aliases-") as workdir:
-        for phrase in phrases:
-            for k in range(voices):
-                carrier = carriers[k % len(carriers)]
-                speaker = synth.draw_speaker(rng, train_voices)
-                channel = synth.draw_channel(rng)
-                audio = synth.synthesize(f"{carrier} {phrase}".strip(), speaker, channel,
-                                         int(rng.integers(2 ** 31)), workdir)
-                features = log_mel(audio, spec).astype(np.float32)
-                text = vocab.decode(run_utterance(qm, features).tokens)
-                spelling = spelling_after(text, carrier)
-                if spelling is None:
-                    missed[phrase] += 1
-                else:
-                    heard[phrase][spelling] += 1
-                done += 1
-                if progress:
-                    progress("hear phrases", done, total)
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
+    with mp.get_context("fork").Pool(jobs, initializer=_init_worker) as pool:
+        for done, ((phrase, carrier), features) in enumerate(
+                zip(owners, pool.imap(_render, tasks, chunksize=4)), start=1):
+            text = vocab.decode(run_utterance(qm, features).tokens)
+            spelling = spelling_after(text, carrier)
+            if spelling is None:
+                missed[phrase] += 1
+            else:
+                heard[phrase][spelling] += 1
+            if progress:
+                progress("hear phrases", done, len(tasks))
     return heard, missed
 
 
 def find_aliases(qm, cfg, phrases: list[str], prefixes: list[str], keep_words: set[str],
                  voices: int = ALIAS_VOICES, min_count: int = ALIAS_MIN_COUNT, seed: int = 0,
-                 progress: Callable[[str, int, int], None] | None = None) -> AliasResult:
+                 progress: Callable[[str, int, int], None] | None = None,
+                 jobs: int | None = None) -> AliasResult:
     """The aliases of ``phrases`` for the integer model ``qm`` (module docstring)."""
-    heard, missed = hear_phrases(qm, cfg, phrases, prefixes, voices, seed, progress)
+    heard, missed = hear_phrases(qm, cfg, phrases, prefixes, voices, seed, progress, jobs)
     aliases, dropped = choose_aliases(heard, keep_words, min_count)
     return AliasResult(heard, aliases, dropped, missed)
 

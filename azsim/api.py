@@ -129,7 +129,8 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
         references=refs,
         sections=lambda data: {**report_sections(
             data, cfg=cfg, utts=utts, speech_seconds=[speech_seconds(u, cfg) for u in utts],
-            results=results, costs=costs, timelines=timelines, setup=setup),
+            results=results, costs=costs, timelines=timelines, setup=setup,
+            references=refs),
             **(branch_section(data, baseline.data, cfg=cfg, qm=qm, results=results,
                               base_results=base_results) if baseline is not None else {})})
     if set_name is not None:

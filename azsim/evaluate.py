@@ -27,7 +27,8 @@ from .execute.branch import branch_shares, encoder_macs
 from .execute.integer import run_utterance
 from .model import float_ref
 from .model.loading import Utterance, load_utterances
-from .model.metrics import edit_operations, error_rate, paired_wer_difference
+from .model.metrics import (edit_operations, error_rate, paired_wer_difference,
+                            phrase_counts)
 from .model.vocab import make_vocab
 from .npzfile import check_offsets, read_npz
 from .transcripts import read_transcripts
@@ -232,26 +233,6 @@ def _decode_record(cfg, setup) -> dict:
             "context_committed_slots": d.context_committed_slots if ctx else None,
             "context_ilm_weight": d.context_ilm_weight if ctx else None,
             "context_ilm_cap_nats": d.context_ilm_cap_nats if ctx else None}
-
-
-def phrase_counts(phrases, refs: list[str], hyps: list[str]) -> dict:
-    """How often the context phrases occur in the references (as whole words) and how many
-    of those occurrences the hypotheses miss: per utterance and phrase, the reference's count
-    minus the hypothesis' (never below zero). For one-word names, a name is missed when the
-    hypothesis does not have it (issue #7's name errors)."""
-    def count(words: list[str], phrase: list[str]) -> int:
-        n = len(phrase)
-        return sum(words[i:i + n] == phrase for i in range(len(words) - n + 1))
-
-    split = [p.split() for p in phrases]
-    occurrences = missed = 0
-    for ref, hyp in zip(refs, hyps):
-        r, h = ref.split(), hyp.split()
-        for phrase in split:
-            k = count(r, phrase)
-            occurrences += k
-            missed += max(0, k - count(h, phrase)) if k else 0
-    return {"context_phrases_in_references": occurrences, "context_phrases_missed": missed}
 
 
 def _evaluate_set(cfg, weights, w, qm, tset: TestSet, include_float: bool, report,

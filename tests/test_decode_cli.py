@@ -98,3 +98,34 @@ def test_bad_decode_flags_are_one_line_errors(cli, args, fragment):
     code, out, err = cli("run", *args)
     assert code == 2 and out == ""
     assert err.startswith("azsim: error: ") and fragment in err and err.count("\n") == 1
+
+
+def test_a_run_on_references_counts_the_context_phrases_for_sweeps(cli, tmp_path):
+    """With a context and a test set's references, the run record counts the phrases in the
+    references and the ones the transcripts miss, and a sweep exports both as columns."""
+    from azsim.corpus.grammar import CARRIER_PHRASES, NEW_CONTACTS
+    from azsim.model.metrics import phrase_counts
+    from azsim.sweep.export import flatten_record
+    ctx = tmp_path / "contacts.txt"
+    ctx.write_text("".join(f"@prefix {p}\n" for p in CARRIER_PHRASES) + "\n".join(NEW_CONTACTS))
+    code, out, err = cli("run", "--test", "names", "--utterances", "4", "--beam", "2",
+                         "--context", str(ctx), "--json", "-")
+    assert code == 0, err
+    data = json.loads(out)
+    context = data["decode"]["context"]
+    refs = [u["reference"] for u in data["utterances"]]
+    assert context["phrases_in_references"] == 4       # one unseen name per request
+    assert context["phrases_missed"] == phrase_counts(
+        NEW_CONTACTS, refs, data["transcripts"])["context_phrases_missed"]
+    row = flatten_record(data)
+    assert row["context_phrases_missed"] == context["phrases_missed"]
+    assert row["context_phrases_in_references"] == 4
+    code, out, err = cli("run", "--test", "names", "--utterances", "4", "--beam", "2",
+                         "--context", str(ctx))
+    assert f"({context['phrases_missed']} of 4 phrases in the references missed)" in out
+    # audio of one's own (--audio) has no references: nothing to count, no made-up zero
+    from azsim.model.audio import shipped_audio_paths
+    code, out, err = cli("run", "--audio", str(shipped_audio_paths()[0]), "--beam", "2",
+                         "--context", str(ctx), "--json", "-")
+    assert code == 0, err
+    assert "phrases_missed" not in json.loads(out)["decode"]["context"]

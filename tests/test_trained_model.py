@@ -196,7 +196,7 @@ def test_eval_records_split_word_errors_into_operations(cli, shipped_test_head):
 
 
 def test_phrase_counts_count_whole_word_occurrences():
-    from azsim.evaluate import phrase_counts
+    from azsim.model.metrics import phrase_counts
     refs = ["call anouk on mobile", "tell anouk and anouk", "drop in on the den", "anouks"]
     hyps = ["call anna on mobile", "tell anouk and", "drop in on the den", "anouks"]
     assert phrase_counts(["anouk", "drop in"], refs, hyps) == {

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import AzsimWarning
 from ..model.loading import frontend_spec
+from ..model.metrics import phrase_counts
 from ..model.vocab import make_vocab
 from .beam import IlmDiscount, make_decoder
 from .context import ContextTrie, load_context
@@ -75,8 +76,10 @@ def _mean(values) -> float | None:
 
 
 def report_sections(data: dict, *, cfg, utts, speech_seconds, results, costs, timelines,
-                    setup: DecodeSetup) -> dict:
-    """The three sections, from the finished report ``data`` (for its layer rows)."""
+                    setup: DecodeSetup, references=None) -> dict:
+    """The three sections, from the finished report ``data`` (for its layer rows). With a
+    context and a reference per utterance, the context section counts the phrases in the
+    references and those the transcripts miss (issue #7's name errors, sweepable)."""
     d, vocab = cfg.decode, setup.vocab
     stride = cfg.encoder.stack_stride or cfg.encoder.stack_frames
     frame_us = int(round(stride * cfg.frontend.hop_ms * 1000))
@@ -129,6 +132,10 @@ def report_sections(data: dict, *, cfg, utts, speech_seconds, results, costs, ti
                    "trie_nodes": setup.context.nodes, "weight_nats": d.context_weight,
                    "committed_slots": d.context_committed_slots,
                    "ilm_weight": d.context_ilm_weight, "ilm_cap_nats": d.context_ilm_cap_nats}
+        if references is not None and all(r is not None for r in references):
+            counts = phrase_counts(setup.context.phrases, list(references), data["transcripts"])
+            context["phrases_in_references"] = counts["context_phrases_in_references"]
+            context["phrases_missed"] = counts["context_phrases_missed"]
     method = "beam" if d.beam > 1 else "greedy"
     decode = {
         "method": method, "beam": d.beam, "max_symbols_per_frame": d.max_symbols_per_frame,

@@ -79,3 +79,23 @@ def paired_wer_difference(refs: list[str], hyps_a: list[str], hyps_b: list[str],
         diffs[start:start + rows] = (counts @ delta) / np.maximum(counts @ words, 1)
     lo, hi = np.percentile(diffs, [2.5, 97.5])
     return {**out, "ci95": [float(lo), float(hi)], "share_b_worse": float(np.mean(diffs > 0))}
+
+
+def phrase_counts(phrases, refs: list[str], hyps: list[str]) -> dict:
+    """How often the context phrases occur in the references (as whole words) and how many
+    of those occurrences the hypotheses miss: per utterance and phrase, the reference's count
+    minus the hypothesis' (never below zero). For one-word names, a name is missed when the
+    hypothesis does not have it (issue #7's name errors)."""
+    def count(words: list[str], phrase: list[str]) -> int:
+        n = len(phrase)
+        return sum(words[i:i + n] == phrase for i in range(len(words) - n + 1))
+
+    split = [p.split() for p in phrases]
+    occurrences = missed = 0
+    for ref, hyp in zip(refs, hyps):
+        r, h = ref.split(), hyp.split()
+        for phrase in split:
+            k = count(r, phrase)
+            occurrences += k
+            missed += max(0, k - count(h, phrase)) if k else 0
+    return {"context_phrases_in_references": occurrences, "context_phrases_missed": missed}

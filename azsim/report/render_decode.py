@@ -23,6 +23,9 @@ def decode_lines(report: dict, nbest: int = 3) -> list[str]:
     aliases = f" (+{ctx['aliases']} alternative spellings)" if ctx and ctx.get("aliases") else ""
     biased = (f", biasing {ctx['phrases']} phrases{aliases} at {ctx['weight_nats']:g} "
               "nats/char" if ctx else "")
+    if ctx and "phrases_missed" in ctx:
+        biased += (f" ({ctx['phrases_missed']} of {ctx['phrases_in_references']} phrases in "
+                   "the references missed)")
     lines.append(
         f"decode:   {d['method']} (beam {d['beam']}, at most {d['max_symbols_per_frame']} "
         f"symbols/frame){biased}: {d['joint_evals']:,} joint and {d['pred_evals']:,} "

@@ -67,6 +67,8 @@ OPTIONAL_METRICS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("decode_pred_evals", ("decode", "pred_evals")),
     ("decode_cycles", ("decode", "decoder_cycles")),
     ("decode_energy_uj", ("decode", "decoder_energy_uj")),
+    ("context_phrases_in_references", ("decode", "context", "phrases_in_references")),
+    ("context_phrases_missed", ("decode", "context", "phrases_missed")),
     ("lattice_uplink_bytes", ("lattice", "uplink_bytes_total")),
     ("lattice_audio_bytes", ("lattice", "audio_bytes_total")),
     ("endpoint_speculative_fires", ("endpoint", "speculative_fires")),

@@ -147,14 +147,20 @@ def _run(spec, points, axes, results, resume, jobs, executor, scheduler, pool, c
         with click.progressbar(length=len(todo), label="points", file=sys.stderr,
                                show_eta=True, show_pos=True,
                                item_show_func=lambda _: f"failed {len(failed)}") as bar:
+            warned: dict[str, int] = {}
+
             def on_result(point, res) -> None:
                 if not res.ok:
                     failed.append((point, res))
+                for text in getattr(res, "warnings", ()):
+                    warned[text] = warned.get(text, 0) + 1
                 bar.update(1)
 
             summary = runner.run_sweep(todo, spec, store, jobs=jobs, executor=executor,
                                        scheduler=scheduler, skipped=skipped,
                                        on_result=on_result, pool=pool, client=client)
+        for text, n in warned.items():
+            click.echo(f"azsim: warning ({n} point{'s' if n != 1 else ''}): {text}", err=True)
         for point, res in failed[:10]:
             shown = " ".join(f"{k}={v!r}" for k, v in point.values.items())
             click.echo(f"failed: {shown or point.key[:12]}: {res.error}", err=True)

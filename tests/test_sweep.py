@@ -307,6 +307,23 @@ def test_a_failing_point_is_recorded_and_the_sweep_goes_on(cli, tmp_path):
     assert len(_rows(db)) == 4
 
 
+def test_azsim_warnings_of_the_points_are_recorded_and_reported_once(cli, tmp_path):
+    """A warning of a run (here: aliases with a per-character bonus) is kept in each point's
+    record and printed once by the sweep with its count, not as Python shows it per worker."""
+    ctx = tmp_path / "ctx.txt"
+    ctx.write_text("@prefix tell\nmarc | mark\n")
+    db = str(tmp_path / "w.sqlite")
+    code, out, err = cli("sweep", "--set", "model.decode.beam=2", "--set",
+                         f"model.decode.context_file={ctx}", "--set", "hw.clock_mhz=400,800",
+                         "--results", db, "--jobs", "2")
+    assert code in (0, None), err
+    assert err.count("azsim: warning (2 points): --context") == 1
+    assert "AzsimWarning" not in err
+    for p in open_for_reading(db):
+        assert len(p.record["warnings"]) == 1 and "1 alternative spelling" in \
+            p.record["warnings"][0]
+
+
 def test_a_killed_worker_costs_at_most_the_point_it_was_running(tmp_path):
     from azsim.sweep import runner
     from azsim.sweep.pool import LocalPool

@@ -13,11 +13,12 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..errors import AzsimError
+from ..errors import AzsimError, AzsimWarning
 from ..threads import BLAS_ONE_THREAD
 
 __all__ = ["SweepError", "PointTask", "PointResult", "run_point", "run_chunk", "WORKER_ENV"]
@@ -53,6 +54,7 @@ class PointResult:
     record_json: str | None   # the run's JSON record (ok points)
     error: str | None         # one line (failed points)
     run_s: float | None       # wall time in the worker
+    warnings: tuple[str, ...] = ()   # azsim's own warnings of the run, one line each
 
 
 class _LRU:
@@ -92,16 +94,39 @@ def run_point(task: PointTask, cache=None) -> PointResult:
     from ..api import simulate
 
     start = time.perf_counter()
+    caught: list = []
     try:
-        report = simulate(model=task.model, hardware=task.hw,
-                          audio=list(task.audio) if task.audio else None,
-                          overrides=list(task.overrides), weights=task.weights,
-                          cache=_CACHE if cache is None else cache,
-                          testset=task.testset, utterances=task.utterances)
-        text = json.dumps(report.to_dict())
-        return PointResult(task.key, True, text, None, time.perf_counter() - start)
+        # azsim's warnings belong to the point: kept in its record and reported by the sweep
+        # once per message, not printed by every worker as Python shows them.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", AzsimWarning)
+            report = simulate(model=task.model, hardware=task.hw,
+                              audio=list(task.audio) if task.audio else None,
+                              overrides=list(task.overrides), weights=task.weights,
+                              cache=_CACHE if cache is None else cache,
+                              testset=task.testset, utterances=task.utterances)
+        own = _own_warnings(caught)
+        record = report.to_dict()
+        if own:
+            record["warnings"] = list(own)
+        return PointResult(task.key, True, json.dumps(record), None,
+                           time.perf_counter() - start, own)
     except Exception as exc:  # noqa: BLE001 - recorded in the store, the sweep continues
-        return PointResult(task.key, False, None, _error_text(exc), time.perf_counter() - start)
+        return PointResult(task.key, False, None, _error_text(exc), time.perf_counter() - start,
+                           _own_warnings(caught))
+
+
+def _own_warnings(caught) -> tuple[str, ...]:
+    """azsim's warnings as one-line texts; any other warning is shown as Python would."""
+    own = []
+    for w in caught:
+        if issubclass(w.category, AzsimWarning):
+            text = " ".join(str(w.message).split())
+            if text not in own:
+                own.append(text)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return tuple(own)
 
 
 def _one_thread() -> None:

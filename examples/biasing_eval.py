@@ -123,6 +123,7 @@ def main(argv=None) -> int:
             print(f"biasing_eval: error: {exc}", file=sys.stderr)
             return 2
         phrases, prefixes, aliases = spec.phrases, spec.prefixes, spec.aliases
+        new_names = set(phrases)     # the names counted are the context's own
     slots = f", {args.committed_slots} committed" if args.committed_slots != 1 else ""
     slots += f", ILM {args.ilm_weight:g}" if args.ilm_weight else ""
     ilm = IlmDiscount.from_nats(args.ilm_weight, args.ilm_cap)

@@ -107,6 +107,11 @@ def test_every_contact_request_names_its_contact_right_after_a_carrier_phrase():
                  if w in grammar.NEW_CONTACTS or w in grammar.TRAIN_NAMES)
         before = " ".join(words[:k])
         assert any(before.endswith(c) for c in grammar.CARRIER_PHRASES), text
+    # names of one's own (examples/names_testset.py) take the same templates and draws
+    own = grammar.name_sentences(50, 5, names=["zuleika", "wolfram"])
+    assert own != grammar.name_sentences(50, 5)
+    for text, plain in zip(own, grammar.name_sentences(50, 5, names=["amy", "bob"])):
+        assert text.replace("zuleika", "amy").replace("wolfram", "bob") == plain
 
 
 def test_a_fresh_seed_with_the_old_voice_split_seed_keeps_the_held_out_voices(tmp_path):

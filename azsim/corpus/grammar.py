@@ -354,9 +354,10 @@ def _contact_requests(contacts, n: int, seed: int) -> list[str]:
     return [" ".join(rng.choice(name_templates)(rng).split()) for _ in range(n)]
 
 
-def name_sentences(n: int, seed: int) -> list[str]:
-    """Requests that contain a contact name never used in training (issue #7 biasing)."""
-    return _contact_requests(NEW_CONTACTS, n, seed)
+def name_sentences(n: int, seed: int, names=None) -> list[str]:
+    """Requests that contain a contact name never used in training (issue #7 biasing):
+    ``NEW_CONTACTS``, or ``names`` of one's own."""
+    return _contact_requests(NEW_CONTACTS if names is None else list(names), n, seed)
 
 
 def training_name_sentences(n: int, seed: int, n_pseudo: int = 0) -> list[str]:

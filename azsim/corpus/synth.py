@@ -67,8 +67,9 @@ def espeak_binary() -> str:
 
 
 def espeak_version() -> str:
+    """E.g. "eSpeak NG text-to-speech: 1.51" (the text before "Data at:")."""
     out = subprocess.run([espeak_binary(), "--version"], capture_output=True, text=True)
-    return " ".join(out.stdout.split()[:5])
+    return " ".join(out.stdout.partition("Data at:")[0].split())
 
 
 def list_variants() -> list[str]:

@@ -308,3 +308,34 @@ def test_context_file_alias_lines(tmp_path):
         bad.write_text(body)
         with pytest.raises(ContextError, match=message):
             parse_context(str(bad), VOCAB)
+
+
+def test_rewrite_spans_are_whole_word_aliases_in_order():
+    """Property: on any text, every span is an alias spelled whole (a word start before it,
+    a space or the end after it), spans are in order and do not overlap, and the phrase
+    given is that alias's."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    words = st.sampled_from(["ab", "a", "b", "ba", "abb", "call", "c"])
+    text_st = st.lists(words, max_size=8).map(" ".join)
+
+    @settings(max_examples=300, deadline=None)
+    @given(text_st, st.booleans(), st.sampled_from(["", " "]))
+    def check(text, carriers, tail):
+        aliases = {"ab": "mom", "b a": "dad", "abb": "mom"}
+        trie = build_trie(["mom", "dad"], VOCAB, 1.0, prefixes=["call"] if carriers else [],
+                          aliases=aliases)
+        toks = _tokens(text + tail)
+        spans = trie.rewrite_spans(toks)
+        last = 0
+        for start, end, phrase in spans:
+            assert last <= start < end <= len(toks)
+            alias = _text(toks[start:end])
+            assert aliases[alias] == _text(phrase)
+            assert start == 0 or _text(toks[:start]).endswith(" ")
+            assert end == len(toks) or _text(toks[end:end + 1]) == " "
+            if carriers:
+                assert _text(toks[:start]).endswith("call ")
+            last = end
+    check()

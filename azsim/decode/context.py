@@ -61,7 +61,7 @@ class ContextTrie:
     weight_q: int                  # bonus per matched token, Q.10 nats
     phrases: tuple[str, ...]
     prefixes: tuple[str, ...] = ()
-    canonical: dict | None = None  # node where an alias ends -> token ids of its phrase
+    canonical: dict | None = None  # node where an alias ends -> (alias length, phrase tokens)
     aliases: tuple[tuple[str, str], ...] = ()   # (alias, phrase)
 
     @property
@@ -124,17 +124,14 @@ class ContextTrie:
         word start, followed by a word boundary or the end)."""
         if not self.canonical:
             return []
-        spans, nodes, node, pending = [], [], ROOT, 0
+        spans, node, pending = [], ROOT, 0
         for i, tok in enumerate(list(tokens) + [None]):
             if (tok is None or tok == self.space) and node in self.canonical:
-                start = i
-                while start > 0 and nodes[start - 1] > ROOT and self.earns[nodes[start - 1]]:
-                    start -= 1
-                spans.append((start, i, self.canonical[node]))
+                length, phrase = self.canonical[node]
+                spans.append((i - length, i, phrase))
             if tok is None:
                 break
             node, pending, _ = self.step(node, pending, int(tok))
-            nodes.append(node)
         return spans
 
 
@@ -183,7 +180,7 @@ def build_trie(phrases: list[str], vocab: Vocab, weight_nats: float,
         for start in starts:
             end = insert(start, alias, True)
             is_end[end] = True
-            canonical[end] = tuple(index[ch] for ch in phrase)
+            canonical[end] = (len(alias), tuple(index[ch] for ch in phrase))
     return ContextTrie(tuple(children), tuple(is_end), tuple(word_start), tuple(earns), space,
                        nats_to_q(weight_nats), tuple(phrases), tuple(prefixes), canonical,
                        tuple(aliases.items()))

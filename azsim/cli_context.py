@@ -75,9 +75,9 @@ def context_aliases(context_file, out_file, model, weights, bits, voices, min_co
     if keep_file:
         keep |= _read_keep_words(keep_file)
     quiet = json_dest == "-"
-    for dest in (out_file, json_dest):
-        if dest not in (None, "-"):
-            _check_writable(dest)
+    _check_writable(out_file, "OUT", "a file path for the context with aliases")
+    if json_dest not in (None, "-"):
+        _check_writable(json_dest)
     espeak_binary()   # fail before any work if espeak-ng is missing
     cfg = cfgmod.load_model_config(model, list(overrides)
                                    + ([f"model.weight_bits={bits}"] if bits is not None else []))

@@ -62,6 +62,8 @@ def test_bad_options_are_one_line_errors(cli, tmp_path):
     code, _, err = cli("context-aliases", str(ctx), str(tmp_path / "out.txt"), "--keep",
                        str(tmp_path / "missing.txt"))
     assert code == 2 and "--keep" in err and "cannot read" in err
+    code, _, err = cli("context-aliases", str(ctx), str(tmp_path / "no" / "out.txt"))
+    assert code == 2 and err.startswith(f"azsim: error: OUT {tmp_path / 'no' / 'out.txt'}: folder")
     code, _, err = cli("context-aliases", str(tmp_path / "none.txt"), str(tmp_path / "o.txt"))
     assert code == 2 and "none.txt: cannot read" in err and len(err.splitlines()) == 1
 

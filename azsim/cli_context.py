@@ -98,7 +98,6 @@ def context_aliases(context_file, out_file, model, weights, bits, voices, min_co
               f"{' weights ' + str(weights) if weights else ''}, {cfg.weight_bits}-bit, "
               f"{voices} training voices per phrase, min count {min_count}, seed {seed}",
               f"spoken by {espeak_version()}"]
-    al.write_context(out_file, spec.phrases, spec.prefixes, merged, header)
     record = {"context": context_file, "out": out_file, "model": cfg.name,
               "weights": weights or cfg.weights or "generated", "weight_bits": cfg.weight_bits,
               "voices": voices, "min_count": min_count, "seed": seed,
@@ -115,6 +114,13 @@ def context_aliases(context_file, out_file, model, weights, bits, voices, min_co
                 click.echo(f"  {phrase}: {', '.join(mine)}")
     if json_dest is not None:
         _write_json(record, json_dest)
+    # After the report and the record (a disk that fills up must not lose the aliases found):
+    try:
+        al.write_context(out_file, spec.phrases, spec.prefixes, merged, header)
+    except OSError as exc:
+        kept = [w for w, on in (("the report above", not quiet), ("--json", json_dest)) if on]
+        raise AzsimError(f"OUT {out_file}: cannot write ({exc.strerror}); the aliases are in "
+                         f"{' and '.join(kept)}") from None
 
 
 COMMANDS = (context_aliases,)

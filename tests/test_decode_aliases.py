@@ -93,3 +93,8 @@ def test_context_aliases_end_to_end(cli, tmp_path):
                        "--min-count", "1", "--jobs", "1", "--json", str(tmp_path / "one.json"))
     assert code == 0, err
     assert json.loads((tmp_path / "one.json").read_text())["phrases"] == data["phrases"]
+    # a full disk after the work: a one-line error, the aliases kept in the report
+    code, stdout, err = cli("context-aliases", str(ctx), "/dev/full", "--voices", "2",
+                            "--min-count", "1")
+    assert code == 2 and stdout.startswith("context-aliases /dev/full:")
+    assert "OUT /dev/full: cannot write" in err and "report above" in err

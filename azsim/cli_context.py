@@ -8,6 +8,7 @@ import time
 
 import click
 
+from .cli_types import FiniteFloatRange
 from .config import DEFAULT_MODEL
 from .errors import AzsimError
 
@@ -40,6 +41,11 @@ def _read_keep_words(path: str) -> set[str]:
                    "the grammar's request words")
 @click.option("--no-grammar-keep", "grammar_keep", is_flag=True, flag_value=False, default=True,
               help="do not protect the grammar's request words (a model trained on other text)")
+@click.option("--skip-heard", "skip_heard", type=FiniteFloatRange(0, 1), default=None,
+              metavar="SHARE",
+              help="leave out of the biasing the phrases the model already writes right in at "
+                   "least this share of their renderings (e.g. the contacts it was trained "
+                   "on); they stay in OUT as comments")
 @click.option("--seed", type=click.IntRange(0, 2 ** 31 - 1), default=0, show_default=True,
               help="seed of the voices, channels and noise")
 @click.option("--jobs", type=click.IntRange(1), default=None,
@@ -48,7 +54,7 @@ def _read_keep_words(path: str) -> set[str]:
 @click.option("--json", "json_dest", default=None, metavar="PATH|-",
               help="every spelling heard per phrase, the aliases kept and why others were not")
 def context_aliases(context_file, out_file, model, weights, bits, voices, min_count, keep_file,
-                    grammar_keep, seed, jobs, overrides, json_dest) -> None:
+                    grammar_keep, skip_heard, seed, jobs, overrides, json_dest) -> None:
     """Add the model's own spellings of each phrase of CONTEXT as aliases, written to OUT.
 
     Each phrase is spoken by espeak-ng in training voices after the context's carriers
@@ -89,38 +95,56 @@ def context_aliases(context_file, out_file, model, weights, bits, voices, min_co
     t0 = time.perf_counter()
     _, qm = prepare_model(cfg, weights, calibration_utterances(cfg))
     result = al.find_aliases(qm, cfg, spec.phrases, spec.prefixes, keep, voices, min_count, seed,
-                             _stderr_progress(quiet), jobs)
-    merged = dict(spec.aliases)       # the file's own aliases stay; new ones may not clash
-    for alias, phrase in result.aliases.items():
-        merged.setdefault(alias, phrase)
-    build_trie(spec.phrases, vocab, 1.0, f"context-aliases {out_file}", spec.prefixes, merged)
+                             _stderr_progress(quiet), jobs, skip_heard)
+    skipped = {p: f"written right in {result.heard_right(p) * 100:.0f} % of {voices} renderings"
+                  f", not biased" for p in result.skipped}
+    biased = [p for p in spec.phrases if p not in skipped]
+    merged = {a: p for a, p in spec.aliases.items() if p not in skipped}   # the file's own
+    for alias, phrase in result.aliases.items():                          # stay; new ones
+        merged.setdefault(alias, phrase)                                  # may not clash
+    if biased:
+        build_trie(biased, vocab, 1.0, f"context-aliases {out_file}", spec.prefixes, merged)
     header = [f"aliases by azsim context-aliases from {context_file}: model {cfg.name}"
               f"{' weights ' + str(weights) if weights else ''}, {cfg.weight_bits}-bit, "
-              f"{voices} training voices per phrase, min count {min_count}, seed {seed}",
+              f"{voices} training voices per phrase, min count {min_count}, seed {seed}"
+              + (f", phrases written right >= {skip_heard:g} of the time not biased"
+                 if skip_heard is not None else ""),
               f"spoken by {espeak_version()}"]
     record = {"context": context_file, "out": out_file, "model": cfg.name,
               "weights": weights or cfg.weights or "generated", "weight_bits": cfg.weight_bits,
               "voices": voices, "min_count": min_count, "seed": seed,
               "keep_words": len(keep), "elapsed_s": time.perf_counter() - t0,
               **result.as_dict()}
+    # OUT and the record first (a report cut short by a closed pipe must not lose them); a
+    # failed OUT is reported after the report (a full disk must not lose the aliases found).
+    write_error = None
+    if biased:
+        try:
+            al.write_context(out_file, spec.phrases, spec.prefixes, merged, header, skipped)
+        except OSError as exc:
+            write_error = exc.strerror or str(exc)
+    if json_dest is not None:
+        _write_json(record, json_dest)
     if not quiet:
         with_alias = len({p for p in merged.values()})
         click.echo(f"context-aliases {out_file}: {len(result.aliases)} new aliases for "
-                   f"{with_alias} of {len(spec.phrases)} phrases ({voices} renderings each, "
+                   f"{with_alias} of {len(biased)} biased phrases ({voices} renderings each, "
                    f"kept if heard >= {min_count} times; {record['elapsed_s']:.0f} s)")
+        if skipped:
+            click.echo(f"  not biased, the model writes them right in >= {skip_heard:g} of "
+                       f"their renderings: {', '.join(skipped)}")
         for phrase in spec.phrases:
             mine = [a for a, p in merged.items() if p == phrase]
             if mine:
                 click.echo(f"  {phrase}: {', '.join(mine)}")
-    if json_dest is not None:
-        _write_json(record, json_dest)
-    # After the report and the record (a disk that fills up must not lose the aliases found):
-    try:
-        al.write_context(out_file, spec.phrases, spec.prefixes, merged, header)
-    except OSError as exc:
+    if not biased:     # after the report and --json, so what was heard is not lost
+        raise AzsimError(f"--skip-heard {skip_heard:g}: the model writes every phrase right in "
+                         "at least that share of its renderings, so none is left to bias and "
+                         f"{out_file} is not written; give a larger share")
+    if write_error is not None:     # reported last: the aliases are in the report and record
         kept = [w for w, on in (("the report above", not quiet), ("--json", json_dest)) if on]
-        raise AzsimError(f"OUT {out_file}: cannot write ({exc.strerror}); the aliases are in "
-                         f"{' and '.join(kept)}") from None
+        raise AzsimError(f"OUT {out_file}: cannot write ({write_error}); the aliases are in "
+                         f"{' and '.join(kept) or 'no other output (give --json)'}")
 
 
 COMMANDS = (context_aliases,)

@@ -5,7 +5,8 @@ import shutil
 
 import pytest
 
-from azsim.decode.aliases import choose_aliases, spelling_after, write_context
+from azsim.decode.aliases import (AliasResult, choose_aliases, skip_heard_phrases,
+                                  spelling_after, write_context)
 from azsim.decode.context import load_context, parse_context
 from azsim.model.vocab import make_vocab
 
@@ -40,15 +41,31 @@ def test_choose_aliases_keeps_frequent_unambiguous_spellings_without_kept_words(
     assert dropped["anouk"]["anna"] == "heard for anouk, siobhan"
 
 
+def test_phrases_the_model_already_hears_can_be_left_out():
+    heard = {"mark": C({"mark": 30, "marc": 6}), "siobhan": C({"sheila": 20, "sven": 2}),
+             "kasimir": C({"casimir": 9, "kasimir": 3})}
+    aliases, dropped = choose_aliases(heard, keep_words=set(), min_count=2)
+    result = AliasResult(heard, aliases, dropped, {"mark": 4, "siobhan": 18})
+    assert result.heard_right("mark") == 30 / 40 and result.heard_right("siobhan") == 0.0
+    assert result.heard_right("kasimir") == 3 / 12
+    skip_heard_phrases(result, 0.3)
+    assert result.skipped == ["mark"]
+    assert result.aliases == {"sheila": "siobhan", "sven": "siobhan", "casimir": "kasimir"}
+    record = result.as_dict()
+    assert record["skipped"] == ["mark"] and record["phrases"]["mark"]["biased"] is False
+    assert skip_heard_phrases(AliasResult(heard, dict(aliases), dropped, {}), None).skipped == []
+
+
 def test_written_context_reads_back(tmp_path):
     path = tmp_path / "ctx.txt"
     write_context(str(path), ["siobhan", "kasimir", "mom"], ["call", "tell"],
                   {"sheila": "siobhan", "shiv on": "siobhan", "casimir": "kasimir"},
-                  ["made by a test"])
+                  ["made by a test"], skipped={"mom": "heard right"})
     assert path.read_text().splitlines() == [
         "# made by a test", "@prefix call", "@prefix tell", "siobhan | sheila | shiv on",
-        "kasimir | casimir", "mom"]
+        "kasimir | casimir", "# mom  (heard right)"]
     spec = parse_context(str(path), VOCAB)
+    assert spec.phrases == ["siobhan", "kasimir"]
     assert spec.aliases == {"sheila": "siobhan", "shiv on": "siobhan", "casimir": "kasimir"}
     assert load_context(str(path), VOCAB, 1.0).aliases == tuple(spec.aliases.items())
 
@@ -88,6 +105,17 @@ def test_context_aliases_end_to_end(cli, tmp_path):
     assert spec.aliases["kazimir"] == "kasimir"            # the file's own alias stays
     kept = {a for p in data["phrases"].values() for a in p["aliases"]}
     assert kept <= set(spec.aliases)
+    # --skip-heard: the phrases left out are those written right often enough, as comments
+    code, _, err = cli("context-aliases", str(ctx), str(tmp_path / "skip.txt"), "--voices",
+                       "4", "--skip-heard", "0.5", "--json", str(tmp_path / "skip.json"))
+    skip = json.loads((tmp_path / "skip.json").read_text())
+    for phrase, p in skip["phrases"].items():
+        assert p["biased"] == (p["heard_right_share"] < 0.5)
+    if code == 0:
+        text = (tmp_path / "skip.txt").read_text()
+        assert all(f"# {p}  (written right" in text for p in skip["skipped"])
+    else:      # every phrase heard right: nothing to bias, a one-line error after the record
+        assert "none is left to bias" in err and len(skip["skipped"]) == 2
     # every draw is made before synthesis: one process hears what two heard
     code, _, err = cli("context-aliases", str(ctx), str(tmp_path / "one.txt"), "--voices", "4",
                        "--min-count", "1", "--jobs", "1", "--json", str(tmp_path / "one.json"))

@@ -43,14 +43,22 @@ class AliasResult:
     dropped: dict[str, dict[str, str]] = field(default_factory=dict)  # phrase -> {spelling: why}
     carrier_missed: dict[str, int] = field(default_factory=dict)   # renderings whose carrier
     #                                                                the model did not hear
+    skipped: list[str] = field(default_factory=list)   # phrases left out of the biasing
+
+    def heard_right(self, phrase: str) -> float:
+        """Share of the phrase's renderings the model wrote exactly right."""
+        total = sum(self.heard[phrase].values()) + self.carrier_missed.get(phrase, 0)
+        return self.heard[phrase][phrase] / total if total else 0.0
 
     def as_dict(self) -> dict:
         return {"phrases": {p: {"heard": dict(self.heard[p].most_common()),
+                                "heard_right_share": self.heard_right(p),
+                                "biased": p not in self.skipped,
                                 "aliases": [a for a, q in self.aliases.items() if q == p],
                                 "dropped": self.dropped.get(p, {}),
                                 "carrier_missed": self.carrier_missed.get(p, 0)}
                             for p in self.heard},
-                "aliases": len(self.aliases)}
+                "aliases": len(self.aliases), "skipped": list(self.skipped)}
 
 
 def spelling_after(hypothesis: str, carrier: str) -> str | None:
@@ -159,21 +167,35 @@ def hear_phrases(qm, cfg, phrases: list[str], prefixes: list[str], voices: int, 
 def find_aliases(qm, cfg, phrases: list[str], prefixes: list[str], keep_words: set[str],
                  voices: int = ALIAS_VOICES, min_count: int = ALIAS_MIN_COUNT, seed: int = 0,
                  progress: Callable[[str, int, int], None] | None = None,
-                 jobs: int | None = None) -> AliasResult:
-    """The aliases of ``phrases`` for the integer model ``qm`` (module docstring)."""
+                 jobs: int | None = None, skip_heard: float | None = None) -> AliasResult:
+    """The aliases of ``phrases`` for the integer model ``qm`` (module docstring). With
+    ``skip_heard``, a phrase the model writes right in at least that share of its renderings
+    is left out of the biasing (``AliasResult.skipped``) with its aliases; its spellings still
+    take part in the checks, so no other phrase's alias can name it."""
     heard, missed = hear_phrases(qm, cfg, phrases, prefixes, voices, seed, progress, jobs)
     aliases, dropped = choose_aliases(heard, keep_words, min_count)
-    return AliasResult(heard, aliases, dropped, missed)
+    return skip_heard_phrases(AliasResult(heard, aliases, dropped, missed), skip_heard)
+
+
+def skip_heard_phrases(result: AliasResult, share: float | None) -> AliasResult:
+    """``result`` with the phrases written right in at least ``share`` of their renderings
+    left out of the biasing, with their aliases (None: nothing left out)."""
+    if share is not None:
+        result.skipped = [p for p in result.heard if result.heard_right(p) >= share]
+        result.aliases = {a: p for a, p in result.aliases.items() if p not in result.skipped}
+    return result
 
 
 def write_context(path: str, phrases: list[str], prefixes: list[str], aliases: dict[str, str],
-                  header: list[str]) -> None:
+                  header: list[str], skipped: dict[str, str] | None = None) -> None:
     """A context file: ``header`` as comments, the prefixes, one ``PHRASE | ALIAS ...`` line
-    per phrase."""
+    per phrase; ``skipped`` phrases (phrase -> why) as comment lines."""
     by_phrase = collections.defaultdict(list)
     for alias, phrase in aliases.items():
         by_phrase[phrase].append(alias)
+    skipped = skipped or {}
     lines = [f"# {h}" for h in header] + [f"@prefix {p}" for p in prefixes]
-    lines += [" | ".join([p] + by_phrase[p]) for p in phrases]
+    lines += [f"# {p}  ({skipped[p]})" if p in skipped else " | ".join([p] + by_phrase[p])
+              for p in phrases]
     with open(path, "w", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")

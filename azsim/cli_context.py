@@ -10,6 +10,7 @@ import click
 
 from .cli_types import FiniteFloatRange
 from .config import DEFAULT_MODEL
+from .decode.aliases import ALIAS_MIN_COUNT, ALIAS_VOICES
 from .errors import AzsimError
 
 
@@ -32,10 +33,10 @@ def _read_keep_words(path: str) -> set[str]:
 @click.option("--weights", default=None, metavar="NAME|FILE.npz",
               help="trained weights (default: the model preset's)")
 @click.option("--bits", type=int, default=None, help="weight bit-width (1..8)")
-@click.option("--voices", type=click.IntRange(1, 1000), default=None,
-              help="renderings per phrase in training voices  [default: 40]")
-@click.option("--min-count", "min_count", type=click.IntRange(1), default=None,
-              help="renderings a spelling needs to become an alias  [default: 2]")
+@click.option("--voices", type=click.IntRange(1, 1000), default=ALIAS_VOICES,
+              show_default=True, help="renderings per phrase in training voices")
+@click.option("--min-count", "min_count", type=click.IntRange(1), default=ALIAS_MIN_COUNT,
+              show_default=True, help="renderings a spelling needs to become an alias")
 @click.option("--keep", "keep_file", default=None, metavar="FILE",
               help="words no alias may contain (e.g. the rest of the address book), besides "
                    "the grammar's request words")
@@ -68,12 +69,10 @@ def context_aliases(context_file, out_file, model, weights, bits, voices, min_co
     from .corpus.grammar import request_words
     from .corpus.synth import espeak_binary, espeak_version
     from .decode import aliases as al
-    from .decode.context import ContextError, build_trie, parse_context
+    from .decode.context import ContextError, parse_context
     from .evaluate import calibration_utterances
     from .model.vocab import make_vocab
 
-    voices = al.ALIAS_VOICES if voices is None else voices
-    min_count = al.ALIAS_MIN_COUNT if min_count is None else min_count
     if min_count > voices:
         raise AzsimError(f"--min-count {min_count}: above --voices {voices}, so no spelling "
                          "could qualify; give a count <= the renderings per phrase")
@@ -99,11 +98,11 @@ def context_aliases(context_file, out_file, model, weights, bits, voices, min_co
     skipped = {p: f"written right in {result.heard_right(p) * 100:.0f} % of {voices} renderings"
                   f", not biased" for p in result.skipped}
     biased = [p for p in spec.phrases if p not in skipped]
-    merged = {a: p for a, p in spec.aliases.items() if p not in skipped}   # the file's own
-    for alias, phrase in result.aliases.items():                          # stay; new ones
-        merged.setdefault(alias, phrase)                                  # may not clash
-    if biased:
-        build_trie(biased, vocab, 1.0, f"context-aliases {out_file}", spec.prefixes, merged)
+    # The file's own aliases stay and new ones may not displace them; a new alias is never a
+    # phrase (choose_aliases), so the file stays valid.
+    merged = {a: p for a, p in spec.aliases.items() if p not in skipped}
+    for alias, phrase in result.aliases.items():
+        merged.setdefault(alias, phrase)
     header = [f"aliases by azsim context-aliases from {context_file}: model {cfg.name}"
               f"{' weights ' + str(weights) if weights else ''}, {cfg.weight_bits}-bit, "
               f"{voices} training voices per phrase, min count {min_count}, seed {seed}"

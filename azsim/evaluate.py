@@ -22,7 +22,7 @@ from .errors import AzsimError
 from .compress.ptq import QuantizedRNNT
 from .corpus.build import corpus_meta
 from .corpus.grammar import fingerprint as grammar_fingerprint
-from .decode.summary import decoder_for
+from .decode.summary import context_record, decoder_for
 from .execute.branch import branch_shares, encoder_macs
 from .execute.integer import run_utterance
 from .model import float_ref
@@ -223,16 +223,11 @@ def evaluate_sets(model: str, testsets, bits: int | None = None, overrides=(),
 
 
 def _decode_record(cfg, setup) -> dict:
-    """How the integer model's hypotheses were searched (issue #7 settings)."""
-    d, ctx = cfg.decode, setup.context
-    return {"method": "beam" if d.beam > 1 else "greedy", "beam": d.beam,
-            "context_file": d.context_file or None,
-            "context_phrases": len(ctx.phrases) if ctx else 0,
-            "context_aliases": len(ctx.aliases) if ctx else 0,
-            "context_weight_nats": d.context_weight if ctx else None,
-            "context_committed_slots": d.context_committed_slots if ctx else None,
-            "context_ilm_weight": d.context_ilm_weight if ctx else None,
-            "context_ilm_cap_nats": d.context_ilm_cap_nats if ctx else None}
+    """How the integer model's hypotheses were searched (issue #7 settings): the run report's
+    context record, its keys prefixed with ``context_``."""
+    ctx = context_record(cfg, setup.context) or {"file": None}
+    return {"method": "beam" if cfg.decode.beam > 1 else "greedy", "beam": cfg.decode.beam,
+            **{f"context_{k}": v for k, v in ctx.items()}}
 
 
 def _evaluate_set(cfg, weights, w, qm, tset: TestSet, include_float: bool, report,

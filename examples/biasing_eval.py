@@ -41,20 +41,8 @@ from azsim.errors import AzsimError
 from azsim.evaluate import calibration_utterances, load_testset
 from azsim.execute.integer import run_utterance
 from azsim.model.loading import calibrate, model_weights
-from azsim.model.metrics import error_rate
+from azsim.model.metrics import error_rate, phrase_counts
 from azsim.model.vocab import make_vocab
-
-
-def name_errors(refs, hyps, names) -> tuple[int, int]:
-    """(names missed, names in the references): a name is found if the hypothesis has it."""
-    missed = total = 0
-    for ref, hyp in zip(refs, hyps):
-        words = set(hyp.split())
-        for w in ref.split():
-            if w in names:
-                total += 1
-                missed += w not in words
-    return missed, total
 
 
 def decode_set(qm, utts, decoder, vocab) -> tuple[list[str], int, int]:
@@ -148,8 +136,9 @@ def main(argv=None) -> int:
             joint, pred, n_utts = joint + j, pred + p, n_utts + len(hyps)
             out[f"{name}_wer"] = error_rate(tset.references, hyps, "word")
             if name == "names":
-                missed, total = name_errors(tset.references, hyps, new_names)
-                out["name_errors"], out["names"] = missed, total
+                counts = phrase_counts(new_names, tset.references, hyps)
+                out["name_errors"] = counts["context_phrases_missed"]
+                out["names"] = counts["context_phrases_in_references"]
             out[f"{name}_hypotheses"] = hyps
         out["seconds"] = time.perf_counter() - t0
         rows.append(out)

@@ -22,26 +22,11 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import sys
-import tempfile
 
 import numpy as np
 
-from azsim.corpus import grammar, synth
-from azsim.model.frontend import FrontendSpec, log_mel
-
-_WORKDIR = None
-
-
-def _init():
-    global _WORKDIR
-    _WORKDIR = tempfile.TemporaryDirectory(prefix="azsim-names-")
-
-
-def _render(task):
-    text, speaker, channel, seed = task
-    audio = synth.synthesize(text, speaker, channel, seed, _WORKDIR.name)
-    return log_mel(audio, FrontendSpec()).astype(np.float16)
-
+from azsim.corpus import build, grammar, synth
+from azsim.model.frontend import FrontendSpec
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -67,9 +52,10 @@ def main(argv=None) -> int:
     voices = synth.split_variants(synth.list_variants(), 0)["test"]
     rng = np.random.default_rng(args.seed)
     tasks = [(t, synth.draw_speaker(rng, voices), synth.draw_channel(rng),
-              int(rng.integers(2 ** 31))) for t in texts]
-    with mp.get_context("fork").Pool(args.jobs, initializer=_init) as pool:
-        feats = list(pool.imap(_render, tasks, chunksize=8))
+              int(rng.integers(2 ** 31)), (0, 0.0), FrontendSpec()) for t in texts]
+    # the corpus's own synthesis workers (no pause): float16 features, as a corpus split
+    with mp.get_context("fork").Pool(args.jobs, initializer=build.init_worker) as pool:
+        feats = [f for _, f in pool.imap(build.render_one, tasks, chunksize=8)]
     offsets = np.concatenate([[0], np.cumsum([f.shape[0] for f in feats])]).astype(np.int64)
     np.savez(args.out, features=np.concatenate(feats), offsets=offsets, texts=np.array(texts))
     if args.context:

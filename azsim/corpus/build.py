@@ -106,9 +106,12 @@ def pause_plan(seed: int, split: str, texts: list[str], share: float,
 _PAUSE_STREAM = 0x7061   # "pa": the pause draws' own stream of the corpus seed
 
 
-def _render_one(args):
+def render_one(args):
+    """In a synthesis worker (a pool started with ``init_worker``): one utterance, ``(text,
+    speaker, channel, seed, (words before a pause, pause s), spec)``, as (audio, float16
+    log-mel features)."""
     text, speaker, channel, seed, (cut, pause_s), spec = args
-    workdir = _WORKDIR.name
+    workdir = worker_dir()
     if pause_s > 0:
         audio = synth.synthesize_with_pause(text, cut, pause_s, speaker, channel, seed, workdir)
     else:
@@ -119,9 +122,15 @@ def _render_one(args):
 _WORKDIR = None
 
 
-def _init_worker():
+def init_worker():
+    """A synthesis worker's scratch folder for espeak-ng's files, one per process."""
     global _WORKDIR
     _WORKDIR = tempfile.TemporaryDirectory(prefix="azsim-corpus-")
+
+
+def worker_dir() -> str:
+    """The scratch folder of this synthesis worker (a pool started with ``init_worker``)."""
+    return _WORKDIR.name
 
 
 def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None = None,
@@ -159,12 +168,12 @@ def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None
                          "window_ms": spec.window_ms, "hop_ms": spec.hop_ms,
                          "n_fft": spec.n_fft, "f_max_hz": spec.f_max_hz},
             "espeak_ng": synth.espeak_version(), "seconds": {}}
-    with ctx.Pool(jobs, initializer=_init_worker) as pool:
+    with ctx.Pool(jobs, initializer=init_worker) as pool:
         for split, items in work.items():
             feats, audios = [], []
             breaks = pause_plan(seed, split, [t for t, *_ in items], pauses, pause_ms)
             args = [(t, s, c, u, b, spec) for (t, s, c, u), b in zip(items, breaks)]
-            for k, (audio, f) in enumerate(pool.imap(_render_one, args, chunksize=16)):
+            for k, (audio, f) in enumerate(pool.imap(render_one, args, chunksize=16)):
                 feats.append(f)
                 if split in ("test", "names"):
                     audios.append(np.clip(np.rint(audio * 32768), -32768, 32767).astype(np.int16))

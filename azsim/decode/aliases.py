@@ -23,7 +23,6 @@ The decodes run on the host, once per context: nothing here is charged to the pr
 from __future__ import annotations
 
 import collections
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -100,20 +99,12 @@ def choose_aliases(heard: dict[str, collections.Counter], keep_words: set[str],
     return dict(sorted(aliases.items(), key=lambda kv: (kv[1], kv[0]))), dropped
 
 
-_WORKDIR = None
-
-
-def _init_worker():
-    global _WORKDIR
-    _WORKDIR = tempfile.TemporaryDirectory(prefix="azsim-aliases-")
-
-
 def _render(task):
-    """One rendering's log-mel features (float32), in a worker process."""
-    from ..corpus import synth
+    """One rendering's log-mel features (float32), in a corpus synthesis worker."""
+    from ..corpus import build, synth
     from ..model.frontend import log_mel
     text, speaker, channel, seed, spec = task
-    return log_mel(synth.synthesize(text, speaker, channel, seed, _WORKDIR.name), spec
+    return log_mel(synth.synthesize(text, speaker, channel, seed, build.worker_dir()), spec
                    ).astype(np.float32)
 
 
@@ -128,7 +119,7 @@ def hear_phrases(qm, cfg, phrases: list[str], prefixes: list[str], voices: int, 
     import multiprocessing as mp
     import os
 
-    from ..corpus import synth
+    from ..corpus import build, synth
     from ..execute.integer import run_utterance
     from ..model.loading import frontend_spec
     from ..model.vocab import make_vocab
@@ -150,7 +141,7 @@ def hear_phrases(qm, cfg, phrases: list[str], prefixes: list[str], voices: int, 
     heard = {p: collections.Counter() for p in phrases}
     missed = dict.fromkeys(phrases, 0)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
-    with mp.get_context("fork").Pool(jobs, initializer=_init_worker) as pool:
+    with mp.get_context("fork").Pool(jobs, initializer=build.init_worker) as pool:
         for done, ((phrase, carrier), features) in enumerate(
                 zip(owners, pool.imap(_render, tasks, chunksize=4)), start=1):
             text = vocab.decode(run_utterance(qm, features).tokens)

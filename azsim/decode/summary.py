@@ -41,15 +41,27 @@ def decoder_for(cfg) -> DecodeSetup:
     d = cfg.decode
     context = load_context(d.context_file, vocab, d.context_weight) if d.context_file else None
     if context is not None and context.aliases and d.context_weight > 0:
+        n = len(context.aliases)
         warnings.warn(
-            f"--context {d.context_file}: {len(context.aliases)} alternative spelling"
-            f"{'s' if len(context.aliases) != 1 else ''} with a bonus of {d.context_weight:g} nats per character: every alias is a path that "
-            "earns it, and on the trained small model any bonus with aliases took over "
+            f"--context {d.context_file}: {n} alternative spelling{'s' if n != 1 else ''} "
+            f"with a bonus of {d.context_weight:g} nats per character: every alias is a path "
+            "that earns it, and on the trained small model any bonus with aliases took over "
             "requests (+8.9 WER points at 1.5 nats, README issue #7); the measured setting "
             "is --context-weight 0", AzsimWarning, stacklevel=2)
     ilm = IlmDiscount.from_nats(d.context_ilm_weight, d.context_ilm_cap_nats)
     return DecodeSetup(make_decoder(d.beam, context, d.context_committed_slots, ilm), context,
                        vocab)
+
+
+def context_record(cfg, context: ContextTrie | None) -> dict | None:
+    """The biasing settings of a run or an evaluation (None without a context)."""
+    if context is None:
+        return None
+    d = cfg.decode
+    return {"file": d.context_file, "phrases": len(context.phrases),
+            "aliases": len(context.aliases), "trie_nodes": context.nodes,
+            "weight_nats": d.context_weight, "committed_slots": d.context_committed_slots,
+            "ilm_weight": d.context_ilm_weight, "ilm_cap_nats": d.context_ilm_cap_nats}
 
 
 def _is_decoder_layer(name: str) -> bool:
@@ -125,13 +137,8 @@ def report_sections(data: dict, *, cfg, utts, speech_seconds, results, costs, ti
             "latency_no_speculation_ms": ms(ep.latency_s(False)),
             "latency_with_speculation_ms": ms(ep.latency_s(True))})
 
-    context = None
-    if setup.context is not None:
-        context = {"file": d.context_file, "phrases": len(setup.context.phrases),
-                   "aliases": len(setup.context.aliases),
-                   "trie_nodes": setup.context.nodes, "weight_nats": d.context_weight,
-                   "committed_slots": d.context_committed_slots,
-                   "ilm_weight": d.context_ilm_weight, "ilm_cap_nats": d.context_ilm_cap_nats}
+    context = context_record(cfg, setup.context)
+    if context is not None:
         if references is not None and all(r is not None for r in references):
             counts = phrase_counts(setup.context.phrases, list(references), data["transcripts"])
             context["phrases_in_references"] = counts["context_phrases_in_references"]

@@ -72,6 +72,35 @@ def test_simulation_is_deterministic(tiny):
     np.testing.assert_array_equal(a.enc_out, b.enc_out)
 
 
+def test_untrained_weights_are_made_once_per_architecture_and_seed(monkeypatch):
+    """Sweep points that change only precision, pruning or decoding share one generated
+    model (its blank bias costs a float encoder pass over the shipped audio); another seed
+    or shape gets its own, and the shared arrays cannot be changed in place."""
+    from dataclasses import replace
+
+    from azsim.model import loading
+    loading._untrained_weights.cache_clear()
+    made = []
+    real = loading.generate_weights
+    monkeypatch.setattr(loading, "generate_weights",
+                        lambda *a, **k: made.append(1) or real(*a, **k))
+    cfg = load_model_config("tiny")
+    a = model_weights(cfg)
+    b = model_weights(replace(cfg, weight_bits=4, sparsity=0.5,
+                              decode=replace(cfg.decode, beam=4)))
+    assert len(made) == 1 and a.keys() == b.keys()
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name])
+    with pytest.raises(ValueError, match="read-only"):
+        a["joint.b_out"][0] = 0.0
+    a["joint.b_out"] = np.zeros_like(b["joint.b_out"])   # the dict is the caller's own
+    assert model_weights(cfg)["joint.b_out"].any()
+    c = model_weights(replace(cfg, seed=cfg.seed + 1))
+    assert len(made) == 2 and not np.array_equal(a["enc.0.w_x"], c["enc.0.w_x"])
+    fresh = generate_weights(cfg)
+    np.testing.assert_array_equal(fresh["enc.0.w_x"], b["enc.0.w_x"])
+
+
 def test_he2019_preset_matches_the_paper_size():
     # He et al., ICASSP 2019 report ~117 M parameters; our shapes give 120.4 M because we
     # concatenate frames at time reduction (layer 3 input 1280 wide) and assume a 128-d embedding.

@@ -79,7 +79,7 @@ def test_untrained_weights_are_made_once_per_architecture_and_seed(monkeypatch):
     from dataclasses import replace
 
     from azsim.model import loading
-    loading._untrained_weights.cache_clear()
+    loading._UNTRAINED.clear()
     made = []
     real = loading.generate_weights
     monkeypatch.setattr(loading, "generate_weights",
@@ -99,6 +99,34 @@ def test_untrained_weights_are_made_once_per_architecture_and_seed(monkeypatch):
     assert len(made) == 2 and not np.array_equal(a["enc.0.w_x"], c["enc.0.w_x"])
     fresh = generate_weights(cfg)
     np.testing.assert_array_equal(fresh["enc.0.w_x"], b["enc.0.w_x"])
+
+
+def test_calibration_reuses_the_blank_bias_encoder_run(tiny, monkeypatch):
+    """An unpruned untrained model calibrated on the shipped audio takes the encoder's outputs
+    and ranges from the run that set its blank bias: the same ranges, in the same order, as
+    running the float model again; a pruned model, other audio or gptq's Gram matrices run
+    it again."""
+    from dataclasses import replace
+
+    from azsim.compress.pipeline import prune_weights
+    from azsim.model import loading
+    cfg, utts, w, _ = tiny
+    loading._UNTRAINED.clear()
+    w = model_weights(cfg)
+    again = float_ref.ActivationStats()
+    float_ref.recognize_many(w, cfg, [u.features for u in utts], again)
+    calls = []
+    real = float_ref.recognize_many
+    monkeypatch.setattr(float_ref, "recognize_many",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    reused = loading.calibration_stats(w, cfg, utts)
+    assert calls == []
+    assert list(reused.max_abs.items()) == list(again.max_abs.items())
+    loading.calibration_stats(w, cfg, utts[:-1])
+    loading.calibration_stats(w, cfg, utts, input_grams=True)
+    pruned = prune_weights(w, replace(cfg, sparsity=0.5))
+    loading.calibration_stats(pruned, cfg, utts)
+    assert len(calls) == 3
 
 
 def test_he2019_preset_matches_the_paper_size():

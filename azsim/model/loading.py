@@ -135,7 +135,7 @@ def _make_untrained(key: _UntrainedKey) -> _Untrained:
     stats = float_ref.ActivationStats()
     outputs = float_ref.encoder_many(weights, key, list(shipped), stats)
     _set_untrained_blank_bias(weights, key, outputs)
-    for array in weights.values():
+    for array in [*weights.values(), *outputs]:
         array.flags.writeable = False
     return _Untrained(weights, shipped, outputs, dict(stats.max_abs))
 
@@ -205,8 +205,9 @@ def calibration_stats(weights, cfg, utterances,
         float_ref.recognize_many(weights, cfg, features, stats)
         return stats
     # The untrained model's blank bias already ran this encoder on this audio: the same
-    # outputs bit for bit and the same max |x| per encoder tensor, recorded before the
-    # prediction and joint networks' as recognize_many records them (6.6 s of he2019's run).
+    # outputs bit for bit and the same max |x| per encoder tensor (a max does not depend on
+    # the order), recorded before the prediction and joint networks', as recognize_many
+    # records them for up to float_ref._LOCKSTEP utterances (6.6 s of he2019's run).
     stats.max_abs.update(done.encoder_max_abs)
     for enc_out in done.encoder_outputs:
         float_ref.greedy_decode(weights, cfg, enc_out, stats)

@@ -126,7 +126,7 @@ def _untrained(key: _UntrainedKey) -> _Untrained:
 def _make_untrained(key: _UntrainedKey) -> _Untrained:
     """Generated weights with their blank bias, made once per process for each architecture
     and seed. The blank bias runs the float encoder over the shipped audio: 8.2 s of a
-    22 s ``azsim run --model he2019`` (measured 2026-12-04), paid again by every sweep point
+    22 s ``azsim run --model he2019`` (profiled 2026-12-04 beside a training run), paid again by every sweep point
     that changes bits or sparsity. The arrays are read-only, since every caller shares them
     (pruning and quantization make new arrays)."""
     shipped = _shipped_features(frontend_spec(key))

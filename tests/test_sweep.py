@@ -324,6 +324,42 @@ def test_azsim_warnings_of_the_points_are_recorded_and_reported_once(cli, tmp_pa
             p.record["warnings"][0]
 
 
+def test_concurrent_points_keep_their_own_warnings():
+    """Points running at once in one process (Dask's threaded workers) each get their own
+    azsim warnings, every time, and warnings outside a point are shown as before."""
+    import threading
+    import warnings
+
+    from azsim.errors import AzsimWarning
+    from azsim.sweep import worker
+    inside = threading.Barrier(2)
+    got = {}
+
+    def point(name):
+        with worker._own_warnings() as own:
+            inside.wait()
+            warnings.warn(f"from {name}", AzsimWarning)
+            inside.wait()          # both warned while both are inside
+            warnings.warn(f"from {name}", AzsimWarning)
+            warnings.warn(f"again  from\n{name}", AzsimWarning)
+        got[name] = own
+
+    threads = [threading.Thread(target=point, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got == {"a": ["from a", "again from a"], "b": ["from b", "again from b"]}
+    shown = []
+    previous = worker._route.previous
+    worker._route.previous = lambda message, *a, **k: shown.append(str(message))
+    try:
+        warnings.warn("outside", AzsimWarning)
+    finally:
+        worker._route.previous = previous
+    assert shown == ["outside"]
+
+
 def test_a_killed_worker_costs_at_most_the_point_it_was_running(tmp_path):
     from azsim.sweep import runner
     from azsim.sweep.pool import LocalPool

@@ -16,6 +16,7 @@ import traceback
 import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ..errors import AzsimError, AzsimWarning
@@ -94,39 +95,61 @@ def run_point(task: PointTask, cache=None) -> PointResult:
     from ..api import simulate
 
     start = time.perf_counter()
-    caught: list = []
-    try:
-        # azsim's warnings belong to the point: kept in its record and reported by the sweep
-        # once per message, not printed by every worker as Python shows them.
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", AzsimWarning)
+    # azsim's warnings belong to the point: kept in its record and reported by the sweep
+    # once per message, not printed by every worker as Python shows them.
+    with _own_warnings() as own:
+        try:
             report = simulate(model=task.model, hardware=task.hw,
                               audio=list(task.audio) if task.audio else None,
                               overrides=list(task.overrides), weights=task.weights,
                               cache=_CACHE if cache is None else cache,
                               testset=task.testset, utterances=task.utterances)
-        own = _own_warnings(caught)
-        record = report.to_dict()
-        if own:
-            record["warnings"] = list(own)
-        return PointResult(task.key, True, json.dumps(record), None,
-                           time.perf_counter() - start, own)
-    except Exception as exc:  # noqa: BLE001 - recorded in the store, the sweep continues
-        return PointResult(task.key, False, None, _error_text(exc), time.perf_counter() - start,
-                           _own_warnings(caught))
+            record = report.to_dict()
+            if own:
+                record["warnings"] = list(own)
+            return PointResult(task.key, True, json.dumps(record), None,
+                               time.perf_counter() - start, tuple(own))
+        except Exception as exc:  # noqa: BLE001 - recorded in the store, the sweep continues
+            return PointResult(task.key, False, None, _error_text(exc),
+                               time.perf_counter() - start, tuple(own))
 
 
-def _own_warnings(caught) -> tuple[str, ...]:
-    """azsim's warnings as one-line texts; any other warning is shown as Python would."""
-    own = []
-    for w in caught:
-        if issubclass(w.category, AzsimWarning):
-            text = " ".join(str(w.message).split())
-            if text not in own:
-                own.append(text)
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return tuple(own)
+_SINK = threading.local()         # .texts: the running point's list, in the thread running it
+_HOOK_LOCK = threading.Lock()
+
+
+@contextmanager
+def _own_warnings():
+    """The azsim warnings this thread raises inside, as distinct one-line texts; any other
+    warning is shown as before. ``warnings.catch_warnings`` would swap process-wide state
+    that concurrent points (Dask's threaded workers) restore in the wrong order, losing or
+    mixing their warnings; instead one hook, installed once (again if something replaced
+    it), hands each thread's azsim warnings to that thread's list."""
+    with _HOOK_LOCK:
+        if warnings.showwarning is not _route:
+            _route.previous = warnings.showwarning
+            warnings.showwarning = _route
+        # Every point reports its warnings, not only the first point of a worker process
+        # (the default action shows a message once per code location).
+        warnings.filterwarnings("always", category=AzsimWarning)
+    _SINK.texts = texts = []
+    try:
+        yield texts
+    finally:
+        _SINK.texts = None
+
+
+def _route(message, category, filename, lineno, file=None, line=None):
+    texts = getattr(_SINK, "texts", None)
+    if texts is not None and issubclass(category, AzsimWarning):
+        text = " ".join(str(message).split())
+        if text not in texts:
+            texts.append(text)
+    else:
+        _route.previous(message, category, filename, lineno, file, line)
+
+
+_route.previous = warnings.showwarning
 
 
 def _one_thread() -> None:

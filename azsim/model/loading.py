@@ -80,8 +80,7 @@ def model_weights(cfg, weights_path=None) -> dict[str, np.ndarray]:
     weights_path = resolve_weights_path(cfg, weights_path)
     if weights_path is not None:
         return load_weights(weights_path, cfg)
-    return dict(_untrained(_UntrainedKey(cfg.seed, cfg.vocab_size, cfg.frontend,
-                                         cfg.encoder, cfg.prediction, cfg.joint)).weights)
+    return dict(_untrained(_untrained_key(cfg)).weights)
 
 
 @dataclass(frozen=True)
@@ -94,6 +93,11 @@ class _UntrainedKey:
     encoder: object
     prediction: object
     joint: object
+
+
+def _untrained_key(cfg) -> _UntrainedKey:
+    return _UntrainedKey(cfg.seed, cfg.vocab_size, cfg.frontend, cfg.encoder, cfg.prediction,
+                         cfg.joint)
 
 
 @dataclass(frozen=True)
@@ -140,19 +144,19 @@ def _make_untrained(key: _UntrainedKey) -> _Untrained:
     return _Untrained(weights, shipped, outputs, dict(stats.max_abs))
 
 
-def _shipped_encoder_run(weights, features) -> _Untrained | None:
-    """The cached untrained model whose encoder ``weights`` uses (the same arrays: not
-    pruned) and whose blank-bias run saw exactly ``features``; else None."""
+def _shipped_encoder_run(weights, cfg, features) -> _Untrained | None:
+    """``cfg``'s cached untrained model if ``weights`` uses its encoder (the same arrays: not
+    pruned, not loaded from a file) and its blank-bias run saw exactly ``features``; else
+    None."""
     with _UNTRAINED_LOCK:
-        entries = list(_UNTRAINED.values())
-    for entry in entries:
-        enc = [k for k in entry.weights if k.startswith(("enc.", "frontend."))]
-        if all(weights.get(k) is entry.weights[k] for k in enc) \
-                and len(features) == len(entry.features) \
-                and all(a.shape == b.shape and np.array_equal(a, b)
-                        for a, b in zip(features, entry.features)):
-            return entry
-    return None
+        entry = _UNTRAINED.get(_untrained_key(cfg))
+    if entry is None:
+        return None
+    same_encoder = all(weights.get(k) is v for k, v in entry.weights.items()
+                       if k.startswith(("enc.", "frontend.")))
+    same_audio = len(features) == len(entry.features) and all(
+        a.shape == b.shape and np.array_equal(a, b) for a, b in zip(features, entry.features))
+    return entry if same_encoder and same_audio else None
 
 
 def branch_weights(cfg, name) -> dict[str, np.ndarray]:
@@ -200,7 +204,7 @@ def calibration_stats(weights, cfg, utterances,
     ``input_grams``, every weight matrix's input Gram matrix (for the gptq quantizer)."""
     stats = float_ref.ActivationStats(grams={} if input_grams else None)
     features = [utt.features for utt in utterances]
-    done = None if input_grams else _shipped_encoder_run(weights, features)
+    done = None if input_grams else _shipped_encoder_run(weights, cfg, features)
     if done is None:
         float_ref.recognize_many(weights, cfg, features, stats)
         return stats

@@ -265,7 +265,8 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
             from .model.loading import calibration_stats
             grams = calibration_stats(w, cfg, calibration_utterances(cfg),
                                       input_grams=True).grams
-        codes = sv.model_codes(w, cfg.weight_bits, cfg.quantizer, grams, unpruned)
+        codes = sv.model_codes(w, cfg.weight_bits, cfg.quantizer, grams, unpruned,
+                               cfg.weight_range)
         source = f"model {cfg.name}"
     if weight_format == "all" and cfg.weight_bits == 1 and \
             any(np.count_nonzero(q == 0) for q, _ in codes.values()):
@@ -278,11 +279,12 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
     nnz = sum(int(np.count_nonzero(q)) for q, _ in codes.values())
     data = {"azsim_version": __version__, "source": source, "matrices": len(codes), "weights": n,
             "weight_bits": cfg.weight_bits, "quantizer": cfg.quantizer,
-            "sparsity": 1.0 - nnz / n if n else 0.0,
+            "weight_range": cfg.weight_range, "sparsity": 1.0 - nnz / n if n else 0.0,
             "formats": [r.to_dict() for r in results]}
     if json_dest != "-":   # the table first: a JSON write that fails must not lose it
+        grid = cfg.quantizer + ("" if cfg.weight_range == "max" else f", {cfg.weight_range} range")
         click.echo(f"{source}: {len(codes)} matrices, {n:,} weights at {cfg.weight_bits} bits "
-                   f"({cfg.quantizer}), sparsity {data['sparsity']:.3f}")
+                   f"({grid}), sparsity {data['sparsity']:.3f}")
         click.echo(f"  {'format':<10}{'bytes':>14}{'bits/weight':>13}{'vs fp32':>9}"
                    f"{'vs int8':>9}{'round trip':>12}")
         for r in data["formats"]:

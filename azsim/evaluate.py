@@ -257,6 +257,7 @@ def _evaluate_set(cfg, weights, w, qm, tset: TestSet, include_float: bool, repor
         # (``sparsity`` is only the one-shot pruning asked for)
         "weight_sparsity": achieved_sparsity(qm),
         "weight_format": cfg.weight_format, "quantizer": cfg.quantizer,
+        "weight_range": cfg.weight_range,
         "wer": word_errors / words if words else 0.0,
         "cer": error_rate(tset.references, hyps, "char"),
         "sentence_errors": sum(r.split() != h.split() for r, h in zip(tset.references, hyps)),

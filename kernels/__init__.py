@@ -30,6 +30,7 @@ from .pe_array import pe_slice_nnz, pe_invocations, stream_pipeline
 from .softmax import log_softmax_q
 from .fmatmul import matmul_nt, matmul_kn
 from .gptq import gram_accumulate, inverse_upper_cholesky, gptq_round
+from .clip import mse_row_scales
 
 __all__ = [
     "jit", "requantize_i32", "requantize_scalar", "saturate_i16", "q15_to_i8", "lut_interp",
@@ -38,4 +39,5 @@ __all__ = [
     "eie_column_entries", "eie_schedule", "log_softmax_q",
     "pe_slice_nnz", "pe_invocations", "stream_pipeline", "joint_hidden",
     "matmul_nt", "matmul_kn", "gram_accumulate", "inverse_upper_cholesky", "gptq_round",
+    "mse_row_scales",
 ]

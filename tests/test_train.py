@@ -349,6 +349,28 @@ def test_gptq_init_starts_qat_from_gptqs_rounding_and_needs_qat_bits(tmp_path):
         assert np.mean(q_out == q_gptq) > 0.95, name          # and training started there
 
 
+def test_gptq_init_range_mse_starts_on_trainings_own_grid():
+    """``gptq_init_range = "mse"``: GPTQ rounds the init onto the clipped grid; its clipped
+    weights are then each row's max, so training's own grid (max|w| per row) is that grid and
+    keeps GPTQ's codes."""
+    from azsim.compress.quantize import per_channel_scale, quantize_per_channel
+    from azsim.model.loading import model_weights
+    from azsim.train.loop import TrainConfig, gptq_init_weights
+    with pytest.raises(ValueError, match="needs gptq_init"):
+        TrainConfig(qat_bits=4, gptq_init_range="mse")
+    with pytest.raises(ValueError, match="max or mse"):
+        TrainConfig(qat_bits=4, gptq_init=True, gptq_init_range="p99")
+    cfg = load_model_config("small", [])
+    init = model_weights(cfg)
+    start = gptq_init_weights(dict(init), cfg, 4, "mse")
+    for name in ("enc.2.w_r", "pred.0.w_r", "joint.w_pred"):
+        scale = per_channel_scale(init[name], 4, "mse")
+        codes = np.rint(start[name] / scale[:, None])
+        assert np.allclose(start[name], codes * scale[:, None], rtol=0, atol=1e-6), name
+        assert np.any(scale < per_channel_scale(init[name], 4)), name      # clipped rows
+        assert np.mean(quantize_per_channel(start[name], 4)[0] == codes) > 0.99, name
+
+
 def test_encoder_only_and_decoder_only_exclude_each_other():
     from azsim.train.loop import TrainConfig
     with pytest.raises(ValueError, match="exclude each other"):

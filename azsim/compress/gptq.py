@@ -39,12 +39,15 @@ DAMP = 0.01
 
 
 def gptq_quantize(w: np.ndarray, gram: np.ndarray, bits: int, damp: float = DAMP,
-                  keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  keep: np.ndarray | None = None,
+                  weight_range: str = "max") -> tuple[np.ndarray, np.ndarray]:
     """int8 codes and float64 per-row scales (``w ~ q * scale``, the grid of
     ``quantize_per_channel`` for the kept weights) chosen to minimize the output error on
     inputs with Gram matrix ``gram`` [I, I] (``sum_x x x^T`` over the calibration inputs of
     ``w`` [O, I]). ``keep``: the weights pruning keeps (default: the nonzero ones); the others
-    get code 0, their value compensated on the later columns."""
+    get code 0, their value compensated on the later columns. ``weight_range``: how each row's
+    step is chosen from the kept weights (``quantize_per_channel``'s "max" or "mse"), before
+    any compensation moves them, as GPTQ's reference code fixes its grid first."""
     w64 = np.asarray(w, np.float64)
     if w64.ndim != 2:
         raise ValueError(f"gptq needs a 2-D weight matrix, got shape {w64.shape}")
@@ -58,7 +61,7 @@ def gptq_quantize(w: np.ndarray, gram: np.ndarray, bits: int, damp: float = DAMP
     keep = (w64 != 0) if keep is None else np.asarray(keep, bool)
     if keep.shape != w64.shape:
         raise ValueError(f"gptq: keep mask {keep.shape} for a {w64.shape} matrix")
-    scale = per_channel_scale(np.where(keep, w64, 0.0), bits)
+    scale = per_channel_scale(np.where(keep, w64, 0.0), bits, weight_range)
     if w64.size == 0:
         return np.zeros(w64.shape, np.int8), scale
     diag = np.diag(h).copy()
@@ -79,20 +82,21 @@ def gptq_quantize(w: np.ndarray, gram: np.ndarray, bits: int, damp: float = DAMP
 
 
 def gptq_quantize_pruned(w: np.ndarray, gram: np.ndarray, bits: int,
-                         unpruned: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                         unpruned: np.ndarray | None = None,
+                         weight_range: str = "max") -> tuple[np.ndarray, np.ndarray]:
     """``gptq_quantize`` of a (possibly pruned) matrix ``w``: its zeros stay zero; given the
     values before pruning (``unpruned``), those are what the kept weights compensate
     (SparseGPT's fixed-mask case), otherwise ``w``'s own."""
     return gptq_quantize(w if unpruned is None else unpruned, gram, bits,
-                         keep=np.asarray(w) != 0)
+                         keep=np.asarray(w) != 0, weight_range=weight_range)
 
 
-def gptq_weights(weights: dict, grams: dict, bits: int) -> dict:
+def gptq_weights(weights: dict, grams: dict, bits: int, weight_range: str = "max") -> dict:
     """``weights`` with every matrix that has a Gram matrix in ``grams`` replaced by its GPTQ
     grid values ``q * scale`` (float32): the float form of what the integer model runs, e.g. to
     start quantization-aware training from GPTQ's rounding (``TrainConfig.gptq_init``)."""
     out = dict(weights)
     for name, gram in grams.items():
-        q, scale = gptq_quantize(weights[name], gram, bits)
+        q, scale = gptq_quantize(weights[name], gram, bits, weight_range=weight_range)
         out[name] = (q * scale[:, None]).astype(np.float32)
     return out

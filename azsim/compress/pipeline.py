@@ -119,11 +119,12 @@ def decode_matrix(enc: Encoded) -> np.ndarray:
 def quantize_and_encode(w: np.ndarray, bits: int, quantizer: str, fmt: str,
                         pointer_bits: int = MIN_POINTER_BITS,
                         rle_index_bits: int = EIE_RELATIVE_INDEX_BITS,
-                        gram: np.ndarray | None = None, unpruned: np.ndarray | None = None
-                        ) -> tuple[np.ndarray, np.ndarray, Encoded]:
+                        gram: np.ndarray | None = None, unpruned: np.ndarray | None = None,
+                        weight_range: str = "max") -> tuple[np.ndarray, np.ndarray, Encoded]:
     """int8 codes for the datapath, per-row scales, and the encoded stream. ``gram``: the
     Gram matrix of the matrix's calibration inputs, which the ``gptq`` quantizer needs;
-    ``unpruned``: ``w`` before pruning, whose pruned weights gptq then compensates."""
+    ``unpruned``: ``w`` before pruning, whose pruned weights gptq then compensates;
+    ``weight_range``: how the uniform and gptq grids choose each row's step ("max", "mse")."""
     widths = {"pointer_bits": pointer_bits, "rle_index_bits": rle_index_bits}
     if quantizer == "codebook":
         cb = fit_codebook(w, bits)
@@ -133,9 +134,9 @@ def quantize_and_encode(w: np.ndarray, bits: int, quantizer: str, fmt: str,
         if gram is None:
             raise ValueError("the gptq quantizer needs the Gram matrix of the weights' "
                              "calibration inputs")
-        q, scale = gptq_quantize_pruned(w, gram, bits, unpruned)
+        q, scale = gptq_quantize_pruned(w, gram, bits, unpruned, weight_range)
         return q, scale, encode_codes(q, bits, fmt, **widths)
-    q, scale = quantize_per_channel(w, bits)
+    q, scale = quantize_per_channel(w, bits, weight_range)
     return q, scale, encode_codes(q, bits, fmt, **widths)
 
 

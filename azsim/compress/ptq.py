@@ -54,13 +54,15 @@ def _qmatrix(name: str, q, scale, bits: int, enc: Encoded) -> QMatrix:
 
 def make_qmatrix(name: str, w: np.ndarray, bits: int, quantizer: str = "uniform",
                  fmt: str = "dense", pointer_bits: int = 16, rle_index_bits: int = 4,
-                 grams: dict | None = None, unpruned: dict | None = None) -> QMatrix:
+                 grams: dict | None = None, unpruned: dict | None = None,
+                 weight_range: str = "max") -> QMatrix:
     """``grams``: input Gram matrices by matrix name (calibration), for the gptq quantizer;
-    ``unpruned``: the weights before pruning by name, whose pruned weights gptq compensates."""
+    ``unpruned``: the weights before pruning by name, whose pruned weights gptq compensates;
+    ``weight_range``: the grid's per-row range ("max" or "mse", ``model.weight_range``)."""
     gram = grams.get(name) if grams is not None else None
     dense = unpruned.get(name) if unpruned is not None else None
     q, scale, enc = quantize_and_encode(w, bits, quantizer, fmt, pointer_bits, rle_index_bits,
-                                        gram, dense)
+                                        gram, dense, weight_range)
     return _qmatrix(name, q, scale, bits, enc)
 
 
@@ -195,7 +197,7 @@ def quantize_model(w: dict, cfg, stats: dict[str, float], bits: int,
         raise ValueError("model.quantizer = gptq needs the calibration inputs' Gram matrices")
     comp = {"quantizer": cfg.quantizer, "fmt": cfg.weight_format,
             "pointer_bits": cfg.pointer_bits, "rle_index_bits": cfg.rle_index_bits,
-            "grams": grams, "unpruned": unpruned}
+            "grams": grams, "unpruned": unpruned, "weight_range": cfg.weight_range}
     in_scale = activation_scale(stats["enc.in"])
     enc = _quantize_stack(w, "enc", cfg.encoder.lstm_layers, bits, in_scale, stats, comp)
     enc_scale = enc[-1].out_scale

@@ -3,9 +3,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels import LUT_ENTRIES, LUT_IN_FRAC_BITS, LUT_OUT_FRAC_BITS
+from ..kernels import LUT_ENTRIES, LUT_IN_FRAC_BITS, LUT_OUT_FRAC_BITS, mse_row_scales
 
 I8_MAX = 127
+
+# How a row's grid step is chosen (``model.weight_range``): "max" covers max|w| (nothing is
+# clipped); "mse" clips the range to the step that minimizes the row's squared rounding error.
+WEIGHT_RANGES = ("max", "mse")
+# The "mse" search's shrink factors of max|w|: 1.00, 0.99, ..., 0.21, the grid of GPTQ's
+# reference implementation (Frantar et al., ICLR 2023, code `quant.py`, `Quantizer.configure`:
+# grid=100, maxshrink=0.8), whose search minimizes the error's 2.4-norm; here the squared
+# error, the variance the rounding adds to the layer's outputs.
+MSE_SHRINK_FACTORS = np.arange(100, 20, -1, dtype=np.float64) / 100.0
 
 
 def weight_qmax(bits: int) -> int:
@@ -20,11 +29,15 @@ def weight_qmax(bits: int) -> int:
     return 1 if bits == 1 else (1 << (bits - 1)) - 1
 
 
-def quantize_per_channel(w: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
+def quantize_per_channel(w: np.ndarray, bits: int,
+                         weight_range: str = "max") -> tuple[np.ndarray, np.ndarray]:
     """Per-output-channel (per-row) quantization: int8 codes and float64 scales, w ~ q * scale.
 
     * b >= 2 (symmetric uniform grid; b = 2 is ternary {-s, 0, +s}):
-      scale[o] = max|w[o, :]| / weight_qmax(b) and q = clip(rint(w / scale), -qmax, qmax).
+      scale[o] = max|w[o, :]| / weight_qmax(b) and q = clip(rint(w / scale), -qmax, qmax);
+      with ``weight_range="mse"`` scale[o] is instead the step of
+      :data:`MSE_SHRINK_FACTORS` x max|w[o, :]| / qmax with the least squared rounding error
+      of the row (``kernels.mse_row_scales``), the weights beyond the range clipped to +-qmax.
     * b = 1 (binary {-s, +s}, as in BinaryConnect / XNOR-Net): q = sign(w), and
       scale[o] = mean |w[o, j]| over the row's nonzero weights. That is the least-squares scale
       for sign codes (XNOR-Net's alpha = ||W||_1 / n); a weight that is exactly 0 (e.g. pruned)
@@ -34,7 +47,7 @@ def quantize_per_channel(w: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarr
     An all-zero row gets scale 1 and codes 0.
     """
     w64 = np.asarray(w, np.float64)
-    scale = per_channel_scale(w64, bits)
+    scale = per_channel_scale(w64, bits, weight_range)
     if bits == 1:
         return np.sign(w64).astype(np.int8), scale
     qmax = weight_qmax(bits)
@@ -42,10 +55,15 @@ def quantize_per_channel(w: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarr
     return q, scale
 
 
-def per_channel_scale(w: np.ndarray, bits: int) -> np.ndarray:
-    """The per-row grid step of :func:`quantize_per_channel` (float64 [O])."""
+def per_channel_scale(w: np.ndarray, bits: int, weight_range: str = "max") -> np.ndarray:
+    """The per-row grid step of :func:`quantize_per_channel` (float64 [O]). The binary grid's
+    mean-|w| scale is the least-squares one already, so ``weight_range`` leaves b = 1 alone."""
+    if weight_range not in WEIGHT_RANGES:
+        raise ValueError(f"weight_range {weight_range!r}: choose from {', '.join(WEIGHT_RANGES)}")
     qmax = weight_qmax(bits)
     w64 = np.asarray(w, np.float64)
+    if weight_range == "mse" and bits > 1 and w64.ndim == 2 and w64.size:
+        return mse_row_scales(np.ascontiguousarray(w64), float(qmax), MSE_SHRINK_FACTORS)
     if bits == 1:
         nnz = np.count_nonzero(w64, axis=1)
         return np.where(nnz > 0, np.abs(w64).sum(axis=1) / np.maximum(nnz, 1), 1.0)

@@ -45,10 +45,11 @@ class FormatResult:
 
 
 def model_codes(weights: dict, bits: int, quantizer: str, grams: dict | None = None,
-                unpruned: dict | None = None) -> dict[str, tuple]:
+                unpruned: dict | None = None, weight_range: str = "max") -> dict[str, tuple]:
     """Quantize every prunable matrix once: name -> (codes, codebook or None). ``grams``:
     the matrices' calibration-input Gram matrices, which ``gptq`` needs; ``unpruned``: the
-    weights before pruning, whose pruned weights gptq compensates."""
+    weights before pruning, whose pruned weights gptq compensates; ``weight_range``: the
+    uniform and gptq grids' per-row range ("max", "mse")."""
     out = {}
     for name, w in weights.items():
         if not is_prunable(name):
@@ -60,9 +61,10 @@ def model_codes(weights: dict, bits: int, quantizer: str, grams: dict | None = N
             if grams is None or name not in grams:
                 raise ValueError(f"gptq needs the calibration inputs' Gram matrix of {name}")
             before = None if unpruned is None else unpruned[name]
-            out[name] = (gptq_quantize_pruned(w, grams[name], bits, before)[0], None)
+            out[name] = (gptq_quantize_pruned(w, grams[name], bits, before,
+                                              weight_range)[0], None)
         else:
-            out[name] = (quantize_per_channel(w, bits)[0], None)
+            out[name] = (quantize_per_channel(w, bits, weight_range)[0], None)
     return out
 
 

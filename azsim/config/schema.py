@@ -253,6 +253,10 @@ class ModelConfig:
                             "calibration inputs (gptq: same grid, other codes), or a 2^b-entry "
                             "codebook per layer (weight sharing)", "uniform",
                             choices=("uniform", "gptq", "codebook"))
+    weight_range: str = _field("per-row range of the uniform and gptq grids: max (max|w| / "
+                               "qmax, nothing clipped) or mse (the clipped range with the "
+                               "least squared rounding error, searched over 0.21-1.00 x "
+                               "max|w|)", "max", choices=("max", "mse"))
     sparsity: float = _field("fraction of weights pruned to exact zero", 0.0, range=(0.0, 0.99))
     prune: str = _field("pruning method: magnitude (per layer), global, erk, nm:N:M, balanced:PES",
                         "magnitude")
@@ -267,6 +271,10 @@ class ModelConfig:
         problems = _prune_problems(self.prune)
         if problems:
             return problems
+        if self.quantizer == "codebook" and self.weight_range != "max":
+            return [f"weight_range = {self.weight_range!r} applies to the uniform and gptq "
+                    "grids; a codebook fits its own shared values: leave weight_range = 'max' "
+                    "with quantizer = 'codebook'"]
         if self.branch.enabled and self.branch.arbitrator in ("blank", "blank-energy") \
                 and self.decode.beam > 1:
             return [f"branch.arbitrator = {self.branch.arbitrator!r} needs greedy decoding "

@@ -14,10 +14,12 @@ def _bytes(n: float) -> str:
     return f"{n:.0f} B"
 
 
-def quantizer_suffix(quantizer: str) -> str:
-    """The quantizer's name after the bit-width (" gptq", " codebook"); nothing for the
-    default uniform grid rounded to nearest."""
-    return "" if quantizer == "uniform" else f" {quantizer}"
+def quantizer_suffix(quantizer: str, weight_range: str = "max") -> str:
+    """The quantizer's name after the bit-width (" gptq", " codebook"), and " mse-range" for a
+    clipped grid (``model.weight_range``); nothing for the default uniform grid over max|w|
+    rounded to nearest."""
+    return ("" if quantizer == "uniform" else f" {quantizer}") + \
+        ("" if weight_range == "max" else f" {weight_range}-range")
 
 
 def render_text(report: dict, top_layers: int = 5) -> str:
@@ -25,7 +27,7 @@ def render_text(report: dict, top_layers: int = 5) -> str:
                                                      "traffic", "energy", "compute"))
     lines = [
         f"azsim {report['azsim_version']}: model {m['name']} ({m['params'] / 1e6:.2f} M params, "
-        f"{m['weight_bits']}-bit{quantizer_suffix(m.get('quantizer', 'uniform'))} weights, "
+        f"{m['weight_bits']}-bit{quantizer_suffix(m.get('quantizer', 'uniform'), m.get('weight_range', 'max'))} weights, "
         f"{_bytes(m['weight_stream_bytes'])} encoded) on "
         f"{hw['name']} ({hw['clock_mhz']:.0f} MHz, {hw['macs_per_cycle']} MACs/cycle, "
         f"{_bytes(hw['sram_bytes'])} SRAM, zero handling: {hw['zero_handling']})",

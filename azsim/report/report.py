@@ -190,7 +190,7 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
         "azsim_version": version,
         "model": {"name": cfg.name, "params": params, "weight_bits": cfg.weight_bits,
                   "activation_bits": cfg.activation_bits, "quantizer": cfg.quantizer,
-                  "prune": cfg.prune, "sparsity": achieved_sparsity(qm),
+                  "weight_range": cfg.weight_range, "prune": cfg.prune, "sparsity": achieved_sparsity(qm),
                   "format": cfg.weight_format,
                   "compressed_bytes": qm.weight_stream_bytes,
                   "weight_stream_bytes": qm.weight_stream_bytes, "config": to_dict(cfg)},

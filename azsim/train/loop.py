@@ -93,6 +93,11 @@ class TrainConfig:
                                     # the shipped calibration utterances as azsim eval is), not
                                     # from the float weights; a kd_weight teacher stays the
                                     # float init
+    gptq_init_range: str = "max"    # with gptq_init: the grid's per-row range for that
+                                    # rounding (model.weight_range: "max" or "mse", the clipped
+                                    # range with the least squared rounding error). Training's
+                                    # own grid stays max|w| per row: after an "mse" start the
+                                    # clipped weights are each row's max, so it is the same grid
     swa_every_steps: int = 0        # > 0: also average the exported weights every this many
                                     # steps from swa_start on (stochastic weight averaging,
                                     # Izmailov et al., UAI 2018) into OUT/swa.npz, evaluated on
@@ -117,6 +122,10 @@ class TrainConfig:
                              "from the init's own encoder, and there is one frozen teacher")
         if self.gptq_init and not self.qat_bits:
             raise ValueError("gptq_init needs qat_bits: it rounds the init onto that grid")
+        if self.gptq_init_range not in ("max", "mse"):
+            raise ValueError(f"gptq_init_range {self.gptq_init_range!r}: max or mse")
+        if self.gptq_init_range != "max" and not self.gptq_init:
+            raise ValueError(f"gptq_init_range {self.gptq_init_range!r} needs gptq_init")
         if self.swa_every_steps < 0 or not 0 <= self.swa_start < 1:
             raise ValueError(f"swa_every_steps {self.swa_every_steps} >= 0 and swa_start "
                              f"{self.swa_start} in [0, 1)")
@@ -174,15 +183,16 @@ def read_teacher(name: str, model_cfg) -> dict:
     return load_weights(path, model_cfg)
 
 
-def gptq_init_weights(arrays: dict, model_cfg, bits: int) -> dict:
+def gptq_init_weights(arrays: dict, model_cfg, bits: int, weight_range: str = "max") -> dict:
     """``arrays`` (the ``.npz`` schema) with every weight matrix on its GPTQ grid values, the
-    Gram matrices from the float model's run over the shipped calibration utterances."""
+    Gram matrices from the float model's run over the shipped calibration utterances;
+    ``weight_range``: each row's range ("max" or "mse", as ``model.weight_range``)."""
     from ..compress.gptq import gptq_weights
     from ..evaluate import calibration_utterances
     from ..model.loading import calibration_stats
     stats = calibration_stats(arrays, model_cfg, calibration_utterances(model_cfg),
                               input_grams=True)
-    return gptq_weights(arrays, stats.grams, bits)
+    return gptq_weights(arrays, stats.grams, bits, weight_range)
 
 
 def switch_plan(n_steps: int, p_cheap: float, mean_steps: float, rng) -> list[tuple[int, bool]]:
@@ -288,7 +298,8 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
         if not init:
             raise ValueError("gptq_init needs an init: the float model it rounds")
         with thread_budget(cfg.threads):
-            start = gptq_init_weights(model.export(), model_cfg, cfg.qat_bits)
+            start = gptq_init_weights(model.export(), model_cfg, cfg.qat_bits,
+                                      cfg.gptq_init_range)
         model.load_npz_weights(start)
 
     def compressed(name, w, export=False):

@@ -147,6 +147,14 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
                                     qat_bits=4, acos_weight=0.05, acos_ramp=0.6, kd_weight=0.1,
                                     gptq_init=True, threads=2, dev_limit=150),
                         "small"),
+    # The same, started from GPTQ's rounding onto the clipped per-row range with the least
+    # squared rounding error (model.weight_range = "mse") instead of the range over max|w|:
+    # at 4 bits one outlier sets its row's step (E11 of session 16, docs/preregistration).
+    "small-qat4-gptq-mse": (TrainConfig(epochs=1.0, lr=1e-4, final_lr=5e-6, warmup_steps=50,
+                                        qat_bits=4, acos_weight=0.05, acos_ramp=0.6,
+                                        kd_weight=0.1, gptq_init=True, gptq_init_range="mse",
+                                        threads=2, dev_limit=150),
+                            "small"),
     # 80 % sparse: 1.5 epochs of Zhu & Gupta's cubic schedule (a pruning step every 50 steps)
     # and 1 epoch at the final mask, with both threads. One epoch with 0.6 of it pruning
     # (the first version) drove the training loss from 2 to 15 and dev WER to 55 %.

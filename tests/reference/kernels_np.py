@@ -214,3 +214,15 @@ def gptq_round(w, upper, scale, qmax, binary, keep):
         err = (v - c * scale) / upper[i, i]
         work[:, i + 1:] -= np.outer(err, upper[i, i + 1:])
     return codes
+
+
+def mse_row_scales(w, qmax, factors):
+    """Every candidate step of every row at once; the first minimum (the widest range) wins."""
+    w = np.asarray(w, np.float64)
+    top = np.max(np.abs(w), axis=1) if w.shape[1] else np.zeros(w.shape[0])
+    steps = factors[:, None] * top[None, :] / qmax                       # [K, O]
+    codes = np.clip(np.rint(w[None] / np.where(steps > 0, steps, 1.0)[:, :, None]), -qmax, qmax)
+    sq = (w[None] - codes * steps[:, :, None]) ** 2
+    err = np.cumsum(sq, axis=2)[:, :, -1] if w.shape[1] else np.zeros(steps.shape)  # in order
+    best = np.argmin(err, axis=0)
+    return np.where(top > 0, steps[best, np.arange(w.shape[0])], 1.0)

@@ -169,7 +169,9 @@ def load_testset(spec: str, cfg) -> TestSet:
     if path.is_file() and path.suffix == ".npz":
         return replace(_from_npz(path, path.stem, cfg), grammar=corpus_meta(path.parent).get("grammar"))
     if path.is_dir() and (path / "transcripts.tsv").is_file():
-        rows = read_transcripts(path / "transcripts.tsv")
+        from .model.vocab import CHARS
+        rows = read_transcripts(path / "transcripts.tsv",
+                                CHARS if cfg.vocab == "chars" else None)
         utts = load_utterances([str(path / f) for f, _ in rows], cfg)
         return TestSet(path.name, utts, [t for _, t in rows])
     raise AzsimError(f"--test {spec}: not a shipped test set ({', '.join(shipped_testsets())}),"

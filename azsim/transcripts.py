@@ -8,9 +8,12 @@ from pathlib import Path
 from .errors import AzsimError
 
 
-def read_transcripts(tsv: Path) -> list[tuple[str, str]]:
+def read_transcripts(tsv: Path, alphabet: str | None = None) -> list[tuple[str, str]]:
     """``(file, text)`` rows of a ``transcripts.tsv``: UTF-8, the header ``file<TAB>text``,
-    then one line per WAV (blank lines are skipped)."""
+    then one line per WAV (blank lines are skipped). Texts are lower-cased with their
+    whitespace collapsed, as the model writes; with ``alphabet`` (a character model's
+    characters), a text holding any other character is an error: the model could never
+    write it, so it would count as a word error on every run."""
     where = f"--test {tsv}"
     try:
         raw = tsv.read_bytes()
@@ -47,5 +50,20 @@ def read_transcripts(tsv: Path) -> list[tuple[str, str]]:
         if not ref:
             raise AzsimError(f"{where}:{number}: no reference text for {file}; every "
                              "utterance needs its transcript")
+        ref = " ".join(ref.lower().split())
+        if alphabet is not None:
+            bad = next((ch for ch in ref if ch != " " and ch not in alphabet), None)
+            if bad is not None:
+                raise AzsimError(f"{where}:{number}: the text of {file} ({ref[:40]!r}) holds "
+                                 f"{bad!r}, which the model cannot write (it writes "
+                                 f"{_describe(alphabet)}); spell numbers and symbols out as words")
         rows.append((file, ref))
     return rows
+
+
+def _describe(alphabet: str) -> str:
+    letters = "".join(ch for ch in alphabet if ch.isalpha())
+    if letters == "abcdefghijklmnopqrstuvwxyz":
+        rest = [repr(ch) for ch in alphabet if not ch.isalpha() and ch != " "]
+        return "a-z" + "".join(f", {r}" for r in rest) + " and spaces"
+    return repr(alphabet)

@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 BLANK = 0
-_CHARS = " abcdefghijklmnopqrstuvwxyz'"  # 28 symbols + blank = 29 (tiny and trained models)
+CHARS = " abcdefghijklmnopqrstuvwxyz'"  # 28 symbols + blank = 29 (tiny and trained models)
+_CHARS = CHARS
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ which a reader meets them in the TOML files.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -271,6 +272,19 @@ class ModelConfig:
         problems = _prune_problems(self.prune)
         if problems:
             return problems
+        nm = re.fullmatch(r"nm:([0-9]+):([0-9]+)", self.prune.strip().lower())
+        if nm and self.sparsity != 0 and \
+                abs(self.sparsity - (1 - int(nm.group(1)) / int(nm.group(2)))) > 1e-9:
+            fixed = 1 - int(nm.group(1)) / int(nm.group(2))
+            return [f"sparsity = {self.sparsity:g} with prune = {self.prune!r}: N:M pruning "
+                    f"fixes the sparsity at {fixed:g}; give sparsity = {fixed:g} or leave it "
+                    "at 0"]
+        if self.vocab == "chars":
+            from ..model.vocab import CHARS
+            if self.vocab_size != len(CHARS) + 1:
+                return [f"vocab_size = {self.vocab_size}: a character model has "
+                        f"{len(CHARS) + 1} outputs (blank, space, a-z and the apostrophe); "
+                        f"give vocab_size = {len(CHARS) + 1} or vocab = 'wordpieces'"]
         if self.quantizer == "codebook" and self.weight_range != "max":
             return [f"weight_range = {self.weight_range!r} applies to the uniform and gptq "
                     "grids; a codebook fits its own shared values: leave weight_range = 'max' "

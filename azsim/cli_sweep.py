@@ -183,14 +183,18 @@ def results() -> None:
 
 @results.command("export")
 @click.argument("results_path", metavar="RESULTS")
-@click.option("--csv", "fmt", flag_value="csv", default=True, help="CSV table (default)")
-@click.option("--json", "fmt", flag_value="json", help="JSON list of flat rows")
+@click.option("--csv", "as_csv", is_flag=True, default=False, help="CSV table (default)")
+@click.option("--json", "as_json", is_flag=True, default=False, help="JSON list of flat rows")
 @click.option("-o", "--output", "dest", default="-", show_default=True, metavar="FILE|-",
               help="output file, or - for stdout")
-def export(results_path, fmt, dest) -> None:
+def export(results_path, as_csv, as_json, dest) -> None:
     """Write every stored point as a flat table, units in the column names."""
     from .sweep.export import flat_rows, write_csv, write_json
     from .sweep.store import open_for_reading
+
+    if as_csv and as_json:
+        raise AzsimError("--csv and --json are two output formats: give one of them")
+    fmt = "json" if as_json else "csv"
 
     rows = flat_rows(open_for_reading(results_path))
     fh = _open_text(dest, "-o")

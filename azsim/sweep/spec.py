@@ -77,6 +77,7 @@ class SweepSpec:
     axes: tuple[Axis, ...] = ()
     testset: str | None = None       # a shipped test set's name, or an absolute path
     utterances: int | None = None    # the test set's first N utterances
+    utterances_from: str = "--utterances"   # where the count was given, for its errors
 
 
 @dataclass(frozen=True)
@@ -286,17 +287,18 @@ def build_spec(*, model: str | None, hw: str | None, audio: Sequence[str] | None
     if test is not None and not _shipped_testset(test):
         test = os.path.abspath(test)
     count = utterances if utterances is not None else base.get("utterances")
+    label = "--utterances" if utterances is not None else f"{spec_file}: utterances ="
     if test is not None and audio_list:
         raise SweepSpecError(f"--test {test}: give a test set or --audio files, not both")
     if count is not None and test is None:
-        raise SweepSpecError(f"--utterances {count}: only with --test (audio files run as "
+        raise SweepSpecError(f"{label} {count}: only with --test (audio files run as "
                              "given)")
     return SweepSpec(model=_absolute_if_file(model_name), hw=_absolute_if_file(hw_name),
                      audio=tuple(os.path.abspath(a) for a in audio_list) if audio_list else None,
                      weights=os.path.abspath(weights or base["weights"])
                      if (weights or base.get("weights")) else None,
                      fixed=tuple(fixed.values()), axes=tuple(by_key.values()),
-                     testset=test, utterances=count)
+                     testset=test, utterances=count, utterances_from=label)
 
 
 def _absolute_if_file(name: str) -> str:
@@ -337,7 +339,8 @@ def _npy_length(zf: zipfile.ZipFile, member: str) -> int:
     return int(header["shape"][0])
 
 
-def _testset_identity(test: str, utterances: int | None) -> dict[str, Any]:
+def _testset_identity(test: str, utterances: int | None,
+                      label: str = "--utterances") -> dict[str, Any]:
     """Name, content hash and utterance count of a test set (``azsim eval --test``)."""
     path = _testset_dir() / f"{test}.npz" if _shipped_testset(test) else Path(test)
     if path.is_dir():
@@ -361,7 +364,7 @@ def _testset_identity(test: str, utterances: int | None) -> dict[str, Any]:
         raise SweepSpecError(f"--test {test}: not a shipped test set, a corpus .npz split, or "
                              "a folder with transcripts.tsv")
     if utterances is not None and not 1 <= utterances <= n:
-        raise SweepSpecError(f"--utterances {utterances}: test set {ident['name']} has {n} "
+        raise SweepSpecError(f"{label} {utterances}: test set {ident['name']} has {n} "
                              f"utterances (allowed: 1..{n})")
     return {**ident, "utterances": n if utterances is None else utterances}
 
@@ -378,6 +381,23 @@ def _file_identity(path: str, what: str) -> dict[str, str]:
     return {"name": os.path.basename(path), "sha256": digest.hexdigest()}
 
 
+def _check_npz_archive(path, what: str) -> None:
+    """A weights file must be a whole .npz (a zip of .npy members, every CRC right), or every
+    point would fail on it; the workers check the arrays themselves. No NumPy here."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            bad = archive.testzip()
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise SweepSpecError(f"{what}: not a weights .npz (a damaged or truncated zip "
+                             f"archive: {exc})") from None
+    if bad is not None:
+        raise SweepSpecError(f"{what}: not a weights .npz (member {bad} is damaged)")
+    if not names or not all(n.endswith(".npy") for n in names):
+        raise SweepSpecError(f"{what}: not a weights .npz (it holds "
+                             f"{', '.join(names[:3]) or 'nothing'}, not .npy arrays)")
+
+
 def _weight_files(cfg, cache: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
     """Content identity of the weight files a model config names (``model.weights``,
     ``model.branch.weights``; shipped names resolved to their files), so that a point's key
@@ -392,10 +412,7 @@ def _weight_files(cfg, cache: dict[str, dict[str, str]]) -> dict[str, dict[str, 
         if not os.path.isfile(path):   # before any point runs, as azsim run would refuse it
             raise SweepSpecError(f"model.{key} = {name!r}: no such weights file or shipped "
                                  "weights name")
-        with open(path, "rb") as fh:     # the workers check every array; here, the kind
-            if fh.read(4) not in (b"PK\x03\x04", b"PK\x05\x06"):
-                raise SweepSpecError(f"model.{key} = {name!r}: not a weights .npz (not a "
-                                     "zip archive)")
+        _check_npz_archive(path, f"model.{key} = {name!r}")
         path = str(path)
         if path not in cache:
             cache[path] = _file_identity(path, f"model.{key}")
@@ -424,6 +441,8 @@ def expand(spec: SweepSpec) -> list[Point]:
         for path in audio_paths:
             read_wav(path)  # a bad WAV would fail every point: say so once, now
     weights_id = _file_identity(spec.weights, "--weights") if spec.weights else None
+    if spec.weights:
+        _check_npz_archive(spec.weights, f"--weights {spec.weights}")
     model_axes = [ax for ax in spec.axes if ax.key.startswith("model.")]
     hw_axes = [ax for ax in spec.axes if ax.key.startswith("hw.")]
 
@@ -450,7 +469,8 @@ def expand(spec: SweepSpec) -> list[Point]:
                 raise SweepSpecError(f"sweep hardware {hw_cfg.name}: {exc}") from None
     inputs = {"audio": audio_ids, "audio_default": spec.audio is None, "weights": weights_id}
     if spec.testset is not None:   # only then: the keys of audio sweeps stay as they were
-        inputs = {"test": _testset_identity(spec.testset, spec.utterances),
+        inputs = {"test": _testset_identity(spec.testset, spec.utterances,
+                                            spec.utterances_from),
                   "weights": weights_id}
     model_dicts = {combo: to_dict(cfg) for combo, cfg in models.items()}
     file_ids: dict[str, dict[str, str]] = {}

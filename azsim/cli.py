@@ -47,8 +47,46 @@ def _write_json(data: dict, dest: str) -> None:
         raise AzsimError(f"--json {dest}: cannot write ({exc.strerror})") from None
 
 
+def _reject_hw_sets(overrides, command: str, why: str) -> None:
+    """A command that runs no processor model must refuse ``--set hw.*``: ignored, the
+    setting would look applied."""
+    hw_sets = [o for o in overrides if o.split("=", 1)[0].strip().startswith("hw.")]
+    if hw_sets:
+        raise AzsimError(f"--set {hw_sets[0]}: azsim {command} {why} and runs no processor; "
+                         "hw.* settings apply to 'azsim run' and 'azsim sweep'")
+
+
 GPTQ_HELP = ("the uniform grid's codes chosen by GPTQ, compensating each rounding error on the "
              "calibration inputs (--set model.quantizer=gptq)")
+
+
+# The option behind each --set key a shorthand writes, for the conflict message below.
+_SHORTHAND_FLAGS = {
+    "model.weight_bits": "--bits", "model.sparsity": "--sparsity", "model.prune": "--prune",
+    "model.weight_format": "--format", "model.quantizer": "--codebook/--gptq",
+    "model.decode.beam": "--beam", "model.decode.context_weight": "--context-weight",
+    "model.decode.context_file": "--context",
+    "model.decode.endpoint_final_ms": "--endpoint-final-ms",
+    "model.decode.endpoint_speculative_ms": "--endpoint-speculative-ms",
+    "model.decode.endpoint_tail_ms": "--endpoint-tail-ms",
+    "model.branch.enabled": "--branch/--branch-weights",
+    "model.branch.weights": "--branch-weights",
+}
+
+
+def _with_shorthands(user_sets, shorthands) -> list[str]:
+    """The user's --set values, then the options' own; a key both set to different values is
+    an error (one of them would be silently dropped)."""
+    def split(item):
+        key, _, value = item.partition("=")
+        return key.strip(), value.strip()
+    mine = {split(o)[0]: (o, split(o)[1]) for o in user_sets}
+    for item in shorthands:
+        key, value = split(item)
+        if key in mine and mine[key][1].strip('"') != value.strip('"'):
+            raise AzsimError(f"--set {mine[key][0]}: {_SHORTHAND_FLAGS.get(key, 'an option')} "
+                             f"sets {key} to {value} too; give the setting once")
+    return list(user_sets) + list(shorthands)
 
 
 def _compression_overrides(sparsity, prune, weight_format, codebook, gptq=False) -> list[str]:
@@ -188,12 +226,13 @@ def run(model, weights, hardware, audio, testset, utterances, bits, sparsity, pr
         if not quiet and sys.stderr.isatty():
             click.echo(f"\r{stage}: {done}/{total}", err=True, nl=done == total)
 
-    overrides = list(overrides) + _compression_overrides(sparsity, prune, weight_format, codebook,
-                                                         gptq)
-    overrides += _decode_overrides(beam, context, context_weight, endpoint_final_ms,
-                                   endpoint_speculative_ms, endpoint_tail_ms)
-    overrides += _branch_overrides(branch, branch_weights)
-    report = simulate(model=model, hardware=hardware, audio=list(audio) or None, bits=bits,
+    overrides = _with_shorthands(
+        overrides, _compression_overrides(sparsity, prune, weight_format, codebook, gptq)
+        + _decode_overrides(beam, context, context_weight, endpoint_final_ms,
+                            endpoint_speculative_ms, endpoint_tail_ms)
+        + _branch_overrides(branch, branch_weights)
+        + ([f"model.weight_bits={bits}"] if bits is not None else []))
+    report = simulate(model=model, hardware=hardware, audio=list(audio) or None, bits=None,
                       overrides=overrides, weights=weights, progress=progress,
                       testset=testset, utterances=utterances)
     data = report.to_dict()
@@ -233,20 +272,30 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
 
     _check_not_empty("--weights", weights, "an .npz or .npy file of integer matrices")
     _check_not_empty("--save", save_dir, "a writable folder")
+    _reject_hw_sets(overrides, "compress", "encodes weights only")
     if json_dest not in (None, "-"):
         _check_writable(json_dest)
-    if save_dir is not None and not (os.path.isdir(save_dir) and os.access(save_dir, os.W_OK)):
-        raise AzsimError(f"--save {save_dir}: not a writable folder")
+    if save_dir is not None:
+        if not os.path.exists(save_dir):
+            raise AzsimError(f"--save {save_dir}: no such folder; make it first")
+        if not os.path.isdir(save_dir):
+            raise AzsimError(f"--save {save_dir}: is a file; give a folder")
+        if not os.access(save_dir, os.W_OK):
+            raise AzsimError(f"--save {save_dir}: the folder is not writable")
     if weights is not None:   # given codes are encoded as they are: these would do nothing
-        given = [flag for flag, on in (("--sparsity", sparsity is not None),
+        model_given = click.get_current_context().get_parameter_source("model") \
+            != click.core.ParameterSource.DEFAULT
+        given = [flag for flag, on in (("--model", model_given),
+                                       ("--sparsity", sparsity is not None),
                                        ("--prune", prune is not None), ("--codebook", codebook),
                                        ("--gptq", gptq)) if on]
         if given:
             raise AzsimError(f"{given[0]} with --weights {weights}: --weights encodes integer "
-                             "codes as given; pruning and quantizing apply to --model weights")
-    overrides = list(overrides) + _compression_overrides(sparsity, prune, None, codebook, gptq)
-    if bits is not None:
-        overrides.append(f"model.weight_bits={bits}")
+                             "codes as given; a model and its pruning and quantizing apply "
+                             "only without --weights")
+    overrides = _with_shorthands(
+        overrides, _compression_overrides(sparsity, prune, None, codebook, gptq)
+        + ([f"model.weight_bits={bits}"] if bits is not None else []))
     cfg = cfgmod.load_model_config(model, overrides)
     formats = sv.ALL_FORMATS if weight_format == "all" else (weight_format,)
     if weights is not None:
@@ -273,7 +322,8 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
         # 1-bit dense cannot hold zeros: leave it out of "all"; asked for by name, the encoder's
         # one-line error says why.
         formats = tuple(f for f in formats if f != "dense")
-    results = sv.survey(codes, cfg.weight_bits, formats, save_dir=save_dir,
+    streams = {} if save_dir is not None else None
+    results = sv.survey(codes, cfg.weight_bits, formats, streams=streams,
                         pointer_bits=cfg.pointer_bits, rle_index_bits=cfg.rle_index_bits)
     n = sum(q.size for q, _ in codes.values())
     nnz = sum(int(np.count_nonzero(q)) for q, _ in codes.values())
@@ -293,6 +343,13 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
                        f"{'exact' if r['roundtrip_exact'] else 'MISMATCH':>12}")
     if json_dest is not None:
         _write_json(data, json_dest)
+    for name, stream in (streams or {}).items():   # after the results: a failed write keeps them
+        try:
+            with open(os.path.join(save_dir, name), "wb") as fh:
+                fh.write(stream)
+        except OSError as exc:
+            raise AzsimError(f"--save {save_dir}: cannot write {name} ({exc.strerror or exc}); "
+                             "the results above are complete") from None
 
 
 @cli.command()

@@ -4,6 +4,7 @@ Needs espeak-ng on PATH, like ``azsim corpus``; see ``azsim.decode.aliases``.
 """
 from __future__ import annotations
 
+import os
 import time
 
 import click
@@ -64,7 +65,7 @@ def context_aliases(context_file, out_file, model, weights, bits, voices, min_co
     the phrase."""
     from . import config as cfgmod
     from .api import prepare_model
-    from .cli import _check_writable, _write_json
+    from .cli import _check_writable, _reject_hw_sets, _with_shorthands, _write_json
     from .cli_train import _stderr_progress
     from .corpus.grammar import request_words
     from .corpus.synth import espeak_binary, espeak_version
@@ -80,12 +81,17 @@ def context_aliases(context_file, out_file, model, weights, bits, voices, min_co
     if keep_file:
         keep |= _read_keep_words(keep_file)
     quiet = json_dest == "-"
+    _reject_hw_sets(overrides, "context-aliases", "decodes speech only")
+    if os.path.exists(context_file) and os.path.exists(out_file) and \
+            os.path.samefile(context_file, out_file):
+        raise AzsimError(f"OUT {out_file}: is CONTEXT itself; write the context with aliases "
+                         "to a new file, the input must not be overwritten")
     _check_writable(out_file, "OUT", "a file path for the context with aliases")
     if json_dest not in (None, "-"):
         _check_writable(json_dest)
     espeak_binary()   # fail before any work if espeak-ng is missing
-    cfg = cfgmod.load_model_config(model, list(overrides)
-                                   + ([f"model.weight_bits={bits}"] if bits is not None else []))
+    cfg = cfgmod.load_model_config(model, _with_shorthands(
+        overrides, [f"model.weight_bits={bits}"] if bits is not None else []))
     vocab = make_vocab(cfg.vocab, cfg.vocab_size)
     if vocab.kind != "chars":
         raise ContextError(f"--model {model}: aliases need a character vocabulary; this model "
@@ -122,8 +128,12 @@ def context_aliases(context_file, out_file, model, weights, bits, voices, min_co
             al.write_context(out_file, spec.phrases, spec.prefixes, merged, header, skipped)
         except OSError as exc:
             write_error = exc.strerror or str(exc)
+    json_error = None
     if json_dest is not None:
-        _write_json(record, json_dest)
+        try:
+            _write_json(record, json_dest)
+        except AzsimError as exc:     # reported after the summary, which must not be lost
+            json_error = exc
     if not quiet:
         with_alias = len({p for p in merged.values()})
         click.echo(f"context-aliases {out_file}: {len(result.aliases)} new aliases for "
@@ -136,12 +146,15 @@ def context_aliases(context_file, out_file, model, weights, bits, voices, min_co
             mine = [a for a, p in merged.items() if p == phrase]
             if mine:
                 click.echo(f"  {phrase}: {', '.join(mine)}")
+    if json_error is not None and write_error is None:
+        raise json_error
     if not biased:     # after the report and --json, so what was heard is not lost
         raise AzsimError(f"--skip-heard {skip_heard:g}: the model writes every phrase right in "
                          "at least that share of its renderings, so none is left to bias and "
                          f"{out_file} is not written; give a larger share")
     if write_error is not None:     # reported last: the aliases are in the report and record
-        kept = [w for w, on in (("the report above", not quiet), ("--json", json_dest)) if on]
+        kept = [w for w, on in (("the report above", not quiet),
+                                ("--json", json_dest and json_error is None)) if on]
         raise AzsimError(f"OUT {out_file}: cannot write ({write_error}); the aliases are in "
                          f"{' and '.join(kept) or 'no other output (give --json)'}")
 

@@ -241,26 +241,23 @@ def eval_cmd(model, weights, testsets, bits, sparsity, prune, weight_format, cod
              show_errors, compare_path, json_dest) -> None:
     """WER and CER of a model on a test set, by azsim's integer inference."""
     from .cli import (_branch_overrides, _check_writable, _compression_overrides,
-                      _decode_overrides, _write_json)
+                      _decode_overrides, _reject_hw_sets, _with_shorthands, _write_json)
     from .evaluate import evaluate_sets, pooled
 
     quiet = json_dest == "-"
     if json_dest not in (None, "-"):
         _check_writable(json_dest)
-    hw_sets = [o for o in overrides if o.split("=", 1)[0].strip().startswith("hw.")]
-    if hw_sets:       # eval runs no processor model: a hw setting would be silently ignored
-        raise AzsimError(f"--set {hw_sets[0]}: azsim eval measures accuracy only and runs no "
-                         "processor; hw.* settings apply to 'azsim run --test' and "
-                         "'azsim sweep'")
+    _reject_hw_sets(overrides, "eval", "measures accuracy only")
     if compare_path and len(testsets) > 1:    # an argument error, before any file is read
         raise AzsimError(f"--compare {compare_path}: compares one test set, got "
                          f"{len(testsets)} --test values")
     baseline = _load_eval_record(compare_path) if compare_path else None
-    overrides = list(overrides) + _compression_overrides(sparsity, prune, weight_format, codebook,
-                                                         gptq)
-    overrides += _branch_overrides(branch, branch_weights)
-    overrides += _decode_overrides(beam, context, context_weight, None, None, None)
-    results = evaluate_sets(model, testsets, bits, overrides, weights, include_float,
+    overrides = _with_shorthands(
+        overrides, _compression_overrides(sparsity, prune, weight_format, codebook, gptq)
+        + _branch_overrides(branch, branch_weights)
+        + _decode_overrides(beam, context, context_weight, None, None, None)
+        + ([f"model.weight_bits={bits}"] if bits is not None else []))
+    results = evaluate_sets(model, testsets, None, overrides, weights, include_float,
                             _stderr_progress(quiet), baseline, f"--compare {compare_path}")
     pool = pooled(results) if len(results) > 1 else None
     if not quiet:   # first: a JSON write that fails (a full disk) must not lose the report
@@ -366,8 +363,20 @@ def soup(out, inputs, model) -> None:
     if os.path.isdir(out) or not os.path.isdir(parent) or not os.access(parent, os.W_OK):
         raise AzsimError(f"soup OUT.npz {out}: cannot write there (a folder, or its folder "
                          "is missing or not writable)")
+    for k, path in enumerate(inputs):
+        if os.path.exists(path) and os.path.exists(out) and os.path.samefile(path, out):
+            raise AzsimError(f"soup OUT.npz {out}: is also input {k + 1} ({path}); write the "
+                             "soup to a new file, an input must not be overwritten")
     arrays = average_weights(inputs, load_model_config(model, []))
-    save_weights(out, arrays, compressed=True)
+    # written next to OUT and renamed over it, so a failed write leaves no half file
+    tmp = os.path.join(parent, f".{os.path.basename(out)[:-4]}.{os.getpid()}.tmp.npz")
+    try:
+        save_weights(tmp, arrays, compressed=True)
+        os.replace(tmp, out)
+    except OSError as exc:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise AzsimError(f"soup OUT.npz {out}: cannot write it ({exc.strerror or exc})") from None
     click.echo(f"soup of {len(inputs)} -> {out}")
 
 

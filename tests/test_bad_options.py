@@ -195,3 +195,129 @@ def test_train_names_an_init_that_is_not_a_checkpoint(cli, tmp_path):
     bad.write_text("not a checkpoint")
     _one_line_error(cli, "train", "--corpus", str(corpus), "--out", str(tmp_path / "o"),
                     "--init", str(bad), words=("init.pt", "not a readable checkpoint"))
+
+
+# ---- the second audit (2026-12-04, seventh session): tracebacks, silently wrong numbers,
+# ignored options and inputs overwritten, each found by a helper fuzzing every command.
+
+def _small_weights(tmp_path, name):
+    """A float weights .npz of the `tiny` preset's shape (its generated weights)."""
+    from azsim.config import load_model_config
+    from azsim.model.loading import model_weights
+    from azsim.model.weights import save_weights
+    path = tmp_path / name
+    save_weights(path, dict(model_weights(load_model_config("tiny", []))))
+    return path
+
+
+def test_a_truncated_or_empty_codes_file_is_named(cli, tmp_path):
+    good = tmp_path / "w.npz"
+    np.savez(good, a=np.ones((3, 4), np.int8))
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    _one_line_error(cli, "compress", "--weights", str(cut), words=("cut.npz", "BadZipFile"))
+    empty = tmp_path / "zero.npz"
+    np.savez(empty, a=np.zeros((0, 5), np.int8))
+    _one_line_error(cli, "compress", "--weights", str(empty), words=("(0, 5)", "no weights"))
+    _one_line_error(cli, "compress", "--weights", str(tmp_path), words=("is a folder",))
+    _one_line_error(cli, "compress", "--model", "tiny", "--weights", str(good),
+                    words=("--model with --weights",))
+
+
+def test_compress_save_failure_keeps_the_table(cli, tmp_path):
+    """The streams are written after the table: a folder that refuses them loses nothing."""
+    _one_line_error(cli, "compress", "--model", "tiny", "--save", str(tmp_path / "nodir"),
+                    words=("no such folder",))
+    locked = tmp_path / "full"
+    locked.mkdir()
+    (locked / "enc.0.w_x.dense.azw").mkdir()     # a folder where a stream must go
+    code, out, err = cli("compress", "--model", "tiny", "--format", "dense", "--save",
+                         str(locked))
+    assert code == 2 and "cannot write enc.0.w_x.dense.azw" in err and "Traceback" not in err
+    assert "dense" in out and "exact" in out      # the table was printed first
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["run", "--model", "tiny", "--set", "model.vocab_size=5"], ("vocab_size = 5", "29")),
+    (["compress", "--model", "tiny", "--set", "model.vocab_size=5"], ("vocab_size = 5",)),
+    (["run", "--model", "tiny", "--prune", "nm:2:4", "--sparsity", "0.9"],
+     ("sparsity = 0.9", "fixes the sparsity at 0.5")),
+    (["compress", "--model", "tiny", "--set", "hw.clock_mhz=-1"], ("hw.clock_mhz=-1",)),
+    (["context-aliases", "c.txt", "o.txt", "--set", "hw.nope=1"], ("hw.nope=1",)),
+    (["run", "--model", "tiny", "--bits", "4", "--set", "model.weight_bits=6"],
+     ("model.weight_bits=6", "--bits")),
+    (["run", "--model", "tiny", "--codebook", "--set", "model.quantizer=gptq"],
+     ("model.quantizer=gptq", "--codebook")),
+    (["eval", "--beam", "4", "--set", "model.decode.beam=1"], ("decode.beam=1", "--beam")),
+    (["results", "export", "r.sqlite", "--csv", "--json"], ("two output formats",)),
+])
+def test_settings_that_would_be_ignored_or_crash_are_refused(cli, argv, words):
+    _one_line_error(cli, *argv, words=words)
+
+
+def test_the_same_setting_given_twice_alike_is_fine(cli):
+    code, out, err = cli("run", "--model", "tiny", "--bits", "6", "--set", "model.weight_bits=6",
+                         "--json", "-")
+    assert code in (0, None), err
+
+
+def test_soup_and_context_aliases_never_overwrite_an_input(cli, tmp_path):
+    a, b = _small_weights(tmp_path, "a.npz"), _small_weights(tmp_path, "b.npz")
+    before = a.read_bytes()
+    _one_line_error(cli, "soup", str(a), str(a), str(b), "--model", "tiny",
+                    words=("is also input 1",))
+    assert a.read_bytes() == before
+    ctx = tmp_path / "ctx.txt"
+    ctx.write_text("call mom\n")
+    _one_line_error(cli, "context-aliases", str(ctx), str(ctx), words=("is CONTEXT itself",))
+    assert ctx.read_text() == "call mom\n"
+
+
+def test_soup_that_cannot_be_written_is_one_line_and_leaves_no_file(cli, tmp_path):
+    a, b = _small_weights(tmp_path, "a.npz"), _small_weights(tmp_path, "b.npz")
+    out = tmp_path / "o.npz"
+    out.mkdir()                       # a folder named like the output
+    _one_line_error(cli, "soup", str(out), str(a), str(b), "--model", "tiny",
+                    words=("o.npz",))
+    code, _, err = cli("soup", str(tmp_path / "s.npz"), str(a), str(b), "--model", "tiny")
+    assert code in (0, None), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npz", "b.npz", "o.npz", "s.npz"]
+
+
+def test_transcripts_are_lower_cased_and_unwritable_characters_named(cli, tmp_path):
+    """An upper-case transcript is the same words (it scored 100 % WER before); a digit is a
+    character the model can never write, so it is an error, not a word error on every run."""
+    import shutil
+
+    from azsim.model.audio import shipped_audio_paths, shipped_transcripts
+    wav = shipped_audio_paths()[0]
+    ref = shipped_transcripts()[wav.name]
+    folder = tmp_path / "ts"
+    folder.mkdir()
+    shutil.copy(wav, folder / wav.name)
+    (folder / "transcripts.tsv").write_text(f"file\ttext\n{wav.name}\t  {ref.upper()} \n")
+    import json
+    code, out, err = cli("eval", "--test", str(folder), "--json", "-")
+    assert code in (0, None), err
+    rec = json.loads(out)
+    assert rec["hypotheses"][0]["reference"] == ref
+    assert rec["wer"] < 0.5
+    (folder / "transcripts.tsv").write_text(f"file\ttext\n{wav.name}\tset a timer for 68 "
+                                            "minutes\n")
+    _one_line_error(cli, "eval", "--test", str(folder),
+                    words=("transcripts.tsv:2", "'6'", "spell numbers"))
+
+
+def test_sweep_checks_weights_and_counts_before_any_point(cli, tmp_path):
+    good = _small_weights(tmp_path, "w.npz")
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(good.read_bytes()[:-200])
+    for bad in (cut, tmp_path / "nozip.npz"):
+        if not bad.exists():
+            bad.write_bytes(b"PK\x03\x04 not really")
+        _one_line_error(cli, "sweep", "--model", "tiny", "--dry-run", "--weights", str(bad),
+                        words=(bad.name, "not a weights .npz"))
+    spec = tmp_path / "s.toml"
+    spec.write_text('test = "test"\nutterances = -3\n')
+    _one_line_error(cli, "sweep", "--spec", str(spec), "--dry-run",
+                    words=("s.toml: utterances = -3",))

@@ -6,6 +6,7 @@ decoded again and compared, so every reported size comes with proof that the str
 from __future__ import annotations
 
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,10 +70,11 @@ def model_codes(weights: dict, bits: int, quantizer: str, grams: dict | None = N
 
 
 def survey(codes: dict[str, tuple], bits: int, formats=ALL_FORMATS, progress=None,
-           save_dir: str | None = None, pointer_bits: int = 16,
+           streams: dict | None = None, pointer_bits: int = 16,
            rle_index_bits: int = 4) -> list[FormatResult]:
-    """Encode, decode and compare every matrix in every format; with ``save_dir``, also write
-    each stream to ``<save_dir>/<matrix>.<format>.azw``."""
+    """Encode, decode and compare every matrix in every format; with ``streams`` (a dict),
+    also collect each stream there as ``"<matrix>.<format>.azw": bytes``, for the caller to
+    write (``azsim compress --save``) after it has reported the results."""
     results = []
     for k, fmt in enumerate(formats):
         total = symbols = n = 0
@@ -88,8 +90,8 @@ def survey(codes: dict[str, tuple], bits: int, formats=ALL_FORMATS, progress=Non
             t2 = time.perf_counter()
             t_enc, t_dec = t_enc + t1 - t0, t_dec + t2 - t1
             exact &= bool(np.array_equal(back, q))
-            if save_dir is not None:
-                (Path(save_dir) / f"{name}.{fmt}.azw").write_bytes(enc.stream)
+            if streams is not None:
+                streams[f"{name}.{fmt}.azw"] = enc.stream
             total, symbols, n = total + enc.nbytes, symbols + enc.symbols, n + q.size
         results.append(FormatResult(fmt, total, n, symbols, exact, t_enc, t_dec))
         if progress:
@@ -100,6 +102,9 @@ def survey(codes: dict[str, tuple], bits: int, formats=ALL_FORMATS, progress=Non
 def load_integer_matrices(path: str, bits: int) -> dict[str, tuple]:
     """Integer matrices from ``.npy`` / ``.npz``, encoded losslessly as given."""
     p = Path(path)
+    if p.is_dir():
+        raise WeightsError(f"{path}: is a folder; --weights takes an .npz or .npy file of "
+                           "integer matrices")
     if not p.is_file():
         raise WeightsError(f"{path}: file not found")
     try:
@@ -109,8 +114,9 @@ def load_integer_matrices(path: str, bits: int) -> dict[str, tuple]:
         else:
             with loaded as z:
                 arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError) as exc:
-        raise WeightsError(f"{path}: not a readable .npy/.npz file ({type(exc).__name__})") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise WeightsError(f"{path}: not a readable .npy/.npz file ({type(exc).__name__}: "
+                           f"{str(exc).splitlines()[0] if str(exc) else 'no detail'})") from None
     out = {}
     for name, a in arrays.items():
         if a.ndim == 0 and name == "format_version":
@@ -120,6 +126,9 @@ def load_integer_matrices(path: str, bits: int) -> dict[str, tuple]:
                                "codes (give float weights with --model to quantize them)")
         if a.ndim != 2:
             raise WeightsError(f"{path}: {name} has shape {a.shape}; weight matrices are 2-D")
+        if a.size == 0:
+            raise WeightsError(f"{path}: {name} has shape {a.shape}, no weights; every matrix "
+                               "needs at least one row and one column")
         try:
             out[name] = (check_codes(a, bits), None)
         except ValueError as exc:

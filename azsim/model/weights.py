@@ -243,6 +243,9 @@ def load_weights(path, cfg, allow_encoder_only: bool = False) -> dict[str, np.nd
         raise WeightsError(f"weights file {str(path)!r}: the path is empty; give a weights .npz "
                            "file or a shipped name such as small")
     path = Path(path)
+    if path.is_dir():
+        raise WeightsError(f"{path}: is a folder; give a weights .npz file or a shipped name "
+                           "such as small")
     if not path.is_file():
         raise WeightsError(f"{path}: weights file not found")
     arrays = read_npz(path, str(path), WeightsError,

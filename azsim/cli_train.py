@@ -299,7 +299,8 @@ def _echo_eval(result: dict, compare_path, show_errors: int) -> None:
         search += (f", context {d['context_file']} ({d['context_phrases']} phrases{aliases}, "
                    f"{d['context_weight_nats']:g} nats)")
     _echo_rates(f"{result['model']} ({result['weights']}) {result['weight_bits']}-bit"
-                f"{quantizer_suffix(result['quantizer'], result.get('weight_range', 'max'))}, sparsity {result['weight_sparsity']:.2f}"
+                f"{quantizer_suffix(result['quantizer'], result.get('weight_range', 'max'))}, "
+                f"sparsity {result['weight_sparsity']:.2f}"
                 f"{search} on '{result['testset']}'", result)
     if result.get("testset_grammar") not in (None, result["grammar_now"]):
         click.echo(f"  note: '{result['testset']}' was drawn from another grammar "

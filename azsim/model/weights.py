@@ -146,7 +146,8 @@ def is_encoder_only(arrays: dict[str, np.ndarray]) -> bool:
 # scale too large"). That scale is in_scale * w_scale * GATE_SCALE, with GATE_SCALE = 2^12,
 # in_scale = max|input| / 127 (activation_scale) and w_scale = max|row| / qmax, qmax = 1 at 1
 # and 2 bits (the worst case: --bits can change after loading; codebook, gptq and clipped
-# (model.weight_range = "mse") scales are never larger). So every product needs max|input| * max|w| < 127 * 2^30 / 2^12 = 127 * 2^18;
+# (model.weight_range = "mse") scales are never larger). So every product needs
+# max|input| * max|w| < 127 * 2^30 / 2^12 = 127 * 2^18;
 # we ask for half of that, room for float32 rounding and the multiplier's round-up carry:
 REQUANT_PRODUCT_LIMIT = 127.0 * 2.0 ** 17
 # The inputs a product can see, whatever the audio: an LSTM output h = o * tanh(c) lies in

@@ -27,7 +27,8 @@ def render_text(report: dict, top_layers: int = 5) -> str:
                                                      "traffic", "energy", "compute"))
     lines = [
         f"azsim {report['azsim_version']}: model {m['name']} ({m['params'] / 1e6:.2f} M params, "
-        f"{m['weight_bits']}-bit{quantizer_suffix(m.get('quantizer', 'uniform'), m.get('weight_range', 'max'))} weights, "
+        f"{m['weight_bits']}-bit"
+        f"{quantizer_suffix(m.get('quantizer', 'uniform'), m.get('weight_range', 'max'))} weights, "
         f"{_bytes(m['weight_stream_bytes'])} encoded) on "
         f"{hw['name']} ({hw['clock_mhz']:.0f} MHz, {hw['macs_per_cycle']} MACs/cycle, "
         f"{_bytes(hw['sram_bytes'])} SRAM, zero handling: {hw['zero_handling']})",

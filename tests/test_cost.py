@@ -161,12 +161,22 @@ def test_streaming_timeline_is_causal(base):
         assert np.all(np.diff(u["frame_arrival_ms"]) > 0)
         assert u["frame_arrival_ms"][-1] <= u["seconds"] * 1000 + 1e-9
         assert u["end_of_speech_ms"] >= 0
+        # the last frame's response: its result minus its arrival, never below the latency
+        # after the end of the audio (which arrives no earlier than the last frame)
+        last = u["frame_finish_ms"][-1] - u["frame_arrival_ms"][-1]
+        assert u["last_frame_ms"] == pytest.approx(last) and last > 0
+        assert u["end_of_speech_ms"] <= u["last_frame_ms"] + 1e-9
+    lat = base["latency"]
+    assert lat["last_frame_ms"] == pytest.approx(
+        np.mean([u["last_frame_ms"] for u in base["utterances"]]))
+    assert lat["last_frame_ms_max"] == max(u["last_frame_ms"] for u in base["utterances"])
 
 
 def test_slow_clock_shows_real_time_limits():
     slow = _run("hw.clock_mhz=1", "hw.pe_count=1", "hw.lanes_per_pe=1")
     assert slow["latency"]["rtf"] > 1
     assert slow["latency"]["end_of_speech_ms"] > 0
+    assert slow["latency"]["last_frame_ms"] > 0
     assert slow["latency"]["per_frame_ms_p99"] >= slow["latency"]["per_frame_ms_p50"] > 0
 
 

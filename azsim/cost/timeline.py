@@ -30,6 +30,15 @@ class Timeline:
         return max(float(self.finish_s[-1]) - self.audio_end_s, 0.0) if self.finish_s.size else 0.0
 
     @property
+    def last_frame_latency_s(self) -> float:
+        """From the arrival of the last frame's audio to its result: the processor's part of
+        the final latency. The end-of-speech latency above is often 0 on a fast processor,
+        because the audio after the last whole frame (up to a frame) is not a frame of its
+        own and the last result is ready before the audio ends; this one still shows the
+        work of the last frame."""
+        return float(self.finish_s[-1] - self.arrival_s[-1]) if self.finish_s.size else 0.0
+
+    @property
     def busy_s(self) -> float:
         return float(self.compute_s.sum())
 

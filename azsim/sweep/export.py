@@ -62,6 +62,7 @@ METRICS: tuple[tuple[str, tuple[str, ...]], ...] = (
 # Measurements only some runs have (issue #7): a column appears when a record has the value.
 OPTIONAL_METRICS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("wer", ("wer",)),       # audio with reference transcripts
+    ("last_frame_latency_ms", ("latency", "last_frame_ms")),   # records since 2026-12-04
     ("testset", ("audio", "testset")),   # azsim sweep --test
     ("decode_joint_evals", ("decode", "joint_evals")),
     ("decode_pred_evals", ("decode", "pred_evals")),

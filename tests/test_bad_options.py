@@ -250,6 +250,8 @@ def test_compress_save_failure_keeps_the_table(cli, tmp_path):
      ("model.quantizer=gptq", "--codebook")),
     (["eval", "--beam", "4", "--set", "model.decode.beam=1"], ("decode.beam=1", "--beam")),
     (["results", "export", "r.sqlite", "--csv", "--json"], ("two output formats",)),
+    (["run", "--model", "tiny", "--set", "hw.sram_bytes=65536", "--set",
+      "hw.stream_tile_bytes=1073741824"], ("stream_tile_bytes = 1073741824", "at most 32768")),
 ])
 def test_settings_that_would_be_ignored_or_crash_are_refused(cli, argv, words):
     _one_line_error(cli, *argv, words=words)

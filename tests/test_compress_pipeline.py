@@ -60,8 +60,9 @@ def test_pruned_sparse_model_reports_its_compression():
 
 
 def test_streaming_a_sparse_model_cuts_dram_traffic():
-    dense = _run("hw.sram_bytes=4096")
-    sparse = _run("hw.sram_bytes=4096", "model.sparsity=0.9", 'model.weight_format="bitmask"')
+    dense = _run("hw.sram_bytes=4096", "hw.stream_tile_bytes=1024")
+    sparse = _run("hw.sram_bytes=4096", "hw.stream_tile_bytes=1024", "model.sparsity=0.9",
+                  'model.weight_format="bitmask"')
     assert sparse["traffic"]["dram_read_bytes"] < 0.3 * dense["traffic"]["dram_read_bytes"]
     assert sparse["energy"]["breakdown_uj"]["dram"] < dense["energy"]["breakdown_uj"]["dram"]
 

@@ -6,7 +6,7 @@ import azsim
 
 SPARSE = ("model.sparsity=0.9", "model.weight_bits=4", 'model.weight_format="rle"')
 EIE_PATH = ('hw.decoder_location="sram_to_pe"',)
-STREAMING = ("hw.sram_bytes=4096",)
+STREAMING = ("hw.sram_bytes=4096", "hw.stream_tile_bytes=1024")
 
 
 @pytest.fixture(scope="module")

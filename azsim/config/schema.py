@@ -394,6 +394,11 @@ class HardwareConfig:
         if self.sram_banks > max(self.sram_bytes, 1):
             problems.append(f"sram_banks = {self.sram_banks} exceeds sram_bytes = "
                             f"{self.sram_bytes}")
+        if 2 * self.stream_tile_bytes > self.sram_bytes:
+            problems.append(f"stream_tile_bytes = {self.stream_tile_bytes}: streaming stages two "
+                            f"tiles in SRAM (double buffering), and sram_bytes = "
+                            f"{self.sram_bytes} holds less than two; give a tile of at most "
+                            f"{self.sram_bytes // 2} bytes")
         return problems
 
     @property

@@ -120,8 +120,8 @@ def corpus_merge(out_dir, sources) -> None:
 
 @click.command()
 @click.option("--recipe", default="small", show_default=True,
-              help="small, small-continue, small-vtlp, small-qat4, small-qat4-gptq (the "
-                   "shipped 4-bit model, --epochs 2), small-sparse80-global then "
+              help="small, small-continue, small-vtlp, small-qat4, small-qat4-gptq, "
+                   "small-qat4-gptq-mse (the shipped 4-bit model), small-sparse80-global then "
                    "small-sparse80-global-recover (the shipped 80 % model), small-sparse60, "
                    "small-names, ... "
                    "(azsim.train.recipes lists all)")

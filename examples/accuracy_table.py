@@ -20,6 +20,8 @@ ROWS = [
     ("4-bit", "post-training quantization", dict(weights="small", bits=4)),
     ("4-bit", "post-training quantization, GPTQ rounding", dict(weights="small", bits=4,
                                                                 quantizer="gptq")),
+    ("4-bit", "post-training quantization, GPTQ rounding onto the clipped range",
+     dict(weights="small", bits=4, quantizer="gptq", weight_range="mse")),
     ("4-bit", "QAT + absolute-cosine regularizer", dict(weights="small-qat4", bits=4)),
     ("8-bit, 80 % sparse", "one-shot magnitude pruning", dict(weights="small", bits=8,
                                                               sparsity=0.8)),
@@ -48,6 +50,8 @@ def command(kw: dict, test: str) -> str:
         parts.append(f"--prune {kw['prune']}")
     if kw.get("quantizer") == "gptq":
         parts.append("--gptq")
+    if "weight_range" in kw:
+        parts.append(f"--set model.weight_range={kw['weight_range']}")
     if kw.get("include_float"):
         parts.append("--float")
     if test != "test":
@@ -67,6 +71,8 @@ def main() -> None:
         overrides = [f"model.sparsity={kw['sparsity']}"] if "sparsity" in kw else []
         overrides += [f"model.prune={json.dumps(kw['prune'])}"] if "prune" in kw else []
         overrides += [f"model.quantizer={json.dumps(kw['quantizer'])}"] if "quantizer" in kw else []
+        overrides += [f"model.weight_range={json.dumps(kw['weight_range'])}"] \
+            if "weight_range" in kw else []
         float_row = kw.get("include_float", False)
         r = evaluate("small", args.test, kw.get("bits"), overrides, kw["weights"], float_row)
         wer, cer = (r["float_wer"], r["float_cer"]) if float_row else (r["wer"], r["cer"])

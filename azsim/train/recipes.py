@@ -138,18 +138,21 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # held-out sets pooled (+0.39 against the float soup), the best 4-bit model of the soup,
     # but 12.90 % on d22 (the shipped small-qat4: 12.39, 11.91 %); half an epoch at 5e-5 was
     # worse on all four sets. Not shipped (README, "GPTQ rounding, and QAT started from it").
-    # The shipped small-qat4 is the average of two runs of this recipe: ``--epochs 2
-    # --threads 1`` on runs/cu (63 min; best dev checkpoint epoch 1: 10.46 % on the shipped
-    # test set, 11.75 % pooled) and 1 epoch on runs/o41, drawn at the grammar the parent and
-    # the test sets were made with (12 min: 10.30 / 11.66 %); averaged 9.99 / 11.62 %, which
-    # passed the rule set before the run (README, E7).
+    # The shipped small-qat4 from E7 to E12 was the average of two runs of this recipe:
+    # ``--epochs 2 --threads 1`` on runs/cu (63 min; best dev checkpoint epoch 1: 10.46 % on
+    # the shipped test set, 11.75 % pooled) and 1 epoch on runs/o41, drawn at the grammar the
+    # parent and the test sets were made with (12 min: 10.30 / 11.66 %); averaged 9.99 /
+    # 11.62 %, which passed the rule set before the run (README, E7).
     "small-qat4-gptq": (TrainConfig(epochs=1.0, lr=1e-4, final_lr=5e-6, warmup_steps=50,
                                     qat_bits=4, acos_weight=0.05, acos_ramp=0.6, kd_weight=0.1,
                                     gptq_init=True, threads=2, dev_limit=150),
                         "small"),
     # The same, started from GPTQ's rounding onto the clipped per-row range with the least
     # squared rounding error (model.weight_range = "mse") instead of the range over max|w|:
-    # at 4 bits one outlier sets its row's step (E11 of session 16, docs/preregistration).
+    # at 4 bits one outlier sets its row's step (E11 and E12 of session 16,
+    # docs/preregistration). The shipped small-qat4 since E12: ``--threads 1`` on runs/o44
+    # (15 min): 9.53 % on the shipped test set, 11.39 % pooled over four held-out sets; on
+    # runs/o41 9.60 / 11.83 %, on runs/o43 7.98 / 11.43 %.
     "small-qat4-gptq-mse": (TrainConfig(epochs=1.0, lr=1e-4, final_lr=5e-6, warmup_steps=50,
                                         qat_bits=4, acos_weight=0.05, acos_ramp=0.6,
                                         kd_weight=0.1, gptq_init=True, gptq_init_range="mse",

@@ -9,38 +9,57 @@ better, so ties keep the wider range. Plain loops in float64 in a fixed order, s
 step depends on the weights only, on any CPU.
 """
 import numpy as np
+from numba import prange
 
-from .jit import jit
+from .jit import PARALLEL_MIN_MACS, jit, jit_parallel
+
+
+@jit
+def _row_scale(w, r, qmax, factors, out):
+    """The least-error step of row ``r`` into ``out[r]`` (left at 1 for an all-zero row)."""
+    cols = w.shape[1]
+    top = 0.0
+    for j in range(cols):
+        a = abs(w[r, j])
+        if a > top:
+            top = a
+    if top == 0.0:
+        return
+    best = np.inf
+    for k in range(factors.shape[0]):
+        s = factors[k] * top / qmax
+        err = 0.0
+        for j in range(cols):
+            c = np.rint(w[r, j] / s)
+            if c > qmax:
+                c = qmax
+            elif c < -qmax:
+                c = -qmax
+            d = w[r, j] - c * s
+            err += d * d
+        if err < best:
+            best = err
+            out[r] = s
+
+
+@jit_parallel
+def _rows_parallel(w, qmax, factors, out):
+    for r in prange(w.shape[0]):
+        _row_scale(w, r, qmax, factors, out)
 
 
 @jit
 def mse_row_scales(w, qmax, factors):
     """Per-row grid steps (float64 [O]) of ``w`` [O, I] (float64) minimizing the squared
     rounding error over the candidate steps ``factors[k] * max|w[r]| / qmax``; an all-zero row
-    gets step 1 (as the unclipped grid gives it)."""
-    rows, cols = w.shape
-    out = np.ones(rows)
-    for r in range(rows):
-        top = 0.0
-        for j in range(cols):
-            a = abs(w[r, j])
-            if a > top:
-                top = a
-        if top == 0.0:
-            continue
-        best = np.inf
-        for k in range(factors.shape[0]):
-            s = factors[k] * top / qmax
-            err = 0.0
-            for j in range(cols):
-                c = np.rint(w[r, j] / s)
-                if c > qmax:
-                    c = qmax
-                elif c < -qmax:
-                    c = -qmax
-                d = w[r, j] - c * s
-                err += d * d
-            if err < best:
-                best = err
-                out[r] = s
+    gets step 1 (as the unclipped grid gives it). Rows run in parallel from
+    ``PARALLEL_MIN_MACS`` element-candidates on (``kernels/jit.py``), each row on one thread,
+    so the thread count does not change the result (he2019's 120 M weights: 26.7 s on one
+    thread)."""
+    out = np.ones(w.shape[0])
+    if w.shape[0] * w.shape[1] * factors.shape[0] >= PARALLEL_MIN_MACS:
+        _rows_parallel(w, qmax, factors, out)
+    else:
+        for r in range(w.shape[0]):
+            _row_scale(w, r, qmax, factors, out)
     return out

@@ -136,3 +136,22 @@ def test_bad_weight_range_is_a_one_line_error(cli, shipped_test_head, args, mess
     code, out, err = cli("eval", "--bits", "4", "--test", shipped_test_head(1), *args)
     assert code == 2 and message in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_clipped_range_does_not_depend_on_the_thread_count():
+    """Rows run in parallel above PARALLEL_MIN_MACS element-candidates, each row on one
+    thread: one thread and all of them choose the same steps, and so does the twin."""
+    import numba
+
+    from azsim.kernels.jit import PARALLEL_MIN_MACS
+    w = np.random.default_rng(4).standard_normal((160, 128))
+    assert w.size * len(MSE_SHRINK_FACTORS) >= PARALLEL_MIN_MACS       # the parallel path
+    all_threads = per_channel_scale(w, 4, "mse")
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        one = per_channel_scale(w, 4, "mse")
+    finally:
+        numba.set_num_threads(before)
+    assert np.array_equal(all_threads, one)
+    assert np.array_equal(one, R.mse_row_scales(w, 7.0, MSE_SHRINK_FACTORS))

@@ -179,6 +179,10 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr, kd_teacher) ->
     if init and not os.path.isfile(init):
         hint = f" (train recipe {base} first, or give --init)" if base else ""
         raise AzsimError(f"--init {init}: checkpoint not found{hint}")
+    model_cfg = load_model_config("small", [])
+    if init:    # a file that is no checkpoint fails here, before --out is created
+        from .train.loop import read_init
+        read_init(init, model_cfg)
     _make_out_dir("--out", out_dir)
 
     def progress(entry: dict) -> None:
@@ -191,8 +195,7 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr, kd_teacher) ->
             click.echo(f"[{entry['elapsed_s']:7.0f} s] step {entry['step']}/"
                        f"{entry['total_steps']} loss {entry['loss']:.3f}")
 
-    result = run_training(load_model_config("small", []), corpus_dir, out_dir, tcfg, init,
-                          progress)
+    result = run_training(model_cfg, corpus_dir, out_dir, tcfg, init, progress)
     click.echo(f"done in {result['elapsed_s']:.0f} s: best dev WER "
                f"{result['best']['wer'] * 100:.2f} % -> {out_dir}/weights.npz")
 

@@ -492,3 +492,20 @@ def test_branch_switch_needs_encoder_only():
     with pytest.raises(ValueError, match="encoder_only"):
         TrainConfig(branch_switch=0.5)
     TrainConfig(branch_switch=0.5, encoder_only=True)
+
+
+def test_a_bad_init_fails_before_the_output_folder_is_made(cli, tmp_path):
+    """``azsim train --init`` with a file that is no checkpoint: one line, exit 2, and no
+    --out folder left behind."""
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    texts = np.array(["stop", "call mom"])
+    for split in ("train", "dev"):
+        np.savez(corpus / f"{split}.npz", features=np.zeros((40, 80), np.float16),
+                 offsets=np.array([0, 20, 40]), texts=texts)
+    bad = tmp_path / "garbage.pt"
+    bad.write_bytes(b"not a checkpoint")
+    code, _, err = cli("train", "--corpus", str(corpus), "--out", str(tmp_path / "o"),
+                       "--init", str(bad))
+    assert code == 2 and "garbage.pt" in err and "not a readable checkpoint" in err
+    assert not (tmp_path / "o").exists()

@@ -153,7 +153,7 @@ def thread_budget(threads: int):
         torch.set_num_threads(threads)
 
 
-def _read_init(init, model_cfg):
+def read_init(init, model_cfg):
     """``("npz", arrays)`` for a weights ``.npz`` (checked), ``("pt", state)`` for a checkpoint
     (a ``last.pt``), or None; a file that is neither is a one-line error naming it."""
     if not init:
@@ -255,7 +255,7 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
     rng = np.random.default_rng(cfg.seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    start = _read_init(init, model_cfg)   # before the corpus loads: a bad file fails first
+    start = read_init(init, model_cfg)   # before the corpus loads: a bad file fails first
     teacher_arrays = read_teacher(cfg.kd_teacher, model_cfg) if cfg.kd_teacher else None
     vocab = make_vocab(model_cfg.vocab, model_cfg.vocab_size)
     train_split = data.load(corpus_dir, "train", vocab, cfg.train_limit or None)

@@ -412,9 +412,9 @@ def _weight_files(cfg, cache: dict[str, dict[str, str]]) -> dict[str, dict[str, 
         if not os.path.isfile(path):   # before any point runs, as azsim run would refuse it
             raise SweepSpecError(f"model.{key} = {name!r}: no such weights file or shipped "
                                  "weights name")
-        _check_npz_archive(path, f"model.{key} = {name!r}")
         path = str(path)
-        if path not in cache:
+        if path not in cache:    # each file checked and hashed once per sweep
+            _check_npz_archive(path, f"model.{key} = {name!r}")
             cache[path] = _file_identity(path, f"model.{key}")
         out[key] = cache[path]
     return out

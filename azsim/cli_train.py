@@ -19,10 +19,20 @@ from .config.schema import WEIGHT_FORMATS
 from .errors import AzsimError
 
 
-def _make_out_dir(label: str, path: str) -> None:
-    """Create an output folder before any work, so a bad path fails first, in one line."""
+def _make_out_dir(label: str, path: str, create: bool = True) -> None:
+    """Create an output folder before any work, so a bad path fails first, in one line; with
+    ``create=False`` only check that it can be made (for a command that still reads inputs
+    that may fail, and makes the folder itself after them)."""
     if os.path.exists(path) and not os.path.isdir(path):
         raise AzsimError(f"{label} {path}: is a file; give a folder (it is created if missing)")
+    if not create:
+        base = os.path.abspath(path)
+        while not os.path.exists(base):
+            base = os.path.dirname(base)
+        if not os.path.isdir(base) or not os.access(base, os.W_OK):
+            raise AzsimError(f"{label} {path}: cannot create the folder ({base} is not a "
+                             "writable folder)")
+        return
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as exc:
@@ -179,11 +189,7 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr, kd_teacher) ->
     if init and not os.path.isfile(init):
         hint = f" (train recipe {base} first, or give --init)" if base else ""
         raise AzsimError(f"--init {init}: checkpoint not found{hint}")
-    model_cfg = load_model_config("small", [])
-    if init:    # a file that is no checkpoint fails here, before --out is created
-        from .train.loop import read_init
-        read_init(init, model_cfg)
-    _make_out_dir("--out", out_dir)
+    _make_out_dir("--out", out_dir, create=False)   # training makes it after reading --init
 
     def progress(entry: dict) -> None:
         if entry["event"] == "dev":
@@ -195,7 +201,8 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr, kd_teacher) ->
             click.echo(f"[{entry['elapsed_s']:7.0f} s] step {entry['step']}/"
                        f"{entry['total_steps']} loss {entry['loss']:.3f}")
 
-    result = run_training(model_cfg, corpus_dir, out_dir, tcfg, init, progress)
+    result = run_training(load_model_config("small", []), corpus_dir, out_dir, tcfg, init,
+                          progress)
     click.echo(f"done in {result['elapsed_s']:.0f} s: best dev WER "
                f"{result['best']['wer'] * 100:.2f} % -> {out_dir}/weights.npz")
 

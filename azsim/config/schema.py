@@ -178,15 +178,20 @@ class DecodeConfig:
 _PRUNE_RE = r"magnitude|global|erk|nm:([1-9][0-9]*):([1-9][0-9]*)|balanced:[1-9][0-9]*"
 
 
-def _prune_problems(prune: str) -> list[str]:
-    """A pruning method's spelling, and N <= M for N:M (N kept weights in every M)."""
-    import re
+def _prune_problems(prune: str, sparsity: float | None = None) -> list[str]:
+    """A pruning method's spelling, and N <= M for N:M (N kept weights in every M); given the
+    ``sparsity`` asked for, N:M's own 1 - N/M or 0 (a record would state the wrong one)."""
     match = re.fullmatch(_PRUNE_RE, prune)
     if match is None:
         return [f"prune = {prune!r} is not one of magnitude, global, erk, nm:N:M, "
                 "balanced:PES"]
     if match.group(1) and int(match.group(1)) > int(match.group(2)):
         return [f"prune = {prune!r}: N:M keeps N weights in every M, so N must be at most M"]
+    if match.group(1) and sparsity:
+        fixed = 1 - int(match.group(1)) / int(match.group(2))
+        if abs(sparsity - fixed) > 1e-9:
+            return [f"sparsity = {sparsity:g} with prune = {prune!r}: N:M pruning fixes the "
+                    f"sparsity at {fixed:g}; give sparsity = {fixed:g} or leave it at 0"]
     return []
 
 
@@ -269,16 +274,9 @@ class ModelConfig:
                                  "(EIE: 4)", 4, range=(1, 16))
 
     def validate(self) -> list[str]:
-        problems = _prune_problems(self.prune)
+        problems = _prune_problems(self.prune, self.sparsity)
         if problems:
             return problems
-        nm = re.fullmatch(r"nm:([0-9]+):([0-9]+)", self.prune.strip().lower())
-        if nm and self.sparsity != 0 and \
-                abs(self.sparsity - (1 - int(nm.group(1)) / int(nm.group(2)))) > 1e-9:
-            fixed = 1 - int(nm.group(1)) / int(nm.group(2))
-            return [f"sparsity = {self.sparsity:g} with prune = {self.prune!r}: N:M pruning "
-                    f"fixes the sparsity at {fixed:g}; give sparsity = {fixed:g} or leave it "
-                    "at 0"]
         if self.vocab == "chars":
             from ..model.vocab import CHARS
             if self.vocab_size != len(CHARS) + 1:

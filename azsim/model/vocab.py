@@ -5,7 +5,6 @@ from dataclasses import dataclass
 
 BLANK = 0
 CHARS = " abcdefghijklmnopqrstuvwxyz'"  # 28 symbols + blank = 29 (tiny and trained models)
-_CHARS = CHARS
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,7 @@ class Vocab:
 def make_vocab(kind: str, size: int) -> Vocab:
     """The character set, or ``size - 1`` placeholder word-pieces for untrained presets."""
     if kind == "chars":
-        tokens = ("",) + tuple(_CHARS)
+        tokens = ("",) + tuple(CHARS)
         if size != len(tokens):
             raise ValueError(f"a character vocabulary has {len(tokens)} entries, not {size}")
         return Vocab(tokens, kind)

@@ -153,7 +153,7 @@ def thread_budget(threads: int):
         torch.set_num_threads(threads)
 
 
-def read_init(init, model_cfg):
+def _read_init(init, model_cfg):
     """``("npz", arrays)`` for a weights ``.npz`` (checked), ``("pt", state)`` for a checkpoint
     (a ``last.pt``), or None; a file that is neither is a one-line error naming it."""
     if not init:
@@ -253,10 +253,14 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     rng = np.random.default_rng(cfg.seed)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    start = read_init(init, model_cfg)   # before the corpus loads: a bad file fails first
+    # the inputs that can be bad files first: a bad one fails before OUT or the corpus is touched
+    start = _read_init(init, model_cfg)
     teacher_arrays = read_teacher(cfg.kd_teacher, model_cfg) if cfg.kd_teacher else None
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AzsimError(f"--out {out_dir}: cannot create the folder ({exc.strerror})") from None
     vocab = make_vocab(model_cfg.vocab, model_cfg.vocab_size)
     train_split = data.load(corpus_dir, "train", vocab, cfg.train_limit or None)
     dev_split = data.load(corpus_dir, "dev", vocab, cfg.dev_limit or None)

@@ -148,10 +148,14 @@ def corpus_merge(out_dir, sources) -> None:
               help="torch threads (default: the recipe's)")
 @click.option("--lr", type=FiniteFloatRange(min=0, min_open=True), default=None,
               help="override the recipe's peak learning rate (e.g. to continue training)")
+@click.option("--seed", type=click.IntRange(0, 2 ** 31 - 1), default=None,
+              help="seed of torch, the batch order and the augmentation (default: the "
+                   "recipe's, 0); another seed measures how much a result owes to chance")
 @click.option("--kd-teacher", default=None, metavar="NAME|WEIGHTS.npz",
               help="distil from this model (a shipped set's name or a weights file) instead "
                    "of the recipe's teacher; needs a recipe with distillation (kd_weight)")
-def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr, kd_teacher) -> None:
+def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr, seed,
+          kd_teacher) -> None:
     """Train a shipped model's recipe with PyTorch (needs the [train] extra)."""
     try:
         import torch  # noqa: F401
@@ -178,6 +182,8 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr, kd_teacher) ->
         tcfg = replace(tcfg, threads=threads)
     if lr is not None:
         tcfg = replace(tcfg, lr=lr)
+    if seed is not None:
+        tcfg = replace(tcfg, seed=seed)
     if kd_teacher is not None:
         if not tcfg.kd_weight:
             raise AzsimError(f"--kd-teacher {kd_teacher}: recipe {recipe} does not distil "

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from . import config as cfgmod
 from ._version import __version__
-from .compress.pipeline import prune_weights
 from .compress.ptq import quantize_model
 from .cost.energy import action_energies
 from .cost.model import (plan_costs, preload_costs, sram_weight_footprint_bytes,
@@ -19,7 +18,8 @@ from .execute.branch import with_cheap_branch
 from .execute.events import FIELD
 from .execute.integer import layer_matrices, run_utterance
 from .model.audio import shipped_audio_paths, shipped_transcripts
-from .model.loading import branch_weights, calibration_stats, load_utterances, model_weights
+from .model.loading import (branch_weights, calibration_stats, load_utterances, model_weights,
+                            pruned_weights)
 from .model.vocab import make_vocab
 from .model.weights import parameter_count
 from .report.branch import branch_section
@@ -189,11 +189,10 @@ def prepare_model(cfg, weights, calibration_utterances):
     ``calibration_utterances``: what ``azsim run`` and ``azsim eval`` both execute. Pruning
     comes first, so calibration sees the activations of the model that will run. With
     ``model.branch.enabled`` the integer model also holds the cheap encoder branch."""
-    unpruned = model_weights(cfg, weights)
-    w = prune_weights(unpruned, cfg)
+    w, compensate = pruned_weights(model_weights(cfg, weights), cfg, calibration_utterances)
     stats = calibration_stats(w, cfg, calibration_utterances,
                               input_grams=cfg.quantizer == "gptq")
-    qm = quantize_model(w, cfg, stats.max_abs, cfg.weight_bits, stats.grams, unpruned)
+    qm = quantize_model(w, cfg, stats.max_abs, cfg.weight_bits, stats.grams, compensate)
     if cfg.branch.enabled:
         # Issue #7: the cheap encoder branch, quantized with the same activation scales so
         # that both branches share the recurrent state (azsim.execute.branch). Under gptq

@@ -302,19 +302,16 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
         codes = sv.load_integer_matrices(weights, cfg.weight_bits)
         source = weights
     else:
-        from .compress.pipeline import prune_weights
-        from .model.loading import model_weights
-        unpruned = model_weights(cfg)
-        w = prune_weights(unpruned, cfg)
+        from .evaluate import calibration_utterances
+        from .model.loading import calibration_stats, model_weights, pruned_weights
+        # gptq's codes and obs pruning depend on the inputs: the shipped calibration
+        # utterances, as `azsim eval` calibrates.
+        calibration = calibration_utterances(cfg)
+        w, compensate = pruned_weights(model_weights(cfg), cfg, calibration)
         grams = None
         if cfg.quantizer == "gptq":
-            # gptq's codes depend on the inputs: the shipped calibration utterances, as
-            # `azsim eval` calibrates.
-            from .evaluate import calibration_utterances
-            from .model.loading import calibration_stats
-            grams = calibration_stats(w, cfg, calibration_utterances(cfg),
-                                      input_grams=True).grams
-        codes = sv.model_codes(w, cfg.weight_bits, cfg.quantizer, grams, unpruned,
+            grams = calibration_stats(w, cfg, calibration, input_grams=True).grams
+        codes = sv.model_codes(w, cfg.weight_bits, cfg.quantizer, grams, compensate,
                                cfg.weight_range)
         source = f"model {cfg.name}"
     if weight_format == "all" and cfg.weight_bits == 1 and \

@@ -255,6 +255,7 @@ def _evaluate_set(cfg, weights, w, qm, tset: TestSet, include_float: bool, repor
         # which grammar the set was drawn from (None: not recorded) and today's
         "testset_grammar": tset.grammar, "grammar_now": grammar_fingerprint(),
         "weight_bits": cfg.weight_bits, "sparsity": cfg.sparsity, "prune": cfg.prune,
+        "prune_saliency": cfg.prune_saliency,
         # the zeros the weights actually have: a trained sparse model carries its own
         # (``sparsity`` is only the one-shot pruning asked for)
         "weight_sparsity": achieved_sparsity(qm),

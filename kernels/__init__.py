@@ -29,7 +29,7 @@ from .eie import eie_column_entries, eie_schedule
 from .pe_array import pe_slice_nnz, pe_invocations, stream_pipeline
 from .softmax import log_softmax_q
 from .fmatmul import matmul_nt, matmul_kn
-from .gptq import gram_accumulate, inverse_upper_cholesky, gptq_round
+from .gptq import gram_accumulate, inverse_upper_cholesky, gptq_round, obs_prune
 from .clip import mse_row_scales
 
 __all__ = [
@@ -39,5 +39,5 @@ __all__ = [
     "eie_column_entries", "eie_schedule", "log_softmax_q",
     "pe_slice_nnz", "pe_invocations", "stream_pipeline", "joint_hidden",
     "matmul_nt", "matmul_kn", "gram_accumulate", "inverse_upper_cholesky", "gptq_round",
-    "mse_row_scales",
+    "obs_prune", "mse_row_scales",
 ]

@@ -125,3 +125,47 @@ def gptq_round(w, upper, scale, qmax, binary, keep):
             for j in range(i + 1, i_n):
                 work[j] -= err * upper[i, j]
     return codes
+
+
+@jit_parallel
+def obs_prune(w, upper, block_counts, block):
+    """Prune ``w`` [O, I] (float64, columns in processing order) by SparseGPT's adaptive mask
+    selection (Frantar & Alistarh, "SparseGPT: Massive Language Models Can Be Accurately
+    Pruned in One-Shot", ICML 2023, Algorithm 1 without quantization) and return the pruned
+    weights, the kept ones compensated. ``upper``: ``inverse_upper_cholesky`` of the damped
+    input Gram matrix (same column order); ``block_counts[b]``: how many weights block ``b``
+    (columns ``b * block`` .. ``b * block + block - 1``) prunes.
+
+    When the sweep reaches a block, the block's mask prunes its ``block_counts[b]`` weights of
+    least saliency ``w^2 / U[i, i]^2`` (the Optimal Brain Surgeon error of removing the weight
+    alone, with the weights as compensation has left them so far; ties: the earlier weight,
+    row-major inside the block). Then, column by column, each pruned weight's value ``v`` is
+    spread as ``w[o, j] -= v / U[i, i] * U[i, j]`` over the columns ``j > i`` of its row. A
+    kept weight has no error, so it moves only by what earlier columns spread onto it.
+
+    Rows are independent between mask selections, so they run in parallel; the selection is
+    one stable sort over the block: the result does not depend on the thread count."""
+    o_n, i_n = w.shape
+    work = w.copy()
+    for b0 in range(0, i_n, block):
+        width = min(block, i_n - b0)
+        k = block_counts[b0 // block]
+        pruned = np.zeros((o_n, width), np.bool_)
+        if k > 0:
+            saliency = np.empty(o_n * width)
+            for o in prange(o_n):
+                for c in range(width):
+                    d = upper[b0 + c, b0 + c]
+                    saliency[o * width + c] = work[o, b0 + c] * work[o, b0 + c] / (d * d)
+            order = np.argsort(saliency, kind="mergesort")
+            for t in range(min(k, o_n * width)):
+                pruned[order[t] // width, order[t] % width] = True
+        for o in prange(o_n):
+            for c in range(width):
+                if pruned[o, c]:
+                    i = b0 + c
+                    err = work[o, i] / upper[i, i]
+                    work[o, i] = 0.0
+                    for j in range(i + 1, i_n):
+                        work[o, j] -= err * upper[i, j]
+    return work

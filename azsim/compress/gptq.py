@@ -31,11 +31,41 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels import gptq_round, inverse_upper_cholesky
+from ..kernels import gptq_round, inverse_upper_cholesky, obs_prune
 
 from .quantize import per_channel_scale, weight_qmax
 
 DAMP = 0.01
+OBS_BLOCK = 128   # SparseGPT's mask-selection block (its paper and code: Bs = 128 columns)
+
+
+def _checked_gram(w64: np.ndarray, gram, who: str) -> np.ndarray:
+    """``gram`` as a float64 copy, checked against the [O, I] matrix ``w64``."""
+    n_in = w64.shape[1]
+    h = np.array(gram, np.float64)
+    if h.shape != (n_in, n_in):
+        raise ValueError(f"{who}: a {w64.shape} matrix needs a {n_in} x {n_in} input Gram "
+                         f"matrix, got {h.shape}")
+    if not (np.all(np.isfinite(h)) and np.all(np.isfinite(w64))):
+        raise ValueError(f"{who} needs finite weights and inputs")
+    return h
+
+
+def _ordered_inverse(h: np.ndarray, damp: float) -> tuple[np.ndarray, np.ndarray]:
+    """The column order (most excited input first) and the upper Cholesky factor of the
+    damped inverse Gram matrix in that order, with an input the calibration never excites
+    decoupled from the others (it neither gives nor receives compensation). ``h`` is
+    modified."""
+    n_in = h.shape[0]
+    diag = np.diag(h).copy()
+    dead = diag <= 0
+    h[dead, :] = 0.0
+    h[:, dead] = 0.0
+    live_mean = float(diag[~dead].mean()) if np.any(~dead) else 1.0
+    h[dead, dead] = live_mean
+    h[np.diag_indices(n_in)] += damp * live_mean
+    order = np.argsort(-np.diag(h), kind="stable")
+    return order, inverse_upper_cholesky(np.ascontiguousarray(h[np.ix_(order, order)]))
 
 
 def gptq_quantize(w: np.ndarray, gram: np.ndarray, bits: int, damp: float = DAMP,
@@ -52,27 +82,14 @@ def gptq_quantize(w: np.ndarray, gram: np.ndarray, bits: int, damp: float = DAMP
     if w64.ndim != 2:
         raise ValueError(f"gptq needs a 2-D weight matrix, got shape {w64.shape}")
     n_in = w64.shape[1]
-    h = np.array(gram, np.float64)
-    if h.shape != (n_in, n_in):
-        raise ValueError(f"gptq: a {w64.shape} matrix needs a {n_in} x {n_in} input Gram "
-                         f"matrix, got {h.shape}")
-    if not (np.all(np.isfinite(h)) and np.all(np.isfinite(w64))):
-        raise ValueError("gptq needs finite weights and inputs")
+    h = _checked_gram(w64, gram, "gptq")
     keep = (w64 != 0) if keep is None else np.asarray(keep, bool)
     if keep.shape != w64.shape:
         raise ValueError(f"gptq: keep mask {keep.shape} for a {w64.shape} matrix")
     scale = per_channel_scale(np.where(keep, w64, 0.0), bits, weight_range)
     if w64.size == 0:
         return np.zeros(w64.shape, np.int8), scale
-    diag = np.diag(h).copy()
-    dead = diag <= 0
-    h[dead, :] = 0.0
-    h[:, dead] = 0.0
-    live_mean = float(diag[~dead].mean()) if np.any(~dead) else 1.0
-    h[dead, dead] = live_mean
-    h[np.diag_indices(n_in)] += damp * live_mean
-    order = np.argsort(-np.diag(h), kind="stable")
-    upper = inverse_upper_cholesky(np.ascontiguousarray(h[np.ix_(order, order)]))
+    order, upper = _ordered_inverse(h, damp)
     codes = gptq_round(np.ascontiguousarray(w64[:, order]), upper, scale,
                        float(weight_qmax(bits)), bits == 1,
                        np.ascontiguousarray(keep[:, order]))
@@ -100,3 +117,35 @@ def gptq_weights(weights: dict, grams: dict, bits: int, weight_range: str = "max
         q, scale = gptq_quantize(weights[name], gram, bits, weight_range=weight_range)
         out[name] = (q * scale[:, None]).astype(np.float32)
     return out
+
+
+def obs_block_counts(n_prune: int, n_in: int, block: int = OBS_BLOCK) -> np.ndarray:
+    """How many of ``n_prune`` weights each block of ``block`` columns prunes: shares in
+    proportion to the blocks' widths (SparseGPT prunes the same fraction of every block),
+    rounded down cumulatively so that they add up to ``n_prune`` exactly."""
+    edges = np.minimum(np.arange(1, -(-n_in // block) + 1) * block, n_in).astype(np.int64)
+    cumulative = np.concatenate([[0], (int(n_prune) * edges) // max(n_in, 1)])
+    return np.diff(cumulative).astype(np.int64)
+
+
+def obs_prune_matrix(w: np.ndarray, gram: np.ndarray, n_prune: int, damp: float = DAMP,
+                     block: int = OBS_BLOCK) -> np.ndarray:
+    """``w`` [O, I] with ``n_prune`` weights pruned by SparseGPT's adaptive mask selection and
+    the kept weights compensated, on inputs with Gram matrix ``gram`` (float32; the weights
+    stay float: any quantizer rounds them afterwards). The damping, the column order and
+    silent inputs are as for ``gptq_quantize``: the mask is chosen block by block in the
+    order the most excited inputs come first (``kernels.obs_prune``)."""
+    w64 = np.asarray(w, np.float64)
+    if w64.ndim != 2:
+        raise ValueError(f"obs pruning needs a 2-D weight matrix, got shape {w64.shape}")
+    if not 0 <= n_prune <= w64.size:
+        raise ValueError(f"obs pruning: cannot prune {n_prune} of {w64.size} weights")
+    h = _checked_gram(w64, gram, "obs pruning")
+    if w64.size == 0 or n_prune == 0:
+        return w64.astype(np.float32)
+    order, upper = _ordered_inverse(h, damp)
+    counts = obs_block_counts(n_prune, w64.shape[1], block)
+    pruned = obs_prune(np.ascontiguousarray(w64[:, order]), upper, counts, block)
+    out = np.empty_like(pruned)
+    out[:, order] = pruned
+    return out.astype(np.float32)

@@ -16,7 +16,7 @@ from . import formats_entropy, formats_sparse  # noqa: F401  (fill the format re
 from .codebook import Codebook, fit_codebook, table_codes
 from .format_base import FORMATS, Encoded
 from .formats_sparse import CompressedSparseFormat, RelativeIndexFormat, rle_padding_entries
-from .gptq import gptq_quantize_pruned
+from .gptq import gptq_quantize_pruned, obs_prune_matrix
 from .prune import parse_prune_spec
 from .quantize import quantize_per_channel
 from .stream import HEADER_BYTES, unwrap, wrap
@@ -45,6 +45,31 @@ def prune_weights(weights: dict, cfg) -> dict:
         _warn_if_recut(targets, pruned, cfg)
     out = dict(weights)
     out.update({k: v.astype(np.float32) for k, v in pruned.items()})
+    return out
+
+
+def obs_prune_weights(weights: dict, cfg, grams: dict) -> dict:
+    """``prune_weights`` with SparseGPT's choice of weights (``cfg.prune_saliency = "obs"``):
+    the prune method sets how many weights each matrix loses (magnitude: the same share of
+    each, global or erk: their own shares), and ``gptq.obs_prune_matrix`` chooses which, on
+    each matrix's calibration-input Gram matrix ``grams[name]``, compensating with the kept
+    weights. A weight that is already zero costs nothing to remove, so it goes first."""
+    spec = parse_prune_spec(cfg.prune)
+    if spec.method not in ("magnitude", "global", "erk"):
+        raise ConfigError(f"model.prune_saliency = 'obs' with model.prune = {cfg.prune!r}: "
+                          "use prune = magnitude, global or erk")
+    if cfg.sparsity == 0:
+        return weights
+    targets = {k: v for k, v in weights.items() if is_prunable(k)}
+    missing = sorted(set(targets) - set(grams))
+    if missing:
+        raise ValueError(f"obs pruning needs the calibration Gram matrix of {missing[0]}")
+    masks = spec.masks(targets, cfg.sparsity)
+    pruned = {k: obs_prune_matrix(w, grams[k], int(np.count_nonzero(~masks[k])))
+              for k, w in targets.items()}
+    _warn_if_recut(targets, pruned, cfg)
+    out = dict(weights)
+    out.update(pruned)
     return out
 
 

@@ -216,3 +216,17 @@ def calibration_stats(weights, cfg, utterances,
     for enc_out in done.encoder_outputs:
         float_ref.greedy_decode(weights, cfg, enc_out, stats)
     return stats
+
+
+def pruned_weights(unpruned, cfg, utterances) -> tuple[dict, dict]:
+    """The float weights after ``cfg``'s pruning, and what a gptq quantizer should compensate
+    the pruned weights against. Magnitude saliency prunes without data, and gptq then spreads
+    the pruned values over the kept weights (``unpruned``). ``prune_saliency = "obs"`` chooses
+    the weights on the inputs the unpruned model sees on ``utterances`` (SparseGPT's
+    one-shot setting) and compensates them itself, so there is nothing left to compensate."""
+    from ..compress.pipeline import obs_prune_weights, prune_weights
+    if cfg.prune_saliency != "obs" or cfg.sparsity == 0:
+        return prune_weights(unpruned, cfg), unpruned
+    grams = calibration_stats(unpruned, cfg, utterances, input_grams=True).grams
+    w = obs_prune_weights(unpruned, cfg, grams)
+    return w, w

@@ -216,6 +216,25 @@ def gptq_round(w, upper, scale, qmax, binary, keep):
     return codes
 
 
+def obs_prune(w, upper, block_counts, block):
+    """SparseGPT's pruning sweep, all rows at once (its reference code's layout): a block's
+    mask by one stable sort of w^2 / U[i, i]^2, then each column's pruned values spread."""
+    work = np.array(w, np.float64)
+    n_in = work.shape[1]
+    for b0 in range(0, n_in, block):
+        b1 = min(b0 + block, n_in)
+        d = np.diag(upper)[b0:b1]
+        saliency = (work[:, b0:b1] ** 2 / (d * d)[None, :]).ravel()
+        pruned = np.zeros(saliency.size, bool)
+        pruned[np.argsort(saliency, kind="stable")[:block_counts[b0 // block]]] = True
+        pruned = pruned.reshape(work.shape[0], b1 - b0)
+        for i in range(b0, b1):
+            err = np.where(pruned[:, i - b0], work[:, i] / upper[i, i], 0.0)
+            work[:, i] = np.where(pruned[:, i - b0], 0.0, work[:, i])
+            work[:, i + 1:] -= np.outer(err, upper[i, i + 1:])
+    return work
+
+
 def mse_row_scales(w, qmax, factors):
     """Every candidate step of every row at once; the first minimum (the widest range) wins."""
     w = np.asarray(w, np.float64)

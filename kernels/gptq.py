@@ -128,18 +128,20 @@ def gptq_round(w, upper, scale, qmax, binary, keep):
 
 
 @jit_parallel
-def obs_prune(w, upper, block_counts, block):
+def obs_prune(w, upper, block_counts, block, per_row):
     """Prune ``w`` [O, I] (float64, columns in processing order) by SparseGPT's adaptive mask
     selection (Frantar & Alistarh, "SparseGPT: Massive Language Models Can Be Accurately
     Pruned in One-Shot", ICML 2023, Algorithm 1 without quantization) and return the pruned
     weights, the kept ones compensated. ``upper``: ``inverse_upper_cholesky`` of the damped
     input Gram matrix (same column order); ``block_counts[b]``: how many weights block ``b``
-    (columns ``b * block`` .. ``b * block + block - 1``) prunes.
+    (columns ``b * block`` .. ``b * block + block - 1``) prunes, in all (``per_row`` False) or
+    in each row (``per_row`` True: N:M groups, one block per group of M columns).
 
     When the sweep reaches a block, the block's mask prunes its ``block_counts[b]`` weights of
     least saliency ``w^2 / U[i, i]^2`` (the Optimal Brain Surgeon error of removing the weight
     alone, with the weights as compensation has left them so far; ties: the earlier weight,
-    row-major inside the block). Then, column by column, each pruned weight's value ``v`` is
+    row-major inside the block), or that many of each row's. Then, column by column, each
+    pruned weight's value ``v`` is
     spread as ``w[o, j] -= v / U[i, i] * U[i, j]`` over the columns ``j > i`` of its row. A
     kept weight has no error, so it moves only by what earlier columns spread onto it.
 
@@ -151,7 +153,16 @@ def obs_prune(w, upper, block_counts, block):
         width = min(block, i_n - b0)
         k = block_counts[b0 // block]
         pruned = np.zeros((o_n, width), np.bool_)
-        if k > 0:
+        if k > 0 and per_row:
+            for o in prange(o_n):
+                row = np.empty(width)
+                for c in range(width):
+                    d = upper[b0 + c, b0 + c]
+                    row[c] = work[o, b0 + c] * work[o, b0 + c] / (d * d)
+                order = np.argsort(row, kind="mergesort")
+                for t in range(min(k, width)):
+                    pruned[o, order[t]] = True
+        elif k > 0:
             saliency = np.empty(o_n * width)
             for o in prange(o_n):
                 for c in range(width):

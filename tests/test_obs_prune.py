@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from azsim import kernels as K
-from azsim.compress.gptq import obs_block_counts, obs_prune_matrix
+from azsim.compress.gptq import obs_block_counts, obs_prune_matrix, obs_prune_nm
 from azsim.compress.pipeline import is_prunable, obs_prune_weights, prune_weights
-from azsim.compress.prune import magnitude_mask
+from azsim.compress.prune import magnitude_mask, nm_mask
 from azsim.config import load_model_config
 from azsim.errors import ConfigError
 from azsim.evaluate import calibration_utterances
@@ -32,20 +32,25 @@ def _output_error(w, p, gram):
 @settings(max_examples=40, deadline=None)
 @given(rows=st.integers(1, 9), cols=st.integers(1, 20), block=st.integers(1, 8),
        share=st.floats(0.0, 1.0), seed=st.integers(0, 2**16), zeros=st.floats(0.0, 0.5),
-       ties=st.booleans())
-def test_obs_prune_matches_its_twin(rows, cols, block, share, seed, zeros, ties):
+       ties=st.booleans(), per_row=st.booleans())
+def test_obs_prune_matches_its_twin(rows, cols, block, share, seed, zeros, ties, per_row):
     rng = np.random.default_rng(seed)
     w = rng.standard_normal((rows, cols))
     if ties:                      # equal saliencies: the earlier weight goes first in both
         w = np.round(w)
     w[rng.random(w.shape) < zeros] = 0.0
     u = K.inverse_upper_cholesky(_correlated_gram(rng, cols) + 0.01 * np.eye(cols))
-    counts = obs_block_counts(int(round(share * w.size)), cols, block)
-    got = K.obs_prune(w, u, counts, block)
-    want = R.obs_prune(w, u, counts, block)
+    if per_row:                   # N:M-like: that many of each row's weights per block
+        counts = np.full(-(-cols // block), int(round(share * block)), np.int64)
+    else:
+        counts = obs_block_counts(int(round(share * w.size)), cols, block)
+    got = K.obs_prune(w, u, counts, block, per_row)
+    want = R.obs_prune(w, u, counts, block, per_row)
     np.testing.assert_array_equal(got == 0, want == 0)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
-    assert np.count_nonzero(got == 0) >= counts.sum()
+    widths = np.minimum(block, cols - block * np.arange(len(counts)))
+    pruned = np.minimum(counts, widths) * rows if per_row else counts
+    assert np.count_nonzero(got == 0) >= pruned.sum()
 
 
 @pytest.mark.parametrize("n_prune, n_in, block", [(0, 5, 2), (7, 5, 2), (100, 300, 128),
@@ -90,6 +95,18 @@ def test_existing_zeros_go_first_and_silent_inputs_take_no_compensation():
     np.testing.assert_array_equal(out[:, 7], w[:, 7].astype(np.float32))
     out = obs_prune_matrix(w, gram, 30)
     assert np.all(out[w == 0] == 0) and np.count_nonzero(out == 0) == 30
+
+
+@pytest.mark.parametrize("n, m, cols", [(2, 4, 16), (2, 4, 18), (1, 3, 7), (3, 3, 5)])
+def test_nm_keeps_n_in_every_group_and_matches_nm_mask_on_diagonal_inputs(n, m, cols):
+    rng = np.random.default_rng(n * 100 + cols)
+    w = rng.standard_normal((7, cols))
+    out = obs_prune_nm(w, _correlated_gram(rng, cols), n, m)
+    np.testing.assert_array_equal(out != 0, nm_mask(out, n, m) & (out != 0))
+    expect_kept = nm_mask(w, n, m).sum(axis=1)
+    np.testing.assert_array_equal((out != 0).sum(axis=1), expect_kept)
+    diag = obs_prune_nm(w, 2.0 * np.eye(cols), n, m)    # no compensation: N:M by magnitude
+    np.testing.assert_array_equal(diag, np.where(nm_mask(w, n, m), w, 0).astype(np.float32))
 
 
 def test_bad_inputs_are_clear_errors():
@@ -145,10 +162,9 @@ def test_pruned_weights_hand_gptq_nothing_more_to_compensate_after_obs():
     assert w is dense and compensate is dense
 
 
-@pytest.mark.parametrize("prune", ["nm:2:4", "balanced:8"])
-def test_obs_refuses_methods_that_choose_their_own_weights(prune):
+def test_obs_refuses_per_pe_balance():
     with pytest.raises(ConfigError, match="prune_saliency = 'obs' with prune"):
-        load_model_config("small", [f"model.prune={prune}", "model.prune_saliency=obs"])
+        load_model_config("small", ["model.prune=balanced:8", "model.prune_saliency=obs"])
 
 
 def test_obs_through_eval_and_compress(cli, shipped_test_head):
@@ -162,6 +178,10 @@ def test_obs_through_eval_and_compress(cli, shipped_test_head):
                          "model.prune_saliency=obs", "--json", "-")
     assert code in (0, None), err
     assert json.loads(out)["sparsity"] == pytest.approx(0.5, abs=0.01)
-    code, _, err = cli("eval", "--test", head, "--sparsity", "0.5", "--prune", "nm:2:4",
+    code, out, err = cli("eval", "--test", head, "--prune", "nm:2:4", "--set",
+                         "model.prune_saliency=obs", "--json", "-")
+    assert code in (0, None), err
+    assert json.loads(out)["weight_sparsity"] == pytest.approx(0.5, abs=0.01)
+    code, _, err = cli("eval", "--test", head, "--sparsity", "0.5", "--prune", "balanced:8",
                        "--set", "model.prune_saliency=obs")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "prune_saliency" in err

@@ -51,11 +51,12 @@ def _checked_gram(w64: np.ndarray, gram, who: str) -> np.ndarray:
     return h
 
 
-def _ordered_inverse(h: np.ndarray, damp: float) -> tuple[np.ndarray, np.ndarray]:
-    """The column order (most excited input first) and the upper Cholesky factor of the
-    damped inverse Gram matrix in that order, with an input the calibration never excites
-    decoupled from the others (it neither gives nor receives compensation). ``h`` is
-    modified."""
+def _ordered_inverse(h: np.ndarray, damp: float, act_order: bool = True
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """The column order (most excited input first; without ``act_order`` the columns' own)
+    and the upper Cholesky factor of the damped inverse Gram matrix in that order, with an
+    input the calibration never excites decoupled from the others (it neither gives nor
+    receives compensation). ``h`` is modified."""
     n_in = h.shape[0]
     diag = np.diag(h).copy()
     dead = diag <= 0
@@ -64,7 +65,7 @@ def _ordered_inverse(h: np.ndarray, damp: float) -> tuple[np.ndarray, np.ndarray
     live_mean = float(diag[~dead].mean()) if np.any(~dead) else 1.0
     h[dead, dead] = live_mean
     h[np.diag_indices(n_in)] += damp * live_mean
-    order = np.argsort(-np.diag(h), kind="stable")
+    order = np.argsort(-np.diag(h), kind="stable") if act_order else np.arange(n_in)
     return order, inverse_upper_cholesky(np.ascontiguousarray(h[np.ix_(order, order)]))
 
 
@@ -145,7 +146,29 @@ def obs_prune_matrix(w: np.ndarray, gram: np.ndarray, n_prune: int, damp: float 
         return w64.astype(np.float32)
     order, upper = _ordered_inverse(h, damp)
     counts = obs_block_counts(n_prune, w64.shape[1], block)
-    pruned = obs_prune(np.ascontiguousarray(w64[:, order]), upper, counts, block)
+    pruned = obs_prune(np.ascontiguousarray(w64[:, order]), upper, counts, block, False)
     out = np.empty_like(pruned)
     out[:, order] = pruned
     return out.astype(np.float32)
+
+
+def obs_prune_nm(w: np.ndarray, gram: np.ndarray, n: int, m: int, damp: float = DAMP
+                 ) -> np.ndarray:
+    """``w`` [O, I] pruned to N:M sparsity along the inputs by SparseGPT's semi-structured
+    mode: every group of ``m`` consecutive weights of a row keeps ``n`` (a trailing group of
+    L < m keeps ceil(n * L / m), as ``prune.nm_mask``), the group's weights of least
+    saliency pruned when the sweep reaches it, the kept weights compensating. The columns go
+    in their own order, so that a group is a block (SparseGPT's N:M mode has no act-order)."""
+    w64 = np.asarray(w, np.float64)
+    if w64.ndim != 2:
+        raise ValueError(f"obs pruning needs a 2-D weight matrix, got shape {w64.shape}")
+    if not 1 <= n <= m:
+        raise ValueError(f"N:M needs 1 <= N <= M, got {n}:{m}")
+    h = _checked_gram(w64, gram, "obs pruning")
+    if w64.size == 0 or n == m:
+        return w64.astype(np.float32)
+    _, upper = _ordered_inverse(h, damp, act_order=False)
+    n_in = w64.shape[1]
+    widths = np.minimum(m, n_in - m * np.arange(-(-n_in // m)))
+    counts = (widths - -(-n * widths // m)).astype(np.int64)
+    return obs_prune(np.ascontiguousarray(w64), upper, counts, m, True).astype(np.float32)

@@ -16,7 +16,7 @@ from . import formats_entropy, formats_sparse  # noqa: F401  (fill the format re
 from .codebook import Codebook, fit_codebook, table_codes
 from .format_base import FORMATS, Encoded
 from .formats_sparse import CompressedSparseFormat, RelativeIndexFormat, rle_padding_entries
-from .gptq import gptq_quantize_pruned, obs_prune_matrix
+from .gptq import gptq_quantize_pruned, obs_prune_matrix, obs_prune_nm
 from .prune import parse_prune_spec
 from .quantize import quantize_per_channel
 from .stream import HEADER_BYTES, unwrap, wrap
@@ -55,19 +55,22 @@ def obs_prune_weights(weights: dict, cfg, grams: dict) -> dict:
     each matrix's calibration-input Gram matrix ``grams[name]``, compensating with the kept
     weights. A weight that is already zero costs nothing to remove, so it goes first."""
     spec = parse_prune_spec(cfg.prune)
-    if spec.method not in ("magnitude", "global", "erk"):
+    if spec.method == "balanced":
         raise ConfigError(f"model.prune_saliency = 'obs' with model.prune = {cfg.prune!r}: "
-                          "use prune = magnitude, global or erk")
-    if cfg.sparsity == 0:
+                          "use prune = magnitude, global, erk or nm:N:M")
+    if spec.method != "nm" and cfg.sparsity == 0:
         return weights
     targets = {k: v for k, v in weights.items() if is_prunable(k)}
     missing = sorted(set(targets) - set(grams))
     if missing:
         raise ValueError(f"obs pruning needs the calibration Gram matrix of {missing[0]}")
-    masks = spec.masks(targets, cfg.sparsity)
-    pruned = {k: obs_prune_matrix(w, grams[k], int(np.count_nonzero(~masks[k])))
-              for k, w in targets.items()}
-    _warn_if_recut(targets, pruned, cfg)
+    if spec.method == "nm":
+        pruned = {k: obs_prune_nm(w, grams[k], spec.n, spec.m) for k, w in targets.items()}
+    else:
+        masks = spec.masks(targets, cfg.sparsity)
+        pruned = {k: obs_prune_matrix(w, grams[k], int(np.count_nonzero(~masks[k])))
+                  for k, w in targets.items()}
+        _warn_if_recut(targets, pruned, cfg)
     out = dict(weights)
     out.update(pruned)
     return out

@@ -269,8 +269,9 @@ class ModelConfig:
     prune_saliency: str = _field("which weights pruning removes inside each matrix: "
                                  "magnitude (the smallest |w|) or obs (SparseGPT: the least "
                                  "w^2 / [H^-1]_ii^2 on the calibration inputs, a block of 128 "
-                                 "columns at a time, the kept weights compensating); the "
-                                 "prune method still sets each matrix's share",
+                                 "columns at a time, or in each N:M group, the kept weights "
+                                 "compensating); the prune method still sets each matrix's "
+                                 "share",
                                  "magnitude", choices=("magnitude", "obs"))
     weight_format: str = _field("encoding of the weight streams", "dense",
                                 choices=WEIGHT_FORMATS)
@@ -289,12 +290,11 @@ class ModelConfig:
                 return [f"vocab_size = {self.vocab_size}: a character model has "
                         f"{len(CHARS) + 1} outputs (blank, space, a-z and the apostrophe); "
                         f"give vocab_size = {len(CHARS) + 1} or vocab = 'wordpieces'"]
-        if self.prune_saliency == "obs" and not re.fullmatch("magnitude|global|erk",
-                                                             self.prune):
+        if self.prune_saliency == "obs" and self.prune.startswith("balanced:"):
             return [f"prune_saliency = 'obs' with prune = {self.prune!r}: obs chooses the "
-                    "weights inside each matrix's share, which prune = magnitude, global or "
-                    "erk set; N:M groups and per-PE balance are chosen by magnitude (leave "
-                    "prune_saliency = 'magnitude')"]
+                    "weights inside each matrix's share (magnitude, global, erk) or N:M "
+                    "group; per-PE balance is chosen by magnitude (leave prune_saliency = "
+                    "'magnitude')"]
         if self.quantizer == "codebook" and self.weight_range != "max":
             return [f"weight_range = {self.weight_range!r} applies to the uniform and gptq "
                     "grids; a codebook fits its own shared values: leave weight_range = 'max' "

@@ -216,18 +216,25 @@ def gptq_round(w, upper, scale, qmax, binary, keep):
     return codes
 
 
-def obs_prune(w, upper, block_counts, block):
+def obs_prune(w, upper, block_counts, block, per_row):
     """SparseGPT's pruning sweep, all rows at once (its reference code's layout): a block's
-    mask by one stable sort of w^2 / U[i, i]^2, then each column's pruned values spread."""
+    mask by one stable sort of w^2 / U[i, i]^2 (per row: one sort per row), then each
+    column's pruned values spread."""
     work = np.array(w, np.float64)
     n_in = work.shape[1]
     for b0 in range(0, n_in, block):
         b1 = min(b0 + block, n_in)
         d = np.diag(upper)[b0:b1]
-        saliency = (work[:, b0:b1] ** 2 / (d * d)[None, :]).ravel()
-        pruned = np.zeros(saliency.size, bool)
-        pruned[np.argsort(saliency, kind="stable")[:block_counts[b0 // block]]] = True
-        pruned = pruned.reshape(work.shape[0], b1 - b0)
+        saliency = work[:, b0:b1] ** 2 / (d * d)[None, :]
+        k = block_counts[b0 // block]
+        if per_row:
+            pruned = np.zeros(saliency.shape, bool)
+            np.put_along_axis(pruned, np.argsort(saliency, axis=1, kind="stable")[:, :k], True,
+                              axis=1)
+        else:
+            pruned = np.zeros(saliency.size, bool)
+            pruned[np.argsort(saliency.ravel(), kind="stable")[:k]] = True
+            pruned = pruned.reshape(saliency.shape)
         for i in range(b0, b1):
             err = np.where(pruned[:, i - b0], work[:, i] / upper[i, i], 0.0)
             work[:, i] = np.where(pruned[:, i - b0], 0.0, work[:, i])

@@ -82,7 +82,6 @@ def gptq_quantize(w: np.ndarray, gram: np.ndarray, bits: int, damp: float = DAMP
     w64 = np.asarray(w, np.float64)
     if w64.ndim != 2:
         raise ValueError(f"gptq needs a 2-D weight matrix, got shape {w64.shape}")
-    n_in = w64.shape[1]
     h = _checked_gram(w64, gram, "gptq")
     keep = (w64 != 0) if keep is None else np.asarray(keep, bool)
     if keep.shape != w64.shape:

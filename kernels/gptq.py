@@ -16,22 +16,50 @@ float golden model's calibration does (``fmatmul.py``).
 import numpy as np
 from numba import prange
 
-from .jit import jit, jit_parallel
+from .jit import PARALLEL_MIN_MACS, jit, jit_parallel
+
+
+@jit
+def _gram_row(g, x, a):
+    """Row ``a`` of ``x^T x`` from the diagonal on, added to ``g`` and mirrored: each entry is
+    one ascending sum over the rows of ``x`` (from 0.0), then added to ``g``. The loops run
+    over the rows of ``x`` outermost, so each product reads a row's inputs in order."""
+    m, k = x.shape
+    s = np.zeros(k - a)
+    for r in range(m):
+        xa = np.float64(x[r, a])
+        for b in range(a, k):
+            s[b - a] += xa * np.float64(x[r, b])
+    for b in range(a, k):
+        g[a, b] += s[b - a]
+        if b != a:
+            g[b, a] += s[b - a]
+
+
+@jit_parallel
+def _gram_parallel(g, x):
+    """Rows ``i`` and ``K - 1 - i`` together, so that every task has about K entries."""
+    k = x.shape[1]
+    for i in prange((k + 1) // 2):
+        _gram_row(g, x, i)
+        if k - 1 - i != i:
+            _gram_row(g, x, k - 1 - i)
 
 
 @jit
 def gram_accumulate(g, x):
     """``g += x^T x`` for float32 rows ``x`` [M, K] into a float64 [K, K] matrix (each entry
-    one ascending sum over the rows, products exact in float64)."""
+    one ascending sum over the rows, products exact in float64, then added to ``g``). Rows of
+    ``g`` run in parallel from ``PARALLEL_MIN_MACS`` products on, each on one thread and
+    written by it alone, so the result does not depend on the thread count. (Summing each
+    entry over the rows of ``x`` innermost, as before 2026-12-05, read ``x`` by columns: he2019's
+    Gram matrices took 24 s on the shipped audio.)"""
     m, k = x.shape
-    for a in range(k):
-        for b in range(a, k):
-            s = 0.0
-            for r in range(m):
-                s += np.float64(x[r, a]) * np.float64(x[r, b])
-            g[a, b] += s
-            if b != a:
-                g[b, a] += s
+    if m * k * (k + 1) // 2 >= PARALLEL_MIN_MACS:
+        _gram_parallel(g, x)
+    else:
+        for a in range(k):
+            _gram_row(g, x, a)
 
 
 @jit

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from azsim import kernels as K
+from azsim.kernels.jit import PARALLEL_MIN_MACS
 from azsim.compress.gptq import gptq_quantize
 from azsim.compress.ptq import quantize_model
 from azsim.compress.quantize import per_channel_scale, quantize_per_channel, weight_qmax
@@ -34,6 +35,27 @@ def test_gram_accumulate_matches_its_twin():
     K.gram_accumulate(g, x)
     np.testing.assert_allclose(g, expect, rtol=1e-12, atol=1e-12)
     assert np.array_equal(g, g.T)
+
+
+def test_gram_accumulate_in_parallel_matches_its_twin_and_one_thread():
+    """Above PARALLEL_MIN_MACS the rows of the Gram matrix run on several threads: the same
+    bits as on one, within float rounding of the twin's BLAS product, exactly symmetric."""
+    import numba
+    rng = np.random.default_rng(4)
+    x = _correlated(rng, 120, 151, 0.5)
+    assert 120 * 151 * 152 // 2 >= PARALLEL_MIN_MACS
+    g_all = np.full((151, 151), 0.25)
+    K.gram_accumulate(g_all, x)
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        g_one = np.full((151, 151), 0.25)
+        K.gram_accumulate(g_one, x)
+    finally:
+        numba.set_num_threads(before)
+    assert np.array_equal(g_all, g_one) and np.array_equal(g_all, g_all.T)
+    np.testing.assert_allclose(g_all, R.gram_accumulate(np.full((151, 151), 0.25), x),
+                               rtol=1e-12, atol=1e-9)
 
 
 @settings(max_examples=25, deadline=None)

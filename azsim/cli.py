@@ -327,11 +327,17 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
     data = {"azsim_version": __version__, "source": source, "matrices": len(codes), "weights": n,
             "weight_bits": cfg.weight_bits, "quantizer": cfg.quantizer,
             "weight_range": cfg.weight_range, "sparsity": 1.0 - nnz / n if n else 0.0,
+            # how one-shot pruning chose the zeros; a --weights file's zeros are its own
+            "prune": None if weights is not None else cfg.prune,
+            "prune_saliency": None if weights is not None else cfg.prune_saliency,
             "formats": [r.to_dict() for r in results]}
     if json_dest != "-":   # the table first: a JSON write that fails must not lose it
+        from .report.render import pruning_suffix
         grid = cfg.quantizer + ("" if cfg.weight_range == "max" else f", {cfg.weight_range} range")
+        how = "" if weights is not None else \
+            pruning_suffix(cfg.prune, cfg.sparsity, cfg.prune_saliency)
         click.echo(f"{source}: {len(codes)} matrices, {n:,} weights at {cfg.weight_bits} bits "
-                   f"({grid}), sparsity {data['sparsity']:.3f}")
+                   f"({grid}), sparsity {data['sparsity']:.3f}{how}")
         click.echo(f"  {'format':<10}{'bytes':>14}{'bits/weight':>13}{'vs fp32':>9}"
                    f"{'vs int8':>9}{'round trip':>12}")
         for r in data["formats"]:

@@ -306,7 +306,7 @@ def _echo_rates(head: str, rec: dict) -> None:
 def _echo_eval(result: dict, compare_path, show_errors: int) -> None:
     """The lines ``azsim eval`` prints for one test set."""
     from .report.branch import branch_eval_line
-    from .report.render import quantizer_suffix
+    from .report.render import pruning_suffix, quantizer_suffix
 
     d = result["decode"]
     search = f", beam {d['beam']}" if d["method"] == "beam" else ""
@@ -317,6 +317,7 @@ def _echo_eval(result: dict, compare_path, show_errors: int) -> None:
     _echo_rates(f"{result['model']} ({result['weights']}) {result['weight_bits']}-bit"
                 f"{quantizer_suffix(result['quantizer'], result.get('weight_range', 'max'))}, "
                 f"sparsity {result['weight_sparsity']:.2f}"
+                f"{pruning_suffix(result['prune'], result['sparsity'], result['prune_saliency'])}"
                 f"{search} on '{result['testset']}'", result)
     if result.get("testset_grammar") not in (None, result["grammar_now"]):
         click.echo(f"  note: '{result['testset']}' was drawn from another grammar "

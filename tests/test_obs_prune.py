@@ -173,11 +173,16 @@ def test_obs_through_eval_and_compress(cli, shipped_test_head):
                          "--set", "model.prune_saliency=obs", "--json", "-")
     assert code in (0, None), err
     assert json.loads(out)["weight_sparsity"] == pytest.approx(0.5, abs=0.01)
+    assert json.loads(out)["prune_saliency"] == "obs"
+    code, out, err = cli("eval", "--test", head, "--sparsity", "0.5", "--prune", "global",
+                         "--set", "model.prune_saliency=obs")
+    assert "sparsity 0.50 (global, obs) on" in out      # the printout says how
     code, out, err = cli("compress", "--bits", "4", "--codebook", "--format", "csr",
                          "--sparsity", "0.5", "--prune", "global", "--set",
                          "model.prune_saliency=obs", "--json", "-")
     assert code in (0, None), err
     assert json.loads(out)["sparsity"] == pytest.approx(0.5, abs=0.01)
+    assert json.loads(out)["prune_saliency"] == "obs"
     code, out, err = cli("eval", "--test", head, "--prune", "nm:2:4", "--set",
                          "model.prune_saliency=obs", "--json", "-")
     assert code in (0, None), err

@@ -22,6 +22,14 @@ def quantizer_suffix(quantizer: str, weight_range: str = "max") -> str:
         ("" if weight_range == "max" else f" {weight_range}-range")
 
 
+def pruning_suffix(prune: str, sparsity: float, saliency: str = "magnitude") -> str:
+    """How one-shot pruning made the zeros (" (global)", " (global, obs)"), after the achieved
+    sparsity; nothing when no one-shot pruning ran (sparsity 0 and no N:M pattern)."""
+    if not sparsity and not prune.startswith("nm:"):
+        return ""
+    return f" ({prune}{'' if saliency == 'magnitude' else ', ' + saliency})"
+
+
 def render_text(report: dict, top_layers: int = 5) -> str:
     m, hw, a, lat, tr, en, cp = (report[k] for k in ("model", "hardware", "audio", "latency",
                                                      "traffic", "energy", "compute"))

@@ -193,6 +193,7 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
         "model": {"name": cfg.name, "params": params, "weight_bits": cfg.weight_bits,
                   "activation_bits": cfg.activation_bits, "quantizer": cfg.quantizer,
                   "weight_range": cfg.weight_range, "prune": cfg.prune,
+                  "prune_saliency": cfg.prune_saliency,
                   "sparsity": achieved_sparsity(qm),
                   "format": cfg.weight_format,
                   "compressed_bytes": qm.weight_stream_bytes,

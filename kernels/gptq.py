@@ -63,23 +63,72 @@ def gram_accumulate(g, x):
 
 
 @jit
+def _cholesky_diagonal(a, low, j):
+    s = a[j, j]
+    for k in range(j):
+        s -= low[j, k] * low[j, k]
+    if s <= 0.0:
+        raise ValueError("matrix is not positive definite")
+    low[j, j] = np.sqrt(s)
+
+
+@jit
+def _cholesky_entry(a, low, i, j):
+    s = a[i, j]
+    for k in range(j):
+        s -= low[i, k] * low[j, k]
+    low[i, j] = s / low[j, j]
+
+
+@jit_parallel
+def _cholesky_by_columns(a, low):
+    """Column j's diagonal, then its entries below it in parallel (each reads rows i and j
+    of ``L`` in memory order)."""
+    n = a.shape[0]
+    for j in range(n):
+        _cholesky_diagonal(a, low, j)
+        for i in prange(j + 1, n):
+            _cholesky_entry(a, low, i, j)
+
+
+@jit
 def cholesky_lower(a):
     """Lower-triangular ``L`` with ``a = L L^T`` for a symmetric positive definite ``a``
-    (Cholesky-Banachiewicz, row by row). Raises if ``a`` is not positive definite."""
+    (Cholesky-Banachiewicz: each entry is ``a[i, j]`` minus ``L[i, k] L[j, k]`` for
+    ascending ``k < j``, divided by ``L[j, j]``; the diagonal its square root). By rows, or
+    from ``PARALLEL_MIN_MACS`` on by columns with the rows in parallel: every entry is the
+    same terms in the same order, so ``L`` does not depend on the thread count. Raises if
+    ``a`` is not positive definite."""
     n = a.shape[0]
     low = np.zeros((n, n))
+    if n * n * n // 6 >= PARALLEL_MIN_MACS:
+        _cholesky_by_columns(a, low)
+        return low
     for i in range(n):
-        for j in range(i + 1):
-            s = a[i, j]
-            for k in range(j):
-                s -= low[i, k] * low[j, k]
-            if i == j:
-                if s <= 0.0:
-                    raise ValueError("matrix is not positive definite")
-                low[i, i] = np.sqrt(s)
-            else:
-                low[i, j] = s / low[j, j]
+        for j in range(i):
+            _cholesky_entry(a, low, i, j)
+        _cholesky_diagonal(a, low, i)
     return low
+
+
+@jit
+def _inverse_gram_row(inv_low, hinv, i):
+    """Row ``i`` of ``L^-T L^-1`` from the diagonal on: entry ``j >= i`` gains
+    ``L^-1[k, i] L^-1[k, j]`` for ascending ``k >= j``."""
+    n = inv_low.shape[0]
+    for k in range(i, n):
+        a = inv_low[k, i]
+        for j in range(i, k + 1):
+            hinv[i, j] += a * inv_low[k, j]
+
+
+@jit_parallel
+def _inverse_gram_parallel(inv_low, hinv):
+    n = inv_low.shape[0]
+    for i in prange((n + 1) // 2):        # rows i and n - 1 - i: about n entries a task
+        _inverse_gram_row(inv_low, hinv, i)
+        if n - 1 - i != i:
+            _inverse_gram_row(inv_low, hinv, n - 1 - i)
 
 
 @jit
@@ -87,7 +136,9 @@ def inverse_upper_cholesky(h):
     """Upper ``U`` with ``h^-1 = U^T U``, for a symmetric positive definite ``h``.
 
     ``h = L L^T`` gives ``h^-1 = L^-T L^-1``; ``U`` is the upper factor GPTQ needs: the
-    transpose of the lower Cholesky factor of ``h^-1``."""
+    transpose of the lower Cholesky factor of ``h^-1``. The rows of ``h^-1`` are independent
+    and run in parallel from ``PARALLEL_MIN_MACS`` on; every entry is the same sum in the
+    same order either way, so ``U`` does not depend on the thread count."""
     n = h.shape[0]
     low = cholesky_lower(h)
     # inv_low = L^-1 (lower), by forward substitution, a row at a time: row i is
@@ -102,14 +153,13 @@ def inverse_upper_cholesky(h):
         inv_low[i, i] = 1.0
         for j in range(i + 1):
             inv_low[i, j] /= low[i, i]
-    # hinv = L^-T L^-1 = sum over k of outer(row k of L^-1, itself): upper triangle, then
-    # mirrored.
+    # hinv = L^-T L^-1: upper triangle by rows, then mirrored.
     hinv = np.zeros((n, n))
-    for k in range(n):
-        for i in range(k + 1):
-            a = inv_low[k, i]
-            for j in range(i, k + 1):
-                hinv[i, j] += a * inv_low[k, j]
+    if n * n * n // 6 >= PARALLEL_MIN_MACS:
+        _inverse_gram_parallel(inv_low, hinv)
+    else:
+        for i in range(n):
+            _inverse_gram_row(inv_low, hinv, i)
     for i in range(n):
         for j in range(i):
             hinv[i, j] = hinv[j, i]

@@ -205,6 +205,26 @@ def gptq_round(w, upper, scale, qmax, binary, keep):
     return codes
 
 
+@jit
+def _mark_least(values, k, marks):
+    """Set ``marks`` at the ``k`` least ``values``, ties going to the earlier index: the
+    first ``k`` of a stable sort, found by one selection (``np.partition``) instead."""
+    if k <= 0:
+        return
+    threshold = np.partition(values, k - 1)[k - 1]
+    below = 0
+    for t in range(values.size):
+        if values[t] < threshold:
+            marks[t] = True
+            below += 1
+    for t in range(values.size):
+        if below == k:
+            break
+        if values[t] == threshold:
+            marks[t] = True
+            below += 1
+
+
 @jit_parallel
 def obs_prune(w, upper, block_counts, block, per_row):
     """Prune ``w`` [O, I] (float64, columns in processing order) by SparseGPT's adaptive mask
@@ -218,13 +238,13 @@ def obs_prune(w, upper, block_counts, block, per_row):
     When the sweep reaches a block, the block's mask prunes its ``block_counts[b]`` weights of
     least saliency ``w^2 / U[i, i]^2`` (the Optimal Brain Surgeon error of removing the weight
     alone, with the weights as compensation has left them so far; ties: the earlier weight,
-    row-major inside the block), or that many of each row's. Then, column by column, each
+    row-major inside the block; one selection, not a sort), or that many of each row's. Then, column by column, each
     pruned weight's value ``v`` is
     spread as ``w[o, j] -= v / U[i, i] * U[i, j]`` over the columns ``j > i`` of its row. A
     kept weight has no error, so it moves only by what earlier columns spread onto it.
 
-    Rows are independent between mask selections, so they run in parallel; the selection is
-    one stable sort over the block: the result does not depend on the thread count."""
+    Rows are independent between mask selections, so they run in parallel; the selection
+    runs on one thread: the result does not depend on the thread count."""
     o_n, i_n = w.shape
     work = w.copy()
     for b0 in range(0, i_n, block):
@@ -246,9 +266,7 @@ def obs_prune(w, upper, block_counts, block, per_row):
                 for c in range(width):
                     d = upper[b0 + c, b0 + c]
                     saliency[o * width + c] = work[o, b0 + c] * work[o, b0 + c] / (d * d)
-            order = np.argsort(saliency, kind="mergesort")
-            for t in range(min(k, o_n * width)):
-                pruned[order[t] // width, order[t] % width] = True
+            _mark_least(saliency, min(k, o_n * width), pruned.reshape(o_n * width))
         for o in prange(o_n):
             for c in range(width):
                 if pruned[o, c]:

@@ -34,6 +34,7 @@ from pathlib import Path
 import numba
 import numpy as np
 
+from azsim.compress.pipeline import obs_prune_weights, prune_weights
 from azsim.compress.ptq import quantize_model
 from azsim.config import load_energy_table, load_hardware_config, load_model_config
 from azsim.cost.energy import action_energies
@@ -109,6 +110,11 @@ def main(argv=None):
     gcfg = dataclasses.replace(cfg, quantizer="gptq")
     _, t_quant_g = timed(lambda: quantize_model(weights, gcfg, gstats.max_abs, cfg.weight_bits,
                                                 gstats.grams))
+    # One-shot pruning at 80 % (global shares): the magnitude mask against SparseGPT's
+    # data-chosen one on the same Gram matrices (model.prune_saliency = "obs").
+    pcfg = dataclasses.replace(cfg, sparsity=0.8, prune="global", prune_saliency="obs")
+    _, t_prune_m = timed(lambda: prune_weights(weights, pcfg))
+    _, t_prune_o = timed(lambda: obs_prune_weights(weights, pcfg, gstats.grams))
 
     with tempfile.TemporaryDirectory() as tmp:
         wav = os.path.join(tmp, "long.wav")
@@ -140,6 +146,9 @@ def main(argv=None):
              f"{t_calib_g / t_calib:.2f}x calibrate"),
             ("setup, gptq: quantize_model", t_quant_g, None,
              f"{t_quant_g / t_quant:.1f}x round to nearest"),
+            ("setup: prune 80 % global, magnitude mask", t_prune_m, None, ""),
+            ("setup, obs: prune 80 % global, mask chosen on data", t_prune_o, None,
+             f"{t_prune_o / t_prune_m:.1f}x magnitude mask"),
             ("setup: PE tables (plan_costs)", t_plan, None, ""),
             ("simulate: first call (warm-up)", t_first, t_first / audio_s, ""),
             ("simulate: run_utterance", t_sim, t_sim / audio_s,

@@ -364,6 +364,82 @@ def _load_eval_record(path: str) -> dict:
     return record
 
 
+def _check_weights_out(command: str, out: str, inputs) -> None:
+    """OUT of a command that writes a weights file: an .npz name in a writable folder that is
+    none of its inputs (checked before any work)."""
+    # numpy appends ".npz" to any other name, so OUT would not be the file written
+    if not out.endswith(".npz"):
+        raise AzsimError(f"{command} OUT.npz {out}: the output name must end in .npz")
+    parent = os.path.dirname(os.path.abspath(out))
+    if os.path.isdir(out) or not os.path.isdir(parent) or not os.access(parent, os.W_OK):
+        raise AzsimError(f"{command} OUT.npz {out}: cannot write there (a folder, or its folder "
+                         "is missing or not writable)")
+    for k, path in enumerate(inputs):
+        if os.path.exists(path) and os.path.exists(out) and os.path.samefile(path, out):
+            raise AzsimError(f"{command} OUT.npz {out}: is also input {k + 1} ({path}); write "
+                             f"the {command} result to a new file, an input must not be "
+                             "overwritten")
+
+
+def _write_weights_out(command: str, out: str, arrays: dict) -> None:
+    """Write ``arrays`` next to OUT and rename them over it, so that a failed write leaves no
+    half file."""
+    from .model.weights import save_weights
+    parent = os.path.dirname(os.path.abspath(out))
+    tmp = os.path.join(parent, f".{os.path.basename(out)[:-4]}.{os.getpid()}.tmp.npz")
+    try:
+        save_weights(tmp, arrays, compressed=True)
+        os.replace(tmp, out)
+    except OSError as exc:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise AzsimError(f"{command} OUT.npz {out}: cannot write it "
+                         f"({exc.strerror or exc})") from None
+
+
+@click.command()
+@click.argument("out", metavar="OUT.npz")
+@click.option("--model", "model", default="small", show_default=True, metavar="NAME|PATH")
+@click.option("--weights", default=None, metavar="NAME|FILE.npz",
+              help="the float weights to prune (default: the model's own)")
+@click.option("--sparsity", type=float, default=None, help="fraction of weights pruned (0..0.99)")
+@click.option("--prune", default=None, metavar="METHOD",
+              help="magnitude, global, erk, nm:N:M or balanced:PES")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="a model.* field, e.g. model.prune_saliency=obs (the mask chosen on the "
+                   "calibration set)")
+def prune(out, model, weights, sparsity, prune, overrides) -> None:
+    """Write a model's float weights pruned one-shot, as `azsim eval --sparsity` would run
+    them before quantizing: e.g. as the start of a recovery run (azsim train --init)."""
+    import numpy as np
+
+    from .cli import _compression_overrides, _reject_hw_sets, _with_shorthands
+    from .compress.pipeline import is_prunable
+    from .config import load_model_config
+    from .evaluate import calibration_utterances
+    from .model.loading import model_weights, pruned_weights, resolve_weights_path
+    from .report.render import pruning_suffix
+
+    _reject_hw_sets(overrides, "prune", "writes pruned weights only")
+    overrides = _with_shorthands(overrides, _compression_overrides(sparsity, prune, None, False))
+    cfg = load_model_config(model, overrides)
+    if cfg.sparsity == 0 and not cfg.prune.startswith("nm:"):
+        raise AzsimError("prune: give --sparsity (0 < S <= 0.99) or --prune nm:N:M; with "
+                         "neither nothing would be pruned")
+    source = resolve_weights_path(cfg, weights)
+    _check_weights_out("prune", out, [] if source is None else [str(source)])
+    unpruned = model_weights(cfg, weights)
+    calibration = calibration_utterances(cfg) if cfg.prune_saliency == "obs" else []
+    arrays, _ = pruned_weights(unpruned, cfg, calibration)
+    _write_weights_out("prune", out, arrays)
+    mats = [arrays[k] for k in arrays if is_prunable(k)]
+    zeros = sum(int(np.count_nonzero(m == 0)) for m in mats)
+    total = sum(m.size for m in mats)
+    click.echo(f"{cfg.name} ({weights or cfg.weights or 'generated'}) pruned to sparsity "
+               f"{zeros / total:.3f}{pruning_suffix(cfg.prune, cfg.sparsity, cfg.prune_saliency)}"
+               f": {zeros:,} of {total:,} weights zero -> {out}")
+
+
 @click.command()
 @click.argument("out", metavar="OUT.npz")
 @click.argument("inputs", nargs=-1, required=True, metavar="WEIGHTS.npz...")
@@ -372,30 +448,12 @@ def _load_eval_record(path: str) -> dict:
 def soup(out, inputs, model) -> None:
     """Average fine-tunes of one model into one weights file (a weight soup)."""
     from .config import load_model_config
-    from .model.weights import average_weights, save_weights
+    from .model.weights import average_weights
 
-    # numpy appends ".npz" to any other name, so OUT would not be the file written
-    if not out.endswith(".npz"):
-        raise AzsimError(f"soup OUT.npz {out}: the output name must end in .npz")
-    parent = os.path.dirname(os.path.abspath(out))
-    if os.path.isdir(out) or not os.path.isdir(parent) or not os.access(parent, os.W_OK):
-        raise AzsimError(f"soup OUT.npz {out}: cannot write there (a folder, or its folder "
-                         "is missing or not writable)")
-    for k, path in enumerate(inputs):
-        if os.path.exists(path) and os.path.exists(out) and os.path.samefile(path, out):
-            raise AzsimError(f"soup OUT.npz {out}: is also input {k + 1} ({path}); write the "
-                             "soup to a new file, an input must not be overwritten")
+    _check_weights_out("soup", out, inputs)
     arrays = average_weights(inputs, load_model_config(model, []))
-    # written next to OUT and renamed over it, so a failed write leaves no half file
-    tmp = os.path.join(parent, f".{os.path.basename(out)[:-4]}.{os.getpid()}.tmp.npz")
-    try:
-        save_weights(tmp, arrays, compressed=True)
-        os.replace(tmp, out)
-    except OSError as exc:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise AzsimError(f"soup OUT.npz {out}: cannot write it ({exc.strerror or exc})") from None
+    _write_weights_out("soup", out, arrays)
     click.echo(f"soup of {len(inputs)} -> {out}")
 
 
-COMMANDS = (corpus, corpus_merge, train, eval_cmd, soup)
+COMMANDS = (corpus, corpus_merge, train, eval_cmd, soup, prune)

@@ -190,3 +190,48 @@ def test_obs_through_eval_and_compress(cli, shipped_test_head):
     code, _, err = cli("eval", "--test", head, "--sparsity", "0.5", "--prune", "balanced:8",
                        "--set", "model.prune_saliency=obs")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "prune_saliency" in err
+
+
+def test_prune_writes_the_float_model_eval_would_quantize(cli, tmp_path):
+    """`azsim prune` writes the pruned float weights: loaded back they are exactly what
+    `pruned_weights` gives, so `eval --weights OUT` runs the model `eval --sparsity` runs."""
+    from azsim.model.weights import load_weights
+    out = tmp_path / "p.npz"
+    code, text, err = cli("prune", str(out), "--sparsity", "0.5", "--prune", "global", "--set",
+                          "model.prune_saliency=obs")
+    assert code in (0, None), err
+    assert "sparsity 0.500 (global, obs)" in text and str(out) in text
+    cfg = load_model_config("small", ["model.sparsity=0.5", "model.prune=global",
+                                      "model.prune_saliency=obs"])
+    want, _ = pruned_weights(model_weights(cfg), cfg, calibration_utterances(cfg))
+    got = load_weights(out, cfg)
+    assert set(got) == set(want)
+    for name in want:
+        np.testing.assert_array_equal(got[name], want[name])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.npz"]    # no temporary left
+
+
+@pytest.mark.parametrize("argv, words", [
+    (("x.npz",), ("give --sparsity",)),
+    (("x.txt", "--sparsity", "0.5"), ("end in .npz",)),
+    (("x.npz", "--sparsity", "0.5", "--set", "hw.pe_count=4"), ("hw.pe_count",)),
+    (("x.npz", "--sparsity", "0.5", "--set", "model.prune_saliency=obs", "--prune",
+      "balanced:4"), ("prune_saliency",)),
+    (("x.npz", "--weights", "missing.npz", "--sparsity", "0.5"), ("missing.npz",)),
+])
+def test_prune_bad_options_are_one_line_errors(cli, tmp_path, monkeypatch, argv, words):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli("prune", *argv)
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and all(w in err for w in words), err
+    assert not any(tmp_path.iterdir())
+
+
+def test_prune_never_overwrites_its_input(cli, tmp_path):
+    from azsim.model.weights import save_weights
+    src = tmp_path / "w.npz"
+    save_weights(src, model_weights(load_model_config("small", [])))
+    before = src.read_bytes()
+    code, _, err = cli("prune", str(src), "--weights", str(src), "--sparsity", "0.5")
+    assert code == 2 and "is also input 1" in err
+    assert src.read_bytes() == before

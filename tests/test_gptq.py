@@ -70,6 +70,30 @@ def test_inverse_upper_cholesky_matches_lapack(n, seed):
     np.testing.assert_allclose(u.T @ u @ h, np.eye(n), atol=1e-8)
 
 
+@pytest.mark.parametrize("n", [185, 301])
+def test_inverse_upper_cholesky_in_parallel_matches_lapack_and_one_thread(n):
+    """From PARALLEL_MIN_MACS on the factorizations run by columns and rows in parallel:
+    LAPACK's factor within rounding, and the same bits on one thread."""
+    import numba
+    assert n ** 3 // 6 >= PARALLEL_MIN_MACS
+    rng = np.random.default_rng(n)
+    a = rng.standard_normal((n + 40, n))
+    h = a.T @ a + 0.1 * np.eye(n)
+    u = K.inverse_upper_cholesky(h)
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        u_one = K.inverse_upper_cholesky(h)
+    finally:
+        numba.set_num_threads(before)
+    assert np.array_equal(u, u_one) and np.array_equal(u, np.triu(u))
+    np.testing.assert_allclose(u, R.inverse_upper_cholesky(h), rtol=1e-7, atol=1e-9)
+    bad = h.copy()
+    bad[n // 2, n // 2] = -1.0
+    with pytest.raises(ValueError, match="positive definite"):
+        K.inverse_upper_cholesky(bad)
+
+
 def test_cholesky_rejects_a_matrix_that_is_not_positive_definite():
     with pytest.raises(ValueError, match="positive definite"):
         K.inverse_upper_cholesky(np.array([[1.0, 2.0], [2.0, 1.0]]))

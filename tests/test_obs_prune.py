@@ -109,6 +109,20 @@ def test_nm_keeps_n_in_every_group_and_matches_nm_mask_on_diagonal_inputs(n, m, 
     np.testing.assert_array_equal(diag, np.where(nm_mask(w, n, m), w, 0).astype(np.float32))
 
 
+def test_a_matrix_already_that_sparse_keeps_its_own_zeros():
+    """A model trained sparse, pruned again to its own sparsity: no nonzero is cut (the
+    equal share per block would cut some where a block holds fewer zeros)."""
+    rng = np.random.default_rng(21)
+    w = rng.standard_normal((8, 300))
+    w[:, :200] *= rng.random((8, 200)) < 0.1      # the zeros crowd the first two blocks
+    zeros = int(np.count_nonzero(w == 0))
+    gram = _correlated_gram(rng, 300)
+    for n_prune in (zeros, zeros - 7):
+        np.testing.assert_array_equal(obs_prune_matrix(w, gram, n_prune), w.astype(np.float32))
+    more = obs_prune_matrix(w, gram, zeros + 50)
+    assert np.count_nonzero(more == 0) >= zeros + 50
+
+
 def test_bad_inputs_are_clear_errors():
     with pytest.raises(ValueError, match="Gram"):
         obs_prune_matrix(np.ones((2, 3)), np.eye(4), 1)

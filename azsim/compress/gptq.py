@@ -132,7 +132,8 @@ def obs_prune_matrix(w: np.ndarray, gram: np.ndarray, n_prune: int, damp: float 
                      block: int = OBS_BLOCK) -> np.ndarray:
     """``w`` [O, I] with ``n_prune`` weights pruned by SparseGPT's adaptive mask selection and
     the kept weights compensated, on inputs with Gram matrix ``gram`` (float32; the weights
-    stay float: any quantizer rounds them afterwards). The damping, the column order and
+    stay float: any quantizer rounds them afterwards); a matrix with ``n_prune`` zeros or more
+    is returned as it is. The damping, the column order and
     silent inputs are as for ``gptq_quantize``: the mask is chosen block by block in the
     order the most excited inputs come first (``kernels.obs_prune``)."""
     w64 = np.asarray(w, np.float64)
@@ -141,7 +142,9 @@ def obs_prune_matrix(w: np.ndarray, gram: np.ndarray, n_prune: int, damp: float 
     if not 0 <= n_prune <= w64.size:
         raise ValueError(f"obs pruning: cannot prune {n_prune} of {w64.size} weights")
     h = _checked_gram(w64, gram, "obs pruning")
-    if w64.size == 0 or n_prune == 0:
+    if n_prune <= np.count_nonzero(w64 == 0):
+        # already that sparse (e.g. a model trained sparse): its own zeros are the mask.
+        # SparseGPT's equal share per block would cut nonzeros where a block has fewer zeros.
         return w64.astype(np.float32)
     order, upper = _ordered_inverse(h, damp)
     counts = obs_block_counts(n_prune, w64.shape[1], block)

@@ -238,10 +238,10 @@ def obs_prune(w, upper, block_counts, block, per_row):
     When the sweep reaches a block, the block's mask prunes its ``block_counts[b]`` weights of
     least saliency ``w^2 / U[i, i]^2`` (the Optimal Brain Surgeon error of removing the weight
     alone, with the weights as compensation has left them so far; ties: the earlier weight,
-    row-major inside the block; one selection, not a sort), or that many of each row's. Then, column by column, each
-    pruned weight's value ``v`` is
-    spread as ``w[o, j] -= v / U[i, i] * U[i, j]`` over the columns ``j > i`` of its row. A
-    kept weight has no error, so it moves only by what earlier columns spread onto it.
+    row-major inside the block; one selection, not a sort), or that many of each row's.
+    Then, column by column, each pruned weight's value ``v`` is spread as
+    ``w[o, j] -= v / U[i, i] * U[i, j]`` over the columns ``j > i`` of its row. A kept weight
+    has no error, so it moves only by what earlier columns spread onto it.
 
     Rows are independent between mask selections, so they run in parallel; the selection
     runs on one thread: the result does not depend on the thread count."""

@@ -305,8 +305,9 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
         from .evaluate import calibration_utterances
         from .model.loading import calibration_stats, model_weights, pruned_weights
         # gptq's codes and obs pruning depend on the inputs: the shipped calibration
-        # utterances, as `azsim eval` calibrates.
-        calibration = calibration_utterances(cfg)
+        # utterances, as `azsim eval` calibrates (read only when one of them needs them)
+        needs_data = cfg.quantizer == "gptq" or cfg.prune_saliency == "obs"
+        calibration = calibration_utterances(cfg) if needs_data else []
         w, compensate = pruned_weights(model_weights(cfg), cfg, calibration)
         grams = None
         if cfg.quantizer == "gptq":

@@ -415,7 +415,7 @@ def prune(out, model, weights, sparsity, prune, overrides) -> None:
 
     from .cli import _compression_overrides, _reject_hw_sets, _with_shorthands
     from .compress.pipeline import is_prunable
-    from .compress.prune import parse_prune_spec
+    from .compress.prune import prunes
     from .config import load_model_config
     from .evaluate import calibration_utterances
     from .model.loading import model_weights, pruned_weights, resolve_weights_path
@@ -424,7 +424,7 @@ def prune(out, model, weights, sparsity, prune, overrides) -> None:
     _reject_hw_sets(overrides, "prune", "writes pruned weights only")
     overrides = _with_shorthands(overrides, _compression_overrides(sparsity, prune, None, False))
     cfg = load_model_config(model, overrides)
-    if cfg.sparsity == 0 and parse_prune_spec(cfg.prune).method != "nm":
+    if not prunes(cfg.prune, cfg.sparsity):
         raise AzsimError("prune: give --sparsity (0 < S <= 0.99) or --prune nm:N:M; with "
                          "neither nothing would be pruned")
     source = resolve_weights_path(cfg, weights)

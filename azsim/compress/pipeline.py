@@ -17,7 +17,7 @@ from .codebook import Codebook, fit_codebook, table_codes
 from .format_base import FORMATS, Encoded
 from .formats_sparse import CompressedSparseFormat, RelativeIndexFormat, rle_padding_entries
 from .gptq import gptq_quantize_pruned, obs_prune_matrix, obs_prune_nm
-from .prune import parse_prune_spec
+from .prune import parse_prune_spec, prunes
 from .quantize import quantize_per_channel
 from .stream import HEADER_BYTES, unwrap, wrap
 
@@ -36,9 +36,9 @@ def prune_weights(weights: dict, cfg) -> dict:
 
     N:M pruning fixes its own sparsity (1 - N/M); ``cfg.sparsity`` is then ignored.
     """
-    spec = parse_prune_spec(cfg.prune)
-    if spec.method != "nm" and cfg.sparsity == 0:
+    if not prunes(cfg.prune, cfg.sparsity):
         return weights
+    spec = parse_prune_spec(cfg.prune)
     targets = {k: v for k, v in weights.items() if is_prunable(k)}
     pruned = spec.prune(targets, None if spec.method == "nm" else cfg.sparsity)
     if spec.method != "nm":
@@ -58,7 +58,7 @@ def obs_prune_weights(weights: dict, cfg, grams: dict) -> dict:
     if spec.method == "balanced":
         raise ConfigError(f"model.prune_saliency = 'obs' with model.prune = {cfg.prune!r}: "
                           "use prune = magnitude, global, erk or nm:N:M")
-    if spec.method != "nm" and cfg.sparsity == 0:
+    if not prunes(cfg.prune, cfg.sparsity):
         return weights
     targets = {k: v for k, v in weights.items() if is_prunable(k)}
     missing = sorted(set(targets) - set(grams))

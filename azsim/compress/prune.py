@@ -268,6 +268,12 @@ class PruneSpec:
         return {k: apply_mask(w, masks[k]) for k, w in weights.items()}
 
 
+def prunes(prune: str, sparsity: float) -> bool:
+    """Whether one-shot pruning by method ``prune`` at ``sparsity`` removes anything: N:M
+    fixes its own sparsity, every other method prunes nothing at 0."""
+    return bool(sparsity) or parse_prune_spec(prune).method == "nm"
+
+
 _SPEC_RE = re.compile(r"(magnitude|global|erk)|nm:([0-9]+):([0-9]+)|balanced:([0-9]+)")
 
 

@@ -225,9 +225,8 @@ def pruned_weights(unpruned, cfg, utterances) -> tuple[dict, dict]:
     the weights on the inputs the unpruned model sees on ``utterances`` (SparseGPT's
     one-shot setting) and compensates them itself, so there is nothing left to compensate."""
     from ..compress.pipeline import obs_prune_weights, prune_weights
-    from ..compress.prune import parse_prune_spec
-    nothing_to_prune = cfg.sparsity == 0 and parse_prune_spec(cfg.prune).method != "nm"
-    if cfg.prune_saliency != "obs" or nothing_to_prune:
+    from ..compress.prune import prunes
+    if cfg.prune_saliency != "obs" or not prunes(cfg.prune, cfg.sparsity):
         return prune_weights(unpruned, cfg), unpruned
     grams = calibration_stats(unpruned, cfg, utterances, input_grams=True).grams
     w = obs_prune_weights(unpruned, cfg, grams)

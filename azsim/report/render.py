@@ -25,7 +25,8 @@ def quantizer_suffix(quantizer: str, weight_range: str = "max") -> str:
 def pruning_suffix(prune: str, sparsity: float, saliency: str = "magnitude") -> str:
     """How one-shot pruning made the zeros (" (global)", " (global, obs)"), after the achieved
     sparsity; nothing when no one-shot pruning ran (sparsity 0 and no N:M pattern)."""
-    if not sparsity and not prune.startswith("nm:"):
+    from ..compress.prune import prunes
+    if not prunes(prune, sparsity):
         return ""
     return f" ({prune}{'' if saliency == 'magnitude' else ', ' + saliency})"
 

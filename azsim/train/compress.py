@@ -33,6 +33,17 @@ stay at zero. How s_t is shared among the matrices is the allocation:
 * ``global``: one magnitude threshold over all matrices (azsim's ``global`` method), so each
   layer's sparsity follows its weights (measured one-shot on the stage-4 ``small`` model at
   45 %, dev WER: uniform 54.3 %, ERK 35.8 %, global 25.2 %; README).
+
+Which weights make up a matrix's share is the saliency: ``magnitude`` (Zhu & Gupta's, the
+smallest |w|) or ``obs``, SparseGPT's adaptive mask selection (Frantar & Alistarh, ICML 2023;
+azsim's one-shot ``model.prune_saliency = "obs"``) applied at every pruning event, as the
+Optimal BERT Surgeon applies OBS saliency during gradual pruning (Kurtic et al., EMNLP 2022):
+the current model runs over a fixed set of training utterances, each matrix's input Gram
+matrix H is collected, and the matrix's share goes by least w^2 / [H^-1]_ii^2, block by
+block, the kept weights absorbing the removed ones (``compress.gptq.obs_prune_matrix``). The
+allocation's magnitude masks set only how many weights each matrix loses. A weight pruned at
+an earlier event is zero and goes first; where a block already holds more zeros than its
+share, the surplus comes back as a compensated weight.
 """
 from __future__ import annotations
 
@@ -40,10 +51,13 @@ import math
 
 import torch
 
+from ..compress.gptq import obs_prune_matrix
 from ..compress.prune import erk_sparsities
+from ..model import float_ref
 from ..compress.quantize import weight_qmax
 
 PRUNE_ALLOCATIONS = ("uniform", "erk", "global")
+PRUNE_SALIENCIES = ("magnitude", "obs")
 
 
 def row_step(w: torch.Tensor, bits: int) -> torch.Tensor:
@@ -119,3 +133,22 @@ def allocation_masks(prunable: dict, sparsity: float, allocation: str = "uniform
         raise ValueError(f"prune allocation {allocation!r} is not one of "
                          f"{', '.join(PRUNE_ALLOCATIONS)}")
     return {name: magnitude_mask(p, per_layer[name]) for name, p in prunable.items()}
+
+
+def obs_event(prunable: dict, shares: dict[str, torch.Tensor], weights: dict, model_cfg,
+              calibration: list) -> dict[str, torch.Tensor]:
+    """One pruning event with obs saliency (module docstring): each matrix of ``prunable``
+    loses as many weights as its ``shares`` mask drops, chosen and compensated on the input
+    Gram matrices of ``weights`` (the exported model, in the ``.npz`` schema) run over the
+    ``calibration`` feature matrices. The parameters are set to the pruned weights in place;
+    returns their keep-masks."""
+    stats = float_ref.ActivationStats(grams={})
+    float_ref.recognize_many(weights, model_cfg, calibration, stats)
+    masks = {}
+    with torch.no_grad():
+        for name, p in prunable.items():
+            n_prune = int(shares[name].numel() - shares[name].sum())
+            pruned = obs_prune_matrix(p.detach().cpu().numpy(), stats.grams[name], n_prune)
+            p.copy_(torch.from_numpy(pruned))
+            masks[name] = p != 0
+    return masks

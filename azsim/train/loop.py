@@ -59,6 +59,13 @@ class TrainConfig:
                                     # uniform, erk or global (azsim.train.compress)
     prune_initial: float = 0.0      # sparsity before and at the start of the schedule (a run
                                     # that continues an already pruned model starts at its target)
+    prune_saliency: str = "magnitude"  # which weights a pruning event removes from each
+                                    # matrix's share: the smallest |w| (Zhu & Gupta), or "obs":
+                                    # SparseGPT's choice on the inputs the current model sees on
+                                    # obs_calibration training utterances, the kept weights
+                                    # compensated (azsim.train.compress.obs_event)
+    obs_calibration: int = 64       # with prune_saliency "obs": training utterances, evenly
+                                    # spaced over the split, whose inputs each event weighs
     encoder_only: bool = False      # train (and prune or quantize) only the encoder; the
                                     # prediction and joint networks keep the init's weights.
                                     # For the branching encoder's cheap branch (issue #7),
@@ -131,6 +138,11 @@ class TrainConfig:
                              f"{self.swa_start} in [0, 1)")
         if not 0 <= self.branch_switch <= 1:
             raise ValueError(f"branch_switch {self.branch_switch}: a probability in [0, 1]")
+        if self.prune_saliency not in compress.PRUNE_SALIENCIES:
+            raise ValueError(f"prune_saliency {self.prune_saliency!r}: one of "
+                             f"{', '.join(compress.PRUNE_SALIENCIES)}")
+        if self.obs_calibration < 1:
+            raise ValueError(f"obs_calibration {self.obs_calibration}: at least 1 utterance")
 
 
 @contextmanager
@@ -333,6 +345,11 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
     prune_events = max(1, int((cfg.prune_end - cfg.prune_start) * total) // cfg.prune_every_steps)
 
     swa = {"sum": None, "n": 0}   # float64 running sums of the exported weights
+    calibration = []   # obs saliency: the training utterances whose inputs each event weighs
+    if cfg.sparsity > 0 and cfg.prune_saliency == "obs":
+        picks = np.linspace(0, train_split.size - 1, min(cfg.obs_calibration, train_split.size))
+        calibration = [train_split.features[train_split.offsets[k]:train_split.offsets[k + 1]]
+                       .astype(np.float32) for k in np.unique(picks.round().astype(np.int64))]
 
     def exported():
         if training_transform is not None:
@@ -382,7 +399,17 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
                 target = compress.zhu_gupta_sparsity(step, cfg.sparsity, prune_start,
                                                      prune_events, cfg.prune_every_steps,
                                                      initial=cfg.prune_initial)
-                masks = compress.allocation_masks(prunable, target, cfg.prune_allocation)
+                shares = compress.allocation_masks(prunable, target, cfg.prune_allocation)
+                if not calibration:
+                    masks = shares
+                else:   # the Gram matrices of the model as it is, before this event
+                    began = time.time()
+                    with thread_budget(cfg.threads):
+                        masks = compress.obs_event(prunable, shares, exported(), model_cfg,
+                                                   calibration)
+                    entry = {"event": "obs", "step": step, "sparsity": target,
+                             "seconds": round(time.time() - began, 2)}
+                    log.write(json.dumps(entry) + "\n")
             feats, n_frames, targets, n_labels = data.collate(train_split, idx)
             if cfg.vtlp_warp > 0:
                 feats = data.vtlp(feats, rng, cfg.vtlp_warp)

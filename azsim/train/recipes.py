@@ -43,6 +43,12 @@ RECOVER_80 = TrainConfig(epochs=4.0, lr=2e-4, final_lr=1e-5, warmup_steps=50, sp
                          prune_allocation="global", dropout=0.1, vtlp_warp=0.1, threads=2,
                          dev_limit=150)
 
+# small-sparse80-global (below, where its measurements are) and its obs-saliency twin.
+_SPARSE80_GLOBAL = TrainConfig(epochs=5.0, lr=3e-4, final_lr=1e-5, warmup_steps=50,
+                               sparsity=0.8, prune_start=0.0, prune_end=0.5,
+                               prune_every_steps=25, prune_allocation="global", dropout=0.1,
+                               vtlp_warp=0.1, threads=2, dev_limit=150)
+
 RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     "small": (TrainConfig(epochs=5.0, lr=1e-3, final_lr=5e-5, warmup_steps=500, threads=2,
                           dev_limit=150), None),
@@ -198,11 +204,13 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # 16.14 %; 2 more on runs/c16: 12.01 % and 14.63 %. The average of those three recovery
     # runs (``azsim soup``; same zeros) is the shipped small-sparse80 since 2026-12-04:
     # 9.68 % and 15.07 % (README).
-    "small-sparse80-global": (TrainConfig(epochs=5.0, lr=3e-4, final_lr=1e-5, warmup_steps=50,
-                                          sparsity=0.8, prune_start=0.0, prune_end=0.5,
-                                          prune_every_steps=25, prune_allocation="global",
-                                          dropout=0.1, vtlp_warp=0.1, threads=2,
-                                          dev_limit=150), "small"),
+    "small-sparse80-global": (_SPARSE80_GLOBAL, "small"),
+    # The same schedule with SparseGPT's mask selection at every pruning event instead of
+    # the smallest |w| (prune_saliency "obs", azsim.train.compress.obs_event; the Optimal
+    # BERT Surgeon's idea, Kurtic et al., EMNLP 2022): one-shot at 50 % and 60 % the data-
+    # chosen mask took 8-11 WER points off the magnitude mask (E15, README). E18 in
+    # docs/preregistration/2026-12-05-session18.md runs it beside small-sparse80-global.
+    "small-sparse80-global-obs": (replace(_SPARSE80_GLOBAL, prune_saliency="obs"), "small"),
     # More recovery for small-sparse80-global's model (its last.pt by default, or ``--init``):
     # its dev WER was still falling a point an epoch when small-sparse80-global stopped
     # (20.2, 18.5, 17.5 %). The mask is the init's own zeros: a global threshold at 80 % over

@@ -1,5 +1,7 @@
 """Training extra (issue #6): RNN-T loss against brute force, QAT/pruning helpers, a one-step
 training smoke test. Everything here needs torch and is skipped without it (CI never trains)."""
+import json
+
 import numpy as np
 import pytest
 
@@ -127,6 +129,68 @@ def test_global_mask_of_the_shipped_sparse_model_keeps_exactly_its_nonzeros():
     masks = compress.allocation_masks(prunable, 0.8, "global")
     for name, p in prunable.items():
         assert torch.equal(masks[name], p.detach() != 0), name
+
+
+def _shipped_small_twin():
+    from azsim.model.loading import shipped_weights_dir
+    from azsim.model.weights import load_weights
+    cfg = load_model_config("small", [])
+    model = TorchRNNT(cfg, np.zeros(80, np.float32), np.ones(80, np.float32))
+    model.load_npz_weights(load_weights(shipped_weights_dir() / "small.npz", cfg))
+    return cfg, model
+
+
+def test_obs_event_takes_each_matrix_share_by_sparsegpt_on_the_current_models_inputs():
+    """A pruning event with obs saliency: each matrix loses exactly as many weights as its
+    global-magnitude share, but other ones, chosen and compensated so that the matrix's
+    output on the calibration inputs moves less than magnitude pruning moves it."""
+    from azsim.evaluate import calibration_utterances
+    cfg, model = _shipped_small_twin()
+    feats = [u.features for u in calibration_utterances(cfg)[:6]]
+    prunable = model.prunable()
+    before = {n: p.detach().numpy().astype(np.float64) for n, p in prunable.items()}
+    shares = compress.allocation_masks(prunable, 0.5, "global")
+    stats = float_ref.ActivationStats(grams={})
+    float_ref.recognize_many(model.export(), cfg, feats, stats)
+    masks = compress.obs_event(prunable, shares, model.export(), cfg, feats)
+    moved = 0
+    for name, p in prunable.items():
+        after = p.detach().numpy().astype(np.float64)
+        assert torch.equal(masks[name], p.detach() != 0), name        # set in place
+        assert int((~masks[name]).sum()) == int((~shares[name]).sum()), name
+        moved += int((masks[name] != shares[name]).sum())
+        h = stats.grams[name]
+
+        def output_error(w):
+            d = w - before[name]
+            return float(np.einsum("oi,ij,oj->", d, h, d))
+        magnitude = before[name] * shares[name].numpy()
+        assert output_error(after) < output_error(magnitude), name
+    assert moved > 0                       # not the magnitude mask itself
+
+
+def test_training_with_obs_saliency_logs_its_events_and_reaches_the_exact_sparsity(tmp_path):
+    from azsim.train.loop import TrainConfig
+    tcfg = TrainConfig(epochs=2, threads=1, warmup_steps=1, sparsity=0.5, prune_end=0.5,
+                       prune_every_steps=1, prune_allocation="global",
+                       prune_saliency="obs", obs_calibration=2)
+    init, w = _train_from_shipped_small(tmp_path, tcfg)
+    from azsim.compress.pipeline import is_prunable
+    names = [n for n in w if is_prunable(n)]
+    zeros = sum(int(np.count_nonzero(w[n] == 0)) for n in names)
+    assert zeros == round(0.5 * sum(w[n].size for n in names))
+    log = (tmp_path / "o" / "train.log.jsonl").read_text().splitlines()
+    events = [e for e in map(json.loads, log) if e["event"] == "obs"]
+    assert events and all(e["seconds"] >= 0 for e in events)
+    assert events[-1]["sparsity"] == 0.5
+
+
+def test_prune_saliency_and_obs_calibration_are_checked():
+    from azsim.train.loop import TrainConfig
+    with pytest.raises(ValueError, match="prune_saliency 'fisher'"):
+        TrainConfig(prune_saliency="fisher")
+    with pytest.raises(ValueError, match="obs_calibration 0"):
+        TrainConfig(prune_saliency="obs", obs_calibration=0)
 
 
 def test_torch_twin_matches_the_numpy_golden_model():

@@ -53,8 +53,8 @@ import torch
 
 from ..compress.gptq import obs_prune_matrix
 from ..compress.prune import erk_sparsities
-from ..model import float_ref
 from ..compress.quantize import weight_qmax
+from ..model import float_ref
 
 PRUNE_ALLOCATIONS = ("uniform", "erk", "global")
 PRUNE_SALIENCIES = ("magnitude", "obs")

@@ -70,6 +70,37 @@ def test_fake_quantize_lands_on_azsims_grid_and_passes_gradients_straight_throug
     np.testing.assert_array_equal(w.grad.numpy(), np.ones((8, 16)))
 
 
+def test_learned_step_gets_lsqs_gradient_and_clipped_weights_get_none():
+    """LSQ (Esser et al. 2020): d/ds of clamp(round(w/s)) * s is round(w/s) - w/s inside
+    the range and +-qmax outside it; a weight inside gets gradient 1, a clipped one 0."""
+    s = torch.tensor([[0.1]], dtype=torch.float64, requires_grad=True)
+    w = torch.tensor([[0.13, -0.26, 0.95, -2.0]], dtype=torch.float64, requires_grad=True)
+    fq = compress.fake_quantize(w, 4, s)                  # qmax 7: 0.95 and -2.0 are clipped
+    np.testing.assert_allclose(fq.detach().numpy(), [[0.1, -0.3, 0.7, -0.7]], rtol=1e-12)
+    fq.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [[1.0, 1.0, 0.0, 0.0]])
+    want = (1 - 1.3) + (-3 + 2.6) + 7 - 7
+    assert float(s.grad) == pytest.approx(want, abs=1e-12)
+
+
+def test_a_learned_step_never_leaves_the_top_code_unused_so_azsim_finds_the_same_grid():
+    """The exported rows are on azsim's own per-row grid: quantize_per_channel finds the
+    learned step (clipping rows) and reproduces the snapped weights exactly."""
+    from azsim.compress.quantize import quantize_per_channel
+    gen = torch.Generator().manual_seed(3)
+    w = torch.randn(6, 40, generator=gen)
+    free = compress.row_step(w, 4)
+    wanted = free * torch.tensor([[0.5], [0.8], [1.0], [1.3], [2.0], [0.95]])
+    step = compress.learned_step(torch.log(wanted), w, 4)
+    assert torch.all(step <= free)
+    torch.testing.assert_close(step[:2], wanted[:2])       # below the cap: the learned step
+    snapped = compress.snap(w, 4, step).numpy()
+    q, scale = quantize_per_channel(snapped, 4)
+    np.testing.assert_allclose(scale, step.numpy()[:, 0], rtol=1e-6)   # float32's rounding
+    np.testing.assert_array_equal(q, np.rint(snapped / step.numpy()))    # the same codes
+    assert np.all(np.abs(q).max(axis=1) == 7)
+
+
 def test_acos_penalty_is_zero_on_the_grid_and_one_halfway():
     s = 0.1
     on_grid = torch.tensor([[7 * s, -3 * s, 0.0, 2 * s]], dtype=torch.float64)
@@ -183,6 +214,26 @@ def test_training_with_obs_saliency_logs_its_events_and_reaches_the_exact_sparsi
     events = [e for e in map(json.loads, log) if e["event"] == "obs"]
     assert events and all(e["seconds"] >= 0 for e in events)
     assert events[-1]["sparsity"] == 0.5
+
+
+def test_qat_with_learned_steps_exports_weights_on_azsims_grid(tmp_path):
+    from azsim.compress.quantize import quantize_per_channel
+    from azsim.train.loop import TrainConfig
+    from azsim.compress.pipeline import is_prunable
+    tcfg = TrainConfig(epochs=2, threads=1, warmup_steps=1, qat_bits=4, acos_weight=0.1,
+                       lr=1e-4, step_lr=0.05)
+    init, w = _train_from_shipped_small(tmp_path, tcfg)
+    clipped = 0
+    for name in filter(is_prunable, w):
+        q, scale = quantize_per_channel(w[name], 4)
+        np.testing.assert_allclose(q * scale[:, None], w[name], rtol=1e-6, atol=0)
+        clipped += int(np.sum(scale < 0.999 * np.abs(init[name]).max(axis=1) / 7))
+    assert clipped > 0                # the steps moved (a large step_lr, two steps)
+    log = [json.loads(x) for x in (tmp_path / "o" / "train.log.jsonl").read_text().splitlines()]
+    ratios = [e["step_ratio"] for e in log if e["event"] == "dev"]
+    assert ratios and all(0 < r <= 1 for r in ratios)
+    with pytest.raises(ValueError, match="step_lr 0.001 needs qat_bits"):
+        TrainConfig(step_lr=1e-3)
 
 
 def test_prune_saliency_and_obs_calibration_are_checked():

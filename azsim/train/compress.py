@@ -19,6 +19,13 @@ symmetric b-bit grid ``{-qmax..qmax} * s`` with ``s = max|w_row| / qmax``
   still move weights between grid points. The per-row step ``s`` is treated as a constant
   (detached) in both.
 
+The step is max|w_row| / qmax unless it is learned: with ``TrainConfig.step_lr`` each row's
+log step is a parameter trained with the weights (learned step size quantization, LSQ: Esser
+et al., ICLR 2020), starting at the row's own step, so training can move each row's clipping
+point instead of inheriting it from the start (a clipped start already helped at 4 bits, E12
+of session 16). The learned step is capped at max|w_row| / qmax (:func:`learned_step`), so the
+exported grid is still the one azsim's per-row quantizer finds.
+
 Gradual magnitude pruning (Zhu & Gupta, "To prune, or not to prune", 2017, arXiv:1710.01878):
 the target sparsity follows ``s_t = s_f * (1 - (1 - (t - t0) / (n dt))^3)`` from step t0 over
 n pruning events dt steps apart; at each event every matrix keeps its largest-magnitude
@@ -66,32 +73,47 @@ def row_step(w: torch.Tensor, bits: int) -> torch.Tensor:
     return torch.where(max_abs > 0, max_abs / weight_qmax(bits), torch.ones_like(max_abs))
 
 
-def fake_quantize(w: torch.Tensor, bits: int) -> torch.Tensor:
-    """Straight-through fake quantization onto azsim's per-row symmetric grid (bits >= 2)."""
-    s = row_step(w, bits)
+def fake_quantize(w: torch.Tensor, bits: int, step: torch.Tensor | None = None
+                  ) -> torch.Tensor:
+    """Straight-through fake quantization onto azsim's per-row symmetric grid (bits >= 2).
+    Without ``step`` the grid is max|w_row| / qmax and every gradient passes to ``w``
+    unchanged. With a learned ``step`` (:func:`learned_step`) it is Esser et al.'s LSQ: only
+    the rounding is straight-through, so a clipped weight gets no gradient and the step gets
+    round(w/s) - w/s inside the range and +-qmax outside it."""
     qmax = weight_qmax(bits)
-    snapped = torch.clamp(torch.round(w / s), -qmax, qmax) * s
-    return w + (snapped - w).detach()
+    if step is None:
+        s = row_step(w, bits)
+        snapped = torch.clamp(torch.round(w / s), -qmax, qmax) * s
+        return w + (snapped - w).detach()
+    x = w / step
+    return torch.clamp(x + (torch.round(x) - x).detach(), -qmax, qmax) * step
 
 
-def snap(w: torch.Tensor, bits: int) -> torch.Tensor:
+def learned_step(log_step: torch.Tensor, w: torch.Tensor, bits: int) -> torch.Tensor:
+    """A row's learned grid step exp(``log_step``), at most max|w_row| / qmax: the step may
+    clip the row but never leave its top code unused, so the largest exported weight is
+    +-qmax steps and azsim's own per-row scale (max|w| / qmax) recovers the step exactly."""
+    return torch.minimum(log_step.exp(), row_step(w, bits))
+
+
+def snap(w: torch.Tensor, bits: int, step: torch.Tensor | None = None) -> torch.Tensor:
     """The grid values themselves (for export)."""
-    s = row_step(w, bits)
+    s = row_step(w, bits) if step is None else step.detach()
     qmax = weight_qmax(bits)
     return torch.clamp(torch.round(w / s), -qmax, qmax) * s
 
 
-def acos_penalty(w: torch.Tensor, bits: int) -> torch.Tensor:
+def acos_penalty(w: torch.Tensor, bits: int, step: torch.Tensor | None = None) -> torch.Tensor:
     """Mean absolute-cosine distance of ``w`` from its b-bit grid (0 on the grid)."""
-    s = row_step(w, bits)
+    s = row_step(w, bits) if step is None else step.detach()
     return (1.0 - torch.abs(torch.cos(math.pi * w / s))).mean()
 
 
-def grid_distance(w: torch.Tensor, bits: int) -> float:
+def grid_distance(w: torch.Tensor, bits: int, step: torch.Tensor | None = None) -> float:
     """Mean |w - snap(w)| in grid steps (0 = on the grid, 0.25 = uniform between points)."""
     w = w.detach()      # a diagnostic: no gradient (and no warning for dropping it)
-    s = row_step(w, bits)
-    return float((torch.abs(w - snap(w, bits)) / s).mean())
+    s = row_step(w, bits) if step is None else step.detach()
+    return float((torch.abs(w - snap(w, bits, s)) / s).mean())
 
 
 def zhu_gupta_sparsity(step: int, final: float, start_step: int, n_events: int,

@@ -51,6 +51,9 @@ class TrainConfig:
     qat_bits: int = 0               # > 0: quantization-aware training at this many bits
     acos_weight: float = 0.0        # absolute-cosine regularizer strength at the end of the ramp
     acos_ramp: float = 0.5          # share of training over which the strength ramps up
+    step_lr: float = 0.0            # > 0 (with qat_bits): learn each row's grid step (LSQ,
+                                    # azsim.train.compress) at this peak Adam rate on log(step),
+                                    # on the weights' schedule; 0 keeps max|w_row| / qmax
     sparsity: float = 0.0           # > 0: gradual magnitude pruning to this target
     prune_start: float = 0.0        # share of training before pruning starts
     prune_end: float = 0.6          # share of training at which the target is reached
@@ -127,6 +130,9 @@ class TrainConfig:
         if self.kd_teacher and (self.branch_switch or self.distill_weight):
             raise ValueError("kd_teacher excludes branch_switch and distill_weight: they learn "
                              "from the init's own encoder, and there is one frozen teacher")
+        if self.step_lr < 0 or (self.step_lr and not self.qat_bits):
+            raise ValueError(f"step_lr {self.step_lr} needs qat_bits and must be >= 0: it "
+                             "learns the step of the quantization grid")
         if self.gptq_init and not self.qat_bits:
             raise ValueError("gptq_init needs qat_bits: it rounds the init onto that grid")
         if self.gptq_init_range not in ("max", "mse"):
@@ -318,6 +324,18 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
                                       cfg.gptq_init_range)
         model.load_npz_weights(start)
 
+    # LSQ: each row's log grid step, learned from the start's own step (step_lr)
+    log_steps = {}
+    if cfg.step_lr:
+        log_steps = {name: torch.nn.Parameter(torch.log(compress.row_step(p, cfg.qat_bits)))
+                     for name, p in prunable.items()}
+
+    def grid_step(name, w):
+        """The grid step of matrix ``name`` with weights ``w``: None = max|w_row| / qmax."""
+        if name not in log_steps:
+            return None
+        return compress.learned_step(log_steps[name], w, cfg.qat_bits)
+
     def compressed(name, w, export=False):
         """The pruning mask, then the b-bit grid: fake-quantized (straight-through) while
         training, the grid values themselves on export (not the float shadow weights)."""
@@ -326,13 +344,17 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
         if cfg.sparsity > 0:
             w = w * masks[name]
         if cfg.qat_bits:
-            w = (compress.snap if export else compress.fake_quantize)(w, cfg.qat_bits)
+            w = (compress.snap if export else compress.fake_quantize)(w, cfg.qat_bits,
+                                                                       grid_step(name, w))
         return w
 
     training_transform = compressed if (cfg.sparsity > 0 or cfg.qat_bits) else None
     model.weight_transform = training_transform
-    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
-                           weight_decay=cfg.weight_decay)
+    groups = [{"params": [p for p in model.parameters() if p.requires_grad], "rate": 1.0}]
+    if log_steps:   # the steps on the weights' schedule, scaled, without weight decay
+        groups.append({"params": list(log_steps.values()), "rate": cfg.step_lr / cfg.lr,
+                       "weight_decay": 0.0})
+    opt = torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = len(data.batches(train_split, cfg.max_batch_frames, np.random.default_rng(0)))
     total = int(cfg.epochs * steps_per_epoch)
     log_path = out / "train.log.jsonl"
@@ -367,8 +389,13 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
         entry = {"event": "dev", "tag": tag, "step": step, "epoch": epoch,
                  "elapsed_s": round(time.time() - t0, 1), **rates}
         if cfg.qat_bits:
-            entry["grid_distance"] = float(np.mean([compress.grid_distance(p, cfg.qat_bits)
-                                                    for p in prunable.values()]))
+            entry["grid_distance"] = float(np.mean([
+                compress.grid_distance(p, cfg.qat_bits, grid_step(n, p))
+                for n, p in prunable.items()]))
+        if log_steps:   # how far the learned steps have come below max|w_row| / qmax
+            entry["step_ratio"] = float(np.mean([
+                float((grid_step(n, p) / compress.row_step(p, cfg.qat_bits)).detach().mean())
+                for n, p in prunable.items()]))
         if cfg.sparsity:
             entry["sparsity"] = float(1 - sum(int(m.sum()) for m in masks.values())
                                       / sum(m.numel() for m in masks.values()))
@@ -394,7 +421,7 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
             if step >= total:
                 break
             for group in opt.param_groups:
-                group["lr"] = _lr(step, total, cfg)
+                group["lr"] = _lr(step, total, cfg) * group["rate"]
             if cfg.sparsity > 0 and step >= prune_start and (step - prune_start) % cfg.prune_every_steps == 0:
                 target = compress.zhu_gupta_sparsity(step, cfg.sparsity, prune_start,
                                                      prune_events, cfg.prune_every_steps,
@@ -445,7 +472,8 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
             ramp = 0.0
             if cfg.qat_bits and cfg.acos_weight > 0:
                 ramp = min(1.0, step / max(1, cfg.acos_ramp * total))
-                reg = sum(compress.acos_penalty(p, cfg.qat_bits) for p in prunable.values())
+                reg = sum(compress.acos_penalty(p, cfg.qat_bits, grid_step(n, p))
+                          for n, p in prunable.items())
             total_loss = (objective(loss, ctc, reg, ramp, cfg) + cfg.distill_weight * distill
                           + cfg.kd_weight * kd)
             opt.zero_grad(set_to_none=True)

@@ -43,6 +43,12 @@ RECOVER_80 = TrainConfig(epochs=4.0, lr=2e-4, final_lr=1e-5, warmup_steps=50, sp
                          prune_allocation="global", dropout=0.1, vtlp_warp=0.1, threads=2,
                          dev_limit=150)
 
+# small-qat4-gptq-mse (the shipped small-qat4; below, where its measurements are) and its
+# learned-step twin.
+_QAT4_GPTQ_MSE = TrainConfig(epochs=1.0, lr=1e-4, final_lr=5e-6, warmup_steps=50, qat_bits=4,
+                             acos_weight=0.05, acos_ramp=0.6, kd_weight=0.1, gptq_init=True,
+                             gptq_init_range="mse", threads=2, dev_limit=150)
+
 # small-sparse80-global (below, where its measurements are) and its obs-saliency twin.
 _SPARSE80_GLOBAL = TrainConfig(epochs=5.0, lr=3e-4, final_lr=1e-5, warmup_steps=50,
                                sparsity=0.8, prune_start=0.0, prune_end=0.5,
@@ -159,11 +165,12 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # docs/preregistration). The shipped small-qat4 since E12: ``--threads 1`` on runs/o44
     # (15 min): 9.53 % on the shipped test set, 11.39 % pooled over four held-out sets; on
     # runs/o41 9.60 / 11.83 %, on runs/o43 7.98 / 11.43 %.
-    "small-qat4-gptq-mse": (TrainConfig(epochs=1.0, lr=1e-4, final_lr=5e-6, warmup_steps=50,
-                                        qat_bits=4, acos_weight=0.05, acos_ramp=0.6,
-                                        kd_weight=0.1, gptq_init=True, gptq_init_range="mse",
-                                        threads=2, dev_limit=150),
-                            "small"),
+    "small-qat4-gptq-mse": (_QAT4_GPTQ_MSE, "small"),
+    # The same with each row's grid step learned (LSQ, Esser et al., ICLR 2020; step_lr, the
+    # peak Adam rate on log(step), about the weights' own relative rate): the mse start
+    # chose each row's clipping once from the float weights, LSQ moves it with the loss.
+    # E19 in docs/preregistration/2026-12-05-session18.md.
+    "small-qat4-gptq-mse-lsq": (replace(_QAT4_GPTQ_MSE, step_lr=1e-3), "small"),
     # 80 % sparse: 1.5 epochs of Zhu & Gupta's cubic schedule (a pruning step every 50 steps)
     # and 1 epoch at the final mask, with both threads. One epoch with 0.6 of it pruning
     # (the first version) drove the training loss from 2 to 15 and dev WER to 55 %.

@@ -365,6 +365,9 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
     step, epoch, t0 = 0, 0, time.time()
     prune_start = int(cfg.prune_start * total)
     prune_events = max(1, int((cfg.prune_end - cfg.prune_start) * total) // cfg.prune_every_steps)
+    # The last event sets the target's mask; after it the pruned weights stay zero, so a
+    # magnitude event would find the same mask again and an obs event has nothing to prune.
+    last_event = prune_start + prune_events * cfg.prune_every_steps
 
     swa = {"sum": None, "n": 0}   # float64 running sums of the exported weights
     calibration = []   # obs saliency: the training utterances whose inputs each event weighs
@@ -409,7 +412,7 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
         # The last evaluation always counts (a schedule that ends with training never gets
         # past its last event).
         done_pruning = cfg.sparsity == 0 or step >= total or \
-            step > prune_start + prune_events * cfg.prune_every_steps
+            step > last_event
         if counts and done_pruning and rates["wer"] <= best["wer"]:
             best = {"wer": rates["wer"], "cer": rates["cer"], "step": step}
             save_npz(out / "weights.npz", weights)
@@ -422,7 +425,8 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
                 break
             for group in opt.param_groups:
                 group["lr"] = _lr(step, total, cfg) * group["rate"]
-            if cfg.sparsity > 0 and step >= prune_start and (step - prune_start) % cfg.prune_every_steps == 0:
+            if cfg.sparsity > 0 and prune_start <= step <= last_event \
+                    and (step - prune_start) % cfg.prune_every_steps == 0:
                 target = compress.zhu_gupta_sparsity(step, cfg.sparsity, prune_start,
                                                      prune_events, cfg.prune_every_steps,
                                                      initial=cfg.prune_initial)

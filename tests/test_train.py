@@ -200,6 +200,21 @@ def test_obs_event_takes_each_matrix_share_by_sparsegpt_on_the_current_models_in
     assert moved > 0                       # not the magnitude mask itself
 
 
+def test_obs_mask_event_takes_sparsegpts_mask_and_leaves_the_kept_weights_alone():
+    from azsim.evaluate import calibration_utterances
+    cfg, model = _shipped_small_twin()
+    _, twin = _shipped_small_twin()
+    feats = [u.features for u in calibration_utterances(cfg)[:4]]
+    prunable, other = model.prunable(), twin.prunable()
+    before = {n: p.detach().clone() for n, p in prunable.items()}
+    shares = compress.allocation_masks(prunable, 0.6, "global")
+    masks = compress.obs_event(prunable, shares, model.export(), cfg, feats, compensate=False)
+    full = compress.obs_event(other, shares, twin.export(), cfg, feats)
+    for name, p in prunable.items():
+        assert torch.equal(masks[name], full[name]), name          # the same choice
+        assert torch.equal(p.detach(), before[name] * masks[name]), name   # no update
+
+
 def test_training_with_obs_saliency_logs_its_events_and_reaches_the_exact_sparsity(tmp_path):
     from azsim.train.loop import TrainConfig
     tcfg = TrainConfig(epochs=2, threads=1, warmup_steps=1, sparsity=0.5, prune_end=0.5,

@@ -50,7 +50,11 @@ matrix H is collected, and the matrix's share goes by least w^2 / [H^-1]_ii^2, b
 block, the kept weights absorbing the removed ones (``compress.gptq.obs_prune_matrix``). The
 allocation's magnitude masks set only how many weights each matrix loses. A weight pruned at
 an earlier event is zero and goes first; where a block already holds more zeros than its
-share, the surplus comes back as a compensated weight.
+share, the surplus comes back as a compensated weight. ``obs-mask`` takes SparseGPT's mask
+alone and leaves the kept weights as training left them: measured on the shipped ``small``
+(64 o44 training utterances, no training between events), the compensation of one event moves
+the kept weights by 4-10 % of their size on average at 70-80 % (E18, session 18), a large
+jolt every 25 steps.
 """
 from __future__ import annotations
 
@@ -64,7 +68,7 @@ from ..compress.quantize import weight_qmax
 from ..model import float_ref
 
 PRUNE_ALLOCATIONS = ("uniform", "erk", "global")
-PRUNE_SALIENCIES = ("magnitude", "obs")
+PRUNE_SALIENCIES = ("magnitude", "obs", "obs-mask")
 
 
 def row_step(w: torch.Tensor, bits: int) -> torch.Tensor:
@@ -158,19 +162,23 @@ def allocation_masks(prunable: dict, sparsity: float, allocation: str = "uniform
 
 
 def obs_event(prunable: dict, shares: dict[str, torch.Tensor], weights: dict, model_cfg,
-              calibration: list) -> dict[str, torch.Tensor]:
+              calibration: list, compensate: bool = True) -> dict[str, torch.Tensor]:
     """One pruning event with obs saliency (module docstring): each matrix of ``prunable``
     loses as many weights as its ``shares`` mask drops, chosen and compensated on the input
     Gram matrices of ``weights`` (the exported model, in the ``.npz`` schema) run over the
-    ``calibration`` feature matrices. The parameters are set to the pruned weights in place;
-    returns their keep-masks."""
+    ``calibration`` feature matrices. The parameters are set to the pruned weights in place
+    (without ``compensate``: only the pruned ones, to zero); returns their keep-masks."""
     stats = float_ref.ActivationStats(grams={})
     float_ref.recognize_many(weights, model_cfg, calibration, stats)
     masks = {}
     with torch.no_grad():
         for name, p in prunable.items():
             n_prune = int(shares[name].numel() - shares[name].sum())
-            pruned = obs_prune_matrix(p.detach().cpu().numpy(), stats.grams[name], n_prune)
-            p.copy_(torch.from_numpy(pruned))
+            pruned = torch.from_numpy(obs_prune_matrix(p.detach().cpu().numpy(),
+                                                       stats.grams[name], n_prune))
+            if compensate:
+                p.copy_(pruned)
+            else:
+                p.mul_(pruned != 0)
             masks[name] = p != 0
     return masks

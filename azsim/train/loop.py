@@ -66,7 +66,8 @@ class TrainConfig:
                                     # matrix's share: the smallest |w| (Zhu & Gupta), or "obs":
                                     # SparseGPT's choice on the inputs the current model sees on
                                     # obs_calibration training utterances, the kept weights
-                                    # compensated (azsim.train.compress.obs_event)
+                                    # compensated (azsim.train.compress.obs_event); or
+                                    # "obs-mask": that choice, the kept weights untouched
     obs_calibration: int = 64       # with prune_saliency "obs": training utterances, evenly
                                     # spaced over the split, whose inputs each event weighs
     encoder_only: bool = False      # train (and prune or quantize) only the encoder; the
@@ -371,7 +372,7 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
 
     swa = {"sum": None, "n": 0}   # float64 running sums of the exported weights
     calibration = []   # obs saliency: the training utterances whose inputs each event weighs
-    if cfg.sparsity > 0 and cfg.prune_saliency == "obs":
+    if cfg.sparsity > 0 and cfg.prune_saliency != "magnitude":
         picks = np.linspace(0, train_split.size - 1, min(cfg.obs_calibration, train_split.size))
         calibration = [train_split.features[train_split.offsets[k]:train_split.offsets[k + 1]]
                        .astype(np.float32) for k in np.unique(picks.round().astype(np.int64))]
@@ -437,7 +438,8 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
                     began = time.time()
                     with thread_budget(cfg.threads):
                         masks = compress.obs_event(prunable, shares, exported(), model_cfg,
-                                                   calibration)
+                                                   calibration,
+                                                   cfg.prune_saliency == "obs")
                     entry = {"event": "obs", "step": step, "sparsity": target,
                              "seconds": round(time.time() - began, 2)}
                     log.write(json.dumps(entry) + "\n")

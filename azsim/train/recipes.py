@@ -218,6 +218,10 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # chosen mask took 8-11 WER points off the magnitude mask (E15, README). E18 in
     # docs/preregistration/2026-12-05-session18.md runs it beside small-sparse80-global.
     "small-sparse80-global-obs": (replace(_SPARSE80_GLOBAL, prune_saliency="obs"), "small"),
+    # SparseGPT's mask without its update of the kept weights (E20, same file): each obs
+    # event moved the kept weights by 4-10 % at 70-80 % (E18's diagnostic).
+    "small-sparse80-global-obsmask": (replace(_SPARSE80_GLOBAL, prune_saliency="obs-mask"),
+                                      "small"),
     # More recovery for small-sparse80-global's model (its last.pt by default, or ``--init``):
     # its dev WER was still falling a point an epoch when small-sparse80-global stopped
     # (20.2, 18.5, 17.5 %). The mask is the init's own zeros: a global threshold at 80 % over

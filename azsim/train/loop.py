@@ -68,7 +68,7 @@ class TrainConfig:
                                     # obs_calibration training utterances, the kept weights
                                     # compensated (azsim.train.compress.obs_event); or
                                     # "obs-mask": that choice, the kept weights untouched
-    obs_calibration: int = 64       # with prune_saliency "obs": training utterances, evenly
+    obs_calibration: int = 64       # with prune_saliency obs[-mask]: training utterances, evenly
                                     # spaced over the split, whose inputs each event weighs
     encoder_only: bool = False      # train (and prune or quantize) only the encoder; the
                                     # prediction and joint networks keep the init's weights.

@@ -51,10 +51,10 @@ block, the kept weights absorbing the removed ones (``compress.gptq.obs_prune_ma
 allocation's magnitude masks set only how many weights each matrix loses. A weight pruned at
 an earlier event is zero and goes first; where a block already holds more zeros than its
 share, the surplus comes back as a compensated weight. ``obs-mask`` takes SparseGPT's mask
-alone and leaves the kept weights as training left them (so such a surplus zero stays zero): measured on the shipped ``small``
-(64 o44 training utterances, no training between events), the compensation of one event moves
-the kept weights by 4-10 % of their size on average at 70-80 % (E18, session 18), a large
-jolt every 25 steps.
+alone and leaves the kept weights as training left them (a surplus zero stays zero).
+Measured on the shipped ``small`` (64 o44 training utterances, no training between events),
+the compensation of one event moves the kept weights by 4-10 % of their size on average at
+70-80 % (E18, session 18), a large jolt every 25 steps.
 """
 from __future__ import annotations
 

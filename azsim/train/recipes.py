@@ -222,6 +222,12 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # event moved the kept weights by 4-10 % at 70-80 % (E18's diagnostic).
     "small-sparse80-global-obsmask": (replace(_SPARSE80_GLOBAL, prune_saliency="obs-mask"),
                                       "small"),
+    # The same schedule distilled from the dense model it prunes (its init, "small") all
+    # along, at the weight that made the lattice KL about the size of the RNN-T loss
+    # (small-sparse80-global-recover-kd01): the Optimal BERT Surgeon and "Prune Once for All"
+    # (Zafrir et al., 2021) distil throughout gradual pruning; here distillation was only
+    # tried in recovery at the final mask. E21 in docs/preregistration/2026-12-05-session18.md.
+    "small-sparse80-global-kd": (replace(_SPARSE80_GLOBAL, kd_weight=0.01), "small"),
     # More recovery for small-sparse80-global's model (its last.pt by default, or ``--init``):
     # its dev WER was still falling a point an epoch when small-sparse80-global stopped
     # (20.2, 18.5, 17.5 %). The mask is the init's own zeros: a global threshold at 80 % over

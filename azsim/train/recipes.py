@@ -169,7 +169,10 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # The same with each row's grid step learned (LSQ, Esser et al., ICLR 2020; step_lr, the
     # peak Adam rate on log(step), about the weights' own relative rate): the mse start
     # chose each row's clipping once from the float weights, LSQ moves it with the loss.
-    # E19 in docs/preregistration/2026-12-05-session18.md.
+    # Measured (E19, docs/preregistration/2026-12-05-session18.md; ``--threads 1`` on
+    # runs/o44, seeds 0 and 1, 13.5 min each): o44 dev 12.3 and 13.6 % against the fixed-step
+    # runs' 14.9 and 14.8 %, but 3,214 and 3,293 word errors over d22 dev, d23 dev and t25
+    # test against their 3,207 and 3,296: no gain where it counts; not shipped.
     "small-qat4-gptq-mse-lsq": (replace(_QAT4_GPTQ_MSE, step_lr=1e-3), "small"),
     # 80 % sparse: 1.5 epochs of Zhu & Gupta's cubic schedule (a pruning step every 50 steps)
     # and 1 epoch at the final mask, with both threads. One epoch with 0.6 of it pruning
@@ -215,11 +218,15 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # The same schedule with SparseGPT's mask selection at every pruning event instead of
     # the smallest |w| (prune_saliency "obs", azsim.train.compress.obs_event; the Optimal
     # BERT Surgeon's idea, Kurtic et al., EMNLP 2022): one-shot at 50 % and 60 % the data-
-    # chosen mask took 8-11 WER points off the magnitude mask (E15, README). E18 in
-    # docs/preregistration/2026-12-05-session18.md runs it beside small-sparse80-global.
+    # chosen mask took 8-11 WER points off the magnitude mask (E15, README). Measured with
+    # ``--epochs 4 --threads 1`` on runs/o44 beside small-sparse80-global (E18,
+    # docs/preregistration/2026-12-05-session18.md; 38 against 31 min): ahead at 70 % (o44
+    # dev 22.8 against 29.2 %), far behind from 80 % on (30.4 against 17.2 % at the end);
+    # 27.96 against 20.99 % pooled over d22 dev, d23 dev and t25 test, 8-bit.
     "small-sparse80-global-obs": (replace(_SPARSE80_GLOBAL, prune_saliency="obs"), "small"),
     # SparseGPT's mask without its update of the kept weights (E20, same file): each obs
-    # event moved the kept weights by 4-10 % at 70-80 % (E18's diagnostic).
+    # event moved the kept weights by 4-10 % at 70-80 % (E18's diagnostic). Measured as E18
+    # (34 min): o44 dev 23.4 %, pooled 27.01 %: the mask itself is worse than magnitude's.
     "small-sparse80-global-obsmask": (replace(_SPARSE80_GLOBAL, prune_saliency="obs-mask"),
                                       "small"),
     # The same schedule distilled from the dense model it prunes (its init, "small") all

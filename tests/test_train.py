@@ -226,9 +226,13 @@ def test_training_with_obs_saliency_logs_its_events_and_reaches_the_exact_sparsi
     zeros = sum(int(np.count_nonzero(w[n] == 0)) for n in names)
     assert zeros == round(0.5 * sum(w[n].size for n in names))
     log = (tmp_path / "o" / "train.log.jsonl").read_text().splitlines()
-    events = [e for e in map(json.loads, log) if e["event"] == "obs"]
+    entries = [json.loads(x) for x in log]
+    events = [e for e in entries if e["event"] == "obs"]
     assert events and all(e["seconds"] >= 0 for e in events)
     assert events[-1]["sparsity"] == 0.5
+    # one event per step up to the schedule's end (half the steps), none after it
+    total = next(e["total_steps"] for e in entries if e["event"] == "train")
+    assert [e["step"] for e in events] == list(range(int(0.5 * total) + 1))
 
 
 def test_qat_with_learned_steps_exports_weights_on_azsims_grid(tmp_path):

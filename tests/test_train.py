@@ -217,7 +217,7 @@ def test_obs_mask_event_takes_sparsegpts_mask_and_leaves_the_kept_weights_alone(
 
 def test_training_with_obs_saliency_logs_its_events_and_reaches_the_exact_sparsity(tmp_path):
     from azsim.train.loop import TrainConfig
-    tcfg = TrainConfig(epochs=2, threads=1, warmup_steps=1, sparsity=0.5, prune_end=0.5,
+    tcfg = TrainConfig(epochs=4, threads=1, warmup_steps=1, sparsity=0.5, prune_end=0.25,
                        prune_every_steps=1, prune_allocation="global",
                        prune_saliency="obs", obs_calibration=2)
     init, w = _train_from_shipped_small(tmp_path, tcfg)
@@ -230,9 +230,10 @@ def test_training_with_obs_saliency_logs_its_events_and_reaches_the_exact_sparsi
     events = [e for e in entries if e["event"] == "obs"]
     assert events and all(e["seconds"] >= 0 for e in events)
     assert events[-1]["sparsity"] == 0.5
-    # one event per step up to the schedule's end (half the steps), none after it
+    # one event per step up to the schedule's end (a quarter of the steps), none after it
     total = next(e["total_steps"] for e in entries if e["event"] == "train")
-    assert [e["step"] for e in events] == list(range(int(0.5 * total) + 1))
+    assert total >= 4
+    assert [e["step"] for e in events] == list(range(int(0.25 * total) + 1))
 
 
 def test_qat_with_learned_steps_exports_weights_on_azsims_grid(tmp_path):

@@ -233,7 +233,9 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # along, at the weight that made the lattice KL about the size of the RNN-T loss
     # (small-sparse80-global-recover-kd01): the Optimal BERT Surgeon and "Prune Once for All"
     # (Zafrir et al., 2021) distil throughout gradual pruning; here distillation was only
-    # tried in recovery at the final mask. E21 in docs/preregistration/2026-12-05-session18.md.
+    # tried in recovery at the final mask. Measured as small-sparse80-global-obs (E21,
+    # docs/preregistration/2026-12-05-session18.md; 43 min): ahead while pruning (o44 dev
+    # 25.4 against 29.2 % after epoch 1), even at the end: 20.98 against 20.99 % pooled.
     "small-sparse80-global-kd": (replace(_SPARSE80_GLOBAL, kd_weight=0.01), "small"),
     # More recovery for small-sparse80-global's model (its last.pt by default, or ``--init``):
     # its dev WER was still falling a point an epoch when small-sparse80-global stopped

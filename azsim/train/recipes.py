@@ -225,7 +225,7 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # 27.96 against 20.99 % pooled over d22 dev, d23 dev and t25 test, 8-bit.
     "small-sparse80-global-obs": (replace(_SPARSE80_GLOBAL, prune_saliency="obs"), "small"),
     # SparseGPT's mask without its update of the kept weights (E20, same file): each obs
-    # event moved the kept weights by 4-10 % at 70-80 % (E18's diagnostic). Measured as E18
+    # step of 2-3 points moved the kept weights by 4-11 % at 70-80 % (E18's diagnostic). As E18
     # (34 min): o44 dev 23.4 %, pooled 27.01 %: the mask itself is worse than magnitude's.
     "small-sparse80-global-obsmask": (replace(_SPARSE80_GLOBAL, prune_saliency="obs-mask"),
                                       "small"),

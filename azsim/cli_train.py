@@ -199,8 +199,8 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr, seed,
 
     def progress(entry: dict) -> None:
         if entry["event"] == "dev":
-            extra = "".join(f" {k} {entry[k]:.3f}" for k in ("grid_distance", "step_ratio", "sparsity")
-                            if k in entry)
+            extra = "".join(f" {k} {entry[k]:.3f}"
+                            for k in ("grid_distance", "step_ratio", "sparsity") if k in entry)
             click.echo(f"[{entry['elapsed_s']:7.0f} s] epoch {entry['epoch']} dev WER "
                        f"{entry['wer'] * 100:.2f} % CER {entry['cer'] * 100:.2f} %{extra}")
         elif entry["step"] % 250 == 0:

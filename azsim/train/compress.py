@@ -78,6 +78,11 @@ def row_step(w: torch.Tensor, bits: int) -> torch.Tensor:
     return torch.where(max_abs > 0, max_abs / weight_qmax(bits), torch.ones_like(max_abs))
 
 
+def _grid_step(w: torch.Tensor, bits: int, step: torch.Tensor | None) -> torch.Tensor:
+    """The step the grid functions use: a learned ``step`` held constant, or max|w_row| / qmax."""
+    return row_step(w, bits) if step is None else step.detach()
+
+
 def fake_quantize(w: torch.Tensor, bits: int, step: torch.Tensor | None = None
                   ) -> torch.Tensor:
     """Straight-through fake quantization onto azsim's per-row symmetric grid (bits >= 2).
@@ -103,21 +108,21 @@ def learned_step(log_step: torch.Tensor, w: torch.Tensor, bits: int) -> torch.Te
 
 def snap(w: torch.Tensor, bits: int, step: torch.Tensor | None = None) -> torch.Tensor:
     """The grid values themselves (for export)."""
-    s = row_step(w, bits) if step is None else step.detach()
+    s = _grid_step(w, bits, step)
     qmax = weight_qmax(bits)
     return torch.clamp(torch.round(w / s), -qmax, qmax) * s
 
 
 def acos_penalty(w: torch.Tensor, bits: int, step: torch.Tensor | None = None) -> torch.Tensor:
     """Mean absolute-cosine distance of ``w`` from its b-bit grid (0 on the grid)."""
-    s = row_step(w, bits) if step is None else step.detach()
+    s = _grid_step(w, bits, step)
     return (1.0 - torch.abs(torch.cos(math.pi * w / s))).mean()
 
 
 def grid_distance(w: torch.Tensor, bits: int, step: torch.Tensor | None = None) -> float:
     """Mean |w - snap(w)| in grid steps (0 = on the grid, 0.25 = uniform between points)."""
     w = w.detach()      # a diagnostic: no gradient (and no warning for dropping it)
-    s = row_step(w, bits) if step is None else step.detach()
+    s = _grid_step(w, bits, step)
     return float((torch.abs(w - snap(w, bits, s)) / s).mean())
 
 

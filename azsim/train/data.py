@@ -26,6 +26,11 @@ class Split:
     def frames(self, k: int) -> int:
         return int(self.offsets[k + 1] - self.offsets[k])
 
+    def utterance(self, k: int) -> np.ndarray:
+        """Utterance k's log-mel features as float32 [frames, n_mels], as the golden model
+        takes them."""
+        return self.features[self.offsets[k]:self.offsets[k + 1]].astype(np.float32)
+
 
 def load(corpus_dir, split: str, vocab: Vocab, limit: int | None = None) -> Split:
     """One split; ``train`` also takes the corpus's ``names_train.npz`` when it has one."""

@@ -258,8 +258,7 @@ def _start_entry(corpus_dir, init, cfg: TrainConfig) -> dict:
 
 def dev_error_rates(weights: dict, model_cfg, split: data.Split, vocab) -> dict:
     """WER and CER of the exported float weights with azsim's NumPy golden model."""
-    feats = [split.features[split.offsets[k]:split.offsets[k + 1]].astype(np.float32)
-             for k in range(split.size)]
+    feats = [split.utterance(k) for k in range(split.size)]
     hyps = [vocab.decode(tokens)
             for _, tokens in float_ref.recognize_many(weights, model_cfg, feats)]
     refs = [str(split.texts[k]) for k in range(split.size)]
@@ -374,8 +373,8 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
     calibration = []   # obs saliency: the training utterances whose inputs each event weighs
     if cfg.sparsity > 0 and cfg.prune_saliency != "magnitude":
         picks = np.linspace(0, train_split.size - 1, min(cfg.obs_calibration, train_split.size))
-        calibration = [train_split.features[train_split.offsets[k]:train_split.offsets[k + 1]]
-                       .astype(np.float32) for k in np.unique(picks.round().astype(np.int64))]
+        calibration = [train_split.utterance(k)
+                       for k in np.unique(picks.round().astype(np.int64))]
 
     def exported():
         if training_transform is not None:

@@ -82,12 +82,19 @@ def _stderr_progress(quiet: bool):
 @click.option("--voice-split-seed", type=click.IntRange(0, 2 ** 31 - 1), default=None,
               help="seed of the train/dev/test voice split (default: --seed); keep an existing "
                    "corpus's value to draw fresh training data for the same held-out voices")
+@click.option("--grammar", "grammar_version", type=click.IntRange(0), default=None,
+              help="the grammar version to draw the requests from: 0 = the shipped test "
+                   "set's, 1 = before the open slots (the other evaluation sets of issue #6), "
+                   "2 = round 1 of them, 3 = round 2 (default: the latest); the same seed "
+                   "draws the sentences the code of that version drew")
 @click.option("--jobs", type=click.IntRange(1), default=None,
               help="synthesis processes (default: all cores)")
 def corpus(out_dir, n_train, n_dev, n_test, n_names, n_names_train, pseudo_names,
-           random_voices, pauses, pause_ms, seed, voice_split_seed, jobs) -> None:
+           random_voices, pauses, pause_ms, seed, voice_split_seed, grammar_version,
+           jobs) -> None:
     """Synthesize the smart-speaker corpus with espeak-ng into DIR (log-mel features)."""
     from .corpus.build import build_corpus
+    from .corpus.grammar import GRAMMAR_VERSION, GRAMMARS
     from .corpus.synth import espeak_binary
 
     if pseudo_names and not n_names_train:
@@ -96,6 +103,11 @@ def corpus(out_dir, n_train, n_dev, n_test, n_names, n_names_train, pseudo_names
     if pause_ms[0] > pause_ms[1]:
         raise AzsimError(f"--pause-ms {pause_ms[0]:g} {pause_ms[1]:g}: MIN is above MAX; give "
                          "MIN <= MAX")
+    if grammar_version is None:
+        grammar_version = GRAMMAR_VERSION
+    elif grammar_version not in GRAMMARS:
+        raise AzsimError(f"--grammar {grammar_version}: no such grammar version; give one of "
+                         f"{', '.join(map(str, GRAMMARS))}")
     espeak_binary()  # fail before any work if espeak-ng is missing
     _make_out_dir("corpus DIR", out_dir)
     sizes = {"train": n_train, "dev": n_dev, "test": n_test, "names": n_names}
@@ -104,12 +116,12 @@ def corpus(out_dir, n_train, n_dev, n_test, n_names, n_names_train, pseudo_names
     meta = build_corpus(out_dir, sizes, seed=seed, jobs=jobs,
                         progress=_stderr_progress(False), voice_split_seed=voice_split_seed,
                         pseudo_names=pseudo_names, random_voices=random_voices,
-                        pauses=pauses, pause_ms=pause_ms)
+                        pauses=pauses, pause_ms=pause_ms, grammar_version=grammar_version)
     hours = {k: round(v / 3600, 2) for k, v in meta["seconds"].items()}
     paused = (f"; {pauses * 100:g} % of the requests with a pause of {pause_ms[0]:g}-"
               f"{pause_ms[1]:g} ms" if pauses else "")
     click.echo(f"corpus {out_dir}: {sizes} utterances, hours of audio {hours}{paused}; "
-               f"grammar {meta['grammar']}")
+               f"grammar version {grammar_version} ({meta['grammar']})")
 
 
 @click.command("corpus-merge")
@@ -320,9 +332,12 @@ def _echo_eval(result: dict, compare_path, show_errors: int) -> None:
                 f"{pruning_suffix(result['prune'], result['sparsity'], result['prune_saliency'])}"
                 f"{search} on '{result['testset']}'", result)
     if result.get("testset_grammar") not in (None, result["grammar_now"]):
+        version = result.get("testset_grammar_version")
+        which = f"version {version}, " if version is not None else ""
         click.echo(f"  note: '{result['testset']}' was drawn from another grammar "
-                   f"({result['testset_grammar']}; 'azsim corpus' draws "
-                   f"{result['grammar_now']} today): its sentences are not today's")
+                   f"({which}{result['testset_grammar']}; 'azsim corpus' draws "
+                   f"{result['grammar_now']} by default): its sentences are not the latest "
+                   "grammar's")
     if "compare" in result:
         c = result["compare"]
         click.echo(_difference_line(f"this - {compare_path} ({c['baseline_weights']}, "

@@ -22,6 +22,7 @@ from .errors import AzsimError
 from .compress.ptq import QuantizedRNNT
 from .corpus.build import corpus_meta
 from .corpus.grammar import fingerprint as grammar_fingerprint
+from .corpus.grammar import version_of as grammar_version_of
 from .decode.summary import context_record, decoder_for
 from .execute.branch import branch_shares, encoder_macs
 from .execute.integer import run_utterance
@@ -252,8 +253,11 @@ def _evaluate_set(cfg, weights, w, qm, tset: TestSet, include_float: bool, repor
     out = {
         "model": cfg.name, "weights": weights or cfg.weights or "generated",
         "testset": tset.name, "utterances": len(tset.utterances), "words": words,
-        # which grammar the set was drawn from (None: not recorded) and today's
-        "testset_grammar": tset.grammar, "grammar_now": grammar_fingerprint(),
+        # which grammar the set was drawn from (None: not recorded), its version if it is one
+        # of azsim's (``corpus.grammar.GRAMMARS``), and the one 'azsim corpus' draws by default
+        "testset_grammar": tset.grammar,
+        "testset_grammar_version": grammar_version_of(tset.grammar),
+        "grammar_now": grammar_fingerprint(),
         "weight_bits": cfg.weight_bits, "sparsity": cfg.sparsity, "prune": cfg.prune,
         "prune_saliency": cfg.prune_saliency,
         # the zeros the weights actually have: a trained sparse model carries its own

@@ -1,20 +1,21 @@
 """WER of a test set split by grammar: the utterances an earlier grammar could make, and the
 others (README, issue #6, "Fresh draws at today's grammar are far harder").
 
-Two steps, because the earlier grammar lives in earlier code:
+Two steps:
 
-1. ``classify``, run with the Python of a venv where the earlier azsim is installed (for
-   the grammar before the open slots: ``git worktree add ../old 151573c``, then ``pip install
-   ../old`` in a venv of its own): draws ``--draws`` sentences from that grammar with
-   ``--seed`` and marks each reference of the given corpus splits as made by it or not.
+1. ``classify``: draws ``--draws`` sentences of an earlier grammar version (``--grammar``,
+   default 1: before the open slots; ``azsim.corpus.grammar.GRAMMARS``) with ``--seed`` and
+   marks each reference of the given corpus splits as made by it or not.
 
-       /path/to/old-venv/bin/python examples/grammar_split.py classify split.json \\
-           runs/t32/test.npz runs/t32/dev.npz
+       python examples/grammar_split.py classify split.json runs/t32/test.npz runs/t32/dev.npz
 
-2. ``wer``, run with today's azsim: word errors of each ``azsim eval --json`` record (run on
-   the same splits, in the same order) on the two parts.
+2. ``wer``: word errors of each ``azsim eval --json`` record (run on the same splits, in the
+   same order) on the two parts.
 
        python examples/grammar_split.py wer split.json eval_small.json eval_qat4.json
+
+Until 2026-12-05 the earlier grammar lived only in earlier code (step 1 ran in a venv with
+commit 151573c installed); ``grammar.sentences(..., version=1)`` draws the same sentences.
 
 Measured 2026-12-04 with 800,000 draws and seed 0 (43,007 distinct sentences): 829 of t32's
 1,500 utterances, 4,544 of its 7,503 words, are sentences of the earlier grammar.
@@ -28,10 +29,11 @@ import sys
 import numpy as np
 
 
-def classify(out: str, splits: list[str], draws: int, seed: int) -> None:
+def classify(out: str, splits: list[str], draws: int, seed: int, version: int = 1) -> None:
     from azsim.corpus import grammar
-    made = set(grammar.sentences(draws, seed=seed))
-    record = {"draws": draws, "seed": seed, "distinct": len(made), "splits": []}
+    made = set(grammar.sentences(draws, seed=seed, version=version))
+    record = {"draws": draws, "seed": seed, "grammar_version": version,
+              "distinct": len(made), "splits": []}
     for path in splits:
         with np.load(path, allow_pickle=False) as data:
             refs = [str(t) for t in data["texts"]]
@@ -80,12 +82,14 @@ def main() -> None:
     c.add_argument("splits", nargs="+")
     c.add_argument("--draws", type=int, default=800000)
     c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--grammar", type=int, default=1,
+                   help="the earlier grammar version (azsim.corpus.grammar.GRAMMARS)")
     w = sub.add_parser("wer")
     w.add_argument("split_file")
     w.add_argument("evals", nargs="+")
     args = ap.parse_args()
     if args.step == "classify":
-        classify(args.out, args.splits, args.draws, args.seed)
+        classify(args.out, args.splits, args.draws, args.seed, args.grammar)
     else:
         wer(args.split_file, args.evals)
 

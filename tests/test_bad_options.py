@@ -29,6 +29,12 @@ def test_nan_and_infinity_are_refused_where_a_range_is_checked(cli, argv):
     _one_line_error(cli, *argv, words=("not a finite number",))
 
 
+def test_corpus_names_the_grammar_versions_it_has(cli, tmp_path):
+    _one_line_error(cli, "corpus", str(tmp_path / "c"), "--grammar", "7",
+                    words=("--grammar 7", "0, 1, 2, 3"))
+    assert not (tmp_path / "c").exists()
+
+
 def test_eval_refuses_processor_settings_it_would_ignore(cli):
     _one_line_error(cli, "eval", "--set", "hw.clock_mhz=0", words=("hw.clock_mhz=0", "azsim run"))
 

@@ -288,3 +288,9 @@ def test_eval_says_when_a_corpus_split_was_drawn_from_another_grammar(cli, tmp_p
     assert notes[None] == [] and notes[fingerprint()] == []
     other = notes["0123456789abcdef"]
     assert len(other) == 1 and "0123456789abcdef" in other[0]
+    # a set drawn at an earlier version of azsim's grammar is named by it
+    meta.write_text(json.dumps({"seed": 3, "grammar": fingerprint(1)}))
+    code, out, err = cli("eval", "--test", str(split), "--json", str(tmp_path / "e.json"))
+    assert code in (0, None), err
+    assert json.loads((tmp_path / "e.json").read_text())["testset_grammar_version"] == 1
+    assert [line for line in out.splitlines() if "another grammar (version 1, " in line]

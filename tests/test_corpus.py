@@ -365,6 +365,70 @@ def test_the_grammar_fingerprint_is_stable_and_changes_with_any_sentence(monkeyp
     assert grammar.fingerprint() != first
 
 
+# The fingerprint each grammar version's own commit gives (``grammar.GRAMMARS``): the same
+# formula run on ``git show COMMIT:azsim/corpus/grammar.py`` (a5fb2e6^, 151573c, d2715c6,
+# bbbe6e5; a5fb2e6 gives version 1's too). The
+# latest is also the one recorded in the corpus.json of every draw since it was recorded
+# (runs/t32 of 2026-12-04, for one).
+_COMMIT_FINGERPRINTS = {0: "bed2145ac4446940", 1: "b4fa0c1887a84f94", 2: "eb50d281351551bf",
+                        3: "7f4259385819aeb7"}
+
+
+def test_each_grammar_version_draws_what_its_commit_drew():
+    """An earlier version is rebuilt from today's template list; the draws index that list,
+    so a template out of place would change every later sentence, and the fingerprint."""
+    assert {v: grammar.fingerprint(v) for v in grammar.GRAMMARS} == _COMMIT_FINGERPRINTS
+    assert grammar.fingerprint() == _COMMIT_FINGERPRINTS[grammar.GRAMMAR_VERSION]
+    for v in grammar.GRAMMARS:
+        assert grammar.version_of(_COMMIT_FINGERPRINTS[v]) == v
+    assert grammar.version_of("0123456789abcdef") is None and grammar.version_of(None) is None
+
+
+def test_the_open_slots_add_requests_and_keep_the_earlier_ones():
+    """Version 1 adds other ways to say the fixed requests; version 2 replaces "{cancel, stop}
+    the {timer, alarm}" by an open template that still says its four sentences; every other
+    earlier request stays (the contact requests are the same in every version)."""
+    drawn = {v: set(grammar.sentences(20_000, 3, version=v)) for v in grammar.GRAMMARS}
+    assert "thanks a lot" in drawn[1] and "thanks a lot" not in drawn[0]
+    assert "cancel the timer" in drawn[1] and "snooze my egg timer" not in drawn[1]
+    assert "snooze my egg timer" in drawn[2] and "tell me a fun fact" not in drawn[2]
+    assert "tell me a fun fact" in drawn[3]
+    # 34 templates, 1 added by version 1, one replaced and 12 added by round 1, 10 by round 2
+    assert [len(grammar._templates(grammar.CONTACTS, v))
+            for v in grammar.GRAMMARS] == [34, 35, 47, 57]
+    with pytest.raises(ValueError, match="grammar version 4: expected one of 0, 1, 2, 3"):
+        grammar.sentences(1, 0, version=4)
+
+
+def test_version_0_draws_the_shipped_test_set():
+    """``azsim corpus DIR --grammar 0`` with the default sizes and seed plans the shipped test
+    set's 250 sentences and voices, utterance for utterance (its features are stored, the
+    audio is not: synthesis is espeak-ng's, checked elsewhere for one corpus)."""
+    import shutil
+
+    shutil.which("espeak-ng") or pytest.skip("espeak-ng not installed")
+    from azsim.corpus.synth import list_variants
+    shipped = np.load(_testset_dir() / "test.npz")
+    sizes = {"train": 24000, "dev": 300, "test": 250, "names": 120}   # 'azsim corpus' defaults
+    work = plan(0, sizes, split_variants(list_variants(), 0), grammar_version=0)["test"]
+    assert [t for t, *_ in work] == list(shipped["texts"])
+    assert [s.voice for _, s, *_ in work] == list(shipped["voices"])
+
+
+def test_a_corpus_records_the_grammar_version_it_was_drawn_from(tmp_path):
+    import json
+    import shutil
+
+    shutil.which("espeak-ng") or pytest.skip("espeak-ng not installed")
+    from azsim.corpus.build import build_corpus, load_split
+    meta = build_corpus(tmp_path / "c", {"train": 2}, seed=5, jobs=1, voice_split_seed=0,
+                        grammar_version=1)
+    assert meta["grammar_version"] == 1 and meta["grammar"] == _COMMIT_FINGERPRINTS[1]
+    assert json.loads((tmp_path / "c" / "corpus.json").read_text())["grammar_version"] == 1
+    texts = [t for t, *_ in plan(5, {"train": 2}, meta["variants"], grammar_version=1)["train"]]
+    assert list(load_split(tmp_path / "c", "train")["texts"]) == texts
+
+
 def test_merge_fills_no_pause_for_corpora_drawn_before_pauses(tmp_path):
     from azsim.corpus.build import load_split, merge_corpora
 

@@ -19,7 +19,7 @@ def test_classify_marks_the_references_the_grammar_draws(tmp_path, monkeypatch):
     from azsim.corpus import grammar
     mod = _module()
     monkeypatch.setattr(grammar, "sentences",
-                        lambda n, seed: ["turn on the light", "stop"] * (n // 2))
+                        lambda n, seed, version: ["turn on the light", "stop"] * (n // 2))
     split = tmp_path / "s.npz"
     np.savez(split, texts=np.array(["stop", "tell me a joke", "turn on the light"]))
     mod.classify(str(tmp_path / "c.json"), [str(split)], 10, 0)

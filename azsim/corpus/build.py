@@ -46,26 +46,31 @@ HELD_OUT_SPLITS = ("dev", "test", "names")
 _POOL_DRAWS_PER_UTT = 4
 
 
-def sentence_pools(seed: int, n_draws: int) -> dict[str, list[str]]:
-    """Grammar sentences (with their natural repeats) assigned to splits by text hash."""
+def sentence_pools(seed: int, n_draws: int,
+                   grammar_version: int = grammar.GRAMMAR_VERSION) -> dict[str, list[str]]:
+    """Sentences of grammar ``grammar_version`` (with their natural repeats) assigned to
+    splits by text hash."""
     pools: dict[str, list[str]] = {"train": [], "dev": [], "test": []}
-    for text in grammar.sentences(n_draws, seed):
+    for text in grammar.sentences(n_draws, seed, version=grammar_version):
         pools[synth.sentence_split(text)].append(text)
     return pools
 
 
 def plan(seed: int, sizes: dict[str, int], variants: dict[str, list[str]],
          pseudo_names: int = 0, random_voices: float = 0.0,
-         espeak_data: str | None = None) -> dict[str, list]:
+         espeak_data: str | None = None,
+         grammar_version: int = grammar.GRAMMAR_VERSION) -> dict[str, list]:
     """Per split: a list of (text, Speaker, Channel, utterance seed). ``names_train`` asks
     for ``grammar.TRAIN_NAMES`` and ``pseudo_names`` generated names (``grammar.pseudo_names``).
     ``random_voices`` is the share of training-voice utterances whose speaker is a perturbed
     training variant (``synth.random_variant``); held-out splits always use the variants as
-    shipped. ``espeak_data`` is espeak-ng's data directory (default: the installed one's)."""
+    shipped. ``espeak_data`` is espeak-ng's data directory (default: the installed one's).
+    ``grammar_version`` picks the requests' grammar (``grammar.GRAMMARS``; the contact-name
+    requests are the same in every version)."""
     data_dir = espeak_data or (synth.espeak_data_dir() if random_voices > 0 else None)
     rng = np.random.default_rng(seed)
     total = sum(sizes.values())
-    pools = sentence_pools(seed, max(20000, _POOL_DRAWS_PER_UTT * total))
+    pools = sentence_pools(seed, max(20000, _POOL_DRAWS_PER_UTT * total), grammar_version)
     fixed = {"names": grammar.name_sentences(sizes.get("names", 0), seed + 1),
              "names_train": grammar.training_name_sentences(sizes.get("names_train", 0),
                                                             seed + 2, pseudo_names)}
@@ -138,7 +143,8 @@ def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None
                  progress: Callable[[str, int, int], None] | None = None,
                  voice_split_seed: int | None = None, pseudo_names: int = 0,
                  random_voices: float = 0.0, pauses: float = 0.0,
-                 pause_ms: tuple[float, float] = (200.0, 1000.0)) -> dict:
+                 pause_ms: tuple[float, float] = (200.0, 1000.0),
+                 grammar_version: int = grammar.GRAMMAR_VERSION) -> dict:
     """Synthesize every split into ``out_dir``; returns the corpus description.
 
     ``seed`` draws the sentences, speakers and channels; ``voice_split_seed`` (default: ``seed``)
@@ -148,7 +154,9 @@ def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None
     no seed changes). ``pseudo_names`` adds that many generated names to the ``names_train``
     requests (``grammar.pseudo_names``); ``random_voices`` gives that share of the training
     voices' utterances a perturbed speaker (``plan``); ``pauses`` gives that share of every
-    split's requests a silence of ``pause_ms`` (min, max) inside (``pause_plan``).
+    split's requests a silence of ``pause_ms`` (min, max) inside (``pause_plan``);
+    ``grammar_version`` draws the requests of that version of the grammar
+    (``grammar.GRAMMARS``: an earlier one reproduces the draws of the code that had it).
     """
     if not 0 <= pause_ms[0] <= pause_ms[1]:
         raise ValueError(f"pause_ms {pause_ms}: expected 0 <= min <= max")
@@ -156,14 +164,16 @@ def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None
     out.mkdir(parents=True, exist_ok=True)
     split_seed = seed if voice_split_seed is None else voice_split_seed
     variants = synth.split_variants(synth.list_variants(), split_seed)
-    work = plan(seed, sizes, variants, pseudo_names, random_voices)
+    work = plan(seed, sizes, variants, pseudo_names, random_voices,
+                grammar_version=grammar.check_version(grammar_version))
     jobs = jobs or os.cpu_count() or 1
     report = progress or (lambda *_: None)
     ctx = mp.get_context("fork")
     meta = {"seed": seed, "voice_split_seed": split_seed, "sizes": sizes,
             "pseudo_names": pseudo_names, "random_voices": random_voices,
             "pauses": pauses, "pause_ms": list(pause_ms),
-            "grammar": grammar.fingerprint(), "variants": variants,
+            "grammar": grammar.fingerprint(grammar_version),
+            "grammar_version": grammar_version, "variants": variants,
             "frontend": {"sample_rate_hz": spec.sample_rate_hz, "n_mels": spec.n_mels,
                          "window_ms": spec.window_ms, "hop_ms": spec.hop_ms,
                          "n_fft": spec.n_fft, "f_max_hz": spec.f_max_hz},

@@ -248,10 +248,12 @@ def _start_entry(corpus_dir, init, cfg: TrainConfig) -> dict:
     (``corpus.json``; None for corpora drawn before it was recorded) beside today's says
     whether the model heard the grammar that ``azsim corpus`` draws now."""
     from ..corpus.build import corpus_meta
-    from ..corpus.grammar import fingerprint
+    from ..corpus.grammar import fingerprint, version_of
     meta = corpus_meta(corpus_dir)
     return {"event": "start", "corpus": str(corpus_dir), "corpus_seed": meta.get("seed"),
-            "corpus_grammar": meta.get("grammar"), "corpus_pauses": meta.get("pauses", 0.0),
+            "corpus_grammar": meta.get("grammar"),
+            "corpus_grammar_version": version_of(meta.get("grammar")),
+            "corpus_pauses": meta.get("pauses", 0.0),
             "grammar_now": fingerprint(), "init": None if init is None else str(init),
             "config": asdict(cfg)}
 

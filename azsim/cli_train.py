@@ -358,7 +358,9 @@ def _difference_line(label: str, d: dict) -> str:
     lo, hi = d["ci95"]
     return (f"  {label}: {d['difference'] * 100:+.2f} points ({d['word_errors_b']} against "
             f"{d['word_errors_a']} word errors), 95 % interval {lo * 100:+.2f} to "
-            f"{hi * 100:+.2f} (paired bootstrap over {d['utterances']} utterances)")
+            f"{hi * 100:+.2f} (paired bootstrap over {d['utterances']} utterances); the "
+            f"hypotheses differ in {d['utterances_differing']} utterances, "
+            f"{d['hypothesis_word_edits']} word edits apart")
 
 
 def _load_eval_record(path: str) -> dict:

@@ -99,6 +99,13 @@ def test_paired_wer_difference_is_exact_and_its_interval_brackets_it():
     words = sum(len(r.split()) for r in refs)
     assert d["difference"] == pytest.approx(10 / words)       # 2 errors x 5 repeats
     assert d["word_errors_a"] == 0 and d["word_errors_b"] == 10
+    assert d["utterances_differing"] == 10 and d["hypothesis_word_edits"] == 10
+    assert same["utterances_differing"] == same["hypothesis_word_edits"] == 0
+    # two models equally wrong in different words: no difference, but 10 words apart
+    other = [r.replace("ten", "two").replace("jazz", "jams") for r in refs]
+    apart = paired_wer_difference(refs, worse, other, resamples=10)
+    assert apart["difference"] == 0.0 and apart["hypothesis_word_edits"] == 10
+    assert apart["utterances_differing"] == 10
     assert 0 < d["ci95"][0] <= d["difference"] <= d["ci95"][1] and d["share_b_worse"] == 1.0
     # Paired: A and B swapped mirror the interval; the same seed gives the same interval.
     back = paired_wer_difference(refs, worse, refs, resamples=500)

@@ -51,6 +51,12 @@ def paired_wer_difference(refs: list[str], hyps_a: list[str], hyps_b: list[str],
     utterances stay paired and long ones weigh by their words, as in the WER itself. The
     interval is the 2.5th and 97.5th percentile; ``share_b_worse`` is the fraction of resamples
     in which B has more errors than A. Rates and differences are fractions (0.01 = one point).
+
+    ``hypothesis_word_edits`` (the word edit distance from A's hypotheses to B's, summed) and
+    ``utterances_differing`` say how far apart the two models are regardless of the
+    references: only the words where they differ can move the difference, so its spread on a
+    set grows with them (a compressed model that reproduces its float model word for word
+    cannot differ from it, whatever the set).
     """
     if not len(refs) == len(hyps_a) == len(hyps_b):
         raise ValueError("paired comparison needs one hypothesis of each per reference")
@@ -59,8 +65,12 @@ def paired_wer_difference(refs: list[str], hyps_a: list[str], hyps_b: list[str],
                      np.int64)
     err_b = np.array([edit_distance(r.split(), h.split()) for r, h in zip(refs, hyps_b)],
                      np.int64)
+    apart = np.array([edit_distance(a.split(), b.split()) for a, b in zip(hyps_a, hyps_b)],
+                     np.int64)
     total = int(words.sum())
     out = {"utterances": len(refs), "words": total, "word_errors_a": int(err_a.sum()),
+           "hypothesis_word_edits": int(apart.sum()),
+           "utterances_differing": int(np.count_nonzero(apart)),
            "word_errors_b": int(err_b.sum()),
            "wer_a": int(err_a.sum()) / total if total else 0.0,
            "wer_b": int(err_b.sum()) / total if total else 0.0,

@@ -140,6 +140,33 @@ def corpus_merge(out_dir, sources) -> None:
     click.echo(f"corpus {out_dir}: {meta['sizes']} utterances, hours of audio {hours}")
 
 
+@click.command("corpus-relabel")
+@click.argument("out_dir", metavar="DIR")
+@click.argument("source", metavar="SOURCE")
+@click.option("--model", default=None, metavar="NAME|FILE",
+              help="the teacher's model preset (default: azsim's default model)")
+@click.option("--weights", default=None, metavar="NAME|FILE",
+              help="the teacher's weights: a shipped set's name or a .npz (default: the "
+                   "model's own)")
+def corpus_relabel(out_dir, source, model, weights) -> None:
+    """Copy corpus SOURCE into DIR with the teacher's greedy transcripts of its training
+    utterances (sequence-level distillation; the held-out splits and the features are
+    SOURCE's, the original transcripts kept as source_texts)."""
+    from . import config as cfgmod
+    from .corpus.build import relabel_corpus
+    from .model.loading import model_weights
+
+    cfg = cfgmod.load_model_config(model or cfgmod.DEFAULT_MODEL, [])
+    w = model_weights(cfg, weights)
+    _make_out_dir("corpus-relabel DIR", out_dir, create=False)
+    meta = relabel_corpus(out_dir, source, w, cfg, teacher=weights or cfg.weights or cfg.name,
+                          progress=_stderr_progress(False))
+    for split, c in meta["relabeled"].items():
+        click.echo(f"corpus {out_dir}: {split}: the teacher's transcript differs from the "
+                   f"corpus's in {c['changed']} of {c['utterances']} utterances "
+                   f"({c['empty_kept_source']} empty hypotheses kept the corpus's)")
+
+
 @click.command()
 @click.option("--recipe", default="small", show_default=True,
               help="small, small-continue, small-vtlp, small-qat4, small-qat4-gptq, "
@@ -474,4 +501,4 @@ def soup(out, inputs, model) -> None:
     click.echo(f"soup of {len(inputs)} -> {out}")
 
 
-COMMANDS = (corpus, corpus_merge, train, eval_cmd, soup, prune)
+COMMANDS = (corpus, corpus_merge, corpus_relabel, train, eval_cmd, soup, prune)

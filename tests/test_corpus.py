@@ -473,3 +473,51 @@ def test_bad_pause_range_is_a_one_line_error(cli, tmp_path):
     code, out, err = cli("corpus", str(tmp_path / "c"), "--pause-ms", "900", "300")
     assert code == 2 and "--pause-ms 900 300" in err and err.count("\n") == 1
     assert not (tmp_path / "c").exists()
+
+
+def test_relabel_writes_the_teachers_greedy_transcripts(tmp_path, shipped_test_head):
+    """``azsim corpus-relabel``: the training transcripts become the float golden model's
+    greedy hypotheses (the corpus's kept as source_texts), an empty hypothesis keeps the
+    corpus's transcript, and the held-out splits and features are the source's."""
+    import json
+    import shutil
+
+    from azsim.config import load_model_config
+    from azsim.corpus.build import load_split, relabel_corpus
+    from azsim.model import float_ref
+    from azsim.model.loading import model_weights
+    from azsim.model.vocab import make_vocab
+
+    src = tmp_path / "src"
+    src.mkdir()
+    head = dict(np.load(shipped_test_head(6)))
+    silent = np.full((30, head["features"].shape[1]), -10, np.float16)   # decodes to nothing
+    train = {"features": np.concatenate([head["features"], silent]),
+             "offsets": np.append(head["offsets"], head["offsets"][-1] + 30),
+             "texts": np.append(head["texts"], "stop"),
+             "voices": np.array(["en"] * 7)}
+    np.savez(src / "train.npz", **train)
+    shutil.copyfile(shipped_test_head(3), src / "dev.npz")
+    (src / "corpus.json").write_text(json.dumps({"seed": 1, "voice_split_seed": 0,
+                                                  "frontend": {"hop_ms": 10.0}}))
+    cfg = load_model_config("small", [])
+    w = model_weights(cfg)
+    meta = relabel_corpus(tmp_path / "out", src, w, cfg, teacher="small")
+    vocab = make_vocab(cfg.vocab, cfg.vocab_size)
+    feats = [train["features"][train["offsets"][k]:train["offsets"][k + 1]].astype(np.float32)
+             for k in range(7)]
+    hyps = [vocab.decode(t) for _, t in float_ref.recognize_many(w, cfg, feats)]
+    assert hyps[-1] == "" and all(hyps[:6])
+    out = load_split(tmp_path / "out", "train")
+    assert list(out["texts"]) == hyps[:6] + ["stop"]
+    assert list(out["source_texts"]) == list(train["texts"])
+    np.testing.assert_array_equal(out["features"], train["features"])
+    assert (tmp_path / "out" / "dev.npz").read_bytes() == (src / "dev.npz").read_bytes()
+    changed = sum(h != t for h, t in zip(hyps[:6], train["texts"][:6]))
+    assert changed == 2          # the float model hears "eggs" for "rice", and one number
+    assert meta["relabeled"]["train"] == {"utterances": 7, "changed": changed,
+                                          "empty_kept_source": 1}
+    assert meta["teacher"] == "small" and meta["relabeled_from"] == str(src)
+    shutil.rmtree(tmp_path / "out")
+    with pytest.raises(Exception, match="is the source"):
+        relabel_corpus(src, src, w, cfg)

@@ -349,3 +349,63 @@ def merge_corpora(out_dir, sources: list) -> dict:
                              for s, m in zip(srcs, metas)])
     (out / "corpus.json").write_text(json.dumps(meta, indent=2) + "\n")
     return meta
+
+
+def relabel_corpus(out_dir, source, weights: dict, model_cfg, teacher: str = "",
+                   progress: Callable[[str, int, int], None] | None = None) -> dict:
+    """A copy of corpus ``source`` in ``out_dir`` whose training transcripts are a teacher
+    model's: sequence-level knowledge distillation (Kim and Rush, EMNLP 2016), so that a
+    compressed student trained on it learns to write what the teacher writes, its mistakes
+    included. Returns the description (``corpus.json``).
+
+    Every utterance of ``train`` and ``names_train`` is decoded greedily by azsim's float
+    golden model with ``weights`` (``model_cfg`` its configuration; ``teacher`` names them in
+    the description); its hypothesis replaces
+    ``texts``, the corpus's own transcript is kept as ``source_texts``, and an utterance whose
+    hypothesis is empty keeps its transcript (an empty target teaches nothing but silence).
+    The features and every other array are the source's, and the held-out splits are copied
+    unchanged, so checkpoints are still chosen on the true dev transcripts.
+    """
+    from ..model import float_ref
+    from ..model.vocab import make_vocab
+
+    out, src = Path(out_dir), Path(source)
+    meta = corpus_meta(src)
+    if not meta or not (src / "train.npz").is_file():
+        raise AzsimError(f"corpus relabel SOURCE {source}: no corpus.json and train.npz; give "
+                         "a folder made by 'azsim corpus'")
+    if out.resolve() == src.resolve():
+        raise AzsimError(f"corpus relabel DIR {out_dir}: is the source; write elsewhere")
+    splits = [sp for sp in SPLITS if (src / f"{sp}.npz").is_file()]
+    for split in splits:
+        check_split(src, split)
+    vocab = make_vocab(model_cfg.vocab, model_cfg.vocab_size)
+    report = progress or (lambda *_: None)
+    out.mkdir(parents=True, exist_ok=True)
+    counts = {}
+    for split in splits:
+        if split not in TRAINING_SPLITS:
+            shutil.copyfile(src / f"{split}.npz", out / f"{split}.npz")
+            continue
+        arrays = _read_split(src, split)
+        off, feats = arrays["offsets"], arrays["features"]
+        texts = [str(t) for t in arrays["texts"]]
+        hyps = []
+        for start in range(0, len(texts), 256):
+            chunk = [feats[off[k]:off[k + 1]].astype(np.float32)
+                     for k in range(start, min(start + 256, len(texts)))]
+            hyps += [vocab.decode(tokens) for _, tokens in float_ref.recognize_many(
+                weights, model_cfg, chunk)]
+            report(f"relabel {split}", len(hyps), len(texts))
+        new = [h if h.split() else t for h, t in zip(hyps, texts)]
+        counts[split] = {"utterances": len(texts),
+                         "changed": sum(n.split() != t.split() for n, t in zip(new, texts)),
+                         "empty_kept_source": sum(not h.split() for h in hyps)}
+        arrays["source_texts"] = arrays["texts"]
+        arrays["texts"] = np.array(new, dtype=str)
+        np.savez(out / f"{split}.npz", **arrays)
+    meta = {**meta, "relabeled_from": str(src), "teacher": teacher,
+            "relabeled": counts}
+    (out / "corpus.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return meta
+

@@ -290,10 +290,14 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr, seed,
 @click.option("--compare", "compare_path", default=None, metavar="EVAL.json",
               help="an earlier 'azsim eval --json' of the same test set: report this WER "
                    "minus its WER with a 95 % paired bootstrap interval")
+@click.option("--compare-float", "compare_float_path", default=None, metavar="EVAL.json",
+              help="as --compare, against the float model's hypotheses in an earlier "
+                   "'azsim eval --float --json' (a compressed model against the float model "
+                   "it was made from)")
 @click.option("--json", "json_dest", default=None, metavar="PATH|-")
 def eval_cmd(model, weights, testsets, bits, sparsity, prune, weight_format, codebook, gptq,
              branch, branch_weights, beam, context, context_weight, overrides, include_float,
-             show_errors, compare_path, json_dest) -> None:
+             show_errors, compare_path, compare_float_path, json_dest) -> None:
     """WER and CER of a model on a test set, by azsim's integer inference."""
     from .cli import (_branch_overrides, _check_writable, _compression_overrides,
                       _decode_overrides, _reject_hw_sets, _with_shorthands, _write_json)
@@ -303,17 +307,23 @@ def eval_cmd(model, weights, testsets, bits, sparsity, prune, weight_format, cod
     if json_dest not in (None, "-"):
         _check_writable(json_dest)
     _reject_hw_sets(overrides, "eval", "measures accuracy only")
+    if compare_path and compare_float_path:
+        raise AzsimError(f"--compare {compare_path} and --compare-float {compare_float_path}: "
+                         "give one")
+    option = "--compare-float" if compare_float_path else "--compare"
+    compare_path = compare_path or compare_float_path
     if compare_path and len(testsets) > 1:    # an argument error, before any file is read
-        raise AzsimError(f"--compare {compare_path}: compares one test set, got "
+        raise AzsimError(f"{option} {compare_path}: compares one test set, got "
                          f"{len(testsets)} --test values")
-    baseline = _load_eval_record(compare_path) if compare_path else None
+    baseline = _load_eval_record(compare_path, option, float_side=bool(compare_float_path)) \
+        if compare_path else None
     overrides = _with_shorthands(
         overrides, _compression_overrides(sparsity, prune, weight_format, codebook, gptq)
         + _branch_overrides(branch, branch_weights)
         + _decode_overrides(beam, context, context_weight, None, None, None)
         + ([f"model.weight_bits={bits}"] if bits is not None else []))
     results = evaluate_sets(model, testsets, None, overrides, weights, include_float,
-                            _stderr_progress(quiet), baseline, f"--compare {compare_path}")
+                            _stderr_progress(quiet), baseline, f"{option} {compare_path}")
     pool = pooled(results) if len(results) > 1 else None
     if not quiet:   # first: a JSON write that fails (a full disk) must not lose the report
         for result in results:
@@ -367,9 +377,10 @@ def _echo_eval(result: dict, compare_path, show_errors: int) -> None:
                    "grammar's")
     if "compare" in result:
         c = result["compare"]
+        bits = c["baseline_weight_bits"]
+        kind = "float" if bits == "float" else f"{bits}-bit"
         click.echo(_difference_line(f"this - {compare_path} ({c['baseline_weights']}, "
-                                    f"{c['baseline_weight_bits']}-bit, WER "
-                                    f"{c['baseline_wer'] * 100:.2f} %)", c))
+                                    f"{kind}, WER {c['baseline_wer'] * 100:.2f} %)", c))
     if "branch" in result:
         click.echo(branch_eval_line(result["branch"]))
     shown = 0
@@ -386,25 +397,34 @@ def _difference_line(label: str, d: dict) -> str:
     return (f"  {label}: {d['difference'] * 100:+.2f} points ({d['word_errors_b']} against "
             f"{d['word_errors_a']} word errors), 95 % interval {lo * 100:+.2f} to "
             f"{hi * 100:+.2f} (paired bootstrap over {d['utterances']} utterances); the "
-            f"hypotheses differ in {d['utterances_differing']} utterances, "
+            f"hypotheses differ in {d['utterances_differing']} utterances ("
+            f"{d['utterances_b_worse']} worse, {d['utterances_b_better']} better), "
             f"{d['hypothesis_word_edits']} word edits apart")
 
 
-def _load_eval_record(path: str) -> dict:
-    """An ``azsim eval --json`` record, checked before any decoding starts."""
+def _load_eval_record(path: str, option: str = "--compare", float_side: bool = False) -> dict:
+    """An ``azsim eval --json`` record, checked before any decoding starts. ``float_side``:
+    the record of an ``azsim eval --float`` run, returned as the float model's (its float
+    hypotheses as ``hypothesis``, ``weight_bits`` "float")."""
     try:
         with open(path, encoding="utf-8") as fh:
             record = json.load(fh)
     except OSError as exc:
-        raise AzsimError(f"--compare {path}: cannot read ({exc.strerror})") from None
+        raise AzsimError(f"{option} {path}: cannot read ({exc.strerror})") from None
     except ValueError as exc:
-        raise AzsimError(f"--compare {path}: not JSON ({exc})") from None
+        raise AzsimError(f"{option} {path}: not JSON ({exc})") from None
+    key = "float_hypothesis" if float_side else "hypothesis"
     hyps = record.get("hypotheses") if isinstance(record, dict) else None
     if not isinstance(hyps, list) or not all(
             isinstance(h, dict) and isinstance(h.get("reference"), str)
-            and isinstance(h.get("hypothesis"), str) for h in hyps):
-        raise AzsimError(f"--compare {path}: not an 'azsim eval --json' record (it needs "
-                         "'hypotheses', a list of reference/hypothesis pairs)")
+            and isinstance(h.get(key), str) for h in hyps):
+        made_by = "'azsim eval --float --json'" if float_side else "'azsim eval --json'"
+        raise AzsimError(f"{option} {path}: not an {made_by} record of one test set (it "
+                         f"needs 'hypotheses', a list of reference/{key} pairs)")
+    if float_side:
+        record = {**record, "weight_bits": "float",
+                  "hypotheses": [{"reference": h["reference"], "hypothesis": h[key]}
+                                 for h in hyps]}
     return record
 
 

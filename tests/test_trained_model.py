@@ -100,12 +100,14 @@ def test_paired_wer_difference_is_exact_and_its_interval_brackets_it():
     assert d["difference"] == pytest.approx(10 / words)       # 2 errors x 5 repeats
     assert d["word_errors_a"] == 0 and d["word_errors_b"] == 10
     assert d["utterances_differing"] == 10 and d["hypothesis_word_edits"] == 10
+    assert d["utterances_b_worse"] == 10 and d["utterances_b_better"] == 0
     assert same["utterances_differing"] == same["hypothesis_word_edits"] == 0
     # two models equally wrong in different words: no difference, but 10 words apart
     other = [r.replace("ten", "two").replace("jazz", "jams") for r in refs]
     apart = paired_wer_difference(refs, worse, other, resamples=10)
     assert apart["difference"] == 0.0 and apart["hypothesis_word_edits"] == 10
     assert apart["utterances_differing"] == 10
+    assert apart["utterances_b_worse"] == apart["utterances_b_better"] == 5
     assert 0 < d["ci95"][0] <= d["difference"] <= d["ci95"][1] and d["share_b_worse"] == 1.0
     # Paired: A and B swapped mirror the interval; the same seed gives the same interval.
     back = paired_wer_difference(refs, worse, refs, resamples=500)
@@ -142,6 +144,41 @@ def test_eval_compares_with_an_earlier_record_and_rejects_another_sets(cli, ship
     (tmp_path / "x.json").write_text('{"wer": 0.1}')
     code, out, err = cli("eval", "--test", str(path), "--compare", str(tmp_path / "x.json"))
     assert code == 2 and "not an 'azsim eval --json' record" in err
+
+
+def test_eval_compares_with_the_float_model_of_an_earlier_record(cli, shipped_test_head,
+                                                                  tmp_path):
+    """``--compare-float``: a compressed model against the float hypotheses an earlier
+    ``--float`` record holds, as ``--float`` compares the model's own float weights; a record
+    without them, or both options at once, is refused before any decoding."""
+    import json
+    path = shipped_test_head(6)
+    base = tmp_path / "base.json"
+    code, out, err = cli("eval", "--test", str(path), "--float", "--json", str(base))
+    assert code == 0, err
+    record = json.loads(base.read_text())
+    code, out, err = cli("eval", "--test", str(path), "--bits", "4", "--compare-float",
+                         str(base), "--json", "-")
+    assert code == 0, err
+    rec = json.loads(out)
+    c = rec["compare"]
+    assert c["baseline_weight_bits"] == "float"
+    assert c["word_errors_a"] == round(record["float_wer"] * record["words"])
+    assert c["word_errors_b"] == rec["word_errors"]
+    floats = [h["float_hypothesis"] for h in record["hypotheses"]]
+    mine = [h["hypothesis"] for h in rec["hypotheses"]]
+    assert c["utterances_differing"] == sum(a.split() != b.split() for a, b in zip(floats, mine))
+    assert c["utterances_b_worse"] + c["utterances_b_better"] <= c["utterances_differing"]
+    code, out, err = cli("eval", "--test", str(path), "--bits", "4", "--compare-float", str(base))
+    assert code == 0 and "(small, float, WER" in out and "worse," in out, out
+    plain = tmp_path / "plain.json"
+    assert cli("eval", "--test", str(path), "--json", str(plain))[0] == 0
+    code, out, err = cli("eval", "--test", str(path), "--compare-float", str(plain))
+    assert code == 2 and "not an 'azsim eval --float --json' record" in err
+    assert err.count("\n") == 1
+    code, out, err = cli("eval", "--test", str(path), "--compare", str(base),
+                         "--compare-float", str(base))
+    assert code == 2 and "give one" in err
 
 
 def test_eval_pools_several_sets_and_checks_them_all_before_decoding(cli, shipped_test_head,

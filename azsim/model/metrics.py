@@ -56,7 +56,9 @@ def paired_wer_difference(refs: list[str], hyps_a: list[str], hyps_b: list[str],
     ``utterances_differing`` say how far apart the two models are regardless of the
     references: only the words where they differ can move the difference, so its spread on a
     set grows with them (a compressed model that reproduces its float model word for word
-    cannot differ from it, whatever the set).
+    cannot differ from it, whatever the set). ``utterances_b_worse`` / ``_better`` count the
+    utterances where B has more / fewer word errors than A: a sign test's counts, which on a
+    set where A was chosen or tuned lean against any B that writes differently.
     """
     if not len(refs) == len(hyps_a) == len(hyps_b):
         raise ValueError("paired comparison needs one hypothesis of each per reference")
@@ -71,6 +73,8 @@ def paired_wer_difference(refs: list[str], hyps_a: list[str], hyps_b: list[str],
     out = {"utterances": len(refs), "words": total, "word_errors_a": int(err_a.sum()),
            "hypothesis_word_edits": int(apart.sum()),
            "utterances_differing": int(np.count_nonzero(apart)),
+           "utterances_b_worse": int(np.count_nonzero(err_b > err_a)),
+           "utterances_b_better": int(np.count_nonzero(err_b < err_a)),
            "word_errors_b": int(err_b.sum()),
            "wer_a": int(err_a.sum()) / total if total else 0.0,
            "wer_b": int(err_b.sum()) / total if total else 0.0,

@@ -351,6 +351,10 @@ def merge_corpora(out_dir, sources: list) -> dict:
     return meta
 
 
+# Utterances decoded between two progress reports (and held as float32 features at once).
+_RELABEL_CHUNK = 256
+
+
 def relabel_corpus(out_dir, source, weights: dict, model_cfg, teacher: str = "",
                    progress: Callable[[str, int, int], None] | None = None) -> dict:
     """A copy of corpus ``source`` in ``out_dir`` whose training transcripts are a teacher
@@ -360,11 +364,12 @@ def relabel_corpus(out_dir, source, weights: dict, model_cfg, teacher: str = "",
 
     Every utterance of ``train`` and ``names_train`` is decoded greedily by azsim's float
     golden model with ``weights`` (``model_cfg`` its configuration; ``teacher`` names them in
-    the description); its hypothesis replaces
-    ``texts``, the corpus's own transcript is kept as ``source_texts``, and an utterance whose
-    hypothesis is empty keeps its transcript (an empty target teaches nothing but silence).
-    The features and every other array are the source's, and the held-out splits are copied
-    unchanged, so checkpoints are still chosen on the true dev transcripts.
+    the description); its hypothesis replaces ``texts``, the corpus's own transcript is kept
+    as ``source_texts``, and an utterance whose hypothesis is empty keeps its transcript (an
+    empty target teaches nothing but silence). The features and every other array are the
+    source's, and the held-out splits are copied unchanged, so checkpoints are still chosen
+    on the true dev transcripts. (``merge_corpora`` refuses to merge a relabeled corpus with
+    one that is not: their training splits hold different arrays.)
     """
     from ..model import float_ref
     from ..model.vocab import make_vocab
@@ -391,9 +396,9 @@ def relabel_corpus(out_dir, source, weights: dict, model_cfg, teacher: str = "",
         off, feats = arrays["offsets"], arrays["features"]
         texts = [str(t) for t in arrays["texts"]]
         hyps = []
-        for start in range(0, len(texts), 256):
+        for start in range(0, len(texts), _RELABEL_CHUNK):
             chunk = [feats[off[k]:off[k + 1]].astype(np.float32)
-                     for k in range(start, min(start + 256, len(texts)))]
+                     for k in range(start, min(start + _RELABEL_CHUNK, len(texts)))]
             hyps += [vocab.decode(tokens) for _, tokens in float_ref.recognize_many(
                 weights, model_cfg, chunk)]
             report(f"relabel {split}", len(hyps), len(texts))

@@ -320,11 +320,11 @@ def _templates(contacts, version: int = GRAMMAR_VERSION):
                             "read my messages", "what's the news", "thank you",
                             "how are you", "what can you do"]),
         *([
-            # The same requests as others say them. Each fixed request above is one sentence, so
-            # the hash split put every sentence with "thank" or "date" in test and every one with
-            # "read" or "messages" in dev: words the model could never have heard. These variants
-            # give each such word sentences of its own (``tests/test_corpus.py`` checks that every
-            # word reaches training).
+            # The same requests as others say them (version 1). Each fixed request above is
+            # one sentence, so the hash split put every sentence with "thank" or "date" in test
+            # and every one with "read" or "messages" in dev: words the model could never have
+            # heard. These variants give each such word sentences of its own
+            # (``tests/test_corpus.py`` checks that every word reaches training).
             lambda r: r.choice([f"what's the date {r.choice(DAYS[:2])}", "what date is it",
                                 f"what day is it {r.choice(DAYS[:2])}",
                                 f"{r.choice(['thank you', 'thanks'])} {r.choice(['so much', 'a lot', 'for that'])}",
@@ -344,10 +344,11 @@ def _templates(contacts, version: int = GRAMMAR_VERSION):
                       f"{r.choice(['date', 'weather', 'forecast'])}",
         ] if v2 else []),
         *([
-            # The same principle for every other fixed request (the second round of open slots,
-            # 2026-12-03): the media commands and the single-sentence chat requests each get verbs,
-            # objects and endings that combine freely ("read my messages" alone made a quarter of
-            # the errors on dev-voice sets, "read" + "my messages" being a dev-only sentence).
+            # The same principle for every other fixed request (the second round of open
+            # slots, 2026-12-03, version 3): the media commands and the single-sentence chat
+            # requests each get verbs, objects and endings that combine freely ("read my
+            # messages" alone made a quarter of the errors on dev-voice sets, "read" + "my
+            # messages" being a dev-only sentence).
             lambda r: f"{r.choice(['read', 'play', 'check', 'open'])} "
                       f"{r.choice(['my', 'my new', 'my unread', 'my latest', 'the'])} "
                       f"{r.choice(['messages', 'texts', 'emails', 'voicemail', 'notifications'])}"

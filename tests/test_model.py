@@ -251,3 +251,39 @@ def test_lockstep_float_runs_equal_one_utterance_at_a_time(preset):
         assert one.grams.keys() == many.grams.keys()
         for k in one.grams:
             np.testing.assert_array_equal(one.grams[k], many.grams[k], err_msg=k)
+
+
+class _Points(float_ref.ActivationStats):
+    """Records every point the float model offers to ``quantize``; zeroes the ``zero`` ones."""
+
+    def __init__(self, zero=()):
+        super().__init__()
+        self.seen, self.zero = set(), set(zero)
+
+    def quantize(self, point, x):
+        self.seen.add(point)
+        return np.zeros_like(x) if point in self.zero else x
+
+
+def test_quantize_hook_sees_every_point_and_its_values_are_used():
+    """``ActivationStats.quantize`` (what examples/quant_noise_budget.py rounds): the base
+    class changes nothing bit for bit, it is offered every documented point of the small
+    model, and the value it returns is what the model goes on with at each of them."""
+    cfg = load_model_config("small")
+    w = model_weights(cfg)
+    feats = [u.features for u in load_utterances(shipped_audio_paths(), cfg)][:2]
+    plain = float_ref.recognize_many(w, cfg, feats)
+    hooked = float_ref.recognize_many(w, cfg, feats, float_ref.ActivationStats())
+    for (enc_a, tok_a), (enc_b, tok_b) in zip(plain, hooked):
+        np.testing.assert_array_equal(enc_a, enc_b)
+        assert tok_a == tok_b and tok_a
+    points = _Points()
+    float_ref.recognize_many(w, cfg, feats, points)
+    layers = [f"enc.{i}" for i in range(cfg.encoder.lstm_layers)] + \
+        [f"pred.{i}" for i in range(cfg.prediction.lstm_layers)]
+    assert points.seen == {"enc.in", "joint.z", "joint.h"} | {
+        f"{layer}.{kind}" for layer in layers for kind in ("z", "gates", "c", "h", "r")}
+    for point in sorted(points.seen):
+        changed = float_ref.recognize_many(w, cfg, feats, _Points(zero=[point]))
+        assert any(not np.array_equal(a[0], b[0]) or a[1] != b[1]
+                   for a, b in zip(plain, changed)), point

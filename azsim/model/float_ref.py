@@ -85,6 +85,16 @@ class ActivationStats:
             g = self.grams[matrix] = np.zeros((x.shape[1], x.shape[1]))
         gram_accumulate(g, np.ascontiguousarray(x, dtype=np.float32))
 
+    def quantize(self, point: str, x: np.ndarray) -> np.ndarray:
+        """The value the model goes on with at ``point``: ``x`` itself here. A diagnostic
+        subclass rounds it as the integer model would (``examples/quant_noise_budget.py``),
+        to see which rounding moves the words. The points: ``enc.in`` (encoder input);
+        per LSTM layer ``P`` = ``enc.0``, ..., ``pred.0``: ``P.z`` (gate pre-activations, one
+        step), ``P.gates`` (each of i, f, g, o), ``P.c`` (cell state), ``P.h`` (cell output),
+        ``P.r`` (layer output, the projection when there is one); ``joint.z`` (the joint's
+        pre-activation) and ``joint.h`` (its hidden layer)."""
+        return x
+
 
 def lstm_layer(w, prefix: str, xs: np.ndarray, state=None, stats=None):
     """Float LSTM(P) over a sequence. Returns outputs [T, D] and the final (c, r) state."""
@@ -142,15 +152,25 @@ def _lstm_run(w, prefix: str, seqs: list[np.ndarray], stats, states):
             if grams:
                 r_in[j][t] = r[j]
             z = zx[j][t] + zr[j]
+            if stats is not None:
+                z = stats.quantize(f"{prefix}.z", z)
             i, f, g, o = sigmoid(z[:n_h]), sigmoid(z[n_h:2 * n_h]), \
                 np.tanh(z[2 * n_h:3 * n_h]), sigmoid(z[3 * n_h:])
+            if stats is not None:
+                i, f, g, o = (stats.quantize(f"{prefix}.gates", a) for a in (i, f, g, o))
             c[j] = f * c[j] + i * g
+            if stats is not None:
+                c[j] = stats.quantize(f"{prefix}.c", c[j])
             h[j] = o * np.tanh(c[j])
             if stats is not None:
                 stats.update(f"{prefix}.h", h[j])
+                h[j] = stats.quantize(f"{prefix}.h", h[j])
                 if grams:
                     hs[j][t] = h[j]
         r[:m] = _product(h[:m], w_p, w_pt) if w_p is not None else h[:m]
+        if stats is not None:
+            for j in range(m):
+                r[j] = stats.quantize(f"{prefix}.r", r[j])
         for j in range(m):
             ys[j][t] = r[j]
     outs: list[np.ndarray] = [np.empty(0)] * len(seqs)
@@ -177,6 +197,7 @@ def encoder_many(w, cfg, features: list[np.ndarray], stats=None) -> list[np.ndar
     if stats is not None:
         for x in xs:
             stats.update("enc.in", x)
+        xs = [stats.quantize("enc.in", x) for x in xs]
     for layer in range(enc.lstm_layers):
         xs = lstm_lockstep(w, f"enc.{layer}", xs, stats)
         if enc.time_reduction_after == layer + 1 and enc.time_reduction_factor > 1:
@@ -190,6 +211,7 @@ def encoder(w, cfg, features: np.ndarray, stats=None) -> np.ndarray:
     xs = encoder_input(features, w["frontend.mean"], w["frontend.std"], enc)
     if stats is not None:
         stats.update("enc.in", xs)
+        xs = stats.quantize("enc.in", xs)
     for layer in range(enc.lstm_layers):
         xs, _ = lstm_layer(w, f"enc.{layer}", xs, stats=stats)
         if enc.time_reduction_after == layer + 1 and enc.time_reduction_factor > 1:
@@ -208,9 +230,13 @@ def prediction_step(w, cfg, token: int, states, stats=None):
 
 
 def joint(w, enc_t: np.ndarray, pred_u: np.ndarray, stats=None) -> np.ndarray:
-    hidden = np.tanh(matmul(enc_t[None, :], w["joint.w_enc"])[0] + w["joint.b"]
-                     + matmul(pred_u[None, :], w["joint.w_pred"])[0])
+    z = (matmul(enc_t[None, :], w["joint.w_enc"])[0] + w["joint.b"]
+         + matmul(pred_u[None, :], w["joint.w_pred"])[0])
     if stats is not None:
+        z = stats.quantize("joint.z", z)
+    hidden = np.tanh(z)
+    if stats is not None:
+        hidden = stats.quantize("joint.h", hidden)
         stats.inputs("joint.w_enc", enc_t[None, :])
         stats.inputs("joint.w_pred", pred_u[None, :])
         stats.inputs("joint.w_out", hidden[None, :])

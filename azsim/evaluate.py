@@ -30,9 +30,9 @@ from .model import float_ref
 from .model.loading import Utterance, load_utterances
 from .model.metrics import (edit_operations, error_rate, paired_wer_difference,
                             phrase_counts)
-from .model.vocab import make_vocab
+from .model.vocab import CHARS, make_vocab
 from .npzfile import check_offsets, read_npz
-from .transcripts import read_transcripts
+from .transcripts import read_transcripts, reference_text
 from .report.report import achieved_sparsity
 
 
@@ -156,7 +156,14 @@ def _from_npz(path: Path, name: str, cfg, where: str | None = None) -> TestSet:
         if quantized:
             f = arrays["feature_offset"][k] + f * arrays["feature_step"][k]
         utts.append(Utterance(f"{name}/{k:04d}", str(path), f.shape[0] * hop_ms / 1000, f))
-    return TestSet(name, utts, [str(t) for t in texts])
+    alphabet = _alphabet(cfg)
+    refs = [reference_text(where, f"texts[{k}]", str(t), alphabet) for k, t in enumerate(texts)]
+    return TestSet(name, utts, refs)
+
+
+def _alphabet(cfg) -> str | None:
+    """The characters a character model writes (None for word-piece models)."""
+    return CHARS if cfg.vocab == "chars" else None
 
 
 def load_testset(spec: str, cfg) -> TestSet:
@@ -170,9 +177,7 @@ def load_testset(spec: str, cfg) -> TestSet:
     if path.is_file() and path.suffix == ".npz":
         return replace(_from_npz(path, path.stem, cfg), grammar=corpus_meta(path.parent).get("grammar"))
     if path.is_dir() and (path / "transcripts.tsv").is_file():
-        from .model.vocab import CHARS
-        rows = read_transcripts(path / "transcripts.tsv",
-                                CHARS if cfg.vocab == "chars" else None)
+        rows = read_transcripts(path / "transcripts.tsv", _alphabet(cfg))
         utts = load_utterances([str(path / f) for f, _ in rows], cfg)
         return TestSet(path.name, utts, [t for _, t in rows])
     raise AzsimError(f"--test {spec}: not a shipped test set ({', '.join(shipped_testsets())}),"

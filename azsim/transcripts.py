@@ -50,15 +50,24 @@ def read_transcripts(tsv: Path, alphabet: str | None = None) -> list[tuple[str, 
         if not ref:
             raise AzsimError(f"{where}:{number}: no reference text for {file}; every "
                              "utterance needs its transcript")
-        ref = " ".join(ref.lower().split())
-        if alphabet is not None:
-            bad = next((ch for ch in ref if ch != " " and ch not in alphabet), None)
-            if bad is not None:
-                raise AzsimError(f"{where}:{number}: the text of {file} ({ref[:40]!r}) holds "
-                                 f"{bad!r}, which the model cannot write (it writes "
-                                 f"{_describe(alphabet)}); spell numbers and symbols out as words")
-        rows.append((file, ref))
+        rows.append((file, reference_text(f"{where}:{number}", f"the text of {file}", ref,
+                                          alphabet)))
     return rows
+
+
+def reference_text(where: str, what: str, ref: str, alphabet: str | None = None) -> str:
+    """A reference transcript as the model writes: lower-cased, whitespace collapsed. With
+    ``alphabet`` (a character model's characters), a text holding any other character is a
+    one-line error naming ``where`` and ``what``: the model could never write it, so it
+    would count as a word error on every run."""
+    ref = " ".join(ref.lower().split())
+    if alphabet is not None:
+        bad = next((ch for ch in ref if ch != " " and ch not in alphabet), None)
+        if bad is not None:
+            raise AzsimError(f"{where}: {what} ({ref[:40]!r}) holds {bad!r}, which the model "
+                             f"cannot write (it writes {_describe(alphabet)}); spell numbers "
+                             "and symbols out as words")
+    return ref
 
 
 def _describe(alphabet: str) -> str:

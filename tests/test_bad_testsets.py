@@ -72,6 +72,11 @@ NPZ_CASES = [
      lambda f: {"feature_step": np.array([0.07, 0.0], np.float32)}, ["feature_step[1]", "positive"]),
     ("int_texts", "corpus", lambda f: {"texts": np.array([1, 2])}, ["texts", "int64", "strings"]),
     ("blank_text", "corpus", lambda f: {"texts": np.array(["hello", " "])}, ["texts[1]", "blank"]),
+    # a text the character model can never write would be a word error on every run
+    ("digit_text", "corpus", lambda f: {"texts": np.array(["hello", "set 5 timers"])},
+     ["texts[1]", "'5'", "cannot write", "spell numbers"]),
+    ("symbol_text", "shipped", lambda f: {"texts": np.array(["hi, there", "hello"])},
+     ["texts[0]", "','", "cannot write"]),
     ("float_offsets", "corpus", lambda f: {"offsets": np.array([0.0, 200.0, f])},
      ["offsets", "float64", "integers"]),
     ("descending_offsets", "corpus", lambda f: {"offsets": np.array([0, f, 200])},
@@ -255,6 +260,12 @@ def test_valid_small_sets_still_evaluate(cli, tmp_path, shipped_test_head):
     code, out, err = cli("eval", "--test", str(corpus))
     assert code in (0, None), err
     assert f"({N} utterances" in out and "WER" in out
+    # upper case and extra spaces in an .npz's texts are read as the model writes, as
+    # transcripts.tsv's are (they once scored every correct word as an error)
+    arrays = _shipped_arrays()
+    shouting = _save(tmp_path, "upper", arrays,
+                     texts=np.array([" " + t.upper().replace(" ", "  ") for t in arrays["texts"]]))
+    assert load_testset(str(shouting), cfg).references == [str(t) for t in arrays["texts"]]
     # CRLF line ends, a UTF-8 byte-order mark and blank lines are fine in transcripts.tsv
     folder, _ = _wav_folder(tmp_path, "ok", b"\xef\xbb\xbffile\ttext\r\na.wav\thello there\r\n\r\n")
     tset = load_testset(str(folder), cfg)

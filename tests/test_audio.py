@@ -182,6 +182,18 @@ def _bad_missing(p):
     pass  # never created
 
 
+def _bad_rate_3hz(p):
+    make_wav(p, pcm16(range(100)), rate_hz=3)   # 100 samples would be 33 s of "speech"
+
+
+def _bad_rate_zero(p):
+    make_wav(p, pcm16([1, 2]), rate_hz=0)
+
+
+def _bad_rate_too_high(p):
+    make_wav(p, pcm16([1, 2]), rate_hz=384000)
+
+
 REJECTIONS = {
     "text": (_bad_text, "not a RIFF/WAVE file"),
     "stereo": (_bad_stereo, "has 2 channels; azsim needs mono 16-bit PCM"),
@@ -194,6 +206,9 @@ REJECTIONS = {
     "odd_bytes": (_bad_odd_bytes, "odd byte count"),
     "no_data": (_bad_no_data_chunk, "fmt chunk"),
     "missing": (_bad_missing, "no such file"),
+    "rate_3hz": (_bad_rate_3hz, "sample rate is 3 Hz; azsim reads 1000-192000 Hz"),
+    "rate_zero": (_bad_rate_zero, "sample rate is 0 Hz"),
+    "rate_too_high": (_bad_rate_too_high, "sample rate is 384000 Hz"),
 }
 
 

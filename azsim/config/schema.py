@@ -59,11 +59,18 @@ def _field(doc: str, default: Any = _MISSING, *, range: tuple | None = None,
 # --------------------------------------------------------------------------------------- model
 
 
+# Sample rates azsim accepts, for the frontend and for a WAV file's header: below 1 kHz no
+# speech band is left (telephone speech is 8 kHz), and 192 kHz is the highest rate of common
+# audio interfaces. A header outside it is damage, not audio (a 3 Hz header once made one
+# second of samples into 89 minutes of "speech").
+SAMPLE_RATE_RANGE_HZ = (1000, 192000)
+
+
 @_SPEC
 class FrontendConfig:
     """Log-mel feature extraction."""
 
-    sample_rate_hz: int = _field("audio sample rate, Hz", 16000, range=(1000, 192000))
+    sample_rate_hz: int = _field("audio sample rate, Hz", 16000, range=SAMPLE_RATE_RANGE_HZ)
     n_mels: int = _field("number of mel filterbank channels", 80, range=(1, 512))
     window_ms: float = _field("analysis window length, ms", 25.0, range=(1.0, 1000.0))
     hop_ms: float = _field("hop between frames, ms", 10.0, range=(1.0, 1000.0))

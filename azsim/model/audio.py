@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from azsim.config.schema import SAMPLE_RATE_RANGE_HZ
 from azsim.errors import AudioError
 
 __all__ = [
@@ -82,8 +83,10 @@ def _parse_fmt(name: str, body: bytes) -> tuple[int, int]:
         raise AudioError(f"{name}: has {channels} channels; {_ALLOWED}")
     if bits != 16:
         raise AudioError(f"{name}: has {bits} bits per sample; {_ALLOWED}")
-    if rate_hz == 0:
-        raise AudioError(f"{name}: sample rate is 0 Hz; it must be a positive integer")
+    lo_hz, hi_hz = SAMPLE_RATE_RANGE_HZ
+    if not lo_hz <= rate_hz <= hi_hz:
+        raise AudioError(f"{name}: sample rate is {rate_hz} Hz; azsim reads {lo_hz}-{hi_hz} Hz "
+                         "(speech is usually 8000-48000 Hz)")
     return rate_hz, block_align
 
 

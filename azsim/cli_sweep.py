@@ -31,6 +31,20 @@ def _open_text(dest: str, option: str):
         raise AzsimError(f"{option} {dest}: cannot write ({exc.strerror})") from None
 
 
+def _write_text(dest: str, option: str, write) -> None:
+    """``write(fh)`` into ``dest`` (a file, or - for stdout). A write or close that fails (a
+    full disk, /dev/full) is one line naming the option, as for ``azsim run --json``."""
+    fh = _open_text(dest, option)
+    if dest == "-":
+        write(fh)
+        return
+    try:
+        with fh:
+            write(fh)
+    except OSError as exc:
+        raise AzsimError(f"{option} {dest}: cannot write ({exc.strerror or exc})") from None
+
+
 def _parse_where(where) -> dict:
     from .config.loader import parse_override
     from .errors import ConfigError
@@ -197,12 +211,7 @@ def export(results_path, as_csv, as_json, dest) -> None:
     fmt = "json" if as_json else "csv"
 
     rows = flat_rows(open_for_reading(results_path))
-    fh = _open_text(dest, "-o")
-    try:
-        (write_csv if fmt == "csv" else write_json)(rows, fh)
-    finally:
-        if dest != "-":
-            fh.close()
+    _write_text(dest, "-o", lambda fh: (write_csv if fmt == "csv" else write_json)(rows, fh))
     if dest != "-":
         click.echo(f"{len(rows)} points -> {dest}", err=True)
 
@@ -228,12 +237,7 @@ def report(results_path, md_dest, where) -> None:
     if md_dest != "-":
         click.echo(render_text(rep))
     if md_dest is not None:
-        fh = _open_text(md_dest, "--markdown")
-        try:
-            fh.write(render_markdown(rep))
-        finally:
-            if md_dest != "-":
-                fh.close()
+        _write_text(md_dest, "--markdown", lambda fh: fh.write(render_markdown(rep)))
 
 
 # ----------------------------------------------------------------------------------------- plot

@@ -517,6 +517,19 @@ def test_report_has_points_pareto_and_dense_vs_sparse(cli, results_db, tmp_path)
     assert "no such results" in _one_line_error(cli, "report", str(tmp_path / "none.sqlite"))
 
 
+def test_a_full_output_device_is_one_line_and_the_report_still_prints(cli, results_db):
+    """A write that fails only when written (a full disk: /dev/full) was a traceback."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    for argv in (["results", "export", results_db, "-o", "/dev/full"],
+                 ["results", "export", results_db, "--json", "-o", "/dev/full"]):
+        assert "-o /dev/full: cannot write" in _one_line_error(cli, *argv)
+    code, out, err = cli("report", results_db, "--markdown", "/dev/full")
+    assert code == 2 and err.strip().splitlines() == [
+        "azsim: error: --markdown /dev/full: cannot write (No space left on device)"], err
+    assert "Pareto front, energy vs latency" in out     # the terminal report is not lost
+
+
 @pytest.mark.parametrize("kind", ["dense-vs-sparse", "bits", "energy-breakdown", "pareto",
                                   "timeline"])
 def test_plots_write_images(cli, results_db, tmp_path, kind):

@@ -165,6 +165,27 @@ def test_loader_rejects_bad_weights(tmp_path, tiny, damage, fragment):
     assert "\n" not in str(exc.value)
 
 
+def test_weights_of_another_model_name_the_preset_they_fit(tmp_path, tiny):
+    """Every matrix of another architecture's weights is misshapen: the error lists two and
+    names the preset they fit, instead of a line per array (1,300 characters before)."""
+    cfg = tiny[0]
+    he = load_model_config("he2019")
+    path = tmp_path / "he.npz"
+    np.savez(path, format_version=np.array(1), **generate_weights(load_model_config("small")))
+    with pytest.raises(WeightsError, match=r"arrays have other shapes than model 'tiny' "
+                       r"expects .*; they fit the model preset 'small' \(--model\)") as exc:
+        load_weights(path, cfg)
+    assert str(exc.value).count("has shape") == 2 and "\n" not in str(exc.value)
+    with pytest.raises(WeightsError, match="they fit the model preset 'small'"):
+        load_weights(path, he)
+    odd = {k: v.copy() for k, v in generate_weights(cfg).items()}
+    for k in ("enc.0.w_x", "enc.0.w_r", "joint.w_out"):
+        odd[k] = np.zeros((3, 3), np.float32)
+    np.savez(path, format_version=np.array(1), **odd)
+    with pytest.raises(WeightsError, match="3 arrays have other shapes.*another architecture"):
+        load_weights(path, cfg)
+
+
 def test_loader_rejects_corrupt_and_versionless_files(tmp_path, tiny):
     cfg = tiny[0]
     corrupt = tmp_path / "corrupt.npz"

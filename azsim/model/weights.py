@@ -200,6 +200,21 @@ def _check_frontend(arrays: dict[str, np.ndarray], cfg) -> list[str]:
             f"allows {allowed:.3g} (std >= {reach[c] * std[c] / allowed:.3g} here)"]
 
 
+_SHAPES_LISTED = 2   # shape mismatches listed one by one; more are weights of another model
+
+
+def _presets_fitting(arrays: dict[str, np.ndarray], encoder_only: bool) -> list[str]:
+    """The shipped model presets whose every array shape the arrays have."""
+    from ..config import list_presets, load_model_config
+    fits = []
+    for name in list_presets("models"):
+        want = {k: v for k, v in expected_shapes(load_model_config(name)).items()
+                if not encoder_only or k.startswith(ENCODER_PREFIX)}
+        if all(k in arrays and arrays[k].shape == v for k, v in want.items()):
+            fits.append(name)
+    return fits
+
+
 def validate_weights(arrays: dict[str, np.ndarray], cfg, source: str,
                      encoder_only: bool = False) -> None:
     """Raise WeightsError listing every missing, misshapen, mistyped, non-finite or out-of-range
@@ -209,6 +224,7 @@ def validate_weights(arrays: dict[str, np.ndarray], cfg, source: str,
                 if not encoder_only or k.startswith(ENCODER_PREFIX)}
     bound = weight_magnitude_bound(cfg)
     too_large = {}
+    misshapen = []
     for name, shape in expected.items():
         if name not in arrays:
             problems.append(f"{name} is missing")
@@ -217,7 +233,7 @@ def validate_weights(arrays: dict[str, np.ndarray], cfg, source: str,
         if a.dtype != np.float32:
             problems.append(f"{name} has dtype {a.dtype}, expected float32")
         elif a.shape != shape:
-            problems.append(f"{name} has shape {a.shape}, expected {shape}")
+            misshapen.append(f"{name} has shape {a.shape}, expected {shape}")
         elif not np.all(np.isfinite(a)):
             problems.append(f"{name} contains NaN or Inf")
         elif not name.startswith("frontend.") and a.size and np.max(np.abs(a)) > bound:
@@ -227,6 +243,15 @@ def validate_weights(arrays: dict[str, np.ndarray], cfg, source: str,
         problems.append(f"{names} {'has' if len(too_large) == 1 else 'have'} values up to "
                         f"{max(too_large.values()):.3g} in magnitude; this model's integer "
                         f"requantization allows at most {bound:.0f} (trained weights are O(1))")
+    if len(misshapen) > _SHAPES_LISTED:
+        # weights of another architecture: every matrix is off, and a list of them all (1,300
+        # characters for small's weights on tiny) hides the one thing to say
+        fits = [m for m in _presets_fitting(arrays, encoder_only) if m != cfg.name]
+        hint = (f"; they fit the model preset {' and '.join(map(repr, fits))} (--model)"
+                if fits else "; they are weights of another architecture")
+        misshapen = [f"{len(misshapen)} arrays have other shapes than model {cfg.name!r} "
+                     f"expects ({'; '.join(misshapen[:_SHAPES_LISTED])}; ...){hint}"]
+    problems += misshapen
     extra = sorted(set(arrays) - set(expected) - {"format_version"})
     if extra:
         problems.append(f"unexpected arrays {extra}")

@@ -100,6 +100,10 @@ def corpus(out_dir, n_train, n_dev, n_test, n_names, n_names_train, pseudo_names
     if pseudo_names and not n_names_train:
         raise AzsimError(f"--pseudo-names {pseudo_names}: the pseudo-names are called in the "
                          "--names-train requests; give --names-train N > 0")
+    if not n_train + n_dev + n_test + n_names + n_names_train:
+        raise AzsimError(f"--train {n_train} --dev {n_dev} --test {n_test} --names {n_names} "
+                         f"--names-train {n_names_train}: every split is empty, nothing to "
+                         "synthesize; give at least one of them > 0")
     if pause_ms[0] > pause_ms[1]:
         raise AzsimError(f"--pause-ms {pause_ms[0]:g} {pause_ms[1]:g}: MIN is above MAX; give "
                          "MIN <= MAX")
@@ -208,12 +212,8 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr, seed,
 
     if recipe not in RECIPES:
         raise AzsimError(f"--recipe {recipe}: unknown; choose from {', '.join(RECIPES)}")
-    if not os.path.isfile(os.path.join(corpus_dir, "train.npz")):
-        raise AzsimError(f"--corpus {corpus_dir}: no train.npz; make one with 'azsim corpus'")
-    from .corpus.build import check_split
-    for split in ("train", "dev", "names_train"):
-        if split != "names_train" or os.path.isfile(os.path.join(corpus_dir, f"{split}.npz")):
-            check_split(corpus_dir, split)
+    from .corpus.build import check_training_corpus
+    check_training_corpus(corpus_dir)
     tcfg, base = RECIPES[recipe]
     if epochs is not None:
         tcfg = replace(tcfg, epochs=epochs)

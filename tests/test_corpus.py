@@ -304,6 +304,50 @@ def test_corpus_merge_cli_errors_are_one_line_exit_2(cli, tmp_path):
     assert code == 0 and "'train': 6" in out, (out, err)
 
 
+def test_training_refuses_a_corpus_without_training_or_dev_utterances(tmp_path):
+    """``azsim train`` checks the corpus before any torch work: no training utterances, or no
+    dev utterances to pick the written checkpoint by, is a one-line error naming the corpus."""
+    from azsim.corpus.build import check_training_corpus
+    from azsim.errors import AzsimError
+
+    with pytest.raises(AzsimError, match="no training utterances .train.npz holds none"):
+        check_training_corpus(_tiny_corpus(tmp_path / "a", 1, 0))
+    b = _with_empty_names_train(_tiny_corpus(tmp_path / "b", 1, 0))
+    with pytest.raises(AzsimError, match="train.npz and names_train.npz hold none"):
+        check_training_corpus(b)
+    with pytest.raises(AzsimError, match="dev.npz holds no utterances"):
+        check_training_corpus(_tiny_corpus(tmp_path / "c", 1, 3, n_dev=0))
+    check_training_corpus(_tiny_corpus(tmp_path / "d", 1, 0, names_train=2))   # names count
+    check_training_corpus(_tiny_corpus(tmp_path / "e", 1, 3))
+
+
+def _with_empty_names_train(folder):
+    np.savez(folder / "names_train.npz", features=np.zeros((0, 4), np.float16),
+             offsets=np.zeros(1, np.int64), texts=np.array([], dtype=str))
+    return folder
+
+
+def test_a_corpus_of_empty_splits_is_a_one_line_error(cli, tmp_path):
+    code, out, err = cli("corpus", str(tmp_path / "c"), "--train", "0", "--dev", "0",
+                         "--test", "0", "--names", "0")
+    assert code == 2 and "every split is empty" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "c").exists()
+
+
+def test_merge_and_relabel_refuse_sources_without_training_utterances(cli, tmp_path):
+    a = _tiny_corpus(tmp_path / "a", 1, 3)
+    empty = _tiny_corpus(tmp_path / "e", 2, 0)
+    code, out, err = cli("corpus-merge", str(tmp_path / "m"), str(empty), str(a))
+    assert code == 2 and f"source {empty}: holds no training utterances" in err, err
+    assert err.count("\n") == 1 and not (tmp_path / "m").exists()
+    # the last source gives the held-out splits: it may hold no training utterances
+    code, out, err = cli("corpus-merge", str(tmp_path / "m"), str(a), str(empty))
+    assert code == 0 and "'train': 3" in out, err
+    code, out, err = cli("corpus-relabel", str(tmp_path / "r"), str(empty))
+    assert code == 2 and "holds no training utterances" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "r").exists()
+
+
 def test_a_request_with_a_pause_holds_that_much_silence_between_its_parts(tmp_path):
     """``synthesize_with_pause`` (examples/endpoint_pauses.py): on a clean, dry channel the
     longest silent stretch inside the speech is the pause plus the parts' own word gaps at

@@ -644,3 +644,25 @@ def test_a_bad_init_fails_before_the_output_folder_is_made(cli, tmp_path):
                        "--init", str(bad))
     assert code == 2 and "garbage.pt" in err and "not a readable checkpoint" in err
     assert not (tmp_path / "o").exists()
+
+
+def _two_utterance_corpus(folder, n_dev=2):
+    folder.mkdir()
+    for split, n in (("train", 2), ("dev", n_dev)):
+        np.savez(folder / f"{split}.npz", features=np.zeros((20 * n, 80), np.float16),
+                 offsets=np.arange(n + 1) * 20,
+                 texts=np.array(["stop", "call mom"][:n], dtype=str))
+    return folder
+
+
+def test_train_refuses_a_corpus_it_cannot_train_or_choose_a_checkpoint_on(cli, tmp_path):
+    """No training or dev utterances, or --epochs too few for one step: one line, exit 2,
+    no --out folder (it used to report 'best dev WER inf %' and write no weights)."""
+    empty = _two_utterance_corpus(tmp_path / "c0", n_dev=0)
+    ok = _two_utterance_corpus(tmp_path / "c2")
+    for corpus, epochs, words in ((empty, "1", "dev.npz holds no utterances"),
+                                  (ok, "0.01", "--epochs 0.01: makes no training step")):
+        code, out, err = cli("train", "--corpus", str(corpus), "--out", str(tmp_path / "o"),
+                             "--epochs", epochs)
+        assert code == 2 and words in err and err.count("\n") == 1, err
+        assert "inf" not in out + err and not (tmp_path / "o").exists()

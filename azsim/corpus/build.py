@@ -245,10 +245,11 @@ def _feature_shape(path: Path, where: str) -> tuple:
     return shape
 
 
-def check_split(corpus_dir, split: str) -> None:
+def check_split(corpus_dir, split: str) -> int:
     """Raise a one-line ``AzsimError`` unless ``corpus_dir/split.npz`` is a corpus split as
     ``build_corpus`` writes it: features [frames, mels], offsets [n + 1] ascending from 0 to
-    the frame count, texts [n] strings (features are checked from their header only)."""
+    the frame count, texts [n] strings (features are checked from their header only).
+    Returns n, its number of utterances."""
     path = Path(corpus_dir) / f"{split}.npz"
     where = f"corpus split {path}"
     arrays = read_npz(path, where, keys=("offsets", "texts"))
@@ -265,6 +266,26 @@ def check_split(corpus_dir, split: str) -> None:
     if texts.dtype.kind != "U" or texts.ndim != 1:
         raise AzsimError(f"{where}: texts is {texts.dtype} {texts.shape}; expected 1-D strings")
     check_offsets(where, arrays["offsets"], texts.size, shape[0], "features")
+    return int(texts.size)
+
+
+def check_training_corpus(corpus_dir) -> None:
+    """What ``azsim train`` reads, checked before any training work: ``train`` (with
+    ``names_train`` when there is one) holding utterances to train on, and ``dev`` holding
+    utterances to choose the checkpoint written as weights.npz by (its word error rate)."""
+    if not (Path(corpus_dir) / "train.npz").is_file():
+        raise AzsimError(f"--corpus {corpus_dir}: no train.npz; make one with 'azsim corpus'")
+    sizes = {split: check_split(corpus_dir, split) for split in ("train", "dev", "names_train")
+             if split != "names_train" or (Path(corpus_dir) / f"{split}.npz").is_file()}
+    if not sizes["train"] + sizes.get("names_train", 0):
+        files = "train.npz and names_train.npz hold" if "names_train" in sizes \
+            else "train.npz holds"
+        raise AzsimError(f"--corpus {corpus_dir}: no training utterances ({files} none); make "
+                         "a corpus with 'azsim corpus --train N', N > 0")
+    if not sizes["dev"]:
+        raise AzsimError(f"--corpus {corpus_dir}: dev.npz holds no utterances; training "
+                         "writes the checkpoint with the lowest dev WER as weights.npz, so it "
+                         "needs a dev split ('azsim corpus --dev N', N > 0)")
 
 
 def merge_corpora(out_dir, sources: list) -> dict:
@@ -283,7 +304,7 @@ def merge_corpora(out_dir, sources: list) -> dict:
     srcs = [Path(s) for s in sources]
     if len(srcs) < 2:
         raise AzsimError(f"corpus merge: {len(srcs)} source corpus given; give two or more")
-    metas = []
+    metas, n_training = [], []
     for src in srcs:
         if out.resolve() == src.resolve():
             raise AzsimError(f"corpus merge DIR {out_dir}: is also a source; write elsewhere")
@@ -299,10 +320,16 @@ def merge_corpora(out_dir, sources: list) -> dict:
                 or "hop_ms" not in meta["frontend"]:
             raise AzsimError(f"corpus merge source {meta_path}: not a corpus description (it "
                              "needs 'frontend' with 'hop_ms', as 'azsim corpus' writes)")
-        for split in SPLITS:
-            if (src / f"{split}.npz").is_file():
-                check_split(src, split)
+        counts = {split: check_split(src, split) for split in SPLITS
+                  if (src / f"{split}.npz").is_file()}
+        n_training.append(sum(counts.get(split, 0) for split in TRAINING_SPLITS))
         metas.append(meta)
+    # A source before the last gives only its training utterances (the last also gives the
+    # held-out splits): one without any would add nothing, and the merge would hold no more.
+    for src, n in zip(srcs[:-1], n_training):
+        if not n:
+            raise AzsimError(f"corpus merge source {src}: holds no training utterances; it "
+                             "would add nothing to the merged corpus")
     for key in ("voice_split_seed", "frontend"):
         values = [m.get(key) for m in metas]
         if any(v != values[0] for v in values):
@@ -382,8 +409,11 @@ def relabel_corpus(out_dir, source, weights: dict, model_cfg, teacher: str = "",
     if out.resolve() == src.resolve():
         raise AzsimError(f"corpus relabel DIR {out_dir}: is the source; write elsewhere")
     splits = [sp for sp in SPLITS if (src / f"{sp}.npz").is_file()]
-    for split in splits:
-        check_split(src, split)
+    sizes = {split: check_split(src, split) for split in splits}
+    if not sum(sizes.get(split, 0) for split in TRAINING_SPLITS):
+        raise AzsimError(f"corpus relabel SOURCE {source}: holds no training utterances, so "
+                         "there is nothing to relabel; give a corpus made with 'azsim corpus "
+                         "--train N', N > 0")
     vocab = make_vocab(model_cfg.vocab, model_cfg.vocab_size)
     report = progress or (lambda *_: None)
     out.mkdir(parents=True, exist_ok=True)

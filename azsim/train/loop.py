@@ -276,14 +276,24 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
     # the inputs that can be bad files first: a bad one fails before OUT or the corpus is touched
     start = _read_init(init, model_cfg)
     teacher_arrays = read_teacher(cfg.kd_teacher, model_cfg) if cfg.kd_teacher else None
+    vocab = make_vocab(model_cfg.vocab, model_cfg.vocab_size)
+    train_split = data.load(corpus_dir, "train", vocab, cfg.train_limit or None)
+    dev_split = data.load(corpus_dir, "dev", vocab, cfg.dev_limit or None)
+    if not train_split.size or not dev_split.size:   # azsim train checks this first
+        raise AzsimError(f"corpus {corpus_dir}: training needs utterances in train and dev; "
+                         f"it has {train_split.size} and {dev_split.size}")
+    steps_per_epoch = len(data.batches(train_split, cfg.max_batch_frames, np.random.default_rng(0)))
+    total = int(cfg.epochs * steps_per_epoch)
+    if total < 1:   # no step, no dev evaluation: nothing would be written as weights.npz
+        raise AzsimError(f"--epochs {cfg.epochs:g}: makes no training step (an epoch of this "
+                         f"corpus is {steps_per_epoch} batch(es), and training runs epochs x "
+                         f"batches steps, rounded down); give --epochs >= "
+                         f"{math.ceil(1000 / steps_per_epoch) / 1000:g}")
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise AzsimError(f"--out {out_dir}: cannot create the folder ({exc.strerror})") from None
-    vocab = make_vocab(model_cfg.vocab, model_cfg.vocab_size)
-    train_split = data.load(corpus_dir, "train", vocab, cfg.train_limit or None)
-    dev_split = data.load(corpus_dir, "dev", vocab, cfg.dev_limit or None)
     mean, std = data.feature_stats(train_split)
     model = TorchRNNT(model_cfg, mean, std)
     if start is not None and start[0] == "npz":
@@ -357,8 +367,6 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
         groups.append({"params": list(log_steps.values()), "rate": cfg.step_lr / cfg.lr,
                        "weight_decay": 0.0})
     opt = torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps_per_epoch = len(data.batches(train_split, cfg.max_batch_frames, np.random.default_rng(0)))
-    total = int(cfg.epochs * steps_per_epoch)
     log_path = out / "train.log.jsonl"
     log = log_path.open("a", encoding="utf-8")
     log.write(json.dumps(_start_entry(corpus_dir, init, cfg)) + "\n")

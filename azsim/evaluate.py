@@ -184,6 +184,14 @@ def load_testset(spec: str, cfg) -> TestSet:
                      " a corpus .npz split, or a folder with transcripts.tsv")
 
 
+def _set_identity(spec: str) -> str:
+    """The file or folder :func:`load_testset` reads for ``spec``."""
+    shipped = _testset_dir() / f"{spec}.npz"
+    if "/" not in spec and not spec.endswith(".npz") and shipped.is_file():
+        return str(shipped)
+    return str(Path(spec).resolve())
+
+
 def calibration_utterances(cfg) -> list[Utterance]:
     """Shipped calibration features: dev-split speech, disjoint from the test voices."""
     path = _testset_dir() / "calibration.npz"
@@ -214,6 +222,15 @@ def evaluate_sets(model: str, testsets, bits: int | None = None, overrides=(),
     no work. One result per set; ``pooled`` combines them."""
     overrides = list(overrides) + ([f"model.weight_bits={bits}"] if bits is not None else [])
     cfg = cfgmod.load_model_config(model, overrides)
+    seen: dict[str, str] = {}
+    for name in testsets:   # a set given twice would count twice in the pooled figures
+        key = _set_identity(name)
+        if key in seen:
+            first = seen[key]
+            also = "" if first == name else f" (as --test {first} too)"
+            raise AzsimError(f"--test {name}: given twice{also}; each set is evaluated and "
+                             "pooled once")
+        seen[key] = name
     tsets = [load_testset(name, cfg) for name in testsets]
     if baseline is not None:
         if len(tsets) != 1:

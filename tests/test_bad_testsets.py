@@ -190,6 +190,17 @@ def _empty_sets(tmp_path):
             (header_only, header_only / "transcripts.tsv")]
 
 
+def test_a_set_given_twice_is_an_error(cli, tmp_path):
+    """Pooled figures would count its words twice; the same file by another path too."""
+    npz = _save(tmp_path, "two", _shipped_arrays())
+    _assert_one_line_error(cli("eval", "--test", "test", "--test", "test"), "--test test",
+                           "given twice")
+    other = tmp_path / "sub" / ".." / "two.npz"
+    (tmp_path / "sub").mkdir()
+    _assert_one_line_error(cli("eval", "--test", str(npz), "--test", "test", "--test",
+                               str(other)), other, "given twice", f"as --test {npz} too")
+
+
 def test_an_empty_test_set_is_an_error(cli, tmp_path):
     for spec, named in _empty_sets(tmp_path):
         for argv in (["eval", "--test", str(spec)], ["run", "--test", str(spec)],

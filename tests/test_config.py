@@ -119,6 +119,15 @@ def test_unknown_preset_lists_available():
     assert "az-edge" in config_error(load_hardware_config, "nope")
 
 
+def test_a_folder_is_not_an_unknown_preset(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine").mkdir()
+    message = config_error(load_hardware_config, "mine")
+    assert message.startswith("mine: is a folder") and "az-edge" in message, message
+    (tmp_path / "tiny").mkdir()   # a folder named like a preset does not hide the preset
+    assert load_model_config("tiny").name == "tiny"
+
+
 def test_missing_file_names_it(tmp_path):
     message = config_error(load_model_config, str(tmp_path / "absent.toml"))
     assert "absent.toml" in message

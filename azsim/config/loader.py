@@ -283,6 +283,9 @@ def resolve_preset(kind: str, name_or_path: str | Path) -> tuple[dict[str, Any],
     if text.endswith(".toml") or Path(text).is_file():
         return load_toml(text), text
     available = list_presets(kind)
+    if text not in available and Path(text).is_dir():
+        raise ConfigError(f"{text}: is a folder; give a {PRESET_KINDS[kind]} preset "
+                          f"({', '.join(available)}) or a path to a .toml file")
     if text not in available:
         raise ConfigError(f"unknown {PRESET_KINDS[kind]} preset {text!r} "
                           f"(available: {', '.join(available)}; or give a path to a .toml file)")

@@ -438,6 +438,11 @@ def _check_weights_out(command: str, out: str, inputs) -> None:
     if os.path.isdir(out) or not os.path.isdir(parent) or not os.access(parent, os.W_OK):
         raise AzsimError(f"{command} OUT.npz {out}: cannot write there (a folder, or its folder "
                          "is missing or not writable)")
+    from .model.loading import shipped_weights_dir
+    shipped = os.path.realpath(shipped_weights_dir())
+    if os.path.commonpath([os.path.realpath(parent), shipped]) == shipped:
+        raise AzsimError(f"{command} OUT.npz {out}: is in azsim's shipped models folder "
+                         f"({shipped}), which azsim never writes; write it elsewhere")
     for k, path in enumerate(inputs):
         if os.path.exists(path) and os.path.exists(out) and os.path.samefile(path, out):
             raise AzsimError(f"{command} OUT.npz {out}: is also input {k + 1} ({path}); write "
@@ -507,16 +512,20 @@ def prune(out, model, weights, sparsity, prune, overrides) -> None:
 
 @click.command()
 @click.argument("out", metavar="OUT.npz")
-@click.argument("inputs", nargs=-1, required=True, metavar="WEIGHTS.npz...")
+@click.argument("inputs", nargs=-1, required=True, metavar="NAME|WEIGHTS.npz...")
 @click.option("--model", "model", default="small", show_default=True, metavar="NAME|PATH",
               help="the model all of them are weights of")
 def soup(out, inputs, model) -> None:
-    """Average fine-tunes of one model into one weights file (a weight soup)."""
+    """Average fine-tunes of one model into one weights file (a weight soup); each input is
+    a weights file or a shipped set's name (small, small-qat4, ...)."""
     from .config import load_model_config
+    from .model.loading import resolve_weights_path
     from .model.weights import average_weights
 
-    _check_weights_out("soup", out, inputs)
-    arrays = average_weights(inputs, load_model_config(model, []))
+    cfg = load_model_config(model, [])
+    paths = [str(resolve_weights_path(cfg, name)) for name in inputs]   # shipped names too
+    _check_weights_out("soup", out, paths)
+    arrays = average_weights(paths, cfg)
     _write_weights_out("soup", out, arrays)
     click.echo(f"soup of {len(inputs)} -> {out}")
 

@@ -329,3 +329,41 @@ def test_sweep_checks_weights_and_counts_before_any_point(cli, tmp_path):
     spec.write_text('test = "test"\nutterances = -3\n')
     _one_line_error(cli, "sweep", "--spec", str(spec), "--dry-run",
                     words=("s.toml: utterances = -3",))
+
+
+def test_soup_takes_shipped_weight_names_as_other_commands_do(cli, tmp_path):
+    from azsim.config import load_model_config
+    from azsim.model.loading import model_weights
+
+    out = tmp_path / "s.npz"
+    code, text, err = cli("soup", str(out), "small", "small-qat4")
+    assert code in (0, None), err
+    cfg = load_model_config("small", [])
+    a, b = model_weights(cfg, "small"), model_weights(cfg, "small-qat4")
+    with np.load(out) as soup:
+        np.testing.assert_allclose(soup["joint.w_out"], (a["joint.w_out"] + b["joint.w_out"]) / 2,
+                                   atol=1e-6)
+
+
+def test_prune_and_soup_never_write_into_the_shipped_models_folder(cli, tmp_path, monkeypatch):
+    """An earlier audit overwrote the shipped small.npz by accident (a stand-in folder here:
+    a test that fails must not do that again)."""
+    import shutil
+
+    import azsim.model.loading as loading
+
+    shipped = tmp_path / "models"
+    shipped.mkdir()
+    for name in ("small", "small-qat4"):
+        shutil.copyfile(loading.shipped_weights_dir() / f"{name}.npz", shipped / f"{name}.npz")
+    monkeypatch.setattr(loading, "shipped_weights_dir", lambda: shipped)
+    before = (shipped / "small.npz").read_bytes()
+    _one_line_error(cli, "soup", str(shipped / "small.npz"), "small", "small-qat4",
+                    words=("small.npz", "shipped models folder"))
+    _one_line_error(cli, "prune", str(shipped / "new.npz"), "--sparsity", "0.5",
+                    words=("new.npz", "shipped models folder"))
+    monkeypatch.chdir(shipped)
+    _one_line_error(cli, "prune", "small.npz", "--sparsity", "0.5",
+                    words=("small.npz", "shipped models folder"))
+    assert (shipped / "small.npz").read_bytes() == before
+    assert sorted(p.name for p in shipped.iterdir()) == ["small-qat4.npz", "small.npz"]

@@ -59,6 +59,25 @@ def test_a_text_file_as_weights_says_what_is_wrong(cli, tmp_path):
     assert "pickle" not in line
 
 
+def test_compress_weights_that_are_no_arrays_say_so_in_one_line(cli, tmp_path):
+    """azsim compress --weights used to print numpy's sentences about allow_pickle."""
+    p = tmp_path / "garbage.npz"
+    p.write_text("these are not weights\n")
+    line = _one_line_error(cli("compress", "--weights", str(p)), p, "not a zip archive",
+                           "integer matrices")
+    assert "pickle" not in line
+    objects = tmp_path / "objects.npy"
+    np.save(objects, np.array([{}, {}], dtype=object), allow_pickle=True)
+    line = _one_line_error(cli("compress", "--weights", str(objects)), objects,
+                           "holds Python objects")
+    assert "allow_pickle" not in line
+    good = tmp_path / "codes.npy"   # a .npy stays an input under any name
+    np.save(good, np.array([[1, -2], [3, 0]], np.int8))
+    good.rename(tmp_path / "codes.bin")
+    code, out, err = cli("compress", "--weights", str(tmp_path / "codes.bin"), "--format", "csr")
+    assert code in (0, None) and "1 matrices, 4 weights" in out, err
+
+
 def test_an_archive_of_other_things_is_named(tmp_path):
     import zipfile
     p = tmp_path / "other.npz"

@@ -6,13 +6,13 @@ decoded again and compared, so every reported size comes with proof that the str
 from __future__ import annotations
 
 import time
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import WeightsError
+from ..npzfile import read_npz
 from ..config.schema import WEIGHT_FORMATS
 from .format_base import check_codes
 from .pipeline import decode_matrix, encode_codebook, encode_codes, is_prunable
@@ -107,16 +107,22 @@ def load_integer_matrices(path: str, bits: int) -> dict[str, tuple]:
                            "integer matrices")
     if not p.is_file():
         raise WeightsError(f"{path}: file not found")
+    what = "--weights takes an .npz or .npy file of integer matrices"
     try:
-        loaded = np.load(p, allow_pickle=False)
-        if isinstance(loaded, np.ndarray):        # a .npy, whatever its name
-            arrays = {p.stem: loaded}
-        else:
-            with loaded as z:
-                arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise WeightsError(f"{path}: not a readable .npy/.npz file ({type(exc).__name__}: "
-                           f"{str(exc).splitlines()[0] if str(exc) else 'no detail'})") from None
+        with open(p, "rb") as fh:
+            is_npy = fh.read(6) == b"\x93NUMPY"
+    except OSError as exc:
+        raise WeightsError(f"{path}: cannot read ({exc.strerror})") from None
+    if not is_npy:   # an .npz, or anything else (text, pickles...): read_npz names what it is
+        arrays = read_npz(p, path, WeightsError, what)
+    else:            # a .npy, whatever its name
+        try:
+            arrays = {p.stem: np.load(p, allow_pickle=False)}
+        except (OSError, ValueError, EOFError) as exc:
+            why = ("holds Python objects, which azsim does not load" if "pickle" in str(exc)
+                   else f"not a readable .npy ({type(exc).__name__}: "
+                        f"{str(exc).splitlines()[0] if str(exc) else 'no detail'})")
+            raise WeightsError(f"{path}: {why}; {what}") from None
     out = {}
     for name, a in arrays.items():
         if a.ndim == 0 and name == "format_version":

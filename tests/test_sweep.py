@@ -530,6 +530,36 @@ def test_a_full_output_device_is_one_line_and_the_report_still_prints(cli, resul
     assert "Pareto front, energy vs latency" in out     # the terminal report is not lost
 
 
+@pytest.mark.parametrize("column, path, value", [
+    ("record", ("energy", "total_uj"), float("nan")),
+    ("record", ("latency", "seconds"), "0.5"),
+    ("record", ("energy", "breakdown_uj", "mac"), float("inf")),
+    ("config", ("model", "weight_bits"), "8"),
+])
+def test_a_damaged_number_in_a_stored_point_is_named(cli, results_db, tmp_path, column, path,
+                                                     value):
+    """azsim never stores NaN, infinity or a string where a number belongs; a database edited
+    or damaged outside azsim crashed report and plot (int(NaN), str < float)."""
+    import shutil
+    db = str(tmp_path / "damaged.sqlite")
+    shutil.copy(results_db, db)
+    with sqlite3.connect(db) as con:
+        key, text = con.execute(f"SELECT key, {column} FROM points ORDER BY rowid "
+                                "LIMIT 1 OFFSET 4").fetchone()
+        obj = json.loads(text)
+        node = obj
+        for part in path[:-1]:
+            node = node[part]
+        node[path[-1]] = value
+        con.execute(f"UPDATE points SET {column} = ? WHERE key = ?", (json.dumps(obj), key))
+    field = f"{column} {'.'.join(path)}"
+    for argv in (["report", db], ["plot", db, "--kind", "pareto", "-o", str(tmp_path / "p.png")]):
+        line = _one_line_error(cli, *argv)
+        assert db in line and key in line and field in line and repr(value) in line, line
+    code, _, err = cli("results", "export", db, "-o", str(tmp_path / "r.csv"))
+    assert code in (0, None), err          # export shows the stored rows as they are
+
+
 @pytest.mark.parametrize("kind", ["dense-vs-sparse", "bits", "energy-breakdown", "pareto",
                                   "timeline"])
 def test_plots_write_images(cli, results_db, tmp_path, kind):

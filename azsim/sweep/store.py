@@ -58,6 +58,7 @@ class StoredPoint:
     error: str | None
     run_s: float | None
     finished_utc: str
+    source: str = ""      # the database it was read from, for errors that name it
 
 
 class ResultStore:
@@ -169,4 +170,4 @@ def _stored_point(path, key, status, config, overrides, record, error, run_s, fi
             or not (record is None or isinstance(record, dict)):
         raise ResultsError(f"{path}: point {key!r} is damaged (config must be a JSON object, "
                            "overrides a list, record an object)")
-    return StoredPoint(key, status, config, overrides, record, error, run_s, finished)
+    return StoredPoint(key, status, config, overrides, record, error, run_s, finished, path)

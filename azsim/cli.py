@@ -122,6 +122,20 @@ def _decode_overrides(beam, context, context_weight, final_ms, speculative_ms, t
     return out
 
 
+def _check_context_weight(model, overrides, context_weight) -> None:
+    """``--context-weight`` (or ``--set model.decode.context_weight``) is the bonus of the
+    biasing phrases: with none (no --context, no context_file) it would change nothing."""
+    from .config import load_model_config
+    given = [o for o in overrides if o.split("=", 1)[0].strip() == "model.decode.context_weight"]
+    if context_weight is None and not given:
+        return
+    if not load_model_config(model, overrides).decode.context_file:
+        what = f"--context-weight {context_weight:g}" if context_weight is not None \
+            else f"--set {given[0]}"
+        raise AzsimError(f"{what}: the bonus of the biasing phrases needs --context FILE "
+                         "(the phrases, with --beam >= 2); without it nothing is biased")
+
+
 def _branch_overrides(branch: bool, branch_weights) -> list[str]:
     """``--branch`` and ``--branch-weights`` (issue #7) as --set model.branch.* overrides."""
     out = ["model.branch.enabled=true"] if branch or branch_weights is not None else []
@@ -232,6 +246,7 @@ def run(model, weights, hardware, audio, testset, utterances, bits, sparsity, pr
                             endpoint_speculative_ms, endpoint_tail_ms)
         + _branch_overrides(branch, branch_weights)
         + ([f"model.weight_bits={bits}"] if bits is not None else []))
+    _check_context_weight(model, overrides, context_weight)
     report = simulate(model=model, hardware=hardware, audio=list(audio) or None, bits=None,
                       overrides=overrides, weights=weights, progress=progress,
                       testset=testset, utterances=utterances)
@@ -242,6 +257,10 @@ def run(model, weights, hardware, audio, testset, utterances, bits, sparsity, pr
         _write_json(data, json_dest)
     if lattice_dir is not None:   # last: a failed write must not lose the report
         _save_lattices(data, lattice_dir)
+
+
+# What encoding given integer codes (azsim compress --weights) reads of the model config.
+_RAW_CODES_SETTINGS = ("model.weight_bits", "model.pointer_bits", "model.rle_index_bits")
 
 
 @cli.command()
@@ -297,6 +316,16 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
         overrides, _compression_overrides(sparsity, prune, None, codebook, gptq)
         + ([f"model.weight_bits={bits}"] if bits is not None else []))
     cfg = cfgmod.load_model_config(model, overrides)
+    keys = [o.split("=", 1)[0].strip() for o in overrides]
+    if "model.weight_format" in keys:
+        raise AzsimError(f"--set {overrides[keys.index('model.weight_format')]}: azsim compress "
+                         "encodes in the formats --format names; give --format instead")
+    if weights is not None:   # settings of the model's own weights would do nothing here
+        ignored = [o for o, key in zip(overrides, keys) if key not in _RAW_CODES_SETTINGS]
+        if ignored:
+            raise AzsimError(f"--set {' --set '.join(ignored)} with --weights {weights}: "
+                             "--weights encodes integer codes as given; of the model.* "
+                             f"settings only {', '.join(_RAW_CODES_SETTINGS)} apply to them")
     formats = sv.ALL_FORMATS if weight_format == "all" else (weight_format,)
     if weights is not None:
         codes = sv.load_integer_matrices(weights, cfg.weight_bits)

@@ -1,5 +1,6 @@
 """Bad options and damaged inputs found by fuzzing the CLI (2026-12-04): each is one line on
 stderr naming the input, exit status 2, and no work done on a silently wrong setting."""
+import json
 import sqlite3
 
 import numpy as np
@@ -367,3 +368,35 @@ def test_prune_and_soup_never_write_into_the_shipped_models_folder(cli, tmp_path
                     words=("small.npz", "shipped models folder"))
     assert (shipped / "small.npz").read_bytes() == before
     assert sorted(p.name for p in shipped.iterdir()) == ["small-qat4.npz", "small.npz"]
+
+
+@pytest.mark.parametrize("command", ["run", "eval"])
+@pytest.mark.parametrize("argv,named", [
+    (["--context-weight", "2"], "--context-weight 2"),
+    (["--context-weight", "2", "--beam", "4"], "--context-weight 2"),
+    (["--set", "model.decode.context_weight=2"], "--set model.decode.context_weight=2"),
+])
+def test_a_context_weight_without_context_phrases_is_refused(cli, command, argv, named):
+    """It changed nothing and exited 0, as if the biasing bonus had been applied."""
+    _one_line_error(cli, command, *argv, words=(named, "needs --context FILE"))
+
+
+def test_compress_weights_refuses_model_settings_it_cannot_apply(cli, tmp_path):
+    codes = tmp_path / "i8.npy"
+    np.save(codes, np.array([[1, -2], [3, 0]], np.int8))
+    _one_line_error(cli, "compress", "--weights", str(codes), "--set", "model.encoder.hidden=3",
+                    "--set", "model.pointer_bits=8", "--set", 'model.quantizer="gptq"',
+                    words=("model.encoder.hidden=3", 'model.quantizer="gptq"',
+                           "model.rle_index_bits"))
+    # the stream format --format picks, in both modes; model.weight_format did nothing
+    for argv in (["--weights", str(codes)], []):
+        _one_line_error(cli, "compress", *argv, "--set", 'model.weight_format="csr"',
+                        words=("model.weight_format", "--format"))
+    # the settings that do shape the streams of given codes still apply
+    code, out, err = cli("compress", "--weights", str(codes), "--format", "rle", "--bits", "4",
+                         "--set", "model.rle_index_bits=3", "--set", "model.pointer_bits=8",
+                         "--json", "-")
+    assert code in (0, None), err
+    code, out_wide, err = cli("compress", "--weights", str(codes), "--format", "rle", "--bits",
+                              "4", "--json", "-")
+    assert json.loads(out)["formats"][0]["bytes"] != json.loads(out_wide)["formats"][0]["bytes"]

@@ -139,6 +139,40 @@ def test_bad_sweep_specs_fail_before_any_point_runs(cli, tmp_path, argv, fragmen
     assert not db.exists()   # nothing ran, nothing was stored
 
 
+def test_bad_weights_and_test_sets_fail_up_front_as_run_and_eval_say(cli, tmp_path):
+    """--weights and --test were only opened before the points ran: a NaN in the weights or
+    a test set of the wrong width passed --dry-run, then failed every point (exit 1)."""
+    from azsim import config as cfgmod
+    from azsim.model.loading import model_weights, shipped_weights_dir
+    from azsim.model.weights import FORMAT_VERSION
+    w = dict(model_weights(cfgmod.load_model_config(cfgmod.DEFAULT_MODEL, [])))
+    w["frontend.mean"] = w["frontend.mean"].copy()
+    w["frontend.mean"][3] = np.nan
+    nan = str(tmp_path / "nan.npz")
+    np.savez(nan, format_version=np.int64(FORMAT_VERSION), **w)
+    narrow = str(tmp_path / "narrow.npz")
+    np.savez(narrow, features=np.zeros((30, 7), np.float16), offsets=np.array([0, 10, 30]),
+             texts=np.array(["hello", "world"]))
+    audio = sp.shipped_audio_paths()[0]
+    db = tmp_path / "r.sqlite"
+    bits = ["--set", "model.weight_bits=8,6", "--jobs", "1", "--results", str(db)]
+    said = _one_line_error(cli, "run", "--audio", audio, "--weights", nan)
+    assert "frontend.mean contains NaN" in said
+    for extra in (["--dry-run"], []):
+        assert _one_line_error(cli, "sweep", "--audio", audio, "--weights", nan,
+                               *bits, *extra) == said
+    said = _one_line_error(cli, "eval", "--test", narrow)
+    assert "7 mel channels" in said
+    for extra in (["--dry-run"], []):
+        assert _one_line_error(cli, "sweep", "--test", narrow, *bits, *extra) == said
+    assert not db.exists()       # nothing ran, nothing was stored
+    # Checked per model shape: weights that fit the first point but not another are named.
+    small = str(shipped_weights_dir() / "small.npz")
+    line = _one_line_error(cli, "sweep", "--model", "small", "--weights", small, "--set",
+                           "model.joint.hidden=256,128", "--dry-run")
+    assert line.startswith("azsim: error: sweep model at model.joint.hidden=128: " + small)
+
+
 def test_bad_spec_files(cli, tmp_path):
     cases = {
         "unknown key": ("colour = 1\n", "colour"),

@@ -430,6 +430,34 @@ def _digest(obj: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _check_weights_and_testset(spec: SweepSpec, models: Mapping[tuple, Any]) -> None:
+    """Load the ``--weights`` file and the ``--test`` set as every point would (the checks of
+    ``azsim run --weights`` and ``azsim eval --test``, with their messages): a bad one would
+    fail every point at run time. Once per model shape they depend on, not once per point;
+    a shape that is not the first one's is named."""
+    if spec.weights is None and spec.testset is None:
+        return
+    from ..evaluate import load_testset
+    from ..model.weights import load_weights, validate_weights
+    arrays, seen_weights, seen_tests = None, set(), set()
+    for n, (combo, cfg) in enumerate(models.items()):
+        at = "" if n == 0 else f"sweep model at {' '.join(combo)}: "
+        try:
+            shape = (cfg.vocab_size, cfg.frontend, cfg.encoder, cfg.prediction, cfg.joint)
+            if spec.weights is not None and shape not in seen_weights:
+                seen_weights.add(shape)
+                if arrays is None:
+                    arrays = load_weights(spec.weights, cfg)
+                else:
+                    validate_weights(arrays, cfg, spec.weights)
+            features = (cfg.frontend, cfg.encoder.stack_frames, cfg.vocab)
+            if spec.testset is not None and features not in seen_tests:
+                seen_tests.add(features)
+                load_testset(spec.testset, cfg)
+        except AzsimError as exc:
+            raise SweepSpecError(f"{at}{exc}") from None
+
+
 def expand(spec: SweepSpec) -> list[Point]:
     """Every point of the sweep, resolved and validated, in cartesian order (first axis
     outermost). Raises SweepSpecError on the first invalid combination, before anything runs."""
@@ -472,6 +500,7 @@ def expand(spec: SweepSpec) -> list[Point]:
         inputs = {"test": _testset_identity(spec.testset, spec.utterances,
                                             spec.utterances_from),
                   "weights": weights_id}
+    _check_weights_and_testset(spec, models)
     model_dicts = {combo: to_dict(cfg) for combo, cfg in models.items()}
     file_ids: dict[str, dict[str, str]] = {}
     weight_files = {combo: _weight_files(cfg, file_ids) for combo, cfg in models.items()}

@@ -122,6 +122,8 @@ def _sweep(spec_file, model, weights, hardware, audio, testset, utterances, sets
     spec = build_spec(model=model, hw=hardware, audio=list(audio) or None, weights=weights,
                       sets=sets, spec_file=spec_file, testset=testset, utterances=utterances)
     points = expand(spec)   # every point resolved and validated before anything runs
+    for text in spec.replaced:   # the command line wins, field by field; say where it did
+        click.echo(f"azsim: note: {text}", err=True)
     if executor == "dask" and not scheduler:
         raise AzsimError("--executor dask needs --scheduler ADDRESS (e.g. tcp://host:8786)")
     if scheduler and executor != "dask":

@@ -166,21 +166,24 @@ def _alphabet(cfg) -> str | None:
     return CHARS if cfg.vocab == "chars" else None
 
 
-def load_testset(spec: str, cfg) -> TestSet:
+def load_testset(spec: str, cfg, where: str | None = None) -> TestSet:
     """``spec``: a shipped set's name (``test``, ``names``), a ``.npz`` split, or a folder of
     WAVs with ``transcripts.tsv`` (columns file, text). Every input is checked (one-line
-    :class:`AzsimError`); a set without utterances is an error, never a WER of 0."""
+    :class:`AzsimError`, beginning with ``where``, by default ``--test SPEC``); a set
+    without utterances is an error, never a WER of 0."""
     shipped = _testset_dir() / f"{spec}.npz"
     if "/" not in spec and not spec.endswith(".npz") and shipped.is_file():
-        return _from_npz(shipped, spec, cfg)
+        return _from_npz(shipped, spec, cfg, where)
     path = Path(spec)
     if path.is_file() and path.suffix == ".npz":
-        return replace(_from_npz(path, path.stem, cfg), grammar=corpus_meta(path.parent).get("grammar"))
+        return replace(_from_npz(path, path.stem, cfg, where),
+                       grammar=corpus_meta(path.parent).get("grammar"))
     if path.is_dir() and (path / "transcripts.tsv").is_file():
         rows = read_transcripts(path / "transcripts.tsv", _alphabet(cfg))
         utts = load_utterances([str(path / f) for f, _ in rows], cfg)
         return TestSet(path.name, utts, [t for _, t in rows])
-    raise AzsimError(f"--test {spec}: not a shipped test set ({', '.join(shipped_testsets())}),"
+    raise AzsimError(f"{where or f'--test {spec}'}: not a shipped test set "
+                     f"({', '.join(shipped_testsets())}),"
                      " a corpus .npz split, or a folder with transcripts.tsv")
 
 

@@ -173,6 +173,45 @@ def test_bad_weights_and_test_sets_fail_up_front_as_run_and_eval_say(cli, tmp_pa
     assert line.startswith("azsim: error: sweep model at model.joint.hidden=128: " + small)
 
 
+def test_inputs_from_a_spec_file_are_named_as_the_spec_gives_them(cli, tmp_path):
+    """An unreadable audio, weights or test-set path written in a spec file was reported as
+    if given with --audio, --weights or --test, options the user never typed."""
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"hi")
+    cases = {"audio = ['missing.wav']": "audio = " + str(tmp_path / "missing.wav") + ": cannot read",
+             "weights = 'junk.bin'": f"weights = {junk}: not a weights .npz",
+             "test = 'nothere'": "test = " + str(tmp_path / "nothere") + ": not a shipped test set",
+             "test = 'test'\naudio = ['junk.bin']": "test = test: give a test set or audio "
+                                                     "files, not both"}
+    for n, (text, fragment) in enumerate(cases.items()):
+        spec = tmp_path / f"s{n}.toml"
+        spec.write_text(text + "\n[sweep]\nmodel.weight_bits = [8, 6]\n")
+        line = _one_line_error(cli, "sweep", "--spec", str(spec), "--dry-run")
+        assert line == f"azsim: error: {spec}: {fragment}" or \
+            line.startswith(f"azsim: error: {spec}: {fragment}"), line
+        assert "--audio" not in line and "--weights" not in line and "--test" not in line
+    # Given on the command line, the option is named as before.
+    line = _one_line_error(cli, "sweep", "--weights", str(junk), "--dry-run")
+    assert line.startswith(f"azsim: error: --weights {junk}: not a weights .npz")
+
+
+def test_a_set_that_replaces_a_spec_setting_says_so(cli, tmp_path):
+    """The command line wins field by field; a --set that replaced a whole [sweep] axis
+    silently turned a 3-point sweep into 1 point."""
+    spec = tmp_path / "s.toml"
+    spec.write_text("[set]\nhw.clock_mhz = 400\n[sweep]\nmodel.weight_bits = [8, 6, 4]\n")
+    code, out, err = cli("sweep", "--spec", str(spec), "--set", "model.weight_bits=2",
+                         "--set", "hw.clock_mhz=800,1000", "--dry-run")
+    assert code == 0, err
+    assert out.startswith("sweep: 2 points over hw.clock_mhz (2)")
+    assert f"azsim: note: --set model.weight_bits=2 replaces {spec}'s [sweep] " \
+           "model.weight_bits = [8, 6, 4]" in err
+    assert f"azsim: note: --set hw.clock_mhz=800,1000 replaces {spec}'s [set] " \
+           "hw.clock_mhz=400" in err
+    code, out, err = cli("sweep", "--spec", str(spec), "--dry-run")
+    assert code == 0 and "note" not in err and out.startswith("sweep: 3 points")
+
+
 def test_bad_spec_files(cli, tmp_path):
     cases = {
         "unknown key": ("colour = 1\n", "colour"),

@@ -78,6 +78,10 @@ class SweepSpec:
     testset: str | None = None       # a shipped test set's name, or an absolute path
     utterances: int | None = None    # the test set's first N utterances
     utterances_from: str = "--utterances"   # where the count was given, for its errors
+    audio_from: str = "--audio"      # where each input was given (the option, or the spec
+    weights_from: str = "--weights"  # file's key), so that an error names what the user wrote
+    testset_from: str = "--test"
+    replaced: tuple[str, ...] = ()   # spec-file settings a --set replaced, said by the CLI
 
 
 @dataclass(frozen=True)
@@ -266,14 +270,19 @@ def build_spec(*, model: str | None, hw: str | None, audio: Sequence[str] | None
         by_key[ax.key] = ax
     fixed = {".".join(parse_override(t)[0]): t for t in base["fixed"]}
     cli_keys: set[str] = set()
+    replaced: list[str] = []
     for text in sets:
         ax = parse_axis(text)
         if ax.key in cli_keys:
             raise SweepSpecError(f"--set {text}: {ax.key} is given twice on the command line "
                                  "(list all its values in one --set, comma-separated)")
         cli_keys.add(ax.key)
-        by_key.pop(ax.key, None)
-        fixed.pop(ax.key, None)
+        was_axis, was_fixed = by_key.pop(ax.key, None), fixed.pop(ax.key, None)
+        if was_axis is not None:
+            shown = ", ".join(o.partition("=")[2] for o in was_axis.overrides)
+            replaced.append(f"--set {text} replaces {spec_file}'s [sweep] {ax.key} = [{shown}]")
+        elif was_fixed is not None:
+            replaced.append(f"--set {text} replaces {spec_file}'s [set] {was_fixed}")
         if len(ax.values) == 1:
             fixed[ax.key] = ax.overrides[0]
         else:
@@ -288,8 +297,13 @@ def build_spec(*, model: str | None, hw: str | None, audio: Sequence[str] | None
         test = os.path.abspath(test)
     count = utterances if utterances is not None else base.get("utterances")
     label = "--utterances" if utterances is not None else f"{spec_file}: utterances ="
+    def source(option: str, given, key: str) -> str:
+        return option if given else f"{spec_file}: {key} ="
+    test_from = source("--test", testset, "test")
     if test is not None and audio_list:
-        raise SweepSpecError(f"--test {test}: give a test set or --audio files, not both")
+        audio_from = "--audio" if audio else f"{spec_file}'s audio"
+        raise SweepSpecError(f"{test_from} {test}: give a test set or audio files, not both "
+                             f"(the audio files are {audio_from})")
     if count is not None and test is None:
         raise SweepSpecError(f"{label} {count}: only with --test (audio files run as "
                              "given)")
@@ -298,7 +312,10 @@ def build_spec(*, model: str | None, hw: str | None, audio: Sequence[str] | None
                      weights=os.path.abspath(weights or base["weights"])
                      if (weights or base.get("weights")) else None,
                      fixed=tuple(fixed.values()), axes=tuple(by_key.values()),
-                     testset=test, utterances=count, utterances_from=label)
+                     testset=test, utterances=count, utterances_from=label,
+                     audio_from=source("--audio", audio, "audio"),
+                     weights_from=source("--weights", weights, "weights"), testset_from=test_from,
+                     replaced=tuple(replaced))
 
 
 def _absolute_if_file(name: str) -> str:
@@ -339,29 +356,29 @@ def _npy_length(zf: zipfile.ZipFile, member: str) -> int:
     return int(header["shape"][0])
 
 
-def _testset_identity(test: str, utterances: int | None,
-                      label: str = "--utterances") -> dict[str, Any]:
+def _testset_identity(test: str, utterances: int | None, label: str = "--utterances",
+                      where: str = "--test") -> dict[str, Any]:
     """Name, content hash and utterance count of a test set (``azsim eval --test``)."""
     path = _testset_dir() / f"{test}.npz" if _shipped_testset(test) else Path(test)
     if path.is_dir():
         tsv = path / "transcripts.tsv"
         if not tsv.is_file():
-            raise SweepSpecError(f"--test {test}: a folder needs transcripts.tsv (columns "
+            raise SweepSpecError(f"{where} {test}: a folder needs transcripts.tsv (columns "
                                  "file, text)")
         files = [f for f, _ in read_transcripts(tsv)]   # checked as azsim eval does
-        ident = {"name": path.name, "files": [_file_identity(str(tsv), "--test")] +
-                 [_file_identity(str(path / f), "--test") for f in files]}
+        ident = {"name": path.name, "files": [_file_identity(str(tsv), where)] +
+                 [_file_identity(str(path / f), where) for f in files]}
         n = len(files)
     elif path.is_file() and path.suffix == ".npz":
-        ident = _file_identity(str(path), "--test")
+        ident = _file_identity(str(path), where)
         try:
             with zipfile.ZipFile(path) as zf:
                 n = _npy_length(zf, "texts.npy")
         except (OSError, KeyError, ValueError, SyntaxError, zipfile.BadZipFile) as exc:
-            raise SweepSpecError(f"--test {test}: not a test-set .npz with texts ({exc})") \
+            raise SweepSpecError(f"{where} {test}: not a test-set .npz with texts ({exc})") \
                 from None
     else:
-        raise SweepSpecError(f"--test {test}: not a shipped test set, a corpus .npz split, or "
+        raise SweepSpecError(f"{where} {test}: not a shipped test set, a corpus .npz split, or "
                              "a folder with transcripts.tsv")
     if utterances is not None and not 1 <= utterances <= n:
         raise SweepSpecError(f"{label} {utterances}: test set {ident['name']} has {n} "
@@ -453,7 +470,7 @@ def _check_weights_and_testset(spec: SweepSpec, models: Mapping[tuple, Any]) -> 
             features = (cfg.frontend, cfg.encoder.stack_frames, cfg.vocab)
             if spec.testset is not None and features not in seen_tests:
                 seen_tests.add(features)
-                load_testset(spec.testset, cfg)
+                load_testset(spec.testset, cfg, where=f"{spec.testset_from} {spec.testset}")
         except AzsimError as exc:
             raise SweepSpecError(f"{at}{exc}") from None
 
@@ -463,14 +480,14 @@ def expand(spec: SweepSpec) -> list[Point]:
     outermost). Raises SweepSpecError on the first invalid combination, before anything runs."""
     audio_paths = list(spec.audio) if spec.audio else \
         [] if spec.testset is not None else shipped_audio_paths()
-    audio_ids = [_file_identity(path, "--audio") for path in audio_paths]
+    audio_ids = [_file_identity(path, spec.audio_from) for path in audio_paths]
     if spec.audio:
         from ..model.audio import read_wav
         for path in audio_paths:
             read_wav(path)  # a bad WAV would fail every point: say so once, now
-    weights_id = _file_identity(spec.weights, "--weights") if spec.weights else None
+    weights_id = _file_identity(spec.weights, spec.weights_from) if spec.weights else None
     if spec.weights:
-        _check_npz_archive(spec.weights, f"--weights {spec.weights}")
+        _check_npz_archive(spec.weights, f"{spec.weights_from} {spec.weights}")
     model_axes = [ax for ax in spec.axes if ax.key.startswith("model.")]
     hw_axes = [ax for ax in spec.axes if ax.key.startswith("hw.")]
 
@@ -498,7 +515,7 @@ def expand(spec: SweepSpec) -> list[Point]:
     inputs = {"audio": audio_ids, "audio_default": spec.audio is None, "weights": weights_id}
     if spec.testset is not None:   # only then: the keys of audio sweeps stay as they were
         inputs = {"test": _testset_identity(spec.testset, spec.utterances,
-                                            spec.utterances_from),
+                                            spec.utterances_from, spec.testset_from),
                   "weights": weights_id}
     _check_weights_and_testset(spec, models)
     model_dicts = {combo: to_dict(cfg) for combo, cfg in models.items()}

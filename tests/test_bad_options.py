@@ -400,3 +400,14 @@ def test_compress_weights_refuses_model_settings_it_cannot_apply(cli, tmp_path):
     code, out_wide, err = cli("compress", "--weights", str(codes), "--format", "rle", "--bits",
                               "4", "--json", "-")
     assert json.loads(out)["formats"][0]["bytes"] != json.loads(out_wide)["formats"][0]["bytes"]
+
+
+@pytest.mark.parametrize("argv", [["report", "{d}"], ["results", "export", "{d}"],
+                                  ["plot", "{d}", "--kind", "bits", "-o", "{d}/p.png"],
+                                  ["validate", "{d}"]])
+def test_a_folder_where_a_results_database_or_suite_belongs_is_named_a_folder(cli, tmp_path,
+                                                                              argv):
+    """A folder was 'no such results database' or 'unknown validation suite'."""
+    err = _one_line_error(cli, *[a.format(d=tmp_path) for a in argv],
+                          words=(f"{tmp_path}: is a folder",))
+    assert "unknown" not in err and "no such" not in err

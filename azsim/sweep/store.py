@@ -138,6 +138,9 @@ def _check_version(db, path: str, option: str, *, create: bool) -> None:
 
 def open_for_reading(path: str) -> list[StoredPoint]:
     """Every point stored in the results database at ``path`` (successful or failed)."""
+    if os.path.isdir(path):
+        raise ResultsError(f"{path}: is a folder; give a results database file (written by "
+                           "azsim sweep --results PATH)")
     if not os.path.isfile(path):
         raise ResultsError(f"{path}: no such results database (write one with azsim sweep "
                            "--results PATH)")

@@ -214,6 +214,9 @@ def load_suite(name_or_path: str | Path = "eie", overrides: Iterable[str] = ()
         base_dir = Path(text).resolve().parent
     else:
         available = list_suites()
+        if text not in available and Path(text).is_dir():
+            raise ConfigError(f"{text}: is a folder; give a validation suite "
+                              f"({', '.join(available)}) or a path to a .toml file")
         if text not in available:
             raise ConfigError(f"unknown validation suite {text!r} (available: "
                               f"{', '.join(available)}; or give a path to a .toml file)")

@@ -96,7 +96,7 @@ def context_aliases(context_file, out_file, model, weights, bits, voices, min_co
     if vocab.kind != "chars":
         raise ContextError(f"--model {model}: aliases need a character vocabulary; this model "
                            f"has {vocab.kind}")
-    spec = parse_context(context_file, vocab)
+    spec = parse_context(context_file, vocab, where=f"CONTEXT {context_file}")
     t0 = time.perf_counter()
     _, qm = prepare_model(cfg, weights, calibration_utterances(cfg))
     result = al.find_aliases(qm, cfg, spec.phrases, spec.prefixes, keep, voices, min_count, seed,

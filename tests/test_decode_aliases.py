@@ -83,6 +83,12 @@ def test_bad_options_are_one_line_errors(cli, tmp_path):
     assert code == 2 and err.startswith(f"azsim: error: OUT {tmp_path / 'no' / 'out.txt'}: folder")
     code, _, err = cli("context-aliases", str(tmp_path / "none.txt"), str(tmp_path / "o.txt"))
     assert code == 2 and "none.txt: cannot read" in err and len(err.splitlines()) == 1
+    # CONTEXT is a positional argument: its errors named an option, --context, never typed.
+    assert err.startswith(f"azsim: error: CONTEXT {tmp_path / 'none.txt'}: cannot read")
+    (tmp_path / "blank.txt").write_text("# nothing\n")
+    code, _, err = cli("context-aliases", str(tmp_path / "blank.txt"), str(tmp_path / "o.txt"))
+    assert code == 2 and err.startswith(f"azsim: error: CONTEXT {tmp_path / 'blank.txt'}: no "
+                                        "phrases"), err
 
 
 def test_context_aliases_end_to_end(cli, tmp_path):

@@ -198,19 +198,21 @@ class ContextSpec:
     aliases: dict    # alternative spelling -> its phrase
 
 
-def parse_context(path: str, vocab: Vocab) -> ContextSpec:
+def parse_context(path: str, vocab: Vocab, where: str | None = None) -> ContextSpec:
     """A context file: one phrase per line, optionally followed by its alternative spellings
     (``siobhan | sheila | shivon``: the model's own spellings, rewritten to the phrase);
     ``@prefix WORDS`` lines name carrier phrases (e.g. ``@prefix call``) after which alone
     phrases are boosted; blank lines and lines starting with '#' are skipped. Text is
     lower-cased with whitespace collapsed; a character the model cannot emit, an alias that is
-    also a phrase, or one alias given to two phrases is an error."""
+    also a phrase, or one alias given to two phrases is an error, named by ``where`` (by
+    default ``--context PATH``)."""
+    where = where or f"--context {path}"
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise ContextError(f"--context {path}: cannot read ({exc.strerror or exc})") from None
+        raise ContextError(f"{where}: cannot read ({exc.strerror or exc})") from None
     except UnicodeDecodeError as exc:
-        raise ContextError(f"--context {path}: not UTF-8 text (byte {exc.start})") from None
+        raise ContextError(f"{where}: not UTF-8 text (byte {exc.start})") from None
     allowed = {t for t in vocab.tokens if t}
     shown = "".join(t for t in vocab.tokens if t and t != " ")
     phrases: list[str] = []
@@ -220,11 +222,11 @@ def parse_context(path: str, vocab: Vocab) -> ContextSpec:
 
     def check(text: str, lineno: int) -> str:
         if not text:
-            raise ContextError(f"--context {path} line {lineno}: an empty phrase or alias "
+            raise ContextError(f"{where} line {lineno}: an empty phrase or alias "
                                "('PHRASE | ALIAS | ...' needs text between the bars)")
         bad = sorted({ch for ch in text if ch not in allowed})
         if bad:
-            raise ContextError(f"--context {path} line {lineno}: {text!r} has "
+            raise ContextError(f"{where} line {lineno}: {text!r} has "
                                f"{', '.join(repr(c) for c in bad)}, which the model cannot "
                                f"emit (allowed: {shown} and space)")
         return text
@@ -236,7 +238,7 @@ def parse_context(path: str, vocab: Vocab) -> ContextSpec:
         if phrase.startswith(PREFIX_MARK) or phrase == PREFIX_MARK.strip():
             prefix = phrase[len(PREFIX_MARK):].strip()
             if not prefix:
-                raise ContextError(f"--context {path} line {lineno}: '@prefix' needs the "
+                raise ContextError(f"{where} line {lineno}: '@prefix' needs the "
                                    "carrier words after it (e.g. '@prefix call')")
             check(prefix, lineno)
             if prefix not in prefixes:
@@ -249,16 +251,16 @@ def parse_context(path: str, vocab: Vocab) -> ContextSpec:
         for alt in alts:
             alt = check(alt, lineno)
             if aliases.get(alt, head) != head:
-                raise ContextError(f"--context {path} line {lineno}: alias {alt!r} of "
+                raise ContextError(f"{where} line {lineno}: alias {alt!r} of "
                                    f"{head!r} is already an alias of {aliases[alt]!r} (line "
                                    f"{alias_lines[alt]}); an alias must name one phrase")
             aliases[alt], alias_lines[alt] = head, lineno
     if not phrases:
-        raise ContextError(f"--context {path}: no phrases (one phrase per line; '#' starts a "
+        raise ContextError(f"{where}: no phrases (one phrase per line; '#' starts a "
                            "comment, '@prefix WORDS' names a carrier phrase)")
     for alt, head in aliases.items():
         if alt in phrases:
-            raise ContextError(f"--context {path} line {alias_lines[alt]}: alias {alt!r} of "
+            raise ContextError(f"{where} line {alias_lines[alt]}: alias {alt!r} of "
                                f"{head!r} is also a phrase of its own; an alias must differ "
                                "from every phrase")
     return ContextSpec(phrases, prefixes, aliases)

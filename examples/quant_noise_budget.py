@@ -13,8 +13,8 @@ WER. The rounding mirrors the integer model (``kernels/lstm.py``, ``compress/ptq
 * ``joint``: the joint's pre-activation in Q3.12, its hidden layer int8 at 2^-7.
 
 The lookup tables' interpolation and the requantization multipliers are not mirrored, so the
-"all" row is close to, not equal to, the integer model's. Measured on the three selection
-sets (README, "Why the shipped set is hard on every variant"):
+"all" row is close to, not equal to, the integer model's. The shipped set's table is in the
+README ("Which rounding moves the words"); other sets and models:
 
     python examples/quant_noise_budget.py --test runs/d22/dev.npz --test runs/d23/dev.npz \\
         --test runs/t25/test.npz [--weights small] [--bits 8]

@@ -137,9 +137,11 @@ def _sweep(spec_file, model, weights, hardware, audio, testset, utterances, sets
             client.close()
         return
     if dry_run:
-        click.echo(f"sweep: {len(points)} points over {axes}")
+        click.echo(f"sweep: {len(points)} point{'s' if len(points) != 1 else ''} over {axes}")
         for p in points:
-            shown = " ".join(f"{k}={v!r}" for k, v in p.values.items())
+            # a sweep without axes is its base run: show what it is run with
+            shown = " ".join(f"{k}={v!r}" for k, v in p.values.items()) or \
+                " ".join(p.overrides) or "(the base run, no --set)"
             click.echo(f"  {p.key[:12]}  {shown}")
         return
     _run(spec, points, axes, results, resume, jobs, executor, scheduler, pool, None)

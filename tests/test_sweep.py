@@ -210,6 +210,11 @@ def test_a_set_that_replaces_a_spec_setting_says_so(cli, tmp_path):
            "hw.clock_mhz=400" in err
     code, out, err = cli("sweep", "--spec", str(spec), "--dry-run")
     assert code == 0 and "note" not in err and out.startswith("sweep: 3 points")
+    # Replaced by one value, the axis is gone: the one point shows what it runs with.
+    code, out, err = cli("sweep", "--spec", str(spec), "--set", "model.weight_bits=2",
+                         "--dry-run")
+    assert code == 0 and out.startswith("sweep: 1 point over no axes\n")
+    assert out.splitlines()[1].endswith("  hw.clock_mhz=400 model.weight_bits=2"), out
 
 
 def test_bad_spec_files(cli, tmp_path):

@@ -113,7 +113,8 @@ def test_user_file_by_path(tmp_path):
     assert load_model_config(str(path)).name == "mine"
 
 
-def test_unknown_preset_lists_available():
+def test_unknown_preset_lists_available(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)   # a folder named nope where pytest runs is a folder, not this
     message = config_error(load_model_config, "nope")
     assert "'nope'" in message and "tiny" in message and "he2019" in message
     assert "az-edge" in config_error(load_hardware_config, "nope")

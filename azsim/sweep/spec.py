@@ -297,6 +297,7 @@ def build_spec(*, model: str | None, hw: str | None, audio: Sequence[str] | None
         test = os.path.abspath(test)
     count = utterances if utterances is not None else base.get("utterances")
     label = "--utterances" if utterances is not None else f"{spec_file}: utterances ="
+
     def source(option: str, given, key: str) -> str:
         return option if given else f"{spec_file}: {key} ="
     test_from = source("--test", testset, "test")

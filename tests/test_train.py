@@ -666,3 +666,17 @@ def test_train_refuses_a_corpus_it_cannot_train_or_choose_a_checkpoint_on(cli, t
                              "--epochs", epochs)
         assert code == 2 and words in err and err.count("\n") == 1, err
         assert "inf" not in out + err and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("rows", [1, 5, 1 << 17, (1 << 17) + 1, 3 * (1 << 17) + 12345])
+def test_feature_stats_in_chunks_equal_the_whole_array_bit_for_bit(rows):
+    """feature_stats no longer widens the whole corpus to float64 at once (9 GB, twice, for
+    58,000 utterances); its figures must stay those of the one-array formula exactly, or a
+    training run would not reproduce its documented model."""
+    from azsim.train import data
+    rng = np.random.default_rng(rows)
+    feats = (rng.standard_normal((rows, 8)) * 3 - 7).astype(np.float16)
+    mean, std = data.feature_stats(data.Split(feats, np.array([0, rows]), np.array(["a"]), []))
+    whole = feats.astype(np.float64)
+    assert np.array_equal(mean, whole.mean(axis=0).astype(np.float32))
+    assert np.array_equal(std, (whole.std(axis=0) + 1e-3).astype(np.float32))

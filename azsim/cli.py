@@ -80,13 +80,20 @@ def _with_shorthands(user_sets, shorthands) -> list[str]:
     def split(item):
         key, _, value = item.partition("=")
         return key.strip(), value.strip()
+    from .config.loader import OptionOverride
+
     mine = {split(o)[0]: (o, split(o)[1]) for o in user_sets}
+    labeled = []
     for item in shorthands:
         key, value = split(item)
         if key in mine and mine[key][1].strip('"') != value.strip('"'):
             raise AzsimError(f"--set {mine[key][0]}: {_SHORTHAND_FLAGS.get(key, 'an option')} "
                              f"sets {key} to {value} too; give the setting once")
-    return list(user_sets) + list(shorthands)
+        flag = _SHORTHAND_FLAGS.get(key, "")
+        # an option with a value is named with it (--bits 9); a flag pair stays a --set
+        labeled.append(OptionOverride(item, f"{flag} {value.strip(chr(34))}")
+                       if flag and "/" not in flag else item)
+    return list(user_sets) + labeled
 
 
 def _compression_overrides(sparsity, prune, weight_format, codebook, gptq=False) -> list[str]:

@@ -411,3 +411,26 @@ def test_a_folder_where_a_results_database_or_suite_belongs_is_named_a_folder(cl
     err = _one_line_error(cli, *[a.format(d=tmp_path) for a in argv],
                           words=(f"{tmp_path}: is a folder",))
     assert "unknown" not in err and "no such" not in err
+
+
+@pytest.mark.parametrize("argv,named", [
+    (["run", "--bits", "9"], "with --bits 9: model.weight_bits = 9"),
+    (["eval", "--sparsity", "1.0"], "with --sparsity 1.0: model.sparsity = 1.0"),
+    (["run", "--beam", "99"], "with --beam 99: model.decode.beam = 99"),
+    (["run", "--set", "model.encoder.hidden=-1", "--bits", "3"],
+     "with --set model.encoder.hidden=-1 --bits 3: model.encoder.hidden = -1"),
+])
+def test_a_bad_value_from_an_option_names_the_option(cli, argv, named):
+    """The options write --set overrides; their errors said '--set model.weight_bits=9' to a
+    user who typed --bits 9."""
+    _one_line_error(cli, *argv, words=(named,))
+
+
+def test_option_overrides_pickle_as_themselves():
+    import pickle
+
+    from azsim.config.loader import OptionOverride, shown_override
+    o = OptionOverride("model.weight_bits=4", "--bits 4")
+    back = pickle.loads(pickle.dumps(o))
+    assert back == "model.weight_bits=4" and shown_override(back) == "--bits 4"
+    assert shown_override("model.weight_bits=4") == "--set model.weight_bits=4"

@@ -15,6 +15,7 @@ from azsim.config.loader import (
     build,
     list_presets,
     resolve_preset,
+    shown_override,
     split_overrides,
     to_dict,
 )
@@ -84,5 +85,5 @@ def _load(kind: str, cls: type, root: str, name_or_path: str | Path,
     data, source = resolve_preset(kind, name_or_path)
     if mine:
         data = apply_overrides(data, mine, root)
-        source = f"{source} with --set {' '.join(mine)}"
+        source = f"{source} with {' '.join(shown_override(o) for o in mine)}"
     return build(cls, data, source, root=root)

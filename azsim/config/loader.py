@@ -191,6 +191,26 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return path, parsed["v"]
 
 
+class OptionOverride(str):
+    """A ``--set`` override that a command-line option wrote (``--bits 9`` writes
+    ``model.weight_bits=9``): a plain string everywhere, and ``shown`` is what the user typed,
+    so that an error about the setting names the option, not a ``--set`` never given."""
+    shown: str
+
+    def __new__(cls, override: str, shown: str) -> "OptionOverride":
+        obj = super().__new__(cls, override)
+        obj.shown = shown
+        return obj
+
+    def __reduce__(self):   # pickled to sweep workers as itself
+        return (OptionOverride, (str(self), self.shown))
+
+
+def shown_override(text: str) -> str:
+    """How an override is named in messages: the option that wrote it, or ``--set TEXT``."""
+    return getattr(text, "shown", None) or f"--set {text}"
+
+
 def split_overrides(overrides: Iterable[str], roots: Iterable[str] = ("model", "hw")
                     ) -> dict[str, list[str]]:
     """Group raw ``--set`` strings by their first path component; every root gets a list.

@@ -89,9 +89,9 @@ def _with_shorthands(user_sets, shorthands) -> list[str]:
         if key in mine and mine[key][1].strip('"') != value.strip('"'):
             raise AzsimError(f"--set {mine[key][0]}: {_SHORTHAND_FLAGS.get(key, 'an option')} "
                              f"sets {key} to {value} too; give the setting once")
-        flag = _SHORTHAND_FLAGS.get(key, "")
+        flag, typed = _SHORTHAND_FLAGS.get(key, ""), value.strip('"')
         # an option with a value is named with it (--bits 9); a flag pair stays a --set
-        labeled.append(OptionOverride(item, f"{flag} {value.strip(chr(34))}")
+        labeled.append(OptionOverride(item, f"{flag} {typed}")
                        if flag and "/" not in flag else item)
     return list(user_sets) + labeled
 

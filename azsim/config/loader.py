@@ -35,7 +35,8 @@ __all__ = [
 ]
 
 # Preset directory under azsim/config/presets/ -> how a source is named in messages.
-PRESET_KINDS = {"models": "model", "hardware": "hardware", "energy": "energy table"}
+PRESET_KINDS = {"models": "model", "hardware": "hardware", "energy": "energy table",
+                "validation": "validation suite"}
 
 _OVERRIDE_FORM = "section.field=value"
 _TYPE_NAMES = {bool: "boolean", int: "integer", float: "number", str: "string",
@@ -288,7 +289,7 @@ def _preset_dir(kind: str) -> Any:
 
 
 def list_presets(kind: str) -> tuple[str, ...]:
-    """Names of the presets shipped for ``kind`` ("models", "hardware" or "energy"), sorted."""
+    """Names of the presets shipped for ``kind`` (a key of PRESET_KINDS), sorted."""
     return tuple(sorted(entry.name[: -len(".toml")] for entry in _preset_dir(kind).iterdir()
                         if entry.name.endswith(".toml") and entry.is_file()))
 

@@ -30,14 +30,12 @@ described by their densities in EIE's relative-index format.
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from collections.abc import Iterable, Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from azsim.config import load_hardware_config
-from azsim.config.loader import build, load_toml, split_overrides
+from azsim.config.loader import build, list_presets, resolve_preset, split_overrides
 from azsim.config.schema import HardwareConfig
 from azsim.errors import ConfigError
 
@@ -45,7 +43,6 @@ __all__ = ["ValidationLayer", "ValidationSuite", "load_suite", "list_suites", "s
 
 _SPEC = dataclasses.dataclass(frozen=True, kw_only=True)
 _MISSING: Any = dataclasses.MISSING
-_PRESET_DIR = ("presets", "validation")
 # A bound that keeps one layer's random matrix (generated in full) to a few seconds and at
 # most a few hundred MB of indices; EIE's largest layer (VGG-6) has 1.03e8 weights.
 _MAX_WEIGHTS = 2 ** 28
@@ -193,34 +190,18 @@ def _collect(make, source: str, problems: list[str]):
         return None
 
 
-def _preset_dir() -> Any:
-    return resources.files("azsim.config").joinpath(*_PRESET_DIR)
-
-
 def list_suites() -> tuple[str, ...]:
     """Names of the shipped validation suites, sorted."""
-    return tuple(sorted(e.name[:-len(".toml")] for e in _preset_dir().iterdir()
-                        if e.name.endswith(".toml") and e.is_file()))
+    return list_presets("validation")
 
 
 def load_suite(name_or_path: str | Path = "eie", overrides: Iterable[str] = ()
                ) -> ValidationSuite:
-    """Load a shipped suite by name, or a TOML file by path; ``hw.*`` overrides (as for
-    ``azsim run``: ``--set hw.queue_depth=4``) change the suite's hardware."""
-    text = str(name_or_path)
-    base_dir = None
-    if text.endswith(".toml") or Path(text).is_file():
-        data, source = load_toml(text), text
-        base_dir = Path(text).resolve().parent
-    else:
-        available = list_suites()
-        if text not in available and Path(text).is_dir():
-            raise ConfigError(f"{text}: is a folder; give a validation suite "
-                              f"({', '.join(available)}) or a path to a .toml file")
-        if text not in available:
-            raise ConfigError(f"unknown validation suite {text!r} (available: "
-                              f"{', '.join(available)}; or give a path to a .toml file)")
-        source = f"validation suite {text!r}"
-        data = tomllib.loads(_preset_dir().joinpath(f"{text}.toml").read_text("utf-8"))
+    """Load a shipped suite by name, or a TOML file by path (as every preset is resolved);
+    ``hw.*`` overrides (as for ``azsim run``: ``--set hw.queue_depth=4``) change the suite's
+    hardware. A file's layer paths are relative to its folder."""
+    data, source = resolve_preset("validation", name_or_path)
+    # a file is named by its path, a shipped suite by "validation suite preset 'NAME'"
+    base_dir = Path(source).resolve().parent if source == str(name_or_path) else None
     mine = split_overrides(list(overrides), roots=("hw",))["hw"]
     return suite_from_dict(data, source, mine, base_dir)

@@ -95,11 +95,11 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
         if cache is not None:
             cache[cache_key] = (utts, qm, results, refs, set_name)
     layers = results[0].events.layers
-    invocations = {info.name: int(sum(r.events.total("invocations", info.name) for r in results))
-                   for info in layers}
+    streamed = {info.name: int(sum(r.events.total("weight_bytes", info.name) for r in results))
+                for info in layers}
     act_bytes = max(int(r.events.counts[..., FIELD["act_write_bytes"]].max(initial=0))
                     for r in results)
-    residency = plan_residency(layers, invocations, hw.sram_bytes, act_bytes,
+    residency = plan_residency(layers, streamed, hw.sram_bytes, act_bytes,
                                lambda info: sram_weight_footprint_bytes(info, hw),
                                staging_bytes=2 * hw.stream_tile_bytes)
     stride = cfg.encoder.stack_stride or cfg.encoder.stack_frames

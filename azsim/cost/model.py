@@ -217,12 +217,15 @@ def _layer_arrays(k: int, info, log, plan) -> dict:
     attributed = {key: _zeros(n) for key in ATTRIBUTION}
     if info.kind == "embedding":
         # A lookup reads one row through the port; the row is decoded on the way (issue #3).
-        cnt["sram_weight_read_bytes"] = stream_bytes if resident else _zeros(n)
+        # A streamed row is first written into the tile buffer, like any streamed weights
+        # (until 2026-12-06 it was charged neither that write nor its read).
+        cnt["sram_weight_read_bytes"] = stream_bytes
         cnt["decoded_symbols"] = c[:, FIELD["decode_symbols"]]
         mv = stream_bytes / hw.sram_bytes_per_cycle
         attributed["sram"] += mv
         sched = busy = _zeros(n)
         stage = _zeros(n) if resident else stream_bytes
+        cnt["sram_weight_write_bytes"] = stage
         stream_symbols = _zeros(n)
     else:
         acc = _pe_products(info.name, log, plan, inv) if hw.array == "pe" \

@@ -3,14 +3,22 @@
 Batch-1 LSTM inference is memory-bound, so whether weights fit on chip dominates everything
 (DESIGN.md). A layer is resident if its SRAM footprint (its encoded stream, or the matrix with
 zeros filled back in, depending on where the decoder sits) fits in the SRAM left after the
-activation working set. Residency is a knapsack: a resident layer saves its DRAM stream on every
-invocation (invocations x stream bytes, as counted by the executor) and costs its footprint, so
-layers are admitted greedily by DRAM bytes saved per SRAM byte. The two differ where the decoder
-sits before SRAM: a sparse layer then streams its compressed bytes but occupies its dense size,
-so it saves less per SRAM byte than a dense layer invoked as often (before 2026-12-03 the key
-was invocations per footprint byte, which kept a 60 % sparse cheap encoder branch on chip and
-streamed the full branch it runs beside; README, "Branching encoder").
-Resident weights are read from DRAM once (at load), streamed ones on every invocation.
+activation working set. Residency is a knapsack: a resident layer is read from DRAM once, at
+load (its stream), instead of what it fetches when it streams (the executor's count over the
+run: the stream on every invocation, one row per lookup for an embedding), and costs its
+footprint, so layers are admitted greedily by DRAM bytes saved per SRAM byte. The two differ
+where the decoder sits before SRAM: a sparse layer then streams its compressed bytes but
+occupies its dense size, so it saves less per SRAM byte than a dense layer invoked as often
+(before 2026-12-03 the key was invocations per footprint byte, which kept a 60 % sparse cheap
+encoder branch on chip and streamed the full branch it runs beside; README, "Branching
+encoder").
+
+A layer that would fetch fewer bytes by streaming -- an embedding whose lookups read less than
+its table -- streams, unless keeping every layer avoids the double buffer that streaming needs
+and so reads fewer DRAM bytes in all: more SRAM must never add DRAM bytes. Until 2026-12-06 the key was invocations x stream bytes for every layer,
+which valued the tiny model's 488-byte embedding, read 4 rows of 16 bytes, as 4 x 488 bytes
+saved, and the byte of SRAM that made the whole model fit raised its DRAM reads by 424 bytes
+(tests/test_cost_properties.py). A layer never invoked is not kept either.
 
 Double buffering (issue #4): when any layer must stream, two tiles of ``staging_bytes / 2`` are
 reserved first, so that DRAM fills one tile while the array computes on the other
@@ -29,23 +37,47 @@ class Residency:
     staging_bytes: int = 0       # SRAM reserved for double-buffered streaming (0: none streams)
 
 
-def plan_residency(layers, invocations: dict[str, int], sram_bytes: int,
+def plan_residency(layers, streamed_bytes: dict[str, int], sram_bytes: int,
                    activation_bytes: int, footprint, staging_bytes: int = 0) -> Residency:
-    """``footprint(info)`` is the SRAM a resident layer takes (stream or decoded matrix) and
-    ``info.weight_stream_bytes`` what it fetches from DRAM per invocation when it streams;
-    ``staging_bytes`` the double buffer a streaming layer needs (reserved only if one streams)."""
+    """``footprint(info)`` is the SRAM a resident layer takes (stream or decoded matrix),
+    ``info.weight_stream_bytes`` what it reads from DRAM once when resident, and
+    ``streamed_bytes[name]`` what it reads from DRAM over the run when it streams;
+    ``staging_bytes`` the double buffer a streaming layer needs (reserved only if a layer
+    that streams fetches anything).
+
+    Of three plans, the one that reads the fewest DRAM bytes (the first of a tie): every layer
+    resident, or every layer worth keeping, if they fit without a double buffer; and the
+    greedy knapsack over the layers worth keeping, beside the double buffer."""
+    def fetched(info) -> int:
+        return streamed_bytes.get(info.name, 0)
+
+    def saving(info) -> int:
+        return fetched(info) - info.weight_stream_bytes
+
+    def staging(resident) -> int:
+        return staging_bytes if any(fetched(info) > 0 for info in layers
+                                    if info.name not in resident) else 0
+
+    def dram_bytes(resident) -> int:
+        return sum(info.weight_stream_bytes if info.name in resident else fetched(info)
+                   for info in layers)
+
     budget = max(sram_bytes - activation_bytes, 0)
-    if sum(footprint(info) for info in layers) <= budget:
-        used = sum(footprint(info) for info in layers)
-        return Residency(frozenset(info.name for info in layers), budget, used, 0)
-    budget = max(budget - staging_bytes, 0)
-    order = sorted(layers, key=lambda info: (-invocations.get(info.name, 0)
-                                             * info.weight_stream_bytes
-                                             / max(footprint(info), 1), info.name))
-    used, resident = 0, set()
-    for info in order:
-        if used + footprint(info) <= budget:
-            resident.add(info.name)
+    # Worth keeping: layers that would fetch at least their stream's bytes by streaming
+    # (keeping one read once either way costs no DRAM byte and spares the stream's latency).
+    worth = [info for info in layers if fetched(info) > 0 and saving(info) >= 0]
+    plans = []   # (resident, SRAM left for weights, double buffer), in order of preference
+    for keep in (layers, worth):   # everything, or every layer worth keeping, unbuffered
+        names = frozenset(info.name for info in keep)
+        if staging(names) == 0 and sum(footprint(info) for info in keep) <= budget:
+            plans.append((names, budget, 0))
+    used, greedy = 0, set()
+    for info in sorted(worth, key=lambda info: (-saving(info) / max(footprint(info), 1),
+                                                info.name)):
+        if used + footprint(info) <= budget - staging_bytes:
+            greedy.add(info.name)
             used += footprint(info)
-    staging = staging_bytes if len(resident) < len(layers) else 0
-    return Residency(frozenset(resident), budget, used, staging)
+    plans.append((frozenset(greedy), max(budget - staging(greedy), 0), staging(greedy)))
+    resident, left, buffer = min(plans, key=lambda plan: dram_bytes(plan[0]))   # first of ties
+    return Residency(resident, left, sum(footprint(info) for info in layers
+                                          if info.name in resident), buffer)

@@ -140,8 +140,11 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
             # bound_resource) and the cycles attributed to each resource (they sum to cycles).
             "cycles": cyc, "bound": BOUND_CLASS[resource] if cyc else "idle",
             "bound_resource": resource, "cycles_by_resource": attributed,
-            # Real MACs per MAC slot of the array over the layer's cycles.
-            "utilization": real / (cyc * hw.macs_per_cycle) if cyc else 0.0,
+            # Real MACs per MAC slot of the array over the layer's cycles; a precision-scalable
+            # lane has floor(8 / b) slots a cycle at b-bit weights (before 2026-12-06 the
+            # native 8-bit peak was the denominator, and packed layers showed up to 3.7).
+            "utilization": (real / (cyc * hw.macs_per_cycle * hw.macs_per_lane(info.weight_bits))
+                            if cyc else 0.0),
             # PE array: busy PE-cycles over PE-cycles of the broadcast schedule (1 = balanced).
             "load_balance": busy / (sched * hw.pe_count) if pe and sched else None,
             "dram_read_bytes": int(round(count(k, "dram_read_bytes") + pl["dram_read_bytes"])),

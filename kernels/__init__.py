@@ -24,7 +24,7 @@ from .gemv import gemv_i8, gemm_i8
 from .lstm import lstm_cell, lstm_sequence, CELL_FRAC_BITS
 from .joint import joint_hidden, joint_step
 from .golomb import golomb_decode
-from .bitpack import pack_codes, read_fields
+from .bitpack import pack_codes, read_codes, read_fields
 from .eie import eie_column_entries, eie_schedule
 from .pe_array import pe_slice_nnz, pe_invocations, stream_pipeline
 from .softmax import log_softmax_q
@@ -35,7 +35,7 @@ from .clip import mse_row_scales
 __all__ = [
     "jit", "requantize_i32", "requantize_scalar", "saturate_i16", "q15_to_i8", "lut_interp",
     "LUT_IN_FRAC_BITS", "LUT_OUT_FRAC_BITS", "LUT_ENTRIES", "LUT_INDEX_SHIFT",
-    "gemv_i8", "gemm_i8", "lstm_cell", "lstm_sequence", "CELL_FRAC_BITS", "joint_step", "golomb_decode", "pack_codes", "read_fields",
+    "gemv_i8", "gemm_i8", "lstm_cell", "lstm_sequence", "CELL_FRAC_BITS", "joint_step", "golomb_decode", "pack_codes", "read_codes", "read_fields",
     "eie_column_entries", "eie_schedule", "log_softmax_q",
     "pe_slice_nnz", "pe_invocations", "stream_pipeline", "joint_hidden",
     "matmul_nt", "matmul_kn", "gram_accumulate", "inverse_upper_cholesky", "gptq_round",

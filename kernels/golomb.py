@@ -14,6 +14,7 @@ OK = 0
 TRUNCATED = -1
 OVERRUN = -2    # the codes describe more weights than the header's shape
 BAD_VALUE = -3  # a palette rank beyond the palette
+TRAILING = -4   # bits after the last code beyond the last byte's zero padding
 
 
 @jit
@@ -74,6 +75,13 @@ def golomb_decode(payload, n_bits, m_z, m_v, fixed_width, palette, out):
             return TRUNCATED
         idx += run
         if idx == n:
+            # The encoder pads the last byte with zero bits and writes nothing after it.
+            if n_bits - pos >= 8:
+                return TRAILING
+            while pos < n_bits:
+                if (payload[pos >> 3] >> (pos & 7)) & 1:
+                    return TRAILING
+                pos += 1
             return OK
         if idx > n:
             return OVERRUN

@@ -117,3 +117,19 @@ def test_read_fields_kernel_matches_twin(data, seed):
     ref, ref_end = R.read_fields(payload, start, widths)
     np.testing.assert_array_equal(out, ref)
     assert end == ref_end
+
+
+@given(data=st.binary(min_size=0, max_size=40), start=st.integers(0, 7),
+       width=st.integers(1, 8), signed=st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_read_codes_kernel_matches_twin(data, start, width, signed):
+    """Fixed-width fields (and the weight codes they hold) straight into one byte each, at
+    every start bit and width, fields straddling bytes, down to an empty payload."""
+    from azsim.kernels import read_codes
+    payload = np.frombuffer(data, np.uint8)
+    count = max(8 * len(data) - start, 0) // width
+    out = np.empty(count, np.int8 if signed else np.uint8)
+    end = read_codes(payload, start, width, signed, out)
+    ref, ref_end = R.read_codes(payload, start, width, signed, count)
+    np.testing.assert_array_equal(out.astype(np.int64), ref)
+    assert end == ref_end

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import CompressedStreamError
-from ..kernels import read_fields
+from ..kernels import read_codes, read_fields
 from .stream import MAX_DECODED_WEIGHTS, StreamHeader, unwrap  # noqa: F401 (re-exported)
 
 MAX_CODE_BITS = 8
@@ -102,6 +102,13 @@ def field_codes(fields: np.ndarray, bits: int) -> np.ndarray:
     if bits == 1:
         return 2 * fields - 1
     return np.where(fields >= (1 << (bits - 1)), fields - (1 << bits), fields)
+
+
+def check_param(name: str, param: int, expected: int = 0) -> None:
+    """A stream's header parameter must be the one its format writes."""
+    if param != expected:
+        raise CompressedStreamError(f"{name} stream has header parameter {param}, expected "
+                                    f"{expected}")
 
 
 # ---- bit I/O -------------------------------------------------------------------------------
@@ -201,6 +208,20 @@ class BitReader:
         count = int(count)
         self._check(count * width)
         return self._read(np.full(count, width, np.int64))
+
+    def read_small(self, count: int, width: int, codes: bool) -> np.ndarray:
+        """``count`` fields of ``width`` <= 8 bits, one byte each: uint8 fields, or with
+        ``codes`` the int8 weight codes they hold (see :func:`field_codes`). A stream of 2^28
+        weights then decodes in about a byte a weight, not the 16-26 of :meth:`read` and
+        ``field_codes`` (measured 2026-12-06)."""
+        _check_width(width)
+        if width > 8:
+            raise ValueError(f"read_small reads fields of at most 8 bits, not {width}")
+        count = int(count)
+        self._check(count * width)
+        out = np.empty(count, np.int8 if codes else np.uint8)
+        self.position_bits = int(read_codes(self._bytes, self.position_bits, width, codes, out))
+        return out
 
     def read_bytes(self, count: int) -> np.ndarray:
         """``count`` whole bytes (as uint8) from a byte-aligned position: the fast path for

@@ -30,12 +30,13 @@ import numpy as np
 from ..errors import CompressedStreamError
 from ..kernels import golomb_decode
 from ..kernels import pack_codes as _pack_codes
-from .format_base import Encoded, check_codes, register, value_range
+from .format_base import Encoded, check_codes, check_param, register, value_range
 from .stream import unwrap, wrap
 
 _PARAMS = struct.Struct("<HBH")
 _STATUS = {-1: "truncated", -2: "describes more weights than its shape",
-           -3: "refers past the end of its palette"}
+           -3: "refers past the end of its palette",
+           -4: "has bits after its last code (only the last byte's zero padding may follow)"}
 _M_CANDIDATES = np.unique(np.concatenate([np.arange(1, 257), 1 << np.arange(9, 16)]))
 
 
@@ -132,6 +133,7 @@ class GolombFormat:
 
     def decode(self, stream: bytes) -> np.ndarray:
         head, payload = unwrap(stream, self.format_id, self.name)   # bounds rows x cols
+        check_param(self.name, head.param)
         fixed = _PARAMS.size + 1
         if len(payload) < fixed or len(payload) < fixed + payload[_PARAMS.size]:
             raise CompressedStreamError("golomb stream is truncated inside its parameters")

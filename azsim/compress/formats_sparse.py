@@ -37,8 +37,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import CompressedStreamError
-from .format_base import (BitWriter, Encoded, check_codes, code_fields, field_codes, open_stream,
-                          register, value_range)
+from .format_base import (BitWriter, Encoded, check_codes, check_param, code_fields,
+                          field_codes, open_stream, register, value_range)
 from .stream import HEADER_BYTES, wrap
 
 MAX_POINTER_BITS = 32
@@ -80,12 +80,6 @@ def _read_pointers(reader, count: int, pointer_bits: int, name: str) -> np.ndarr
     return ptr
 
 
-def _check_param(name: str, param: int, expected: int = 0) -> None:
-    if param != expected:
-        raise CompressedStreamError(f"{name} stream has header parameter {param}, expected "
-                                    f"{expected}")
-
-
 class DenseFormat:
     """All codes, b bits each, row-major."""
 
@@ -110,12 +104,12 @@ class DenseFormat:
 
     def decode(self, stream: bytes) -> np.ndarray:
         head, reader = open_stream(stream, self.format_id, self.name)
-        _check_param(self.name, head.param)
+        check_param(self.name, head.param)
         n = head.rows * head.cols
         if head.bits == 8:  # byte-aligned two's complement: the payload is the int8 matrix
             codes = reader.read_bytes(n).view(np.int8).copy()
         else:
-            codes = field_codes(reader.read(n, head.bits), head.bits).astype(np.int8)
+            codes = reader.read_small(n, head.bits, codes=True)
         reader.finish()
         return codes.reshape(head.rows, head.cols)
 
@@ -143,9 +137,9 @@ class BitmaskFormat:
 
     def decode(self, stream: bytes) -> np.ndarray:
         head, reader = open_stream(stream, self.format_id, self.name)
-        _check_param(self.name, head.param)
-        present = reader.read(head.rows * head.cols, 1).astype(bool)
-        values = field_codes(reader.read(int(present.sum()), head.bits), head.bits)
+        check_param(self.name, head.param)
+        present = reader.read_small(head.rows * head.cols, 1, codes=False).view(bool)
+        values = reader.read_small(int(np.count_nonzero(present)), head.bits, codes=True)
         reader.finish()
         if np.any(values == 0):
             raise CompressedStreamError(f"{self.name} stream stores a zero under a presence bit")
@@ -197,7 +191,7 @@ class CompressedSparseFormat:
         ptr = _read_pointers(reader, major + 1, pointer_bits, self.name)
         nnz = int(ptr[-1])
         minor_idx = reader.read(nnz, index_width(minor))
-        values = field_codes(reader.read(nnz, head.bits), head.bits)
+        values = reader.read_small(nnz, head.bits, codes=True)
         reader.finish()
         if nnz and int(minor_idx.max()) >= minor:
             raise CompressedStreamError(f"{self.name} stream has index {int(minor_idx.max())}, "

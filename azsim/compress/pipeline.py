@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import AzsimWarning, CompressedStreamError, ConfigError
 from . import formats_entropy, formats_sparse  # noqa: F401  (fill the format registry)
 from .codebook import Codebook, fit_codebook, table_codes
-from .format_base import FORMATS, Encoded
+from .format_base import FORMATS, Encoded, check_param
 from .formats_sparse import CompressedSparseFormat, RelativeIndexFormat, rle_padding_entries
 from .gptq import gptq_quantize_pruned, obs_prune_matrix, obs_prune_nm
 from .prune import parse_prune_spec, prunes
@@ -137,11 +137,36 @@ def decode_matrix(enc: Encoded) -> np.ndarray:
     head, payload = unwrap(enc.stream)
     if head.format_id < CODEBOOK_FORMAT_BASE:
         return FORMATS[enc.format].decode(enc.stream)
-    n_table = 1 << head.bits
-    table = np.frombuffer(payload[:n_table], np.int8)
     inner_name = enc.format.split("+", 1)[1]
-    signed = FORMATS[inner_name].decode(payload[n_table:]).astype(np.int16)
+    table, inner = _codebook_parts(head, payload, FORMATS[inner_name])
+    signed = FORMATS[inner_name].decode(inner).astype(np.int16)
     return table[np.where(signed < 0, signed + (1 << head.bits), signed)]
+
+
+def _codebook_parts(head, payload: bytes, inner_format) -> tuple[np.ndarray, bytes]:
+    """A codebook stream's table and inner index stream, checked before anything is decoded:
+    the table is what ``table_codes`` writes (2^b int8 codes, index 0 the exact zero, none
+    -128), and the inner stream's header is the outer one's (its format, bits and shape), so
+    an index can only name a table entry and a forged inner shape allocates nothing."""
+    name = f"codebook+{inner_format.name}"
+    check_param(name, head.param)
+    n_table = 1 << head.bits
+    if len(payload) < n_table + HEADER_BYTES:
+        raise CompressedStreamError(f"{name} stream is truncated: {len(payload)} payload bytes "
+                                    f"cannot hold a {n_table}-entry table and an index stream")
+    table = np.frombuffer(payload[:n_table], np.int8)
+    if table[0] != 0 or np.any(table == -128):
+        raise CompressedStreamError(f"{name} stream's table must start with the zero value and "
+                                    f"hold codes in [-127, 127], got {table.tolist()[:8]}...")
+    inner = payload[n_table:]
+    inner_head, _ = unwrap(inner, inner_format.format_id, inner_format.name)
+    declared = (inner_head.bits, inner_head.rows, inner_head.cols)
+    if declared != (head.bits, head.rows, head.cols):
+        raise CompressedStreamError(
+            f"{name} stream's index stream declares {inner_head.bits}-bit codes of a "
+            f"{inner_head.rows}x{inner_head.cols} matrix; the codebook header says "
+            f"{head.bits}-bit, {head.rows}x{head.cols}")
+    return table, inner
 
 
 def quantize_and_encode(w: np.ndarray, bits: int, quantizer: str, fmt: str,

@@ -142,8 +142,9 @@ def golomb_decode(payload, n_bits, m_z, m_v, fixed_width, palette, n):
         if run is None:
             return -1, out
         idx += run
-        if idx == n:
-            return 0, out
+        if idx == n:   # only the last byte's zero padding may follow
+            rest = bits[pos:]
+            return (0 if len(rest) < 8 and not any(rest) else -4), out
         if idx > n:
             return -2, out
         u = field(m_v) if fixed_width else golomb(m_v)
@@ -179,6 +180,15 @@ def read_fields(payload, start_bit, widths):
         out.append(int((bits[pos:pos + w] << np.arange(w)).sum()))
         pos += w
     return np.array(out, np.int64), pos
+
+
+def read_codes(payload, start_bit, width, signed, count):
+    """Twin: the fields by :func:`read_fields`'s twin, then each mapped to its code."""
+    fields, pos = read_fields(payload, start_bit, [width] * count)
+    if signed:
+        fields = 2 * fields - 1 if width == 1 else np.where(fields >= 1 << (width - 1),
+                                                           fields - (1 << width), fields)
+    return fields, pos
 
 
 def matmul_nt(x, w):

@@ -262,7 +262,6 @@ def beam_search(qm: QuantizedRNNT, enc_out: np.ndarray, enc_frames: np.ndarray, 
         frame = int(enc_frames[t])
         z_enc = joint_enc_step(qm, log, enc_out[t], frame)
         ended: dict[int, _Hyp] = {}
-        seen = {h.node: h.score for h in hyps}
         frame_logp: dict[int, np.ndarray] = {}   # per label prefix, at this frame
         active = hyps
         for s in range(max_symbols):
@@ -283,20 +282,27 @@ def beam_search(qm: QuantizedRNNT, enc_out: np.ndarray, enc_frames: np.ndarray, 
                     old = cands.get((h.node, tok))
                     if old is None or score > old[0]:
                         cands[(h.node, tok)] = (score, h, tok, lp, delta, cnode, cpend)
-            # the beam-th best ended score; a candidate must still be able to reach it
+            # the beam-th best ended score; a candidate must still be able to reach it. With a
+            # context the fallback slots also keep the best by committed score (score less
+            # the pending bonus), so a candidate must be able to reach either set.
             ended_scores = sorted((x.score for x in ended.values()), reverse=True)
             floor = ended_scores[beam - 1] if len(ended_scores) >= beam else None
+            if context is not None and committed_slots and floor is not None:
+                committed = sorted((x.score - x.cpend for x in ended.values()), reverse=True)
+                floor = (min(floor, committed[committed_slots - 1])
+                         if len(committed) >= committed_slots else None)
             reach = (max_symbols - s - 1) * w_max
             ranked = sorted(cands.values(), key=lambda c: (-c[0], c[1].node, c[2]))
             active = []
             for score, h, tok, lp, delta, cnode, cpend in ranked:
                 if len(active) == beam or (floor is not None and score + reach < floor):
                     break
-                node = labels.get(h.node, tok)
-                if node is not None and seen.get(node, score - 1) >= score:
-                    continue                     # same labels already expanded, no worse
+                # The same labels may already be out there with a better score, from an earlier
+                # round of this frame or the frame before, having emitted fewer symbols at t;
+                # they do not dominate this one, which may end the frame at the symbol cap
+                # without a blank (until 2026-12-06 it was dropped, and beams 2-8 returned
+                # worse best scores than greedy on 2 of the shipped test utterances).
                 node = labels.add(h.node, tok)
-                seen[node] = score
                 if node in cache:
                     hits += 1
                 else:

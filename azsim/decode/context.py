@@ -171,6 +171,14 @@ def build_trie(phrases: list[str], vocab: Vocab, weight_nats: float,
         if alias in phrases or phrase not in phrases:
             raise ContextError(f"{source}: alias {alias!r} of {phrase!r}: an alias must "
                                "differ from every phrase and belong to one of them")
+    for a in prefixes:
+        for b in prefixes:
+            if a != b and (b + " ").startswith(a + " "):
+                # One trie state per position: a phrase after "message " would walk the
+                # carrier nodes of "message to " and earn only where it leaves them.
+                raise ContextError(f"{source}: carrier prefixes {a!r} and {b!r}: one starts the "
+                                   f"other, so a phrase after {a!r} would not earn on the "
+                                   f"words it shares with {b!r}; keep one of them")
     starts = [insert(ROOT, p + " ", False) for p in prefixes] or [ROOT]
     canonical = {}
     for phrase in phrases:

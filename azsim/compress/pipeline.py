@@ -143,6 +143,12 @@ def decode_matrix(enc: Encoded) -> np.ndarray:
     return table[np.where(signed < 0, signed + (1 << head.bits), signed)]
 
 
+def _head(values: np.ndarray, n: int = 8) -> str:
+    """The first ``n`` values for a message, '...' if there are more."""
+    shown = ", ".join(str(int(v)) for v in values[:n])
+    return f"[{shown}{', ...' if values.size > n else ''}]"
+
+
 def _codebook_parts(head, payload: bytes, inner_format) -> tuple[np.ndarray, bytes]:
     """A codebook stream's table and inner index stream, checked before anything is decoded:
     the table is what ``table_codes`` writes (2^b int8 codes, index 0 the exact zero, none
@@ -157,7 +163,7 @@ def _codebook_parts(head, payload: bytes, inner_format) -> tuple[np.ndarray, byt
     table = np.frombuffer(payload[:n_table], np.int8)
     if table[0] != 0 or np.any(table == -128):
         raise CompressedStreamError(f"{name} stream's table must start with the zero value and "
-                                    f"hold codes in [-127, 127], got {table.tolist()[:8]}...")
+                                    f"hold codes in [-127, 127], got {_head(table)}")
     inner = payload[n_table:]
     inner_head, _ = unwrap(inner, inner_format.format_id, inner_format.name)
     declared = (inner_head.bits, inner_head.rows, inner_head.cols)

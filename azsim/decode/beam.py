@@ -13,7 +13,10 @@ For frame t, with B the hypotheses entering it:
    ``beam`` non-blank tokens v (by log-probability plus biasing bonus) are candidates for
    round s + 1. Candidates are pruned to the ``beam`` best, and a candidate is dropped when
    even the largest bonus it could still earn at t cannot lift it above the ``beam``-th best
-   hypothesis that already ended t (exact without biasing: log-probabilities are <= 0).
+   hypothesis that already ended t, nor (with biasing) into the committed slots of step 4
+   (exact: log-probabilities are <= 0). A label sequence already reached at t through
+   another alignment is not a reason to drop a candidate: one that has used fewer of the
+   frame's S symbols must still pay a blank to end it, and this one may not.
    Each surviving candidate needs the prediction network for its new label prefix;
 3. after S rounds the remaining hypotheses end the frame without a blank, as greedy does;
 4. hypotheses with the same label sequence are merged, keeping the better (Viterbi, "max");

@@ -14,11 +14,12 @@ encoder branch on chip and streamed the full branch it runs beside; README, "Bra
 encoder").
 
 A layer that would fetch fewer bytes by streaming -- an embedding whose lookups read less than
-its table -- streams, unless keeping every layer avoids the double buffer that streaming needs
-and so reads fewer DRAM bytes in all: more SRAM must never add DRAM bytes. Until 2026-12-06 the key was invocations x stream bytes for every layer,
-which valued the tiny model's 488-byte embedding, read 4 rows of 16 bytes, as 4 x 488 bytes
-saved, and the byte of SRAM that made the whole model fit raised its DRAM reads by 424 bytes
-(tests/test_cost_properties.py). A layer never invoked is not kept either.
+its table, or a layer never invoked -- streams, unless keeping every layer avoids the double
+buffer that streaming needs and so reads fewer DRAM bytes in all: more SRAM must never add
+DRAM bytes. Until 2026-12-06 the key was invocations x stream bytes for every layer, which
+valued the tiny model's 488-byte embedding, read 4 rows of 16 bytes, as 4 x 488 bytes saved,
+and the byte of SRAM that made the whole model fit raised its DRAM reads by 424 bytes
+(tests/test_cost_properties.py).
 
 Double buffering (issue #4): when any layer must stream, two tiles of ``staging_bytes / 2`` are
 reserved first, so that DRAM fills one tile while the array computes on the other

@@ -16,7 +16,20 @@ from azsim.threads import pin_threads  # noqa: E402
 
 pin_threads()
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+
+def random_codes(rng, shape, bits: int, sparsity: float) -> np.ndarray:
+    """Random int8 weight codes in the ``bits``-bit domain (1 bit: +-1), a ``sparsity`` share
+    of them zero: the matrices the weight-stream tests encode."""
+    from azsim.compress.format_base import value_range
+    lo, hi = value_range(bits)
+    q = rng.integers(lo, hi + 1, shape)
+    if bits == 1:
+        q = np.where(rng.random(shape) < 0.5, -1, 1)
+    q[rng.random(shape) < sparsity] = 0
+    return q.astype(np.int8)
 
 
 @pytest.fixture

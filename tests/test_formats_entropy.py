@@ -3,22 +3,16 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from conftest import random_codes
 from reference import kernels_np as R
 
-from azsim.compress.format_base import value_range
 from azsim.compress.formats_entropy import GOLOMB, expected_bytes, golomb_lengths
 from azsim.errors import CompressedStreamError
 from azsim.kernels import golomb_decode
 
 
 def _codes(seed, shape, bits, sparsity):
-    rng = np.random.default_rng(seed)
-    lo, hi = value_range(bits)
-    q = rng.integers(lo, hi + 1, shape)
-    if bits == 1:
-        q = np.where(rng.random(shape) < 0.5, -1, 1)
-    q[rng.random(shape) < sparsity] = 0
-    return q.astype(np.int8)
+    return random_codes(np.random.default_rng(seed), shape, bits, sparsity)
 
 
 @given(bits=st.integers(1, 8), rows=st.integers(1, 12), cols=st.integers(1, 12),

@@ -27,6 +27,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
+from conftest import random_codes
 
 from azsim.compress import pipeline
 from azsim.compress.codebook import fit_codebook
@@ -56,13 +57,6 @@ def _fields(stream: bytes) -> dict:
                 payload=bytes(stream[HEADER_BYTES:]))
 
 
-def _codes(rng, shape, bits, sparsity):
-    lo, hi = value_range(bits)
-    q = rng.integers(lo, hi + 1, shape)
-    if bits == 1:
-        q = np.where(rng.random(shape) < 0.5, -1, 1)
-    q[rng.random(shape) < sparsity] = 0
-    return q.astype(np.int8)
 
 
 @st.composite
@@ -82,7 +76,7 @@ def valid_streams(draw):
         return pipeline.encode_codebook(fit_codebook(w, bits), name).stream
     widths = dict(pointer_bits=draw(st.sampled_from([1, 3, 16, 32])),
                   rle_index_bits=draw(st.integers(1, 6)))
-    return pipeline.encode_codes(_codes(rng, shape, bits, sparsity), bits, name, **widths).stream
+    return pipeline.encode_codes(random_codes(rng, shape, bits, sparsity), bits, name, **widths).stream
 
 
 def _mutate_payload(draw, payload: bytes) -> bytes:
@@ -184,7 +178,7 @@ def _warm_kernels():
     """Load the numba kernels once, so the first example's peak is not numba's."""
     rng = np.random.default_rng(0)
     for name in FORMAT_NAMES:
-        pipeline.decode_stream(pipeline.encode_codes(_codes(rng, (3, 4), 4, 0.5), 4, name).stream)
+        pipeline.decode_stream(pipeline.encode_codes(random_codes(rng, (3, 4), 4, 0.5), 4, name).stream)
     pipeline.decode_stream(pipeline.encode_codebook(fit_codebook(rng.standard_normal((3, 4)), 2),
                                                     "rle").stream)
 
@@ -296,7 +290,7 @@ def _forged_files(tmp_path):
     decoder refuses (a dense payload has no redundancy: its last byte dropped), length and CRC
     redone."""
     rng = np.random.default_rng(7)
-    q = _codes(rng, (6, 7), 4, 0.6)
+    q = random_codes(rng, (6, 7), 4, 0.6)
     streams = [pipeline.encode_codes(q, 4, name).stream for name in FORMAT_NAMES]
     streams += [pipeline.encode_codebook(fit_codebook(rng.standard_normal((6, 7)), 3),
                                          name).stream for name in FORMAT_NAMES[1:]]

@@ -20,7 +20,6 @@ text, ``--utterances 600 --seed 51``.
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import sys
 
 import numpy as np
@@ -54,7 +53,7 @@ def main(argv=None) -> int:
     tasks = [(t, synth.draw_speaker(rng, voices), synth.draw_channel(rng),
               int(rng.integers(2 ** 31)), (0, 0.0), FrontendSpec()) for t in texts]
     # the corpus's own synthesis workers (no pause): float16 features, as a corpus split
-    with mp.get_context("fork").Pool(args.jobs, initializer=build.init_worker) as pool:
+    with build.synthesis_pool(args.jobs) as pool:
         feats = [f for _, f in pool.imap(build.render_one, tasks, chunksize=8)]
     offsets = np.concatenate([[0], np.cumsum([f.shape[0] for f in feats])]).astype(np.int64)
     np.savez(args.out, features=np.concatenate(feats), offsets=offsets, texts=np.array(texts))

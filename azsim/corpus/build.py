@@ -21,6 +21,7 @@ Float16 keeps log-mel values (|x| < 30) to ~0.01, far below the frontend's own n
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -127,15 +128,28 @@ def render_one(args):
 _WORKDIR = None
 
 
-def init_worker():
-    """A synthesis worker's scratch folder for espeak-ng's files, one per process."""
+def init_worker(parent: str) -> None:
+    """A synthesis worker's scratch folder for espeak-ng's files, one per process, inside the
+    pool's ``parent`` folder (:func:`synthesis_pool` removes it)."""
     global _WORKDIR
-    _WORKDIR = tempfile.TemporaryDirectory(prefix="azsim-corpus-")
+    _WORKDIR = tempfile.mkdtemp(prefix="worker-", dir=parent)
 
 
 def worker_dir() -> str:
-    """The scratch folder of this synthesis worker (a pool started with ``init_worker``)."""
-    return _WORKDIR.name
+    """The scratch folder of this synthesis worker (a pool from :func:`synthesis_pool`)."""
+    return _WORKDIR
+
+
+@contextlib.contextmanager
+def synthesis_pool(jobs: int):
+    """A pool of ``jobs`` forked synthesis workers whose scratch folders are removed when it
+    closes. (Until 2026-12-06 each worker kept a TemporaryDirectory of its own, whose cleanup
+    never ran in a pool process that is terminated: every corpus, alias search and test run
+    left one folder per worker in the temp directory, 223 on this machine.)"""
+    with tempfile.TemporaryDirectory(prefix="azsim-corpus-") as parent:
+        with mp.get_context("fork").Pool(jobs, initializer=init_worker,
+                                         initargs=(parent,)) as pool:
+            yield pool
 
 
 def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None = None,
@@ -168,7 +182,6 @@ def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None
                 grammar_version=grammar_version)   # grammar.sentences checks the version
     jobs = jobs or os.cpu_count() or 1
     report = progress or (lambda *_: None)
-    ctx = mp.get_context("fork")
     meta = {"seed": seed, "voice_split_seed": split_seed, "sizes": sizes,
             "pseudo_names": pseudo_names, "random_voices": random_voices,
             "pauses": pauses, "pause_ms": list(pause_ms),
@@ -178,7 +191,7 @@ def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None
                          "window_ms": spec.window_ms, "hop_ms": spec.hop_ms,
                          "n_fft": spec.n_fft, "f_max_hz": spec.f_max_hz},
             "espeak_ng": synth.espeak_version(), "seconds": {}}
-    with ctx.Pool(jobs, initializer=init_worker) as pool:
+    with synthesis_pool(jobs) as pool:
         for split, items in work.items():
             feats, audios = [], []
             breaks = pause_plan(seed, split, [t for t, *_ in items], pauses, pause_ms)

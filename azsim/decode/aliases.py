@@ -116,7 +116,6 @@ def hear_phrases(qm, cfg, phrases: list[str], prefixes: list[str], voices: int, 
     decode it greedily with ``qm``: per phrase the spellings heard and how many renderings
     lost their carrier. Every voice, channel and seed is drawn first, so ``jobs`` synthesis
     processes give what one does."""
-    import multiprocessing as mp
     import os
 
     from ..corpus import build, synth
@@ -141,7 +140,7 @@ def hear_phrases(qm, cfg, phrases: list[str], prefixes: list[str], voices: int, 
     heard = {p: collections.Counter() for p in phrases}
     missed = dict.fromkeys(phrases, 0)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
-    with mp.get_context("fork").Pool(jobs, initializer=build.init_worker) as pool:
+    with build.synthesis_pool(jobs) as pool:
         for done, ((phrase, carrier), features) in enumerate(
                 zip(owners, pool.imap(_render, tasks, chunksize=4)), start=1):
             text = vocab.decode(run_utterance(qm, features).tokens)

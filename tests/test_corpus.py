@@ -133,6 +133,21 @@ def test_a_fresh_seed_with_the_old_voice_split_seed_keeps_the_held_out_voices(tm
     assert texts != [t for t, *_ in plan(0, {"train": 3}, held_out)["train"]]
 
 
+def test_synthesis_leaves_no_scratch_folder(tmp_path, monkeypatch):
+    """The workers' espeak-ng scratch folders are removed with the pool (a terminated pool
+    process never ran its own TemporaryDirectory's cleanup: one folder left per worker)."""
+    import shutil
+    import tempfile
+
+    shutil.which("espeak-ng") or pytest.skip("espeak-ng not installed")
+    from azsim.corpus.build import build_corpus
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    build_corpus(tmp_path / "c", {"train": 2}, seed=5, jobs=2, voice_split_seed=0)
+    assert list(scratch.iterdir()) == []
+
+
 def test_pseudo_names_without_name_requests_is_a_one_line_error(cli, tmp_path):
     code, out, err = cli("corpus", str(tmp_path / "c"), "--pseudo-names", "100")
     assert code == 2 and out == ""

@@ -434,3 +434,21 @@ def test_option_overrides_pickle_as_themselves():
     back = pickle.loads(pickle.dumps(o))
     assert back == "model.weight_bits=4" and shown_override(back) == "--bits 4"
     assert shown_override("model.weight_bits=4") == "--set model.weight_bits=4"
+
+
+def test_an_integer_beyond_any_float_is_a_config_error(cli):
+    """Found by fuzzing (2026-12-06): float(10**400) raised OverflowError, a traceback."""
+    _one_line_error(cli, "run", "--model", "tiny", "--set", "hw.leakage_mw=" + "1" * 400,
+                    words=("hw.leakage_mw", "too large"))
+
+
+@pytest.mark.parametrize("nest", ["[" * 2000 + "]" * 2000, "{a = " * 2000 + "1" + "}" * 2000])
+def test_toml_nested_too_deeply_is_a_config_error(cli, tmp_path, nest):
+    """Found by fuzzing (2026-12-06): tomllib parses nesting recursively, and a deep one
+    raised RecursionError, a traceback; in --set it is a value of the wrong type."""
+    path = tmp_path / "hw.toml"
+    path.write_text(f'name = "x"\nclock_mhz = {nest}\n')
+    _one_line_error(cli, "run", "--model", "tiny", "--hw", str(path),
+                    words=(str(path), "nested too deeply"))
+    _one_line_error(cli, "run", "--model", "tiny", "--set", f"hw.clock_mhz={nest}",
+                    words=("hw.clock_mhz",))

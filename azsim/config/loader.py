@@ -109,7 +109,12 @@ def _convert(tp: Any, metadata: Mapping[str, Any], value: Any, path: str,
         problems.append(_wrong_type(path, value, _describe(tp)))
         return None
     if tp is float:
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:   # an integer beyond any float: outside every range
+            problems.append(f"{path} = {_show(value)} is too large for a number "
+                            f"(at most about 1.8e308)")
+            return None
     if "range" in metadata:
         lo, hi = metadata["range"]
         if not lo <= value <= hi:  # written this way so that NaN fails too
@@ -185,7 +190,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
             f"--set {text!r} is malformed: expected the form {_OVERRIDE_FORM}"))
     try:
         parsed = tomllib.loads("v = " + raw)
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         return path, raw.strip()
     if set(parsed) != {"v"}:  # raw smuggled in more TOML, e.g. "1\nx = 2": keep it literal
         return path, raw.strip()
@@ -280,6 +285,8 @@ def _parse_toml(data: bytes, source: str) -> dict[str, Any]:
         raise ConfigError(f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(_one_line(f"{source}: invalid TOML: {exc}")) from None
+    except RecursionError:   # tomllib parses nested arrays and tables recursively
+        raise ConfigError(f"{source}: invalid TOML: arrays or tables nested too deeply") from None
 
 
 def _preset_dir(kind: str) -> Any:

@@ -1,0 +1,394 @@
+"""Defects found by fuzzing three input surfaces (2026-12-06): ``--set`` overrides, TOML files
+(model, hardware, energy table, validation suite, sweep spec) and WAV files.
+
+The project rule: bad input is ONE line ``azsim: error: ...`` naming the input, the bad value
+and what is allowed, exit status 2; never a traceback, never a silently wrong number. Each
+defect still open is pinned below as ``xfail(strict=True)``: when it is fixed the test passes,
+strict makes that an XPASS failure, and the marker comes off. The tests at the end pin the
+classes of inputs that held (every field, every preset key, the WAV header cases).
+"""
+import dataclasses
+import importlib.resources
+import json
+import math
+import os
+import struct
+import typing
+
+import numpy as np
+import pytest
+
+from azsim.config import load_hardware_config, load_model_config
+from azsim.config.loader import build, load_toml
+from azsim.config.schema import HardwareConfig, ModelConfig
+from azsim.errors import AudioError, ConfigError
+from azsim.model.audio import read_wav
+
+PRESETS = importlib.resources.files("azsim") / "config" / "presets"
+ENERGY = PRESETS / "energy" / "horowitz-45nm.toml"
+
+
+def _one_line_error(result, *words):
+    code, out, err = result
+    assert code == 2, (code, out[-300:], err[-600:])
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("azsim: error: "), err
+    for w in words:
+        assert str(w) in lines[0], (w, lines[0])
+    return lines[0]
+
+
+def _finite_numbers(obj, path=""):
+    """Every non-finite float of a JSON report, with its path."""
+    if isinstance(obj, dict):
+        return [p for k, v in obj.items() for p in _finite_numbers(v, f"{path}.{k}")]
+    if isinstance(obj, list):
+        return [p for i, v in enumerate(obj) for p in _finite_numbers(v, f"{path}[{i}]")]
+    return [path] if isinstance(obj, float) and not math.isfinite(obj) else []
+
+
+def _wav(path, pcm: bytes, *, rate=16000, channels=1, bits=16, align=2, tag=1,
+         fmt_size=None, data_size=None, before_fmt=b""):
+    body = struct.pack("<HHIIHH", tag, channels, rate, (rate * align) & 0xFFFFFFFF, align, bits)
+    fmt = b"fmt " + struct.pack("<I", len(body) if fmt_size is None else fmt_size) + body
+    data = b"data" + struct.pack("<I", len(pcm) if data_size is None else data_size) + pcm
+    chunks = before_fmt + fmt + data
+    path.write_bytes(b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks)
+    return path
+
+
+def _tone(n: int) -> bytes:
+    t = np.arange(n) / 16000
+    return np.round(8000 * np.sin(2 * np.pi * 300 * t)).astype("<i2").tobytes()
+
+
+# =================================================================================== defects
+
+LONG = "x" * 300   # longer than NAME_MAX (255): stat() fails with ENAMETOOLONG
+
+
+@pytest.mark.xfail(strict=True, reason="pathlib's is_file()/is_dir() raise OSError ENAMETOOLONG "
+                   "on Python 3.11 (config/loader.py:311 resolve_preset, model/loading.py:69 "
+                   "resolve_weights_path, evaluate.py:175 load_testset): a traceback")
+@pytest.mark.parametrize("argv", [
+    ("run", "--model", LONG),
+    ("run", "--model", "tiny", "--hw", LONG),
+    ("validate", LONG),
+    ("run", "--model", "tiny", "--set", f"hw.energy_table={LONG}"),
+    ("run", "--model", "tiny", "--weights", LONG),
+    ("run", "--model", "tiny", "--test", LONG),
+], ids=["model", "hw", "validate", "energy_table", "weights", "test"])
+def test_a_name_too_long_for_the_os_is_a_one_line_error(cli, argv):
+    _one_line_error(cli(*argv), LONG[:40])
+
+
+@pytest.mark.xfail(strict=True, reason="evaluate.py:195 _set_identity: Path.resolve() raises "
+                   "RuntimeError 'Symlink loop' on Python 3.11: a traceback")
+def test_a_symlink_loop_as_a_test_set_is_a_one_line_error(cli, tmp_path):
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    _one_line_error(cli("eval", "--model", "tiny", "--test", str(loop)), str(loop))
+
+
+@pytest.mark.xfail(strict=True, reason="schema.py EncoderConfig.validate allows "
+                   "time_reduction_after == lstm_layers; the reduced output (factor x width) "
+                   "then meets joint.w_enc: ValueError 'trace of joint.enc: 128 activations, "
+                   "layer has 64 inputs' (execute/events.py:72)")
+@pytest.mark.parametrize("override", ["model.encoder.lstm_layers=1",
+                                      "model.encoder.time_reduction_after=2"])
+def test_time_reduction_after_the_last_layer_is_a_config_error(cli, override):
+    _one_line_error(cli("run", "--model", "tiny", "--set", override), "time_reduction_after")
+
+
+@pytest.mark.xfail(strict=True, reason="a legal hop (500 ms, range 1-1000) leaves a shipped "
+                   "utterance no encoder step after time reduction, and the untrained model's "
+                   "blank bias reshapes its empty output: ValueError 'cannot reshape array of "
+                   "size 0' (model/loading.py:190 _set_untrained_blank_bias)")
+def test_a_long_hop_does_not_crash_the_untrained_blank_bias(cli):
+    code, out, err = cli("run", "--model", "tiny", "--set", "model.frontend.hop_ms=500",
+                         "--json", "-")
+    if code == 2:
+        _one_line_error((code, out, err), "hop_ms")
+    else:
+        assert code in (0, None), err
+        assert not _finite_numbers(json.loads(out))
+
+
+@pytest.mark.xfail(strict=True, reason="energy_pj = 0 is in range, but cost/energy.py:92 "
+                   "sram_access_pj interpolates SRAM energy in log-log: log(0) = -inf, and past "
+                   "1 MB banks the slope is inf or nan: 'energy: nan uJ', NaN in the JSON, "
+                   "numpy RuntimeWarnings, exit 0")
+def test_a_zero_sram_energy_gives_no_nan(cli, tmp_path):
+    text = ENERGY.read_text()
+    head, sep, tail = text.partition("[actions.sram_32kb_read]")
+    tail = tail.replace("energy_pj = ", "energy_pj = 0.0 # ", 1)
+    table = tmp_path / "zero-sram.toml"
+    table.write_text(head + sep + tail)
+    assert load_toml(table)["actions"]["sram_32kb_read"]["energy_pj"] == 0.0
+    code, out, err = cli("run", "--model", "tiny", "--set", f"hw.energy_table={table}",
+                         "--set", "hw.sram_bytes=4194304", "--set", "hw.sram_banks=1",
+                         "--json", "-")
+    if code == 2:
+        _one_line_error((code, out, err), "sram_32kb_read")
+    else:
+        assert code in (0, None), err
+        assert not _finite_numbers(json.loads(out))
+
+
+@pytest.mark.xfail(strict=True, reason="a feature test set (.npz) was computed with the default "
+                   "frontend, but evaluate.py:148 checks only n_mels: with hop_ms = 20 the same "
+                   "features are reported as twice the seconds (and the RTF halves)")
+def test_a_feature_test_set_is_not_read_with_another_hop(cli, shipped_test_head):
+    split = str(shipped_test_head(1))
+    code, out, err = cli("run", "--model", "tiny", "--test", split, "--json", "-")
+    assert code in (0, None), err
+    seconds = json.loads(out)["audio"]["seconds"]
+    code, out, err = cli("run", "--model", "tiny", "--test", split,
+                         "--set", "model.frontend.hop_ms=20", "--json", "-")
+    if code == 2:
+        _one_line_error((code, out, err), "hop_ms")
+    else:
+        assert json.loads(out)["audio"]["seconds"] == seconds
+
+
+@pytest.mark.xfail(strict=True, reason="as above for the sample rate: 16 kHz features run as "
+                   "an 8 kHz frontend's, exit 0 (evaluate.py:148 checks only n_mels)")
+def test_a_feature_test_set_is_not_read_at_another_sample_rate(cli, shipped_test_head):
+    _one_line_error(cli("run", "--model", "tiny", "--test", str(shipped_test_head(1)),
+                        "--set", "model.frontend.sample_rate_hz=8000"), "sample_rate_hz")
+
+
+@pytest.mark.xfail(strict=True, reason="cli.py _save_lattices names a lattice by the audio "
+                   "file's base name: a second --audio of the same name silently overwrites "
+                   "the first one's .azl")
+def test_two_audio_files_of_one_name_keep_both_lattices(cli, tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    one = _wav(tmp_path / "a" / "same.wav", _tone(16000))
+    two = _wav(tmp_path / "b" / "same.wav", _tone(8000))
+    out_dir = tmp_path / "lattices"
+    out_dir.mkdir()
+    code, out, err = cli("run", "--model", "tiny", "--audio", str(one), "--audio", str(two),
+                         "--save-lattice", str(out_dir))
+    if code == 2:
+        _one_line_error((code, out, err), "same.wav")
+    else:
+        assert len(os.listdir(out_dir)) == 2, os.listdir(out_dir)
+
+
+@pytest.mark.xfail(strict=True, reason="config/loader.py apply_overrides: the last --set of a "
+                   "key wins silently, while a shorthand against a --set (cli.py "
+                   "_with_shorthands) and a key given twice to azsim sweep are refused")
+def test_one_setting_given_two_values_is_refused(cli):
+    _one_line_error(cli("run", "--model", "tiny", "--set", "hw.clock_mhz=400",
+                        "--set", "hw.clock_mhz=500"), "hw.clock_mhz")
+
+
+@pytest.mark.xfail(strict=True, reason="model.branch.* is read only with branch.enabled: "
+                   "a missing branch weights file is never opened and the run exits 0")
+def test_branch_weights_without_the_branch_are_refused(cli, tmp_path):
+    missing = tmp_path / "missing.npz"
+    _one_line_error(cli("run", "--model", "tiny", "--set", f"model.branch.weights={missing}"),
+                    "branch")
+
+
+@pytest.mark.xfail(strict=True, reason="azsim eval never appends the tail (with_tail is called "
+                   "in api.py only): decode.endpoint_tail_ms is ignored with exit 0, while "
+                   "azsim run --test refuses it on a feature set (api.py _check_testset)")
+def test_eval_refuses_an_endpoint_tail_it_would_ignore(cli, shipped_test_head):
+    _one_line_error(cli("eval", "--model", "tiny", "--test", str(shipped_test_head(1)),
+                        "--set", "model.decode.endpoint_tail_ms=100"), "endpoint_tail_ms")
+
+
+@pytest.mark.xfail(strict=True, reason="compress/pipeline.py:114 always says model.weight_format, "
+                   "also for the cheap branch's matrices (its bits and format are "
+                   "model.branch.bits / model.branch.weight_format)")
+def test_a_branch_format_error_names_the_branch_setting(cli):
+    _one_line_error(cli("run", "--model", "tiny", "--set", "model.branch.enabled=true",
+                        "--set", "model.branch.bits=1"), "model.branch")
+
+
+@pytest.mark.xfail(strict=True, reason="the context file's errors say '--context PATH' when "
+                   "the user gave --set model.decode.context_file=PATH")
+def test_a_context_file_given_by_set_is_named_so(cli, tmp_path):
+    _one_line_error(cli("run", "--model", "tiny", "--beam", "2",
+                        "--set", f"model.decode.context_file={tmp_path}"),
+                    "model.decode.context_file")
+
+
+@pytest.mark.xfail(strict=True, reason="energy table errors (config/loader.py resolve_preset, "
+                   "cost/energy.py _get) never name hw.energy_table nor the hardware file "
+                   "that set it")
+@pytest.mark.parametrize("value", ["nosuch", "nosuch.toml"])
+def test_an_energy_table_error_names_the_setting(cli, value):
+    _one_line_error(cli("run", "--model", "tiny", "--set", f"hw.energy_table={value}"),
+                    "energy_table", value)
+
+
+@pytest.mark.xfail(strict=True, reason="an empty path is Path('') == '.': --model/--hw/validate/"
+                   "hw.energy_table say ': is a folder' (config/loader.py:314), and --context and "
+                   "sweep --spec/--model/--hw/--weights/--test take '' as not given (the "
+                   "default) and run with exit 0")
+@pytest.mark.parametrize("argv", [
+    ("run", "--model", ""),
+    ("run", "--model", "tiny", "--hw", ""),
+    ("validate", ""),
+    ("run", "--model", "tiny", "--set", "hw.energy_table="),
+    ("run", "--model", "tiny", "--beam", "2", "--context", ""),
+    ("sweep", "--dry-run", "--model", "tiny", "--spec", ""),
+    ("sweep", "--dry-run", "--model", ""),
+    ("sweep", "--dry-run", "--model", "tiny", "--hw", ""),
+    ("sweep", "--dry-run", "--model", "tiny", "--weights", ""),
+    ("sweep", "--dry-run", "--model", "tiny", "--test", ""),
+], ids=["model", "hw", "validate", "energy_table", "context", "spec", "sweep-model", "sweep-hw",
+        "sweep-weights", "sweep-test"])
+def test_an_empty_path_is_called_empty(cli, tmp_path, argv):
+    if argv[0] == "sweep":
+        argv += ("--results", str(tmp_path / "r.sqlite"))
+    line = _one_line_error(cli(*argv), "empty")
+    assert "folder" not in line
+
+
+@pytest.mark.xfail(strict=True, reason="sweep/spec.py:180 _toml_value raises without the spec "
+                   "file or the key: 'value datetime.date(1979, 5, 27) of type date (or "
+                   "{'a': 1} of type dict) cannot be a config value'")
+@pytest.mark.parametrize("table", ['[sweep]\nmodel.weight_bits = [8, 1979-05-27]\n',
+                                   '[sweep]\nmodel.weight_bits = [8, {a = 1}]\n',
+                                   '[set]\nmodel.weight_bits = 1979-05-27\n'])
+def test_a_spec_value_of_no_config_type_names_the_file_and_key(cli, tmp_path, table):
+    spec = tmp_path / "spec.toml"
+    spec.write_text('model = "tiny"\n' + table)
+    _one_line_error(cli("sweep", "--dry-run", "--spec", str(spec),
+                        "--results", str(tmp_path / "r.sqlite")), str(spec), "weight_bits")
+
+
+@pytest.mark.xfail(strict=True, reason="a spec file's [set] value is reported as '--set ...' "
+                   "(sweep/spec.py expand -> config loader) and the spec file is not named")
+def test_a_spec_set_error_names_the_spec_file(cli, tmp_path):
+    spec = tmp_path / "spec.toml"
+    spec.write_text('model = "tiny"\n[set]\nhw.zero_handling = "x"\n')
+    line = _one_line_error(cli("sweep", "--dry-run", "--spec", str(spec),
+                               "--results", str(tmp_path / "r.sqlite")), str(spec))
+    assert "--set" not in line
+
+
+@pytest.mark.xfail(strict=True, reason="sweep/spec.py split_values takes the quote after an "
+                   "escaped backslash (\"a\\\\\") for an escaped quote: the list becomes one "
+                   "literal string, one point instead of two")
+def test_an_escaped_backslash_does_not_merge_sweep_values(cli, tmp_path):
+    code, out, err = cli("sweep", "--dry-run", "--model", "tiny",
+                         "--results", str(tmp_path / "r.sqlite"),
+                         "--set", 'hw.description="a\\\\","b"')
+    assert code in (0, None), err
+    assert out.startswith("sweep: 2 points"), out
+
+
+# ====================================================================== classes that held
+
+def _fields(cls, prefix):
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if dataclasses.is_dataclass(hints[f.name]):
+            yield from _fields(hints[f.name], f"{prefix}.{f.name}")
+        else:
+            yield f"{prefix}.{f.name}", hints[f.name], f.metadata
+
+
+def _bad_values(tp, metadata):
+    """Values of the wrong type or outside the field's range or choices, as --set writes."""
+    table, array = "{a = 1}", "[1, 2]"
+    if tp is bool:
+        return ["1", '"true"', array, table]
+    if tp is str:
+        return ["1", "true", array, table, "1979-05-27"] + \
+            (['"no-such-choice"'] if "choices" in metadata else [])
+    out = ['"x"', "true", array, table, "nan", "inf", "1" * 400]
+    lo, hi = metadata["range"]
+    if tp is int:
+        out += [str(lo - 1), str(hi + 1), "1.5"]
+    else:
+        out += [repr(lo - abs(lo) * 0.5 - 1), repr(hi * 2 + 1)]
+    return out
+
+
+@pytest.mark.parametrize("cls,root,loader,preset", [
+    (ModelConfig, "model", load_model_config, "tiny"),
+    (HardwareConfig, "hw", load_hardware_config, "az-edge"),
+], ids=["model", "hw"])
+def test_every_field_refuses_wrong_types_and_ranges_in_one_line(cls, root, loader, preset):
+    n = 0
+    for path, tp, metadata in _fields(cls, root):
+        for value in _bad_values(tp, metadata):
+            with pytest.raises(ConfigError) as info:
+                loader(preset, [f"{path}={value}"])
+            message = str(info.value)
+            assert "\n" not in message and path in message, (path, value, message)
+            n += 1
+    assert n > 100
+
+
+@pytest.mark.parametrize("kind,cls,root", [("models/tiny", ModelConfig, "model"),
+                                           ("hardware/az-edge", HardwareConfig, "hw")])
+def test_every_preset_key_deleted_mistyped_or_unknown_is_named(kind, cls, root):
+    data = load_toml(PRESETS / f"{kind}.toml")
+    required = {f.name for f in dataclasses.fields(cls)
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+
+    def refused(mutant, words):
+        with pytest.raises(ConfigError) as info:
+            build(cls, mutant, "f.toml", root=root)
+        message = str(info.value)
+        assert "\n" not in message and message.startswith("f.toml: ") and words in message, \
+            (words, message)
+
+    for key, value in data.items():
+        if key in required:
+            refused({k: v for k, v in data.items() if k != key}, f"{root}.{key} is missing")
+        wrong = [1] if isinstance(value, (int, float)) and not isinstance(value, bool) else 5
+        refused(dict(data, **{key: wrong}), f"{root}.{key} = ")
+    refused(dict(data, bogus=1), f"{root}.bogus is not a known key")
+
+
+@pytest.mark.parametrize("case,expected", [
+    ("channels_0", "0 channels"), ("bits_24", "24 bits"), ("bits_32", "32 bits"),
+    ("rate_1e9", "1000000000 Hz"), ("align_4", "block align is 4"),
+    ("fmt_size_huge", "no data chunk"), ("data_size_huge", "truncated"),
+    ("fmt_size_14", "fmt chunk is 14 bytes"), ("data_before_fmt", "no fmt chunk"),
+    ("folder", "cannot read"), ("symlink_loop", "cannot read"),
+])
+def test_malformed_wav_headers_name_the_file(tmp_path, case, expected):
+    pcm = _tone(1600)
+    path = tmp_path / f"{case}.wav"
+    make = {
+        "channels_0": lambda: _wav(path, pcm, channels=0),
+        "bits_24": lambda: _wav(path, pcm, bits=24, align=3),
+        "bits_32": lambda: _wav(path, pcm, bits=32, align=4),
+        "rate_1e9": lambda: _wav(path, pcm, rate=10 ** 9),
+        "align_4": lambda: _wav(path, pcm, align=4),
+        "fmt_size_huge": lambda: _wav(path, pcm, fmt_size=0xFFFFFFFF),
+        "data_size_huge": lambda: _wav(path, pcm, data_size=0xFFFFFFFF),
+        "fmt_size_14": lambda: path.write_bytes(
+            b"RIFF" + struct.pack("<I", 26) + b"WAVEfmt " + struct.pack("<I", 14) + b"\0" * 14),
+        "data_before_fmt": lambda: path.write_bytes(
+            b"RIFF" + struct.pack("<I", 12 + len(pcm)) + b"WAVEdata"
+            + struct.pack("<I", len(pcm)) + pcm),
+        "folder": lambda: path.mkdir(),
+        "symlink_loop": lambda: path.symlink_to(path),
+    }[case]
+    make()
+    with pytest.raises(AudioError) as info:
+        read_wav(path)
+    assert str(path) in str(info.value) and expected in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_silent_and_full_scale_audio_give_finite_numbers(cli, tmp_path):
+    silent = _wav(tmp_path / "silent.wav", b"\0\0" * 16000)
+    full = _wav(tmp_path / "full.wav", struct.pack("<hh", 32767, -32768) * 8000)
+    code, out, err = cli("run", "--model", "tiny", "--audio", str(silent), "--audio", str(full),
+                         "--json", "-")
+    assert code in (0, None), err
+    data = json.loads(out)
+    assert not _finite_numbers(data)
+    assert data["latency"]["cycles"] > 0 and data["latency"]["seconds"] > 0

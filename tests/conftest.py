@@ -20,6 +20,19 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 
+def one_line_error(result, *words) -> str:
+    """``(code, out, err)`` of a CLI call: exit status 2 and one ``azsim: error:`` line on
+    stderr holding every one of ``words``; that line."""
+    code, out, err = result
+    assert code == 2, (code, out[-300:], err[-600:])
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("azsim: error: "), err
+    for w in words:
+        assert str(w) in lines[0], (w, lines[0])
+    return lines[0]
+
+
 def random_codes(rng, shape, bits: int, sparsity: float) -> np.ndarray:
     """Random int8 weight codes in the ``bits``-bit domain (1 bit: +-1), a ``sparsity`` share
     of them zero: the matrices the weight-stream tests encode."""

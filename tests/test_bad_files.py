@@ -9,6 +9,7 @@ import zlib
 
 import numpy as np
 import pytest
+from conftest import one_line_error
 
 from azsim.compress import pipeline, stream
 from azsim.compress.format_base import FORMATS
@@ -17,17 +18,6 @@ from azsim.errors import CompressedStreamError, WeightsError
 from azsim.model.weights import load_weights
 
 SHIPPED = importlib.resources.files("azsim") / "data"
-
-
-def _one_line_error(result, *words):
-    code, out, err = result
-    assert code == 2, (code, out, err)
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("azsim: error: "), err
-    for w in words:
-        assert str(w) in lines[0], (w, lines[0])
-    return lines[0]
 
 
 def _small_arrays() -> dict:
@@ -48,14 +38,14 @@ def test_a_npy_array_as_weights_is_named(cli, tmp_path, command):
     np.save(p, np.zeros(3, np.float32))
     argv = {"run": ("run", "--weights", str(p)), "eval": ("eval", "--weights", str(p)),
             "soup": ("soup", str(tmp_path / "out.npz"), str(p), str(p))}[command]
-    _one_line_error(cli(*argv), p, ".npy array", ".npz archive")
+    one_line_error(cli(*argv), p, ".npy array", ".npz archive")
     assert not (tmp_path / "out.npz").exists()
 
 
 def test_a_text_file_as_weights_says_what_is_wrong(cli, tmp_path):
     p = tmp_path / "notes.txt"
     p.write_text("these are not weights\n")
-    line = _one_line_error(cli("run", "--weights", str(p)), p, "not a zip archive")
+    line = one_line_error(cli("run", "--weights", str(p)), p, "not a zip archive")
     assert "pickle" not in line
 
 
@@ -63,12 +53,12 @@ def test_compress_weights_that_are_no_arrays_say_so_in_one_line(cli, tmp_path):
     """azsim compress --weights used to print numpy's sentences about allow_pickle."""
     p = tmp_path / "garbage.npz"
     p.write_text("these are not weights\n")
-    line = _one_line_error(cli("compress", "--weights", str(p)), p, "not a zip archive",
+    line = one_line_error(cli("compress", "--weights", str(p)), p, "not a zip archive",
                            "integer matrices")
     assert "pickle" not in line
     objects = tmp_path / "objects.npy"
     np.save(objects, np.array([{}, {}], dtype=object), allow_pickle=True)
-    line = _one_line_error(cli("compress", "--weights", str(objects)), objects,
+    line = one_line_error(cli("compress", "--weights", str(objects)), objects,
                            "holds Python objects")
     assert "allow_pickle" not in line
     good = tmp_path / "codes.npy"   # a .npy stays an input under any name
@@ -120,7 +110,7 @@ def test_weights_that_would_fail_downstream_are_refused_on_loading(cli, tmp_path
     a = _small_arrays()
     damage(a)
     p = _save(tmp_path / "bad.npz", a)
-    _one_line_error(cli("run", "--weights", p), p, *words)
+    one_line_error(cli("run", "--weights", p), p, *words)
 
 
 def test_every_shipped_weights_file_passes_the_new_checks():
@@ -166,7 +156,7 @@ def _forged(fmt: str, rows: int, cols: int) -> bytes:
 def test_a_forged_golomb_shape_is_refused_before_allocating(cli, tmp_path):
     p = tmp_path / "w.golomb.azw"
     p.write_bytes(_forged("golomb", 2 ** 31, 53))       # 106 GiB of int8 codes
-    _one_line_error(cli("decode", str(p)), p, "2147483648x53", str(1 << 28))
+    one_line_error(cli("decode", str(p)), p, "2147483648x53", str(1 << 28))
 
 
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
@@ -193,14 +183,14 @@ def test_decode_out_is_checked_before_decoding(cli, tmp_path, csr_stream, monkey
     src, _ = csr_stream
     monkeypatch.setattr(pipeline, "decode_stream",
                         lambda s: pytest.fail("decoded before checking --out"))
-    _one_line_error(cli("decode", str(src), "--out", str(tmp_path / "nodir" / "x.npy")),
+    one_line_error(cli("decode", str(src), "--out", str(tmp_path / "nodir" / "x.npy")),
                     "--out", "nodir")
     (tmp_path / "adir").mkdir()
-    _one_line_error(cli("decode", str(src), "--out", str(tmp_path / "adir")), "--out",
+    one_line_error(cli("decode", str(src), "--out", str(tmp_path / "adir")), "--out",
                     "adir", "folder")
-    _one_line_error(cli("decode", str(src), "--out", str(tmp_path / "codes")), "--out",
+    one_line_error(cli("decode", str(src), "--out", str(tmp_path / "codes")), "--out",
                     "codes", ".npy")
-    _one_line_error(cli("decode", str(src), "--out", ""), "--out", "empty")
+    one_line_error(cli("decode", str(src), "--out", ""), "--out", "empty")
     assert sorted(os.listdir(tmp_path)) == ["a.csr.azw", "adir"]
 
 
@@ -227,15 +217,15 @@ def test_json_to_a_folder_is_refused_before_the_work(cli, tmp_path, csr_stream, 
     argv = [str(csr_stream[0]) if a == "STREAM" else a for a in command]
     folder = tmp_path / "out"
     folder.mkdir()
-    _one_line_error(cli(*argv, "--json", str(folder)), "--json", folder, "folder")
-    _one_line_error(cli(*argv, "--json", ""), "--json", "empty")
+    one_line_error(cli(*argv, "--json", str(folder)), "--json", folder, "folder")
+    one_line_error(cli(*argv, "--json", ""), "--json", "empty")
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
 def test_a_json_write_that_fails_late_keeps_the_report(cli):
     wav = str(SHIPPED / "audio" / "test000_set.wav")
     code, out, err = cli("run", "--audio", wav, "--json", "/dev/full")
-    _one_line_error((code, out, err), "--json /dev/full", "No space left")
+    one_line_error((code, out, err), "--json /dev/full", "No space left")
     assert "test000_set" in out             # the text report was printed first
 
 
@@ -249,7 +239,7 @@ def test_stdout_that_cannot_be_written_is_one_line(tmp_path, csr_stream, command
         # checkout's azsim/ (whose kernels install from ./kernels) would shadow the install
         proc = subprocess.run([sys.executable, "-m", "azsim.cli", *argv], stdout=full,
                               stderr=subprocess.PIPE, text=True, timeout=300, cwd=tmp_path)
-    _one_line_error((proc.returncode, "", proc.stderr), "standard output", "No space left")
+    one_line_error((proc.returncode, "", proc.stderr), "standard output", "No space left")
 
 
 # ---- empty paths -----------------------------------------------------------------------------
@@ -262,5 +252,5 @@ def test_stdout_that_cannot_be_written_is_one_line(tmp_path, csr_stream, command
     (("decode", ""), ("FILE.azw ''", "empty")),
 ])
 def test_an_empty_path_is_called_empty(cli, argv, words):
-    line = _one_line_error(cli(*argv), *words)
+    line = one_line_error(cli(*argv), *words)
     assert "directory" not in line.lower()

@@ -17,6 +17,7 @@ import typing
 
 import numpy as np
 import pytest
+from conftest import one_line_error
 
 from azsim.config import load_hardware_config, load_model_config
 from azsim.config.loader import build, load_toml
@@ -26,17 +27,6 @@ from azsim.model.audio import read_wav
 
 PRESETS = importlib.resources.files("azsim") / "config" / "presets"
 ENERGY = PRESETS / "energy" / "horowitz-45nm.toml"
-
-
-def _one_line_error(result, *words):
-    code, out, err = result
-    assert code == 2, (code, out[-300:], err[-600:])
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("azsim: error: "), err
-    for w in words:
-        assert str(w) in lines[0], (w, lines[0])
-    return lines[0]
 
 
 def _finite_numbers(obj, path=""):
@@ -79,16 +69,16 @@ LONG = "x" * 300   # longer than NAME_MAX (255): stat() fails with ENAMETOOLONG
     ("run", "--model", "tiny", "--weights", LONG),
     ("run", "--model", "tiny", "--test", LONG),
 ], ids=["model", "hw", "validate", "energy_table", "weights", "test"])
-def test_a_name_too_long_for_the_os_is_a_one_line_error(cli, argv):
-    _one_line_error(cli(*argv), LONG[:40])
+def test_a_name_too_long_for_the_os_is_aone_line_error(cli, argv):
+    one_line_error(cli(*argv), LONG[:40])
 
 
 @pytest.mark.xfail(strict=True, reason="evaluate.py:195 _set_identity: Path.resolve() raises "
                    "RuntimeError 'Symlink loop' on Python 3.11: a traceback")
-def test_a_symlink_loop_as_a_test_set_is_a_one_line_error(cli, tmp_path):
+def test_a_symlink_loop_as_a_test_set_is_aone_line_error(cli, tmp_path):
     loop = tmp_path / "loop"
     loop.symlink_to(loop)
-    _one_line_error(cli("eval", "--model", "tiny", "--test", str(loop)), str(loop))
+    one_line_error(cli("eval", "--model", "tiny", "--test", str(loop)), str(loop))
 
 
 @pytest.mark.xfail(strict=True, reason="schema.py EncoderConfig.validate allows "
@@ -98,7 +88,7 @@ def test_a_symlink_loop_as_a_test_set_is_a_one_line_error(cli, tmp_path):
 @pytest.mark.parametrize("override", ["model.encoder.lstm_layers=1",
                                       "model.encoder.time_reduction_after=2"])
 def test_time_reduction_after_the_last_layer_is_a_config_error(cli, override):
-    _one_line_error(cli("run", "--model", "tiny", "--set", override), "time_reduction_after")
+    one_line_error(cli("run", "--model", "tiny", "--set", override), "time_reduction_after")
 
 
 @pytest.mark.xfail(strict=True, reason="a legal hop (500 ms, range 1-1000) leaves a shipped "
@@ -109,7 +99,7 @@ def test_a_long_hop_does_not_crash_the_untrained_blank_bias(cli):
     code, out, err = cli("run", "--model", "tiny", "--set", "model.frontend.hop_ms=500",
                          "--json", "-")
     if code == 2:
-        _one_line_error((code, out, err), "hop_ms")
+        one_line_error((code, out, err), "hop_ms")
     else:
         assert code in (0, None), err
         assert not _finite_numbers(json.loads(out))
@@ -130,7 +120,7 @@ def test_a_zero_sram_energy_gives_no_nan(cli, tmp_path):
                          "--set", "hw.sram_bytes=4194304", "--set", "hw.sram_banks=1",
                          "--json", "-")
     if code == 2:
-        _one_line_error((code, out, err), "sram_32kb_read")
+        one_line_error((code, out, err), "sram_32kb_read")
     else:
         assert code in (0, None), err
         assert not _finite_numbers(json.loads(out))
@@ -147,7 +137,7 @@ def test_a_feature_test_set_is_not_read_with_another_hop(cli, shipped_test_head)
     code, out, err = cli("run", "--model", "tiny", "--test", split,
                          "--set", "model.frontend.hop_ms=20", "--json", "-")
     if code == 2:
-        _one_line_error((code, out, err), "hop_ms")
+        one_line_error((code, out, err), "hop_ms")
     else:
         assert json.loads(out)["audio"]["seconds"] == seconds
 
@@ -155,7 +145,7 @@ def test_a_feature_test_set_is_not_read_with_another_hop(cli, shipped_test_head)
 @pytest.mark.xfail(strict=True, reason="as above for the sample rate: 16 kHz features run as "
                    "an 8 kHz frontend's, exit 0 (evaluate.py:148 checks only n_mels)")
 def test_a_feature_test_set_is_not_read_at_another_sample_rate(cli, shipped_test_head):
-    _one_line_error(cli("run", "--model", "tiny", "--test", str(shipped_test_head(1)),
+    one_line_error(cli("run", "--model", "tiny", "--test", str(shipped_test_head(1)),
                         "--set", "model.frontend.sample_rate_hz=8000"), "sample_rate_hz")
 
 
@@ -172,7 +162,7 @@ def test_two_audio_files_of_one_name_keep_both_lattices(cli, tmp_path):
     code, out, err = cli("run", "--model", "tiny", "--audio", str(one), "--audio", str(two),
                          "--save-lattice", str(out_dir))
     if code == 2:
-        _one_line_error((code, out, err), "same.wav")
+        one_line_error((code, out, err), "same.wav")
     else:
         assert len(os.listdir(out_dir)) == 2, os.listdir(out_dir)
 
@@ -181,7 +171,7 @@ def test_two_audio_files_of_one_name_keep_both_lattices(cli, tmp_path):
                    "key wins silently, while a shorthand against a --set (cli.py "
                    "_with_shorthands) and a key given twice to azsim sweep are refused")
 def test_one_setting_given_two_values_is_refused(cli):
-    _one_line_error(cli("run", "--model", "tiny", "--set", "hw.clock_mhz=400",
+    one_line_error(cli("run", "--model", "tiny", "--set", "hw.clock_mhz=400",
                         "--set", "hw.clock_mhz=500"), "hw.clock_mhz")
 
 
@@ -189,7 +179,7 @@ def test_one_setting_given_two_values_is_refused(cli):
                    "a missing branch weights file is never opened and the run exits 0")
 def test_branch_weights_without_the_branch_are_refused(cli, tmp_path):
     missing = tmp_path / "missing.npz"
-    _one_line_error(cli("run", "--model", "tiny", "--set", f"model.branch.weights={missing}"),
+    one_line_error(cli("run", "--model", "tiny", "--set", f"model.branch.weights={missing}"),
                     "branch")
 
 
@@ -197,7 +187,7 @@ def test_branch_weights_without_the_branch_are_refused(cli, tmp_path):
                    "in api.py only): decode.endpoint_tail_ms is ignored with exit 0, while "
                    "azsim run --test refuses it on a feature set (api.py _check_testset)")
 def test_eval_refuses_an_endpoint_tail_it_would_ignore(cli, shipped_test_head):
-    _one_line_error(cli("eval", "--model", "tiny", "--test", str(shipped_test_head(1)),
+    one_line_error(cli("eval", "--model", "tiny", "--test", str(shipped_test_head(1)),
                         "--set", "model.decode.endpoint_tail_ms=100"), "endpoint_tail_ms")
 
 
@@ -205,14 +195,14 @@ def test_eval_refuses_an_endpoint_tail_it_would_ignore(cli, shipped_test_head):
                    "also for the cheap branch's matrices (its bits and format are "
                    "model.branch.bits / model.branch.weight_format)")
 def test_a_branch_format_error_names_the_branch_setting(cli):
-    _one_line_error(cli("run", "--model", "tiny", "--set", "model.branch.enabled=true",
+    one_line_error(cli("run", "--model", "tiny", "--set", "model.branch.enabled=true",
                         "--set", "model.branch.bits=1"), "model.branch")
 
 
 @pytest.mark.xfail(strict=True, reason="the context file's errors say '--context PATH' when "
                    "the user gave --set model.decode.context_file=PATH")
 def test_a_context_file_given_by_set_is_named_so(cli, tmp_path):
-    _one_line_error(cli("run", "--model", "tiny", "--beam", "2",
+    one_line_error(cli("run", "--model", "tiny", "--beam", "2",
                         "--set", f"model.decode.context_file={tmp_path}"),
                     "model.decode.context_file")
 
@@ -222,7 +212,7 @@ def test_a_context_file_given_by_set_is_named_so(cli, tmp_path):
                    "that set it")
 @pytest.mark.parametrize("value", ["nosuch", "nosuch.toml"])
 def test_an_energy_table_error_names_the_setting(cli, value):
-    _one_line_error(cli("run", "--model", "tiny", "--set", f"hw.energy_table={value}"),
+    one_line_error(cli("run", "--model", "tiny", "--set", f"hw.energy_table={value}"),
                     "energy_table", value)
 
 
@@ -246,7 +236,7 @@ def test_an_energy_table_error_names_the_setting(cli, value):
 def test_an_empty_path_is_called_empty(cli, tmp_path, argv):
     if argv[0] == "sweep":
         argv += ("--results", str(tmp_path / "r.sqlite"))
-    line = _one_line_error(cli(*argv), "empty")
+    line = one_line_error(cli(*argv), "empty")
     assert "folder" not in line
 
 
@@ -259,7 +249,7 @@ def test_an_empty_path_is_called_empty(cli, tmp_path, argv):
 def test_a_spec_value_of_no_config_type_names_the_file_and_key(cli, tmp_path, table):
     spec = tmp_path / "spec.toml"
     spec.write_text('model = "tiny"\n' + table)
-    _one_line_error(cli("sweep", "--dry-run", "--spec", str(spec),
+    one_line_error(cli("sweep", "--dry-run", "--spec", str(spec),
                         "--results", str(tmp_path / "r.sqlite")), str(spec), "weight_bits")
 
 
@@ -268,7 +258,7 @@ def test_a_spec_value_of_no_config_type_names_the_file_and_key(cli, tmp_path, ta
 def test_a_spec_set_error_names_the_spec_file(cli, tmp_path):
     spec = tmp_path / "spec.toml"
     spec.write_text('model = "tiny"\n[set]\nhw.zero_handling = "x"\n')
-    line = _one_line_error(cli("sweep", "--dry-run", "--spec", str(spec),
+    line = one_line_error(cli("sweep", "--dry-run", "--spec", str(spec),
                                "--results", str(tmp_path / "r.sqlite")), str(spec))
     assert "--set" not in line
 

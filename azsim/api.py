@@ -13,7 +13,7 @@ from .cost.model import (plan_costs, preload_costs, sram_weight_footprint_bytes,
 from .cost.timeline import frame_arrival_s, timeline
 from .decode.endpoint import speech_seconds, with_tail
 from .decode.summary import decoder_for, report_sections
-from .errors import AzsimError
+from .errors import AudioError, AzsimError
 from .execute.branch import with_cheap_branch
 from .execute.events import FIELD
 from .execute.integer import layer_matrices, run_utterance
@@ -206,8 +206,15 @@ def _run_model(cfg, weights, paths, audio, calibration_audio, report_progress, d
     """Load the audio, prune, calibrate and quantize the model, and run it in integer
     arithmetic: everything :func:`simulate` does before the hardware enters."""
     utts = load_utterances(paths, cfg)
-    calib = utts if calibration_audio is None and audio is None else \
-        load_utterances(calibration_audio or [str(p) for p in shipped_audio_paths()], cfg)
+    if calibration_audio is None and audio is None:
+        calib = utts
+    elif calibration_audio:
+        calib = load_utterances(calibration_audio, cfg)
+    else:
+        try:
+            calib = load_utterances([str(p) for p in shipped_audio_paths()], cfg)
+        except AudioError as exc:   # say why a file the user never named matters
+            raise AudioError(f"calibration on the shipped audio: {exc}") from None
     report_progress("calibrate", 0, 1)
     _, qm = prepare_model(cfg, weights, calib)
     report_progress("calibrate", 1, 1)

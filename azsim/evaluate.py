@@ -27,7 +27,9 @@ from .decode.summary import context_record, decoder_for
 from .execute.branch import branch_shares, encoder_macs
 from .execute.integer import run_utterance
 from .model import float_ref
-from .model.loading import Utterance, load_utterances
+from .model.audio import shipped_audio_paths
+from .model.loading import (Utterance, check_feature_frontend, frontend_mismatches,
+                            load_utterances)
 from .model.metrics import (edit_operations, error_rate, paired_wer_difference,
                             phrase_counts)
 from .model.vocab import CHARS, make_vocab
@@ -68,8 +70,8 @@ def check_testset_arrays(where: str, arrays: dict, n_mels: int, min_frames: int)
     * shipped: ``features_u8`` uint8 [frames, n_mels] codes, ``feature_offset`` and
       ``feature_step`` float [n] (``x = offset + code * step``), ``offsets``, ``texts``.
 
-    ``offsets`` start at 0, rise by at least ``min_frames`` (the frames the model stacks into
-    its first input) per utterance and end at the number of feature rows; there is at least
+    ``offsets`` start at 0, rise by at least ``min_frames`` (the frames the model needs for
+    one encoder output, ``float_ref.min_feature_frames``) per utterance and end at the number of feature rows; there is at least
     one utterance, each with a non-blank reference text; every float is finite, every step
     positive. Returns whether the layout is the shipped (quantized) one."""
     quantized = "features_u8" in arrays
@@ -146,7 +148,8 @@ def _from_npz(path: Path, name: str, cfg, where: str | None = None) -> TestSet:
     where = where or f"--test {path}"
     arrays = read_npz(path, where, what=_NPZ_LAYOUTS, keys=_NPZ_ARRAYS)
     quantized = check_testset_arrays(where, arrays, cfg.frontend.n_mels,
-                                     cfg.encoder.stack_frames)
+                                     float_ref.min_feature_frames(cfg.encoder))
+    check_feature_frontend(where, corpus_meta(path.parent).get("frontend"), cfg)
     offsets, texts = arrays["offsets"].astype(np.int64), arrays["texts"]
     feats = arrays["features_u8"] if quantized else arrays["features"]
     hop_ms = cfg.frontend.hop_ms
@@ -196,7 +199,12 @@ def _set_identity(spec: str) -> str:
 
 
 def calibration_utterances(cfg) -> list[Utterance]:
-    """Shipped calibration features: dev-split speech, disjoint from the test voices."""
+    """Shipped calibration features: dev-split speech, disjoint from the test voices, made
+    with the default frontend. Under other frontend settings those features cannot stand
+    for the model's input; the shipped audio through the model's own frontend calibrates
+    instead, as it does for ``azsim run`` on audio."""
+    if frontend_mismatches(None, cfg):
+        return load_utterances([str(p) for p in shipped_audio_paths()], cfg)
     path = _testset_dir() / "calibration.npz"
     return _from_npz(path, "calibration", cfg, f"shipped calibration set {path}").utterances
 

@@ -367,8 +367,9 @@ def test_a_failing_point_is_recorded_and_the_sweep_goes_on(cli, tmp_path):
     from azsim.model.audio import shipped_audio_paths
     audio = read_wav(shipped_audio_paths()[0])
     short = tmp_path / "short.wav"
-    # 70 ms: enough for 3 stacked 10 ms frames (45 ms), too short for 8 (95 ms).
-    write_wav(short, np.asarray(audio.samples[:1120]), audio.sample_rate_hz)
+    # 100 ms (8 frames): one encoder step needs 2 stacked inputs (time reduction x2), so
+    # 6 frames (75 ms) at 3 stacked frames; at 8, 16 frames (175 ms): too short.
+    write_wav(short, np.asarray(audio.samples[:1600]), audio.sample_rate_hz)
     db = str(tmp_path / "r.sqlite")
     argv = ["sweep", "--audio", str(short), "--set", "model.encoder.stack_frames=3,8",
             "--set", "model.weight_bits=8,4", "--results", db, "--jobs", "2"]

@@ -668,6 +668,16 @@ def test_train_refuses_a_corpus_it_cannot_train_or_choose_a_checkpoint_on(cli, t
         assert "inf" not in out + err and not (tmp_path / "o").exists()
 
 
+def test_train_refuses_a_corpus_made_with_another_frontend(cli, tmp_path):
+    """Features computed with a 20 ms hop would train a model whose config says 10 ms."""
+    corpus = _two_utterance_corpus(tmp_path / "c")
+    (corpus / "corpus.json").write_text(json.dumps({"frontend": {"hop_ms": 20.0}}))
+    code, out, err = cli("train", "--corpus", str(corpus), "--out", str(tmp_path / "o"))
+    assert code == 2 and err.count("\n") == 1, err
+    assert "hop_ms = 20 where the model's model.frontend.hop_ms = 10" in err
+    assert not (tmp_path / "o").exists()
+
+
 @pytest.mark.parametrize("rows", [1, 5, 1 << 17, (1 << 17) + 1, 3 * (1 << 17) + 12345])
 def test_feature_stats_in_chunks_equal_the_whole_array_bit_for_bit(rows):
     """feature_stats no longer widens the whole corpus to float64 at once (9 GB, twice, for

@@ -103,9 +103,13 @@ class EncoderConfig:
                                         range=(1, 8))
 
     def validate(self) -> list[str]:
-        if self.time_reduction_after > self.lstm_layers:
-            return [f"time_reduction_after = {self.time_reduction_after} is after the last "
-                    f"layer (lstm_layers = {self.lstm_layers}; 0 disables time reduction)"]
+        # Time reduction concatenates `factor` frames into the NEXT layer's input, so it needs
+        # a next layer: after the last one, the joint network would meet factor x the width
+        # it was built for.
+        if self.time_reduction_factor > 1 and self.time_reduction_after >= self.lstm_layers:
+            return [f"time_reduction_after = {self.time_reduction_after} is not before the last "
+                    f"layer (lstm_layers = {self.lstm_layers}): time reduction feeds the next "
+                    f"layer; allowed 0 (none) to {self.lstm_layers - 1}"]
         return []
 
 

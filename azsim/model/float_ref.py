@@ -43,6 +43,15 @@ def stacked_count(n_frames: int, k: int, stride: int) -> int:
     return 0 if n_frames < k else (n_frames - k) // stride + 1
 
 
+def min_feature_frames(enc) -> int:
+    """Feature frames an utterance needs for one encoder output: ``stack_frames`` for the
+    first stacked input, and with time reduction by ``r`` after some layer, ``r - 1`` more
+    stacked inputs (``stack_stride`` frames apart) to make the first group."""
+    stride = enc.stack_stride or enc.stack_frames
+    factor = enc.time_reduction_factor if enc.time_reduction_after else 1
+    return enc.stack_frames + (factor - 1) * stride
+
+
 def stack_frames(features: np.ndarray, k: int, stride: int = 0) -> np.ndarray:
     """Stack k consecutive frames every ``stride`` frames (0: stride k, no overlap):
     [N, F] -> [stacked_count, k * F]; the frame rate drops by the stride."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import AudioError
+from ..errors import AudioError, AzsimError, ConfigError
 from . import float_ref
 from .audio import load_audio, shipped_audio_paths
 from .frontend import FrontendSpec, log_mel
@@ -32,20 +32,67 @@ class Utterance:
     features: np.ndarray  # log-mel [n_frames, n_mels]
 
 
+def _too_short(cfg, n_frames: int) -> str | None:
+    """Why ``n_frames`` feature frames give ``cfg``'s encoder no output, or None."""
+    need = float_ref.min_feature_frames(cfg.encoder)
+    if n_frames >= need:
+        return None
+    f, enc = cfg.frontend, cfg.encoder
+    need_ms = f.window_ms + (need - 1) * f.hop_ms
+    reduced = (f", time reduction x{enc.time_reduction_factor}"
+               if enc.time_reduction_after and enc.time_reduction_factor > 1 else "")
+    return (f"the model needs at least {need_ms:g} ms for one encoder step ({need} frames: "
+            f"window_ms = {f.window_ms:g}, hop_ms = {f.hop_ms:g}, stack_frames = "
+            f"{enc.stack_frames}{reduced})")
+
+
 def load_utterances(paths, cfg) -> list[Utterance]:
     """Read every file first, so that a bad file fails before any simulation work starts."""
     spec = frontend_spec(cfg)
-    min_frames = cfg.encoder.stack_frames
     out = []
     for path in paths:
         audio = load_audio(path, spec.sample_rate_hz)
         feats = log_mel(audio.samples, spec)
-        if feats.shape[0] < min_frames:
-            need_ms = spec.window_ms + (min_frames - 1) * spec.hop_ms
+        why = _too_short(cfg, feats.shape[0])
+        if why:
             raise AudioError(f"{path}: {audio.duration_s * 1000:.0f} ms of audio is too short; "
-                             f"the model needs at least {need_ms:.0f} ms")
+                             + why)
         out.append(Utterance(Path(path).name, str(path), audio.duration_s, feats))
     return out
+
+
+# The frontend a feature set was made with, when it does not say (the shipped sets, corpus
+# splits moved away from their corpus.json): azsim's default, which made every shipped set.
+_FRONTEND_KEYS = ("sample_rate_hz", "n_mels", "window_ms", "hop_ms", "n_fft", "f_max_hz")
+
+
+def frontend_mismatches(recorded: dict | None, cfg) -> list[str]:
+    """How features made with the frontend ``recorded`` (``corpus.json``'s ``frontend``;
+    None or a missing key: the default :class:`FrontendSpec`) differ from what ``cfg``'s
+    frontend would compute; empty when they do not."""
+    want, default = frontend_spec(cfg), FrontendSpec()
+    recorded = recorded if isinstance(recorded, dict) else {}
+    problems = []
+    for key in _FRONTEND_KEYS:
+        have, need = recorded.get(key, getattr(default, key)), getattr(want, key)
+        if have != need:
+            setting = "f_max_hz (from sample_rate_hz)" if key == "f_max_hz" else \
+                f"model.frontend.{key}"
+            problems.append(f"{key} = {have:g} where the model's {setting} = {need:g}")
+    return problems
+
+
+def check_feature_frontend(where: str, recorded: dict | None, cfg) -> None:
+    """Raise a one-line :class:`AzsimError` starting with ``where`` unless features made with
+    the frontend ``recorded`` are what ``cfg``'s frontend would compute
+    (:func:`frontend_mismatches`). Features cannot be re-framed: read with another hop they
+    would be timed (seconds, real-time factor, latency) and decoded as if they were the
+    model's own."""
+    problems = frontend_mismatches(recorded, cfg)
+    if problems:
+        raise AzsimError(f"{where}: its features were computed with {'; '.join(problems)}; "
+                         "features are read only with the frontend that made them (give "
+                         "audio instead, or the same frontend settings)")
 
 
 @lru_cache(maxsize=4)
@@ -134,6 +181,12 @@ def _make_untrained(key: _UntrainedKey) -> _Untrained:
     that changes bits or sparsity. The arrays are read-only, since every caller shares them
     (pruning and quantization make new arrays)."""
     shipped = _shipped_features(frontend_spec(key))
+    for path, f in zip(shipped_audio_paths(), shipped):
+        why = _too_short(key, f.shape[0])
+        if why:   # the blank bias needs the encoder's outputs on every shipped utterance
+            raise ConfigError(f"model.frontend: the untrained model's blank bias runs on the "
+                              f"shipped audio, and {Path(path).name} is too short for these "
+                              f"settings: {why}")
     feats = np.concatenate(shipped)
     weights = generate_weights(key, feats.mean(axis=0), feats.std(axis=0) + 1e-3)
     stats = float_ref.ActivationStats()

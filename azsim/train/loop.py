@@ -21,6 +21,7 @@ import torch
 
 from ..errors import AzsimError
 from ..model import float_ref
+from ..model.loading import check_feature_frontend
 from ..model.metrics import error_rate
 from ..model.vocab import make_vocab
 from . import compress, data
@@ -277,6 +278,9 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
     start = _read_init(init, model_cfg)
     teacher_arrays = read_teacher(cfg.kd_teacher, model_cfg) if cfg.kd_teacher else None
     vocab = make_vocab(model_cfg.vocab, model_cfg.vocab_size)
+    from ..corpus.build import corpus_meta
+    check_feature_frontend(f"corpus {corpus_dir}", corpus_meta(corpus_dir).get("frontend"),
+                           model_cfg)
     train_split = data.load(corpus_dir, "train", vocab, cfg.train_limit or None)
     dev_split = data.load(corpus_dir, "dev", vocab, cfg.dev_limit or None)
     if not train_split.size or not dev_split.size:   # azsim train checks this first

@@ -86,10 +86,21 @@ def sram_access_pj(table, capacity_bytes: int) -> float:
     """64-bit SRAM access energy at ``capacity_bytes``, log-log interpolated between the table's
     8 KB, 32 KB and 1 MB points (SRAM energy grows with array size through longer word- and
     bit-lines; Horowitz's three points are close to a power law). Beyond the last point the
-    last segment's slope is extended; below the first the smallest point is used.
+    last segment's slope is extended; below the first the smallest point is used. A table
+    whose points are all 0 pJ (a what-if with free SRAM) gives 0; one with some at 0 has no
+    power law through them and is refused.
     """
+    points = [_get(table, name) for name, _ in _SRAM_POINTS]
+    if not any(points):
+        return 0.0
+    if not all(points):
+        zero = ", ".join(name for (name, _), pj in zip(_SRAM_POINTS, points) if pj == 0)
+        raise ConfigError(f"energy table {table.name!r}: {zero} energy_pj = 0 while other SRAM "
+                          f"points are not; SRAM energy is interpolated in log-log between "
+                          f"{', '.join(n for n, _ in _SRAM_POINTS)}, so give all of them "
+                          f"> 0 pJ, or all 0 for free SRAM")
     sizes = np.log([size for _, size in _SRAM_POINTS])
-    energies = np.log([_get(table, name) for name, _ in _SRAM_POINTS])
+    energies = np.log(points)
     x = np.log(max(capacity_bytes, _SRAM_POINTS[0][1]))
     if x <= sizes[-1]:
         return float(np.exp(np.interp(x, sizes, energies)))

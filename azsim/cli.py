@@ -151,12 +151,34 @@ def _branch_overrides(branch: bool, branch_weights) -> list[str]:
     return out
 
 
-def _save_lattices(data: dict, save_dir: str) -> None:
-    """Write each utterance's serialized lattice as DIR/<audio file stem>.azl (a test set's
-    utterance ``test/0007`` as ``test_0007.azl``)."""
+def _lattice_stems(files: list[str], paths: list[str]) -> list[str]:
+    """File stems for the lattices of utterances ``files`` (their names), one per utterance
+    and all different: the audio file's stem (a test set's utterance ``test/0007`` as
+    ``test_0007``); where two audio files share a name, their ``paths`` (the --audio values)
+    add parent folders until they differ (``a/same.wav``, ``b/same.wav``: ``a_same``,
+    ``b_same``), and a file given twice gets its position (``same_1``, ``same_2``)."""
+    def flat(parts) -> str:
+        return "_".join(os.path.splitext("/".join(parts))[0].replace(os.sep, "/").split("/"))
+
+    stems = base = [flat([f]) for f in files]
+    if len(paths) == len(files):
+        split = [os.path.normpath(os.path.abspath(p)).split(os.sep) for p in paths]
+        for depth in range(2, max(map(len, split), default=1) + 1):
+            clash = {s for s in stems if stems.count(s) > 1}
+            if not clash:
+                break
+            stems = [flat(parts[-depth:]) if stem in clash else stem
+                     for stem, parts in zip(stems, split)]
+    clash = {s for s in stems if stems.count(s) > 1}
+    return [f"{b}_{k + 1}" if s in clash else s for k, (s, b) in enumerate(zip(stems, base))]
+
+
+def _save_lattices(data: dict, save_dir: str, audio_paths: list[str]) -> None:
+    """Write each utterance's serialized lattice as DIR/<stem>.azl (:func:`_lattice_stems`)."""
     import base64
-    for row in data["lattice"]["utterances"]:
-        stem = os.path.splitext(row["file"])[0].replace("/", "_").replace(os.sep, "_")
+    rows = data["lattice"]["utterances"]
+    stems = _lattice_stems([row["file"] for row in rows], audio_paths)
+    for row, stem in zip(rows, stems):
         path = os.path.join(save_dir, stem + ".azl")
         try:
             with open(path, "wb") as fh:
@@ -263,7 +285,7 @@ def run(model, weights, hardware, audio, testset, utterances, bits, sparsity, pr
     if json_dest is not None:
         _write_json(data, json_dest)
     if lattice_dir is not None:   # last: a failed write must not lose the report
-        _save_lattices(data, lattice_dir)
+        _save_lattices(data, lattice_dir, list(audio))
 
 
 # What encoding given integer codes (azsim compress --weights) reads of the model config.

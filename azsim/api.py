@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, MutableMapping, Sequence
-from pathlib import Path
 
 from . import config as cfgmod
 from ._version import __version__
@@ -11,7 +10,7 @@ from .cost.energy import action_energies
 from .cost.model import (plan_costs, preload_costs, sram_weight_footprint_bytes,
                          utterance_costs)
 from .cost.timeline import frame_arrival_s, timeline
-from .decode.endpoint import speech_seconds, with_tail
+from .decode.endpoint import check_tail_on_testset, speech_seconds, with_tail
 from .decode.summary import decoder_for, report_sections
 from .errors import AudioError, AzsimError
 from .execute.branch import with_cheap_branch
@@ -119,7 +118,7 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
         # Issue #7: the same run without branching, on the same processor, so that what the
         # branching encoder saves is a difference of two measured runs.
         baseline, base_results = _simulate(
-            model, hardware, audio, None, list(overrides) + ["model.branch.enabled=false"],
+            model, hardware, audio, None, _without_branch(overrides),
             weights, calibration_audio, None, cache, testset, utterances)
     report = build_report(
         version=__version__, cfg=cfg, hw=hw, energies=energies, qm=qm,
@@ -138,6 +137,14 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
     return report, results
 
 
+def _without_branch(overrides) -> list[str]:
+    """``overrides`` for the same run with the branch off: no ``model.branch.*`` setting
+    (the loader refuses those with the branch off) and ``model.branch.enabled=false``."""
+    from .config.loader import parse_override
+    return [o for o in overrides if parse_override(o)[0][:2] != ["model", "branch"]] + \
+        ["model.branch.enabled=false"]
+
+
 def _check_testset(cfg, audio, testset, utterances, calibration_audio) -> None:
     """One-line errors for what cannot go with ``testset`` (before any work)."""
     if testset is None:
@@ -150,10 +157,7 @@ def _check_testset(cfg, audio, testset, utterances, calibration_audio) -> None:
     if calibration_audio is not None:
         raise AzsimError(f"--test {testset}: a test set is calibrated on the shipped "
                          "calibration set, not on calibration_audio")
-    if cfg.decode.endpoint_tail_ms > 0 and not Path(testset).is_dir():
-        raise AzsimError(f"--test {testset}: decode.endpoint_tail_ms = "
-                         f"{cfg.decode.endpoint_tail_ms:g} appends silence to audio, and this "
-                         "test set holds features; use a folder of WAVs or --audio files")
+    check_tail_on_testset(cfg, testset)
 
 
 def _load_testset(cfg, testset, utterances):

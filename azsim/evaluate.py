@@ -23,6 +23,7 @@ from .compress.ptq import QuantizedRNNT
 from .corpus.build import corpus_meta
 from .corpus.grammar import fingerprint as grammar_fingerprint
 from .corpus.grammar import version_of as grammar_version_of
+from .decode.endpoint import check_tail_on_testset, with_tail
 from .decode.summary import context_record, decoder_for
 from .execute.branch import branch_shares, encoder_macs
 from .execute.integer import run_utterance
@@ -242,6 +243,8 @@ def evaluate_sets(model: str, testsets, bits: int | None = None, overrides=(),
             raise AzsimError(f"--test {name}: given twice{also}; each set is evaluated and "
                              "pooled once")
         seen[key] = name
+    for name in testsets:
+        check_tail_on_testset(cfg, name)
     tsets = [load_testset(name, cfg) for name in testsets]
     if baseline is not None:
         if len(tsets) != 1:
@@ -270,7 +273,9 @@ def _evaluate_set(cfg, weights, w, qm, tset: TestSet, include_float: bool, repor
                   baseline: dict | None, baseline_label: str, setup) -> dict:
     vocab = make_vocab(cfg.vocab, cfg.vocab_size)
     hyps, float_hyps, results = [], [], []
-    for k, utt in enumerate(tset.utterances):
+    # as azsim run decodes them: with the tail of silence (audio sets only, checked before)
+    utts = [with_tail(u, cfg.decode.endpoint_tail_ms, cfg) for u in tset.utterances]
+    for k, utt in enumerate(utts):
         r = run_utterance(qm, utt.features, setup.decoder)
         hyps.append(vocab.decode(r.tokens))
         if cfg.branch.enabled:
@@ -278,7 +283,7 @@ def _evaluate_set(cfg, weights, w, qm, tset: TestSet, include_float: bool, repor
         report(f"evaluate {tset.name}", k + 1, len(tset.utterances))
     if include_float:
         float_hyps = [vocab.decode(tokens) for _, tokens in float_ref.recognize_many(
-            w, cfg, [utt.features for utt in tset.utterances],
+            w, cfg, [utt.features for utt in utts],
             progress=lambda done, total: report(f"float model {tset.name}", done, total))]
     words = sum(len(r.split()) for r in tset.references)
     ops = _operation_counts(tset.references, hyps)

@@ -188,28 +188,41 @@ def test_one_setting_given_two_values_is_refused(cli):
                         "--set", "hw.clock_mhz=500"), "hw.clock_mhz")
 
 
-@pytest.mark.xfail(strict=True, reason="model.branch.* is read only with branch.enabled: "
-                   "a missing branch weights file is never opened and the run exits 0")
 def test_branch_weights_without_the_branch_are_refused(cli, tmp_path):
     missing = tmp_path / "missing.npz"
     one_line_error(cli("run", "--model", "tiny", "--set", f"model.branch.weights={missing}"),
                     "branch")
 
 
-@pytest.mark.xfail(strict=True, reason="azsim eval never appends the tail (with_tail is called "
-                   "in api.py only): decode.endpoint_tail_ms is ignored with exit 0, while "
-                   "azsim run --test refuses it on a feature set (api.py _check_testset)")
 def test_eval_refuses_an_endpoint_tail_it_would_ignore(cli, shipped_test_head):
     one_line_error(cli("eval", "--model", "tiny", "--test", str(shipped_test_head(1)),
                         "--set", "model.decode.endpoint_tail_ms=100"), "endpoint_tail_ms")
 
 
-@pytest.mark.xfail(strict=True, reason="compress/pipeline.py:114 always says model.weight_format, "
-                   "also for the cheap branch's matrices (its bits and format are "
-                   "model.branch.bits / model.branch.weight_format)")
 def test_a_branch_format_error_names_the_branch_setting(cli):
     one_line_error(cli("run", "--model", "tiny", "--set", "model.branch.enabled=true",
                         "--set", "model.branch.bits=1"), "model.branch")
+
+
+def test_eval_appends_the_tail_as_run_does_and_refuses_it_on_features(
+        cli, monkeypatch, shipped_test_head):
+    import azsim.evaluate as ev
+    from azsim.model.audio import shipped_audio_paths
+    one_line_error(cli("eval", "--model", "tiny", "--test", str(shipped_test_head(1)),
+                        "--set", "model.decode.endpoint_tail_ms=100"), "endpoint_tail_ms")
+    seconds = []
+    real = ev.with_tail
+
+    def spy(utt, tail_ms, cfg):
+        out = real(utt, tail_ms, cfg)
+        seconds.append((utt.seconds, out.seconds))
+        return out
+    monkeypatch.setattr(ev, "with_tail", spy)
+    folder = str(shipped_audio_paths()[0].parent)
+    code, out, err = cli("eval", "--model", "tiny", "--test", folder,
+                         "--set", "model.decode.endpoint_tail_ms=250")
+    assert code in (0, None), err
+    assert len(seconds) == 4 and all(abs(b - a - 0.25) < 1e-3 for a, b in seconds), seconds
 
 
 @pytest.mark.xfail(strict=True, reason="the context file's errors say '--context PATH' when "

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from azsim.errors import ConfigError
 from azsim.config.loader import (
     apply_overrides,
     build,
     list_presets,
+    parse_override,
     resolve_preset,
     shown_override,
     split_overrides,
@@ -86,4 +88,19 @@ def _load(kind: str, cls: type, root: str, name_or_path: str | Path,
     if mine:
         data = apply_overrides(data, mine, root)
         source = f"{source} with {' '.join(shown_override(o) for o in mine)}"
-    return build(cls, data, source, root=root)
+    instance = build(cls, data, source, root=root)
+    if root == "model" and not instance.branch.enabled:
+        _refuse_settings_of_an_idle_branch(mine)
+    return instance
+
+
+def _refuse_settings_of_an_idle_branch(overrides) -> None:
+    """A ``model.branch.*`` override with the branch off would change nothing: the run would
+    report the full encoder's cost as if the setting had been used. (A preset's own branch
+    table is its defaults for ``--branch``, so only overrides are checked.)"""
+    for text in overrides:
+        path, _ = parse_override(text)
+        if path[1:2] == ["branch"] and path[2:] != ["enabled"]:
+            raise ConfigError(f"{shown_override(text)}: the cheap encoder branch is off "
+                              "(model.branch.enabled = false), so this setting would change "
+                              "nothing; add --branch or --set model.branch.enabled=true")

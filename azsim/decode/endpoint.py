@@ -52,9 +52,11 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
+from ..errors import AzsimError
 from ..model.audio import load_audio
 from ..model.frontend import FrontendSpec, log_mel
 from ..model.loading import Utterance, frontend_spec
@@ -112,6 +114,17 @@ def with_tail(utt: Utterance, tail_ms: float, cfg) -> Utterance:
     samples = np.concatenate([audio.samples, pad])
     return replace(utt, seconds=len(samples) / spec.sample_rate_hz,
                    features=log_mel(samples, spec))
+
+
+def check_tail_on_testset(cfg, testset: str) -> None:
+    """A one-line error unless ``cfg``'s tail can be appended to ``testset``'s utterances:
+    the tail is silence added to the audio, so a set of features cannot take it (before
+    2026-12-06 ``azsim eval`` dropped it without a word)."""
+    tail_ms = cfg.decode.endpoint_tail_ms
+    if tail_ms > 0 and not Path(testset).is_dir():
+        raise AzsimError(f"--test {testset}: model.decode.endpoint_tail_ms = {tail_ms:g} "
+                         "appends silence to audio, and this test set holds features; use a "
+                         "folder of WAVs or --audio files")
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ import numpy as np
 from ..compress.pipeline import prune_weights
 from ..compress.ptq import QLSTM, QMatrix, QuantizedRNNT, make_qmatrix, quantize_model
 from ..compress.quantize import quantize_activations
+from ..errors import ConfigError
 from ..model.float_ref import encoder_input, reduce_time
 from ..model.vocab import BLANK
 from .events import FIELD, EventLog
@@ -123,8 +124,16 @@ def with_cheap_branch(qm: QuantizedRNNT, full_weights: dict, stats: dict, cfg,
     enc_only = {k: v for k, v in src.items() if k.startswith("enc.")}
     w = dict(full_weights)
     w.update(prune_weights(enc_only, cheap_cfg))
-    cheap = quantize_model(w, cheap_cfg, stats, b.bits or cfg.weight_bits, grams,
-                           {**full_weights, **enc_only})
+    try:
+        cheap = quantize_model(w, cheap_cfg, stats, b.bits or cfg.weight_bits, grams,
+                               {**full_weights, **enc_only})
+    except ConfigError as exc:   # its message names the full model's settings
+        fmt = (f"model.branch.weight_format = {b.weight_format!r}" if b.weight_format else
+               f"model.branch.weight_format = '' (model.weight_format = {cfg.weight_format!r})")
+        bits = (f"model.branch.bits = {b.bits}" if b.bits else
+                f"model.branch.bits = 0 (model.weight_bits = {cfg.weight_bits})")
+        raise ConfigError(f"the cheap branch, {fmt} at {bits}: "
+                          f"{str(exc).split(': ', 1)[-1]}") from None
     energy_q = int(np.floor(b.energy_threshold / qm.in_scale))
     threshold_q = int(round(b.blank_margin_nats * LOGIT_UNITS_PER_NAT)) \
         if b.arbitrator in BLANK_ARBITRATORS else 0

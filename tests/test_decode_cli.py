@@ -88,7 +88,8 @@ def test_flags_are_set_overrides(cli):
 
 @pytest.mark.parametrize("args,fragment", [
     (["--beam", "99"], "model.decode.beam = 99 is out of range [0, 64]"),
-    (["--context", "missing.txt", "--beam", "2"], "--context missing.txt: cannot read"),
+    (["--context", "missing.txt", "--beam", "2"],
+     "--context (model.decode.context_file) missing.txt: cannot read"),
     (["--context", "x.txt"], "needs a beam search"),
     (["--endpoint-speculative-ms", "700"], "endpoint_speculative_ms = 700.0 is later than"),
     (["--context-weight", "-1"], "context_weight = -1.0 is out of range"),

@@ -225,8 +225,6 @@ def test_eval_appends_the_tail_as_run_does_and_refuses_it_on_features(
     assert len(seconds) == 4 and all(abs(b - a - 0.25) < 1e-3 for a, b in seconds), seconds
 
 
-@pytest.mark.xfail(strict=True, reason="the context file's errors say '--context PATH' when "
-                   "the user gave --set model.decode.context_file=PATH")
 def test_a_context_file_given_by_set_is_named_so(cli, tmp_path):
     one_line_error(cli("run", "--model", "tiny", "--beam", "2",
                         "--set", f"model.decode.context_file={tmp_path}"),

@@ -206,6 +206,12 @@ class ContextSpec:
     aliases: dict    # alternative spelling -> its phrase
 
 
+def context_input(path: str) -> str:
+    """How messages name a context file the model config holds: given by ``--context`` or by
+    ``--set model.decode.context_file`` (or a model file); the config no longer knows which."""
+    return f"--context (model.decode.context_file) {path}"
+
+
 def parse_context(path: str, vocab: Vocab, where: str | None = None) -> ContextSpec:
     """A context file: one phrase per line, optionally followed by its alternative spellings
     (``siobhan | sheila | shivon``: the model's own spellings, rewritten to the phrase);
@@ -213,8 +219,8 @@ def parse_context(path: str, vocab: Vocab, where: str | None = None) -> ContextS
     phrases are boosted; blank lines and lines starting with '#' are skipped. Text is
     lower-cased with whitespace collapsed; a character the model cannot emit, an alias that is
     also a phrase, or one alias given to two phrases is an error, named by ``where`` (by
-    default ``--context PATH``)."""
-    where = where or f"--context {path}"
+    default :func:`context_input`)."""
+    where = where or context_input(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
@@ -281,8 +287,8 @@ def read_phrases(path: str, vocab: Vocab) -> list[str]:
 
 def load_context(path: str, vocab: Vocab, weight_nats: float) -> ContextTrie:
     if vocab.kind != "chars":
-        raise ContextError(f"--context {path}: contextual biasing needs a character "
+        raise ContextError(f"{context_input(path)}: contextual biasing needs a character "
                            f"vocabulary; this model has {vocab.kind} (no text-to-token mapping)")
     spec = parse_context(path, vocab)
-    return build_trie(spec.phrases, vocab, weight_nats, f"--context {path}", spec.prefixes,
+    return build_trie(spec.phrases, vocab, weight_nats, context_input(path), spec.prefixes,
                       spec.aliases)

@@ -17,7 +17,7 @@ from ..model.loading import frontend_spec
 from ..model.metrics import phrase_counts
 from ..model.vocab import make_vocab
 from .beam import IlmDiscount, make_decoder
-from .context import ContextTrie, load_context
+from .context import ContextTrie, context_input, load_context
 from .endpoint import frame_energy_db, loud_frames, run_endpointers
 from .lattice import build_lattice, serialize
 from .scores import SCORE_FRAC_BITS, q_to_nats
@@ -43,7 +43,7 @@ def decoder_for(cfg) -> DecodeSetup:
     if context is not None and context.aliases and d.context_weight > 0:
         n = len(context.aliases)
         warnings.warn(
-            f"--context {d.context_file}: {n} alternative spelling{'s' if n != 1 else ''} "
+            f"{context_input(d.context_file)}: {n} alternative spelling{'s' if n != 1 else ''} "
             f"with a bonus of {d.context_weight:g} nats per character: every alias is a path "
             "that earns it, and on the trained small model any bonus with aliases took over "
             "requests (+8.9 WER points at 1.5 nats, README issue #7); the measured setting "

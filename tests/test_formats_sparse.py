@@ -204,6 +204,8 @@ def _forge(fmt, fields, shape, bits=4, param=None):
     (RLE, [([0, 1], 16), ([15 | (0 << 4)], 8)], (10, 1), None, "runs to row 15"),
     (RLE, [([0, 1], 16), ([3 | (0 << 4)], 8)], (10, 1), None, "only padding"),
     (RLE, [([0, 2], 16), ([0, 1 << 4], 8)], (10, 1), 0, "declares"),
+    (RLE, [([0, 2], 16), ([0 | (1 << 4), 15], 8)], (20, 1), None, "ends column 0 with a pad"),
+    (RLE, [([0, 0, 1], 16), ([15], 8)], (20, 2), None, "ends column 1 with a padding"),
 ])
 def test_forged_streams_fail_their_checks(fmt, fields, shape, param, message):
     with pytest.raises(CompressedStreamError, match=message):

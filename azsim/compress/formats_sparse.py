@@ -296,6 +296,13 @@ class RelativeIndexFormat:
         if row.size and int(row.max()) >= rows:
             raise CompressedStreamError(f"rle stream runs to row {int(row.max())} of a column "
                                         f"of {rows} rows")
+        # A padding entry only carries the run to a nonzero further down its column; one that
+        # ends a column adds bytes that decode to nothing (the encoder never writes it).
+        last = ptr[1:][np.diff(ptr) > 0] - 1
+        if np.any(padding[last]):
+            c = int(np.flatnonzero(np.diff(ptr) > 0)[np.argmax(padding[last])])
+            raise CompressedStreamError(f"rle stream ends column {c} with a padding entry; "
+                                        "padding only precedes a nonzero of its column")
         out = np.zeros((rows, cols), np.int8)
         keep = ~padding
         out[row[keep], column[keep]] = value[keep]

@@ -10,6 +10,7 @@ integer kernels; torch plays no part.
 from __future__ import annotations
 
 import importlib.resources
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -19,6 +20,7 @@ import numpy as np
 from . import config as cfgmod
 from .api import prepare_model
 from .errors import AzsimError
+from .paths import path_kind, resolved_path
 from .compress.ptq import QuantizedRNNT
 from .corpus.build import corpus_meta
 from .corpus.grammar import fingerprint as grammar_fingerprint
@@ -175,28 +177,38 @@ def load_testset(spec: str, cfg, where: str | None = None) -> TestSet:
     WAVs with ``transcripts.tsv`` (columns file, text). Every input is checked (one-line
     :class:`AzsimError`, beginning with ``where``, by default ``--test SPEC``); a set
     without utterances is an error, never a WER of 0."""
-    shipped = _testset_dir() / f"{spec}.npz"
-    if "/" not in spec and not spec.endswith(".npz") and shipped.is_file():
+    shipped = _shipped_testset(spec)
+    if shipped is not None:
         return _from_npz(shipped, spec, cfg, where)
     path = Path(spec)
-    if path.is_file() and path.suffix == ".npz":
+    label = where or f"--test {spec}"
+    found = path_kind(path, label)
+    if found == "file" and path.suffix == ".npz":
         return replace(_from_npz(path, path.stem, cfg, where),
                        grammar=corpus_meta(path.parent).get("grammar"))
-    if path.is_dir() and (path / "transcripts.tsv").is_file():
+    if found == "folder" and path_kind(path / "transcripts.tsv", label) == "file":
         rows = read_transcripts(path / "transcripts.tsv", _alphabet(cfg))
         utts = load_utterances([str(path / f) for f, _ in rows], cfg)
         return TestSet(path.name, utts, [t for _, t in rows])
-    raise AzsimError(f"{where or f'--test {spec}'}: not a shipped test set "
+    raise AzsimError(f"{label}: not a shipped test set "
                      f"({', '.join(shipped_testsets())}),"
                      " a corpus .npz split, or a folder with transcripts.tsv")
 
 
+def _shipped_testset(spec) -> Path | None:
+    """The shipped set's file that ``spec`` names (``test``, ``names``), else None; a name the
+    OS refuses is none (os.path.isfile answers False)."""
+    spec = str(spec)
+    shipped = _testset_dir() / f"{spec}.npz"
+    if "/" not in spec and not spec.endswith(".npz") and os.path.isfile(shipped):
+        return shipped
+    return None
+
+
 def _set_identity(spec: str) -> str:
     """The file or folder :func:`load_testset` reads for ``spec``."""
-    shipped = _testset_dir() / f"{spec}.npz"
-    if "/" not in spec and not spec.endswith(".npz") and shipped.is_file():
-        return str(shipped)
-    return str(Path(spec).resolve())
+    shipped = _shipped_testset(spec)
+    return str(shipped if shipped is not None else resolved_path(spec, f"--test {spec}"))
 
 
 def calibration_utterances(cfg) -> list[Utterance]:

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import WeightsError
 from ..npzfile import read_npz
+from ..paths import path_kind
 from ..config.schema import WEIGHT_FORMATS
 from .format_base import check_codes
 from .pipeline import decode_matrix, encode_codebook, encode_codes, is_prunable
@@ -102,12 +103,12 @@ def survey(codes: dict[str, tuple], bits: int, formats=ALL_FORMATS, progress=Non
 def load_integer_matrices(path: str, bits: int) -> dict[str, tuple]:
     """Integer matrices from ``.npy`` / ``.npz``, encoded losslessly as given."""
     p = Path(path)
-    if p.is_dir():
-        raise WeightsError(f"{path}: is a folder; --weights takes an .npz or .npy file of "
-                           "integer matrices")
-    if not p.is_file():
-        raise WeightsError(f"{path}: file not found")
     what = "--weights takes an .npz or .npy file of integer matrices"
+    found = path_kind(p, str(path), WeightsError, what)
+    if found == "folder":
+        raise WeightsError(f"{path}: is a folder; {what}")
+    if found != "file":
+        raise WeightsError(f"{path}: file not found")
     try:
         with open(p, "rb") as fh:
             is_npy = fh.read(6) == b"\x93NUMPY"

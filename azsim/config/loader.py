@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from azsim.errors import ConfigError
+from azsim.paths import os_reason, path_kind
 
 __all__ = [
     "PRESET_KINDS",
@@ -269,13 +270,15 @@ def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str], root: str
 # ------------------------------------------------------------------------------ files, presets
 
 
-def load_toml(path: str | Path) -> dict[str, Any]:
-    """Read a TOML file; a missing, unreadable or malformed file is a one-line ConfigError."""
+def load_toml(path: str | Path, source: str | None = None) -> dict[str, Any]:
+    """Read a TOML file; a missing, unreadable or malformed file is a one-line ConfigError
+    beginning with ``source`` (default: the path)."""
+    source = str(path) if source is None else source
     try:
         data = Path(path).read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read file ({exc.strerror or exc})") from None
-    return _parse_toml(data, str(path))
+    except (OSError, ValueError) as exc:   # ValueError: a NUL character
+        raise ConfigError(f"{source}: cannot read file ({os_reason(exc)})") from None
+    return _parse_toml(data, source)
 
 
 def _parse_toml(data: bytes, source: str) -> dict[str, Any]:
@@ -308,17 +311,23 @@ def resolve_preset(kind: str, name_or_path: str | Path) -> tuple[dict[str, Any],
     up among the shipped presets of ``kind``.
     """
     text = str(name_or_path)
-    if text.endswith(".toml") or Path(text).is_file():
-        return load_toml(text), text
     available = list_presets(kind)
-    if text not in available and Path(text).is_dir():
-        raise ConfigError(f"{text}: is a folder; give a {PRESET_KINDS[kind]} preset "
-                          f"({', '.join(available)}) or a path to a .toml file")
+    wanted = (f"give {_a(PRESET_KINDS[kind])} preset ({', '.join(available)}) or a path to a "
+              ".toml file")
+    found = path_kind(text, text, ConfigError, wanted)
+    if text.endswith(".toml") or found == "file":
+        return load_toml(text), text
+    if text not in available and found == "folder":
+        raise ConfigError(f"{text}: is a folder; {wanted}")
     if text not in available:
         raise ConfigError(f"unknown {PRESET_KINDS[kind]} preset {text!r} "
                           f"(available: {', '.join(available)}; or give a path to a .toml file)")
     source = f"{PRESET_KINDS[kind]} preset {text!r}"
     return _parse_toml(_preset_dir(kind).joinpath(f"{text}.toml").read_bytes(), source), source
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
 
 
 # ------------------------------------------------------------------------------------- reports

@@ -36,6 +36,7 @@ import numpy as np
 from ..errors import AzsimError
 from ..model.frontend import FrontendSpec, log_mel
 from ..npzfile import check_offsets, read_npz
+from ..paths import path_kind, resolved_path
 from . import grammar, synth
 
 SPLITS = ("train", "dev", "test", "names", "names_train")
@@ -286,7 +287,7 @@ def check_training_corpus(corpus_dir) -> None:
     """What ``azsim train`` reads, checked before any training work: ``train`` (with
     ``names_train`` when there is one) holding utterances to train on, and ``dev`` holding
     utterances to choose the checkpoint written as weights.npz by (its word error rate)."""
-    if not (Path(corpus_dir) / "train.npz").is_file():
+    if path_kind(Path(corpus_dir) / "train.npz", f"--corpus {corpus_dir}") != "file":
         raise AzsimError(f"--corpus {corpus_dir}: no train.npz; make one with 'azsim corpus'")
     sizes = {split: check_split(corpus_dir, split) for split in ("train", "dev", "names_train")
              if split != "names_train" or (Path(corpus_dir) / f"{split}.npz").is_file()}
@@ -319,10 +320,11 @@ def merge_corpora(out_dir, sources: list) -> dict:
         raise AzsimError(f"corpus merge: {len(srcs)} source corpus given; give two or more")
     metas, n_training = [], []
     for src in srcs:
-        if out.resolve() == src.resolve():
+        what = f"corpus merge source {src}"
+        if resolved_path(out, f"corpus merge DIR {out_dir}") == resolved_path(src, what):
             raise AzsimError(f"corpus merge DIR {out_dir}: is also a source; write elsewhere")
         meta_path = src / "corpus.json"
-        if not meta_path.is_file() or not (src / "train.npz").is_file():
+        if path_kind(meta_path, what) != "file" or path_kind(src / "train.npz", what) != "file":
             raise AzsimError(f"corpus merge source {src}: no corpus.json and train.npz; "
                              "give folders made by 'azsim corpus'")
         try:
@@ -416,10 +418,10 @@ def relabel_corpus(out_dir, source, weights: dict, model_cfg, teacher: str = "",
 
     out, src = Path(out_dir), Path(source)
     meta = corpus_meta(src)
-    if not meta or not (src / "train.npz").is_file():
+    if not meta or path_kind(src / "train.npz", f"corpus relabel SOURCE {source}") != "file":
         raise AzsimError(f"corpus relabel SOURCE {source}: no corpus.json and train.npz; give "
                          "a folder made by 'azsim corpus'")
-    if out.resolve() == src.resolve():
+    if resolved_path(out, f"corpus relabel DIR {out_dir}") == src.resolve():
         raise AzsimError(f"corpus relabel DIR {out_dir}: is the source; write elsewhere")
     splits = [sp for sp in SPLITS if (src / f"{sp}.npz").is_file()]
     sizes = {split: check_split(src, split) for split in splits}
@@ -429,7 +431,11 @@ def relabel_corpus(out_dir, source, weights: dict, model_cfg, teacher: str = "",
                          "--train N', N > 0")
     vocab = make_vocab(model_cfg.vocab, model_cfg.vocab_size)
     report = progress or (lambda *_: None)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AzsimError(f"corpus relabel DIR {out_dir}: cannot create the folder "
+                         f"({exc.strerror})") from None
     counts = {}
     for split in splits:
         if split not in TRAINING_SPLITS:

@@ -40,6 +40,7 @@ from pathlib import Path
 
 from ..errors import AzsimError
 from ..model.vocab import Vocab
+from ..paths import os_reason
 
 NONE = -1   # inside a word in which no phrase started: nothing can match until the next word
 ROOT = 0    # at a word start: a phrase may start here
@@ -223,10 +224,10 @@ def parse_context(path: str, vocab: Vocab, where: str | None = None) -> ContextS
     where = where or context_input(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ContextError(f"{where}: cannot read ({exc.strerror or exc})") from None
-    except UnicodeDecodeError as exc:
+    except UnicodeDecodeError as exc:   # first: it is a ValueError
         raise ContextError(f"{where}: not UTF-8 text (byte {exc.start})") from None
+    except (OSError, ValueError) as exc:   # ValueError: a NUL character
+        raise ContextError(f"{where}: cannot read ({os_reason(exc)})") from None
     allowed = {t for t in vocab.tokens if t}
     shown = "".join(t for t in vocab.tokens if t and t != " ")
     phrases: list[str] = []

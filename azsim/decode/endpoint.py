@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 
@@ -60,6 +59,7 @@ from ..errors import AzsimError
 from ..model.audio import load_audio
 from ..model.frontend import FrontendSpec, log_mel
 from ..model.loading import Utterance, frontend_spec
+from ..paths import path_kind
 
 _EPS_S = 1e-9   # time comparisons of sums of float milliseconds
 
@@ -121,7 +121,7 @@ def check_tail_on_testset(cfg, testset: str) -> None:
     the tail is silence added to the audio, so a set of features cannot take it (before
     2026-12-06 ``azsim eval`` dropped it without a word)."""
     tail_ms = cfg.decode.endpoint_tail_ms
-    if tail_ms > 0 and not Path(testset).is_dir():
+    if tail_ms > 0 and path_kind(testset, f"--test {testset}") != "folder":
         raise AzsimError(f"--test {testset}: model.decode.endpoint_tail_ms = {tail_ms:g} "
                          "appends silence to audio, and this test set holds features; use a "
                          "folder of WAVs or --audio files")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.resources
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -113,7 +114,8 @@ def resolve_weights_path(cfg, weights_path=None):
     if name is None:
         return None
     shipped = shipped_weights_dir() / f"{name}.npz"
-    if "/" not in str(name) and not str(name).endswith(".npz") and shipped.is_file():
+    # os.path.isfile: a name the OS refuses is no shipped name (load_weights says why)
+    if "/" not in str(name) and not str(name).endswith(".npz") and os.path.isfile(shipped):
         return shipped
     return name
 

@@ -34,6 +34,7 @@ import numpy as np
 
 from ..errors import WeightsError
 from ..npzfile import read_npz
+from ..paths import path_kind
 
 FORMAT_VERSION = 1
 
@@ -269,10 +270,11 @@ def load_weights(path, cfg, allow_encoder_only: bool = False) -> dict[str, np.nd
         raise WeightsError(f"weights file {str(path)!r}: the path is empty; give a weights .npz "
                            "file or a shipped name such as small")
     path = Path(path)
-    if path.is_dir():
-        raise WeightsError(f"{path}: is a folder; give a weights .npz file or a shipped name "
-                           "such as small")
-    if not path.is_file():
+    wanted = "give a weights .npz file or a shipped name such as small"
+    found = path_kind(path, str(path), WeightsError, wanted)
+    if found == "folder":
+        raise WeightsError(f"{path}: is a folder; {wanted}")
+    if found != "file":
         raise WeightsError(f"{path}: weights file not found")
     arrays = read_npz(path, str(path), WeightsError,
                       "a weights file is an .npz archive of named float32 arrays "

@@ -45,6 +45,7 @@ from typing import Any
 from .. import config as cfgmod
 from ..config.loader import load_toml, parse_override, to_dict
 from ..errors import AzsimError, ConfigError
+from ..paths import os_reason, path_kind
 from ..transcripts import read_transcripts
 
 __all__ = ["SweepSpecError", "Axis", "Point", "SweepSpec", "parse_axis", "load_spec_file",
@@ -343,7 +344,7 @@ def _shipped_testset(name: str) -> bool:
     """A shipped test set's name (``test``, ``names``), as ``azsim.evaluate.load_testset``
     resolves it (without importing NumPy into the sweep's parent)."""
     return "/" not in name and not name.endswith(".npz") and \
-        (_testset_dir() / f"{name}.npz").is_file()
+        os.path.isfile(_testset_dir() / f"{name}.npz")   # False for a name the OS refuses
 
 
 def _npy_length(zf: zipfile.ZipFile, member: str) -> int:
@@ -361,16 +362,17 @@ def _testset_identity(test: str, utterances: int | None, label: str = "--utteran
                       where: str = "--test") -> dict[str, Any]:
     """Name, content hash and utterance count of a test set (``azsim eval --test``)."""
     path = _testset_dir() / f"{test}.npz" if _shipped_testset(test) else Path(test)
-    if path.is_dir():
+    found = path_kind(path, f"{where} {test}", SweepSpecError)
+    if found == "folder":
         tsv = path / "transcripts.tsv"
-        if not tsv.is_file():
+        if path_kind(tsv, f"{where} {test}", SweepSpecError) != "file":
             raise SweepSpecError(f"{where} {test}: a folder needs transcripts.tsv (columns "
                                  "file, text)")
         files = [f for f, _ in read_transcripts(tsv)]   # checked as azsim eval does
         ident = {"name": path.name, "files": [_file_identity(str(tsv), where)] +
                  [_file_identity(str(path / f), where) for f in files]}
         n = len(files)
-    elif path.is_file() and path.suffix == ".npz":
+    elif found == "file" and path.suffix == ".npz":
         ident = _file_identity(str(path), where)
         try:
             with zipfile.ZipFile(path) as zf:
@@ -394,8 +396,8 @@ def _file_identity(path: str, what: str) -> dict[str, str]:
         with open(path, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
-    except OSError as exc:
-        raise SweepSpecError(f"{what} {path}: cannot read ({exc.strerror or exc})") from None
+    except (OSError, ValueError) as exc:   # ValueError: a NUL character
+        raise SweepSpecError(f"{what} {path}: cannot read ({os_reason(exc)})") from None
     return {"name": os.path.basename(path), "sha256": digest.hexdigest()}
 
 

@@ -24,6 +24,7 @@ from ..model import float_ref
 from ..model.loading import check_feature_frontend
 from ..model.metrics import error_rate
 from ..model.vocab import make_vocab
+from ..paths import path_kind
 from . import compress, data
 from .loss import lattice_kd, rnnt_loss
 from .model import TorchRNNT, save_npz
@@ -198,7 +199,7 @@ def read_teacher(name: str, model_cfg) -> dict:
     from ..model.loading import resolve_weights_path
     from ..model.weights import load_weights
     path = resolve_weights_path(model_cfg, name)
-    if not Path(path).is_file():
+    if path_kind(path, f"kd_teacher {name}") != "file":
         raise AzsimError(f"kd_teacher {name}: no such weights file or shipped set")
     return load_weights(path, model_cfg)
 

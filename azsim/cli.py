@@ -19,8 +19,8 @@ import click  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ._version import __version__  # noqa: E402
-from .cli_types import FiniteFloatRange  # noqa: E402
-from .cli_types import check_not_empty as _check_not_empty  # noqa: E402
+from .cli_types import (AUDIO, BRANCH_WEIGHTS, CONTEXT, FOLDER, HARDWARE, MODEL,  # noqa: E402
+                        TESTSET, WEIGHTS, FiniteFloatRange, InputPath)
 from .cli_types import check_writable as _check_writable  # noqa: E402
 from .config import DEFAULT_MODEL  # noqa: E402
 from .config.schema import WEIGHT_FORMATS  # noqa: E402
@@ -195,17 +195,18 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--model", "model", default=DEFAULT_MODEL, show_default=True,
+@click.option("--model", "model", type=MODEL, default=DEFAULT_MODEL, show_default=True,
               metavar="NAME|PATH",
               help="model preset name or TOML file")
-@click.option("--weights", default=None, metavar="FILE.npz",
+@click.option("--weights", type=WEIGHTS, default=None, metavar="FILE.npz",
               help="float weights (.npz, azsim schema); default: the preset's (small: the "
                    "shipped trained weights; tiny, he2019: generated from the seed)")
-@click.option("--hw", "hardware", default="az-edge", show_default=True, metavar="NAME|PATH",
+@click.option("--hw", "hardware", type=HARDWARE, default="az-edge", show_default=True,
+              metavar="NAME|PATH",
               help="hardware preset name or TOML file")
-@click.option("--audio", multiple=True, metavar="WAV",
+@click.option("--audio", type=AUDIO, multiple=True, metavar="WAV",
               help="16-bit mono WAV file (repeatable); default: the shipped utterances")
-@click.option("--test", "testset", default=None, metavar="NAME|FILE|DIR",
+@click.option("--test", "testset", type=TESTSET, default=None, metavar="NAME|FILE|DIR",
               help="run a test set instead of audio files (as azsim eval: test, names, a "
                    "corpus .npz split, or a folder with transcripts.tsv); WER on all of it")
 @click.option("--utterances", type=int, default=None, metavar="N",
@@ -222,7 +223,7 @@ def cli() -> None:
 @click.option("--gptq", is_flag=True, default=False, help=GPTQ_HELP)
 @click.option("--beam", type=int, default=None, metavar="N",
               help="beam search keeping N hypotheses (0 or 1 = greedy); --set model.decode.beam")
-@click.option("--context", default=None, metavar="FILE",
+@click.option("--context", type=CONTEXT, default=None, metavar="FILE",
               help="biasing phrases, one per line (needs --beam >= 2)")
 @click.option("--context-weight", "context_weight", type=float, default=None, metavar="NATS",
               help="bonus per matched character, nats (default 1.5)")
@@ -233,12 +234,13 @@ def cli() -> None:
               help="speculative end-pointer: trailing silence, ms (default 400)")
 @click.option("--endpoint-tail-ms", "endpoint_tail_ms", type=float, default=None, metavar="MS",
               help="append MS of silence to each utterance so the end-pointers can fire")
-@click.option("--save-lattice", "lattice_dir", default=None, metavar="DIR",
+@click.option("--save-lattice", "lattice_dir", type=FOLDER, default=None, metavar="DIR",
               help="write each utterance's lattice to DIR/<name>.azl")
 @click.option("--branch", is_flag=True, default=False,
               help="branching encoder: a cheap branch and a per-step arbitrator "
                    "(--set model.branch.*)")
-@click.option("--branch-weights", "branch_weights", default=None, metavar="NAME|FILE.npz",
+@click.option("--branch-weights", "branch_weights", type=BRANCH_WEIGHTS, default=None,
+              metavar="NAME|FILE.npz",
               help="float weights of the cheap branch (implies --branch): a model of "
                    "the same shape or an encoder-only file such as the shipped "
                    "small-branch60; default: the full model pruned to "
@@ -255,10 +257,6 @@ def run(model, weights, hardware, audio, testset, utterances, bits, sparsity, pr
     from .report.render import render_text
 
     quiet = json_dest == "-"
-    for path in audio:
-        _check_not_empty("--audio", path, "a 16-bit mono WAV file")
-    _check_not_empty("--weights", weights, "a weights .npz file or a shipped name such as small")
-    _check_not_empty("--save-lattice", lattice_dir, "a writable folder")
     if json_dest not in (None, "-"):
         _check_writable(json_dest)  # before the work, so no finished run is lost
     if lattice_dir is not None and not (os.path.isdir(lattice_dir)
@@ -293,10 +291,11 @@ _RAW_CODES_SETTINGS = ("model.weight_bits", "model.pointer_bits", "model.rle_ind
 
 
 @cli.command()
-@click.option("--model", "model", default=DEFAULT_MODEL, show_default=True,
+@click.option("--model", "model", type=MODEL, default=DEFAULT_MODEL, show_default=True,
               metavar="NAME|PATH",
               help="model preset name or TOML file (its weights are pruned and quantized)")
-@click.option("--weights", default=None, metavar="FILE.npz|FILE.npy",
+@click.option("--weights", type=InputPath("an .npz or .npy file of integer matrices"),
+              default=None, metavar="FILE.npz|FILE.npy",
               help="integer matrices to encode losslessly as given (instead of --model)")
 @click.option("--bits", type=int, default=None, help="weight bit-width (1..8)")
 @click.option("--sparsity", type=float, default=None, help="fraction of weights pruned (0..0.99)")
@@ -310,7 +309,7 @@ _RAW_CODES_SETTINGS = ("model.weight_bits", "model.pointer_bits", "model.rle_ind
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=_SET_HELP)
 @click.option("--json", "json_dest", default=None, metavar="PATH|-",
               help="write the results as JSON to PATH, or to stdout with -")
-@click.option("--save", "save_dir", default=None, metavar="DIR",
+@click.option("--save", "save_dir", type=FOLDER, default=None, metavar="DIR",
               help="also write every stream to DIR/<matrix>.<format>.azw (see azsim decode)")
 def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gptq, overrides,
              json_dest, save_dir) -> None:
@@ -318,8 +317,6 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
     from . import config as cfgmod
     from .compress import survey as sv
 
-    _check_not_empty("--weights", weights, "an .npz or .npy file of integer matrices")
-    _check_not_empty("--save", save_dir, "a writable folder")
     _reject_hw_sets(overrides, "compress", "encodes weights only")
     if json_dest not in (None, "-"):
         _check_writable(json_dest)
@@ -415,7 +412,8 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
 
 
 @cli.command()
-@click.argument("stream_file", metavar="FILE.azw")
+@click.argument("stream_file", type=InputPath("a weight stream written by azsim compress --save"),
+                metavar="FILE.azw")
 @click.option("--out", default=None, metavar="FILE.npy", help="write the decoded int8 codes")
 @click.option("--json", "json_dest", default=None, metavar="PATH|-",
               help="write what the stream holds as JSON to PATH, or to stdout with -")
@@ -423,7 +421,6 @@ def decode(stream_file, out, json_dest) -> None:
     """Check and decode a weight stream written by `azsim compress --save`."""
     from .compress.pipeline import decode_stream
 
-    _check_not_empty("FILE.azw", stream_file, "a weight stream written by azsim compress --save")
     if out is not None:   # before decoding: numpy would write OUT.npy for any other name
         _check_writable(out, "--out", "a file path ending in .npy")
         if not out.endswith(".npy"):
@@ -463,7 +460,8 @@ def decode(stream_file, out, json_dest) -> None:
 
 
 @cli.command()
-@click.argument("suite", metavar="eie|FILE.toml")
+@click.argument("suite", type=InputPath("a validation suite preset (eie) or a .toml file"),
+                metavar="eie|FILE.toml")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="override a field of the suite's hardware, e.g. hw.queue_depth=4 (repeatable)")
 @click.option("--max-error", "max_error", type=FiniteFloatRange(min=0.0), default=None,

@@ -9,7 +9,7 @@ import time
 
 import click
 
-from .cli_types import FiniteFloatRange
+from .cli_types import CONTEXT, MODEL, WEIGHTS, FiniteFloatRange, InputPath
 from .config import DEFAULT_MODEL
 from .decode.aliases import ALIAS_MIN_COUNT, ALIAS_VOICES
 from .errors import AzsimError
@@ -28,17 +28,19 @@ def _read_keep_words(path: str) -> set[str]:
 
 
 @click.command("context-aliases")
-@click.argument("context_file", metavar="CONTEXT")
+@click.argument("context_file", type=CONTEXT, metavar="CONTEXT")
 @click.argument("out_file", metavar="OUT")
-@click.option("--model", "model", default=DEFAULT_MODEL, show_default=True, metavar="NAME|PATH")
-@click.option("--weights", default=None, metavar="NAME|FILE.npz",
+@click.option("--model", "model", type=MODEL, default=DEFAULT_MODEL, show_default=True,
+              metavar="NAME|PATH")
+@click.option("--weights", type=WEIGHTS, default=None, metavar="NAME|FILE.npz",
               help="trained weights (default: the model preset's)")
 @click.option("--bits", type=int, default=None, help="weight bit-width (1..8)")
 @click.option("--voices", type=click.IntRange(1, 1000), default=ALIAS_VOICES,
               show_default=True, help="renderings per phrase in training voices")
 @click.option("--min-count", "min_count", type=click.IntRange(1), default=ALIAS_MIN_COUNT,
               show_default=True, help="renderings a spelling needs to become an alias")
-@click.option("--keep", "keep_file", default=None, metavar="FILE",
+@click.option("--keep", "keep_file", type=InputPath("a file of words to keep"), default=None,
+              metavar="FILE",
               help="words no alias may contain (e.g. the rest of the address book), besides "
                    "the grammar's request words")
 @click.option("--no-grammar-keep", "grammar_keep", is_flag=True, flag_value=False, default=True,

@@ -14,7 +14,7 @@ import time
 import click
 
 from .config import DEFAULT_HARDWARE, DEFAULT_MODEL
-from .cli_types import check_writable
+from .cli_types import AUDIO, HARDWARE, MODEL, TESTSET, WEIGHTS, InputPath, check_writable
 from .errors import AzsimError
 
 _SWEEP_SET_HELP = ("a config field and its values, comma-separated: model.weight_bits=8,6,4,2 "
@@ -62,22 +62,25 @@ def _parse_where(where) -> dict:
 
 
 @click.command()
-@click.option("--spec", "spec_file", default=None, metavar="FILE.toml",
+@click.option("--spec", "spec_file", type=InputPath("a sweep .toml file"), default=None,
+              metavar="FILE.toml",
               help="sweep file: model, hw, audio, weights, [set] and [sweep] tables")
-@click.option("--model", default=None, metavar="NAME|PATH",
+@click.option("--model", type=MODEL, default=None, metavar="NAME|PATH",
               help=f"model preset name or TOML file  [default: {DEFAULT_MODEL}]")
-@click.option("--weights", default=None, metavar="FILE.npz", help="float weights (.npz)")
-@click.option("--hw", "hardware", default=None, metavar="NAME|PATH",
+@click.option("--weights", type=WEIGHTS, default=None, metavar="FILE.npz",
+              help="float weights (.npz)")
+@click.option("--hw", "hardware", type=HARDWARE, default=None, metavar="NAME|PATH",
               help=f"hardware preset name or TOML file  [default: {DEFAULT_HARDWARE}]")
-@click.option("--audio", multiple=True, metavar="WAV",
+@click.option("--audio", type=AUDIO, multiple=True, metavar="WAV",
               help="16-bit mono WAV file (repeatable); default: the shipped utterances")
-@click.option("--test", "testset", default=None, metavar="NAME|FILE|DIR",
+@click.option("--test", "testset", type=TESTSET, default=None, metavar="NAME|FILE|DIR",
               help="run a test set instead of audio files (as azsim eval --test): every point "
                    "has its WER on held-out speech")
 @click.option("--utterances", type=int, default=None, metavar="N",
               help="with --test: its first N utterances")
 @click.option("--set", "sets", multiple=True, metavar="KEY=V1,V2,...", help=_SWEEP_SET_HELP)
-@click.option("--results", default="results.sqlite", show_default=True, metavar="PATH",
+@click.option("--results", type=InputPath("a file path for the results database"),
+              default="results.sqlite", show_default=True, metavar="PATH",
               help="results database (SQLite); every finished point is committed at once")
 @click.option("--resume", is_flag=True, default=False,
               help="skip points already stored successfully in --results")

@@ -13,7 +13,8 @@ import time
 
 import click
 
-from .cli_types import FiniteFloatRange
+from .cli_types import (BRANCH_WEIGHTS, CONTEXT, EVAL_JSON, MODEL, TESTSET, WEIGHTS,
+                        FiniteFloatRange)
 from .config import DEFAULT_MODEL
 from .config.schema import WEIGHT_FORMATS
 from .errors import AzsimError
@@ -147,9 +148,9 @@ def corpus_merge(out_dir, sources) -> None:
 @click.command("corpus-relabel")
 @click.argument("out_dir", metavar="DIR")
 @click.argument("source", metavar="SOURCE")
-@click.option("--model", default=None, metavar="NAME|FILE",
+@click.option("--model", type=MODEL, default=None, metavar="NAME|FILE",
               help="the teacher's model preset (default: azsim's default model)")
-@click.option("--weights", default=None, metavar="NAME|FILE",
+@click.option("--weights", type=WEIGHTS, default=None, metavar="NAME|FILE",
               help="the teacher's weights: a shipped set's name or a .npz (default: the "
                    "model's own)")
 def corpus_relabel(out_dir, source, model, weights) -> None:
@@ -253,11 +254,13 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr, seed,
 
 
 @click.command(name="eval")
-@click.option("--model", "model", default=DEFAULT_MODEL, show_default=True, metavar="NAME|PATH")
-@click.option("--weights", default=None, metavar="NAME|FILE.npz",
+@click.option("--model", "model", type=MODEL, default=DEFAULT_MODEL, show_default=True,
+              metavar="NAME|PATH")
+@click.option("--weights", type=WEIGHTS, default=None, metavar="NAME|FILE.npz",
               help="shipped weights (small, small-qat4, small-sparse80, small-sparse60) or a "
                    "file")
-@click.option("--test", "testsets", multiple=True, default=("test",), show_default=True,
+@click.option("--test", "testsets", type=TESTSET, multiple=True, default=("test",),
+              show_default=True,
               metavar="NAME|FILE|DIR",
               help="shipped test set (test, names), a corpus .npz split, or a WAV folder "
                    "with transcripts.tsv; repeat it for several sets and their pooled WER")
@@ -272,12 +275,13 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr, seed,
 @click.option("--branch", is_flag=True, default=False,
               help="branching encoder (--set model.branch.*); also decodes without it and "
                    "reports the WER change and encoder MACs saved")
-@click.option("--branch-weights", "branch_weights", default=None, metavar="NAME|FILE.npz",
+@click.option("--branch-weights", "branch_weights", type=BRANCH_WEIGHTS, default=None,
+              metavar="NAME|FILE.npz",
               help="float weights of the cheap branch (implies --branch): a model of "
                    "the same shape or an encoder-only file such as small-branch60")
 @click.option("--beam", type=int, default=None, metavar="N",
               help="beam search width (--set model.decode.beam; 1 = greedy)")
-@click.option("--context", default=None, metavar="FILE",
+@click.option("--context", type=CONTEXT, default=None, metavar="FILE",
               help="biasing phrases (one per line, '@prefix WORDS', 'PHRASE | ALIAS ...'); "
                    "needs --beam >= 2; the record counts the phrases the hypotheses miss")
 @click.option("--context-weight", "context_weight", type=float, default=None, metavar="NATS",
@@ -287,10 +291,11 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr, seed,
               help="also decode with the float golden model (greedy)")
 @click.option("--show-errors", type=click.IntRange(0), default=0,
               help="print up to N misrecognized utterances")
-@click.option("--compare", "compare_path", default=None, metavar="EVAL.json",
+@click.option("--compare", "compare_path", type=EVAL_JSON, default=None, metavar="EVAL.json",
               help="an earlier 'azsim eval --json' of the same test set: report this WER "
                    "minus its WER with a 95 % paired bootstrap interval")
-@click.option("--compare-float", "compare_float_path", default=None, metavar="EVAL.json",
+@click.option("--compare-float", "compare_float_path", type=EVAL_JSON, default=None,
+              metavar="EVAL.json",
               help="as --compare, against the float model's hypotheses in an earlier "
                    "'azsim eval --float --json' (a compressed model against the float model "
                    "it was made from)")
@@ -470,8 +475,9 @@ def _write_weights_out(command: str, out: str, arrays: dict) -> None:
 
 @click.command()
 @click.argument("out", metavar="OUT.npz")
-@click.option("--model", "model", default="small", show_default=True, metavar="NAME|PATH")
-@click.option("--weights", default=None, metavar="NAME|FILE.npz",
+@click.option("--model", "model", type=MODEL, default="small", show_default=True,
+              metavar="NAME|PATH")
+@click.option("--weights", type=WEIGHTS, default=None, metavar="NAME|FILE.npz",
               help="the float weights to prune (default: the model's own)")
 @click.option("--sparsity", type=float, default=None, help="fraction of weights pruned (0..0.99)")
 @click.option("--prune", default=None, metavar="METHOD",
@@ -515,7 +521,8 @@ def prune(out, model, weights, sparsity, prune, overrides) -> None:
 @click.command()
 @click.argument("out", metavar="OUT.npz")
 @click.argument("inputs", nargs=-1, required=True, metavar="NAME|WEIGHTS.npz...")
-@click.option("--model", "model", default="small", show_default=True, metavar="NAME|PATH",
+@click.option("--model", "model", type=MODEL, default="small", show_default=True,
+              metavar="NAME|PATH",
               help="the model all of them are weights of")
 def soup(out, inputs, model) -> None:
     """Average fine-tunes of one model into one weights file (a weight soup); each input is

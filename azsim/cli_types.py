@@ -21,10 +21,45 @@ class FiniteFloatRange(click.FloatRange):
         return number
 
 
+def _empty(option: str, wanted: str) -> str:
+    return f"{option} '': the path is empty; give {wanted}"
+
+
 def check_not_empty(option: str, value, wanted: str) -> None:
     """An empty path would become the current folder ('.') further down: say what it is."""
     if value is not None and str(value) == "":
-        raise AzsimError(f"{option} {value!r}: the path is empty; give {wanted}")
+        raise AzsimError(_empty(option, wanted))
+
+
+class InputPath(click.types.StringParamType):
+    """A file, folder or preset name given to an option or argument: the text as typed, but
+    never empty, refused where it is parsed. An empty path is the current folder ('.') to
+    pathlib, and an optional value given empty would read as not given and run with the
+    default: either way the run would not be the one asked for."""
+    name = "path"
+
+    def __init__(self, wanted: str) -> None:
+        self.wanted = wanted   # what to give instead, for the message
+
+    def convert(self, value, param, ctx):
+        value = super().convert(value, param, ctx)   # a str, as click's default type gives
+        if value == "":
+            option = param.opts[0] if isinstance(param, click.Option) else \
+                (param.human_readable_name if param is not None else "path")
+            raise click.UsageError(_empty(option, self.wanted), ctx)
+        return value
+
+
+MODEL = InputPath("a model preset name or a .toml file")
+HARDWARE = InputPath("a hardware preset name or a .toml file")
+WEIGHTS = InputPath("a weights .npz file or a shipped name such as small")
+TESTSET = InputPath("a test set: a shipped name such as test, a corpus .npz split, or WAVs "
+                    "with transcripts.tsv")
+AUDIO = InputPath("a 16-bit mono WAV file")
+CONTEXT = InputPath("a file of biasing phrases")
+BRANCH_WEIGHTS = InputPath("a weights .npz file or a shipped name such as small-branch60")
+FOLDER = InputPath("a writable folder")
+EVAL_JSON = InputPath("a file written by azsim eval --json")
 
 
 def check_writable(dest: str, option: str = "--json",

@@ -302,10 +302,9 @@ def test_an_energy_table_error_names_the_setting(cli, value):
                     "energy_table", value)
 
 
-@pytest.mark.xfail(strict=True, reason="an empty path is Path('') == '.': --model/--hw/validate/"
-                   "hw.energy_table say ': is a folder' (config/loader.py:314), and --context and "
-                   "sweep --spec/--model/--hw/--weights/--test take '' as not given (the "
-                   "default) and run with exit 0")
+# An empty path is Path('') == '.': --model/--hw/validate/hw.energy_table said ': is a folder',
+# and --context and sweep --spec/--model/--hw/--weights/--test took '' as not given (the
+# default) and ran with exit 0.
 @pytest.mark.parametrize("argv", [
     ("run", "--model", ""),
     ("run", "--model", "tiny", "--hw", ""),
@@ -317,13 +316,37 @@ def test_an_energy_table_error_names_the_setting(cli, value):
     ("sweep", "--dry-run", "--model", "tiny", "--hw", ""),
     ("sweep", "--dry-run", "--model", "tiny", "--weights", ""),
     ("sweep", "--dry-run", "--model", "tiny", "--test", ""),
+    ("run", "--model", "tiny", "--audio", ""),
+    ("run", "--model", "tiny", "--branch-weights", ""),
+    ("run", "--model", "tiny", "--test", ""),
+    ("eval", "--model", "tiny", "--beam", "2", "--context", ""),
+    ("eval", "--model", "tiny", "--compare", ""),
+    ("eval", "--model", "tiny", "--test", "test", "--test", ""),
+    ("compress", "--model", "tiny", "--weights", ""),
+    ("sweep", "--dry-run", "--model", "tiny", "--audio", ""),
+    ("sweep", "--dry-run", "--model", "tiny", "--results", ""),
+    ("context-aliases", "ctx.txt", "out.txt", "--model", "tiny", "--keep", ""),
+    ("context-aliases", "ctx.txt", "out.txt", "--weights", ""),
+    ("prune", "out.npz", "--model", ""),
 ], ids=["model", "hw", "validate", "energy_table", "context", "spec", "sweep-model", "sweep-hw",
-        "sweep-weights", "sweep-test"])
+        "sweep-weights", "sweep-test", "audio", "branch-weights", "test", "eval-context",
+        "eval-compare", "eval-test", "compress-weights", "sweep-audio", "sweep-results",
+        "aliases-keep", "aliases-weights", "prune-model"])
 def test_an_empty_path_is_called_empty(cli, tmp_path, argv):
-    if argv[0] == "sweep":
+    if argv[0] == "sweep" and "--results" not in argv:
         argv += ("--results", str(tmp_path / "r.sqlite"))
     line = one_line_error(cli(*argv), "empty")
     assert "folder" not in line
+    if argv[0] != "run" or "--set" not in argv:   # an option: named as given
+        assert f"{argv[argv.index('') - 1]} '': the path is empty" in line or \
+            argv[0] == "validate", line
+
+
+@pytest.mark.parametrize("kind", ["models", "hardware", "energy", "validation"])
+def test_an_empty_preset_path_is_called_empty_by_the_library(kind):
+    from azsim.config.loader import resolve_preset
+    with pytest.raises(ConfigError, match="the path is empty; give an? "):
+        resolve_preset(kind, "")
 
 
 @pytest.mark.xfail(strict=True, reason="sweep/spec.py:180 _toml_value raises without the spec "

@@ -311,14 +311,17 @@ def resolve_preset(kind: str, name_or_path: str | Path) -> tuple[dict[str, Any],
     up among the shipped presets of ``kind``.
     """
     text = str(name_or_path)
+    label = text or f"{PRESET_KINDS[kind]} \"\""
     available = list_presets(kind)
     wanted = (f"give {_a(PRESET_KINDS[kind])} preset ({', '.join(available)}) or a path to a "
               ".toml file")
-    found = path_kind(text, text, ConfigError, wanted)
+    if not text:   # Path("") is the current folder
+        raise ConfigError(f"{label}: the path is empty; {wanted}")
+    found = path_kind(text, label, ConfigError, wanted)
     if text.endswith(".toml") or found == "file":
         return load_toml(text), text
     if text not in available and found == "folder":
-        raise ConfigError(f"{text}: is a folder; {wanted}")
+        raise ConfigError(f"{label}: is a folder; {wanted}")
     if text not in available:
         raise ConfigError(f"unknown {PRESET_KINDS[kind]} preset {text!r} "
                           f"(available: {', '.join(available)}; or give a path to a .toml file)")

@@ -64,7 +64,7 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
     overrides = list(overrides) + ([f"model.weight_bits={bits}"] if bits is not None else [])
     cfg = cfgmod.load_model_config(model, overrides)
     hw = cfgmod.load_hardware_config(hardware, overrides)
-    table = cfgmod.load_energy_table(hw.energy_table)
+    table = cfgmod.energy_table_of(hw)
     energies = action_energies(table, hw)
     setup = decoder_for(cfg)  # issue #7: greedy or beam search; reads --context before the work
     _check_testset(cfg, audio, testset, utterances, calibration_audio)

@@ -45,6 +45,7 @@ __all__ = [
     "load_model_config",
     "load_hardware_config",
     "load_energy_table",
+    "energy_table_of",
     "list_presets",
     "to_dict",
     "ModelConfig",
@@ -75,10 +76,17 @@ def load_hardware_config(name_or_path: str | Path = "az-edge",
     return _load("hardware", HardwareConfig, "hw", name_or_path, overrides)
 
 
-def load_energy_table(name_or_path: str | Path = "horowitz-45nm") -> EnergyTable:
-    """Load an energy table preset or TOML file."""
-    data, source = resolve_preset("energy", name_or_path)
+def load_energy_table(name_or_path: str | Path = "horowitz-45nm", where: str | None = None
+                      ) -> EnergyTable:
+    """Load an energy table preset or TOML file; ``where`` names the setting that gave it
+    (``hw.energy_table``) in every message about it."""
+    data, source = resolve_preset("energy", name_or_path, where=where)
     return build(EnergyTable, data, source)
+
+
+def energy_table_of(hw: HardwareConfig) -> EnergyTable:
+    """The energy table ``hw.energy_table`` names; every message about it names the setting."""
+    return load_energy_table(hw.energy_table, where="hw.energy_table")
 
 
 def _load(kind: str, cls: type, root: str, name_or_path: str | Path,

@@ -304,14 +304,18 @@ def list_presets(kind: str) -> tuple[str, ...]:
                         if entry.name.endswith(".toml") and entry.is_file()))
 
 
-def resolve_preset(kind: str, name_or_path: str | Path) -> tuple[dict[str, Any], str]:
+def resolve_preset(kind: str, name_or_path: str | Path, *, where: str | None = None
+                   ) -> tuple[dict[str, Any], str]:
     """Load a preset by name, or a user TOML file by path; return ``(raw table, source)``.
 
     A value that names an existing file or ends in ``.toml`` is a path; anything else is looked
-    up among the shipped presets of ``kind``.
+    up among the shipped presets of ``kind``. ``where`` names the setting the value came from
+    (``hw.energy_table``): messages, and the source of a file, then begin ``where = "VALUE"``;
+    otherwise a file's source is its path.
     """
     text = str(name_or_path)
-    label = text or f"{PRESET_KINDS[kind]} \"\""
+    label = f"{where} = {json.dumps(text, ensure_ascii=False)}" if where else \
+        text or f"{PRESET_KINDS[kind]} \"\""
     available = list_presets(kind)
     wanted = (f"give {_a(PRESET_KINDS[kind])} preset ({', '.join(available)}) or a path to a "
               ".toml file")
@@ -319,12 +323,14 @@ def resolve_preset(kind: str, name_or_path: str | Path) -> tuple[dict[str, Any],
         raise ConfigError(f"{label}: the path is empty; {wanted}")
     found = path_kind(text, label, ConfigError, wanted)
     if text.endswith(".toml") or found == "file":
-        return load_toml(text), text
+        return load_toml(text, label), label if where else text
     if text not in available and found == "folder":
         raise ConfigError(f"{label}: is a folder; {wanted}")
     if text not in available:
-        raise ConfigError(f"unknown {PRESET_KINDS[kind]} preset {text!r} "
-                          f"(available: {', '.join(available)}; or give a path to a .toml file)")
+        unknown = f"{label}: unknown {PRESET_KINDS[kind]} preset" if where else \
+            f"unknown {PRESET_KINDS[kind]} preset {text!r}"
+        raise ConfigError(f"{unknown} (available: {', '.join(available)}; or give a path to a "
+                          ".toml file)")
     source = f"{PRESET_KINDS[kind]} preset {text!r}"
     return _parse_toml(_preset_dir(kind).joinpath(f"{text}.toml").read_bytes(), source), source
 

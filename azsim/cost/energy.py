@@ -29,6 +29,7 @@ leak_cycle          leakage power for one clock cycle: ``leakage_mw * 1e-3 W / c
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,6 +110,15 @@ def sram_access_pj(table, capacity_bytes: int) -> float:
 
 
 def action_energies(table, hw) -> ActionEnergies:
+    """The energy of each action on ``hw`` from ``table`` (``hw.energy_table``'s); a table
+    without an action it needs is a ConfigError naming that setting."""
+    try:
+        return _action_energies(table, hw)
+    except ConfigError as exc:
+        raise ConfigError(f"hw.energy_table = {json.dumps(hw.energy_table, ensure_ascii=False)}: {exc}") from None
+
+
+def _action_energies(table, hw) -> ActionEnergies:
     bank_bytes = max(hw.sram_bytes // hw.sram_banks, 1)
     mult8 = _get(table, "int8_mult")
     return ActionEnergies(

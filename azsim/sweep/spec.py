@@ -512,7 +512,7 @@ def expand(spec: SweepSpec) -> list[Point]:
     for hw_cfg in hws.values():
         if hw_cfg.energy_table not in tables:
             try:
-                tables[hw_cfg.energy_table] = to_dict(cfgmod.load_energy_table(hw_cfg.energy_table))
+                tables[hw_cfg.energy_table] = to_dict(cfgmod.energy_table_of(hw_cfg))
             except AzsimError as exc:
                 raise SweepSpecError(f"sweep hardware {hw_cfg.name}: {exc}") from None
     inputs = {"audio": audio_ids, "audio_default": spec.audio is None, "weights": weights_id}

@@ -379,7 +379,7 @@ def simulate_layer(layer: ValidationLayer, hw, seed: int, *, weight_bits: int = 
                   index_bits, batch_length)
     cycles = t.cycles
     if energies is None:
-        energies = action_energies(cfgmod.load_energy_table(hw.energy_table), hw)
+        energies = action_energies(cfgmod.energy_table_of(hw), hw)
     # Every output batch broadcasts the nonzero activations again and reads their pointers.
     broadcasts = data.active.size * t.output_batches
     sram_bytes = t.wbytes + broadcasts * hw.pe_count * _POINTER_BYTES \
@@ -408,7 +408,7 @@ def simulate_layer(layer: ValidationLayer, hw, seed: int, *, weight_bits: int = 
 def run_suite(suite: ValidationSuite, seed: int = 0) -> ValidationReport:
     """Simulate every layer of the suite on its hardware, with the published-work diagnostic."""
     hw = suite.hardware
-    energies = action_energies(cfgmod.load_energy_table(hw.energy_table), hw)
+    energies = action_energies(cfgmod.energy_table_of(hw), hw)
     layers = [simulate_layer(layer, hw, seed, weight_bits=suite.weight_bits,
                              index_bits=suite.relative_index_bits, energies=energies,
                              published_work=True,

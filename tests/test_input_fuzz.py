@@ -323,6 +323,50 @@ def test_an_energy_table_content_error_names_the_setting(cli, tmp_path, case, wo
         one_line_error(cli(*argv), f'hw.energy_table = "{table}"', words)
 
 
+def _hardware_with_table(folder, energy_table: str):
+    """A hardware TOML in ``folder`` (az-edge's) naming ``energy_table``."""
+    text = (PRESETS / "hardware" / "az-edge.toml").read_text()
+    assert 'energy_table = "horowitz-45nm"' in text
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "hw.toml"
+    path.write_text(text.replace('energy_table = "horowitz-45nm"',
+                                 f"energy_table = {json.dumps(energy_table)}"))
+    return path
+
+
+def _table_named(path, name: str):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(ENERGY.read_text().replace('name = "horowitz-45nm"', f'name = "{name}"'))
+
+
+def test_a_relative_energy_table_in_a_hardware_file_is_read_from_its_folder(
+        cli, tmp_path, monkeypatch):
+    """A path in a file is read from that file's folder; one given by --set from the current
+    folder (until 2026-12 both were read from the current folder)."""
+    from azsim.config import energy_table_of
+    hw_dir, elsewhere = tmp_path / "hw", tmp_path / "elsewhere"
+    _table_named(hw_dir / "tables" / "mine.toml", "mine")
+    _table_named(hw_dir / "bare", "bare")   # a file named like a preset, beside the hw file
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    for value, name in (("tables/mine.toml", "mine"), ("bare", "bare"),
+                        ("horowitz-45nm", "horowitz-45nm")):
+        hw = load_hardware_config(str(_hardware_with_table(hw_dir, value)))
+        assert energy_table_of(hw).name == name, value
+    hw_file = str(_hardware_with_table(hw_dir, "tables/mine.toml"))
+    # --set is read from the current folder: no tables/ here
+    one_line_error(cli("run", "--model", "tiny", "--hw", hw_file,
+                       "--set", "hw.energy_table=tables/mine.toml"),
+                   'hw.energy_table = "tables/mine.toml"', "No such file")
+    monkeypatch.chdir(hw_dir)
+    hw = load_hardware_config(hw_file, ["hw.energy_table=tables/mine.toml"])
+    assert hw.energy_table == "tables/mine.toml" and energy_table_of(hw).name == "mine"
+    # a file's missing table names the file's setting, resolved from its folder
+    missing = _hardware_with_table(tmp_path / "other", "gone.toml")
+    one_line_error(cli("run", "--model", "tiny", "--hw", str(missing)), "hw.energy_table",
+                   str(tmp_path / "other" / "gone.toml"))
+
+
 # An empty path is Path('') == '.': --model/--hw/validate/hw.energy_table said ': is a folder',
 # and --context and sweep --spec/--model/--hw/--weights/--test took '' as not given (the
 # default) and ran with exit 0.

@@ -16,6 +16,7 @@ from azsim.config.loader import (
     build,
     list_presets,
     parse_override,
+    paths_from_file,
     resolve_preset,
     shown_override,
     split_overrides,
@@ -93,6 +94,8 @@ def _load(kind: str, cls: type, root: str, name_or_path: str | Path,
           overrides: Iterable[str]):
     mine = split_overrides(list(overrides))[root]
     data, source = resolve_preset(kind, name_or_path)
+    if source == str(name_or_path):   # a user's file (a preset's source is "KIND preset 'NAME'")
+        data = paths_from_file(cls, data, source, root=root)
     if mine:
         data = apply_overrides(data, mine, root)
         source = f"{source} with {' '.join(shown_override(o) for o in mine)}"

@@ -12,6 +12,7 @@ import copy
 import dataclasses
 import functools
 import json
+import os
 import tomllib
 import types
 import typing
@@ -31,6 +32,7 @@ __all__ = [
     "apply_overrides",
     "load_toml",
     "resolve_preset",
+    "paths_from_file",
     "list_presets",
     "to_dict",
 ]
@@ -333,6 +335,27 @@ def resolve_preset(kind: str, name_or_path: str | Path, *, where: str | None = N
                           ".toml file)")
     source = f"{PRESET_KINDS[kind]} preset {text!r}"
     return _parse_toml(_preset_dir(kind).joinpath(f"{text}.toml").read_bytes(), source), source
+
+
+def paths_from_file(cls: type, data: Mapping[str, Any], path: str, *, root: str = ""
+                    ) -> dict[str, Any]:
+    """``data`` read from the user's file ``path``, with each preset-or-path field (metadata
+    ``preset``) that holds a relative path made relative to the file's folder: a path in a
+    file is read from that file's folder, as a path given by ``--set`` is from the current
+    one. A path is a value ending in ``.toml``, holding a ``/``, or naming a file there; any
+    other value stays a preset name."""
+    out = dict(data)
+    for f in dataclasses.fields(cls):
+        value = out.get(f.name)
+        if "preset" not in f.metadata or not isinstance(value, str) or not value \
+                or Path(value).is_absolute():
+            continue
+        beside = Path(path).parent / value
+        label = f"{path}: {_join(root, f.name)} = {json.dumps(value, ensure_ascii=False)}"
+        if value.endswith(".toml") or "/" in value or os.sep in value \
+                or path_kind(beside, label, ConfigError) == "file":
+            out[f.name] = str(beside)
+    return out
 
 
 def _a(noun: str) -> str:

@@ -46,13 +46,18 @@ _MAX_WIDTH = 16384
 
 
 def _field(doc: str, default: Any = _MISSING, *, range: tuple | None = None,
-           choices: tuple[str, ...] | None = None, default_factory: Any = _MISSING) -> Any:
-    """A dataclass field whose metadata carries its documentation and its constraint."""
+           choices: tuple[str, ...] | None = None, default_factory: Any = _MISSING,
+           preset: str | None = None) -> Any:
+    """A dataclass field whose metadata carries its documentation and its constraint;
+    ``preset``: the value is a preset of that kind or a path (relative to the file it is in,
+    see :func:`azsim.config.loader.paths_from_file`)."""
     metadata: dict[str, Any] = {"doc": doc}
     if range is not None:
         metadata["range"] = range
     if choices is not None:
         metadata["choices"] = choices
+    if preset is not None:
+        metadata["preset"] = preset
     return dataclasses.field(default=default, default_factory=default_factory, metadata=metadata)
 
 
@@ -397,7 +402,9 @@ class HardwareConfig:
         "nonlinear-unit throughput: table lookups or element-wise operations per cycle", 16.0,
         range=(0.001, 1e6))
     energy_table: str = _field("energy table: preset name or path to a TOML file (energy per "
-                               "action, DRAM and SRAM included)", "horowitz-45nm")
+                               "action, DRAM and SRAM included); in a hardware file, a "
+                               "relative path is from that file's folder", "horowitz-45nm",
+                               preset="energy")
     leakage_mw: float = _field("static (leakage) power, mW", 0.0, range=(0.0, 1e6))
     description: str = _field("free text for reports", "")
 

@@ -12,6 +12,7 @@ import importlib.resources
 import json
 import math
 import os
+import re
 import struct
 import typing
 
@@ -365,6 +366,31 @@ def test_a_relative_energy_table_in_a_hardware_file_is_read_from_its_folder(
     missing = _hardware_with_table(tmp_path / "other", "gone.toml")
     one_line_error(cli("run", "--model", "tiny", "--hw", str(missing)), "hw.energy_table",
                    str(tmp_path / "other" / "gone.toml"))
+
+
+def test_relative_paths_in_a_model_file_are_read_from_its_folder(tmp_path, monkeypatch):
+    """model.weights, model.branch.weights and model.decode.context_file, as hw.energy_table:
+    a relative path in a model file is from its folder; a shipped weights name stays one."""
+    import shutil
+    from azsim.config import load_model_config
+    from azsim.model.loading import shipped_weights_dir
+    folder, elsewhere = tmp_path / "m", tmp_path / "elsewhere"
+    (folder / "w").mkdir(parents=True)
+    elsewhere.mkdir()
+    shutil.copy(shipped_weights_dir() / "small.npz", folder / "w" / "mine.npz")
+    (folder / "names.txt").write_text("anna\n")
+    text = (PRESETS / "models" / "small.toml").read_text()
+    text = text.replace('weights = "small"', 'weights = "w/mine.npz"', 1)
+    text = text.replace('context_file = ""', 'context_file = "names.txt"', 1)
+    text = re.sub(r"(?m)^beam = \d+", "beam = 4", text)
+    (folder / "mine.toml").write_text(text)
+    monkeypatch.chdir(elsewhere)
+    cfg = load_model_config(str(folder / "mine.toml"))
+    assert cfg.weights == str(folder / "w" / "mine.npz")
+    assert cfg.decode.context_file == str(folder / "names.txt")
+    assert cfg.branch.weights == "small-branch60"          # a shipped name, no file there
+    cfg = load_model_config(str(folder / "mine.toml"), ["model.weights=\"w/mine.npz\""])
+    assert cfg.weights == "w/mine.npz"                    # --set: from the current folder
 
 
 # An empty path is Path('') == '.': --model/--hw/validate/hw.energy_table said ': is a folder',

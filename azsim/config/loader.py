@@ -340,19 +340,27 @@ def resolve_preset(kind: str, name_or_path: str | Path, *, where: str | None = N
 def paths_from_file(cls: type, data: Mapping[str, Any], path: str, *, root: str = ""
                     ) -> dict[str, Any]:
     """``data`` read from the user's file ``path``, with each preset-or-path field (metadata
-    ``preset``) that holds a relative path made relative to the file's folder: a path in a
-    file is read from that file's folder, as a path given by ``--set`` is from the current
-    one. A path is a value ending in ``.toml``, holding a ``/``, or naming a file there; any
-    other value stays a preset name."""
+    ``preset``, in nested tables too) that holds a relative path made relative to the file's
+    folder: a path in a file is read from that file's folder, as a path given by ``--set`` is
+    from the current one. A path is a value ending in the kind's suffix (``.toml`` for a
+    preset, ``.npz`` for weights), holding a ``/``, or naming a file there; any other value
+    stays a preset (or shipped weights) name. A field of kind ``path`` has no names: every
+    value is a path."""
     out = dict(data)
+    hints = _type_hints(cls)
     for f in dataclasses.fields(cls):
         value = out.get(f.name)
-        if "preset" not in f.metadata or not isinstance(value, str) or not value \
+        if dataclasses.is_dataclass(hints[f.name]) and isinstance(value, Mapping):
+            out[f.name] = paths_from_file(hints[f.name], value, path, root=_join(root, f.name))
+            continue
+        kind = f.metadata.get("preset")
+        if kind is None or not isinstance(value, str) or not value \
                 or Path(value).is_absolute():
             continue
         beside = Path(path).parent / value
         label = f"{path}: {_join(root, f.name)} = {json.dumps(value, ensure_ascii=False)}"
-        if value.endswith(".toml") or "/" in value or os.sep in value \
+        suffix = ".npz" if kind == "weights" else ".toml"
+        if kind == "path" or value.endswith(suffix) or "/" in value or os.sep in value \
                 or path_kind(beside, label, ConfigError) == "file":
             out[f.name] = str(beside)
     return out

@@ -49,8 +49,9 @@ def _field(doc: str, default: Any = _MISSING, *, range: tuple | None = None,
            choices: tuple[str, ...] | None = None, default_factory: Any = _MISSING,
            preset: str | None = None) -> Any:
     """A dataclass field whose metadata carries its documentation and its constraint;
-    ``preset``: the value is a preset of that kind or a path (relative to the file it is in,
-    see :func:`azsim.config.loader.paths_from_file`)."""
+    ``preset``: the value is a preset of that kind (``weights``: a shipped weights name) or a
+    path, relative to the file it is in (``path``: always a path; see
+    :func:`azsim.config.loader.paths_from_file`)."""
     metadata: dict[str, Any] = {"doc": doc}
     if range is not None:
         metadata["range"] = range
@@ -145,7 +146,8 @@ class DecodeConfig:
     beam: int = _field("hypotheses kept per frame by the beam search; 0 or 1 = greedy", 1,
                        range=(0, 64))
     context_file: str = _field("biasing phrases, one per line (contacts, device names); "
-                               "empty = no biasing; needs beam >= 2", "")
+                               "empty = no biasing; needs beam >= 2; in a model file, a "
+                               "relative path is from that file's folder", "", preset="path")
     context_weight: float = _field(
         "shallow-fusion bonus per matched token, nats added to its log-probability (taken "
         "back when the match fails)", 1.5, range=(0.0, 20.0))
@@ -218,7 +220,9 @@ class BranchConfig:
 
     enabled: bool = _field("run the branching encoder (false: the full encoder only)", False)
     weights: str = _field("float weights of the cheap branch (a shipped set's name or a .npz "
-                          "of the same model); empty: the full model's own weights", "")
+                          "of the same model; in a model file, a relative path is from that "
+                          "file's folder); empty: the full model's own weights", "",
+                          preset="weights")
     # Defaults: the one-shot point that kept the small model's WER on 100 test utterances
     # (sparsity 0.3, margin 2 nats: 77 % of steps cheap, 23 % fewer encoder MACs; issue #7).
     sparsity: float = _field("cheap branch: fraction of encoder weights pruned to zero", 0.3,
@@ -260,7 +264,8 @@ class ModelConfig:
     activation_bits: int = _field("activation precision, bits", 8, range=(8, 8))
     seed: int = _field("seed for synthetic weights", 0, range=(0, 2**32 - 1))
     weights: str = _field("trained weights: a shipped set's name (azsim/data/models/NAME.npz) "
-                          "or a .npz path; empty: untrained weights generated from seed", "")
+                          "or a .npz path (in a model file, relative to that file's folder); "
+                          "empty: untrained weights generated from seed", "", preset="weights")
     vocab: str = _field("output unit type", "chars", choices=("chars", "wordpieces"))
     vocab_size: int = _field("output classes including blank", range=(2, 65536))
     frontend: FrontendConfig = _field("feature extraction", default_factory=FrontendConfig)

@@ -466,6 +466,15 @@ class EnergyAction:
     source: str = _field("where the number comes from")
 
 
+# SRAM capacity points an energy table gives (64-bit access energy by array size, as in
+# Horowitz's table), between which azsim.cost.energy.sram_access_pj interpolates, and every
+# action azsim.cost.energy.action_energies reads: a table must hold them all.
+SRAM_ENERGY_POINTS = (("sram_8kb_read", 8 * 1024), ("sram_32kb_read", 32 * 1024),
+                      ("sram_1mb_read", 1024 * 1024))
+COST_MODEL_ACTIONS = ("int8_mult", "int8_add", "int16_add", "int32_add", "int32_mult",
+                      "dram_read") + tuple(name for name, _ in SRAM_ENERGY_POINTS)
+
+
 @_SPEC
 class EnergyTable:
     """Energy per action, from one named source (STYLE: one source per value)."""
@@ -476,4 +485,18 @@ class EnergyTable:
     actions: Mapping[str, EnergyAction] = _field("energy per action, keyed by action name")
 
     def validate(self) -> list[str]:
-        return [] if self.actions else ["actions is empty (at least one action is needed)"]
+        if not self.actions:
+            return ["actions is empty (at least one action is needed)"]
+        missing = [a for a in COST_MODEL_ACTIONS if a not in self.actions]
+        if missing:
+            return [f"lacks action{'s' if len(missing) > 1 else ''} "
+                    f"{', '.join(map(repr, missing))} that the cost model reads (has: "
+                    f"{', '.join(sorted(self.actions))})"]
+        sram = [self.actions[name].energy_pj for name, _ in SRAM_ENERGY_POINTS]
+        if any(sram) and not all(sram):
+            zero = ", ".join(n for (n, _), pj in zip(SRAM_ENERGY_POINTS, sram) if pj == 0)
+            return [f"{zero} energy_pj = 0 while other SRAM points are not; SRAM energy is "
+                    f"interpolated in log-log between "
+                    f"{', '.join(n for n, _ in SRAM_ENERGY_POINTS)}, so give all of them > 0 "
+                    "pJ, or all 0 for free SRAM"]
+        return []

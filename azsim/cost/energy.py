@@ -29,16 +29,14 @@ leak_cycle          leakage power for one clock cycle: ``leakage_mw * 1e-3 W / c
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..config.schema import COST_MODEL_ACTIONS, SRAM_ENERGY_POINTS
 
 # SRAM capacity points of the Horowitz table (64-bit access energy by array size).
-_SRAM_POINTS = (("sram_8kb_read", 8 * 1024), ("sram_32kb_read", 32 * 1024),
-                ("sram_1mb_read", 1024 * 1024))
+_SRAM_POINTS = SRAM_ENERGY_POINTS
 _BYTES_PER_ACCESS = 8  # the table's memory energies are per 64-bit access
 PJ_PER_MW_S = 1e9      # 1 mW for 1 s = 1e-3 J = 1e9 pJ
 
@@ -77,9 +75,8 @@ class ActionEnergies:
 
 
 def _get(table, name: str) -> float:
-    if name not in table.actions:
-        raise ConfigError(f"energy table {table.name!r} lacks action {name!r} "
-                          f"(has: {', '.join(sorted(table.actions))})")
+    # the loader refuses a table without one of them (EnergyTable.validate)
+    assert name in COST_MODEL_ACTIONS, f"{name} is missing from COST_MODEL_ACTIONS"
     return float(table.actions[name].energy_pj)
 
 
@@ -89,17 +86,11 @@ def sram_access_pj(table, capacity_bytes: int) -> float:
     bit-lines; Horowitz's three points are close to a power law). Beyond the last point the
     last segment's slope is extended; below the first the smallest point is used. A table
     whose points are all 0 pJ (a what-if with free SRAM) gives 0; one with some at 0 has no
-    power law through them and is refused.
+    power law through them (the loader refuses it: EnergyTable.validate).
     """
     points = [_get(table, name) for name, _ in _SRAM_POINTS]
     if not any(points):
         return 0.0
-    if not all(points):
-        zero = ", ".join(name for (name, _), pj in zip(_SRAM_POINTS, points) if pj == 0)
-        raise ConfigError(f"energy table {table.name!r}: {zero} energy_pj = 0 while other SRAM "
-                          f"points are not; SRAM energy is interpolated in log-log between "
-                          f"{', '.join(n for n, _ in _SRAM_POINTS)}, so give all of them "
-                          f"> 0 pJ, or all 0 for free SRAM")
     sizes = np.log([size for _, size in _SRAM_POINTS])
     energies = np.log(points)
     x = np.log(max(capacity_bytes, _SRAM_POINTS[0][1]))
@@ -110,15 +101,6 @@ def sram_access_pj(table, capacity_bytes: int) -> float:
 
 
 def action_energies(table, hw) -> ActionEnergies:
-    """The energy of each action on ``hw`` from ``table`` (``hw.energy_table``'s); a table
-    without an action it needs is a ConfigError naming that setting."""
-    try:
-        return _action_energies(table, hw)
-    except ConfigError as exc:
-        raise ConfigError(f"hw.energy_table = {json.dumps(hw.energy_table, ensure_ascii=False)}: {exc}") from None
-
-
-def _action_energies(table, hw) -> ActionEnergies:
     bank_bytes = max(hw.sram_bytes // hw.sram_banks, 1)
     mult8 = _get(table, "int8_mult")
     return ActionEnergies(

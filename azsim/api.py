@@ -6,6 +6,7 @@ from collections.abc import Callable, MutableMapping, Sequence
 from . import config as cfgmod
 from ._version import __version__
 from .compress.ptq import quantize_model
+from .config.loader import override_key
 from .cost.energy import action_energies
 from .cost.model import (plan_costs, preload_costs, sram_weight_footprint_bytes,
                          utterance_costs)
@@ -140,8 +141,7 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
 def _without_branch(overrides) -> list[str]:
     """``overrides`` for the same run with the branch off: no ``model.branch.*`` setting
     (the loader refuses those with the branch off) and ``model.branch.enabled=false``."""
-    from .config.loader import parse_override
-    return [o for o in overrides if parse_override(o)[0][:2] != ["model", "branch"]] + \
+    return [o for o in overrides if not override_key(o).startswith("model.branch.")] + \
         ["model.branch.enabled=false"]
 
 

@@ -50,7 +50,8 @@ def _write_json(data: dict, dest: str) -> None:
 def _reject_hw_sets(overrides, command: str, why: str) -> None:
     """A command that runs no processor model must refuse ``--set hw.*``: ignored, the
     setting would look applied."""
-    hw_sets = [o for o in overrides if o.split("=", 1)[0].strip().startswith("hw.")]
+    from .config.loader import override_key
+    hw_sets = [o for o in overrides if override_key(o).startswith("hw.")]
     if hw_sets:
         raise AzsimError(f"--set {hw_sets[0]}: azsim {command} {why} and runs no processor; "
                          "hw.* settings apply to 'azsim run' and 'azsim sweep'")
@@ -77,17 +78,14 @@ _SHORTHAND_FLAGS = {
 def _with_shorthands(user_sets, shorthands) -> list[str]:
     """The user's --set values, then the options' own; a key both set to different values is
     an error (one of them would be silently dropped)."""
-    def split(item):
-        key, _, value = item.partition("=")
-        return key.strip(), value.strip()
-    from .config.loader import OptionOverride
+    from .config.loader import OptionOverride, override_key, parse_override, same_value
 
-    mine = {split(o)[0]: (o, split(o)[1]) for o in user_sets}
+    mine = {override_key(o): o for o in user_sets}
     labeled = []
     for item in shorthands:
-        key, value = split(item)
-        if key in mine and mine[key][1].strip('"') != value.strip('"'):
-            raise AzsimError(f"--set {mine[key][0]}: {_SHORTHAND_FLAGS.get(key, 'an option')} "
+        key, value = override_key(item), item.partition("=")[2]
+        if key in mine and not same_value(parse_override(mine[key])[1], parse_override(item)[1]):
+            raise AzsimError(f"--set {mine[key]}: {_SHORTHAND_FLAGS.get(key, 'an option')} "
                              f"sets {key} to {value} too; give the setting once")
         flag, typed = _SHORTHAND_FLAGS.get(key, ""), value.strip('"')
         # an option with a value is named with it (--bits 9); a flag pair stays a --set
@@ -133,7 +131,8 @@ def _check_context_weight(model, overrides, context_weight) -> None:
     """``--context-weight`` (or ``--set model.decode.context_weight``) is the bonus of the
     biasing phrases: with none (no --context, no context_file) it would change nothing."""
     from .config import load_model_config
-    given = [o for o in overrides if o.split("=", 1)[0].strip() == "model.decode.context_weight"]
+    from .config.loader import override_key
+    given = [o for o in overrides if override_key(o) == "model.decode.context_weight"]
     if context_weight is None and not given:
         return
     if not load_model_config(model, overrides).decode.context_file:
@@ -316,6 +315,7 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
     """Encode a model's weights in each format: bytes, bits per weight, exact round trip."""
     from . import config as cfgmod
     from .compress import survey as sv
+    from .config.loader import override_key
 
     _reject_hw_sets(overrides, "compress", "encodes weights only")
     if json_dest not in (None, "-"):
@@ -342,7 +342,7 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
         overrides, _compression_overrides(sparsity, prune, None, codebook, gptq)
         + ([f"model.weight_bits={bits}"] if bits is not None else []))
     cfg = cfgmod.load_model_config(model, overrides)
-    keys = [o.split("=", 1)[0].strip() for o in overrides]
+    keys = [override_key(o) for o in overrides]
     if "model.weight_format" in keys:
         raise AzsimError(f"--set {overrides[keys.index('model.weight_format')]}: azsim compress "
                          "encodes in the formats --format names; give --format instead")

@@ -28,6 +28,8 @@ __all__ = [
     "PRESET_KINDS",
     "build",
     "parse_override",
+    "override_key",
+    "same_value",
     "split_overrides",
     "apply_overrides",
     "load_toml",
@@ -186,8 +188,8 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     The value is read as a TOML value (``64``, ``2.5``, ``true``, ``"x"``, ``[1, 2]``); if it is
     not valid TOML it is taken as a bare string, so ``hw.zero_handling=skip`` works.
     """
-    key, sep, raw = text.partition("=")
-    path = [part.strip() for part in key.split(".")]
+    _, sep, raw = text.partition("=")
+    path = _key_path(text)
     if not sep or not all(path):
         raise ConfigError(_one_line(
             f"--set {text!r} is malformed: expected the form {_OVERRIDE_FORM}"))
@@ -198,6 +200,23 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if set(parsed) != {"v"}:  # raw smuggled in more TOML, e.g. "1\nx = 2": keep it literal
         return path, raw.strip()
     return path, parsed["v"]
+
+
+def _key_path(text: str) -> list[str]:
+    return [part.strip() for part in text.partition("=")[0].split(".")]
+
+
+def override_key(text: str) -> str:
+    """The dotted key an override sets, spelled as :func:`parse_override` reads it:
+    ``" hw . clock_mhz = 400"`` sets ``hw.clock_mhz``. Never raises (a malformed override
+    gives whatever stands before its ``=``)."""
+    return ".".join(_key_path(text))
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Whether two parsed override values are one value: equal and of one type (``8`` and
+    ``8.0``, or ``1`` and ``true``, are not)."""
+    return type(a) is type(b) and a == b
 
 
 class OptionOverride(str):
@@ -253,12 +272,15 @@ def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str], root: str
     ``data`` is the raw table of that root (e.g. a model TOML file), so ``model.encoder.hidden=64``
     sets ``data["encoder"]["hidden"]``; missing intermediate tables are created. Whether the
     result is a valid config is left to :func:`build`, which then names unknown keys too.
+    A key given twice with two values (however spaced) is a ConfigError, not "the last wins".
     """
     out = copy.deepcopy(dict(data))
+    given: dict[str, tuple[str, Any]] = {}
     for text in overrides:
         path, value = parse_override(text)
         if path[0] != root:
             continue
+        _check_given_once(given, text, ".".join(path), value)
         table = out
         for depth, key in enumerate(path[1:-1], start=2):
             table = table.setdefault(key, {})
@@ -267,6 +289,26 @@ def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str], root: str
                     f"--set {text}: {'.'.join(path[:depth])} is a value, not a table"))
         table[path[-1]] = value
     return out
+
+
+def _check_given_once(given: dict[str, tuple[str, Any]], text: str, key: str, value: Any
+                      ) -> None:
+    """Refuse a setting given twice with two values, or given inside a table that is given
+    whole too: only one of them could take effect, and the other would be dropped silently.
+    ``given`` maps each key seen so far to its override and value; ``key`` is added."""
+    for other, (first, earlier) in given.items():
+        if other == key and same_value(earlier, value):
+            return   # the same value twice: nothing is dropped
+        if other == key:
+            raise ConfigError(_one_line(
+                f"{shown_override(text)}: {key} is given twice, as {_show(earlier)} by "
+                f"{shown_override(first)} and as {_show(value)}; give the setting once"))
+        if other.startswith(key + ".") or key.startswith(other + "."):
+            raise ConfigError(_one_line(
+                f"{shown_override(text)}: {key} overlaps {other}, given by "
+                f"{shown_override(first)} (one is a table holding the other); give each "
+                "setting once"))
+    given[key] = (text, value)
 
 
 # ------------------------------------------------------------------------------ files, presets

@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from azsim.config import load_hardware_config
-from azsim.config.loader import build, list_presets, resolve_preset, split_overrides
+from azsim.config.loader import (build, list_presets, override_key, resolve_preset,
+                                 split_overrides)
 from azsim.config.schema import HardwareConfig
 from azsim.errors import ConfigError
 
@@ -167,7 +168,8 @@ def _hardware(name_or_path: str, overrides: Iterable[str], base_dir: Path | None
     if base_dir is not None and (name_or_path.endswith(".toml") or "/" in name_or_path):
         candidate = Path(name_or_path)
         target = str(candidate if candidate.is_absolute() else base_dir / candidate)
-    hw = load_hardware_config(target, [o for o in overrides if o.startswith("hw.")])
+    hw = load_hardware_config(target, [o for o in overrides
+                                       if override_key(o).startswith("hw.")])
     wrong = []
     if hw.array != "pe":
         wrong.append(f"array = {hw.array!r}")

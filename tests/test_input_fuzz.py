@@ -489,9 +489,6 @@ def test_an_empty_preset_path_is_called_empty_by_the_library(kind):
         resolve_preset(kind, "")
 
 
-@pytest.mark.xfail(strict=True, reason="sweep/spec.py:180 _toml_value raises without the spec "
-                   "file or the key: 'value datetime.date(1979, 5, 27) of type date (or "
-                   "{'a': 1} of type dict) cannot be a config value'")
 @pytest.mark.parametrize("table", ['[sweep]\nmodel.weight_bits = [8, 1979-05-27]\n',
                                    '[sweep]\nmodel.weight_bits = [8, {a = 1}]\n',
                                    '[set]\nmodel.weight_bits = 1979-05-27\n'])
@@ -502,14 +499,26 @@ def test_a_spec_value_of_no_config_type_names_the_file_and_key(cli, tmp_path, ta
                         "--results", str(tmp_path / "r.sqlite")), str(spec), "weight_bits")
 
 
-@pytest.mark.xfail(strict=True, reason="a spec file's [set] value is reported as '--set ...' "
-                   "(sweep/spec.py expand -> config loader) and the spec file is not named")
 def test_a_spec_set_error_names_the_spec_file(cli, tmp_path):
     spec = tmp_path / "spec.toml"
     spec.write_text('model = "tiny"\n[set]\nhw.zero_handling = "x"\n')
     line = one_line_error(cli("sweep", "--dry-run", "--spec", str(spec),
                                "--results", str(tmp_path / "r.sqlite")), str(spec))
     assert "--set" not in line
+
+
+def test_a_spec_sweep_value_error_names_the_spec_file_and_a_set_names_its_set(cli, tmp_path):
+    spec = tmp_path / "spec.toml"
+    spec.write_text('model = "tiny"\n[sweep]\nhw.zero_handling = ["skip", "x"]\n')
+    line = one_line_error(cli("sweep", "--dry-run", "--spec", str(spec),
+                              "--results", str(tmp_path / "r.sqlite")),
+                          f'{spec}: [sweep] hw.zero_handling = "x": hw.zero_handling = "x" is '
+                          "not one of")
+    assert "--set" not in line
+    line = one_line_error(cli("sweep", "--dry-run", "--spec", str(spec), "--set",
+                              "hw.zero_handling=x", "--results", str(tmp_path / "r.sqlite")),
+                          "with --set hw.zero_handling=x: ")
+    assert str(spec) not in line
 
 
 @pytest.mark.xfail(strict=True, reason="sweep/spec.py split_values takes the quote after an "

@@ -30,6 +30,7 @@ names and contents (SHA-256) of the audio and weight files. Two spellings of the
 from __future__ import annotations
 
 import ast
+import datetime
 import hashlib
 import importlib.util
 import itertools
@@ -43,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import config as cfgmod
-from ..config.loader import load_toml, parse_override, to_dict
+from ..config.loader import OptionOverride, load_toml, parse_override, to_dict
 from ..errors import AzsimError, ConfigError
 from ..paths import os_reason, path_kind
 from ..transcripts import read_transcripts
@@ -162,8 +163,9 @@ def _show(value: Any) -> str:
     return _toml_value(value) if isinstance(value, (bool, int, float, str, list)) else repr(value)
 
 
-def _toml_value(value: Any) -> str:
-    """A TOML literal for a value read from a TOML file (the inverse of parse_override)."""
+def _toml_value(value: Any, where: str = "") -> str:
+    """A TOML literal for a value read from a TOML file (the inverse of parse_override);
+    ``where`` names the value in the error for a TOML value that is no config value."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -177,9 +179,11 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(value)
     if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise SweepSpecError(f"value {value!r} of type {type(value).__name__} cannot be a config "
-                         "value (allowed: boolean, integer, number, string)")
+        return "[" + ", ".join(_toml_value(v, where) for v in value) + "]"
+    kind = "table" if isinstance(value, Mapping) else "date-time" \
+        if isinstance(value, datetime.datetime) else type(value).__name__   # date, time
+    raise SweepSpecError(f"{where}: {value} is a TOML {kind}, not a config value (allowed: "
+                         "boolean, integer, number, string, or an array of them)")
 
 
 def _flatten_table(table: Mapping, prefix: str) -> list[tuple[str, Any]]:
@@ -230,24 +234,30 @@ def load_spec_file(path: str) -> dict[str, Any]:
             raise SweepSpecError(f"{path}: {name} must be a table of config fields")
     fixed = []
     for key, value in _flatten_table(data.get("set", {}), ""):
+        where = f"{path}: [set] {key}"
         if isinstance(value, list):
-            raise SweepSpecError(f"{path}: set.{key} is a list; lists of values belong in "
-                                 "[sweep]")
-        text = f"{key}={_toml_value(value)}"
-        _axis(key, [text], f"{path}: set.{key}")  # checks the path's root
+            raise SweepSpecError(f"{where} is a list; lists of values belong in [sweep]")
+        text = _spec_override(key, _toml_value(value, where), where)
+        _axis(key, [text], where)  # checks the path's root
         fixed.append(text)
     axes = []
     for key, value in _flatten_table(data.get("sweep", {}), ""):
+        where = f"{path}: [sweep] {key}"
         if not isinstance(value, list):
-            raise SweepSpecError(f"{path}: sweep.{key} = {_show(value)} must be a list of "
-                                 "values (a fixed value belongs in [set])")
+            raise SweepSpecError(f"{where} = {_show(value)} must be a list of values (a fixed "
+                                 "value belongs in [set])")
         if not value:
-            raise SweepSpecError(f"{path}: sweep.{key} is an empty list (give one or more "
-                                 "values)")
-        axes.append(_axis(key, [f"{key}={_toml_value(v)}" for v in value],
-                          f"{path}: sweep.{key}"))
+            raise SweepSpecError(f"{where} is an empty list (give one or more values)")
+        axes.append(_axis(key, [_spec_override(key, _toml_value(v, where), where)
+                                for v in value], where))
     out["fixed"], out["axes"] = fixed, axes
     return out
+
+
+def _spec_override(key: str, literal: str, where: str) -> OptionOverride:
+    """The override a spec file's setting stands for, named in errors as the file gives it
+    (``spec.toml: [set] hw.zero_handling = "x"``), not as a --set the user never typed."""
+    return OptionOverride(f"{key}={literal}", f"{where} = {literal}")
 
 
 def _spec_path(text: str, base: Path, *, is_preset: bool) -> str:

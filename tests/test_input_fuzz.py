@@ -521,9 +521,6 @@ def test_a_spec_sweep_value_error_names_the_spec_file_and_a_set_names_its_set(cl
     assert str(spec) not in line
 
 
-@pytest.mark.xfail(strict=True, reason="sweep/spec.py split_values takes the quote after an "
-                   "escaped backslash (\"a\\\\\") for an escaped quote: the list becomes one "
-                   "literal string, one point instead of two")
 def test_an_escaped_backslash_does_not_merge_sweep_values(cli, tmp_path):
     code, out, err = cli("sweep", "--dry-run", "--model", "tiny",
                          "--results", str(tmp_path / "r.sqlite"),

@@ -9,7 +9,10 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from azsim.config.loader import parse_override
 from azsim.errors import AzsimError
 from azsim.sweep import spec as sp
 from azsim.sweep.store import ResultStore, open_for_reading
@@ -65,6 +68,51 @@ def test_split_values_keeps_lists_and_quoted_commas():
     assert sp.split_values('"a,b", [1, 2],x') == ['"a,b"', "[1, 2]", "x"]
     axis = sp.parse_axis('hw.zero_handling=skip,"gate"')
     assert axis.key == "hw.zero_handling" and axis.values == ("skip", "gate")
+
+
+def _toml_literal(value, data) -> str:
+    """``value`` as a user types it in a --set list: TOML as a spec file's values are
+    rendered (sp._toml_value), or a string in single quotes (a literal string)."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_literal(v, data) for v in value) + "]"
+    literal_ok = isinstance(value, str) and "'" not in value and \
+        all(c == "\t" or " " <= c != "\x7f" for c in value)
+    return f"'{value}'" if literal_ok and data.draw(st.booleans()) else sp._toml_value(value)
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(map(_same, a, b))
+    return type(a) is type(b) and a == b
+
+
+_SCALARS = (st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=8)
+            | st.text(alphabet="\\\"',[]{} ab", max_size=6)
+            | st.integers() | st.floats(allow_nan=False) | st.booleans())
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(st.lists(_SCALARS | st.lists(_SCALARS, max_size=3), min_size=1, max_size=6), st.data())
+def test_a_rendered_list_of_values_splits_back_into_its_values(values, data):
+    """split_values undoes the CLI syntax: whatever the strings hold (commas, quotes,
+    brackets, backslashes before a quote), each value comes back as itself."""
+    separators = st.sampled_from([",", ", ", " ,", " , "])
+    raw = "".join((data.draw(separators) if i else "") + _toml_literal(v, data)
+                  for i, v in enumerate(values))
+    items = sp.split_values(raw)
+    assert len(items) == len(values), (raw, items)
+    got = [parse_override(f"hw.description={item}")[1] for item in items]
+    assert all(map(_same, got, values)), (raw, got)
+
+
+def test_split_values_reads_strings_as_toml_does():
+    assert sp.split_values(r'"a\\","b"') == [r'"a\\"', '"b"']
+    assert sp.split_values(r'"a\",b",c') == [r'"a\",b"', "c"]
+    assert sp.split_values(r"'a\',b") == [r"'a\'", "b"]      # a literal string: no escapes
+    assert sp.split_values('"""a"b,c""",d') == ['"""a"b,c"""', "d"]
+    assert sp.split_values('"""a""""",e') == ['"""a"""""', "e"]   # up to 2 quotes before """
+    assert sp.split_values("'''x'y,z''',w") == ["'''x'y,z'''", "w"]
+    assert sp.split_values('"open,x') == ['"open,x']   # unterminated: left to TOML
 
 
 def test_cartesian_product_order_and_keys():

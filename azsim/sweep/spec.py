@@ -101,21 +101,31 @@ class Point:
 
 
 def split_values(raw: str) -> list[str]:
-    """Split ``"8,6,4"`` at top-level commas; commas inside [], {} or quotes stay put."""
-    items, depth, quote, start = [], 0, None, 0
-    for i, ch in enumerate(raw):
-        if quote:
-            if ch == quote and raw[i - 1] != "\\":
-                quote = None
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "[{":
+    r"""Split ``"8,6,4"`` at top-level commas; commas inside [], {} or TOML strings stay put.
+
+    Strings are scanned as TOML reads them: a basic string (``"..."``, or in three quotes)
+    ends at its first unescaped delimiter, a backslash escaping the character after it (so
+    ``"a\\"`` ends at its last quote); a literal string (``'...'``) has no escapes."""
+    items, depth, start, i = [], 0, 0, 0
+    while i < len(raw):
+        ch = raw[i]
+        if ch in "\"'":
+            delim = ch * 3 if raw.startswith(ch * 3, i) else ch
+            i += len(delim)
+            while i < len(raw) and not raw.startswith(delim, i):
+                i += 2 if ch == '"' and raw[i] == "\\" else 1
+            if len(delim) == 3:   # up to two quotes before the closing three are content
+                i += min(len(raw[i:]) - len(raw[i:].lstrip(ch)), 5) - 3
+            i += len(delim)   # past the closing delimiter (or the end: TOML then says why)
+            continue
+        if ch in "[{":
             depth += 1
         elif ch in "]}":
             depth -= 1
         elif ch == "," and depth == 0:
             items.append(raw[start:i])
             start = i + 1
+        i += 1
     items.append(raw[start:])
     return [item.strip() for item in items]
 
@@ -177,7 +187,9 @@ def _toml_value(value: Any, where: str = "") -> str:
             return "inf" if value > 0 else "-inf"
         return repr(value)
     if isinstance(value, str):
-        return json.dumps(value)
+        # not JSON's \ud800\udc00 pairs for characters past U+FFFF: TOML refuses them (and the
+        # text would be taken literally); JSON leaves DEL as it is, which TOML refuses too
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v, where) for v in value) + "]"
     kind = "table" if isinstance(value, Mapping) else "date-time" \

@@ -192,6 +192,33 @@ def test_load_imbalance_shows():
     assert b.sched_cycles[0] == 10
 
 
+@pytest.mark.parametrize("location", ["dram_to_sram", "sram_to_pe"])
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("pes,depth", [(8, 1), (200, 2), (1024, 4)])
+def test_pes_with_nothing_to_do_are_left_out_of_the_kernel_exactly(location, mode, pes, depth):
+    """kernel_layout leaves out the PEs with nothing to walk (none of the rows, or only zero
+    weights when skipping them): every result equals the kernel's over all PEs, and with
+    more PEs than rows the kernel loops over the rows' PEs only (a 65536-PE array took
+    minutes on the tiny model)."""
+    rng = np.random.default_rng(pes + depth)
+    mats = _layer(rng, rows=96, density=0.1)
+    mats[0].q[5::8] = 0                  # PEs with only zero weights when P divides 8
+    hw = dataclasses.replace(HW, pe_count=pes, lanes_per_pe=2, zero_handling=mode,
+                             decoder_location=location, queue_depth=depth)
+    tables = pe_tables(mats, hw, 4)
+    active = rng.random((5, tables.n_in)) < rng.random((5, 1))
+    got = pe_invocations(tables, active, hw)
+    every_pe = dataclasses.replace(tables)   # the same tables, laid out with all the PEs
+    object.__setattr__(every_pe, "_kernel_layout", tuple(np.ascontiguousarray(a.T) for a in (
+        tables.cost, tables.walk, tables.real, tables.decoded, tables.wbytes))
+        + (np.zeros(tables.n_in, np.int64),))
+    want = pe_invocations(every_pe, active, hw)
+    for field in dataclasses.fields(want):
+        assert np.array_equal(getattr(got, field.name), getattr(want, field.name)), field.name
+    if pes > 96:
+        assert tables.kernel_layout()[0].shape[1] <= 96
+
+
 def test_the_sram_port_and_the_decoder_bound_the_invocation():
     q = np.ones((64, 10), np.int8)
     hw = dataclasses.replace(HW, pe_count=4, lanes_per_pe=16, zero_handling="none",

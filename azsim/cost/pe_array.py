@@ -60,8 +60,10 @@ def pe_invocations(tables, active: np.ndarray, hw) -> Invocations:
         raise ValueError(f"active must be (invocations, {tables.n_in}), got {active.shape}")
     if not hw.skips_activations:
         active = np.ones_like(active)
-    out = K.pe_invocations(*tables.kernel_layout(), active, hw.queue_depth)
+    *layout, idle_cost = tables.kernel_layout()
+    out = K.pe_invocations(*layout, active, hw.queue_depth)
     sched, busy, issued, real, decoded, decoded_max, wbytes, wbytes_max = out
+    busy = busy + active.astype(np.int64) @ idle_cost   # the PEs with nothing to do
     n_pes = hw.pe_count
     if hw.decoder_location == "sram_to_pe":
         decoder = decoded_max / (hw.decoder_symbols_per_cycle / n_pes)

@@ -18,6 +18,7 @@ from .execute.branch import with_cheap_branch
 from .execute.events import FIELD
 from .execute.integer import layer_matrices, run_utterance
 from .model.audio import shipped_audio_paths, shipped_transcripts
+from .model.budget import check_memory_budget
 from .model.loading import (branch_weights, calibration_stats, load_utterances, model_weights,
                             pruned_weights)
 from .model.vocab import make_vocab
@@ -65,6 +66,7 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
     overrides = list(overrides) + ([f"model.weight_bits={bits}"] if bits is not None else [])
     cfg = cfgmod.load_model_config(model, overrides)
     hw = cfgmod.load_hardware_config(hardware, overrides)
+    check_memory_budget(cfg, hw)
     table = cfgmod.energy_table_of(hw)
     energies = action_energies(table, hw)
     setup = decoder_for(cfg)  # issue #7: greedy or beam search; reads --context before the work

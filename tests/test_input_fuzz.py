@@ -529,6 +529,43 @@ def test_an_escaped_backslash_does_not_merge_sweep_values(cli, tmp_path):
     assert out.startswith("sweep: 2 points"), out
 
 
+# ============================================================== valid but too big to run
+
+@pytest.mark.parametrize("argv,words", [
+    (("run", "--model", "tiny", "--set", "model.encoder.hidden=16384"),
+     ("model tiny: a run would need about 77.7 GB", "model.encoder.hidden = 16384")),
+    (("eval", "--model", "tiny", "--set", "model.prediction.hidden=16384"),
+     ("model.prediction.hidden = 16384",)),
+    (("compress", "--model", "tiny", "--set", "model.joint.hidden=16384",
+      "--set", "model.prediction.hidden=16384"), ("model.prediction.hidden = 16384",)),
+    (("run", "--model", "he2019", "--set", "hw.pe_count=65536"), ("hw.pe_count = 65536",)),
+    (("sweep", "--dry-run", "--model", "tiny", "--set", "model.encoder.hidden=64,16384"),
+     ("sweep point (model.encoder.hidden=16384): ", "model.encoder.hidden = 16384")),
+], ids=["run", "eval", "compress", "pe_count", "sweep"])
+def test_a_run_too_big_for_the_memory_budget_is_refused_up_front(cli, monkeypatch, tmp_path,
+                                                                  argv, words):
+    """Valid sizes that no machine here could run: OOM-killed after a minute (hidden=16384)
+    or a 110 GB PE table (he2019 on 65536 PEs). Refused in one line, before any work."""
+    monkeypatch.setenv("AZSIM_MEMORY_GB", "16")
+    if argv[0] == "sweep":
+        argv += ("--results", str(tmp_path / "r.sqlite"))
+    one_line_error(cli(*argv), "above the budget of 16.0 GB (AZSIM_MEMORY_GB=16)", *words)
+
+
+def test_the_memory_budget_is_half_the_memory_or_the_environment_s(monkeypatch):
+    from azsim.model.budget import check_memory_budget, memory_budget
+    monkeypatch.delenv("AZSIM_MEMORY_GB", raising=False)
+    budget, how = memory_budget()
+    assert budget * 2 == os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert "half of this machine's" in how
+    monkeypatch.setenv("AZSIM_MEMORY_GB", "0.01")    # 10 MB: the tiny model needs about 4
+    check_memory_budget(load_model_config("tiny"), load_hardware_config("az-edge"))
+    for bad in ("x", "0", "-1", "nan", "inf", ""):
+        monkeypatch.setenv("AZSIM_MEMORY_GB", bad)
+        with pytest.raises(ConfigError, match="AZSIM_MEMORY_GB=.*: not a memory budget"):
+            memory_budget()
+
+
 # ====================================================================== classes that held
 
 def _fields(cls, prefix):

@@ -14,6 +14,7 @@ import numpy as np
 from ..errors import AudioError, AzsimError, ConfigError
 from . import float_ref
 from .audio import load_audio, shipped_audio_paths
+from .budget import check_memory_budget
 from .frontend import FrontendSpec, log_mel
 from .weights import generate_weights, load_weights
 
@@ -126,6 +127,7 @@ def model_weights(cfg, weights_path=None) -> dict[str, np.ndarray]:
     Generated weights normalize features with the mean and standard deviation of the shipped
     audio, so untrained presets see inputs of realistic range.
     """
+    check_memory_budget(cfg)   # before anything of the model's size is allocated
     weights_path = resolve_weights_path(cfg, weights_path)
     if weights_path is not None:
         return load_weights(weights_path, cfg)

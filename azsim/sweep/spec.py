@@ -549,17 +549,22 @@ def expand(spec: SweepSpec) -> list[Point]:
     groups = {combo: _digest({"model": d, **_files_entry(weight_files[combo]), **inputs})
               for combo, d in model_dicts.items()}
 
+    from ..model.budget import check_memory_budget
     points, seen = [], {}
     for index, combo in enumerate(itertools.product(*(ax.overrides for ax in spec.axes))):
         by_key = dict(zip((ax.key for ax in spec.axes), combo))
         m_combo = tuple(by_key[ax.key] for ax in model_axes)
         h_combo = tuple(by_key[ax.key] for ax in hw_axes)
         hw_cfg = hws[h_combo]
+        values = {ax.key: ax.values[ax.overrides.index(by_key[ax.key])] for ax in spec.axes}
+        try:   # a point too big for this machine would be killed at run time: say so now
+            check_memory_budget(models[m_combo], hw_cfg)
+        except AzsimError as exc:
+            raise SweepSpecError(f"sweep point {_describe(values)}: {exc}") from None
         config = {"model": model_dicts[m_combo], "hw": to_dict(hw_cfg),
                   "energy_table": tables[hw_cfg.energy_table],
                   **_files_entry(weight_files[m_combo]), **inputs}
         key = _digest(config)
-        values = {ax.key: ax.values[ax.overrides.index(by_key[ax.key])] for ax in spec.axes}
         if key in seen:
             raise SweepSpecError(f"sweep points {_describe(seen[key])} and {_describe(values)} "
                                  "resolve to the same config; list each value once")

@@ -442,6 +442,26 @@ def test_relative_paths_in_a_model_file_are_read_from_its_folder(tmp_path, monke
     assert cfg.weights == "w/mine.npz"                    # --set: from the current folder
 
 
+def test_relative_paths_in_a_sweep_spec_settings_are_read_from_its_folder(tmp_path,
+                                                                          monkeypatch):
+    from azsim.sweep.spec import load_spec_file
+    folder, elsewhere = tmp_path / "spec", tmp_path / "elsewhere"
+    _table_named(folder / "t" / "mine.toml", "mine")
+    elsewhere.mkdir()
+    (folder / "spec.toml").write_text(
+        'model = "tiny"\n[set]\nhw.energy_table = "t/mine.toml"\n'
+        'model.decode.context_file = "names.txt"\nhw.description = "t/x.toml"\n'
+        '[sweep]\nmodel.weights = ["small", "w.npz"]\n')
+    monkeypatch.chdir(elsewhere)
+    spec = load_spec_file(str(folder / "spec.toml"))
+    fixed = sorted(str(o) for o in spec["fixed"])
+    assert fixed == ['hw.description="t/x.toml"',      # free text: no path
+                     f'hw.energy_table="{folder / "t" / "mine.toml"}"',
+                     f'model.decode.context_file="{folder / "names.txt"}"']
+    assert [str(o) for o in spec["axes"][0].overrides] == \
+        ['model.weights="small"', f'model.weights="{folder / "w.npz"}"']
+
+
 # An empty path is Path('') == '.': --model/--hw/validate/hw.energy_table said ': is a folder',
 # and --context and sweep --spec/--model/--hw/--weights/--test took '' as not given (the
 # default) and ran with exit 0.

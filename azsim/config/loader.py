@@ -16,7 +16,7 @@ import os
 import tomllib
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -394,18 +394,40 @@ def paths_from_file(cls: type, data: Mapping[str, Any], path: str, *, root: str 
         value = out.get(f.name)
         if dataclasses.is_dataclass(hints[f.name]) and isinstance(value, Mapping):
             out[f.name] = paths_from_file(hints[f.name], value, path, root=_join(root, f.name))
-            continue
-        kind = f.metadata.get("preset")
-        if kind is None or not isinstance(value, str) or not value \
-                or Path(value).is_absolute():
-            continue
-        beside = Path(path).parent / value
-        label = f"{path}: {_join(root, f.name)} = {json.dumps(value, ensure_ascii=False)}"
-        suffix = ".npz" if kind == "weights" else ".toml"
-        if kind == "path" or value.endswith(suffix) or "/" in value or os.sep in value \
-                or path_kind(beside, label, ConfigError) == "file":
-            out[f.name] = str(beside)
+        elif "preset" in f.metadata and isinstance(value, str):
+            label = f"{path}: {_join(root, f.name)} = {json.dumps(value, ensure_ascii=False)}"
+            out[f.name] = from_folder(value, Path(path).parent, f.metadata["preset"], label)
     return out
+
+
+def from_folder(value: str, folder: Path, kind: str, label: str) -> str:
+    """A preset-or-path setting written in a file in ``folder`` (:func:`paths_from_file`):
+    a relative path made relative to ``folder``; a name (of a preset of ``kind``, or shipped
+    weights for ``weights``), an empty value or an absolute path as written."""
+    if not value or Path(value).is_absolute():
+        return value
+    beside = folder / value
+    suffix = ".npz" if kind == "weights" else ".toml"
+    if kind == "path" or value.endswith(suffix) or "/" in value or os.sep in value \
+            or path_kind(beside, label, ConfigError) == "file":
+        return str(beside)
+    return value
+
+
+def path_setting_kind(cls: type, path: Sequence[str]) -> str | None:
+    """The ``preset`` kind of the setting at ``path`` (``["decode", "context_file"]`` below
+    ``cls``), or None when it holds no path (or is no setting)."""
+    for depth, key in enumerate(path):
+        f = next((f for f in dataclasses.fields(cls) if f.name == key), None)
+        if f is None:
+            return None
+        tp = _type_hints(cls)[key]
+        if depth == len(path) - 1:
+            return f.metadata.get("preset")
+        if not dataclasses.is_dataclass(tp):
+            return None
+        cls = tp
+    return None
 
 
 def _a(noun: str) -> str:

@@ -44,7 +44,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import config as cfgmod
-from ..config.loader import OptionOverride, load_toml, parse_override, to_dict
+from ..config.loader import (OptionOverride, from_folder, load_toml, parse_override,
+                             path_setting_kind, to_dict)
 from ..errors import AzsimError, ConfigError
 from ..paths import os_reason, path_kind
 from ..transcripts import read_transcripts
@@ -249,6 +250,7 @@ def load_spec_file(path: str) -> dict[str, Any]:
         where = f"{path}: [set] {key}"
         if isinstance(value, list):
             raise SweepSpecError(f"{where} is a list; lists of values belong in [sweep]")
+        value = _relative_setting(key, value, base, where)
         text = _spec_override(key, _toml_value(value, where), where)
         _axis(key, [text], where)  # checks the path's root
         fixed.append(text)
@@ -260,10 +262,23 @@ def load_spec_file(path: str) -> dict[str, Any]:
                                  "value belongs in [set])")
         if not value:
             raise SweepSpecError(f"{where} is an empty list (give one or more values)")
-        axes.append(_axis(key, [_spec_override(key, _toml_value(v, where), where)
-                                for v in value], where))
+        axes.append(_axis(key, [_spec_override(
+            key, _toml_value(_relative_setting(key, v, base, where), where), where)
+            for v in value], where))
     out["fixed"], out["axes"] = fixed, axes
     return out
+
+
+def _relative_setting(key: str, value: Any, base: Path, where: str) -> Any:
+    """A spec file's value of a path setting (``hw.energy_table``, ``model.weights``, ...)
+    with a relative path made relative to the spec file's folder, as a model or hardware
+    file's own are (:func:`azsim.config.loader.paths_from_file`); other values as given."""
+    root, *rest = key.split(".")
+    cls = {"model": cfgmod.ModelConfig, "hw": cfgmod.HardwareConfig}.get(root)
+    kind = path_setting_kind(cls, rest) if cls is not None and rest else None
+    if kind is None or not isinstance(value, str):
+        return value
+    return from_folder(value, base, kind, f"{where} = {json.dumps(value, ensure_ascii=False)}")
 
 
 def _spec_override(key: str, literal: str, where: str) -> OptionOverride:

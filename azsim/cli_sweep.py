@@ -124,7 +124,9 @@ def _sweep(spec_file, model, weights, hardware, audio, testset, utterances, sets
 
     spec = build_spec(model=model, hw=hardware, audio=list(audio) or None, weights=weights,
                       sets=sets, spec_file=spec_file, testset=testset, utterances=utterances)
-    points = expand(spec)   # every point resolved and validated before anything runs
+    # every point resolved and validated before anything runs; the local workers run
+    # points side by side (a Dask cluster's machines have memory of their own)
+    points = expand(spec, jobs if executor == "local" else 1)
     for text in spec.replaced:   # the command line wins, field by field; say where it did
         click.echo(f"azsim: note: {text}", err=True)
     if executor == "dask" and not scheduler:

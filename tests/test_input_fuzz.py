@@ -572,6 +572,20 @@ def test_a_run_too_big_for_the_memory_budget_is_refused_up_front(cli, monkeypatc
     one_line_error(cli(*argv), "above the budget of 16.0 GB (AZSIM_MEMORY_GB=16)", *words)
 
 
+def test_a_sweep_s_workers_together_must_fit_the_memory_budget(cli, monkeypatch, tmp_path):
+    """Two workers each running a point that fits alone could still exhaust the memory."""
+    from azsim.model.budget import check_memory_budget
+    big = check_memory_budget(load_model_config("tiny", ["model.encoder.hidden=2048"]),
+                              load_hardware_config("az-edge"))
+    monkeypatch.setenv("AZSIM_MEMORY_GB", f"{1.5 * big / 1e9:.3f}")
+    argv = ("sweep", "--dry-run", "--model", "tiny", "--results", str(tmp_path / "r.sqlite"),
+            "--set", "model.encoder.hidden=2048,2047,64")
+    one_line_error(cli(*argv, "--jobs", "3"), "--jobs 3: the 3 largest points at once",
+                   "at most --jobs 1 fit")
+    code, out, err = cli(*argv, "--jobs", "1")
+    assert code in (0, None) and out.startswith("sweep: 3 points"), err
+
+
 def test_the_memory_budget_is_half_the_memory_or_the_environment_s(monkeypatch):
     from azsim.model.budget import check_memory_budget, memory_budget
     monkeypatch.delenv("AZSIM_MEMORY_GB", raising=False)

@@ -22,7 +22,7 @@ import os
 from ..errors import ConfigError
 from .weights import expected_shapes
 
-__all__ = ["BUDGET_ENV", "memory_budget", "check_memory_budget"]
+__all__ = ["BUDGET_ENV", "memory_budget", "check_memory_budget", "check_concurrent_runs"]
 
 BYTES_PER_WEIGHT = 18
 BYTES_PER_PE_INPUT = 48
@@ -49,9 +49,40 @@ def memory_budget() -> tuple[float, str]:
     return physical / 2, f"half of this machine's {physical / _GB:.1f} GB; {BUDGET_ENV} sets it"
 
 
-def check_memory_budget(cfg, hw=None) -> None:
+def check_memory_budget(cfg, hw=None) -> float:
     """Refuse a model (and, on the PE array, processor) whose run would need more memory than
-    :func:`memory_budget`: a one-line ConfigError naming the settings behind the estimate."""
+    :func:`memory_budget`: a one-line ConfigError naming the settings behind the estimate.
+    Returns the estimate, bytes."""
+    need, terms = _estimate(cfg, hw)
+    budget, how = memory_budget()
+    if need > budget:
+        raise ConfigError(f"model {cfg.name}: a run would need about {need / _GB:.1f} GB of "
+                          f"memory, above the budget of {budget / _GB:.1f} GB ({how}): "
+                          f"{' + '.join(terms)}; make the model or the PE array smaller")
+    return need
+
+
+def check_concurrent_runs(needs, jobs: int) -> None:
+    """Refuse ``jobs`` workers that would together need more than :func:`memory_budget` when
+    each runs one of the largest points at once (``needs``: each point's estimate, bytes, as
+    :func:`check_memory_budget` returns it)."""
+    largest = sorted(needs, reverse=True)
+    budget, how = memory_budget()
+    together = sum(largest[:jobs])
+    if jobs > 1 and together > budget:
+        fit, total = 0, 0.0
+        for need in largest:
+            if total + need > budget:
+                break
+            fit, total = fit + 1, total + need
+        raise ConfigError(f"--jobs {jobs}: the {min(jobs, len(largest))} largest points at once "
+                          f"would need about {together / _GB:.1f} GB of memory, above the "
+                          f"budget of {budget / _GB:.1f} GB ({how}); at most --jobs {max(fit, 1)} "
+                          "fit")
+
+
+def _estimate(cfg, hw) -> tuple[float, list[str]]:
+    """A run's peak memory, bytes, and the terms that make it up (for messages)."""
     shapes = expected_shapes(cfg)
     sizes = {part: sum(math.prod(s) for name, s in shapes.items()
                        if name.split(".")[0] == part) for part in ("enc", "pred", "joint")}
@@ -64,11 +95,7 @@ def check_memory_budget(cfg, hw=None) -> None:
         need += hw.pe_count * inputs * BYTES_PER_PE_INPUT
         terms.append(f"PE tables of hw.pe_count = {hw.pe_count} x {inputs:,} layer inputs x "
                      f"{BYTES_PER_PE_INPUT} bytes")
-    budget, how = memory_budget()
-    if need > budget:
-        raise ConfigError(f"model {cfg.name}: a run would need about {need / _GB:.1f} GB of "
-                          f"memory, above the budget of {budget / _GB:.1f} GB ({how}): "
-                          f"{' + '.join(terms)}; make the model or the PE array smaller")
+    return need, terms
 
 
 def _widths(cfg, part: str) -> str:

@@ -515,9 +515,11 @@ def _check_weights_and_testset(spec: SweepSpec, models: Mapping[tuple, Any]) -> 
             raise SweepSpecError(f"{at}{exc}") from None
 
 
-def expand(spec: SweepSpec) -> list[Point]:
+def expand(spec: SweepSpec, jobs: int = 1) -> list[Point]:
     """Every point of the sweep, resolved and validated, in cartesian order (first axis
-    outermost). Raises SweepSpecError on the first invalid combination, before anything runs."""
+    outermost). Raises SweepSpecError on the first invalid combination, before anything runs,
+    and when ``jobs`` workers running the largest points at once would exceed the memory
+    budget (:mod:`azsim.model.budget`)."""
     audio_paths = list(spec.audio) if spec.audio else \
         [] if spec.testset is not None else shipped_audio_paths()
     audio_ids = [_file_identity(path, spec.audio_from) for path in audio_paths]
@@ -564,8 +566,8 @@ def expand(spec: SweepSpec) -> list[Point]:
     groups = {combo: _digest({"model": d, **_files_entry(weight_files[combo]), **inputs})
               for combo, d in model_dicts.items()}
 
-    from ..model.budget import check_memory_budget
-    points, seen = [], {}
+    from ..model.budget import check_concurrent_runs, check_memory_budget
+    points, seen, needs = [], {}, []
     for index, combo in enumerate(itertools.product(*(ax.overrides for ax in spec.axes))):
         by_key = dict(zip((ax.key for ax in spec.axes), combo))
         m_combo = tuple(by_key[ax.key] for ax in model_axes)
@@ -573,7 +575,7 @@ def expand(spec: SweepSpec) -> list[Point]:
         hw_cfg = hws[h_combo]
         values = {ax.key: ax.values[ax.overrides.index(by_key[ax.key])] for ax in spec.axes}
         try:   # a point too big for this machine would be killed at run time: say so now
-            check_memory_budget(models[m_combo], hw_cfg)
+            needs.append(check_memory_budget(models[m_combo], hw_cfg))
         except AzsimError as exc:
             raise SweepSpecError(f"sweep point {_describe(values)}: {exc}") from None
         config = {"model": model_dicts[m_combo], "hw": to_dict(hw_cfg),
@@ -586,6 +588,10 @@ def expand(spec: SweepSpec) -> list[Point]:
         seen[key] = values
         points.append(Point(index, key, groups[m_combo], tuple(spec.fixed) + combo, values,
                             config))
+    try:
+        check_concurrent_runs(needs, jobs)
+    except AzsimError as exc:
+        raise SweepSpecError(f"sweep: {exc}") from None
     return points
 
 

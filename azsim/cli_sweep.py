@@ -157,8 +157,14 @@ def _run(spec, points, axes, results, resume, jobs, executor, scheduler, pool, c
     from .sweep.store import ResultStore
 
     with ResultStore(results) as store:
-        todo = runner.pending_points(points, store, resume)
+        damaged: dict[str, str] = {}
+        todo = runner.pending_points(points, store, resume, damaged)
         skipped = len(points) - len(todo)
+        for text in list(damaged.values())[:3]:
+            click.echo(f"azsim: note: running again: {text}", err=True)
+        if len(damaged) > 3:
+            click.echo(f"azsim: note: running again {len(damaged) - 3} more points stored as "
+                       "ok whose rows are damaged", err=True)
         if executor == "dask":
             workers = f"Dask scheduler {scheduler}"
         else:
@@ -219,6 +225,7 @@ def export(results_path, as_csv, as_json, dest) -> None:
         raise AzsimError("--csv and --json are two output formats: give one of them")
     fmt = "json" if as_json else "csv"
 
+    # open_for_reading checks every point as for report and plot: nothing damaged is written
     rows = flat_rows(open_for_reading(results_path))
     _write_text(dest, "-o", lambda fh: (write_csv if fmt == "csv" else write_json)(rows, fh))
     if dest != "-":

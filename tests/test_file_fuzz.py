@@ -18,6 +18,7 @@ point or all), ~250 structural database cases, 2,000 databases with random bytes
 ~110,000 mutated lattices, ~4,000 context files and ~150 eval records, weights files and corpus
 folders.
 """
+import functools
 import json
 import os
 import random
@@ -146,11 +147,15 @@ def _corpus(root, name, meta=None, splits=None, raw_meta=None):
 
 # =================================================================================== defects
 
-@pytest.mark.xfail(strict=True, reason="json.loads raises RecursionError, which no reader "
-                   "catches (sweep/store.py:167 _stored_point catches TypeError/ValueError; "
-                   "cli_train.py:413 _load_eval_record catches ValueError; corpus/build.py:329 "
-                   "merge_corpora and :231 corpus_meta likewise): a traceback")
-@pytest.mark.parametrize("reader", ["results", "compare", "corpus.json", "testset"])
+_DEEP_OPEN = pytest.mark.xfail(
+    strict=True, reason="json.loads raises RecursionError, which no reader catches "
+    "(cli_train.py:413 _load_eval_record catches ValueError; corpus/build.py:329 merge_corpora "
+    "and :231 corpus_meta likewise): a traceback")
+
+
+@pytest.mark.parametrize("reader", ["results", pytest.param("compare", marks=_DEEP_OPEN),
+                                    pytest.param("corpus.json", marks=_DEEP_OPEN),
+                                    pytest.param("testset", marks=_DEEP_OPEN)])
 def test_deeply_nested_json_is_aone_line_error(cli, damaged, tmp_path, shipped_test_head,
                                                reader):
     if reader == "results":
@@ -171,21 +176,12 @@ def test_deeply_nested_json_is_aone_line_error(cli, damaged, tmp_path, shipped_t
         one_line_error(cli("eval", "--model", "tiny", "--test", str(split)), "corpus.json")
 
 
-@pytest.mark.xfail(strict=True, reason="sweep/analysis.py:34 _is_number: math.isfinite of an "
-                   "integer beyond float range (JSON 1 followed by 400 zeros) raises "
-                   "OverflowError: a traceback from report and plot")
 def test_an_integer_beyond_float_range_is_named(cli, damaged):
     path = damaged(record=lambda r: json.dumps(_setting("BIG", "latency", "seconds")(r) or r)
                    .replace('"BIG"', "1" + "0" * 400))
     one_line_error(cli("report", path), path, "latency.seconds")
 
 
-@pytest.mark.xfail(strict=True, reason="a point config of the wrong shape: 'model' or 'hw' no "
-                   "JSON object makes sweep/analysis.py:56 _numbers ((...).get) and "
-                   "sweep/export.py:109 _leaves (.items()) raise AttributeError; a list where a "
-                   "field's value belongs makes sweep/analysis.py:177 fix_other_fields raise "
-                   "'unhashable type: list' (plot); store.py _stored_point checks only that the "
-                   "config is an object")
 @pytest.mark.parametrize("reader,edit", [
     ("report", _setting([1, 2], "model")), ("export", _setting([1, 2], "model")),
     ("report", _setting("x", "hw")), ("export", _setting("x", "hw")),
@@ -197,21 +193,12 @@ def test_a_config_of_the_wrong_shape_is_named(cli, damaged, tmp_path, reader, ed
     one_line_error(cli(*READERS[reader](path, tmp_path)), path)
 
 
-@pytest.mark.xfail(strict=True, reason="sweep/export.py:126 flatten_record calls .items() on "
-                   "energy.breakdown_uj, which ok_rows (sweep/analysis.py:52) lets through when "
-                   "it is a finite number and results export never checks: AttributeError")
 @pytest.mark.parametrize("reader", ["report", "export"])
 def test_an_energy_breakdown_that_is_no_object_is_named(cli, damaged, tmp_path, reader):
     path = damaged(record=_setting(5.0, "energy", "breakdown_uj"))
     one_line_error(cli(*READERS[reader](path, tmp_path)), path, "breakdown_uj")
 
 
-@pytest.mark.xfail(strict=True, reason="sweep/analysis.py:75 ok_rows accepts an ok point whose "
-                   "record or config lacks a value (None); report and plot then compute with it: "
-                   "TypeError/KeyError at report/sweep_report.py:76-79,102-108,129 sort_rows, "
-                   "plot/plots.py:220,256; with model.weight_bits "
-                   "gone from the 8-bit dense point, report drops the weight_bits column and "
-                   "pairs the 8-bit sparse point with the 4-bit dense one (energy +82.4 %), exit 0")
 @pytest.mark.parametrize("reader,where,path", [
     ("report", "record", ("latency", "seconds")),
     ("report", "record", ("traffic", "dram_read_bytes")),
@@ -227,9 +214,6 @@ def test_an_ok_point_lacking_a_value_the_reports_use_is_named(cli, damaged, tmp_
     one_line_error(cli(*READERS[reader](db, tmp_path)), db, ".".join(path))
 
 
-@pytest.mark.xfail(strict=True, reason="plot/plots.py:275-334 timeline reads record.utterances "
-                   "(frame_arrival_ms, frame_compute_ms, file, seconds) and hardware.clock_mhz "
-                   "unchecked (sweep/analysis.py ok_rows checks neither): KeyError/TypeError")
 @pytest.mark.parametrize("edit", [
     _without("utterances"), _setting(5, "utterances"), _without("utterances", 0, "file"),
     _without("utterances", 0, "frame_arrival_ms"), _setting("x", "utterances", 0,
@@ -241,9 +225,6 @@ def test_timeline_data_of_a_point_is_checked(cli, damaged, tmp_path, edit):
     one_line_error(cli(*READERS["timeline"](path, tmp_path)), path)
 
 
-@pytest.mark.xfail(strict=True, reason="sweep/analysis.py:32 _is_number checks finiteness only: "
-                   "a negative latency is reported (-5,000 ms) and put on the Pareto front, a "
-                   "negative WER is shown, a WER of 1e308 overflows to 'inf %'; exit 0")
 @pytest.mark.parametrize("edit,word", [(_setting(-5.0, "latency", "seconds"), "latency"),
                                        (_setting(-0.5, "wer"), "wer"),
                                        (_setting(1e308, "wer"), "wer")],
@@ -253,10 +234,6 @@ def test_an_impossible_measurement_is_refused(cli, damaged, edit, word):
     one_line_error(cli("report", path), path, word)
 
 
-@pytest.mark.xfail(strict=True, reason="sweep/store.py:162 _stored_point does not check the "
-                   "column types of a failed point: an error stored as a BLOB breaks "
-                   "report/sweep_report.py:171 render_text and sweep/export.py:189 json.dump, "
-                   "integer overrides report/sweep_report.py:158 ' '.join: TypeError")
 @pytest.mark.parametrize("reader,sql", [
     ("report", "UPDATE points SET status = 'failed', record = NULL, error = x'00ff'"),
     ("export-json", "UPDATE points SET status = 'failed', record = NULL, error = x'00ff'"),
@@ -268,10 +245,6 @@ def test_a_failed_point_of_other_column_types_is_named(cli, damaged, tmp_path, r
     one_line_error(cli(*READERS[reader](path, tmp_path)), path)
 
 
-@pytest.mark.xfail(strict=True, reason="cli_sweep.py:217 results export writes flat_rows "
-                   "without the checks report and plot make (sweep/analysis.py ok_rows): a "
-                   "damaged record's NaN is written as 'nan' (CSV) or null (JSON), a text "
-                   "latency as text, exit 0")
 @pytest.mark.parametrize("fmt", ["--csv", "--json"])
 def test_results_export_checks_the_records_as_report_does(cli, damaged, fmt):
     path = damaged(record=lambda r: _setting("x", "latency", "seconds")(
@@ -299,9 +272,6 @@ def test_plot_without_successful_points_names_the_database(cli, damaged, tmp_pat
     one_line_error(cli(*READERS["pareto"](path, tmp_path)), path)
 
 
-@pytest.mark.xfail(strict=True, reason="sweep/store.py:150-158 open_for_reading waits 30 s on a "
-                   "locked database, then calls it 'not an azsim results database (database is "
-                   "locked)'")
 def test_a_locked_database_is_called_locked(cli, sweep_db, tmp_path, monkeypatch):
     path = str(tmp_path / "locked.sqlite")
     shutil.copy(sweep_db, path)
@@ -318,11 +288,6 @@ def test_a_locked_database_is_called_locked(cli, sweep_db, tmp_path, monkeypatch
     assert "not an azsim results database" not in line
 
 
-@pytest.mark.xfail(strict=True, reason="a byte of the schema text flipped to a non-UTF-8 one "
-                   "(one of 2,000 random byte flips hit it 3 times): SQLite's 'malformed schema' "
-                   "message quotes it and Python raises UnicodeDecodeError, which sweep/store.py:"
-                   "92 and :157 (except sqlite3.DatabaseError) do not catch: a traceback from "
-                   "report/plot/export (store.py:129) and sweep --results (store.py:82)")
 @pytest.mark.parametrize("reader", ["report", "sweep"])
 def test_a_schema_with_a_non_utf8_byte_is_one_line(cli, sweep_db, tmp_path, reader):
     raw = bytearray(open(sweep_db, "rb").read())
@@ -336,10 +301,6 @@ def test_a_schema_with_a_non_utf8_byte_is_one_line(cli, sweep_db, tmp_path, read
             ResultStore(str(path)).close()
 
 
-@pytest.mark.xfail(strict=True, reason="sweep/store.py:90 ResultStore runs CREATE TABLE IF NOT "
-                   "EXISTS and never checks an existing points table: a database whose table "
-                   "lacks a column or the key's PRIMARY KEY opens, and azsim sweep fails only "
-                   "after running the first point ('cannot store a point'), losing it")
 @pytest.mark.parametrize("sql", [
     ["ALTER TABLE points DROP COLUMN record"],
     ["ALTER TABLE points RENAME TO old", "CREATE TABLE points (key TEXT, status TEXT, config TEXT,"
@@ -350,6 +311,85 @@ def test_a_foreign_points_table_is_refused_on_opening(damaged, sql):
     path = damaged(sql=sql)
     with pytest.raises(ResultsError, match="points"):
         ResultStore(path).close()
+
+
+def test_a_foreign_points_table_fails_before_any_point_runs(cli, damaged):
+    """The table is checked on opening: azsim sweep stops before its first point (none lost)."""
+    path = damaged(sql=["ALTER TABLE points DROP COLUMN record"])
+    line = one_line_error(cli("sweep", "--model", "tiny", "--set", "model.weight_bits=6",
+                              "--results", path, "--jobs", "1"), path, "lacks column record")
+    assert "cannot store" not in line
+
+
+# The results-database checks widened past the fuzzed cases: every column of a row, every
+# number a reader computes with, on any point (azsim.sweep.checks.check_point).
+@pytest.mark.parametrize("kw,words", [
+    ({"sql": ["UPDATE points SET run_s = 'slow'"]}, "column run_s is of SQLite type text"),
+    ({"sql": ["UPDATE points SET run_s = -1"]}, "run_s is -1"),
+    ({"sql": ["UPDATE points SET error = x'41ff42'"]}, "column error is of SQLite type blob"),
+    ({"sql": ["UPDATE points SET error = CAST(x'41ff42' AS TEXT)"]}, "not UTF-8"),
+    ({"sql": ["UPDATE points SET key = CAST(x'41ff42' AS TEXT) WHERE rowid = 1"]}, "point #1"),
+    ({"sql": ["UPDATE points SET key = x'41' WHERE rowid = 1"]},
+     "column key is of SQLite type blob"),
+    ({"sql": ["UPDATE points SET overrides = '{}'"]}, "overrides a list of text"),
+    ({"record": _setting(-1.0, "energy", "breakdown_uj", "mac")}, "breakdown_uj.mac is -1.0"),
+    ({"record": _setting(-3, "traffic", "dram_write_bytes")}, "dram_write_bytes is -3"),
+    ({"record": _setting(0, "hardware", "clock_mhz")}, "hardware.clock_mhz is 0"),
+    ({"record": _setting([1.0, 2.0], "utterances", 0, "frame_finish_ms")}, "different lengths"),
+    ({"record": _setting(-1.0, "utterances", 1, "frame_compute_ms", 3)},
+     "utterances[1].frame_compute_ms[3] is -1.0"),
+    ({"config": _setting(float("nan"), "hw", "clock_mhz")}, "config hw.clock_mhz is nan"),
+    ({"config": _setting(10 ** 400, "hw", "sram_bytes")}, "config hw.sram_bytes is 1000"),
+    ({"config": _setting(1.5, "model", "sparsity")}, "config model.sparsity is 1.5"),
+    ({"config": _setting(4.5, "model", "weight_bits")}, "config model.weight_bits is 4.5"),
+    ({"config": _setting(functools.reduce(lambda a, _: [a], range(50), 1), "hw", "x")},
+     "config hw.x is [[["),
+], ids=["run_s-text", "run_s-negative", "error-blob", "error-not-utf8", "key-not-utf8",
+        "key-blob", "overrides-object", "negative-component", "negative-bytes", "zero-clock",
+        "finish-length", "negative-compute", "config-nan", "config-huge-int", "sparsity-1.5",
+        "bits-4.5", "config-nested"])
+def test_every_column_and_number_of_a_stored_point_is_checked(cli, damaged, tmp_path, kw,
+                                                              words):
+    path = damaged(**kw)
+    for reader in ("report", "export-json", "pareto", "timeline"):
+        one_line_error(cli(*READERS[reader](path, tmp_path)), path, "point", words)
+
+
+def test_a_failed_point_needs_no_record_but_a_config_of_the_right_shape(cli, damaged,
+                                                                         tmp_path):
+    fine = damaged(sql=["UPDATE points SET status = 'failed', record = NULL, error = 'boom'"
+                        " WHERE rowid = 1"])
+    code, out, err = cli("results", "export", "--json", fine)
+    assert code in (0, None) and json.loads(out)[0]["error"] == "boom", err
+    bad = damaged(config=_setting(3, "model"), sql=[
+        "UPDATE points SET status = 'failed', record = NULL, error = 'boom' WHERE rowid = 1"])
+    one_line_error(cli("results", "export", bad), bad, "config model is 3")
+
+
+def test_resume_runs_a_damaged_ok_point_again_and_says_so(cli, damaged):
+    """An ok point whose stored row fails the readers' checks is not 'already stored': sweep
+    --resume runs it again (replacing the row) and names it; the intact points are skipped."""
+    path = damaged(record=_without("latency", "seconds"))
+    code, out, err = cli("sweep", "--model", "tiny", "--set", "model.weight_bits=8,4",
+                         "--set", "model.sparsity=0,0.5", "--results", path, "--resume",
+                         "--jobs", "1")
+    assert code in (0, None), err
+    assert "3 already stored, 1 to run" in err
+    notes = [line for line in err.splitlines() if line.startswith("azsim: note: running again")]
+    assert len(notes) == 1 and "latency.seconds is missing" in notes[0] and path in notes[0]
+    code, out, err = cli("report", path)
+    assert code in (0, None) and "4 points stored, 4 ok" in out, err
+
+
+def test_readers_wait_only_briefly_for_a_lock(sweep_db, monkeypatch):
+    """A reader waits a few seconds for a locked database; the sweep's own store longer."""
+    seen = []
+    connect = sqlite3.connect
+    monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: seen.append(k.get("timeout"))
+                        or connect(*a, **k))
+    from azsim.sweep.store import open_for_reading
+    open_for_reading(sweep_db)
+    assert seen and all(t is not None and t <= 5 for t in seen)
 
 
 @pytest.mark.xfail(strict=True, reason="cli_train.py:407 _load_eval_record checks only the "

@@ -6,14 +6,13 @@ differ between points), so a store filled by several sweeps is read the same way
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import AzsimError
-from .export import METRICS, OPTIONAL_METRICS, flat_rows
-from .store import ResultsError, StoredPoint
+from .export import flat_rows
+from .store import StoredPoint
 
 __all__ = ["ok_rows", "where", "swept_fields", "sort_rows", "pareto_front", "DenseSparse",
            "dense_vs_sparse", "fix_other_fields", "BITS", "SPARSITY"]
@@ -21,65 +20,14 @@ __all__ = ["ok_rows", "where", "swept_fields", "sort_rows", "pareto_front", "Den
 BITS, SPARSITY = "model.weight_bits", "model.sparsity"
 
 
-# What every report, plot and export reads from a successful point's record.
-_RECORD_SECTIONS = ("model", "hardware", "latency", "energy", "traffic", "audio")
-
-
-def _point(p: StoredPoint) -> str:
-    return f"{p.source}: point {p.key!r}" if p.source else f"results point {p.key!r}"
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) \
-        and math.isfinite(value)
-
-
-def _numbers(p: StoredPoint):
-    """(field, value) of everything the reports and plots compute with: the measurements
-    (absent ones are None) and the config's bit-width and sparsity."""
-    record = p.record or {}
-    for name, path in METRICS + OPTIONAL_METRICS:
-        value: Any = record
-        for part in path:
-            value = value.get(part) if isinstance(value, Mapping) else None
-        optional = (name, path) in OPTIONAL_METRICS
-        if name != "testset" and not (optional and isinstance(value, (Mapping, list))):
-            yield "record " + ".".join(path), value
-    breakdown = (record.get("energy") or {}).get("breakdown_uj")
-    if isinstance(breakdown, Mapping):
-        for component, uj in breakdown.items():
-            yield f"record energy.breakdown_uj.{component}", uj
-    elif breakdown is not None:
-        yield "record energy.breakdown_uj", breakdown
-    for key in (BITS, SPARSITY):
-        section, field = key.split(".")
-        value = (p.config.get(section) or {}).get(field)
-        yield f"config {key}", value
-
-
 def ok_rows(points: Iterable[StoredPoint]) -> list[dict[str, Any]]:
     """Flat rows of the successful points, each with its full record under ``"_record"``.
-    A successful point whose record lacks a section, or holds NaN, infinity or a non-number
-    where a number belongs, is damaged (azsim never writes one): an error naming it."""
-    points = list(points)
-    for p in points:
-        missing = [k for k in _RECORD_SECTIONS
-                   if p.status == "ok" and not isinstance((p.record or {}).get(k), dict)]
-        if missing:
-            raise ResultsError(f"{_point(p)} is stored as ok but its record lacks "
-                               f"{', '.join(missing)} (damaged outside azsim?); sweep into a "
-                               "new results file")
-        if p.status != "ok":
-            continue
-        for field, value in _numbers(p):
-            if value is not None and not _is_number(value):
-                shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
-                raise ResultsError(f"{_point(p)}: {field} is {shown}, not a finite number "
-                                   "(damaged outside azsim?); sweep into a new results file")
-    rows = flat_rows(p for p in points if p.status == "ok" and p.record is not None)
-    records = [p.record for p in points if p.status == "ok" and p.record is not None]
-    for row, rec in zip(rows, records):
-        row["_record"] = rec
+    The points are those :func:`azsim.sweep.store.open_for_reading` returns, each checked
+    there (:func:`azsim.sweep.checks.check_point`): a damaged one never gets this far."""
+    ok = [p for p in points if p.status == "ok" and p.record is not None]
+    rows = flat_rows(ok)
+    for row, p in zip(rows, ok):
+        row["_record"] = p.record
     return rows
 
 

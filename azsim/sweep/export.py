@@ -24,9 +24,10 @@ import csv
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .store import StoredPoint
+if TYPE_CHECKING:
+    from .store import StoredPoint
 
 __all__ = ["METRICS", "OPTIONAL_METRICS", "flatten_config", "flatten_record", "flat_rows",
            "columns", "write_csv", "write_json"]

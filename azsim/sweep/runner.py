@@ -98,11 +98,14 @@ def connect_dask(scheduler: str | None):
 # -------------------------------------------------------------------------------------- sweeps
 
 
-def pending_points(points: Sequence[Point], store: ResultStore, resume: bool) -> list[Point]:
-    """The points to run: all, or with ``resume`` those not yet stored successfully."""
+def pending_points(points: Sequence[Point], store: ResultStore, resume: bool,
+                   damaged: dict[str, str] | None = None) -> list[Point]:
+    """The points to run: all, or with ``resume`` those not yet stored successfully. A point
+    stored as ok whose row is damaged (:meth:`ResultStore.done_keys`) is run again; ``damaged``,
+    if given, receives its key and what is wrong with it."""
     if not resume:
         return list(points)
-    done = store.done_keys(p.key for p in points)
+    done = store.done_keys((p.key for p in points), damaged)
     return [p for p in points if p.key not in done]
 
 

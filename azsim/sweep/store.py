@@ -16,6 +16,7 @@ A point stored again (a rerun, or a failed point retried by ``--resume``) replac
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 from collections.abc import Iterable
@@ -27,6 +28,10 @@ from ..errors import AzsimError
 __all__ = ["ResultsError", "StoredPoint", "ResultStore", "open_for_reading"]
 
 SCHEMA_VERSION = 1
+# Seconds a reader waits for a database another process holds locked (a sweep holds one only
+# for the instant of a commit); the sweep's own store waits longer, it must not lose a point.
+READ_TIMEOUT_S = 3.0
+WRITE_TIMEOUT_S = 30.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -42,6 +47,14 @@ CREATE TABLE IF NOT EXISTS points (
     azsim_version TEXT NOT NULL
 );
 """
+_COLUMNS = ("key", "status", "config", "overrides", "record", "error", "run_s", "finished_utc",
+            "azsim_version")
+# The columns a reader reads and the SQLite types (typeof) each may hold.
+_READ = (("key", ("text",)), ("status", ("text",)), ("config", ("text",)),
+         ("overrides", ("text",)), ("record", ("text", "null")), ("error", ("text", "null")),
+         ("run_s", ("real", "integer", "null")), ("finished_utc", ("text",)))
+_SELECT = ("SELECT " + ", ".join(c for c, _ in _READ) + ", "
+           + ", ".join(f"typeof({c})" for c, _ in _READ) + " FROM points")
 
 
 class ResultsError(AzsimError):
@@ -77,25 +90,57 @@ class ResultStore:
         if os.path.exists(path) and not os.access(path, os.W_OK):
             raise ResultsError(f"{option} {path}: file is not writable")
         existing = os.path.isfile(path) and os.path.getsize(path) > 0
+        self._db = None
         try:
-            self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+            self._db = sqlite3.connect(path, isolation_level=None,
+                                       timeout=WRITE_TIMEOUT_S)
             if existing and not self._db.execute(
                     "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
             ).fetchone():
                 self._db.close()
+                self._db = None
                 raise ResultsError(f"{option} {path}: exists and is not an azsim results "
                                    "database; give a new path")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
             _check_version(self._db, path, option, create=True)
-        except sqlite3.DatabaseError as exc:
-            raise ResultsError(f"{option} {path}: not an azsim results database ({exc})") from None
+            # before any point runs: a table azsim did not make fails at the first store
+            _check_points_table(self._db, path, option, writing=True)
+        except (sqlite3.DatabaseError, UnicodeDecodeError, ResultsError) as exc:
+            if self._db is not None:
+                self._db.close()
+            if isinstance(exc, ResultsError):
+                raise
+            raise _open_error(option + " " + path, exc) from None
 
-    def done_keys(self, keys: Iterable[str] | None = None) -> set[str]:
-        """Keys stored successfully (of ``keys``, or all)."""
-        done = {k for (k,) in self._db.execute("SELECT key FROM points WHERE status = 'ok'")}
-        return done if keys is None else done & set(keys)
+    def done_keys(self, keys: Iterable[str] | None = None,
+                  damaged: dict[str, str] | None = None) -> set[str]:
+        """Keys stored successfully (of ``keys``, or all). A point stored as ok whose row fails
+        the checks of :func:`azsim.sweep.checks.check_point` is not done (``--resume`` runs it
+        again, replacing the row): ``damaged``, if given, receives its key and the reason."""
+        wanted = None if keys is None else set(keys)
+        done = set()
+        self._db.text_factory = bytes
+        try:
+            rows = self._db.execute(_SELECT + " WHERE status = 'ok'").fetchall()
+        finally:
+            self._db.text_factory = str
+        for index, row in enumerate(rows):
+            try:
+                key = row[0].decode() if isinstance(row[0], bytes) else None
+            except UnicodeDecodeError:
+                continue
+            if key is None or (wanted is not None and key not in wanted):
+                continue
+            try:
+                _checked(_stored_point(self.path, index, row))
+            except ResultsError as exc:
+                if damaged is not None:
+                    damaged[key] = str(exc)
+                continue
+            done.add(key)
+        return done
 
     def put(self, *, key: str, status: str, config: dict, overrides: Iterable[str],
             record_json: str | None, error: str | None, run_s: float | None,
@@ -136,8 +181,39 @@ def _check_version(db, path: str, option: str, *, create: bool) -> None:
                            f"reads version {SCHEMA_VERSION}")
 
 
+def _check_points_table(db, path: str, option: str, *, writing: bool) -> None:
+    """The points table has every column azsim reads and writes, and (to be written) its key
+    as PRIMARY KEY: a table of the same name made otherwise is refused before anything runs."""
+    info = db.execute("PRAGMA table_info(points)").fetchall()
+    if not info:
+        raise ResultsError(f"{option} {path}: not an azsim results database (no points table)")
+    names = {row[1]: row[5] for row in info}
+    lacking = [c for c in _COLUMNS if c not in names]
+    if lacking:
+        raise ResultsError(f"{option} {path}: not an azsim results database (its points table "
+                           f"lacks column {', '.join(lacking)}); give a new path")
+    keys = [n for n, pk in names.items() if pk]
+    if writing and keys != ["key"]:
+        raise ResultsError(f"{option} {path}: not an azsim results database (the points "
+                           f"table's PRIMARY KEY is {', '.join(keys) or 'none'}, not key); "
+                           "give a new path")
+
+
+def _open_error(where: str, exc: BaseException) -> ResultsError:
+    """The error of a database SQLite cannot open or read."""
+    if isinstance(exc, UnicodeDecodeError):
+        return ResultsError(f"{where}: not an azsim results database (its schema holds bytes "
+                            "that are not UTF-8 text: damaged?)")
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+        return ResultsError(f"{where}: the database is locked by another process (a sweep "
+                            "writing it?); try again when it has finished")
+    return ResultsError(f"{where}: not an azsim results database ({exc})")
+
+
 def open_for_reading(path: str) -> list[StoredPoint]:
-    """Every point stored in the results database at ``path`` (successful or failed)."""
+    """Every point stored in the results database at ``path`` (successful or failed), each
+    checked (:func:`azsim.sweep.checks.check_point`): a point edited or damaged outside azsim
+    is a :class:`ResultsError` naming it."""
     if os.path.isdir(path):
         raise ResultsError(f"{path}: is a folder; give a results database file (written by "
                            "azsim sweep --results PATH)")
@@ -147,30 +223,70 @@ def open_for_reading(path: str) -> list[StoredPoint]:
     try:
         # A plain connection, not mode=ro: as the last one to close it checkpoints the WAL and
         # removes PATH-wal and PATH-shm, which a read-only connection would leave behind.
-        db = sqlite3.connect(path, timeout=30.0)
+        db = sqlite3.connect(path, timeout=READ_TIMEOUT_S)
         try:
             _check_version(db, path, "results", create=False)
-            rows = db.execute("SELECT key, status, config, overrides, record, error, run_s, "
-                              "finished_utc FROM points ORDER BY rowid").fetchall()
+            _check_points_table(db, path, "results", writing=False)
+            db.text_factory = bytes       # decoded per column, so a bad byte names its point
+            rows = db.execute(_SELECT + " ORDER BY rowid").fetchall()
         finally:
             db.close()
-    except sqlite3.DatabaseError as exc:
-        raise ResultsError(f"{path}: not an azsim results database ({exc})") from None
-    return [_stored_point(path, *row) for row in rows]
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+        raise _open_error(path, exc) from None
+    # "results PATH: ..." is how _check_version and the table check name it; readers say PATH
+    return [_checked(_stored_point(path, index, row)) for index, row in enumerate(rows)]
 
 
-def _stored_point(path, key, status, config, overrides, record, error, run_s, finished
-                  ) -> StoredPoint:
-    """One row, its JSON columns parsed and checked: a row edited or damaged outside azsim is
-    an error naming the point, not a traceback in whichever report reads it first."""
+def _checked(point: StoredPoint) -> StoredPoint:
+    from .checks import check_point     # checks imports this module
+    check_point(point)
+    return point
+
+
+def _stored_point(path: str, index: int, row) -> StoredPoint:
+    """One row (the columns of ``_READ``, then their SQLite types, text as bytes), its text
+    decoded and JSON columns parsed and checked for shape: a row edited or damaged outside
+    azsim is an error naming the point, not a traceback in whichever report reads it first."""
+    n = len(_READ)
+    values, types = list(row[:n]), [t.decode() if isinstance(t, bytes) else str(t)
+                                     for t in row[n:]]
+    try:
+        name = f"point {values[0].decode()!r}" if types[0] == "text" else None
+    except UnicodeDecodeError:
+        name = None
+    where = f"{path}: {name or f'point #{index + 1} (by rowid)'}"
+    for k, ((column, allowed), found) in enumerate(zip(_READ, types)):
+        if found not in allowed:
+            raise ResultsError(f"{where}: column {column} is of SQLite type {found}, not "
+                               f"{' or '.join(allowed)} (damaged outside azsim?); sweep into "
+                               "a new results file")
+        if found == "text":
+            try:
+                values[k] = values[k].decode()
+            except UnicodeDecodeError as exc:
+                raise ResultsError(f"{where}: column {column} holds bytes that are not UTF-8 "
+                                   f"text (at byte {exc.start}; damaged outside azsim?); "
+                                   "sweep into a new results file") from None
+    key, status, config, overrides, record, error, run_s, finished = values
+    if status not in ("ok", "failed"):
+        shown = status if len(status) <= 20 else status[:17] + "..."
+        raise ResultsError(f"{where}: status is {shown!r}, not 'ok' or 'failed' (damaged "
+                           "outside azsim?); sweep into a new results file")
+    if run_s is not None and not (math.isfinite(run_s) and run_s >= 0):
+        raise ResultsError(f"{where}: run_s is {run_s!r}, not a number of seconds >= 0 "
+                           "(damaged outside azsim?); sweep into a new results file")
     try:
         config = json.loads(config)
         overrides = json.loads(overrides)
         record = json.loads(record) if record is not None else None
+    except RecursionError:
+        raise ResultsError(f"{where} holds JSON nested too deeply to read (damaged outside "
+                           "azsim?); sweep into a new results file") from None
     except (TypeError, ValueError) as exc:
-        raise ResultsError(f"{path}: point {key!r} holds damaged JSON ({exc})") from None
+        raise ResultsError(f"{where} holds damaged JSON ({exc})") from None
     if not isinstance(config, dict) or not isinstance(overrides, list) \
+            or not all(isinstance(o, str) for o in overrides) \
             or not (record is None or isinstance(record, dict)):
-        raise ResultsError(f"{path}: point {key!r} is damaged (config must be a JSON object, "
-                           "overrides a list, record an object)")
+        raise ResultsError(f"{where} is damaged (config must be a JSON object, overrides a "
+                           "list of text, record an object)")
     return StoredPoint(key, status, config, overrides, record, error, run_s, finished, path)

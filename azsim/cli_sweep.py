@@ -291,7 +291,8 @@ def plot(results_path, kind, dest, where, point_keys, utterance, dpi) -> None:
 
     fig = plots.make_figure(kind, open_for_reading(results_path), where=_parse_where(where),
                             point_keys=point_keys,
-                            utterance="0" if utterance is None else utterance)
+                            utterance="0" if utterance is None else utterance,
+                            source=results_path)
     try:
         plots.save(fig, dest, dpi=dpi)
     except OSError as exc:

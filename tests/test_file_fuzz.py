@@ -265,8 +265,6 @@ def test_a_corpus_json_frontend_value_of_another_type_is_named(cli, shipped_test
     one_line_error(cli("eval", "--model", "tiny", "--test", str(split)), "corpus.json", key)
 
 
-@pytest.mark.xfail(strict=True, reason="plot/plots.py:347 make_figure: 'the results hold no "
-                   "successful point to plot' does not name the results database")
 def test_plot_without_successful_points_names_the_database(cli, damaged, tmp_path):
     path = damaged(sql=["UPDATE points SET status = 'failed', record = NULL, error = 'boom'"])
     one_line_error(cli(*READERS["pareto"](path, tmp_path)), path)

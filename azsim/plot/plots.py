@@ -340,11 +340,16 @@ _KINDS = {"dense-vs-sparse": dense_vs_sparse, "bits": bits, "energy-breakdown": 
 
 
 def make_figure(kind: str, points, *, where: Mapping[str, Any] | None = None,
-                point_keys: Sequence[str] = (), utterance: str = "0") -> Figure:
-    """The figure of ``kind`` for the stored ``points`` (``open_for_reading``)."""
+                point_keys: Sequence[str] = (), utterance: str = "0",
+                source: str = "") -> Figure:
+    """The figure of ``kind`` for the stored ``points`` (``open_for_reading``) of the results
+    database ``source``."""
+    points = list(points)
     rows = analysis.where(ok_rows(points), where or {})
     if not rows:
-        raise AzsimError("the results hold no successful point to plot")
+        failed = sum(p.status != "ok" for p in points)
+        raise AzsimError(f"{source or 'the results'}: no successful point to plot ("
+                         f"{len(points)} stored, {failed} failed); plot needs at least one")
     if kind == "timeline":
         return timeline(rows, point_keys, utterance)
     if kind not in _KINDS:

@@ -13,17 +13,12 @@ from .cli_types import CONTEXT, MODEL, WEIGHTS, FiniteFloatRange, InputPath
 from .config import DEFAULT_MODEL
 from .decode.aliases import ALIAS_MIN_COUNT, ALIAS_VOICES
 from .errors import AzsimError
+from .paths import read_small_text
 
 
 def _read_keep_words(path: str) -> set[str]:
     """Whitespace-separated words of a text file ('#' starts a comment), lower-cased."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except OSError as exc:
-        raise AzsimError(f"--keep {path}: cannot read ({exc.strerror or exc})") from None
-    except UnicodeDecodeError as exc:
-        raise AzsimError(f"--keep {path}: not UTF-8 text (byte {exc.start})") from None
+    text = read_small_text(path, f"--keep {path}").removeprefix("\ufeff")   # BOM
     return {w for line in text.splitlines() for w in line.partition("#")[0].lower().split()}
 
 

@@ -6,7 +6,6 @@ only when it runs.
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -17,7 +16,8 @@ from .cli_types import (BRANCH_WEIGHTS, CONTEXT, EVAL_JSON, MODEL, TESTSET, WEIG
                         FiniteFloatRange)
 from .config import DEFAULT_MODEL
 from .config.schema import WEIGHT_FORMATS
-from .errors import AzsimError
+from .errors import AzsimError, quoted
+from .paths import load_json_file
 
 
 def _make_out_dir(label: str, path: str, create: bool = True) -> None:
@@ -384,10 +384,11 @@ def _echo_eval(result: dict, compare_path, show_errors: int) -> None:
                    "grammar's")
     if "compare" in result:
         c = result["compare"]
-        bits = c["baseline_weight_bits"]
-        kind = "float" if bits == "float" else f"{bits}-bit"
-        click.echo(_difference_line(f"this - {compare_path} ({c['baseline_weights']}, "
-                                    f"{kind}, WER {c['baseline_wer'] * 100:.2f} %)", c))
+        bits = c["baseline_weight_bits"]   # None, like the weights: the record does not say
+        kind = None if bits is None else "float" if bits == "float" else f"{bits}-bit"
+        said = "".join(f"{part}, " for part in (c["baseline_weights"], kind) if part is not None)
+        click.echo(_difference_line(f"this - {compare_path} ({said}WER "
+                                    f"{c['baseline_wer'] * 100:.2f} %)", c))
     if "branch" in result:
         click.echo(branch_eval_line(result["branch"]))
     shown = 0
@@ -413,13 +414,7 @@ def _load_eval_record(path: str, option: str = "--compare", float_side: bool = F
     """An ``azsim eval --json`` record, checked before any decoding starts. ``float_side``:
     the record of an ``azsim eval --float`` run, returned as the float model's (its float
     hypotheses as ``hypothesis``, ``weight_bits`` "float")."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            record = json.load(fh)
-    except OSError as exc:
-        raise AzsimError(f"{option} {path}: cannot read ({exc.strerror})") from None
-    except ValueError as exc:
-        raise AzsimError(f"{option} {path}: not JSON ({exc})") from None
+    record = load_json_file(path, f"{option} {path}")
     key = "float_hypothesis" if float_side else "hypothesis"
     hyps = record.get("hypotheses") if isinstance(record, dict) else None
     if not isinstance(hyps, list) or not all(
@@ -428,6 +423,17 @@ def _load_eval_record(path: str, option: str = "--compare", float_side: bool = F
         made_by = "'azsim eval --float --json'" if float_side else "'azsim eval --json'"
         raise AzsimError(f"{option} {path}: not an {made_by} record of one test set (it "
                          f"needs 'hypotheses', a list of reference/{key} pairs)")
+    # what the record says of its model is printed and copied into this run's record
+    for field, ok, wanted in (
+            ("model", lambda v: isinstance(v, str), "a model name"),
+            ("weights", lambda v: isinstance(v, str), "a weights name"),
+            ("weight_bits", lambda v: float_side or (isinstance(v, int)
+                                                     and not isinstance(v, bool)
+                                                     and 1 <= v <= 8),
+             "a bit-width 1..8")):
+        if field in record and not ok(record[field]):
+            raise AzsimError(f"{option} {path}: {field} is {quoted(record[field])}; expected "
+                             f"{wanted}, as 'azsim eval --json' writes")
     if float_side:
         record = {**record, "weight_bits": "float",
                   "hypotheses": [{"reference": h["reference"], "hypothesis": h[key]}

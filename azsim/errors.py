@@ -28,3 +28,10 @@ class CompressedStreamError(AzsimError):
 class AzsimWarning(UserWarning):
     """A setting that runs but probably does not do what the user meant; the CLI prints it on
     one line as ``azsim: warning: ...`` and carries on."""
+
+
+def quoted(value, limit: int = 60) -> str:
+    """``repr(value)`` for a message, cut to ``limit`` characters ("..." ending a cut one): a
+    message quoting text from a file stays one short line however long the text is."""
+    shown = repr(value)
+    return shown if len(shown) <= limit else shown[:limit - 3] + "..."

@@ -5,18 +5,22 @@ name (longer than the file system's limit, a folder on the way that may not be s
 ``Path.resolve()`` raises RuntimeError on a symlink loop (Python 3.11). A user's path goes
 through here instead: what is there, or a one-line error naming the input and the OS's reason.
 Shipped files (a preset, a shipped weights name) are looked up with ``os.path.isfile``, which
-answers False to any refusal: a name the OS refuses is no shipped name.
+answers False to any refusal: a name the OS refuses is no shipped name. A small text or JSON
+file the user gives is read by :func:`read_small_file` (and :func:`read_small_text`,
+:func:`load_json_file`): regular files only, at most :data:`SMALL_FILE_MB` MB.
 """
 from __future__ import annotations
 
 import errno
+import json
 import os
 import stat
 from pathlib import Path
 
 from .errors import AzsimError
 
-__all__ = ["os_reason", "path_kind", "resolved_path"]
+__all__ = ["SMALL_FILE_MB", "load_json_file", "os_reason", "path_kind", "read_small_file",
+           "read_small_text", "resolved_path"]
 
 
 def os_reason(exc: OSError | ValueError) -> str:
@@ -58,3 +62,58 @@ def resolved_path(path, what: str, error: type[AzsimError] = AzsimError) -> Path
         raise _refused(what, error, OSError(errno.ELOOP, os.strerror(errno.ELOOP))) from None
     except (OSError, ValueError) as exc:
         raise _refused(what, error, exc) from None
+
+
+# The most azsim reads of a small text or JSON file the user gives (a context file, an eval
+# record, a corpus.json, a word list, transcripts.tsv, a TOML file): far above any real one,
+# and a bound on what /dev/zero or a runaway file can make azsim hold in memory.
+SMALL_FILE_MB = 64
+
+
+def read_small_file(path, what: str, error: type[AzsimError] = AzsimError,
+                    limit_mb: int = SMALL_FILE_MB) -> bytes:
+    """The bytes of the user's regular file ``path``, at most ``limit_mb`` MB: a folder, a
+    device or FIFO (which could never end, or block forever), a larger file or one the OS
+    refuses is ``error("WHAT: ...")``, one line naming the input (``what``) and why."""
+    kind = path_kind(path, what, error)
+    if kind == "folder":
+        raise error(f"{what}: cannot read (a folder; give a file)")
+    if kind == "other":
+        raise error(f"{what}: cannot read (a device or FIFO, no regular file; give a file)")
+    limit = limit_mb << 20
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(limit + 1)
+    except (OSError, ValueError) as exc:   # ValueError: a NUL character
+        raise _refused(what, error, exc) from None
+    if len(data) > limit:
+        raise error(f"{what}: larger than {limit_mb} MB, the most azsim reads of such a file")
+    return data
+
+
+def read_small_text(path, what: str, error: type[AzsimError] = AzsimError,
+                    limit_mb: int = SMALL_FILE_MB) -> str:
+    """:func:`read_small_file` decoded as UTF-8 (a leading byte-order mark is kept)."""
+    data = read_small_file(path, what, error, limit_mb)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"{what}: not UTF-8 text (byte {exc.start})") from None
+
+
+def load_json_file(path, what: str, error: type[AzsimError] = AzsimError,
+                   limit_mb: int = SMALL_FILE_MB):
+    """The JSON value in the user's file ``path`` (read by :func:`read_small_file`): text that
+    is not UTF-8 JSON, nesting deeper than Python's recursion limit or an integer too long
+    to convert is ``error("WHAT: not JSON (WHY)")``. The value's shape is the caller's to
+    check."""
+    data = read_small_file(path, what, error, limit_mb)
+    try:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:   # first: it is a ValueError
+        raise error(f"{what}: not JSON (not UTF-8 text: byte {exc.start})") from None
+    except RecursionError:
+        raise error(f"{what}: not JSON (arrays or objects nested too deeply)") from None
+    except ValueError as exc:
+        reason = " ".join(str(exc).split())
+        raise error(f"{what}: not JSON ({reason})") from None

@@ -6,6 +6,7 @@ import codecs
 from pathlib import Path
 
 from .errors import AzsimError
+from .paths import read_small_file
 
 
 def read_transcripts(tsv: Path, alphabet: str | None = None) -> list[tuple[str, str]]:
@@ -15,11 +16,7 @@ def read_transcripts(tsv: Path, alphabet: str | None = None) -> list[tuple[str, 
     characters), a text holding any other character is an error: the model could never
     write it, so it would count as a word error on every run."""
     where = f"--test {tsv}"
-    try:
-        raw = tsv.read_bytes()
-    except OSError as exc:
-        raise AzsimError(f"{where}: cannot read ({exc.strerror})") from None
-    raw = raw.removeprefix(codecs.BOM_UTF8)
+    raw = read_small_file(tsv, where).removeprefix(codecs.BOM_UTF8)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

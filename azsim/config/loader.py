@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from azsim.errors import ConfigError
-from azsim.paths import os_reason, path_kind
+from azsim.paths import path_kind, read_small_file
 
 __all__ = [
     "PRESET_KINDS",
@@ -318,11 +318,7 @@ def load_toml(path: str | Path, source: str | None = None) -> dict[str, Any]:
     """Read a TOML file; a missing, unreadable or malformed file is a one-line ConfigError
     beginning with ``source`` (default: the path)."""
     source = str(path) if source is None else source
-    try:
-        data = Path(path).read_bytes()
-    except (OSError, ValueError) as exc:   # ValueError: a NUL character
-        raise ConfigError(f"{source}: cannot read file ({os_reason(exc)})") from None
-    return _parse_toml(data, source)
+    return _parse_toml(read_small_file(path, source, ConfigError), source)
 
 
 def _parse_toml(data: bytes, source: str) -> dict[str, Any]:

@@ -36,11 +36,9 @@ since the last completed phrase (what a failure takes back).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-
-from ..errors import AzsimError
+from ..errors import AzsimError, quoted
 from ..model.vocab import Vocab
-from ..paths import os_reason
+from ..paths import read_small_text
 
 NONE = -1   # inside a word in which no phrase started: nothing can match until the next word
 ROOT = 0    # at a word start: a phrase may start here
@@ -170,16 +168,17 @@ def build_trie(phrases: list[str], vocab: Vocab, weight_nats: float,
     aliases = dict(aliases or {})
     for alias, phrase in aliases.items():
         if alias in phrases or phrase not in phrases:
-            raise ContextError(f"{source}: alias {alias!r} of {phrase!r}: an alias must "
-                               "differ from every phrase and belong to one of them")
+            raise ContextError(f"{source}: alias {quoted(alias)} of {quoted(phrase)}: an "
+                               "alias must differ from every phrase and belong to one of them")
     for a in prefixes:
         for b in prefixes:
             if a != b and (b + " ").startswith(a + " "):
                 # One trie state per position: a phrase after "message " would walk the
                 # carrier nodes of "message to " and earn only where it leaves them.
-                raise ContextError(f"{source}: carrier prefixes {a!r} and {b!r}: one starts the "
-                                   f"other, so a phrase after {a!r} would not earn on the "
-                                   f"words it shares with {b!r}; keep one of them")
+                raise ContextError(f"{source}: carrier prefixes {quoted(a)} and {quoted(b)}: "
+                                   f"one starts the other, so a phrase after {quoted(a)} would "
+                                   f"not earn on the words it shares with {quoted(b)}; keep one "
+                                   "of them")
     starts = [insert(ROOT, p + " ", False) for p in prefixes] or [ROOT]
     canonical = {}
     for phrase in phrases:
@@ -222,12 +221,7 @@ def parse_context(path: str, vocab: Vocab, where: str | None = None) -> ContextS
     also a phrase, or one alias given to two phrases is an error, named by ``where`` (by
     default :func:`context_input`)."""
     where = where or context_input(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:   # first: it is a ValueError
-        raise ContextError(f"{where}: not UTF-8 text (byte {exc.start})") from None
-    except (OSError, ValueError) as exc:   # ValueError: a NUL character
-        raise ContextError(f"{where}: cannot read ({os_reason(exc)})") from None
+    text = read_small_text(path, where, ContextError).removeprefix("\ufeff")   # BOM
     allowed = {t for t in vocab.tokens if t}
     shown = "".join(t for t in vocab.tokens if t and t != " ")
     phrases: list[str] = []
@@ -241,13 +235,16 @@ def parse_context(path: str, vocab: Vocab, where: str | None = None) -> ContextS
                                "('PHRASE | ALIAS | ...' needs text between the bars)")
         bad = sorted({ch for ch in text if ch not in allowed})
         if bad:
-            raise ContextError(f"{where} line {lineno}: {text!r} has "
-                               f"{', '.join(repr(c) for c in bad)}, which the model cannot "
+            raise ContextError(f"{where} line {lineno}: {quoted(text)} has "
+                               f"{', '.join(repr(c) for c in bad[:8])}"
+                               f"{', ...' if len(bad) > 8 else ''}, which the model cannot "
                                f"emit (allowed: {shown} and space)")
         return text
 
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        phrase = " ".join(line.lower().split())
+    # lines end at \n alone (an \r before it is dropped): str.splitlines would also end one at
+    # a form feed, U+2028 and others, and every line number after it would be off
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        phrase = " ".join(line.removesuffix("\r").lower().split())
         if not phrase or phrase.startswith("#"):
             continue
         if phrase.startswith(PREFIX_MARK) or phrase == PREFIX_MARK.strip():
@@ -266,8 +263,9 @@ def parse_context(path: str, vocab: Vocab, where: str | None = None) -> ContextS
         for alt in alts:
             alt = check(alt, lineno)
             if aliases.get(alt, head) != head:
-                raise ContextError(f"{where} line {lineno}: alias {alt!r} of "
-                                   f"{head!r} is already an alias of {aliases[alt]!r} (line "
+                raise ContextError(f"{where} line {lineno}: alias {quoted(alt)} of "
+                                   f"{quoted(head)} is already an alias of "
+                                   f"{quoted(aliases[alt])} (line "
                                    f"{alias_lines[alt]}); an alias must name one phrase")
             aliases[alt], alias_lines[alt] = head, lineno
     if not phrases:
@@ -275,8 +273,8 @@ def parse_context(path: str, vocab: Vocab, where: str | None = None) -> ContextS
                            "comment, '@prefix WORDS' names a carrier phrase)")
     for alt, head in aliases.items():
         if alt in phrases:
-            raise ContextError(f"{where} line {alias_lines[alt]}: alias {alt!r} of "
-                               f"{head!r} is also a phrase of its own; an alias must differ "
+            raise ContextError(f"{where} line {alias_lines[alt]}: alias {quoted(alt)} of "
+                               f"{quoted(head)} is also a phrase of its own; an alias must differ "
                                "from every phrase")
     return ContextSpec(phrases, prefixes, aliases)
 

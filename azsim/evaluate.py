@@ -22,7 +22,7 @@ from .api import prepare_model
 from .errors import AzsimError
 from .paths import path_kind, resolved_path
 from .compress.ptq import QuantizedRNNT
-from .corpus.build import corpus_meta
+from .corpus.build import corpus_meta, read_corpus_meta
 from .corpus.grammar import fingerprint as grammar_fingerprint
 from .corpus.grammar import version_of as grammar_version_of
 from .decode.endpoint import check_tail_on_testset, with_tail
@@ -152,7 +152,8 @@ def _from_npz(path: Path, name: str, cfg, where: str | None = None) -> TestSet:
     arrays = read_npz(path, where, what=_NPZ_LAYOUTS, keys=_NPZ_ARRAYS)
     quantized = check_testset_arrays(where, arrays, cfg.frontend.n_mels,
                                      float_ref.min_feature_frames(cfg.encoder))
-    check_feature_frontend(where, corpus_meta(path.parent).get("frontend"), cfg)
+    meta = read_corpus_meta(path.parent, f"{where}:") or {}   # None: the split says nothing
+    check_feature_frontend(where, meta.get("frontend"), cfg)
     offsets, texts = arrays["offsets"].astype(np.int64), arrays["texts"]
     feats = arrays["features_u8"] if quantized else arrays["features"]
     hop_ms = cfg.frontend.hop_ms

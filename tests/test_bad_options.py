@@ -76,7 +76,7 @@ def _corpus(folder, meta='{"voice_split_seed": 0, "frontend": {"hop_ms": 10}}'):
 
 
 @pytest.mark.parametrize("meta, words", [
-    ("{not json", ("not readable JSON",)),
+    ("{not json", ("not JSON",)),
     ("[1, 2]", ("not a corpus description",)),
     ("{}", ("not a corpus description",)),
 ])

@@ -33,10 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import AzsimError
+from ..errors import AzsimError, quoted
 from ..model.frontend import FrontendSpec, log_mel
+from ..model.loading import check_feature_frontend, check_frontend_record
 from ..npzfile import check_offsets, read_npz
-from ..paths import path_kind, resolved_path
+from ..paths import load_json_file, path_kind, resolved_path
 from . import grammar, synth
 
 SPLITS = ("train", "dev", "test", "names", "names_train")
@@ -224,15 +225,34 @@ def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None
     return meta
 
 
+def read_corpus_meta(corpus_dir, what: str = "") -> dict | None:
+    """``corpus_dir/corpus.json`` as written by :func:`build_corpus`, checked as far as
+    features are read by it: None when there is none; a file that cannot be read, is no
+    JSON object, or whose ``frontend`` is no object of numbers is a one-line
+    :class:`AzsimError` beginning with ``what`` (e.g. ``corpus merge source``) and the
+    file's path."""
+    path = Path(corpus_dir) / "corpus.json"
+    where = f"{what} {path}".lstrip()
+    if path_kind(path, where) is None:
+        return None
+    meta = load_json_file(path, where)
+    if not isinstance(meta, dict):
+        raise AzsimError(f"{where}: holds {quoted(meta)}, not a corpus description (a JSON "
+                         "object with 'frontend', as 'azsim corpus' writes)")
+    if "frontend" in meta:   # null is no frontend either
+        check_frontend_record(where, meta["frontend"])
+    return meta
+
+
 def corpus_meta(corpus_dir) -> dict:
     """``corpus_dir/corpus.json`` as written by :func:`build_corpus`, or {} when there is
-    none or it does not parse: for records that name what a set or a run came from
-    (its ``grammar`` is None for corpora drawn before the fingerprint was recorded)."""
+    none or it cannot be read (:func:`read_corpus_meta`): for records that name what a set
+    or a run came from (its ``grammar`` is None for corpora drawn before the fingerprint was
+    recorded). What reads features by it reads it with :func:`read_corpus_meta`."""
     try:
-        meta = json.loads((Path(corpus_dir) / "corpus.json").read_text())
-    except (OSError, UnicodeDecodeError, ValueError):
+        return read_corpus_meta(corpus_dir) or {}
+    except AzsimError:
         return {}
-    return meta if isinstance(meta, dict) else {}
 
 
 def load_split(corpus_dir, split: str) -> dict[str, np.ndarray]:
@@ -246,17 +266,35 @@ def _read_split(corpus_dir, split: str) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
-def _feature_shape(path: Path, where: str) -> tuple:
-    """The shape of ``features`` from its .npy header, without reading the (GB-sized) data."""
+def _array_headers(path: Path, where: str, names=None) -> dict[str, tuple]:
+    """``{name: (shape, dtype)}`` of the arrays ``names`` (default: all) of an .npz, from
+    their .npy headers, without reading the (GB-sized) data."""
+    out = {}
     try:
-        with zipfile.ZipFile(path) as zf, zf.open("features.npy") as fh:
-            major, _ = np.lib.format.read_magic(fh)
-            read = (np.lib.format.read_array_header_1_0 if major == 1
-                    else np.lib.format.read_array_header_2_0)
-            shape, _, _ = read(fh)
+        with zipfile.ZipFile(path) as zf:
+            members = [m for m in zf.namelist() if m.endswith(".npy")]
+            for member in members:
+                name = member[:-4]
+                if names is not None and name not in names:
+                    continue
+                with zf.open(member) as fh:
+                    major, _ = np.lib.format.read_magic(fh)
+                    read = (np.lib.format.read_array_header_1_0 if major == 1
+                            else np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = read(fh)
+                out[name] = (shape, dtype)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise AzsimError(f"{where}: features cannot be read ({exc})") from None
-    return shape
+        raise AzsimError(f"{where}: {' '.join(sorted(names or ['arrays']))} cannot be read "
+                         f"({exc})") from None
+    return out
+
+
+def _feature_shape(path: Path, where: str) -> tuple:
+    """The shape of ``features`` from its .npy header."""
+    headers = _array_headers(path, where, ("features",))
+    if "features" not in headers:
+        raise AzsimError(f"{where}: features cannot be read (no features.npy)")
+    return headers["features"][0]
 
 
 def check_split(corpus_dir, split: str) -> int:
@@ -302,6 +340,60 @@ def check_training_corpus(corpus_dir) -> None:
                          "needs a dev split ('azsim corpus --dev N', N > 0)")
 
 
+def _check_counts(where: str, meta: dict, sizes_required: bool) -> None:
+    """A corpus description's ``sizes`` (utterances per split) and ``seconds`` (per split; a
+    description may lack it) as :func:`build_corpus` writes them."""
+    def number(v) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    for key, required, ok, wanted in (
+            ("sizes", sizes_required, lambda v: number(v) and isinstance(v, int) and v >= 0,
+             "a count of utterances"),
+            ("seconds", False, lambda v: number(v) and 0 <= v < float("inf"),
+             "a number of seconds")):
+        value = meta.get(key, None if required else {})
+        if not isinstance(value, dict):
+            raise AzsimError(f"{where}: {key} is {quoted(value)}; expected an object of split: "
+                             f"{wanted}, as 'azsim corpus' writes")
+        for split, n in value.items():
+            if not ok(n):
+                raise AzsimError(f"{where}: {key}.{quoted(split)} is {quoted(n)}; expected "
+                                 f"{wanted}")
+
+
+def _check_mergeable(split: str, srcs: list) -> None:
+    """The ``split`` of every source in ``srcs`` holds the same arrays, of the same dtype and
+    the same shape past the first axis (the features' mels), so they concatenate; a
+    ``pause_s`` missing from corpora drawn before pauses is filled with zeros."""
+    first = None
+    for src in srcs:
+        path = src / f"{split}.npz"
+        where = f"corpus merge source {src}"
+        headers = _array_headers(path, f"corpus split {path}")
+        if "pause_s" not in headers:
+            headers["pause_s"] = None   # filled with zeros if another source has pauses
+        if first is None:
+            first, first_src = headers, src
+            continue
+        for holder, a, other, b in ((src, headers, first_src, first),
+                                    (first_src, first, src, headers)):
+            extra = sorted(set(a) - set(b))
+            if extra:
+                raise AzsimError(f"{where}: {split}.npz of {holder} holds "
+                                 f"{', '.join(extra)}, which {split}.npz of {other} does not; "
+                                 "only corpora with the same arrays merge (made by different "
+                                 "azsim versions, or one relabeled?)")
+        for key, head in headers.items():
+            if head is None or first[key] is None:
+                continue
+            (shape, dtype), (shape0, dtype0) = head, first[key]
+            same = dtype.kind == dtype0.kind if dtype.kind in "US" else dtype == dtype0
+            if not same or shape[1:] != shape0[1:]:
+                raise AzsimError(f"{where}: {split}.npz {key} is {dtype} {list(shape)} where "
+                                 f"{first_src}'s is {dtype0} {list(shape0)}; only arrays of "
+                                 "the same dtype and width merge (features of other mels?)")
+
+
 def merge_corpora(out_dir, sources: list) -> dict:
     """Concatenate the training splits of several corpora into ``out_dir``; returns its
     description (``corpus.json``).
@@ -327,16 +419,15 @@ def merge_corpora(out_dir, sources: list) -> dict:
         if path_kind(meta_path, what) != "file" or path_kind(src / "train.npz", what) != "file":
             raise AzsimError(f"corpus merge source {src}: no corpus.json and train.npz; "
                              "give folders made by 'azsim corpus'")
-        try:
-            meta = json.loads(meta_path.read_text())
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise AzsimError(f"corpus merge source {meta_path}: not readable JSON ({exc})") from None
-        if not isinstance(meta, dict) or not isinstance(meta.get("frontend"), dict) \
-                or "hop_ms" not in meta["frontend"]:
+        meta = read_corpus_meta(src, "corpus merge source")
+        if not isinstance(meta.get("frontend"), dict) or "hop_ms" not in meta["frontend"]:
             raise AzsimError(f"corpus merge source {meta_path}: not a corpus description (it "
                              "needs 'frontend' with 'hop_ms', as 'azsim corpus' writes)")
         counts = {split: check_split(src, split) for split in SPLITS
                   if (src / f"{split}.npz").is_file()}
+        # the merged description is the last source's with its counts replaced: that one
+        # must be whole; the others' counts are kept in its merged_from
+        _check_counts(f"corpus merge source {meta_path}", meta, src is srcs[-1])
         n_training.append(sum(counts.get(split, 0) for split in TRAINING_SPLITS))
         metas.append(meta)
     # A source before the last gives only its training utterances (the last also gives the
@@ -351,6 +442,8 @@ def merge_corpora(out_dir, sources: list) -> dict:
             raise AzsimError(f"corpus merge sources: {key} differs ("
                              + ", ".join(f"{s}: {v}" for s, v in zip(srcs, values))
                              + "); only corpora with the same voice split and frontend merge")
+    for split in TRAINING_SPLITS:
+        _check_mergeable(split, [s for s in srcs if (s / f"{split}.npz").is_file()])
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -367,10 +460,6 @@ def merge_corpora(out_dir, sources: list) -> dict:
             for p in parts:
                 p.setdefault("pause_s", np.zeros(p["texts"].size, np.float32))
         keys = set(parts[0])
-        if any(set(p) != keys for p in parts):
-            raise AzsimError(f"corpus merge sources: the {split} splits hold different arrays "
-                             f"({', '.join(sorted(keys))} in the first); made by different "
-                             "azsim versions?")
         merged = {k: np.concatenate([p[k] for p in parts]) for k in keys if k != "offsets"}
         ends = np.cumsum([0] + [p["offsets"][-1] for p in parts[:-1]])
         merged["offsets"] = np.concatenate(
@@ -380,10 +469,10 @@ def merge_corpora(out_dir, sources: list) -> dict:
         seconds[split] = float(merged["offsets"][-1] * hop_s)
     for split in HELD_OUT_SPLITS:
         path = srcs[-1] / f"{split}.npz"
-        if path.is_file():
+        if path.is_file():   # what it holds, not what the description says
+            sizes[split] = check_split(srcs[-1], split)
+            seconds[split] = float(_feature_shape(path, f"corpus split {path}")[0] * hop_s)
             shutil.copyfile(path, out / f"{split}.npz")
-            sizes[split] = metas[-1]["sizes"].get(split, 0)
-            seconds[split] = metas[-1].get("seconds", {}).get(split, 0.0)
     meta = dict(metas[-1], seed=None, sizes=sizes, seconds=seconds,
                 merged_from=[{"dir": str(s), "seed": m.get("seed"), "sizes": m.get("sizes"),
                               "random_voices": m.get("random_voices"),
@@ -417,18 +506,27 @@ def relabel_corpus(out_dir, source, weights: dict, model_cfg, teacher: str = "",
     from ..model.vocab import make_vocab
 
     out, src = Path(out_dir), Path(source)
-    meta = corpus_meta(src)
-    if not meta or path_kind(src / "train.npz", f"corpus relabel SOURCE {source}") != "file":
-        raise AzsimError(f"corpus relabel SOURCE {source}: no corpus.json and train.npz; give "
-                         "a folder made by 'azsim corpus'")
+    what = f"corpus relabel SOURCE {source}"
+    meta = read_corpus_meta(src, "corpus relabel SOURCE")
+    if meta is None or path_kind(src / "train.npz", what) != "file":
+        raise AzsimError(f"{what}: no corpus.json and train.npz; give a folder made by "
+                         "'azsim corpus'")
     if resolved_path(out, f"corpus relabel DIR {out_dir}") == src.resolve():
         raise AzsimError(f"corpus relabel DIR {out_dir}: is the source; write elsewhere")
     splits = [sp for sp in SPLITS if (src / f"{sp}.npz").is_file()]
     sizes = {split: check_split(src, split) for split in splits}
     if not sum(sizes.get(split, 0) for split in TRAINING_SPLITS):
-        raise AzsimError(f"corpus relabel SOURCE {source}: holds no training utterances, so "
-                         "there is nothing to relabel; give a corpus made with 'azsim corpus "
-                         "--train N', N > 0")
+        raise AzsimError(f"{what}: holds no training utterances, so there is nothing to "
+                         "relabel; give a corpus made with 'azsim corpus --train N', N > 0")
+    # the teacher reads the features as its own: made by its frontend, of its width
+    check_feature_frontend(what, meta.get("frontend"), model_cfg)
+    for split in set(splits) & set(TRAINING_SPLITS):
+        path = src / f"{split}.npz"
+        mels = _feature_shape(path, f"corpus split {path}")[1]
+        if mels != model_cfg.frontend.n_mels:
+            raise AzsimError(f"corpus split {path}: features have {mels} mels where the "
+                             f"model's model.frontend.n_mels = {model_cfg.frontend.n_mels}; "
+                             "the teacher reads only features of its own frontend")
     vocab = make_vocab(model_cfg.vocab, model_cfg.vocab_size)
     report = progress or (lambda *_: None)
     try:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.resources
+import math
 import os
 import threading
 from collections import OrderedDict
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import AudioError, AzsimError, ConfigError
+from ..errors import AudioError, AzsimError, ConfigError, quoted
 from . import float_ref
 from .audio import load_audio, shipped_audio_paths
 from .budget import check_memory_budget
@@ -68,10 +69,29 @@ def load_utterances(paths, cfg) -> list[Utterance]:
 _FRONTEND_KEYS = ("sample_rate_hz", "n_mels", "window_ms", "hop_ms", "n_fft", "f_max_hz")
 
 
+def check_frontend_record(where: str, recorded) -> None:
+    """Raise a one-line :class:`AzsimError` starting with ``where`` (the ``corpus.json``)
+    unless ``recorded``, its ``frontend``, is a JSON object whose frontend settings are
+    numbers, as :func:`frontend_mismatches` compares them."""
+    if not isinstance(recorded, dict):
+        raise AzsimError(f"{where}: frontend is {quoted(recorded)}; expected an object of the "
+                         f"frontend settings ({', '.join(_FRONTEND_KEYS)})")
+    for key in _FRONTEND_KEYS:
+        value = recorded.get(key, 0)
+        try:   # float() of an integer of 400 digits overflows
+            finite = not isinstance(value, bool) and math.isfinite(value)
+        except (TypeError, OverflowError):
+            finite = False
+        if not finite:
+            raise AzsimError(f"{where}: frontend.{key} is {quoted(value)}; expected a finite "
+                             "number")
+
+
 def frontend_mismatches(recorded: dict | None, cfg) -> list[str]:
     """How features made with the frontend ``recorded`` (``corpus.json``'s ``frontend``;
-    None or a missing key: the default :class:`FrontendSpec`) differ from what ``cfg``'s
-    frontend would compute; empty when they do not."""
+    None or a missing key: the default :class:`FrontendSpec`; checked by
+    :func:`check_frontend_record`) differ from what ``cfg``'s frontend would compute; empty
+    when they do not."""
     want, default = frontend_spec(cfg), FrontendSpec()
     recorded = recorded if isinstance(recorded, dict) else {}
     problems = []

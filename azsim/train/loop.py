@@ -279,9 +279,9 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
     start = _read_init(init, model_cfg)
     teacher_arrays = read_teacher(cfg.kd_teacher, model_cfg) if cfg.kd_teacher else None
     vocab = make_vocab(model_cfg.vocab, model_cfg.vocab_size)
-    from ..corpus.build import corpus_meta
-    check_feature_frontend(f"corpus {corpus_dir}", corpus_meta(corpus_dir).get("frontend"),
-                           model_cfg)
+    from ..corpus.build import read_corpus_meta
+    meta = read_corpus_meta(corpus_dir, f"--corpus {corpus_dir}:") or {}
+    check_feature_frontend(f"corpus {corpus_dir}", meta.get("frontend"), model_cfg)
     train_split = data.load(corpus_dir, "train", vocab, cfg.train_limit or None)
     dev_split = data.load(corpus_dir, "dev", vocab, cfg.dev_limit or None)
     if not train_split.size or not dev_split.size:   # azsim train checks this first

@@ -25,6 +25,7 @@ from .cli_types import check_writable as _check_writable  # noqa: E402
 from .config import DEFAULT_MODEL  # noqa: E402
 from .config.schema import WEIGHT_FORMATS  # noqa: E402
 from .errors import AzsimError, AzsimWarning  # noqa: E402
+from .paths import read_small_file  # noqa: E402
 
 _SET_HELP = ("override a config field by dotted path, e.g. model.encoder.hidden=128 or "
              "hw.clock_mhz=400 (repeatable)")
@@ -428,11 +429,9 @@ def decode(stream_file, out, json_dest) -> None:
                              f"write {out}.npy)")
     if json_dest not in (None, "-"):
         _check_writable(json_dest)
-    try:
-        with open(stream_file, "rb") as fh:
-            stream = fh.read()
-    except OSError as exc:
-        raise AzsimError(f"{stream_file}: cannot read ({exc.strerror})") from None
+    # a regular file only (/dev/zero would fill the memory): 2 GiB is 8 bytes a weight at
+    # the most weights a stream may declare (MAX_DECODED_WEIGHTS), above any format's size
+    stream = read_small_file(stream_file, stream_file, limit_mb=2048)
     try:
         name, bits, codes = decode_stream(stream)
     except AzsimError as exc:

@@ -468,6 +468,18 @@ def test_small_user_files_are_regular_files_read_to_a_bound(cli, tmp_path):
     assert not (tmp_path / "o.txt").exists()
 
 
+def test_audio_streams_and_sweep_inputs_are_regular_files(cli, tmp_path):
+    """WAV files, weight streams and the files a sweep hashes read (or hashed) /dev/zero until
+    the memory or the patience ran out, and blocked forever on a FIFO."""
+    fifo = tmp_path / "fifo.wav"
+    os.mkfifo(fifo)
+    for path in (str(fifo), "/dev/zero"):
+        one_line_error(cli("run", "--model", "tiny", "--audio", path), path, "FIFO")
+        one_line_error(cli("decode", path), path, "FIFO")
+        one_line_error(cli("sweep", "--dry-run", "--model", "tiny", "--audio", path,
+                           "--results", str(tmp_path / "r.sqlite")), path, "FIFO")
+
+
 def _vocab():
     from azsim.config import load_model_config
     from azsim.model.vocab import make_vocab

@@ -22,6 +22,7 @@ import numpy as np
 
 from azsim.config.schema import SAMPLE_RATE_RANGE_HZ
 from azsim.errors import AudioError
+from azsim.paths import path_kind, read_small_file
 
 __all__ = [
     "Audio",
@@ -98,12 +99,11 @@ def read_wav(path: str | pathlib.Path) -> Audio:
             samples, has a data chunk larger than the file, or an odd data byte count.
     """
     name = str(path)
-    try:
-        raw = pathlib.Path(path).read_bytes()
-    except FileNotFoundError:
-        raise AudioError(f"{name}: no such file; give the path of a mono 16-bit PCM WAV") from None
-    except OSError as exc:
-        raise AudioError(f"{name}: cannot read ({exc.strerror}); give a readable WAV file") from None
+    if path_kind(path, name, AudioError, "give a readable WAV file") is None:
+        raise AudioError(f"{name}: no such file; give the path of a mono 16-bit PCM WAV")
+    # a folder, a device or a FIFO is refused (/dev/zero would fill the memory); a RIFF file's
+    # sizes are 32-bit, so no WAV is longer than 4 GiB
+    raw = read_small_file(path, name, AudioError, limit_mb=4096)
 
     if len(raw) < 12 or raw[0:4] != b"RIFF" or raw[8:12] != b"WAVE":
         raise AudioError(f"{name}: not a RIFF/WAVE file (starts with {raw[:12]!r}); {_ALLOWED} WAV")

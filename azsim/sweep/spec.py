@@ -429,6 +429,9 @@ def _testset_identity(test: str, utterances: int | None, label: str = "--utteran
 def _file_identity(path: str, what: str) -> dict[str, str]:
     """Name and content hash of an input file; an unreadable file is a spec error."""
     digest = hashlib.sha256()
+    if path_kind(path, f"{what} {path}", SweepSpecError) in ("folder", "other"):
+        raise SweepSpecError(f"{what} {path}: cannot read (no regular file: a folder, device "
+                             "or FIFO, which could be hashed forever; give a file)")
     try:
         with open(path, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):

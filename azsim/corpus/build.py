@@ -26,6 +26,7 @@ import json
 import multiprocessing as mp
 import os
 import shutil
+import signal
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -132,8 +133,10 @@ _WORKDIR = None
 
 def init_worker(parent: str) -> None:
     """A synthesis worker's scratch folder for espeak-ng's files, one per process, inside the
-    pool's ``parent`` folder (:func:`synthesis_pool` removes it)."""
+    pool's ``parent`` folder (:func:`synthesis_pool` removes it). Ctrl-C is the parent's to
+    handle (it terminates the pool): a worker would print a KeyboardInterrupt traceback."""
     global _WORKDIR
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKDIR = tempfile.mkdtemp(prefix="worker-", dir=parent)
 
 

@@ -22,6 +22,7 @@ from ._version import __version__  # noqa: E402
 from .cli_types import (AUDIO, BRANCH_WEIGHTS, CONTEXT, FOLDER, HARDWARE, MODEL,  # noqa: E402
                         TESTSET, WEIGHTS, FiniteFloatRange, InputPath)
 from .cli_types import check_writable as _check_writable  # noqa: E402
+from .cli_types import output_file  # noqa: E402
 from .config import DEFAULT_MODEL  # noqa: E402
 from .config.schema import WEIGHT_FORMATS  # noqa: E402
 from .errors import AzsimError, AzsimWarning  # noqa: E402
@@ -42,7 +43,7 @@ def _write_json(data: dict, dest: str) -> None:
         click.echo(text)
         return
     try:
-        with open(dest, "w", encoding="utf-8") as fh:
+        with output_file(dest, "w", encoding="utf-8") as fh:   # whole, or not at all
             fh.write(text + "\n")
     except OSError as exc:
         raise AzsimError(f"--json {dest}: cannot write ({exc.strerror})") from None
@@ -181,7 +182,7 @@ def _save_lattices(data: dict, save_dir: str, audio_paths: list[str]) -> None:
     for row, stem in zip(rows, stems):
         path = os.path.join(save_dir, stem + ".azl")
         try:
-            with open(path, "wb") as fh:
+            with output_file(path, "wb") as fh:   # whole, or not at all
                 fh.write(base64.b64decode(row["azl_base64"]))
         except OSError as exc:
             raise AzsimError(f"--save-lattice {save_dir}: cannot write {path} "
@@ -405,7 +406,7 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
         _write_json(data, json_dest)
     for name, stream in (streams or {}).items():   # after the results: a failed write keeps them
         try:
-            with open(os.path.join(save_dir, name), "wb") as fh:
+            with output_file(os.path.join(save_dir, name), "wb") as fh:
                 fh.write(stream)
         except OSError as exc:
             raise AzsimError(f"--save {save_dir}: cannot write {name} ({exc.strerror or exc}); "

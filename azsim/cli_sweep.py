@@ -14,32 +14,24 @@ import time
 import click
 
 from .config import DEFAULT_HARDWARE, DEFAULT_MODEL
-from .cli_types import AUDIO, HARDWARE, MODEL, TESTSET, WEIGHTS, InputPath, check_writable
+from .cli_types import (AUDIO, HARDWARE, MODEL, TESTSET, WEIGHTS, InputPath, check_writable,
+                        output_file)
 from .errors import AzsimError
 
 _SWEEP_SET_HELP = ("a config field and its values, comma-separated: model.weight_bits=8,6,4,2 "
                    "or hw.clock_mhz=400,800; one value is a fixed override (repeatable)")
 
 
-def _open_text(dest: str, option: str):
-    if dest == "-":
-        return sys.stdout
-    check_writable(dest, option, "a file path")
-    try:
-        return open(dest, "w", encoding="utf-8", newline="")
-    except OSError as exc:
-        raise AzsimError(f"{option} {dest}: cannot write ({exc.strerror})") from None
-
-
 def _write_text(dest: str, option: str, write) -> None:
     """``write(fh)`` into ``dest`` (a file, or - for stdout). A write or close that fails (a
-    full disk, /dev/full) is one line naming the option, as for ``azsim run --json``."""
-    fh = _open_text(dest, option)
+    full disk, /dev/full) is one line naming the option, as for ``azsim run --json``; the file
+    is written whole or not at all (:func:`azsim.cli_types.output_file`)."""
     if dest == "-":
-        write(fh)
+        write(sys.stdout)
         return
+    check_writable(dest, option, "a file path")
     try:
-        with fh:
+        with output_file(dest, "w", encoding="utf-8", newline="") as fh:
             write(fh)
     except OSError as exc:
         raise AzsimError(f"{option} {dest}: cannot write ({exc.strerror or exc})") from None

@@ -386,20 +386,24 @@ def test_json_to_dev_full_is_one_line_and_keeps_the_report(tmp_path):
     assert "transcripts:" in done.stdout     # the report was printed first
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "azsim/cli.py:44 (_write_json), also azsim/cli_sweep.py:28 (_write_text, -o/--markdown) "
-    "and cli.py:178 (--save-lattice): the file is opened for writing in place, so a full disk "
-    "leaves it truncated (4096 bytes of JSON that does not parse) and a previous good file "
-    "is lost"))
-def test_json_to_a_full_disk_leaves_no_truncated_file(tmp_path, small_disk):
-    disk = small_disk(2048)              # the report is about 50 kB
-    dest = disk / "run.json"
-    dest.write_text('{"old": "report"}\n')
-    done = subprocess.run(AZSIM + ["run", "--model", "tiny", "--json", str(dest)],
-                          capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp_path)
-    assert done.returncode == 2 and "cannot write" in done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1
-    assert dest.read_text() == '{"old": "report"}\n'   # untouched, not half overwritten
+def test_output_files_on_a_full_disk_are_left_whole_never_truncated(tmp_path, small_disk,
+                                                                   baseline):
+    """--json, results export -o (and --markdown, --save-lattice, compress --save) write a temp
+    file and rename it: a full disk leaves the previous file as it was. (Until 2026-12-06 they
+    were written in place: a truncated 4096-byte JSON that did not parse.)"""
+    old = '{"old": "report"}\n'
+    dest = tmp_path / "small" / "out.json"
+    dest.write_text(old)
+    disk = small_disk(2048)              # the run's report is about 50 kB
+    for option, argv in (("--json", ["run", "--model", "tiny", "--json"]),
+                         ("-o", ["results", "export", "--json", baseline[0], "-o"])):
+        done = subprocess.run(AZSIM + argv + [str(dest)], capture_output=True, text=True,
+                              timeout=TIMEOUT, cwd=tmp_path)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.strip() == (f"azsim: error: {option} {dest}: cannot write (No space "
+                                       "left on device)")
+        assert dest.read_text() == old      # untouched, not half overwritten
+        assert sorted(p.name for p in disk.iterdir()) == ["filler", "out.json"]   # no temp
 
 
 @pytest.mark.xfail(strict=True, reason=(

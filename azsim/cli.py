@@ -561,6 +561,10 @@ def _silence_stdout() -> None:
 
 def main(argv=None) -> None:
     warnings.showwarning = _show_warning
+    if sys.stdout is None:   # started with fd 1 closed (`azsim run >&-`): click would print
+        # the report nowhere and exit 0, and `results export` die on None.write
+        _fail("standard output is closed; redirect it to a file, or to /dev/null to discard "
+              "the report")
     try:
         cli.main(args=argv, prog_name="azsim", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:  # pragma: no cover - click >= 8.2

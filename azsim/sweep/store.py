@@ -94,9 +94,13 @@ class ResultStore:
         try:
             self._db = sqlite3.connect(path, isolation_level=None,
                                        timeout=WRITE_TIMEOUT_S)
+            # an SQLite database with no table yet is new: another sweep given the same new
+            # path at the same moment has only just created it (it then refused to run: seen
+            # here); any other file (SQLite reads a short one as empty) is not ours to take
             if existing and not self._db.execute(
                     "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
-            ).fetchone():
+            ).fetchone() and (self._db.execute("SELECT 1 FROM sqlite_master").fetchone()
+                              or not _sqlite_header(path)):
                 self._db.close()
                 self._db = None
                 raise ResultsError(f"{option} {path}: exists and is not an azsim results "
@@ -168,6 +172,15 @@ class ResultStore:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _sqlite_header(path: str) -> bool:
+    """Whether the file at ``path`` begins as an SQLite 3 database does."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(16) == b"SQLite format 3\0"
+    except OSError:
+        return False
 
 
 def _check_version(db, path: str, option: str, *, create: bool) -> None:

@@ -291,7 +291,7 @@ def test_a_sigkilled_worker_costs_one_point_and_resume_reruns_it(worker_killed, 
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "azsim/sweep/pool.py:202 (_Dispatch._died): after a worker is SIGKILLed the resource "
+    "azsim/sweep/pool.py:259 (_Dispatch._died): after a worker is SIGKILLed the resource "
     "tracker the pool started prints a 2-line Python UserWarning 'There appear to be 1 leaked "
     "semaphore objects to clean up at shutdown' on the sweep's stderr"))
 def test_a_sigkilled_worker_prints_no_python_warning(worker_killed):
@@ -408,7 +408,7 @@ def test_output_files_on_a_full_disk_are_left_whole_never_truncated(tmp_path, sm
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "azsim/corpus/build.py:222 (build_corpus): np.savez into a full disk raises OSError "
+    "azsim/corpus/build.py:225 (build_corpus): np.savez into a full disk raises OSError "
     "ENOSPC uncaught: a 4-exception traceback, and a 0-byte dev.npz is left"))
 def test_corpus_into_a_full_disk_is_one_line_and_leaves_no_partial_split(tmp_path, small_disk):
     if not shutil.which("espeak-ng"):
@@ -443,7 +443,7 @@ def test_sweep_filling_the_disk_stops_in_one_line_with_every_stored_point_intact
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "azsim/sweep/store.py:116 (ResultStore.__init__ -> _open_error): a results database that "
+    "azsim/sweep/store.py:119 (ResultStore.__init__ -> _open_error): a results database that "
     "cannot be created on a full disk is reported as 'not an azsim results database (database "
     "or disk is full)', and a 0-byte file is left"))
 def test_results_on_a_full_disk_says_the_disk_is_full(tmp_path, small_disk):
@@ -457,7 +457,7 @@ def test_results_on_a_full_disk_says_the_disk_is_full(tmp_path, small_disk):
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "azsim/sweep/store.py:217 (open_for_reading): a WAL results database in a folder that "
+    "azsim/sweep/store.py:239 (open_for_reading): a WAL results database in a folder that "
     "cannot be written (read-only share, chattr +i) cannot be opened to read: 'not an azsim "
     "results database (unable to open database file)'; reading it with mode=ro would work"))
 def test_results_in_a_read_only_folder_can_be_exported(tmp_path, baseline):

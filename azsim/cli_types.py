@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import contextlib
-import stat
-import tempfile
-
 import math
 import os
+import stat
+import tempfile
 
 import click
 

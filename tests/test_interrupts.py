@@ -407,9 +407,6 @@ def test_output_files_on_a_full_disk_are_left_whole_never_truncated(tmp_path, sm
         assert sorted(p.name for p in disk.iterdir()) == ["filler", "out.json"]   # no temp
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "azsim/corpus/build.py:225 (build_corpus): np.savez into a full disk raises OSError "
-    "ENOSPC uncaught: a 4-exception traceback, and a 0-byte dev.npz is left"))
 def test_corpus_into_a_full_disk_is_one_line_and_leaves_no_partial_split(tmp_path, small_disk):
     if not shutil.which("espeak-ng"):
         pytest.skip("espeak-ng is not installed")
@@ -442,10 +439,6 @@ def test_sweep_filling_the_disk_stops_in_one_line_with_every_stored_point_intact
     assert not os.listdir(tmp_path / "tmp")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "azsim/sweep/store.py:119 (ResultStore.__init__ -> _open_error): a results database that "
-    "cannot be created on a full disk is reported as 'not an azsim results database (database "
-    "or disk is full)', and a 0-byte file is left"))
 def test_results_on_a_full_disk_says_the_disk_is_full(tmp_path, small_disk):
     disk = small_disk(0)
     db = str(disk / "r.sqlite")
@@ -456,10 +449,6 @@ def test_results_on_a_full_disk_says_the_disk_is_full(tmp_path, small_disk):
     assert "full" in done.stderr
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "azsim/sweep/store.py:239 (open_for_reading): a WAL results database in a folder that "
-    "cannot be written (read-only share, chattr +i) cannot be opened to read: 'not an azsim "
-    "results database (unable to open database file)'; reading it with mode=ro would work"))
 def test_results_in_a_read_only_folder_can_be_exported(tmp_path, baseline):
     folder = tmp_path / "ro"
     folder.mkdir()

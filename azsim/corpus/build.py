@@ -38,7 +38,7 @@ from ..errors import AzsimError, quoted
 from ..model.frontend import FrontendSpec, log_mel
 from ..model.loading import check_feature_frontend, check_frontend_record
 from ..npzfile import check_offsets, read_npz
-from ..paths import load_json_file, path_kind, resolved_path
+from ..paths import load_json_file, os_reason, path_kind, resolved_path
 from . import grammar, synth
 
 SPLITS = ("train", "dev", "test", "names", "names_train")
@@ -222,10 +222,29 @@ def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None
                 arrays["audio"] = np.concatenate(audios)
                 arrays["audio_offsets"] = np.concatenate(
                     [[0], np.cumsum([a.size for a in audios])]).astype(np.int64)
-            np.savez(out / f"{split}.npz", **arrays)
+            _write_whole(out / f"{split}.npz", arrays=arrays)
             meta["seconds"][split] = float(sum(f.shape[0] for f in feats) * spec.hop_ms / 1000)
-    (out / "corpus.json").write_text(json.dumps(meta, indent=2) + "\n")
+    _write_whole(out / "corpus.json", (json.dumps(meta, indent=2) + "\n").encode())
     return meta
+
+
+def _write_whole(path: Path, data: bytes | None = None, arrays: dict | None = None) -> None:
+    """Write ``data`` (or the .npz of ``arrays``) to ``path`` whole or not at all: under a
+    temporary name beside it, renamed once complete. A full disk is a one-line error, not a
+    traceback over a truncated split that a later run would trust (or fail on)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            if arrays is not None:
+                np.savez(fh, **arrays)
+            else:
+                fh.write(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise AzsimError(f"{path}: cannot write ({os_reason(exc)}); the corpus in "
+                         f"{path.parent} is incomplete") from None
 
 
 def read_corpus_meta(corpus_dir, what: str = "") -> dict | None:
@@ -467,7 +486,7 @@ def merge_corpora(out_dir, sources: list) -> dict:
         ends = np.cumsum([0] + [p["offsets"][-1] for p in parts[:-1]])
         merged["offsets"] = np.concatenate(
             [[0]] + [p["offsets"][1:] + end for p, end in zip(parts, ends)]).astype(np.int64)
-        np.savez(out / f"{split}.npz", **merged)
+        _write_whole(out / f"{split}.npz", arrays=merged)
         sizes[split] = int(merged["texts"].size)
         seconds[split] = float(merged["offsets"][-1] * hop_s)
     for split in HELD_OUT_SPLITS:
@@ -481,7 +500,7 @@ def merge_corpora(out_dir, sources: list) -> dict:
                               "random_voices": m.get("random_voices"),
                               "pauses": m.get("pauses", 0.0), "grammar": m.get("grammar")}
                              for s, m in zip(srcs, metas)])
-    (out / "corpus.json").write_text(json.dumps(meta, indent=2) + "\n")
+    _write_whole(out / "corpus.json", (json.dumps(meta, indent=2) + "\n").encode())
     return meta
 
 
@@ -558,9 +577,9 @@ def relabel_corpus(out_dir, source, weights: dict, model_cfg, teacher: str = "",
                          "empty_kept_source": sum(not h.split() for h in hyps)}
         arrays["source_texts"] = arrays["texts"]
         arrays["texts"] = np.array(new, dtype=str)
-        np.savez(out / f"{split}.npz", **arrays)
+        _write_whole(out / f"{split}.npz", arrays=arrays)
     meta = {**meta, "relabeled_from": str(src), "teacher": teacher,
             "relabeled": counts}
-    (out / "corpus.json").write_text(json.dumps(meta, indent=2) + "\n")
+    _write_whole(out / "corpus.json", (json.dumps(meta, indent=2) + "\n").encode())
     return meta
 

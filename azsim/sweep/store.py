@@ -15,10 +15,12 @@ A point stored again (a rerun, or a failed point retried by ``--resume``) replac
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import sqlite3
+import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -89,6 +91,7 @@ class ResultStore:
                                "writable")
         if os.path.exists(path) and not os.access(path, os.W_OK):
             raise ResultsError(f"{option} {path}: file is not writable")
+        had_file = os.path.exists(path)
         existing = os.path.isfile(path) and os.path.getsize(path) > 0
         self._db = None
         try:
@@ -114,6 +117,9 @@ class ResultStore:
         except (sqlite3.DatabaseError, UnicodeDecodeError, ResultsError) as exc:
             if self._db is not None:
                 self._db.close()
+            if not had_file and os.path.isfile(path) and os.path.getsize(path) == 0:
+                with contextlib.suppress(OSError):   # the empty file this attempt made
+                    os.unlink(path)
             if isinstance(exc, ResultsError):
                 raise
             raise _open_error(option + " " + path, exc) from None
@@ -220,6 +226,9 @@ def _open_error(where: str, exc: BaseException) -> ResultsError:
     if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
         return ResultsError(f"{where}: the database is locked by another process (a sweep "
                             "writing it?); try again when it has finished")
+    if isinstance(exc, sqlite3.OperationalError) and "disk is full" in str(exc):
+        return ResultsError(f"{where}: cannot write the database (the disk is full); free "
+                            "some space or give a path on another disk")
     return ResultsError(f"{where}: not an azsim results database ({exc})")
 
 
@@ -234,20 +243,42 @@ def open_for_reading(path: str) -> list[StoredPoint]:
         raise ResultsError(f"{path}: no such results database (write one with azsim sweep "
                            "--results PATH)")
     try:
-        # A plain connection, not mode=ro: as the last one to close it checkpoints the WAL and
-        # removes PATH-wal and PATH-shm, which a read-only connection would leave behind.
-        db = sqlite3.connect(path, timeout=READ_TIMEOUT_S)
         try:
-            _check_version(db, path, "results", create=False)
-            _check_points_table(db, path, "results", writing=False)
-            db.text_factory = bytes       # decoded per column, so a bad byte names its point
-            rows = db.execute(_SELECT + " ORDER BY rowid").fetchall()
-        finally:
-            db.close()
+            rows = _read_rows(path, sqlite3.connect(path, timeout=READ_TIMEOUT_S))
+        except sqlite3.OperationalError as exc:
+            if "unable to open" not in str(exc) or not os.path.isfile(path):
+                raise
+            rows = _read_rows(path, _connect_read_only(path))
     except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
         raise _open_error(path, exc) from None
     # "results PATH: ..." is how _check_version and the table check name it; readers say PATH
     return [_checked(_stored_point(path, index, row)) for index, row in enumerate(rows)]
+
+
+def _read_rows(path: str, db) -> list:
+    """Every row of the points table, after the version and table checks; closes ``db``.
+    (Readers use a plain connection, not mode=ro: as the last one to close it checkpoints the
+    WAL and removes PATH-wal and PATH-shm, which a read-only connection would leave behind.)"""
+    try:
+        _check_version(db, path, "results", create=False)
+        _check_points_table(db, path, "results", writing=False)
+        db.text_factory = bytes       # decoded per column, so a bad byte names its point
+        return db.execute(_SELECT + " ORDER BY rowid").fetchall()
+    finally:
+        db.close()
+
+
+def _connect_read_only(path: str):
+    """A database in a folder that cannot be written (a read-only share, ``chattr +i``): SQLite
+    cannot make PATH-shm there, so it is read as immutable -- which is what it is, unless a
+    write-ahead log beside it still holds points not merged into the file."""
+    wal = path + "-wal"
+    if os.path.isfile(wal) and os.path.getsize(wal) > 0:
+        raise ResultsError(f"{path}: its folder cannot be written and {wal} holds points not "
+                           "yet merged into the database; copy both files to a writable "
+                           "folder and read the copy")
+    uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro&immutable=1"
+    return sqlite3.connect(uri, uri=True, timeout=READ_TIMEOUT_S)
 
 
 def _checked(point: StoredPoint) -> StoredPoint:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import errno
 import json
 import os
+import signal
 import sys
+import threading
 import warnings
 
 from .threads import pin_threads
@@ -559,7 +561,36 @@ def _silence_stdout() -> None:
     os.close(devnull)
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, a job scheduler's time limit) in azsim's own process: unwound as
+    Ctrl-C is, so pools stop their workers and temporary folders are removed."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    if os.getpid() != _MAIN_PID:   # a forked worker inherited the handler: die as before
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
+    raise _Terminated()
+
+
+_MAIN_PID = os.getpid()
+
+
 def main(argv=None) -> None:
+    global _MAIN_PID
+    previous = None
+    if threading.current_thread() is threading.main_thread():   # signal handlers need it
+        _MAIN_PID = os.getpid()
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        _main(argv)
+    finally:   # main() called in-process (tests, notebooks) leaves the caller's handler
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv) -> None:
     warnings.showwarning = _show_warning
     if sys.stdout is None:   # started with fd 1 closed (`azsim run >&-`): click would print
         # the report nowhere and exit 0, and `results export` die on None.write
@@ -574,9 +605,15 @@ def main(argv=None) -> None:
         _fail(exc.format_message())
     except click.ClickException as exc:
         _fail(exc.format_message())
-    except click.Abort:
+    except click.Abort as exc:
+        if isinstance(exc.__cause__, _Terminated):
+            click.echo("azsim: terminated", err=True)
+            sys.exit(128 + signal.SIGTERM)
         click.echo("azsim: interrupted", err=True)
         sys.exit(130)
+    except _Terminated:   # outside click's own handling
+        click.echo("azsim: terminated", err=True)
+        sys.exit(128 + signal.SIGTERM)
     except AzsimError as exc:
         _fail(str(exc))
     except OSError as exc:

@@ -212,11 +212,16 @@ def test_run_ctrl_c_mid_simulation_is_one_line_status_130_and_no_json(tmp_path):
 # ---------------------------------------------------------------------------- sweep, signals
 
 
-def test_sweep_ctrl_c_mid_sweep_then_resume_equals_the_uninterrupted_sweep(tmp_path, baseline):
+@pytest.mark.parametrize("sig,group,status,said", [
+    (signal.SIGINT, True, 130, "azsim: interrupted"),        # Ctrl-C: the whole group
+    (signal.SIGTERM, False, 143, "azsim: terminated"),       # kill PID, a job's time limit
+], ids=["ctrl-c", "sigterm"])
+def test_sweep_interrupted_mid_sweep_then_resume_equals_the_uninterrupted_sweep(
+        tmp_path, baseline, sig, group, status, said):
     db = str(tmp_path / "r.sqlite")
-    proc, out, err = _interrupt_sweep(db, tmp_path, signal.SIGINT, group=True)
-    assert proc.returncode == 130, err
-    assert err.strip().splitlines()[-1] == "azsim: interrupted"
+    proc, out, err = _interrupt_sweep(db, tmp_path, sig, group=group)
+    assert proc.returncode == status, err
+    assert err.strip().splitlines()[-1] == said
     assert not _tracebacks(err), err
     assert not _no_leftovers(proc.pid)
     assert not os.listdir(tmp_path / "tmp")       # the fork server's folder is removed
@@ -338,10 +343,6 @@ def test_corpus_ctrl_c_is_one_line_without_worker_tracebacks(tmp_path):
     assert not os.listdir(tmp_path / "tmp")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "azsim/cli.py:563 (main): SIGTERM is not handled, so the process dies at once (status "
-    "-15) without cleanup: `azsim corpus` leaves its /tmp/azsim-corpus-* folder and its "
-    "workers print BrokenPipeError tracebacks; `azsim sweep` leaves /tmp/pymp-*"))
 def test_corpus_sigterm_cleans_up_and_prints_no_worker_traceback(tmp_path):
     proc, err, left = _corpus_busy(tmp_path, signal.SIGTERM, group=False)
     assert not left

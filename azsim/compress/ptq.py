@@ -103,9 +103,17 @@ class QLSTM:
         return self.w_r.q.shape[1]
 
 
-def bias_to_int32(name: str, b: np.ndarray, scale: float) -> np.ndarray:
+def bias_to_int32(name: str, b: np.ndarray, scale: float, codes: np.ndarray | None = None
+                  ) -> np.ndarray:
     """A bias as int32 at its accumulator's scale. A bias too large for int32 there cannot run
-    on the integer datapath: an error naming the array, not a silent wrap-around."""
+    on the integer datapath: an error naming the array, not a silent wrap-around.
+
+    With ``codes`` (the int8 weight codes [O, I] the bias is added to), the bias must also
+    leave room for the products: the accumulator starts at the bias and adds up to
+    127 x sum_i |codes[o, i]| (int8 activations lie in [-127, 127]), and all of it must fit
+    int32, as an integer NPU's compiler checks before it maps a layer onto int32 accumulators
+    (which wrap, or saturate, at run time without telling anyone). Rows of tiny weights under
+    an O(1) bias reach that: their accumulator step is tiny, so the bias is ~2^31 steps."""
     b = np.asarray(b, np.float64)
     scale = np.broadcast_to(np.asarray(scale, np.float64), b.shape)   # per row or one
     q = np.rint(b / scale)
@@ -114,6 +122,16 @@ def bias_to_int32(name: str, b: np.ndarray, scale: float) -> np.ndarray:
         raise WeightsError(f"{name}[{k}] = {b[k]:.3g} is {q[k]:.3g} at its accumulator's "
                            f"scale ({scale[k]:.3g}); int32 holds less than 2^31 in magnitude "
                            "(trained biases are O(1))")
+    if codes is not None and q.size:
+        reach = 127 * np.abs(np.asarray(codes, np.int64)).sum(axis=1)   # the products' most
+        worst = np.abs(q.astype(np.int64)) + reach
+        if np.max(worst) > 2 ** 31 - 1:
+            k = int(np.argmax(worst))
+            raise WeightsError(
+                f"{name}[{k}] = {b[k]:.3g} is {q[k]:.0f} at its accumulator's scale "
+                f"({scale[k]:.3g}, set by row {k}'s weights); with the row's products (up to "
+                f"{int(reach[k])}) the int32 accumulator would reach {int(worst[k])}, beyond "
+                "2^31 - 1, and wrap: the row's weights are too small beside its bias")
     return q.astype(np.int32)
 
 
@@ -127,7 +145,7 @@ def _quantize_lstm(w, prefix: str, bits: int, in_scale: float, stats, comp: dict
     mult_r, shift_r = quantize_multiplier(out_scale * w_r.scale * GATE_SCALE)
     # o * tanh(c) is a Q0.30 product: real value = product * 2^-30.
     h_mult, h_shift = quantize_multiplier(2.0 ** -(2 * LUT_OUT_FRAC_BITS) / h_scale)
-    bias_q = bias_to_int32(f"{prefix}.b", w[f"{prefix}.b"], in_scale * w_x.scale)
+    bias_q = bias_to_int32(f"{prefix}.b", w[f"{prefix}.b"], in_scale * w_x.scale, w_x.q)
     if has_proj:
         w_p = make_qmatrix(f"{prefix}.w_p", w[f"{prefix}.w_p"], bits, **comp)
         p_mult, p_shift = quantize_multiplier(h_scale * w_p.scale / out_scale)
@@ -216,8 +234,9 @@ def quantize_model(w: dict, cfg, stats: dict[str, float], bits: int,
     je_mult, je_shift = quantize_multiplier(enc_scale * je.scale * GATE_SCALE)
     jp_mult, jp_shift = quantize_multiplier(pred_scale * jp.scale * GATE_SCALE)
     out_mult, out_shift = quantize_multiplier(JOINT_HIDDEN_SCALE * jo.scale * 2.0 ** LOGIT_FRAC_BITS)
-    joint_b = bias_to_int32("joint.b", w["joint.b"], enc_scale * je.scale)
-    out_b = bias_to_int32("joint.b_out", w["joint.b_out"], JOINT_HIDDEN_SCALE * jo.scale)
+    joint_b = bias_to_int32("joint.b", w["joint.b"], enc_scale * je.scale, je.q)
+    out_b = bias_to_int32("joint.b_out", w["joint.b_out"], JOINT_HIDDEN_SCALE * jo.scale,
+                          jo.q)
     return QuantizedRNNT(cfg, bits, w["frontend.mean"], w["frontend.std"], in_scale, tuple(enc),
                          embed, embed_scale, tuple(pred), je, joint_b, je_mult, je_shift, jp,
                          jp_mult, jp_shift, jo, out_b, out_mult, out_shift, SIGMOID_LUT, TANH_LUT)

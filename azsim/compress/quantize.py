@@ -100,7 +100,8 @@ def quantize_multiplier(real) -> tuple[np.ndarray, np.ndarray]:
     mult[too_small] >>= np.minimum(shift[too_small] - 62, 31)
     shift[too_small] = 62
     if np.any(shift < 1):
-        raise ValueError("requantization scale too large (>= 2^30)")
+        raise ValueError("requantization scale too large (2^30 or more, once rounded to a "
+                         "31-bit multiplier: from 2^30 - 2^-2 up)")
     mult[real == 0] = 0
     shift[real == 0] = 31
     return mult, shift

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import WeightsError
+from ..errors import WeightsError, quoted
 from ..npzfile import read_npz
 from ..paths import path_kind
 
@@ -287,8 +287,7 @@ def load_weights(path, cfg, allow_encoder_only: bool = False) -> dict[str, np.nd
         raise WeightsError(f"{path}: format_version has shape {version.shape}, azsim reads a "
                            f"single integer {FORMAT_VERSION}")
     if not np.issubdtype(version.dtype, np.integer):
-        shown = repr(version.tolist())
-        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        shown = quoted(version.tolist(), 40)
         raise WeightsError(f"{path}: format_version is {shown} ({version.dtype}), azsim reads "
                            f"the integer {FORMAT_VERSION}")
     if int(version) != FORMAT_VERSION:

@@ -22,6 +22,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from ..errors import quoted
 from .export import METRICS, OPTIONAL_METRICS
 from .store import ResultsError, StoredPoint
 
@@ -50,11 +51,7 @@ def _where(p: StoredPoint) -> str:
 
 
 def _fail(p: StoredPoint, field: str, value: Any, allowed: str) -> ResultsError:
-    if value is _MISSING:
-        shown = "missing"
-    else:
-        shown = repr(value)
-        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    shown = "missing" if value is _MISSING else quoted(value, 40)
     return ResultsError(f"{_where(p)}: {field} is {shown}, not {allowed} (damaged outside "
                         "azsim?); sweep into a new results file")
 

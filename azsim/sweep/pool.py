@@ -21,6 +21,7 @@ import multiprocessing as mp
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -42,6 +43,7 @@ def _worker_main(wid: int, conn) -> None:
     os.environ.update(WORKER_ENV)                  # already inherited; for any subprocess
     try:
         try:
+            _numba_init_lock_in_process()
             _one_thread()
             from .. import api  # noqa: F401  (import once, before the first point)
         except BaseException as exc:  # noqa: BLE001 - reported to the parent, which stops
@@ -60,6 +62,33 @@ def _worker_main(wid: int, conn) -> None:
                 conn.send(("done", wid, run_point(task)))
     except (EOFError, OSError):   # the parent closed its end or exited: nothing to report to
         return
+
+
+def _numba_init_lock_in_process() -> None:
+    """Give numba a thread lock for starting its threading layer in this worker, before it
+    makes a named POSIX semaphore for it.
+
+    The first time a process starts numba's threads (``numba.set_num_threads`` in
+    :func:`_one_thread`, or the first ``parallel=True`` kernel), numba 0.68
+    (``numba/np/ufunc/parallel.py``, ``_set_init_process_lock``) creates a
+    ``multiprocessing.RLock`` if the start method contains "fork", which "forkserver" does.
+    Outside the ``fork`` start method such a lock is a named semaphore that the resource
+    tracker the sweep started records, and that the worker removes only when it exits
+    normally: a SIGKILLed worker (the OOM killer, a user) left it to the tracker, which
+    printed "UserWarning: resource_tracker: There appear to be 1 leaked semaphore objects
+    to clean up at shutdown" on the sweep's stderr when the sweep ended.
+
+    Made here, in a worker that no other process shares memory with and that forks no
+    Python children, that semaphore can only exclude this worker's own threads, which
+    numba's thread lock (taken inside it) already does; under ``spawn`` numba uses no
+    process lock at all. A ``threading.RLock`` excludes the same threads and has no name to
+    leak. Nothing is changed if numba already made its lock, or if its internals differ."""
+    try:
+        from numba.np.ufunc import parallel
+    except ImportError:
+        return
+    if getattr(parallel, "_backend_init_process_lock", False) is None:
+        parallel._backend_init_process_lock = threading.RLock()
 
 
 def _context():

@@ -462,6 +462,14 @@ def test_relative_paths_in_a_sweep_spec_settings_are_read_from_its_folder(tmp_pa
         ['model.weights="small"', f'model.weights="{folder / "w.npz"}"']
 
 
+def test_a_spec_s_missing_energy_table_names_the_spec_file(cli, tmp_path):
+    spec = tmp_path / "spec.toml"
+    spec.write_text('model = "tiny"\n[set]\nhw.energy_table = "nope.toml"\n')
+    one_line_error(cli("sweep", "--dry-run", "--spec", str(spec), "--results",
+                       str(tmp_path / "r.sqlite")),
+                   f"({spec}: [set] hw.energy_table = ", str(tmp_path / "nope.toml"))
+
+
 # An empty path is Path('') == '.': --model/--hw/validate/hw.energy_table said ': is a folder',
 # and --context and sweep --spec/--model/--hw/--weights/--test took '' as not given (the
 # default) and ran with exit 0.

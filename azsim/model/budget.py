@@ -30,6 +30,13 @@ BUDGET_ENV = "AZSIM_MEMORY_GB"
 _GB = 1e9
 
 
+def _gb(n_bytes: float) -> str:
+    """Gigabytes for a message: one decimal, or two significant digits below 0.1 GB (a
+    budget set to 0.001 GB must not read '0.0 GB')."""
+    gb = n_bytes / _GB
+    return f"{gb:.1f}" if gb >= 0.1 else f"{gb:.2g}"
+
+
 def memory_budget() -> tuple[float, str]:
     """``(bytes, how it was set)``: ``AZSIM_MEMORY_GB``, else half the physical memory."""
     text = os.environ.get(BUDGET_ENV)
@@ -46,7 +53,7 @@ def memory_budget() -> tuple[float, str]:
         physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):   # no sysconf: no limit but the user's own
         return math.inf, f"{BUDGET_ENV} unset"
-    return physical / 2, f"half of this machine's {physical / _GB:.1f} GB; {BUDGET_ENV} sets it"
+    return physical / 2, f"half of this machine's {_gb(physical)} GB; {BUDGET_ENV} sets it"
 
 
 def check_memory_budget(cfg, hw=None) -> float:
@@ -56,8 +63,8 @@ def check_memory_budget(cfg, hw=None) -> float:
     need, terms = _estimate(cfg, hw)
     budget, how = memory_budget()
     if need > budget:
-        raise ConfigError(f"model {cfg.name}: a run would need about {need / _GB:.1f} GB of "
-                          f"memory, above the budget of {budget / _GB:.1f} GB ({how}): "
+        raise ConfigError(f"model {cfg.name}: a run would need about {_gb(need)} GB of "
+                          f"memory, above the budget of {_gb(budget)} GB ({how}): "
                           f"{' + '.join(terms)}; make the model or the PE array smaller")
     return need
 
@@ -76,8 +83,8 @@ def check_concurrent_runs(needs, jobs: int) -> None:
                 break
             fit, total = fit + 1, total + need
         raise ConfigError(f"--jobs {jobs}: the {min(jobs, len(largest))} largest points at once "
-                          f"would need about {together / _GB:.1f} GB of memory, above the "
-                          f"budget of {budget / _GB:.1f} GB ({how}); at most --jobs {max(fit, 1)} "
+                          f"would need about {_gb(together)} GB of memory, above the "
+                          f"budget of {_gb(budget)} GB ({how}); at most --jobs {max(fit, 1)} "
                           "fit")
 
 

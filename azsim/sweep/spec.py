@@ -44,8 +44,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import config as cfgmod
-from ..config.loader import (OptionOverride, from_folder, load_toml, parse_override,
-                             path_setting_kind, to_dict)
+from ..config.loader import (OptionOverride, from_folder, load_toml, override_key,
+                             parse_override, path_setting_kind, shown_override, to_dict)
 from ..errors import AzsimError, ConfigError
 from ..paths import os_reason, path_kind
 from ..transcripts import read_transcripts
@@ -555,8 +555,13 @@ def expand(spec: SweepSpec, jobs: int = 1) -> list[Point]:
         if hw_cfg.energy_table not in tables:
             try:
                 tables[hw_cfg.energy_table] = to_dict(cfgmod.energy_table_of(hw_cfg))
-            except AzsimError as exc:
-                raise SweepSpecError(f"sweep hardware {hw_cfg.name}: {exc}") from None
+            except AzsimError as exc:   # name where the table was given (a spec's [set])
+                given = [shown_override(o) for o in list(spec.fixed) +
+                         [o for ax in hw_axes for o in ax.overrides]
+                         if override_key(o) == "hw.energy_table"
+                         and parse_override(o)[1] == hw_cfg.energy_table]
+                where = f" ({given[0]})" if given else ""
+                raise SweepSpecError(f"sweep hardware {hw_cfg.name}{where}: {exc}") from None
     inputs = {"audio": audio_ids, "audio_default": spec.audio is None, "weights": weights_id}
     if spec.testset is not None:   # only then: the keys of audio sweeps stay as they were
         inputs = {"test": _testset_identity(spec.testset, spec.utterances,

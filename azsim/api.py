@@ -5,6 +5,7 @@ from collections.abc import Callable, MutableMapping, Sequence
 
 from . import config as cfgmod
 from ._version import __version__
+from .arguments import checked
 from .compress.ptq import quantize_model
 from .config.loader import override_key
 from .cost.energy import action_energies
@@ -56,6 +57,12 @@ def simulate(model: str = cfgmod.DEFAULT_MODEL, hardware: str = cfgmod.DEFAULT_H
     report's WER is measured on held-out speech, as in ``azsim eval``; the model is calibrated
     on the shipped calibration set, as there.
     """
+    audio, calibration_audio, overrides, bits, weights, progress, cache, testset, utterances = (
+        checked(name, value) for name, value in (
+            ("audio", audio), ("calibration_audio", calibration_audio),
+            ("overrides", overrides), ("bits", bits), ("weights", weights),
+            ("progress", progress), ("cache", cache), ("testset", testset),
+            ("utterances", utterances)))
     return _simulate(model, hardware, audio, bits, overrides, weights, calibration_audio,
                      progress, cache, testset, utterances)[0]
 

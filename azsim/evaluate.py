@@ -19,6 +19,7 @@ import numpy as np
 
 from . import config as cfgmod
 from .api import prepare_model
+from .arguments import checked
 from .errors import AzsimError
 from .paths import path_kind, resolved_path
 from .compress.ptq import QuantizedRNNT
@@ -245,6 +246,10 @@ def evaluate_sets(model: str, testsets, bits: int | None = None, overrides=(),
     """``evaluate`` on several test sets with one prepared model: every set is loaded (and a
     ``baseline`` checked against the first) before anything is decoded, so a bad name costs
     no work. One result per set; ``pooled`` combines them."""
+    testsets, bits, overrides, weights, progress, baseline = (
+        checked(name, value) for name, value in (
+            ("testsets", testsets), ("bits", bits), ("overrides", overrides),
+            ("weights", weights), ("progress", progress), ("baseline", baseline)))
     overrides = list(overrides) + ([f"model.weight_bits={bits}"] if bits is not None else [])
     cfg = cfgmod.load_model_config(model, overrides)
     seen: dict[str, str] = {}

@@ -40,10 +40,15 @@ def _refused(what: str, error: type[AzsimError], exc: Exception, hint: str = ""
 def path_kind(path, what: str, error: type[AzsimError] = AzsimError, hint: str = ""
               ) -> str | None:
     """What the user's ``path`` is: ``"file"``, ``"folder"``, ``"other"`` (a device, a FIFO)
-    or None when nothing is there (following symlinks, as ``is_file()`` does). When the OS
+    or None when nothing is there (following symlinks, as ``is_file()`` does); a ``path``
+    that is no str, bytes or os.PathLike (an int would be taken as a file descriptor) is
+    ``error("WHAT: a TYPE, not a path; ...")``. When the OS
     refuses to say (a name too long, a symlink loop, no permission on a folder on the way)
     raise ``error("WHAT: cannot read (REASON); HINT")``: ``what`` names the input and its
     value, ``hint`` what to give instead."""
+    if not isinstance(path, (str, bytes, os.PathLike)):   # os.stat(1) is stdout's descriptor
+        raise error(f"{what}: type {type(path).__name__} is no path; give a str or os.PathLike"
+                    + (f" ({hint})" if hint else ""))
     try:
         mode = os.stat(path).st_mode
     except (FileNotFoundError, NotADirectoryError):

@@ -33,28 +33,25 @@ def _spec(**kw):
     return build_spec(**{**args, **kw})
 
 
-# ------------------------------------------------------------------------- defects (xfail)
+# ------------------------------------ defects found, fixed by azsim/arguments.py's checked()
 
-@pytest.mark.xfail(strict=True, reason="azsim/api.py:75 list(audio) iterates a str per "
-                   "character: audio='x.wav' fails as 'x: no such file' (an absolute path as "
-                   "'/: cannot read (a folder)'); same for calibration_audio (api.py:80) and "
-                   "evaluate_sets(testsets='test') ('--test t: given twice', evaluate.py:251)")
 def test_a_single_path_where_a_list_is_expected_is_refused():
+    """It was iterated per character (api.py list(audio)): 'x: no such file'."""
     _refused(lambda: azsim.simulate(model="tiny", audio=WAV), "audio", "list")
+    _refused(lambda: evaluate_sets("tiny", "test"), "testsets", "'test'", "list")
+    _refused(lambda: _spec(audio=WAV), "audio", "list")
 
 
-@pytest.mark.xfail(strict=True, reason="azsim/api.py:66 list(overrides) iterates a str per "
-                   "character: overrides='model.weight_bits=4' gives one '--set 'm' is "
-                   "malformed' per character, not naming overrides")
 def test_overrides_as_a_string_is_refused():
+    """It was iterated per character: one "--set 'm' is malformed" per letter."""
     _refused(lambda: azsim.simulate(model="tiny", overrides="model.weight_bits=4"),
              "overrides", "list")
+    _refused(lambda: load_model_config("tiny", "model.weight_bits=4"), "overrides", "list")
 
 
-@pytest.mark.xfail(strict=True, reason="azsim/paths.py:48,85 os.stat/open take an int as a "
-                   "file descriptor: read_wav(fd) reads and CLOSES the caller's descriptor "
-                   "(simulate(audio=[1]), read_wav(True), build_spec(spec_file=1) close stdout)")
 def test_an_integer_path_is_not_taken_as_a_file_descriptor():
+    """os.stat and open took it as a descriptor: read_wav(fd) read and closed the caller's
+    file, read_wav(True) closed stdout."""
     fd = os.open(WAV, os.O_RDONLY)
     try:
         _refused(lambda: read_wav(fd), "path")
@@ -65,66 +62,73 @@ def test_an_integer_path_is_not_taken_as_a_file_descriptor():
             pass
 
 
-@pytest.mark.xfail(strict=True, reason="azsim/api.py:66 overrides=None: TypeError 'NoneType' "
-                   "object is not iterable (audio=1 / audio=Path(...): api.py:75; "
-                   "evaluate(overrides=None): evaluate.py:248)")
 def test_none_or_a_scalar_where_a_list_is_expected_is_refused():
-    _refused(lambda: azsim.simulate(model="tiny", overrides=None), "overrides")
+    """TypeError: 'NoneType' object is not iterable."""
+    _refused(lambda: azsim.simulate(model="tiny", overrides=None), "overrides", "None")
+    _refused(lambda: load_model_config("tiny", None), "overrides", "None")
+    _refused(lambda: _spec(sets=None), "sets", "None")
 
 
-@pytest.mark.xfail(strict=True, reason="azsim/paths.py:48 audio=[None]: TypeError from os.stat; "
-                   "overrides=[None] or [1]: AttributeError at config/loader.py:191; weights=1, "
-                   "testset=1, evaluate(testset=None): TypeError from pathlib")
 def test_a_non_string_path_or_override_is_refused():
+    """TypeError from os.stat or pathlib, AttributeError from the override parser."""
     _refused(lambda: azsim.simulate(model="tiny", audio=[None]), "audio", "None")
+    _refused(lambda: azsim.simulate(model="tiny", overrides=[1]), "overrides", "item 0")
+    _refused(lambda: azsim.simulate(model="tiny", weights=1), "weights", "1")
+    _refused(lambda: evaluate("tiny", testset=None), "testsets", "None")
 
 
-@pytest.mark.xfail(strict=True, reason="azsim/api.py:224 progress=1: TypeError 'int' object is "
-                   "not callable, raised after calibration (evaluate: evaluate.py:296)")
 def test_a_progress_that_is_not_callable_is_refused():
+    """TypeError 'int' object is not callable, after calibration."""
     _refused(lambda: azsim.simulate(model="tiny", audio=[WAV], progress=1), "progress")
 
 
-@pytest.mark.xfail(strict=True, reason="azsim/api.py:82 cache=[] (or a str, an int): "
-                   "AttributeError 'list' object has no attribute 'get'")
 def test_a_cache_that_is_no_mapping_is_refused():
+    """AttributeError: 'list' object has no attribute 'get'."""
     _refused(lambda: azsim.simulate(model="tiny", audio=[WAV], cache=[]), "cache")
 
 
-@pytest.mark.xfail(strict=True, reason="azsim/api.py:170 utterances=True runs 1 utterance "
-                   "(a bool taken as an int); utterances=1.5 or 1.0: TypeError on a slice at "
-                   "api.py:174; build_spec/expand accept 1.5 and True (sweep/spec.py:336)")
 def test_utterances_must_be_an_integer():
+    """True ran one utterance; 1.5 was a TypeError on a slice; the sweep spec took both."""
     _refused(lambda: azsim.simulate(model="tiny", testset="test", utterances=True),
              "utterances", "True")
+    _refused(lambda: azsim.simulate(model="tiny", testset="test", utterances=1.5),
+             "utterances", "1.5")
+    _refused(lambda: _spec(testset="test", utterances=True), "utterances", "True")
 
 
-@pytest.mark.xfail(strict=True, reason="azsim/api.py:75 audio=[] silently runs the shipped "
-                   "utterances, without their references (refs use 'audio is None'); "
-                   "calibration_audio=[] silently calibrates on the shipped audio (api.py:217); "
-                   "evaluate_sets(model, []) returns [] (evaluate.py:251)")
 def test_an_empty_list_of_audio_is_refused():
+    """audio=[] ran the shipped utterances without their references; calibration_audio=[]
+    calibrated on the shipped audio; evaluate_sets(model, []) returned []."""
     _refused(lambda: azsim.simulate(model="tiny", audio=[]), "audio", "empty")
+    _refused(lambda: azsim.simulate(model="tiny", calibration_audio=[]), "calibration_audio",
+             "empty")
+    _refused(lambda: evaluate_sets("tiny", []), "testsets", "empty")
 
 
-@pytest.mark.xfail(strict=True, reason="azsim/evaluate.py:265 baseline={}: KeyError "
-                   "'hypotheses' (baseline=1: TypeError not subscriptable)")
 def test_a_baseline_without_hypotheses_is_refused():
+    """KeyError: 'hypotheses'."""
     _refused(lambda: evaluate("tiny", testset="names", baseline={}), "hypotheses")
 
 
-@pytest.mark.xfail(strict=True, reason="azsim/sweep/spec.py:521 expand(spec, jobs=0) and "
-                   "jobs=-1 are accepted; jobs=1.5 or None: TypeError at model/budget.py:71")
 def test_expand_refuses_a_job_count_below_one():
+    """0 and -1 were accepted; 1.5 and None were a TypeError in model/budget.py."""
     _refused(lambda: expand(_spec(), jobs=0), "jobs", "0")
+    _refused(lambda: expand(_spec(), jobs=None), "jobs", "None")
 
 
 # ------------------------------------------------------------------------------- what held
 
-@pytest.mark.parametrize("bits", [0, 9, -1, True, 4.5, float("nan"), [4]])
-def test_bits_out_of_range_or_of_a_wrong_type_is_refused(bits):
-    _refused(lambda: azsim.simulate(model="tiny", bits=bits), "model.weight_bits", "expected"
-             if not isinstance(bits, int) or isinstance(bits, bool) else "out of range")
+@pytest.mark.parametrize("bits", [0, 9, -1])
+def test_bits_out_of_range_is_refused(bits):
+    _refused(lambda: azsim.simulate(model="tiny", bits=bits), "model.weight_bits", str(bits),
+             "range")
+
+
+@pytest.mark.parametrize("bits", [True, 4.5, float("nan"), [4], "4"])
+def test_bits_of_a_wrong_type_is_refused(bits):
+    """The config refused these (True as "True", not as 1) naming model.weight_bits; a str
+    "4" ran; now all name bits."""
+    _refused(lambda: azsim.simulate(model="tiny", bits=bits), "bits", "integer")
 
 
 @pytest.mark.parametrize("kw, words", [
@@ -135,6 +139,7 @@ def test_bits_out_of_range_or_of_a_wrong_type_is_refused(bits):
     (dict(utterances=0), ("utterances", "only with")),
     (dict(testset="test", utterances=0), ("utterances", "1..")),
     (dict(testset="test", calibration_audio=[WAV]), ("calibration_audio",)),
+    (dict(progress=print, audio=["/nonexistent.wav"]), ("/nonexistent.wav", "no such file")),
 ])
 def test_unknown_names_and_bad_counts_are_refused(kw, words):
     _refused(lambda: azsim.simulate(**{"model": "tiny", **kw}), *words)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from azsim.arguments import checked
 from azsim.errors import ConfigError
 from azsim.config.loader import (
     apply_overrides,
@@ -92,7 +93,7 @@ def energy_table_of(hw: HardwareConfig) -> EnergyTable:
 
 def _load(kind: str, cls: type, root: str, name_or_path: str | Path,
           overrides: Iterable[str]):
-    mine = split_overrides(list(overrides))[root]
+    mine = split_overrides(checked("overrides", overrides))[root]
     data, source = resolve_preset(kind, name_or_path)
     if source == str(name_or_path):   # a user's file (a preset's source is "KIND preset 'NAME'")
         data = paths_from_file(cls, data, source, root=root)

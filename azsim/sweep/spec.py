@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import config as cfgmod
+from ..arguments import checked
 from ..config.loader import (OptionOverride, from_folder, load_toml, override_key,
                              parse_override, path_setting_kind, shown_override, to_dict)
 from ..errors import AzsimError, ConfigError
@@ -302,6 +303,9 @@ def build_spec(*, model: str | None, hw: str | None, audio: Sequence[str] | None
                weights: str | None, sets: Iterable[str], spec_file: str | None,
                testset: str | None = None, utterances: int | None = None) -> SweepSpec:
     """Combine a spec file and command-line options; the command line wins field by field."""
+    audio, weights, sets, testset, utterances = (checked(name, value) for name, value in (
+        ("audio", audio), ("weights", weights), ("sets", sets), ("testset", testset),
+        ("utterances", utterances)))
     base = load_spec_file(spec_file) if spec_file else {"fixed": [], "axes": []}
     by_key: dict[str, Axis] = {}
     for ax in base["axes"]:
@@ -523,6 +527,7 @@ def expand(spec: SweepSpec, jobs: int = 1) -> list[Point]:
     outermost). Raises SweepSpecError on the first invalid combination, before anything runs,
     and when ``jobs`` workers running the largest points at once would exceed the memory
     budget (:mod:`azsim.model.budget`)."""
+    jobs = checked("jobs", jobs)
     audio_paths = list(spec.audio) if spec.audio else \
         [] if spec.testset is not None else shipped_audio_paths()
     audio_ids = [_file_identity(path, spec.audio_from) for path in audio_paths]

@@ -57,8 +57,10 @@ def simulate(model: str = cfgmod.DEFAULT_MODEL, hardware: str = cfgmod.DEFAULT_H
     report's WER is measured on held-out speech, as in ``azsim eval``; the model is calibrated
     on the shipped calibration set, as there.
     """
-    audio, calibration_audio, overrides, bits, weights, progress, cache, testset, utterances = (
+    (model, hardware, audio, calibration_audio, overrides, bits, weights, progress, cache,
+     testset, utterances) = (
         checked(name, value) for name, value in (
+            ("model", model), ("hardware", hardware),
             ("audio", audio), ("calibration_audio", calibration_audio),
             ("overrides", overrides), ("bits", bits), ("weights", weights),
             ("progress", progress), ("cache", cache), ("testset", testset),

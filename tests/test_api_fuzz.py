@@ -169,3 +169,13 @@ def test_the_library_never_prints(capfd):
     assert seen[-1] == ("simulate", 1, 1)
     out, err = capfd.readouterr()
     assert out == "" and err == ""
+
+
+def test_model_hardware_spec_file_and_spec_of_the_wrong_type_are_named():
+    """AttributeError from deep inside until 2026-12-06 (build_spec(model=1), expand({}))."""
+    _refused(lambda: _spec(model=1), "model = 1", "preset name or a .toml path")
+    _refused(lambda: _spec(hw=["az-edge"]), "hardware = ['az-edge']")
+    _refused(lambda: _spec(spec_file=3), "spec_file = 3")
+    _refused(lambda: expand({}), "spec = {}", "SweepSpec")
+    _refused(lambda: azsim.simulate(model=1), "model = 1")
+    _refused(lambda: azsim.simulate(model="tiny", hardware=2.0), "hardware = 2.0")

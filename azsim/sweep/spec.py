@@ -47,7 +47,7 @@ from .. import config as cfgmod
 from ..arguments import checked
 from ..config.loader import (OptionOverride, from_folder, load_toml, override_key,
                              parse_override, path_setting_kind, shown_override, to_dict)
-from ..errors import AzsimError, ConfigError
+from ..errors import AzsimError, ConfigError, quoted
 from ..paths import os_reason, path_kind
 from ..transcripts import read_transcripts
 
@@ -303,9 +303,11 @@ def build_spec(*, model: str | None, hw: str | None, audio: Sequence[str] | None
                weights: str | None, sets: Iterable[str], spec_file: str | None,
                testset: str | None = None, utterances: int | None = None) -> SweepSpec:
     """Combine a spec file and command-line options; the command line wins field by field."""
-    audio, weights, sets, testset, utterances = (checked(name, value) for name, value in (
-        ("audio", audio), ("weights", weights), ("sets", sets), ("testset", testset),
-        ("utterances", utterances)))
+    model, hw, audio, weights, sets, spec_file, testset, utterances = (
+        checked(name, value) for name, value in (
+            ("model", model), ("hardware", hw), ("audio", audio), ("weights", weights),
+            ("sets", sets), ("spec_file", spec_file), ("testset", testset),
+            ("utterances", utterances)))
     base = load_spec_file(spec_file) if spec_file else {"fixed": [], "axes": []}
     by_key: dict[str, Axis] = {}
     for ax in base["axes"]:
@@ -528,6 +530,8 @@ def expand(spec: SweepSpec, jobs: int = 1) -> list[Point]:
     and when ``jobs`` workers running the largest points at once would exceed the memory
     budget (:mod:`azsim.model.budget`)."""
     jobs = checked("jobs", jobs)
+    if not isinstance(spec, SweepSpec):
+        raise AzsimError(f"spec = {quoted(spec)}: expected a SweepSpec (from build_spec)")
     audio_paths = list(spec.audio) if spec.audio else \
         [] if spec.testset is not None else shipped_audio_paths()
     audio_ids = [_file_identity(path, spec.audio_from) for path in audio_paths]

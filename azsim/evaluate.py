@@ -77,7 +77,8 @@ def check_testset_arrays(where: str, arrays: dict, n_mels: int, min_frames: int)
     ``offsets`` start at 0, rise by at least ``min_frames`` (the frames the model needs for
     one encoder output, ``float_ref.min_feature_frames``) per utterance and end at the number
     of feature rows; there is at least one utterance, each with a non-blank reference text;
-    every float is finite, every step positive. Returns whether the layout is the shipped (quantized) one."""
+    every float is finite, every step positive. Returns whether the layout is the shipped
+    (quantized) one."""
     quantized = "features_u8" in arrays
     feat_key = "features_u8" if quantized else "features"
     needed = ("texts", "offsets", feat_key) + (("feature_offset", "feature_step")

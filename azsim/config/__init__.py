@@ -115,5 +115,5 @@ def _refuse_settings_of_an_idle_branch(overrides) -> None:
         if path[1:2] == ["branch"] and path[2:] != ["enabled"]:
             raise ConfigError(f"{shown_override(text)}: the cheap encoder branch is off "
                               "(model.branch.enabled = false), so this setting would change "
-                              "nothing; enable the branch (--set model.branch.enabled=true, or --branch on "
-                              "azsim run and eval)")
+                              "nothing; enable the branch (--set model.branch.enabled=true, or "
+                              "--branch on azsim run and eval)")

@@ -318,6 +318,14 @@ def test_a_branch_format_error_names_the_branch_setting(cli):
                         "--set", "model.branch.bits=1"), "model.branch")
 
 
+def test_a_shipped_set_s_name_is_features_even_beside_a_folder_of_that_name(
+        cli, tmp_path, monkeypatch):
+    (tmp_path / "test").mkdir()     # load_testset takes the shipped set 'test' all the same
+    monkeypatch.chdir(tmp_path)
+    one_line_error(cli("eval", "--model", "tiny", "--test", "test",
+                       "--set", "model.decode.endpoint_tail_ms=100"), "endpoint_tail_ms")
+
+
 def test_eval_appends_the_tail_as_run_does_and_refuses_it_on_features(
         cli, monkeypatch, shipped_test_head):
     import azsim.evaluate as ev

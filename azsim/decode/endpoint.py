@@ -120,8 +120,12 @@ def check_tail_on_testset(cfg, testset: str) -> None:
     """A one-line error unless ``cfg``'s tail can be appended to ``testset``'s utterances:
     the tail is silence added to the audio, so a set of features cannot take it (before
     2026-12-06 ``azsim eval`` dropped it without a word)."""
+    from ..evaluate import _shipped_testset   # evaluate imports this module
     tail_ms = cfg.decode.endpoint_tail_ms
-    if tail_ms > 0 and path_kind(testset, f"--test {testset}") != "folder":
+    # a shipped set's name is its features, as load_testset reads it, even beside a folder
+    # of that name in the current folder
+    if tail_ms > 0 and (_shipped_testset(testset) is not None
+                        or path_kind(testset, f"--test {testset}") != "folder"):
         raise AzsimError(f"--test {testset}: model.decode.endpoint_tail_ms = {tail_ms:g} "
                          "appends silence to audio, and this test set holds features; use a "
                          "folder of WAVs or --audio files")

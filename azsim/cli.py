@@ -567,21 +567,25 @@ class _Terminated(KeyboardInterrupt):
 
 
 def _on_sigterm(signum, frame) -> None:
-    if os.getpid() != _MAIN_PID:   # a forked worker inherited the handler: die as before
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
-        return
     raise _Terminated()
 
 
-_MAIN_PID = os.getpid()
+def _default_sigterm_in_child() -> None:
+    """A process forked while the handler is installed (a corpus synthesis pool) dies of
+    SIGTERM at once, as before: a Python handler runs only when the main thread gets back to
+    the interpreter, and a pool worker waiting for a task on a semaphore, the signal taken by
+    another of its threads, never did -- ``Pool.terminate`` then waited for it forever (a
+    test run hung so on 2026-12-06)."""
+    if signal.getsignal(signal.SIGTERM) is _on_sigterm:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+os.register_at_fork(after_in_child=_default_sigterm_in_child)
 
 
 def main(argv=None) -> None:
-    global _MAIN_PID
     previous = None
     if threading.current_thread() is threading.main_thread():   # signal handlers need it
-        _MAIN_PID = os.getpid()
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         _main(argv)

@@ -463,3 +463,20 @@ def test_results_in_a_read_only_folder_can_be_exported(tmp_path, baseline):
         subprocess.run(["chattr", "-i", str(folder)], capture_output=True)
     assert done.returncode == 0, done.stderr
     assert len(json.loads(done.stdout)) == N_POINTS
+
+
+def test_a_process_forked_under_the_sigterm_handler_dies_of_sigterm_at_once():
+    """azsim's SIGTERM handler is Python-level: a forked pool worker blocked on a semaphore,
+    the signal taken by another of its threads, never ran it, and Pool.terminate waited for
+    it forever (the full test run hung in test_context_aliases_end_to_end, 2026-12-06).
+    Children forked while it is installed get the default action back."""
+    from azsim import cli as azsim_cli
+    previous = signal.signal(signal.SIGTERM, azsim_cli._on_sigterm)
+    try:
+        pid = os.fork()
+        if pid == 0:   # the child: report its handler by exit status, then leave at once
+            os._exit(0 if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL else 1)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -117,8 +117,12 @@ class ResultStore:
         except (sqlite3.DatabaseError, UnicodeDecodeError, ResultsError) as exc:
             if self._db is not None:
                 self._db.close()
-            if not had_file and os.path.isfile(path) and os.path.getsize(path) == 0:
-                with contextlib.suppress(OSError):   # the empty file this attempt made
+            # the empty file a full disk left: only then, as another sweep started on the same
+            # new path may be creating it this moment (removing it under that sweep gave it a
+            # "disk I/O error": tests/test_interrupts.py, two sweeps into one database)
+            if not had_file and _disk_full(exc) and os.path.isfile(path) \
+                    and os.path.getsize(path) == 0:
+                with contextlib.suppress(OSError):
                     os.unlink(path)
             if isinstance(exc, ResultsError):
                 raise
@@ -218,6 +222,10 @@ def _check_points_table(db, path: str, option: str, *, writing: bool) -> None:
                            "give a new path")
 
 
+def _disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "disk is full" in str(exc)
+
+
 def _open_error(where: str, exc: BaseException) -> ResultsError:
     """The error of a database SQLite cannot open or read."""
     if isinstance(exc, UnicodeDecodeError):
@@ -226,7 +234,7 @@ def _open_error(where: str, exc: BaseException) -> ResultsError:
     if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
         return ResultsError(f"{where}: the database is locked by another process (a sweep "
                             "writing it?); try again when it has finished")
-    if isinstance(exc, sqlite3.OperationalError) and "disk is full" in str(exc):
+    if _disk_full(exc):
         return ResultsError(f"{where}: cannot write the database (the disk is full); free "
                             "some space or give a path on another disk")
     return ResultsError(f"{where}: not an azsim results database ({exc})")

@@ -24,7 +24,7 @@ from ._version import __version__  # noqa: E402
 from .cli_types import (AUDIO, BRANCH_WEIGHTS, CONTEXT, FOLDER, HARDWARE, MODEL,  # noqa: E402
                         TESTSET, WEIGHTS, FiniteFloatRange, InputPath)
 from .cli_types import check_writable as _check_writable  # noqa: E402
-from .cli_types import output_file  # noqa: E402
+from .paths import output_file  # noqa: E402
 from .config import DEFAULT_MODEL  # noqa: E402
 from .config.schema import WEIGHT_FORMATS  # noqa: E402
 from .errors import AzsimError, AzsimWarning  # noqa: E402

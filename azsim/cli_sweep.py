@@ -14,9 +14,10 @@ import time
 import click
 
 from .config import DEFAULT_HARDWARE, DEFAULT_MODEL
-from .cli_types import (AUDIO, HARDWARE, MODEL, TESTSET, WEIGHTS, InputPath, check_writable,
-                        output_file)
+from .cli_types import (AUDIO, HARDWARE, MODEL, TESTSET, WEIGHTS, InputPath,
+                        check_writable)
 from .errors import AzsimError
+from .paths import output_file
 
 _SWEEP_SET_HELP = ("a config field and its values, comma-separated: model.weight_bits=8,6,4,2 "
                    "or hw.clock_mhz=400,800; one value is a fixed override (repeatable)")
@@ -25,7 +26,7 @@ _SWEEP_SET_HELP = ("a config field and its values, comma-separated: model.weight
 def _write_text(dest: str, option: str, write) -> None:
     """``write(fh)`` into ``dest`` (a file, or - for stdout). A write or close that fails (a
     full disk, /dev/full) is one line naming the option, as for ``azsim run --json``; the file
-    is written whole or not at all (:func:`azsim.cli_types.output_file`)."""
+    is written whole or not at all (:func:`azsim.paths.output_file`)."""
     if dest == "-":
         write(sys.stdout)
         return

@@ -1,11 +1,8 @@
 """Click parameter types and output-path checks shared by the CLI modules."""
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import stat
-import tempfile
 
 import click
 
@@ -63,35 +60,6 @@ CONTEXT = InputPath("a file of biasing phrases")
 BRANCH_WEIGHTS = InputPath("a weights .npz file or a shipped name such as small-branch60")
 FOLDER = InputPath("a writable folder")
 EVAL_JSON = InputPath("a file written by azsim eval --json")
-
-
-@contextlib.contextmanager
-def output_file(dest: str, mode: str = "w", **kwargs):
-    """Open ``dest`` to write it whole: a regular (or new) file is written beside it under a
-    temporary name and renamed over ``dest`` only once complete, so a write that fails (a full
-    disk) or is interrupted (Ctrl-C) leaves ``dest`` as it was, never truncated. A device or
-    FIFO (/dev/stdout, /dev/full) is written in place."""
-    target = os.path.realpath(dest)
-    if os.path.exists(target) and not os.path.isfile(target):
-        with open(dest, mode, **kwargs) as fh:
-            yield fh
-        return
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp",
-                               dir=os.path.dirname(target))
-    try:
-        if os.path.exists(target):
-            os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
-        else:   # as open() would create it
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-        with os.fdopen(fd, mode, **kwargs) as fh:
-            yield fh
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def check_writable(dest: str, option: str = "--json",

@@ -11,16 +11,18 @@ file the user gives is read by :func:`read_small_file` (and :func:`read_small_te
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 from .errors import AzsimError
 
-__all__ = ["SMALL_FILE_MB", "load_json_file", "os_reason", "path_kind", "read_small_file",
-           "read_small_text", "resolved_path"]
+__all__ = ["SMALL_FILE_MB", "load_json_file", "os_reason", "output_file", "path_kind",
+           "read_small_file", "read_small_text", "resolved_path"]
 
 
 def os_reason(exc: OSError | ValueError) -> str:
@@ -122,3 +124,32 @@ def load_json_file(path, what: str, error: type[AzsimError] = AzsimError,
     except ValueError as exc:
         reason = " ".join(str(exc).split())
         raise error(f"{what}: not JSON ({reason})") from None
+
+
+@contextlib.contextmanager
+def output_file(dest: str, mode: str = "w", **kwargs):
+    """Open ``dest`` to write it whole: a regular (or new) file is written beside it under a
+    temporary name and renamed over ``dest`` only once complete, so a write that fails (a full
+    disk) or is interrupted (Ctrl-C) leaves ``dest`` as it was, never truncated. A device or
+    FIFO (/dev/stdout, /dev/full) is written in place."""
+    target = os.path.realpath(dest)
+    if os.path.exists(target) and not os.path.isfile(target):
+        with open(dest, mode, **kwargs) as fh:
+            yield fh
+        return
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp",
+                               dir=os.path.dirname(target))
+    try:
+        if os.path.exists(target):
+            os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
+        else:   # as open() would create it
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+        with os.fdopen(fd, mode, **kwargs) as fh:
+            yield fh
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

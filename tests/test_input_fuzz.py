@@ -151,13 +151,8 @@ def test_time_reduction_after_the_last_layer_is_a_config_error(cli, override):
 
 
 def test_a_long_hop_does_not_crash_the_untrained_blank_bias(cli):
-    code, out, err = cli("run", "--model", "tiny", "--set", "model.frontend.hop_ms=500",
-                         "--json", "-")
-    if code == 2:
-        one_line_error((code, out, err), "hop_ms")
-    else:
-        assert code in (0, None), err
-        assert not _finite_numbers(json.loads(out))
+    one_line_error(cli("run", "--model", "tiny", "--set", "model.frontend.hop_ms=500",
+                       "--json", "-"), "hop_ms")
 
 
 def test_a_zero_sram_energy_gives_no_nan(cli, tmp_path):
@@ -167,14 +162,9 @@ def test_a_zero_sram_energy_gives_no_nan(cli, tmp_path):
     table = tmp_path / "zero-sram.toml"
     table.write_text(head + sep + tail)
     assert load_toml(table)["actions"]["sram_32kb_read"]["energy_pj"] == 0.0
-    code, out, err = cli("run", "--model", "tiny", "--set", f"hw.energy_table={table}",
-                         "--set", "hw.sram_bytes=4194304", "--set", "hw.sram_banks=1",
-                         "--json", "-")
-    if code == 2:
-        one_line_error((code, out, err), "sram_32kb_read")
-    else:
-        assert code in (0, None), err
-        assert not _finite_numbers(json.loads(out))
+    one_line_error(cli("run", "--model", "tiny", "--set", f"hw.energy_table={table}",
+                       "--set", "hw.sram_bytes=4194304", "--set", "hw.sram_banks=1",
+                       "--json", "-"), "sram_32kb_read")
 
 
 def test_a_feature_test_set_is_not_read_with_another_hop(cli, shipped_test_head):

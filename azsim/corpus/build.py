@@ -38,7 +38,7 @@ from ..errors import AzsimError, quoted
 from ..model.frontend import FrontendSpec, log_mel
 from ..model.loading import check_feature_frontend, check_frontend_record
 from ..npzfile import check_offsets, read_npz
-from ..paths import load_json_file, os_reason, path_kind, resolved_path
+from ..paths import load_json_file, os_reason, output_file, path_kind, resolved_path
 from . import grammar, synth
 
 SPLITS = ("train", "dev", "test", "names", "names_train")
@@ -232,17 +232,13 @@ def _write_whole(path: Path, data: bytes | None = None, arrays: dict | None = No
     """Write ``data`` (or the .npz of ``arrays``) to ``path`` whole or not at all: under a
     temporary name beside it, renamed once complete. A full disk is a one-line error, not a
     traceback over a truncated split that a later run would trust (or fail on)."""
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        with open(tmp, "wb") as fh:
+        with output_file(str(path), "wb") as fh:
             if arrays is not None:
                 np.savez(fh, **arrays)
             else:
                 fh.write(data)
-        os.replace(tmp, path)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
         raise AzsimError(f"{path}: cannot write ({os_reason(exc)}); the corpus in "
                          f"{path.parent} is incomplete") from None
 

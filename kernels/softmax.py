@@ -12,7 +12,10 @@ unit that serves sigmoid and tanh (``lut.py``):
 * ``ln(S 2^-15)`` = ln(mantissa) + (n - 15) ln 2, with ``n`` the index of S's top bit and the
   mantissa ``S >> (n - 15)`` in [1, 2) (Q1.15), its ln from a 257-entry table over [1, 2]
   (Q.20, interpolated);
-* ``logp_v = l_v - max(l) - round(ln S)`` at scale 2^-F, always <= 0.
+* ``logp_v = l_v - max(l) - round(ln S)`` at scale 2^-F, always <= 0, saturated at int32's
+  minimum: the unit writes int32 log-probabilities (what ``azsim.decode.scores`` charges), and
+  a difference of two int32 logits can reach -(2^32 - 1). A saturated entry is below -2^21
+  nats at F = 10, a token no search keeps.
 
 The worst-case error against float64 is about 2e-3 nats at F = 10 (measured in
 ``tests/test_decode_beam.py``), below the logits' own resolution of 1e-3 nats.
@@ -27,12 +30,14 @@ LN_TABLE_ENTRIES = 257         # ln(1 + i/256), i = 0..256
 LN_INDEX_SHIFT = 7             # Q1.15 mantissa: 8 index bits + 7 interpolation bits
 LN_FRAC_BITS = 20              # the ln table and ln 2 in Q.20
 LN2_Q20 = 726817               # round(ln(2) * 2^20)
+LOGP_MIN = -(1 << 31)          # int32's minimum: log-probabilities are written as int32
 
 
 @jit
 def log_softmax_q(logits, frac_bits, exp_table, ln_table, out):
-    """Writes ``out[v] = logits[v] - max - ln(sum exp(logits - max))`` (int64, scale 2^-frac_bits)
-    and returns the table lookups made (exp lookups plus one ln lookup).
+    """Writes ``out[v] = logits[v] - max - ln(sum exp(logits - max))`` (scale 2^-frac_bits,
+    saturated at -2^31, into an int64 array) and returns the table lookups made (exp lookups
+    plus one ln lookup).
 
     ``frac_bits`` must be in [5, 20]; ``exp_table`` has 513 Q0.15 entries, ``ln_table`` 257
     Q.20 entries (built in ``azsim.decode.scores``).
@@ -73,5 +78,6 @@ def log_softmax_q(logits, frac_bits, exp_table, ln_table, out):
     drop = LN_FRAC_BITS - frac_bits
     log_sum = (ln_q20 + ((np.int64(1) << drop) >> 1)) >> drop
     for v in range(n):
-        out[v] = np.int64(logits[v]) - m - log_sum
+        x = np.int64(logits[v]) - m - log_sum
+        out[v] = x if x > LOGP_MIN else LOGP_MIN
     return lookups + 1

@@ -227,8 +227,9 @@ def test_joint_step_at_the_extremes_saturates_logits():
 # ---- log-softmax: the differences of int32 logits and the exp sum ---------------------------
 
 def test_log_softmax_at_the_extremes():
-    """max - l spans 2^32 - 1 for saturated int32 logits (int64 in the kernel); the exp sum
-    of 65536 equal logits (the largest vocabulary) is 2^31, its top bit 31."""
+    """max - l spans 2^32 - 1 for saturated int32 logits (int64 in the kernel, the result
+    saturated to the int32 the unit writes); the exp sum of 65536 equal logits (the largest
+    vocabulary) is 2^31, its top bit 31."""
     from azsim.decode.scores import EXP_TABLE, LN_TABLE, SCORE_FRAC_BITS
     vmax = _range(schema.ModelConfig, "vocab_size")[1]
     cases = [np.array([I32_MAX, I32_MIN, 0], np.int32),
@@ -243,7 +244,7 @@ def test_log_softmax_at_the_extremes():
     out = np.empty(3, np.int64)
     # only the max is inside the exp table: one exp lookup and the ln lookup
     assert int(K.log_softmax_q(cases[0], SCORE_FRAC_BITS, EXP_TABLE, LN_TABLE, out)) == 2
-    assert out.tolist() == [0, I32_MIN - I32_MAX, -I32_MAX]
+    assert out.tolist() == [0, I32_MIN, -I32_MAX]     # I32_MIN - I32_MAX saturates
 
 
 # ---- bit positions of the weight streams ---------------------------------------------------

@@ -45,13 +45,15 @@ def q_to_nats(q: int) -> float:
 
 
 def log_softmax(logits: np.ndarray, out: np.ndarray) -> int:
-    """Integer log-probabilities of int32 ``logits`` into int64 ``out``; returns lookups."""
+    """Integer log-probabilities of int32 ``logits`` into int64 ``out`` (values within
+    int32, as the unit writes them); returns lookups."""
     return int(K.log_softmax_q(logits, SCORE_FRAC_BITS, EXP_TABLE, LN_TABLE, out))
 
 
 def charge_log_softmax(log: EventLog, frame: int, n_vocab: int, lookups: int) -> None:
     """The softmax runs on the joint's output unit, so it is charged to ``joint.out``: the
     int32 logits are read, the table unit makes ``lookups`` interpolated lookups, and int32
-    log-probabilities are written back (the search reads them from SRAM)."""
+    log-probabilities are written back (the search reads them from SRAM; the kernel saturates
+    them to int32, ``kernels.softmax.LOGP_MIN``)."""
     log.add("joint.out", frame, act_read_bytes=4 * n_vocab, act_write_bytes=4 * n_vocab,
             lut_lookups=lookups)

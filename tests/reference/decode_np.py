@@ -7,7 +7,7 @@ import numpy as np
 
 
 def log_softmax_q(logits, frac_bits, exp_table, ln_table):
-    """Returns (log-probabilities int64, table lookups)."""
+    """Returns (log-probabilities, int64 values saturated at int32's minimum; table lookups)."""
     l = np.asarray(logits, np.int64)
     d = l.max() - l                                   # >= 0
     shift = frac_bits - 5                             # exp table step: 1/32 nat
@@ -25,4 +25,4 @@ def log_softmax_q(logits, frac_bits, exp_table, ln_table):
     ln_q20 = int(t[i] + (((t[i + 1] - t[i]) * (u & 127) + 64) >> 7)) + (top - 15) * 726817
     drop = 20 - frac_bits
     log_sum = (ln_q20 + ((1 << drop) >> 1)) >> drop
-    return l - l.max() - log_sum, int(inside.sum()) + 1
+    return np.maximum(l - l.max() - log_sum, -2 ** 31), int(inside.sum()) + 1

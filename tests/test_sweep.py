@@ -788,3 +788,12 @@ def test_point_keys_follow_the_content_of_named_weight_files(tmp_path):
     small = sp.expand(sp.build_spec(model="small", hw=None, audio=None, weights=None,
                                     spec_file=None, sets=["model.weight_bits=8"]))[0]
     assert small.config["weight_files"]["weights"]["name"] == "small.npz"
+
+
+def test_dense_sparse_delta_is_a_finite_percentage_or_a_dash():
+    """A dense figure so small that (sparse - dense) / dense overflows printed "inf %"."""
+    from azsim.report.sweep_report import _delta
+    assert _delta(200.0, 150.0) == "-25.0 %"
+    assert _delta(5e-324, 1.0) == "-"          # the ratio overflows: no finite percentage
+    assert _delta(0.0, 1.0) == "-" and _delta(None, 1.0) == "-" and _delta(1.0, None) == "-"
+    assert _delta(1e-300, 1e-300) == "+0.0 %"

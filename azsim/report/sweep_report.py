@@ -8,6 +8,8 @@ from it only in ``model.sparsity``, at each bit-width. Latency is the busy time 
 """
 from __future__ import annotations
 
+import math
+
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,9 +67,12 @@ def _num(v: float | None, digits: int = 3) -> str:
 
 
 def _delta(d: float | None, s: float | None) -> str:
+    """(s - d) / d in per cent; "-" where it has no finite value (no dense figure, a zero one,
+    or one so small that the ratio overflows a float, which printed "inf %")."""
     if d is None or s is None or d == 0:
         return "-"
-    return f"{100.0 * (s - d) / d:+.1f} %"
+    pct = 100.0 * (s - d) / d
+    return f"{pct:+.1f} %" if math.isfinite(pct) else "-"
 
 
 def _metrics(rows: Sequence[Mapping]) -> list[tuple[str, Any]]:

@@ -1,6 +1,8 @@
 """The public Python API: ``simulate(model, hardware, audio, ...) -> Report``."""
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from collections.abc import Callable, MutableMapping, Sequence
 
 from . import config as cfgmod
@@ -21,7 +23,7 @@ from .execute.integer import layer_matrices, run_utterance
 from .model.audio import shipped_audio_paths, shipped_transcripts
 from .model.budget import check_memory_budget
 from .model.loading import (branch_weights, calibration_stats, load_utterances, model_weights,
-                            pruned_weights)
+                            pruned_weights, resolve_weights_path)
 from .model.vocab import make_vocab
 from .model.weights import parameter_count
 from .report.branch import branch_section
@@ -74,6 +76,10 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
     """:func:`simulate`, returning the report and the integer run of each utterance."""
     overrides = list(overrides) + ([f"model.weight_bits={bits}"] if bits is not None else [])
     cfg = cfgmod.load_model_config(model, overrides)
+    if weights is not None:
+        # The record's config names the weights the run used (until 2026-12-06 a run with
+        # --weights recorded the preset's model.weights, e.g. "small" for small-qat4).
+        cfg = dataclasses.replace(cfg, weights=str(weights))
     hw = cfgmod.load_hardware_config(hardware, overrides)
     check_memory_budget(cfg, hw)
     table = cfgmod.energy_table_of(hw)
@@ -146,7 +152,22 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
                               base_results=base_results) if baseline is not None else {})})
     if set_name is not None:
         report.data["audio"]["testset"] = set_name
+    report.data["model"].update(_weights_identity(cfg))
     return report, results
+
+
+def _weights_identity(cfg) -> dict:
+    """``weights``: the weights a run used as given (a shipped name or a path; "generated"
+    for a preset's seeded draw), and ``weights_sha256``, the content hash of their file (None
+    when generated), so that a record says which model made it."""
+    path = resolve_weights_path(cfg, cfg.weights) if cfg.weights else None
+    if path is None:
+        return {"weights": "generated", "weights_sha256": None}
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:   # read whole by the run already, so it exists and is small
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return {"weights": cfg.weights, "weights_sha256": digest.hexdigest()}
 
 
 def _without_branch(overrides) -> list[str]:

@@ -279,3 +279,25 @@ def test_eval_searches_as_run_does_and_counts_the_context_phrases(cli, shipped_t
     # without --beam the search is greedy, as before
     code, out, err = cli("eval", "--test", str(head), "--json", "-")
     assert json.loads(out)["decode"]["method"] == "greedy"
+
+
+def test_run_records_the_weights_it_used(cli, tmp_path):
+    """Until 2026-12-06 `azsim run --weights small-qat4` recorded model.config.weights =
+    "small", the preset's: a record must name the weights that made it, with their hash."""
+    import hashlib
+    import json
+
+    from azsim.model.audio import shipped_audio_paths
+    out = tmp_path / "r.json"
+    code, text, _ = cli("run", "--weights", "small-qat4", "--bits", "4", "--audio",
+                        str(shipped_audio_paths()[0]), "--json", str(out))
+    assert code == 0 and "model small, weights small-qat4 (" in text.splitlines()[0]
+    m = json.loads(out.read_text())["model"]
+    path = resolve_weights_path(None, "small-qat4")
+    assert m["weights"] == m["config"]["weights"] == "small-qat4"
+    assert m["weights_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    code, text, _ = cli("run", "--audio", str(shipped_audio_paths()[0]), "--json", str(out))
+    m = json.loads(out.read_text())["model"]
+    assert code == 0 and m["weights"] == "small" and " weights " not in text.splitlines()[0]
+    assert m["weights_sha256"] == hashlib.sha256(
+        resolve_weights_path(None, "small").read_bytes()).hexdigest()

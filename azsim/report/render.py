@@ -31,11 +31,20 @@ def pruning_suffix(prune: str, sparsity: float, saliency: str = "magnitude") -> 
     return f" ({prune}{'' if saliency == 'magnitude' else ', ' + saliency})"
 
 
-def render_text(report: dict, top_layers: int = 5) -> str:
+def _weights_suffix(m: dict) -> str:
+    """", weights W" when the run's weights are not the model's own shipped set of its name
+    (nor a preset's seeded draw)."""
+    w = m.get("weights", "generated")
+    return "" if w in ("generated", m["name"]) else f", weights {w}"
+
+
+def render_text(report: dict, top_layers: int = 5, endpoint: bool = False) -> str:
+    """The terminal report; ``endpoint``: show the end-pointers' line (the run set them)."""
     m, hw, a, lat, tr, en, cp = (report[k] for k in ("model", "hardware", "audio", "latency",
                                                      "traffic", "energy", "compute"))
     lines = [
-        f"azsim {report['azsim_version']}: model {m['name']} ({m['params'] / 1e6:.2f} M params, "
+        f"azsim {report['azsim_version']}: model {m['name']}{_weights_suffix(m)} "
+        f"({m['params'] / 1e6:.2f} M params, "
         f"{m['weight_bits']}-bit"
         f"{quantizer_suffix(m.get('quantizer', 'uniform'), m.get('weight_range', 'max'))} weights, "
         f"{_bytes(m['weight_stream_bytes'])} encoded) on "
@@ -81,6 +90,6 @@ def render_text(report: dict, top_layers: int = 5) -> str:
                      f"{100 * row.get('utilization', 0.0):>6.1f}%"
                      f"{_bytes(row['dram_read_bytes']):>12}{row['energy_uj']:>11.2f}  "
                      f"{'yes' if row['resident'] else 'no'}")
-    lines += decode_lines(report)  # issue #7
+    lines += decode_lines(report, endpoint=endpoint)  # issue #7
     lines += branch_lines(report)  # issue #7, branching encoder
     return "\n".join(lines)

@@ -131,19 +131,15 @@ def _decode_overrides(beam, context, context_weight, final_ms, speculative_ms, t
     return out
 
 
-def _check_context_weight(model, overrides, context_weight) -> None:
-    """``--context-weight`` (or ``--set model.decode.context_weight``) is the bonus of the
-    biasing phrases: with none (no --context, no context_file) it would change nothing."""
-    from .config import load_model_config
-    from .config.loader import override_key
-    given = [o for o in overrides if override_key(o) == "model.decode.context_weight"]
-    if context_weight is None and not given:
-        return
-    if not load_model_config(model, overrides).decode.context_file:
-        what = f"--context-weight {context_weight:g}" if context_weight is not None \
-            else f"--set {given[0]}"
-        raise AzsimError(f"{what}: the bonus of the biasing phrases needs --context FILE "
-                         "(the phrases, with --beam >= 2); without it nothing is biased")
+def _check_output_folder(folder: str, option: str) -> None:
+    """A folder that output files go into: it exists, is a folder and is writable (checked
+    before the work, so that no finished run is lost)."""
+    if not os.path.exists(folder):
+        raise AzsimError(f"{option} {folder}: no such folder; make it first")
+    if not os.path.isdir(folder):
+        raise AzsimError(f"{option} {folder}: is a file; give a folder")
+    if not os.access(folder, os.W_OK):
+        raise AzsimError(f"{option} {folder}: the folder is not writable")
 
 
 def _branch_overrides(branch: bool, branch_weights) -> list[str]:
@@ -229,14 +225,16 @@ def cli() -> None:
 @click.option("--context", type=CONTEXT, default=None, metavar="FILE",
               help="biasing phrases, one per line (needs --beam >= 2)")
 @click.option("--context-weight", "context_weight", type=float, default=None, metavar="NATS",
-              help="bonus per matched character, nats (default 1.5)")
+              help="bonus per matched character, nats (default: the model's "
+                   "model.decode.context_weight; small: 1.75, tiny and he2019: 1.5)")
 @click.option("--endpoint-final-ms", "endpoint_final_ms", type=float, default=None,
               metavar="MS", help="final end-pointer: trailing silence, ms (default 600)")
 @click.option("--endpoint-speculative-ms", "endpoint_speculative_ms", type=float,
               default=None, metavar="MS",
               help="speculative end-pointer: trailing silence, ms (default 400)")
 @click.option("--endpoint-tail-ms", "endpoint_tail_ms", type=float, default=None, metavar="MS",
-              help="append MS of silence to each utterance so the end-pointers can fire")
+              help="append MS of silence to each utterance so the end-pointers can fire "
+                   "(needed for them to report on audio that ends in speech)")
 @click.option("--save-lattice", "lattice_dir", type=FOLDER, default=None, metavar="DIR",
               help="write each utterance's lattice to DIR/<name>.azl")
 @click.option("--branch", is_flag=True, default=False,
@@ -246,7 +244,8 @@ def cli() -> None:
               metavar="NAME|FILE.npz",
               help="float weights of the cheap branch (implies --branch): a model of "
                    "the same shape or an encoder-only file such as the shipped "
-                   "small-branch60; default: the full model pruned to "
+                   "small-branch60; default: the model's model.branch.weights (small: "
+                   "small-branch60), or with none the full model pruned to "
                    "model.branch.sparsity")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=_SET_HELP)
 @click.option("--json", "json_dest", default=None, metavar="PATH|-",
@@ -257,14 +256,14 @@ def run(model, weights, hardware, audio, testset, utterances, bits, sparsity, pr
         overrides, json_dest) -> None:
     """Run the model on audio in integer arithmetic and report its cost on the processor."""
     from .api import simulate
+    from .config.loader import override_key
     from .report.render import render_text
 
     quiet = json_dest == "-"
     if json_dest not in (None, "-"):
         _check_writable(json_dest)  # before the work, so no finished run is lost
-    if lattice_dir is not None and not (os.path.isdir(lattice_dir)
-                                        and os.access(lattice_dir, os.W_OK)):
-        raise AzsimError(f"--save-lattice {lattice_dir}: not a writable folder")
+    if lattice_dir is not None:
+        _check_output_folder(lattice_dir, "--save-lattice")
 
     def progress(stage: str, done: int, total: int) -> None:
         if not quiet and sys.stderr.isatty():
@@ -276,13 +275,14 @@ def run(model, weights, hardware, audio, testset, utterances, bits, sparsity, pr
                             endpoint_speculative_ms, endpoint_tail_ms)
         + _branch_overrides(branch, branch_weights)
         + ([f"model.weight_bits={bits}"] if bits is not None else []))
-    _check_context_weight(model, overrides, context_weight)
     report = simulate(model=model, hardware=hardware, audio=list(audio) or None, bits=None,
                       overrides=overrides, weights=weights, progress=progress,
                       testset=testset, utterances=utterances)
     data = report.to_dict()
     if not quiet:   # first: a JSON write that fails (a full disk) must not lose the report
-        click.echo(render_text(data))
+        set_endpoint = any(override_key(o).startswith("model.decode.endpoint_")
+                           for o in overrides)
+        click.echo(render_text(data, endpoint=set_endpoint))
     if json_dest is not None:
         _write_json(data, json_dest)
     if lattice_dir is not None:   # last: a failed write must not lose the report
@@ -325,12 +325,7 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
     if json_dest not in (None, "-"):
         _check_writable(json_dest)
     if save_dir is not None:
-        if not os.path.exists(save_dir):
-            raise AzsimError(f"--save {save_dir}: no such folder; make it first")
-        if not os.path.isdir(save_dir):
-            raise AzsimError(f"--save {save_dir}: is a file; give a folder")
-        if not os.access(save_dir, os.W_OK):
-            raise AzsimError(f"--save {save_dir}: the folder is not writable")
+        _check_output_folder(save_dir, "--save")
     if weights is not None:   # given codes are encoded as they are: these would do nothing
         model_given = click.get_current_context().get_parameter_source("model") \
             != click.core.ParameterSource.DEFAULT

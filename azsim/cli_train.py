@@ -305,7 +305,7 @@ def eval_cmd(model, weights, testsets, bits, sparsity, prune, weight_format, cod
              show_errors, compare_path, compare_float_path, json_dest) -> None:
     """WER and CER of a model on a test set, by azsim's integer inference."""
     from .cli import (_branch_overrides, _check_writable, _compression_overrides,
-                      _check_context_weight, _decode_overrides, _reject_hw_sets,
+                      _decode_overrides, _reject_hw_sets,
                       _with_shorthands, _write_json)
     from .evaluate import evaluate_sets, pooled
 
@@ -328,7 +328,6 @@ def eval_cmd(model, weights, testsets, bits, sparsity, prune, weight_format, cod
         + _branch_overrides(branch, branch_weights)
         + _decode_overrides(beam, context, context_weight, None, None, None)
         + ([f"model.weight_bits={bits}"] if bits is not None else []))
-    _check_context_weight(model, overrides, context_weight)
     results = evaluate_sets(model, testsets, None, overrides, weights, include_float,
                             _stderr_progress(quiet), baseline, f"{option} {compare_path}")
     pool = pooled(results) if len(results) > 1 else None

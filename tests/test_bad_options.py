@@ -381,6 +381,16 @@ def test_a_context_weight_without_context_phrases_is_refused(cli, command, argv,
     _one_line_error(cli, command, *argv, words=(named, "needs --context FILE"))
 
 
+def test_a_sweep_over_the_context_weight_without_phrases_is_refused(cli, tmp_path):
+    """Until 2026-12-06 the check lived in run's and eval's CLI only: a sweep stored two
+    identical points, one per bonus, none of them biased."""
+    db = tmp_path / "cw.sqlite"
+    _one_line_error(cli, "sweep", "--model", "tiny", "--set", "model.decode.context_weight=1,2",
+                    "--results", str(db), words=("model.decode.context_weight=1",
+                                                 "needs --context FILE"))
+    assert not db.exists()
+
+
 def test_compress_weights_refuses_model_settings_it_cannot_apply(cli, tmp_path):
     codes = tmp_path / "i8.npy"
     np.save(codes, np.array([[1, -2], [3, 0]], np.int8))

@@ -16,6 +16,7 @@ from azsim.config.loader import (
     apply_overrides,
     build,
     list_presets,
+    override_key,
     parse_override,
     paths_from_file,
     resolve_preset,
@@ -103,7 +104,21 @@ def _load(kind: str, cls: type, root: str, name_or_path: str | Path,
     instance = build(cls, data, source, root=root)
     if root == "model" and not instance.branch.enabled:
         _refuse_settings_of_an_idle_branch(mine)
+    if root == "model" and not instance.decode.context_file:
+        _refuse_a_bonus_without_phrases(mine)
     return instance
+
+
+def _refuse_a_bonus_without_phrases(overrides) -> None:
+    """``model.decode.context_weight`` (``--context-weight``) is the bonus of the biasing
+    phrases: with none (no ``model.decode.context_file``, ``--context``) it would change
+    nothing. Checked here, so that ``azsim sweep`` refuses it as run and eval do (until
+    2026-12-06 a sweep over it stored identical points)."""
+    for text in overrides:
+        if override_key(text) == "model.decode.context_weight":
+            raise ConfigError(f"{shown_override(text)}: the bonus of the biasing phrases needs "
+                              "--context FILE (model.decode.context_file: the phrases, with "
+                              "--beam >= 2); without it nothing is biased")
 
 
 def _refuse_settings_of_an_idle_branch(overrides) -> None:

@@ -93,12 +93,25 @@ def test_flags_are_set_overrides(cli):
     (["--context", "x.txt"], "needs a beam search"),
     (["--endpoint-speculative-ms", "700"], "endpoint_speculative_ms = 700.0 is later than"),
     (["--context-weight", "-1"], "context_weight = -1.0 is out of range"),
-    (["--save-lattice", "/nonexistent/folder"], "--save-lattice /nonexistent/folder"),
+    (["--save-lattice", "/nonexistent/folder"],
+     "--save-lattice /nonexistent/folder: no such folder; make it first"),
+    (["--save-lattice", __file__], f"--save-lattice {__file__}: is a file"),
 ])
 def test_bad_decode_flags_are_one_line_errors(cli, args, fragment):
     code, out, err = cli("run", *args)
     assert code == 2 and out == ""
     assert err.startswith("azsim: error: ") and fragment in err and err.count("\n") == 1
+
+
+def test_the_end_pointer_line_shows_when_the_run_sets_the_end_pointers(cli):
+    """Until 2026-12-06 it showed only with silence appended (--endpoint-tail-ms): the
+    settings alone printed nothing of what the record measured."""
+    code, out, _ = cli("run", "--model", "tiny")
+    assert code == 0 and "endpoint:" not in out
+    for args in (["--endpoint-final-ms", "500", "--endpoint-speculative-ms", "300"],
+                 ["--set", "model.decode.endpoint_final_ms=500"]):
+        code, out, _ = cli("run", "--model", "tiny", *args)
+        assert code == 0 and "endpoint: final 500 ms fired" in out
 
 
 def test_a_run_on_references_counts_the_context_phrases_for_sweeps(cli, tmp_path):

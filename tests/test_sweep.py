@@ -797,3 +797,17 @@ def test_dense_sparse_delta_is_a_finite_percentage_or_a_dash():
     assert _delta(5e-324, 1.0) == "-"          # the ratio overflows: no finite percentage
     assert _delta(0.0, 1.0) == "-" and _delta(None, 1.0) == "-" and _delta(1.0, None) == "-"
     assert _delta(1e-300, 1e-300) == "+0.0 %"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)), max_size=12))
+def test_pareto_front_is_exactly_the_non_dominated_rows_ties_included(points):
+    """Two points equal in both measures dominate neither: until 2026-12-06 only the first of
+    them was marked (two DRAM bandwidths that did not change a point's latency or energy)."""
+    from azsim.sweep.analysis import pareto_front
+    rows = [{"x": x, "y": y, "i": i} for i, (x, y) in enumerate(points)]
+    front = {r["i"] for r in pareto_front(rows, "x", "y")}
+    for r in rows:
+        dominated = any(o["x"] <= r["x"] and o["y"] <= r["y"]
+                        and (o["x"], o["y"]) != (r["x"], r["y"]) for o in rows)
+        assert (r["i"] in front) == (not dominated)

@@ -1,8 +1,8 @@
 """Terminal lines for issue #7's sections (beam search, lattice, end-pointers).
 
-Shown only when the run asked for them (a beam, a context, or silence appended for the
-end-pointers), so that the default output of ``azsim run`` stays as it was; the JSON record
-always has them.
+Shown only when the run asked for them (a beam, a context, end-pointer settings, or silence
+appended for the end-pointers), so that the default output of ``azsim run`` stays as it was;
+the JSON record always has them.
 """
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ def _b(n: float) -> str:
     return f"{n / 1e3:.2f} kB" if n >= 1e3 else f"{n:.0f} B"
 
 
-def decode_lines(report: dict, nbest: int = 3) -> list[str]:
+def decode_lines(report: dict, nbest: int = 3, endpoint: bool = False) -> list[str]:
+    """``endpoint``: the run set the end-pointers (until 2026-12-06 their line appeared only
+    with silence appended, so ``--endpoint-final-ms 500`` alone printed nothing of them)."""
     d, lat, ep = report.get("decode"), report.get("lattice"), report.get("endpoint")
     if d is None:
         return []
-    used_ep = ep is not None and ep["tail_ms"] > 0
+    used_ep = ep is not None and (ep["tail_ms"] > 0 or endpoint)
     if d["method"] == "greedy" and d["context"] is None and not used_ep:
         return []
     lines = [""]

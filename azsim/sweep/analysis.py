@@ -83,11 +83,13 @@ def pareto_front(rows: Sequence[Mapping[str, Any]], x: str, y: str) -> list:
     good in both and better in one."""
     pts = sorted((r for r in rows if r.get(x) is not None and r.get(y) is not None),
                  key=lambda r: (r[x], r[y]))
-    front, best_y = [], float("inf")
+    front, best_y, last = [], float("inf"), None
     for r in pts:
-        if r[y] < best_y:
+        # a row equal to the last one kept in both is not dominated either: it is kept too
+        # (until 2026-12-06 only the first of two points with the same x and y was)
+        if r[y] < best_y or (last is not None and (r[x], r[y]) == (last[x], last[y])):
             front.append(r)
-            best_y = r[y]
+            best_y, last = r[y], r
     return front
 
 

@@ -67,6 +67,28 @@ def test_energy_is_counts_times_table_exactly(base):
     assert e["actions"]["leak_cycle"]["count"] == base["latency"]["cycles"]
 
 
+def test_static_power_scales_with_the_sram_and_idle_time_draws_its_share(base):
+    """Leakage was one fixed figure charged over busy cycles only: a larger SRAM leaked no
+    more, and the time between frames was free whatever the processor did in it."""
+    e = base["energy"]
+    mw = 10.0 + 5.0 * 2                          # az-edge: logic + 5 mW/MiB x 2 MiB
+    assert e["leakage_mw"] == pytest.approx(mw, rel=1e-12)
+    assert e["actions"]["leak_idle_cycle"]["energy_uj"] == 0.0   # the preset: power-gated
+    big = _run("hw.sram_bytes=8388608")
+    assert big["energy"]["leakage_mw"] == pytest.approx(10.0 + 5.0 * 8, rel=1e-12)
+    share = 0.25
+    idle = _run(f"hw.idle_leakage_share={share}")
+    audio_s = sum(u["seconds"] for u in idle["utterances"])
+    busy_s = idle["latency"]["seconds"]
+    assert idle["energy"]["idle_seconds"] == pytest.approx(audio_s - busy_s, rel=1e-9)
+    assert idle["energy"]["actions"]["leak_idle_cycle"]["energy_uj"] == pytest.approx(
+        mw * 1e-3 * share * (audio_s - busy_s) * 1e6, rel=1e-9)
+    assert idle["energy"]["breakdown_uj"]["leakage"] == pytest.approx(
+        e["breakdown_uj"]["leakage"] + idle["energy"]["actions"]["leak_idle_cycle"]["energy_uj"],
+        rel=1e-12)
+    assert idle["latency"]["cycles"] == base["latency"]["cycles"]
+
+
 def test_skipping_never_adds_cycles_and_gating_changes_energy_only(base):
     none = _run("hw.zero_handling=none", *SPARSE)
     gate = _run("hw.zero_handling=gate", *SPARSE)

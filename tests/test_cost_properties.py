@@ -105,6 +105,8 @@ def hardware(draw, array=None):
         "clock_mhz": draw(_positive(10.0, 3000.0)),
         "nonlinear_ops_per_cycle": draw(_positive(0.5, 128.0)),
         "leakage_mw": draw(st.sampled_from([0.0, 20.0])),
+        "sram_leakage_mw_per_mib": draw(st.sampled_from([0.0, 5.0])),
+        "idle_leakage_share": draw(st.sampled_from([0.0, 0.075, 1.0])),
     }
 
 
@@ -150,6 +152,12 @@ def test_report_is_finite_nonnegative_and_energy_is_counts_times_table(model, hw
     assert e["total_uj"] == pytest.approx(sum(a["energy_uj"] for a in e["actions"].values()),
                                           rel=1e-9)
     assert e["actions"]["leak_cycle"]["count"] == lat["cycles"]
+    # Between frames: each utterance's duration less its busy time, never negative.
+    clock_hz = hw["clock_mhz"] * 1e6
+    assert e["actions"]["leak_idle_cycle"]["count"] == pytest.approx(sum(
+        max(0.0, u["seconds"] * clock_hz - u["cycles"]) for u in d["utterances"]), rel=1e-12)
+    assert e["idle_seconds"] * clock_hz == pytest.approx(
+        e["actions"]["leak_idle_cycle"]["count"], rel=1e-12)
     assert e["actions"]["dram_read_byte"]["count"] == d["traffic"]["dram_read_bytes"]
     assert e["actions"]["skipped_mac"]["count"] == d["compute"]["macs_skipped"]
     if hw["zero_handling"] != "gate":

@@ -335,6 +335,7 @@ class ModelConfig:
 # Zero handling (issue #4). "skip" is the issue #2 spelling of "skip_both", kept as an alias.
 ZERO_HANDLING = ("none", "gate", "skip_weights", "skip_activations", "skip_both", "skip")
 _ZERO_ALIASES = {"skip": "skip_both"}
+_MIB = 1 << 20
 
 
 @_SPEC
@@ -410,7 +411,16 @@ class HardwareConfig:
                                "action, DRAM and SRAM included); in a hardware file, a "
                                "relative path is from that file's folder", "horowitz-45nm",
                                preset="energy")
-    leakage_mw: float = _field("static (leakage) power, mW", 0.0, range=(0.0, 1e6))
+    leakage_mw: float = _field("static (leakage) power while busy, mW: the logic's, and the "
+                               "SRAM's unless sram_leakage_mw_per_mib gives it", 0.0,
+                               range=(0.0, 1e6))
+    sram_leakage_mw_per_mib: float = _field(
+        "static power of the SRAM per MiB of sram_bytes, mW, added to leakage_mw (so that a "
+        "larger SRAM leaks more)", 0.0, range=(0.0, 1e6))
+    idle_leakage_share: float = _field(
+        "share of the static power drawn between frames, while the processor waits for audio "
+        "(0: power-gated, its SRAM contents kept at no cost; 1: never gated; SRAM retention "
+        "modes lie between)", 0.0, range=(0.0, 1.0))
     description: str = _field("free text for reports", "")
 
     def __post_init__(self) -> None:
@@ -433,6 +443,11 @@ class HardwareConfig:
                             f"{self.sram_bytes} holds less than two; give a tile of at most "
                             f"{self.sram_bytes // 2} bytes")
         return problems
+
+    @property
+    def static_mw(self) -> float:
+        """Static power while busy, mW: ``leakage_mw`` plus the SRAM's per MiB."""
+        return self.leakage_mw + self.sram_leakage_mw_per_mib * self.sram_bytes / _MIB
 
     @property
     def macs_per_cycle(self) -> int:

@@ -24,7 +24,10 @@ lut_lookup          a sigmoid/tanh lookup: one 64-bit read of an 8 KB table (bot
 elementwise_op      a requantization or cell-state product: ``int32_mult + int32_add`` (the
                     16-bit cell products are charged as 32-bit ones: the table has no 16-bit
                     multiply, so this is an upper bound)
-leak_cycle          leakage power for one clock cycle: ``leakage_mw * 1e-3 W / clock_hz``
+leak_cycle          static power for one busy clock cycle: ``P * 1e-3 W / clock_hz``, with ``P =
+                    leakage_mw + sram_leakage_mw_per_mib * sram_bytes / 2^20`` (mW)
+leak_idle_cycle     one clock period between frames, the processor waiting for audio:
+                    ``leak_cycle * idle_leakage_share``
 ==================  ==============================================================================
 """
 from __future__ import annotations
@@ -55,6 +58,7 @@ class ActionEnergies:
     gated_mac_pj: float = 0.0
     elementwise_pj: float = 0.0
     leak_pj_per_cycle: float = 0.0
+    idle_leak_pj_per_cycle: float = 0.0   # between frames: leak_pj_per_cycle x idle share
     sram_bank_bytes: int = 0
     precision_scalable: bool = False
 
@@ -71,7 +75,8 @@ class ActionEnergies:
                 "sram_write_byte": self.sram_pj_per_byte,
                 "dram_read_byte": self.dram_pj_per_byte,
                 "decode_symbol": self.decode_symbol_pj, "lut_lookup": self.lut_lookup_pj,
-                "elementwise_op": self.elementwise_pj, "leak_cycle": self.leak_pj_per_cycle}
+                "elementwise_op": self.elementwise_pj, "leak_cycle": self.leak_pj_per_cycle,
+                "leak_idle_cycle": self.idle_leak_pj_per_cycle}
 
 
 def _get(table, name: str) -> float:
@@ -110,11 +115,13 @@ def action_energies(table, hw) -> ActionEnergies:
         dram_pj_per_byte=_get(table, "dram_read") / _BYTES_PER_ACCESS,
         lut_lookup_pj=_get(table, "sram_8kb_read"),
         decode_symbol_pj=_get(table, "int16_add") + _get(table, "int8_add"),
-        leakage_mw=hw.leakage_mw,
+        leakage_mw=hw.static_mw,
         mult8_pj=mult8,
         gated_mac_pj=_get(table, "int8_add"),
         elementwise_pj=_get(table, "int32_mult") + _get(table, "int32_add"),
-        leak_pj_per_cycle=hw.leakage_mw * PJ_PER_MW_S / (hw.clock_mhz * 1e6),
+        leak_pj_per_cycle=hw.static_mw * PJ_PER_MW_S / (hw.clock_mhz * 1e6),
+        idle_leak_pj_per_cycle=hw.static_mw * hw.idle_leakage_share * PJ_PER_MW_S
+        / (hw.clock_mhz * 1e6),
         sram_bank_bytes=bank_bytes,
         precision_scalable=hw.precision_scalable,
     )

@@ -40,7 +40,8 @@ def _pct(values: np.ndarray, q: float) -> float:
     return float(np.percentile(values, q)) if values.size else 0.0
 
 
-def _actions(layers, costs, preload, energies, weight_bits: int, leak_cycles: int) -> dict:
+def _actions(layers, costs, preload, energies, weight_bits: int, leak_cycles: int,
+             idle_cycles: float) -> dict:
     """Every counted action: count, energy per action (pJ) and total (uJ); the totals sum to
     the report's energy (issue #4: energy = counts x table)."""
     def total(name):
@@ -72,6 +73,7 @@ def _actions(layers, costs, preload, energies, weight_bits: int, leak_cycles: in
         "lut_lookup": (total("lut_lookups"), energies.lut_lookup_pj),
         "elementwise_op": (total("elementwise_ops"), energies.elementwise_pj),
         "leak_cycle": (float(leak_cycles), energies.leak_pj_per_cycle),
+        "leak_idle_cycle": (float(idle_cycles), energies.idle_leak_pj_per_cycle),
     }
     return {name: {"count": cnt, "energy_pj": pj, "energy_uj": cnt * pj / PJ_PER_UJ}
             for name, (cnt, pj) in rows.items()}
@@ -160,16 +162,22 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
             "energy_breakdown_uj": {k2: v / PJ_PER_UJ for k2, v in breakdown.items()},
             "energy_components_uj": {k2: v / PJ_PER_UJ for k2, v in components.items()},
         })
-    # Leakage over busy cycles only: between frames the array is assumed power-gated, as
-    # Accelergy and Timeloop charge leakage over a workload's run time.
-    leak_pj = total_cycles * energies.leak_pj_per_cycle
+    # Static power over the busy cycles (Accelergy and Timeloop charge leakage over a
+    # workload's run time), and between frames, while the processor waits for audio, the
+    # share hw.idle_leakage_share of it (0: power-gated) over each utterance's idle time:
+    # its duration less its busy time (none when it runs slower than real time).
+    idle_cycles = sum(max(0.0, u.seconds * clock_hz - sum(int(c.cycles.sum()) for c in cs))
+                      for u, cs in zip(utts, costs))
+    leak_pj = total_cycles * energies.leak_pj_per_cycle \
+        + idle_cycles * energies.idle_leak_pj_per_cycle
     breakdown_uj = {key: sum(row["energy_breakdown_uj"][key] for row in layer_rows)
                     for key in ("mac", "sram", "dram", "lut", "decoder")}
     breakdown_uj["leakage"] = leak_pj / PJ_PER_UJ
     components_uj = {key: sum(row["energy_components_uj"][key] for row in layer_rows)
                      for key in COMPONENTS}
     components_uj["leakage"] = leak_pj / PJ_PER_UJ
-    actions = _actions(layers, costs, preload, energies, cfg.weight_bits, total_cycles)
+    actions = _actions(layers, costs, preload, energies, cfg.weight_bits, total_cycles,
+                       idle_cycles)
     frame_ms = np.concatenate([tl.compute_s for tl in timelines]) * 1e3
     eos_ms = [tl.end_of_speech_latency_s * 1e3 for tl in timelines]
     last_ms = [tl.last_frame_latency_s * 1e3 for tl in timelines]
@@ -236,7 +244,10 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
                                      "lut_lookup": energies.lut_lookup_pj,
                                      "decode_symbol": energies.decode_symbol_pj,
                                      **{name: row["energy_pj"] for name, row in actions.items()}},
-                   "leakage_mw": energies.leakage_mw},
+                   # static power while busy (logic and SRAM), and the time between
+                   # frames over which hw.idle_leakage_share of it is drawn
+                   "leakage_mw": energies.leakage_mw,
+                   "idle_seconds": idle_cycles / clock_hz},
         "compute": {"macs_dense": macs_dense, "macs_issued": macs_issued,
                     "macs_skipped": sum(r["macs_skipped"] for r in layer_rows),
                     "macs_gated": sum(r["macs_gated"] for r in layer_rows),

@@ -1,6 +1,6 @@
 """Synthetic smart-speaker speech with espeak-ng: voices, speeds, pitches, rooms and noise.
 
-No recorded speech can be downloaded here (../shared/speech-data.md), so the corpus is made
+No recorded speech can be downloaded here (nothing is fetched at run time), so the corpus is made
 with Debian's espeak-ng (``apt-get install espeak-ng``). Formant synthesis is far more uniform
 than people are, and a model trained on a few espeak voices does not understand the others,
 so every utterance draws a fresh speaker: one of espeak-ng's 8 English accents with one of

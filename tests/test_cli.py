@@ -96,3 +96,16 @@ def test_run_on_a_test_set_matches_azsim_eval(cli, tmp_path):
         code, out, err = cli("run", *argv)
         lines = err.strip().splitlines()
         assert code == 2 and len(lines) == 1 and fragment in lines[0], (argv, err)
+
+
+def test_python_dash_m_azsim_is_the_azsim_command():
+    """Where no console script is on PATH (a user's environment), `python -m azsim` is the
+    command: the same name in its messages and the same exit statuses."""
+    import subprocess
+    import sys
+    ok = subprocess.run([sys.executable, "-m", "azsim", "--version"], capture_output=True,
+                        text=True)
+    assert ok.returncode == 0 and ok.stdout.startswith("azsim, version ")
+    bad = subprocess.run([sys.executable, "-m", "azsim", "run", "--model", "nosuch"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.startswith("azsim: error: unknown model preset")

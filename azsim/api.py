@@ -194,15 +194,8 @@ def _check_testset(cfg, audio, testset, utterances, calibration_audio) -> None:
 
 def _load_testset(cfg, testset, utterances):
     """The test set's first ``utterances`` utterances (all by default)."""
-    from .evaluate import load_testset
-    tset = load_testset(testset, cfg)
-    n = len(tset.utterances)
-    if utterances is not None and not 1 <= utterances <= n:
-        raise AzsimError(f"--utterances {utterances}: test set {tset.name} has {n} "
-                         f"utterances (allowed: 1..{n})")
-    if utterances is not None:
-        del tset.utterances[utterances:], tset.references[utterances:]
-    return tset
+    from .evaluate import head_of, load_testset
+    return head_of(load_testset(testset, cfg), utterances)
 
 
 def _run_testset(cfg, weights, tset, report_progress, decoder):

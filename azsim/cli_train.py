@@ -264,6 +264,8 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr, seed,
               metavar="NAME|FILE|DIR",
               help="shipped test set (test, names), a corpus .npz split, or a WAV folder "
                    "with transcripts.tsv; repeat it for several sets and their pooled WER")
+@click.option("--utterances", type=int, default=None, metavar="N",
+              help="each test set's first N utterances (a quick look; default all)")
 @click.option("--bits", type=int, default=None, help="weight bit-width (1..8)")
 @click.option("--sparsity", type=float, default=None, help="one-shot pruning (0..0.99)")
 @click.option("--prune", default=None, metavar="METHOD")
@@ -300,7 +302,7 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr, seed,
                    "'azsim eval --float --json' (a compressed model against the float model "
                    "it was made from)")
 @click.option("--json", "json_dest", default=None, metavar="PATH|-")
-def eval_cmd(model, weights, testsets, bits, sparsity, prune, weight_format, codebook, gptq,
+def eval_cmd(model, weights, testsets, utterances, bits, sparsity, prune, weight_format, codebook, gptq,
              branch, branch_weights, beam, context, context_weight, overrides, include_float,
              show_errors, compare_path, compare_float_path, json_dest) -> None:
     """WER and CER of a model on a test set, by azsim's integer inference."""
@@ -329,7 +331,8 @@ def eval_cmd(model, weights, testsets, bits, sparsity, prune, weight_format, cod
         + _decode_overrides(beam, context, context_weight, None, None, None)
         + ([f"model.weight_bits={bits}"] if bits is not None else []))
     results = evaluate_sets(model, testsets, None, overrides, weights, include_float,
-                            _stderr_progress(quiet), baseline, f"{option} {compare_path}")
+                            _stderr_progress(quiet), baseline, f"{option} {compare_path}",
+                            utterances)
     pool = pooled(results) if len(results) > 1 else None
     if not quiet:   # first: a JSON write that fails (a full disk) must not lose the report
         for result in results:

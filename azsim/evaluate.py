@@ -240,17 +240,31 @@ def evaluate(model: str = cfgmod.DEFAULT_MODEL, testset: str = "test", bits: int
                          baseline, baseline_label)[0]
 
 
+def head_of(tset: TestSet, utterances: int | None) -> TestSet:
+    """The test set's first ``utterances`` utterances (all when None), in place."""
+    n = len(tset.utterances)
+    if utterances is not None and not 1 <= utterances <= n:
+        raise AzsimError(f"--utterances {utterances}: test set {tset.name} has {n} "
+                         f"utterances (allowed: 1..{n})")
+    if utterances is not None:
+        del tset.utterances[utterances:], tset.references[utterances:]
+    return tset
+
+
 def evaluate_sets(model: str, testsets, bits: int | None = None, overrides=(),
                   weights: str | None = None, include_float: bool = False,
                   progress: Callable[[str, int, int], None] | None = None,
-                  baseline: dict | None = None, baseline_label: str = "baseline") -> list[dict]:
+                  baseline: dict | None = None, baseline_label: str = "baseline",
+                  utterances: int | None = None) -> list[dict]:
     """``evaluate`` on several test sets with one prepared model: every set is loaded (and a
     ``baseline`` checked against the first) before anything is decoded, so a bad name costs
-    no work. One result per set; ``pooled`` combines them."""
-    testsets, bits, overrides, weights, progress, baseline = (
+    no work. One result per set; ``pooled`` combines them. ``utterances``: each set's first
+    that many (a quick look; all by default)."""
+    testsets, bits, overrides, weights, progress, baseline, utterances = (
         checked(name, value) for name, value in (
             ("testsets", testsets), ("bits", bits), ("overrides", overrides),
-            ("weights", weights), ("progress", progress), ("baseline", baseline)))
+            ("weights", weights), ("progress", progress), ("baseline", baseline),
+            ("utterances", utterances)))
     overrides = list(overrides) + ([f"model.weight_bits={bits}"] if bits is not None else [])
     cfg = cfgmod.load_model_config(model, overrides)
     seen: dict[str, str] = {}
@@ -264,7 +278,7 @@ def evaluate_sets(model: str, testsets, bits: int | None = None, overrides=(),
         seen[key] = name
     for name in testsets:
         check_tail_on_testset(cfg, name)
-    tsets = [load_testset(name, cfg) for name in testsets]
+    tsets = [head_of(load_testset(name, cfg), utterances) for name in testsets]
     if baseline is not None:
         if len(tsets) != 1:
             raise AzsimError(f"{baseline_label}: compares one test set, got {len(tsets)}")

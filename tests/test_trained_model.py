@@ -301,3 +301,19 @@ def test_run_records_the_weights_it_used(cli, tmp_path):
     assert code == 0 and m["weights"] == "small" and " weights " not in text.splitlines()[0]
     assert m["weights_sha256"] == hashlib.sha256(
         resolve_weights_path(None, "small").read_bytes()).hexdigest()
+
+
+def test_eval_takes_the_first_n_utterances_of_each_set_as_run_does(cli, tmp_path):
+    """`azsim run --test T --utterances N` had it and `azsim eval` did not (a user's
+    `--utterances` got "no such option")."""
+    import json
+    out = tmp_path / "e.json"
+    code, text, _ = cli("eval", "--test", "test", "--test", "names", "--utterances", "3",
+                        "--json", str(out))
+    assert code == 0, text
+    rec = json.loads(out.read_text())
+    assert [r["utterances"] for r in rec["sets"]] == [3, 3] and rec["pooled"]["utterances"] == 6
+    one = json.loads(cli("eval", "--utterances", "3", "--json", "-")[1])
+    assert one["hypotheses"] == rec["sets"][0]["hypotheses"]
+    code, _, err = cli("eval", "--test", "names", "--utterances", "121")
+    assert code == 2 and "--utterances 121: test set names has 120 utterances" in err

@@ -9,7 +9,16 @@ over the baseline, for ``model.encoder.hidden`` 512 to 4096 and ``hw.pe_count`` 
 * each weight: :data:`BYTES_PER_WEIGHT` (the float64 draw of generated weights, the float32
   weights, their int8 codes and the copies quantizing and pruning make);
 * on the PE array, each (PE, layer input) pair: :data:`BYTES_PER_PE_INPUT` (the per-PE tables
-  of :mod:`azsim.schedule.mapping`, ``[pe_count, inputs]`` int64 arrays for every layer).
+  of :mod:`azsim.schedule.mapping`, ``[pe_count, inputs]`` int64 arrays for every layer);
+* the compression's working copies, per weight, over the run above (peak RSS of ``azsim run
+  --model tiny --set model.encoder.hidden=H`` with the setting against without it, one
+  utterance, H = 1024 and 2048, 2026-12-06; the larger of the two per-weight figures,
+  rounded up): pruning (:data:`PRUNE_BYTES_PER_WEIGHT`: 5 a matrix at a time, 13 with one
+  global threshold, which ranks every weight at once, 16 choosing by SparseGPT's saliency),
+  GPTQ's Gram matrices and float64 copies (8) and codebook fitting (4)
+  (:data:`QUANTIZER_BYTES_PER_WEIGHT`), and the branching encoder's cheap branch, each
+  encoder weight again at its own pruning's figure (5 at least: the branch weights' copies;
+  ``model.branch.prune=global``: 12.3 per encoder weight measured).
 
 The budget is half the machine's physical memory (room for the OS, other processes and what
 this estimate leaves out), or ``AZSIM_MEMORY_GB`` gigabytes when that is set.
@@ -26,6 +35,11 @@ __all__ = ["BUDGET_ENV", "memory_budget", "check_memory_budget", "check_concurre
 
 BYTES_PER_WEIGHT = 18
 BYTES_PER_PE_INPUT = 48
+# Measured per weight (module docstring): magnitude 3.9-5.0, erk / nm:2:4 / balanced:16 5.0,
+# global 11.4-12.8, obs 14.8-15.9.
+PRUNE_BYTES_PER_WEIGHT = {"per_matrix": 5, "global": 13, "obs": 16}
+# gptq 6.3-7.6, codebook 3.4 (uniform: nothing over the run above).
+QUANTIZER_BYTES_PER_WEIGHT = {"uniform": 0, "gptq": 8, "codebook": 4}
 BUDGET_ENV = "AZSIM_MEMORY_GB"
 _GB = 1e9
 
@@ -97,12 +111,42 @@ def _estimate(cfg, hw) -> tuple[float, list[str]]:
     need = weights * BYTES_PER_WEIGHT
     terms = [f"{weights:,} weights x {BYTES_PER_WEIGHT} bytes, most in "
              f"{_widths(cfg, max(sizes, key=sizes.get))}"]
+    extra = _compression_bytes_per_weight(cfg.sparsity, cfg.prune, cfg.prune_saliency) \
+        + QUANTIZER_BYTES_PER_WEIGHT[cfg.quantizer]
+    if extra:
+        need += weights * extra
+        terms.append(f"compression copies {weights:,} x {extra} bytes ({_what(cfg)})")
+    if cfg.branch.enabled:
+        per = max(PRUNE_BYTES_PER_WEIGHT["per_matrix"], _compression_bytes_per_weight(
+            cfg.branch.sparsity, cfg.branch.prune, "magnitude"))
+        need += sizes["enc"] * per
+        terms.append(f"the cheap branch's {sizes['enc']:,} encoder weights x {per} bytes")
     if hw is not None and hw.array == "pe":
         inputs = sum(s[1] for name, s in shapes.items() if len(s) == 2 and name != "pred.embed")
         need += hw.pe_count * inputs * BYTES_PER_PE_INPUT
         terms.append(f"PE tables of hw.pe_count = {hw.pe_count} x {inputs:,} layer inputs x "
                      f"{BYTES_PER_PE_INPUT} bytes")
     return need, terms
+
+
+def _compression_bytes_per_weight(sparsity: float, prune: str, saliency: str) -> int:
+    """Pruning's working copies per weight (0 without pruning)."""
+    if not sparsity:
+        return 0
+    if saliency == "obs":
+        return PRUNE_BYTES_PER_WEIGHT["obs"]
+    return PRUNE_BYTES_PER_WEIGHT["global" if prune == "global" else "per_matrix"]
+
+
+def _what(cfg) -> str:
+    """The compression settings behind the copies, for the message."""
+    parts = []
+    if cfg.sparsity:
+        parts.append(f"model.sparsity = {cfg.sparsity:g}, model.prune = {cfg.prune}"
+                     + (", model.prune_saliency = obs" if cfg.prune_saliency == "obs" else ""))
+    if cfg.quantizer != "uniform":
+        parts.append(f"model.quantizer = {cfg.quantizer}")
+    return "; ".join(parts)
 
 
 def _widths(cfg, part: str) -> str:

@@ -374,7 +374,7 @@ def _echo_eval(result: dict, compare_path, show_errors: int) -> None:
                    f"{d['context_weight_nats']:g} nats)")
     _echo_rates(f"{result['model']} ({result['weights']}) {result['weight_bits']}-bit"
                 f"{quantizer_suffix(result['quantizer'], result.get('weight_range', 'max'))}, "
-                f"sparsity {result['weight_sparsity']:.2f}"
+                f"{100 * result['weight_sparsity']:.0f} % of weights zero"
                 f"{pruning_suffix(result['prune'], result['sparsity'], result['prune_saliency'])}"
                 f"{search} on '{result['testset']}'", result)
     if result.get("testset_grammar") not in (None, result["grammar_now"]):

@@ -186,13 +186,16 @@ def load_testset(spec: str, cfg, where: str | None = None) -> TestSet:
     path = Path(spec)
     label = where or f"--test {spec}"
     found = path_kind(path, label)
+    # A set of the user's is named as given (its utterances by the file's stem): two corpora's
+    # dev splits were both 'dev' in eval's lines and records, and a corpus's test split
+    # 'test', the shipped set's name.
     if found == "file" and path.suffix == ".npz":
-        return replace(_from_npz(path, path.stem, cfg, where),
+        return replace(_from_npz(path, path.stem, cfg, where), name=str(spec),
                        grammar=corpus_meta(path.parent).get("grammar"))
     if found == "folder" and path_kind(path / "transcripts.tsv", label) == "file":
         rows = read_transcripts(path / "transcripts.tsv", _alphabet(cfg))
         utts = load_utterances([str(path / f) for f, _ in rows], cfg)
-        return TestSet(path.name, utts, [t for _, t in rows])
+        return TestSet(str(spec), utts, [t for _, t in rows])
     raise AzsimError(f"{label}: not a shipped test set "
                      f"({', '.join(shipped_testsets())}),"
                      " a corpus .npz split, or a folder with transcripts.tsv")

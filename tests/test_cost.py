@@ -89,6 +89,23 @@ def test_static_power_scales_with_the_sram_and_idle_time_draws_its_share(base):
     assert idle["latency"]["cycles"] == base["latency"]["cycles"]
 
 
+def test_a_streamed_layer_waiting_on_a_slow_decoder_is_decoder_bound():
+    """Every stall of a streamed layer was booked to the DRAM: with the decoder on the
+    DRAM->SRAM path at 4 symbols a cycle (3.9 k cycles a tile against the channel's 1 k) the
+    encoder layers said 'dram'."""
+    small_sram = "hw.sram_bytes=65536"         # tiny's encoder streams
+    channel = _run(small_sram)
+    slow = _run(small_sram, "hw.decoder_symbols_per_cycle=4")
+    for a, b in zip(channel["layers"], slow["layers"]):
+        if a["resident"] or a["kind"] == "embedding":   # an embedding reads rows, no tiles
+            continue
+        assert a["bound_resource"] == "dram" and b["bound_resource"] == "decoder", b["name"]
+        assert b["cycles_by_resource"]["dram"] == 0 < b["cycles_by_resource"]["decoder"]
+        assert sum(b["cycles_by_resource"].values()) == pytest.approx(
+            b["cycles"], abs=slow["audio"]["frames"])
+        assert b["cycles"] > a["cycles"]
+
+
 def test_skipping_never_adds_cycles_and_gating_changes_energy_only(base):
     none = _run("hw.zero_handling=none", *SPARSE)
     gate = _run("hw.zero_handling=gate", *SPARSE)

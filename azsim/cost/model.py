@@ -22,8 +22,10 @@ Per layer and frame, the **array side** takes:
 ``tile bytes / (bandwidth / clock)`` cycles -- or in the decoder's time when the decoder sits on
 the DRAM->SRAM path and is slower -- after ``dram_latency_ns``; the array computes on one tile
 while the next arrives, and prefetches across layers. Each frame starts with empty buffers.
-A layer's cycles are its span on the frame's timeline; what exceeds its array-side time is DRAM
-stall.
+A layer's cycles are its span on the frame's timeline; what exceeds its array-side time is
+stall, attributed to the DRAM, or to the decoder in the frames where the decoder is the slower
+of the two (until 2026-12-06 every stall was booked to the DRAM, so a layer waiting on a slow
+decoder reported itself DRAM-bound).
 
 **Energy** is counts x energy per action (:mod:`azsim.cost.energy`), per component:
 
@@ -105,6 +107,7 @@ class LayerCost:
     counts: dict                    # COUNTS name -> float64
     energy_pj: dict                 # COMPONENTS name -> float64
     dram_transfer_cycles: np.ndarray = None  # float64: channel time of the streamed tiles
+    decoder_transfer_cycles: np.ndarray = None   # float64: decoder time of those tiles
 
     # Issue #2 names, kept for callers of the first model.
     @property
@@ -258,10 +261,13 @@ def _layer_arrays(k: int, info, log, plan) -> dict:
     dram_bpc = hw.dram_bandwidth_gb_per_s * 1e9 / (hw.clock_mhz * 1e6)
     n_tiles = np.where(stage > 0, np.ceil(stage / hw.stream_tile_bytes), 0).astype(np.int64)
     safe = np.maximum(n_tiles, 1)
-    tile_cycles = np.maximum(cnt["dram_read_bytes"] / safe / dram_bpc,
-                             stream_symbols / safe / hw.decoder_symbols_per_cycle)
+    dram_tile = cnt["dram_read_bytes"] / safe / dram_bpc
+    decoder_tile = stream_symbols / safe / hw.decoder_symbols_per_cycle
     return {"compute": mv + extra + nonlinear, "attributed": attributed, "sched": sched,
-            "busy": busy, "counts": cnt, "n_tiles": n_tiles, "tile_cycles": tile_cycles,
+            "busy": busy, "counts": cnt, "n_tiles": n_tiles,
+            "tile_cycles": np.maximum(dram_tile, decoder_tile),
+            "decoder_paced": decoder_tile > dram_tile,   # the decoder sets the tiles' pace
+            "dram_transfer": n_tiles * dram_tile, "decoder_transfer": n_tiles * decoder_tile,
             "energy": _energy(cnt, info, en)}
 
 
@@ -308,10 +314,12 @@ def utterance_costs(log, plan) -> UtteranceCost:
     out = []
     for k, p in enumerate(parts):
         attributed = dict(p["attributed"])
-        attributed["dram"] = stall_lf[k]
-        transfer = p["n_tiles"] * p["tile_cycles"]
+        paced = p["decoder_paced"]
+        attributed["dram"] = np.where(paced, 0.0, stall_lf[k])
+        attributed["decoder"] = attributed["decoder"] + np.where(paced, stall_lf[k], 0.0)
         out.append(LayerCost(cycles[k], p["compute"], attributed, p["sched"], p["busy"],
-                             p["counts"], p["energy"], transfer))
+                             p["counts"], p["energy"], p["dram_transfer"],
+                             p["decoder_transfer"]))
     return UtteranceCost(out, frame_cycles)
 
 

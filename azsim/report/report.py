@@ -107,11 +107,15 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
         pl = preload[info.name]
         attributed = {key: over_utts(k, lambda lc, key=key: lc.attributed[key])
                       for key in ATTRIBUTION}
-        # The bound: the resource with the most cycles, DRAM counted by its transfer time (a
-        # streamed layer whose tiles take longer to arrive than to compute is DRAM-bound even
-        # where double buffering hides part of the transfer behind the computation).
-        candidates = dict(attributed, dram=max(
-            attributed["dram"], over_utts(k, lambda lc: lc.dram_transfer_cycles)))
+        # The bound: the resource with the most cycles, DRAM and the decoder on the DRAM->SRAM
+        # path counted by their transfer time (a streamed layer whose tiles take longer to
+        # arrive than to compute is bound by what delivers them even where double buffering
+        # hides part of the transfer behind the computation).
+        candidates = dict(
+            attributed,
+            dram=max(attributed["dram"], over_utts(k, lambda lc: lc.dram_transfer_cycles)),
+            decoder=max(attributed["decoder"],
+                        over_utts(k, lambda lc: lc.decoder_transfer_cycles)))
         resource = max(candidates, key=candidates.get) if cyc else "idle"
         components = {key: over_utts(k, lambda lc, key=key: lc.energy_pj[key])
                       + pl["energy_pj"].get(key, 0.0) for key in COMPONENTS}

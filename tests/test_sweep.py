@@ -811,3 +811,49 @@ def test_pareto_front_is_exactly_the_non_dominated_rows_ties_included(points):
         dominated = any(o["x"] <= r["x"] and o["y"] <= r["y"]
                         and (o["x"], o["y"]) != (r["x"], r["y"]) for o in rows)
         assert (r["i"] in front) == (not dominated)
+
+
+def test_points_on_different_speech_are_kept_apart_in_reports_and_plots(cli, tmp_path):
+    """Two sweeps with --utterances 2 and 4 in one database: the report paired the
+    2-utterance sparse point with the 4-utterance dense one (-51 % latency 'from sparsity'),
+    and its Pareto front compared totals over different audio."""
+    db = str(tmp_path / "d.sqlite")
+    for n in ("2", "4"):
+        code, _, err = cli("sweep", "--model", "tiny", "--test", "test", "--utterances", n,
+                           "--set", "model.sparsity=0,0.5", "--results", db, "-j", "1")
+        assert code in (0, None), err
+    from azsim.sweep.analysis import by_input, dense_vs_sparse, ok_rows, swept_fields
+    rows = ok_rows(open_for_reading(db))
+    assert "input" in swept_fields(rows) and len(by_input(rows)) == 2
+    for pair in dense_vs_sparse(rows):
+        assert pair.dense["input"] == pair.sparse["input"]
+        assert pair.dense["utterances"] == pair.sparse["utterances"]
+    code, out, _ = cli("report", db)
+    assert "2 inputs" in out and out.count("Pareto front, energy vs latency (1 of 2 points") == 2
+    code, out, _ = cli("plot", db, "--kind", "pareto", "-o", str(tmp_path / "p.png"))
+    assert code in (0, None)
+
+
+def test_a_pareto_plot_takes_more_sparsities_than_marker_shapes(cli, tmp_path):
+    """Eleven sparsities were a KeyError: ten marker shapes, one per sparsity."""
+    db = str(tmp_path / "g.sqlite")
+    values = "0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.85,0.9"
+    code, _, err = cli("sweep", "--model", "tiny", "--set", f"model.sparsity={values}",
+                       "--results", db, "-j", "1")
+    assert code in (0, None), err
+    code, out, err = cli("plot", db, "--kind", "pareto", "-o", str(tmp_path / "g.png"))
+    assert code in (0, None) and (tmp_path / "g.png").stat().st_size > 0, err
+
+
+def test_a_sweep_with_weights_names_them_in_its_config(cli, tmp_path):
+    """The points' config kept the preset's model.weights ("small" for --weights
+    small-qat4.npz): the CSV, the report and --where named the wrong model."""
+    from azsim.model.loading import resolve_weights_path
+    qat4 = str(resolve_weights_path(None, "small-qat4"))
+    db = str(tmp_path / "w.sqlite")
+    code, _, err = cli("sweep", "--model", "small", "--weights", qat4, "--set",
+                       "model.weight_bits=4", "--results", db, "-j", "1")
+    assert code in (0, None), err
+    from azsim.sweep.analysis import ok_rows
+    (row,) = ok_rows(open_for_reading(db))
+    assert row["model.weights"] == qat4 == row["_record"]["model"]["weights"]

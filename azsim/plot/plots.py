@@ -28,7 +28,7 @@ from ..errors import AzsimError
 from ..sweep import analysis
 from ..sweep.analysis import (BITS, SPARSITY, fix_other_fields, ok_rows, pareto_front,
                               sort_rows, swept_fields)
-from ..sweep.export import ENERGY_ORDER
+from ..sweep.export import ENERGY_ORDER, INPUT
 
 __all__ = ["make_figure", "save", "dense_vs_sparse", "bits", "energy_breakdown", "pareto",
            "timeline"]
@@ -209,7 +209,9 @@ def _log_if_wide(ax, values, axis: str) -> None:
 
 
 def pareto(rows: Sequence[Mapping], given: Mapping[str, Any] | None = None) -> Figure:
-    rows = list(rows)
+    # one input speech: latency and energy are totals over it (the first, when several)
+    rows, fixed = fix_other_fields(list(rows), [f for f in swept_fields(rows) if f != INPUT])
+    given = {**(given or {}), **fixed}
     fields = swept_fields(rows)
     panels = [("latency_s", 1e3, "latency (busy time), ms")]
     show_wer, wer_note = _wer_note(rows)
@@ -223,7 +225,8 @@ def pareto(rows: Sequence[Mapping], given: Mapping[str, Any] | None = None) -> F
     cmap = colormaps["plasma"]
     colors = {b: cmap(0.1 + 0.75 * k / max(1, len(bit_values) - 1))
               for k, b in enumerate(bit_values)}
-    markers = dict(zip(sparsities, "osD^v<>p*h"))
+    shapes = "osD^v<>p*h"   # reused past ten sparsities (an eleventh was a KeyError)
+    markers = {sp: shapes[k % len(shapes)] for k, sp in enumerate(sparsities)}
     for ax, (col, scale, label) in zip(axes, panels):
         for r in rows:
             ax.scatter(r[col] * scale, r["energy_total_uj"], s=36, color=colors[r[BITS]],

@@ -8,13 +8,14 @@ from it only in ``model.sparsity``, at each bit-width. Latency is the busy time 
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..sweep.analysis import (BITS, SPARSITY, dense_vs_sparse, ok_rows, pareto_front,
+from ..sweep.analysis import (BITS, SPARSITY, by_input, dense_vs_sparse, ok_rows, pareto_front,
                               sort_rows, swept_fields, where)
 
 __all__ = ["Table", "SweepReport", "build_sweep_report", "render_text", "render_markdown"]
@@ -39,8 +40,8 @@ class SweepReport:
 
 def _short(name: str, fields: Sequence[str]) -> str:
     """``model.weight_bits`` -> ``weight_bits`` unless another swept field ends the same."""
-    tail = name.split(".", 1)[1]
-    return tail if sum(f.split(".", 1)[1] == tail for f in fields) == 1 else name
+    tail = name.split(".", 1)[-1]     # "input" has no prefix
+    return tail if sum(f.split(".", 1)[-1] == tail for f in fields) == 1 else name
 
 
 def _value(v: Any) -> str:
@@ -106,11 +107,14 @@ def build_sweep_report(points, conditions: Mapping[str, Any] | None = None, *,
     if rows:
         model = rows[0]["_record"]["model"]["name"]
         hw = rows[0]["_record"]["hardware"]["name"]
-        audio_s = rows[0]["audio_s"]
+        groups = by_input(rows)
+        audio = (f"{rows[0]['audio_s']:.2f} s of audio" if len(groups) == 1 else
+                 f"{len(groups)} inputs, see the input column; fronts are per input")
         metrics = _metrics(rows)
-        on_front = {id(r) for r in pareto_front(rows, "latency_s", "energy_total_uj")}
+        on_front = {id(r) for g in groups.values()
+                    for r in pareto_front(g, "latency_s", "energy_total_uj")}
         tables.append(Table(
-            f"Points ({model} on {hw}, {audio_s:.2f} s of audio)",
+            f"Points ({model} on {hw}, {audio})",
             [_short(f, fields) for f in fields] + [h for h, _ in metrics] + ["front"],
             [[_value(r.get(f)) for f in fields] + [get(r) for _, get in metrics]
              + ["*" if id(r) in on_front else ""] for r in rows],
@@ -123,10 +127,11 @@ def build_sweep_report(points, conditions: Mapping[str, Any] | None = None, *,
         elif all("wer" in r for r in rows):
             fronts.append(("energy vs WER", "wer", "energy_total_uj"))
             fronts.append(("latency vs WER", "wer", "latency_s"))
-        for title, x, y in fronts:
-            front = pareto_front(rows, x, y)
+        for (title, x, y), (speech, group) in itertools.product(fronts, groups.items()):
+            front = pareto_front(group, x, y)
+            on = "" if len(groups) == 1 else f", {speech}"
             tables.append(Table(
-                f"Pareto front, {title} ({len(front)} of {len(rows)} points)",
+                f"Pareto front, {title} ({len(front)} of {len(group)} points{on})",
                 [_short(f, fields) for f in fields] + [h for h, _ in metrics],
                 [[_value(r.get(f)) for f in fields] + [get(r) for _, get in metrics]
                  for r in front],

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import AzsimError
-from .export import flat_rows
+from .export import INPUT, flat_rows
 from .store import StoredPoint
 
 __all__ = ["ok_rows", "where", "swept_fields", "sort_rows", "pareto_front", "DenseSparse",
-           "dense_vs_sparse", "fix_other_fields", "BITS", "SPARSITY"]
+           "dense_vs_sparse", "fix_other_fields", "by_input", "BITS", "SPARSITY"]
 
 BITS, SPARSITY = "model.weight_bits", "model.sparsity"
 
@@ -41,11 +41,11 @@ def _matches(value: Any, wanted: Any) -> bool:
 def where(rows: Sequence[Mapping[str, Any]], conditions: Mapping[str, Any]) -> list:
     """Rows whose config has every ``{--set path: value}`` of ``conditions``."""
     out = list(rows)
+    fields = _config_fields(rows)
     for key, wanted in conditions.items():
-        if rows and key not in rows[0]:
-            known = ", ".join(k for k in rows[0] if k.startswith(("model.", "hw.")))
+        if rows and key not in fields and not any(key in r for r in rows):
             raise AzsimError(f"--where {key}: not a config field of these results "
-                             f"(fields: {known})")
+                             f"(fields: {', '.join(fields)})")
         out = [r for r in out if _matches(r.get(key), wanted)]
     if rows and not out:
         shown = " ".join(f"{k}={v!r}" for k, v in conditions.items())
@@ -53,12 +53,23 @@ def where(rows: Sequence[Mapping[str, Any]], conditions: Mapping[str, Any]) -> l
     return out
 
 
+def _config_fields(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The input column and the config columns of any of the rows, in first-seen order
+    (rows of several sweeps need not share every column: a model-preset field of one)."""
+    seen: dict[str, None] = {}
+    for r in rows:
+        for k in r:
+            if k == INPUT or k.startswith(("model.", "hw.")):
+                seen.setdefault(k, None)
+    return list(seen)
+
+
 def swept_fields(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Config columns whose values differ between rows; bits and sparsity first."""
+    """Config columns (and the input speech, :data:`azsim.sweep.export.INPUT`) whose values
+    differ between rows; bits and sparsity first."""
     if not rows:
         return []
-    fields = [k for k in rows[0] if k.startswith(("model.", "hw."))]
-    varying = [k for k in fields if len({_hashable(r.get(k)) for r in rows}) > 1]
+    varying = [k for k in _config_fields(rows) if len({_hashable(r.get(k)) for r in rows}) > 1]
     first = [k for k in (BITS, SPARSITY) if k in varying]
     return first + [k for k in varying if k not in first]
 
@@ -91,6 +102,16 @@ def pareto_front(rows: Sequence[Mapping[str, Any]], x: str, y: str) -> list:
             front.append(r)
             best_y, last = r[y], r
     return front
+
+
+def by_input(rows: Sequence[Mapping[str, Any]]) -> dict[Any, list]:
+    """The rows of each input speech (:data:`azsim.sweep.export.INPUT`), in first-seen order:
+    latency and energy are totals over the audio, so a Pareto front only compares points
+    that ran on the same speech."""
+    out: dict[Any, list] = {}
+    for r in rows:
+        out.setdefault(r.get(INPUT), []).append(r)
+    return out
 
 
 @dataclass(frozen=True)

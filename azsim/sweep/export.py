@@ -3,6 +3,8 @@
 Columns, in order:
 
 - ``key``, ``status`` (``ok``/``failed``), ``run_s`` (the point's wall time in its worker, s);
+- ``input``: the speech the point ran on (:func:`input_label`: shipped audio, WAV files or a
+  test set with its utterance count, and a content hash);
 - the resolved config, one column per field, named by its ``--set`` path (``model.weight_bits``,
   ``model.sparsity``, ``model.encoder.hidden``, ``hw.clock_mhz``...): the fields carry their
   units in their names already (schema: ``azsim/config/schema.py``); ``model.sparsity`` is the
@@ -21,6 +23,7 @@ Measurements of a failed point are empty.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -116,9 +119,36 @@ def _leaves(table: Mapping, prefix: str) -> dict[str, Any]:
     return out
 
 
+INPUT = "input"   # the column naming the speech a point ran on
+
+
+def input_label(config: Mapping) -> str | None:
+    """The speech a stored point ran on, as one readable value: the shipped audio, N WAV
+    files, or a test set's name and utterance count, each with its content hash's first 8
+    hex digits (None for a config without inputs). Two points that ran on different speech
+    differ here, so the report and the plots keep them apart (until 2026-12-06 they paired a
+    2-utterance sparse point with a 4-utterance dense one)."""
+    def short(obj: Any) -> str:
+        text = json.dumps(obj, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:8]
+    if "test" in config:
+        t = config["test"]
+        return f"test set {t.get('name')}, {t.get('utterances')} utterances ({short(t)})"
+    if "audio" not in config:
+        return None
+    if config.get("audio_default"):
+        return f"shipped audio ({short(config['audio'])})"
+    return f"{len(config['audio'])} WAV files ({short(config['audio'])})"
+
+
 def flatten_config(config: Mapping) -> dict[str, Any]:
-    """A stored point config (``model``, ``hw``, ...) as ``{--set path: value}``."""
-    return {**_leaves(config.get("model", {}), "model"), **_leaves(config.get("hw", {}), "hw")}
+    """A stored point config (``model``, ``hw``, ...) as ``{--set path: value}``, and its
+    input (:func:`input_label`)."""
+    out = {**_leaves(config.get("model", {}), "model"), **_leaves(config.get("hw", {}), "hw")}
+    label = input_label(config)
+    if label is not None:
+        out[INPUT] = label
+    return out
 
 
 def flatten_record(record: Mapping) -> dict[str, Any]:
@@ -162,7 +192,8 @@ def columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
         if m == "energy_total_uj":
             metric_order.extend(components)
     head = ["key", "status", "run_s"]
-    config = [n for n in names if n.startswith(("model.", "hw."))]
+    config = ([INPUT] if INPUT in seen else []) + \
+        [n for n in names if n.startswith(("model.", "hw."))]
     config = [n for n in LEADING if n in seen] + [n for n in config if n not in LEADING]
     metric_order += [m for m, _ in OPTIONAL_METRICS]
     metrics = [n for n in metric_order if n in seen]

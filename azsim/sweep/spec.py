@@ -30,6 +30,7 @@ names and contents (SHA-256) of the audio and weight files. Two spellings of the
 from __future__ import annotations
 
 import ast
+import dataclasses
 import datetime
 import hashlib
 import importlib.util
@@ -558,6 +559,13 @@ def expand(spec: SweepSpec, jobs: int = 1) -> list[Point]:
         return out
 
     models = resolve(model_axes, cfgmod.load_model_config, "model", spec.model)
+    if spec.weights:
+        # The points' config names the weights they run, as their records do (azsim.api):
+        # until 2026-12-06 it kept the preset's model.weights ("small" for a sweep of
+        # --weights small-qat4.npz), so the CSV, the report and --where named the wrong model
+        # and the key hashed a file the points never read.
+        models = {combo: dataclasses.replace(cfg, weights=spec.weights)
+                  for combo, cfg in models.items()}
     hws = resolve(hw_axes, cfgmod.load_hardware_config, "hardware", spec.hw)
     tables = {}
     for hw_cfg in hws.values():

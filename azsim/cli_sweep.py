@@ -76,7 +76,8 @@ def _parse_where(where) -> dict:
               default="results.sqlite", show_default=True, metavar="PATH",
               help="results database (SQLite); every finished point is committed at once")
 @click.option("--resume", is_flag=True, default=False,
-              help="skip points already stored successfully in --results")
+              help="skip points already stored successfully in --results by this azsim "
+                   "code (points stored by other code run again)")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
               help="worker processes  [default: all cores]")
 @click.option("--executor", type=click.Choice(("local", "dask")), default="local",
@@ -151,8 +152,16 @@ def _run(spec, points, axes, results, resume, jobs, executor, scheduler, pool, c
 
     with ResultStore(results) as store:
         damaged: dict[str, str] = {}
-        todo = runner.pending_points(points, store, resume, damaged)
+        stale: dict[str, str] = {}
+        todo = runner.pending_points(points, store, resume, damaged, stale)
         skipped = len(points) - len(todo)
+        if stale:
+            from ._version import code_version
+            versions = ", ".join(sorted(set(stale.values())))
+            click.echo(f"azsim: note: running again {len(stale)} point"
+                       f"{'s' if len(stale) != 1 else ''} stored by other azsim code "
+                       f"({versions}; this is {code_version()}): their numbers may differ",
+                       err=True)
         for text in list(damaged.values())[:3]:
             click.echo(f"azsim: note: running again: {text}", err=True)
         if len(damaged) > 3:

@@ -857,3 +857,26 @@ def test_a_sweep_with_weights_names_them_in_its_config(cli, tmp_path):
     from azsim.sweep.analysis import ok_rows
     (row,) = ok_rows(open_for_reading(db))
     assert row["model.weights"] == qat4 == row["_record"]["model"]["weights"]
+
+
+def test_resume_runs_again_the_points_stored_by_other_azsim_code(cli, tmp_path):
+    """The release number never changed while the cost model did: --resume after an update
+    kept the old code's numbers under the same keys, beside the new code's."""
+    import sqlite3
+
+    from azsim._version import code_version
+    db = str(tmp_path / "v.sqlite")
+    argv = ("sweep", "--model", "tiny", "--set", "model.weight_bits=8,4", "--results", db,
+            "-j", "1", "--resume")
+    code, _, err = cli(*argv)
+    assert code in (0, None), err
+    with sqlite3.connect(db) as con:
+        assert {v for (v,) in con.execute("SELECT azsim_version FROM points")} == \
+            {code_version()}
+        con.execute("UPDATE points SET azsim_version = '0.1.0+000000000000' WHERE rowid = 1")
+    code, _, err = cli(*argv)
+    assert code in (0, None) and "1 already stored, 1 to run" in err
+    assert "running again 1 point stored by other azsim code (0.1.0+000000000000" in err
+    with sqlite3.connect(db) as con:
+        assert {v for (v,) in con.execute("SELECT azsim_version FROM points")} == \
+            {code_version()}

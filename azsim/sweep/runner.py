@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .._version import __version__
+from .._version import code_version
 from .pool import LocalPool, run_local
 from .spec import Point, SweepSpec
 from .store import ResultStore
@@ -99,13 +99,16 @@ def connect_dask(scheduler: str | None):
 
 
 def pending_points(points: Sequence[Point], store: ResultStore, resume: bool,
-                   damaged: dict[str, str] | None = None) -> list[Point]:
-    """The points to run: all, or with ``resume`` those not yet stored successfully. A point
-    stored as ok whose row is damaged (:meth:`ResultStore.done_keys`) is run again; ``damaged``,
-    if given, receives its key and what is wrong with it."""
+                   damaged: dict[str, str] | None = None,
+                   stale: dict[str, str] | None = None) -> list[Point]:
+    """The points to run: all, or with ``resume`` those not yet stored successfully by this
+    code (:func:`azsim._version.code_version`). A point stored as ok whose row is damaged
+    (:meth:`ResultStore.done_keys`) is run again, ``damaged`` receiving its key and what is
+    wrong with it; so is one stored by other azsim code, ``stale`` receiving its key and that
+    code's version (its numbers may differ from this code's)."""
     if not resume:
         return list(points)
-    done = store.done_keys((p.key for p in points), damaged)
+    done = store.done_keys((p.key for p in points), damaged, code_version(), stale)
     return [p for p in points if p.key not in done]
 
 
@@ -130,7 +133,7 @@ def run_sweep(points: Sequence[Point], spec: SweepSpec, store: ResultStore, *, j
         point = by_key[res.key]
         store.put(key=res.key, status="ok" if res.ok else "failed", config=point.config,
                   overrides=point.overrides, record_json=res.record_json, error=res.error,
-                  run_s=res.run_s, version=__version__)
+                  run_s=res.run_s, version=code_version())
         counts["ok" if res.ok else "failed"] += 1
         if on_result is not None:
             on_result(point, res)

@@ -129,11 +129,23 @@ class ResultStore:
             raise _open_error(option + " " + path, exc) from None
 
     def done_keys(self, keys: Iterable[str] | None = None,
-                  damaged: dict[str, str] | None = None) -> set[str]:
+                  damaged: dict[str, str] | None = None, version: str | None = None,
+                  stale: dict[str, str] | None = None) -> set[str]:
         """Keys stored successfully (of ``keys``, or all). A point stored as ok whose row fails
         the checks of :func:`azsim.sweep.checks.check_point` is not done (``--resume`` runs it
-        again, replacing the row): ``damaged``, if given, receives its key and the reason."""
+        again, replacing the row): ``damaged``, if given, receives its key and the reason.
+        With ``version`` (:func:`azsim._version.code_version`), a point stored by other code
+        is not done either: ``stale``, if given, receives its key and that code's version."""
         wanted = None if keys is None else set(keys)
+        versions = {}
+        if version is not None:
+            self._db.text_factory = bytes
+            try:
+                for key, ver in self._db.execute(
+                        "SELECT key, azsim_version FROM points WHERE status = 'ok'"):
+                    versions[key] = ver
+            finally:
+                self._db.text_factory = str
         done = set()
         self._db.text_factory = bytes
         try:
@@ -153,6 +165,13 @@ class ResultStore:
                 if damaged is not None:
                     damaged[key] = str(exc)
                 continue
+            if version is not None:
+                ver = versions.get(row[0])
+                ver = ver.decode(errors="replace") if isinstance(ver, bytes) else str(ver)
+                if ver != version:
+                    if stale is not None:
+                        stale[key] = ver
+                    continue
             done.add(key)
         return done
 

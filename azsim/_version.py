@@ -7,20 +7,32 @@ from pathlib import Path
 __version__ = "0.1.0"
 
 
+# Sources that present, store or train but compute no part of a run's record: a change to
+# them leaves every stored point valid (relative to the azsim package).
+_PRESENTATION = ("cli.py", "cli_context.py", "cli_sweep.py", "cli_train.py", "cli_types.py",
+                 "plot/", "train/", "report/render.py", "report/render_decode.py",
+                 "report/sweep_report.py", "sweep/analysis.py", "sweep/checks.py",
+                 "sweep/export.py", "sweep/pool.py", "sweep/runner.py", "sweep/store.py",
+                 "sweep/warm.py", "_version.py")
+
+
 @functools.lru_cache(maxsize=1)
 def code_version() -> str:
-    """``__version__`` plus the first 12 hex digits of a SHA-256 over azsim's Python sources
-    (the ``azsim`` and ``azsim.kernels`` packages, by relative path). The release number has
-    not changed while the cost model has, so a sweep resumed after an update mixed numbers of
-    two models under one key; the results store records this instead, and ``azsim sweep
-    --resume`` runs points stored by other code again."""
+    """``__version__`` plus the first 12 hex digits of a SHA-256 over the Python sources that
+    compute a run's record (the ``azsim`` and ``azsim.kernels`` packages by relative path,
+    less :data:`_PRESENTATION`). The release number has not changed while the cost model
+    has, so a sweep resumed after an update mixed numbers of two models under one key; the
+    results store records this instead, and ``azsim sweep --resume`` runs points stored by
+    other code again."""
     digest = hashlib.sha256()
     for package in ("azsim", "azsim.kernels"):
         spec = importlib.util.find_spec(package)
         root = Path(spec.origin).parent
         for path in sorted(root.rglob("*.py")):
-            if package == "azsim" and "kernels" in path.relative_to(root).parts[:1]:
-                continue   # an installed azsim/kernels is the second package
-            digest.update(f"{package}/{path.relative_to(root).as_posix()}\0".encode())
+            rel = path.relative_to(root).as_posix()
+            if package == "azsim" and (rel.startswith("kernels/")   # installed: the 2nd package
+                                       or rel.startswith(_PRESENTATION)):
+                continue
+            digest.update(f"{package}/{rel}\0".encode())
             digest.update(path.read_bytes())
     return f"{__version__}+{digest.hexdigest()[:12]}"

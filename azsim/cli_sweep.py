@@ -7,6 +7,7 @@ Like the rest of the CLI, bad input raises :class:`azsim.errors.AzsimError`, whi
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -111,6 +112,17 @@ def sweep(spec_file, model, weights, hardware, audio, testset, utterances, sets,
                resume, jobs, executor, scheduler, dry_run, pool)
 
 
+class _NoBar:
+    """A progress bar's ``update`` for output that is not a terminal."""
+
+    def update(self, n: int) -> None:
+        pass
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
+
+
 def _sweep(spec_file, model, weights, hardware, audio, testset, utterances, sets, results,
            resume, jobs, executor, scheduler, dry_run, pool) -> None:
     from .sweep import runner
@@ -136,12 +148,25 @@ def _sweep(spec_file, model, weights, hardware, audio, testset, utterances, sets
             client.close()
         return
     if dry_run:
-        click.echo(f"sweep: {len(points)} point{'s' if len(points) != 1 else ''} over {axes}")
+        fixed = " ".join(spec.fixed)
+        click.echo(f"sweep: {_count(len(points), 'point')} over {axes}"
+                   + (f", each with {fixed}" if fixed and spec.axes else ""))
+        done = set()
+        if resume and os.path.isfile(results):   # what --resume would skip, as it would
+            from .sweep import runner
+            from .sweep.store import ResultStore
+            with ResultStore(results) as store:
+                done = {p.key for p in points} - \
+                    {p.key for p in runner.pending_points(points, store, True)}
         for p in points:
             # a sweep without axes is its base run: show what it is run with
             shown = " ".join(f"{k}={v!r}" for k, v in p.values.items()) or \
                 " ".join(p.overrides) or "(the base run, no --set)"
-            click.echo(f"  {p.key[:12]}  {shown}")
+            click.echo(f"  {p.key[:12]}  {shown}" + ("  (stored: skipped)" if p.key in done
+                                                     else ""))
+        if resume:
+            click.echo(f"{_count(len(points) - len(done), 'point')} to run, "
+                       f"{len(done)} stored in {results}")
         return
     _run(spec, points, axes, results, resume, jobs, executor, scheduler, pool, None)
 
@@ -170,14 +195,25 @@ def _run(spec, points, axes, results, resume, jobs, executor, scheduler, pool, c
         if executor == "dask":
             workers = f"Dask scheduler {scheduler}"
         else:
-            workers = f"{min(jobs, max(1, len(todo)))} worker process(es)"
-        click.echo(f"sweep: {len(points)} points over {axes}; {skipped} already stored, "
-                   f"{len(todo)} to run on {workers} -> {results}", err=True)
+            n = min(jobs, max(1, len(todo)))
+            workers = f"{n} worker process{'es' if n != 1 else ''}"
+        # without --resume every point runs, and one stored before is replaced: say so (it
+        # said "0 already stored")
+        replaced = 0 if resume else len(store.done_keys(p.key for p in points))
+        stored = (f"{skipped} already stored" if resume else
+                  f"{replaced} stored before, replaced (--resume keeps them)" if replaced
+                  else "none stored before")
+        plan = f"{len(todo)} to run on {workers}" if todo else "nothing to run"
+        click.echo(f"sweep: {_count(len(points), 'point')} over {axes}; {stored}, {plan} -> "
+                   f"{results}", err=True)
         failed = []
         start = time.perf_counter()
-        with click.progressbar(length=len(todo), label="points", file=sys.stderr,
-                               show_eta=True, show_pos=True,
-                               item_show_func=lambda _: f"failed {len(failed)}") as bar:
+        # a progress bar on a terminal only: in a log click printed its bare label, "points"
+        bar_cm = click.progressbar(length=len(todo), label="points", file=sys.stderr,
+                                   show_eta=True, show_pos=True,
+                                   item_show_func=lambda _: f"failed {len(failed)}") \
+            if sys.stderr.isatty() else contextlib.nullcontext(_NoBar())
+        with bar_cm as bar:
             warned: dict[str, int] = {}
 
             def on_result(point, res) -> None:
@@ -198,8 +234,8 @@ def _run(spec, points, axes, results, resume, jobs, executor, scheduler, pool, c
         if len(failed) > 10:
             click.echo(f"... and {len(failed) - 10} more failed points (azsim results export)",
                        err=True)
-        click.echo(f"sweep: {summary.ok} points ok, {summary.failed} failed, {skipped} skipped, "
-                   f"in {time.perf_counter() - start:.1f} s -> {results}")
+        click.echo(f"sweep: {_count(summary.ok, 'point')} ok, {summary.failed} failed, "
+                   f"{skipped} skipped, in {time.perf_counter() - start:.1f} s -> {results}")
     if summary.failed:
         sys.exit(1)
 
@@ -214,8 +250,10 @@ def results() -> None:
 
 @results.command("export")
 @click.argument("results_path", metavar="RESULTS")
-@click.option("--csv", "as_csv", is_flag=True, default=False, help="CSV table (default)")
-@click.option("--json", "as_json", is_flag=True, default=False, help="JSON list of flat rows")
+@click.option("--csv", "as_csv", is_flag=True, default=False,
+              help="CSV table (the default, unless -o ends in .json)")
+@click.option("--json", "as_json", is_flag=True, default=False,
+              help="JSON list of flat rows (the default for -o FILE.json)")
 @click.option("-o", "--output", "dest", default="-", show_default=True, metavar="FILE|-",
               help="output file, or - for stdout")
 def export(results_path, as_csv, as_json, dest) -> None:
@@ -225,7 +263,15 @@ def export(results_path, as_csv, as_json, dest) -> None:
 
     if as_csv and as_json:
         raise AzsimError("--csv and --json are two output formats: give one of them")
-    fmt = "json" if as_json else "csv"
+    # The format follows the file's extension unless a flag names it (`-o out.json` wrote
+    # CSV into a .json file); a flag that contradicts the extension is refused.
+    ext = os.path.splitext(dest)[1].lower() if dest != "-" else ""
+    by_ext = {".csv": "csv", ".json": "json"}.get(ext)
+    flag = "json" if as_json else "csv" if as_csv else None
+    if flag and by_ext and flag != by_ext:
+        raise AzsimError(f"-o {dest}: a {ext} file, but --{flag} asks for {flag.upper()}; "
+                         f"give a .{flag} file or --{by_ext}")
+    fmt = flag or by_ext or "csv"
 
     # open_for_reading checks every point as for report and plot: nothing damaged is written
     rows = flat_rows(open_for_reading(results_path))

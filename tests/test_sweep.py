@@ -880,3 +880,18 @@ def test_resume_runs_again_the_points_stored_by_other_azsim_code(cli, tmp_path):
     with sqlite3.connect(db) as con:
         assert {v for (v,) in con.execute("SELECT azsim_version FROM points")} == \
             {code_version()}
+
+
+def test_a_dry_run_with_resume_shows_what_would_run(cli, tmp_path):
+    """--dry-run listed every point even where --resume would skip most of them, and hid the
+    fixed settings each point runs with."""
+    db = str(tmp_path / "r.sqlite")
+    code, _, err = cli("sweep", "--model", "tiny", "--set", "model.weight_bits=8,4",
+                       "--set", "hw.zero_handling=gate", "--results", db, "-j", "1")
+    assert code in (0, None), err
+    code, out, err = cli("sweep", "--model", "tiny", "--set", "model.weight_bits=8,4,2",
+                         "--set", "hw.zero_handling=gate", "--results", db, "--resume",
+                         "--dry-run")
+    assert code in (0, None), err
+    assert "each with hw.zero_handling=gate" in out and out.count("(stored: skipped)") == 2
+    assert "1 point to run, 2 stored" in out

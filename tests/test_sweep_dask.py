@@ -23,7 +23,7 @@ def test_dask_sweep_stores_the_same_records_as_the_local_pool(cli, tmp_path):
         # Resume through Dask as well: nothing left to run.
         code, out, err = cli("sweep", *axes, "--executor", "dask", "--scheduler",
                              cluster.scheduler_address, "--results", dask_db, "--resume")
-        assert "4 already stored, 0 to run" in err
+        assert "4 already stored, nothing to run" in err
     local_db = str(tmp_path / "local.sqlite")
     code, _, err = cli("sweep", *axes, "--results", local_db, "--jobs", "1")
     assert code in (0, None), err

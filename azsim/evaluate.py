@@ -231,8 +231,10 @@ def calibration_utterances(cfg) -> list[Utterance]:
 def evaluate(model: str = cfgmod.DEFAULT_MODEL, testset: str = "test", bits: int | None = None,
              overrides=(), weights: str | None = None, include_float: bool = False,
              progress: Callable[[str, int, int], None] | None = None,
-             baseline: dict | None = None, baseline_label: str = "baseline") -> dict:
-    """WER/CER of the integer model (and, optionally, of the float golden model).
+             baseline: dict | None = None, baseline_label: str = "baseline",
+             utterances: int | None = None) -> dict:
+    """WER/CER of the integer model (and, optionally, of the float golden model) on the test
+    set's first ``utterances`` utterances (all by default).
 
     ``baseline``: an earlier result of this function (``azsim eval --json``) on the same test
     set; the result then gains ``compare``, this model's WER minus the baseline's with a paired
@@ -240,7 +242,7 @@ def evaluate(model: str = cfgmod.DEFAULT_MODEL, testset: str = "test", bits: int
     ``include_float``, ``float_vs_integer`` compares the integer model against the float one
     the same way."""
     return evaluate_sets(model, [testset], bits, overrides, weights, include_float, progress,
-                         baseline, baseline_label)[0]
+                         baseline, baseline_label, utterances)[0]
 
 
 def head_of(tset: TestSet, utterances: int | None) -> TestSet:

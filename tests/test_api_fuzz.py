@@ -110,6 +110,14 @@ def test_a_baseline_without_hypotheses_is_refused():
     _refused(lambda: evaluate("tiny", testset="names", baseline={}), "hypotheses")
 
 
+def test_evaluate_takes_a_count_of_utterances_as_evaluate_sets_does():
+    """evaluate_sets had `utterances`, evaluate (its one-set form) did not."""
+    assert evaluate("tiny", testset="names", utterances=2)["utterances"] == 2
+    _refused(lambda: evaluate("tiny", testset="names", utterances=0), "--utterances 0",
+             "allowed: 1..120")
+    _refused(lambda: evaluate("tiny", testset="names", utterances=1.5), "utterances", "1.5")
+
+
 def test_expand_refuses_a_job_count_below_one():
     """0 and -1 were accepted; 1.5 and None were a TypeError in model/budget.py."""
     _refused(lambda: expand(_spec(), jobs=0), "jobs", "0")

@@ -315,8 +315,9 @@ def test_corpus_merge_cli_errors_are_one_line_exit_2(cli, tmp_path):
         code, out, err = cli("corpus-merge", *args)
         assert code == 2, args
         assert words in err and err.count("\n") == 1 and "Traceback" not in err, err
+    # one corpus twice doubled its utterances (until 2026-12-06 'train': 6 here)
     code, out, err = cli("corpus-merge", str(tmp_path / "ok"), str(a), str(a))
-    assert code == 0 and "'train': 6" in out, (out, err)
+    assert code == 2 and "given twice" in err and not (tmp_path / "ok").exists(), (out, err)
 
 
 def test_training_refuses_a_corpus_without_training_or_dev_utterances(tmp_path):
@@ -580,3 +581,48 @@ def test_relabel_writes_the_teachers_greedy_transcripts(tmp_path, shipped_test_h
     shutil.rmtree(tmp_path / "out")
     with pytest.raises(Exception, match="is the source"):
         relabel_corpus(src, src, w, cfg)
+
+
+def test_a_draw_into_a_folder_holding_a_corpus_is_refused(tmp_path):
+    """A second draw wrote only its own splits: the first draw's names_train.npz stayed, and
+    training read it (40 utterances, 6 in the second draw's held-out voices)."""
+    from azsim.corpus.build import build_corpus
+    from azsim.errors import AzsimError
+    old = _tiny_corpus(tmp_path / "c", 1, 3, names_train=2)
+    before = sorted(p.name for p in old.iterdir())
+    with pytest.raises(AzsimError, match="already holds a corpus .*corpus.json.*new folder"):
+        build_corpus(old, {"train": 1, "dev": 0, "test": 0, "names": 0, "names_train": 0})
+    assert sorted(p.name for p in old.iterdir()) == before
+
+
+def test_a_split_file_its_description_does_not_list_is_not_read(tmp_path):
+    """Training and merging took names_train.npz whenever the file was there."""
+    import json
+
+    from azsim.corpus.build import has_split, merge_corpora
+    a = _tiny_corpus(tmp_path / "a", 1, 3, names_train=2)
+    b = _tiny_corpus(tmp_path / "b", 2, 4, names_train=3)
+    meta = json.loads((a / "corpus.json").read_text())
+    meta["sizes"]["names_train"] = 0          # a.npz's 2 utterances: a stale file
+    (a / "corpus.json").write_text(json.dumps(meta))
+    assert not has_split(a, "names_train") and has_split(b, "names_train")
+    merged = merge_corpora(tmp_path / "m", [a, b])
+    assert merged["sizes"]["names_train"] == 3 and merged["sizes"]["train"] == 7
+
+
+def test_a_merge_of_different_draw_settings_does_not_take_the_last_ones(tmp_path):
+    """The merged description was the last source's: a merge of grammar 3 and grammar 0
+    draws said grammar 0 (and eval called the grammar-3 utterances another grammar's)."""
+    import json
+
+    from azsim.corpus.build import merge_corpora
+    a = _tiny_corpus(tmp_path / "a", 1, 3)
+    b = _tiny_corpus(tmp_path / "b", 2, 4)
+    for folder, version, share in ((a, 3, 0.0), (b, 0, 0.5)):
+        meta = json.loads((folder / "corpus.json").read_text())
+        meta.update(grammar=f"g{version}", grammar_version=version, random_voices=share)
+        (folder / "corpus.json").write_text(json.dumps(meta))
+    merged = merge_corpora(tmp_path / "m", [a, b])
+    assert merged["grammar"] is None and merged["grammar_version"] is None
+    assert merged["random_voices"] is None
+    assert [m["grammar_version"] for m in merged["merged_from"]] == [3, 0]

@@ -180,6 +180,14 @@ def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None
     if not 0 <= pause_ms[0] <= pause_ms[1]:
         raise ValueError(f"pause_ms {pause_ms}: expected 0 <= min <= max")
     out = Path(out_dir)
+    held = [name for name in ["corpus.json"] + [f"{s}.npz" for s in SPLITS]
+            if (out / name).exists()]
+    if held:
+        # A draw writes only the splits it draws: the others of an earlier draw stayed beside
+        # them, and training read a stale names_train.npz (some of it in this draw's held-out
+        # voices) as its own (until 2026-12-06).
+        raise AzsimError(f"corpus DIR {out_dir}: already holds a corpus ({', '.join(held)}); "
+                         "give a new folder")
     out.mkdir(parents=True, exist_ok=True)
     split_seed = seed if voice_split_seed is None else voice_split_seed
     variants = synth.split_variants(synth.list_variants(), split_seed)
@@ -241,6 +249,29 @@ def _write_whole(path: Path, data: bytes | None = None, arrays: dict | None = No
     except OSError as exc:
         raise AzsimError(f"{path}: cannot write ({os_reason(exc)}); the corpus in "
                          f"{path.parent} is incomplete") from None
+
+
+def has_split(corpus_dir, split: str, meta: dict | None = None) -> bool:
+    """Whether the corpus holds ``split``: its file exists and ``corpus.json`` (``meta``, read
+    here when None) lists it with the number of utterances the file holds; a corpus whose
+    description has no ``sizes`` holds the files it has. A file its description does not
+    list, or lists with another count (left by an earlier draw into the folder), is not the
+    corpus's."""
+    path = Path(corpus_dir) / f"{split}.npz"
+    if not path.is_file():
+        return False
+    meta = read_corpus_meta(corpus_dir) if meta is None else meta
+    sizes = (meta or {}).get("sizes")
+    if not isinstance(sizes, dict):
+        return True
+    if split not in sizes:
+        return False
+    try:
+        with np.load(path) as z:
+            held = int(z["texts"].shape[0])
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return True   # a damaged split: its reader says what is wrong with it
+    return held == sizes[split]
 
 
 def read_corpus_meta(corpus_dir, what: str = "") -> dict | None:
@@ -428,11 +459,16 @@ def merge_corpora(out_dir, sources: list) -> dict:
     srcs = [Path(s) for s in sources]
     if len(srcs) < 2:
         raise AzsimError(f"corpus merge: {len(srcs)} source corpus given; give two or more")
-    metas, n_training = [], []
+    metas, n_training, seen = [], [], {}
     for src in srcs:
         what = f"corpus merge source {src}"
         if resolved_path(out, f"corpus merge DIR {out_dir}") == resolved_path(src, what):
             raise AzsimError(f"corpus merge DIR {out_dir}: is also a source; write elsewhere")
+        real = str(resolved_path(src, what))
+        if real in seen:   # one corpus twice doubled every utterance of it
+            raise AzsimError(f"corpus merge source {src}: given twice (as {seen[real]} too); "
+                             "each corpus is merged once")
+        seen[real] = src
         meta_path = src / "corpus.json"
         if path_kind(meta_path, what) != "file" or path_kind(src / "train.npz", what) != "file":
             raise AzsimError(f"corpus merge source {src}: no corpus.json and train.npz; "
@@ -442,7 +478,7 @@ def merge_corpora(out_dir, sources: list) -> dict:
             raise AzsimError(f"corpus merge source {meta_path}: not a corpus description (it "
                              "needs 'frontend' with 'hop_ms', as 'azsim corpus' writes)")
         counts = {split: check_split(src, split) for split in SPLITS
-                  if (src / f"{split}.npz").is_file()}
+                  if has_split(src, split, meta)}
         # the merged description is the last source's with its counts replaced: that one
         # must be whole; the others' counts are kept in its merged_from
         _check_counts(f"corpus merge source {meta_path}", meta, src is srcs[-1])
@@ -461,7 +497,7 @@ def merge_corpora(out_dir, sources: list) -> dict:
                              + ", ".join(f"{s}: {v}" for s, v in zip(srcs, values))
                              + "); only corpora with the same voice split and frontend merge")
     for split in TRAINING_SPLITS:
-        _check_mergeable(split, [s for s in srcs if (s / f"{split}.npz").is_file()])
+        _check_mergeable(split, [s for s, m in zip(srcs, metas) if has_split(s, split, m)])
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -471,7 +507,7 @@ def merge_corpora(out_dir, sources: list) -> dict:
     hop_s = metas[-1]["frontend"]["hop_ms"] / 1000
     for split in TRAINING_SPLITS:
         # every split was checked above
-        parts = [_read_split(s, split) for s in srcs if (s / f"{split}.npz").is_file()]
+        parts = [_read_split(s, split) for s, m in zip(srcs, metas) if has_split(s, split, m)]
         if not parts:
             continue
         if any("pause_s" in p for p in parts):   # corpora drawn before pauses had none
@@ -487,14 +523,22 @@ def merge_corpora(out_dir, sources: list) -> dict:
         seconds[split] = float(merged["offsets"][-1] * hop_s)
     for split in HELD_OUT_SPLITS:
         path = srcs[-1] / f"{split}.npz"
-        if path.is_file():   # what it holds, not what the description says
+        if has_split(srcs[-1], split, metas[-1]):   # listed; its count is what it holds
             sizes[split] = check_split(srcs[-1], split)
             seconds[split] = float(_feature_shape(path, f"corpus split {path}")[0] * hop_s)
             shutil.copyfile(path, out / f"{split}.npz")
-    meta = dict(metas[-1], seed=None, sizes=sizes, seconds=seconds,
+    # The draw settings the sources do not share are None here (each source's stays in
+    # merged_from): the last source's stood for all, so a merge of grammar 3 and grammar 0
+    # draws said grammar 0, and eval called the grammar-3 utterances another grammar's.
+    mixed = {key: None for key in ("grammar", "grammar_version", "random_voices", "pauses",
+                                   "pause_ms", "pseudo_names")
+             if len({json.dumps(m.get(key), sort_keys=True) for m in metas}) > 1}
+    meta = dict(metas[-1], **mixed, seed=None, sizes=sizes, seconds=seconds,
                 merged_from=[{"dir": str(s), "seed": m.get("seed"), "sizes": m.get("sizes"),
                               "random_voices": m.get("random_voices"),
-                              "pauses": m.get("pauses", 0.0), "grammar": m.get("grammar")}
+                              "pauses": m.get("pauses", 0.0), "grammar": m.get("grammar"),
+                              "grammar_version": m.get("grammar_version"),
+                              "pseudo_names": m.get("pseudo_names")}
                              for s, m in zip(srcs, metas)])
     _write_whole(out / "corpus.json", (json.dumps(meta, indent=2) + "\n").encode())
     return meta

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -33,10 +32,12 @@ class Split:
 
 
 def load(corpus_dir, split: str, vocab: Vocab, limit: int | None = None) -> Split:
-    """One split; ``train`` also takes the corpus's ``names_train.npz`` when it has one."""
+    """One split; ``train`` also takes the corpus's ``names_train`` split when it has one
+    (:func:`azsim.corpus.build.has_split`: listed in its corpus.json, not merely a file left
+    in the folder by an earlier draw)."""
+    from ..corpus.build import has_split
     z = load_split(corpus_dir, split)
-    extra = Path(corpus_dir) / "names_train.npz"
-    if split == "train" and extra.is_file():
+    if split == "train" and has_split(corpus_dir, "names_train"):
         z = _concat(z, load_split(corpus_dir, "names_train"))
     n = len(z["texts"]) if limit is None else min(limit, len(z["texts"]))
     offsets = z["offsets"][:n + 1]

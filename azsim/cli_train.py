@@ -306,8 +306,8 @@ def eval_cmd(model, weights, testsets, utterances, bits, sparsity, prune, weight
              branch, branch_weights, beam, context, context_weight, overrides, include_float,
              show_errors, compare_path, compare_float_path, json_dest) -> None:
     """WER and CER of a model on a test set, by azsim's integer inference."""
-    from .cli import (_branch_overrides, _check_writable, _compression_overrides,
-                      _decode_overrides, _reject_hw_sets,
+    from .cli import (_branch_overrides, _check_model_options, _check_writable,
+                      _compression_overrides, _decode_overrides, _reject_hw_sets,
                       _with_shorthands, _write_json)
     from .evaluate import evaluate_sets, pooled
 
@@ -330,6 +330,7 @@ def eval_cmd(model, weights, testsets, utterances, bits, sparsity, prune, weight
         + _branch_overrides(branch, branch_weights)
         + _decode_overrides(beam, context, context_weight, None, None, None)
         + ([f"model.weight_bits={bits}"] if bits is not None else []))
+    _check_model_options(model, overrides, weights, prune)
     results = evaluate_sets(model, testsets, None, overrides, weights, include_float,
                             _stderr_progress(quiet), baseline, f"{option} {compare_path}",
                             utterances)

@@ -462,3 +462,21 @@ def test_toml_nested_too_deeply_is_a_config_error(cli, tmp_path, nest):
                     words=(str(path), "nested too deeply"))
     _one_line_error(cli, "run", "--model", "tiny", "--set", f"hw.clock_mhz={nest}",
                     words=("hw.clock_mhz",))
+
+
+@pytest.mark.parametrize("command", ["run", "eval"])
+def test_a_prune_method_with_nothing_to_prune_is_refused(cli, command):
+    """`--prune global` without --sparsity ran unpruned and said prune: global, as `azsim
+    prune` refuses ("with neither nothing would be pruned")."""
+    _one_line_error(cli, command, "--prune", "global",
+                    words=("--prune global: model.sparsity = 0", "give --sparsity"))
+
+
+@pytest.mark.parametrize("command", ["run", "eval"])
+def test_a_branch_for_other_weights_needs_its_own_cheap_branch(cli, command, tmp_path):
+    """--branch with --weights of a pruned model took small-branch60, small's own cheap
+    branch, without a word."""
+    from azsim.model.loading import resolve_weights_path
+    other = str(resolve_weights_path(None, "small-qat4"))
+    _one_line_error(cli, command, "--weights", other, "--branch",
+                    words=("--branch with --weights", "small-branch60", "--branch-weights"))

@@ -578,6 +578,13 @@ def test_relabel_writes_the_teachers_greedy_transcripts(tmp_path, shipped_test_h
     assert meta["relabeled"]["train"] == {"utterances": 7, "changed": changed,
                                           "empty_kept_source": 1}
     assert meta["teacher"] == "small" and meta["relabeled_from"] == str(src)
+    # relabeled again, the corpus's transcripts stay the source_texts (they became the
+    # first teacher's), and "changed" counts against them
+    again = relabel_corpus(tmp_path / "again", tmp_path / "out", w, cfg, teacher="small")
+    twice = load_split(tmp_path / "again", "train")
+    assert list(twice["source_texts"]) == list(train["texts"])
+    assert list(twice["texts"]) == hyps[:6] + ["stop"]
+    assert again["relabeled"]["train"]["changed"] == changed
     shutil.rmtree(tmp_path / "out")
     with pytest.raises(Exception, match="is the source"):
         relabel_corpus(src, src, w, cfg)

@@ -575,7 +575,7 @@ def relabel_corpus(out_dir, source, weights: dict, model_cfg, teacher: str = "",
                          "'azsim corpus'")
     if resolved_path(out, f"corpus relabel DIR {out_dir}") == src.resolve():
         raise AzsimError(f"corpus relabel DIR {out_dir}: is the source; write elsewhere")
-    splits = [sp for sp in SPLITS if (src / f"{sp}.npz").is_file()]
+    splits = [sp for sp in SPLITS if has_split(src, sp, meta)]
     sizes = {split: check_split(src, split) for split in splits}
     if not sum(sizes.get(split, 0) for split in TRAINING_SPLITS):
         raise AzsimError(f"{what}: holds no training utterances, so there is nothing to "
@@ -603,7 +603,10 @@ def relabel_corpus(out_dir, source, weights: dict, model_cfg, teacher: str = "",
             continue
         arrays = _read_split(src, split)
         off, feats = arrays["offsets"], arrays["features"]
-        texts = [str(t) for t in arrays["texts"]]
+        # a relabeled source's own transcripts are a teacher's: its source_texts are the
+        # corpus's (until 2026-12-06 relabeling it again kept the first teacher's as them)
+        truth = arrays.get("source_texts", arrays["texts"])
+        texts = [str(t) for t in truth]
         hyps = []
         for start in range(0, len(texts), _RELABEL_CHUNK):
             chunk = [feats[off[k]:off[k + 1]].astype(np.float32)
@@ -615,7 +618,7 @@ def relabel_corpus(out_dir, source, weights: dict, model_cfg, teacher: str = "",
         counts[split] = {"utterances": len(texts),
                          "changed": sum(n.split() != t.split() for n, t in zip(new, texts)),
                          "empty_kept_source": sum(not h.split() for h in hyps)}
-        arrays["source_texts"] = arrays["texts"]
+        arrays["source_texts"] = truth
         arrays["texts"] = np.array(new, dtype=str)
         _write_whole(out / f"{split}.npz", arrays=arrays)
     meta = {**meta, "relabeled_from": str(src), "teacher": teacher,

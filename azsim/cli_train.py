@@ -108,6 +108,14 @@ def corpus(out_dir, n_train, n_dev, n_test, n_names, n_names_train, pseudo_names
     if pause_ms[0] > pause_ms[1]:
         raise AzsimError(f"--pause-ms {pause_ms[0]:g} {pause_ms[1]:g}: MIN is above MAX; give "
                          "MIN <= MAX")
+    if not pauses and click.get_current_context().get_parameter_source("pause_ms") \
+            == click.core.ParameterSource.COMMANDLINE:
+        raise AzsimError(f"--pause-ms {pause_ms[0]:g} {pause_ms[1]:g}: no request gets a pause "
+                         "(--pauses 0); give --pauses SHARE > 0")
+    if random_voices and not n_train + n_names_train:
+        raise AzsimError(f"--random-voices {random_voices:g}: the perturbed speakers speak "
+                         "training requests, and --train and --names-train are 0; give one "
+                         "of them > 0")
     if grammar_version is None:
         grammar_version = GRAMMAR_VERSION
     elif grammar_version not in GRAMMARS:

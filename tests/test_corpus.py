@@ -633,3 +633,16 @@ def test_a_merge_of_different_draw_settings_does_not_take_the_last_ones(tmp_path
     assert merged["grammar"] is None and merged["grammar_version"] is None
     assert merged["random_voices"] is None
     assert [m["grammar_version"] for m in merged["merged_from"]] == [3, 0]
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["--train", "1", "--pause-ms", "100", "300"], ("--pause-ms 100 300", "--pauses")),
+    (["--train", "0", "--dev", "1", "--random-voices", "0.5"],
+     ("--random-voices 0.5", "--names-train are 0")),
+])
+def test_corpus_settings_that_would_change_nothing_are_refused(cli, tmp_path, argv, words):
+    """--pause-ms without --pauses and --random-voices without training requests were
+    accepted and did nothing."""
+    code, out, err = cli("corpus", str(tmp_path / "c"), *argv)
+    assert code == 2 and err.count("\n") == 1 and all(w in err for w in words), err
+    assert not (tmp_path / "c").exists()

@@ -61,7 +61,10 @@ def unwrap(stream: bytes, expected_format: int | None = None,
             f"weight stream of {len(stream)} bytes is shorter than its {HEADER_BYTES}-byte header")
     magic, fmt, bits, param, rows, cols, n, crc = _HEADER.unpack_from(stream)
     if magic != MAGIC:
-        raise CompressedStreamError(f"weight stream starts with {magic!r}, expected {MAGIC!r}")
+        what = (" (a lattice of azsim run --save-lattice: read it with "
+                "azsim.decode.lattice.load_lattice)" if magic.startswith(b"AZL") else "")
+        raise CompressedStreamError(f"weight stream starts with {magic!r}, expected "
+                                    f"{MAGIC!r}{what}")
     if expected_format is not None and fmt != expected_format:
         raise CompressedStreamError(f"weight stream has format id {fmt}, expected {expected_format}")
     if not 1 <= bits <= 8:

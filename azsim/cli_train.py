@@ -244,6 +244,10 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr, seed,
         hint = f" (train recipe {base} first, or give --init)" if base else ""
         raise AzsimError(f"--init {init}: checkpoint not found{hint}")
     _make_out_dir("--out", out_dir, create=False)   # training makes it after reading --init
+    if os.path.isdir(out_dir) and os.path.isfile(os.path.join(out_dir, "corpus.json")):
+        # it wrote last.pt, weights.npz and its log among the corpus's splits
+        raise AzsimError(f"--out {out_dir}: holds a corpus (corpus.json); give a folder of "
+                         "its own for the run")
 
     def progress(entry: dict) -> None:
         if entry["event"] == "dev":
@@ -379,7 +383,9 @@ def _echo_eval(result: dict, compare_path, show_errors: int) -> None:
     search = f", beam {d['beam']}" if d["method"] == "beam" else ""
     if d["context_file"]:
         aliases = f" + {d['context_aliases']} aliases" if d["context_aliases"] else ""
-        search += (f", context {d['context_file']} ({d['context_phrases']} phrases{aliases}, "
+        plural = "s" if d["context_phrases"] != 1 else ""
+        search += (f", context {d['context_file']} ({d['context_phrases']} phrase{plural}"
+                   f"{aliases}, "
                    f"{d['context_weight_nats']:g} nats)")
     _echo_rates(f"{result['model']} ({result['weights']}) {result['weight_bits']}-bit"
                 f"{quantizer_suffix(result['quantizer'], result.get('weight_range', 'max'))}, "

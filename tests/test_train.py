@@ -646,6 +646,16 @@ def test_a_bad_init_fails_before_the_output_folder_is_made(cli, tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+def test_train_refuses_to_write_into_the_corpus(cli, tmp_path):
+    """`--out` = the corpus folder wrote last.pt, weights.npz and the log among its splits."""
+    corpus = _two_utterance_corpus(tmp_path / "c")
+    (corpus / "corpus.json").write_text("{}")
+    before = sorted(p.name for p in corpus.iterdir())
+    code, _, err = cli("train", "--corpus", str(corpus), "--out", str(corpus))
+    assert code == 2 and "holds a corpus" in err and err.count("\n") == 1, err
+    assert sorted(p.name for p in corpus.iterdir()) == before
+
+
 def _two_utterance_corpus(folder, n_dev=2):
     folder.mkdir()
     for split, n in (("train", 2), ("dev", n_dev)):

@@ -23,7 +23,8 @@ def decode_lines(report: dict, nbest: int = 3, endpoint: bool = False) -> list[s
     lines = [""]
     ctx = d["context"]
     aliases = f" (+{ctx['aliases']} alternative spellings)" if ctx and ctx.get("aliases") else ""
-    biased = (f", biasing {ctx['phrases']} phrases{aliases} at {ctx['weight_nats']:g} "
+    biased = (f", biasing {ctx['phrases']} phrase{'s' if ctx['phrases'] != 1 else ''}"
+              f"{aliases} at {ctx['weight_nats']:g} "
               "nats/char" if ctx else "")
     if ctx and "phrases_missed" in ctx:
         biased += (f" ({ctx['phrases_missed']} of {ctx['phrases_in_references']} phrases in "

@@ -253,10 +253,10 @@ def _write_whole(path: Path, data: bytes | None = None, arrays: dict | None = No
 
 def has_split(corpus_dir, split: str, meta: dict | None = None) -> bool:
     """Whether the corpus holds ``split``: its file exists and ``corpus.json`` (``meta``, read
-    here when None) lists it with the number of utterances the file holds; a corpus whose
-    description has no ``sizes`` holds the files it has. A file its description does not
-    list, or lists with another count (left by an earlier draw into the folder), is not the
-    corpus's."""
+    here when None) lists it, with utterances (the file says how many) or with none and an
+    empty file; a corpus whose description has no ``sizes`` holds the files it has. A file
+    its description does not list, or lists as empty while it holds utterances (left by an
+    earlier draw into the folder), is not the corpus's."""
     path = Path(corpus_dir) / f"{split}.npz"
     if not path.is_file():
         return False
@@ -266,12 +266,14 @@ def has_split(corpus_dir, split: str, meta: dict | None = None) -> bool:
         return True
     if split not in sizes:
         return False
+    if sizes[split]:
+        return True
     try:
         with np.load(path) as z:
             held = int(z["texts"].shape[0])
     except (OSError, KeyError, ValueError, zipfile.BadZipFile):
         return True   # a damaged split: its reader says what is wrong with it
-    return held == sizes[split]
+    return held == 0
 
 
 def read_corpus_meta(corpus_dir, what: str = "") -> dict | None:

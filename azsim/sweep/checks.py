@@ -50,6 +50,10 @@ def _where(p: StoredPoint) -> str:
     return f"{p.source}: point {p.key!r}" if p.source else f"results point {p.key!r}"
 
 
+# Optional columns that hold text, not numbers.
+_TEXT_COLUMNS = ("testset", "weights_sha256")
+
+
 def _fail(p: StoredPoint, field: str, value: Any, allowed: str) -> ResultsError:
     shown = "missing" if value is _MISSING else quoted(value, 40)
     return ResultsError(f"{_where(p)}: {field} is {shown}, not {allowed} (damaged outside "
@@ -154,7 +158,8 @@ def _check_record(p: StoredPoint) -> None:
             raise _fail(p, "record " + ".".join(path), value, f"a number above 0 to {LIMIT:g}")
     for name, path in METRICS + OPTIONAL_METRICS:
         value = _get(record, path)
-        if name == "testset" or value is None or (value is _MISSING and path not in _REQUIRED):
+        if name in _TEXT_COLUMNS or value is None \
+                or (value is _MISSING and path not in _REQUIRED):
             continue
         if (name, path) in OPTIONAL_METRICS and isinstance(value, (Mapping, list)):
             continue      # another shape of an optional section: not a column (export)

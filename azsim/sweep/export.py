@@ -67,6 +67,10 @@ METRICS: tuple[tuple[str, tuple[str, ...]], ...] = (
 OPTIONAL_METRICS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("wer", ("wer",)),       # audio with reference transcripts
     ("last_frame_latency_ms", ("latency", "last_frame_ms")),   # records since 2026-12-04
+    ("last_frame_latency_max_ms", ("latency", "last_frame_ms_max")),
+    ("dram_stall_cycles", ("latency", "dram_stall_cycles")),
+    ("idle_s", ("energy", "idle_seconds")),     # between frames; records since 2026-12-06
+    ("weights_sha256", ("model", "weights_sha256")),
     ("testset", ("audio", "testset")),   # azsim sweep --test
     ("decode_joint_evals", ("decode", "joint_evals")),
     ("decode_pred_evals", ("decode", "pred_evals")),

@@ -234,7 +234,7 @@ def test_gptq_flag_reaches_eval_and_compress(cli, shipped_test_head, tmp_path):
     assert code in (0, None)
     assert json.loads(out)["quantizer"] == "gptq"
     code, out, _ = cli("eval", "--gptq", "--bits", "4", "--test", head)
-    assert "4-bit gptq, sparsity" in out          # the printout names the quantizer
+    assert "4-bit gptq, 17 % of weights zero" in out    # the printout names the quantizer
     sizes, streams = {}, {}
     for flag in ("--gptq", None):
         save = tmp_path / (flag or "rtn")

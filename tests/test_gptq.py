@@ -1,5 +1,7 @@
 """GPTQ rounding (model.quantizer = "gptq"): the kernels against their NumPy twins, the
 quantizer's invariants, and its effect on the shipped model's real calibration inputs."""
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -234,7 +236,7 @@ def test_gptq_flag_reaches_eval_and_compress(cli, shipped_test_head, tmp_path):
     assert code in (0, None)
     assert json.loads(out)["quantizer"] == "gptq"
     code, out, _ = cli("eval", "--gptq", "--bits", "4", "--test", head)
-    assert "4-bit gptq, 17 % of weights zero" in out    # the printout names the quantizer
+    assert re.search(r"4-bit gptq, \d+ % of weights zero", out)   # names the quantizer
     sizes, streams = {}, {}
     for flag in ("--gptq", None):
         save = tmp_path / (flag or "rtn")

@@ -190,7 +190,7 @@ def test_obs_through_eval_and_compress(cli, shipped_test_head):
     assert json.loads(out)["prune_saliency"] == "obs"
     code, out, err = cli("eval", "--test", head, "--sparsity", "0.5", "--prune", "global",
                          "--set", "model.prune_saliency=obs")
-    assert "sparsity 0.50 (global, obs) on" in out      # the printout says how
+    assert "50 % of weights zero (global, obs) on" in out      # the printout says how
     code, out, err = cli("compress", "--bits", "4", "--codebook", "--format", "csr",
                          "--sparsity", "0.5", "--prune", "global", "--set",
                          "model.prune_saliency=obs", "--json", "-")

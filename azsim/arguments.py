@@ -64,6 +64,8 @@ _RULES = {
                   lambda v: _items(v, lambda o: isinstance(o, str), True)),
     "sets": (False, "a list of 'section.field=v1,v2,...' strings (empty for none)",
              lambda v: _items(v, lambda o: isinstance(o, str), True)),
+    "zips": (False, "a list of 'section.field=v1,v2,...' strings that step together (empty "
+             "for none)", lambda v: _items(v, lambda o: isinstance(o, str), True)),
     "weights": (True, "a weights .npz path or a shipped name, or None",
                 lambda v: v if _is_path(v) else _BAD),
     "testset": (True, "a test set name or path, or None", lambda v: v if _is_path(v) else _BAD),

@@ -73,6 +73,10 @@ def _parse_where(where) -> dict:
 @click.option("--utterances", type=int, default=None, metavar="N",
               help="with --test: its first N utterances")
 @click.option("--set", "sets", multiple=True, metavar="KEY=V1,V2,...", help=_SWEEP_SET_HELP)
+@click.option("--zip", "zips", multiple=True, metavar="KEY=V1,V2,...",
+              help="a field that steps together with the other --zip fields (each lists the "
+                   "same number of values): hw.clock_mhz=400,800 --zip hw.leakage_mw=6,10 "
+                   "is 2 points, not 4")
 @click.option("--results", type=InputPath("a file path for the results database"),
               default="results.sqlite", show_default=True, metavar="PATH",
               help="results database (SQLite); every finished point is committed at once")
@@ -87,7 +91,7 @@ def _parse_where(where) -> dict:
               help="Dask scheduler address, e.g. tcp://host:8786 (pip install 'azsim[dask]')")
 @click.option("--dry-run", is_flag=True, default=False,
               help="validate the spec and list the points without running them")
-def sweep(spec_file, model, weights, hardware, audio, testset, utterances, sets, results,
+def sweep(spec_file, model, weights, hardware, audio, testset, utterances, sets, zips, results,
           resume, jobs, executor, scheduler, dry_run) -> None:
     """Run every combination of config values, in parallel, into a results database.
 
@@ -102,14 +106,14 @@ def sweep(spec_file, model, weights, hardware, audio, testset, utterances, sets,
 
     jobs = jobs or os.cpu_count() or 1
     if dry_run or executor != "local":
-        _sweep(spec_file, model, weights, hardware, audio, testset, utterances, sets, results,
-               resume, jobs, executor, scheduler, dry_run, None)
+        _sweep(spec_file, model, weights, hardware, audio, testset, utterances, sets, zips,
+               results, resume, jobs, executor, scheduler, dry_run, None)
         return
     # The workers' fork server starts now: its imports overlap the validation below; no point
     # is handed out before every point is valid. A bad spec stops it.
     with runner.LocalPool(jobs) as pool:
-        _sweep(spec_file, model, weights, hardware, audio, testset, utterances, sets, results,
-               resume, jobs, executor, scheduler, dry_run, pool)
+        _sweep(spec_file, model, weights, hardware, audio, testset, utterances, sets, zips,
+               results, resume, jobs, executor, scheduler, dry_run, pool)
 
 
 class _NoBar:
@@ -123,13 +127,14 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'s' if n != 1 else ''}"
 
 
-def _sweep(spec_file, model, weights, hardware, audio, testset, utterances, sets, results,
-           resume, jobs, executor, scheduler, dry_run, pool) -> None:
+def _sweep(spec_file, model, weights, hardware, audio, testset, utterances, sets, zips,
+           results, resume, jobs, executor, scheduler, dry_run, pool) -> None:
     from .sweep import runner
     from .sweep.spec import build_spec, expand
 
     spec = build_spec(model=model, hw=hardware, audio=list(audio) or None, weights=weights,
-                      sets=sets, spec_file=spec_file, testset=testset, utterances=utterances)
+                      sets=sets, spec_file=spec_file, testset=testset, utterances=utterances,
+                      zips=zips)
     # every point resolved and validated before anything runs; the local workers run
     # points side by side (a Dask cluster's machines have memory of their own)
     points = expand(spec, jobs if executor == "local" else 1)
@@ -139,7 +144,12 @@ def _sweep(spec_file, model, weights, hardware, audio, testset, utterances, sets
         raise AzsimError("--executor dask needs --scheduler ADDRESS (e.g. tcp://host:8786)")
     if scheduler and executor != "dask":
         raise AzsimError(f"--scheduler {scheduler}: only with --executor dask")
-    axes = ", ".join(f"{ax.key} ({len(ax.values)})" for ax in spec.axes) or "no axes"
+    zipped = [ax for ax in spec.axes if ax.zipped]
+    parts = [f"{ax.key} ({len(ax.values)})" for ax in spec.axes if not ax.zipped]
+    if zipped:
+        parts.append(f"{' + '.join(ax.key for ax in zipped)} ({len(zipped[0].values)}, "
+                     "zipped)")
+    axes = ", ".join(parts) or "no axes"
     if executor == "dask" and not dry_run:
         client = runner.connect_dask(scheduler)   # unreachable: fail before anything runs
         try:

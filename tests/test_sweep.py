@@ -895,3 +895,35 @@ def test_a_dry_run_with_resume_shows_what_would_run(cli, tmp_path):
     assert code in (0, None), err
     assert "each with hw.zero_handling=gate" in out and out.count("(stored: skipped)") == 2
     assert "1 point to run, 2 stored" in out
+
+
+def test_zipped_fields_step_together_instead_of_every_combination(cli, tmp_path):
+    """Only cartesian products could be swept: a clock with the leakage it comes with, or an
+    end-pointer's final and speculative silences, which are valid only in pairs."""
+    spec = sp.build_spec(model="tiny", hw=None, audio=None, weights=None, spec_file=None,
+                         sets=["model.weight_bits=8,4"],
+                         zips=["hw.clock_mhz=400,800,1600", "hw.leakage_mw=6,10,18"])
+    points = sp.expand(spec)
+    assert [(p.values["model.weight_bits"], p.values["hw.clock_mhz"], p.values["hw.leakage_mw"])
+            for p in points] == [(8, 400, 6), (8, 800, 10), (8, 1600, 18),
+                                 (4, 400, 6), (4, 800, 10), (4, 1600, 18)]
+    assert all(p.config["hw"]["leakage_mw"] == p.values["hw.leakage_mw"] for p in points)
+    # valid only together: the full product holds speculative 400 > final 300
+    ends = sp.expand(sp.build_spec(
+        model="tiny", hw=None, audio=None, weights=None, spec_file=None, sets=[],
+        zips=["model.decode.endpoint_final_ms=300,600",
+              "model.decode.endpoint_speculative_ms=100,400"]))
+    assert len(ends) == 2
+    with pytest.raises(AzsimError, match="hw.clock_mhz has 2, hw.leakage_mw has 3"):
+        sp.build_spec(model="tiny", hw=None, audio=None, weights=None, spec_file=None,
+                      sets=[], zips=["hw.clock_mhz=400,800", "hw.leakage_mw=6,10,18"])
+    toml = tmp_path / "z.toml"
+    toml.write_text('model = "tiny"\n[sweep]\nmodel.weight_bits = [8, 4]\n'
+                    '[zip]\nhw.clock_mhz = [400, 800]\nhw.leakage_mw = [6.0, 10.0]\n')
+    from_file = sp.expand(sp.build_spec(model=None, hw=None, audio=None, weights=None,
+                                        spec_file=str(toml), sets=[]))
+    assert [p.key for p in from_file] == [p.key for p in points if p.values["hw.clock_mhz"] < 1600]
+    code, out, err = cli("sweep", "--model", "tiny", "--zip", "hw.clock_mhz=400,800", "--zip",
+                         "hw.leakage_mw=6,10", "--results", str(tmp_path / "z.sqlite"),
+                         "--dry-run")
+    assert code in (0, None) and "hw.clock_mhz + hw.leakage_mw (2, zipped)" in out, err

@@ -16,6 +16,14 @@ override); from a TOML file::
     [sweep]                         # axes: every combination is one point
     model.weight_bits = [8, 6, 4, 2]
     model.sparsity = [0.0, 0.5, 0.75, 0.9]
+    [zip]                           # fields that step together: one axis of pairs
+    hw.clock_mhz = [400, 800, 1600]
+    hw.leakage_mw = [6.0, 10.0, 18.0]
+
+From the command line a zipped field is ``--zip hw.clock_mhz=400,800,1600`` (every ``--zip``
+belongs to the one zipped axis; each lists the same number of values): the points take the
+first values together, then the second ones, and so on (a supply voltage and the clock it
+allows, a PE count and its SRAM port width), instead of every combination.
 
 Values are parsed and checked by the config loader itself (:func:`azsim.config.loader
 .parse_override` and the dataclass validation), so an unknown field, a value of the wrong type,
@@ -56,7 +64,7 @@ __all__ = ["SweepSpecError", "Axis", "Point", "SweepSpec", "parse_axis", "load_s
            "build_spec", "expand"]
 
 ROOTS = ("model", "hw")
-_SPEC_KEYS = ("model", "hw", "audio", "test", "utterances", "weights", "set", "sweep")
+_SPEC_KEYS = ("model", "hw", "audio", "test", "utterances", "weights", "set", "sweep", "zip")
 
 
 class SweepSpecError(AzsimError):
@@ -69,6 +77,7 @@ class Axis:
     key: str                     # "model.weight_bits"
     values: tuple[Any, ...]      # parsed values: (8, 6, 4, 2)
     overrides: tuple[str, ...]   # ("model.weight_bits=8", ...)
+    zipped: bool = False         # steps together with the other zipped axes (--zip, [zip])
 
 
 @dataclass(frozen=True)
@@ -133,20 +142,23 @@ def split_values(raw: str) -> list[str]:
     return [item.strip() for item in items]
 
 
-def parse_axis(text: str) -> Axis:
-    """``"model.sparsity=0,0.5"`` -> Axis; a single value gives a one-value axis."""
+def parse_axis(text: str, option: str = "--set") -> Axis:
+    """``"model.sparsity=0,0.5"`` -> Axis; a single value gives a one-value axis.
+    ``option="--zip"``: an axis of the zipped group."""
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key:
-        raise SweepSpecError(f"--set {text!r} is malformed: expected section.field=v1,v2,...")
+        raise SweepSpecError(f"{option} {text!r} is malformed: expected "
+                             "section.field=v1,v2,...")
     items = split_values(raw)
     if items == [""]:
-        raise SweepSpecError(f"--set {text}: the list of values for {key} is empty "
+        raise SweepSpecError(f"{option} {text}: the list of values for {key} is empty "
                              "(give one or more, comma-separated)")
     if "" in items:
-        raise SweepSpecError(f"--set {text}: empty value at position {items.index('') + 1} "
-                             f"of {key}'s list")
-    return _axis(key, [f"{key}={item}" for item in items], f"--set {text}")
+        raise SweepSpecError(f"{option} {text}: empty value at position "
+                             f"{items.index('') + 1} of {key}'s list")
+    ax = _axis(key, [f"{key}={item}" for item in items], f"{option} {text}")
+    return dataclasses.replace(ax, zipped=option == "--zip")
 
 
 def _axis(key: str, overrides: list[str], source: str) -> Axis:
@@ -244,7 +256,7 @@ def load_spec_file(path: str) -> dict[str, Any]:
         if not isinstance(n, int) or isinstance(n, bool):
             raise SweepSpecError(f"{path}: utterances = {n!r} must be an integer")
         out["utterances"] = n
-    for name in ("set", "sweep"):
+    for name in ("set", "sweep", "zip"):
         if name in data and not isinstance(data[name], Mapping):
             raise SweepSpecError(f"{path}: {name} must be a table of config fields")
     fixed = []
@@ -257,16 +269,19 @@ def load_spec_file(path: str) -> dict[str, Any]:
         _axis(key, [text], where)  # checks the path's root
         fixed.append(text)
     axes = []
-    for key, value in _flatten_table(data.get("sweep", {}), ""):
-        where = f"{path}: [sweep] {key}"
-        if not isinstance(value, list):
-            raise SweepSpecError(f"{where} = {_show(value)} must be a list of values (a fixed "
-                                 "value belongs in [set])")
-        if not value:
-            raise SweepSpecError(f"{where} is an empty list (give one or more values)")
-        axes.append(_axis(key, [_spec_override(
-            key, _toml_value(_relative_setting(key, v, base, where), where), where)
-            for v in value], where))
+    for table in ("sweep", "zip"):
+        for key, value in _flatten_table(data.get(table, {}), ""):
+            where = f"{path}: [{table}] {key}"
+            if not isinstance(value, list):
+                raise SweepSpecError(f"{where} = {_show(value)} must be a list of values (a "
+                                     "fixed value belongs in [set])")
+            if not value:
+                raise SweepSpecError(f"{where} is an empty list (give one or more values)")
+            if any(ax.key == key for ax in axes):
+                raise SweepSpecError(f"{where}: {key} is both in [sweep] and in [zip]")
+            axes.append(dataclasses.replace(_axis(key, [_spec_override(
+                key, _toml_value(_relative_setting(key, v, base, where), where), where)
+                for v in value], where), zipped=table == "zip"))
     out["fixed"], out["axes"] = fixed, axes
     return out
 
@@ -302,13 +317,15 @@ def _spec_path(text: str, base: Path, *, is_preset: bool) -> str:
 
 def build_spec(*, model: str | None, hw: str | None, audio: Sequence[str] | None,
                weights: str | None, sets: Iterable[str], spec_file: str | None,
-               testset: str | None = None, utterances: int | None = None) -> SweepSpec:
-    """Combine a spec file and command-line options; the command line wins field by field."""
-    model, hw, audio, weights, sets, spec_file, testset, utterances = (
+               testset: str | None = None, utterances: int | None = None,
+               zips: Iterable[str] = ()) -> SweepSpec:
+    """Combine a spec file and command-line options; the command line wins field by field.
+    ``zips``: ``--zip`` axes, which step together."""
+    model, hw, audio, weights, sets, spec_file, testset, utterances, zips = (
         checked(name, value) for name, value in (
             ("model", model), ("hardware", hw), ("audio", audio), ("weights", weights),
             ("sets", sets), ("spec_file", spec_file), ("testset", testset),
-            ("utterances", utterances)))
+            ("utterances", utterances), ("zips", zips)))
     base = load_spec_file(spec_file) if spec_file else {"fixed": [], "axes": []}
     by_key: dict[str, Axis] = {}
     for ax in base["axes"]:
@@ -316,22 +333,30 @@ def build_spec(*, model: str | None, hw: str | None, audio: Sequence[str] | None
     fixed = {".".join(parse_override(t)[0]): t for t in base["fixed"]}
     cli_keys: set[str] = set()
     replaced: list[str] = []
-    for text in sets:
-        ax = parse_axis(text)
+    for option, text in [("--set", t) for t in sets] + [("--zip", t) for t in zips]:
+        ax = parse_axis(text, option)
         if ax.key in cli_keys:
-            raise SweepSpecError(f"--set {text}: {ax.key} is given twice on the command line "
-                                 "(list all its values in one --set, comma-separated)")
+            raise SweepSpecError(f"{option} {text}: {ax.key} is given twice on the command "
+                                 "line (list all its values in one --set or --zip, "
+                                 "comma-separated)")
         cli_keys.add(ax.key)
         was_axis, was_fixed = by_key.pop(ax.key, None), fixed.pop(ax.key, None)
         if was_axis is not None:
             shown = ", ".join(o.partition("=")[2] for o in was_axis.overrides)
-            replaced.append(f"--set {text} replaces {spec_file}'s [sweep] {ax.key} = [{shown}]")
+            table = "zip" if was_axis.zipped else "sweep"
+            replaced.append(f"{option} {text} replaces {spec_file}'s [{table}] {ax.key} = "
+                            f"[{shown}]")
         elif was_fixed is not None:
-            replaced.append(f"--set {text} replaces {spec_file}'s [set] {was_fixed}")
-        if len(ax.values) == 1:
+            replaced.append(f"{option} {text} replaces {spec_file}'s [set] {was_fixed}")
+        if len(ax.values) == 1 and not ax.zipped:
             fixed[ax.key] = ax.overrides[0]
         else:
             by_key[ax.key] = ax
+    zipped = [ax for ax in by_key.values() if ax.zipped]
+    if len({len(ax.values) for ax in zipped}) > 1:
+        raise SweepSpecError("zipped fields step together, so each lists the same number of "
+                             "values: " + ", ".join(f"{ax.key} has {len(ax.values)}"
+                                                    for ax in zipped))
     for key in set(fixed) & set(by_key):
         raise SweepSpecError(f"{spec_file}: {key} is both in [set] and in [sweep]")
     audio_list = list(audio) if audio else base.get("audio")
@@ -545,11 +570,17 @@ def expand(spec: SweepSpec, jobs: int = 1) -> list[Point]:
         _check_npz_archive(spec.weights, f"{spec.weights_from} {spec.weights}")
     model_axes = [ax for ax in spec.axes if ax.key.startswith("model.")]
     hw_axes = [ax for ax in spec.axes if ax.key.startswith("hw.")]
+    combos = [dict(zip((ax.key for ax in spec.axes), combo)) for combo in _combinations(spec)]
 
-    # Each model (hw) combination is resolved once: its validity does not depend on the other side.
+    # Each model (hw) combination of the points is resolved once: its validity does not
+    # depend on the other side. (Only those the points take: zipped fields may be valid only
+    # together, e.g. an end-pointer's final and speculative silences.)
     def resolve(axes, loader, what, source):
         out = {}
-        for combo in itertools.product(*(ax.overrides for ax in axes)):
+        for by_key in combos:
+            combo = tuple(by_key[ax.key] for ax in axes)
+            if combo in out:
+                continue
             overrides = list(spec.fixed) + list(combo)
             try:
                 out[combo] = loader(source, overrides)
@@ -593,8 +624,8 @@ def expand(spec: SweepSpec, jobs: int = 1) -> list[Point]:
 
     from ..model.budget import check_concurrent_runs, check_memory_budget
     points, seen, needs = [], {}, []
-    for index, combo in enumerate(itertools.product(*(ax.overrides for ax in spec.axes))):
-        by_key = dict(zip((ax.key for ax in spec.axes), combo))
+    for index, by_key in enumerate(combos):
+        combo = tuple(by_key[ax.key] for ax in spec.axes)
         m_combo = tuple(by_key[ax.key] for ax in model_axes)
         h_combo = tuple(by_key[ax.key] for ax in hw_axes)
         hw_cfg = hws[h_combo]
@@ -618,6 +649,27 @@ def expand(spec: SweepSpec, jobs: int = 1) -> list[Point]:
     except AzsimError as exc:
         raise SweepSpecError(f"sweep: {exc}") from None
     return points
+
+
+def _combinations(spec: SweepSpec) -> list[tuple[str, ...]]:
+    """Every point's overrides, one per axis in ``spec.axes`` order: the cartesian product of
+    the axes, the zipped ones (:attr:`Axis.zipped`) counting as one axis of their i-th values
+    taken together, placed where the first of them is."""
+    zipped = [ax for ax in spec.axes if ax.zipped]
+    units, order = [], []
+    for ax in spec.axes:
+        if not ax.zipped:
+            units.append([(o,) for o in ax.overrides])
+            order.append([ax])
+        elif ax is zipped[0]:
+            units.append(list(zip(*(z.overrides for z in zipped))))
+            order.append(zipped)
+    position = {id(ax): k for k, ax in enumerate(a for group in order for a in group)}
+    out = []
+    for choice in itertools.product(*units):
+        flat = [o for part in choice for o in part]
+        out.append(tuple(flat[position[id(ax)]] for ax in spec.axes))
+    return out
 
 
 def _describe(values: Mapping[str, Any]) -> str:

@@ -413,7 +413,8 @@ def _echo_eval(result: dict, compare_path, show_errors: int) -> None:
         if shown >= show_errors:
             break
         if h["reference"].split() != h["hypothesis"].split():
-            click.echo(f"  ref: {h['reference']}\n  hyp: {h['hypothesis']}")
+            click.echo(f"  {h['utterance']}\n    ref: {h['reference']}\n"
+                       f"    hyp: {h['hypothesis']}")
             shown += 1
 
 

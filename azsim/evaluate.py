@@ -346,8 +346,8 @@ def _evaluate_set(cfg, weights, w, qm, tset: TestSet, include_float: bool, repor
         "sentence_errors": sum(r.split() != h.split() for r, h in zip(tset.references, hyps)),
         "word_errors": word_errors, **ops,
         "decode": _decode_record(cfg, setup),
-        "hypotheses": [{"reference": r, "hypothesis": h}
-                       for r, h in zip(tset.references, hyps)],
+        "hypotheses": [{"utterance": u.name, "reference": r, "hypothesis": h}
+                       for u, r, h in zip(tset.utterances, tset.references, hyps)],
     }
     if setup.context is not None:
         out.update(phrase_counts(setup.context.phrases, tset.references, hyps))

@@ -317,3 +317,16 @@ def test_eval_takes_the_first_n_utterances_of_each_set_as_run_does(cli, tmp_path
     assert one["hypotheses"] == rec["sets"][0]["hypotheses"]
     code, _, err = cli("eval", "--test", "names", "--utterances", "121")
     assert code == 2 and "--utterances 121: test set names has 120 utterances" in err
+
+
+def test_show_errors_names_each_misrecognized_utterance(cli):
+    """--show-errors printed reference and hypothesis pairs with nothing to find them by."""
+    import json
+    code, out, _ = cli("eval", "--utterances", "20", "--show-errors", "2")
+    assert code == 0
+    named = [line.strip() for line in out.splitlines() if line.startswith("  test/")]
+    assert len(named) == 2 and out.count("    ref: ") == 2 and out.count("    hyp: ") == 2
+    rec = json.loads(cli("eval", "--utterances", "20", "--json", "-")[1])
+    wrong = [h["utterance"] for h in rec["hypotheses"]
+             if h["reference"].split() != h["hypothesis"].split()]
+    assert named == wrong[:2]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.resources
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -20,7 +21,7 @@ import numpy as np
 from . import config as cfgmod
 from .api import prepare_model
 from .arguments import checked
-from .errors import AzsimError
+from .errors import AzsimError, AzsimWarning
 from .paths import path_kind, resolved_path
 from .compress.ptq import QuantizedRNNT
 from .corpus.build import corpus_meta, read_corpus_meta
@@ -194,6 +195,13 @@ def load_testset(spec: str, cfg, where: str | None = None) -> TestSet:
                        grammar=corpus_meta(path.parent).get("grammar"))
     if found == "folder" and path_kind(path / "transcripts.tsv", label) == "file":
         rows = read_transcripts(path / "transcripts.tsv", _alphabet(cfg))
+        listed = {os.path.normpath(f) for f, _ in rows}
+        unlisted = sorted(p.name for p in path.glob("*.wav") if p.name not in listed)
+        if unlisted:   # they were left out without a word
+            warnings.warn(f"{label}: {len(unlisted)} WAV file{'s' if len(unlisted) != 1 else ''}"
+                          f" of the folder not in transcripts.tsv, so not evaluated "
+                          f"({', '.join(unlisted[:3])}{', ...' if len(unlisted) > 3 else ''})",
+                          AzsimWarning, stacklevel=2)
         utts = load_utterances([str(path / f) for f, _ in rows], cfg)
         return TestSet(str(spec), utts, [t for _, t in rows])
     raise AzsimError(f"{label}: not a shipped test set "

@@ -316,3 +316,20 @@ def test_eval_says_when_a_corpus_split_was_drawn_from_another_grammar(cli, tmp_p
     assert code in (0, None), err
     assert json.loads((tmp_path / "e.json").read_text())["testset_grammar_version"] == 1
     assert [line for line in out.splitlines() if "another grammar (version 1, " in line]
+
+
+def test_wavs_a_folder_set_does_not_list_are_named_not_skipped_silently(tmp_path):
+    """A folder of 4 WAVs with 2 in transcripts.tsv evaluated 2 without a word."""
+    import shutil
+
+    from azsim.config import load_model_config
+    from azsim.errors import AzsimWarning
+    from azsim.evaluate import load_testset
+    from azsim.model.audio import shipped_audio_paths
+    for path in shipped_audio_paths():
+        shutil.copy(path, tmp_path / path.name)
+    first = shipped_audio_paths()[0].name
+    (tmp_path / "transcripts.tsv").write_text(f"file\ttext\n{first}\tset a timer\n")
+    with pytest.warns(AzsimWarning, match="3 WAV files of the folder not in transcripts.tsv"):
+        tset = load_testset(str(tmp_path), load_model_config("small", []))
+    assert len(tset.utterances) == 1

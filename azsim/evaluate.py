@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.resources
 import os
 import warnings
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -147,12 +148,52 @@ def check_testset_arrays(where: str, arrays: dict, n_mels: int, min_frames: int)
     return quantized
 
 
+_AUDIO_ARRAYS = ("audio", "audio_offsets")   # a corpus test or names split keeps its audio
+
+
+def split_holds_audio(path) -> bool:
+    """Whether the ``.npz`` at ``path`` has the int16 audio of its utterances beside their
+    features (``azsim corpus`` keeps it in the test and names splits), from its member names
+    alone."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return all(f"{k}.npy" in names for k in _AUDIO_ARRAYS)
+
+
+def _split_audio(where: str, arrays: dict, n: int, sample_rate_hz: int, seconds: list
+                 ) -> list[np.ndarray]:
+    """Each utterance's float32 samples from a split's int16 ``audio`` and its
+    ``audio_offsets``, checked: one-line errors naming the array."""
+    audio, off = arrays["audio"], arrays["audio_offsets"]
+    if audio.dtype != np.int16 or audio.ndim != 1:
+        raise AzsimError(f"{where}: audio is {audio.dtype} {audio.shape}, not 1-D int16 "
+                         "samples, as 'azsim corpus' writes")
+    if off.ndim != 1 or off.size != n + 1 or not np.issubdtype(off.dtype, np.integer) \
+            or off[0] != 0 or off[-1] != audio.size or np.any(np.diff(off) < 0):
+        raise AzsimError(f"{where}: audio_offsets must be {n + 1} rising sample offsets from 0 "
+                         f"to the {audio.size} samples of audio")
+    out = []
+    for k in range(n):
+        x = audio[off[k]:off[k + 1]].astype(np.float32) / 32768.0
+        if abs(x.size / sample_rate_hz - seconds[k]) > 0.1:   # not this utterance's audio
+            raise AzsimError(f"{where}: utterance {k}'s audio lasts {x.size / sample_rate_hz:.2f}"
+                             f" s and its features {seconds[k]:.2f} s; the audio is not theirs")
+        out.append(x)
+    return out
+
+
 def _from_npz(path: Path, name: str, cfg, where: str | None = None) -> TestSet:
     """A corpus split (float16 ``features``) or a shipped set (``features_u8`` codes with a
     per-utterance ``feature_offset`` and ``feature_step``; see examples/make_shipped_data.py),
     checked by :func:`check_testset_arrays`."""
     where = where or f"--test {path}"
-    arrays = read_npz(path, where, what=_NPZ_LAYOUTS, keys=_NPZ_ARRAYS)
+    # the audio only for a silence tail (a names split's is 50 MB)
+    tail = cfg.decode.endpoint_tail_ms > 0
+    arrays = read_npz(path, where, what=_NPZ_LAYOUTS,
+                      keys=_NPZ_ARRAYS + (_AUDIO_ARRAYS if tail else ()))
     quantized = check_testset_arrays(where, arrays, cfg.frontend.n_mels,
                                      float_ref.min_feature_frames(cfg.encoder))
     meta = read_corpus_meta(path.parent, f"{where}:") or {}   # None: the split says nothing
@@ -160,12 +201,16 @@ def _from_npz(path: Path, name: str, cfg, where: str | None = None) -> TestSet:
     offsets, texts = arrays["offsets"].astype(np.int64), arrays["texts"]
     feats = arrays["features_u8"] if quantized else arrays["features"]
     hop_ms = cfg.frontend.hop_ms
+    seconds = [(offsets[k + 1] - offsets[k]) * hop_ms / 1000 for k in range(len(texts))]
+    audio = _split_audio(where, arrays, len(texts), cfg.frontend.sample_rate_hz, seconds) \
+        if tail and all(k in arrays for k in _AUDIO_ARRAYS) else [None] * len(texts)
     utts = []
     for k in range(len(texts)):
         f = feats[offsets[k]:offsets[k + 1]].astype(np.float32)
         if quantized:
             f = arrays["feature_offset"][k] + f * arrays["feature_step"][k]
-        utts.append(Utterance(f"{name}/{k:04d}", str(path), f.shape[0] * hop_ms / 1000, f))
+        utts.append(Utterance(f"{name}/{k:04d}", str(path), f.shape[0] * hop_ms / 1000, f,
+                              audio[k]))
     alphabet = _alphabet(cfg)
     refs = [reference_text(where, f"texts[{k}]", str(t), alphabet) for k, t in enumerate(texts)]
     return TestSet(name, utts, refs)

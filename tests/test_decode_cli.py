@@ -143,3 +143,39 @@ def test_a_run_on_references_counts_the_context_phrases_for_sweeps(cli, tmp_path
                          "--context", str(ctx), "--json", "-")
     assert code == 0, err
     assert "phrases_missed" not in json.loads(out)["decode"]["context"]
+
+
+def test_a_corpus_split_keeping_its_audio_takes_an_end_pointer_tail(cli, tmp_path):
+    """The test and names splits of `azsim corpus` keep their int16 audio beside the
+    features, yet a tail was refused on them ("this test set holds features")."""
+    import json
+
+    import numpy as np
+
+    from azsim.config import load_model_config
+    from azsim.model.audio import shipped_audio_paths, shipped_transcripts
+    from azsim.model.frontend import log_mel
+    from azsim.model.loading import frontend_spec, load_audio
+    spec = frontend_spec(load_model_config("small", []))
+    paths = shipped_audio_paths()[:2]
+    clips = [load_audio(str(p), spec.sample_rate_hz).samples for p in paths]
+    ints = [np.clip(np.rint(c * 32768), -32768, 32767).astype(np.int16) for c in clips]
+    feats = [log_mel(i.astype(np.float32) / 32768.0, spec) for i in ints]
+    refs = shipped_transcripts()
+    arrays = dict(features=np.concatenate(feats).astype(np.float16),
+                  offsets=np.cumsum([0] + [f.shape[0] for f in feats]).astype(np.int64),
+                  texts=np.array([refs[p.name] for p in paths]),
+                  audio=np.concatenate(ints),
+                  audio_offsets=np.cumsum([0] + [i.size for i in ints]).astype(np.int64))
+    np.savez(tmp_path / "test.npz", **arrays)
+    out = tmp_path / "r.json"
+    code, _, err = cli("run", "--test", str(tmp_path / "test.npz"), "--endpoint-tail-ms",
+                       "900", "--json", str(out))
+    assert code == 0, err
+    ep = json.loads(out.read_text())["endpoint"]
+    assert ep["tail_ms"] == 900 and ep["final_fired"] == 2
+    del arrays["audio"], arrays["audio_offsets"]
+    np.savez(tmp_path / "features.npz", **arrays)
+    code, _, err = cli("run", "--test", str(tmp_path / "features.npz"), "--endpoint-tail-ms",
+                       "900")
+    assert code == 2 and "holds features only" in err

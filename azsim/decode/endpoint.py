@@ -109,9 +109,10 @@ def with_tail(utt: Utterance, tail_ms: float, cfg) -> Utterance:
     if tail_ms <= 0:
         return utt
     spec = frontend_spec(cfg)
-    audio = load_audio(utt.path, spec.sample_rate_hz)
+    audio = utt.audio if utt.audio is not None else \
+        load_audio(utt.path, spec.sample_rate_hz).samples
     pad = np.zeros(int(round(tail_ms * spec.sample_rate_hz / 1000.0)), np.float32)
-    samples = np.concatenate([audio.samples, pad])
+    samples = np.concatenate([audio, pad])
     return replace(utt, seconds=len(samples) / spec.sample_rate_hz,
                    features=log_mel(samples, spec))
 
@@ -120,15 +121,20 @@ def check_tail_on_testset(cfg, testset: str) -> None:
     """A one-line error unless ``cfg``'s tail can be appended to ``testset``'s utterances:
     the tail is silence added to the audio, so a set of features cannot take it (before
     2026-12-06 ``azsim eval`` dropped it without a word)."""
-    from ..evaluate import _shipped_testset   # evaluate imports this module
+    from ..evaluate import _shipped_testset, split_holds_audio   # evaluate imports this
     tail_ms = cfg.decode.endpoint_tail_ms
+    if tail_ms <= 0:
+        return
     # a shipped set's name is its features, as load_testset reads it, even beside a folder
     # of that name in the current folder
-    if tail_ms > 0 and (_shipped_testset(testset) is not None
-                        or path_kind(testset, f"--test {testset}") != "folder"):
-        raise AzsimError(f"--test {testset}: model.decode.endpoint_tail_ms = {tail_ms:g} "
-                         "appends silence to audio, and this test set holds features; use a "
-                         "folder of WAVs or --audio files")
+    kind = None if _shipped_testset(testset) is not None else \
+        path_kind(testset, f"--test {testset}")
+    if kind == "folder" or (kind == "file" and split_holds_audio(testset)):
+        return
+    raise AzsimError(f"--test {testset}: model.decode.endpoint_tail_ms = {tail_ms:g} "
+                     "appends silence to audio, and this test set holds features only; use a "
+                     "folder of WAVs, a corpus test or names split (they keep their audio) or "
+                     "--audio files")
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,10 @@ class Utterance:
     path: str
     seconds: float
     features: np.ndarray  # log-mel [n_frames, n_mels]
+    # float32 samples at the frontend's rate when the utterance comes from a file holding
+    # them beside its features (a corpus test or names split): a silence tail is appended
+    # to them (azsim.decode.endpoint.with_tail); None: read the audio from ``path``
+    audio: np.ndarray | None = None
 
 
 def _too_short(cfg, n_frames: int) -> str | None:

@@ -112,6 +112,12 @@ def _change(saved_share: float, less: str, more: str) -> str:
     return f"{abs(saved_share) * 100:.1f} % {less if saved_share >= 0 else more}"
 
 
+def _share(x: float) -> str:
+    """A share in per cent, one decimal; "0.0", not "-0.0", for a rounding-size negative."""
+    pct = round(x * 100, 1)
+    return f"{pct + 0.0:.1f}"    # -0.0 + 0.0 is 0.0
+
+
 def branch_eval_line(b: dict) -> str:
     """The ``azsim eval`` line of a branching run (``evaluate``'s "branch" record)."""
     m, m0 = b["encoder_macs"], b["encoder_macs_no_branching"]
@@ -119,9 +125,9 @@ def branch_eval_line(b: dict) -> str:
     return (f"branch: {b['arbitrator']} arbitrator, {b['cheap_share'] * 100:.1f} % of "
             f"{b['steps']} steps cheap; encoder MACs with a nonzero weight "
             f"{m['macs_nonzero_weight']:,} vs {m0['macs_nonzero_weight']:,} "
-            f"({saved['macs_nonzero_weight'] * 100:.1f} % saved),"
-            f" effectual {saved['macs_effectual'] * 100:.1f} % saved, dense "
-            f"{saved['macs_dense'] * 100:.1f} %; WER {b['wer_no_branching'] * 100:.2f} % -> "
+            f"({_share(saved['macs_nonzero_weight'])} % saved),"
+            f" effectual {_share(saved['macs_effectual'])} % saved, dense "
+            f"{_share(saved['macs_dense'])} %; WER {b['wer_no_branching'] * 100:.2f} % -> "
             f"{(b['wer_no_branching'] + b['wer_change']) * 100:.2f} % "
             f"({b['wer_change'] * 100:+.2f}; 95 % interval {b['wer_change_ci95'][0] * 100:+.2f} "
             f"to {b['wer_change_ci95'][1] * 100:+.2f})")

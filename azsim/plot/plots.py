@@ -128,7 +128,10 @@ def dense_vs_sparse(rows: Sequence[Mapping], given: Mapping[str, Any] | None = N
         ax.set_title(title)
         ax.grid(axis="y", alpha=0.3)
         ax.set_axisbelow(True)
-    axes[0].legend(title="model.sparsity", frameon=False)
+    # beside the panels: inside the first one it covered a bar (with two sparsities)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, title="model.sparsity", loc="outside right center",
+               frameon=False)
     fig.suptitle(f"Dense vs sparse by bit-width ({_context(rows, fixed)})")
     return fig
 

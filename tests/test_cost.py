@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import azsim
+from azsim.errors import AzsimError
 
 SPARSE = ("model.sparsity=0.9", "model.weight_bits=4", 'model.weight_format="rle"')
 EIE_PATH = ('hw.decoder_location="sram_to_pe"',)
@@ -87,6 +88,34 @@ def test_static_power_scales_with_the_sram_and_idle_time_draws_its_share(base):
         e["breakdown_uj"]["leakage"] + idle["energy"]["actions"]["leak_idle_cycle"]["energy_uj"],
         rel=1e-12)
     assert idle["latency"]["cycles"] == base["latency"]["cycles"]
+
+
+def test_a_supply_voltage_scales_on_chip_energy_as_v_squared_and_static_power_as_v(
+        base, tmp_path):
+    """No voltage was modelled: a faster clock cost nothing per action. hw.supply_v scales
+    the table's on-chip energies from its own voltage (Horowitz: 0.9 V)."""
+    same = _run("hw.supply_v=0.9")
+    assert same["energy"]["actions"] == base["energy"]["actions"]
+    half = _run("hw.supply_v=0.45")
+    assert half["latency"]["cycles"] == base["latency"]["cycles"]
+    for name, row in half["energy"]["actions"].items():
+        ref = base["energy"]["actions"][name]
+        assert row["count"] == ref["count"], name
+        factor = 1.0 if name == "dram_read_byte" else 0.5 if name.startswith("leak") else 0.25
+        assert row["energy_pj"] == pytest.approx(ref["energy_pj"] * factor, rel=1e-12), name
+    table = tmp_path / "novolt.toml"
+    from azsim.config import load_energy_table
+    src = load_energy_table("horowitz-45nm")
+    lines = ['name = "novolt"', 'source = "test"']
+    for action, a in src.actions.items():
+        lines += [f"[actions.{action}]", f"energy_pj = {a.energy_pj}", f'per = "{a.per}"',
+                  'source = "test"']
+    table.write_text("\n".join(lines) + "\n")
+    with pytest.raises(AzsimError, match="hw.supply_v = 0.8: energy table novolt gives no "
+                                         "voltage_v"):
+        _run("hw.supply_v=0.8", f'hw.energy_table="{table}"')
+    assert _run(f'hw.energy_table="{table}"')["energy"]["total_uj"] == \
+        pytest.approx(base["energy"]["total_uj"], rel=1e-12)
 
 
 def test_a_streamed_layer_waiting_on_a_slow_decoder_is_decoder_bound():

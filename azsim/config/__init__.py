@@ -88,8 +88,15 @@ def load_energy_table(name_or_path: str | Path = "horowitz-45nm", where: str | N
 
 
 def energy_table_of(hw: HardwareConfig) -> EnergyTable:
-    """The energy table ``hw.energy_table`` names; every message about it names the setting."""
-    return load_energy_table(hw.energy_table, where="hw.energy_table")
+    """The energy table ``hw.energy_table`` names; every message about it names the setting.
+    A ``hw.supply_v`` needs the table's own voltage to scale its energies."""
+    table = load_energy_table(hw.energy_table, where="hw.energy_table")
+    if hw.supply_v and not table.voltage_v:
+        raise ConfigError(f"hw.supply_v = {hw.supply_v:g}: energy table {table.name} gives no "
+                          "voltage_v, the supply its energies were measured at, so they "
+                          "cannot be scaled to another; add voltage_v to the table or leave "
+                          "hw.supply_v = 0")
+    return table
 
 
 def _load(kind: str, cls: type, root: str, name_or_path: str | Path,

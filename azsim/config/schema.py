@@ -417,6 +417,12 @@ class HardwareConfig:
     sram_leakage_mw_per_mib: float = _field(
         "static power of the SRAM per MiB of sram_bytes, mW, added to leakage_mw (so that a "
         "larger SRAM leaks more)", 0.0, range=(0.0, 1e6))
+    supply_v: float = _field(
+        "supply voltage, V; 0 = the energy table's own (voltage_v). Dynamic energies scale as "
+        "(supply_v / voltage_v)^2 (switching energy C V^2), static power as supply_v / "
+        "voltage_v (V x leakage current, the current held: first order); DRAM's energy is "
+        "off chip and does not scale. No frequency limit is modelled: pair the clock with "
+        "its voltage yourself (azsim sweep --zip)", 0.0, range=(0.0, 5.0))
     idle_leakage_share: float = _field(
         "share of the static power drawn between frames, while the processor waits for audio "
         "(0: power-gated, its SRAM contents kept at no cost; 1: never gated; SRAM retention "
@@ -496,6 +502,8 @@ class EnergyTable:
 
     name: str = _field("table name used in reports")
     source: str = _field("publication or measurement the table comes from")
+    voltage_v: float = _field("supply voltage the energies were measured at, V (0 = not "
+                              "given: hw.supply_v cannot scale them)", 0.0, range=(0.0, 5.0))
     # A read-only mapping: the loader stores a MappingProxyType so the table stays frozen.
     actions: Mapping[str, EnergyAction] = _field("energy per action, keyed by action name")
 

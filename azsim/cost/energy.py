@@ -29,6 +29,10 @@ leak_cycle          static power for one busy clock cycle: ``P * 1e-3 W / clock_
 leak_idle_cycle     one clock period between frames, the processor waiting for audio:
                     ``leak_cycle * idle_leakage_share``
 ==================  ==============================================================================
+
+With ``hw.supply_v`` set, every on-chip energy above is scaled by ``(supply_v / voltage_v)^2``
+(the table's ``voltage_v``) and the static power by ``supply_v / voltage_v``
+(:func:`supply_scales`); ``dram_read_byte`` is off chip and stays.
 """
 from __future__ import annotations
 
@@ -105,22 +109,41 @@ def sram_access_pj(table, capacity_bytes: int) -> float:
     return float(np.exp(energies[-1] + slope * (x - sizes[-1])))
 
 
+def supply_scales(table, hw) -> tuple[float, float]:
+    """(dynamic, static) factors of ``hw.supply_v`` against the table's ``voltage_v``:
+    (V / V0)^2 for switching energy (C V^2) and V / V0 for static power (V x a leakage
+    current held fixed: first order; subthreshold leakage also falls with V through DIBL,
+    so this understates what a lower supply saves). (1, 1) when ``supply_v`` is 0, the
+    table's own (``azsim.config.energy_table_of`` refuses a supply with a table that gives
+    no voltage)."""
+    if not hw.supply_v:
+        return 1.0, 1.0
+    ratio = hw.supply_v / table.voltage_v
+    return ratio * ratio, ratio
+
+
 def action_energies(table, hw) -> ActionEnergies:
     bank_bytes = max(hw.sram_bytes // hw.sram_banks, 1)
-    mult8 = _get(table, "int8_mult")
+    dyn, static = supply_scales(table, hw)
+
+    def on_chip(name: str) -> float:
+        return _get(table, name) * dyn
+
+    mult8 = on_chip("int8_mult")
+    static_mw = hw.static_mw * static
     return ActionEnergies(
         table=table.name,
-        mac_pj=mult8 + _get(table, "int32_add"),
-        sram_pj_per_byte=sram_access_pj(table, bank_bytes) / _BYTES_PER_ACCESS,
-        dram_pj_per_byte=_get(table, "dram_read") / _BYTES_PER_ACCESS,
-        lut_lookup_pj=_get(table, "sram_8kb_read"),
-        decode_symbol_pj=_get(table, "int16_add") + _get(table, "int8_add"),
-        leakage_mw=hw.static_mw,
+        mac_pj=mult8 + on_chip("int32_add"),
+        sram_pj_per_byte=sram_access_pj(table, bank_bytes) * dyn / _BYTES_PER_ACCESS,
+        dram_pj_per_byte=_get(table, "dram_read") / _BYTES_PER_ACCESS,   # off chip
+        lut_lookup_pj=on_chip("sram_8kb_read"),
+        decode_symbol_pj=on_chip("int16_add") + on_chip("int8_add"),
+        leakage_mw=static_mw,
         mult8_pj=mult8,
-        gated_mac_pj=_get(table, "int8_add"),
-        elementwise_pj=_get(table, "int32_mult") + _get(table, "int32_add"),
-        leak_pj_per_cycle=hw.static_mw * PJ_PER_MW_S / (hw.clock_mhz * 1e6),
-        idle_leak_pj_per_cycle=hw.static_mw * hw.idle_leakage_share * PJ_PER_MW_S
+        gated_mac_pj=on_chip("int8_add"),
+        elementwise_pj=on_chip("int32_mult") + on_chip("int32_add"),
+        leak_pj_per_cycle=static_mw * PJ_PER_MW_S / (hw.clock_mhz * 1e6),
+        idle_leak_pj_per_cycle=static_mw * hw.idle_leakage_share * PJ_PER_MW_S
         / (hw.clock_mhz * 1e6),
         sram_bank_bytes=bank_bytes,
         precision_scalable=hw.precision_scalable,

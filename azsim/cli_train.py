@@ -314,9 +314,9 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr, seed,
                    "'azsim eval --float --json' (a compressed model against the float model "
                    "it was made from)")
 @click.option("--json", "json_dest", default=None, metavar="PATH|-")
-def eval_cmd(model, weights, testsets, utterances, bits, sparsity, prune, weight_format, codebook, gptq,
-             branch, branch_weights, beam, context, context_weight, overrides, include_float,
-             show_errors, compare_path, compare_float_path, json_dest) -> None:
+def eval_cmd(model, weights, testsets, utterances, bits, sparsity, prune, weight_format,
+             codebook, gptq, branch, branch_weights, beam, context, context_weight, overrides,
+             include_float, show_errors, compare_path, compare_float_path, json_dest) -> None:
     """WER and CER of a model on a test set, by azsim's integer inference."""
     from .cli import (_branch_overrides, _check_model_options, _check_writable,
                       _compression_overrides, _decode_overrides, _reject_hw_sets,

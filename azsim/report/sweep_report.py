@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import math
-
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any

@@ -99,14 +99,16 @@ def test_run_on_a_test_set_matches_azsim_eval(cli, tmp_path):
         assert code == 2 and len(lines) == 1 and fragment in lines[0], (argv, err)
 
 
-def test_python_dash_m_azsim_is_the_azsim_command():
+def test_python_dash_m_azsim_is_the_azsim_command(tmp_path):
     """Where no console script is on PATH (a user's environment), `python -m azsim` is the
-    command: the same name in its messages and the same exit statuses."""
+    command: the same name in its messages and the same exit statuses. (Run outside the
+    checkout: `-m` puts the current folder first, and the checkout's azsim/ lacks the
+    kernels an install places in it.)"""
     import subprocess
     import sys
     ok = subprocess.run([sys.executable, "-m", "azsim", "--version"], capture_output=True,
-                        text=True)
+                        text=True, cwd=tmp_path)
     assert ok.returncode == 0 and ok.stdout.startswith("azsim, version ")
     bad = subprocess.run([sys.executable, "-m", "azsim", "run", "--model", "nosuch"],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, cwd=tmp_path)
     assert bad.returncode == 2 and bad.stderr.startswith("azsim: error: unknown model preset")

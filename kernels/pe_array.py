@@ -79,6 +79,17 @@ def pe_invocations(cost, issued, real, decoded, wbytes, active, queue_depth):
     last = np.zeros(n_pes, np.int64)
     dec_pe = np.zeros(n_pes, np.int64)
     bytes_pe = np.zeros(n_pes, np.float64)
+    # A column's cost, issued and real entries summed over the PEs do not depend on the
+    # invocation: summed once here, they leave the per-PE loop below (integers: exact in any
+    # order).
+    col_cost = np.zeros(n_cols, np.int64)
+    col_issued = np.zeros(n_cols, np.int64)
+    col_real = np.zeros(n_cols, np.int64)
+    for j in range(n_cols):
+        for p in range(n_pes):
+            col_cost[j] += cost[j, p]
+            col_issued[j] += issued[j, p]
+            col_real[j] += real[j, p]
     for i in range(n_inv):
         for p in range(n_pes):
             last[p] = 0
@@ -92,15 +103,14 @@ def pe_invocations(cost, issued, real, decoded, wbytes, active, queue_depth):
             b = broadcast_cycle(finish, k, b_prev, queue_depth)
             slot = k % queue_depth
             for p in range(n_pes):
-                c = cost[j, p]
                 start = b if b > last[p] else last[p]
-                last[p] = start + c
+                last[p] = start + cost[j, p]
                 finish[p, slot] = last[p]
-                busy[i] += c
-                issued_sum[i] += issued[j, p]
-                real_sum[i] += real[j, p]
                 dec_pe[p] += decoded[j, p]
                 bytes_pe[p] += wbytes[j, p]
+            busy[i] += col_cost[j]
+            issued_sum[i] += col_issued[j]
+            real_sum[i] += col_real[j]
             b_prev = b
             k += 1
         done = 0

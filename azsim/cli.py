@@ -398,11 +398,15 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
         codes = sv.model_codes(w, cfg.weight_bits, cfg.quantizer, grams, compensate,
                                cfg.weight_range)
         source = f"model {cfg.name}"
+    skipped = {}
     if weight_format == "all" and cfg.weight_bits == 1 and \
             any(np.count_nonzero(q == 0) for q, _ in codes.values()):
-        # 1-bit dense cannot hold zeros: leave it out of "all"; asked for by name, the encoder's
-        # one-line error says why.
+        # 1-bit dense cannot hold zeros: leave it out of "all", and say so in the table and
+        # the JSON (it was dropped silently); asked for by name, the encoder's one-line error
+        # says why.
         formats = tuple(f for f in formats if f != "dense")
+        skipped["dense"] = ("1-bit dense holds only -1/+1 codes, and these matrices have zero "
+                            "codes")
     streams = {} if save_dir is not None else None
     results = sv.survey(codes, cfg.weight_bits, formats, streams=streams,
                         pointer_bits=cfg.pointer_bits, rle_index_bits=cfg.rle_index_bits)
@@ -414,7 +418,8 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
             # how one-shot pruning chose the zeros; a --weights file's zeros are its own
             "prune": None if weights is not None else cfg.prune,
             "prune_saliency": None if weights is not None else cfg.prune_saliency,
-            "formats": [r.to_dict() for r in results]}
+            "formats": [r.to_dict() for r in results],
+            "formats_skipped": skipped}
     if json_dest != "-":   # the table first: a JSON write that fails must not lose it
         from .report.render import pruning_suffix
         grid = cfg.quantizer + ("" if cfg.weight_range == "max" else f", {cfg.weight_range} range")
@@ -428,6 +433,8 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
             click.echo(f"  {r['name']:<10}{r['bytes']:>14,}{r['bits_per_weight']:>13.3f}"
                        f"{r['ratio_to_fp32']:>8.1f}x{r['ratio_to_int8']:>8.2f}x"
                        f"{'exact' if r['roundtrip_exact'] else 'MISMATCH':>12}")
+        for name, why in skipped.items():
+            click.echo(f"  {name:<10}{'-':>14}  (not encoded: {why})")
     if json_dest is not None:
         _write_json(data, json_dest)
     for name, stream in (streams or {}).items():   # after the results: a failed write keeps them

@@ -123,4 +123,8 @@ def test_one_bit_dense_with_zeros_is_refused_by_name_and_skipped_in_all(cli):
     code, _, err = cli("compress", "--bits", "1", "--sparsity", "0.5", "--format", "dense")
     assert code == 2 and "1 bit" in err and len(err.strip().splitlines()) == 1
     code, out, _ = cli("compress", "--bits", "1", "--sparsity", "0.5", "--json", "-")
-    assert [f["name"] for f in json.loads(out)["formats"]] == [f for f in ALL_FORMATS if f != "dense"]
+    data = json.loads(out)
+    assert [f["name"] for f in data["formats"]] == [f for f in ALL_FORMATS if f != "dense"]
+    assert "-1/+1" in data["formats_skipped"]["dense"]   # said, not dropped silently
+    code, out, _ = cli("compress", "--bits", "1", "--sparsity", "0.5")
+    assert "dense" in out and "not encoded: 1-bit dense holds only -1/+1" in out

@@ -265,6 +265,32 @@ def test_energy_table_needs_actions():
     assert "actions.mac.source is missing" in message
 
 
+def _horowitz_dict(changes=None):
+    from azsim.config import load_energy_table
+    from azsim.config.loader import to_dict
+    data = to_dict(load_energy_table("horowitz-45nm"))
+    for (action, field), value in (changes or {}).items():
+        data["actions"][action][field] = value
+    return data
+
+
+def test_an_energy_table_the_cost_model_would_misread_is_refused():
+    """A row in another unit than the cost model reads ('32-bit access' costed as 64-bit)
+    and SRAM energy falling with the array's size (bigger banks grew cheaper per access)
+    were accepted."""
+    message = config_error(build, EnergyTable, _horowitz_dict(
+        {("sram_8kb_read", "per"): "32-bit access"}), "e")
+    assert "actions.sram_8kb_read.per = '32-bit access'" in message
+    assert "'64-bit access'" in message
+    message = config_error(build, EnergyTable, _horowitz_dict(
+        {("int8_mult", "per"): "64-bit access"}), "e")
+    assert "actions.int8_mult.per" in message and "per 'op'" in message
+    message = config_error(build, EnergyTable, _horowitz_dict(
+        {("sram_1mb_read", "energy_pj"): 1.0}), "e")
+    assert "sram_1mb_read energy_pj = 1 is below sram_32kb_read's 20" in message
+    build(EnergyTable, _horowitz_dict(), "e")   # the shipped table passes
+
+
 # ---------------------------------------------------------------------------------- properties
 
 

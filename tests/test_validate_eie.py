@@ -362,3 +362,14 @@ def test_suite_errors_are_reported_together():
     assert "layers[0].input_dim is missing" in text and "layers[1].published_us" in text
     with pytest.raises(ConfigError, match="array of tables"):
         suite_from_dict({"name": "x", "source": "s", "layers": 3}, "t")
+
+
+def test_the_power_line_says_when_static_power_is_in_it(cli):
+    """A hardware file with leakage added it to the simulated power under a label that said
+    'counts x the table' only."""
+    import json
+    code, out, _ = cli("validate", "eie", "--set", "hw.leakage_mw=1000", "--json", "-")
+    data = json.loads(out)
+    assert code in (0, 1) and data["simulated_static_power_w"] == pytest.approx(1.0)
+    code, out, _ = cli("validate", "eie", "--set", "hw.leakage_mw=1000")
+    assert "plus static power 1.000 W" in out

@@ -93,9 +93,9 @@ def energy_table_of(hw: HardwareConfig) -> EnergyTable:
     table = load_energy_table(hw.energy_table, where="hw.energy_table")
     if hw.supply_v and not table.voltage_v:
         raise ConfigError(f"hw.supply_v = {hw.supply_v:g}: energy table {table.name} gives no "
-                          "voltage_v, the supply its energies were measured at, so they "
-                          "cannot be scaled to another; add voltage_v to the table or leave "
-                          "hw.supply_v = 0")
+                          "voltage_v above 0, the supply its energies were measured at, so "
+                          "they cannot be scaled to another; give the table's voltage_v or "
+                          "leave hw.supply_v = 0")
     return table
 
 

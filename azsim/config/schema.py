@@ -494,6 +494,9 @@ SRAM_ENERGY_POINTS = (("sram_8kb_read", 8 * 1024), ("sram_32kb_read", 32 * 1024)
                       ("sram_1mb_read", 1024 * 1024))
 COST_MODEL_ACTIONS = ("int8_mult", "int8_add", "int16_add", "int32_add", "int32_mult",
                       "dram_read") + tuple(name for name, _ in SRAM_ENERGY_POINTS)
+# The unit each of them is read in (`per`); the others are per "op".
+_ACTION_UNITS = {"dram_read": "64-bit access",
+                 **{name: "64-bit access" for name, _ in SRAM_ENERGY_POINTS}}
 
 
 @_SPEC
@@ -522,4 +525,18 @@ class EnergyTable:
                     f"interpolated in log-log between "
                     f"{', '.join(n for n, _ in SRAM_ENERGY_POINTS)}, so give all of them > 0 "
                     "pJ, or all 0 for free SRAM"]
-        return []
+        problems = []
+        for (small, _), (large, _), a, b in zip(SRAM_ENERGY_POINTS, SRAM_ENERGY_POINTS[1:],
+                                                sram, sram[1:]):
+            if b < a:   # a larger array was cheaper per access: bigger banks grew cheaper
+                problems.append(f"{large} energy_pj = {b:g} is below {small}'s {a:g}; an "
+                                "access to a larger SRAM array costs at least as much (longer "
+                                "word- and bit-lines)")
+        # The cost model reads these rows in one unit each (azsim/cost/energy.py): a row in
+        # another was costed as if it were in that one (a 32-bit access as a 64-bit one).
+        for name in COST_MODEL_ACTIONS:
+            unit = _ACTION_UNITS.get(name, "op")
+            if self.actions[name].per != unit:
+                problems.append(f"actions.{name}.per = {self.actions[name].per!r}: the cost "
+                                f"model reads it per {unit!r}; give its energy per {unit}")
+        return problems

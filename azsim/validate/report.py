@@ -92,6 +92,7 @@ class ValidationReport:
     simulated_power_w: float
     clock_power_w: float
     energy_table: str
+    static_power_w: float = 0.0     # the hardware's static power, drawn on every cycle
 
     def exceeding(self, max_error_pct: float) -> list[LayerResult]:
         """The layers whose |error| is above ``max_error_pct``."""
@@ -112,6 +113,7 @@ class ValidationReport:
             "published_work_max_abs_error_pct": self.published_work_max_abs_error_pct,
             "simulated_power_w": self.simulated_power_w,
             "simulated_clock_power_w": self.clock_power_w,
+            "simulated_static_power_w": self.static_power_w,
             "activation_registers_per_pe": s.activation_registers_per_pe,
             "clock_network_mw_per_pe": s.clock_network_mw_per_pe,
             "published_power_w": s.published_power_w or None,
@@ -128,13 +130,18 @@ def summarize(suite: ValidationSuite, layers: list[LayerResult], seed: int, ener
     total_s = sum(r.simulated_us for r in layers) * 1e-6
     power = sum(r.energy_uj for r in layers) * 1e-6 / total_s if total_s else 0.0
     clock = sum(r.clock_energy_uj for r in layers) * 1e-6 / total_s if total_s else 0.0
+    # every simulated cycle is busy: the static power is in the total at its full value
+    from ..config import energy_table_of
+    from ..cost.energy import supply_scales
+    static = suite.hardware.static_mw * 1e-3 * \
+        supply_scales(energy_table_of(suite.hardware), suite.hardware)[1]
     return ValidationReport(
         suite=suite, seed=seed, layers=tuple(layers),
         mean_abs_error_pct=sum(errors) / len(errors), max_abs_error_pct=max(errors),
         worst_layer=worst.name, theoretical_mean_abs_error_pct=theory[0],
         theoretical_max_abs_error_pct=theory[1], published_work_mean_abs_error_pct=work[0],
         published_work_max_abs_error_pct=work[1], simulated_power_w=power,
-        clock_power_w=clock, energy_table=energy_table)
+        clock_power_w=clock, energy_table=energy_table, static_power_w=static)
 
 
 def render_text(report: ValidationReport) -> str:
@@ -178,6 +185,8 @@ def render_text(report: ValidationReport) -> str:
                    f"{report.published_work_max_abs_error_pct:.1f} %")
     published = f", published {s.published_power_w:g} W" if s.published_power_w else ""
     note = f"counts x the {report.energy_table} table"
+    if report.static_power_w:   # hardware files of one's own may have leakage (eie-64pe: 0)
+        note += f", plus static power {report.static_power_w:.3f} W"
     if s.clock_network_mw_per_pe:
         note += (f", plus the clock network at {s.clock_network_mw_per_pe:g} mW per PE on every "
                  f"cycle ({report.clock_power_w:.3f} W); registers and control logic not modeled")

@@ -14,6 +14,15 @@ def _bytes(n: float) -> str:
     return f"{n:.0f} B"
 
 
+def _capacity(n: int) -> str:
+    """An SRAM capacity in binary units, as hardware files and datasheets give it (2 MiB,
+    not "2.10 MB")."""
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:g} {unit}" if n % size == 0 else f"{n / size:.2f} {unit}"
+    return f"{n} B"
+
+
 def quantizer_suffix(quantizer: str, weight_range: str = "max") -> str:
     """The quantizer's name after the bit-width (" gptq", " codebook"), and " mse-range" for a
     clipped grid (``model.weight_range``); nothing for the default uniform grid over max|w|
@@ -49,7 +58,7 @@ def render_text(report: dict, top_layers: int = 5, endpoint: bool = False) -> st
         f"{quantizer_suffix(m.get('quantizer', 'uniform'), m.get('weight_range', 'max'))} weights, "
         f"{_bytes(m['weight_stream_bytes'])} encoded) on "
         f"{hw['name']} ({hw['clock_mhz']:.0f} MHz, {hw['macs_per_cycle']} MACs/cycle, "
-        f"{_bytes(hw['sram_bytes'])} SRAM, zero handling: {hw['zero_handling']})",
+        f"{_capacity(hw['sram_bytes'])} SRAM, zero handling: {hw['zero_handling']})",
         f"audio: {a['utterances']} utterances, {a['seconds']:.2f} s, {a['frames']} frames of "
         f"{a['frame_ms']:.0f} ms",
         "",

@@ -480,3 +480,11 @@ def test_a_branch_for_other_weights_needs_its_own_cheap_branch(cli, command, tmp
     other = str(resolve_weights_path(None, "small-qat4"))
     _one_line_error(cli, command, "--weights", other, "--branch",
                     words=("--branch with --weights", "small-branch60", "--branch-weights"))
+
+
+@pytest.mark.parametrize("n_mels,empty", [(128, "1 of the mel filters holds"),
+                                          (400, "90 of the mel filters hold")])
+def test_mel_filters_without_an_fft_bin_are_refused(cli, n_mels, empty):
+    """400 mels at n_fft 512 (257 bins) ran with 90 constant channels."""
+    _one_line_error(cli, "run", "--model", "tiny", "--set", f"model.frontend.n_mels={n_mels}",
+                    words=(f"model.frontend.n_mels = {n_mels}", empty, "larger n_fft"))

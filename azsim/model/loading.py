@@ -16,15 +16,26 @@ from ..errors import AudioError, AzsimError, ConfigError, quoted
 from . import float_ref
 from .audio import load_audio, shipped_audio_paths
 from .budget import check_memory_budget
-from .frontend import FrontendSpec, log_mel
+from .frontend import FrontendSpec, log_mel, mel_filterbank
 from .weights import generate_weights, load_weights
 
 
 def frontend_spec(cfg) -> FrontendSpec:
+    """The frontend of ``cfg``; refused when some of its mel filters hold no FFT bin (80 mels
+    at n_fft 512 have none empty, 128 one, 400 ninety): their channels would be constant,
+    inputs the model cannot use, and the run would go on without a word."""
     f = cfg.frontend
-    return FrontendSpec(sample_rate_hz=f.sample_rate_hz, n_mels=f.n_mels, window_ms=f.window_ms,
+    spec = FrontendSpec(sample_rate_hz=f.sample_rate_hz, n_mels=f.n_mels, window_ms=f.window_ms,
                         hop_ms=f.hop_ms, n_fft=f.n_fft,
                         f_max_hz=min(7600.0, f.sample_rate_hz / 2))
+    empty = np.flatnonzero(mel_filterbank(spec).sum(axis=1) == 0)
+    if empty.size:
+        raise ConfigError(f"model.frontend.n_mels = {f.n_mels}: {empty.size} of the mel filters "
+                          f"hold{'s' if empty.size == 1 else ''} no FFT bin (the first is filter {empty[0]}; n_fft = {f.n_fft} "
+                          f"gives {f.n_fft // 2 + 1} bins up to {spec.sample_rate_hz / 2:g} Hz), "
+                          "so their features would be constant; use fewer mels or a larger "
+                          "n_fft")
+    return spec
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import json
 import math
 import os
 import sqlite3
+import time
 import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -108,9 +109,9 @@ class ResultStore:
                 self._db = None
                 raise ResultsError(f"{option} {path}: exists and is not an azsim results "
                                    "database; give a new path")
-            self._db.execute("PRAGMA journal_mode=WAL")
+            _when_unlocked(lambda: self._db.execute("PRAGMA journal_mode=WAL"))
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
+            _when_unlocked(lambda: self._db.executescript(_SCHEMA))
             _check_version(self._db, path, option, create=True)
             # before any point runs: a table azsim did not make fails at the first store
             _check_points_table(self._db, path, option, writing=True)
@@ -243,6 +244,21 @@ def _check_points_table(db, path: str, option: str, *, writing: bool) -> None:
 
 def _disk_full(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.OperationalError) and "disk is full" in str(exc)
+
+
+def _when_unlocked(step, wait_s: float = WRITE_TIMEOUT_S):
+    """``step()``, tried again while another process holds the database locked, up to
+    ``wait_s``: SQLite answers the switch to WAL and the schema's creation with "database is
+    locked" at once, without its busy timeout, while a second sweep started on the same new
+    path sets them up (1 of the full test run's 1,606 tests failed on it under load)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _open_error(where: str, exc: BaseException) -> ResultsError:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Callable, MutableMapping, Sequence
 
 from . import config as cfgmod
@@ -26,6 +25,7 @@ from .model.loading import (branch_weights, calibration_stats, load_utterances, 
                             pruned_weights, resolve_weights_path)
 from .model.vocab import make_vocab
 from .model.weights import parameter_count
+from .paths import file_sha256
 from .report.branch import branch_section
 from .report.report import build_report
 from .schedule.residency import plan_residency
@@ -163,11 +163,8 @@ def _weights_identity(cfg) -> dict:
     path = resolve_weights_path(cfg, cfg.weights) if cfg.weights else None
     if path is None:
         return {"weights": "generated", "weights_sha256": None}
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:   # read whole by the run already, so it exists and is small
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return {"weights": cfg.weights, "weights_sha256": digest.hexdigest()}
+    # read whole by the run already, so it exists
+    return {"weights": cfg.weights, "weights_sha256": file_sha256(path)}
 
 
 def _without_branch(overrides) -> list[str]:

@@ -163,7 +163,6 @@ def _sweep(spec_file, model, weights, hardware, audio, testset, utterances, sets
                    + (f", each with {fixed}" if fixed and spec.axes else ""))
         done = set()
         if resume and os.path.isfile(results):   # what --resume would skip, as it would
-            from .sweep import runner
             from .sweep.store import ResultStore
             with ResultStore(results) as store:
                 done = {p.key for p in points} - \

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import stat
@@ -75,6 +76,16 @@ def resolved_path(path, what: str, error: type[AzsimError] = AzsimError) -> Path
 # record, a corpus.json, a word list, transcripts.tsv, a TOML file): far above any real one,
 # and a bound on what /dev/zero or a runaway file can make azsim hold in memory.
 SMALL_FILE_MB = 64
+
+
+def file_sha256(path) -> str:
+    """The SHA-256 (hex) of a file's content, read a MiB at a time; OSError as the OS gives
+    it (callers say which input it was)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def read_small_file(path, what: str, error: type[AzsimError] = AzsimError,

@@ -269,11 +269,10 @@ def has_split(corpus_dir, split: str, meta: dict | None = None) -> bool:
     if sizes[split]:
         return True
     try:
-        with np.load(path) as z:
-            held = int(z["texts"].shape[0])
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        texts = _array_headers(path, str(path), ("texts",))["texts"]
+    except (AzsimError, KeyError):
         return True   # a damaged split: its reader says what is wrong with it
-    return held == 0
+    return texts[0][0] == 0
 
 
 def read_corpus_meta(corpus_dir, what: str = "") -> dict | None:
@@ -461,7 +460,7 @@ def merge_corpora(out_dir, sources: list) -> dict:
     srcs = [Path(s) for s in sources]
     if len(srcs) < 2:
         raise AzsimError(f"corpus merge: {len(srcs)} source corpus given; give two or more")
-    metas, n_training, seen = [], [], {}
+    metas, n_training, seen, held = [], [], {}, []
     for src in srcs:
         what = f"corpus merge source {src}"
         if resolved_path(out, f"corpus merge DIR {out_dir}") == resolved_path(src, what):
@@ -479,8 +478,8 @@ def merge_corpora(out_dir, sources: list) -> dict:
         if not isinstance(meta.get("frontend"), dict) or "hop_ms" not in meta["frontend"]:
             raise AzsimError(f"corpus merge source {meta_path}: not a corpus description (it "
                              "needs 'frontend' with 'hop_ms', as 'azsim corpus' writes)")
-        counts = {split: check_split(src, split) for split in SPLITS
-                  if has_split(src, split, meta)}
+        held.append({split for split in SPLITS if has_split(src, split, meta)})
+        counts = {split: check_split(src, split) for split in held[-1]}
         # the merged description is the last source's with its counts replaced: that one
         # must be whole; the others' counts are kept in its merged_from
         _check_counts(f"corpus merge source {meta_path}", meta, src is srcs[-1])
@@ -499,7 +498,7 @@ def merge_corpora(out_dir, sources: list) -> dict:
                              + ", ".join(f"{s}: {v}" for s, v in zip(srcs, values))
                              + "); only corpora with the same voice split and frontend merge")
     for split in TRAINING_SPLITS:
-        _check_mergeable(split, [s for s, m in zip(srcs, metas) if has_split(s, split, m)])
+        _check_mergeable(split, [s for s, h in zip(srcs, held) if split in h])
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -509,7 +508,7 @@ def merge_corpora(out_dir, sources: list) -> dict:
     hop_s = metas[-1]["frontend"]["hop_ms"] / 1000
     for split in TRAINING_SPLITS:
         # every split was checked above
-        parts = [_read_split(s, split) for s, m in zip(srcs, metas) if has_split(s, split, m)]
+        parts = [_read_split(s, split) for s, h in zip(srcs, held) if split in h]
         if not parts:
             continue
         if any("pause_s" in p for p in parts):   # corpora drawn before pauses had none
@@ -525,7 +524,7 @@ def merge_corpora(out_dir, sources: list) -> dict:
         seconds[split] = float(merged["offsets"][-1] * hop_s)
     for split in HELD_OUT_SPLITS:
         path = srcs[-1] / f"{split}.npz"
-        if has_split(srcs[-1], split, metas[-1]):   # listed; its count is what it holds
+        if split in held[-1]:   # listed; its count is what it holds
             sizes[split] = check_split(srcs[-1], split)
             seconds[split] = float(_feature_shape(path, f"corpus split {path}")[0] * hop_s)
             shutil.copyfile(path, out / f"{split}.npz")

@@ -57,7 +57,7 @@ from ..arguments import checked
 from ..config.loader import (OptionOverride, from_folder, load_toml, override_key,
                              parse_override, path_setting_kind, shown_override, to_dict)
 from ..errors import AzsimError, ConfigError, quoted
-from ..paths import os_reason, path_kind
+from ..paths import file_sha256, os_reason, path_kind
 from ..transcripts import read_transcripts
 
 __all__ = ["SweepSpecError", "Axis", "Point", "SweepSpec", "parse_axis", "load_spec_file",
@@ -460,17 +460,14 @@ def _testset_identity(test: str, utterances: int | None, label: str = "--utteran
 
 def _file_identity(path: str, what: str) -> dict[str, str]:
     """Name and content hash of an input file; an unreadable file is a spec error."""
-    digest = hashlib.sha256()
     if path_kind(path, f"{what} {path}", SweepSpecError) in ("folder", "other"):
         raise SweepSpecError(f"{what} {path}: cannot read (no regular file: a folder, device "
                              "or FIFO, which could be hashed forever; give a file)")
     try:
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
+        digest = file_sha256(path)
     except (OSError, ValueError) as exc:   # ValueError: a NUL character
         raise SweepSpecError(f"{what} {path}: cannot read ({os_reason(exc)})") from None
-    return {"name": os.path.basename(path), "sha256": digest.hexdigest()}
+    return {"name": os.path.basename(path), "sha256": digest}
 
 
 def _check_npz_archive(path, what: str) -> None:
@@ -570,7 +567,7 @@ def expand(spec: SweepSpec, jobs: int = 1) -> list[Point]:
         _check_npz_archive(spec.weights, f"{spec.weights_from} {spec.weights}")
     model_axes = [ax for ax in spec.axes if ax.key.startswith("model.")]
     hw_axes = [ax for ax in spec.axes if ax.key.startswith("hw.")]
-    combos = [dict(zip((ax.key for ax in spec.axes), combo)) for combo in _combinations(spec)]
+    combos = _combinations(spec)
 
     # Each model (hw) combination of the points is resolved once: its validity does not
     # depend on the other side. (Only those the points take: zipped fields may be valid only
@@ -651,25 +648,20 @@ def expand(spec: SweepSpec, jobs: int = 1) -> list[Point]:
     return points
 
 
-def _combinations(spec: SweepSpec) -> list[tuple[str, ...]]:
-    """Every point's overrides, one per axis in ``spec.axes`` order: the cartesian product of
-    the axes, the zipped ones (:attr:`Axis.zipped`) counting as one axis of their i-th values
-    taken together, placed where the first of them is."""
+def _combinations(spec: SweepSpec) -> list[dict[str, str]]:
+    """Every point's overrides by axis key: the cartesian product of the axes, the zipped
+    ones (:attr:`Axis.zipped`) counting as one axis of their i-th values taken together,
+    placed where the first of them is."""
     zipped = [ax for ax in spec.axes if ax.zipped]
-    units, order = [], []
+    units = []
     for ax in spec.axes:
         if not ax.zipped:
-            units.append([(o,) for o in ax.overrides])
-            order.append([ax])
+            units.append([{ax.key: o} for o in ax.overrides])
         elif ax is zipped[0]:
-            units.append(list(zip(*(z.overrides for z in zipped))))
-            order.append(zipped)
-    position = {id(ax): k for k, ax in enumerate(a for group in order for a in group)}
-    out = []
-    for choice in itertools.product(*units):
-        flat = [o for part in choice for o in part]
-        out.append(tuple(flat[position[id(ax)]] for ax in spec.axes))
-    return out
+            units.append([dict(zip((z.key for z in zipped), row))
+                          for row in zip(*(z.overrides for z in zipped))])
+    return [{k: v for part in choice for k, v in part.items()}
+            for choice in itertools.product(*units)]
 
 
 def _describe(values: Mapping[str, Any]) -> str:

@@ -8,14 +8,14 @@ from . import config as cfgmod
 from ._version import __version__
 from .arguments import checked
 from .compress.ptq import quantize_model
-from .config.loader import override_key
+from .config.loader import OptionOverride, override_key
 from .cost.energy import action_energies
 from .cost.model import (plan_costs, preload_costs, sram_weight_footprint_bytes,
                          utterance_costs)
 from .cost.timeline import frame_arrival_s, timeline
 from .decode.endpoint import check_tail_on_testset, speech_seconds, with_tail
 from .decode.summary import decoder_for, report_sections
-from .errors import AudioError, AzsimError
+from .errors import AudioError, AzsimError, named
 from .execute.branch import with_cheap_branch
 from .execute.events import FIELD
 from .execute.integer import layer_matrices, run_utterance
@@ -74,7 +74,7 @@ def simulate(model: str = cfgmod.DEFAULT_MODEL, hardware: str = cfgmod.DEFAULT_H
 def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audio, progress,
               cache, testset=None, utterances=None):
     """:func:`simulate`, returning the report and the integer run of each utterance."""
-    overrides = list(overrides) + ([f"model.weight_bits={bits}"] if bits is not None else [])
+    overrides = list(overrides) + ([bits_override(bits)] if bits is not None else [])
     cfg = cfgmod.load_model_config(model, overrides)
     if weights is not None:
         # The record's config names the weights the run used (until 2026-12-06 a run with
@@ -156,6 +156,11 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
     return report, results
 
 
+def bits_override(bits: int) -> str:
+    """The override the API's ``bits`` stands for, named ``bits=B`` in messages."""
+    return OptionOverride(f"model.weight_bits={bits}", f"bits={bits}")
+
+
 def _weights_identity(cfg) -> dict:
     """``weights``: the weights a run used as given (a shipped name or a path; "generated"
     for a preset's seeded draw), and ``weights_sha256``, the content hash of their file (None
@@ -178,13 +183,14 @@ def _check_testset(cfg, audio, testset, utterances, calibration_audio) -> None:
     """One-line errors for what cannot go with ``testset`` (before any work)."""
     if testset is None:
         if utterances is not None:
-            raise AzsimError(f"--utterances {utterances}: only with --test (audio files run "
-                             "as given)")
+            raise AzsimError(f"{named('utterances', utterances)}: only with "
+                             f"{named('testset')} (audio files run as given)")
         return
     if audio:
-        raise AzsimError(f"--test {testset}: give a test set or --audio files, not both")
+        raise AzsimError(f"{named('testset', testset)}: give a test set or "
+                         f"{named('audio')} files, not both")
     if calibration_audio is not None:
-        raise AzsimError(f"--test {testset}: a test set is calibrated on the shipped "
+        raise AzsimError(f"{named('testset', testset)}: a test set is calibrated on the shipped "
                          "calibration set, not on calibration_audio")
     check_tail_on_testset(cfg, testset)
 

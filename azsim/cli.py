@@ -27,7 +27,7 @@ from .cli_types import check_writable as _check_writable  # noqa: E402
 from .paths import output_file  # noqa: E402
 from .config import DEFAULT_MODEL  # noqa: E402
 from .config.schema import WEIGHT_FORMATS  # noqa: E402
-from .errors import AzsimError, AzsimWarning  # noqa: E402
+from .errors import AzsimError, AzsimWarning, cli_names  # noqa: E402
 from .paths import read_small_file  # noqa: E402
 
 _SET_HELP = ("override a config field by dotted path, e.g. model.encoder.hidden=128 or "
@@ -219,6 +219,8 @@ def _save_lattices(data: dict, save_dir: str, audio_paths: list[str]) -> None:
 @click.version_option(__version__, prog_name="azsim")
 def cli() -> None:
     """azsim: simulate on-device RNN-T speech recognition on a neural edge processor."""
+    # messages name this command's options (--test NAME), not the API's parameters
+    click.get_current_context().with_resource(cli_names())
 
 
 @cli.command()

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from . import config as cfgmod
-from .api import prepare_model
+from .api import bits_override, prepare_model
 from .arguments import checked
-from .errors import AzsimError, AzsimWarning
+from .errors import AzsimError, AzsimWarning, named, named_item
 from .paths import path_kind, resolved_path
 from .compress.ptq import QuantizedRNNT
 from .corpus.build import corpus_meta, read_corpus_meta
@@ -189,7 +189,7 @@ def _from_npz(path: Path, name: str, cfg, where: str | None = None) -> TestSet:
     """A corpus split (float16 ``features``) or a shipped set (``features_u8`` codes with a
     per-utterance ``feature_offset`` and ``feature_step``; see examples/make_shipped_data.py),
     checked by :func:`check_testset_arrays`."""
-    where = where or f"--test {path}"
+    where = where or named("testset", str(path))
     # the audio only for a silence tail (a names split's is 50 MB)
     tail = cfg.decode.endpoint_tail_ms > 0
     arrays = read_npz(path, where, what=_NPZ_LAYOUTS,
@@ -224,13 +224,14 @@ def _alphabet(cfg) -> str | None:
 def load_testset(spec: str, cfg, where: str | None = None) -> TestSet:
     """``spec``: a shipped set's name (``test``, ``names``), a ``.npz`` split, or a folder of
     WAVs with ``transcripts.tsv`` (columns file, text). Every input is checked (one-line
-    :class:`AzsimError`, beginning with ``where``, by default ``--test SPEC``); a set
+    :class:`AzsimError`, beginning with ``where``, by default ``--test SPEC`` or
+    ``testset='SPEC'``, :func:`azsim.errors.named`); a set
     without utterances is an error, never a WER of 0."""
     shipped = _shipped_testset(spec)
     if shipped is not None:
         return _from_npz(shipped, spec, cfg, where)
     path = Path(spec)
-    label = where or f"--test {spec}"
+    label = where or named("testset", spec)
     found = path_kind(path, label)
     # A set of the user's is named as given (its utterances by the file's stem): two corpora's
     # dev splits were both 'dev' in eval's lines and records, and a corpus's test split
@@ -264,10 +265,10 @@ def _shipped_testset(spec) -> Path | None:
     return None
 
 
-def _set_identity(spec: str) -> str:
-    """The file or folder :func:`load_testset` reads for ``spec``."""
+def _set_identity(spec: str, where: str) -> str:
+    """The file or folder :func:`load_testset` reads for ``spec`` (named ``where``)."""
     shipped = _shipped_testset(spec)
-    return str(shipped if shipped is not None else resolved_path(spec, f"--test {spec}"))
+    return str(shipped if shipped is not None else resolved_path(spec, where))
 
 
 def calibration_utterances(cfg) -> list[Utterance]:
@@ -302,7 +303,7 @@ def head_of(tset: TestSet, utterances: int | None) -> TestSet:
     """The test set's first ``utterances`` utterances (all when None), in place."""
     n = len(tset.utterances)
     if utterances is not None and not 1 <= utterances <= n:
-        raise AzsimError(f"--utterances {utterances}: test set {tset.name} has {n} "
+        raise AzsimError(f"{named('utterances', utterances)}: test set {tset.name} has {n} "
                          f"utterances (allowed: 1..{n})")
     if utterances is not None:
         del tset.utterances[utterances:], tset.references[utterances:]
@@ -323,20 +324,21 @@ def evaluate_sets(model: str, testsets, bits: int | None = None, overrides=(),
             ("testsets", testsets), ("bits", bits), ("overrides", overrides),
             ("weights", weights), ("progress", progress), ("baseline", baseline),
             ("utterances", utterances)))
-    overrides = list(overrides) + ([f"model.weight_bits={bits}"] if bits is not None else [])
+    overrides = list(overrides) + ([bits_override(bits)] if bits is not None else [])
     cfg = cfgmod.load_model_config(model, overrides)
     seen: dict[str, str] = {}
     for name in testsets:   # a set given twice would count twice in the pooled figures
-        key = _set_identity(name)
+        key = _set_identity(name, named_item("testsets", name))
         if key in seen:
             first = seen[key]
-            also = "" if first == name else f" (as --test {first} too)"
-            raise AzsimError(f"--test {name}: given twice{also}; each set is evaluated and "
-                             "pooled once")
+            also = "" if first == name else f" (as {named_item('testsets', first)} too)"
+            raise AzsimError(f"{named_item('testsets', name)}: given twice{also}; each set is "
+                             "evaluated and pooled once")
         seen[key] = name
     for name in testsets:
-        check_tail_on_testset(cfg, name)
-    tsets = [head_of(load_testset(name, cfg), utterances) for name in testsets]
+        check_tail_on_testset(cfg, name, named_item("testsets", name))
+    tsets = [head_of(load_testset(name, cfg, named_item("testsets", name)), utterances)
+             for name in testsets]
     if baseline is not None:
         if len(tsets) != 1:
             raise AzsimError(f"{baseline_label}: compares one test set, got {len(tsets)}")

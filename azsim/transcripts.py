@@ -5,7 +5,7 @@ from __future__ import annotations
 import codecs
 from pathlib import Path
 
-from .errors import AzsimError
+from .errors import AzsimError, named
 from .paths import read_small_file
 
 
@@ -15,7 +15,7 @@ def read_transcripts(tsv: Path, alphabet: str | None = None) -> list[tuple[str, 
     whitespace collapsed, as the model writes; with ``alphabet`` (a character model's
     characters), a text holding any other character is an error: the model could never
     write it, so it would count as a word error on every run."""
-    where = f"--test {tsv}"
+    where = named("testset", str(tsv))
     raw = read_small_file(tsv, where).removeprefix(codecs.BOM_UTF8)
     try:
         text = raw.decode("utf-8")

@@ -113,9 +113,33 @@ def test_a_baseline_without_hypotheses_is_refused():
 def test_evaluate_takes_a_count_of_utterances_as_evaluate_sets_does():
     """evaluate_sets had `utterances`, evaluate (its one-set form) did not."""
     assert evaluate("tiny", testset="names", utterances=2)["utterances"] == 2
-    _refused(lambda: evaluate("tiny", testset="names", utterances=0), "--utterances 0",
+    _refused(lambda: evaluate("tiny", testset="names", utterances=0), "utterances=0",
              "allowed: 1..120")
     _refused(lambda: evaluate("tiny", testset="names", utterances=1.5), "utterances", "1.5")
+
+
+@pytest.mark.parametrize("kwargs, starts", [
+    ({"utterances": 3}, "utterances=3: only with testset"),
+    ({"testset": "test", "audio": ["a.wav"]}, "testset='test': give a test set or audio files"),
+    ({"testset": "test", "utterances": 999}, "utterances=999: test set test has 250"),
+    ({"testset": "no-such-set"}, "testset='no-such-set': not a shipped test set"),
+    ({"overrides": ["x=1"]}, "overrides item 'x=1': unknown section"),
+    ({"overrides": ["x"]}, "overrides item 'x' is malformed"),
+    ({"overrides": ["model.decode.context_weight=2"]},
+     "overrides item 'model.decode.context_weight=2': the bonus of the biasing phrases needs "
+     "model.decode.context_file"),
+    ({"bits": 9}, "model preset 'tiny' with bits=9: model.weight_bits = 9 is out of range")])
+def test_the_api_names_its_parameters_not_the_cli_options(kwargs, starts):
+    """Until 2026-12-06 ``simulate(utterances=3)`` answered "--utterances 3: only with
+    --test", options a Python caller never typed; the CLI's own words are in test_cli."""
+    msg = _refused(lambda: azsim.simulate(model="tiny", **kwargs))
+    assert msg.startswith(starts) and "--" not in msg, msg
+
+
+def test_evaluate_sets_names_the_item_of_its_list():
+    from azsim.evaluate import evaluate_sets
+    msg = _refused(lambda: evaluate_sets("tiny", ["test", "test"]))
+    assert msg.startswith("testsets item 'test': given twice"), msg
 
 
 def test_expand_refuses_a_job_count_below_one():

@@ -443,7 +443,10 @@ def test_option_overrides_pickle_as_themselves():
     o = OptionOverride("model.weight_bits=4", "--bits 4")
     back = pickle.loads(pickle.dumps(o))
     assert back == "model.weight_bits=4" and shown_override(back) == "--bits 4"
-    assert shown_override("model.weight_bits=4") == "--set model.weight_bits=4"
+    from azsim.errors import cli_names
+    assert shown_override("model.weight_bits=4") == "overrides item 'model.weight_bits=4'"
+    with cli_names():
+        assert shown_override("model.weight_bits=4") == "--set model.weight_bits=4"
 
 
 def test_an_integer_beyond_any_float_is_a_config_error(cli):

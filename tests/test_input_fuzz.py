@@ -264,8 +264,9 @@ def test_every_command_refuses_a_setting_given_twice(cli, tmp_path, monkeypatch,
 def test_a_setting_given_twice_names_both_values_and_one_value_twice_is_fine():
     with pytest.raises(ConfigError) as info:
         load_hardware_config("az-edge", ["hw.clock_mhz=400", "hw.clock_mhz = 500"])
-    assert str(info.value) == ("--set hw.clock_mhz = 500: hw.clock_mhz is given twice, as 400 "
-                               "by --set hw.clock_mhz=400 and as 500; give the setting once")
+    assert str(info.value) == ("overrides item 'hw.clock_mhz = 500': hw.clock_mhz is given "
+                               "twice, as 400 by overrides item 'hw.clock_mhz=400' and as 500; "
+                               "give the setting once")
     assert load_hardware_config("az-edge", ["hw.clock_mhz=4e2", " hw.clock_mhz=400.0"]
                                 ).clock_mhz == 400.0
     # the API's bits= is model.weight_bits too

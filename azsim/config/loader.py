@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from azsim.errors import ConfigError
+from azsim.errors import ConfigError, named_item, naming_cli_options
 from azsim.paths import path_kind, read_small_file
 
 __all__ = [
@@ -192,7 +192,8 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     path = _key_path(text)
     if not sep or not all(path):
         raise ConfigError(_one_line(
-            f"--set {text!r} is malformed: expected the form {_OVERRIDE_FORM}"))
+            f"{f'--set {text!r}' if naming_cli_options() else named_item('overrides', text)}"
+            f" is malformed: expected the form {_OVERRIDE_FORM}"))
     try:
         parsed = tomllib.loads("v = " + raw)
     except (tomllib.TOMLDecodeError, RecursionError):
@@ -236,7 +237,7 @@ class OptionOverride(str):
 
 def shown_override(text: str) -> str:
     """How an override is named in messages: the option that wrote it, or ``--set TEXT``."""
-    return getattr(text, "shown", None) or f"--set {text}"
+    return getattr(text, "shown", None) or named_item("overrides", text)
 
 
 def split_overrides(overrides: Iterable[str], roots: Iterable[str] = ("model", "hw")
@@ -254,10 +255,10 @@ def split_overrides(overrides: Iterable[str], roots: Iterable[str] = ("model", "
             problems.append(str(exc))
             continue
         if path[0] not in groups:
-            problems.append(f"--set {text}: unknown section {path[0]!r} "
+            problems.append(f"{shown_override(text)}: unknown section {path[0]!r} "
                             f"(allowed: {', '.join(groups)})")
         elif len(path) < 2:
-            problems.append(f"--set {text}: expected the form {_OVERRIDE_FORM}")
+            problems.append(f"{shown_override(text)}: expected the form {_OVERRIDE_FORM}")
         else:
             groups[path[0]].append(text)
     if problems:
@@ -286,7 +287,8 @@ def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str], root: str
             table = table.setdefault(key, {})
             if not isinstance(table, dict):
                 raise ConfigError(_one_line(
-                    f"--set {text}: {'.'.join(path[:depth])} is a value, not a table"))
+                    f"{shown_override(text)}: {'.'.join(path[:depth])} is a value, not a "
+                    "table"))
         table[path[-1]] = value
     return out
 

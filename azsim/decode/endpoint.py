@@ -55,7 +55,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..errors import AzsimError
+from ..errors import AzsimError, named
 from ..model.audio import load_audio
 from ..model.frontend import FrontendSpec, log_mel
 from ..model.loading import Utterance, frontend_spec
@@ -117,24 +117,26 @@ def with_tail(utt: Utterance, tail_ms: float, cfg) -> Utterance:
                    features=log_mel(samples, spec))
 
 
-def check_tail_on_testset(cfg, testset: str) -> None:
-    """A one-line error unless ``cfg``'s tail can be appended to ``testset``'s utterances:
+def check_tail_on_testset(cfg, testset: str, where: str | None = None) -> None:
+    """A one-line error (naming ``where``, by default the ``testset`` input) unless
+    ``cfg``'s tail can be appended to ``testset``'s utterances:
     the tail is silence added to the audio, so a set of features cannot take it (before
     2026-12-06 ``azsim eval`` dropped it without a word)."""
     from ..evaluate import _shipped_testset, split_holds_audio   # evaluate imports this
     tail_ms = cfg.decode.endpoint_tail_ms
     if tail_ms <= 0:
         return
+    where = where or named("testset", testset)
     # a shipped set's name is its features, as load_testset reads it, even beside a folder
     # of that name in the current folder
     kind = None if _shipped_testset(testset) is not None else \
-        path_kind(testset, f"--test {testset}")
+        path_kind(testset, where)
     if kind == "folder" or (kind == "file" and split_holds_audio(testset)):
         return
-    raise AzsimError(f"--test {testset}: model.decode.endpoint_tail_ms = {tail_ms:g} "
+    raise AzsimError(f"{where}: model.decode.endpoint_tail_ms = {tail_ms:g} "
                      "appends silence to audio, and this test set holds features only; use a "
                      "folder of WAVs, a corpus test or names split (they keep their audio) or "
-                     "--audio files")
+                     f"{named('audio')} files")
 
 
 @dataclass(frozen=True)

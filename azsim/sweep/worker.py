@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from ..errors import AzsimError, AzsimWarning
+from ..errors import AzsimError, AzsimWarning, cli_names
 from ..threads import BLAS_ONE_THREAD
 
 __all__ = ["SweepError", "PointTask", "PointResult", "run_point", "run_chunk", "WORKER_ENV"]
@@ -95,9 +95,10 @@ def run_point(task: PointTask, cache=None) -> PointResult:
     from ..api import simulate
 
     start = time.perf_counter()
+    # a point's messages name the sweep's options (--set, --test), as its spec and axes do;
     # azsim's warnings belong to the point: kept in its record and reported by the sweep
     # once per message, not printed by every worker as Python shows them.
-    with _own_warnings() as own:
+    with _own_warnings() as own, cli_names():
         try:
             report = simulate(model=task.model, hardware=task.hw,
                               audio=list(task.audio) if task.audio else None,

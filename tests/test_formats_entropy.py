@@ -63,14 +63,17 @@ def test_float_or_out_of_range_codes_are_rejected():
         GOLOMB.encode(np.full((2, 2), 9, np.int8), 4)
 
 
-@given(data=st.binary(min_size=0, max_size=12), m_z=st.integers(1, 9), m_v=st.integers(1, 9),
-       fixed=st.booleans(), n=st.integers(0, 20))
+@given(data=st.binary(min_size=0, max_size=12), m_z=st.integers(1, 40), m_v=st.integers(0, 9),
+       fixed=st.booleans(), n=st.integers(0, 20),
+       palette=st.lists(st.integers(-128, 127), min_size=0, max_size=255))
 @settings(max_examples=400, deadline=None)
-def test_kernel_matches_twin_on_arbitrary_bytes(data, m_z, m_v, fixed, n):
+def test_kernel_matches_twin_on_arbitrary_bytes(data, m_z, m_v, fixed, n, palette):
+    """Also the header's edges: m_v = 0 in fixed mode (a one-value palette), long zero-run
+    parameters and palettes from empty to 255 values."""
     payload = np.frombuffer(data, np.uint8)
     out = np.zeros(n, np.int8)
-    palette = np.array([3, -1, 7, -8, 1], np.int8)
-    m_v = min(m_v, 8) if fixed else m_v
+    palette = np.array(palette, np.int8)
+    m_v = min(m_v, 8) if fixed else max(m_v, 1)
     status = golomb_decode(payload, 8 * len(data), m_z, m_v, fixed, palette, out)
     ref_status, ref_out = R.golomb_decode(payload, 8 * len(data), m_z, m_v, fixed, palette, n)
     assert status == ref_status

@@ -150,10 +150,10 @@ def test_lut_is_accurate(table, fn):
     assert err.max() < 2e-4  # linear interpolation at step 1/32: h^2/8 * max|f''| ~ 1e-4
 
 
-def _lstm_case(rng, n_in, n_h, n_p, kind):
+def _lstm_case(rng, n_in, n_h, n_p, kind, steps=6):
     d = n_p or n_h
-    acc_x = (np.zeros((6, 4 * n_h), np.int32) if kind == "zeros"
-             else rng.integers(-2 ** 20, 2 ** 20, (6, 4 * n_h)).astype(np.int32))
+    acc_x = (np.zeros((steps, 4 * n_h), np.int32) if kind == "zeros"
+             else rng.integers(-2 ** 20, 2 ** 20, (steps, 4 * n_h)).astype(np.int32))
     if kind == "extreme":
         acc_x[:, ::2] = I32_MAX
         acc_x[:, 1::2] = I32_MIN
@@ -173,9 +173,11 @@ def _lstm_case(rng, n_in, n_h, n_p, kind):
 
 @pytest.mark.parametrize("n_in,n_h,n_p", [(1, 1, 0), (5, 3, 0), (7, 9, 4), (16, 32, 8)])
 @pytest.mark.parametrize("kind", ["zeros", "random", "extreme"])
-def test_lstm_sequence_matches_twin(n_in, n_h, n_p, kind):
+@pytest.mark.parametrize("steps", [0, 1, 6])
+def test_lstm_sequence_matches_twin(n_in, n_h, n_p, kind, steps):
+    """Also no step at all (the twin failed on it, 2026-12-06) and one: state passes through."""
     rng = np.random.default_rng(n_h * 7 + n_p)
-    args, c, r = _lstm_case(rng, n_in, n_h, n_p, kind)
+    args, c, r = _lstm_case(rng, n_in, n_h, n_p, kind, steps)
     ref_y, ref_c, ref_r, ref_ev, ref_h = R.lstm_sequence(*args, c, r)
     n_t = args[0].shape[0]
     y = np.empty((n_t, r.shape[0]), np.int8)

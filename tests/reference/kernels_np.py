@@ -81,7 +81,7 @@ def lstm_sequence(acc_x, w_r, col_nnz_r, mult_x, shift_x, mult_r, shift_r, sig, 
             r = h
         ys.append(r.copy())
         ev.append((nz_r, eff_r, nz_p, eff_p))
-    y = np.array(ys, np.int8).reshape(acc_x.shape[0], -1)
+    y = np.array(ys, np.int8).reshape(acc_x.shape[0], r.shape[0])   # r's width: 0 steps too
     h_seq = np.array(hs, np.int8).reshape(acc_x.shape[0], c.shape[0])
     return y, c, r, np.array(ev, np.int64).reshape(-1, 4), h_seq
 

@@ -112,13 +112,18 @@ def test_requantize_matches_twin_and_real_scale(acc, real, lo):
     assert abs(got - exact) <= 1 + abs(acc * real) * 2 ** -30
 
 
-def test_requantize_vector_matches_twin():
+@pytest.mark.parametrize("dtype,lo,hi", [(np.int8, -127, 127), (np.int16, -32768, 32767),
+                                         (np.int32, I32_MIN, I32_MAX)])
+def test_requantize_vector_matches_twin(dtype, lo, hi):
+    """Into every output width the model uses (int8 activations, Q-format int16, int32
+    logits), with the scales' extremes: the int32 output's clamp is the accumulator's own."""
     rng = np.random.default_rng(3)
     acc = np.concatenate([[I32_MIN, I32_MAX, 0, -1, 1], rng.integers(I32_MIN, I32_MAX, 50)]).astype(np.int32)
-    mult, shift = quantize_multiplier(rng.uniform(1e-6, 2.0, acc.size))
-    out = np.empty(acc.size, np.int8)
-    K.requantize_i32(acc, mult, shift, -127, 127, out)
-    np.testing.assert_array_equal(out, R.requantize(acc, mult, shift, -127, 127))
+    mult, shift = quantize_multiplier(np.concatenate(
+        [[2.0, 2.0, 0.5, 0.5, 1.0], rng.uniform(1e-6, 2.0, acc.size - 5)]))
+    out = np.empty(acc.size, dtype)
+    K.requantize_i32(acc, mult, shift, lo, hi, out)
+    np.testing.assert_array_equal(out, R.requantize(acc, mult, shift, lo, hi))
 
 
 def test_saturation_and_q15_narrowing_match_twins_on_every_int16_and_past_it():
@@ -232,6 +237,22 @@ def test_joint_step_matches_twin(n_j, n_v, kind):
     hidden = np.empty(n_j, np.int8)
     K.joint_hidden(z_enc, z_pred, TANH_LUT, hidden)
     np.testing.assert_array_equal(hidden, R.joint_hidden(z_enc, z_pred, TANH_LUT))
+
+
+@pytest.mark.parametrize("n_v", [1, 4, 29])
+def test_joint_step_takes_the_first_of_tied_logits_as_the_twin_does(n_v):
+    """All weights zero and equal biases: every logit ties; the kernel and np.argmax both
+    answer the first token (the blank, index 0)."""
+    n_j = 5
+    z = np.zeros(n_j, np.int32)
+    w = np.zeros((n_v, n_j), np.int8)
+    b = np.full(n_v, 1234, np.int32)
+    mult, shift = quantize_multiplier(np.full(n_v, 0.5))
+    logits = np.empty(n_v, np.int32)
+    best, *_ = K.joint_step(z, z, TANH_LUT, w, b, np.zeros(n_j, np.int64), mult, shift, logits)
+    rbest, rlogits, *_ = R.joint_step(z, z, TANH_LUT, w, b, np.zeros(n_j, np.int64), mult, shift)
+    assert np.all(logits == logits[0]) and best == rbest == 0
+    np.testing.assert_array_equal(logits, rlogits)
 
 
 def test_quantize_multiplier_represents_the_scale():

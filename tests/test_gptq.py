@@ -124,6 +124,21 @@ def test_gptq_round_matches_its_twin(rows, cols, bits, seed, pruned):
         assert np.all(np.abs(got[keep]) == 1)
 
 
+def test_gptq_round_breaks_exact_midpoints_to_even_as_its_twin_does():
+    """Values exactly halfway between two codes (the random draws above never hit one): with
+    a diagonal Gram matrix nothing is compensated, so each code is the midpoint rounded half
+    to even, in the kernel and the twin; beyond the grid they clip to +-qmax."""
+    scale = np.array([0.25, 1.0])
+    halves = np.array([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 6.5, 7.5, -7.5, 9.5])
+    w = np.outer(scale, halves)
+    upper = K.inverse_upper_cholesky(np.eye(halves.size))
+    keep = np.ones(w.shape, bool)
+    got = K.gptq_round(w, upper, scale, 7.0, False, keep)
+    want = R.gptq_round(w, upper, scale, 7.0, False, keep)
+    expected = np.array([0, 2, 2, 0, -2, -2, 6, 7, -7, 7])
+    assert np.array_equal(got, want) and np.array_equal(got, np.tile(expected, (2, 1)))
+
+
 def test_uncorrelated_inputs_give_round_to_nearest():
     """With a diagonal Gram matrix no column's error can be compensated on another: GPTQ
     must then choose exactly the round-to-nearest codes."""

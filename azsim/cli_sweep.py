@@ -15,7 +15,7 @@ import time
 import click
 
 from .config import DEFAULT_HARDWARE, DEFAULT_MODEL
-from .cli_types import (AUDIO, HARDWARE, MODEL, TESTSET, WEIGHTS, InputPath,
+from .cli_types import (AUDIO, HARDWARE, MODEL, RESULTS, TESTSET, WEIGHTS, InputPath,
                         check_writable)
 from .errors import AzsimError
 from .paths import output_file
@@ -258,7 +258,7 @@ def results() -> None:
 
 
 @results.command("export")
-@click.argument("results_path", metavar="RESULTS")
+@click.argument("results_path", metavar="RESULTS", type=RESULTS)
 @click.option("--csv", "as_csv", is_flag=True, default=False,
               help="CSV table (the default, unless -o ends in .json)")
 @click.option("--json", "as_json", is_flag=True, default=False,
@@ -293,7 +293,7 @@ def export(results_path, as_csv, as_json, dest) -> None:
 
 
 @click.command()
-@click.argument("results_path", metavar="RESULTS")
+@click.argument("results_path", metavar="RESULTS", type=RESULTS)
 @click.option("--markdown", "md_dest", default=None, metavar="FILE|-",
               help="also write the report as Markdown (for CI logs and design reviews)")
 @click.option("--where", multiple=True, metavar="KEY=VALUE",
@@ -319,7 +319,7 @@ PLOT_KINDS = ("dense-vs-sparse", "bits", "energy-breakdown", "pareto", "timeline
 
 
 @click.command()
-@click.argument("results_path", metavar="RESULTS")
+@click.argument("results_path", metavar="RESULTS", type=RESULTS)
 @click.option("--kind", type=click.Choice(PLOT_KINDS), required=True, help="which figure")
 @click.option("-o", "--output", "dest", required=True, metavar="FILE.png|svg|pdf",
               help="image file; the format follows the extension")

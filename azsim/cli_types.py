@@ -60,6 +60,7 @@ CONTEXT = InputPath("a file of biasing phrases")
 BRANCH_WEIGHTS = InputPath("a weights .npz file or a shipped name such as small-branch60")
 FOLDER = InputPath("a writable folder")
 EVAL_JSON = InputPath("a file written by azsim eval --json")
+RESULTS = InputPath("a results database written by azsim sweep")
 
 
 def check_writable(dest: str, option: str = "--json",
@@ -75,3 +76,23 @@ def check_writable(dest: str, option: str = "--json",
         raise AzsimError(f"{option} {dest}: folder {parent} does not exist or is not writable")
     if os.path.exists(dest) and not os.access(dest, os.W_OK):
         raise AzsimError(f"{option} {dest}: the file exists and is not writable")
+    _refuse_an_input(dest, option)
+
+
+def _refuse_an_input(dest: str, option: str) -> None:
+    """``dest`` must not be a file the running command reads (an option or argument of an
+    :class:`InputPath` type): until 2026-12-06 ``azsim report R.sqlite --markdown R.sqlite``
+    and ``azsim run --audio X.wav --json X.wav`` replaced their input and exited 0."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or not os.path.exists(dest):
+        return
+    for param in ctx.command.params:
+        if not isinstance(param.type, InputPath):
+            continue
+        values = ctx.params.get(param.name)
+        for value in values if isinstance(values, (tuple, list)) else [values]:
+            if isinstance(value, str) and os.path.isfile(value) and os.path.samefile(value, dest):
+                given = param.opts[0] if isinstance(param, click.Option) else \
+                    param.human_readable_name
+                raise AzsimError(f"{option} {dest}: is also the input {given} {value}; write "
+                                 "to another file, an input must not be overwritten")

@@ -491,3 +491,40 @@ def test_mel_filters_without_an_fft_bin_are_refused(cli, n_mels, empty):
     """400 mels at n_fft 512 (257 bins) ran with 90 constant channels."""
     _one_line_error(cli, "run", "--model", "tiny", "--set", f"model.frontend.n_mels={n_mels}",
                     words=(f"model.frontend.n_mels = {n_mels}", empty, "larger n_fft"))
+
+
+def _tiny_store(path):
+    store = ResultStore(str(path))
+    store.close()
+    return path
+
+
+@pytest.mark.parametrize("case", ["run-audio", "run-context", "report-markdown",
+                                  "export", "plot", "compress-weights"])
+def test_an_output_that_is_one_of_the_commands_inputs_is_refused(cli, tmp_path, case):
+    """Until 2026-12-06 each of these replaced its own input (a WAV, the phrase file, the
+    whole results database) and exited 0."""
+    import shutil
+
+    from azsim.model.audio import shipped_audio_paths
+    wav = tmp_path / "x.wav"
+    shutil.copy(shipped_audio_paths()[0], wav)
+    phrases = tmp_path / "c.txt"
+    phrases.write_text("call mark\n")
+    # a plot's output must be an image: its store is named like one
+    store = _tiny_store(tmp_path / ("r.svg" if case == "plot" else "r.sqlite"))
+    ints = tmp_path / "i.npz"
+    np.savez(ints, a=np.ones((4, 4), np.int8))
+    argv, target, given = {
+        "run-audio": (["run", "--model", "tiny", "--audio", str(wav), "--json"], wav, "--audio"),
+        "run-context": (["run", "--beam", "2", "--context", str(phrases), "--json"], phrases,
+                        "--context"),
+        "report-markdown": (["report", str(store), "--markdown"], store, "RESULTS"),
+        "export": (["results", "export", str(store), "-o"], store, "RESULTS"),
+        "plot": (["plot", str(store), "--kind", "bits", "-o"], store, "RESULTS"),
+        "compress-weights": (["compress", "--weights", str(ints), "--json"], ints, "--weights"),
+    }[case]
+    before = target.read_bytes()
+    _one_line_error(cli, *argv, str(target), words=("is also the input", given,
+                                                    "must not be overwritten"))
+    assert target.read_bytes() == before

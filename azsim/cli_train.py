@@ -13,7 +13,7 @@ import time
 import click
 
 from .cli_types import (BRANCH_WEIGHTS, CONTEXT, EVAL_JSON, MODEL, TESTSET, WEIGHTS,
-                        FiniteFloatRange)
+                        FiniteFloatRange, check_not_empty)
 from .config import DEFAULT_MODEL
 from .config.schema import WEIGHT_FORMATS
 from .errors import AzsimError, quoted
@@ -24,6 +24,7 @@ def _make_out_dir(label: str, path: str, create: bool = True) -> None:
     """Create an output folder before any work, so a bad path fails first, in one line; with
     ``create=False`` only check that it can be made (for a command that still reads inputs
     that may fail, and makes the folder itself after them)."""
+    check_not_empty(label, path, "a folder (it is created if missing)")
     if os.path.exists(path) and not os.path.isdir(path):
         raise AzsimError(f"{label} {path}: is a file; give a folder (it is created if missing)")
     if not create:
@@ -146,6 +147,7 @@ def corpus_merge(out_dir, sources) -> None:
     'azsim corpus-merge runs/cu runs/c14 runs/c15'."""
     from .corpus.build import merge_corpora
 
+    check_not_empty("corpus-merge DIR", out_dir, "a folder (it is created if missing)")
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise AzsimError(f"corpus-merge DIR {out_dir}: is a file; give a folder")
     meta = merge_corpora(out_dir, list(sources))
@@ -240,6 +242,9 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr, seed,
         tcfg = replace(tcfg, kd_teacher=kd_teacher)
     if base and init is None:
         init = os.path.join(os.path.dirname(os.path.abspath(out_dir)), base, "last.pt")
+    if init and os.path.isdir(init):
+        raise AzsimError(f"--init {init}: is a folder; give a checkpoint file (a run's "
+                         "last.pt) or a weights .npz")
     if init and not os.path.isfile(init):
         hint = f" (train recipe {base} first, or give --init)" if base else ""
         raise AzsimError(f"--init {init}: checkpoint not found{hint}")
@@ -248,6 +253,11 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr, seed,
         # it wrote last.pt, weights.npz and its log among the corpus's splits
         raise AzsimError(f"--out {out_dir}: holds a corpus (corpus.json); give a folder of "
                          "its own for the run")
+    done = [name for name in ("weights.npz", "last.pt", "train.log.jsonl")
+            if os.path.exists(os.path.join(out_dir, name))]
+    if done:   # a second run replaced the first's weights and appended to its log
+        raise AzsimError(f"--out {out_dir}: holds a training run ({', '.join(done)}); give a "
+                         "new folder (an earlier run's last.pt can be its --init)")
 
     def progress(entry: dict) -> None:
         if entry["event"] == "dev":

@@ -646,3 +646,27 @@ def test_corpus_settings_that_would_change_nothing_are_refused(cli, tmp_path, ar
     code, out, err = cli("corpus", str(tmp_path / "c"), *argv)
     assert code == 2 and err.count("\n") == 1 and all(w in err for w in words), err
     assert not (tmp_path / "c").exists()
+
+
+def test_merge_and_relabel_refuse_a_folder_holding_a_corpus(cli, tmp_path):
+    """Until 2026-12-06 both wrote over a corpus in DIR (its splits replaced, exit 0), where
+    `azsim corpus DIR` already refused one."""
+    a = _tiny_corpus(tmp_path / "a", 1, 3)
+    b = _tiny_corpus(tmp_path / "b", 2, 3)
+    held = _tiny_corpus(tmp_path / "held", 3, 3)
+    before = {p.name: p.read_bytes() for p in held.iterdir()}
+    for argv in (["corpus-merge", str(held), str(a), str(b)],
+                 ["corpus-relabel", str(held), str(a), "--model", "tiny"]):
+        code, out, err = cli(*argv)
+        assert code == 2 and "already holds a corpus" in err and err.count("\n") == 1, err
+    assert {p.name: p.read_bytes() for p in held.iterdir()} == before
+
+
+@pytest.mark.parametrize("argv", [["corpus-merge", "", "A", "B"],
+                                  ["corpus-relabel", "", "A", "--model", "tiny"]])
+def test_an_empty_output_folder_is_refused_not_taken_as_the_current_one(cli, tmp_path, argv):
+    """An empty DIR was the current folder: the outputs landed there (2026-12-06 audit)."""
+    a, b = _tiny_corpus(tmp_path / "a", 1, 3), _tiny_corpus(tmp_path / "b", 2, 3)
+    argv = [{"A": str(a), "B": str(b)}.get(x, x) for x in argv]
+    code, out, err = cli(*argv)
+    assert code == 2 and "the path is empty" in err and err.count("\n") == 1, err

@@ -700,3 +700,25 @@ def test_feature_stats_in_chunks_equal_the_whole_array_bit_for_bit(rows):
     whole = feats.astype(np.float64)
     assert np.array_equal(mean, whole.mean(axis=0).astype(np.float32))
     assert np.array_equal(std, (whole.std(axis=0) + 1e-3).astype(np.float32))
+
+
+@pytest.mark.parametrize("held", ["weights.npz", "last.pt", "train.log.jsonl"])
+def test_train_refuses_an_out_folder_holding_a_run(cli, tmp_path, held):
+    """A second run into one --out replaced the first's weights and checkpoint and appended
+    to its log, exit 0 (2026-12-06 audit)."""
+    corpus = _two_utterance_corpus(tmp_path / "c")
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / held).write_bytes(b"an earlier run's")
+    code, _, err = cli("train", "--corpus", str(corpus), "--out", str(out))
+    assert code == 2 and f"holds a training run ({held})" in err and err.count("\n") == 1, err
+    assert (out / held).read_bytes() == b"an earlier run's"
+
+
+def test_train_names_an_init_that_is_a_folder_or_an_empty_out(cli, tmp_path):
+    corpus = _two_utterance_corpus(tmp_path / "c")
+    code, _, err = cli("train", "--corpus", str(corpus), "--out", str(tmp_path / "o"),
+                       "--init", str(tmp_path))
+    assert code == 2 and "is a folder; give a checkpoint file" in err, err
+    code, _, err = cli("train", "--corpus", str(corpus), "--out", "")
+    assert code == 2 and "the path is empty" in err and err.count("\n") == 1, err

@@ -180,14 +180,7 @@ def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None
     if not 0 <= pause_ms[0] <= pause_ms[1]:
         raise ValueError(f"pause_ms {pause_ms}: expected 0 <= min <= max")
     out = Path(out_dir)
-    held = [name for name in ["corpus.json"] + [f"{s}.npz" for s in SPLITS]
-            if (out / name).exists()]
-    if held:
-        # A draw writes only the splits it draws: the others of an earlier draw stayed beside
-        # them, and training read a stale names_train.npz (some of it in this draw's held-out
-        # voices) as its own (until 2026-12-06).
-        raise AzsimError(f"corpus DIR {out_dir}: already holds a corpus ({', '.join(held)}); "
-                         "give a new folder")
+    refuse_a_held_corpus(out_dir, "corpus DIR")
     out.mkdir(parents=True, exist_ok=True)
     split_seed = seed if voice_split_seed is None else voice_split_seed
     variants = synth.split_variants(synth.list_variants(), split_seed)
@@ -444,6 +437,20 @@ def _check_mergeable(split: str, srcs: list) -> None:
                                  "the same dtype and width merge (features of other mels?)")
 
 
+def refuse_a_held_corpus(out_dir, label: str) -> None:
+    """A one-line error if ``out_dir`` already holds a corpus (its ``corpus.json`` or a
+    split): a draw, a merge or a relabeling writes only its own splits, so the others of the
+    earlier corpus would stay beside them (training read a stale names_train.npz, some of it
+    in the new draw's held-out voices, as its own until 2026-12-06), and whatever it writes
+    replaces finished work (a merge or a relabeling into a corpus replaced it until then)."""
+    out = Path(out_dir)
+    held = [name for name in ["corpus.json"] + [f"{s}.npz" for s in SPLITS]
+            if (out / name).exists()]
+    if held:
+        raise AzsimError(f"{label} {out_dir}: already holds a corpus ({', '.join(held)}); "
+                         "give a new folder")
+
+
 def merge_corpora(out_dir, sources: list) -> dict:
     """Concatenate the training splits of several corpora into ``out_dir``; returns its
     description (``corpus.json``).
@@ -499,6 +506,7 @@ def merge_corpora(out_dir, sources: list) -> dict:
                              + "); only corpora with the same voice split and frontend merge")
     for split in TRAINING_SPLITS:
         _check_mergeable(split, [s for s, h in zip(srcs, held) if split in h])
+    refuse_a_held_corpus(out_dir, "corpus merge DIR")   # after naming a source given as DIR
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -576,6 +584,7 @@ def relabel_corpus(out_dir, source, weights: dict, model_cfg, teacher: str = "",
                          "'azsim corpus'")
     if resolved_path(out, f"corpus relabel DIR {out_dir}") == src.resolve():
         raise AzsimError(f"corpus relabel DIR {out_dir}: is the source; write elsewhere")
+    refuse_a_held_corpus(out_dir, "corpus relabel DIR")
     splits = [sp for sp in SPLITS if has_split(src, sp, meta)]
     sizes = {split: check_split(src, split) for split in splits}
     if not sum(sizes.get(split, 0) for split in TRAINING_SPLITS):

@@ -3,6 +3,7 @@ reads it to identify a test set without importing the numerical stack)."""
 from __future__ import annotations
 
 import codecs
+import os
 from pathlib import Path
 
 from .errors import AzsimError, named
@@ -33,7 +34,7 @@ def read_transcripts(tsv: Path, alphabet: str | None = None) -> list[tuple[str, 
                          "'file<TAB>text'")
     if not any(line.strip() for line in lines[1:]):
         raise empty
-    rows = []
+    rows, line_of = [], {}
     for number, line in enumerate(lines[1:], start=2):
         if not line.strip():
             continue
@@ -47,6 +48,11 @@ def read_transcripts(tsv: Path, alphabet: str | None = None) -> list[tuple[str, 
         if not ref:
             raise AzsimError(f"{where}:{number}: no reference text for {file}; every "
                              "utterance needs its transcript")
+        key = os.path.normpath(file)
+        if key in line_of:   # it was decoded and counted in the WER twice (until 2026-12-06)
+            raise AzsimError(f"{where}:{number}: {file} is listed again (first on line "
+                             f"{line_of[key]}); list each WAV once")
+        line_of[key] = number
         rows.append((file, reference_text(f"{where}:{number}", f"the text of {file}", ref,
                                           alphabet)))
     return rows

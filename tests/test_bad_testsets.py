@@ -242,8 +242,11 @@ def _wav_folder(tmp_path, name, tsv: bytes):
     ("no_header", b"a.wav\thello\n", [":1:", "header"]),
     ("no_file", b"file\ttext\n\thello\n", [":2:", "no file name"]),
     ("no_text", b"file\ttext\na.wav\t  \n", [":2:", "no reference text", "a.wav"]),
+    # decoded and counted in the WER twice until 2026-12-06
+    ("twice", b"file\ttext\na.wav\thello\n./a.wav\thi\n", [":3:", "listed again",
+                                                          "line 2"]),
 ], ids=["no_tab", "no_tab_line3", "three_fields", "latin1", "latin1_line3", "no_header",
-        "no_file", "no_text"])
+        "no_file", "no_text", "twice"])
 def test_bad_transcripts_tsv_gives_one_line(cli, tmp_path, name, tsv, fragments):
     folder, named = _wav_folder(tmp_path, name, tsv)
     _assert_one_line_error(cli("eval", "--test", str(folder)), named, *fragments)

@@ -533,6 +533,7 @@ def prune(out, model, weights, sparsity, prune, overrides) -> None:
     from .report.render import pruning_suffix
 
     _reject_hw_sets(overrides, "prune", "writes pruned weights only")
+    _reject_settings_prune_ignores(overrides)
     overrides = _with_shorthands(overrides, _compression_overrides(sparsity, prune, None, False))
     cfg = load_model_config(model, overrides)
     if not prunes(cfg.prune, cfg.sparsity):
@@ -550,6 +551,24 @@ def prune(out, model, weights, sparsity, prune, overrides) -> None:
     click.echo(f"{cfg.name} ({weights or cfg.weights or 'generated'}) pruned to sparsity "
                f"{zeros / total:.3f}{pruning_suffix(cfg.prune, cfg.sparsity, cfg.prune_saliency)}"
                f": {zeros:,} of {total:,} weights zero -> {out}")
+
+
+# What ``azsim prune`` never uses: it writes float weights, before any quantization, weight
+# stream or decoding (an override of these was accepted and ignored until 2026-12-06).
+_NOT_PRUNING = ("model.weight_bits", "model.activation_bits", "model.quantizer",
+                "model.weight_range", "model.weight_format", "model.pointer_bits",
+                "model.rle_index_bits", "model.decode.", "model.branch.")
+
+
+def _reject_settings_prune_ignores(overrides) -> None:
+    from .config.loader import override_key
+    for text in overrides:
+        key = override_key(text)
+        if any(key == k or (k.endswith(".") and key.startswith(k)) for k in _NOT_PRUNING):
+            raise AzsimError(f"--set {text}: azsim prune writes float weights, before any "
+                             "quantization, weight stream or decoding, so this setting would "
+                             "change nothing; give it to azsim eval or run with the pruned "
+                             "weights")
 
 
 @click.command()

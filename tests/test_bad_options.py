@@ -528,3 +528,15 @@ def test_an_output_that_is_one_of_the_commands_inputs_is_refused(cli, tmp_path, 
     _one_line_error(cli, *argv, str(target), words=("is also the input", given,
                                                     "must not be overwritten"))
     assert target.read_bytes() == before
+
+
+@pytest.mark.parametrize("setting", ["model.weight_bits=4", "model.weight_format=rle",
+                                     "model.quantizer=gptq", "model.decode.beam=4",
+                                     "model.branch.enabled=true"])
+def test_prune_refuses_settings_it_would_ignore(cli, tmp_path, setting):
+    """azsim prune writes float weights: a bit-width or a decoding setting was accepted and
+    changed nothing (2026-12-06 audit)."""
+    out = tmp_path / "p.npz"
+    _one_line_error(cli, "prune", str(out), "--model", "tiny", "--sparsity", "0.5",
+                    "--set", setting, words=(setting, "would change nothing"))
+    assert not out.exists()

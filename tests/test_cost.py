@@ -176,14 +176,15 @@ def test_dram_latency_costs_cycles_only_when_streaming(base):
     slow = _run("hw.dram_latency_ns=10000", *STREAMING)
     fast = _run("hw.dram_latency_ns=0", *STREAMING)
     assert slow["latency"]["cycles"] > fast["latency"]["cycles"]
-    # The tiny model fits, but its embedding streams (its 4 lookups read 64 of the table's
-    # 488 bytes): DRAM latency reaches that layer alone.
+    # The tiny model fits, so it is preloaded whole, its embedding too (its 4 lookups would
+    # read 64 of the table's 488 bytes, each waiting the DRAM latency): DRAM latency reaches
+    # no layer. Until 2026-12-06 the table streamed and stalled at every token.
     slow_fit = _run("hw.dram_latency_ns=10000")
+    assert all(r["resident"] for r in base["layers"])
     for fit, slow_row in zip(base["layers"], slow_fit["layers"]):
-        assert fit["resident"] == slow_row["resident"]
-        if fit["resident"]:
-            assert slow_row["cycles"] == fit["cycles"], fit["name"]
-    assert [r["name"] for r in base["layers"] if not r["resident"]] == ["pred.embed"]
+        assert slow_row["resident"] and slow_row["cycles"] == fit["cycles"], fit["name"]
+    assert slow_fit["latency"]["cycles"] == base["latency"]["cycles"]
+    assert slow_fit["latency"]["dram_stall_cycles"] == 0
 
 
 @pytest.mark.parametrize("path", [(), EIE_PATH])
@@ -208,17 +209,20 @@ def test_model_that_fits_reads_weights_from_dram_once():
     assert d["latency"]["dram_stall_cycles"] == 0
 
 
-def test_a_layer_that_fetches_less_by_streaming_streams_even_when_the_model_fits(base):
+def test_a_model_that_fits_is_preloaded_whole_and_a_cheap_lookup_streams_when_it_does_not(base):
     """tiny's embedding is looked up 4 times (untrained, it emits little): 4 rows of 16 bytes
-    against a 488-byte table, so it streams, and the rest is read once."""
+    against a 488-byte table. The model fits, so it is preloaded whole, the table too: every
+    weight read once (issue #4), no DRAM wait at any token. When the model does not fit, the
+    knapsack streams the table's rows rather than spend SRAM on 424 bytes it would not read."""
     embed = next(r for r in base["layers"] if r["kind"] == "embedding")
-    assert not embed["resident"] and embed["invocations"] == 4
-    assert embed["dram_read_bytes"] == 4 * embed["shape"][1] < embed["weight_stream_bytes"]
-    assert all(r["resident"] for r in base["layers"] if r is not embed)
-    assert base["traffic"]["dram_read_bytes"] == (base["model"]["weight_stream_bytes"]
-                                                  - embed["weight_stream_bytes"]
-                                                  + embed["dram_read_bytes"])
+    assert all(r["resident"] for r in base["layers"])
+    assert embed["invocations"] == 4 and embed["dram_read_bytes"] == embed["weight_stream_bytes"]
+    assert base["traffic"]["dram_read_bytes"] == base["model"]["weight_stream_bytes"]
     assert base["latency"]["dram_stall_cycles"] == 0
+    tight = _run(*STREAMING)
+    embed = next(r for r in tight["layers"] if r["kind"] == "embedding")
+    assert not embed["resident"]
+    assert embed["dram_read_bytes"] == 4 * embed["shape"][1] < embed["weight_stream_bytes"]
 
 
 def test_model_that_does_not_fit_streams_weights_every_frame(base):
@@ -311,14 +315,18 @@ def test_residency_keeps_the_layers_that_save_the_most_dram_bytes_per_sram_byte(
                                 activation_bytes=0, footprint=lambda info: info.footprint,
                                 staging_bytes=64)
     assert everything.resident == {"sparse", "dense"} and everything.staging_bytes == 0
-    # A layer that would fetch less by streaming than its preload streams however much SRAM
-    # there is, and the double buffer is reserved for it; one never invoked is not kept.
+    # A layer that would fetch less by streaming than its preload streams when the model does
+    # not fit, and the double buffer is reserved for it; one never invoked is not kept. When
+    # the whole model fits it is preloaded, those two as well (no DRAM wait per lookup).
     table = SimpleNamespace(name="table", weight_stream_bytes=400, footprint=400)
     idle = SimpleNamespace(name="idle", weight_stream_bytes=100, footprint=100)
-    r = plan_residency([dense, table, idle], {"dense": 600, "table": 64, "idle": 0},
-                       sram_bytes=10_000, activation_bytes=0,
+    fetched = {"dense": 600, "table": 64, "idle": 0}
+    r = plan_residency([dense, table, idle], fetched, sram_bytes=599, activation_bytes=0,
                        footprint=lambda info: info.footprint, staging_bytes=64)
     assert r.resident == {"dense"} and r.staging_bytes == 64
+    r = plan_residency([dense, table, idle], fetched, sram_bytes=600, activation_bytes=0,
+                       footprint=lambda info: info.footprint, staging_bytes=64)
+    assert r.resident == {"dense", "table", "idle"} and r.staging_bytes == 0
 
 
 def test_a_slow_decoder_bounds_latency():

@@ -6,11 +6,11 @@ compressions of the tiny model, and each test varies one thing and checks what p
 about the result. The integer run does not depend on the hardware, so every hardware variant
 shares it through the ``cache`` of :func:`azsim.simulate` (about 20 ms a variant).
 
-Three of them did not hold until 2026-12-06; a minimal test pins each fix: more SRAM added
-DRAM bytes and cycles through the embedding table
-(:func:`test_more_sram_never_adds_dram_bytes_through_the_embedding`,
-:func:`test_more_sram_never_adds_cycles_through_the_embedding`), and precision-scalable lanes
-reported a utilization above 1 (:func:`test_utilization_is_at_most_one_with_packed_lanes`).
+Four did not hold until 2026-12-06; a minimal test pins each fix: more SRAM added cycles
+through the embedding table, twice over
+(:func:`test_more_sram_never_adds_cycles_through_the_embedding`,
+:func:`test_a_streamed_embedding_row_pays_its_sram_write_and_read`), and precision-scalable
+lanes reported a utilization above 1 (:func:`test_utilization_is_at_most_one_with_packed_lanes`).
 
 Two relations hold only up to what the model legitimately does, and the tests say so: a faster
 clock may lengthen a frame by less than one (faster) cycle, since frames are whole cycles; and
@@ -247,21 +247,26 @@ def test_a_faster_clock_never_lengthens_wall_time_by_a_cycle(model, hw, factor):
 @given(model=MODEL, hw=hardware(), extra=st.sampled_from([1, 64, 512]) | st.integers(1, 150_000))
 def test_more_sram_never_adds_dram_bytes_or_cycles(model, hw, extra):
     """More SRAM holds at least the layers it held (a residency plan can always keep the old
-    one), so DRAM bytes and cycles never grow (the two tests below pin the case that broke
-    this until 2026-12-06)."""
+    one), so cycles never grow, nor DRAM bytes, but where the whole model starts to fit: its
+    embedding table is then preloaded rather than looked up, at most its own stream more
+    (the tests below pin the cases that broke this until 2026-12-06)."""
     small, big = _sim(model, hw), _sim(model, hw, sram_bytes=hw["sram_bytes"] + extra)
-    assert big["traffic"]["dram_read_bytes"] <= small["traffic"]["dram_read_bytes"]
+    price = 0
+    if all(r["resident"] for r in big["layers"]) and \
+            not all(r["resident"] for r in small["layers"]):
+        price = sum(r["weight_stream_bytes"] for r in big["layers"] if r["kind"] == "embedding")
+    assert big["traffic"]["dram_read_bytes"] <= small["traffic"]["dram_read_bytes"] + price
     assert _cycles(big) <= _cycles(small)
     assert np.all(_frames_ms(big) <= _frames_ms(small) + 1e-12)
 
 
 def _full_fit_threshold(extra=()) -> int:
-    """The least sram_bytes that holds every layer worth keeping: all but the embedding, whose
-    4 lookups read fewer bytes than its table (tiny dense model, 64-byte tiles)."""
+    """The least sram_bytes that holds the whole model (tiny dense, 64-byte tiles), which is
+    then preloaded whole; below it the knapsack streams the embedding, whose 4 lookups read
+    fewer bytes than its table."""
     def fits(s):
         d = _run([f"hw.sram_bytes={s}", "hw.stream_tile_bytes=64", *extra])
-        kept = set(d["traffic"]["resident_layers"])
-        return kept == {r["name"] for r in d["layers"]} - {"pred.embed"}
+        return all(r["resident"] for r in d["layers"])
     lo, hi = 1024, 2097152
     assert not fits(lo) and fits(hi)
     while hi - lo > 1:
@@ -270,31 +275,44 @@ def _full_fit_threshold(extra=()) -> int:
     return hi
 
 
-def test_more_sram_never_adds_dram_bytes_through_the_embedding():
-    """The dense tiny model on az-edge with 64-byte tiles. Until 2026-12-06 residency valued the
-    embedding table as if a streamed lookup fetched all of it: at the byte T where everything
-    fitted the table became resident and was read whole (488 bytes, 158,208 in all), while
-    at T - 1 it streamed 4 lookups x 16-byte rows (157,784): 424 more DRAM bytes for one more
-    byte of SRAM. Now it streams at any size, and nothing grows across the threshold."""
-    t = _full_fit_threshold()
-    small = _run([f"hw.sram_bytes={t - 1}", "hw.stream_tile_bytes=64"])
-    big = _run([f"hw.sram_bytes={t}", "hw.stream_tile_bytes=64"])
-    huge = _run(["hw.sram_bytes=1073741824", "hw.stream_tile_bytes=64"])
-    assert "pred.embed" not in huge["traffic"]["resident_layers"]
-    assert (huge["traffic"]["dram_read_bytes"] <= big["traffic"]["dram_read_bytes"]
-            <= small["traffic"]["dram_read_bytes"])
+def _embed(report) -> dict:
+    return next(r for r in report["layers"] if r["name"] == "pred.embed")
 
 
-def test_more_sram_never_adds_cycles_through_the_embedding():
-    """As above with a 1 B/cycle SRAM port. Until 2026-12-06 a streamed embedding row was
-    charged neither its write into the tile buffer nor its read (16 cycles a lookup, a resident
-    one 32), so making the table resident added 64 cycles; a streamed row now pays both."""
+@pytest.mark.parametrize("latency_ns", [100, 10_000, 100_000])
+def test_more_sram_never_adds_cycles_through_the_embedding(latency_ns):
+    """Across the byte T where the whole model fits, the embedding goes from 4 streamed
+    lookups to a preloaded table: no more cycles, at any DRAM latency, and DRAM bytes grow by
+    exactly the table's unread rows (the preload's price; the one place more SRAM reads
+    more). Until 2026-12-06 (second change) the table streamed whenever the double buffer
+    fitted, so a 2 MiB SRAM took 44 % more cycles than one of 160,000 bytes at a 100 us
+    latency; before the first, the knapsack valued the table as if every lookup read it all
+    and the byte that made the model fit added 424 bytes with no cycle saved."""
+    latency = (f"hw.dram_latency_ns={latency_ns}",)
+    t = _full_fit_threshold(latency)
+    small = _run([f"hw.sram_bytes={t - 1}", "hw.stream_tile_bytes=64", *latency])
+    big = _run([f"hw.sram_bytes={t}", "hw.stream_tile_bytes=64", *latency])
+    huge = _run(["hw.sram_bytes=1073741824", "hw.stream_tile_bytes=64", *latency])
+    assert not _embed(small)["resident"] and _embed(big)["resident"] and _embed(huge)["resident"]
+    assert _cycles(huge) == _cycles(big) <= _cycles(small)
+    assert big["latency"]["dram_stall_cycles"] == 0
+    price = _embed(big)["dram_read_bytes"] - _embed(small)["dram_read_bytes"]
+    assert price == 488 - 4 * 16
+    assert big["traffic"]["dram_read_bytes"] - small["traffic"]["dram_read_bytes"] == price
+    assert huge["traffic"]["dram_read_bytes"] == big["traffic"]["dram_read_bytes"]
+
+
+def test_a_streamed_embedding_row_pays_its_sram_write_and_read():
+    """With a 1 B/cycle SRAM port, just below the full fit. Until 2026-12-06 a streamed
+    embedding row was charged neither its write into the tile buffer nor its read (16 cycles
+    a lookup, a resident one 32), so making the table resident added 64 cycles; a streamed
+    row now pays both."""
     port = ("hw.sram_bytes_per_cycle=1",)
     t = _full_fit_threshold(port)
     small = _run([f"hw.sram_bytes={t - 1}", "hw.stream_tile_bytes=64", *port])
     big = _run([f"hw.sram_bytes={t}", "hw.stream_tile_bytes=64", *port])
     assert _cycles(big) <= _cycles(small)
-    embed = next(r for r in big["layers"] if r["name"] == "pred.embed")
+    embed = _embed(small)
     assert embed["sram_write_bytes"] >= embed["dram_read_bytes"] > 0
 
 

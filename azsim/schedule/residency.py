@@ -13,13 +13,20 @@ occupies its dense size, so it saves less per SRAM byte than a dense layer invok
 encoder branch on chip and streamed the full branch it runs beside; README, "Branching
 encoder").
 
-A layer that would fetch fewer bytes by streaming -- an embedding whose lookups read less than
-its table, or a layer never invoked -- streams, unless keeping every layer avoids the double
-buffer that streaming needs and so reads fewer DRAM bytes in all: more SRAM must never add
-DRAM bytes. Until 2026-12-06 the key was invocations x stream bytes for every layer, which
-valued the tiny model's 488-byte embedding, read 4 rows of 16 bytes, as 4 x 488 bytes saved,
-and the byte of SRAM that made the whole model fit raised its DRAM reads by 424 bytes
-(tests/test_cost_properties.py).
+A model that fits in SRAM beside its activations is preloaded whole and reads every weight
+from DRAM once (issue #4's invariant), its embedding table too: a streamed lookup's row
+depends on the token just emitted, so it cannot be fetched ahead and every prediction step
+would wait the DRAM latency for it. Only when the model does not fit does the knapsack leave
+out a layer that would fetch fewer bytes by streaming than by its preload -- an embedding
+whose lookups read less than its table, or a layer never invoked. So more SRAM never adds
+cycles; it adds DRAM bytes in one place, where the whole model starts to fit and the table is
+preloaded rather than looked up (the tiny model: 488 bytes once against 4 rows of 16, a 424
+byte price for no DRAM wait per token; tests/test_cost_properties.py). Until the second
+change of 2026-12-06 the table streamed at any SRAM size whenever the double buffer fitted:
+a model that fitted stalled on DRAM at every token, and more SRAM added 44 % to the tiny
+model's cycles at a 100 us DRAM latency (a 2026-12-06 audit). Before the first, the key was
+invocations x stream bytes for every layer, which valued the 488-byte table as 4 x 488 bytes
+saved.
 
 Double buffering (issue #4): when any layer must stream, two tiles of ``staging_bytes / 2`` are
 reserved first, so that DRAM fills one tile while the array computes on the other
@@ -46,9 +53,9 @@ def plan_residency(layers, streamed_bytes: dict[str, int], sram_bytes: int,
     ``staging_bytes`` the double buffer a streaming layer needs (reserved only if a layer
     that streams fetches anything).
 
-    Of three plans, the one that reads the fewest DRAM bytes (the first of a tie): every layer
-    resident, or every layer worth keeping, if they fit without a double buffer; and the
-    greedy knapsack over the layers worth keeping, beside the double buffer."""
+    Every layer resident if they all fit; otherwise, of two plans, the one that reads the
+    fewest DRAM bytes (the first of a tie): every layer worth keeping, if they fit without a
+    double buffer, and the greedy knapsack over them beside the double buffer."""
     def fetched(info) -> int:
         return streamed_bytes.get(info.name, 0)
 
@@ -67,11 +74,13 @@ def plan_residency(layers, streamed_bytes: dict[str, int], sram_bytes: int,
     # Worth keeping: layers that would fetch at least their stream's bytes by streaming
     # (keeping one read once either way costs no DRAM byte and spares the stream's latency).
     worth = [info for info in layers if fetched(info) > 0 and saving(info) >= 0]
+    if sum(footprint(info) for info in layers) <= budget:   # the model fits: preload it
+        return Residency(frozenset(info.name for info in layers), budget,
+                         sum(footprint(info) for info in layers), 0)
     plans = []   # (resident, SRAM left for weights, double buffer), in order of preference
-    for keep in (layers, worth):   # everything, or every layer worth keeping, unbuffered
-        names = frozenset(info.name for info in keep)
-        if staging(names) == 0 and sum(footprint(info) for info in keep) <= budget:
-            plans.append((names, budget, 0))
+    names = frozenset(info.name for info in worth)   # every layer worth keeping, unbuffered
+    if staging(names) == 0 and sum(footprint(info) for info in worth) <= budget:
+        plans.append((names, budget, 0))
     used, greedy = 0, set()
     for info in sorted(worth, key=lambda info: (-saving(info) / max(footprint(info), 1),
                                                 info.name)):

@@ -33,6 +33,14 @@ class QMatrix:
     stream_bytes: int    # length of the encoded weight stream, header included
     symbols: int         # entries the on-chip decoder walks per pass over the matrix
     format: str          # the stream's format
+    # Width of the weight values the MACs multiply: ``bits`` for a uniform grid, whose codes
+    # are the values; 8 for a codebook, whose b-bit indices select int8 shared values
+    # (azsim/compress/codebook.py), so a b-bit-packed lane cannot multiply them.
+    mac_bits: int | None = None
+
+    def __post_init__(self):
+        if self.mac_bits is None:
+            object.__setattr__(self, "mac_bits", self.bits)
 
     @property
     def nnz(self) -> int:
@@ -47,9 +55,14 @@ class QMatrix:
         return 1.0 - self.nnz / self.size if self.size else 0.0
 
 
-def _qmatrix(name: str, q, scale, bits: int, enc: Encoded) -> QMatrix:
+# The shared values of a codebook are int8 (azsim/compress/codebook.py)
+CODEBOOK_VALUE_BITS = 8
+
+
+def _qmatrix(name: str, q, scale, bits: int, enc: Encoded, mac_bits: int | None = None
+             ) -> QMatrix:
     return QMatrix(name, q, scale, bits, np.count_nonzero(q, axis=0).astype(np.int64),
-                   enc.nbytes, enc.symbols, enc.format)
+                   enc.nbytes, enc.symbols, enc.format, mac_bits)
 
 
 def make_qmatrix(name: str, w: np.ndarray, bits: int, quantizer: str = "uniform",
@@ -63,7 +76,8 @@ def make_qmatrix(name: str, w: np.ndarray, bits: int, quantizer: str = "uniform"
     dense = unpruned.get(name) if unpruned is not None else None
     q, scale, enc = quantize_and_encode(w, bits, quantizer, fmt, pointer_bits, rle_index_bits,
                                         gram, dense, weight_range)
-    return _qmatrix(name, q, scale, bits, enc)
+    return _qmatrix(name, q, scale, bits, enc,
+                    CODEBOOK_VALUE_BITS if quantizer == "codebook" else bits)
 
 
 def _empty_qmatrix(name: str) -> QMatrix:

@@ -21,6 +21,7 @@ from azsim.config.loader import (
     paths_from_file,
     resolve_preset,
     shown_override,
+    shown_overrides,
     split_overrides,
     to_dict,
 )
@@ -107,7 +108,7 @@ def _load(kind: str, cls: type, root: str, name_or_path: str | Path,
         data = paths_from_file(cls, data, source, root=root)
     if mine:
         data = apply_overrides(data, mine, root)
-        source = f"{source} with {' '.join(shown_override(o) for o in mine)}"
+        source = f"{source} with {shown_overrides(mine)}"
     instance = build(cls, data, source, root=root)
     if root == "model" and not instance.branch.enabled:
         _refuse_settings_of_an_idle_branch(mine)

@@ -240,6 +240,16 @@ def shown_override(text: str) -> str:
     return getattr(text, "shown", None) or named_item("overrides", text)
 
 
+def shown_overrides(texts: Sequence[str]) -> str:
+    """Several overrides as messages name them: ``--set A --set B`` under the CLI; from the
+    API ``overrides 'A', 'B'`` (and ``bits=4`` for the one ``bits`` wrote)."""
+    if naming_cli_options():
+        return " ".join(shown_override(t) for t in texts)
+    plain = [repr(str(t)) for t in texts if getattr(t, "shown", None) is None]
+    options = [t.shown for t in texts if getattr(t, "shown", None) is not None]
+    return ", ".join(([f"overrides {', '.join(plain)}"] if plain else []) + options)
+
+
 def split_overrides(overrides: Iterable[str], roots: Iterable[str] = ("model", "hw")
                     ) -> dict[str, list[str]]:
     """Group raw ``--set`` strings by their first path component; every root gets a list.

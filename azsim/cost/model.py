@@ -186,7 +186,7 @@ def _systolic_products(info, plan, inv: np.ndarray) -> dict:
     """Per-frame sums of the systolic array invocations of one layer (data-independent)."""
     hw = plan.hw
     in_sram = hw.decoder_location == "sram_to_pe"
-    cols = hw.systolic_cols * hw.macs_per_lane(info.weight_bits)
+    cols = hw.systolic_cols * hw.macs_per_lane(info.mac_weight_bits)
     gemm = gemm_cycles(1, info.n_in, info.n_out, hw.systolic_rows, cols, hw.dataflow)
     wbytes = info.weight_stream_bytes if in_sram else info.weight_dense_bytes
     decoded = info.weight_symbols if in_sram else 0
@@ -273,7 +273,7 @@ def _layer_arrays(k: int, info, log, plan) -> dict:
 
 def _energy(cnt: dict, info, en) -> dict:
     sram = en.sram_pj_per_byte
-    return {"mac": cnt["macs_full"] * en.mac_pj_at(info.weight_bits),
+    return {"mac": cnt["macs_full"] * en.mac_pj_at(info.mac_weight_bits),
             "gated_mac": cnt["macs_gated"] * en.gated_mac_pj,
             "sram_weights": (cnt["sram_weight_read_bytes"] + cnt["sram_weight_write_bytes"]) * sram,
             "sram_activations": (cnt["sram_act_read_bytes"] + cnt["sram_act_write_bytes"]) * sram,

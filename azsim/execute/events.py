@@ -38,6 +38,13 @@ class LayerInfo:
     weight_stream_bytes: int
     weight_symbols: int = 0   # decoder entries per pass over the weights
     weight_format: str = "dense"
+    mac_bits: int | None = None   # the width of the values the MACs multiply (None: weight_bits;
+    #                               8 for a codebook's shared values, QMatrix.mac_bits)
+
+    @property
+    def mac_weight_bits(self) -> int:
+        """The weight width the MAC array works at: lane packing and MAC energy."""
+        return self.mac_bits if self.mac_bits is not None else self.weight_bits
 
     @property
     def weight_dense_bytes(self) -> int:

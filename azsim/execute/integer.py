@@ -24,7 +24,7 @@ _I32_MIN, _I32_MAX = -(2 ** 31), 2 ** 31 - 1
 def _info(m: QMatrix, kind: str, name: str | None = None) -> LayerInfo:
     o, i = m.q.shape
     return LayerInfo(name or m.name, kind, o, i, m.size, m.nnz, m.bits, m.stream_bytes, m.symbols,
-                     m.format)
+                     m.format, m.mac_bits)
 
 
 def _lstm_info(layer: QLSTM) -> list[LayerInfo]:
@@ -32,7 +32,8 @@ def _lstm_info(layer: QLSTM) -> list[LayerInfo]:
     wx, wr = layer.w_x, layer.w_r
     infos = [LayerInfo(f"{layer.name}.lstm", "lstm", wx.q.shape[0], wx.q.shape[1] + wr.q.shape[1],
                        wx.size + wr.size, wx.nnz + wr.nnz, wx.bits,
-                       wx.stream_bytes + wr.stream_bytes, wx.symbols + wr.symbols, wx.format)]
+                       wx.stream_bytes + wr.stream_bytes, wx.symbols + wr.symbols, wx.format,
+                       wx.mac_bits)]
     if layer.has_projection:
         infos.append(_info(layer.w_p, "projection", f"{layer.name}.proj"))
     return infos

@@ -40,8 +40,7 @@ def _pct(values: np.ndarray, q: float) -> float:
     return float(np.percentile(values, q)) if values.size else 0.0
 
 
-def _actions(layers, costs, preload, energies, weight_bits: int, leak_cycles: int,
-             idle_cycles: float) -> dict:
+def _actions(layers, costs, preload, energies, leak_cycles: int, idle_cycles: float) -> dict:
     """Every counted action: count, energy per action (pJ) and total (uJ); the totals sum to
     the report's energy (issue #4: energy = counts x table)."""
     def total(name):
@@ -50,13 +49,15 @@ def _actions(layers, costs, preload, energies, weight_bits: int, leak_cycles: in
     def pre(key):
         return float(sum(p[key] for p in preload.values()))
 
-    # Per layer at its own bit-width (issue #7: a cheap encoder branch may have fewer bits);
-    # the row gives the mean energy per MAC.
+    # Per layer at the width its MACs work at (issue #7: a cheap encoder branch may have
+    # fewer bits; a codebook's b-bit indices select int8 values); the row gives the mean
+    # energy per MAC.
     mac_count = total("macs_full")
-    mac_pj = energies.mac_pj_at(weight_bits)
-    if len({info.weight_bits for info in layers if info.kind != "embedding"}) > 1 and mac_count:
+    widths = {info.mac_weight_bits for info in layers if info.kind != "embedding"}
+    mac_pj = energies.mac_pj_at(min(widths)) if widths else 0.0
+    if len(widths) > 1 and mac_count:
         mac_pj = sum(float(np.sum(cs[k].counts["macs_full"]))
-                     * energies.mac_pj_at(info.weight_bits)
+                     * energies.mac_pj_at(info.mac_weight_bits)
                      for cs in costs for k, info in enumerate(layers)) / mac_count
     rows = {
         "mac": (mac_count, mac_pj),
@@ -129,7 +130,8 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
         busy = over_utts(k, lambda lc: lc.busy_pe_cycles)
         layer_rows.append({
             "name": info.name, "kind": info.kind, "shape": [info.n_out, info.n_in],
-            "weight_bits": info.weight_bits, "weight_count": info.weight_count,
+            "weight_bits": info.weight_bits, "mac_weight_bits": info.mac_weight_bits,
+            "weight_count": info.weight_count,
             "weight_nnz": info.weight_nnz, "weight_stream_bytes": info.weight_stream_bytes,
             "weight_format": info.weight_format, "weight_symbols": info.weight_symbols,
             "sparsity": 1.0 - info.weight_nnz / info.weight_count if info.weight_count else 0.0,
@@ -149,7 +151,8 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
             # Real MACs per MAC slot of the array over the layer's cycles; a precision-scalable
             # lane has floor(8 / b) slots a cycle at b-bit weights (before 2026-12-06 the
             # native 8-bit peak was the denominator, and packed layers showed up to 3.7).
-            "utilization": (real / (cyc * hw.macs_per_cycle * hw.macs_per_lane(info.weight_bits))
+            "utilization": (real / (cyc * hw.macs_per_cycle
+                                    * hw.macs_per_lane(info.mac_weight_bits))
                             if cyc else 0.0),
             # PE array: busy PE-cycles over PE-cycles of the broadcast schedule (1 = balanced).
             "load_balance": busy / (sched * hw.pe_count) if pe and sched else None,
@@ -180,8 +183,7 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
     components_uj = {key: sum(row["energy_components_uj"][key] for row in layer_rows)
                      for key in COMPONENTS}
     components_uj["leakage"] = leak_pj / PJ_PER_UJ
-    actions = _actions(layers, costs, preload, energies, cfg.weight_bits, total_cycles,
-                       idle_cycles)
+    actions = _actions(layers, costs, preload, energies, total_cycles, idle_cycles)
     frame_ms = np.concatenate([tl.compute_s for tl in timelines]) * 1e3
     eos_ms = [tl.end_of_speech_latency_s * 1e3 for tl in timelines]
     last_ms = [tl.last_frame_latency_s * 1e3 for tl in timelines]

@@ -108,14 +108,15 @@ def _block_tables(m, hw, index_bits: int):
     stored = stream_entries(q, m.format, hw.pe_count, index_bits, nnz) \
         if hw.decoder_location == "sram_to_pe" else None
     return tables_from_counts(nnz, stored, pe_rows(q.shape[0], hw.pe_count), hw, m.bits,
-                              m.stream_bytes)
+                              m.stream_bytes, getattr(m, "mac_bits", m.bits))
 
 
 def tables_from_counts(nnz: np.ndarray, stored: np.ndarray | None, rows: np.ndarray, hw,
-                       bits: int, stream_bytes: float):
+                       bits: int, stream_bytes: float, mac_bits: int | None = None):
     """(cost, walk, real, decoded, wbytes, rows) from the nonzeros ``nnz`` and the stored
     stream entries ``stored`` (None unless SRAM holds the stream) of each PE's slice of each
-    column, [pe_count, n_in], and the rows each PE owns."""
+    column, [pe_count, n_in], and the rows each PE owns. ``bits`` is the stored codes'
+    width, ``mac_bits`` (default ``bits``) that of the values the lanes multiply."""
     dense = np.repeat(rows[:, None], nnz.shape[1], axis=1).astype(np.int64)
     in_sram = hw.decoder_location == "sram_to_pe"
     if in_sram and stored is None:
@@ -131,7 +132,7 @@ def tables_from_counts(nnz: np.ndarray, stored: np.ndarray | None, rows: np.ndar
         wbytes = stored * (stream_bytes / total)
     else:
         wbytes = dense * (bits / 8.0)
-    lanes = hw.lanes_per_pe * hw.macs_per_lane(bits)
+    lanes = hw.lanes_per_pe * hw.macs_per_lane(bits if mac_bits is None else mac_bits)
     cost = np.maximum(-(-walk // lanes), hw.min_cycles_per_column)
     return (cost.astype(np.int64), walk.astype(np.int64), real.astype(np.int64),
             decoded.astype(np.int64), wbytes.astype(np.float64), rows)

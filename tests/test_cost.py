@@ -90,6 +90,21 @@ def test_static_power_scales_with_the_sram_and_idle_time_draws_its_share(base):
     assert idle["latency"]["cycles"] == base["latency"]["cycles"]
 
 
+def test_a_processor_slower_than_real_time_still_idles_while_it_waits_for_audio():
+    """At RTF > 1 the last frame finishes after the audio, yet the processor waits for the
+    first frame and between the early ones. Until 2026-12-06 idle time was the audio's
+    duration less the busy time, 0 here (an audit: 0.218 s of idle leakage missed)."""
+    slow = _run("hw.clock_mhz=3", "hw.pe_count=1", "hw.lanes_per_pe=1",
+                "hw.sram_bytes_per_cycle=1", "hw.idle_leakage_share=1")
+    assert slow["latency"]["rtf"] > 1
+    span_s = sum(max(u["seconds"], u["frame_finish_ms"][-1] / 1e3) for u in slow["utterances"])
+    waited_s = span_s - slow["latency"]["seconds"]
+    assert waited_s > 0.1
+    assert slow["energy"]["idle_seconds"] == pytest.approx(waited_s, rel=1e-9)
+    first = slow["utterances"][0]
+    assert first["frame_finish_ms"][-1] / 1e3 > first["seconds"]   # slower than its audio
+
+
 def test_a_supply_voltage_scales_on_chip_energy_as_v_squared_and_static_power_as_v(
         base, tmp_path):
     """No voltage was modelled: a faster clock cost nothing per action. hw.supply_v scales

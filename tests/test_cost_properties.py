@@ -152,10 +152,12 @@ def test_report_is_finite_nonnegative_and_energy_is_counts_times_table(model, hw
     assert e["total_uj"] == pytest.approx(sum(a["energy_uj"] for a in e["actions"].values()),
                                           rel=1e-9)
     assert e["actions"]["leak_cycle"]["count"] == lat["cycles"]
-    # Between frames: each utterance's duration less its busy time, never negative.
+    # Between frames: each utterance's span (until its audio has ended and its last frame is
+    # done) less its busy time, never negative.
     clock_hz = hw["clock_mhz"] * 1e6
     assert e["actions"]["leak_idle_cycle"]["count"] == pytest.approx(sum(
-        max(0.0, u["seconds"] * clock_hz - u["cycles"]) for u in d["utterances"]), rel=1e-12)
+        max(0.0, max(u["seconds"], u["frame_finish_ms"][-1] / 1e3) * clock_hz - u["cycles"])
+        for u in d["utterances"]), rel=1e-12, abs=1e-6)
     assert e["idle_seconds"] * clock_hz == pytest.approx(
         e["actions"]["leak_idle_cycle"]["count"], rel=1e-12)
     assert e["actions"]["dram_read_byte"]["count"] == d["traffic"]["dram_read_bytes"]

@@ -172,9 +172,15 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
     # Static power over the busy cycles (Accelergy and Timeloop charge leakage over a
     # workload's run time), and between frames, while the processor waits for audio, the
     # share hw.idle_leakage_share of it (0: power-gated) over each utterance's idle time:
-    # its duration less its busy time (none when it runs slower than real time).
-    idle_cycles = sum(max(0.0, u.seconds * clock_hz - sum(int(c.cycles.sum()) for c in cs))
-                      for u, cs in zip(utts, costs))
+    # from its start until its audio has ended and its last frame is done, less its busy
+    # time. (Until 2026-12-06 the span was the audio's duration alone, so a processor slower
+    # than real time, whose last frame finishes after the audio, had no idle time, though it
+    # waits for the first frame and between the early ones: 0.218 s of 1.7 s missed at RTF
+    # 1.155, an audit found.)
+    idle_cycles = sum(max(0.0, max(u.seconds, float(tl.finish_s[-1]) if tl.finish_s.size
+                                   else 0.0) * clock_hz
+                          - sum(int(c.cycles.sum()) for c in cs))
+                      for u, cs, tl in zip(utts, costs, timelines))
     leak_pj = total_cycles * energies.leak_pj_per_cycle \
         + idle_cycles * energies.idle_leak_pj_per_cycle
     breakdown_uj = {key: sum(row["energy_breakdown_uj"][key] for row in layer_rows)

@@ -18,7 +18,7 @@ from .decode.summary import decoder_for, report_sections
 from .errors import AudioError, AzsimError, named
 from .execute.branch import with_cheap_branch
 from .execute.events import FIELD
-from .execute.integer import layer_matrices, run_utterance
+from .execute.integer import layer_matrices, recurrent_state_bytes, run_utterance
 from .model.audio import shipped_audio_paths, shipped_transcripts
 from .model.budget import check_memory_budget
 from .model.loading import (branch_weights, calibration_stats, load_utterances, model_weights,
@@ -114,8 +114,11 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
     layers = results[0].events.layers
     streamed = {info.name: int(sum(r.events.total("weight_bytes", info.name) for r in results))
                 for info in layers}
+    # SRAM kept for activations: the largest layer's writes in a frame, beside the recurrent
+    # state every LSTM layer keeps across frames (left out until 2026-12-06, so a plan could
+    # fill with weights the SRAM that state needs; audit).
     act_bytes = max(int(r.events.counts[..., FIELD["act_write_bytes"]].max(initial=0))
-                    for r in results)
+                    for r in results) + recurrent_state_bytes(qm, cfg.decode.beam)
     residency = plan_residency(layers, streamed, hw.sram_bytes, act_bytes,
                                lambda info: sram_weight_footprint_bytes(info, hw),
                                staging_bytes=2 * hw.stream_tile_bytes)

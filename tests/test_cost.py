@@ -396,3 +396,32 @@ def test_activity_trace_agrees_with_the_executors_counts(base):
         if row["kind"] != "embedding":
             assert row["macs_issued"] == row["macs_effectual"], row["name"]
             assert row["macs_skipped"] == row["macs_dense"] - row["macs_effectual"]
+
+
+def test_the_recurrent_state_keeps_its_sram(base):
+    """Every LSTM layer keeps c (int16 a unit) and r (int8 an output) across frames: tiny's
+    three layers of 64 units, 576 bytes, beside the largest layer's 256 bytes of activation
+    writes in a frame. Until 2026-12-06 only the latter was reserved, so an SRAM holding the
+    weights and 256 bytes counted the model resident with no room for its state (audit)."""
+    reserve = base["traffic"]["sram_activation_bytes"]
+    assert reserve == 256 + 3 * (2 * 64 + 64)
+    weights = base["traffic"]["sram_weight_bytes"]
+    fits = _run(f"hw.sram_bytes={weights + reserve}")
+    assert all(r["resident"] for r in fits["layers"])
+    short = _run(f"hw.sram_bytes={weights + reserve - 1}", "hw.stream_tile_bytes=64")
+    assert not all(r["resident"] for r in short["layers"])
+
+
+def test_a_beam_keeps_the_prediction_networks_state_once_per_hypothesis():
+    from types import SimpleNamespace
+
+    from azsim.execute.integer import recurrent_state_bytes
+
+    def lstm(units, outputs=None):
+        m = SimpleNamespace(q=np.zeros((4 * units, 3), np.int8))
+        p = SimpleNamespace(q=np.zeros((outputs or 0, units if outputs else 0), np.int8))
+        return SimpleNamespace(w_x=m, w_p=p, has_projection=outputs is not None)
+    qm = SimpleNamespace(enc=[lstm(64), lstm(32, 16)], pred=[lstm(8)])
+    enc, pred = (2 * 64 + 64) + (2 * 32 + 16), 2 * 8 + 8
+    assert recurrent_state_bytes(qm) == enc + pred
+    assert recurrent_state_bytes(qm, 4) == enc + 4 * pred

@@ -244,6 +244,11 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
                     "sram_write_bytes": sum(r["sram_write_bytes"] for r in layer_rows),
                     "weight_preload_bytes": sum(p["dram_read_bytes"] for p in preload.values()),
                     "sram_weight_bytes": residency.resident_bytes,   # SRAM held by weights
+                    # reserved for the largest layer's activations in a frame and the
+                    # recurrent state (c, r of every LSTM layer; the prediction network's
+                    # per beam hypothesis), and for the streaming double buffer
+                    "sram_activation_bytes": residency.activation_bytes,
+                    "sram_staging_bytes": residency.staging_bytes,
                     "resident_layers": sorted(residency.resident)},
         # breakdown_uj: issue #2 keys ("lut" is the nonlinear unit: lookups and element-wise
         # operations); components_uj: issue #4's finer split, SRAM by buffer. Both sum to total.

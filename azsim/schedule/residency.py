@@ -43,6 +43,7 @@ class Residency:
     weight_budget_bytes: int
     resident_bytes: int
     staging_bytes: int = 0       # SRAM reserved for double-buffered streaming (0: none streams)
+    activation_bytes: int = 0    # SRAM reserved for activations and recurrent state
 
 
 def plan_residency(layers, streamed_bytes: dict[str, int], sram_bytes: int,
@@ -76,7 +77,7 @@ def plan_residency(layers, streamed_bytes: dict[str, int], sram_bytes: int,
     worth = [info for info in layers if fetched(info) > 0 and saving(info) >= 0]
     if sum(footprint(info) for info in layers) <= budget:   # the model fits: preload it
         return Residency(frozenset(info.name for info in layers), budget,
-                         sum(footprint(info) for info in layers), 0)
+                         sum(footprint(info) for info in layers), 0, activation_bytes)
     plans = []   # (resident, SRAM left for weights, double buffer), in order of preference
     names = frozenset(info.name for info in worth)   # every layer worth keeping, unbuffered
     if staging(names) == 0 and sum(footprint(info) for info in worth) <= budget:
@@ -90,4 +91,4 @@ def plan_residency(layers, streamed_bytes: dict[str, int], sram_bytes: int,
     plans.append((frozenset(greedy), max(budget - staging(greedy), 0), staging(greedy)))
     resident, left, buffer = min(plans, key=lambda plan: dram_bytes(plan[0]))   # first of ties
     return Residency(resident, left, sum(footprint(info) for info in layers
-                                          if info.name in resident), buffer)
+                                          if info.name in resident), buffer, activation_bytes)

@@ -422,3 +422,16 @@ def test_cli_codebook_with_other_inner_bits_is_one_line(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "azsim.cli", "decode", str(path)],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
     _one_line_exit_2(proc.returncode, proc.stderr, path)
+
+
+@pytest.mark.parametrize("fmt_id", [0, 7, 15, 16, 23, 99, 255])
+def test_an_unknown_format_id_is_named_as_the_header_holds_it(cli, tmp_path, fmt_id):
+    """A header's format id of 99 (CRC valid) was reported as 83: the id less the codebook
+    offset (16), an id the file does not hold."""
+    stream = pipeline.encode_codes(np.zeros((2, 3), np.int8), 4, "dense").stream
+    f = _fields(stream)
+    path = tmp_path / "unknown.azw"
+    path.write_bytes(_forge(**{**f, "fmt_id": fmt_id}))
+    code, out, err = cli("decode", str(path))
+    _one_line_exit_2(code, err, path)
+    assert f"unknown format id {fmt_id} (allowed: 1, 2, 3, 4, 5, 6;" in err, err

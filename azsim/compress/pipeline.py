@@ -199,11 +199,18 @@ def quantize_and_encode(w: np.ndarray, bits: int, quantizer: str, fmt: str,
     return q, scale, encode_codes(q, bits, fmt, **widths)
 
 
-def _format_by_id(format_id: int):
+def _format_by_id(stored: int):
+    """The format of a stream whose header holds ``stored`` (a codebook stream's is
+    CODEBOOK_FORMAT_BASE + its inner format's id: the inner format is returned). An unknown
+    id is named as stored (it was named less the codebook offset: 83 for 99)."""
+    format_id = stored - CODEBOOK_FORMAT_BASE if stored >= CODEBOOK_FORMAT_BASE else stored
     for fmt in FORMATS.values():
         if fmt.format_id == format_id:
             return fmt
-    raise CompressedStreamError(f"weight stream has unknown format id {format_id}")
+    ids = sorted(f.format_id for f in FORMATS.values())
+    raise CompressedStreamError(
+        f"weight stream has unknown format id {stored} (allowed: {', '.join(map(str, ids))}; "
+        f"a codebook stream's is {CODEBOOK_FORMAT_BASE} + one of them)")
 
 
 def decode_stream(stream: bytes) -> tuple[str, int, np.ndarray]:
@@ -212,7 +219,7 @@ def decode_stream(stream: bytes) -> tuple[str, int, np.ndarray]:
     if head.format_id < CODEBOOK_FORMAT_BASE:
         fmt = _format_by_id(head.format_id)
         return fmt.name, head.bits, fmt.decode(stream)
-    inner = _format_by_id(head.format_id - CODEBOOK_FORMAT_BASE)
+    inner = _format_by_id(head.format_id)
     name = f"codebook+{inner.name}"
     enc = Encoded(name, stream, (head.rows, head.cols), head.bits, 0, 0, 0)
     codes = decode_matrix(enc)

@@ -927,3 +927,49 @@ def test_zipped_fields_step_together_instead_of_every_combination(cli, tmp_path)
                          "hw.leakage_mw=6,10", "--results", str(tmp_path / "z.sqlite"),
                          "--dry-run")
     assert code in (0, None) and "hw.clock_mhz + hw.leakage_mw (2, zipped)" in out, err
+
+
+# ---------------------------------------------------- a store that several sweeps filled
+
+
+@pytest.fixture(scope="module")
+def mixed_db(tmp_path_factory):
+    """A store filled as a user fills one over time: tiny at 8 and 4 bits on one WAV file, the
+    same on another, small at 8 bits on a third, and tiny at 2 bits on the shipped audio (the
+    only point with references, so the only one with a WER)."""
+    from azsim.sweep import runner
+    clips = sp.shipped_audio_paths()
+    db = str(tmp_path_factory.mktemp("mixed") / "mixed.sqlite")
+    for model, audio, bits in (("tiny", [clips[0]], "8,4"), ("tiny", [clips[1]], "8,4"),
+                               ("small", [clips[2]], "8"), ("tiny", None, "2")):
+        spec = sp.build_spec(model=model, hw=None, audio=audio, weights=None, spec_file=None,
+                             sets=[f"model.weight_bits={bits}"])
+        with ResultStore(db) as store:
+            summary = runner.run_sweep(sp.expand(spec), spec, store, jobs=1)
+        assert summary.failed == 0
+    return db
+
+
+def _legend(fig) -> list[str]:
+    return [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+
+
+def test_a_timeline_of_points_on_different_speech_names_their_input(cli, mixed_db, tmp_path):
+    """The legend named each swept field by what follows its first dot, and `input` has
+    none: an IndexError for any store holding sweeps on different speech, --point or not.
+    Utterance 0 of one point's input is not that of another's: the title named one file."""
+    from azsim.plot import plots
+    code, _, err = cli("plot", mixed_db, "--kind", "timeline", "--where", "model.name=tiny",
+                       "-o", str(tmp_path / "t.png"))
+    assert code in (0, None), err
+    rows = [p for p in open_for_reading(mixed_db) if p.config["model"]["name"] == "tiny"
+            and p.config["model"]["weight_bits"] == 8]
+    fig = plots.make_figure("timeline", open_for_reading(mixed_db),
+                            point_keys=[p.key[:16] for p in rows])
+    labels = _legend(fig)
+    files = [p.config["audio"][0]["name"] for p in rows]
+    for f in files:
+        assert any(lab.startswith("input 1 WAV files") and lab.endswith(f"({f})")
+                   for lab in labels), labels
+        assert f"end of {f}" in labels
+    assert "utterance 0 of each point's input" in fig._suptitle.get_text()

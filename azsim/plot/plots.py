@@ -289,54 +289,73 @@ def _utterance(rec, utterance: str) -> dict:
     raise AzsimError(f"--utterance {utterance}: not an index below {len(utts)} or one of {names}")
 
 
+_MAX_LABEL_FIELDS = 3
+_NAMES = ("model.name", "hw.name")
+
+
 def _label(row, fields) -> str:
-    return ", ".join(f"{f.split('.', 1)[1]} {_fmt(row[f])}" for f in fields) or row["key"][:12]
+    """The fields that tell the drawn points apart, by their last name (``input`` has no
+    prefix: it was an IndexError); at most three, then how many more there are."""
+    shown = [f"{f.split('.', 1)[-1]} {_fmt(row.get(f))}" for f in fields[:_MAX_LABEL_FIELDS]]
+    if len(fields) > _MAX_LABEL_FIELDS:
+        shown.append(f"+{len(fields) - _MAX_LABEL_FIELDS} more swept fields")
+    return ", ".join(shown) or row["key"][:12]
 
 
 def timeline(rows: Sequence[Mapping], point_keys: Sequence[str] = (), utterance: str = "0"
              ) -> Figure:
-    fields = swept_fields(rows)
     chosen = _pick_points(rows, point_keys)
+    # the fields that differ between the drawn points first, the model's and hardware's
+    # names first among them (a store of two models varies twenty fields)
+    differ = swept_fields(chosen)
+    fields = sorted(swept_fields(rows), key=lambda f: (f not in differ, f not in _NAMES))
+    utts = [_utterance(r["_record"], utterance) for r in chosen]
+    # points on different speech: utterance 0 of one is not utterance 0 of the other
+    files = list(dict.fromkeys(u["file"] for u in utts))
     # The response panel only when some frame waits (finish - arrival > its compute time);
     # otherwise it would repeat the first.
-    has_finish = all("frame_finish_ms" in _utterance(r["_record"], utterance) for r in chosen)
+    has_finish = all("frame_finish_ms" in u for u in utts)
     waits = has_finish and any(
         np.max(np.asarray(u["frame_finish_ms"]) - np.asarray(u["frame_arrival_ms"])
-               - np.asarray(u["frame_compute_ms"]), initial=0.0) > 1e-9
-        for u in (_utterance(r["_record"], utterance) for r in chosen))
+               - np.asarray(u["frame_compute_ms"]), initial=0.0) > 1e-9 for u in utts)
     has_finish = waits
     fig = _new_figure(9.5, 6.8 if has_finish else 4.6)
     axes = np.atleast_1d(fig.subplots(2 if has_finish else 1, 1, sharex=True))
     from matplotlib import colormaps
     palette = colormaps["tab10"]
     frame_ms = chosen[0]["_record"]["audio"]["frame_ms"]
-    utt = None
-    for k, r in enumerate(chosen):
-        utt = _utterance(r["_record"], utterance)
+    for k, (r, utt) in enumerate(zip(chosen, utts)):
         arrival = np.asarray(utt["frame_arrival_ms"])
         compute = np.asarray(utt["frame_compute_ms"])
-        label = _label(r, fields)
+        label = _label(r, fields) + (f" ({utt['file']})" if len(files) > 1 else "")
         axes[0].plot(arrival, compute, marker=".", ms=4, lw=1.0, color=palette(k), label=label)
         if has_finish:
             response = np.asarray(utt["frame_finish_ms"]) - arrival
             axes[1].plot(arrival, response, marker=".", ms=4, lw=1.0, color=palette(k),
                          label=label)
+    ends = {u["file"]: u["seconds"] for u in utts}
     for ax in axes:
         ax.axhline(frame_ms, color="C3", ls="--", lw=1.2,
                    label=f"real-time budget: one frame, {frame_ms:g} ms")
-        ax.axvline(utt["seconds"] * 1e3, color="0.5", ls=":", lw=1.0, label="end of audio")
+        for file, seconds in ends.items():
+            ax.axvline(seconds * 1e3, color="0.5", ls=":", lw=1.0,
+                       label="end of audio" if len(ends) == 1 else f"end of {file}")
         ax.set_yscale("log")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("compute time per frame, ms")
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=2, frameon=False)
+    wide = max(map(len, labels)) > 60   # two columns of long labels ran off the figure
+    fig.legend(handles, labels, loc="outside lower center", ncols=1 if wide else 2,
+               frameon=False)
     if has_finish:
         axes[1].set_ylabel("result ready after arrival, ms")
-    axes[-1].set_xlabel(f"frame arrival (end of its audio), ms from the start of {utt['file']}")
+    speech = files[0] if len(files) == 1 else f"utterance {utterance} of each point's input"
+    axes[-1].set_xlabel("frame arrival (end of its audio), ms from the start of "
+                        + (files[0] if len(files) == 1 else "the utterance"))
     rec = chosen[0]["_record"]
     note = "" if waits else ("\nno frame waits for the previous one: each result is ready its "
                              "compute time after the frame arrives")
-    fig.suptitle(f"Per-frame timeline of {utt['file']} ({rec['model']['name']} on "
+    fig.suptitle(f"Per-frame timeline of {speech} ({rec['model']['name']} on "
                  f"{rec['hardware']['name']} at {_fmt(rec['hardware']['clock_mhz'])} MHz){note}")
     return fig
 

@@ -973,3 +973,24 @@ def test_a_timeline_of_points_on_different_speech_names_their_input(cli, mixed_d
                    for lab in labels), labels
         assert f"end of {f}" in labels
     assert "utterance 0 of each point's input" in fig._suptitle.get_text()
+
+
+def test_figures_of_two_models_on_different_speech_draw_a_slice_that_has_points(cli, mixed_db,
+                                                                                 tmp_path):
+    """energy-breakdown was an IndexError (bits and dense-vs-sparse said the store had no
+    bit-widths): each other field took its first value on its own, the model small and the
+    first input, which is tiny's, and no point is both."""
+    from azsim.sweep.analysis import BITS, SPARSITY, fix_other_fields, ok_rows, where
+    for kind in ("energy-breakdown", "pareto"):
+        code, _, err = cli("plot", mixed_db, "--kind", kind, "-o", str(tmp_path / "e.png"))
+        assert code in (0, None), err
+    code, _, err = cli("plot", mixed_db, "--kind", "bits", "--where", "model.name=tiny",
+                       "-o", str(tmp_path / "b.png"))
+    assert code in (0, None), err
+    rows = ok_rows(open_for_reading(mixed_db))
+    part, fixed = fix_other_fields(rows, (BITS, SPARSITY))
+    assert fixed == {"model.name": "small"} and [r[BITS] for r in part] == [8]
+    tiny = where(rows, {"model.name": "tiny"})
+    part, fixed = fix_other_fields(tiny, (BITS, SPARSITY))
+    assert list(fixed) == ["input"] and sorted(r[BITS] for r in part) == [4, 8]
+    assert {r["input"] for r in part} == {fixed["input"]}

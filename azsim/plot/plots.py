@@ -13,8 +13,8 @@ Figures). Kinds:
   real-time budget (one frame period).
 
 Latency is the run's busy time (cycles / clock over all utterances). When a sweep varies more
-fields than a figure shows, the figure takes the first value of each other field and says so in
-its title (``--where`` picks another slice).
+fields than a figure shows, the figure takes one slice (``fix_other_fields``: the first value of
+each other field among the points left) and says so in its title (``--where`` picks another).
 """
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ from matplotlib.figure import Figure
 
 from ..errors import AzsimError
 from ..sweep import analysis
-from ..sweep.analysis import (BITS, SPARSITY, fix_other_fields, ok_rows, pareto_front,
-                              sort_rows, swept_fields)
+from ..sweep.analysis import (BITS, NAMES, SPARSITY, fix_other_fields, ok_rows,
+                              pareto_front, sort_rows, swept_fields)
 from ..sweep.export import ENERGY_ORDER, INPUT
 
 __all__ = ["make_figure", "save", "dense_vs_sparse", "bits", "energy_breakdown", "pareto",
@@ -290,7 +290,6 @@ def _utterance(rec, utterance: str) -> dict:
 
 
 _MAX_LABEL_FIELDS = 3
-_NAMES = ("model.name", "hw.name")
 
 
 def _label(row, fields) -> str:
@@ -308,7 +307,7 @@ def timeline(rows: Sequence[Mapping], point_keys: Sequence[str] = (), utterance:
     # the fields that differ between the drawn points first, the model's and hardware's
     # names first among them (a store of two models varies twenty fields)
     differ = swept_fields(chosen)
-    fields = sorted(swept_fields(rows), key=lambda f: (f not in differ, f not in _NAMES))
+    fields = sorted(swept_fields(rows), key=lambda f: (f not in differ, f not in NAMES))
     utts = [_utterance(r["_record"], utterance) for r in chosen]
     # points on different speech: utterance 0 of one is not utterance 0 of the other
     files = list(dict.fromkeys(u["file"] for u in utts))

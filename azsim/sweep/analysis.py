@@ -15,9 +15,10 @@ from .export import INPUT, flat_rows
 from .store import StoredPoint
 
 __all__ = ["ok_rows", "where", "swept_fields", "sort_rows", "pareto_front", "DenseSparse",
-           "dense_vs_sparse", "fix_other_fields", "by_input", "BITS", "SPARSITY"]
+           "dense_vs_sparse", "fix_other_fields", "by_input", "BITS", "SPARSITY", "NAMES"]
 
 BITS, SPARSITY = "model.weight_bits", "model.sparsity"
+NAMES = ("model.name", "hw.name")   # the fields that name a model or a processor
 
 
 def ok_rows(points: Iterable[StoredPoint]) -> list[dict[str, Any]]:
@@ -140,10 +141,20 @@ def dense_vs_sparse(rows: Sequence[Mapping[str, Any]]) -> list[DenseSparse]:
 
 def fix_other_fields(rows: Sequence[Mapping[str, Any]], keep: Sequence[str]
                      ) -> tuple[list, dict]:
-    """Rows where every swept field not in ``keep`` has its first value (sorted): a figure
-    over bits and sparsity shows one slice of a bigger sweep, and says which."""
-    fixed = {}
-    for f in swept_fields(rows):
-        if f not in keep:
-            fixed[f] = sorted({r.get(f) for r in rows}, key=_order)[0]
-    return [r for r in rows if all(r.get(f) == v for f, v in fixed.items())], fixed
+    """One slice of ``rows``: a figure over bits and sparsity shows one slice of a bigger
+    sweep, and says which. Field by field (the model's and hardware's names first), every
+    swept field not in ``keep`` takes its first value (sorted) among the rows the fields
+    before it left, so the slice is never empty: each field's first value on its own (as
+    until 2026-12-06) need not meet the others' (tiny on one speech and small on another
+    have no small point on tiny's speech), and the figures drew an empty slice. Returns the
+    slice and the choices that narrowed it, ``{field: value}``."""
+    others = sorted((f for f in swept_fields(rows) if f not in keep),
+                    key=lambda f: f not in NAMES)
+    out, fixed = list(rows), {}
+    for f in others:
+        value = min((r.get(f) for r in out), key=_order)
+        narrowed = [r for r in out if _hashable(r.get(f)) == _hashable(value)]
+        if len(narrowed) < len(out):
+            fixed[f] = value
+        out = narrowed
+    return out, fixed

@@ -994,3 +994,29 @@ def test_figures_of_two_models_on_different_speech_draw_a_slice_that_has_points(
     part, fixed = fix_other_fields(tiny, (BITS, SPARSITY))
     assert list(fixed) == ["input"] and sorted(r[BITS] for r in part) == [4, 8]
     assert {r["input"] for r in part} == {fixed["input"]}
+
+
+def test_a_figure_that_its_slice_cannot_draw_names_the_slice_and_a_where_that_can(cli, mixed_db,
+                                                                                 tmp_path):
+    """The slice cut by the first value of each other field held no point, and the message
+    said "these results have " (nothing) bit-widths of a store holding 8 and 4. It now names
+    the slice drawn and, where one exists, a --where whose slice can be drawn."""
+    out = str(tmp_path / "b.png")
+    line = _one_line_error(cli, "plot", mixed_db, "--kind", "bits", "-o", out)
+    assert line.endswith("at least 2 values of model.weight_bits; the slice drawn, model.name = "
+                         "small (the first value of each other swept field), has 8; pick "
+                         "another with --where, e.g. --where model.name=tiny"), line
+    code, _, err = cli("plot", mixed_db, "--kind", "bits", "--where", "model.name=tiny", "-o", out)
+    assert code in (0, None), err
+    line = _one_line_error(cli, "plot", mixed_db, "--kind", "dense-vs-sparse", "-o", out)
+    assert line.endswith("model.name = small (the first value of each other swept field), has "
+                         "0; no other slice of these points has 2 values of model.sparsity "
+                         "either"), line
+    line = _one_line_error(cli, "plot", mixed_db, "--kind", "bits", "--where", "model.name=tiny",
+                           "--where", "model.weight_bits=4", "-o", out)
+    assert "the slice drawn, input = 1 WAV files (" in line and line.endswith(
+        "has 4; no other slice of these points has 2 values of model.weight_bits either"), line
+    # no slice: what the points have, as before
+    line = _one_line_error(cli, "plot", mixed_db, "--kind", "bits", "--where", "model.name=small",
+                           "-o", out)
+    assert line.endswith("values of model.weight_bits (these results have 8)"), line

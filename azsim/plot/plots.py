@@ -73,11 +73,59 @@ def _context(rows, fixed: Mapping[str, Any]) -> str:
     return text
 
 
-def _need(rows, field: str, kind: str, at_least: int = 2) -> list:
+_KEEP = (BITS, SPARSITY)   # the fields the bar and line figures draw; they slice the others
+
+
+def _slice(rows) -> tuple[list, dict, list]:
+    """The slice a figure over bits and sparsity draws, the choices that cut it, and the rows
+    it was cut from (for :func:`_not_in_slice`)."""
+    part, fixed = fix_other_fields(rows, _KEEP)
+    return part, fixed, list(rows)
+
+
+def _not_in_slice(have: str, fixed: Mapping[str, Any], whole, enough, needed: str) -> str:
+    """What a message says when the slice drawn lacks what a figure needs (``needed``): the
+    slice, what it has, and a --where that picks a slice where ``enough(rows)`` holds, if
+    there is one (the message said "these results have" the slice's values, none when the
+    slice was empty)."""
+    if not fixed:
+        return f" (these results have {have})"
+    shown = ", ".join(f"{k} = {_fmt(v)}" for k, v in fixed.items())
+    text = (f"; the slice drawn, {shown} (the first value of each other swept field), has "
+            f"{have}")
+    for f, chosen in fixed.items():
+        tried = [chosen]
+        for r in whole:
+            value = r.get(f)
+            if value in tried:
+                continue
+            tried.append(value)
+            part, _ = fix_other_fields([o for o in whole if o.get(f) == value], _KEEP)
+            if enough(part):
+                return text + f"; pick another with --where, e.g. {_where_option(f, value)}"
+    return text + f"; no other slice of these points has {needed} either"
+
+
+def _where_option(field: str, value: Any) -> str:
+    """``--where FIELD=VALUE`` as a shell takes it; the value as --where reads it back (a
+    float in full, true/false)."""
+    import shlex
+    text = (str(value).lower() if isinstance(value, bool) else
+            repr(value) if isinstance(value, float) else str(value))
+    return "--where " + shlex.quote(f"{field}={text}")
+
+
+def _need(rows, field: str, kind: str, cut: tuple[dict, list] = ({}, []),
+          at_least: int = 2) -> list:
+    """The values of ``field`` in ``rows``, which must hold ``at_least`` of them; ``cut``:
+    the choices and the rows of :func:`_slice`, for the message."""
     values = sorted({r[field] for r in rows})
     if len(values) < at_least:
+        have = ", ".join(map(_fmt, values)) or "none"
         raise AzsimError(f"--kind {kind}: needs points with at least {at_least} values of "
-                         f"{field} (these results have {', '.join(map(_fmt, values))})")
+                         f"{field}" + _not_in_slice(
+                             have, *cut, lambda part: len({r[field] for r in part}) >= at_least,
+                             f"{at_least} values of {field}"))
     return values
 
 
@@ -104,11 +152,14 @@ def _new_figure(width: float, height: float) -> Figure:
 
 
 def dense_vs_sparse(rows: Sequence[Mapping], given: Mapping[str, Any] | None = None) -> Figure:
-    rows, fixed = fix_other_fields(rows, (BITS, SPARSITY))
-    fixed = {**(given or {}), **fixed}
-    sparsities = _need(rows, SPARSITY, "dense-vs-sparse")
+    rows, chosen, whole = _slice(rows)
+    fixed = {**(given or {}), **chosen}
+    sparsities = _need(rows, SPARSITY, "dense-vs-sparse", (chosen, whole))
     if 0 not in sparsities:
-        raise AzsimError("--kind dense-vs-sparse: needs dense points (model.sparsity = 0)")
+        raise AzsimError("--kind dense-vs-sparse: needs dense points (model.sparsity = 0)"
+                         + ("" if not chosen else _not_in_slice(
+                             "sparsities " + ", ".join(map(_fmt, sparsities)), chosen, whole,
+                             lambda part: any(r[SPARSITY] == 0 for r in part), "dense points")))
     bit_values = sorted({r[BITS] for r in rows}, reverse=True)
     colors = _sparsity_colors(sparsities)
     metrics = _metrics(rows)
@@ -137,9 +188,9 @@ def dense_vs_sparse(rows: Sequence[Mapping], given: Mapping[str, Any] | None = N
 
 
 def bits(rows: Sequence[Mapping], given: Mapping[str, Any] | None = None) -> Figure:
-    rows, fixed = fix_other_fields(rows, (BITS, SPARSITY))
-    fixed = {**(given or {}), **fixed}
-    bit_values = _need(rows, BITS, "bits")
+    rows, chosen, whole = _slice(rows)
+    fixed = {**(given or {}), **chosen}
+    bit_values = _need(rows, BITS, "bits", (chosen, whole))
     sparsities = sorted({r[SPARSITY] for r in rows})
     colors = _sparsity_colors(sparsities)
     metrics = _metrics(rows)
@@ -171,7 +222,7 @@ _MAX_BARS = 48
 
 
 def energy_breakdown(rows: Sequence[Mapping], given: Mapping[str, Any] | None = None) -> Figure:
-    rows, fixed = fix_other_fields(rows, (BITS, SPARSITY))
+    rows, fixed = fix_other_fields(rows, _KEEP)
     fixed = {**(given or {}), **fixed}
     rows = sort_rows(rows, [f for f in (BITS, SPARSITY) if f in swept_fields(rows)] or [BITS])
     if len(rows) > _MAX_BARS:

@@ -1020,3 +1020,15 @@ def test_a_figure_that_its_slice_cannot_draw_names_the_slice_and_a_where_that_ca
     line = _one_line_error(cli, "plot", mixed_db, "--kind", "bits", "--where", "model.name=small",
                            "-o", out)
     assert line.endswith("values of model.weight_bits (these results have 8)"), line
+
+
+def test_the_report_says_how_many_points_have_a_wer(cli, mixed_db):
+    """One point of six had a WER (the others ran on audio without references), and the
+    summary said "WER 100.0 % at every point"."""
+    import re
+    code, out, err = cli("report", mixed_db)
+    assert code in (0, None), err
+    summary = out.splitlines()[0]
+    assert re.search(r"; WER \d+\.\d % at 1 of 6 points \(the others have none\)$", summary), \
+        summary
+    assert "every point" not in summary

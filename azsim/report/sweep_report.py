@@ -120,10 +120,17 @@ def build_sweep_report(points, conditions: Mapping[str, Any] | None = None, *,
             "latency: busy time (cycles / clock) over all utterances; front: on the "
             "energy-latency Pareto front"))
         fronts = [("energy vs latency", "latency_s", "energy_total_uj")]
-        wers = {r["wer"] for r in rows if "wer" in r}
+        with_wer = [r for r in rows if "wer" in r]
+        wers = {r["wer"] for r in with_wer}
+        # a WER at some points only (audio without references): the summary said "at every
+        # point" of the one WER of 1 point in 5
+        at = ("every point" if len(with_wer) == len(rows) else
+              f"{len(with_wer)} of {len(rows)} points (the others have none)")
         if len(wers) == 1:   # no trade-off to show (e.g. untrained weights)
-            summary += f"; WER {100 * wers.pop():.1f} % at every point"
-        elif all("wer" in r for r in rows):
+            summary += f"; WER {100 * wers.pop():.1f} % at {at}"
+        elif with_wer and len(with_wer) < len(rows):
+            summary += f"; WER at {at}"
+        elif with_wer:
             fronts.append(("energy vs WER", "wer", "energy_total_uj"))
             fronts.append(("latency vs WER", "wer", "latency_s"))
         for (title, x, y), (speech, group) in itertools.product(fronts, groups.items()):

@@ -1032,3 +1032,18 @@ def test_the_report_says_how_many_points_have_a_wer(cli, mixed_db):
     assert re.search(r"; WER \d+\.\d % at 1 of 6 points \(the others have none\)$", summary), \
         summary
     assert "every point" not in summary
+
+
+def test_titles_name_every_model_of_their_points(cli, mixed_db):
+    """The report's table and the timeline took the model from the first row only: "Points
+    (tiny on az-edge, ...)" above a small point."""
+    from azsim.plot import plots
+    code, out, err = cli("report", mixed_db)
+    assert code in (0, None), err
+    title = next(line for line in out.splitlines() if line.startswith("Points ("))
+    assert title.startswith(("Points (tiny and small on az-edge, ",
+                             "Points (small and tiny on az-edge, ")), title
+    code, out, err = cli("report", mixed_db, "--where", "model.name=tiny")
+    assert "\nPoints (tiny on az-edge, " in out, out
+    fig = plots.make_figure("timeline", open_for_reading(mixed_db))   # slowest and fastest
+    assert {"tiny", "small"} <= set(fig._suptitle.get_text().replace("(", " ").split())

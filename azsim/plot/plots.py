@@ -26,8 +26,8 @@ from matplotlib.figure import Figure
 
 from ..errors import AzsimError
 from ..sweep import analysis
-from ..sweep.analysis import (BITS, NAMES, SPARSITY, fix_other_fields, ok_rows,
-                              pareto_front, sort_rows, swept_fields)
+from ..sweep.analysis import (BITS, NAMES, SPARSITY, fix_other_fields, joined, ok_rows,
+                              pareto_front, setup_names, sort_rows, swept_fields)
 from ..sweep.export import ENERGY_ORDER, INPUT
 
 __all__ = ["make_figure", "save", "dense_vs_sparse", "bits", "energy_breakdown", "pareto",
@@ -65,9 +65,10 @@ def _fmt(v: Any) -> str:
 
 
 def _context(rows, fixed: Mapping[str, Any]) -> str:
-    rec = rows[0]["_record"]
-    text = (f"{rec['model']['name']} on {rec['hardware']['name']}, "
-            f"{rows[0]['audio_s']:.2f} s of audio")
+    """The models, processors and audio of ``rows`` (all of them: the first row's named a
+    small point tiny) and the slice ``fixed``."""
+    seconds = joined(f"{r['audio_s']:.2f}" for r in rows)
+    text = f"{setup_names(rows)}, {seconds} s of audio"
     if fixed:
         text += "; " + ", ".join(f"{k} = {_fmt(v)}" for k, v in fixed.items())
     return text
@@ -307,11 +308,9 @@ def pareto(rows: Sequence[Mapping], given: Mapping[str, Any] | None = None) -> F
     fig.legend(handles=handles, loc="outside right center", frameon=False)
     others = [f for f in fields if f not in (BITS, SPARSITY)]
     more = f"; all values of {', '.join(others)}" if others else ""
-    rec = rows[0]["_record"]
     shown = "".join(f"; {k} = {_fmt(v)}" for k, v in (given or {}).items())
     fig.suptitle(f"Energy against latency{' and WER' if len(panels) > 1 else ''}, "
-                 f"{len(rows)} points\n({rec['model']['name']} on {rec['hardware']['name']}"
-                 f"{shown}{more}{wer_note})")
+                 f"{len(rows)} points\n({setup_names(rows)}{shown}{more}{wer_note})")
     return fig
 
 
@@ -373,7 +372,6 @@ def timeline(rows: Sequence[Mapping], point_keys: Sequence[str] = (), utterance:
     axes = np.atleast_1d(fig.subplots(2 if has_finish else 1, 1, sharex=True))
     from matplotlib import colormaps
     palette = colormaps["tab10"]
-    frame_ms = chosen[0]["_record"]["audio"]["frame_ms"]
     for k, (r, utt) in enumerate(zip(chosen, utts)):
         arrival = np.asarray(utt["frame_arrival_ms"])
         compute = np.asarray(utt["frame_compute_ms"])
@@ -384,9 +382,11 @@ def timeline(rows: Sequence[Mapping], point_keys: Sequence[str] = (), utterance:
             axes[1].plot(arrival, response, marker=".", ms=4, lw=1.0, color=palette(k),
                          label=label)
     ends = {u["file"]: u["seconds"] for u in utts}
+    budgets = dict.fromkeys(r["_record"]["audio"]["frame_ms"] for r in chosen)
     for ax in axes:
-        ax.axhline(frame_ms, color="C3", ls="--", lw=1.2,
-                   label=f"real-time budget: one frame, {frame_ms:g} ms")
+        for frame_ms in budgets:   # each point's own frame period
+            ax.axhline(frame_ms, color="C3", ls="--", lw=1.2,
+                       label=f"real-time budget: one frame, {frame_ms:g} ms")
         for file, seconds in ends.items():
             ax.axvline(seconds * 1e3, color="0.5", ls=":", lw=1.0,
                        label="end of audio" if len(ends) == 1 else f"end of {file}")
@@ -402,11 +402,11 @@ def timeline(rows: Sequence[Mapping], point_keys: Sequence[str] = (), utterance:
     speech = files[0] if len(files) == 1 else f"utterance {utterance} of each point's input"
     axes[-1].set_xlabel("frame arrival (end of its audio), ms from the start of "
                         + (files[0] if len(files) == 1 else "the utterance"))
-    rec = chosen[0]["_record"]
     note = "" if waits else ("\nno frame waits for the previous one: each result is ready its "
                              "compute time after the frame arrives")
-    fig.suptitle(f"Per-frame timeline of {speech} ({rec['model']['name']} on "
-                 f"{rec['hardware']['name']} at {_fmt(rec['hardware']['clock_mhz'])} MHz){note}")
+    clocks = joined(_fmt(r["_record"]["hardware"]["clock_mhz"]) for r in chosen)
+    fig.suptitle(f"Per-frame timeline of {speech} ({setup_names(chosen)} at {clocks} MHz)"
+                 f"{note}")
     return fig
 
 

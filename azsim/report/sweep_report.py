@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..sweep.analysis import (BITS, SPARSITY, by_input, dense_vs_sparse, ok_rows, pareto_front,
-                              sort_rows, swept_fields, where)
+                              setup_names, sort_rows, swept_fields, where)
 
 __all__ = ["Table", "SweepReport", "build_sweep_report", "render_text", "render_markdown"]
 
@@ -104,8 +104,6 @@ def build_sweep_report(points, conditions: Mapping[str, Any] | None = None, *,
                + (f"; swept: {', '.join(fields)}" if fields else ""))
     tables = []
     if rows:
-        model = rows[0]["_record"]["model"]["name"]
-        hw = rows[0]["_record"]["hardware"]["name"]
         groups = by_input(rows)
         audio = (f"{rows[0]['audio_s']:.2f} s of audio" if len(groups) == 1 else
                  f"{len(groups)} inputs, see the input column; fronts are per input")
@@ -113,7 +111,7 @@ def build_sweep_report(points, conditions: Mapping[str, Any] | None = None, *,
         on_front = {id(r) for g in groups.values()
                     for r in pareto_front(g, "latency_s", "energy_total_uj")}
         tables.append(Table(
-            f"Points ({model} on {hw}, {audio})",
+            f"Points ({setup_names(rows)}, {audio})",
             [_short(f, fields) for f in fields] + [h for h, _ in metrics] + ["front"],
             [[_value(r.get(f)) for f in fields] + [get(r) for _, get in metrics]
              + ["*" if id(r) in on_front else ""] for r in rows],

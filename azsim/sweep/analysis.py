@@ -15,7 +15,8 @@ from .export import INPUT, flat_rows
 from .store import StoredPoint
 
 __all__ = ["ok_rows", "where", "swept_fields", "sort_rows", "pareto_front", "DenseSparse",
-           "dense_vs_sparse", "fix_other_fields", "by_input", "BITS", "SPARSITY", "NAMES"]
+           "dense_vs_sparse", "fix_other_fields", "by_input", "joined", "setup_names", "BITS",
+           "SPARSITY", "NAMES"]
 
 BITS, SPARSITY = "model.weight_bits", "model.sparsity"
 NAMES = ("model.name", "hw.name")   # the fields that name a model or a processor
@@ -73,6 +74,20 @@ def swept_fields(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     varying = [k for k in _config_fields(rows) if len({_hashable(r.get(k)) for r in rows}) > 1]
     first = [k for k in (BITS, SPARSITY) if k in varying]
     return first + [k for k in varying if k not in first]
+
+
+def joined(items: Iterable[Any]) -> str:
+    """Distinct items in first-seen order as words: ``a``, ``a and b``, ``a, b and c``."""
+    seen = list(dict.fromkeys(str(i) for i in items))
+    return seen[0] if len(seen) == 1 else ", ".join(seen[:-1]) + " and " + seen[-1]
+
+
+def setup_names(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The models and processors of ``rows`` (with their records, :func:`ok_rows`) for a
+    title: ``tiny on az-edge``, ``tiny and small on az-edge`` (titles named the first row's
+    only, beside rows of another model)."""
+    return (f"{joined(r['_record']['model']['name'] for r in rows)} on "
+            f"{joined(r['_record']['hardware']['name'] for r in rows)}")
 
 
 def _hashable(value: Any) -> Any:

@@ -39,16 +39,26 @@ def _write_text(dest: str, option: str, write) -> None:
         raise AzsimError(f"{option} {dest}: cannot write ({exc.strerror or exc})") from None
 
 
+_WHERE_HELP = ("only points with this config value, e.g. hw.clock_mhz=400 (repeatable: points "
+               "match every field given, and any of the values of a field given more than "
+               "once)")
+
+
 def _parse_where(where) -> dict:
+    """``{field: value}`` of the --where options; a field given more than once matches any of
+    its values (:class:`azsim.sweep.analysis.AnyOf`; until 2026-12-06 the last one given won,
+    silently)."""
     from .config.loader import parse_override
     from .errors import ConfigError
+    from .sweep.analysis import either
     out = {}
     for text in where:
         try:
             path, value = parse_override(text)
         except ConfigError as exc:
             raise AzsimError(str(exc).replace("--set", "--where")) from None
-        out[".".join(path)] = value
+        key = ".".join(path)
+        out[key] = either(out[key], value) if key in out else value
     return out
 
 
@@ -296,8 +306,7 @@ def export(results_path, as_csv, as_json, dest) -> None:
 @click.argument("results_path", metavar="RESULTS", type=RESULTS)
 @click.option("--markdown", "md_dest", default=None, metavar="FILE|-",
               help="also write the report as Markdown (for CI logs and design reviews)")
-@click.option("--where", multiple=True, metavar="KEY=VALUE",
-              help="only points with this config value, e.g. hw.clock_mhz=400 (repeatable)")
+@click.option("--where", multiple=True, metavar="KEY=VALUE", help=_WHERE_HELP)
 def report(results_path, md_dest, where) -> None:
     """Benchmark report: points, Pareto fronts, dense-vs-sparse deltas per bit-width."""
     from .report.sweep_report import build_sweep_report, render_markdown, render_text
@@ -323,8 +332,7 @@ PLOT_KINDS = ("dense-vs-sparse", "bits", "energy-breakdown", "pareto", "timeline
 @click.option("--kind", type=click.Choice(PLOT_KINDS), required=True, help="which figure")
 @click.option("-o", "--output", "dest", required=True, metavar="FILE.png|svg|pdf",
               help="image file; the format follows the extension")
-@click.option("--where", multiple=True, metavar="KEY=VALUE",
-              help="only points with this config value, e.g. hw.clock_mhz=400 (repeatable)")
+@click.option("--where", multiple=True, metavar="KEY=VALUE", help=_WHERE_HELP)
 @click.option("--point", "point_keys", multiple=True, metavar="KEY",
               help="timeline: a point by (a prefix of) its key (repeatable); default: the "
                    "fastest and the slowest point")

@@ -1047,3 +1047,28 @@ def test_titles_name_every_model_of_their_points(cli, mixed_db):
     assert "\nPoints (tiny on az-edge, " in out, out
     fig = plots.make_figure("timeline", open_for_reading(mixed_db))   # slowest and fastest
     assert {"tiny", "small"} <= set(fig._suptitle.get_text().replace("(", " ").split())
+
+
+def test_a_where_field_given_twice_matches_either_value(cli, mixed_db, tmp_path):
+    """--where model.weight_bits=8 --where model.weight_bits=4 showed the 4-bit points only:
+    the last value given won, silently. A field given more than once now matches any of its
+    values (fields given once each must all match, as before)."""
+    both = ("--where", "model.weight_bits=8", "--where", "model.weight_bits=4")
+    code, out, err = cli("report", mixed_db, *both)
+    assert code in (0, None), err
+    assert "showing 5 with model.weight_bits = 8 or 4;" in out.splitlines()[0], out
+    code, out, err = cli("report", mixed_db, *both, "--where", "model.name=tiny")
+    assert "showing 4 with model.weight_bits = 8 or 4, model.name = tiny;" in out, out
+    code, out, err = cli("report", mixed_db, "--where", "model.weight_bits=8", "--where",
+                         "model.weight_bits=8.0")   # one value, given twice
+    assert "showing 3 with model.weight_bits = 8;" in out, out
+    code, _, err = cli("plot", mixed_db, "--kind", "bits", *both, "--where", "model.name=tiny",
+                       "-o", str(tmp_path / "b.png"))
+    assert code in (0, None), err
+    line = _one_line_error(cli, "report", mixed_db, "--where", "model.weight_bits=3",
+                           "--where", "model.weight_bits=5")
+    assert line.endswith("--where model.weight_bits=3 or 5: no successful point matches"), line
+    from azsim.sweep.analysis import AnyOf, ok_rows, where
+    rows = ok_rows(open_for_reading(mixed_db))
+    assert sorted(r["model.weight_bits"] for r in where(rows, {
+        "model.weight_bits": AnyOf((2, 4))})) == [2, 4, 4]

@@ -14,7 +14,7 @@ from ..errors import AzsimError
 from .export import INPUT, flat_rows
 from .store import StoredPoint
 
-__all__ = ["ok_rows", "where", "swept_fields", "sort_rows", "pareto_front", "DenseSparse",
+__all__ = ["ok_rows", "where", "AnyOf", "either", "swept_fields", "sort_rows", "pareto_front", "DenseSparse",
            "dense_vs_sparse", "fix_other_fields", "by_input", "joined", "setup_names", "BITS",
            "SPARSITY", "NAMES"]
 
@@ -33,7 +33,30 @@ def ok_rows(points: Iterable[StoredPoint]) -> list[dict[str, Any]]:
     return rows
 
 
+@dataclass(frozen=True)
+class AnyOf:
+    """The values of a ``--where`` field given more than once: a point matches with any of
+    them (until 2026-12-06 the last one given won, silently)."""
+    values: tuple
+
+    def __str__(self) -> str:
+        return joined((str(v).lower() if isinstance(v, bool) else f"{v:g}"
+                       if isinstance(v, float) else str(v) for v in self.values), "or")
+
+    def __repr__(self) -> str:
+        return " or ".join(map(repr, self.values))
+
+
+def either(earlier: Any, value: Any) -> Any:
+    """The condition ``earlier`` (a value or an :class:`AnyOf`) widened by ``value``: the
+    same condition if it matches ``value`` already (``8`` and ``8.0`` are one value)."""
+    values = earlier.values if isinstance(earlier, AnyOf) else (earlier,)
+    return earlier if any(_matches(value, v) for v in values) else AnyOf((*values, value))
+
+
 def _matches(value: Any, wanted: Any) -> bool:
+    if isinstance(wanted, AnyOf):
+        return any(_matches(value, w) for w in wanted.values)
     if isinstance(value, (int, float)) and isinstance(wanted, (int, float)) \
             and not isinstance(value, bool) and not isinstance(wanted, bool):
         return float(value) == float(wanted)
@@ -41,7 +64,8 @@ def _matches(value: Any, wanted: Any) -> bool:
 
 
 def where(rows: Sequence[Mapping[str, Any]], conditions: Mapping[str, Any]) -> list:
-    """Rows whose config has every ``{--set path: value}`` of ``conditions``."""
+    """Rows whose config has every ``{--set path: value}`` of ``conditions`` (for an
+    :class:`AnyOf`, one of its values)."""
     out = list(rows)
     fields = _config_fields(rows)
     for key, wanted in conditions.items():
@@ -76,10 +100,10 @@ def swept_fields(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     return first + [k for k in varying if k not in first]
 
 
-def joined(items: Iterable[Any]) -> str:
+def joined(items: Iterable[Any], word: str = "and") -> str:
     """Distinct items in first-seen order as words: ``a``, ``a and b``, ``a, b and c``."""
     seen = list(dict.fromkeys(str(i) for i in items))
-    return seen[0] if len(seen) == 1 else ", ".join(seen[:-1]) + " and " + seen[-1]
+    return seen[0] if len(seen) == 1 else ", ".join(seen[:-1]) + f" {word} " + seen[-1]
 
 
 def setup_names(rows: Sequence[Mapping[str, Any]]) -> str:

@@ -12,6 +12,12 @@ def test_run_prints_a_summary(cli):
     assert "transcripts:" in out and "latency:" in out and "energy:" in out
 
 
+def test_the_header_shows_the_clock_as_given(cli):
+    """``:.0f`` printed 1.4 MHz as "1 MHz" while the JSON said 1.4 (audit, 2026-12-06)."""
+    code, out, _ = cli("run", "--model", "tiny", "--set", "hw.clock_mhz=1.4")
+    assert "on az-edge (1.4 MHz," in out.splitlines()[0]
+
+
 def test_run_json_to_stdout_and_file(cli, tmp_path):
     code, out, _ = cli("run", "--json", "-", "--bits", "6")
     data = json.loads(out)

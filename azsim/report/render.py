@@ -57,7 +57,7 @@ def render_text(report: dict, top_layers: int = 5, endpoint: bool = False) -> st
         f"{m['weight_bits']}-bit"
         f"{quantizer_suffix(m.get('quantizer', 'uniform'), m.get('weight_range', 'max'))} weights, "
         f"{_bytes(m['weight_stream_bytes'])} encoded) on "
-        f"{hw['name']} ({hw['clock_mhz']:.0f} MHz, {hw['macs_per_cycle']} MACs/cycle, "
+        f"{hw['name']} ({hw['clock_mhz']:g} MHz, {hw['macs_per_cycle']} MACs/cycle, "
         f"{_capacity(hw['sram_bytes'])} SRAM, zero handling: {hw['zero_handling']})",
         f"audio: {a['utterances']} utterances, {a['seconds']:.2f} s, {a['frames']} frames of "
         f"{a['frame_ms']:.0f} ms",

@@ -215,7 +215,12 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr, seed,
         import torch  # noqa: F401
     except ImportError:
         raise AzsimError('azsim train needs PyTorch: pip install "azsim[train]"') from None
+    import warnings
     from dataclasses import replace
+
+    # PyTorch's note that its oneDNN kernels lack projected LSTMs (it falls back to its own):
+    # two lines of its source on every run, about its speed, not the run's result
+    warnings.filterwarnings("ignore", message="LSTM with projections is not supported with oneDNN")
 
     from .config import load_model_config
     from .train.loop import train as run_training

@@ -969,7 +969,7 @@ def test_a_timeline_of_points_on_different_speech_names_their_input(cli, mixed_d
     labels = _legend(fig)
     files = [p.config["audio"][0]["name"] for p in rows]
     for f in files:
-        assert any(lab.startswith("input 1 WAV files") and lab.endswith(f"({f})")
+        assert any(lab.startswith(f"input WAV file {f}") and lab.endswith(f"({f})")
                    for lab in labels), labels
         assert f"end of {f}" in labels
     assert "utterance 0 of each point's input" in fig._suptitle.get_text()
@@ -1014,7 +1014,7 @@ def test_a_figure_that_its_slice_cannot_draw_names_the_slice_and_a_where_that_ca
                          "either"), line
     line = _one_line_error(cli, "plot", mixed_db, "--kind", "bits", "--where", "model.name=tiny",
                            "--where", "model.weight_bits=4", "-o", out)
-    assert "the slice drawn, input = 1 WAV files (" in line and line.endswith(
+    assert "the slice drawn, input = WAV file " in line and line.endswith(
         "has 4; no other slice of these points has 2 values of model.weight_bits either"), line
     # no slice: what the points have, as before
     line = _one_line_error(cli, "plot", mixed_db, "--kind", "bits", "--where", "model.name=small",

@@ -142,7 +142,10 @@ def input_label(config: Mapping) -> str | None:
         return None
     if config.get("audio_default"):
         return f"shipped audio ({short(config['audio'])})"
-    return f"{len(config['audio'])} WAV files ({short(config['audio'])})"
+    audio = config["audio"]
+    if len(audio) == 1 and isinstance(audio[0], Mapping) and audio[0].get("name"):
+        return f"WAV file {audio[0]['name']} ({short(audio)})"   # not "1 WAV files"
+    return f"{len(audio)} WAV files ({short(audio)})"
 
 
 def flatten_config(config: Mapping) -> dict[str, Any]:

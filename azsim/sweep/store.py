@@ -285,6 +285,8 @@ def open_for_reading(path: str) -> list[StoredPoint]:
     if not os.path.isfile(path):
         raise ResultsError(f"{path}: no such results database (write one with azsim sweep "
                            "--results PATH)")
+    if not os.access(path, os.R_OK):   # SQLite says "unable to open database file"
+        raise ResultsError(f"{path}: cannot read the results database (permission denied)")
     try:
         try:
             rows = _read_rows(path, sqlite3.connect(path, timeout=READ_TIMEOUT_S))

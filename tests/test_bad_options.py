@@ -540,3 +540,14 @@ def test_prune_refuses_settings_it_would_ignore(cli, tmp_path, setting):
     _one_line_error(cli, "prune", str(out), "--model", "tiny", "--sparsity", "0.5",
                     "--set", setting, words=(setting, "would change nothing"))
     assert not out.exists()
+
+
+def test_an_unreadable_results_database_says_so(tmp_path, monkeypatch):
+    """As root every file is readable, so the check is driven through os.access; SQLite's own
+    answer was 'unable to open database file', read as 'not an azsim results database'."""
+    from azsim.sweep import store as store_mod
+    from azsim.sweep.store import ResultsError, open_for_reading
+    path = _tiny_store(tmp_path / "r.sqlite")
+    monkeypatch.setattr(store_mod.os, "access", lambda p, mode: False)
+    with pytest.raises(ResultsError, match="cannot read the results database .permission denied"):
+        open_for_reading(str(path))

@@ -110,5 +110,6 @@ def test_every_public_kernel_has_a_twin_and_a_test_calling_both():
                 break
         else:
             uncompared.append(f"{name} (twin {twin})")
-    assert not missing, f"kernels without a twin in tests/reference/: {missing} (or map it in TWINS)"
+    assert not missing, \
+        f"kernels without a twin in tests/reference/: {missing} (or map it in TWINS)"
     assert not uncompared, f"no test file calls both the kernel and its twin: {uncompared}"

@@ -14,9 +14,9 @@ from ..errors import AzsimError
 from .export import INPUT, flat_rows
 from .store import StoredPoint
 
-__all__ = ["ok_rows", "where", "AnyOf", "either", "swept_fields", "sort_rows", "pareto_front", "DenseSparse",
-           "dense_vs_sparse", "fix_other_fields", "by_input", "joined", "setup_names", "BITS",
-           "SPARSITY", "NAMES"]
+__all__ = ["ok_rows", "where", "AnyOf", "either", "swept_fields", "sort_rows", "pareto_front",
+           "DenseSparse", "dense_vs_sparse", "fix_other_fields", "by_input", "joined",
+           "setup_names", "BITS", "SPARSITY", "NAMES"]
 
 BITS, SPARSITY = "model.weight_bits", "model.sparsity"
 NAMES = ("model.name", "hw.name")   # the fields that name a model or a processor

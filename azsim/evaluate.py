@@ -185,6 +185,19 @@ def _split_audio(where: str, arrays: dict, n: int, sample_rate_hz: int, seconds:
     return out
 
 
+def features_seconds(n_frames: int, frontend) -> float:
+    """How long the audio of ``n_frames`` feature frames lasts, when only the features are
+    kept: until the last frame's window ends, ``(n_frames - 1) x hop + window``, the shortest
+    audio that gives that many frames (the frontend drops a last partial frame, so the audio
+    may have run up to one hop longer) and the time the last frame arrives on a device.
+    Until 2026-12-06 it was ``n_frames x hop``, a window less a hop (15 ms) short of the last
+    frame's arrival: end-pointers fired after the end of the audio, and every test-set run's
+    latency after the end of speech was 15 ms longer than the same audio's as a WAV (audit)."""
+    if n_frames <= 0:
+        return 0.0
+    return ((n_frames - 1) * frontend.hop_ms + frontend.window_ms) / 1000
+
+
 def _from_npz(path: Path, name: str, cfg, where: str | None = None) -> TestSet:
     """A corpus split (float16 ``features``) or a shipped set (``features_u8`` codes with a
     per-utterance ``feature_offset`` and ``feature_step``; see examples/make_shipped_data.py),
@@ -200,8 +213,8 @@ def _from_npz(path: Path, name: str, cfg, where: str | None = None) -> TestSet:
     check_feature_frontend(where, meta.get("frontend"), cfg)
     offsets, texts = arrays["offsets"].astype(np.int64), arrays["texts"]
     feats = arrays["features_u8"] if quantized else arrays["features"]
-    hop_ms = cfg.frontend.hop_ms
-    seconds = [(offsets[k + 1] - offsets[k]) * hop_ms / 1000 for k in range(len(texts))]
+    seconds = [features_seconds(int(offsets[k + 1] - offsets[k]), cfg.frontend)
+               for k in range(len(texts))]
     audio = _split_audio(where, arrays, len(texts), cfg.frontend.sample_rate_hz, seconds) \
         if tail and all(k in arrays for k in _AUDIO_ARRAYS) else [None] * len(texts)
     utts = []
@@ -209,8 +222,9 @@ def _from_npz(path: Path, name: str, cfg, where: str | None = None) -> TestSet:
         f = feats[offsets[k]:offsets[k + 1]].astype(np.float32)
         if quantized:
             f = arrays["feature_offset"][k] + f * arrays["feature_step"][k]
-        utts.append(Utterance(f"{name}/{k:04d}", str(path), f.shape[0] * hop_ms / 1000, f,
-                              audio[k]))
+        # with its samples, the utterance lasts exactly as long as they do
+        length = seconds[k] if audio[k] is None else audio[k].size / cfg.frontend.sample_rate_hz
+        utts.append(Utterance(f"{name}/{k:04d}", str(path), length, f, audio[k]))
     alphabet = _alphabet(cfg)
     refs = [reference_text(where, f"texts[{k}]", str(t), alphabet) for k, t in enumerate(texts)]
     return TestSet(name, utts, refs)

@@ -181,3 +181,23 @@ def test_endpoint_pauses_example_counts_cut_offs_on_real_speech(capsys):
     assert by_pause["0"][5] == "0"              # cut-offs
     assert by_pause["1500"][5] == "3"
     assert by_pause["1500"][6] == "-"           # no request left to average a latency over
+
+
+def test_a_feature_test_sets_utterance_lasts_until_its_last_frame_has_arrived():
+    """The shipped test set keeps features only: an utterance lasts (F - 1) x hop + window,
+    the shortest audio of F frames, at most a hop short of its WAV. Until 2026-12-06 it was
+    F x hop, 15 ms before its last frame arrived, so end-pointers fired after the end of the
+    audio and every test-set run's latency after the end of speech was 15 ms too long."""
+    import azsim
+    from azsim.evaluate import features_seconds
+    cfg = load_model_config("small", [])
+    spec = cfg.frontend
+    assert features_seconds(0, spec) == 0.0
+    assert features_seconds(1, spec) == pytest.approx(spec.window_ms / 1000)
+    feats = azsim.simulate(testset="test", utterances=1).to_dict()
+    wav = azsim.simulate(audio=[str(shipped_audio_paths()[0])]).to_dict()
+    f, w = feats["utterances"][0], wav["utterances"][0]
+    assert f["frames"] == w["frames"]
+    assert f["seconds"] * 1000 == pytest.approx(f["frame_arrival_ms"][-1], abs=1e-9)
+    assert 0 <= w["seconds"] - f["seconds"] < spec.hop_ms / 1000
+    assert f["end_of_speech_ms"] <= w["end_of_speech_ms"] + f["frame_compute_ms"][-1] + 1e-9

@@ -179,3 +179,14 @@ def test_a_corpus_split_keeping_its_audio_takes_an_end_pointer_tail(cli, tmp_pat
     code, _, err = cli("run", "--test", str(tmp_path / "features.npz"), "--endpoint-tail-ms",
                        "900")
     assert code == 2 and "holds features only" in err
+
+
+def test_the_decode_line_names_what_biases_at_weight_zero(cli, tmp_path):
+    """At --context-weight 0 the internal-LM discount and the committed slots still act; the
+    line said only 'at 0 nats/char' (decoder audit, 2026-12-06)."""
+    phrases = tmp_path / "names.txt"
+    phrases.write_text("steven\nsusan\nmark\n")
+    code, out, err = cli("run", "--test", "test", "--utterances", "1", "--beam", "2",
+                         "--context", str(phrases), "--context-weight", "0")
+    line = next(x for x in out.splitlines() if x.startswith("decode:"))
+    assert "at 0 nats/char, internal-LM discount 0.25, 8 committed slots" in line, line

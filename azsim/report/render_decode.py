@@ -23,9 +23,14 @@ def decode_lines(report: dict, nbest: int = 3, endpoint: bool = False) -> list[s
     lines = [""]
     ctx = d["context"]
     aliases = f" (+{ctx['aliases']} alternative spellings)" if ctx and ctx.get("aliases") else ""
+    # the internal-LM discount and the committed slots act at any weight, 0 included
+    extra = "".join(part for part, on in (
+        (f", internal-LM discount {ctx.get('ilm_weight', 0):g}", ctx and ctx.get("ilm_weight")),
+        (f", {ctx.get('committed_slots', 0)} committed slots",
+         ctx and ctx.get("committed_slots"))) if on) if ctx else ""
     biased = (f", biasing {ctx['phrases']} phrase{'s' if ctx['phrases'] != 1 else ''}"
               f"{aliases} at {ctx['weight_nats']:g} "
-              "nats/char" if ctx else "")
+              f"nats/char{extra}" if ctx else "")
     if ctx and "phrases_missed" in ctx:
         biased += (f" ({ctx['phrases_missed']} of {ctx['phrases_in_references']} phrases in "
                    "the references missed)")

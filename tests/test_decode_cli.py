@@ -1,6 +1,7 @@
 """`azsim run` flags of issue #7, the JSON record's decode/lattice/endpoint sections."""
 import base64
 import json
+import numpy as np
 
 import pytest
 
@@ -190,3 +191,25 @@ def test_the_decode_line_names_what_biases_at_weight_zero(cli, tmp_path):
                          "--context", str(phrases), "--context-weight", "0")
     line = next(x for x in out.splitlines() if x.startswith("decode:"))
     assert "at 0 nats/char, internal-LM discount 0.25, 8 committed slots" in line, line
+
+
+def test_the_endpoint_line_says_which_utterances_its_latency_is_over(cli, tmp_path):
+    """An utterance without speech has no latency after the end of speech: the mean is over
+    the others, and the line says so (it said 'the 2 not cut off' of a mean over 1)."""
+    import wave
+
+    from azsim.model.audio import shipped_audio_paths
+    silent = tmp_path / "silence.wav"
+    with wave.open(str(silent), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(np.zeros(16000, np.int16).tobytes())
+    code, out, err = cli("run", "--audio", str(shipped_audio_paths()[0]), "--audio", str(silent),
+                         "--endpoint-tail-ms", "1000", "--json", "-")
+    ep = json.loads(out)["endpoint"]
+    assert ep["latency_utterances"] == 1
+    code, out, err = cli("run", "--audio", str(shipped_audio_paths()[0]), "--audio", str(silent),
+                         "--endpoint-tail-ms", "1000")
+    line = next(x for x in out.splitlines() if x.startswith("endpoint:"))
+    assert "(over the 1 of 2 with speech)" in line, line

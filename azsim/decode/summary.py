@@ -180,5 +180,7 @@ def report_sections(data: dict, *, cfg, utts, speech_seconds, results, costs, ti
         "latency_no_speculation_ms_mean": no_spec,
         "latency_with_speculation_ms_mean": with_spec,
         "latency_saved_ms_mean": (no_spec - with_spec) if no_spec is not None else None,
+        # the utterances those means are over: with speech, and not cut off
+        "latency_utterances": sum(x["latency_no_speculation_ms"] is not None for x in utt_ep),
         "utterances": utt_ep}
     return {"decode": decode, "lattice": lattice, "endpoint": endpoint}

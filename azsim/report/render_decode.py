@@ -54,10 +54,19 @@ def decode_lines(report: dict, nbest: int = 3, endpoint: bool = False) -> list[s
         cut = ep["cut_offs"]
         latency = ("" if no_spec is None else
                    f"; latency after end of speech {no_spec:.1f} ms without speculation, "
-                   f"{with_spec:.1f} ms with" + (f" (the {n - cut} not cut off)" if cut else ""))
+                   f"{with_spec:.1f} ms with" + _over(ep, n))
         cuts = f" ({cut} before the end of speech: cut off)" if cut else ""
         lines.append(
             f"endpoint: final {ep['final_ms']:g} ms fired {ep['final_fired']}/{n}{cuts}, "
             f"speculative {ep['speculative_ms']:g} ms: {ep['speculative_fires']} fires, "
             f"{ep['resets']} resets{latency} (downstream {ep['downstream_ms']:g} ms)")
     return lines
+
+
+def _over(ep, n: int) -> str:
+    """Which utterances the end-pointer latencies are a mean over, when not all of them: it
+    said "the 2 not cut off" of a mean over 1, an utterance without speech among the 2."""
+    k = ep.get("latency_utterances", n - ep["cut_offs"])
+    if k == n:
+        return ""
+    return f" (over the {k} of {n} with speech{' not cut off' if ep['cut_offs'] else ''})"

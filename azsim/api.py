@@ -13,6 +13,7 @@ from .cost.energy import action_energies
 from .cost.model import (plan_costs, preload_costs, sram_weight_footprint_bytes,
                          utterance_costs)
 from .cost.timeline import frame_arrival_s, timeline
+from .decode.beam import prediction_entries_held
 from .decode.endpoint import check_tail_on_testset, speech_seconds, with_tail
 from .decode.summary import decoder_for, report_sections
 from .errors import AudioError, AzsimError, named
@@ -115,10 +116,11 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
     streamed = {info.name: int(sum(r.events.total("weight_bytes", info.name) for r in results))
                 for info in layers}
     # SRAM kept for activations: the largest layer's writes in a frame, beside the recurrent
-    # state every LSTM layer keeps across frames (left out until 2026-12-06, so a plan could
-    # fill with weights the SRAM that state needs; audit).
+    # state every LSTM layer keeps across frames and the decoder's prediction-network entries
+    # (left out until 2026-12-06, so a plan could fill with weights the SRAM they need; audit).
     act_bytes = max(int(r.events.counts[..., FIELD["act_write_bytes"]].max(initial=0))
-                    for r in results) + recurrent_state_bytes(qm, cfg.decode.beam)
+                    for r in results) + \
+        recurrent_state_bytes(qm, prediction_entries_held(cfg.decode))
     residency = plan_residency(layers, streamed, hw.sram_bytes, act_bytes,
                                lambda info: sram_weight_footprint_bytes(info, hw),
                                staging_bytes=2 * hw.stream_tile_bytes)

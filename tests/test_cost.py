@@ -399,12 +399,13 @@ def test_activity_trace_agrees_with_the_executors_counts(base):
 
 
 def test_the_recurrent_state_keeps_its_sram(base):
-    """Every LSTM layer keeps c (int16 a unit) and r (int8 an output) across frames: tiny's
-    three layers of 64 units, 576 bytes, beside the largest layer's 256 bytes of activation
-    writes in a frame. Until 2026-12-06 only the latter was reserved, so an SRAM holding the
-    weights and 256 bytes counted the model resident with no room for its state (audit)."""
+    """Every LSTM layer keeps c (int16 a unit) and r (int8 an output) across frames, tiny's
+    three layers of 64 units 576 bytes, and greedy decoding one z_pred of the joint's 64 int32
+    units, 256 bytes, beside the largest layer's 256 bytes of activation writes in a frame.
+    Until 2026-12-06 only the latter was reserved, so an SRAM holding the weights and 256
+    bytes counted the model resident with no room for its state (audit)."""
     reserve = base["traffic"]["sram_activation_bytes"]
-    assert reserve == 256 + 3 * (2 * 64 + 64)
+    assert reserve == 256 + 3 * (2 * 64 + 64) + 4 * 64
     weights = base["traffic"]["sram_weight_bytes"]
     fits = _run(f"hw.sram_bytes={weights + reserve}")
     assert all(r["resident"] for r in fits["layers"])
@@ -412,16 +413,27 @@ def test_the_recurrent_state_keeps_its_sram(base):
     assert not all(r["resident"] for r in short["layers"])
 
 
-def test_a_beam_keeps_the_prediction_networks_state_once_per_hypothesis():
+def test_a_beam_holds_its_prediction_cache_in_sram():
+    """The search's cache holds at most (beam + committed slots) x (S + 1) prediction states
+    with their z_pred (azsim.decode.beam); greedy decoding one."""
     from types import SimpleNamespace
 
+    from azsim.decode.beam import prediction_entries_held
     from azsim.execute.integer import recurrent_state_bytes
 
     def lstm(units, outputs=None):
         m = SimpleNamespace(q=np.zeros((4 * units, 3), np.int8))
         p = SimpleNamespace(q=np.zeros((outputs or 0, units if outputs else 0), np.int8))
         return SimpleNamespace(w_x=m, w_p=p, has_projection=outputs is not None)
-    qm = SimpleNamespace(enc=[lstm(64), lstm(32, 16)], pred=[lstm(8)])
-    enc, pred = (2 * 64 + 64) + (2 * 32 + 16), 2 * 8 + 8
+    qm = SimpleNamespace(enc=[lstm(64), lstm(32, 16)], pred=[lstm(8)],
+                         joint_pred=SimpleNamespace(q=np.zeros((10, 8), np.int8)))
+    enc, pred = (2 * 64 + 64) + (2 * 32 + 16), 2 * 8 + 8 + 4 * 10
     assert recurrent_state_bytes(qm) == enc + pred
-    assert recurrent_state_bytes(qm, 4) == enc + 4 * pred
+    assert recurrent_state_bytes(qm, 12) == enc + 12 * pred
+
+    def decode(beam, slots=8, context=None, symbols=5):
+        return SimpleNamespace(beam=beam, context_committed_slots=slots, context_file=context,
+                               max_symbols_per_frame=symbols)
+    assert prediction_entries_held(decode(1)) == prediction_entries_held(decode(0)) == 1
+    assert prediction_entries_held(decode(2)) == 2 * 6
+    assert prediction_entries_held(decode(4, context="c.txt")) == (4 + 8) * 6

@@ -222,6 +222,18 @@ def _ilm_logp(qm: QuantizedRNNT, log: EventLog, z_enc0: np.ndarray, z_pred: np.n
     return logp
 
 
+def prediction_entries_held(decode) -> int:
+    """The most prediction-network cache entries (an LSTM state and a z_pred each) a decoder
+    of ``decode`` (the model's ``decode`` config) holds at once: 1 for greedy decoding; for
+    the beam search the hypotheses that survive a frame (``beam``, plus the committed slots
+    with a context) times the ``S + 1`` prefixes each may reach in it (the cache bound above).
+    The processor keeps them in SRAM (azsim.execute.integer.recurrent_state_bytes)."""
+    if decode.beam <= 1:
+        return 1
+    kept = decode.beam + (decode.context_committed_slots if decode.context_file else 0)
+    return kept * (decode.max_symbols_per_frame + 1)
+
+
 def beam_search(qm: QuantizedRNNT, enc_out: np.ndarray, enc_frames: np.ndarray, log: EventLog,
                 beam: int, context: ContextTrie | None = None,
                 committed_slots: int = 1, ilm: IlmDiscount | None = None) -> SearchResult:

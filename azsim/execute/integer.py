@@ -39,17 +39,19 @@ def _lstm_info(layer: QLSTM) -> list[LayerInfo]:
     return infos
 
 
-def recurrent_state_bytes(qm: QuantizedRNNT, hypotheses: int = 1) -> int:
+def recurrent_state_bytes(qm: QuantizedRNNT, prediction_entries: int = 1) -> int:
     """SRAM the recurrent state holds across frames: each LSTM layer's cell state c (int16 per
     unit) and output r (int8 per output), the encoder's once (a cheap encoder branch shares
-    it, azsim.execute.branch) and the prediction network's once per hypothesis the decoder
-    keeps (``hypotheses``: the beam width; 1 for greedy decoding)."""
+    it, azsim.execute.branch); the prediction network's, with its joint projection z_pred
+    (int32 per joint unit), once per entry the decoder holds (``prediction_entries``:
+    azsim.decode.beam.prediction_entries_held, 1 for greedy decoding)."""
     def state(layer: QLSTM) -> int:
         units = layer.w_x.q.shape[0] // 4            # the gate rows are 4 x the units
         outputs = layer.w_p.q.shape[0] if layer.has_projection else units
         return 2 * units + outputs
+    z_pred = 4 * qm.joint_pred.q.shape[0]
     return sum(state(layer) for layer in qm.enc) + \
-        max(hypotheses, 1) * sum(state(layer) for layer in qm.pred)
+        max(prediction_entries, 1) * (sum(state(layer) for layer in qm.pred) + z_pred)
 
 
 def layer_infos(qm: QuantizedRNNT) -> list[LayerInfo]:

@@ -4,6 +4,7 @@ The layers run on the PE-array cycle model of `azsim run` (azsim.cost.pe_array) 
 eie-64pe hardware preset."""
 import dataclasses
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -373,3 +374,70 @@ def test_the_power_line_says_when_static_power_is_in_it(cli):
     assert code in (0, 1) and data["simulated_static_power_w"] == pytest.approx(1.0)
     code, out, _ = cli("validate", "eie", "--set", "hw.leakage_mw=1000")
     assert "plus static power 1.000 W" in out
+
+
+# ------------------------------------------------- a user's own suite (2026-12-06 audit)
+
+def _user_suite(tmp_path, layers: str, head: str = "") -> str:
+    f = tmp_path / "mine.toml"
+    f.write_text('name = "mine"\nsource = "my lab"\nhardware = "eie-64pe"\n' + head + layers)
+    return str(f)
+
+
+def _layer(name="fc", rows=256, cols=512, wd=0.2, ad=0.5, us=2.0, theo=None):
+    return (f'[[layers]]\nname = "{name}"\ninput_dim = {cols}\noutput_dim = {rows}\n'
+            f'weight_density = {wd}\nactivation_density = {ad}\npublished_us = {us}\n'
+            + (f"published_theoretical_us = {theo}\n" if theo is not None else ""))
+
+
+def test_a_layer_is_refused_when_its_nonzeros_would_not_fit_in_memory(cli, tmp_path):
+    """16384 x 16384 at density 1 passed the weight bound and took 4.3 GB."""
+    code, out, err = cli("validate", _user_suite(tmp_path, _layer(rows=16384, cols=16384,
+                                                                   wd=1.0)))
+    assert code == 2 and "nonzero weights exceeds 33554432" in err and err.count("\n") == 1
+    code, out, err = cli("validate", _user_suite(tmp_path, _layer(rows=16384, cols=16384,
+                                                                   wd=0.1)), "--json", "-")
+    assert code in (0, None), err
+
+
+def test_blank_and_repeated_names_are_refused(cli, tmp_path):
+    code, out, err = cli("validate", _user_suite(tmp_path, _layer(name=" ")))
+    assert code == 2 and "layers[0].name = ' ' is blank" in err, err
+    path = _user_suite(tmp_path, _layer("a") + _layer("b") + _layer("a"))
+    code, out, err = cli("validate", path)
+    assert code == 2 and "name 'a' is given by layers[0], layers[2]" in err, err
+    f = tmp_path / "blank.toml"
+    f.write_text('name = ""\nsource = "s"\nhardware = "eie-64pe"\n' + _layer())
+    code, out, err = cli("validate", str(f))
+    assert code == 2 and "name = '' is blank" in err, err
+
+
+def test_the_summary_lines_name_the_pe_count_and_what_is_missing(cli, tmp_path):
+    """The work-count line said '64 PEs' on any array; a theoretical time on some layers only
+    dropped both summaries without a word; a work scale at its cap was not flagged."""
+    path = _user_suite(tmp_path, _layer("a", theo=1.5) + _layer("b"))
+    code, out, err = cli("validate", path, "--set", "hw.pe_count=16")
+    assert "(no summary of the theoretical times: 1 of 2 layers give" in out, out
+    path = _user_suite(tmp_path, _layer("a", theo=1.5) + _layer("b", theo=1000.0))
+    code, out, err = cli("validate", path, "--set", "hw.pe_count=16")
+    assert "theoretical time x 16 PEs x clock" in out, out
+    assert "(sim@work of b: the theoretical time needs more work than a dense matrix" in out
+
+
+def test_max_error_allows_floating_point_noise():
+    from azsim.validate.report import ValidationReport
+    row = SimpleNamespace(error_pct=24.625000000000004)
+    report = SimpleNamespace(layers=[row])
+    assert ValidationReport.exceeding(report, 24.625) == []
+    assert ValidationReport.exceeding(report, 24.62) == [row]
+
+
+def test_the_clock_tree_power_grows_with_the_clock_and_the_supply_squared(cli):
+    """Its energy per cycle was mW over the simulated clock: the same 0.120 W at any clock."""
+    def clock_w(*sets):
+        code, out, err = cli("validate", "eie", "--json", "-", *sets)
+        return json.loads(out)["simulated_clock_power_w"]
+    base = clock_w()
+    assert base == pytest.approx(0.119936, rel=1e-9)     # 64 x 1.874 mW at 800 MHz
+    assert clock_w("--set", "hw.clock_mhz=1600") == pytest.approx(2 * base, rel=1e-12)
+    assert clock_w("--set", "hw.supply_v=0.45") == pytest.approx(base / 4, rel=1e-12)

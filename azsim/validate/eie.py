@@ -109,7 +109,7 @@ import zlib
 import numpy as np
 
 from azsim import config as cfgmod
-from azsim.cost.energy import action_energies
+from azsim.cost.energy import action_energies, supply_scales
 from azsim.cost.pe_array import BOUNDS, pe_invocations
 from azsim.kernels import eie_column_entries, eie_schedule
 from azsim.schedule.mapping import pe_tables_from_csc
@@ -322,13 +322,15 @@ def _batch_length(suite_regs: int, hw) -> int:
 
 def _published_work(layer: ValidationLayer, hw, seed: int, bits: int, index_bits: int,
                     batch_length: int = 0):
-    """(cycles, scale) on a matrix whose active columns hold the paper's count of work."""
+    """(cycles, scale, capped) on a matrix whose active columns hold the paper's count of work;
+    ``capped``: the work needs more than a dense matrix holds, and the scale stopped at
+    1 / weight density."""
     if not layer.published_theoretical_us:
-        return None, None
+        return None, None, False
     active = _active(_rng(layer, seed), layer)
     k = active.size
     if k == 0:
-        return 0, 1.0
+        return 0, 1.0, False
     target = layer.published_theoretical_us * hw.clock_mhz * hw.pe_count
 
     def entries(scale):
@@ -346,7 +348,7 @@ def _published_work(layer: ValidationLayer, hw, seed: int, bits: int, index_bits
     # in proportion: a proportional first guess, then linear interpolation inside the bracket.
     s_max = 1.0 / max(layer.weight_density, 1e-12)
     lo, v_lo, hi, v_hi = 0.0, 0.0, None, None
-    scale = 1.0
+    scale, capped = 1.0, False
     for _ in range(_WORK_STEPS):
         value, t = entries(scale)
         if abs(value - target) <= _WORK_TOL * target:
@@ -354,6 +356,7 @@ def _published_work(layer: ValidationLayer, hw, seed: int, bits: int, index_bits
         if value < target:
             lo, v_lo = scale, value
             if scale >= s_max:
+                capped = True
                 break
         else:
             hi, v_hi = scale, value
@@ -361,18 +364,24 @@ def _published_work(layer: ValidationLayer, hw, seed: int, bits: int, index_bits
             scale = min(scale * target / value if value > 0 else 2.0 * scale, s_max)
         else:
             scale = lo + (target - v_lo) * (hi - lo) / (v_hi - v_lo)
-    return t.cycles, scale
+    return t.cycles, scale, capped
 
 
 def simulate_layer(layer: ValidationLayer, hw, seed: int, *, weight_bits: int = 4,
                    index_bits: int = 4, energies=None, published_work: bool = False,
-                   activation_registers_per_pe: int = 0, clock_network_mw_per_pe: float = 0.0
+                   activation_registers_per_pe: int = 0, clock_network_mw_per_pe: float = 0.0,
+                   clock_network_mhz: float = 0.0, clock_network_dynamic_scale: float = 1.0
                    ) -> LayerResult:
     """Generate the layer's data, map it onto the PE array, replay the broadcast; time,
     counts and energy (``energies``: action energies, default the hardware's table).
 
     ``activation_registers_per_pe`` (0 = no limit) sets the batches (:func:`spmv_time`);
-    ``clock_network_mw_per_pe`` charges the clock tree as ``mW / MHz`` nJ per PE per cycle."""
+    ``clock_network_mw_per_pe`` charges the clock tree as ``mW / MHz`` nJ per PE per cycle, at
+    ``clock_network_mhz`` (the clock it was measured at; default ``hw.clock_mhz``) and scaled
+    by ``hw``'s switching-energy factor over ``clock_network_dynamic_scale`` (the measured
+    hardware's): a clock tree's energy per cycle is its capacitance x V^2, so its power grows
+    with the clock (until 2026-12-06 it was mW / the simulated clock: the same power at any
+    clock; an audit)."""
     data = random_layer(layer, seed)
     batch_length = _batch_length(activation_registers_per_pe, hw)
     t = spmv_time(data.col_ptr, data.row_idx, data.n_rows, data.active, hw, weight_bits,
@@ -384,17 +393,20 @@ def simulate_layer(layer: ValidationLayer, hw, seed: int, *, weight_bits: int = 
     broadcasts = data.active.size * t.output_batches
     sram_bytes = t.wbytes + broadcasts * hw.pe_count * _POINTER_BYTES \
         + (broadcasts + layer.output_dim) * _ACTIVATION_BYTES
-    clock_pj = cycles * hw.pe_count * clock_network_mw_per_pe / hw.clock_mhz * _PJ_PER_MW_MHZ
+    clock_pj = (cycles * hw.pe_count * clock_network_mw_per_pe
+                / (clock_network_mhz or hw.clock_mhz) * _PJ_PER_MW_MHZ
+                * supply_scales(cfgmod.energy_table_of(hw), hw)[0] / clock_network_dynamic_scale
+                if clock_network_mw_per_pe else 0.0)
     energy_pj = (t.issued * energies.mac_pj + sram_bytes * energies.sram_pj_per_byte
                  + t.decoded * energies.decode_symbol_pj
                  + cycles * energies.leak_pj_per_cycle + clock_pj)
     seconds = cycles / (hw.clock_mhz * 1e6)
-    work_cycles, scale = (_published_work(layer, hw, seed, weight_bits, index_bits,
-                                          batch_length)
-                          if published_work else (None, None))
+    work_cycles, scale, capped = (_published_work(layer, hw, seed, weight_bits, index_bits,
+                                                  batch_length)
+                                  if published_work else (None, None, False))
     return LayerResult.build(
         layer, cycles=cycles, clock_mhz=hw.clock_mhz, cycles_published_work=work_cycles,
-        published_work_scale=scale,
+        published_work_scale=scale, published_work_capped=capped,
         nonzero_weights=int(data.row_idx.size), nonzero_activations=int(data.active.size),
         macs=t.real, padding_entries=t.issued - t.real,
         load_balance_efficiency=(t.busy_pe_cycles / (hw.pe_count * t.sched_cycles)
@@ -413,6 +425,8 @@ def run_suite(suite: ValidationSuite, seed: int = 0) -> ValidationReport:
                              index_bits=suite.relative_index_bits, energies=energies,
                              published_work=True,
                              activation_registers_per_pe=suite.activation_registers_per_pe,
-                             clock_network_mw_per_pe=suite.clock_network_mw_per_pe)
+                             clock_network_mw_per_pe=suite.clock_network_mw_per_pe,
+                             clock_network_mhz=suite.clock_network_mhz,
+                             clock_network_dynamic_scale=suite.clock_network_dynamic_scale)
               for layer in suite.layers]
     return summarize(suite, layers, seed, energies.table)

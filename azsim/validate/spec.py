@@ -5,19 +5,26 @@ own silicon data)::
 
     name = "my-chip"
     source = "where the published numbers come from"
-    hardware = "eie-64pe"          # hardware preset name, or a TOML path (relative to this file)
+    description = "free text"      # optional
+    hardware = "eie-64pe"          # a hardware preset name, or a path ending in .toml (relative
+                                   # to this file); a hardware file lists every field of one
+    published_power_w = 0.59       # optional (default 0: not published)
     weight_bits = 4                # the layers' stored weights (codebook indices for EIE)
     relative_index_bits = 4        # relative row index of the stored entries (EIE: 4)
-    activation_registers_per_pe = 64   # activation register file per PE (0 = no limit): longer
-                                       # vectors run in batches of this x PEs (EIE section IV)
-    clock_network_mw_per_pe = 1.874    # clock-tree power per PE, charged every cycle (0 = none)
+    activation_registers_per_pe = 64   # default 0 (no limit): longer vectors run in batches
+                                       # of this x pe_count (EIE section IV)
+    clock_network_mw_per_pe = 1.874    # default 0 (none): clock-tree power per PE at the
+                                       # hardware's clock and supply, charged every cycle
     [[layers]]
-    name = "fc6"
+    name = "fc6"                   # unique; it also seeds the layer's random data
     input_dim = 9216
     output_dim = 4096
     weight_density = 0.09
     activation_density = 0.351
-    published_us = 30.3
+    published_us = 30.3            # measured; error % = (simulated - this) / this x 100
+    published_theoretical_us = 28.1    # optional: the paper's model time, work / (PEs x
+                                       # clock) as EIE defines it; with it on every layer the
+                                       # report adds the sim@work diagnostic
 
 Fields follow the conventions of :mod:`azsim.config.schema` and are checked by the generic
 loader (:func:`azsim.config.loader.build`); the array of layers, which that loader does not
@@ -25,7 +32,9 @@ handle, is built one table at a time here, and every problem of the file is repo
 ConfigError. The hardware is an ordinary hardware config (:class:`HardwareConfig`): ``--set
 hw.<field>=...`` changes it as for ``azsim run``; it must be a PE array (``array = "pe"``)
 storing the compressed matrix in SRAM (``decoder_location = "sram_to_pe"``), as the layers are
-described by their densities in EIE's relative-index format.
+described by their densities in EIE's relative-index format. The chip-wide rates
+(``decoder_symbols_per_cycle``, ``sram_bytes_per_cycle``) bound a layer as for ``azsim run``:
+each layer's ``bound`` in ``--json`` says which did.
 """
 from __future__ import annotations
 
@@ -44,9 +53,13 @@ __all__ = ["ValidationLayer", "ValidationSuite", "load_suite", "list_suites", "s
 
 _SPEC = dataclasses.dataclass(frozen=True, kw_only=True)
 _MISSING: Any = dataclasses.MISSING
-# A bound that keeps one layer's random matrix (generated in full) to a few seconds and at
-# most a few hundred MB of indices; EIE's largest layer (VGG-6) has 1.03e8 weights.
+# Bounds that keep one layer's random matrix to a few seconds and a few hundred MB: its
+# weights are drawn in chunks (a float32 each), its nonzeros kept as 64-bit row indices, and
+# the published-work diagnostic draws it again up to a dozen times. EIE's largest layer
+# (VGG-6) has 1.03e8 weights and 4.1e6 nonzeros; a dense 16384 x 16384 layer, within the
+# weight bound, needed 4.3 GB before the nonzero bound (a 2026-12-06 audit).
 _MAX_WEIGHTS = 2 ** 28
+_MAX_NONZEROS = 2 ** 25
 _MAX_DIM = 2 ** 20
 
 
@@ -74,11 +87,20 @@ class ValidationLayer:
                                              0.0, range=(0.0, 1e9))
 
     def validate(self) -> list[str]:
+        """Problems the field ranges cannot express (the loader calls this)."""
+        problems = [] if self.name.strip() else [
+            f"name = {self.name!r} is blank; give each layer a name for the reports"]
         weights = self.input_dim * self.output_dim
         if weights > _MAX_WEIGHTS:
-            return [f"input_dim x output_dim = {weights} exceeds {_MAX_WEIGHTS} weights "
-                    "(the simulated matrix is generated in full)"]
-        return []
+            problems.append(f"input_dim x output_dim = {weights} exceeds {_MAX_WEIGHTS} weights "
+                            "(the simulated matrix is generated in full)")
+        elif weights * self.weight_density > _MAX_NONZEROS:
+            problems.append(
+                f"input_dim x output_dim x weight_density = {weights * self.weight_density:.4g} "
+                f"nonzero weights exceeds {_MAX_NONZEROS} (each is kept as a 64-bit index, "
+                "and the published-work diagnostic draws the matrix again); give a smaller "
+                "layer or density")
+        return problems
 
 
 @_SPEC
@@ -102,8 +124,10 @@ class _SuiteHead:
         "vector longer than this x pe_count runs as several batches of at most that length, "
         "one after the other (0 = no limit)", 0, range=(0, _MAX_DIM))
     clock_network_mw_per_pe: float = _field(
-        "clock-tree power of one PE at the hardware's clock, mW, charged as an energy per PE "
-        "per cycle (0 = not modeled)", 0.0, range=(0.0, 1e6))
+        "clock-tree power of one PE at the suite's hardware as given (its clock_mhz and "
+        "supply), mW, charged as that energy per PE per cycle, so that --set hw.clock_mhz "
+        "scales the power with the clock and hw.supply_v as V^2 (0 = not modeled)", 0.0,
+        range=(0.0, 1e6))
 
 
 @_SPEC
@@ -120,6 +144,10 @@ class ValidationSuite:
     layers: tuple[ValidationLayer, ...]
     activation_registers_per_pe: int = 0
     clock_network_mw_per_pe: float = 0.0
+    # the clock and the switching-energy factor (azsim.cost.energy.supply_scales) of the
+    # hardware as the suite gives it, before --set: where clock_network_mw_per_pe was measured
+    clock_network_mhz: float = 0.0
+    clock_network_dynamic_scale: float = 1.0
 
 
 def suite_from_dict(data: Mapping[str, Any], source: str, overrides: Iterable[str] = (),
@@ -129,10 +157,12 @@ def suite_from_dict(data: Mapping[str, Any], source: str, overrides: Iterable[st
     problems: list[str] = []
     head_data = {key: value for key, value in data.items() if key != "layers"}
     head = _collect(lambda: build(_SuiteHead, head_data, source), source, problems)
-    hardware = None
+    hardware = reference = None
     if head is not None:
         hardware = _collect(lambda: _hardware(head.hardware, overrides, base_dir), source,
                             problems)
+        if hardware is not None:   # as given, where the clock-tree power was measured
+            reference = _hardware(head.hardware, (), base_dir)
     raw = data.get("layers")
     layers: list[ValidationLayer] = []
     if raw is None:
@@ -142,15 +172,21 @@ def suite_from_dict(data: Mapping[str, Any], source: str, overrides: Iterable[st
     elif not raw:
         problems.append("layers is empty (at least one layer is needed)")
     else:
+        where: list[int] = []   # each built layer's index in the file
         for i, table in enumerate(raw):
             layer = _collect(lambda: build(ValidationLayer, table, source,
                                            root=f"layers[{i}]"), source, problems)
             if layer is not None:
                 layers.append(layer)
+                where.append(i)
         names = [layer.name for layer in layers]
         dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            problems.append(f"layers: duplicate names {', '.join(dupes)}")
+        for name in dupes:
+            at = ", ".join(f"layers[{i}]" for i, n in zip(where, names) if n == name)
+            problems.append(f"layers: name {name!r} is given by {at}; each layer needs a name "
+                            "of its own (it names the layer in the reports and seeds its data)")
+    if head is not None and not head.name.strip():
+        problems.append(f"name = {head.name!r} is blank; give the suite a name for the reports")
     if problems or hardware is None:
         raise ConfigError(" ".join(f"{source}: {'; '.join(problems)}".split("\n")))
     return ValidationSuite(name=head.name, source=head.source, description=head.description,
@@ -158,7 +194,15 @@ def suite_from_dict(data: Mapping[str, Any], source: str, overrides: Iterable[st
                            weight_bits=head.weight_bits,
                            relative_index_bits=head.relative_index_bits, layers=tuple(layers),
                            activation_registers_per_pe=head.activation_registers_per_pe,
-                           clock_network_mw_per_pe=head.clock_network_mw_per_pe)
+                           clock_network_mw_per_pe=head.clock_network_mw_per_pe,
+                           clock_network_mhz=reference.clock_mhz,
+                           clock_network_dynamic_scale=_dynamic_scale(reference))
+
+
+def _dynamic_scale(hw: HardwareConfig) -> float:
+    from azsim.config import energy_table_of
+    from azsim.cost.energy import supply_scales
+    return supply_scales(energy_table_of(hw), hw)[0]
 
 
 def _hardware(name_or_path: str, overrides: Iterable[str], base_dir: Path | None

@@ -247,8 +247,10 @@ def test_one_setting_given_two_values_is_refused(cli):
      "model.weight_bits"),
     (("compress", "--model", "tiny", "--set", "model.weight_bits=8",
       "--set", "model.weight_bits=4"), "model.weight_bits"),
+    # (prune refuses model.weight_bits as a setting it would ignore, since 2026-12-06)
     (("prune", "out.npz", "--model", "tiny", "--sparsity", "0.5",
-      "--set", "model.weight_bits=8", "--set", "model.weight_bits=4"), "model.weight_bits"),
+      "--set", "model.prune_saliency=magnitude", "--set", "model.prune_saliency=obs"),
+     "model.prune_saliency"),
     (("validate", "eie", "--set", "hw.queue_depth=4", "--set", "hw.queue_depth=8"),
      "hw.queue_depth"),
     (("run", "--model", "tiny", "--set", "model.encoder={hidden=32}",

@@ -5,7 +5,6 @@ import os
 import struct
 import subprocess
 import sys
-import zlib
 
 import numpy as np
 import pytest
@@ -149,7 +148,8 @@ def _forged(fmt: str, rows: int, cols: int) -> bytes:
     q[0, 1], q[2, 5] = 3, -2
     s = bytearray(pipeline.encode_codes(q, 4, fmt).stream)
     struct.pack_into("<II", s, 8, rows, cols)                            # rows, cols
-    struct.pack_into("<I", s, 20, zlib.crc32(s[stream.HEADER_BYTES:]))   # CRC-32 of the payload
+    struct.pack_into("<I", s, 20, stream.stream_crc(bytes(s[:stream.HEADER_BYTES]),
+                                                    bytes(s[stream.HEADER_BYTES:])))
     return bytes(s)
 
 

@@ -21,7 +21,6 @@ import subprocess
 import sys
 import threading
 import tracemalloc
-import zlib
 
 import numpy as np
 import pytest
@@ -32,6 +31,7 @@ from conftest import random_codes
 from azsim.compress import pipeline
 from azsim.compress.codebook import fit_codebook
 from azsim.compress.format_base import value_range
+from azsim.compress import stream as container
 from azsim.compress.stream import HEADER_BYTES, MAX_DECODED_WEIGHTS, wrap
 from azsim.errors import CompressedStreamError
 
@@ -47,8 +47,9 @@ TIME_LIMIT_S = 5.0
 
 def _forge(fmt_id: int, bits: int, param: int, rows: int, cols: int, payload: bytes) -> bytes:
     """A stream whose length field and CRC-32 match ``payload`` (any header values)."""
-    return HEADER.pack(b"AZW1", fmt_id, bits, param, rows, cols, len(payload),
-                       zlib.crc32(payload)) + payload
+    head = HEADER.pack(container.MAGIC, fmt_id, bits, param, rows, cols, len(payload), 0)
+    return HEADER.pack(container.MAGIC, fmt_id, bits, param, rows, cols, len(payload),
+                       container.stream_crc(head, payload)) + payload
 
 
 def _fields(stream: bytes) -> dict:
@@ -435,3 +436,25 @@ def test_an_unknown_format_id_is_named_as_the_header_holds_it(cli, tmp_path, fmt
     code, out, err = cli("decode", str(path))
     _one_line_exit_2(code, err, path)
     assert f"unknown format id {fmt_id} (allowed: 1, 2, 3, 4, 5, 6;" in err, err
+
+
+@pytest.mark.parametrize("name", FORMAT_NAMES)
+def test_every_flipped_header_bit_is_refused(name):
+    """Version 1's CRC covered the payload alone: a flipped bit of the width, the parameter
+    or the shape decoded to another matrix ([[-1]] at 2 bits became [[3]] at 3; a 6 x 7 csc
+    stream declared 33,554,438 x 7) without an error (a 2026-12-06 audit)."""
+    q = np.array([[-1, 0, 3], [0, 2, 0]], np.int8)
+    good = pipeline.encode_codes(q, 4, name).stream
+    for byte in range(HEADER_BYTES):
+        for bit in range(8):
+            bad = bytearray(good)
+            bad[byte] ^= 1 << bit
+            with pytest.raises(CompressedStreamError):
+                pipeline.decode_stream(bytes(bad))
+
+
+def test_a_version_1_stream_is_refused_with_what_to_do():
+    s = bytearray(pipeline.encode_codes(np.ones((2, 2), np.int8), 4, "dense").stream)
+    s[:4] = b"AZW1"
+    with pytest.raises(CompressedStreamError, match="b'AZW1'.*encode it again with azsim compress"):
+        pipeline.decode_stream(bytes(s))

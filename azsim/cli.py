@@ -410,6 +410,12 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
         skipped["dense"] = ("1-bit dense holds only -1/+1 codes, and these matrices have zero "
                             "codes")
     streams = {} if save_dir is not None else None
+    if save_dir is not None:   # each name becomes DIR/<name>.<format>.azw: no path in it
+        bad = [n for n in codes if n in ("", ".", "..") or os.path.basename(n) != n
+               or "\\" in n]
+        if bad:   # an .npz key '../x' or '/tmp/x' wrote outside DIR (compression audit)
+            raise AzsimError(f"--save {save_dir}: matrix name {bad[0]!r} is not a file name "
+                             "(--save writes DIR/<name>.<format>.azw); rename that array")
     results = sv.survey(codes, cfg.weight_bits, formats, streams=streams,
                         pointer_bits=cfg.pointer_bits, rle_index_bits=cfg.rle_index_bits)
     n = sum(q.size for q, _ in codes.values())

@@ -551,3 +551,15 @@ def test_an_unreadable_results_database_says_so(tmp_path, monkeypatch):
     monkeypatch.setattr(store_mod.os, "access", lambda p, mode: False)
     with pytest.raises(ResultsError, match="cannot read the results database .permission denied"):
         open_for_reading(str(path))
+
+
+@pytest.mark.parametrize("key", ["../evil", "sub/x", "..", "a\\b"])
+def test_compress_save_refuses_a_matrix_name_that_is_a_path(cli, tmp_path, key):
+    """An .npz key '../evil' made --save DIR write ./evil.dense.azw, outside DIR (audit)."""
+    src = tmp_path / "t.npz"
+    np.savez(src, **{key: np.ones((1, 2), np.int8)})
+    out = tmp_path / "out"
+    out.mkdir()
+    _one_line_error(cli, "compress", "--weights", str(src), "--format", "dense", "--save",
+                    str(out), words=("is not a file name",))
+    assert not list(tmp_path.rglob("*.azw"))

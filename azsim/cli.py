@@ -421,8 +421,11 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
     n = sum(q.size for q, _ in codes.values())
     nnz = sum(int(np.count_nonzero(q)) for q, _ in codes.values())
     data = {"azsim_version": __version__, "source": source, "matrices": len(codes), "weights": n,
-            "weight_bits": cfg.weight_bits, "quantizer": cfg.quantizer,
-            "weight_range": cfg.weight_range, "sparsity": 1.0 - nnz / n if n else 0.0,
+            "weight_bits": cfg.weight_bits,
+            # a --weights file's codes are given, not quantized here
+            "quantizer": None if weights is not None else cfg.quantizer,
+            "weight_range": None if weights is not None else cfg.weight_range,
+            "sparsity": 1.0 - nnz / n if n else 0.0,
             # how one-shot pruning chose the zeros; a --weights file's zeros are its own
             "prune": None if weights is not None else cfg.prune,
             "prune_saliency": None if weights is not None else cfg.prune_saliency,
@@ -430,7 +433,8 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
             "formats_skipped": skipped}
     if json_dest != "-":   # the table first: a JSON write that fails must not lose it
         from .report.render import pruning_suffix
-        grid = cfg.quantizer + ("" if cfg.weight_range == "max" else f", {cfg.weight_range} range")
+        grid = ("codes as given" if weights is not None else cfg.quantizer
+                + ("" if cfg.weight_range == "max" else f", {cfg.weight_range} range"))
         how = "" if weights is not None else \
             pruning_suffix(cfg.prune, cfg.sparsity, cfg.prune_saliency)
         click.echo(f"{source}: {len(codes)} matrices, {n:,} weights at {cfg.weight_bits} bits "

@@ -563,3 +563,14 @@ def test_compress_save_refuses_a_matrix_name_that_is_a_path(cli, tmp_path, key):
     _one_line_error(cli, "compress", "--weights", str(src), "--format", "dense", "--save",
                     str(out), words=("is not a file name",))
     assert not list(tmp_path.rglob("*.azw"))
+
+
+def test_compress_of_given_codes_does_not_claim_a_quantizer(cli, tmp_path):
+    """--weights codes are encoded as given: the record said quantizer 'uniform' (audit)."""
+    src = tmp_path / "g.npz"
+    np.savez(src, a=np.ones((4, 4), np.int8))
+    code, out, err = cli("compress", "--weights", str(src), "--json", "-")
+    d = json.loads(out)
+    assert d["quantizer"] is None and d["weight_range"] is None and d["prune"] is None
+    code, out, err = cli("compress", "--weights", str(src))
+    assert "(codes as given)" in out.splitlines()[0]

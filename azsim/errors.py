@@ -46,7 +46,8 @@ def quoted(value, limit: int = 60) -> str:
 # The CLI option that gives each API parameter a message may name (``overrides`` items are
 # ``--set`` options).
 _CLI_OPTIONS = {"audio": "--audio", "testset": "--test", "testsets": "--test",
-                "utterances": "--utterances", "overrides": "--set", "weights": "--weights"}
+                "utterances": "--utterances", "overrides": "--set", "weights": "--weights",
+                "model": "--model"}
 _NO_VALUE = object()
 _cli_names = contextvars.ContextVar("azsim_cli_names", default=False)
 

@@ -309,6 +309,9 @@ def evaluate(model: str = cfgmod.DEFAULT_MODEL, testset: str = "test", bits: int
     bootstrap interval. The references are checked before anything is decoded. With
     ``include_float``, ``float_vs_integer`` compares the integer model against the float one
     the same way."""
+    if not isinstance(testset, (str, os.PathLike)) or not str(testset):   # named as given
+        raise AzsimError(f"testset={testset!r}: expected a test set name or path (test, names, "
+                         "a corpus .npz split or a folder of WAVs with transcripts.tsv)")
     return evaluate_sets(model, [testset], bits, overrides, weights, include_float, progress,
                          baseline, baseline_label, utterances)[0]
 

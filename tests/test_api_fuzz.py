@@ -74,7 +74,7 @@ def test_a_non_string_path_or_override_is_refused():
     _refused(lambda: azsim.simulate(model="tiny", audio=[None]), "audio", "None")
     _refused(lambda: azsim.simulate(model="tiny", overrides=[1]), "overrides", "item 0")
     _refused(lambda: azsim.simulate(model="tiny", weights=1), "weights", "1")
-    _refused(lambda: evaluate("tiny", testset=None), "testsets", "None")
+    _refused(lambda: evaluate("tiny", testset=None), "testset=None")   # evaluate names its own
 
 
 def test_a_progress_that_is_not_callable_is_refused():
@@ -211,3 +211,26 @@ def test_model_hardware_spec_file_and_spec_of_the_wrong_type_are_named():
     _refused(lambda: expand({}), "spec = {}", "SweepSpec")
     _refused(lambda: azsim.simulate(model=1), "model = 1")
     _refused(lambda: azsim.simulate(model="tiny", hardware=2.0), "hardware = 2.0")
+
+
+def test_a_report_is_a_read_only_mapping_of_its_sections():
+    """Only [] worked: "latency" in report raised KeyError 0 (API audit, 2026-12-06)."""
+    import json
+    report = azsim.simulate(model="tiny")
+    assert "latency" in report and "nope" not in report
+    assert list(report) == list(report.to_dict()) and len(report) == len(report.keys())
+    assert report.get("nope") is None and report["energy"]["total_uj"] > 0
+    assert json.loads(json.dumps(report.to_dict()))["model"]["name"] == "tiny"
+
+
+def test_validation_and_evaluate_refuse_wrong_arguments_naming_them():
+    from azsim.validate import load_suite, run_suite
+    _refused(lambda: run_suite("eie"), "suite = 'eie'", "load_suite")
+    _refused(lambda: run_suite(load_suite("eie"), seed="x"), "seed = 'x'", "integer")
+    _refused(lambda: load_suite("eie", "hw.queue_depth=4"), "overrides", "type str")
+    _refused(lambda: evaluate("tiny", testset=None), "testset=None", "test set name or path")
+
+
+def test_weights_of_another_model_name_the_model_parameter():
+    msg = _refused(lambda: azsim.simulate(model="tiny", weights="small"), "fit the model preset")
+    assert "(model)" in msg and "--model" not in msg

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import WeightsError, quoted
+from ..errors import WeightsError, named, naming_cli_options, quoted
 from ..npzfile import read_npz
 from ..paths import path_kind
 
@@ -248,8 +248,8 @@ def validate_weights(arrays: dict[str, np.ndarray], cfg, source: str,
         # weights of another architecture: every matrix is off, and a list of them all (1,300
         # characters for small's weights on tiny) hides the one thing to say
         fits = [m for m in _presets_fitting(arrays, encoder_only) if m != cfg.name]
-        hint = (f"; they fit the model preset {' and '.join(map(repr, fits))} (--model)"
-                if fits else "; they are weights of another architecture")
+        hint = (f"; they fit the model preset {' and '.join(map(repr, fits))} "
+                f"({named('model')})" if fits else "; they are weights of another architecture")
         misshapen = [f"{len(misshapen)} arrays have other shapes than model {cfg.name!r} "
                      f"expects ({'; '.join(misshapen[:_SHAPES_LISTED])}; ...){hint}"]
     problems += misshapen
@@ -296,7 +296,9 @@ def load_weights(path, cfg, allow_encoder_only: bool = False) -> dict[str, np.nd
     if is_encoder_only(arrays):
         if not allow_encoder_only:
             raise WeightsError(f"{path}: holds only the encoder's arrays (a cheap encoder "
-                               "branch); use it as one: --branch-weights (model.branch.weights)")
+                               "branch); use it as one: "
+                               + ("--branch-weights (model.branch.weights)"
+                                  if naming_cli_options() else "model.branch.weights"))
         validate_weights(arrays, cfg, str(path), encoder_only=True)
         return arrays
     validate_weights(arrays, cfg, str(path))

@@ -6,6 +6,7 @@ issues add fields, none may be removed). Renderers live next to this module.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,8 +19,12 @@ from ..model.metrics import error_rate
 PJ_PER_UJ = 1e6
 
 
-@dataclass(frozen=True)
-class Report:
+@dataclass(frozen=True, eq=False)
+class Report(Mapping):
+    """A read-only mapping of the record's sections (``report["latency"]["rtf"]``; ``in``,
+    ``keys()``, ``get()`` and iteration as for a dict: until 2026-12-06 only ``[]`` worked,
+    and ``"latency" in report`` raised KeyError 0). The sections are the record's own
+    dicts: :meth:`to_dict` gives a copy to keep or change, and ``json.dumps`` takes that."""
     data: dict
 
     def to_dict(self) -> dict:
@@ -27,6 +32,12 @@ class Report:
 
     def __getitem__(self, key):
         return self.data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
 
 
 def achieved_sparsity(qm) -> float:

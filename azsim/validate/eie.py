@@ -110,6 +110,7 @@ import numpy as np
 
 from azsim import config as cfgmod
 from azsim.cost.energy import action_energies, supply_scales
+from azsim.errors import AzsimError
 from azsim.cost.pe_array import BOUNDS, pe_invocations
 from azsim.kernels import eie_column_entries, eie_schedule
 from azsim.schedule.mapping import pe_tables_from_csc
@@ -418,7 +419,13 @@ def simulate_layer(layer: ValidationLayer, hw, seed: int, *, weight_bits: int = 
 
 
 def run_suite(suite: ValidationSuite, seed: int = 0) -> ValidationReport:
-    """Simulate every layer of the suite on its hardware, with the published-work diagnostic."""
+    """Simulate every layer of the suite on its hardware, with the published-work diagnostic.
+    ``suite`` is a :func:`azsim.validate.load_suite` result (not its name)."""
+    if not isinstance(suite, ValidationSuite):
+        raise AzsimError(f"suite = {suite!r}: expected a ValidationSuite, e.g. "
+                         "load_suite('eie') or load_suite('my-chip.toml')")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise AzsimError(f"seed = {seed!r}: expected an integer >= 0")
     hw = suite.hardware
     energies = action_energies(cfgmod.energy_table_of(hw), hw)
     layers = [simulate_layer(layer, hw, seed, weight_bits=suite.weight_bits,

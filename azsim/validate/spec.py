@@ -246,6 +246,8 @@ def load_suite(name_or_path: str | Path = "eie", overrides: Iterable[str] = ()
     """Load a shipped suite by name, or a TOML file by path (as every preset is resolved);
     ``hw.*`` overrides (as for ``azsim run``: ``--set hw.queue_depth=4``) change the suite's
     hardware. A file's layer paths are relative to its folder."""
+    from azsim.arguments import checked
+    overrides = checked("overrides", overrides)   # a str would be read letter by letter
     data, source = resolve_preset("validation", name_or_path)
     # a file is named by its path, a shipped suite by "validation suite preset 'NAME'"
     base_dir = Path(source).resolve().parent if source == str(name_or_path) else None

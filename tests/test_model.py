@@ -172,8 +172,9 @@ def test_weights_of_another_model_name_the_preset_they_fit(tmp_path, tiny):
     he = load_model_config("he2019")
     path = tmp_path / "he.npz"
     np.savez(path, format_version=np.array(1), **generate_weights(load_model_config("small")))
+    # from the library: the parameter (model); the CLI names --model
     with pytest.raises(WeightsError, match=r"arrays have other shapes than model 'tiny' "
-                       r"expects .*; they fit the model preset 'small' \(--model\)") as exc:
+                       r"expects .*; they fit the model preset 'small' \(model\)") as exc:
         load_weights(path, cfg)
     assert str(exc.value).count("has shape") == 2 and "\n" not in str(exc.value)
     with pytest.raises(WeightsError, match="they fit the model preset 'small'"):

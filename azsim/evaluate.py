@@ -313,7 +313,8 @@ def evaluate(model: str = cfgmod.DEFAULT_MODEL, testset: str = "test", bits: int
         raise AzsimError(f"testset={testset!r}: expected a test set name or path (test, names, "
                          "a corpus .npz split or a folder of WAVs with transcripts.tsv)")
     return evaluate_sets(model, [testset], bits, overrides, weights, include_float, progress,
-                         baseline, baseline_label, utterances)[0]
+                         baseline, baseline_label, utterances,
+                         _named=lambda name: named("testset", name))[0]
 
 
 def head_of(tset: TestSet, utterances: int | None) -> TestSet:
@@ -331,7 +332,7 @@ def evaluate_sets(model: str, testsets, bits: int | None = None, overrides=(),
                   weights: str | None = None, include_float: bool = False,
                   progress: Callable[[str, int, int], None] | None = None,
                   baseline: dict | None = None, baseline_label: str = "baseline",
-                  utterances: int | None = None) -> list[dict]:
+                  utterances: int | None = None, *, _named=None) -> list[dict]:
     """``evaluate`` on several test sets with one prepared model: every set is loaded (and a
     ``baseline`` checked against the first) before anything is decoded, so a bad name costs
     no work. One result per set; ``pooled`` combines them. ``utterances``: each set's first
@@ -343,18 +344,20 @@ def evaluate_sets(model: str, testsets, bits: int | None = None, overrides=(),
             ("utterances", utterances)))
     overrides = list(overrides) + ([bits_override(bits)] if bits is not None else [])
     cfg = cfgmod.load_model_config(model, overrides)
+    # how messages name a set: an item of testsets, or evaluate's testset (``_named``)
+    label = _named or (lambda name: named_item("testsets", name))
     seen: dict[str, str] = {}
     for name in testsets:   # a set given twice would count twice in the pooled figures
-        key = _set_identity(name, named_item("testsets", name))
+        key = _set_identity(name, label(name))
         if key in seen:
             first = seen[key]
-            also = "" if first == name else f" (as {named_item('testsets', first)} too)"
-            raise AzsimError(f"{named_item('testsets', name)}: given twice{also}; each set is "
+            also = "" if first == name else f" (as {label(first)} too)"
+            raise AzsimError(f"{label(name)}: given twice{also}; each set is "
                              "evaluated and pooled once")
         seen[key] = name
     for name in testsets:
-        check_tail_on_testset(cfg, name, named_item("testsets", name))
-    tsets = [head_of(load_testset(name, cfg, named_item("testsets", name)), utterances)
+        check_tail_on_testset(cfg, name, label(name))
+    tsets = [head_of(load_testset(name, cfg, label(name)), utterances)
              for name in testsets]
     if baseline is not None:
         if len(tsets) != 1:

@@ -136,10 +136,13 @@ def test_the_api_names_its_parameters_not_the_cli_options(kwargs, starts):
     assert msg.startswith(starts) and "--" not in msg, msg
 
 
-def test_evaluate_sets_names_the_item_of_its_list():
+def test_evaluate_sets_names_the_item_of_its_list_and_evaluate_its_testset():
     from azsim.evaluate import evaluate_sets
     msg = _refused(lambda: evaluate_sets("tiny", ["test", "test"]))
     assert msg.startswith("testsets item 'test': given twice"), msg
+    # evaluate has no testsets parameter (a review found it named one)
+    msg = _refused(lambda: evaluate("tiny", testset="no-such-set"))
+    assert msg.startswith("testset='no-such-set': not a shipped test set"), msg
 
 
 def test_expand_refuses_a_job_count_below_one():

@@ -414,7 +414,7 @@ def test_the_recurrent_state_keeps_its_sram(base):
 
 
 def test_a_beam_holds_its_prediction_cache_in_sram():
-    """The search's cache holds at most (beam + committed slots) x (S + 1) prediction states
+    """The search's cache holds at most beam + committed slots + S x beam prediction states
     with their z_pred (azsim.decode.beam); greedy decoding one."""
     from types import SimpleNamespace
 
@@ -435,5 +435,25 @@ def test_a_beam_holds_its_prediction_cache_in_sram():
         return SimpleNamespace(beam=beam, context_committed_slots=slots, context_file=context,
                                max_symbols_per_frame=symbols)
     assert prediction_entries_held(decode(1)) == prediction_entries_held(decode(0)) == 1
-    assert prediction_entries_held(decode(2)) == 2 * 6
-    assert prediction_entries_held(decode(4, context="c.txt")) == (4 + 8) * 6
+    assert prediction_entries_held(decode(2)) == 2 + 5 * 2
+    assert prediction_entries_held(decode(8, context="c.txt")) == 8 + 8 + 5 * 8
+
+
+@pytest.mark.parametrize("beam,context", [(2, False), (4, True)])
+def test_the_beam_searchs_cache_stays_within_its_sram_reserve(tmp_path, beam, context):
+    """The bound the reserve uses is the search's own: the most prediction states the search
+    held at once (SearchResult.pred_cache_max) on the trained model over shipped test
+    utterances never exceeds it (a review: the reserve was (beam + slots) x (S + 1))."""
+    from azsim.api import _simulate
+    from azsim.config import load_model_config
+    from azsim.decode.beam import prediction_entries_held
+    sets = [f"model.decode.beam={beam}"]
+    if context:
+        phrases = tmp_path / "names.txt"
+        phrases.write_text("@prefix call\nsteven\nsusan\nmark\n")
+        sets.append(f'model.decode.context_file="{phrases}"')
+    _, results = _simulate("small", "az-edge", None, None, sets, None, None, None, None,
+                           "test", 12)
+    held = max(r.search.pred_cache_max for r in results)
+    bound = prediction_entries_held(load_model_config("small", sets).decode)
+    assert 1 < held <= bound, (held, bound)

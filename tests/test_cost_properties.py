@@ -162,9 +162,8 @@ def test_report_is_finite_nonnegative_and_energy_is_counts_times_table(model, hw
         e["actions"]["leak_idle_cycle"]["count"], rel=1e-12)
     assert e["actions"]["dram_read_byte"]["count"] == d["traffic"]["dram_read_bytes"]
     # the traffic's bytes, each layer's rounded to a whole byte (an SRAM->PE stream's bytes
-    # were shared among PEs in fractions until 2026-12-06: 17,806,715.51 read bytes beside a
-    # traffic of 17,806,714; decoded sub-byte codes still read fractions: 1.5 bytes for three
-    # 4-bit codes of a PE's slice)
+    # are each slice's proportional share, and decoded sub-byte codes read fractions too:
+    # 1.5 bytes for three 4-bit codes of a PE's slice)
     assert e["actions"]["sram_read_byte"]["count"] == pytest.approx(
         d["traffic"]["sram_read_bytes"], abs=0.5 * len(d["layers"]))
     assert e["actions"]["skipped_mac"]["count"] == d["compute"]["macs_skipped"]

@@ -247,18 +247,3 @@ def test_event_log_traces_activity():
     assert mask.tolist() == [[False, True, False], [True, True, False], [False, False, False]]
     with pytest.raises(ValueError):
         log.trace("m", 1, np.zeros(4, np.int8))
-
-
-@pytest.mark.parametrize("stream_bytes", [0, 1, 7, 1000, 12345])
-def test_a_streams_bytes_are_shared_among_slices_in_whole_bytes(stream_bytes):
-    """SRAM->PE decoding reads each slice's share of the stream: whole bytes, summing to the
-    stream, each within a byte of its proportional share."""
-    from azsim.schedule.mapping import _apportioned
-    stored = np.random.default_rng(stream_bytes).integers(0, 9, (5, 13))
-    got = _apportioned(stored, stream_bytes)
-    exact = stored * (stream_bytes / max(stored.sum(), 1))
-    assert np.all(got == np.round(got)) and got.sum() == stream_bytes
-    assert np.all(np.abs(got - exact) < 1.0) and np.all(got[stored == 0] == 0)
-    # a fractional total keeps its exact shares
-    assert np.allclose(_apportioned(stored, stream_bytes + 0.5),
-                       stored * ((stream_bytes + 0.5) / max(stored.sum(), 1)))

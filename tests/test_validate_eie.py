@@ -441,3 +441,17 @@ def test_the_clock_tree_power_grows_with_the_clock_and_the_supply_squared(cli):
     assert base == pytest.approx(0.119936, rel=1e-9)     # 64 x 1.874 mW at 800 MHz
     assert clock_w("--set", "hw.clock_mhz=1600") == pytest.approx(2 * base, rel=1e-12)
     assert clock_w("--set", "hw.supply_v=0.45") == pytest.approx(base / 4, rel=1e-12)
+
+
+def test_a_set_may_make_the_suites_hardware_a_validation_processor(cli, tmp_path):
+    """az-edge decodes before SRAM; --set hw.decoder_location=sram_to_pe makes it one a suite
+    can run on. The clock tree's reference load (2026-12-06) checked the hardware as given
+    and refused this (a review found it)."""
+    f = tmp_path / "edge.toml"
+    f.write_text('name = "edge"\nsource = "s"\nhardware = "az-edge"\n'
+                 "clock_network_mw_per_pe = 1.0\n" + _layer())
+    code, out, err = cli("validate", str(f), "--set", 'hw.decoder_location="sram_to_pe"',
+                         "--json", "-")
+    assert code in (0, None), err
+    d = json.loads(out)
+    assert d["simulated_clock_power_w"] > 0

@@ -39,7 +39,9 @@ Prediction-network cache: the LSTM state and joint projection z_pred of a label 
 only on the prefix, so they are kept per prefix (a label-tree node id): the prefixes alive in
 the beam, plus those computed during the current frame. A candidate whose prefix is already
 cached (the same labels reached through another alignment) costs no prediction step; those are
-the reported cache hits. The cache holds at most ``beam * (S + 1)`` entries. Likewise the
+the reported cache hits. The cache holds at most ``kept + S * beam`` entries, ``kept`` the
+hypotheses that survived the last frame (``beam``, plus the committed slots with a context):
+each of the S rounds adds at most ``beam`` candidates. Likewise the
 log-probabilities of a prefix at the current frame are kept until the frame ends, so a prefix
 re-reached within a frame costs no second joint evaluation.
 
@@ -131,6 +133,7 @@ class SearchResult:
     joint_evals: int
     pred_evals: int
     pred_cache_hits: int
+    pred_cache_max: int = 1        # the most prediction states held at once (SRAM reserve)
 
     @property
     def tokens(self) -> tuple[int, ...]:
@@ -225,13 +228,15 @@ def _ilm_logp(qm: QuantizedRNNT, log: EventLog, z_enc0: np.ndarray, z_pred: np.n
 def prediction_entries_held(decode) -> int:
     """The most prediction-network cache entries (an LSTM state and a z_pred each) a decoder
     of ``decode`` (the model's ``decode`` config) holds at once: 1 for greedy decoding; for
-    the beam search the hypotheses that survive a frame (``beam``, plus the committed slots
-    with a context) times the ``S + 1`` prefixes each may reach in it (the cache bound above).
-    The processor keeps them in SRAM (azsim.execute.integer.recurrent_state_bytes)."""
+    the beam search the hypotheses that survived the last frame (``beam``, plus the committed
+    slots with a context) and ``beam`` more in each of the frame's S rounds (the cache bound
+    above; until a 2026-12-06 review the reserve was (beam + slots) x (S + 1), 96 entries
+    where 56 are held at beam 8 with 8 slots). The processor keeps them in SRAM
+    (azsim.execute.integer.recurrent_state_bytes)."""
     if decode.beam <= 1:
         return 1
     kept = decode.beam + (decode.context_committed_slots if decode.context_file else 0)
-    return kept * (decode.max_symbols_per_frame + 1)
+    return kept + decode.max_symbols_per_frame * decode.beam
 
 
 def beam_search(qm: QuantizedRNNT, enc_out: np.ndarray, enc_frames: np.ndarray, log: EventLog,
@@ -252,6 +257,7 @@ def beam_search(qm: QuantizedRNNT, enc_out: np.ndarray, enc_frames: np.ndarray, 
     best_last_emit = np.full(n_steps, -1, np.int64)
     best_id = np.zeros(n_steps, np.int64)
     joint_evals = pred_evals = hits = 0
+    cache_max = 1
 
     first = int(enc_frames[0]) if n_steps else 0
     cache = {0: prediction_step(qm, log, BLANK, [None] * len(qm.pred), first)}
@@ -323,6 +329,7 @@ def beam_search(qm: QuantizedRNNT, enc_out: np.ndarray, enc_frames: np.ndarray, 
                 else:
                     cache[node] = prediction_step(qm, log, tok, cache[h.node][0], frame)
                     pred_evals += 1
+                    cache_max = max(cache_max, len(cache))
                 am, bias = h.am + lp, h.bias + delta
                 active.append(_Hyp(node, am, bias, cnode, cpend,
                                    (h.path, tok, frame, am, bias)))
@@ -355,7 +362,7 @@ def beam_search(qm: QuantizedRNNT, enc_out: np.ndarray, enc_frames: np.ndarray, 
         nbest = _rewrite_aliases(nbest, context)
     return SearchResult("beam", beam, True, nbest,
                         np.asarray(enc_frames[:n_steps], np.int64), best_last_emit, best_id,
-                        joint_evals, pred_evals, hits)
+                        joint_evals, pred_evals, hits, cache_max)
 
 
 def _hypothesis(h: _Hyp) -> Hypothesis:

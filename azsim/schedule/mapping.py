@@ -111,25 +111,6 @@ def _block_tables(m, hw, index_bits: int):
                               m.stream_bytes, getattr(m, "mac_bits", m.bits))
 
 
-def _apportioned(stored: np.ndarray, stream_bytes: float) -> np.ndarray:
-    """The stream's bytes shared among the slices in proportion to their entries. A whole
-    number of bytes is shared in whole bytes (largest remainders, ties to the first slice),
-    so that every invocation's SRAM reads are whole bytes as the stream is (a proportional
-    share left 17,806,715.51 read bytes where the traffic said 17,806,714, a 2026-12-06
-    audit); a fractional total (a synthetic stream's entries x bits / 8) keeps its exact
-    shares."""
-    total = max(int(stored.sum()), 1)
-    exact = stored * (stream_bytes / total)
-    if float(stream_bytes) != round(stream_bytes):
-        return exact
-    whole = np.floor(exact)
-    left = int(round(stream_bytes)) - int(whole.sum()) if stored.sum() else 0
-    if left > 0:
-        order = np.argsort(-(exact - whole), axis=None, kind="stable")[:left]
-        whole.flat[order] += 1
-    return whole
-
-
 def tables_from_counts(nnz: np.ndarray, stored: np.ndarray | None, rows: np.ndarray, hw,
                        bits: int, stream_bytes: float, mac_bits: int | None = None):
     """(cost, walk, real, decoded, wbytes, rows) from the nonzeros ``nnz`` and the stored
@@ -147,7 +128,12 @@ def tables_from_counts(nnz: np.ndarray, stored: np.ndarray | None, rows: np.ndar
         walk, real = dense, dense
     decoded = stored if in_sram else np.zeros_like(dense)
     if in_sram:
-        wbytes = _apportioned(stored, stream_bytes)
+        # each slice's share of the stream in proportion to its entries: an average over the
+        # stream, so fractions of a byte; whole bytes by largest remainders (tried on
+        # 2026-12-06) gave the leftover bytes of tied slices to the first PEs and slowed the
+        # busiest PE's port by up to 8 % (a review found it), so the shares stay exact
+        total = max(int(stored.sum()), 1)
+        wbytes = stored * (stream_bytes / total)
     else:
         wbytes = dense * (bits / 8.0)
     lanes = hw.lanes_per_pe * hw.macs_per_lane(bits if mac_bits is None else mac_bits)

@@ -371,16 +371,16 @@ def _published_work(layer: ValidationLayer, hw, seed: int, bits: int, index_bits
 def simulate_layer(layer: ValidationLayer, hw, seed: int, *, weight_bits: int = 4,
                    index_bits: int = 4, energies=None, published_work: bool = False,
                    activation_registers_per_pe: int = 0, clock_network_mw_per_pe: float = 0.0,
-                   clock_network_mhz: float = 0.0, clock_network_dynamic_scale: float = 1.0
-                   ) -> LayerResult:
+                   clock_network_mhz: float = 0.0,
+                   clock_network_dynamic_scale: float | None = None) -> LayerResult:
     """Generate the layer's data, map it onto the PE array, replay the broadcast; time,
     counts and energy (``energies``: action energies, default the hardware's table).
 
     ``activation_registers_per_pe`` (0 = no limit) sets the batches (:func:`spmv_time`);
     ``clock_network_mw_per_pe`` charges the clock tree as ``mW / MHz`` nJ per PE per cycle, at
-    ``clock_network_mhz`` (the clock it was measured at; default ``hw.clock_mhz``) and scaled
-    by ``hw``'s switching-energy factor over ``clock_network_dynamic_scale`` (the measured
-    hardware's): a clock tree's energy per cycle is its capacitance x V^2, so its power grows
+    ``clock_network_mhz`` (the clock it was measured at; 0: ``hw.clock_mhz``) and scaled by
+    ``hw``'s switching-energy factor over ``clock_network_dynamic_scale`` (the measured
+    hardware's; None: ``hw``'s own, a ratio of 1): a clock tree's energy per cycle is its capacitance x V^2, so its power grows
     with the clock (until 2026-12-06 it was mW / the simulated clock: the same power at any
     clock; an audit)."""
     data = random_layer(layer, seed)
@@ -394,9 +394,10 @@ def simulate_layer(layer: ValidationLayer, hw, seed: int, *, weight_bits: int = 
     broadcasts = data.active.size * t.output_batches
     sram_bytes = t.wbytes + broadcasts * hw.pe_count * _POINTER_BYTES \
         + (broadcasts + layer.output_dim) * _ACTIVATION_BYTES
+    voltage = 1.0 if clock_network_dynamic_scale is None else \
+        supply_scales(cfgmod.energy_table_of(hw), hw)[0] / clock_network_dynamic_scale
     clock_pj = (cycles * hw.pe_count * clock_network_mw_per_pe
-                / (clock_network_mhz or hw.clock_mhz) * _PJ_PER_MW_MHZ
-                * supply_scales(cfgmod.energy_table_of(hw), hw)[0] / clock_network_dynamic_scale
+                / (clock_network_mhz or hw.clock_mhz) * _PJ_PER_MW_MHZ * voltage
                 if clock_network_mw_per_pe else 0.0)
     energy_pj = (t.issued * energies.mac_pj + sram_bytes * energies.sram_pj_per_byte
                  + t.decoded * energies.decode_symbol_pj

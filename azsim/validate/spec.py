@@ -146,8 +146,9 @@ class ValidationSuite:
     clock_network_mw_per_pe: float = 0.0
     # the clock and the switching-energy factor (azsim.cost.energy.supply_scales) of the
     # hardware as the suite gives it, before --set: where clock_network_mw_per_pe was measured
+    # (0 and None: the simulated hardware's own)
     clock_network_mhz: float = 0.0
-    clock_network_dynamic_scale: float = 1.0
+    clock_network_dynamic_scale: float | None = None
 
 
 def suite_from_dict(data: Mapping[str, Any], source: str, overrides: Iterable[str] = (),
@@ -161,8 +162,10 @@ def suite_from_dict(data: Mapping[str, Any], source: str, overrides: Iterable[st
     if head is not None:
         hardware = _collect(lambda: _hardware(head.hardware, overrides, base_dir), source,
                             problems)
-        if hardware is not None:   # as given, where the clock-tree power was measured
-            reference = _hardware(head.hardware, (), base_dir)
+        if hardware is not None and head.clock_network_mw_per_pe:
+            # as given, where the clock-tree power was measured (not checked: --set may be
+            # what makes it a validation processor, hw.decoder_location=sram_to_pe)
+            reference = load_hardware_config(_hardware_target(head.hardware, base_dir), [])
     raw = data.get("layers")
     layers: list[ValidationLayer] = []
     if raw is None:
@@ -195,8 +198,17 @@ def suite_from_dict(data: Mapping[str, Any], source: str, overrides: Iterable[st
                            relative_index_bits=head.relative_index_bits, layers=tuple(layers),
                            activation_registers_per_pe=head.activation_registers_per_pe,
                            clock_network_mw_per_pe=head.clock_network_mw_per_pe,
-                           clock_network_mhz=reference.clock_mhz,
-                           clock_network_dynamic_scale=_dynamic_scale(reference))
+                           clock_network_mhz=reference.clock_mhz if reference else 0.0,
+                           clock_network_dynamic_scale=(_dynamic_scale(reference)
+                                                        if reference else None))
+
+
+def _hardware_target(name_or_path: str, base_dir: Path | None) -> str:
+    """A preset name as given; a path relative to the suite file's folder."""
+    if base_dir is not None and (name_or_path.endswith(".toml") or "/" in name_or_path):
+        candidate = Path(name_or_path)
+        return str(candidate if candidate.is_absolute() else base_dir / candidate)
+    return name_or_path
 
 
 def _dynamic_scale(hw: HardwareConfig) -> float:
@@ -208,11 +220,7 @@ def _dynamic_scale(hw: HardwareConfig) -> float:
 def _hardware(name_or_path: str, overrides: Iterable[str], base_dir: Path | None
               ) -> HardwareConfig:
     """The suite's hardware config, which must be a PE array decoding SRAM-held streams."""
-    target = name_or_path
-    if base_dir is not None and (name_or_path.endswith(".toml") or "/" in name_or_path):
-        candidate = Path(name_or_path)
-        target = str(candidate if candidate.is_absolute() else base_dir / candidate)
-    hw = load_hardware_config(target, [o for o in overrides
+    hw = load_hardware_config(_hardware_target(name_or_path, base_dir), [o for o in overrides
                                        if override_key(o).startswith("hw.")])
     wrong = []
     if hw.array != "pe":

@@ -356,8 +356,10 @@ def timeline(rows: Sequence[Mapping], point_keys: Sequence[str] = (), utterance:
     chosen = _pick_points(rows, point_keys)
     # the fields that differ between the drawn points first, the model's and hardware's
     # names first among them (a store of two models varies twenty fields)
-    differ = swept_fields(chosen)
-    fields = sorted(swept_fields(rows), key=lambda f: (f not in differ, f not in NAMES))
+    # label by the fields that tell the drawn points apart (the store's other swept fields
+    # are the same for all of them), names first; one point alone by the store's
+    differ = swept_fields(chosen) if len(chosen) > 1 else swept_fields(rows)
+    fields = sorted(differ, key=lambda f: f not in NAMES)
     utts = [_utterance(r["_record"], utterance) for r in chosen]
     # points on different speech: utterance 0 of one is not utterance 0 of the other
     files = list(dict.fromkeys(u["file"] for u in utts))

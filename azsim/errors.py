@@ -68,16 +68,19 @@ def naming_cli_options() -> bool:
     return _cli_names.get()
 
 
+def as_called(cli: str, api: str) -> str:
+    """``cli`` under the CLI, ``api`` from the Python API: a phrase of a message that names
+    options in one and settings in the other."""
+    return cli if _cli_names.get() else api
+
+
 def named(param: str, value=_NO_VALUE) -> str:
     """How a message names the input ``param`` (given as ``value``, if given): ``--test
-    NAME`` under the CLI, ``testset='NAME'`` from the API (a setting such as
-    ``model.decode.context_file``: the setting, ``model.decode.context_file = 'x'``)."""
+    NAME`` under the CLI, ``testset='NAME'`` from the API."""
     if _cli_names.get():
         option = _CLI_OPTIONS[param]
         return option if value is _NO_VALUE else f"{option} {value}"
-    if value is _NO_VALUE:
-        return param
-    return f"{param} = {value!r}" if "." in param else f"{param}={value!r}"
+    return param if value is _NO_VALUE else f"{param}={value!r}"
 
 
 def named_item(param: str, value) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from azsim.arguments import checked
-from azsim.errors import ConfigError, naming_cli_options
+from azsim.errors import ConfigError, as_called
 from azsim.config.loader import (
     apply_overrides,
     build,
@@ -125,10 +125,10 @@ def _refuse_a_bonus_without_phrases(overrides) -> None:
     for text in overrides:
         if override_key(text) == "model.decode.context_weight":
             raise ConfigError(f"{shown_override(text)}: the bonus of the biasing phrases needs "
-                              + ("--context FILE (model.decode.context_file: the phrases, with "
-                                 "--beam >= 2)" if naming_cli_options() else
-                                 "model.decode.context_file (the phrases, with "
-                                 "model.decode.beam >= 2)")
+                              + as_called("--context FILE (model.decode.context_file: the "
+                                          "phrases, with --beam >= 2)",
+                                          "model.decode.context_file (the phrases, with "
+                                          "model.decode.beam >= 2)")
                               + "; without it nothing is biased")
 
 
@@ -141,7 +141,7 @@ def _refuse_settings_of_an_idle_branch(overrides) -> None:
         if path[1:2] == ["branch"] and path[2:] != ["enabled"]:
             raise ConfigError(f"{shown_override(text)}: the cheap encoder branch is off "
                               "(model.branch.enabled = false), so this setting would change "
-                              "nothing; enable the branch (" +
-                              ("--set model.branch.enabled=true, or --branch on azsim run and "
-                               "eval)" if naming_cli_options() else
-                               "the override model.branch.enabled=true)"))
+                              "nothing; enable the branch ("
+                              + as_called("--set model.branch.enabled=true, or --branch on "
+                                          "azsim run and eval)",
+                                          "the override model.branch.enabled=true)"))

@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from azsim.errors import ConfigError, named_item, naming_cli_options
+from azsim.errors import ConfigError, as_called, named_item, naming_cli_options
 from azsim.paths import path_kind, read_small_file
 
 __all__ = [
@@ -192,7 +192,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     path = _key_path(text)
     if not sep or not all(path):
         raise ConfigError(_one_line(
-            f"{f'--set {text!r}' if naming_cli_options() else named_item('overrides', text)}"
+            f"{as_called(f'--set {text!r}', named_item('overrides', text))}"
             f" is malformed: expected the form {_OVERRIDE_FORM}"))
     try:
         parsed = tomllib.loads("v = " + raw)

@@ -36,7 +36,7 @@ since the last completed phrase (what a failure takes back).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ..errors import AzsimError, named, naming_cli_options, quoted
+from ..errors import AzsimError, as_called, quoted
 from ..model.vocab import Vocab
 from ..paths import read_small_text
 
@@ -209,9 +209,8 @@ class ContextSpec:
 def context_input(path: str) -> str:
     """How messages name a context file the model config holds: given by ``--context`` or by
     ``--set model.decode.context_file`` (or a model file); the config no longer knows which."""
-    if naming_cli_options():
-        return f"--context (model.decode.context_file) {path}"
-    return named("model.decode.context_file", path)
+    return as_called(f"--context (model.decode.context_file) {path}",
+                     f"model.decode.context_file = {path!r}")
 
 
 def parse_context(path: str, vocab: Vocab, where: str | None = None) -> ContextSpec:

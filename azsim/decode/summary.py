@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import AzsimWarning, naming_cli_options
+from ..errors import AzsimWarning, as_called
 from ..model.loading import frontend_spec
 from ..model.metrics import phrase_counts
 from ..model.vocab import make_vocab
@@ -47,8 +47,7 @@ def decoder_for(cfg) -> DecodeSetup:
             f"with a bonus of {d.context_weight:g} nats per character: every alias is a path "
             "that earns it, and on the trained small model any bonus with aliases took over "
             "requests (+8.9 WER points at 1.5 nats, README issue #7); the measured setting "
-            "is " + ("--context-weight 0" if naming_cli_options()
-                     else "model.decode.context_weight = 0"),
+            "is " + as_called("--context-weight 0", "model.decode.context_weight = 0"),
             AzsimWarning, stacklevel=2)
     ilm = IlmDiscount.from_nats(d.context_ilm_weight, d.context_ilm_cap_nats)
     return DecodeSetup(make_decoder(d.beam, context, d.context_committed_slots, ilm), context,

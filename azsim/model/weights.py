@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import WeightsError, named, naming_cli_options, quoted
+from ..errors import WeightsError, as_called, named, quoted
 from ..npzfile import read_npz
 from ..paths import path_kind
 
@@ -297,8 +297,8 @@ def load_weights(path, cfg, allow_encoder_only: bool = False) -> dict[str, np.nd
         if not allow_encoder_only:
             raise WeightsError(f"{path}: holds only the encoder's arrays (a cheap encoder "
                                "branch); use it as one: "
-                               + ("--branch-weights (model.branch.weights)"
-                                  if naming_cli_options() else "model.branch.weights"))
+                               + as_called("--branch-weights (model.branch.weights)",
+                                           "model.branch.weights"))
         validate_weights(arrays, cfg, str(path), encoder_only=True)
         return arrays
     validate_weights(arrays, cfg, str(path))

@@ -109,7 +109,7 @@ import zlib
 import numpy as np
 
 from azsim import config as cfgmod
-from azsim.cost.energy import action_energies, supply_scales
+from azsim.cost.energy import action_energies
 from azsim.errors import AzsimError
 from azsim.cost.pe_array import BOUNDS, pe_invocations
 from azsim.kernels import eie_column_entries, eie_schedule
@@ -370,19 +370,14 @@ def _published_work(layer: ValidationLayer, hw, seed: int, bits: int, index_bits
 
 def simulate_layer(layer: ValidationLayer, hw, seed: int, *, weight_bits: int = 4,
                    index_bits: int = 4, energies=None, published_work: bool = False,
-                   activation_registers_per_pe: int = 0, clock_network_mw_per_pe: float = 0.0,
-                   clock_network_mhz: float = 0.0,
-                   clock_network_dynamic_scale: float | None = None) -> LayerResult:
+                   activation_registers_per_pe: int = 0, clock_network_mw_per_pe: float = 0.0
+                   ) -> LayerResult:
     """Generate the layer's data, map it onto the PE array, replay the broadcast; time,
     counts and energy (``energies``: action energies, default the hardware's table).
 
     ``activation_registers_per_pe`` (0 = no limit) sets the batches (:func:`spmv_time`);
-    ``clock_network_mw_per_pe`` charges the clock tree as ``mW / MHz`` nJ per PE per cycle, at
-    ``clock_network_mhz`` (the clock it was measured at; 0: ``hw.clock_mhz``) and scaled by
-    ``hw``'s switching-energy factor over ``clock_network_dynamic_scale`` (the measured
-    hardware's; None: ``hw``'s own, a ratio of 1): a clock tree's energy per cycle is its capacitance x V^2, so its power grows
-    with the clock (until 2026-12-06 it was mW / the simulated clock: the same power at any
-    clock; an audit)."""
+    ``clock_network_mw_per_pe`` (the clock tree's power on ``hw``: a suite's
+    ``clock_network_mw_per_pe_simulated``) charges it as ``mW / MHz`` nJ per PE per cycle."""
     data = random_layer(layer, seed)
     batch_length = _batch_length(activation_registers_per_pe, hw)
     t = spmv_time(data.col_ptr, data.row_idx, data.n_rows, data.active, hw, weight_bits,
@@ -394,11 +389,7 @@ def simulate_layer(layer: ValidationLayer, hw, seed: int, *, weight_bits: int = 
     broadcasts = data.active.size * t.output_batches
     sram_bytes = t.wbytes + broadcasts * hw.pe_count * _POINTER_BYTES \
         + (broadcasts + layer.output_dim) * _ACTIVATION_BYTES
-    voltage = 1.0 if clock_network_dynamic_scale is None else \
-        supply_scales(cfgmod.energy_table_of(hw), hw)[0] / clock_network_dynamic_scale
-    clock_pj = (cycles * hw.pe_count * clock_network_mw_per_pe
-                / (clock_network_mhz or hw.clock_mhz) * _PJ_PER_MW_MHZ * voltage
-                if clock_network_mw_per_pe else 0.0)
+    clock_pj = cycles * hw.pe_count * clock_network_mw_per_pe / hw.clock_mhz * _PJ_PER_MW_MHZ
     energy_pj = (t.issued * energies.mac_pj + sram_bytes * energies.sram_pj_per_byte
                  + t.decoded * energies.decode_symbol_pj
                  + cycles * energies.leak_pj_per_cycle + clock_pj)
@@ -433,8 +424,6 @@ def run_suite(suite: ValidationSuite, seed: int = 0) -> ValidationReport:
                              index_bits=suite.relative_index_bits, energies=energies,
                              published_work=True,
                              activation_registers_per_pe=suite.activation_registers_per_pe,
-                             clock_network_mw_per_pe=suite.clock_network_mw_per_pe,
-                             clock_network_mhz=suite.clock_network_mhz,
-                             clock_network_dynamic_scale=suite.clock_network_dynamic_scale)
+                             clock_network_mw_per_pe=suite.clock_network_mw_per_pe_simulated)
               for layer in suite.layers]
     return summarize(suite, layers, seed, energies.table)

@@ -144,11 +144,10 @@ class ValidationSuite:
     layers: tuple[ValidationLayer, ...]
     activation_registers_per_pe: int = 0
     clock_network_mw_per_pe: float = 0.0
-    # the clock and the switching-energy factor (azsim.cost.energy.supply_scales) of the
-    # hardware as the suite gives it, before --set: where clock_network_mw_per_pe was measured
-    # (0 and None: the simulated hardware's own)
-    clock_network_mhz: float = 0.0
-    clock_network_dynamic_scale: float | None = None
+    # the clock tree's power on ``hardware`` (after --set): the figure above was measured on
+    # the hardware as the suite gives it, and scales with the clock and as V^2 (its energy
+    # per cycle is its capacitance x V^2; until 2026-12-06 it stayed the same at any clock)
+    clock_network_mw_per_pe_simulated: float = 0.0
 
 
 def suite_from_dict(data: Mapping[str, Any], source: str, overrides: Iterable[str] = (),
@@ -158,14 +157,14 @@ def suite_from_dict(data: Mapping[str, Any], source: str, overrides: Iterable[st
     problems: list[str] = []
     head_data = {key: value for key, value in data.items() if key != "layers"}
     head = _collect(lambda: build(_SuiteHead, head_data, source), source, problems)
-    hardware = reference = None
+    hardware = None
+    clock_mw = 0.0
     if head is not None:
         hardware = _collect(lambda: _hardware(head.hardware, overrides, base_dir), source,
                             problems)
         if hardware is not None and head.clock_network_mw_per_pe:
-            # as given, where the clock-tree power was measured (not checked: --set may be
-            # what makes it a validation processor, hw.decoder_location=sram_to_pe)
-            reference = load_hardware_config(_hardware_target(head.hardware, base_dir), [])
+            clock_mw = _clock_tree_mw(head.clock_network_mw_per_pe, hardware,
+                                      _hardware_target(head.hardware, base_dir))
     raw = data.get("layers")
     layers: list[ValidationLayer] = []
     if raw is None:
@@ -198,9 +197,7 @@ def suite_from_dict(data: Mapping[str, Any], source: str, overrides: Iterable[st
                            relative_index_bits=head.relative_index_bits, layers=tuple(layers),
                            activation_registers_per_pe=head.activation_registers_per_pe,
                            clock_network_mw_per_pe=head.clock_network_mw_per_pe,
-                           clock_network_mhz=reference.clock_mhz if reference else 0.0,
-                           clock_network_dynamic_scale=(_dynamic_scale(reference)
-                                                        if reference else None))
+                           clock_network_mw_per_pe_simulated=clock_mw)
 
 
 def _hardware_target(name_or_path: str, base_dir: Path | None) -> str:
@@ -211,10 +208,17 @@ def _hardware_target(name_or_path: str, base_dir: Path | None) -> str:
     return name_or_path
 
 
-def _dynamic_scale(hw: HardwareConfig) -> float:
+def _clock_tree_mw(mw: float, hw: HardwareConfig, given: str) -> float:
+    """``mw``, measured on the hardware ``given`` (loaded unchecked: --set may be what makes
+    it a validation processor, hw.decoder_location=sram_to_pe), on ``hw``: x the clock
+    ratio and the switching-energy ratio (azsim.cost.energy.supply_scales)."""
     from azsim.config import energy_table_of
     from azsim.cost.energy import supply_scales
-    return supply_scales(energy_table_of(hw), hw)[0]
+    measured = load_hardware_config(given, [])
+
+    def switching(h):
+        return supply_scales(energy_table_of(h), h)[0]
+    return mw * hw.clock_mhz / measured.clock_mhz * switching(hw) / switching(measured)
 
 
 def _hardware(name_or_path: str, overrides: Iterable[str], base_dir: Path | None

@@ -54,11 +54,21 @@ def _write_json(data: dict, dest: str) -> None:
 def _reject_hw_sets(overrides, command: str, why: str) -> None:
     """A command that runs no processor model must refuse ``--set hw.*``: ignored, the
     setting would look applied."""
-    from .config.loader import override_key
-    hw_sets = [o for o in overrides if override_key(o).startswith("hw.")]
-    if hw_sets:
-        raise AzsimError(f"--set {hw_sets[0]}: azsim {command} {why} and runs no processor; "
+    hw_set = first_override_of(overrides, ("hw.",))
+    if hw_set is not None:
+        raise AzsimError(f"--set {hw_set}: azsim {command} {why} and runs no processor; "
                          "hw.* settings apply to 'azsim run' and 'azsim sweep'")
+
+
+def first_override_of(overrides, keys) -> str | None:
+    """The first override that sets one of ``keys`` (a key ending in "." is a section: any
+    setting in it), or None."""
+    from .config.loader import override_key
+    for text in overrides:
+        key = override_key(text)
+        if any(key == k or (k.endswith(".") and key.startswith(k)) for k in keys):
+            return text
+    return None
 
 
 GPTQ_HELP = ("the uniform grid's codes chosen by GPTQ, compensating each rounding error on the "

@@ -566,14 +566,12 @@ _NOT_PRUNING = ("model.weight_bits", "model.activation_bits", "model.quantizer",
 
 
 def _reject_settings_prune_ignores(overrides) -> None:
-    from .config.loader import override_key
-    for text in overrides:
-        key = override_key(text)
-        if any(key == k or (k.endswith(".") and key.startswith(k)) for k in _NOT_PRUNING):
-            raise AzsimError(f"--set {text}: azsim prune writes float weights, before any "
-                             "quantization, weight stream or decoding, so this setting would "
-                             "change nothing; give it to azsim eval or run with the pruned "
-                             "weights")
+    from .cli import first_override_of
+    text = first_override_of(overrides, _NOT_PRUNING)
+    if text is not None:
+        raise AzsimError(f"--set {text}: azsim prune writes float weights, before any "
+                         "quantization, weight stream or decoding, so this setting would "
+                         "change nothing; give it to azsim eval or run with the pruned weights")
 
 
 @click.command()

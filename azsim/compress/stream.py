@@ -51,20 +51,19 @@ class StreamHeader:
     payload_bytes: int
 
 
+_CRC_OFFSET = 20
+
+
 def stream_crc(head: bytes, payload: bytes) -> int:
     """The CRC-32 a stream stores: of its header's first 20 bytes (all but the CRC field)
     and its payload."""
     return zlib.crc32(payload, zlib.crc32(head[:_CRC_OFFSET]))
 
 
-_CRC_OFFSET = 20
-
-
 def wrap(format_id: int, bits: int, shape: tuple[int, int], payload: bytes, param: int = 0) -> bytes:
     rows, cols = shape
     head = _HEADER.pack(MAGIC, format_id, bits, param, rows, cols, len(payload), 0)
-    return _HEADER.pack(MAGIC, format_id, bits, param, rows, cols, len(payload),
-                        stream_crc(head, payload)) + payload
+    return head[:_CRC_OFFSET] + struct.pack("<I", stream_crc(head, payload)) + payload
 
 
 def unwrap(stream: bytes, expected_format: int | None = None,

@@ -129,6 +129,26 @@ def test_a_folder_is_not_an_unknown_preset(tmp_path, monkeypatch):
     assert load_model_config("tiny").name == "tiny"
 
 
+def test_a_file_named_like_a_preset_does_not_hide_it(tmp_path, monkeypatch):
+    """A bare shipped name is the shipped thing, on the command line and in a file, even
+    beside a file of that name; ``./NAME`` (or any path) is the file."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("tiny", "az-edge", "small"):
+        (tmp_path / name).write_text("not toml = = 1\n")
+    assert load_model_config("tiny").name == "tiny"
+    assert load_hardware_config("az-edge").name == "az-edge"
+    assert "invalid TOML" in config_error(load_hardware_config, "./az-edge")
+    data, _ = resolve_preset("models", "tiny")
+    data["name"] = "mine"
+    data["weights"] = "small"   # shipped weights by name, beside a file named small
+    (tmp_path / "mine.toml").write_text(_dump_toml(data))
+    assert load_model_config(str(tmp_path / "mine.toml")).weights == "small"
+    data["weights"] = "other"   # no shipped weights of that name: the file beside it
+    (tmp_path / "other").write_text("x")
+    (tmp_path / "mine.toml").write_text(_dump_toml(data))
+    assert load_model_config(str(tmp_path / "mine.toml")).weights == str(tmp_path / "other")
+
+
 def test_missing_file_names_it(tmp_path):
     message = config_error(load_model_config, str(tmp_path / "absent.toml"))
     assert "absent.toml" in message

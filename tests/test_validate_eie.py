@@ -455,3 +455,18 @@ def test_a_set_may_make_the_suites_hardware_a_validation_processor(cli, tmp_path
     assert code in (0, None), err
     d = json.loads(out)
     assert d["simulated_clock_power_w"] > 0
+
+
+def test_a_preset_name_in_a_suite_is_the_preset_beside_a_file_of_that_name(cli, tmp_path,
+                                                                         monkeypatch):
+    """`hardware = "eie-64pe"` and `azsim validate eie` name the shipped presets even where a
+    file of that name lies beside the suite or in the current folder."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "eie-64pe").write_text("not toml = = 1\n")
+    (tmp_path / "eie").write_text("not toml = = 1\n")
+    code, out, _ = cli("validate", _user_suite(tmp_path, _layer()), "--json", "-")
+    assert code in (0, None) and json.loads(out)["hardware"]["pe_count"] == 64
+    code, out, _ = cli("validate", "eie", "--json", "-")
+    assert code in (0, None) and len(json.loads(out)["layers"]) == 9
+    code, _, err = cli("validate", "./eie")
+    assert code == 2 and "invalid TOML" in err

@@ -360,8 +360,10 @@ def resolve_preset(kind: str, name_or_path: str | Path, *, where: str | None = N
                    ) -> tuple[dict[str, Any], str]:
     """Load a preset by name, or a user TOML file by path; return ``(raw table, source)``.
 
-    A value that names an existing file or ends in ``.toml`` is a path; anything else is looked
-    up among the shipped presets of ``kind``. ``where`` names the setting the value came from
+    A shipped preset's bare name (``eie``) is that preset, even beside a file of that name in
+    the current folder (write ``./eie`` for the file); any other value that names an existing
+    file or ends in ``.toml`` is a path; anything else is looked up among the shipped presets
+    of ``kind``. ``where`` names the setting the value came from
     (``hw.energy_table``): messages, and the source of a file, then begin ``where = "VALUE"``;
     otherwise a file's source is its path.
     """
@@ -373,7 +375,7 @@ def resolve_preset(kind: str, name_or_path: str | Path, *, where: str | None = N
               ".toml file")
     if not text:   # Path("") is the current folder
         raise ConfigError(f"{label}: the path is empty; {wanted}")
-    found = path_kind(text, label, ConfigError, wanted)
+    found = None if _shipped_name(kind, text) else path_kind(text, label, ConfigError, wanted)
     if text.endswith(".toml") or found == "file":
         return load_toml(text, label), label if where else text
     if text not in available and found == "folder":
@@ -411,8 +413,10 @@ def paths_from_file(cls: type, data: Mapping[str, Any], path: str, *, root: str 
 def from_folder(value: str, folder: Path, kind: str, label: str) -> str:
     """A preset-or-path setting written in a file in ``folder`` (:func:`paths_from_file`):
     a relative path made relative to ``folder``; a name (of a preset of ``kind``, or shipped
-    weights for ``weights``), an empty value or an absolute path as written."""
-    if not value or Path(value).is_absolute():
+    weights for ``weights``), an empty value or an absolute path as written. A shipped name
+    stays a name beside a file of that name (``./NAME`` is the file), as on the command line
+    (:func:`resolve_preset`)."""
+    if not value or Path(value).is_absolute() or _shipped_name(kind, value):
         return value
     beside = folder / value
     suffix = ".npz" if kind == "weights" else ".toml"
@@ -420,6 +424,19 @@ def from_folder(value: str, folder: Path, kind: str, label: str) -> str:
             or path_kind(beside, label, ConfigError) == "file":
         return str(beside)
     return value
+
+
+def _shipped_name(kind: str, value: str) -> bool:
+    """Whether ``value`` is the bare name of something shipped for ``kind``: a preset, or for
+    ``weights`` a shipped weights file (``small``)."""
+    if "/" in value or os.sep in value or kind == "path":
+        return False
+    if kind in PRESET_KINDS:
+        return value in list_presets(kind)
+    if kind == "weights":
+        from azsim.model.loading import shipped_weights_dir
+        return os.path.isfile(shipped_weights_dir() / f"{value}.npz")
+    return False
 
 
 def path_setting_kind(cls: type, path: Sequence[str]) -> str | None:

@@ -44,8 +44,8 @@ from pathlib import Path
 from typing import Any
 
 from azsim.config import load_hardware_config
-from azsim.config.loader import (build, list_presets, override_key, resolve_preset,
-                                 split_overrides)
+from azsim.config.loader import (build, from_folder, list_presets, override_key,
+                                 resolve_preset, split_overrides)
 from azsim.config.schema import HardwareConfig
 from azsim.errors import ConfigError
 
@@ -201,11 +201,11 @@ def suite_from_dict(data: Mapping[str, Any], source: str, overrides: Iterable[st
 
 
 def _hardware_target(name_or_path: str, base_dir: Path | None) -> str:
-    """A preset name as given; a path relative to the suite file's folder."""
-    if base_dir is not None and (name_or_path.endswith(".toml") or "/" in name_or_path):
-        candidate = Path(name_or_path)
-        return str(candidate if candidate.is_absolute() else base_dir / candidate)
-    return name_or_path
+    """A preset name as given; a path relative to the suite file's folder (as every path
+    written in a file, :func:`azsim.config.loader.from_folder`)."""
+    if base_dir is None:
+        return name_or_path
+    return from_folder(name_or_path, base_dir, "hardware", f"hardware = {name_or_path!r}")
 
 
 def _clock_tree_mw(mw: float, hw: HardwareConfig, given: str) -> float:

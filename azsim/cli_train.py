@@ -574,6 +574,20 @@ def _reject_settings_prune_ignores(overrides) -> None:
                          "change nothing; give it to azsim eval or run with the pruned weights")
 
 
+def _refuse_repeated_inputs(inputs, paths) -> None:
+    """One file given twice (by two spellings, a shipped name and its path, or a shell glob
+    that matched it twice) would count twice in the average: refused, naming both."""
+    seen: dict[str, int] = {}
+    for i, path in enumerate(paths):
+        key = os.path.realpath(path)
+        if key in seen:
+            j = seen[key]
+            raise AzsimError(f"NAME|WEIGHTS.npz: inputs {j + 1} ({inputs[j]}) and {i + 1} "
+                             f"({inputs[i]}) are the same file; a soup averages each fine-tune "
+                             "once")
+        seen[key] = i
+
+
 @click.command()
 @click.argument("out", metavar="OUT.npz")
 @click.argument("inputs", nargs=-1, required=True, metavar="NAME|WEIGHTS.npz...")
@@ -589,6 +603,7 @@ def soup(out, inputs, model) -> None:
 
     cfg = load_model_config(model, [])
     paths = [str(resolve_weights_path(cfg, name)) for name in inputs]   # shipped names too
+    _refuse_repeated_inputs(inputs, paths)
     _check_weights_out("soup", out, paths)
     arrays = average_weights(paths, cfg)
     _write_weights_out("soup", out, arrays)

@@ -36,7 +36,7 @@ def test_a_npy_array_as_weights_is_named(cli, tmp_path, command):
     p = tmp_path / "arr.npy"
     np.save(p, np.zeros(3, np.float32))
     argv = {"run": ("run", "--weights", str(p)), "eval": ("eval", "--weights", str(p)),
-            "soup": ("soup", str(tmp_path / "out.npz"), str(p), str(p))}[command]
+            "soup": ("soup", str(tmp_path / "out.npz"), "small", str(p))}[command]
     one_line_error(cli(*argv), p, ".npy array", ".npz archive")
     assert not (tmp_path / "out.npz").exists()
 

@@ -109,12 +109,12 @@ def test_corpus_merge_checks_the_splits_before_writing(cli, tmp_path):
 
 
 def test_soup_checks_its_output_before_averaging(cli, tmp_path):
-    _one_line_error(cli, "soup", str(tmp_path / "out.txt"), "small", "small",
+    _one_line_error(cli, "soup", str(tmp_path / "out.txt"), "small", "small-qat4",
                     words=("out.txt", "end in .npz"))
-    _one_line_error(cli, "soup", str(tmp_path / "no" / "out.npz"), "small", "small",
+    _one_line_error(cli, "soup", str(tmp_path / "no" / "out.npz"), "small", "small-qat4",
                     words=("out.npz", "cannot write"))
     (tmp_path / "d.npz").mkdir()
-    _one_line_error(cli, "soup", str(tmp_path / "d.npz"), "small", "small",
+    _one_line_error(cli, "soup", str(tmp_path / "d.npz"), "small", "small-qat4",
                     words=("d.npz", "cannot write"))
 
 

@@ -83,7 +83,12 @@ def test_a_soup_is_the_mean_of_its_inputs_and_bad_inputs_are_one_line_errors(cli
                          ((str(tmp_path / "shifted.npz"), str(tmp_path / "bad.npz")),
                           "joint.b has shape"),
                          ((str(tmp_path / "shifted.npz"),
-                           str(shipped_weights_dir() / "small-branch60.npz")), "encoder")):
+                           str(shipped_weights_dir() / "small-branch60.npz")), "encoder"),
+                         # one file twice (here a shipped name and its path) would count
+                         # twice in the mean
+                         (("small", str(tmp_path / "shifted.npz"),
+                           str(shipped_weights_dir() / "small.npz")),
+                          "inputs 1 (small) and 3")):
         code, text, err = cli("soup", str(tmp_path / "x.npz"), *args)
         assert code == 2 and err.startswith("azsim: error:") and needle in err, err
         assert err.count("\n") == 1

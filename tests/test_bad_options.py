@@ -553,6 +553,17 @@ def test_an_unreadable_results_database_says_so(tmp_path, monkeypatch):
         open_for_reading(str(path))
 
 
+def test_an_empty_file_is_no_results_database(cli, tmp_path):
+    """SQLite reads a 0-byte file as a database without tables: the readers said 'no such
+    table: meta'; a file made by touch is named as empty, and left as it was."""
+    path = tmp_path / "r.sqlite"
+    path.touch()
+    for argv in (("report", str(path)), ("results", "export", str(path), "-o",
+                                         str(tmp_path / "x.csv"))):
+        _one_line_error(cli, *argv, words=("r.sqlite", "is an empty file"))
+    assert path.stat().st_size == 0
+
+
 @pytest.mark.parametrize("key", ["../evil", "sub/x", "..", "a\\b"])
 def test_compress_save_refuses_a_matrix_name_that_is_a_path(cli, tmp_path, key):
     """An .npz key '../evil' made --save DIR write ./evil.dense.azw, outside DIR (audit)."""

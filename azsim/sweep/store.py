@@ -287,6 +287,9 @@ def open_for_reading(path: str) -> list[StoredPoint]:
                            "--results PATH)")
     if not os.access(path, os.R_OK):   # SQLite says "unable to open database file"
         raise ResultsError(f"{path}: cannot read the results database (permission denied)")
+    if os.path.getsize(path) == 0:   # SQLite reads an empty file as a database of no tables
+        raise ResultsError(f"{path}: is an empty file, not an azsim results database (write "
+                           "one with azsim sweep --results PATH)")
     try:
         try:
             rows = _read_rows(path, sqlite3.connect(path, timeout=READ_TIMEOUT_S))

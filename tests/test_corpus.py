@@ -261,7 +261,7 @@ def _tiny_corpus(folder, seed, n_train, n_dev=3, names_train=0, voice_split_seed
                  snr_db=rng.uniform(0, 30, size=n).astype(np.float32))
     (folder / "corpus.json").write_text(json.dumps(
         {"seed": seed, "voice_split_seed": voice_split_seed, "sizes": sizes,
-         "frontend": {"n_mels": 4, "hop_ms": 10.0}, "seconds": {}}))
+         "frontend": {"n_mels": 4, "hop_ms": 10.0, "window_ms": 25.0}, "seconds": {}}))
     return folder
 
 
@@ -291,7 +291,11 @@ def test_merge_concatenates_training_splits_and_keeps_the_last_held_out_splits(t
         "s3 names_train 2"]
     dev = load_split(tmp_path / "m", "dev")
     assert list(dev["texts"]) == [f"s3 dev {k}" for k in range(4)]
-    assert meta["seconds"]["train"] == merged["offsets"][-1] * 0.01
+    # each utterance lasts until its last window ends: (F - 1) x hop + window
+    for split, held in (("train", merged), ("dev", dev)):
+        n = held["texts"].size
+        assert meta["seconds"][split] == pytest.approx(
+            (held["offsets"][-1] - n) * 0.010 + n * 0.025), split
 
 
 def test_merge_refuses_sources_with_different_voice_splits(tmp_path):

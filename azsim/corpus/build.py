@@ -224,7 +224,8 @@ def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None
                 arrays["audio_offsets"] = np.concatenate(
                     [[0], np.cumsum([a.size for a in audios])]).astype(np.int64)
             _write_whole(out / f"{split}.npz", arrays=arrays)
-            meta["seconds"][split] = float(sum(f.shape[0] for f in feats) * spec.hop_ms / 1000)
+            meta["seconds"][split] = split_seconds(arrays["offsets"], spec.hop_ms,
+                                                   spec.window_ms)
     _write_whole(out / "corpus.json", (json.dumps(meta, indent=2) + "\n").encode())
     return meta
 
@@ -302,6 +303,16 @@ def load_split(corpus_dir, split: str) -> dict[str, np.ndarray]:
     """Every array of one split, checked (``check_split``)."""
     check_split(corpus_dir, split)
     return _read_split(corpus_dir, split)
+
+
+def split_seconds(offsets: np.ndarray, hop_ms: float, window_ms: float) -> float:
+    """Seconds of audio in a split whose utterances have the frame counts ``diff(offsets)``:
+    each lasts until its last frame's window ends, ``(F - 1) x hop + window``, as a test set's
+    utterance does (:func:`azsim.evaluate.features_seconds`). Until 2026-12-06 a split's
+    seconds were its frames x hop, 15 ms an utterance short."""
+    frames = np.diff(np.asarray(offsets, np.int64))
+    frames = frames[frames > 0]
+    return float(((frames - 1).sum() * hop_ms + frames.size * window_ms) / 1000)
 
 
 def _read_split(corpus_dir, split: str) -> dict[str, np.ndarray]:
@@ -513,7 +524,8 @@ def merge_corpora(out_dir, sources: list) -> dict:
         raise AzsimError(f"corpus merge DIR {out_dir}: cannot create the folder "
                          f"({exc.strerror})") from None
     sizes, seconds = {}, {}
-    hop_s = metas[-1]["frontend"]["hop_ms"] / 1000
+    hop_ms = metas[-1]["frontend"]["hop_ms"]
+    window_ms = metas[-1]["frontend"].get("window_ms", hop_ms)   # every azsim corpus has it
     for split in TRAINING_SPLITS:
         # every split was checked above
         parts = [_read_split(s, split) for s, h in zip(srcs, held) if split in h]
@@ -529,12 +541,13 @@ def merge_corpora(out_dir, sources: list) -> dict:
             [[0]] + [p["offsets"][1:] + end for p, end in zip(parts, ends)]).astype(np.int64)
         _write_whole(out / f"{split}.npz", arrays=merged)
         sizes[split] = int(merged["texts"].size)
-        seconds[split] = float(merged["offsets"][-1] * hop_s)
+        seconds[split] = split_seconds(merged["offsets"], hop_ms, window_ms)
     for split in HELD_OUT_SPLITS:
         path = srcs[-1] / f"{split}.npz"
         if split in held[-1]:   # listed; its count is what it holds
             sizes[split] = check_split(srcs[-1], split)
-            seconds[split] = float(_feature_shape(path, f"corpus split {path}")[0] * hop_s)
+            seconds[split] = split_seconds(_read_split(srcs[-1], split)["offsets"], hop_ms,
+                                           window_ms)
             shutil.copyfile(path, out / f"{split}.npz")
     # The draw settings the sources do not share are None here (each source's stays in
     # merged_from): the last source's stood for all, so a merge of grammar 3 and grammar 0

@@ -586,7 +586,7 @@ def test_export_csv_and_json_have_units_in_column_names(cli, results_db, tmp_pat
         table = list(csv.DictReader(fh))
     assert len(table) == 18
     for col in ("latency_rtf", "latency_s", "energy_total_uj", "energy_dram_uj",
-                "dram_read_bytes", "sram_read_bytes", "frame_latency_p99_ms",
+                "dram_read_bytes", "sram_read_bytes", "frame_compute_p99_ms",
                 "model.weight_bits", "model.sparsity", "hw.clock_mhz", "wer"):
         assert col in table[0], col
     assert {r["model.weight_bits"] for r in table} == {"8", "4", "2"}

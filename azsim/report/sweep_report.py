@@ -80,7 +80,7 @@ def _metrics(rows: Sequence[Mapping]) -> list[tuple[str, Any]]:
     scale, unit = _bytes_unit(rows, "dram_read_bytes")
     cols = [("latency ms", lambda r: _num(r["latency_s"] * 1e3)),
             ("RTF", lambda r: _num(r["latency_rtf"])),
-            ("frame p99 ms", lambda r: _num(r["frame_latency_p99_ms"])),
+            ("frame compute p99 ms", lambda r: _num(r["frame_compute_p99_ms"])),
             (f"DRAM read {unit}", lambda r: _num(r["dram_read_bytes"] / scale)),
             ("energy uJ", lambda r: _num(r["energy_total_uj"]))]
     if any("wer" in r for r in rows):

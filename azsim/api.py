@@ -22,6 +22,7 @@ from .execute.events import FIELD
 from .execute.integer import layer_matrices, recurrent_state_bytes, run_utterance
 from .model.audio import shipped_audio_paths, shipped_transcripts
 from .model.budget import check_memory_budget
+from .model.frontend import hop_window_s
 from .model.loading import (branch_weights, calibration_stats, load_utterances, model_weights,
                             pruned_weights, resolve_weights_path)
 from .model.vocab import make_vocab
@@ -125,16 +126,19 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
                                lambda info: sram_weight_footprint_bytes(info, hw),
                                staging_bytes=2 * hw.stream_tile_bytes)
     stride = cfg.encoder.stack_stride or cfg.encoder.stack_frames
-    frame_s = stride * cfg.frontend.hop_ms / 1000.0
+    f = cfg.frontend
+    hop_s, window_s = hop_window_s(f.sample_rate_hz, f.hop_ms, f.window_ms)
+    frame_s = stride * hop_s
     # Issue #4: the cycle model, driven by each invocation's activations.
     plan = plan_costs(layer_matrices(qm), hw, energies, residency, cfg.rle_index_bits)
     utt_costs = [utterance_costs(r.events, plan) for r in results]
     costs = [uc.layers for uc in utt_costs]
     timelines = []
     for uc, r, u in zip(utt_costs, results, utts):
-        arrival = frame_arrival_s(r.n_frames, cfg.encoder.stack_frames, stride,
-                                  cfg.frontend.hop_ms, cfg.frontend.window_ms)
-        timelines.append(timeline(uc.frame_cycles, hw.clock_mhz, frame_s, arrival, u.seconds))
+        arrival = frame_arrival_s(r.n_frames, cfg.encoder.stack_frames, stride, hop_s,
+                                  window_s)
+        timelines.append(timeline(uc.frame_cycles, hw.clock_mhz, frame_s, arrival, u.seconds,
+                                  r.result_frame))
     vocab = make_vocab(cfg.vocab, cfg.vocab_size)
     baseline = None
     if cfg.branch.enabled:

@@ -34,6 +34,7 @@ from .execute.branch import branch_shares, encoder_macs
 from .execute.integer import run_utterance
 from .model import float_ref
 from .model.audio import shipped_audio_paths
+from .model.frontend import hop_window_s
 from .model.loading import (Utterance, check_feature_frontend, frontend_mismatches,
                             load_utterances)
 from .model.metrics import (edit_operations, error_rate, paired_wer_difference,
@@ -195,7 +196,9 @@ def features_seconds(n_frames: int, frontend) -> float:
     latency after the end of speech was 15 ms longer than the same audio's as a WAV (audit)."""
     if n_frames <= 0:
         return 0.0
-    return ((n_frames - 1) * frontend.hop_ms + frontend.window_ms) / 1000
+    hop_s, window_s = hop_window_s(frontend.sample_rate_hz, frontend.hop_ms,
+                                   frontend.window_ms)   # in whole samples
+    return (n_frames - 1) * hop_s + window_s
 
 
 def _from_npz(path: Path, name: str, cfg, where: str | None = None) -> TestSet:

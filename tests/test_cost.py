@@ -290,10 +290,15 @@ def test_streaming_timeline_is_causal(base):
         assert np.all(np.diff(u["frame_arrival_ms"]) > 0)
         assert u["frame_arrival_ms"][-1] <= u["seconds"] * 1000 + 1e-9
         assert u["end_of_speech_ms"] >= 0
-        # the last frame's response: its result minus its arrival, never below the latency
-        # after the end of the audio (which arrives no earlier than the last frame)
-        last = u["frame_finish_ms"][-1] - u["frame_arrival_ms"][-1]
+        # the result frame's response: its result minus its arrival, never below the latency
+        # after the end of the audio (which arrives no earlier than that frame). With the
+        # time reduction of 2 it is the last frame of the last whole pair.
+        k = u["result_frame"]
+        assert k == (u["frames"] // 2) * 2 - 1
+        last = u["frame_finish_ms"][k] - u["frame_arrival_ms"][k]
         assert u["last_frame_ms"] == pytest.approx(last) and last > 0
+        assert u["end_of_speech_ms"] == pytest.approx(
+            max(u["frame_finish_ms"][k] - u["seconds"] * 1e3, 0.0), abs=1e-9)
         assert u["end_of_speech_ms"] <= u["last_frame_ms"] + 1e-9
     lat = base["latency"]
     assert lat["last_frame_ms"] == pytest.approx(
@@ -457,3 +462,33 @@ def test_the_beam_searchs_cache_stays_within_its_sram_reserve(tmp_path, beam, co
     held = max(r.search.pred_cache_max for r in results)
     bound = prediction_entries_held(load_model_config("small", sets).decode)
     assert 1 < held <= bound, (held, bound)
+
+
+def test_frames_arrive_by_the_frontends_whole_samples():
+    """10.03 ms at 16 kHz is 160 samples, 10 ms: frames arrive every 10 ms, not 10.03, so the
+    last one's window closes before the audio ends. The nominal ms put its arrival 6.9 ms
+    after the end of the audio and made an end-of-speech latency of 6.2 ms (audit)."""
+    nominal = _run()
+    odd = _run("model.frontend.hop_ms=10.03")
+    for a, b in zip(nominal["utterances"], odd["utterances"]):
+        assert b["frame_arrival_ms"] == pytest.approx(a["frame_arrival_ms"], abs=1e-9)
+        assert b["frame_arrival_ms"][-1] <= b["seconds"] * 1e3
+    assert odd["audio"]["frame_ms"] == pytest.approx(30.0)
+    assert odd["latency"]["end_of_speech_ms"] == nominal["latency"]["end_of_speech_ms"] == 0.0
+
+
+def test_a_frame_dropped_at_the_time_reduction_does_not_delay_the_result():
+    """Three of the four shipped clips have an odd frame count: their last frame runs enc.0
+    and is dropped at the time reduction. Its cycles count; the final result is the frame
+    before it. At 1 MHz the end-of-speech latency was that frame's 5.8 ms alone (audit)."""
+    slow = _run("hw.clock_mhz=1", model="small")
+    odd = [u for u in slow["utterances"] if u["frames"] % 2]
+    assert len(odd) == 3
+    for u in odd:
+        k = u["result_frame"]
+        assert k == u["frames"] - 2
+        assert u["frame_finish_ms"][k] < u["seconds"] * 1e3
+        assert u["end_of_speech_ms"] == 0.0
+        assert u["cycles"] == pytest.approx(sum(u["frame_compute_ms"]) * 1e3, rel=1e-9)
+    # on one of them the dropped frame itself finishes after the audio has ended
+    assert any(u["frame_finish_ms"][-1] > u["seconds"] * 1e3 for u in odd)

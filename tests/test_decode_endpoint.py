@@ -114,7 +114,11 @@ def test_no_speech_and_short_audio():
     # the audio ends 300 ms after the speech: only the speculative end-pointer fires
     ep = _run(_loud((10, 100)), 45)
     assert ep.final_forced and ep.final_fired_s is None
-    assert ep.final_decided_s == pytest.approx(0.03 * 44 + 0.045 + 0.002)
+    # forced: decided when the last decoder step's frame (43 of 45; frame 44 has no pair at
+    # the time reduction) is done
+    assert ep.final_decided_s == pytest.approx(0.03 * 43 + 0.045 + 0.002)
+    ep = _run(_loud((10, 100)), 46)   # an even count: its last frame is the last step's
+    assert ep.final_decided_s == pytest.approx(0.03 * 45 + 0.045 + 0.002)
     assert ep.speculative_fired_s == ()
     ep = _run(_loud((10, 100)), 50)
     assert ep.final_forced and len(ep.speculative_fired_s) == 1

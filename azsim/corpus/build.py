@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AzsimError, quoted
-from ..model.frontend import FrontendSpec, log_mel
+from ..model.frontend import FrontendSpec, hop_window_s, log_mel
 from ..model.loading import check_feature_frontend, check_frontend_record
 from ..npzfile import check_offsets, read_npz
 from ..paths import load_json_file, os_reason, output_file, path_kind, resolved_path
@@ -224,8 +224,8 @@ def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None
                 arrays["audio_offsets"] = np.concatenate(
                     [[0], np.cumsum([a.size for a in audios])]).astype(np.int64)
             _write_whole(out / f"{split}.npz", arrays=arrays)
-            meta["seconds"][split] = split_seconds(arrays["offsets"], spec.hop_ms,
-                                                   spec.window_ms)
+            meta["seconds"][split] = split_seconds(arrays["offsets"], spec.sample_rate_hz,
+                                                   spec.hop_ms, spec.window_ms)
     _write_whole(out / "corpus.json", (json.dumps(meta, indent=2) + "\n").encode())
     return meta
 
@@ -305,14 +305,16 @@ def load_split(corpus_dir, split: str) -> dict[str, np.ndarray]:
     return _read_split(corpus_dir, split)
 
 
-def split_seconds(offsets: np.ndarray, hop_ms: float, window_ms: float) -> float:
+def split_seconds(offsets: np.ndarray, sample_rate_hz: int, hop_ms: float,
+                  window_ms: float) -> float:
     """Seconds of audio in a split whose utterances have the frame counts ``diff(offsets)``:
     each lasts until its last frame's window ends, ``(F - 1) x hop + window``, as a test set's
     utterance does (:func:`azsim.evaluate.features_seconds`). Until 2026-12-06 a split's
     seconds were its frames x hop, 15 ms an utterance short."""
+    hop_s, window_s = hop_window_s(sample_rate_hz, hop_ms, window_ms)   # whole samples
     frames = np.diff(np.asarray(offsets, np.int64))
     frames = frames[frames > 0]
-    return float(((frames - 1).sum() * hop_ms + frames.size * window_ms) / 1000)
+    return float((frames - 1).sum() * hop_s + frames.size * window_s)
 
 
 def _read_split(corpus_dir, split: str) -> dict[str, np.ndarray]:
@@ -524,8 +526,10 @@ def merge_corpora(out_dir, sources: list) -> dict:
         raise AzsimError(f"corpus merge DIR {out_dir}: cannot create the folder "
                          f"({exc.strerror})") from None
     sizes, seconds = {}, {}
-    hop_ms = metas[-1]["frontend"]["hop_ms"]
-    window_ms = metas[-1]["frontend"].get("window_ms", hop_ms)   # every azsim corpus has it
+    front = metas[-1]["frontend"]
+    # every azsim corpus records these; a hand-made description may give the hop alone
+    timing = (front.get("sample_rate_hz", 16000), front["hop_ms"],
+              front.get("window_ms", front["hop_ms"]))
     for split in TRAINING_SPLITS:
         # every split was checked above
         parts = [_read_split(s, split) for s, h in zip(srcs, held) if split in h]
@@ -541,13 +545,12 @@ def merge_corpora(out_dir, sources: list) -> dict:
             [[0]] + [p["offsets"][1:] + end for p, end in zip(parts, ends)]).astype(np.int64)
         _write_whole(out / f"{split}.npz", arrays=merged)
         sizes[split] = int(merged["texts"].size)
-        seconds[split] = split_seconds(merged["offsets"], hop_ms, window_ms)
+        seconds[split] = split_seconds(merged["offsets"], *timing)
     for split in HELD_OUT_SPLITS:
         path = srcs[-1] / f"{split}.npz"
         if split in held[-1]:   # listed; its count is what it holds
             sizes[split] = check_split(srcs[-1], split)
-            seconds[split] = split_seconds(_read_split(srcs[-1], split)["offsets"], hop_ms,
-                                           window_ms)
+            seconds[split] = split_seconds(_read_split(srcs[-1], split)["offsets"], *timing)
             shutil.copyfile(path, out / f"{split}.npz")
     # The draw settings the sources do not share are None here (each source's stays in
     # merged_from): the last source's stood for all, so a merge of grammar 3 and grammar 0

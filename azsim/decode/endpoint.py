@@ -204,14 +204,18 @@ def run_endpointers(loud: np.ndarray, hop_s: float, window_s: float, stack_frame
             final = f
             break
     forced = final is None
-    end = n - 1 if forced else final
+    # forced at the end of the audio: decided when the last decoder step's frame is done
+    # (a frame after it ends at a time reduction and cannot change the text)
+    end = (int(step_frames[-1]) if len(step_frames) else n - 1) if forced else final
     decided = float(finish_s[end]) if n else 0.0
 
     def text_at(frame: int) -> int:
         s = np.searchsorted(step_frames, frame, side="right") - 1
         return int(best_id[s]) if s >= 0 else -1
 
-    confirmed = spec is not None and n > 0 and text_at(spec) == text_at(end)
+    # a speculation after the end (a forced end at the last decoder step, with the dropped
+    # frame after it firing) came after the result was final: it saves nothing
+    confirmed = spec is not None and spec <= end and n > 0 and text_at(spec) == text_at(end)
     no_spec = decided + downstream_s
     with_spec = max(float(finish_s[spec]) + downstream_s, decided) if confirmed else no_spec
     cut_off = not forced and eos is not None and eos > float(arrival_s[final]) + _EPS_S

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import AzsimWarning, as_called
+from ..model.frontend import hop_window_s
 from ..model.loading import frontend_spec
 from ..model.metrics import phrase_counts
 from ..model.vocab import make_vocab
@@ -95,7 +96,9 @@ def report_sections(data: dict, *, cfg, utts, speech_seconds, results, costs, ti
     references and those the transcripts miss (issue #7's name errors, sweepable)."""
     d, vocab = cfg.decode, setup.vocab
     stride = cfg.encoder.stack_stride or cfg.encoder.stack_frames
-    frame_us = int(round(stride * cfg.frontend.hop_ms * 1000))
+    f = cfg.frontend
+    hop_s, window_s = hop_window_s(f.sample_rate_hz, f.hop_ms, f.window_ms)
+    frame_us = int(round(stride * hop_s * 1e6))
     layers = results[0].events.layers
     dec_idx = [k for k, info in enumerate(layers) if _is_decoder_layer(info.name)]
     dec_rows = [row for row in data["layers"] if _is_decoder_layer(row["name"])]
@@ -104,7 +107,6 @@ def report_sections(data: dict, *, cfg, utts, speech_seconds, results, costs, ti
 
     utt_dec, utt_lat, utt_ep = [], [], []
     spec = frontend_spec(cfg)
-    hop_s, window_s = cfg.frontend.hop_ms / 1000.0, cfg.frontend.window_ms / 1000.0
     for u, seconds, r, c, tl in zip(utts, speech_seconds, results, costs, timelines):
         search = r.search
         n_steps = len(search.step_frames)

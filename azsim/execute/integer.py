@@ -94,6 +94,9 @@ class UtteranceResult:
     n_frames: int             # encoder input frames (after stacking)
     search: object = None     # the decoder's full output when one is given (azsim.decode)
     branch: object = None     # issue #7: the branch of each encoder step (execute.branch)
+    # the encoder input frame of the last encoder output step, whose work is the last to
+    # reach the decoder (frames after it end at a time reduction; -1: the last frame)
+    result_frame: int = -1
 
 
 def _lstm_events(log: EventLog, layer: QLSTM, frames, nz_x, eff_x, ev, acts=None) -> None:
@@ -285,5 +288,6 @@ def run_utterance(qm: QuantizedRNNT, features: np.ndarray, decoder=None) -> Utte
         search = decoder(qm, enc_out, enc_frames, log)
         tokens, token_frames = list(search.tokens), list(search.token_frames)
     enc_scale = qm.enc[-1].out_scale
+    result_frame = int(enc_frames[-1]) if len(enc_frames) else -1
     return UtteranceResult(tokens, token_frames, enc_out, enc_scale, log, n_frames, search,
-                           branch)
+                           branch, result_frame)

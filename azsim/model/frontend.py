@@ -25,7 +25,22 @@ import numpy as np
 
 from azsim.errors import ConfigError
 
-__all__ = ["FrontendSpec", "hz_to_mel", "mel_to_hz", "mel_filterbank", "log_mel"]
+__all__ = ["FrontendSpec", "hop_window_s", "hz_to_mel", "mel_to_hz", "mel_filterbank",
+           "log_mel", "ms_to_samples"]
+
+
+def ms_to_samples(ms: float, sample_rate_hz: int) -> int:
+    """A duration the config gives in ms, as the frontend cuts it: whole samples."""
+    return round(ms * sample_rate_hz / 1000)
+
+
+def hop_window_s(sample_rate_hz: int, hop_ms: float, window_ms: float) -> tuple[float, float]:
+    """The hop and the window in seconds as the frontend's whole samples make them, which is
+    what frames arrive by: 10 ms at 22,050 Hz is 220 samples, 9.977 ms. Until 2026-12-06 the
+    timeline, the end-pointers and the utterance lengths used the ms as written, so at
+    22,050 Hz the last frame 'arrived' 6 ms after the end of its audio (audit)."""
+    return (ms_to_samples(hop_ms, sample_rate_hz) / sample_rate_hz,
+            ms_to_samples(window_ms, sample_rate_hz) / sample_rate_hz)
 
 
 @dataclass(frozen=True)
@@ -69,12 +84,12 @@ class FrontendSpec:
     @property
     def window_samples(self) -> int:
         """Frame length in samples (25 ms at 16 kHz = 400)."""
-        return round(self.window_ms * self.sample_rate_hz / 1000)
+        return ms_to_samples(self.window_ms, self.sample_rate_hz)
 
     @property
     def hop_samples(self) -> int:
         """Frame shift in samples (10 ms at 16 kHz = 160)."""
-        return round(self.hop_ms * self.sample_rate_hz / 1000)
+        return ms_to_samples(self.hop_ms, self.sample_rate_hz)
 
     def n_frames(self, n_samples: int) -> int:
         """Number of complete frames in ``n_samples`` samples."""

@@ -16,7 +16,7 @@ from ..errors import AudioError, AzsimError, ConfigError, quoted
 from . import float_ref
 from .audio import load_audio, shipped_audio_paths
 from .budget import check_memory_budget
-from .frontend import FrontendSpec, log_mel, mel_filterbank
+from .frontend import FrontendSpec, hop_window_s, log_mel, mel_filterbank
 from .weights import generate_weights, load_weights
 
 
@@ -56,7 +56,8 @@ def _too_short(cfg, n_frames: int) -> str | None:
     if n_frames >= need:
         return None
     f, enc = cfg.frontend, cfg.encoder
-    need_ms = f.window_ms + (need - 1) * f.hop_ms
+    hop_s, window_s = hop_window_s(f.sample_rate_hz, f.hop_ms, f.window_ms)
+    need_ms = (window_s + (need - 1) * hop_s) * 1000
     reduced = (f", time reduction x{enc.time_reduction_factor}"
                if enc.time_reduction_after and enc.time_reduction_factor > 1 else "")
     return (f"the model needs at least {need_ms:g} ms for one encoder step ({need} frames: "
@@ -73,7 +74,7 @@ def load_utterances(paths, cfg) -> list[Utterance]:
         feats = log_mel(audio.samples, spec)
         why = _too_short(cfg, feats.shape[0])
         if why:
-            raise AudioError(f"{path}: {audio.duration_s * 1000:.0f} ms of audio is too short; "
+            raise AudioError(f"{path}: {audio.duration_s * 1000:.5g} ms of audio is too short; "
                              + why)
         out.append(Utterance(Path(path).name, str(path), audio.duration_s, feats))
     return out

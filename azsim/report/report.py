@@ -14,6 +14,7 @@ import numpy as np
 from ..config import to_dict
 from ..cost.model import ATTRIBUTION, BOUND_CLASS, COMPONENTS
 from ..execute.events import FIELD
+from ..model.frontend import hop_window_s
 from ..model.metrics import error_rate
 
 PJ_PER_UJ = 1e6
@@ -213,6 +214,9 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
                "rtf": float(tl.compute_s.sum() / u.seconds),
                "end_of_speech_ms": tl.end_of_speech_latency_s * 1e3,
                "last_frame_ms": tl.last_frame_latency_s * 1e3,
+               # the last frame whose work reaches the decoder: both latencies end at its
+               # finish (a frame after it ends at the encoder's time reduction)
+               "result_frame": tl.result_frame,
                "frame_arrival_ms": (tl.arrival_s * 1e3).tolist(),
                "frame_compute_ms": (tl.compute_s * 1e3).tolist(),
                # When each frame's result is ready (start = max(arrival, previous finish));
@@ -236,7 +240,8 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
         "hardware": {**to_dict(hw), "macs_per_cycle": hw.macs_per_cycle},
         "audio": {"utterances": len(utts), "seconds": audio_s, "frames": n_frames,
                   "frame_ms": (cfg.encoder.stack_stride or cfg.encoder.stack_frames)
-                  * cfg.frontend.hop_ms},
+                  * 1e3 * hop_window_s(cfg.frontend.sample_rate_hz, cfg.frontend.hop_ms,
+                                       cfg.frontend.window_ms)[0]},
         "latency": {"cycles": total_cycles, "seconds": total_cycles / clock_hz,
                     "rtf": total_cycles / clock_hz / audio_s if audio_s else 0.0,
                     "per_frame_ms_p50": _pct(frame_ms, 50), "per_frame_ms_p99": _pct(frame_ms, 99),

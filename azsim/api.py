@@ -10,8 +10,8 @@ from .arguments import checked
 from .compress.ptq import quantize_model
 from .config.loader import OptionOverride, override_key
 from .cost.energy import action_energies
-from .cost.model import (plan_costs, preload_costs, sram_weight_footprint_bytes,
-                         utterance_costs)
+from .cost.model import (plan_costs, preload_costs, psum_buffer_bytes,
+                         sram_weight_footprint_bytes, utterance_costs)
 from .cost.timeline import frame_arrival_s, timeline
 from .decode.beam import prediction_entries_held
 from .decode.endpoint import check_tail_on_testset, speech_seconds, with_tail
@@ -121,7 +121,8 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
     # (left out until 2026-12-06, so a plan could fill with weights the SRAM they need; audit).
     act_bytes = max(int(r.events.counts[..., FIELD["act_write_bytes"]].max(initial=0))
                     for r in results) + \
-        recurrent_state_bytes(qm, prediction_entries_held(cfg.decode))
+        recurrent_state_bytes(qm, prediction_entries_held(cfg.decode)) + \
+        psum_buffer_bytes(layers, hw)
     residency = plan_residency(layers, streamed, hw.sram_bytes, act_bytes,
                                lambda info: sram_weight_footprint_bytes(info, hw),
                                staging_bytes=2 * hw.stream_tile_bytes)

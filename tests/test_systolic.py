@@ -41,3 +41,42 @@ def test_bad_dimensions_raise():
         gemm_cycles(0, 4, 4, 2, 2, "ws")
     with pytest.raises(ValueError):
         gemm_cycles(1, 4, 4, 2, 2, "is")
+
+
+# ------------------------------------------- packing, feeding, traffic (2026-12-06 audit)
+
+from azsim.cost.systolic import fed_gemm_cycles, row_col_folds  # noqa: E402
+
+
+def _ceil(a, b):
+    return -(-a // b)
+
+
+@pytest.mark.parametrize("df", ["ws", "os"])
+@pytest.mark.parametrize("pack", [1, 2, 4, 8])
+def test_a_packed_array_has_more_columns_of_outputs_but_its_physical_skew(df, pack):
+    """floor(8/b) weights a cell: a fold covers pack x C outputs, and the inputs still cross
+    C physical columns (the skew), the weights still load over R cycles. Until 2026-12-06 it
+    was costed as a pack x C array: +34 % at 4 bits (16 x 16 ws), +102 % at 2 bits."""
+    m, k, n, r, c = 1, 304, 256, 16, 16
+    per_fold = 2 * r + c + m - 2 if df == "ws" else r + c + k - 2
+    row_folds = _ceil(k, r) if df == "ws" else _ceil(m, r)
+    assert row_col_folds(m, k, n, r, c, df, pack) == (row_folds, _ceil(n, pack * c))
+    assert gemm_cycles(m, k, n, r, c, df, pack) == row_folds * _ceil(n, pack * c) * per_fold
+    assert folds(m, k, n, r, c, df, pack) == row_folds * _ceil(n, pack * c)
+
+
+@pytest.mark.parametrize("df", ["ws", "os"])
+def test_a_slow_feed_stretches_each_folds_weight_phase(df):
+    m, k, n, r, c = 1, 100, 70, 8, 16
+    base = gemm_cycles(m, k, n, r, c, df)
+    n_folds = folds(m, k, n, r, c, df)
+    phase = r if df == "ws" else k
+    assert fed_gemm_cycles(m, k, n, r, c, df, 0.0) == base
+    assert fed_gemm_cycles(m, k, n, r, c, df, n_folds * phase) == base   # just keeps up
+    slow = n_folds * (phase + 5)
+    assert fed_gemm_cycles(m, k, n, r, c, df, slow) == base + 5 * n_folds
+    # more feed time never gives fewer cycles
+    feeds = [0, 10, 100, 1e3, 1e4, 1e5]
+    got = [fed_gemm_cycles(m, k, n, r, c, df, f) for f in feeds]
+    assert got == sorted(got)

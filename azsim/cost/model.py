@@ -51,11 +51,11 @@ from .. import kernels as K
 from ..execute.events import FIELD
 from ..schedule.mapping import pe_tables
 from .pe_array import BOUNDS, pe_invocations
-from .systolic import gemm_cycles
+from .systolic import fed_gemm_cycles, gemm_cycles, row_col_folds
 
 __all__ = ["CostPlan", "LayerCost", "UtteranceCost", "plan_costs", "utterance_costs",
            "preload_costs", "elementwise_ops_per_invocation", "sram_weight_footprint_bytes",
-           "ATTRIBUTION", "COMPONENTS", "BOUND_CLASS"]
+           "ATTRIBUTION", "COMPONENTS", "BOUND_CLASS", "psum_buffer_bytes"]
 
 ATTRIBUTION = ("compute", "sram", "decoder", "nonlinear", "dram")
 # The issue's coarse classes of what bounds a layer.
@@ -182,23 +182,52 @@ def _pe_products(name: str, log, plan, inv: np.ndarray) -> dict:
     return acc
 
 
+# A partial sum spilled between a ws array's row folds: int32, as the accumulators hold it.
+PSUM_BYTES = 4
+
+
+def psum_buffer_bytes(layers, hw) -> int:
+    """SRAM a ws systolic array keeps for spilled partial sums: the largest matrix layer's
+    int32 outputs, when its reduction takes more than one row fold (0 otherwise)."""
+    if hw.array != "systolic" or hw.dataflow != "ws":
+        return 0
+    return max((PSUM_BYTES * info.n_out for info in layers
+                if info.kind != "embedding" and info.n_in > hw.systolic_rows), default=0)
+
+
 def _systolic_products(info, plan, inv: np.ndarray) -> dict:
-    """Per-frame sums of the systolic array invocations of one layer (data-independent)."""
+    """Per-frame sums of the systolic array invocations of one layer (data-independent).
+
+    Cycles: SCALE-Sim's folds on the physical array (:mod:`azsim.cost.systolic`), each
+    fold's weight phase stretched when the SRAM port or the decoder feeds it more slowly
+    (:func:`fed_gemm_cycles`); the stretch is attributed to whichever of the two is slower.
+    Activation traffic beyond the executor's one read of the input vector (SCALE-Sim's
+    ifmap reads and ofmap writes): the input vector is read again for every further column
+    fold, and in ws the int32 partial sums of every row fold but the last are written to
+    SRAM and read back by the next (os accumulates in the cells)."""
     hw = plan.hw
     in_sram = hw.decoder_location == "sram_to_pe"
-    cols = hw.systolic_cols * hw.macs_per_lane(info.mac_weight_bits)
-    gemm = gemm_cycles(1, info.n_in, info.n_out, hw.systolic_rows, cols, hw.dataflow)
+    rows, cols = hw.systolic_rows, hw.systolic_cols
+    pack = hw.macs_per_lane(info.mac_weight_bits)
+    gemm = gemm_cycles(1, info.n_in, info.n_out, rows, cols, hw.dataflow, pack)
     wbytes = info.weight_stream_bytes if in_sram else info.weight_dense_bytes
     decoded = info.weight_symbols if in_sram else 0
-    terms = {"compute": float(gemm), "decoder": decoded / hw.decoder_symbols_per_cycle,
-             "sram": wbytes / hw.sram_bytes_per_cycle}
-    bound = max(terms, key=terms.get)
-    mv = terms[bound]
+    port = wbytes / hw.sram_bytes_per_cycle
+    decoder = decoded / hw.decoder_symbols_per_cycle
+    fed = fed_gemm_cycles(1, info.n_in, info.n_out, rows, cols, hw.dataflow,
+                          max(port, decoder), pack)
+    stretch = fed - gemm
+    row_folds, col_folds = row_col_folds(1, info.n_in, info.n_out, rows, cols, hw.dataflow,
+                                         pack)
+    spills = (row_folds - 1) * info.n_out * PSUM_BYTES if hw.dataflow == "ws" else 0
     inv = inv.astype(np.float64)
-    acc = {"mv": inv * mv, "sched": inv * gemm, "busy": inv * info.weight_count,
+    acc = {"mv": inv * fed, "sched": inv * gemm, "busy": inv * info.weight_count,
            "issued": inv * info.weight_count, "real": inv * info.weight_count,
-           "decoded": inv * decoded, "wbytes": inv * wbytes}
-    acc.update({key: inv * (mv if key == bound else 0.0) for key in BOUNDS})
+           "decoded": inv * decoded, "wbytes": inv * wbytes,
+           "act_reread_bytes": inv * float((col_folds - 1) * info.n_in),
+           "psum_bytes": inv * float(spills)}
+    attributed = {"compute": float(gemm), ("sram" if port >= decoder else "decoder"): stretch}
+    acc.update({key: inv * attributed.get(key, 0.0) for key in BOUNDS})
     return acc
 
 
@@ -249,6 +278,10 @@ def _layer_arrays(k: int, info, log, plan) -> dict:
         cnt["sram_weight_write_bytes"] = stage
         stream_symbols = _zeros(n) if (resident or in_sram) else c[:, FIELD["decode_symbols"]]
         cnt["decoded_symbols"] = acc["decoded"] + stream_symbols
+        if hw.array == "systolic":   # column folds re-read the input; ws spills partial sums
+            cnt["sram_act_read_bytes"] = cnt["sram_act_read_bytes"] + acc["act_reread_bytes"] \
+                + acc["psum_bytes"]
+            cnt["sram_act_write_bytes"] = cnt["sram_act_write_bytes"] + acc["psum_bytes"]
     # The whole SRAM traffic of the frame through the port is a floor on the array side.
     sram_floor = (cnt["sram_weight_read_bytes"] + cnt["sram_weight_write_bytes"]
                   + cnt["sram_act_read_bytes"] + cnt["sram_act_write_bytes"]) \

@@ -17,32 +17,52 @@ Characterizing Scalability of DNN Accelerators using SCALE-Sim", ISPASS 2020; th
 ``cycles = folds * per_fold`` counts cycles; SCALE-Sim's "Total Cycles" reports the 0-based
 index of the cycle of the last output, one less (benchmarks/scalesim_compare.py shows both).
 
-A precision-scalable array packs ``floor(8/b)`` b-bit weights per cell, i.e. that many more
-columns of weights (the N direction) per fold. A systolic array moves operands in lockstep, so
-zero operands cost their cycles (they can only be gated, which saves energy).
+A precision-scalable array packs ``p = floor(8/b)`` b-bit weights per cell: a fold covers
+``p x C`` outputs (the N direction), ``ceil(N / pC)`` column folds, while the inputs still
+cross the ``C`` physical columns and the weights still load over ``R`` cycles, so the skew
+and the load stay those of the physical array (``pack``; until 2026-12-06 the array was
+costed as ``pC`` columns wide, its skew included: +34 % cycles at 4 bits, +102 % at 2 bits
+on a 16 x 16 ws array; audit). A systolic array moves operands in lockstep, so zero operands
+cost their cycles (they can only be gated, which saves energy).
+
+Feeding the array (:func:`fed_gemm_cycles`): SCALE-Sim's fold assumes the weights arrive as
+fast as the array takes them, one row of C cells per cycle in ws (the R-cycle load), one per
+cycle beside the K inputs in os. When the SRAM port (or the weight decoder on the SRAM->PE
+path) delivers a fold's weights more slowly, that part of the fold stretches to the feed
+time; the skew does not overlap it (a ws fold cannot compute before its tile is loaded).
 """
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["gemm_cycles", "folds"]
+__all__ = ["gemm_cycles", "fed_gemm_cycles", "folds", "row_col_folds"]
 
 
-def folds(m: int, k: int, n: int, rows: int, cols: int, dataflow: str) -> int:
-    """Number of array tiles (folds) the GEMM is split into."""
+def row_col_folds(m: int, k: int, n: int, rows: int, cols: int, dataflow: str,
+                  pack: int = 1) -> tuple[int, int]:
+    """(row folds, column folds) of the GEMM: ws tiles K over the rows, os tiles M; both
+    tile N over ``pack x cols`` (``pack`` weights per cell)."""
+    col_folds = -(-n // (cols * pack))
     if dataflow == "ws":
-        return -(-k // rows) * -(-n // cols)
+        return -(-k // rows), col_folds
     if dataflow == "os":
-        return -(-m // rows) * -(-n // cols)
+        return -(-m // rows), col_folds
     raise ValueError(f"dataflow = {dataflow!r}: expected 'ws' or 'os'")
 
 
-def gemm_cycles(m, k, n, rows: int, cols: int, dataflow: str):
-    """Cycles of an (M x K) @ (K x N) GEMM; m, k, n may be arrays (broadcast together)."""
+def folds(m: int, k: int, n: int, rows: int, cols: int, dataflow: str, pack: int = 1) -> int:
+    """Number of array tiles (folds) the GEMM is split into."""
+    row_folds, col_folds = row_col_folds(m, k, n, rows, cols, dataflow, pack)
+    return row_folds * col_folds
+
+
+def gemm_cycles(m, k, n, rows: int, cols: int, dataflow: str, pack: int = 1):
+    """Cycles of an (M x K) @ (K x N) GEMM; m, k, n may be arrays (broadcast together).
+    ``pack``: weights per cell (a precision-scalable array's floor(8/b))."""
     m, k, n = (np.asarray(v, np.int64) for v in (m, k, n))
-    if np.any(m < 1) or np.any(k < 1) or np.any(n < 1) or rows < 1 or cols < 1:
-        raise ValueError("GEMM dimensions and array size must be >= 1")
-    col_folds = -(-n // cols)
+    if np.any(m < 1) or np.any(k < 1) or np.any(n < 1) or rows < 1 or cols < 1 or pack < 1:
+        raise ValueError("GEMM dimensions, array size and pack must be >= 1")
+    col_folds = -(-n // (cols * pack))
     if dataflow == "ws":
         out = -(-k // rows) * col_folds * (2 * rows + cols + m - 2)
     elif dataflow == "os":
@@ -50,3 +70,17 @@ def gemm_cycles(m, k, n, rows: int, cols: int, dataflow: str):
     else:
         raise ValueError(f"dataflow = {dataflow!r}: expected 'ws' or 'os'")
     return int(out) if out.ndim == 0 else out
+
+
+def fed_gemm_cycles(m: int, k: int, n: int, rows: int, cols: int, dataflow: str,
+                    feed_cycles: float, pack: int = 1) -> float:
+    """Cycles of the GEMM when its weights take ``feed_cycles`` to reach the array in all
+    (the SRAM port's or the decoder's time for the whole matrix, spread evenly over the
+    folds): each fold's weight phase -- ws: the R-cycle load, os: the K cycles the weights
+    stream beside the inputs -- takes at least its share of the feed time. Equals
+    :func:`gemm_cycles` while the feed keeps up."""
+    n_folds = folds(m, k, n, rows, cols, dataflow, pack)
+    base = gemm_cycles(m, k, n, rows, cols, dataflow, pack)
+    phase = rows if dataflow == "ws" else k
+    per_fold_feed = feed_cycles / n_folds
+    return float(base + n_folds * max(per_fold_feed - phase, 0.0))

@@ -388,6 +388,48 @@ def test_systolic_baseline_runs_dense():
             assert row["cycles"] >= row["invocations"] * per_call
 
 
+def _layer(run, name):
+    return next(r for r in run["layers"] if r["name"] == name)
+
+
+def test_systolic_traffic_follows_the_dataflow_and_the_folds():
+    """SCALE-Sim's activation traffic: the input is read once per column fold, and ws spills
+    the int32 partial sums of every row fold but the last (written, read back); os keeps
+    them in the cells. Until 2026-12-06 every systolic run read the PE array's 42.6 MB."""
+    sys_ = ("hw.array=systolic", "hw.zero_handling=gate", "hw.sram_bytes_per_cycle=4096")
+    ws = _run(*sys_, "hw.dataflow=ws")
+    os_ = _run(*sys_, "hw.dataflow=os")
+    wide = _run(*sys_, "hw.dataflow=os", "hw.systolic_cols=1024")   # one column fold
+    for name in ("enc.0.lstm", "joint.out"):
+        w, o, one = _layer(ws, name), _layer(os_, name), _layer(wide, name)
+        n_out, n_in = w["shape"]
+        inv = w["invocations"]
+        reread = (_ceil_div(n_out, 16) - 1) * n_in * inv
+        spill = (_ceil_div(n_in, 16) - 1) * n_out * 4 * inv
+        assert reread > 0 and spill > 0
+        assert o["sram_read_bytes"] == one["sram_read_bytes"] + reread
+        assert o["sram_write_bytes"] == one["sram_write_bytes"]
+        assert w["sram_read_bytes"] == o["sram_read_bytes"] + spill
+        assert w["sram_write_bytes"] == o["sram_write_bytes"] + spill
+    assert ws["traffic"]["sram_read_bytes"] > os_["traffic"]["sram_read_bytes"] \
+        > wide["traffic"]["sram_read_bytes"]
+
+
+def _ceil_div(a, b):
+    return -(-a // b)
+
+
+def test_a_larger_array_leaks_more():
+    """Static power has a share per MAC unit: a 64 x 64 systolic array leaks 16 times the
+    MAC share of a 16 x 16 one (az-edge: 5/256 mW a MAC). It leaked the same until
+    2026-12-06, so the largest array reported the lowest energy (audit)."""
+    sys_ = ("hw.array=systolic", "hw.zero_handling=gate")
+    small = _run(*sys_)
+    big = _run(*sys_, "hw.systolic_rows=64", "hw.systolic_cols=64")
+    assert small["energy"]["leakage_mw"] == pytest.approx(20.0)
+    assert big["energy"]["leakage_mw"] == pytest.approx(20.0 + 5.0 * (4096 - 256) / 256)
+
+
 def test_systolic_array_cannot_skip():
     from azsim.errors import ConfigError
     with pytest.raises(ConfigError, match="systolic"):

@@ -411,9 +411,14 @@ class HardwareConfig:
                                "action, DRAM and SRAM included); in a hardware file, a "
                                "relative path is from that file's folder", "horowitz-45nm",
                                preset="energy")
-    leakage_mw: float = _field("static (leakage) power while busy, mW: the logic's, and the "
-                               "SRAM's unless sram_leakage_mw_per_mib gives it", 0.0,
+    leakage_mw: float = _field("static (leakage) power while busy, mW: the logic's (the MAC "
+                               "array's unless leakage_mw_per_mac gives it), and the SRAM's "
+                               "unless sram_leakage_mw_per_mib gives it", 0.0,
                                range=(0.0, 1e6))
+    leakage_mw_per_mac: float = _field(
+        "static power of the MAC array per MAC unit (pe_count x lanes_per_pe, or "
+        "systolic_rows x systolic_cols), mW, added to leakage_mw (so that a larger array leaks "
+        "more)", 0.0, range=(0.0, 1e3))
     sram_leakage_mw_per_mib: float = _field(
         "static power of the SRAM per MiB of sram_bytes, mW, added to leakage_mw (so that a "
         "larger SRAM leaks more)", 0.0, range=(0.0, 1e6))
@@ -437,7 +442,9 @@ class HardwareConfig:
     def validate(self) -> list[str]:
         problems = []
         if self.array == "systolic" and self.zero_handling.startswith("skip"):
-            problems.append(f"zero_handling = {self.zero_handling!r} needs array = \"pe\": a "
+            given = "'skip_both' (or its alias 'skip')" if self.zero_handling == "skip_both" \
+                else repr(self.zero_handling)   # "skip" is normalized in __post_init__
+            problems.append(f"zero_handling = {given} needs array = \"pe\": a "
                             "systolic array moves operands in lockstep, so it can gate zeros "
                             "(\"gate\") but not skip them")
         if self.sram_banks > max(self.sram_bytes, 1):
@@ -452,8 +459,10 @@ class HardwareConfig:
 
     @property
     def static_mw(self) -> float:
-        """Static power while busy, mW: ``leakage_mw`` plus the SRAM's per MiB."""
-        return self.leakage_mw + self.sram_leakage_mw_per_mib * self.sram_bytes / _MIB
+        """Static power while busy, mW: ``leakage_mw`` plus the MAC array's per MAC unit and
+        the SRAM's per MiB."""
+        return (self.leakage_mw + self.leakage_mw_per_mac * self.macs_per_cycle
+                + self.sram_leakage_mw_per_mib * self.sram_bytes / _MIB)
 
     @property
     def macs_per_cycle(self) -> int:

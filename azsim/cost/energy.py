@@ -25,7 +25,8 @@ elementwise_op      a requantization or cell-state product: ``int32_mult + int32
                     16-bit cell products are charged as 32-bit ones: the table has no 16-bit
                     multiply, so this is an upper bound)
 leak_cycle          static power for one busy clock cycle: ``P * 1e-3 W / clock_hz``, with ``P =
-                    leakage_mw + sram_leakage_mw_per_mib * sram_bytes / 2^20`` (mW)
+                    leakage_mw + leakage_mw_per_mac * macs_per_cycle + sram_leakage_mw_per_mib
+                    * sram_bytes / 2^20`` (mW)
 leak_idle_cycle     one clock period between frames, the processor waiting for audio:
                     ``leak_cycle * idle_leakage_share``
 ==================  ==============================================================================

@@ -195,7 +195,9 @@ def _lattice_stems(files: list[str], paths: list[str]) -> list[str]:
     add parent folders until they differ (``a/same.wav``, ``b/same.wav``: ``a_same``,
     ``b_same``), and a file given twice gets its position (``same_1``, ``same_2``)."""
     def flat(parts) -> str:
-        return "_".join(os.path.splitext("/".join(parts))[0].replace(os.sep, "/").split("/"))
+        # (an utterance named by an absolute path, two files of one name: no leading "_")
+        return "_".join(part for part in os.path.splitext("/".join(parts))[0]
+                        .replace(os.sep, "/").split("/") if part)
 
     stems = base = [flat([f]) for f in files]
     if len(paths) == len(files):
@@ -214,7 +216,11 @@ def _save_lattices(data: dict, save_dir: str, audio_paths: list[str]) -> None:
     """Write each utterance's serialized lattice as DIR/<stem>.azl (:func:`_lattice_stems`)."""
     import base64
     rows = data["lattice"]["utterances"]
-    stems = _lattice_stems([row["file"] for row in rows], audio_paths)
+    # an audio file is named by its path where two share a name; its stem starts from the
+    # file's name, and _lattice_stems adds folders until the stems differ
+    given = set(audio_paths)
+    stems = _lattice_stems([os.path.basename(row["file"]) if row["file"] in given
+                            else row["file"] for row in rows], audio_paths)
     for row, stem in zip(rows, stems):
         path = os.path.join(save_dir, stem + ".azl")
         try:

@@ -257,9 +257,19 @@ def load_testset(spec: str, cfg, where: str | None = None) -> TestSet:
         return replace(_from_npz(path, path.stem, cfg, where), name=str(spec),
                        grammar=corpus_meta(path.parent).get("grammar"))
     if found == "folder" and path_kind(path / "transcripts.tsv", label) == "file":
-        rows = read_transcripts(path / "transcripts.tsv", _alphabet(cfg))
-        listed = {os.path.normpath(f) for f, _ in rows}
-        unlisted = sorted(p.name for p in path.glob("*.wav") if p.name not in listed)
+        tsv = path / "transcripts.tsv"
+        rows = read_transcripts(tsv, _alphabet(cfg))
+        # one file by two spellings (a/../x.wav and x.wav, or an absolute path and a name):
+        # read_transcripts compares the spellings; the files are compared here
+        listed: dict[str, str] = {}
+        for f, _ in rows:
+            real = os.path.realpath(path / f)
+            if real in listed:
+                raise AzsimError(f"{tsv}: {f} and {listed[real]} are the same file; list "
+                                 "each WAV once")
+            listed[real] = f
+        unlisted = sorted(p.name for p in path.iterdir()
+                          if p.suffix.lower() == ".wav" and os.path.realpath(p) not in listed)
         if unlisted:   # they were left out without a word
             warnings.warn(f"{label}: {len(unlisted)} WAV file{'s' if len(unlisted) != 1 else ''}"
                           f" of the folder not in transcripts.tsv, so not evaluated "

@@ -65,11 +65,20 @@ def reference_text(where: str, what: str, ref: str, alphabet: str | None = None)
     would count as a word error on every run."""
     ref = " ".join(ref.lower().split())
     if alphabet is not None:
-        bad = next((ch for ch in ref if ch != " " and ch not in alphabet), None)
-        if bad is not None:
-            raise AzsimError(f"{where}: {what} ({ref[:40]!r}) holds {bad!r}, which the model "
-                             f"cannot write (it writes {_describe(alphabet)}); spell numbers "
-                             "and symbols out as words")
+        # every character at once (a reference with '5' and '.' took two runs to learn both)
+        bad = list(dict.fromkeys(ch for ch in ref if ch != " " and ch not in alphabet))
+        if bad:
+            advice = []
+            if any(ch.isdigit() for ch in bad):
+                advice.append("spell numbers out as words")
+            if any(not ch.isdigit() and not ch.isalpha() for ch in bad):
+                advice.append("remove punctuation and spell symbols out as words")
+            if any(ch.isalpha() for ch in bad):
+                advice.append("write letters the model knows")
+            shown = ", ".join(repr(ch) for ch in bad[:8]) + (", ..." if len(bad) > 8 else "")
+            raise AzsimError(f"{where}: {what} ({ref[:40]!r}) holds {shown}, which the model "
+                             f"cannot write (it writes {_describe(alphabet)}); "
+                             + "; ".join(advice))
     return ref
 
 

@@ -228,6 +228,28 @@ def test_bad_files_raise_audio_error_naming_the_file(tmp_path, case):
         load_audio(path)
 
 
+@pytest.mark.parametrize("declared", [0, 0xFFFFFFFF])
+def test_a_streamed_wav_reads_its_samples_to_the_end(tmp_path, declared):
+    """A writer streaming to a pipe leaves the data size 0 or 0xFFFFFFFF: the samples run to
+    the end of the file (as sox and ffmpeg read it). They were called empty or truncated."""
+    values = np.arange(-300, 300, 7)
+    path = tmp_path / "streamed.wav"
+    make_wav(path, pcm16(values), declared_data_bytes=declared)
+    np.testing.assert_array_equal(read_wav(path).samples * 32768, values)
+    # an odd trailing byte of a stream that was cut is dropped, not an error
+    path.write_bytes(path.read_bytes() + b"\x01")
+    np.testing.assert_array_equal(read_wav(path).samples * 32768, values)
+
+
+def test_an_empty_data_chunk_followed_by_metadata_stays_empty(tmp_path):
+    path = tmp_path / "empty_with_list.wav"
+    make_wav(path, b"")
+    info = b"INFOISFT" + struct.pack("<I", 6) + b"azsim\x00"
+    path.write_bytes(path.read_bytes() + b"LIST" + struct.pack("<I", len(info)) + info)
+    with pytest.raises(AudioError, match="0 samples"):
+        read_wav(path)
+
+
 def test_write_wav_rejects_stereo_arrays(tmp_path):
     with pytest.raises(AudioError, match="1-D"):
         write_wav(tmp_path / "x.wav", np.zeros((10, 2)), 16000)
@@ -250,3 +272,52 @@ def test_shipped_audio_matches_transcripts():
         assert 0.5 <= audio.duration_s <= 4.0
         assert np.abs(audio.samples).max() > 0.05  # real speech, not silence
     assert sum(p.stat().st_size for p in paths) < 400_000
+
+
+# ------------------------------------- audio outside what the models heard (2026-12-06 audit)
+
+def _speech():
+    from azsim.model.audio import shipped_audio_paths
+    return read_wav(shipped_audio_paths()[0])
+
+
+def test_band_limited_and_quiet_audio_is_warned_about(tmp_path):
+    """8 kHz audio holds nothing above 4 kHz, where the mel filters reach 7.6 kHz: a clip gave
+    a fluent wrong transcript. Speech far below the training corpus' levels lost words."""
+    from scipy.signal import resample_poly
+
+    from azsim.config import load_model_config
+    from azsim.errors import AzsimWarning
+    from azsim.model.loading import TRAINED_PEAK_DBFS, load_utterances
+    import azsim.corpus.synth as synth
+    # the documented range is the corpus' gains times the 0.9 of full scale it peaks at
+    assert TRAINED_PEAK_DBFS == pytest.approx(
+        [g + 20 * np.log10(0.9) for g in synth.GAIN_DB], abs=0.05)
+    cfg = load_model_config("small", [])
+    x = _speech().samples.astype(np.float64)
+    narrow = tmp_path / "narrow.wav"
+    write_wav(narrow, resample_poly(x, 1, 2), 8000)
+    quiet = tmp_path / "quiet.wav"
+    write_wav(quiet, x / np.max(np.abs(x)) * 10 ** (-30 / 20), 16000)
+    fine = tmp_path / "fine.wav"
+    write_wav(fine, x / np.max(np.abs(x)) * 10 ** (-20 / 20), 16000)
+    with pytest.warns(AzsimWarning) as caught:
+        load_utterances([str(narrow), str(quiet), str(fine)], cfg)
+    texts = [str(w.message) for w in caught]
+    assert len(texts) == 2, texts
+    assert "narrow.wav: 8000 Hz audio holds nothing above 4000 Hz" in texts[0]
+    assert "quiet.wav: peaks at -30.0 dBFS" in texts[1]
+
+
+def test_two_files_of_one_name_are_named_by_their_paths(tmp_path):
+    from azsim.config import load_model_config
+    from azsim.model.loading import load_utterances
+    src = _speech()
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        write_wav(tmp_path / folder / "x.wav", src.samples, 16000)
+    write_wav(tmp_path / "y.wav", src.samples, 16000)
+    paths = [str(tmp_path / "a" / "x.wav"), str(tmp_path / "b" / "x.wav"),
+             str(tmp_path / "y.wav")]
+    names = [u.name for u in load_utterances(paths, load_model_config("tiny", []))]
+    assert names == paths[:2] + ["y.wav"]

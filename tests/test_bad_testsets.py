@@ -336,3 +336,38 @@ def test_wavs_a_folder_set_does_not_list_are_named_not_skipped_silently(tmp_path
     with pytest.warns(AzsimWarning, match="3 WAV files of the folder not in transcripts.tsv"):
         tset = load_testset(str(tmp_path), load_model_config("small", []))
     assert len(tset.utterances) == 1
+
+
+# ------------------------------------------ a folder of the user's WAVs (2026-12-06 audit)
+
+def test_one_wav_by_two_spellings_is_refused_and_listed_files_are_not_called_unlisted(
+        tmp_path):
+    from azsim.config import load_model_config
+    from azsim.errors import AzsimError, AzsimWarning
+    from azsim.evaluate import load_testset
+    cfg = load_model_config("small", [])
+    folder, tsv = _wav_folder(tmp_path, "two", b"")
+    tsv.write_text(f"file\ttext\n{folder / 'a.wav'}\thello\na.wav\thello\n")
+    with pytest.raises(AzsimError, match="are the same file"):
+        load_testset(str(folder), cfg)
+    # an absolute path listed once is evaluated and not warned about; an upper-case .WAV
+    # that is not listed is
+    shutil.copy(folder / "a.wav", folder / "EXTRA.WAV")
+    tsv.write_text(f"file\ttext\n{folder / 'a.wav'}\thello\n")
+    with pytest.warns(AzsimWarning) as caught:
+        tset = load_testset(str(folder), cfg)
+    assert len(tset.utterances) == 1
+    texts = [str(w.message) for w in caught]
+    assert any("EXTRA.WAV" in t for t in texts) and not any("a.wav" in t for t in texts)
+
+
+def test_a_reference_names_every_character_the_model_cannot_write_at_once(tmp_path):
+    from azsim.config import load_model_config
+    from azsim.errors import AzsimError
+    from azsim.evaluate import load_testset
+    folder, _ = _wav_folder(tmp_path, "punct", b"file\ttext\na.wav\tSet a timer for 5 minutes.\n")
+    with pytest.raises(AzsimError) as info:
+        load_testset(str(folder), load_model_config("small", []))
+    message = str(info.value)
+    assert "'5', '.'" in message and "spell numbers out" in message \
+        and "remove punctuation" in message

@@ -53,6 +53,7 @@ class Audio:
     samples: np.ndarray
     sample_rate_hz: int
     path: str
+    source_rate_hz: int = 0   # the file's own rate when resampled (0: sample_rate_hz)
 
     @property
     def duration_s(self) -> float:
@@ -91,6 +92,15 @@ def _parse_fmt(name: str, body: bytes) -> tuple[int, int]:
     return rate_hz, block_align
 
 
+def _chunk_follows(raw: bytes, pos: int) -> bool:
+    """Whether a RIFF chunk header (four ASCII letters, digits or spaces and a size that fits
+    the file) starts at ``pos``: after an empty data chunk, metadata, not streamed samples."""
+    head = raw[pos:pos + 4]
+    if len(raw) < pos + 8 or not all(chr(b).isalnum() or b == 0x20 for b in head):
+        return False
+    return pos + 8 + struct.unpack_from("<I", raw, pos + 4)[0] <= len(raw)
+
+
 def read_wav(path: str | pathlib.Path) -> Audio:
     """Read a 16-bit PCM mono WAV file.
 
@@ -120,6 +130,12 @@ def read_wav(path: str | pathlib.Path) -> Audio:
             fmt = _parse_fmt(name, raw[body_start : body_start + size])
         elif chunk_id == b"data":
             available = len(raw) - body_start
+            if size == 0xFFFFFFFF or (size == 0 and available > 0
+                                      and not _chunk_follows(raw, body_start)):
+                # a writer streaming to a pipe cannot go back to fill in the size: it leaves
+                # 0 or 0xFFFFFFFF, and the samples run to the end of the file (as sox and
+                # ffmpeg read it; such files were called empty or truncated until 2026-12-06)
+                size = available - (available & 1)
             if size > available:
                 raise AudioError(
                     f"{name}: truncated: data chunk declares {size} bytes but only "
@@ -169,7 +185,8 @@ def load_audio(path: str | pathlib.Path, target_rate_hz: int = 16000) -> Audio:
     resampled = resample_poly(audio.samples.astype(np.float64), up, down)
     # The anti-aliasing filter can overshoot full scale slightly; keep the [-1, 1] contract.
     samples = np.clip(resampled, -1.0, 1.0).astype(np.float32)
-    return Audio(samples=_readonly(samples), sample_rate_hz=target_rate_hz, path=audio.path)
+    return Audio(samples=_readonly(samples), sample_rate_hz=target_rate_hz, path=audio.path,
+                 source_rate_hz=audio.sample_rate_hz)
 
 
 def write_wav(path: str | pathlib.Path, samples: np.ndarray, sample_rate_hz: int) -> None:

@@ -5,14 +5,15 @@ import importlib.resources
 import math
 import os
 import threading
+import warnings
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import AudioError, AzsimError, ConfigError, quoted
+from ..errors import AudioError, AzsimError, AzsimWarning, ConfigError, quoted
 from . import float_ref
 from .audio import load_audio, shipped_audio_paths
 from .budget import check_memory_budget
@@ -65,19 +66,57 @@ def _too_short(cfg, n_frames: int) -> str | None:
             f"{enc.stack_frames}{reduced})")
 
 
+# The training corpus' speech peaks: espeak-ng speech scaled to 0.9 of full scale times a
+# gain of -18 to 0 dB (azsim/corpus/synth.py GAIN_DB), -18.9 to -0.9 dBFS. The frontend does not
+# normalize the level (a log-mel of the samples as they are), and speech more than 6 dB below
+# the quietest the models heard lost words in an audit (2026-12-06: clips peaking at -29 to
+# -30 dBFS, "tell fatima i will be late" and others, float model alike).
+TRAINED_PEAK_DBFS = (-18.9, -0.9)
+QUIET_MARGIN_DB = 6.0
+
+
+def audio_warnings(audio, spec: FrontendSpec) -> list[str]:
+    """What in a user's audio is outside what the trained models heard: a rate too low for
+    the frontend's mel filters (8 kHz audio holds nothing above 4 kHz; the filters reach
+    ``f_max_hz``, and the models were trained on 16 kHz speech: an 8 kHz clip gave a fluent
+    wrong transcript), or speech far quieter than the training corpus. Costs are unaffected."""
+    out = []
+    rate = audio.source_rate_hz or audio.sample_rate_hz
+    if rate / 2 < spec.f_max_hz:
+        out.append(f"{audio.path}: {rate} Hz audio holds nothing above {rate / 2:g} Hz, and the "
+                   f"frontend's mel filters reach {spec.f_max_hz:g} Hz (the trained models "
+                   "heard 16 kHz speech): its transcript and WER mean little; costs are "
+                   "unaffected")
+    peak = float(np.max(np.abs(audio.samples))) if audio.samples.size else 0.0
+    peak_dbfs = 20 * math.log10(peak) if peak > 0 else -math.inf
+    quiet = TRAINED_PEAK_DBFS[0] - QUIET_MARGIN_DB
+    if peak > 0 and peak_dbfs < quiet:
+        out.append(f"{audio.path}: peaks at {peak_dbfs:.1f} dBFS, more than "
+                   f"{QUIET_MARGIN_DB:g} dB below the quietest speech the trained models heard "
+                   f"({TRAINED_PEAK_DBFS[0]:g} dBFS; the frontend does not normalize the "
+                   "level): raise its level (e.g. sox IN OUT gain -n -3) for a meaningful "
+                   "transcript; costs are unaffected")
+    return out
+
+
 def load_utterances(paths, cfg) -> list[Utterance]:
-    """Read every file first, so that a bad file fails before any simulation work starts."""
+    """Read every file first, so that a bad file fails before any simulation work starts.
+    Audio outside what the trained models heard is warned about (:func:`audio_warnings`)."""
     spec = frontend_spec(cfg)
     out = []
     for path in paths:
         audio = load_audio(path, spec.sample_rate_hz)
+        for text in audio_warnings(audio, spec):
+            warnings.warn(text, AzsimWarning, stacklevel=2)
         feats = log_mel(audio.samples, spec)
         why = _too_short(cfg, feats.shape[0])
         if why:
             raise AudioError(f"{path}: {audio.duration_s * 1000:.5g} ms of audio is too short; "
                              + why)
         out.append(Utterance(Path(path).name, str(path), audio.duration_s, feats))
-    return out
+    # two files of one name in different folders (a/x.wav, b/x.wav) are named by their paths
+    names = [u.name for u in out]
+    return [replace(u, name=u.path) if names.count(u.name) > 1 else u for u in out]
 
 
 # The frontend a feature set was made with, when it does not say (the shipped sets, corpus

@@ -59,7 +59,7 @@ def render_text(report: dict, top_layers: int = 5, endpoint: bool = False) -> st
         f"{_bytes(m['weight_stream_bytes'])} encoded) on "
         f"{hw['name']} ({hw['clock_mhz']:g} MHz, {hw['macs_per_cycle']} MACs/cycle, "
         f"{_capacity(hw['sram_bytes'])} SRAM, zero handling: {hw['zero_handling']})",
-        f"audio: {a['utterances']} utterances, {a['seconds']:.2f} s, {a['frames']} frames of "
+        f"audio: {a['utterances']} utterance{'' if a['utterances'] == 1 else 's'}, {a['seconds']:.2f} s, {a['frames']} frames of "
         f"{a['frame_ms']:.0f} ms",
         "",
         "transcripts:",

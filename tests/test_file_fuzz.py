@@ -557,7 +557,8 @@ def test_corpus_merge_counts_the_held_out_splits_it_copies(cli, tmp_path):
     meta = json.loads((tmp_path / "out" / "corpus.json").read_text())
     frames = np.load(os.path.join(b, "dev.npz"))["features"].shape[0]
     assert meta["sizes"] == {"train": 4, "dev": 1}
-    assert meta["seconds"]["dev"] == pytest.approx(frames * 0.01)
+    # its one utterance lasts until its last window ends: (F - 1) x hop + window
+    assert meta["seconds"]["dev"] == pytest.approx((frames - 1) * 0.010 + 0.025)
 
 
 def test_corpus_merge_names_the_source_with_other_arrays(cli, tmp_path):

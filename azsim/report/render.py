@@ -75,10 +75,10 @@ def render_text(report: dict, top_layers: int = 5, endpoint: bool = False) -> st
     lines += [
         "",
         f"latency:  {lat['cycles']:,} cycles = {lat['seconds'] * 1e3:.3f} ms busy, real-time factor "
-        f"{lat['rtf']:.4f}; per frame p50 {lat['per_frame_ms_p50']:.3f} ms, p99 "
-        f"{lat['per_frame_ms_p99']:.3f} ms; after end of speech {lat['end_of_speech_ms']:.3f} ms "
-        f"(max {lat['end_of_speech_ms_max']:.3f} ms); last frame's result "
-        f"{lat.get('last_frame_ms', 0.0):.3f} ms after its audio",
+        f"{lat['rtf']:.4f}; per frame compute p50 {lat['per_frame_ms_p50']:.3f} ms, p99 "
+        f"{lat['per_frame_ms_p99']:.3f} ms; after end of speech "
+        f"{lat['end_of_speech_ms']:.3f} ms (mean; max {lat['end_of_speech_ms_max']:.3f} ms); "
+        f"last frame's result {lat.get('last_frame_ms', 0.0):.3f} ms after its audio (mean)",
         f"traffic:  DRAM read {_bytes(tr['dram_read_bytes'])} (weight preload "
         f"{_bytes(tr['weight_preload_bytes'])}), SRAM read {_bytes(tr['sram_read_bytes'])}, "
         f"SRAM write {_bytes(tr['sram_write_bytes'])}",

@@ -145,3 +145,16 @@ def test_rejects_non_1d_input():
 def test_spec_validation(kwargs, fragment):
     with pytest.raises(ConfigError, match=fragment):
         FrontendSpec(**kwargs)
+
+
+def test_long_audio_is_framed_in_blocks_with_the_same_features(monkeypatch):
+    """log_mel runs in blocks of frames (a 10-minute file took 700 MB at once; audit): the
+    features do not depend on the block size, including blocks that split the frames
+    unevenly."""
+    import azsim.model.frontend as fe
+    spec = FrontendSpec()
+    x = np.random.default_rng(3).standard_normal(16000 * 3 + 123) * 0.1
+    whole = log_mel(x, spec)
+    for block in (1, 7, 100, 299):
+        monkeypatch.setattr(fe, "_BLOCK_FRAMES", block)
+        np.testing.assert_array_equal(log_mel(x, spec), whole, err_msg=str(block))

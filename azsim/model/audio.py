@@ -34,6 +34,10 @@ __all__ = [
 ]
 
 _ALLOWED = "azsim needs mono 16-bit PCM"
+# How to make one, in each refusal of a format (sox; ffmpeg -ac 1 -c:a pcm_s16le does the same)
+_CONVERT = "; convert it with: sox IN.wav -b 16 -c 1 -e signed-integer OUT.wav"
+_FORMAT_NAMES = {0x0003: "IEEE float", 0x0006: "A-law", 0x0007: "mu-law", 0x0002: "ADPCM",
+                 0x0011: "IMA ADPCM", 0x0055: "MP3"}
 _FORMAT_PCM = 0x0001
 _FORMAT_EXTENSIBLE = 0xFFFE
 _INT16_SCALE = 32768.0
@@ -80,11 +84,13 @@ def _parse_fmt(name: str, body: bytes) -> tuple[int, int]:
             )
         tag = struct.unpack_from("<H", body, 24)[0]
     if tag != _FORMAT_PCM:
-        raise AudioError(f"{name}: format tag is {tag:#06x}, not PCM (0x0001); {_ALLOWED}")
+        kind = f"{_FORMAT_NAMES[tag]} samples, " if tag in _FORMAT_NAMES else ""
+        raise AudioError(f"{name}: {kind}format tag is {tag:#06x}, not PCM (0x0001); "
+                         f"{_ALLOWED}{_CONVERT}")
     if channels != 1:
-        raise AudioError(f"{name}: has {channels} channels; {_ALLOWED}")
+        raise AudioError(f"{name}: has {channels} channels; {_ALLOWED}{_CONVERT}")
     if bits != 16:
-        raise AudioError(f"{name}: has {bits} bits per sample; {_ALLOWED}")
+        raise AudioError(f"{name}: has {bits} bits per sample; {_ALLOWED}{_CONVERT}")
     lo_hz, hi_hz = SAMPLE_RATE_RANGE_HZ
     if not lo_hz <= rate_hz <= hi_hz:
         raise AudioError(f"{name}: sample rate is {rate_hz} Hz; azsim reads {lo_hz}-{hi_hz} Hz "

@@ -247,3 +247,37 @@ def test_event_log_traces_activity():
     assert mask.tolist() == [[False, True, False], [True, True, False], [False, False, False]]
     with pytest.raises(ValueError):
         log.trace("m", 1, np.zeros(4, np.int8))
+
+
+# ------------------------------------------- formats in SRAM on the PE array (2026-12-06 audit)
+
+@pytest.mark.parametrize("fmt", ["dense", "bitmask", "csr", "csc", "golomb"])
+def test_skipping_weights_issues_the_nonzeros_whatever_stream_sram_holds(fmt):
+    """Only rle's padding entries are multiplied; a dense stream's zero codes are dropped by
+    the zero detector before the lanes, as when SRAM holds the dense matrix. A dense stream
+    in SRAM walked every row: 8 cycles and 32 MACs issued for 4 real ones."""
+    q = np.zeros((8, 4), np.int8)
+    q[0, :] = 3
+    active = np.ones((1, 4), bool)
+    for location in ("sram_to_pe", "dram_to_sram"):
+        hw = load_hardware_config("az-edge", [
+            "hw.pe_count=4", "hw.lanes_per_pe=1", "hw.zero_handling=skip_both",
+            f"hw.decoder_location={location}", "hw.sram_bytes_per_cycle=4096",
+            "hw.decoder_symbols_per_cycle=4096"])
+        inv = pe_invocations(pe_tables([Mat(q, 8, fmt, 64)], hw, 4), active, hw)
+        assert int(inv.cycles[0]) == 4 and int(inv.issued[0]) == int(inv.real[0]) == 4, \
+            (fmt, location)
+
+
+def test_golomb_decodes_a_run_code_and_a_value_code_per_nonzero():
+    """Its stream holds 2 nnz + 1 symbols; the decoder counted one a nonzero (audit)."""
+    from azsim.compress.formats_entropy import GolombFormat
+    q = _sparse(np.random.default_rng(5), (64, 32), 0.2)
+    nnz = np.count_nonzero(q)
+    assert GolombFormat().encode(q, 8).symbols == 2 * nnz + 1
+    hw = load_hardware_config("az-edge", ["hw.decoder_location=sram_to_pe", "hw.pe_count=4"])
+    tables = pe_tables([Mat(q, 8, "golomb", 100)], hw, 4)
+    assert int(tables.decoded.sum()) == 2 * nnz
+    assert int(stream_entries(q, "codebook+golomb", 4, 4).sum()) == 2 * nnz
+    inv = pe_invocations(tables, np.ones((1, 32), bool), hw)
+    assert int(inv.decoded[0]) == 2 * nnz and int(inv.real[0]) == nnz

@@ -89,16 +89,21 @@ def _csc(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def stream_entries(q: np.ndarray, fmt: str, n_pes: int, index_bits: int,
                    nnz: np.ndarray | None = None) -> np.ndarray:
-    """Entries of each PE's slice of each column in weight format ``fmt`` [n_pes, n_in]:
-    every code for ``dense``; nonzeros plus EIE padding for ``rle``; the nonzeros otherwise
-    (their index information lives in other fields). A ``codebook+`` prefix is ignored."""
+    """Entries a decoder walks in each PE's slice of each column in weight format ``fmt``
+    [n_pes, n_in] (the format's ``symbols``, azsim/compress/formats_sparse.py): every code for
+    ``dense``; nonzeros plus EIE padding for ``rle``; for ``golomb`` a zero-run code and a
+    value code per nonzero (its one final run code, 1 of 2 nnz + 1, is left out: it belongs
+    to no slice); the nonzeros otherwise (bitmask presence bits and csr/csc pointers are read
+    through the port as bytes, not decoded as entries). A ``codebook+`` prefix is ignored.
+    Until 2026-12-06 golomb counted one entry per nonzero, half its symbols (audit)."""
     fmt = fmt.split("+")[-1]
     if fmt == "dense":
         return np.repeat(pe_rows(q.shape[0], n_pes)[:, None], q.shape[1], axis=1)
     if fmt == "rle":
         ptr, idx = _csc(q)
         return K.eie_column_entries(ptr, idx, n_pes, index_bits)
-    return K.pe_slice_nnz(q, n_pes) if nnz is None else nnz
+    nnz = K.pe_slice_nnz(q, n_pes) if nnz is None else nnz
+    return 2 * nnz if fmt == "golomb" else nnz
 
 
 def _block_tables(m, hw, index_bits: int):
@@ -108,21 +113,28 @@ def _block_tables(m, hw, index_bits: int):
     stored = stream_entries(q, m.format, hw.pe_count, index_bits, nnz) \
         if hw.decoder_location == "sram_to_pe" else None
     return tables_from_counts(nnz, stored, pe_rows(q.shape[0], hw.pe_count), hw, m.bits,
-                              m.stream_bytes, getattr(m, "mac_bits", m.bits))
+                              m.stream_bytes, getattr(m, "mac_bits", m.bits),
+                              padded=m.format.split("+")[-1] == "rle")
 
 
 def tables_from_counts(nnz: np.ndarray, stored: np.ndarray | None, rows: np.ndarray, hw,
-                       bits: int, stream_bytes: float, mac_bits: int | None = None):
+                       bits: int, stream_bytes: float, mac_bits: int | None = None,
+                       padded: bool = True):
     """(cost, walk, real, decoded, wbytes, rows) from the nonzeros ``nnz`` and the stored
     stream entries ``stored`` (None unless SRAM holds the stream) of each PE's slice of each
     column, [pe_count, n_in], and the rows each PE owns. ``bits`` is the stored codes'
-    width, ``mac_bits`` (default ``bits``) that of the values the lanes multiply."""
+    width, ``mac_bits`` (default ``bits``) that of the values the lanes multiply.
+    ``padded``: the stream's entries beyond the nonzeros are padding entries the lanes
+    multiply (EIE's rle); otherwise they are codes a zero detector drops before the lanes
+    (a dense stream's zeros), so skipping zero weights walks the nonzeros alone, as it does
+    when SRAM holds the dense matrix (a dense stream on the SRAM->PE path walked every row
+    until 2026-12-06: 8 cycles and 32 MACs issued for 4 real ones; audit)."""
     dense = np.repeat(rows[:, None], nnz.shape[1], axis=1).astype(np.int64)
     in_sram = hw.decoder_location == "sram_to_pe"
     if in_sram and stored is None:
         raise ValueError("SRAM->PE decoding needs the stored entries of each slice")
     if hw.skips_weights:
-        walk = stored if in_sram else nnz
+        walk = stored if in_sram and padded else nnz
         real = nnz
     else:
         walk, real = dense, dense

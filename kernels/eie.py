@@ -19,7 +19,8 @@ with activation ``k`` (it leaves the queue then)::
     b_0 = 0,  b_k = max(b_(k-1) + 1, max_p f[p, k - D])        (one broadcast per cycle;
                                                                 no broadcast into a full queue)
     f[p, k] = max(b_k, f[p, k - 1]) + c[p, k]                    (f[p, -1] = 0)
-    cycles  = max_p f[p, K - 1]   (0 when no activation is nonzero)
+    cycles  = max(max_p f[p, K - 1], b_(K-1) + 1)   (0 when no activation is nonzero;
+                                                    a broadcast takes its own cycle)
 
 All quantities are integers, so the kernel and its NumPy twin agree exactly.
 """
@@ -95,6 +96,7 @@ def eie_schedule(work, queue_depth, min_cycles_per_column):
         b_prev = b
     cycles = 0
     if n_act > 0:
+        cycles = b_prev + 1   # the last broadcast's own cycle (costs of 0 end no earlier)
         for p in range(n_pes):
             if last[p] > cycles:
                 cycles = last[p]

@@ -18,7 +18,11 @@ the k-th active column and ``f[p, k]`` the cycle PE ``p`` is done with it::
 
     b_0 = 0,  b_k = max(b_(k-1) + 1, max_p f[p, k - D])      (no broadcast into a full queue)
     f[p, k] = max(b_k, f[p, k - 1]) + cost[j_k, p]
-    cycles  = max_p f[p, K - 1]  (0 when no column is active)
+    cycles  = max(max_p f[p, K - 1], b_(K-1) + 1)  (0 when no column is active)
+
+(a broadcast takes its cycle even when every PE's cost for the column is 0, as at
+``min_cycles_per_column = 0``: K broadcasts take at least K cycles; until 2026-12-06 a last
+column of no work ended the product a cycle early, an audit found)
 
 (the recurrence of kernels/eie.py). Per invocation it returns the cycles, the busy PE-cycles
 (sum of cost), and, over the active columns, the sums of ``issued``, ``real``, ``decoded`` and
@@ -129,6 +133,8 @@ def pe_invocations(cost, issued, real, decoded, wbytes, active, queue_depth):
                 bmax = bytes_pe[p]
             dsum += dec_pe[p]
             bsum += bytes_pe[p]
+        if k > 0 and b_prev + 1 > done:   # the last broadcast's own cycle
+            done = b_prev + 1
         cycles[i] = done
         decoded_sum[i] = dsum
         decoded_max[i] = dmax

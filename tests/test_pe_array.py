@@ -281,3 +281,24 @@ def test_golomb_decodes_a_run_code_and_a_value_code_per_nonzero():
     assert int(stream_entries(q, "codebook+golomb", 4, 4).sum()) == 2 * nnz
     inv = pe_invocations(tables, np.ones((1, 32), bool), hw)
     assert int(inv.decoded[0]) == 2 * nnz and int(inv.real[0]) == nnz
+
+
+@pytest.mark.parametrize("n_active", [1, 3])
+def test_a_broadcast_takes_its_cycle_even_for_a_column_of_no_work(n_active):
+    """At min_cycles_per_column = 0, columns whose cost is 0 on every PE still take a
+    broadcast cycle each: three took 2 cycles, one took 0 (audit)."""
+    cols, pes = 4, 2
+    zeros = np.zeros((cols, pes), np.int64)
+    active = np.zeros((1, cols), bool)
+    active[0, :n_active] = True
+    got = K.pe_invocations(zeros, zeros, zeros, zeros, zeros.astype(np.float64), active, 2)
+    assert int(got[0][0]) == n_active
+    assert R.pe_invocations(zeros, zeros, zeros, zeros, zeros.astype(np.float64),
+                            active, 2)["cycles"] == [n_active]
+    assert K.eie_schedule(np.zeros((pes, n_active), np.int64), 2, 0)[0] == n_active
+    # one unit of work in the first or the last column ends at the same cycle
+    first, last = zeros.copy(), zeros.copy()
+    first[0, 0], last[n_active - 1, 0] = 1, 1
+    a = K.pe_invocations(first, zeros, zeros, zeros, zeros.astype(np.float64), active, 8)[0][0]
+    b = K.pe_invocations(last, zeros, zeros, zeros, zeros.astype(np.float64), active, 8)[0][0]
+    assert a == (1 if n_active == 1 else n_active) and b == n_active

@@ -31,6 +31,6 @@ def schedule(work, queue_depth, min_cycles_per_column):
             b[k] = max(b[k], f[:, k - queue_depth].max())
         before = f[:, k - 1] if k > 0 else np.zeros(n_pes, np.int64)
         f[:, k] = np.maximum(b[k], before) + cost[:, k]
-    cycles = int(f[:, -1].max()) if n_act else 0
+    cycles = max(int(f[:, -1].max()), int(b[-1]) + 1) if n_act else 0
     stall = int(np.sum(b[1:] - b[:-1] - 1)) if n_act else 0
     return cycles, cost.sum(axis=1), stall

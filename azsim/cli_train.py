@@ -375,7 +375,7 @@ def eval_cmd(model, weights, testsets, utterances, bits, sparsity, prune, weight
 def _echo_rates(head: str, rec: dict) -> None:
     """``HEAD (N utterances, W words): WER ... CER ...``, the float WER and the paired
     integer - float line when ``rec`` (one set's result, or the pooled one) has them."""
-    line = (f"{head} ({rec['utterances']} utterances, {rec['words']} words): WER "
+    line = (f"{head} ({_n(rec['utterances'], 'utterance')}, {_n(rec['words'], 'word')}): WER "
             f"{rec['wer'] * 100:.2f} %  CER {rec['cer'] * 100:.2f} %")
     if "float_wer" in rec:
         greedy = ", greedy" if rec.get("decode", {}).get("method") == "beam" else ""
@@ -433,14 +433,18 @@ def _echo_eval(result: dict, compare_path, show_errors: int) -> None:
             shown += 1
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _difference_line(label: str, d: dict) -> str:
     lo, hi = d["ci95"]
     return (f"  {label}: {d['difference'] * 100:+.2f} points ({d['word_errors_b']} against "
             f"{d['word_errors_a']} word errors), 95 % interval {lo * 100:+.2f} to "
-            f"{hi * 100:+.2f} (paired bootstrap over {d['utterances']} utterances); the "
-            f"hypotheses differ in {d['utterances_differing']} utterances ("
+            f"{hi * 100:+.2f} (paired bootstrap over {_n(d['utterances'], 'utterance')}); "
+            f"the hypotheses differ in {_n(d['utterances_differing'], 'utterance')} ("
             f"{d['utterances_b_worse']} worse, {d['utterances_b_better']} better), "
-            f"{d['hypothesis_word_edits']} word edits apart")
+            f"{_n(d['hypothesis_word_edits'], 'word edit')} apart")
 
 
 def _load_eval_record(path: str, option: str = "--compare", float_side: bool = False) -> dict:
@@ -469,7 +473,9 @@ def _load_eval_record(path: str, option: str = "--compare", float_side: bool = F
                              f"{wanted}, as 'azsim eval --json' writes")
     if float_side:
         record = {**record, "weight_bits": "float",
-                  "hypotheses": [{"reference": h["reference"], "hypothesis": h[key]}
+                  "hypotheses": [{**({"utterance": h["utterance"]} if "utterance" in h
+                                     else {}),
+                                  "reference": h["reference"], "hypothesis": h[key]}
                                  for h in hyps]}
     return record
 

@@ -22,7 +22,7 @@ import numpy as np
 from . import config as cfgmod
 from .api import bits_override, prepare_model
 from .arguments import checked
-from .errors import AzsimError, AzsimWarning, named, named_item
+from .errors import AzsimError, AzsimWarning, named, named_item, quoted
 from .paths import path_kind, resolved_path
 from .compress.ptq import QuantizedRNNT
 from .corpus.build import corpus_meta, read_corpus_meta
@@ -380,6 +380,15 @@ def evaluate_sets(model: str, testsets, bits: int | None = None, overrides=(),
             raise AzsimError(f"{baseline_label}: its {len(base_refs)} references are not those "
                              f"of test set '{tsets[0].name}' ({len(tsets[0].references)} "
                              "utterances); compare two evaluations of the same set")
+        # the references alone do not pair the rows: the shipped set says "cancel the timer"
+        # 19 times, so rows reordered among equal references, or another set with the same
+        # texts, passed and paired unrelated utterances (audit, 2026-12-06)
+        ids = [u.name for u in tsets[0].utterances]
+        for k, (h, name) in enumerate(zip(baseline["hypotheses"], ids)):
+            if h.get("utterance", name) != name:
+                raise AzsimError(f"{baseline_label}: its row {k} is utterance "
+                                 f"{quoted(h['utterance'])}, the set's is {quoted(name)}; "
+                                 "compare two evaluations of the same set, in its order")
     setup = decoder_for(cfg)   # greedy or beam search; reads --context before the work
     report = progress or (lambda *_: None)
     w, qm = prepare_model(cfg, weights, calibration_utterances(cfg))

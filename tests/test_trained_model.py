@@ -149,6 +149,14 @@ def test_eval_compares_with_an_earlier_record_and_rejects_another_sets(cli, ship
     (tmp_path / "x.json").write_text('{"wer": 0.1}')
     code, out, err = cli("eval", "--test", str(path), "--compare", str(tmp_path / "x.json"))
     assert code == 2 and "not an 'azsim eval --json' record" in err
+    # the same references in rows of other utterances do not pair: refused (the shipped set
+    # repeats a text up to 19 times, so reordered rows passed the reference check; audit)
+    moved = dict(record, hypotheses=[dict(h) for h in record["hypotheses"]])
+    moved["hypotheses"][1]["utterance"] = "other/0001"
+    (tmp_path / "moved.json").write_text(json.dumps(moved))
+    for option in ("--compare", "--compare-float"):
+        code, out, err = cli("eval", "--test", str(path), option, str(tmp_path / "moved.json"))
+        assert code == 2 and "row 1 is utterance 'other/0001'" in err, err
 
 
 def test_eval_compares_with_the_float_model_of_an_earlier_record(cli, shipped_test_head,
@@ -335,3 +343,17 @@ def test_show_errors_names_each_misrecognized_utterance(cli):
     wrong = [h["utterance"] for h in rec["hypotheses"]
              if h["reference"].split() != h["hypothesis"].split()]
     assert named == wrong[:2]
+
+
+def test_an_error_rate_over_no_reference_words_is_refused_not_zero():
+    """Two insertions against an empty reference were a WER of 0 (latent: the loaders
+    refuse blank references; audit). Empty against empty is 0."""
+    from azsim.model.metrics import error_rate, paired_wer_difference
+    assert error_rate([""], [""]) == 0.0 and error_rate([" "], [""], "char") == 0.0
+    with pytest.raises(ValueError, match="undefined"):
+        error_rate([""], ["a b"])
+    with pytest.raises(ValueError, match="undefined"):
+        error_rate([""], ["a"], "char")
+    with pytest.raises(ValueError, match="undefined"):
+        paired_wer_difference([""], ["a"], ["a b"])
+    assert paired_wer_difference([""], [""], [""])["difference"] == 0.0

@@ -34,10 +34,17 @@ def edit_operations(ref, hyp) -> tuple[int, int, int]:
 
 
 def error_rate(refs: list[str], hyps: list[str], unit: str = "word") -> float:
-    """Total edits over total reference units (words, or characters without spaces' runs)."""
+    """Total edits over total reference units: words, or characters (each whitespace run
+    counts as one space character, in the edits and in the total, as jiwer's CER does).
+    No reference units and no edits is a rate of 0; edits against no reference units have no
+    rate, and raise ValueError (the loaders refuse blank references, so no reported figure
+    meets it; a rate of 0 there would hide the insertions)."""
     split = str.split if unit == "word" else (lambda s: list(" ".join(s.split())))
     edits = sum(edit_distance(split(r), split(h)) for r, h in zip(refs, hyps))
     total = sum(len(split(r)) for r in refs)
+    if not total and edits:
+        raise ValueError(f"{edits} {unit} edit(s) against references of no {unit}s: the "
+                         "error rate is undefined")
     return edits / total if total else 0.0
 
 
@@ -70,6 +77,9 @@ def paired_wer_difference(refs: list[str], hyps_a: list[str], hyps_b: list[str],
     apart = np.array([edit_distance(a.split(), b.split()) for a, b in zip(hyps_a, hyps_b)],
                      np.int64)
     total = int(words.sum())
+    if not total and (err_a.any() or err_b.any()):
+        raise ValueError("word errors against references of no words: the error rates and "
+                         "their difference are undefined")
     out = {"utterances": len(refs), "words": total, "word_errors_a": int(err_a.sum()),
            "hypothesis_word_edits": int(apart.sum()),
            "utterances_differing": int(np.count_nonzero(apart)),

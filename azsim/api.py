@@ -16,7 +16,7 @@ from .cost.timeline import frame_arrival_s, timeline
 from .decode.beam import prediction_entries_held
 from .decode.endpoint import check_tail_on_testset, speech_seconds, with_tail
 from .decode.summary import decoder_for, report_sections
-from .errors import AudioError, AzsimError, named
+from .errors import AudioError, AzsimError, ConfigError, named
 from .execute.branch import with_cheap_branch
 from .execute.events import FIELD
 from .execute.integer import layer_matrices, recurrent_state_bytes, run_utterance
@@ -73,6 +73,20 @@ def simulate(model: str = cfgmod.DEFAULT_MODEL, hardware: str = cfgmod.DEFAULT_H
                      progress, cache, testset, utterances)[0]
 
 
+def _check_sram_reserve(hw, act_bytes: int, staging_bytes: int) -> None:
+    """What the model keeps on chip whatever streams must fit in SRAM: a 256-byte SRAM ran
+    the tiny model, which keeps 1,088 bytes of activations and state, as if it did (the
+    weight budget was clamped to 0; a DRAM audit found it)."""
+    need = act_bytes + staging_bytes
+    if need > hw.sram_bytes:
+        tiles = (f" and two stream tiles of {hw.stream_tile_bytes:,} bytes (hw.stream_tile_bytes)"
+                 if staging_bytes else "")
+        raise ConfigError(f"hw.sram_bytes = {hw.sram_bytes:,} cannot hold what the model keeps "
+                          f"on chip: {act_bytes:,} bytes of activations and recurrent state "
+                          f"(the largest layer's writes in a frame, every LSTM layer's state, "
+                          f"the decoder's entries){tiles}; give at least {need:,}")
+
+
 def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audio, progress,
               cache, testset=None, utterances=None):
     """:func:`simulate`, returning the report and the integer run of each utterance."""
@@ -126,6 +140,7 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
     residency = plan_residency(layers, streamed, hw.sram_bytes, act_bytes,
                                lambda info: sram_weight_footprint_bytes(info, hw),
                                staging_bytes=2 * hw.stream_tile_bytes)
+    _check_sram_reserve(hw, act_bytes, residency.staging_bytes)
     stride = cfg.encoder.stack_stride or cfg.encoder.stack_frames
     f = cfg.frontend
     hop_s, window_s = hop_window_s(f.sample_rate_hz, f.hop_ms, f.window_ms)

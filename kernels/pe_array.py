@@ -29,18 +29,26 @@ column of no work ended the product a cycle early, an audit found)
 ``wbytes`` and the per-PE maxima of ``decoded`` and ``wbytes`` (the decoder and SRAM-port
 bounds need the busiest PE).
 
-``stream_pipeline(frame_ptr, compute, n_tiles, tile_cycles, latency, n_buffers)``: items
-(layers in execution order) of consecutive frames, ``frame_ptr`` delimiting each frame. An item
-with ``n_tiles == 0`` has resident weights and computes for ``compute`` cycles; a streamed item
-is split into ``n_tiles`` tiles that DRAM fetches in order into ``n_buffers`` SRAM buffers (2 =
-double buffering), each tile occupying the channel ``tile_cycles`` and arriving ``latency``
-cycles after its request; its compute is spread evenly over the tiles. Per frame, from empty
-buffers at time 0, with tile ``g`` of the frame::
+``stream_pipeline(frame_ptr, compute, tail, n_tiles, tile_cycles, on_demand, latency,
+n_buffers)``: items (layers in execution order) of consecutive frames, ``frame_ptr``
+delimiting each frame. An item with ``n_tiles == 0`` has resident weights and computes for
+``compute`` cycles; a streamed item is split into ``n_tiles`` tiles that DRAM fetches in order
+into ``n_buffers`` SRAM buffers (2 = double buffering), each tile occupying the channel
+``tile_cycles`` and arriving ``latency`` cycles after its request; its compute less its
+``tail`` is spread evenly over the tiles, and the ``tail`` (the nonlinear unit's work, which
+needs the whole product) follows the last tile. Per frame, from empty buffers at time 0, with
+tile ``g`` of the frame and ``t`` the compute timeline (the end of the previous tile or item)::
 
     fetch_g  = max(channel_free, done_(g - n_buffers))     (its buffer must be free)
+               and, for an ``on_demand`` item, >= t        (its address is known only then)
     channel_free = fetch_g + tile_cycles
     arrive_g = fetch_g + latency + tile_cycles
-    done_g   = max(done_(g-1) or the end of the previous item, arrive_g) + compute / n_tiles
+    done_g   = max(t, arrive_g) + (compute - tail) / n_tiles
+
+An ``on_demand`` item is a streamed embedding: each tile is one lookup's row, which depends on
+the token just emitted, so it cannot be fetched ahead (until 2026-12-06 it was prefetched like
+weights, and the DRAM latency of every token-driven lookup was hidden; a DRAM audit found it,
+as it found the nonlinear work spread over the tiles, hidden behind the fetches).
 
 It returns each item's span on the compute timeline (from the end of the previous item to its
 own end) and the stall cycles within it (span - compute).
@@ -144,7 +152,8 @@ def pe_invocations(cost, issued, real, decoded, wbytes, active, queue_depth):
 
 
 @jit
-def stream_pipeline(frame_ptr, compute, n_tiles, tile_cycles, latency, n_buffers):
+def stream_pipeline(frame_ptr, compute, tail, n_tiles, tile_cycles, on_demand, latency,
+                    n_buffers):
     """Span and stall cycles of each item; see the module docstring."""
     n_items = compute.shape[0]
     span = np.zeros(n_items, np.float64)
@@ -160,18 +169,21 @@ def stream_pipeline(frame_ptr, compute, n_tiles, tile_cycles, latency, n_buffers
             if n <= 0:
                 t += compute[i]
             else:
-                per_tile = compute[i] / n
+                per_tile = (compute[i] - tail[i]) / n
                 for _ in range(n):
                     slot = g % n_buffers
                     fetch = channel_free
                     if g >= n_buffers and done_ring[slot] > fetch:
                         fetch = done_ring[slot]
+                    if on_demand[i] and t > fetch:
+                        fetch = t
                     channel_free = fetch + tile_cycles[i]
                     arrive = fetch + latency + tile_cycles[i]
                     begin = t if t > arrive else arrive
                     t = begin + per_tile
                     done_ring[slot] = t
                     g += 1
+                t += tail[i]
             span[i] = t - start
             stall[i] = span[i] - compute[i]
     return span, stall

@@ -74,15 +74,23 @@ def _positive(lo, hi):
     return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
 
 
+# What the tiny models keep in SRAM whatever streams (api._check_sram_reserve): 1,088 bytes
+# of activations and state, and on a weight-stationary systolic array the int32 partial sums
+# of its widest layer (256 rows), 1,024 more.
+TINY_RESERVE_BYTES = 1088 + 1024
+
+
 @st.composite
 def hardware(draw, array=None):
-    """A valid processor: every field of ``hw`` drawn (two tiles fit in SRAM; a systolic array
-    gates or computes zeros, never skips them)."""
+    """A valid processor: every field of ``hw`` drawn (two tiles fit in SRAM beside what the
+    tiny models keep on chip whatever streams, TINY_RESERVE_BYTES; a systolic array gates or
+    computes zeros, never skips them)."""
     arr = draw(st.sampled_from(["pe", "pe", "systolic"])) if array is None else array
     zeros = ("none", "gate", *SKIPS) if arr == "pe" else ("none", "gate")
-    sram = draw(st.sampled_from([2048, 4096, 8192, 16384, 40000, 65536, 2097152])
-                | st.integers(1024, 200_000))
-    tile = min(draw(st.sampled_from([64, 256, 1024, 4096, 16384])), sram // 2)
+    sram = draw(st.sampled_from([4096, 8192, 16384, 40000, 65536, 2097152])
+                | st.integers(4096, 200_000))
+    tile = min(draw(st.sampled_from([64, 256, 1024, 4096, 16384])),
+               (sram - TINY_RESERVE_BYTES) // 2)
     return {
         "array": arr,
         "zero_handling": draw(st.sampled_from(zeros)),
@@ -105,6 +113,7 @@ def hardware(draw, array=None):
         "clock_mhz": draw(_positive(10.0, 3000.0)),
         "nonlinear_ops_per_cycle": draw(_positive(0.5, 128.0)),
         "leakage_mw": draw(st.sampled_from([0.0, 20.0])),
+        "leakage_mw_per_mac": draw(st.sampled_from([0.0, 0.02])),
         "sram_leakage_mw_per_mib": draw(st.sampled_from([0.0, 5.0])),
         "idle_leakage_share": draw(st.sampled_from([0.0, 0.075, 1.0])),
     }
@@ -221,13 +230,19 @@ def _better(field: str, old, factor):
 def test_more_of_a_resource_never_adds_cycles_or_energy(model, hw, data):
     """More DRAM bandwidth, less DRAM latency, a faster decoder, a wider SRAM port, more lanes
     per PE, a deeper activation queue, a faster nonlinear unit or fewer cycles per empty column
-    never add cycles to the run or to any frame; only leakage changes energy, so never more."""
+    never add cycles to the run or to any frame; only leakage changes energy, so never more --
+    but more lanes are more MAC units, each leaking hw.leakage_mw_per_mac: their energy less
+    leakage never grows."""
     field = data.draw(st.sampled_from(sorted(KNOBS)), label="field")
     new = _better(field, hw[field], data.draw(KNOBS[field], label="factor"))
     slow, fast = _sim(model, hw), _sim(model, hw, **{field: new})
     assert _cycles(fast) <= _cycles(slow)
     assert np.all(_frames_ms(fast) <= _frames_ms(slow) + 1e-12)
-    assert fast["energy"]["total_uj"] <= slow["energy"]["total_uj"] * (1 + 1e-12)
+
+    def energy(report):
+        e = report["energy"]
+        return e["total_uj"] - (e["breakdown_uj"]["leakage"] if field == "lanes_per_pe" else 0)
+    assert energy(fast) <= energy(slow) * (1 + 1e-12) + 1e-9
     assert fast["traffic"]["dram_read_bytes"] == slow["traffic"]["dram_read_bytes"]
 
 
@@ -252,11 +267,14 @@ def test_a_faster_clock_never_lengthens_wall_time_by_a_cycle(model, hw, factor):
 
 @settings(max_examples=40, **PROPS)
 @given(model=MODEL, hw=hardware(), extra=st.sampled_from([1, 64, 512]) | st.integers(1, 150_000))
-def test_more_sram_never_adds_dram_bytes_or_cycles(model, hw, extra):
+def test_more_sram_never_adds_dram_bytes(model, hw, extra):
     """More SRAM holds at least the layers it held (a residency plan can always keep the old
-    one), so cycles never grow, nor DRAM bytes, but where the whole model starts to fit: its
-    embedding table is then preloaded rather than looked up, at most its own stream more
-    (the tests below pin the cases that broke this until 2026-12-06)."""
+    one), so DRAM bytes never grow but where the whole model starts to fit: its embedding
+    table is then preloaded rather than looked up, at most its own stream more (the tests
+    below pin the cases that broke this until 2026-12-06). Cycles are not the planner's
+    objective: a plan of fewer DRAM bytes can hide its tiles less well
+    (test_more_sram_can_trade_a_few_cycles_for_dram_bytes); on these examples they do not
+    grow."""
     small, big = _sim(model, hw), _sim(model, hw, sram_bytes=hw["sram_bytes"] + extra)
     price = 0
     if all(r["resident"] for r in big["layers"]) and \
@@ -267,6 +285,23 @@ def test_more_sram_never_adds_dram_bytes_or_cycles(model, hw, extra):
     assert np.all(_frames_ms(big) <= _frames_ms(small) + 1e-12)
 
 
+def test_more_sram_can_trade_a_few_cycles_for_dram_bytes():
+    """The residency knapsack minimizes DRAM bytes, not cycles: with more SRAM it may keep a
+    plan that reads 35 % fewer DRAM bytes (a third less energy) but hides its tiles less
+    well, 0.6 % more cycles. A DRAM audit (2026-12-06) found 32 such pairs in about 3,400
+    random ones, all with the decoder on the SRAM->PE path, at most +0.64 %; the README
+    had said more SRAM never adds cycles."""
+    fixed = ["hw.stream_tile_bytes=16384", "hw.dram_bandwidth_gb_per_s=6.685",
+             "hw.dram_latency_ns=0", "hw.decoder_location=sram_to_pe",
+             "hw.decoder_symbols_per_cycle=8", "hw.sram_bytes_per_cycle=64"]
+    less, more = (azsim.simulate(model="small", overrides=fixed + [f"hw.sram_bytes={s}"])
+                  for s in (665263, 872608))
+    assert more["traffic"]["dram_read_bytes"] < 0.7 * less["traffic"]["dram_read_bytes"]
+    assert more["energy"]["total_uj"] < 0.7 * less["energy"]["total_uj"]
+    assert less["latency"]["cycles"] < more["latency"]["cycles"] \
+        < 1.01 * less["latency"]["cycles"]
+
+
 def _full_fit_threshold(extra=()) -> int:
     """The least sram_bytes that holds the whole model (tiny dense, 64-byte tiles), which is
     then preloaded whole; below it the knapsack streams the embedding, whose 4 lookups read
@@ -274,7 +309,7 @@ def _full_fit_threshold(extra=()) -> int:
     def fits(s):
         d = _run([f"hw.sram_bytes={s}", "hw.stream_tile_bytes=64", *extra])
         return all(r["resident"] for r in d["layers"])
-    lo, hi = 1024, 2097152
+    lo, hi = 4096, 2097152
     assert not fits(lo) and fits(hi)
     while hi - lo > 1:
         mid = (lo + hi) // 2

@@ -36,12 +36,26 @@ def _env(tmp_path, **extra):
     return dict(os.environ, TMPDIR=str(tmp), **extra)
 
 
+def _default_sigint():
+    """A shell runs a background job (`pytest ... &`) with SIGINT ignored, and children
+    inherit that: Python then installs no KeyboardInterrupt handler, the 'Ctrl-C' below is
+    ignored and the command ends 0 (three tests failed so on 2026-12-06). Ctrl-C at a
+    terminal comes to a process with the default disposition: restore it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(args, tmp_path, env=None, **kw):
     kw.setdefault("stdout", subprocess.PIPE)
     kw.setdefault("stderr", subprocess.PIPE)
+    then = kw.pop("preexec_fn", None)
+
+    def prepare():
+        _default_sigint()
+        if then is not None:
+            then()
     # its own session: Ctrl-C goes to its process group, and its processes can be found
     return subprocess.Popen(AZSIM + list(args), cwd=tmp_path, env=env or _env(tmp_path),
-                            start_new_session=True, **kw)
+                            start_new_session=True, preexec_fn=prepare, **kw)
 
 
 def _wait_for(cond, proc=None, timeout=TIMEOUT, what="a marker"):

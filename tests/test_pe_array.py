@@ -82,10 +82,13 @@ def test_stream_pipeline_matches_twin(latency, buffers):
     rng = np.random.default_rng(int(latency) + buffers)
     frame_ptr = np.array([0, 3, 5, 5, 9, 10])
     compute = rng.random(10) * 100
+    tail = compute * rng.random(10) * 0.5
     n_tiles = rng.integers(0, 5, 10)
     tile_cycles = rng.random(10) * 30
-    got = K.stream_pipeline(frame_ptr, compute, n_tiles, tile_cycles, latency, buffers)
-    want = R.stream_pipeline(frame_ptr, compute, n_tiles, tile_cycles, latency, buffers)
+    on_demand = rng.random(10) < 0.3
+    args = (frame_ptr, compute, tail, n_tiles, tile_cycles, on_demand, latency, buffers)
+    got = K.stream_pipeline(*args)
+    want = R.stream_pipeline(*args)
     np.testing.assert_allclose(got[0], want[0])
     np.testing.assert_allclose(got[1], want[1], atol=1e-9)
     # Resident items never stall; spans cover at least the compute.
@@ -93,13 +96,39 @@ def test_stream_pipeline_matches_twin(latency, buffers):
     assert np.all(got[1][n_tiles == 0] == pytest.approx(0.0, abs=1e-9))
 
 
+def _pipe(compute, n_tiles, tile_cycles, latency, buffers, tail=None, on_demand=None):
+    n = len(compute)
+    return K.stream_pipeline(np.array([0, n]), np.asarray(compute, float),
+                             np.zeros(n) if tail is None else np.asarray(tail, float),
+                             np.asarray(n_tiles), np.asarray(tile_cycles, float),
+                             np.zeros(n, bool) if on_demand is None else np.asarray(on_demand),
+                             float(latency), buffers)
+
+
 def test_stream_pipeline_double_buffering_overlaps_transfer_and_compute():
-    one = K.stream_pipeline(np.array([0, 1]), np.array([100.0]), np.array([10]),
-                            np.array([10.0]), 0.0, 1)[0][0]
-    two = K.stream_pipeline(np.array([0, 1]), np.array([100.0]), np.array([10]),
-                            np.array([10.0]), 0.0, 2)[0][0]
+    one = _pipe([100.0], [10], [10.0], 0.0, 1)[0][0]
+    two = _pipe([100.0], [10], [10.0], 0.0, 2)[0][0]
     assert two == pytest.approx(10 + 100)        # first tile, then compute hides the rest
     assert one == pytest.approx(10 * (10 + 10))  # one buffer: fetch and compute alternate
+
+
+def test_an_embedding_row_is_fetched_when_its_token_is_known_not_ahead():
+    """A streamed lookup's row depends on the token just emitted: each lookup waits the
+    latency after the compute before it (it was prefetched at cycle 0; DRAM audit)."""
+    # a resident item of 50 cycles, then 3 lookups of 1 cycle each, 2-cycle transfers
+    ahead = _pipe([50.0, 3.0], [0, 3], [0.0, 2.0], 100, 2)[0]
+    demand = _pipe([50.0, 3.0], [0, 3], [0.0, 2.0], 100, 2, on_demand=[False, True])[0]
+    assert demand[1] == pytest.approx(3 * (100 + 2 + 1))     # each lookup: latency + row
+    assert ahead[1] < demand[1]
+
+
+def test_the_nonlinear_tail_follows_the_last_tile():
+    """The nonlinear work needs the whole product: it is not hidden behind the fetches of a
+    streamed layer's tiles (it was spread over them; DRAM audit)."""
+    spread = _pipe([40.0], [4], [30.0], 0, 2)[0][0]
+    tail = _pipe([40.0], [4], [30.0], 0, 2, tail=[20.0])[0][0]
+    assert spread == pytest.approx(4 * 30 + 10)      # DRAM-bound: the last tile's compute
+    assert tail == pytest.approx(4 * 30 + 5 + 20)    # its share of the products, then the tail
 
 
 # --------------------------------------------------------------------------------- mapping

@@ -293,11 +293,15 @@ def _layer_arrays(k: int, info, log, plan) -> dict:
     cnt["dram_read_bytes"] = _zeros(n) if resident else stream_bytes
     dram_bpc = hw.dram_bandwidth_gb_per_s * 1e9 / (hw.clock_mhz * 1e6)
     n_tiles = np.where(stage > 0, np.ceil(stage / hw.stream_tile_bytes), 0).astype(np.int64)
+    on_demand = info.kind == "embedding"
+    if on_demand:   # a streamed table: each lookup fetches its own row, when its token is known
+        n_tiles = np.where(stage > 0, inv, 0).astype(np.int64)
     safe = np.maximum(n_tiles, 1)
     dram_tile = cnt["dram_read_bytes"] / safe / dram_bpc
     decoder_tile = stream_symbols / safe / hw.decoder_symbols_per_cycle
-    return {"compute": mv + extra + nonlinear, "attributed": attributed, "sched": sched,
-            "busy": busy, "counts": cnt, "n_tiles": n_tiles,
+    return {"compute": mv + extra + nonlinear, "tail": nonlinear, "on_demand": on_demand,
+            "attributed": attributed, "sched": sched, "busy": busy, "counts": cnt,
+            "n_tiles": n_tiles,
             "tile_cycles": np.maximum(dram_tile, decoder_tile),
             "decoder_paced": decoder_tile > dram_tile,   # the decoder sets the tiles' pace
             "dram_transfer": n_tiles * dram_tile, "decoder_transfer": n_tiles * decoder_tile,
@@ -325,11 +329,14 @@ def utterance_costs(log, plan) -> UtteranceCost:
     order = np.argwhere(inv.T > 0)                            # (frame, layer), frame-major
     frames, layers = order[:, 0], order[:, 1]
     compute = np.array([parts[k]["compute"][f] for f, k in order], np.float64)
+    tail = np.array([parts[k]["tail"][f] for f, k in order], np.float64)
     n_tiles = np.array([parts[k]["n_tiles"][f] for f, k in order], np.int64)
     tile_cycles = np.array([parts[k]["tile_cycles"][f] for f, k in order], np.float64)
+    on_demand = np.array([parts[k]["on_demand"] for _, k in order], np.bool_)
     frame_ptr = np.searchsorted(frames, np.arange(n_frames + 1)).astype(np.int64)
     latency = hw.dram_latency_ns * 1e-9 * hw.clock_mhz * 1e6
-    span, stall = K.stream_pipeline(frame_ptr, compute, n_tiles, tile_cycles, float(latency), 2)
+    span, stall = K.stream_pipeline(frame_ptr, compute, tail, n_tiles, tile_cycles, on_demand,
+                                    float(latency), 2)
     stall = np.maximum(stall, 0.0)
     # Whole cycles: the rounded-up running total of each frame, differenced per item.
     cycles_item = np.zeros(span.size, np.int64)

@@ -37,7 +37,8 @@ def pe_invocations(cost, issued, real, decoded, wbytes, active, queue_depth):
     return out
 
 
-def stream_pipeline(frame_ptr, compute, n_tiles, tile_cycles, latency, n_buffers):
+def stream_pipeline(frame_ptr, compute, tail, n_tiles, tile_cycles, on_demand, latency,
+                    n_buffers):
     span = np.zeros(len(compute))
     stall = np.zeros(len(compute))
     for f in range(len(frame_ptr) - 1):
@@ -46,12 +47,17 @@ def stream_pipeline(frame_ptr, compute, n_tiles, tile_cycles, latency, n_buffers
             start = t
             if n_tiles[i] <= 0:
                 t += compute[i]
-            for _ in range(max(n_tiles[i], 0)):
+                span[i] = t - start
+                stall[i] = span[i] - compute[i]
+                continue
+            for _ in range(n_tiles[i]):
                 free = done[-n_buffers] if len(done) >= n_buffers else 0.0
-                fetch = max(channel, free)
+                fetch = max(channel, free, t if on_demand[i] else 0.0)
                 channel = fetch + tile_cycles[i]
-                t = max(t, fetch + latency + tile_cycles[i]) + compute[i] / n_tiles[i]
+                t = max(t, fetch + latency + tile_cycles[i]) \
+                    + (compute[i] - tail[i]) / n_tiles[i]
                 done.append(t)
+            t += tail[i]
             span[i] = t - start
             stall[i] = span[i] - compute[i]
     return span, stall

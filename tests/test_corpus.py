@@ -1,5 +1,7 @@
 """The synthetic corpus plan (issue #6): splits disjoint by voice and by sentence, and the three
 contact-name lists kept apart so the biasing test (issue #7) hears only unseen names."""
+import json
+
 import numpy as np
 import pytest
 
@@ -112,6 +114,29 @@ def test_every_contact_request_names_its_contact_right_after_a_carrier_phrase():
     assert own != grammar.name_sentences(50, 5)
     for text, plain in zip(own, grammar.name_sentences(50, 5, names=["amy", "bob"])):
         assert text.replace("zuleika", "amy").replace("wolfram", "bob") == plain
+
+
+def test_a_corpus_whose_training_voices_include_the_shipped_test_voices_says_so(tmp_path):
+    """Stage 3's names corpus (--seed 1, before --voice-split-seed) put 11 of the 14 shipped
+    test voices into the training of every shipped model, without a word (corpus audit,
+    2026-12-06). Such a corpus now warns; split 0's training voices are clean."""
+    import shutil
+    import warnings
+
+    shutil.which("espeak-ng") or pytest.skip("espeak-ng not installed")
+    from azsim.corpus.build import build_corpus, shipped_test_voices_in_training
+    from azsim.corpus.synth import list_variants
+    from azsim.errors import AzsimWarning
+    one = split_variants(list_variants(), 1)
+    assert len(shipped_test_voices_in_training(one, {"names_train": 8000})) == 11
+    assert shipped_test_voices_in_training(one, {"test": 10}) == []      # nothing trains
+    assert shipped_test_voices_in_training(split_variants(list_variants(), 0),
+                                           {"train": 10}) == []
+    with pytest.warns(AzsimWarning, match="11 of the shipped test set's"):
+        build_corpus(tmp_path / "c", {"train": 1}, seed=1, jobs=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AzsimWarning)
+        build_corpus(tmp_path / "d", {"train": 1}, seed=1, jobs=1, voice_split_seed=0)
 
 
 def test_a_fresh_seed_with_the_old_voice_split_seed_keeps_the_held_out_voices(tmp_path):
@@ -261,6 +286,8 @@ def _tiny_corpus(folder, seed, n_train, n_dev=3, names_train=0, voice_split_seed
                  snr_db=rng.uniform(0, 30, size=n).astype(np.float32))
     (folder / "corpus.json").write_text(json.dumps(
         {"seed": seed, "voice_split_seed": voice_split_seed, "sizes": sizes,
+         "variants": {"train": [f"en+t{voice_split_seed}"], "dev": [f"en+d{voice_split_seed}"],
+                      "test": [f"en+x{voice_split_seed}"]},
          "frontend": {"n_mels": 4, "hop_ms": 10.0, "window_ms": 25.0}, "seconds": {}}))
     return folder
 
@@ -308,6 +335,30 @@ def test_merge_refuses_sources_with_different_voice_splits(tmp_path):
     b = _tiny_corpus(tmp_path / "b", 2, 3, voice_split_seed=7)
     with pytest.raises(AzsimError, match="voice_split_seed differs"):
         merge_corpora(tmp_path / "m", [a, b])
+    assert not (tmp_path / "m").exists()
+
+
+def test_merge_compares_the_recorded_voice_split_not_only_its_seed(tmp_path):
+    """Two corpora made before --voice-split-seed recorded no seed (None == None merged, one's
+    training voices the other's test voices: how stage 3's names corpus put 11 of the shipped
+    test voices into training); one seed over another espeak-ng voice list splits otherwise.
+    The recorded variant lists decide (corpus audit, 2026-12-06)."""
+    from azsim.corpus.build import merge_corpora
+    from azsim.errors import AzsimError
+
+    a = _tiny_corpus(tmp_path / "a", 1, 3)
+    b = _tiny_corpus(tmp_path / "b", 2, 3)
+    meta = json.loads((b / "corpus.json").read_text())
+    other = dict(meta, variants={"train": ["en+x0"], "dev": ["en+d0"], "test": ["en+t0"]})
+    (b / "corpus.json").write_text(json.dumps(other))
+    with pytest.raises(AzsimError, match="variants differs"):
+        merge_corpora(tmp_path / "m", [a, b])
+    for m in (meta, {k: v for k, v in meta.items() if k not in ("variants",
+                                                                  "voice_split_seed")}):
+        old = {k: v for k, v in m.items() if k != "variants"}
+        (b / "corpus.json").write_text(json.dumps(old))
+        with pytest.raises(AzsimError, match="records no voice split"):
+            merge_corpora(tmp_path / "m", [a, b])
     assert not (tmp_path / "m").exists()
 
 

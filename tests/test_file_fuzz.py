@@ -39,6 +39,8 @@ from azsim.decode.lattice import Edge, Lattice, LatticeFormatError, load_lattice
 from azsim.sweep.store import ResultsError, ResultStore
 
 DEEP = "[" * 100_000 + "]" * 100_000      # deeper than Python's recursion limit
+# a corpus's recorded voice split (corpus-merge compares it)
+VARIANTS = {"train": ["en+a"], "dev": ["en+b"], "test": ["en+c"]}
 FRONTEND = {"sample_rate_hz": 16000, "n_mels": 80, "window_ms": 25.0, "hop_ms": 10.0,
             "n_fft": 512, "f_max_hz": 7600.0}
 
@@ -137,8 +139,9 @@ def _corpus(root, name, meta=None, splits=None, raw_meta=None):
     if raw_meta is not None:
         (folder / "corpus.json").write_bytes(raw_meta)
     else:
-        meta = {"seed": 0, "voice_split_seed": 0, "sizes": {"train": 2, "dev": 1},
-                "seconds": {}, "frontend": dict(FRONTEND)} if meta is None else meta
+        meta = {"seed": 0, "voice_split_seed": 0, "variants": VARIANTS,
+                "sizes": {"train": 2, "dev": 1}, "seconds": {},
+                "frontend": dict(FRONTEND)} if meta is None else meta
         (folder / "corpus.json").write_text(json.dumps(meta))
     for name_, arrays in (splits or {"train": (2, 0, 80), "dev": (1, 2, 80)}).items():
         np.savez(folder / f"{name_}.npz",
@@ -550,8 +553,8 @@ def test_corpus_merge_of_other_dtypes_names_source_and_array(cli, tmp_path):
 def test_corpus_merge_counts_the_held_out_splits_it_copies(cli, tmp_path):
     """The last source's description said 'seconds': {} (and could say any size)."""
     a, b = _corpus(tmp_path, "a"), _corpus(tmp_path, "b", meta={
-        "voice_split_seed": 0, "frontend": FRONTEND, "sizes": {"train": 2, "dev": 7},
-        "seconds": {}})
+        "voice_split_seed": 0, "variants": VARIANTS, "frontend": FRONTEND,
+        "sizes": {"train": 2, "dev": 7}, "seconds": {}})
     code, out, err = cli("corpus-merge", str(tmp_path / "out"), a, b)
     assert code in (0, None), err
     meta = json.loads((tmp_path / "out" / "corpus.json").read_text())
@@ -799,6 +802,7 @@ def test_corpus_merge_and_relabel_name_a_bad_source(cli, tmp_path):
                  "features": np.zeros((4, 80), np.float16), "offsets": np.array([0, 2, 4]),
                  "texts": np.array([b"a", b"b"])}}), "texts is |S1"),
              "seed": (_corpus(tmp_path, "seed", meta={"voice_split_seed": 5,
+                                                      "variants": VARIANTS,
                                                       "frontend": FRONTEND}), "voice_split_seed"),
              "no-train": (_corpus(tmp_path, "notrain", splits={"train": empty, "dev": (1, 0, 80)}),
                           "no training utterances")}

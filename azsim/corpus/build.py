@@ -28,13 +28,14 @@ import os
 import shutil
 import signal
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import AzsimError, quoted
+from ..errors import AzsimError, AzsimWarning, quoted
 from ..model.frontend import FrontendSpec, hop_window_s, log_mel
 from ..model.loading import check_feature_frontend, check_frontend_record
 from ..npzfile import check_offsets, read_npz
@@ -184,6 +185,14 @@ def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None
     out.mkdir(parents=True, exist_ok=True)
     split_seed = seed if voice_split_seed is None else voice_split_seed
     variants = synth.split_variants(synth.list_variants(), split_seed)
+    heard = shipped_test_voices_in_training(variants, sizes)
+    if heard:
+        warnings.warn(f"corpus DIR {out_dir}: its training voices include {len(heard)} of the "
+                      f"shipped test set's ({', '.join(heard[:4])}"
+                      f"{', ...' if len(heard) > 4 else ''}); a model trained on it has heard "
+                      "them, and its shipped-test-set WER is no held-out figure (give "
+                      "--voice-split-seed 0, the shipped set's split)", AzsimWarning,
+                      stacklevel=2)
     work = plan(seed, sizes, variants, pseudo_names, random_voices,
                 grammar_version=grammar_version)   # grammar.sentences checks the version
     jobs = jobs or os.cpu_count() or 1
@@ -303,6 +312,17 @@ def load_split(corpus_dir, split: str) -> dict[str, np.ndarray]:
     """Every array of one split, checked (``check_split``)."""
     check_split(corpus_dir, split)
     return _read_split(corpus_dir, split)
+
+
+def shipped_test_voices_in_training(variants: dict, sizes: dict) -> list[str]:
+    """The shipped test set's voice variants among a corpus's training variants, when it has
+    training splits. Stage 3's names corpus was drawn with --seed 1 before
+    --voice-split-seed existed, and put 11 of the 14 into the training of every shipped model
+    (README, issue #6, "Voices the models heard"); this is what would have said so."""
+    if not any(sizes.get(split, 0) > 0 for split in ("train", "names_train")):
+        return []
+    shipped = synth.split_variants(synth.list_variants(), 0)["test"]
+    return sorted(set(shipped) & set(variants["train"]))
 
 
 def split_seconds(offsets: np.ndarray, sample_rate_hz: int, hop_ms: float,
@@ -511,11 +531,25 @@ def merge_corpora(out_dir, sources: list) -> dict:
         if not n:
             raise AzsimError(f"corpus merge source {src}: holds no training utterances; it "
                              "would add nothing to the merged corpus")
-    for key in ("voice_split_seed", "frontend"):
+    for src, m in zip(srcs, metas):
+        # the split's seed alone is not the split: corpora made before --voice-split-seed
+        # record none (two of them compared None == None and merged, one's training voices
+        # the other's test voices), and another espeak-ng voice list splits one seed
+        # differently; the recorded variant lists are compared (corpus audit, 2026-12-06)
+        v = m.get("variants")
+        if not (isinstance(v, dict) and all(isinstance(v.get(k), list)
+                                            for k in ("train", "dev", "test"))):
+            raise AzsimError(f"corpus merge source {src}: its corpus.json records no voice "
+                             "split (the train, dev and test variants), so its training voices "
+                             "cannot be checked against the others' held-out voices; give "
+                             "corpora made by azsim corpus since 2026-12-02")
+    for key in ("voice_split_seed", "variants", "frontend"):
         values = [m.get(key) for m in metas]
         if any(v != values[0] for v in values):
-            raise AzsimError(f"corpus merge sources: {key} differs ("
-                             + ", ".join(f"{s}: {v}" for s, v in zip(srcs, values))
+            shown = [f"{s}: {v}" if key != "variants" else
+                     f"{s}: test {', '.join(v['test'][:4])}{', ...' if len(v['test']) > 4 else ''}"
+                     for s, v in zip(srcs, values)]
+            raise AzsimError(f"corpus merge sources: {key} differs (" + "; ".join(shown)
                              + "); only corpora with the same voice split and frontend merge")
     for split in TRAINING_SPLITS:
         _check_mergeable(split, [s for s, h in zip(srcs, held) if split in h])

@@ -5,8 +5,10 @@
 
 Writes
 
-* ``azsim/data/testset/test.npz``: the held-out test split (voices and sentences never seen
-  in training), log-mel features only;
+* ``azsim/data/testset/test.npz``: the held-out test split (its sentences never a training
+  text; its voices split 0's test variants, which the corpora of split 0 never train on -- but
+  the shipped models heard 11 of the 14 in stage 3's names corpus of split 1, README,
+  "Voices the models heard"), log-mel features only;
 * ``azsim/data/testset/names.npz``: test-voice requests naming contacts never seen in training
   (contextual biasing, issue #7);
 * ``azsim/data/testset/calibration.npz``: the first 40 dev-split utterances, on which every

@@ -4,8 +4,9 @@ Every request is one of a few dozen intent templates (devices, rooms, numbers, t
 music, calls and messages to contacts, weather, shopping lists, reminders, volume and playback
 control) whose slots are filled from word lists. The grammar yields tens of thousands of
 distinct sentences from a few hundred words, so a sentence-level split leaves the test set
-with word sequences the model never heard while every word occurs in training (a test checks
-it over the whole grammar).
+with sentences the model never heard as such while every word occurs in training (a test
+checks it over the whole grammar). The split is by exact text, not by template: a short test
+sentence can occur inside a longer training one ("thank you" in "thank you for that").
 
 Numbers, times and percentages are spelled out as a speaker says them ("twenty five",
 "seven thirty p m"), in the model's alphabet (lower case letters, space, apostrophe).

@@ -281,7 +281,9 @@ def pareto(rows: Sequence[Mapping], given: Mapping[str, Any] | None = None) -> F
     show_wer, wer_note = _wer_note(rows)
     if show_wer:
         panels.append(("wer", 100.0, "word error rate, %"))
-    fig = _new_figure(6.2 * len(panels) + 1.6, 4.6)
+    # room on the right for the legend's notes on the front's points (below)
+    notes_in = 2.8 if any(f not in (BITS, SPARSITY) for f in fields) else 0.0
+    fig = _new_figure(6.2 * len(panels) + 1.6 + notes_in, 4.6)
     axes = np.atleast_1d(fig.subplots(1, len(panels)))
     bit_values = sorted({r[BITS] for r in rows}, reverse=True)
     sparsities = sorted({r[SPARSITY] for r in rows})
@@ -291,6 +293,7 @@ def pareto(rows: Sequence[Mapping], given: Mapping[str, Any] | None = None) -> F
               for k, b in enumerate(bit_values)}
     shapes = "osD^v<>p*h"   # reused past ten sparsities (an eleventh was a KeyError)
     markers = {sp: shapes[k % len(shapes)] for k, sp in enumerate(sparsities)}
+    front_notes: list[str] = []
     for ax, (col, scale, label) in zip(axes, panels):
         for r in rows:
             ax.scatter(r[col] * scale, r["energy_total_uj"], s=36, color=colors[r[BITS]],
@@ -301,6 +304,23 @@ def pareto(rows: Sequence[Mapping], given: Mapping[str, Any] | None = None) -> F
         ax.step(fx, fy, where="post", color="black", lw=1.2, zorder=3)
         ax.scatter(fx, fy, s=110, facecolors="none", edgecolors="black", lw=1.2, zorder=4,
                    label=f"Pareto front ({len(front)})")
+        # colour and marker tell bits and sparsity apart; the front's points are numbered
+        # and the legend names their other swept fields (array, format, clock, model...),
+        # which drew the same symbols and left the design on the front unnamed (plot audit,
+        # 2026-12-06)
+        others = [f for f in fields if f not in (BITS, SPARSITY)]
+        if others:
+            name = label.split(",")[0].split(" (")[0]
+            varying = [f for f in others if len({_fmt(r.get(f)) for r in front}) > 1]
+            shared = [f for f in others if f not in varying]
+            if shared:
+                front_notes.append(f"{name} front: " + _label(front[0], shared))
+            for k, (r, x, y) in enumerate(zip(front, fx, fy), start=1):
+                tag = f"{name[0].upper()}{k}"
+                ax.annotate(tag, (x, y), xytext=(6, 5), textcoords="offset points",
+                            fontsize=7, color="0.2")
+                if varying:
+                    front_notes.append(f"{tag}: {_label(r, varying)}")
         _log_if_wide(ax, [r[col] * scale for r in rows], "x")
         _log_if_wide(ax, [r["energy_total_uj"] for r in rows], "y")
         ax.set_xlabel(label)
@@ -314,12 +334,14 @@ def pareto(rows: Sequence[Mapping], given: Mapping[str, Any] | None = None) -> F
                 for s in sparsities]
     handles.append(Line2D([], [], ls="-", marker="o", mfc="none", color="black",
                           label="Pareto front"))
+    handles += [Line2D([], [], ls="", label=note) for note in front_notes]
     fig.legend(handles=handles, loc="outside right center", frameon=False)
     others = [f for f in fields if f not in (BITS, SPARSITY)]
     more = f"; all values of {', '.join(others)}" if others else ""
     shown = "".join(f"; {k} = {_fmt(v)}" for k, v in (given or {}).items())
     _suptitle(fig, f"Energy against latency{' and WER' if len(panels) > 1 else ''}, "
-                 f"{len(rows)} points\n({setup_names(rows)}{shown}{more}{wer_note})")
+                 f"{len(rows)} point{'' if len(rows) == 1 else 's'}\n"
+                 f"({setup_names(rows)}{shown}{more}{wer_note})")
     return fig
 
 

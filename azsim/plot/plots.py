@@ -68,7 +68,9 @@ def _context(rows, fixed: Mapping[str, Any]) -> str:
     """The models, processors and audio of ``rows`` (all of them: the first row's named a
     small point tiny) and the slice ``fixed``."""
     seconds = joined(f"{r['audio_s']:.2f}" for r in rows)
-    text = f"{setup_names(rows)}, {seconds} s of audio"
+    speech = joined(str(r.get(INPUT, "")) for r in rows)   # titles never named the input
+    text = f"{setup_names(rows)}, {speech}: {seconds} s of audio" if speech else \
+        f"{setup_names(rows)}, {seconds} s of audio"
     if fixed:
         text += "; " + ", ".join(f"{k} = {_fmt(v)}" for k, v in fixed.items())
     return text
@@ -261,7 +263,9 @@ def energy_breakdown(rows: Sequence[Mapping], given: Mapping[str, Any] | None = 
     ax.set_ylabel("energy, uJ")
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)
-    ax.legend(title="component", frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    handles, labels = ax.get_legend_handles_labels()   # top of the stack first, as drawn
+    ax.legend(handles[::-1], labels[::-1], title="component", frameon=False, loc="upper left",
+              bbox_to_anchor=(1.0, 1.0))
     _suptitle(fig, f"Energy by component ({_context(rows, fixed)})")
     return fig
 

@@ -110,8 +110,11 @@ def setup_names(rows: Sequence[Mapping[str, Any]]) -> str:
     """The models and processors of ``rows`` (with their records, :func:`ok_rows`) for a
     title: ``tiny on az-edge``, ``tiny and small on az-edge`` (titles named the first row's
     only, beside rows of another model)."""
+    def processor(r) -> str:   # a preset run as the other array type says so (plot audit)
+        hw = r["_record"]["hardware"]
+        return hw["name"] + (" as a systolic array" if hw.get("array") == "systolic" else "")
     return (f"{joined(r['_record']['model']['name'] for r in rows)} on "
-            f"{joined(r['_record']['hardware']['name'] for r in rows)}")
+            f"{joined(processor(r) for r in rows)}")
 
 
 def _hashable(value: Any) -> Any:

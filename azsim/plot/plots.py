@@ -431,8 +431,8 @@ def timeline(rows: Sequence[Mapping], point_keys: Sequence[str] = (), utterance:
             axes[0].plot([arrival[rf]], [compute[rf]], marker="o", ms=8, mfc="none",
                          color=palette(k))
             axes[-1].axvline(done, color=palette(k), ls="-.", lw=1.0,
-                             label=f"final result ready ({after:.1f} ms after the end of "
-                                   "audio): frame circled above")
+                             label=f"{label}: final result {after:.1f} ms after the end of "
+                                   "audio (its frame circled)")
     ends = {u["file"]: u["seconds"] for u in utts}
     budgets = dict.fromkeys(r["_record"]["audio"]["frame_ms"] for r in chosen)
     for frame_ms in budgets:   # each point's own frame period, on the compute panel only

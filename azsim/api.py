@@ -82,9 +82,10 @@ def _check_sram_reserve(hw, act_bytes: int, staging_bytes: int) -> None:
         tiles = (f" and two stream tiles of {hw.stream_tile_bytes:,} bytes (hw.stream_tile_bytes)"
                  if staging_bytes else "")
         raise ConfigError(f"hw.sram_bytes = {hw.sram_bytes:,} cannot hold what the model keeps "
-                          f"on chip: {act_bytes:,} bytes of activations and recurrent state "
-                          f"(the largest layer's writes in a frame, every LSTM layer's state, "
-                          f"the decoder's entries){tiles}; give at least {need:,}")
+                          f"on chip: {act_bytes:,} bytes of activations and state (the largest "
+                          "layer's writes in a frame, every LSTM layer's state, the decoder's "
+                          "entries and, on a weight-stationary systolic array, the partial "
+                          f"sums between row folds){tiles}; give at least {need:,}")
 
 
 def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audio, progress,

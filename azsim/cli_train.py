@@ -585,6 +585,8 @@ def _refuse_repeated_inputs(inputs, paths) -> None:
     that matched it twice) would count twice in the average: refused, naming both."""
     seen: dict[str, int] = {}
     for i, path in enumerate(paths):
+        if not os.path.exists(path):   # loading names a missing file ("same file" did)
+            continue
         key = os.path.realpath(path)
         if key in seen:
             j = seen[key]

@@ -13,8 +13,9 @@ variants restricted to them:
 
 * ``DIR/test.npz`` and ``DIR/corpus.json``: a fresh draw of the test split (test-bucket
   sentences, never a training text), ``--test N --seed S --voice-split-seed 0 --grammar G``;
-* ``DIR/shipped_subset.npz``: the shipped test set's utterances in those voices, in the
-  shipped format.
+* ``DIR-shipped.npz`` (beside DIR, not in it, so that eval does not take DIR's corpus.json
+  for its description): the shipped test set's utterances in those voices, in the shipped
+  format.
 
 Usage::
 
@@ -82,8 +83,9 @@ def main(argv=None) -> int:
         synth.split_variants = split
     print(f"{args.out_dir}/test.npz: {meta['sizes']['test']} utterances, "
           f"{meta['seconds']['test'] / 3600:.2f} h, test variants {meta['variants']['test']}")
-    n = shipped_subset(voices, f"{args.out_dir}/shipped_subset.npz")
-    print(f"{args.out_dir}/shipped_subset.npz: {n} of the shipped test set's 250 utterances")
+    subset = f"{args.out_dir.rstrip('/')}-shipped.npz"
+    n = shipped_subset(voices, subset)
+    print(f"{subset}: {n} of the shipped test set's 250 utterances")
     return 0
 
 

@@ -351,7 +351,11 @@ def test_merge_compares_the_recorded_voice_split_not_only_its_seed(tmp_path):
     meta = json.loads((b / "corpus.json").read_text())
     other = dict(meta, variants={"train": ["en+x0"], "dev": ["en+d0"], "test": ["en+t0"]})
     (b / "corpus.json").write_text(json.dumps(other))
-    with pytest.raises(AzsimError, match="variants differs"):
+    with pytest.raises(AzsimError, match="variants.train differs"):
+        merge_corpora(tmp_path / "m", [a, b])
+    (b / "corpus.json").write_text(json.dumps(dict(meta, variants={
+        "train": [1], "dev": ["en+d0"], "test": ["en+t0"]})))   # hand-edited: no traceback
+    with pytest.raises(AzsimError, match="records no voice split"):
         merge_corpora(tmp_path / "m", [a, b])
     for m in (meta, {k: v for k, v in meta.items() if k not in ("variants",
                                                                   "voice_split_seed")}):

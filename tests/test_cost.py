@@ -534,3 +534,41 @@ def test_a_frame_dropped_at_the_time_reduction_does_not_delay_the_result():
         assert u["cycles"] == pytest.approx(sum(u["frame_compute_ms"]) * 1e3, rel=1e-9)
     # on one of them the dropped frame itself finishes after the audio has ended
     assert any(u["frame_finish_ms"][-1] > u["seconds"] * 1e3 for u in odd)
+
+
+def test_an_sram_too_small_for_what_the_model_keeps_is_a_one_line_error(cli):
+    """tiny keeps 1,088 bytes of activations and state: a 256-byte SRAM ran as if it held
+    them, the weight budget clamped to 0 (DRAM audit)."""
+    code, out, err = cli("run", "--model", "tiny", "--set", "hw.sram_bytes=256",
+                         "--set", "hw.stream_tile_bytes=128")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "hw.sram_bytes = 256 cannot hold" in err and "give at least 1,344" in err
+
+
+def test_streamed_embedding_lookups_each_wait_the_dram_latency():
+    """With only the embedding streaming, every lookup's row is fetched when its token is
+    known: the layer's DRAM stall is at least the latency per lookup (it was prefetched at
+    the frame's start and hid it; DRAM audit). Tiny streams its table just below the size
+    that holds the whole model."""
+    latency_cycles = 10_000 * 1e-9 * 800e6     # 10 us at 800 MHz
+    run = _run("hw.sram_bytes=159000", "hw.stream_tile_bytes=64", "hw.dram_latency_ns=10000")
+    embed = next(r for r in run["layers"] if r["name"] == "pred.embed")
+    assert not embed["resident"] and embed["invocations"] > 0
+    assert embed["cycles_by_resource"]["dram"] >= embed["invocations"] * latency_cycles - 1e-6
+
+
+def test_a_streamed_layers_nonlinear_work_follows_its_last_tile():
+    """The nonlinear unit needs the whole product: on a DRAM-bound streamed layer its work
+    adds to the layer's cycles instead of hiding behind the tile fetches (it was spread over
+    the tiles; DRAM audit). A slow nonlinear unit against a near-free one: the difference is
+    the nonlinear cycles, whole."""
+    base = ("hw.sram_bytes=40000", "hw.stream_tile_bytes=4096", "hw.dram_bandwidth_gb_per_s=0.2")
+    slow = _run(*base, "hw.nonlinear_ops_per_cycle=1")
+    fast = _run(*base, "hw.nonlinear_ops_per_cycle=100000")
+    # the first streamed layer of a frame (a later one's fetches may overlap the previous
+    # layer's nonlinear tail, which then shows in that layer's span)
+    r = next(r for r in slow["layers"] if not r["resident"] and r["kind"] == "lstm")
+    f = next(x for x in fast["layers"] if x["name"] == r["name"])
+    nonlinear = r["cycles_by_resource"]["nonlinear"]
+    assert nonlinear > 100_000
+    assert r["cycles"] - f["cycles"] >= 0.99 * nonlinear, r["name"]

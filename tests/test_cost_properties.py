@@ -273,16 +273,13 @@ def test_more_sram_never_adds_dram_bytes(model, hw, extra):
     table is then preloaded rather than looked up, at most its own stream more (the tests
     below pin the cases that broke this until 2026-12-06). Cycles are not the planner's
     objective: a plan of fewer DRAM bytes can hide its tiles less well
-    (test_more_sram_can_trade_a_few_cycles_for_dram_bytes); on these examples they do not
-    grow."""
+    (test_more_sram_can_trade_a_few_cycles_for_dram_bytes), so they are not asserted."""
     small, big = _sim(model, hw), _sim(model, hw, sram_bytes=hw["sram_bytes"] + extra)
     price = 0
     if all(r["resident"] for r in big["layers"]) and \
             not all(r["resident"] for r in small["layers"]):
         price = sum(r["weight_stream_bytes"] for r in big["layers"] if r["kind"] == "embedding")
     assert big["traffic"]["dram_read_bytes"] <= small["traffic"]["dram_read_bytes"] + price
-    assert _cycles(big) <= _cycles(small)
-    assert np.all(_frames_ms(big) <= _frames_ms(small) + 1e-12)
 
 
 def test_more_sram_can_trade_a_few_cycles_for_dram_bytes():

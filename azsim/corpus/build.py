@@ -537,8 +537,9 @@ def merge_corpora(out_dir, sources: list) -> dict:
         # the other's test voices), and another espeak-ng voice list splits one seed
         # differently; the recorded variant lists are compared (corpus audit, 2026-12-06)
         v = m.get("variants")
-        if not (isinstance(v, dict) and all(isinstance(v.get(k), list)
-                                            for k in ("train", "dev", "test"))):
+        if not (isinstance(v, dict) and all(
+                isinstance(v.get(k), list) and all(isinstance(x, str) for x in v[k])
+                for k in ("train", "dev", "test"))):
             raise AzsimError(f"corpus merge source {src}: its corpus.json records no voice "
                              "split (the train, dev and test variants), so its training voices "
                              "cannot be checked against the others' held-out voices; give "
@@ -546,9 +547,13 @@ def merge_corpora(out_dir, sources: list) -> dict:
     for key in ("voice_split_seed", "variants", "frontend"):
         values = [m.get(key) for m in metas]
         if any(v != values[0] for v in values):
-            shown = [f"{s}: {v}" if key != "variants" else
-                     f"{s}: test {', '.join(v['test'][:4])}{', ...' if len(v['test']) > 4 else ''}"
-                     for s, v in zip(srcs, values)]
+            if key == "variants":   # name the split whose voices differ
+                split = next(k for k in ("train", "dev", "test")
+                             if any(v[k] != values[0][k] for v in values))
+                key = f"variants.{split}"
+                values = [", ".join(v[split][:4]) + (", ..." if len(v[split]) > 4 else "")
+                          for v in values]
+            shown = [f"{s}: {v}" for s, v in zip(srcs, values)]
             raise AzsimError(f"corpus merge sources: {key} differs (" + "; ".join(shown)
                              + "); only corpora with the same voice split and frontend merge")
     for split in TRAINING_SPLITS:
@@ -584,7 +589,8 @@ def merge_corpora(out_dir, sources: list) -> dict:
         path = srcs[-1] / f"{split}.npz"
         if split in held[-1]:   # listed; its count is what it holds
             sizes[split] = check_split(srcs[-1], split)
-            seconds[split] = split_seconds(_read_split(srcs[-1], split)["offsets"], *timing)
+            with np.load(path, allow_pickle=False) as z:   # the offsets alone, not the audio
+                seconds[split] = split_seconds(z["offsets"], *timing)
             shutil.copyfile(path, out / f"{split}.npz")
     # The draw settings the sources do not share are None here (each source's stays in
     # merged_from): the last source's stood for all, so a merge of grammar 3 and grammar 0

@@ -8,9 +8,11 @@ Per layer and frame, the **array side** takes:
 
 * the matrix-vector products: on the PE array, each invocation replayed by
   :func:`azsim.cost.pe_array.pe_invocations` (broadcast, queues, lanes, load imbalance, decoder
-  rate, per-bank SRAM port), on the systolic array :func:`azsim.cost.systolic.gemm_cycles` with
-  M = 1 (or the weight port or decoder if slower); an embedding lookup reads one row through the
-  port;
+  rate, per-bank SRAM port), on the systolic array :func:`azsim.cost.systolic.fed_gemm_cycles`
+  with M = 1 (SCALE-Sim's folds on the physical array, each fold's weight phase stretched when
+  the port or the decoder feeds it more slowly), its input read again for every further column
+  fold and, weight-stationary, its int32 partial sums written and read back between row folds;
+  an embedding lookup reads one row through the port;
 * at least the frame's whole SRAM traffic (weights read, streamed tiles written, activations and
   state read and written) through the ``sram_bytes_per_cycle`` port;
 * then the nonlinear unit: sigmoid/tanh lookups and element-wise operations at
@@ -21,7 +23,9 @@ Per layer and frame, the **array side** takes:
 ``stream_tile_bytes`` through two SRAM buffers, the channel moving a tile in
 ``tile bytes / (bandwidth / clock)`` cycles -- or in the decoder's time when the decoder sits on
 the DRAM->SRAM path and is slower -- after ``dram_latency_ns``; the array computes on one tile
-while the next arrives, and prefetches across layers. Each frame starts with empty buffers.
+while the next arrives, and prefetches across layers; a layer's nonlinear work follows its
+last tile. A streamed embedding fetches each lookup's row on demand, when the token selecting
+it is known, so every lookup waits the latency. Each frame starts with empty buffers.
 A layer's cycles are its span on the frame's timeline; what exceeds its array-side time is
 stall, attributed to the DRAM, or to the decoder in the frames where the decoder is the slower
 of the two (until 2026-12-06 every stall was booked to the DRAM, so a layer waiting on a slow
@@ -201,10 +205,10 @@ def _systolic_products(info, plan, inv: np.ndarray) -> dict:
     Cycles: SCALE-Sim's folds on the physical array (:mod:`azsim.cost.systolic`), each
     fold's weight phase stretched when the SRAM port or the decoder feeds it more slowly
     (:func:`fed_gemm_cycles`); the stretch is attributed to whichever of the two is slower.
-    Activation traffic beyond the executor's one read of the input vector (SCALE-Sim's
-    ifmap reads and ofmap writes): the input vector is read again for every further column
-    fold, and in ws the int32 partial sums of every row fold but the last are written to
-    SRAM and read back by the next (os accumulates in the cells)."""
+    Activation traffic beyond the executor's one read of the input vector: the input vector
+    is read again for every further column fold (SCALE-Sim's ifmap reads), and in ws the int32
+    partial sums of every row fold but the last are written to SRAM and read back by the next
+    (azsim's accounting of where they live between folds; os accumulates in the cells)."""
     hw = plan.hw
     in_sram = hw.decoder_location == "sram_to_pe"
     rows, cols = hw.systolic_rows, hw.systolic_cols

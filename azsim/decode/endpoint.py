@@ -27,8 +27,11 @@ arrival times (``arrival_s[f]``, the end of the frame's audio). With D = ``downs
 * user-perceived latency: result time minus the end of speech, taken as the end of the last
   loud analysis window of the whole utterance (an oracle, known only in hindsight).
 
-If the audio ends before the final end-pointer fires, the result is taken when the last frame
-is done (``final_forced``): a file ends where a microphone would keep listening. ``tail_ms``
+If the audio ends before the final end-pointer fires, the result is taken when the last
+decoder step's frame is done, and no earlier than the last frame's arrival, when the audio is
+known to have ended (``final_forced``): a file ends where a microphone would keep listening.
+(A frame after the last decoder step ends at the encoder's time reduction and cannot change
+the text; until 2026-12-06 the decision waited for it to be computed.) ``tail_ms``
 appends that much digital silence to every utterance so that the end-pointers can fire.
 
 A final end-pointer that fires before the end of speech (a pause longer than ``final_ms``
@@ -208,6 +211,8 @@ def run_endpointers(loud: np.ndarray, hop_s: float, window_s: float, stack_frame
     # (a frame after it ends at a time reduction and cannot change the text)
     end = (int(step_frames[-1]) if len(step_frames) else n - 1) if forced else final
     decided = float(finish_s[end]) if n else 0.0
+    if forced and n:   # not before the audio is known to have ended (review, 2026-12-06)
+        decided = max(decided, float(arrival_s[-1]))
 
     def text_at(frame: int) -> int:
         s = np.searchsorted(step_frames, frame, side="right") - 1

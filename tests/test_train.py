@@ -291,7 +291,7 @@ def test_one_training_step_smoke(tmp_path):
     from azsim.corpus.build import build_corpus
     from azsim.model.weights import load_weights
     from azsim.train.loop import TrainConfig, train
-    build_corpus(tmp_path / "c", {"train": 4, "dev": 2}, seed=1, jobs=1)
+    build_corpus(tmp_path / "c", {"train": 4, "dev": 2}, seed=1, jobs=1, voice_split_seed=0)
     cfg = load_model_config("small", [])
     result = train(cfg, tmp_path / "c", tmp_path / "o",
                    TrainConfig(epochs=3, threads=1, warmup_steps=1, qat_bits=4,
@@ -313,7 +313,7 @@ def test_weight_averaging_writes_the_mean_of_its_snapshots_keeping_the_mask(tmp_
     from azsim.corpus.build import build_corpus
     from azsim.model.weights import load_weights
     from azsim.train.loop import TrainConfig, train
-    build_corpus(tmp_path / "c", {"train": 4, "dev": 2}, seed=1, jobs=1)
+    build_corpus(tmp_path / "c", {"train": 4, "dev": 2}, seed=1, jobs=1, voice_split_seed=0)
     cfg = load_model_config("small", [])
     result = train(cfg, tmp_path / "c", tmp_path / "o",
                    TrainConfig(epochs=4, threads=1, warmup_steps=1, lr=1e-3, final_lr=1e-3,
@@ -379,7 +379,7 @@ def _train_from_shipped_small(tmp_path, tcfg):
     from azsim.model.loading import shipped_weights_dir
     from azsim.model.weights import load_weights
     from azsim.train.loop import train
-    build_corpus(tmp_path / "c", {"train": 4, "dev": 2}, seed=1, jobs=1)
+    build_corpus(tmp_path / "c", {"train": 4, "dev": 2}, seed=1, jobs=1, voice_split_seed=0)
     cfg = load_model_config("small", [])
     init_path = shipped_weights_dir() / "small.npz"
     init = load_weights(init_path, cfg)

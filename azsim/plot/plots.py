@@ -301,10 +301,16 @@ def pareto(rows: Sequence[Mapping], given: Mapping[str, Any] | None = None) -> F
     shapes = "osD^v<>p*h"   # reused past ten sparsities (an eleventh was a KeyError)
     markers = {sp: shapes[k % len(shapes)] for k, sp in enumerate(sparsities)}
     front_notes: list[str] = []
+    # a design slower than real time sat among the others, its busy time looking like any
+    # (plot audit): ringed in red
+    late = [r for r in rows if (r.get("latency_rtf") or 0) > 1]
     for ax, (col, scale, label) in zip(axes, panels):
         for r in rows:
             ax.scatter(r[col] * scale, r["energy_total_uj"], s=36, color=colors[r[BITS]],
                        marker=markers[r[SPARSITY]], alpha=0.85, edgecolors="none")
+        if late:
+            ax.scatter([r[col] * scale for r in late], [r["energy_total_uj"] for r in late],
+                       s=160, facecolors="none", edgecolors="red", lw=1.0, zorder=5)
         front = pareto_front(rows, col, "energy_total_uj")
         fx = [r[col] * scale for r in front]
         fy = [r["energy_total_uj"] for r in front]
@@ -341,6 +347,9 @@ def pareto(rows: Sequence[Mapping], given: Mapping[str, Any] | None = None) -> F
                 for s in sparsities]
     handles.append(Line2D([], [], ls="-", marker="o", mfc="none", color="black",
                           label="Pareto front"))
+    if late:
+        handles.append(Line2D([], [], ls="", marker="o", mfc="none", mec="red", ms=11,
+                              label=f"slower than real time (RTF > 1): {len(late)}"))
     handles += [Line2D([], [], ls="", label=note) for note in front_notes]
     fig.legend(handles=handles, loc="outside right center", frameon=False)
     others = [f for f in fields if f not in (BITS, SPARSITY)]

@@ -1072,3 +1072,27 @@ def test_a_where_field_given_twice_matches_either_value(cli, mixed_db, tmp_path)
     rows = ok_rows(open_for_reading(mixed_db))
     assert sorted(r["model.weight_bits"] for r in where(rows, {
         "model.weight_bits": AnyOf((2, 4))})) == [2, 4, 4]
+
+
+def test_plots_name_what_an_architect_needs(tmp_path):
+    """From a plot audit (2026-12-06): a Pareto front of points that differ in fields other
+    than bits and sparsity names them; a design slower than real time is ringed; the
+    timeline circles the frame that gives the final result; dense-vs-sparse shows the WER
+    the energy saving costs."""
+    from azsim.plot import plots
+    from azsim.sweep import runner
+    db = str(tmp_path / "r.sqlite")
+    spec = sp.build_spec(model="small", hw=None, audio=None, weights=None, spec_file=None,
+                         sets=["hw.clock_mhz=1,800", "hw.pe_count=4",
+                               "hw.sram_bytes_per_cycle=16", "hw.decoder_symbols_per_cycle=16",
+                               "model.sparsity=0,0.5"])
+    with ResultStore(db) as store:
+        assert runner.run_sweep(sp.expand(spec), spec, store, jobs=1).failed == 0
+    labels = _legend(plots.make_figure("pareto", open_for_reading(db)))
+    assert "slower than real time (RTF > 1): 2" in labels
+    assert any(lab.startswith("latency front: clock_mhz 800") for lab in labels), labels
+    timeline = plots.make_figure("timeline", open_for_reading(db))
+    assert any("final result" in lab for lab in _legend(timeline))
+    dvs = plots.make_figure("dense-vs-sparse", open_for_reading(db),
+                            where={"hw.clock_mhz": 800})
+    assert "WER" in [ax.get_title() for ax in dvs.axes]

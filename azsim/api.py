@@ -143,8 +143,7 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
                                staging_bytes=2 * hw.stream_tile_bytes)
     _check_sram_reserve(hw, act_bytes, residency.staging_bytes)
     stride = cfg.encoder.stack_stride or cfg.encoder.stack_frames
-    f = cfg.frontend
-    hop_s, window_s = hop_window_s(f.sample_rate_hz, f.hop_ms, f.window_ms)
+    hop_s, window_s = hop_window_s(cfg.frontend)
     frame_s = stride * hop_s
     # Issue #4: the cycle model, driven by each invocation's activations.
     plan = plan_costs(layer_matrices(qm), hw, energies, residency, cfg.rle_index_bits)

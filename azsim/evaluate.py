@@ -196,8 +196,7 @@ def features_seconds(n_frames: int, frontend) -> float:
     latency after the end of speech was 15 ms longer than the same audio's as a WAV (audit)."""
     if n_frames <= 0:
         return 0.0
-    hop_s, window_s = hop_window_s(frontend.sample_rate_hz, frontend.hop_ms,
-                                   frontend.window_ms)   # in whole samples
+    hop_s, window_s = hop_window_s(frontend)   # in whole samples
     return (n_frames - 1) * hop_s + window_s
 
 

@@ -32,6 +32,7 @@ import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -233,8 +234,7 @@ def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None
                 arrays["audio_offsets"] = np.concatenate(
                     [[0], np.cumsum([a.size for a in audios])]).astype(np.int64)
             _write_whole(out / f"{split}.npz", arrays=arrays)
-            meta["seconds"][split] = split_seconds(arrays["offsets"], spec.sample_rate_hz,
-                                                   spec.hop_ms, spec.window_ms)
+            meta["seconds"][split] = split_seconds(arrays["offsets"], spec)
     _write_whole(out / "corpus.json", (json.dumps(meta, indent=2) + "\n").encode())
     return meta
 
@@ -325,13 +325,13 @@ def shipped_test_voices_in_training(variants: dict, sizes: dict) -> list[str]:
     return sorted(set(shipped) & set(variants["train"]))
 
 
-def split_seconds(offsets: np.ndarray, sample_rate_hz: int, hop_ms: float,
-                  window_ms: float) -> float:
+def split_seconds(offsets: np.ndarray, frontend) -> float:
     """Seconds of audio in a split whose utterances have the frame counts ``diff(offsets)``:
     each lasts until its last frame's window ends, ``(F - 1) x hop + window``, as a test set's
     utterance does (:func:`azsim.evaluate.features_seconds`). Until 2026-12-06 a split's
-    seconds were its frames x hop, 15 ms an utterance short."""
-    hop_s, window_s = hop_window_s(sample_rate_hz, hop_ms, window_ms)   # whole samples
+    seconds were its frames x hop, 15 ms an utterance short. ``frontend``: its
+    ``sample_rate_hz``, ``hop_ms`` and ``window_ms`` (:func:`hop_window_s`)."""
+    hop_s, window_s = hop_window_s(frontend)   # whole samples
     frames = np.diff(np.asarray(offsets, np.int64))
     frames = frames[frames > 0]
     return float((frames - 1).sum() * hop_s + frames.size * window_s)
@@ -567,8 +567,9 @@ def merge_corpora(out_dir, sources: list) -> dict:
     sizes, seconds = {}, {}
     front = metas[-1]["frontend"]
     # every azsim corpus records these; a hand-made description may give the hop alone
-    timing = (front.get("sample_rate_hz", 16000), front["hop_ms"],
-              front.get("window_ms", front["hop_ms"]))
+    timing = SimpleNamespace(sample_rate_hz=front.get("sample_rate_hz", 16000),
+                             hop_ms=front["hop_ms"],
+                             window_ms=front.get("window_ms", front["hop_ms"]))
     for split in TRAINING_SPLITS:
         # every split was checked above
         parts = [_read_split(s, split) for s, h in zip(srcs, held) if split in h]
@@ -584,13 +585,13 @@ def merge_corpora(out_dir, sources: list) -> dict:
             [[0]] + [p["offsets"][1:] + end for p, end in zip(parts, ends)]).astype(np.int64)
         _write_whole(out / f"{split}.npz", arrays=merged)
         sizes[split] = int(merged["texts"].size)
-        seconds[split] = split_seconds(merged["offsets"], *timing)
+        seconds[split] = split_seconds(merged["offsets"], timing)
     for split in HELD_OUT_SPLITS:
         path = srcs[-1] / f"{split}.npz"
         if split in held[-1]:   # listed; its count is what it holds
             sizes[split] = check_split(srcs[-1], split)
             with np.load(path, allow_pickle=False) as z:   # the offsets alone, not the audio
-                seconds[split] = split_seconds(z["offsets"], *timing)
+                seconds[split] = split_seconds(z["offsets"], timing)
             shutil.copyfile(path, out / f"{split}.npz")
     # The draw settings the sources do not share are None here (each source's stays in
     # merged_from): the last source's stood for all, so a merge of grammar 3 and grammar 0

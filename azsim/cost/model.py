@@ -296,10 +296,10 @@ def _layer_arrays(k: int, info, log, plan) -> dict:
     attributed["nonlinear"] += nonlinear
     cnt["dram_read_bytes"] = _zeros(n) if resident else stream_bytes
     dram_bpc = hw.dram_bandwidth_gb_per_s * 1e9 / (hw.clock_mhz * 1e6)
-    n_tiles = np.where(stage > 0, np.ceil(stage / hw.stream_tile_bytes), 0).astype(np.int64)
+    # a streamed table fetches each lookup's row on its own, when its token is known
     on_demand = info.kind == "embedding"
-    if on_demand:   # a streamed table: each lookup fetches its own row, when its token is known
-        n_tiles = np.where(stage > 0, inv, 0).astype(np.int64)
+    per_stage = inv if on_demand else np.ceil(stage / hw.stream_tile_bytes)
+    n_tiles = np.where(stage > 0, per_stage, 0).astype(np.int64)
     safe = np.maximum(n_tiles, 1)
     dram_tile = cnt["dram_read_bytes"] / safe / dram_bpc
     decoder_tile = stream_symbols / safe / hw.decoder_symbols_per_cycle

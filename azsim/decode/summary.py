@@ -96,9 +96,8 @@ def report_sections(data: dict, *, cfg, utts, speech_seconds, results, costs, ti
     references and those the transcripts miss (issue #7's name errors, sweepable)."""
     d, vocab = cfg.decode, setup.vocab
     stride = cfg.encoder.stack_stride or cfg.encoder.stack_frames
-    f = cfg.frontend
-    hop_s, window_s = hop_window_s(f.sample_rate_hz, f.hop_ms, f.window_ms)
-    frame_us = int(round(stride * hop_s * 1e6))
+    hop_s, window_s = hop_window_s(cfg.frontend)
+    frame_us = int(round(timelines[0].frame_s * 1e6))
     layers = results[0].events.layers
     dec_idx = [k for k, info in enumerate(layers) if _is_decoder_layer(info.name)]
     dec_rows = [row for row in data["layers"] if _is_decoder_layer(row["name"])]

@@ -34,13 +34,16 @@ def ms_to_samples(ms: float, sample_rate_hz: int) -> int:
     return round(ms * sample_rate_hz / 1000)
 
 
-def hop_window_s(sample_rate_hz: int, hop_ms: float, window_ms: float) -> tuple[float, float]:
-    """The hop and the window in seconds as the frontend's whole samples make them, which is
-    what frames arrive by: 10 ms at 22,050 Hz is 220 samples, 9.977 ms. Until 2026-12-06 the
-    timeline, the end-pointers and the utterance lengths used the ms as written, so at
-    22,050 Hz the last frame 'arrived' 6 ms after the end of its audio (audit)."""
-    return (ms_to_samples(hop_ms, sample_rate_hz) / sample_rate_hz,
-            ms_to_samples(window_ms, sample_rate_hz) / sample_rate_hz)
+def hop_window_s(frontend) -> tuple[float, float]:
+    """The hop and the window in seconds of ``frontend`` (anything with ``sample_rate_hz``,
+    ``hop_ms`` and ``window_ms``: a model config's frontend, a :class:`FrontendSpec`) as its
+    whole samples make them, which is what frames arrive by: 10 ms at 22,050 Hz is 220
+    samples, 9.977 ms. Until 2026-12-06 the timeline, the end-pointers and the utterance
+    lengths used the ms as written, so at 22,050 Hz the last frame 'arrived' 6 ms after the
+    end of its audio (audit)."""
+    rate = frontend.sample_rate_hz
+    return (ms_to_samples(frontend.hop_ms, rate) / rate,
+            ms_to_samples(frontend.window_ms, rate) / rate)
 
 
 @dataclass(frozen=True)

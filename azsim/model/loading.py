@@ -57,7 +57,7 @@ def _too_short(cfg, n_frames: int) -> str | None:
     if n_frames >= need:
         return None
     f, enc = cfg.frontend, cfg.encoder
-    hop_s, window_s = hop_window_s(f.sample_rate_hz, f.hop_ms, f.window_ms)
+    hop_s, window_s = hop_window_s(f)
     need_ms = (window_s + (need - 1) * hop_s) * 1000
     reduced = (f", time reduction x{enc.time_reduction_factor}"
                if enc.time_reduction_after and enc.time_reduction_factor > 1 else "")

@@ -284,12 +284,16 @@ def pareto(rows: Sequence[Mapping], given: Mapping[str, Any] | None = None) -> F
     rows, fixed = fix_other_fields(list(rows), [f for f in swept_fields(rows) if f != INPUT])
     given = {**(given or {}), **fixed}
     fields = swept_fields(rows)
-    panels = [("latency_s", 1e3, "latency (busy time), ms")]
+    # (column, scale, axis label, the name of its front in the legend's notes)
+    panels = [("latency_s", 1e3, "latency (busy time), ms", "latency")]
     show_wer, wer_note = _wer_note(rows)
     if show_wer:
-        panels.append(("wer", 100.0, "word error rate, %"))
-    # room on the right for the legend's notes on the front's points (below)
-    notes_in = 2.8 if any(f not in (BITS, SPARSITY) for f in fields) else 0.0
+        panels.append(("wer", 100.0, "word error rate, %", "word error rate"))
+    # colour and marker tell bits and sparsity apart; the front's points are numbered and the
+    # legend names their other swept fields (array, format, clock, model...), which drew the
+    # same symbols and left the design on the front unnamed (plot audit, 2026-12-06)
+    others = [f for f in fields if f not in (BITS, SPARSITY)]
+    notes_in = 2.8 if others else 0.0   # room on the right for those notes
     fig = _new_figure(6.2 * len(panels) + 1.6 + notes_in, 4.6)
     axes = np.atleast_1d(fig.subplots(1, len(panels)))
     bit_values = sorted({r[BITS] for r in rows}, reverse=True)
@@ -304,7 +308,7 @@ def pareto(rows: Sequence[Mapping], given: Mapping[str, Any] | None = None) -> F
     # a design slower than real time sat among the others, its busy time looking like any
     # (plot audit): ringed in red
     late = [r for r in rows if (r.get("latency_rtf") or 0) > 1]
-    for ax, (col, scale, label) in zip(axes, panels):
+    for ax, (col, scale, label, name) in zip(axes, panels):
         for r in rows:
             ax.scatter(r[col] * scale, r["energy_total_uj"], s=36, color=colors[r[BITS]],
                        marker=markers[r[SPARSITY]], alpha=0.85, edgecolors="none")
@@ -317,13 +321,7 @@ def pareto(rows: Sequence[Mapping], given: Mapping[str, Any] | None = None) -> F
         ax.step(fx, fy, where="post", color="black", lw=1.2, zorder=3)
         ax.scatter(fx, fy, s=110, facecolors="none", edgecolors="black", lw=1.2, zorder=4,
                    label=f"Pareto front ({len(front)})")
-        # colour and marker tell bits and sparsity apart; the front's points are numbered
-        # and the legend names their other swept fields (array, format, clock, model...),
-        # which drew the same symbols and left the design on the front unnamed (plot audit,
-        # 2026-12-06)
-        others = [f for f in fields if f not in (BITS, SPARSITY)]
         if others:
-            name = label.split(",")[0].split(" (")[0]
             varying = [f for f in others if len({_fmt(r.get(f)) for r in front}) > 1]
             shared = [f for f in others if f not in varying]
             if shared:
@@ -352,7 +350,6 @@ def pareto(rows: Sequence[Mapping], given: Mapping[str, Any] | None = None) -> F
                               label=f"slower than real time (RTF > 1): {len(late)}"))
     handles += [Line2D([], [], ls="", label=note) for note in front_notes]
     fig.legend(handles=handles, loc="outside right center", frameon=False)
-    others = [f for f in fields if f not in (BITS, SPARSITY)]
     more = f"; all values of {', '.join(others)}" if others else ""
     shown = "".join(f"; {k} = {_fmt(v)}" for k, v in (given or {}).items())
     _suptitle(fig, f"Energy against latency{' and WER' if len(panels) > 1 else ''}, "

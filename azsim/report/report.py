@@ -14,7 +14,6 @@ import numpy as np
 from ..config import to_dict
 from ..cost.model import ATTRIBUTION, BOUND_CLASS, COMPONENTS
 from ..execute.events import FIELD
-from ..model.frontend import hop_window_s
 from ..model.metrics import error_rate
 
 PJ_PER_UJ = 1e6
@@ -239,9 +238,7 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
         # The config, plus the derived peak (issue #2 key; the config no longer sets it).
         "hardware": {**to_dict(hw), "macs_per_cycle": hw.macs_per_cycle},
         "audio": {"utterances": len(utts), "seconds": audio_s, "frames": n_frames,
-                  "frame_ms": (cfg.encoder.stack_stride or cfg.encoder.stack_frames)
-                  * 1e3 * hop_window_s(cfg.frontend.sample_rate_hz, cfg.frontend.hop_ms,
-                                       cfg.frontend.window_ms)[0]},
+                  "frame_ms": timelines[0].frame_s * 1e3},
         "latency": {"cycles": total_cycles, "seconds": total_cycles / clock_hz,
                     "rtf": total_cycles / clock_hz / audio_s if audio_s else 0.0,
                     "per_frame_ms_p50": _pct(frame_ms, 50), "per_frame_ms_p99": _pct(frame_ms, 99),

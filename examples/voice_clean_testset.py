@@ -20,6 +20,7 @@ variants restricted to them:
 Usage::
 
     python examples/voice_clean_testset.py runs/tv30 [--test 2000] [--seed 30] [--grammar 1]
+    python examples/voice_clean_testset.py runs/dv31 --split dev --seed 31   # E31's dev draw
 
 then ``azsim eval --test runs/tv30/test.npz ...`` (README, issue #6, "Voices the models heard").
 """
@@ -37,12 +38,17 @@ SHIPPED_SPLIT_SEED = 0      # every training corpus's voice split but stage 3's 
 STAGE3_NAMES_SPLIT_SEED = 1  # stage 3's names corpus: --seed 1 before --voice-split-seed
 
 
-def unheard_test_voices() -> list[str]:
+def unheard_voices(split: str = "test") -> list[str]:
+    """Split 0's ``split`` variants ("test" or "dev") that no shipped model heard."""
     variants = synth.list_variants()
     shipped = synth.split_variants(variants, SHIPPED_SPLIT_SEED)
     stage3 = synth.split_variants(variants, STAGE3_NAMES_SPLIT_SEED)
     heard = set(shipped["train"]) | set(stage3["train"])
-    return sorted(set(shipped["test"]) - heard)
+    return sorted(set(shipped[split]) - heard)
+
+
+def unheard_test_voices() -> list[str]:
+    return unheard_voices("test")
 
 
 def shipped_subset(voices: list[str], out_path: str) -> int:
@@ -62,27 +68,36 @@ def shipped_subset(voices: list[str], out_path: str) -> int:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("out_dir")
-    ap.add_argument("--test", type=int, default=2000)
+    ap.add_argument("--test", type=int, default=2000,
+                    help="utterances to draw (of the --split split)")
+    ap.add_argument("--split", choices=("test", "dev"), default="test",
+                    help="dev: a draw in the dev voices no shipped model heard, to compare "
+                         "models without the test voices (E31); writes DIR/dev.npz and no "
+                         "shipped subset")
     ap.add_argument("--seed", type=int, default=30)
     ap.add_argument("--grammar", type=int, default=1)
     args = ap.parse_args(argv)
-    voices = unheard_test_voices()
-    print(f"test voices no shipped model heard: {', '.join(voices)}")
+    which = args.split
+    voices = unheard_voices(which)
+    print(f"{which} voices no shipped model heard: {', '.join(voices)}")
     split = synth.split_variants
 
     def restricted(variants, seed):
         out = split(variants, seed)
-        return {**out, "test": [v for v in out["test"] if v in voices]}
-    synth.split_variants = restricted   # the corpus code, its test variants restricted
+        return {**out, which: [v for v in out[which] if v in voices]}
+    synth.split_variants = restricted   # the corpus code, its held-out variants restricted
+    sizes = {"train": 0, "dev": 0, "test": 0, "names": 0}
+    sizes[which] = args.test
     try:
-        meta = build.build_corpus(args.out_dir, {"train": 0, "dev": 0, "test": args.test,
-                                                 "names": 0},
+        meta = build.build_corpus(args.out_dir, sizes,
                                   seed=args.seed, voice_split_seed=SHIPPED_SPLIT_SEED,
                                   grammar_version=args.grammar)
     finally:
         synth.split_variants = split
-    print(f"{args.out_dir}/test.npz: {meta['sizes']['test']} utterances, "
-          f"{meta['seconds']['test'] / 3600:.2f} h, test variants {meta['variants']['test']}")
+    print(f"{args.out_dir}/{which}.npz: {meta['sizes'][which]} utterances, "
+          f"{meta['seconds'][which] / 3600:.2f} h, {which} variants {meta['variants'][which]}")
+    if which == "dev":
+        return 0
     subset = f"{args.out_dir.rstrip('/')}-shipped.npz"
     n = shipped_subset(voices, subset)
     print(f"{subset}: {n} of the shipped test set's 250 utterances")

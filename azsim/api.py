@@ -11,7 +11,8 @@ from .compress.ptq import quantize_model
 from .config.loader import OptionOverride, override_key
 from .cost.energy import action_energies
 from .cost.model import (plan_costs, preload_costs, psum_buffer_bytes,
-                         sram_weight_footprint_bytes, utterance_costs)
+                         sram_weight_footprint_bytes, stream_buffer_bytes,
+                         utterance_costs)
 from .cost.timeline import frame_arrival_s, timeline
 from .decode.beam import prediction_entries_held
 from .decode.endpoint import check_tail_on_testset, speech_seconds, with_tail
@@ -79,8 +80,8 @@ def _check_sram_reserve(hw, act_bytes: int, staging_bytes: int) -> None:
     weight budget was clamped to 0; a DRAM audit found it)."""
     need = act_bytes + staging_bytes
     if need > hw.sram_bytes:
-        tiles = (f" and two stream tiles of {hw.stream_tile_bytes:,} bytes (hw.stream_tile_bytes)"
-                 if staging_bytes else "")
+        tiles = (f" and two stream buffers of {staging_bytes // 2:,} bytes (hw.stream_tile_bytes, "
+                 "or the largest streaming layer's stage if less)" if staging_bytes else "")
         raise ConfigError(f"hw.sram_bytes = {hw.sram_bytes:,} cannot hold what the model keeps "
                           f"on chip: {act_bytes:,} bytes of activations and state (the largest "
                           "layer's writes in a frame, every LSTM layer's state, the decoder's "
@@ -140,7 +141,7 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
         psum_buffer_bytes(layers, hw)
     residency = plan_residency(layers, streamed, hw.sram_bytes, act_bytes,
                                lambda info: sram_weight_footprint_bytes(info, hw),
-                               staging_bytes=2 * hw.stream_tile_bytes)
+                               staging_bytes=lambda info: 2 * stream_buffer_bytes(info, hw))
     _check_sram_reserve(hw, act_bytes, residency.staging_bytes)
     stride = cfg.encoder.stack_stride or cfg.encoder.stack_frames
     hop_s, window_s = hop_window_s(cfg.frontend)

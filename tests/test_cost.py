@@ -369,6 +369,43 @@ def test_residency_keeps_the_layers_that_save_the_most_dram_bytes_per_sram_byte(
     assert r.resident == {"dense", "table", "idle"} and r.staging_bytes == 0
 
 
+def test_the_double_buffer_holds_what_the_streaming_layers_stage():
+    """A layer that stages less than a tile needs less than two tiles: when only a table whose
+    lookups fetch 16-byte rows streams, 32 bytes are reserved, not two full tiles, so a
+    layer that fits beside the rows stays on chip (two tiles were reserved whatever
+    streamed, and the dense layer streamed too; audit). A layer whose stage needs more than
+    the SRAM beside the others can hold is never left to stream under a smaller reserve."""
+    from types import SimpleNamespace
+
+    from azsim.schedule.residency import plan_residency
+    dense = SimpleNamespace(name="dense", weight_stream_bytes=100, footprint=100, need=200)
+    table = SimpleNamespace(name="table", weight_stream_bytes=400, footprint=400, need=32)
+    fetched = {"dense": 600, "table": 64}
+
+    def plan(sram_bytes, need=lambda info: info.need):
+        return plan_residency([dense, table], fetched, sram_bytes=sram_bytes,
+                              activation_bytes=0, footprint=lambda info: info.footprint,
+                              staging_bytes=need)
+    r = plan(132)
+    assert r.resident == {"dense"} and r.staging_bytes == 32 and r.weight_budget_bytes == 100
+    assert plan(132, need=lambda info: 200).resident == frozenset()   # the rule before
+    r = plan(131)   # the dense layer no longer fits beside two rows: both stream
+    assert r.resident == frozenset() and r.staging_bytes == 200
+
+
+def test_tiny_keeps_its_layers_when_only_embedding_rows_stream():
+    """At 159,079 bytes of SRAM tiny fits but for its table, which streams 16-byte rows: it
+    read 9,899,384 DRAM bytes, 62 times the 158,208 of a few bytes more, because two 16 KiB
+    tiles were reserved and a matrix layer streamed instead (audit). Now two rows are kept."""
+    run = _run("hw.sram_bytes=159079")
+    resident = _run("hw.sram_bytes=170000")
+    embed = next(r for r in run["layers"] if r["name"] == "pred.embed")
+    assert not embed["resident"]
+    assert all(r["resident"] for r in run["layers"] if r["name"] != "pred.embed")
+    assert run["traffic"]["sram_staging_bytes"] == 2 * 16
+    assert run["traffic"]["dram_read_bytes"] <= resident["traffic"]["dram_read_bytes"]
+
+
 def test_a_slow_decoder_bounds_latency():
     fast = _run(*SPARSE, *EIE_PATH, "hw.decoder_symbols_per_cycle=1000")
     slow = _run(*SPARSE, *EIE_PATH, "hw.decoder_symbols_per_cycle=0.5")

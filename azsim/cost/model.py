@@ -19,8 +19,9 @@ Per layer and frame, the **array side** takes:
   ``nonlinear_ops_per_cycle``, after the product (an LSTM cell needs all four gates of a unit,
   which the array completes together at the end of the product).
 
-**DRAM** (:func:`azsim.kernels.stream_pipeline`): streamed layers' weights arrive in tiles of
-``stream_tile_bytes`` through two SRAM buffers, the channel moving a tile in
+**DRAM** (:func:`azsim.kernels.stream_pipeline`): streamed layers' weights arrive in tiles
+through two SRAM buffers (:func:`stream_buffer_bytes`: ``stream_tile_bytes``, or the largest
+streaming layer's stage when every one stages less), the channel moving a tile in
 ``tile bytes / (bandwidth / clock)`` cycles -- or in the decoder's time when the decoder sits on
 the DRAM->SRAM path and is slower -- after ``dram_latency_ns``; the array computes on one tile
 while the next arrives, and prefetches across layers; a layer's nonlinear work follows its
@@ -78,6 +79,15 @@ def sram_weight_footprint_bytes(info, hw) -> int:
     if hw.decoder_location == "sram_to_pe" or info.kind == "embedding":
         return info.weight_stream_bytes
     return info.weight_dense_bytes
+
+
+def stream_buffer_bytes(info, hw) -> int:
+    """One of the two SRAM buffers a layer needs to stream: what it stages at once, a tile
+    (``hw.stream_tile_bytes``), or its whole SRAM-side size when that is less; for an
+    embedding one row (a lookup fetches its row, ``n_in`` bytes as the executor counts it)."""
+    if info.kind == "embedding":
+        return info.n_in
+    return min(hw.stream_tile_bytes, sram_weight_footprint_bytes(info, hw))
 
 
 def elementwise_ops_per_invocation(info) -> int:
@@ -298,7 +308,8 @@ def _layer_arrays(k: int, info, log, plan) -> dict:
     dram_bpc = hw.dram_bandwidth_gb_per_s * 1e9 / (hw.clock_mhz * 1e6)
     # a streamed table fetches each lookup's row on its own, when its token is known
     on_demand = info.kind == "embedding"
-    per_stage = inv if on_demand else np.ceil(stage / hw.stream_tile_bytes)
+    tile_bytes = plan.residency.staging_bytes // 2 or hw.stream_tile_bytes
+    per_stage = inv if on_demand else np.ceil(stage / tile_bytes)
     n_tiles = np.where(stage > 0, per_stage, 0).astype(np.int64)
     safe = np.maximum(n_tiles, 1)
     dram_tile = cnt["dram_read_bytes"] / safe / dram_bpc

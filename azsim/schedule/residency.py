@@ -30,13 +30,22 @@ model's cycles at a 100 us DRAM latency (a 2026-12-06 audit). Before the first, 
 invocations x stream bytes for every layer, which valued the 488-byte table as 4 x 488 bytes
 saved.
 
-Double buffering (issue #4): when any layer must stream, two tiles of ``staging_bytes / 2`` are
-reserved first, so that DRAM fills one tile while the array computes on the other
-(:mod:`azsim.cost.pipeline`); the resident layers share what is left.
+Double buffering (issue #4): when any layer must stream, two buffers are reserved first, so that
+DRAM fills one while the array computes on the other (:mod:`azsim.cost.model`); the resident
+layers share what is left. A buffer holds what the largest streaming layer stages at once: a
+tile (``hw.stream_tile_bytes``), or less for a layer that stages less per invocation, one row
+for an embedding looked up from DRAM. Until 2026-12-06 two full tiles were reserved whatever
+streamed, so where only the tiny model's embedding (16-byte rows) would stream, 32 KiB were
+kept for two rows, the layers that space would have held streamed instead, and at 159,079
+bytes of SRAM the tiny model read 9,899,384 DRAM bytes, 62 times the 158,208 a few bytes more
+gave (an audit; now 157,784 there, and 1,358,144 at 158,000, where a 4 KiB layer streams).
+The knapsack is solved for each reserve a streaming layer may need, the layers needing more
+kept on chip.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 
 @dataclass(frozen=True)
@@ -49,25 +58,32 @@ class Residency:
 
 
 def plan_residency(layers, streamed_bytes: dict[str, int], sram_bytes: int,
-                   activation_bytes: int, footprint, staging_bytes: int = 0) -> Residency:
+                   activation_bytes: int, footprint,
+                   staging_bytes: int | Callable = 0) -> Residency:
     """``footprint(info)`` is the SRAM a resident layer takes (stream or decoded matrix),
     ``info.weight_stream_bytes`` what it reads from DRAM once when resident, and
     ``streamed_bytes[name]`` what it reads from DRAM over the run when it streams;
-    ``staging_bytes`` the double buffer a streaming layer needs (reserved only if a layer
-    that streams fetches anything).
+    ``staging_bytes`` the double buffer a streaming layer needs (a number for every layer, or
+    ``staging_bytes(info)``), reserved only if a layer that streams fetches anything: the
+    largest of the streaming layers'.
 
-    Every layer resident if they all fit; otherwise, of two plans, the one that reads the
+    Every layer resident if they all fit; otherwise, of the plans below, the one that reads the
     fewest DRAM bytes (the first of a tie): every layer worth keeping, if they fit without a
-    double buffer, and the greedy knapsack over them beside the double buffer."""
+    double buffer; then, for each double buffer a streaming layer needs, smallest first, the
+    layers needing a larger one kept on chip and the greedy knapsack over the rest beside
+    it."""
     def fetched(info) -> int:
         return streamed_bytes.get(info.name, 0)
 
     def saving(info) -> int:
         return fetched(info) - info.weight_stream_bytes
 
+    def need(info) -> int:
+        return staging_bytes(info) if callable(staging_bytes) else staging_bytes
+
     def staging(resident) -> int:
-        return staging_bytes if any(fetched(info) > 0 for info in layers
-                                    if info.name not in resident) else 0
+        return max((need(info) for info in layers
+                    if info.name not in resident and fetched(info) > 0), default=0)
 
     def dram_bytes(resident) -> int:
         return sum(info.weight_stream_bytes if info.name in resident else fetched(info)
@@ -84,13 +100,19 @@ def plan_residency(layers, streamed_bytes: dict[str, int], sram_bytes: int,
     names = frozenset(info.name for info in worth)   # every layer worth keeping, unbuffered
     if staging(names) == 0 and sum(footprint(info) for info in worth) <= budget:
         plans.append((names, budget, 0))
-    used, greedy = 0, set()
-    for info in sorted(worth, key=lambda info: (-saving(info) / max(footprint(info), 1),
-                                                info.name)):
-        if used + footprint(info) <= budget - staging_bytes:
-            greedy.add(info.name)
-            used += footprint(info)
-    plans.append((frozenset(greedy), max(budget - staging(greedy), 0), staging(greedy)))
+    order = sorted(worth, key=lambda info: (-saving(info) / max(footprint(info), 1), info.name))
+    reserves = sorted({need(info) for info in layers if fetched(info) > 0}) or [0]
+    for reserve in reserves:   # the largest forces nothing on chip: always a plan
+        forced = [info for info in layers if fetched(info) > 0 and need(info) > reserve]
+        used = sum(footprint(info) for info in forced)
+        if used > budget - reserve and reserve != reserves[-1]:
+            continue   # (too small an SRAM for the largest is api._check_sram_reserve's error)
+        greedy = {info.name for info in forced}
+        for info in order:
+            if info.name not in greedy and used + footprint(info) <= budget - reserve:
+                greedy.add(info.name)
+                used += footprint(info)
+        plans.append((frozenset(greedy), max(budget - staging(greedy), 0), staging(greedy)))
     resident, left, buffer = min(plans, key=lambda plan: dram_bytes(plan[0]))   # first of ties
     return Residency(resident, left, sum(footprint(info) for info in layers
                                           if info.name in resident), buffer, activation_bytes)

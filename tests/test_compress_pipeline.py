@@ -26,9 +26,26 @@ def test_codebook_streams_round_trip(bits, rows, cols, sparsity, seed, fmt):
     enc = encode_codebook(cb, fmt)
     table, _ = table_codes(cb)
     np.testing.assert_array_equal(decode_matrix(enc), table[cb.indices])
-    # the reported size is the layout: header, 2^b table bytes, the index stream
-    inner = encode_codes(_signed_indices(cb.indices, bits), bits, fmt)
+    # the reported size is the layout: header, 2^b table bytes, the index stream, in which an
+    # index whose shared value codes to 0 is a zero
+    stored = np.where(table[cb.indices] == 0, 0, cb.indices)
+    inner = encode_codes(_signed_indices(stored, bits), bits, fmt)
     assert enc.nbytes == HEADER_BYTES + 2 ** bits + inner.nbytes
+
+
+def test_a_codebook_value_that_codes_to_zero_is_a_zero_of_the_stream():
+    """An 8-bit codebook on a random 45 x 45 matrix has shared values below half an int8
+    step: their code is 0, so the datapath multiplies zeros there. The stream stored them as
+    nonzero entries (2,025 of them where the codes have 1,996 nonzeros), entries the cost
+    model never walked; now the stream's entries are the codes' nonzeros (mapping audit)."""
+    w = np.random.default_rng(0).standard_normal((45, 45))
+    cb = fit_codebook(w, 8)
+    table, _ = table_codes(cb)
+    codes = table[cb.indices]
+    assert np.count_nonzero(codes) < np.count_nonzero(cb.indices)   # the case exists
+    enc = encode_codebook(cb, "csr")
+    assert enc.symbols == np.count_nonzero(codes)
+    np.testing.assert_array_equal(decode_matrix(enc), codes)
 
 
 def test_corrupted_codebook_stream_raises():

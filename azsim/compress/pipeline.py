@@ -122,9 +122,17 @@ def _signed_indices(indices: np.ndarray, bits: int) -> np.ndarray:
 
 
 def encode_codebook(cb: Codebook, fmt: str, **widths) -> Encoded:
-    """Codebook stream: 2^b int8 shared-value codes, then the indices in format ``fmt``."""
+    """Codebook stream: 2^b int8 shared-value codes, then the indices in format ``fmt``.
+
+    An index whose shared value's int8 code is 0 (a nonzero value below half a code step,
+    :func:`azsim.compress.codebook.table_codes`) is stored as index 0: the datapath multiplies
+    a zero there, so it is a zero the formats elide and the MACs skip. It was stored as a
+    nonzero entry until 2026-12-06, so the stream held entries that the cost model, which
+    counts the codes' nonzeros, never walked (18 of 2,025 entries of an 8-bit codebook on a
+    random 45 x 45 matrix; a mapping audit)."""
     table, _ = table_codes(cb)
-    inner = encode_codes(_signed_indices(cb.indices, cb.bits), cb.bits, fmt, **widths)
+    indices = np.where(table[cb.indices] == 0, 0, cb.indices).astype(cb.indices.dtype)
+    inner = encode_codes(_signed_indices(indices, cb.bits), cb.bits, fmt, **widths)
     payload = table.tobytes() + inner.stream
     fmt_id = CODEBOOK_FORMAT_BASE + FORMATS[fmt].format_id
     stream = wrap(fmt_id, cb.bits, cb.indices.shape, payload)

@@ -228,10 +228,12 @@ def test_bad_files_raise_audio_error_naming_the_file(tmp_path, case):
         load_audio(path)
 
 
-@pytest.mark.parametrize("declared", [0, 0xFFFFFFFF])
+@pytest.mark.parametrize("declared", [0, 0xFFFFFFFF, 0x7FFFF000])
 def test_a_streamed_wav_reads_its_samples_to_the_end(tmp_path, declared):
-    """A writer streaming to a pipe leaves the data size 0 or 0xFFFFFFFF: the samples run to
-    the end of the file (as sox and ffmpeg read it). They were called empty or truncated."""
+    """A writer streaming to a pipe leaves the data size 0, 0xFFFFFFFF (ffmpeg) or 0x7FFFF000
+    (sox 14.4.2: `sox -t raw -r 16000 -e signed -b 16 -c 1 - -t wav -`, checked 2026-12-06):
+    the samples run to the end of the file (as sox and ffmpeg read it). They were called
+    empty or truncated."""
     values = np.arange(-300, 300, 7)
     path = tmp_path / "streamed.wav"
     make_wav(path, pcm16(values), declared_data_bytes=declared)

@@ -98,6 +98,13 @@ def _parse_fmt(name: str, body: bytes) -> tuple[int, int]:
     return rate_hz, block_align
 
 
+# Data sizes that writers streaming to a pipe leave in place of the length they cannot know:
+# 0xFFFFFFFF (ffmpeg), 0x7FFFF000 (sox: `sox -t raw ... - -t wav -` wrote it on 2026-12-06,
+# sox 14.4.2; azsim had called the file truncated). 0, the third, is told apart from an empty
+# data chunk followed by metadata by ``_chunk_follows``.
+_STREAMED_DATA_SIZES = (0xFFFFFFFF, 0x7FFFF000)
+
+
 def _chunk_follows(raw: bytes, pos: int) -> bool:
     """Whether a RIFF chunk header (four ASCII letters, digits or spaces and a size that fits
     the file) starts at ``pos``: after an empty data chunk, metadata, not streamed samples."""
@@ -136,10 +143,10 @@ def read_wav(path: str | pathlib.Path) -> Audio:
             fmt = _parse_fmt(name, raw[body_start : body_start + size])
         elif chunk_id == b"data":
             available = len(raw) - body_start
-            if size == 0xFFFFFFFF or (size == 0 and available > 0
-                                      and not _chunk_follows(raw, body_start)):
+            if size in _STREAMED_DATA_SIZES and size > available or \
+                    (size == 0 and available > 0 and not _chunk_follows(raw, body_start)):
                 # a writer streaming to a pipe cannot go back to fill in the size: it leaves
-                # 0 or 0xFFFFFFFF, and the samples run to the end of the file (as sox and
+                # a placeholder, and the samples run to the end of the file (as sox and
                 # ffmpeg read it; such files were called empty or truncated until 2026-12-06)
                 size = available - (available & 1)
             if size > available:

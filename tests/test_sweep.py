@@ -413,6 +413,7 @@ def test_jobs_1_and_2_store_identical_records_equal_to_azsim_run(cli, tmp_path):
 
 def test_a_failing_point_is_recorded_and_the_sweep_goes_on(cli, tmp_path):
     from azsim.model.audio import read_wav, write_wav
+    from azsim.plot import plots
     from azsim.model.audio import shipped_audio_paths
     audio = read_wav(shipped_audio_paths()[0])
     short = tmp_path / "short.wav"
@@ -429,6 +430,12 @@ def test_a_failing_point_is_recorded_and_the_sweep_goes_on(cli, tmp_path):
     failed = [r for r in rows if r[1] == "failed"]
     assert len(rows) == 4 and len(failed) == 2
     assert all("too short" in r[3] and r[2] is None for r in failed)
+    # A figure says what it leaves out: its title counts the failed points of its selection.
+    fig = plots.make_figure("bits", open_for_reading(db))
+    assert "2 failed points not drawn" in fig.get_suptitle()
+    fig = plots.make_figure("energy-breakdown", open_for_reading(db),
+                            where={"model.weight_bits": 8})
+    assert "1 failed point not drawn" in fig.get_suptitle()
     # --resume runs only the failed points again (they fail again); still 4 rows.
     code, out, err = cli(*argv, "--resume")
     assert code == 1 and "2 already stored, 2 to run" in err

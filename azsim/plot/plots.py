@@ -494,7 +494,15 @@ def make_figure(kind: str, points, *, where: Mapping[str, Any] | None = None,
         return timeline(rows, point_keys, utterance)
     if kind not in _KINDS:
         raise AzsimError(f"--kind {kind}: not one of {', '.join([*_KINDS, 'timeline'])}")
-    return _KINDS[kind](rows, dict(where or {}))
+    fig = _KINDS[kind](rows, dict(where or {}))
+    # A sweep's failed points (an SRAM too small for the model, say) have no measurements:
+    # the figure said nothing of them, and a curve simply stopped short (plot audit).
+    failed = analysis.failed_matching(points, where or {})
+    if failed:
+        n = len(failed)
+        _suptitle(fig, f"{fig.get_suptitle()}\n{n} failed point{'' if n == 1 else 's'} not "
+                       "drawn ('azsim results export' lists the errors)")
+    return fig
 
 
 def save(fig: Figure, dest: str, *, dpi: int = 150) -> None:

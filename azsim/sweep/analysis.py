@@ -14,7 +14,7 @@ from ..errors import AzsimError
 from .export import INPUT, flat_rows
 from .store import StoredPoint
 
-__all__ = ["ok_rows", "where", "AnyOf", "either", "swept_fields", "sort_rows", "pareto_front",
+__all__ = ["ok_rows", "where", "failed_matching", "AnyOf", "either", "swept_fields", "sort_rows", "pareto_front",
            "DenseSparse", "dense_vs_sparse", "fix_other_fields", "by_input", "joined",
            "setup_names", "BITS", "SPARSITY", "NAMES"]
 
@@ -31,6 +31,14 @@ def ok_rows(points: Iterable[StoredPoint]) -> list[dict[str, Any]]:
     for row, p in zip(rows, ok):
         row["_record"] = p.record
     return rows
+
+
+def failed_matching(points: Iterable[StoredPoint], conditions: Mapping[str, Any]) -> list:
+    """The failed points whose config has every ``{--set path: value}`` of ``conditions``:
+    those a figure of that selection leaves out."""
+    failed = [p for p in points if p.status != "ok"]
+    return [row for row in flat_rows(failed)
+            if all(_matches(row.get(k), v) for k, v in conditions.items())]
 
 
 @dataclass(frozen=True)

@@ -150,6 +150,11 @@ def tables_from_counts(nnz: np.ndarray, stored: np.ndarray | None, rows: np.ndar
         wbytes = dense * (bits / 8.0)
     lanes = hw.lanes_per_pe * hw.macs_per_lane(bits if mac_bits is None else mac_bits)
     cost = np.maximum(-(-walk // lanes), hw.min_cycles_per_column)
+    # A PE that owns no rows holds no column pointers to read: it idles. It was charged
+    # min_cycles_per_column a column, so 1,000 PEs on a 29-row layer, 971 of them empty,
+    # reported a load balance of 1.000 (a cost audit); cycles are unchanged, since such a PE
+    # never finishes last.
+    cost = np.where(rows[:, None] > 0, cost, 0)
     return (cost.astype(np.int64), walk.astype(np.int64), real.astype(np.int64),
             decoded.astype(np.int64), wbytes.astype(np.float64), rows)
 

@@ -406,6 +406,16 @@ def test_tiny_keeps_its_layers_when_only_embedding_rows_stream():
     assert run["traffic"]["dram_read_bytes"] <= resident["traffic"]["dram_read_bytes"]
 
 
+def test_pes_that_own_no_rows_idle_in_the_load_balance():
+    """1,000 PEs on tiny's 29-row joint.out: 971 own no rows and read no pointers. They were
+    charged min_cycles_per_column a column and the layer reported a load balance of 1.000
+    (cost audit); at most 29 of 1,000 PEs work now."""
+    run = _run("hw.pe_count=1000", "hw.min_cycles_per_column=1")
+    joint = {r["name"]: r for r in run["layers"]}["joint.out"]
+    assert joint["shape"][0] == 29
+    assert 0 < joint["load_balance"] <= 29 / 1000 + 1e-12
+
+
 def test_a_slow_decoder_bounds_latency():
     fast = _run(*SPARSE, *EIE_PATH, "hw.decoder_symbols_per_cycle=1000")
     slow = _run(*SPARSE, *EIE_PATH, "hw.decoder_symbols_per_cycle=0.5")

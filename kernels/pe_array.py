@@ -51,7 +51,10 @@ weights, and the DRAM latency of every token-driven lookup was hidden; a DRAM au
 as it found the nonlinear work spread over the tiles, hidden behind the fetches).
 
 It returns each item's span on the compute timeline (from the end of the previous item to its
-own end) and the stall cycles within it (span - compute).
+own end), the stall cycles within it (span - compute), and the channel time of its own tiles
+that falls within its span (``sum_g |[fetch_g, fetch_g + tile_cycles] & [start, end]|``): what
+the channel spent on the item while the item ran, the measure of whether it is bound by what
+delivers its tiles (tiles fetched while earlier items computed do not count).
 """
 import numpy as np
 
@@ -154,11 +157,17 @@ def pe_invocations(cost, issued, real, decoded, wbytes, active, queue_depth):
 @jit
 def stream_pipeline(frame_ptr, compute, tail, n_tiles, tile_cycles, on_demand, latency,
                     n_buffers):
-    """Span and stall cycles of each item; see the module docstring."""
+    """Span, stall and in-span channel cycles of each item; see the module docstring."""
     n_items = compute.shape[0]
     span = np.zeros(n_items, np.float64)
     stall = np.zeros(n_items, np.float64)
+    in_span = np.zeros(n_items, np.float64)
     done_ring = np.zeros(n_buffers, np.float64)
+    most = 1
+    for i in range(n_items):
+        if n_tiles[i] > most:
+            most = n_tiles[i]
+    fetches = np.zeros(most, np.float64)
     for f in range(frame_ptr.shape[0] - 1):
         t = 0.0
         channel_free = 0.0
@@ -170,13 +179,14 @@ def stream_pipeline(frame_ptr, compute, tail, n_tiles, tile_cycles, on_demand, l
                 t += compute[i]
             else:
                 per_tile = (compute[i] - tail[i]) / n
-                for _ in range(n):
+                for j in range(n):
                     slot = g % n_buffers
                     fetch = channel_free
                     if g >= n_buffers and done_ring[slot] > fetch:
                         fetch = done_ring[slot]
                     if on_demand[i] and t > fetch:
                         fetch = t
+                    fetches[j] = fetch
                     channel_free = fetch + tile_cycles[i]
                     arrive = fetch + latency + tile_cycles[i]
                     begin = t if t > arrive else arrive
@@ -184,6 +194,13 @@ def stream_pipeline(frame_ptr, compute, tail, n_tiles, tile_cycles, on_demand, l
                     done_ring[slot] = t
                     g += 1
                 t += tail[i]
+                for j in range(n):
+                    lo = fetches[j] if fetches[j] > start else start
+                    hi = fetches[j] + tile_cycles[i]
+                    if hi > t:
+                        hi = t
+                    if hi > lo:
+                        in_span[i] += hi - lo
             span[i] = t - start
             stall[i] = span[i] - compute[i]
-    return span, stall
+    return span, stall, in_span

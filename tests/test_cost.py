@@ -406,6 +406,24 @@ def test_tiny_keeps_its_layers_when_only_embedding_rows_stream():
     assert run["traffic"]["dram_read_bytes"] <= resident["traffic"]["dram_read_bytes"]
 
 
+def test_a_layer_whose_tiles_arrived_ahead_is_not_dram_bound():
+    """At 157,000 bytes of SRAM tiny streams its joint layers, whose tiles arrive while the
+    encoder computes: at 12.8 GB/s joint.out's cycles are those at 1,000 GB/s, so DRAM does
+    not bound it. It was labelled DRAM-bound by its whole transfer time (cost audit); the
+    bound now counts the channel's time on the layer's tiles within its own span. A layer
+    that does wait for its tiles (enc.1 at 120,000 bytes) is still DRAM-bound."""
+    slow = _run("hw.sram_bytes=157000", "hw.dram_bandwidth_gb_per_s=12.8")
+    fast = _run("hw.sram_bytes=157000", "hw.dram_bandwidth_gb_per_s=1000")
+    joint = {r["name"]: r for r in slow["layers"]}["joint.out"]
+    assert not joint["resident"]
+    assert joint["cycles"] == pytest.approx(
+        {r["name"]: r for r in fast["layers"]}["joint.out"]["cycles"], rel=1e-3)
+    assert joint["bound_resource"] == max(joint["cycles_by_resource"],
+                                          key=joint["cycles_by_resource"].get) != "dram"
+    enc1 = {r["name"]: r for r in _run("hw.sram_bytes=120000")["layers"]}["enc.1.lstm"]
+    assert enc1["bound_resource"] == "dram" and enc1["cycles_by_resource"]["dram"] > 0
+
+
 def test_pes_that_own_no_rows_idle_in_the_load_balance():
     """1,000 PEs on tiny's 29-row joint.out: 971 own no rows and read no pointers. They were
     charged min_cycles_per_column a column and the layer reported a load balance of 1.000

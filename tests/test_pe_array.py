@@ -91,7 +91,11 @@ def test_stream_pipeline_matches_twin(latency, buffers):
     want = R.stream_pipeline(*args)
     np.testing.assert_allclose(got[0], want[0])
     np.testing.assert_allclose(got[1], want[1], atol=1e-9)
-    # Resident items never stall; spans cover at least the compute.
+    np.testing.assert_allclose(got[2], want[2], atol=1e-9)
+    # Resident items never stall; spans cover at least the compute; an item's channel time
+    # within its span is at most the span and at most its tiles' channel time.
+    assert np.all(got[2] <= got[0] + 1e-9)
+    assert np.all(got[2] <= n_tiles * tile_cycles + 1e-9)
     assert np.all(got[0] >= compute - 1e-9)
     assert np.all(got[1][n_tiles == 0] == pytest.approx(0.0, abs=1e-9))
 
@@ -110,6 +114,21 @@ def test_stream_pipeline_double_buffering_overlaps_transfer_and_compute():
     two = _pipe([100.0], [10], [10.0], 0.0, 2)[0][0]
     assert two == pytest.approx(10 + 100)        # first tile, then compute hides the rest
     assert one == pytest.approx(10 * (10 + 10))  # one buffer: fetch and compute alternate
+
+
+def test_channel_time_in_span_counts_only_what_the_channel_did_while_the_item_ran():
+    """A streamed item after a long resident one has its tiles fetched during the resident
+    one's compute: none of that channel time is in its own span, so it is not bound by DRAM
+    (the bound used the whole transfer time until 2026-12-06; cost audit). Streamed first,
+    the same item waits for its tiles and its channel time lies in its span."""
+    after = _pipe([500.0, 400.0], [0, 4], [0.0, 30.0], 0, 2)
+    assert after[0][1] == pytest.approx(400.0)         # no stall
+    # the two buffers filled during the resident item; the last two tiles are fetched as
+    # buffers free up, inside the item's span: 60 cycles of channel against 400 of compute
+    assert after[2][1] == pytest.approx(2 * 30.0)
+    first = _pipe([40.0], [4], [30.0], 0, 2)
+    assert first[2][0] == pytest.approx(4 * 30.0)      # all of its channel time in its span
+    assert first[2][0] > 40.0                          # more than it computes: DRAM-bound
 
 
 def test_an_embedding_row_is_fetched_when_its_token_is_known_not_ahead():

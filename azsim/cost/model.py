@@ -120,8 +120,10 @@ class LayerCost:
     busy_pe_cycles: np.ndarray      # float64: PE-cycles of work (pe array)
     counts: dict                    # COUNTS name -> float64
     energy_pj: dict                 # COMPONENTS name -> float64
-    dram_transfer_cycles: np.ndarray = None  # float64: channel time of the streamed tiles
-    decoder_transfer_cycles: np.ndarray = None   # float64: decoder time of those tiles
+    # float64: the time the channel spent on the layer's tiles within its own span, when the
+    # DRAM (or, where it is the slower, the DRAM->SRAM decoder) sets the tiles' pace
+    dram_transfer_cycles: np.ndarray = None
+    decoder_transfer_cycles: np.ndarray = None
 
     # Issue #2 names, kept for callers of the first model.
     @property
@@ -319,7 +321,6 @@ def _layer_arrays(k: int, info, log, plan) -> dict:
             "n_tiles": n_tiles,
             "tile_cycles": np.maximum(dram_tile, decoder_tile),
             "decoder_paced": decoder_tile > dram_tile,   # the decoder sets the tiles' pace
-            "dram_transfer": n_tiles * dram_tile, "decoder_transfer": n_tiles * decoder_tile,
             "energy": _energy(cnt, info, en)}
 
 
@@ -350,8 +351,8 @@ def utterance_costs(log, plan) -> UtteranceCost:
     on_demand = np.array([parts[k]["on_demand"] for _, k in order], np.bool_)
     frame_ptr = np.searchsorted(frames, np.arange(n_frames + 1)).astype(np.int64)
     latency = hw.dram_latency_ns * 1e-9 * hw.clock_mhz * 1e6
-    span, stall = K.stream_pipeline(frame_ptr, compute, tail, n_tiles, tile_cycles, on_demand,
-                                    float(latency), 2)
+    span, stall, in_span = K.stream_pipeline(frame_ptr, compute, tail, n_tiles, tile_cycles,
+                                             on_demand, float(latency), 2)
     stall = np.maximum(stall, 0.0)
     # Whole cycles: the rounded-up running total of each frame, differenced per item.
     cycles_item = np.zeros(span.size, np.int64)
@@ -364,8 +365,10 @@ def utterance_costs(log, plan) -> UtteranceCost:
             frame_cycles[f] = total[-1]
     cycles = np.zeros((n_layers, n_frames), np.int64)
     stall_lf = np.zeros((n_layers, n_frames))
+    in_span_lf = np.zeros((n_layers, n_frames))
     cycles[layers, frames] = cycles_item
     stall_lf[layers, frames] = stall
+    in_span_lf[layers, frames] = in_span
     out = []
     for k, p in enumerate(parts):
         attributed = dict(p["attributed"])
@@ -373,8 +376,8 @@ def utterance_costs(log, plan) -> UtteranceCost:
         attributed["dram"] = np.where(paced, 0.0, stall_lf[k])
         attributed["decoder"] = attributed["decoder"] + np.where(paced, stall_lf[k], 0.0)
         out.append(LayerCost(cycles[k], p["compute"], attributed, p["sched"], p["busy"],
-                             p["counts"], p["energy"], p["dram_transfer"],
-                             p["decoder_transfer"]))
+                             p["counts"], p["energy"], np.where(paced, 0.0, in_span_lf[k]),
+                             np.where(paced, in_span_lf[k], 0.0)))
     return UtteranceCost(out, frame_cycles)
 
 

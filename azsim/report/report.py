@@ -120,9 +120,13 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
         attributed = {key: over_utts(k, lambda lc, key=key: lc.attributed[key])
                       for key in ATTRIBUTION}
         # The bound: the resource with the most cycles, DRAM and the decoder on the DRAM->SRAM
-        # path counted by their transfer time (a streamed layer whose tiles take longer to
-        # arrive than to compute is bound by what delivers them even where double buffering
-        # hides part of the transfer behind the computation).
+        # path counted by the time they spent on the layer's tiles while it ran (a streamed
+        # layer whose tiles take longer to arrive than to compute is bound by what delivers
+        # them even where double buffering hides part of the transfer). Tiles fetched while
+        # earlier layers computed do not count: with the whole transfer time, a layer whose
+        # tiles had all arrived ahead was labelled DRAM-bound though a 78x faster DRAM left
+        # its cycles as they were (19 of 150 random processors had such a layer; a cost
+        # audit, 2026-12-06).
         candidates = dict(
             attributed,
             dram=max(attributed["dram"], over_utts(k, lambda lc: lc.dram_transfer_cycles)),

@@ -41,6 +41,7 @@ def stream_pipeline(frame_ptr, compute, tail, n_tiles, tile_cycles, on_demand, l
                     n_buffers):
     span = np.zeros(len(compute))
     stall = np.zeros(len(compute))
+    in_span = np.zeros(len(compute))
     for f in range(len(frame_ptr) - 1):
         t, channel, done = 0.0, 0.0, []
         for i in range(frame_ptr[f], frame_ptr[f + 1]):
@@ -50,14 +51,17 @@ def stream_pipeline(frame_ptr, compute, tail, n_tiles, tile_cycles, on_demand, l
                 span[i] = t - start
                 stall[i] = span[i] - compute[i]
                 continue
+            windows = []
             for _ in range(n_tiles[i]):
                 free = done[-n_buffers] if len(done) >= n_buffers else 0.0
                 fetch = max(channel, free, t if on_demand[i] else 0.0)
                 channel = fetch + tile_cycles[i]
+                windows.append((fetch, channel))
                 t = max(t, fetch + latency + tile_cycles[i]) \
                     + (compute[i] - tail[i]) / n_tiles[i]
                 done.append(t)
             t += tail[i]
             span[i] = t - start
             stall[i] = span[i] - compute[i]
-    return span, stall
+            in_span[i] = sum(max(0.0, min(b, t) - max(a, start)) for a, b in windows)
+    return span, stall, in_span

@@ -86,7 +86,6 @@ def context_aliases(context_file, out_file, model, weights, bits, voices, min_co
     _check_writable(out_file, "OUT", "a file path for the context with aliases")
     if json_dest not in (None, "-"):
         _check_writable(json_dest)
-    espeak_binary()   # fail before any work if espeak-ng is missing
     cfg = cfgmod.load_model_config(model, _with_shorthands(
         overrides, [f"model.weight_bits={bits}"] if bits is not None else []))
     vocab = make_vocab(cfg.vocab, cfg.vocab_size)
@@ -94,6 +93,7 @@ def context_aliases(context_file, out_file, model, weights, bits, voices, min_co
         raise ContextError(f"--model {model}: aliases need a character vocabulary; this model "
                            f"has {vocab.kind}")
     spec = parse_context(context_file, vocab, where=f"CONTEXT {context_file}")
+    espeak_binary()   # fail before any work if espeak-ng is missing
     t0 = time.perf_counter()
     _, qm = prepare_model(cfg, weights, calibration_utterances(cfg))
     result = al.find_aliases(qm, cfg, spec.phrases, spec.prefixes, keep, voices, min_count, seed,

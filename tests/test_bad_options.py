@@ -282,6 +282,18 @@ def test_soup_and_context_aliases_never_overwrite_an_input(cli, tmp_path):
     assert ctx.read_text() == "call mom\n"
 
 
+def test_context_aliases_refuses_nested_carriers_before_any_synthesis(cli, tmp_path):
+    """`--context` refuses carriers of which one starts the other; context-aliases ran its
+    synthesis on such a file and wrote a context that `--context` then refused (decoding
+    audit). The check is the parser's now, so it fails first, and writes nothing."""
+    ctx = tmp_path / "ctx.txt"
+    ctx.write_text("@prefix call\n@prefix call to\nmom\n")
+    out = tmp_path / "out.txt"
+    _one_line_error(cli, "context-aliases", str(ctx), str(out), "--voices", "1",
+                    "--min-count", "1", words=("carrier prefixes", "'call'", "'call to'"))
+    assert not out.exists()
+
+
 def test_soup_that_cannot_be_written_is_one_line_and_leaves_no_file(cli, tmp_path):
     a, b = _small_weights(tmp_path, "a.npz"), _small_weights(tmp_path, "b.npz")
     out = tmp_path / "o.npz"

@@ -263,3 +263,11 @@ def test_aliases_are_rewritten_in_the_nbest(tiny):
     assert [rewrite_hypothesis(h, trie) for h in as_phrase.nbest][:2] == list(r.nbest[:2])
     assert len({h.tokens for h in r.nbest}) == len(r.nbest)    # merged where they met
     assert not any(trie.rewrite_spans(h.tokens) for h in r.nbest)
+
+
+def test_no_committed_slots_is_a_valid_setting():
+    """The README's "per-character bonus alone" is `context_committed_slots=0`, which the
+    search handles; the schema's range began at 1 and refused it (decoding audit)."""
+    from azsim import config as cfgmod
+    cfg = cfgmod.load_model_config("tiny", ["model.decode.context_committed_slots=0"])
+    assert cfg.decode.context_committed_slots == 0

@@ -154,7 +154,7 @@ class DecodeConfig:
     context_committed_slots: int = _field(
         "with biasing, hypotheses kept besides the beam: the best by committed score (without "
         "the bonus of unfinished matches), so partial matches cannot crowd out the paths that "
-        "win once that bonus is taken back", 1, range=(1, 64))
+        "win once that bonus is taken back; 0 = none", 1, range=(0, 64))
     context_ilm_weight: float = _field(
         "with biasing, internal-LM discount inside context matches: a matched token also earns "
         "this times -log P(token | prefix) under the prediction network's own language model "

@@ -170,15 +170,7 @@ def build_trie(phrases: list[str], vocab: Vocab, weight_nats: float,
         if alias in phrases or phrase not in phrases:
             raise ContextError(f"{source}: alias {quoted(alias)} of {quoted(phrase)}: an "
                                "alias must differ from every phrase and belong to one of them")
-    for a in prefixes:
-        for b in prefixes:
-            if a != b and (b + " ").startswith(a + " "):
-                # One trie state per position: a phrase after "message " would walk the
-                # carrier nodes of "message to " and earn only where it leaves them.
-                raise ContextError(f"{source}: carrier prefixes {quoted(a)} and {quoted(b)}: "
-                                   f"one starts the other, so a phrase after {quoted(a)} would "
-                                   f"not earn on the words it shares with {quoted(b)}; keep one "
-                                   "of them")
+    check_carriers(prefixes, source)
     starts = [insert(ROOT, p + " ", False) for p in prefixes] or [ROOT]
     canonical = {}
     for phrase in phrases:
@@ -211,6 +203,19 @@ def context_input(path: str) -> str:
     ``--set model.decode.context_file`` (or a model file); the config no longer knows which."""
     return as_called(f"--context (model.decode.context_file) {path}",
                      f"model.decode.context_file = {path!r}")
+
+
+def check_carriers(prefixes, source: str) -> None:
+    """No carrier prefix may start another: one trie state per position, so a phrase after
+    "message " would walk the carrier nodes of "message to " and earn only where it leaves
+    them."""
+    for a in prefixes:
+        for b in prefixes:
+            if a != b and (b + " ").startswith(a + " "):
+                raise ContextError(f"{source}: carrier prefixes {quoted(a)} and {quoted(b)}: "
+                                   f"one starts the other, so a phrase after {quoted(a)} would "
+                                   f"not earn on the words it shares with {quoted(b)}; keep one "
+                                   "of them")
 
 
 def parse_context(path: str, vocab: Vocab, where: str | None = None) -> ContextSpec:
@@ -277,6 +282,9 @@ def parse_context(path: str, vocab: Vocab, where: str | None = None) -> ContextS
             raise ContextError(f"{where} line {alias_lines[alt]}: alias {quoted(alt)} of "
                                f"{quoted(head)} is also a phrase of its own; an alias must differ "
                                "from every phrase")
+    # here, not only when the trie is built: `azsim context-aliases` had synthesized aliases
+    # for a file that `--context` then refused (decoding audit, 2026-12-06)
+    check_carriers(prefixes, where)
     return ContextSpec(phrases, prefixes, aliases)
 
 

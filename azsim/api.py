@@ -14,7 +14,7 @@ from .cost.model import (plan_costs, preload_costs, psum_buffer_bytes,
                          sram_weight_footprint_bytes, stream_buffer_bytes,
                          utterance_costs)
 from .cost.timeline import frame_arrival_s, timeline
-from .decode.beam import prediction_entries_held
+from .decode.beam import ilm_row_bytes, prediction_entries_held
 from .decode.endpoint import check_tail_on_testset, speech_seconds, with_tail
 from .decode.summary import decoder_for, report_sections
 from .errors import AudioError, AzsimError, ConfigError, named
@@ -134,10 +134,12 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
                 for info in layers}
     # SRAM kept for activations: the largest layer's writes in a frame, beside the recurrent
     # state every LSTM layer keeps across frames and the decoder's prediction-network entries
-    # (left out until 2026-12-06, so a plan could fill with weights the SRAM they need; audit).
+    # (left out until 2026-12-06, so a plan could fill with weights the SRAM they need; audit)
+    # with their internal-LM rows when the search discounts by them (a decoding audit).
+    entries = prediction_entries_held(cfg.decode)
     act_bytes = max(int(r.events.counts[..., FIELD["act_write_bytes"]].max(initial=0))
-                    for r in results) + \
-        recurrent_state_bytes(qm, prediction_entries_held(cfg.decode)) + \
+                    for r in results) + recurrent_state_bytes(qm, entries) + \
+        entries * ilm_row_bytes(cfg.decode, qm.joint_out.q.shape[0]) + \
         psum_buffer_bytes(layers, hw)
     residency = plan_residency(layers, streamed, hw.sram_bytes, act_bytes,
                                lambda info: sram_weight_footprint_bytes(info, hw),

@@ -271,3 +271,38 @@ def test_no_committed_slots_is_a_valid_setting():
     from azsim import config as cfgmod
     cfg = cfgmod.load_model_config("tiny", ["model.decode.context_committed_slots=0"])
     assert cfg.decode.context_committed_slots == 0
+
+
+def test_internal_lm_rows_are_reserved_with_the_cache_entries():
+    """With the internal-LM discount each cache entry carries a row of int32 terms per
+    token; the SRAM reserve holds them (they were kept for the whole utterance and left out
+    of it; decoding audit). Without a context, or at weight 0, nothing is reserved."""
+    from types import SimpleNamespace
+
+    from azsim.decode.beam import ilm_row_bytes
+    on = SimpleNamespace(beam=8, context_file="ctx.txt", context_ilm_weight=0.25)
+    assert ilm_row_bytes(on, 29) == 4 * 29
+    assert ilm_row_bytes(SimpleNamespace(beam=8, context_file="", context_ilm_weight=0.25),
+                         29) == 0
+    assert ilm_row_bytes(SimpleNamespace(beam=8, context_file="c", context_ilm_weight=0.0),
+                         29) == 0
+    assert ilm_row_bytes(SimpleNamespace(beam=1, context_file="c", context_ilm_weight=0.25),
+                         29) == 0
+
+
+def test_the_sram_reserve_holds_the_internal_lm_rows(tmp_path):
+    """End to end: the same context at an internal-LM weight of 0.25 reserves at least the
+    rows of every cache entry more than at 0 (13 entries x 29 int32 terms on tiny at beam 2)."""
+    import azsim
+    from azsim.decode.beam import ilm_row_bytes, prediction_entries_held
+    ctx = tmp_path / "ctx.txt"
+    ctx.write_text("call mom\n")
+    base = ["model.decode.beam=2", f"model.decode.context_file={ctx}"]
+
+    def reserve(weight):
+        run = azsim.simulate("tiny", overrides=base + [f"model.decode.context_ilm_weight={weight}"])
+        return run.to_dict()["traffic"]["sram_activation_bytes"]
+    decode = load_model_config("tiny", base + ["model.decode.context_ilm_weight=0.25"]).decode
+    rows = prediction_entries_held(decode) * ilm_row_bytes(decode, 29)
+    assert rows == 13 * 4 * 29
+    assert reserve(0.25) - reserve(0) >= rows

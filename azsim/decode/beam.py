@@ -239,6 +239,14 @@ def prediction_entries_held(decode) -> int:
     return kept + decode.max_symbols_per_frame * decode.beam
 
 
+def ilm_row_bytes(decode, vocab_size: int) -> int:
+    """SRAM for one cache entry's internal-LM row when the search discounts by it (a context
+    and ``context_ilm_weight`` > 0 at a beam above 1): an int32 term per token, held as long
+    as its entry (:func:`prediction_entries_held` entries at most)."""
+    on = decode.beam > 1 and decode.context_file and decode.context_ilm_weight > 0
+    return 4 * vocab_size if on else 0
+
+
 def beam_search(qm: QuantizedRNNT, enc_out: np.ndarray, enc_frames: np.ndarray, log: EventLog,
                 beam: int, context: ContextTrie | None = None,
                 committed_slots: int = 1, ilm: IlmDiscount | None = None) -> SearchResult:
@@ -348,6 +356,10 @@ def beam_search(qm: QuantizedRNNT, enc_out: np.ndarray, enc_frames: np.ndarray, 
             by_committed = sorted(ranked_end, key=lambda h: (h.cpend - h.score, h.node))
             hyps = hyps + [h for h in by_committed[:committed_slots] if h.node not in kept]
         cache = {h.node: cache[h.node] for h in hyps}
+        # the internal-LM rows go with their cache entries: kept for every prefix seen, they
+        # grew to 63 rows (7.3 KB) on a names utterance that the SRAM reserve, which counts
+        # the cache's entries, did not hold (decoding audit, 2026-12-06)
+        ilm_extra = {node: row for node, row in ilm_extra.items() if node in cache}
         best = hyps[0]
         best_last_emit[t] = best.path[2] if best.path is not None else -1
         best_id[t] = best.node

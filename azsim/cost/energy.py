@@ -90,6 +90,16 @@ def _get(table, name: str) -> float:
     return float(table.actions[name].energy_pj)
 
 
+def wide_mac_pj(table, hw, bits: int) -> float:
+    """One multiply-accumulate of two ``bits``-bit operands into a ``bits``-bit accumulator
+    (EIE: 16-bit fixed point): the table's 8-bit multiply scaled by (bits / 8)^2 (an array
+    multiplier's energy grows with the product of its operand widths; the table's 32-bit one
+    is 15.5x its 8-bit one) and the table's add of that width, at ``hw``'s supply."""
+    add = "int8_add" if bits <= 8 else "int16_add" if bits <= 16 else "int32_add"
+    dyn = supply_scales(table, hw)[0]
+    return (_get(table, "int8_mult") * (bits / 8.0) ** 2 + _get(table, add)) * dyn
+
+
 def sram_access_pj(table, capacity_bytes: int) -> float:
     """64-bit SRAM access energy at ``capacity_bytes``, log-log interpolated between the table's
     8 KB, 32 KB and 1 MB points (SRAM energy grows with array size through longer word- and

@@ -105,11 +105,13 @@ per PE-cycle, over the simulated time.
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 
 import numpy as np
 
 from azsim import config as cfgmod
-from azsim.cost.energy import action_energies
+from azsim.cost.energy import (_BYTES_PER_ACCESS as _BYTES_PER_SRAM_ACCESS, action_energies,
+                               sram_access_pj, supply_scales, wide_mac_pj)
 from azsim.errors import AzsimError
 from azsim.cost.pe_array import BOUNDS, pe_invocations
 from azsim.kernels import eie_column_entries, eie_schedule
@@ -368,16 +370,45 @@ def _published_work(layer: ValidationLayer, hw, seed: int, bits: int, index_bits
     return t.cycles, scale, capped
 
 
+@dataclass(frozen=True)
+class SuiteEnergies:
+    """What a suite's own memories and arithmetic cost: a MAC, and a byte of the pointer and
+    of the activation SRAM (the weight SRAM is the hardware's bank)."""
+    mac_pj: float
+    pointer_pj_per_byte: float
+    activation_pj_per_byte: float
+
+
+def suite_energies(suite: ValidationSuite, table, energies) -> SuiteEnergies:
+    """The suite's ``mac_bits``, ``pointer_sram_bank_bytes`` and ``activation_sram_bytes``
+    priced from the hardware's energy table (0: the hardware's MAC, its weight-SRAM bank).
+    Until 2026-12-06 pointers and activations were charged at EIE's 128 KB weight bank and
+    its 16-bit MACs as 8-bit ones, errors that cancelled in the chip power (an audit)."""
+    hw = suite.hardware
+    dyn = supply_scales(table, hw)[0]
+
+    def per_byte(capacity: int) -> float:
+        if not capacity:
+            return energies.sram_pj_per_byte
+        return sram_access_pj(table, capacity) * dyn / _BYTES_PER_SRAM_ACCESS
+    return SuiteEnergies(
+        mac_pj=wide_mac_pj(table, hw, suite.mac_bits) if suite.mac_bits else energies.mac_pj,
+        pointer_pj_per_byte=per_byte(suite.pointer_sram_bank_bytes),
+        activation_pj_per_byte=per_byte(suite.activation_sram_bytes))
+
+
 def simulate_layer(layer: ValidationLayer, hw, seed: int, *, weight_bits: int = 4,
                    index_bits: int = 4, energies=None, published_work: bool = False,
-                   activation_registers_per_pe: int = 0, clock_network_mw_per_pe: float = 0.0
-                   ) -> LayerResult:
+                   activation_registers_per_pe: int = 0, clock_network_mw_per_pe: float = 0.0,
+                   memories: "SuiteEnergies | None" = None) -> LayerResult:
     """Generate the layer's data, map it onto the PE array, replay the broadcast; time,
     counts and energy (``energies``: action energies, default the hardware's table).
 
     ``activation_registers_per_pe`` (0 = no limit) sets the batches (:func:`spmv_time`);
     ``clock_network_mw_per_pe`` (the clock tree's power on ``hw``: a suite's
-    ``clock_network_mw_per_pe_simulated``) charges it as ``mW / MHz`` nJ per PE per cycle."""
+    ``clock_network_mw_per_pe_simulated``) charges it as ``mW / MHz`` nJ per PE per cycle;
+    ``memories`` the suite's pointer and activation SRAM and MAC energies (default: the
+    hardware's weight-SRAM bank and 8-bit MAC for all)."""
     data = random_layer(layer, seed)
     batch_length = _batch_length(activation_registers_per_pe, hw)
     t = spmv_time(data.col_ptr, data.row_idx, data.n_rows, data.active, hw, weight_bits,
@@ -385,14 +416,22 @@ def simulate_layer(layer: ValidationLayer, hw, seed: int, *, weight_bits: int = 
     cycles = t.cycles
     if energies is None:
         energies = action_energies(cfgmod.energy_table_of(hw), hw)
+    if memories is None:
+        memories = SuiteEnergies(energies.mac_pj, energies.sram_pj_per_byte,
+                                 energies.sram_pj_per_byte)
     # Every output batch broadcasts the nonzero activations again and reads their pointers.
     broadcasts = data.active.size * t.output_batches
-    sram_bytes = t.wbytes + broadcasts * hw.pe_count * _POINTER_BYTES \
-        + (broadcasts + layer.output_dim) * _ACTIVATION_BYTES
     clock_pj = cycles * hw.pe_count * clock_network_mw_per_pe / hw.clock_mhz * _PJ_PER_MW_MHZ
-    energy_pj = (t.issued * energies.mac_pj + sram_bytes * energies.sram_pj_per_byte
-                 + t.decoded * energies.decode_symbol_pj
-                 + cycles * energies.leak_pj_per_cycle + clock_pj)
+    parts_pj = {
+        "weight_sram": t.wbytes * energies.sram_pj_per_byte,
+        "pointer_sram": broadcasts * hw.pe_count * _POINTER_BYTES * memories.pointer_pj_per_byte,
+        "activation_sram": (broadcasts + layer.output_dim) * _ACTIVATION_BYTES
+        * memories.activation_pj_per_byte,
+        "mac": t.issued * memories.mac_pj,
+        "decoder": t.decoded * energies.decode_symbol_pj,
+        "static": cycles * energies.leak_pj_per_cycle,
+        "clock": clock_pj}
+    energy_pj = sum(parts_pj.values())
     seconds = cycles / (hw.clock_mhz * 1e6)
     work_cycles, scale, capped = (_published_work(layer, hw, seed, weight_bits, index_bits,
                                                   batch_length)
@@ -405,6 +444,7 @@ def simulate_layer(layer: ValidationLayer, hw, seed: int, *, weight_bits: int = 
         load_balance_efficiency=(t.busy_pe_cycles / (hw.pe_count * t.sched_cycles)
                                  if t.sched_cycles else 1.0),
         bound=t.bound, energy_uj=energy_pj / 1e6, clock_energy_uj=clock_pj / 1e6,
+        energy_by_part_uj={k: v / 1e6 for k, v in parts_pj.items()},
         power_w=energy_pj * 1e-12 / seconds if seconds else 0.0,
         max_pe_entries=int(t.pe_entries.max()), input_batches=t.input_batches,
         output_batches=t.output_batches)
@@ -419,11 +459,14 @@ def run_suite(suite: ValidationSuite, seed: int = 0) -> ValidationReport:
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise AzsimError(f"seed = {seed!r}: expected an integer >= 0")
     hw = suite.hardware
-    energies = action_energies(cfgmod.energy_table_of(hw), hw)
+    table = cfgmod.energy_table_of(hw)
+    energies = action_energies(table, hw)
+    memories = suite_energies(suite, table, energies)
     layers = [simulate_layer(layer, hw, seed, weight_bits=suite.weight_bits,
                              index_bits=suite.relative_index_bits, energies=energies,
                              published_work=True,
                              activation_registers_per_pe=suite.activation_registers_per_pe,
-                             clock_network_mw_per_pe=suite.clock_network_mw_per_pe_simulated)
+                             clock_network_mw_per_pe=suite.clock_network_mw_per_pe_simulated,
+                             memories=memories)
               for layer in suite.layers]
     return summarize(suite, layers, seed, energies.table)

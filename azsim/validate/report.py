@@ -37,6 +37,8 @@ class LayerResult:
     energy_uj: float
     clock_energy_uj: float
     power_w: float
+    # the energy by part: weight, pointer and activation SRAM, MAC, decoder, static, clock
+    energy_by_part_uj: dict = dataclasses.field(default_factory=dict)
     input_batches: int
     output_batches: int
     published_us: float
@@ -94,6 +96,7 @@ class ValidationReport:
     clock_power_w: float
     energy_table: str
     static_power_w: float = 0.0     # the hardware's static power, drawn on every cycle
+    power_by_part_w: dict = dataclasses.field(default_factory=dict)
 
     def exceeding(self, max_error_pct: float) -> list[LayerResult]:
         """The layers whose |error| is above ``max_error_pct``, beyond floating-point noise
@@ -117,6 +120,7 @@ class ValidationReport:
             "simulated_power_w": self.simulated_power_w,
             "simulated_clock_power_w": self.clock_power_w,
             "simulated_static_power_w": self.static_power_w,
+            "simulated_power_by_part_w": self.power_by_part_w,
             "activation_registers_per_pe": s.activation_registers_per_pe,
             "clock_network_mw_per_pe": s.clock_network_mw_per_pe,
             "published_power_w": s.published_power_w or None,
@@ -133,6 +137,8 @@ def summarize(suite: ValidationSuite, layers: list[LayerResult], seed: int, ener
     total_s = sum(r.simulated_us for r in layers) * 1e-6
     power = sum(r.energy_uj for r in layers) * 1e-6 / total_s if total_s else 0.0
     clock = sum(r.clock_energy_uj for r in layers) * 1e-6 / total_s if total_s else 0.0
+    parts = {key: sum(r.energy_by_part_uj.get(key, 0.0) for r in layers) * 1e-6 / total_s
+             if total_s else 0.0 for key in (layers[0].energy_by_part_uj if layers else {})}
     # every simulated cycle is busy: the static power is in the total at its full value
     from ..config import energy_table_of
     from ..cost.energy import supply_scales
@@ -144,7 +150,8 @@ def summarize(suite: ValidationSuite, layers: list[LayerResult], seed: int, ener
         worst_layer=worst.name, theoretical_mean_abs_error_pct=theory[0],
         theoretical_max_abs_error_pct=theory[1], published_work_mean_abs_error_pct=work[0],
         published_work_max_abs_error_pct=work[1], simulated_power_w=power,
-        clock_power_w=clock, energy_table=energy_table, static_power_w=static)
+        clock_power_w=clock, energy_table=energy_table, static_power_w=static,
+        power_by_part_w=parts)
 
 
 def render_text(report: ValidationReport) -> str:
@@ -205,4 +212,10 @@ def render_text(report: ValidationReport) -> str:
     else:
         note += "; no clock tree, registers or control logic"
     out.append(f"power: simulated {report.simulated_power_w:.3f} W{published} ({note})")
+    if report.power_by_part_w:
+        names = {"weight_sram": "weight SRAM", "pointer_sram": "pointer SRAM",
+                 "activation_sram": "activation SRAM", "mac": f"MACs ({s.mac_bits or 8}-bit)",
+                 "decoder": "decoder", "static": "static", "clock": "clock"}
+        out.append("  by part: " + ", ".join(
+            f"{names.get(k, k)} {w:.3f} W" for k, w in report.power_by_part_w.items() if w))
     return "\n".join(out)

@@ -15,6 +15,11 @@ own silicon data)::
                                        # of this x pe_count (EIE section IV)
     clock_network_mw_per_pe = 1.874    # default 0 (none): clock-tree power per PE at the
                                        # hardware's clock and supply, charged every cycle
+    pointer_sram_bank_bytes = 16384    # default 0: the weight SRAM's bank; one bank of the
+                                       # column pointers' SRAM, whose access energy they pay
+    activation_sram_bytes = 2048       # default 0: the weight SRAM's bank; the activations'
+    mac_bits = 16                      # default 0: the hardware's 8-bit MAC; the width the
+                                       # arithmetic unit multiplies and accumulates at
     [[layers]]
     name = "fc6"                   # unique; it also seeds the layer's random data
     input_dim = 9216
@@ -61,6 +66,7 @@ _MISSING: Any = dataclasses.MISSING
 _MAX_WEIGHTS = 2 ** 28
 _MAX_NONZEROS = 2 ** 25
 _MAX_DIM = 2 ** 20
+_MAX_PE_COLUMNS = 2 ** 24    # PEs x input columns of a batch: the cycle model's tables
 
 
 def _field(doc: str, default: Any = _MISSING, *, range: tuple | None = None) -> Any:
@@ -90,6 +96,13 @@ class ValidationLayer:
         """Problems the field ranges cannot express (the loader calls this)."""
         problems = [] if self.name.strip() else [
             f"name = {self.name!r} is blank; give each layer a name for the reports"]
+        active = round(self.activation_density * self.input_dim)
+        if active == 0:
+            # the layer would do no work: 0.00 us, -100 % error and 0 W (an audit)
+            problems.append(f"activation_density = {self.activation_density:g} of "
+                            f"input_dim = {self.input_dim} is {active} nonzero activations "
+                            "(the simulation draws round(density x input_dim)); give at least "
+                            f"{0.5 / self.input_dim:.3g} so that the layer does work")
         weights = self.input_dim * self.output_dim
         if weights > _MAX_WEIGHTS:
             problems.append(f"input_dim x output_dim = {weights} exceeds {_MAX_WEIGHTS} weights "
@@ -128,6 +141,17 @@ class _SuiteHead:
         "supply), mW, charged as that energy per PE per cycle, so that --set hw.clock_mhz "
         "scales the power with the clock and hw.supply_v as V^2 (0 = not modeled)", 0.0,
         range=(0.0, 1e6))
+    pointer_sram_bank_bytes: int = _field(
+        "bytes of one bank of the SRAM holding the column pointers: each pointer byte read "
+        "costs an access to a bank of this size (0 = a bank of the weight SRAM, "
+        "hw.sram_bytes / hw.sram_banks)", 0, range=(0, 2 ** 40))
+    activation_sram_bytes: int = _field(
+        "bytes of a PE's activation SRAM: each activation byte read or written costs an access "
+        "to it (0 = a bank of the weight SRAM)", 0, range=(0, 2 ** 40))
+    mac_bits: int = _field(
+        "width of the values the arithmetic unit multiplies and accumulates, bits: a MAC costs "
+        "the table's 8-bit multiply x (mac_bits / 8)^2 plus an add of that width (0 = the "
+        "hardware's MAC, int8 x int8 into int32)", 0, range=(0, 32))
 
 
 @_SPEC
@@ -148,6 +172,9 @@ class ValidationSuite:
     # the hardware as the suite gives it, and scales with the clock and as V^2 (its energy
     # per cycle is its capacitance x V^2; until 2026-12-06 it stayed the same at any clock)
     clock_network_mw_per_pe_simulated: float = 0.0
+    pointer_sram_bank_bytes: int = 0
+    activation_sram_bytes: int = 0
+    mac_bits: int = 0
 
 
 def suite_from_dict(data: Mapping[str, Any], source: str, overrides: Iterable[str] = (),
@@ -187,6 +214,18 @@ def suite_from_dict(data: Mapping[str, Any], source: str, overrides: Iterable[st
             at = ", ".join(f"layers[{i}]" for i, n in zip(where, names) if n == name)
             problems.append(f"layers: name {name!r} is given by {at}; each layer needs a name "
                             "of its own (it names the layer in the reports and seeds its data)")
+    if hardware is not None and head is not None:
+        regs = head.activation_registers_per_pe
+        for layer in layers:
+            columns = min(layer.input_dim, regs * hardware.pe_count) if regs else layer.input_dim
+            if hardware.pe_count * columns > _MAX_PE_COLUMNS:
+                # the cycle model keeps int64 tables of every PE and input column of a batch: a
+                # 1,048,576-input layer on 64 PEs took 6 GB, or ended in a traceback (an audit)
+                problems.append(
+                    f"layers: {layer.name!r} has {columns} input columns per batch on "
+                    f"{hardware.pe_count} PEs, {hardware.pe_count * columns} PE x column table "
+                    f"entries, above {_MAX_PE_COLUMNS} (about 50 bytes each); give fewer "
+                    "inputs or PEs, or activation_registers_per_pe to run it in batches")
     if head is not None and not head.name.strip():
         problems.append(f"name = {head.name!r} is blank; give the suite a name for the reports")
     if problems or hardware is None:
@@ -197,7 +236,10 @@ def suite_from_dict(data: Mapping[str, Any], source: str, overrides: Iterable[st
                            relative_index_bits=head.relative_index_bits, layers=tuple(layers),
                            activation_registers_per_pe=head.activation_registers_per_pe,
                            clock_network_mw_per_pe=head.clock_network_mw_per_pe,
-                           clock_network_mw_per_pe_simulated=clock_mw)
+                           clock_network_mw_per_pe_simulated=clock_mw,
+                           pointer_sram_bank_bytes=head.pointer_sram_bank_bytes,
+                           activation_sram_bytes=head.activation_sram_bytes,
+                           mac_bits=head.mac_bits)
 
 
 def _hardware_target(name_or_path: str, base_dir: Path | None) -> str:

@@ -387,6 +387,50 @@ def _train_from_shipped_small(tmp_path, tcfg):
     return init, load_weights(tmp_path / "o" / "weights.npz", cfg)
 
 
+@pytest.mark.parametrize("prune_end,every", [(0.5, 50), (1.0, 1)])
+def test_gradual_pruning_reaches_its_target_on_a_short_run(tmp_path, prune_end, every):
+    """A pruning window shorter than prune_every_steps, or one ending on the last step, put
+    the last event after the end: the run kept a model at 0.000 (or 0.492) for a 0.5 target
+    (a training audit). The last event now falls on a step that runs."""
+    from azsim.compress.pipeline import is_prunable
+    from azsim.train.loop import TrainConfig
+    _, w = _train_from_shipped_small(
+        tmp_path, TrainConfig(epochs=2, threads=1, warmup_steps=1, sparsity=0.5,
+                              prune_end=prune_end, prune_every_steps=every))
+    names = [n for n in w if is_prunable(n)]
+    zeros = sum(int(np.count_nonzero(w[n] == 0)) for n in names)
+    assert zeros >= round(0.5 * sum(w[n].size for n in names)) - len(names)
+
+
+def test_qat_bits_are_checked():
+    """1 bit trained a ternary grid (azsim's 1-bit quantizer is sign-based); 9 and -1 failed
+    at the first forward pass, after the output folder was made (a training audit)."""
+    from azsim.train.loop import TrainConfig
+    for bits in (1, 9, -1):
+        with pytest.raises(ValueError, match="qat_bits"):
+            TrainConfig(qat_bits=bits)
+
+
+def test_a_run_too_short_to_prune_is_refused_before_its_folder_is_made(tmp_path):
+    pytest.importorskip("shutil").which("espeak-ng") or pytest.skip("espeak-ng not installed")
+    from azsim.corpus.build import build_corpus
+    from azsim.errors import AzsimError
+    from azsim.train.loop import TrainConfig, train
+    build_corpus(tmp_path / "c", {"train": 2, "dev": 1}, seed=1, jobs=1, voice_split_seed=0)
+    with pytest.raises(AzsimError, match="too few to prune"):
+        train(load_model_config("small", []), tmp_path / "c", tmp_path / "o",
+              TrainConfig(epochs=1, threads=1, sparsity=0.5, max_batch_frames=100000))
+    assert not (tmp_path / "o").exists()
+
+
+def test_rnnt_loss_refuses_an_utterance_without_frames():
+    """frames - 1 = -1 read the last padded frame: a finite loss with gradients on padding."""
+    logits = torch.zeros(2, 3, 2, 4)
+    with pytest.raises(ValueError, match=">= 1 encoder frame"):
+        rnnt_loss(logits, torch.zeros(2, 1, dtype=torch.long), torch.tensor([3, 0]),
+                  torch.tensor([1, 1]))
+
+
 @pytest.mark.parametrize("branch_switch", [0.0, 0.5])
 def test_encoder_only_training_prunes_the_encoder_and_keeps_the_rest_of_the_init(
         tmp_path, branch_switch):

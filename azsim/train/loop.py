@@ -133,6 +133,11 @@ class TrainConfig:
         if self.kd_teacher and (self.branch_switch or self.distill_weight):
             raise ValueError("kd_teacher excludes branch_switch and distill_weight: they learn "
                              "from the init's own encoder, and there is one frozen teacher")
+        if self.qat_bits and not 2 <= self.qat_bits <= 8:
+            # 1 bit trained a ternary grid, which azsim's sign-based 1-bit quantizer is not, and
+            # 9 or -1 failed at the first forward pass, after OUT was made (a training audit)
+            raise ValueError(f"qat_bits {self.qat_bits}: 2 to 8 (0 = no quantization-aware "
+                             "training)")
         if self.step_lr < 0 or (self.step_lr and not self.qat_bits):
             raise ValueError(f"step_lr {self.step_lr} needs qat_bits and must be >= 0: it "
                              "learns the step of the quantization grid")
@@ -294,6 +299,11 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
                          f"corpus is {steps_per_epoch} batch(es), and training runs epochs x "
                          f"batches steps, rounded down); give --epochs >= "
                          f"{math.ceil(1000 / steps_per_epoch) / 1000:g}")
+    prune_start = int(cfg.prune_start * total)
+    if cfg.sparsity > 0 and total - 1 - prune_start < 1:
+        raise AzsimError(f"--epochs {cfg.epochs:g}: {total} training step(s), too few to prune "
+                         f"to {cfg.sparsity:g} (pruning starts at step {prune_start} and needs "
+                         "a step after it at the target); give more epochs")
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -378,11 +388,15 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
     report = progress or (lambda *_: None)
     best = {"wer": math.inf}
     step, epoch, t0 = 0, 0, time.time()
-    prune_start = int(cfg.prune_start * total)
-    prune_events = max(1, int((cfg.prune_end - cfg.prune_start) * total) // cfg.prune_every_steps)
     # The last event sets the target's mask; after it the pruned weights stay zero, so a
     # magnitude event would find the same mask again and an obs event has nothing to prune.
-    last_event = prune_start + prune_events * cfg.prune_every_steps
+    # It must fall on a step that runs (at most total - 1): a window shorter than
+    # prune_every_steps, or one ending on the last step, put it after the end, and the run
+    # kept a model short of its target (0.000 for 0.5 in 4 steps; a training audit, 2026-12-06).
+    window = max(min(int((cfg.prune_end - cfg.prune_start) * total), total - 1 - prune_start), 1)
+    every = min(cfg.prune_every_steps, window)
+    prune_events = max(1, window // every)
+    last_event = prune_start + prune_events * every
 
     swa = {"sum": None, "n": 0}   # float64 running sums of the exported weights
     calibration = []   # obs saliency: the training utterances whose inputs each event weighs
@@ -424,10 +438,8 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
         # sets its mask at the start of step prune_start + prune_events * every, so that step
         # must have run (``>=`` counted an evaluation just before it, whose weights were not
         # yet at the target; a 2-step test run then kept the unpruned epoch as its best).
-        # The last evaluation always counts (a schedule that ends with training never gets
-        # past its last event).
-        done_pruning = cfg.sparsity == 0 or step >= total or \
-            step > last_event
+        # The last event falls on a step that runs, so the last evaluation is past it.
+        done_pruning = cfg.sparsity == 0 or step > last_event
         if counts and done_pruning and rates["wer"] <= best["wer"]:
             best = {"wer": rates["wer"], "cer": rates["cer"], "step": step}
             save_npz(out / "weights.npz", weights)
@@ -441,9 +453,9 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
             for group in opt.param_groups:
                 group["lr"] = _lr(step, total, cfg) * group["rate"]
             if cfg.sparsity > 0 and prune_start <= step <= last_event \
-                    and (step - prune_start) % cfg.prune_every_steps == 0:
+                    and (step - prune_start) % every == 0:
                 target = compress.zhu_gupta_sparsity(step, cfg.sparsity, prune_start,
-                                                     prune_events, cfg.prune_every_steps,
+                                                     prune_events, every,
                                                      initial=cfg.prune_initial)
                 shares = compress.allocation_masks(prunable, target, cfg.prune_allocation)
                 if not calibration:

@@ -32,6 +32,11 @@ def rnnt_loss(logits: torch.Tensor, targets: torch.Tensor, frames: torch.Tensor,
     anything); frames [B] valid encoder frames per utterance (>= 1); labels [B] valid labels.
     reduction: "mean" (over utterances), "sum" or "none".
     """
+    if frames.numel() and int(frames.min()) < 1:
+        # frames - 1 = -1 would read the last padded frame: a finite loss and gradients on
+        # padding for an utterance the encoder gives no frame (a training audit, 2026-12-06)
+        raise ValueError(f"rnnt_loss: every utterance needs >= 1 encoder frame; got frames "
+                         f"{frames.tolist()}")
     logp = torch.log_softmax(logits, dim=-1)
     n_b, n_t, n_u1, _ = logp.shape
     blank_lp = logp[..., blank].double()                                    # [B, T, U+1]

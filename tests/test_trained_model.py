@@ -357,3 +357,22 @@ def test_an_error_rate_over_no_reference_words_is_refused_not_zero():
     with pytest.raises(ValueError, match="undefined"):
         paired_wer_difference([""], ["a"], ["a b"])
     assert paired_wer_difference([""], [""], [""])["difference"] == 0.0
+
+
+def test_a_soup_says_its_sparsity_and_warns_when_the_inputs_zeros_differ(cli, tmp_path):
+    """A soup keeps a weight any input kept: small-sparse60 with small-sparse80 is 59 %
+    sparse, not 60 or 80, and the command had printed only 'soup of 2' (a training audit)."""
+    code, out, err = cli("soup", str(tmp_path / "s.npz"), "small-sparse60", "small-sparse80")
+    assert code in (0, None), err
+    assert "59.0 % of the prunable weights zero (inputs 60.0, 80.0 %)" in out
+    assert err.count("azsim: warning: the inputs have different zeros") == 1
+    # fine-tunes of one mask (here small-sparse80 with its nonzeros scaled): no warning
+    from azsim.model.loading import shipped_weights_dir
+    from azsim.model.weights import load_weights, save_weights
+    cfg = load_model_config("small", [])
+    sparse = load_weights(shipped_weights_dir() / "small-sparse80.npz", cfg)
+    save_weights(tmp_path / "scaled.npz", {k: v * np.float32(1.01) for k, v in sparse.items()})
+    code, out, err = cli("soup", str(tmp_path / "t.npz"), "small-sparse80",
+                         str(tmp_path / "scaled.npz"))
+    assert code in (0, None) and "different zeros" not in err, err
+    assert "(inputs 80.0, 80.0 %)" in out

@@ -100,12 +100,20 @@ def test_late_emission_after_the_speculative_fire_resets_it():
     assert ep.final_fired_s == pytest.approx(0.03 * 47 + 0.045 + 0.6)
 
 
-def test_changed_text_voids_the_speculation():
+def test_changed_text_voids_the_speculation_and_rearms_it():
+    """The best hypothesis changes after the speculative fire, with no new activity: the
+    speculation's downstream work is void, which is a reset, and the speculative end-pointer
+    fires again on the new text, at once (its silence is long enough). Until a 2026-12-06
+    audit it stayed unconfirmed, uncounted and disarmed, and saved nothing."""
     steps = np.arange(1, 100, 2)
-    ids = np.where(steps >= 50, 2, 1)   # the best hypothesis changes after the speculative fire
+    ids = np.where(steps >= 50, 2, 1)
     ep = _run(_loud((10, 100)), 100, ids=ids)
-    assert not ep.speculation_confirmed and ep.resets == 0
-    assert ep.latency_s(True) == ep.latency_s(False)
+    same = _run(_loud((10, 100)), 100)
+    assert same.speculative_fired_s == (1.425,) and same.resets == 0
+    assert ep.speculative_fired_s == pytest.approx((1.425, 1.575))   # frame 50, the change
+    assert ep.resets == 1 and ep.speculation_confirmed
+    # it saves less than a speculation that stood (downstream started later), but saves
+    assert same.latency_s(True) < ep.latency_s(True) < ep.latency_s(False)
 
 
 def test_no_speech_and_short_audio():

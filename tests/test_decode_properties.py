@@ -622,6 +622,10 @@ def test_endpointers(inputs):
         assert ep.final_fired_s >= start + final - 1e-9
         assert ep.speculative_fired_s and ep.speculative_fired_s[-1] <= ep.final_fired_s
         assert len(ep.speculative_fired_s) == ep.resets + 1
+        # a speculation whose text was overtaken is reset and fires again on the new text,
+        # so the one standing at the final fire stands with the final text (it was left
+        # unconfirmed and uncounted; a decoding audit, 2026-12-06)
+        assert ep.speculation_confirmed
     else:
         assert ep.final_forced and len(ep.speculative_fired_s) - ep.resets in (0, 1)
     assert ep.result_with_speculation_s <= ep.result_no_speculation_s

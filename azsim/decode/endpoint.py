@@ -185,6 +185,11 @@ def run_endpointers(loud: np.ndarray, hop_s: float, window_s: float, stack_frame
     resets = 0
     spec = final = None
     last_activity = None
+
+    def text_at(frame: int) -> int:
+        s = np.searchsorted(step_frames, frame, side="right") - 1
+        return int(best_id[s]) if s >= 0 else -1
+
     for f in range(n):
         t_now = float(arrival_s[f])
         k = np.searchsorted(loud_idx, f * stride + stack_frames - 1, side="right")
@@ -197,6 +202,13 @@ def run_endpointers(loud: np.ndarray, hop_s: float, window_s: float, stack_frame
             continue                              # nobody has spoken yet
         if last_activity is not None and activity > last_activity + _EPS_S and spec is not None:
             resets += 1                           # speech resumed after a speculative fire
+            spec = None
+        elif spec is not None and text_at(f) != text_at(spec):
+            # the best text changed with no new activity (another hypothesis, whose last
+            # emission is earlier, overtook it): the speculation's downstream work is void, so
+            # it is a reset and the speculative end-pointer re-arms (it was left unconfirmed,
+            # uncounted and disarmed; a decoding audit, 2026-12-06)
+            resets += 1
             spec = None
         last_activity = activity
         trailing = t_now - activity
@@ -213,10 +225,6 @@ def run_endpointers(loud: np.ndarray, hop_s: float, window_s: float, stack_frame
     decided = float(finish_s[end]) if n else 0.0
     if forced and n:   # not before the audio is known to have ended (review, 2026-12-06)
         decided = max(decided, float(arrival_s[-1]))
-
-    def text_at(frame: int) -> int:
-        s = np.searchsorted(step_frames, frame, side="right") - 1
-        return int(best_id[s]) if s >= 0 else -1
 
     # a speculation after the end (a forced end at the last decoder step, with the dropped
     # frame after it firing) came after the result was final: it saves nothing

@@ -26,14 +26,25 @@ def _cosine(a, b):
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
-def test_integer_encoder_agrees_with_float_reference(tiny):
-    cfg, utts, w, qm = tiny
+@pytest.mark.parametrize("model", ["tiny", "small"])
+def test_integer_encoder_agrees_with_float_reference(model):
+    """The 8-bit integer encoder against the float one on the shipped audio: measured cosine
+    0.99987-0.99990 (tiny) and 0.99981-0.99986 (trained small), relative error 1.5-2.0 %.
+    The bar was a cosine of 0.99 on tiny alone, which a tanh table scaled by 0.9 (0.9945),
+    a sigmoid table 5 % low (0.9957) or the last layer's output halved (0.9911) passed, as
+    cosine ignores scale (a numerics audit, 2026-12-06): now cosine >= 0.999 and a relative
+    error <= 3 %, on the trained model too."""
+    cfg = load_model_config(model)
+    utts = load_utterances(shipped_audio_paths(), cfg)
+    w = model_weights(cfg)
+    qm = quantize_model(w, cfg, calibrate(w, cfg, utts), 8)
     for utt in utts:
         enc_float = float_ref.encoder(w, cfg, utt.features)
         result = run_utterance(qm, utt.features)
         assert result.enc_out.shape == enc_float.shape
         deq = result.enc_out.astype(np.float64) * result.enc_scale
-        assert _cosine(deq.ravel(), enc_float.ravel()) >= 0.99, utt.name
+        assert _cosine(deq.ravel(), enc_float.ravel()) >= 0.999, utt.name
+        assert np.linalg.norm(deq - enc_float) <= 0.03 * np.linalg.norm(enc_float), utt.name
 
 
 def test_lower_bits_degrade_gracefully(tiny):

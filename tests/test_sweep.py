@@ -797,6 +797,28 @@ def test_point_keys_follow_the_content_of_named_weight_files(tmp_path):
     assert small.config["weight_files"]["weights"]["name"] == "small.npz"
 
 
+def test_point_keys_follow_the_content_of_the_context_file(tmp_path):
+    """Editing the context file between a sweep and its --resume kept the old points under
+    the same key: the store reported 2 phrases where the file had 6 (a sweep audit)."""
+    ctx = tmp_path / "ctx.txt"
+    ctx.write_text("set a timer\nremind me\n")
+
+    def keys():
+        spec = sp.build_spec(model="tiny", hw=None, audio=None, weights=None, spec_file=None,
+                             sets=["model.decode.beam=4",
+                                   f"model.decode.context_file={json.dumps(str(ctx))}",
+                                   "model.weight_bits=8,4"])
+        return [p.key for p in sp.expand(spec)]
+    before = keys()
+    assert keys() == before
+    ctx.write_text("set a timer\nremind me\ncall mom\n")
+    assert not set(keys()) & set(before)
+    # without a context the keys are what they were before context files were hashed
+    plain = sp.expand(sp.build_spec(model="tiny", hw=None, audio=None, weights=None,
+                                    spec_file=None, sets=["model.weight_bits=8"]))[0]
+    assert "context_file" not in plain.config
+
+
 def test_dense_sparse_delta_is_a_finite_percentage_or_a_dash():
     """A dense figure so small that (sparse - dense) / dense overflows printed "inf %"."""
     from azsim.report.sweep_report import _delta
@@ -818,6 +840,34 @@ def test_pareto_front_is_exactly_the_non_dominated_rows_ties_included(points):
         dominated = any(o["x"] <= r["x"] and o["y"] <= r["y"]
                         and (o["x"], o["y"]) != (r["x"], r["y"]) for o in rows)
         assert (r["i"] in front) == (not dominated)
+
+
+def test_points_naming_one_file_with_other_contents_are_kept_apart(cli, tmp_path):
+    """An energy table edited between two sweeps under one path: the report paired the new
+    sparse point with the old dense one, "+11.2 % from sparsity", under a note that they
+    differed only in model.sparsity (a sweep audit). The files' contents are a field now."""
+    import azsim
+    from pathlib import Path
+    shipped = Path(azsim.__file__).parent / "config" / "presets" / "energy" / "horowitz-45nm.toml"
+    table = tmp_path / "et.toml"
+    table.write_text(shipped.read_text())
+    db = str(tmp_path / "e.sqlite")
+
+    def sweep(sparsities):
+        code, _, err = cli("sweep", "--model", "tiny", "--set",
+                           f"hw.energy_table={json.dumps(str(table))}", "--set",
+                           f"model.sparsity={sparsities}", "--results", db, "-j", "1")
+        assert code in (0, None), err
+    sweep("0,0.5")
+    text = table.read_text()
+    assert "energy_pj = 0.2" in text
+    table.write_text(text.replace("energy_pj = 0.2", "energy_pj = 2.0", 1))
+    sweep("0.5")
+    from azsim.sweep.analysis import dense_vs_sparse, ok_rows, swept_fields
+    rows = ok_rows(open_for_reading(db))
+    assert len(rows) == 3 and "files" in swept_fields(rows)
+    pairs = dense_vs_sparse(rows)
+    assert len(pairs) == 1 and pairs[0].dense["files"] == pairs[0].sparse["files"]
 
 
 def test_points_on_different_speech_are_kept_apart_in_reports_and_plots(cli, tmp_path):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import AzsimError
-from .export import INPUT, flat_rows
+from .export import FILES, INPUT, flat_rows
 from .store import StoredPoint
 
 __all__ = ["ok_rows", "where", "failed_matching", "AnyOf", "either", "swept_fields", "sort_rows", "pareto_front",
@@ -93,7 +93,7 @@ def _config_fields(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     seen: dict[str, None] = {}
     for r in rows:
         for k in r:
-            if k == INPUT or k.startswith(("model.", "hw.")):
+            if k in (INPUT, FILES) or k.startswith(("model.", "hw.")):
                 seen.setdefault(k, None)
     return list(seen)
 

@@ -124,6 +124,7 @@ def _leaves(table: Mapping, prefix: str) -> dict[str, Any]:
 
 
 INPUT = "input"   # the column naming the speech a point ran on
+FILES = "files"   # the column naming the contents of the files a point's settings name
 
 
 def input_label(config: Mapping) -> str | None:
@@ -148,13 +149,38 @@ def input_label(config: Mapping) -> str | None:
     return f"{len(audio)} WAV files ({short(audio)})"
 
 
+def files_label(config: Mapping) -> str | None:
+    """The contents behind the file names of a stored point's settings, as one readable
+    value: its weight files, context file and energy table, each with the first 8 hex digits
+    of its content hash (None if it names none). Settings name files by path, and a file
+    can change under its name: two points with one energy-table path but other tables were
+    paired as "differing only in model.sparsity" (+11.2 % "from sparsity"; a sweep audit,
+    2026-12-06). Points that differ here are told apart, as by their input."""
+    def short(obj: Any) -> str:
+        text = json.dumps(obj, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:8]
+    parts = [f"{key} {v.get('name')} ({str(v.get('sha256', ''))[:8]})"
+             for key, v in sorted((config.get("weight_files") or {}).items())
+             if isinstance(v, Mapping)]
+    context = config.get("context_file")
+    if isinstance(context, Mapping):
+        parts.append(f"context {context.get('name')} ({str(context.get('sha256', ''))[:8]})")
+    table = config.get("energy_table")
+    if isinstance(table, Mapping):
+        parts.append(f"energy table {table.get('name')} ({short(table)})")
+    return ", ".join(parts) or None
+
+
 def flatten_config(config: Mapping) -> dict[str, Any]:
-    """A stored point config (``model``, ``hw``, ...) as ``{--set path: value}``, and its
-    input (:func:`input_label`)."""
+    """A stored point config (``model``, ``hw``, ...) as ``{--set path: value}``, its input
+    (:func:`input_label`) and the contents of the files it names (:func:`files_label`)."""
     out = {**_leaves(config.get("model", {}), "model"), **_leaves(config.get("hw", {}), "hw")}
     label = input_label(config)
     if label is not None:
         out[INPUT] = label
+    files = files_label(config)
+    if files is not None:
+        out[FILES] = files
     return out
 
 
@@ -199,7 +225,7 @@ def columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
         if m == "energy_total_uj":
             metric_order.extend(components)
     head = ["key", "status", "run_s"]
-    config = ([INPUT] if INPUT in seen else []) + \
+    config = ([INPUT] if INPUT in seen else []) + ([FILES] if FILES in seen else []) + \
         [n for n in names if n.startswith(("model.", "hw."))]
     config = [n for n in LEADING if n in seen] + [n for n in config if n not in LEADING]
     metric_order += [m for m, _ in OPTIONAL_METRICS]

@@ -509,6 +509,19 @@ def _weight_files(cfg, cache: dict[str, dict[str, str]]) -> dict[str, dict[str, 
     return out
 
 
+def _context_file(cfg, cache: dict[str, dict[str, str]]) -> dict:
+    """The config entry of the context file a model config names: its content decides the
+    search's phrases, so editing it between a sweep and its --resume kept the old points
+    under the same key (2 phrases reported where the file had 6; a sweep audit,
+    2026-12-06). Points without one keep their keys. A missing file is azsim run's error."""
+    context = cfg.decode.context_file
+    if not context or not os.path.isfile(context):
+        return {}
+    if context not in cache:
+        cache[context] = _file_identity(context, "model.decode.context_file")
+    return {"context_file": cache[context]}
+
+
 def _files_entry(files: dict) -> dict:
     """Keys of points without weight files stay as they were before files were hashed."""
     return {"weight_files": files} if files else {}
@@ -616,7 +629,9 @@ def expand(spec: SweepSpec, jobs: int = 1) -> list[Point]:
     model_dicts = {combo: to_dict(cfg) for combo, cfg in models.items()}
     file_ids: dict[str, dict[str, str]] = {}
     weight_files = {combo: _weight_files(cfg, file_ids) for combo, cfg in models.items()}
-    groups = {combo: _digest({"model": d, **_files_entry(weight_files[combo]), **inputs})
+    contexts = {combo: _context_file(cfg, file_ids) for combo, cfg in models.items()}
+    groups = {combo: _digest({"model": d, **_files_entry(weight_files[combo]),
+                              **contexts[combo], **inputs})
               for combo, d in model_dicts.items()}
 
     from ..model.budget import check_concurrent_runs, check_memory_budget
@@ -633,7 +648,7 @@ def expand(spec: SweepSpec, jobs: int = 1) -> list[Point]:
             raise SweepSpecError(f"sweep point {_describe(values)}: {exc}") from None
         config = {"model": model_dicts[m_combo], "hw": to_dict(hw_cfg),
                   "energy_table": tables[hw_cfg.energy_table],
-                  **_files_entry(weight_files[m_combo]), **inputs}
+                  **_files_entry(weight_files[m_combo]), **contexts[m_combo], **inputs}
         key = _digest(config)
         if key in seen:
             raise SweepSpecError(f"sweep points {_describe(seen[key])} and {_describe(values)} "

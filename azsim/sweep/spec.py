@@ -663,6 +663,18 @@ def expand(spec: SweepSpec, jobs: int = 1) -> list[Point]:
     return points
 
 
+def point_count(spec: SweepSpec) -> int:
+    """How many points the sweep has, without building them (the zipped axes count once)."""
+    count, zipped = 1, False
+    for ax in spec.axes:
+        if not ax.zipped:
+            count *= len(ax.overrides)
+        elif not zipped:
+            zipped = True
+            count *= len(ax.overrides)
+    return count
+
+
 def _combinations(spec: SweepSpec) -> list[dict[str, str]]:
     """Every point's overrides by axis key: the cartesian product of the axes, the zipped
     ones (:attr:`Axis.zipped`) counting as one axis of their i-th values taken together,

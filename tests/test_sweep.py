@@ -939,6 +939,28 @@ def test_resume_runs_again_the_points_stored_by_other_azsim_code(cli, tmp_path):
             {code_version()}
 
 
+def test_the_code_fingerprint_covers_the_shipped_calibration_and_audio(tmp_path):
+    """A swapped calibration.npz (it sets every --test point's activation ranges) left
+    --resume with the old points under their keys (a sweep audit): the fingerprint that
+    marks stored points covers the shipped audio and test data too."""
+    import shutil
+    from pathlib import Path
+
+    import azsim
+    from azsim import kernels
+    from azsim._version import fingerprint
+    root = tmp_path / "azsim"
+    shutil.copytree(Path(azsim.__file__).parent, root,
+                    ignore=shutil.ignore_patterns("models", "__pycache__"))
+    roots = {"azsim": root, "azsim.kernels": Path(kernels.__file__).parent}
+    before = fingerprint(roots)
+    calibration = root / "data" / "testset" / "calibration.npz"
+    calibration.write_bytes(calibration.read_bytes() + b"\0")
+    assert fingerprint(roots) != before
+    (root / "data" / "audio" / "transcripts.tsv").write_text("x.wav\tx\n")
+    assert len({before, fingerprint(roots)}) == 2
+
+
 def test_a_dry_run_with_resume_shows_what_would_run(cli, tmp_path):
     """--dry-run listed every point even where --resume would skip most of them, and hid the
     fixed settings each point runs with."""

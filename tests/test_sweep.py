@@ -436,6 +436,14 @@ def test_a_failing_point_is_recorded_and_the_sweep_goes_on(cli, tmp_path):
     fig = plots.make_figure("energy-breakdown", open_for_reading(db),
                             where={"model.weight_bits": 8})
     assert "1 failed point not drawn" in fig.get_suptitle()
+    # The report's --where selects failed points too, and checks its field against them
+    # (it listed every failure of the store, and an all-failed selection took any field).
+    code, out, err = cli("report", db, "--where", "model.encoder.stack_frames=3")
+    assert code in (0, None) and "Failed points" not in out, out
+    code, out, err = cli("report", db, "--where", "model.encoder.stack_frames=8")
+    assert code == 2 and "no successful point matches" in err
+    code, out, err = cli("report", db, "--where", "model.bogus=1")
+    assert code == 2 and "model.bogus" in err
     # --resume runs only the failed points again (they fail again); still 4 rows.
     code, out, err = cli(*argv, "--resume")
     assert code == 1 and "2 already stored, 2 to run" in err
@@ -1194,3 +1202,20 @@ def test_a_sweep_of_more_points_than_max_points_is_refused_before_any_is_built(c
     code, out, err = cli("sweep", "--model", "tiny", "--set", "hw.clock_mhz=400,800",
                          "--max-points", "2", "--dry-run")
     assert code in (0, None), err
+
+
+def test_a_log_axis_with_a_zero_value_draws_it():
+    """A 0 % WER point on a front spanning more than 30x vanished from its log axis (a sweep
+    audit): with a zero among the values the axis is symlog."""
+    from matplotlib.figure import Figure
+
+    from azsim.plot.plots import _log_if_wide
+    ax = Figure().subplots()
+    _log_if_wide(ax, [0.0, 3.0, 100.0], "x")
+    assert ax.get_xscale() == "symlog"
+    ax = Figure().subplots()
+    _log_if_wide(ax, [1.0, 3.0, 100.0], "y")
+    assert ax.get_yscale() == "log"
+    ax = Figure().subplots()
+    _log_if_wide(ax, [0.0, 3.0, 10.0], "x")
+    assert ax.get_xscale() == "linear"

@@ -28,7 +28,7 @@ from ..errors import AzsimError
 from ..sweep import analysis
 from ..sweep.analysis import (BITS, NAMES, SPARSITY, fix_other_fields, joined, ok_rows,
                               pareto_front, setup_names, sort_rows, swept_fields)
-from ..sweep.export import ENERGY_ORDER, INPUT
+from ..sweep.export import ENERGY_ORDER, INPUT, flat_rows
 
 __all__ = ["make_figure", "save", "dense_vs_sparse", "bits", "energy_breakdown", "pareto",
            "timeline"]
@@ -274,9 +274,16 @@ def energy_breakdown(rows: Sequence[Mapping], given: Mapping[str, Any] | None = 
 
 
 def _log_if_wide(ax, values, axis: str) -> None:
+    """A log axis where the positive values span more than 30x; symlog, linear below the
+    smallest of them, where a value is 0, which a log axis does not draw (a 0 % WER point on
+    the front vanished; a sweep audit, 2026-12-06)."""
     v = [x for x in values if x > 0]
     if v and max(v) / min(v) > 30:
-        (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+        scale = ax.set_xscale if axis == "x" else ax.set_yscale
+        if any(x == 0 for x in values):
+            scale("symlog", linthresh=min(v))
+        else:
+            scale("log")
 
 
 def pareto(rows: Sequence[Mapping], given: Mapping[str, Any] | None = None) -> Figure:
@@ -433,12 +440,15 @@ def timeline(rows: Sequence[Mapping], point_keys: Sequence[str] = (), utterance:
         rf = utt.get("result_frame")
         if rf is not None and "frame_finish_ms" in utt and 0 <= rf < arrival.size:
             done = float(utt["frame_finish_ms"][rf])
-            after = max(done - utt["seconds"] * 1e3, 0.0)
+            # the result can come before the audio ends (audio after the last frame that
+            # reaches the decoder does not count); the label said "0.0 ms after" then
+            gap = done - utt["seconds"] * 1e3
+            when = f"{gap:.1f} ms after" if gap >= 0 else f"{-gap:.1f} ms before"
             axes[0].plot([arrival[rf]], [compute[rf]], marker="o", ms=8, mfc="none",
                          color=palette(k))
             axes[-1].axvline(done, color=palette(k), ls="-.", lw=1.0,
-                             label=f"{label}: final result {after:.1f} ms after the end of "
-                                   "audio (its frame circled)")
+                             label=f"{label}: final result {when} the end of audio (its "
+                                   "frame circled)")
     ends = {u["file"]: u["seconds"] for u in utts}
     budgets = dict.fromkeys(r["_record"]["audio"]["frame_ms"] for r in chosen)
     for frame_ms in budgets:   # each point's own frame period, on the compute panel only
@@ -485,7 +495,7 @@ def make_figure(kind: str, points, *, where: Mapping[str, Any] | None = None,
     """The figure of ``kind`` for the stored ``points`` (``open_for_reading``) of the results
     database ``source``."""
     points = list(points)
-    rows = analysis.where(ok_rows(points), where or {})
+    rows = analysis.where(ok_rows(points), where or {}, known=flat_rows(points))
     if not rows:
         failed = sum(p.status != "ok" for p in points)
         raise AzsimError(f"{source or 'the results'}: no successful point to plot ("

@@ -14,8 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..sweep.analysis import (BITS, SPARSITY, by_input, dense_vs_sparse, ok_rows, pareto_front,
-                              setup_names, sort_rows, swept_fields, where)
+from ..sweep.analysis import (BITS, SPARSITY, by_input, dense_vs_sparse, failed_matching,
+                              ok_rows, pareto_front, setup_names, sort_rows, swept_fields, where)
+from ..sweep.export import flat_rows
 
 __all__ = ["Table", "SweepReport", "build_sweep_report", "render_text", "render_markdown"]
 
@@ -92,8 +93,10 @@ def build_sweep_report(points, conditions: Mapping[str, Any] | None = None, *,
                        source: str = "") -> SweepReport:
     """Tables of a results store's points (``azsim.sweep.store.open_for_reading``)."""
     points = list(points)
-    rows = where(ok_rows(points), conditions or {})
-    failed = [p for p in points if p.status != "ok"]
+    rows = where(ok_rows(points), conditions or {}, known=flat_rows(points))
+    # the failed points of the selection: --where listed every failure of the store (a sweep
+    # audit, 2026-12-06)
+    failed = failed_matching(points, conditions or {})
     fields = swept_fields(rows)
     rows = sort_rows(rows, fields)
     summary = (f"{source}: {len(points)} points stored, {len(points) - len(failed)} ok, "

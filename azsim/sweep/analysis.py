@@ -35,9 +35,9 @@ def ok_rows(points: Iterable[StoredPoint]) -> list[dict[str, Any]]:
 
 def failed_matching(points: Iterable[StoredPoint], conditions: Mapping[str, Any]) -> list:
     """The failed points whose config has every ``{--set path: value}`` of ``conditions``:
-    those a figure of that selection leaves out."""
+    those a figure or report of that selection leaves out."""
     failed = [p for p in points if p.status != "ok"]
-    return [row for row in flat_rows(failed)
+    return [p for p, row in zip(failed, flat_rows(failed))
             if all(_matches(row.get(k), v) for k, v in conditions.items())]
 
 
@@ -71,13 +71,17 @@ def _matches(value: Any, wanted: Any) -> bool:
     return value == wanted
 
 
-def where(rows: Sequence[Mapping[str, Any]], conditions: Mapping[str, Any]) -> list:
+def where(rows: Sequence[Mapping[str, Any]], conditions: Mapping[str, Any],
+          known: Sequence[Mapping[str, Any]] | None = None) -> list:
     """Rows whose config has every ``{--set path: value}`` of ``conditions`` (for an
-    :class:`AnyOf`, one of its values)."""
+    :class:`AnyOf`, one of its values). A condition's field must be one of ``known``'s
+    (default ``rows``; a store's every point, failed ones too, so that a misspelt field is
+    an error even where no point succeeded)."""
     out = list(rows)
-    fields = _config_fields(rows)
+    known = rows if known is None else known
+    fields = _config_fields(known)
     for key, wanted in conditions.items():
-        if rows and key not in fields and not any(key in r for r in rows):
+        if known and key not in fields and not any(key in r for r in known):
             raise AzsimError(f"--where {key}: not a config field of these results "
                              f"(fields: {', '.join(fields)})")
         out = [r for r in out if _matches(r.get(key), wanted)]

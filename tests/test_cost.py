@@ -391,6 +391,15 @@ def test_the_double_buffer_holds_what_the_streaming_layers_stage():
     assert plan(132, need=lambda info: 200).resident == frozenset()   # the rule before
     r = plan(131)   # the dense layer no longer fits beside two rows: both stream
     assert r.resident == frozenset() and r.staging_bytes == 200
+    # A plan that does not fit never wins over one that does: with 90 bytes, streaming both
+    # needs the dense layer's 100-byte reserve; keeping the table (60 bytes, not worth it by
+    # DRAM bytes) beside the dense layer's 20-byte reserve fits (a review's case).
+    big = SimpleNamespace(name="big", weight_stream_bytes=1000, footprint=1000, need=20)
+    row = SimpleNamespace(name="row", weight_stream_bytes=60, footprint=60, need=100)
+    r = plan_residency([big, row], {"big": 100_000, "row": 55}, sram_bytes=90,
+                       activation_bytes=0, footprint=lambda info: info.footprint,
+                       staging_bytes=lambda info: info.need)
+    assert r.resident == {"row"} and r.staging_bytes == 20
 
 
 def test_tiny_keeps_its_layers_when_only_embedding_rows_stream():

@@ -386,8 +386,10 @@ class HardwareConfig:
                              "that of a bank of sram_bytes / sram_banks", 1, range=(1, 65536))
     sram_bytes_per_cycle: int = _field("SRAM read port width feeding the MACs, summed over "
                                        "banks, bytes/cycle", range=(1, 1 << 20))
-    stream_tile_bytes: int = _field("tile of a weight stream staged in SRAM from DRAM; two tiles "
-                                    "are reserved (double buffering) when any layer streams",
+    stream_tile_bytes: int = _field("tile of a weight stream staged in SRAM from DRAM; two "
+                                    "buffers are reserved (double buffering) when a layer "
+                                    "streams, each a tile or the largest streaming layer's "
+                                    "smaller stage (an embedding's row)",
                                     16384, range=(64, 2**30))
     # Weight decoder (issue #3): where compressed streams are expanded, and how fast.
     decoder_location: str = _field(

@@ -99,8 +99,10 @@ def build_sweep_report(points, conditions: Mapping[str, Any] | None = None, *,
     failed = failed_matching(points, conditions or {})
     fields = swept_fields(rows)
     rows = sort_rows(rows, fields)
-    summary = (f"{source}: {len(points)} points stored, {len(points) - len(failed)} ok, "
-               f"{len(failed)} failed"
+    n_failed = sum(p.status != "ok" for p in points)
+    summary = (f"{source}: {len(points)} points stored, {len(points) - n_failed} ok, "
+               f"{n_failed} failed"
+               + (f" ({len(failed)} in the selection)" if conditions and n_failed else "")
                + (f"; showing {len(rows)} with " + ", ".join(f"{k} = {_value(v)}" for k, v in
                                                           conditions.items()) if conditions
                   else "")

@@ -113,6 +113,11 @@ def plan_residency(layers, streamed_bytes: dict[str, int], sram_bytes: int,
                 greedy.add(info.name)
                 used += footprint(info)
         plans.append((frozenset(greedy), max(budget - staging(greedy), 0), staging(greedy)))
-    resident, left, buffer = min(plans, key=lambda plan: dram_bytes(plan[0]))   # first of ties
+    # of the plans that fit (the largest reserve's may not: then api's reserve check says
+    # so), the fewest DRAM bytes, the first of a tie
+    fitting = [plan for plan in plans
+               if sum(footprint(info) for info in layers if info.name in plan[0]) + plan[2]
+               <= budget] or plans
+    resident, left, buffer = min(fitting, key=lambda plan: dram_bytes(plan[0]))
     return Residency(resident, left, sum(footprint(info) for info in layers
                                           if info.name in resident), buffer, activation_bytes)

@@ -102,7 +102,7 @@ class ValidationLayer:
             problems.append(f"activation_density = {self.activation_density:g} of "
                             f"input_dim = {self.input_dim} is {active} nonzero activations "
                             "(the simulation draws round(density x input_dim)); give at least "
-                            f"{0.5 / self.input_dim:.3g} so that the layer does work")
+                            f"{1 / self.input_dim:.3g} so that the layer does work")
         weights = self.input_dim * self.output_dim
         if weights > _MAX_WEIGHTS:
             problems.append(f"input_dim x output_dim = {weights} exceeds {_MAX_WEIGHTS} weights "

@@ -9,20 +9,14 @@
 #
 # Idempotent as examples/e31_voice_clean_chain.sh (STEP.done marks, cut folders kept aside).
 set -euo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)   # before any cd: $0 may be relative
 R=${1:?usage: e31_variants.sh RUNS_DIR DV31_DIR O44_DIR}
 DV=${2:?usage: e31_variants.sh RUNS_DIR DV31_DIR O44_DIR}
 O44=${3:?usage: e31_variants.sh RUNS_DIR DV31_DIR O44_DIR}
 cd "$R"
 
-step() {
-  local name=$1; shift
-  [ -e "$name.done" ] && return 0
-  [ -e "$name" ] && mv "$name" "$name.cut-$(date -u +%Y%m%dT%H%M%S)"
-  echo "$(date -u +%FT%TZ) start $name: $*" >> variants.log
-  "$@" > "$name.log" 2>&1
-  touch "$name.done"
-  echo "$(date -u +%FT%TZ) done  $name" >> variants.log
-}
+STEP_LOG=variants.log
+. "$REPO/examples/e31_steps.sh"
 while [ ! -e soup.done ]; do sleep 60; done
 
 # The ship rule: 8-bit WER on the dev draw in the three dev voices no model heard, at most

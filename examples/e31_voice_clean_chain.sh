@@ -12,22 +12,13 @@
 # kept aside as NAME.cut-TIME. The corpora
 # are drawn one process at a time beside the training chain, which waits for each.
 set -euo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)   # before any cd: $0 may be relative
 R=${1:?usage: e31_voice_clean_chain.sh RUNS_DIR}
 mkdir -p "$R"
 cd "$R"
-REPO=$(cd "$(dirname "$0")/.." && pwd)
 
-step() {   # step NAME COMMAND...: run once, log to NAME.log, mark NAME.done
-  local name=$1; shift
-  [ -e "$name.done" ] && return 0
-  # a run cut short left its folder, which azsim refuses to write into: keep it aside
-  [ -e "$name" ] && mv "$name" "$name.cut-$(date -u +%Y%m%dT%H%M%S)"
-  echo "$(date -u +%FT%TZ) start $name: $*" >> chain.log
-  "$@" > "$name.log" 2>&1
-  touch "$name.done"
-  echo "$(date -u +%FT%TZ) done  $name" >> chain.log
-}
-wait_for() { while [ ! -e "$1.done" ]; do sleep 30; done; }
+STEP_LOG=chain.log
+. "$REPO/examples/e31_steps.sh"
 
 # The stage-2 model (commit 313b229): trained on corpora c24 and c40, both voice split 0.
 [ -e stage2.npz ] || git -C "$REPO" show 313b229:azsim/data/models/small.npz > stage2.npz

@@ -5,7 +5,7 @@ import dataclasses
 from collections.abc import Callable, MutableMapping, Sequence
 
 from . import config as cfgmod
-from ._version import __version__
+from ._version import code_version
 from .arguments import checked
 from .compress.ptq import quantize_model
 from .config.loader import OptionOverride, override_key
@@ -167,7 +167,7 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
             model, hardware, audio, None, _without_branch(overrides),
             weights, calibration_audio, None, cache, testset, utterances)
     report = build_report(
-        version=__version__, cfg=cfg, hw=hw, energies=energies, qm=qm,
+        version=code_version(), cfg=cfg, hw=hw, energies=energies, qm=qm,
         params=parameter_count(cfg), utts=utts, results=results, costs=costs,
         timelines=timelines, residency=residency, preload=preload_costs(layers, plan),
         transcripts=[vocab.decode(r.tokens) for r in results],

@@ -118,3 +118,18 @@ def test_python_dash_m_azsim_is_the_azsim_command(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "azsim", "run", "--model", "nosuch"],
                          capture_output=True, text=True, cwd=tmp_path)
     assert bad.returncode == 2 and bad.stderr.startswith("azsim: error: unknown model preset")
+
+
+def test_the_run_text_names_sparse_weights_small_figures_and_what_layer_energy_leaves_out(cli):
+    """A report audit: --sparsity 0.95 and --format csr printed as plain "8-bit weights";
+    a real-time factor below 5e-5 printed as 0.0000; the latency line said "after
+    end of speech" for a time measured from the end of the audio; layer energies leave out the
+    static power without saying so."""
+    from azsim.report.render import _fixed
+    assert _fixed(4e-5, 4) == "4e-05" and _fixed(0.0006, 4) == "0.0006"
+    assert _fixed(0.0, 3) == "0.000"
+    code, out, err = cli("run", "--model", "tiny", "--sparsity", "0.8", "--format", "csr")
+    assert code in (0, None), err
+    assert "8-bit weights, 80 % zero (magnitude), csr format," in out
+    assert "after end of audio" in out and "after end of speech" not in out
+    assert "(layer energies leave out the static power:" in out

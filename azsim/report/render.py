@@ -14,6 +14,14 @@ def _bytes(n: float) -> str:
     return f"{n:.0f} B"
 
 
+def _fixed(x: float, decimals: int) -> str:
+    """``x`` at ``decimals`` decimals, or at 3 significant digits where those would show a
+    nonzero value as 0 (a real-time factor below 5e-5 printed as 0.0000; a report
+    audit, 2026-12-06)."""
+    text = f"{x:.{decimals}f}"
+    return f"{x:.3g}" if x and float(text) == 0 else text
+
+
 def _capacity(n: int) -> str:
     """An SRAM capacity in binary units, as hardware files and datasheets give it (2 MiB,
     not "2.10 MB")."""
@@ -29,6 +37,20 @@ def quantizer_suffix(quantizer: str, weight_range: str = "max") -> str:
     rounded to nearest."""
     return ("" if quantizer == "uniform" else f" {quantizer}") + \
         ("" if weight_range == "max" else f" {weight_range}-range")
+
+
+def _zeros(m: dict) -> str:
+    """The header's word on sparse or compressed weights ("80 % zero (global), csr, "):
+    ``--sparsity 0.95`` and ``--format csr`` printed as plain "8-bit weights" (a report
+    audit, 2026-12-06); the few zeros rounding makes (1 % of small's) are not named."""
+    sparsity, fmt = m.get("sparsity", 0.0), m.get("format", "dense")
+    out = ""
+    if sparsity >= 0.05:
+        out += (f"{sparsity * 100:.0f} % zero"
+                f"{pruning_suffix(m.get('prune', 'magnitude'), sparsity, m.get('prune_saliency', 'magnitude'))}, ")
+    if fmt != "dense":
+        out += f"{fmt} format, "
+    return out
 
 
 def pruning_suffix(prune: str, sparsity: float, saliency: str = "magnitude") -> str:
@@ -52,11 +74,12 @@ def render_text(report: dict, top_layers: int = 5, endpoint: bool = False) -> st
     m, hw, a, lat, tr, en, cp = (report[k] for k in ("model", "hardware", "audio", "latency",
                                                      "traffic", "energy", "compute"))
     lines = [
-        f"azsim {report['azsim_version']}: model {m['name']}{_weights_suffix(m)} "
+        # the release; the record's azsim_version adds the code's fingerprint
+        f"azsim {report['azsim_version'].split('+')[0]}: model {m['name']}{_weights_suffix(m)} "
         f"({m['params'] / 1e6:.2f} M params, "
         f"{m['weight_bits']}-bit"
         f"{quantizer_suffix(m.get('quantizer', 'uniform'), m.get('weight_range', 'max'))} weights, "
-        f"{_bytes(m['weight_stream_bytes'])} encoded) on "
+        f"{_zeros(m)}{_bytes(m['weight_stream_bytes'])} encoded) on "
         f"{hw['name']} ({hw['clock_mhz']:g} MHz, {hw['macs_per_cycle']} MACs/cycle, "
         f"{_capacity(hw['sram_bytes'])} SRAM, zero handling: {hw['zero_handling']})",
         f"audio: {a['utterances']} utterance{'' if a['utterances'] == 1 else 's'}, {a['seconds']:.2f} s, {a['frames']} frames of "
@@ -74,11 +97,14 @@ def render_text(report: dict, top_layers: int = 5, endpoint: bool = False) -> st
         lines.append(f"  WER {report['wer'] * 100:.1f} % over {len(utts)} utterance(s)")
     lines += [
         "",
-        f"latency:  {lat['cycles']:,} cycles = {lat['seconds'] * 1e3:.3f} ms busy, real-time factor "
-        f"{lat['rtf']:.4f}; per frame compute p50 {lat['per_frame_ms_p50']:.3f} ms, p99 "
-        f"{lat['per_frame_ms_p99']:.3f} ms; after end of speech "
-        f"{lat['end_of_speech_ms']:.3f} ms (mean; max {lat['end_of_speech_ms_max']:.3f} ms); "
-        f"last frame's result {lat.get('last_frame_ms', 0.0):.3f} ms after its audio (mean)",
+        f"latency:  {lat['cycles']:,} cycles = {_fixed(lat['seconds'] * 1e3, 3)} ms busy, "
+        f"real-time factor {_fixed(lat['rtf'], 4)}; per frame compute p50 "
+        f"{_fixed(lat['per_frame_ms_p50'], 3)} ms, p99 {_fixed(lat['per_frame_ms_p99'], 3)} ms; "
+        # from the end of the audio, trailing silence included (the end-pointers' line
+        # measures from the end of speech; this said "speech" too until a 2026-12-06 audit)
+        f"after end of audio {_fixed(lat['end_of_speech_ms'], 3)} ms (mean; max "
+        f"{_fixed(lat['end_of_speech_ms_max'], 3)} ms); last frame's result "
+        f"{_fixed(lat.get('last_frame_ms', 0.0), 3)} ms after its audio (mean)",
         f"traffic:  DRAM read {_bytes(tr['dram_read_bytes'])} (weight preload "
         f"{_bytes(tr['weight_preload_bytes'])}), SRAM read {_bytes(tr['sram_read_bytes'])}, "
         f"SRAM write {_bytes(tr['sram_write_bytes'])}",
@@ -99,6 +125,9 @@ def render_text(report: dict, top_layers: int = 5, endpoint: bool = False) -> st
                      f"{100 * row.get('utilization', 0.0):>6.1f}%"
                      f"{_bytes(row['dram_read_bytes']):>12}{row['energy_uj']:>11.2f}  "
                      f"{'yes' if row['resident'] else 'no'}")
+    leak = en["breakdown_uj"].get("leakage", 0.0)
+    if leak:   # static power is the processor's, not a layer's (a report audit asked)
+        lines.append(f"  (layer energies leave out the static power: {leak:.2f} uJ over the run)")
     lines += decode_lines(report, endpoint=endpoint)  # issue #7
     lines += branch_lines(report)  # issue #7, branching encoder
     return "\n".join(lines)

@@ -443,6 +443,33 @@ def test_pes_that_own_no_rows_idle_in_the_load_balance():
     assert 0 < joint["load_balance"] <= 29 / 1000 + 1e-12
 
 
+def test_utterances_carry_their_energy_and_traffic_and_the_preload_is_the_rest():
+    """Energy and traffic per utterance and per frame (the README promised them; records had
+    cycles alone; a report audit): the utterances' energies plus the one-time preload's are
+    the run's, their frames' energies plus their idle static energy are theirs, and their
+    traffic plus the preload's is the run's."""
+    for overrides in ((), ("hw.sram_bytes=120000",), ("hw.idle_leakage_share=0.5",)):
+        d = _run(*overrides)
+        us, tr = d["utterances"], d["traffic"]
+        # the preload, priced on its own: its DRAM reads, its SRAM writes (the resident
+        # footprints), and its decoding on the DRAM->SRAM path
+        pj = d["energy"]["per_action_pj"]
+        preload_write = tr["sram_write_bytes"] - sum(u["sram_write_bytes"] for u in us)
+        symbols = sum(lay["weight_symbols"] for lay in d["layers"]
+                      if lay["resident"] and lay["kind"] != "embedding")
+        preload_uj = (tr["weight_preload_bytes"] * pj["dram_read_byte"]
+                      + preload_write * pj["sram_write_byte"]
+                      + symbols * pj["decode_symbol"]) * 1e-6
+        assert sum(u["dram_read_bytes"] for u in us) + tr["weight_preload_bytes"] == \
+            tr["dram_read_bytes"]
+        assert sum(u["sram_read_bytes"] for u in us) == tr["sram_read_bytes"]
+        for u in us:
+            assert len(u["frame_energy_uj"]) == u["frames"]
+            assert sum(u["frame_energy_uj"]) <= u["energy_uj"] * (1 + 1e-12)
+        assert sum(u["energy_uj"] for u in us) + preload_uj == pytest.approx(
+            d["energy"]["total_uj"])
+
+
 def test_a_slow_decoder_bounds_latency():
     fast = _run(*SPARSE, *EIE_PATH, "hw.decoder_symbols_per_cycle=1000")
     slow = _run(*SPARSE, *EIE_PATH, "hw.decoder_symbols_per_cycle=0.5")

@@ -211,7 +211,24 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
     macs_dense = sum(r["macs_dense"] for r in layer_rows)
     macs_issued = sum(r["macs_issued"] for r in layer_rows)
     utt_rows = []
-    for u, r, tl, text, ref in zip(utts, results, timelines, transcripts, references):
+    for u, r, tl, text, ref, cs in zip(utts, results, timelines, transcripts, references, costs):
+        # What this utterance cost: its counted actions, its busy and idle static energy, its
+        # traffic and, per frame, its energy; the run's one-time weight preload is in none
+        # (the README promised energy and traffic per utterance and per frame, and the
+        # records held cycles alone; a report audit, 2026-12-06).
+        utt_cycles = sum(int(c.cycles.sum()) for c in cs)
+        utt_idle = max(0.0, max(u.seconds, float(tl.finish_s[-1]) if tl.finish_s.size
+                                else 0.0) * clock_hz - utt_cycles)
+        frame_pj = sum(sum(np.asarray(c.energy_pj[key], np.float64) for key in COMPONENTS)
+                       for c in cs) + sum(c.cycles for c in cs) * energies.leak_pj_per_cycle
+        frame_pj = np.asarray(frame_pj, np.float64).reshape(-1)
+        traffic = {name: int(round(sum(float(np.sum(c.counts[key])) for c in cs
+                                       for key in keys)))
+                   for name, keys in (("dram_read_bytes", ("dram_read_bytes",)),
+                                      ("sram_read_bytes", ("sram_weight_read_bytes",
+                                                           "sram_act_read_bytes")),
+                                      ("sram_write_bytes", ("sram_weight_write_bytes",
+                                                            "sram_act_write_bytes")))}
         row = {"file": u.name, "seconds": u.seconds, "frames": r.n_frames, "transcript": text,
                "reference": ref, "cycles": int(np.round(tl.compute_s.sum() * clock_hz)),
                "rtf": float(tl.compute_s.sum() / u.seconds),
@@ -225,7 +242,10 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
                # When each frame's result is ready (start = max(arrival, previous finish));
                # finish - arrival is the per-frame response latency (issue #5 timeline plot).
                "frame_finish_ms": (tl.finish_s * 1e3).tolist(),
-               "token_frames": list(r.token_frames)}
+               "token_frames": list(r.token_frames),
+               "energy_uj": (float(frame_pj.sum()) + utt_idle * energies.idle_leak_pj_per_cycle)
+               / PJ_PER_UJ,
+               "frame_energy_uj": (frame_pj / PJ_PER_UJ).tolist(), **traffic}
         if ref is not None:
             row["wer"] = error_rate([ref], [text])
         utt_rows.append(row)

@@ -44,10 +44,14 @@ def _env(changes: dict) -> dict:
     return env
 
 
+TIMED_OUT: list[bool] = []   # a run stopped at --timeout: its time is a lower bound
+
+
 def run_copies(args: list[str], env: dict, copies: int, timeout_s: float) -> list[float]:
-    """Start ``copies`` processes at once; the wall time of each (timeout_s if it ran out)."""
+    """Start ``copies`` processes at once; the wall time of each (timeout_s if it ran out,
+    noted in :data:`TIMED_OUT`, so the table marks the figure as a lower bound)."""
     t0 = time.perf_counter()
-    procs = [subprocess.Popen([sys.executable, "-m", "azsim.cli", *args], env=env,
+    procs = [subprocess.Popen([sys.executable, "-P", "-m", "azsim.cli", *args], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
              for _ in range(copies)]
     times = []
@@ -58,6 +62,7 @@ def run_copies(args: list[str], env: dict, copies: int, timeout_s: float) -> lis
             p.kill()
             p.communicate()
             times.append(timeout_s)
+            TIMED_OUT.append(True)
             continue
         if p.returncode != 0:
             raise SystemExit(f"azsim {' '.join(args)} failed: {err.decode().strip()}")
@@ -83,12 +88,19 @@ def main(argv=None) -> int:
     ratios = {}
     for name, changes in SETTINGS:
         env = _env(changes)
+        TIMED_OUT.clear()
         alone = statistics.median(run_copies(args, env, 1, opts.timeout)[0]
                                   for _ in range(opts.repeats))
+        cut_alone = bool(TIMED_OUT)
+        TIMED_OUT.clear()
         pair = statistics.median(t for _ in range(opts.repeats)
                                  for t in run_copies(args, env, 2, opts.timeout))
+        cut_pair = bool(TIMED_OUT)
         ratios[name] = pair / alone
-        print(f"{name:<12}{alone:>10.1f}{pair:>14.1f}{ratios[name]:>8.2f}", flush=True)
+        # a run stopped at --timeout counts at the timeout: its time, and a ratio with it,
+        # only bound the truth (the table had shown them as measured; a benchmark audit)
+        mark = ("  (>= : a run hit --timeout)" if cut_alone or cut_pair else "")
+        print(f"{name:<12}{alone:>10.1f}{pair:>14.1f}{ratios[name]:>8.2f}{mark}", flush=True)
     if opts.check and ratios["default"] > opts.max_slowdown:
         print(f"FAIL: side by side {ratios['default']:.2f}x slower than alone "
               f"(limit {opts.max_slowdown})")

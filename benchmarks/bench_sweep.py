@@ -42,7 +42,7 @@ WARMUP_AXES = ["model.weight_bits=8,2", "model.sparsity=0,0.9"]
 
 
 def run_sweep(args, jobs: int, db: str, axes: list[str]) -> float:
-    cmd = [sys.executable, "-m", "azsim.cli", "sweep", "--model", args.model,
+    cmd = [sys.executable, "-P", "-m", "azsim.cli", "sweep", "--model", args.model,
            "--results", db, "--jobs", str(jobs)]
     if args.weights:
         cmd += ["--weights", args.weights]

@@ -5,8 +5,9 @@ Part (a), throughput: every registered format encodes and decodes a random int8 
 matrix (rows * cols bytes, 1 MB = 1e6 bytes) per second, the median of ``--repeats`` timed
 calls after one warm-up call, all in the same run on the same buffers. The issue's target is
 >= 100 MB/s decode on one core; each format gets PASS only if it meets it at every sparsity.
-The formats are NumPy code (no numba); numba's thread count is printed anyway, and the
-``cpu/wall`` column (process CPU time over wall time) shows how many cores a call really used.
+The formats gather their fields with Numba kernels (``azsim/compress/format_base.py``) in
+one thread; numba's thread count is printed anyway, and the ``cpu/wall`` column (process CPU
+time over wall time) shows how many cores a call really used.
 
 Part (b), sizes for he2019: the prunable matrices (names ending .w_x/.w_r/.w_p, joint.*) are
 magnitude-pruned per matrix (``prune_weights``) to each sparsity, quantized once per
@@ -80,7 +81,7 @@ def throughput(args):
     print(f"== (a) throughput: {args.rows} x {args.cols} random int8 codes (8-bit), "
           f"median of {args.repeats} after 1 warm-up ==")
     print(f"numba.get_num_threads() = {numba.get_num_threads()} (not set by this script; "
-          f"the formats are NumPy code)")
+          f"the formats' kernels run in one thread)")
     rng = np.random.default_rng(args.seed)
     mats = {s: random_codes(args.rows, args.cols, s, rng) for s in THROUGHPUT_SPARSITIES}
     dense_mb = args.rows * args.cols / 1e6

@@ -20,6 +20,7 @@ Exits 0 unless ``--check`` is given and the bandwidth target is missed.
 """
 import argparse
 import glob
+import os
 import statistics
 import sys
 import time
@@ -32,14 +33,20 @@ TARGET = 0.70   # issue #2: gemv_i8 weight bandwidth >= 70 % of the copy's read 
 GEMM_T = 64     # input vectors per gemm_i8 call
 
 
+SPREAD: dict = {}   # kernel callable -> (min, max) of its timed calls, for the table
+
+
 def median_seconds(fn, repeats):
-    """Median wall time of ``fn()`` over ``repeats`` calls, after one warm-up call."""
+    """Median wall time of ``fn()`` over ``repeats`` calls, after one warm-up call; the
+    calls' min and max go to :data:`SPREAD` (two back-to-back runs on a loaded machine
+    gave medians of 7.8 and 0.33 ms with nothing to show which to trust; a benchmark audit)."""
     fn()
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
+    SPREAD[len(SPREAD)] = (min(times), max(times))
     return statistics.median(times)
 
 
@@ -91,17 +98,20 @@ def main(argv=None):
     t_gemm = median_seconds(
         lambda: gemm_i8(w, xs, bias, col_nnz, out_t, nz_out, eff_out), args.repeats)
 
-    # (kernel, median s, MACs per call, weight bytes read per call, note)
+    # (kernel, median s, MACs per call, weight bytes read per call, note, (min, max) s)
     rows_out = [
-        ("gemv_i8", t_gemv, macs, w.nbytes, ""),
-        ("numpy f32 w @ x", t_np, macs, w32.nbytes, "float32 weights: 4 B each"),
-        (f"gemm_i8 T={GEMM_T}", t_gemm, GEMM_T * macs, w.nbytes, "weights read once per call"),
-        ("np.copyto uint8", t_copy, 0, src.nbytes, "bytes read; writes as many"),
+        ("gemv_i8", t_gemv, macs, w.nbytes, "", SPREAD[0]),
+        ("numpy f32 w @ x", t_np, macs, w32.nbytes, "float32 weights: 4 B each", SPREAD[1]),
+        (f"gemm_i8 T={GEMM_T}", t_gemm, GEMM_T * macs, w.nbytes, "weights read once per call",
+         SPREAD[3]),
+        ("np.copyto uint8", t_copy, 0, src.nbytes, "bytes read; writes as many", SPREAD[2]),
     ]
-    print(f"{'kernel':<18} {'median ms':>10} {'GMAC/s':>8} {'GB/s':>8}  note")
-    for name, t, n_mac, n_bytes, note in rows_out:
+    print(f"load average {os.getloadavg()[0]:.2f} over {os.cpu_count()} cores")
+    print(f"{'kernel':<18} {'median ms':>10} {'min-max ms':>17} {'GMAC/s':>8} {'GB/s':>8}  note")
+    for name, t, n_mac, n_bytes, note, (lo, hi) in rows_out:
         gmacs = f"{n_mac / t / 1e9:8.2f}" if n_mac else f"{'-':>8}"
-        print(f"{name:<18} {t * 1e3:10.3f} {gmacs} {n_bytes / t / 1e9:8.2f}  {note}")
+        spread = f"{lo * 1e3:.3f}-{hi * 1e3:.3f}"
+        print(f"{name:<18} {t * 1e3:10.3f} {spread:>17} {gmacs} {n_bytes / t / 1e9:8.2f}  {note}")
 
     ratio = (w.nbytes / t_gemv) / (src.nbytes / t_copy)
     ok = ratio >= TARGET

@@ -1,7 +1,6 @@
 """Dense/bitmask/csr/csc/rle weight formats (issue #3): exact round trips, sizes equal to the
 documented formulas, byte-exact agreement with slow pure-Python references of each layout,
 and corrupt streams that raise instead of decoding to garbage."""
-import time
 
 import numpy as np
 import pytest
@@ -303,15 +302,10 @@ def test_registry_and_encoded_helpers():
     assert DENSE.encode(np.ones((4, 4), np.int8), 8).bits_per_weight() == 8 * 40 / 16
 
 
-def test_layer_sized_matrix_encodes_and_decodes_fast():
+def test_layer_sized_matrix_round_trips():
+    """A layer-sized matrix in every sparse format (their speed is benchmarks/
+    bench_compress.py's to measure; a wall-clock bound here could fail on a busy machine)."""
     q = _codes(7, (2048, 1280), 4, 0.9)
     for fmt in [DENSE, BITMASK, CompressedSparseFormat(False, 20),
                 CompressedSparseFormat(True, 20), RelativeIndexFormat(4, 20)]:
-        start = time.perf_counter()
-        enc = fmt.encode(q, 4)
-        middle = time.perf_counter()
-        out = fmt.decode(enc.stream)
-        end = time.perf_counter()
-        np.testing.assert_array_equal(out, q)
-        # Vectorized codecs take ~0.1 s here; a Python loop per nonzero would take seconds.
-        assert middle - start < 2.0 and end - middle < 2.0, fmt.name
+        np.testing.assert_array_equal(fmt.decode(fmt.encode(q, 4).stream), q)

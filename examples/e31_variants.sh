@@ -10,14 +10,18 @@
 # Idempotent as examples/e31_voice_clean_chain.sh (STEP.done marks, cut folders kept aside).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)   # before any cd: $0 may be relative
-R=${1:?usage: e31_variants.sh RUNS_DIR DV31_DIR O44_DIR}
-DV=${2:?usage: e31_variants.sh RUNS_DIR DV31_DIR O44_DIR}
-O44=${3:?usage: e31_variants.sh RUNS_DIR DV31_DIR O44_DIR}
+USAGE="usage: e31_variants.sh RUNS_DIR DV31_DIR O44_DIR"
+# absolute before the cd below: relative folders would be read from inside RUNS_DIR
+R=$(cd "${1:?$USAGE}" && pwd)
+DV=$(cd "${2:?$USAGE}" && pwd)
+O44=$(cd "${3:?$USAGE}" && pwd)
 cd "$R"
 
 STEP_LOG=variants.log
 . "$REPO/examples/e31_steps.sh"
-while [ ! -e soup.done ]; do sleep 60; done
+lock_runs_folder .variants-lock   # the chain holds .lock
+trap stop_jobs EXIT
+wait_for soup
 
 # The ship rule: 8-bit WER on the dev draw in the three dev voices no model heard, at most
 # 1.0 point above the shipped small's 10.95 % there (measured before the chain trained).

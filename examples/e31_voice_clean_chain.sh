@@ -19,9 +19,14 @@ cd "$R"
 
 STEP_LOG=chain.log
 . "$REPO/examples/e31_steps.sh"
+lock_runs_folder .lock
+trap stop_jobs EXIT   # no corpus draw outlives a failed chain
 
 # The stage-2 model (commit 313b229): trained on corpora c24 and c40, both voice split 0.
-[ -e stage2.npz ] || git -C "$REPO" show 313b229:azsim/data/models/small.npz > stage2.npz
+if [ ! -s stage2.npz ]; then   # whole or not at all: an empty file would be a bad --init
+  git -C "$REPO" show 313b229:azsim/data/models/small.npz > stage2.npz.tmp
+  mv stage2.npz.tmp stage2.npz
+fi
 
 CORPUS="azsim corpus --test 0 --names 0 --dev 300 --voice-split-seed 0"
 corpora() {

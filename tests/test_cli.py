@@ -130,6 +130,8 @@ def test_the_run_text_names_sparse_weights_small_figures_and_what_layer_energy_l
     assert _fixed(0.0, 3) == "0.000"
     code, out, err = cli("run", "--model", "tiny", "--sparsity", "0.8", "--format", "csr")
     assert code in (0, None), err
-    assert "8-bit weights, 80 % zero (magnitude), csr format," in out
+    assert "8-bit weights, 80 % zero, pruned 80 % (magnitude), csr format," in out
+    code, out, err = cli("run", "--model", "tiny", "--bits", "2")   # rounding, no pruning
+    assert "% zero, " in out and "pruned" not in out and "(magnitude)" not in out
     assert "after end of audio" in out and "after end of speech" not in out
     assert "(layer energies leave out the static power:" in out

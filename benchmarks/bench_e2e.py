@@ -118,7 +118,7 @@ def main(argv=None):
         # The Gram matrices during calibration, which GPTQ and the obs mask need.
         gstats, t_calib_g = timed(lambda: calibration_stats(weights, cfg, calib,
                                                             input_grams=True))
-        extra_rows.append(("setup, gptq/obs: calibrate + Gram matrices", t_calib_g, None,
+        extra_rows.append(("setup: calibrate + Gram matrices", t_calib_g, None,
                            f"{t_calib_g / t_calib:.2f}x calibrate"))
     if args.gptq:   # GPTQ's rounding (its first call loads or compiles kernels/gptq.py)
         gcfg = dataclasses.replace(cfg, quantizer="gptq")
@@ -130,8 +130,8 @@ def main(argv=None):
         pcfg = dataclasses.replace(cfg, sparsity=0.8, prune="global", prune_saliency="obs")
         _, t_prune_m = timed(lambda: prune_weights(weights, pcfg))
         _, t_prune_o = timed(lambda: obs_prune_weights(weights, pcfg, gstats.grams))
-        extra_rows += [("setup: prune 80 % global, magnitude mask", t_prune_m, None, ""),
-                       ("setup, obs: prune 80 % global, mask chosen on data", t_prune_o, None,
+        extra_rows += [("setup: prune 80 % global, magnitude", t_prune_m, None, ""),
+                       ("setup: prune 80 % global, obs mask", t_prune_o, None,
                         f"{t_prune_o / t_prune_m:.1f}x magnitude mask")]
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -33,7 +33,7 @@ TARGET = 0.70   # issue #2: gemv_i8 weight bandwidth >= 70 % of the copy's read 
 GEMM_T = 64     # input vectors per gemm_i8 call
 
 
-SPREAD: dict = {}   # kernel callable -> (min, max) of its timed calls, for the table
+SPREAD: dict = {}   # call order -> (min, max) of that kernel's timed calls (reset by main)
 
 
 def median_seconds(fn, repeats):
@@ -92,6 +92,7 @@ def main(argv=None):
     print(f"median of {args.repeats} calls after one warm-up call\n")
 
     macs = rows * cols
+    SPREAD.clear()
     t_gemv = median_seconds(lambda: gemv_i8(w, x, bias, col_nnz, out), args.repeats)
     t_np = median_seconds(lambda: w32 @ x32, args.repeats)
     t_copy = median_seconds(lambda: np.copyto(dst, src), args.repeats)

@@ -46,3 +46,36 @@ stop_jobs() {   # on exit: no background step outlives the script, nor its comma
     kill "$pid" 2>/dev/null || true
   done
 }
+
+# Carrying a finished step from one machine to the next: a session's machine may not outlive
+# it, and E31's chain needs more hours than a session has. A training step finished on an
+# earlier machine is committed as carry/e31/NAME.npz (its weights, a sha256 file beside it,
+# and its log); a new machine takes it instead of training again. Only weights are carried:
+# every corpus is redrawn by its seeded command, and a step's later consumers start from
+# NAME/weights.npz exactly as if it had been trained here.
+CARRY_DIR=${CARRY_DIR:-$REPO/carry/e31}
+
+carry_in() {   # carry_in NAME: take NAME's committed weights when NAME is not done here
+  local name=$1
+  [ -e "$name.done" ] && return 0
+  [ -f "$CARRY_DIR/$name.npz" ] || return 0
+  if ! (cd "$CARRY_DIR" && sha256sum --check --quiet "$name.npz.sha256"); then
+    echo "$(date -u +%FT%TZ) FAILED carry $name: $CARRY_DIR/$name.npz does not match its sha256" >> "$STEP_LOG"
+    return 1
+  fi
+  [ -e "$name" ] && mv "$name" "$name.cut-$(date -u +%Y%m%dT%H%M%S)"
+  mkdir "$name"
+  cp "$CARRY_DIR/$name.npz" "$name/weights.npz"
+  cp "$CARRY_DIR/$name.log" "$name.log"
+  touch "$name.done"
+  echo "$(date -u +%FT%TZ) carried $name from $CARRY_DIR (trained on an earlier machine)" >> "$STEP_LOG"
+}
+
+carry_out() {   # carry_out NAME: copy a step finished here into CARRY_DIR for the next machine
+  local name=$1
+  [ -e "$name.done" ] && [ -f "$name/weights.npz" ] || return 1
+  mkdir -p "$CARRY_DIR"
+  cp "$name/weights.npz" "$CARRY_DIR/$name.npz"
+  cp "$name.log" "$CARRY_DIR/$name.log"
+  (cd "$CARRY_DIR" && sha256sum "$name.npz" > "$name.npz.sha256")
+}

@@ -11,6 +11,10 @@
 # step cut short starts over from its --init (the recipes' schedules are per run), its folder
 # kept aside as NAME.cut-TIME. The corpora
 # are drawn one process at a time beside the training chain, which waits for each.
+#
+# Across machines: a training step finished on an earlier machine and committed under
+# carry/e31/ (examples/e31_carry_out.sh) is taken instead of trained again, and a corpus that
+# only finished steps needed is not drawn.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)   # before any cd: $0 may be relative
 R=${1:?usage: e31_voice_clean_chain.sh RUNS_DIR}
@@ -28,10 +32,12 @@ if [ ! -s stage2.npz ]; then   # whole or not at all: an empty file would be a b
   mv stage2.npz.tmp stage2.npz
 fi
 
+for name in s4 s8 s9 s11 s12; do carry_in "$name"; done
+
 CORPUS="azsim corpus --test 0 --names 0 --dev 300 --voice-split-seed 0"
-corpora() {
-  step c5  $CORPUS c5  --train 40000 --names-train 8000 --seed 5 --grammar 0
-  step c11 $CORPUS c11 --train 24000 --names-train 5000 --random-voices 0.7 --seed 12 --grammar 1 --jobs 1
+corpora() {   # c5 and c11 serve only stages 4 and 5a; c12, c14, c15 the variants too
+  [ -e s4.done ] || step c5  $CORPUS c5  --train 40000 --names-train 8000 --seed 5 --grammar 0
+  [ -e s8.done ] || step c11 $CORPUS c11 --train 24000 --names-train 5000 --random-voices 0.7 --seed 12 --grammar 1 --jobs 1
   step c12 $CORPUS c12 --train 24000 --names-train 5000 --random-voices 0.9 --seed 13 --grammar 1 --jobs 1
   step c14 $CORPUS c14 --train 24000 --names-train 5000 --random-voices 0.9 --seed 15 --grammar 2 --jobs 1
   step c15 $CORPUS c15 --train 24000 --names-train 5000 --random-voices 0.9 --seed 16 --grammar 3 --jobs 1
@@ -40,9 +46,9 @@ corpora &
 CORPORA_PID=$!
 
 TRAIN="azsim train --recipe small-vtlp"
-wait_for c5
+[ -e s4.done ] || wait_for c5
 step s4  $TRAIN --corpus c5  --out s4  --init stage2.npz         # stage 4 (from stage 2)
-wait_for c11
+[ -e s8.done ] || wait_for c11
 step s8  $TRAIN --corpus c11 --out s8  --init s4/weights.npz     # stage 5a
 wait_for c12
 step s9  $TRAIN --corpus c12 --out s9  --init s8/weights.npz     # stage 5b

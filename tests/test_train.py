@@ -254,6 +254,25 @@ def test_qat_with_learned_steps_exports_weights_on_azsims_grid(tmp_path):
     assert ratios and all(0 < r <= 1 for r in ratios)
     with pytest.raises(ValueError, match="step_lr 0.001 needs qat_bits"):
         TrainConfig(step_lr=1e-3)
+    # last.pt carries the learned steps: a continuation from it starts on the grid the first
+    # run ended on, not on its float shadow weights' max|w_row| / qmax (which it had done)
+    import torch
+    from dataclasses import replace
+    from azsim.train.loop import train
+    saved = torch.load(tmp_path / "o" / "last.pt", weights_only=True)
+    assert set(saved["log_steps"]) == set(filter(is_prunable, w))
+    cfg = load_model_config("small", [])
+    train(cfg, tmp_path / "c", tmp_path / "o2",
+          replace(tcfg, epochs=1, lr=1e-9, final_lr=1e-9, step_lr=1e-9),
+          init=str(tmp_path / "o" / "last.pt"))
+    again = torch.load(tmp_path / "o2" / "last.pt", weights_only=True)["log_steps"]
+    for name, steps in saved["log_steps"].items():
+        torch.testing.assert_close(again[name], steps, rtol=0, atol=1e-6)
+    shadow = TorchRNNT(cfg, np.zeros(80, np.float32), np.ones(80, np.float32))
+    shadow.load_state_dict(saved["model"])
+    fresh = {n: torch.log(compress.row_step(p, 4)) for n, p in shadow.prunable().items()}
+    assert any(not torch.allclose(fresh[n], saved["log_steps"][n], rtol=0, atol=1e-3)
+               for n in fresh)   # the shadow weights' own grid is another grid
 
 
 def test_prune_saliency_and_obs_calibration_are_checked():

@@ -351,10 +351,20 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
                                       cfg.gptq_init_range)
         model.load_npz_weights(start)
 
-    # LSQ: each row's log grid step, learned from the start's own step (step_lr)
+    # LSQ: each row's log grid step, learned from the start's own step (step_lr). A last.pt
+    # of an LSQ run at the same bits carries its learned steps on: the float shadow weights'
+    # max|w_row| / qmax is not the step they were trained on (a continuation from last.pt
+    # began on a different grid, and its first evaluation fell back).
     log_steps = {}
     if cfg.step_lr:
-        log_steps = {name: torch.nn.Parameter(torch.log(compress.row_step(p, cfg.qat_bits)))
+        carried = {}
+        if start is not None and start[0] == "pt" and \
+                start[1].get("config", {}).get("qat_bits") == cfg.qat_bits:
+            carried = start[1].get("log_steps") or {}
+        log_steps = {name: torch.nn.Parameter(
+                         carried[name].clone() if name in carried
+                         and carried[name].shape == (p.shape[0], 1)
+                         else torch.log(compress.row_step(p, cfg.qat_bits)))
                      for name, p in prunable.items()}
 
     def grid_step(name, w):
@@ -538,7 +548,9 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
                 report(entry)
         epoch += 1
         torch.save({"model": model.state_dict(), "step": step, "epoch": epoch,
-                    "config": asdict(cfg)}, out / "last.pt")
+                    "config": asdict(cfg),
+                    "log_steps": {n: v.detach().clone() for n, v in log_steps.items()}},
+                   out / "last.pt")
         evaluate(f"epoch{epoch}")
     if swa["n"]:
         # The average of weights that share one mask keeps it: a zero in every snapshot is

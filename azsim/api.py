@@ -10,7 +10,7 @@ from .arguments import checked
 from .compress.ptq import quantize_model
 from .config.loader import OptionOverride, override_key
 from .cost.energy import action_energies
-from .cost.model import (plan_costs, preload_costs, psum_buffer_bytes,
+from .cost.model import (plan_costs, preload_costs, psum_buffer_bytes, stored_layers,
                          sram_weight_footprint_bytes, stream_buffer_bytes,
                          utterance_costs)
 from .cost.timeline import frame_arrival_s, timeline
@@ -130,8 +130,17 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
         if cache is not None:
             cache[cache_key] = (utts, qm, results, refs, set_name)
     layers = results[0].events.layers
-    streamed = {info.name: int(sum(r.events.total("weight_bytes", info.name) for r in results))
-                for info in layers}
+    matrices = layer_matrices(qm)
+    # the weights as this processor stores them (a stream per PE where each PE decodes its
+    # own rows): what SRAM holds, what a resident layer loads and a streaming one fetches
+    stored = stored_layers(layers, matrices, hw, cfg.rle_index_bits, cfg.pointer_bits)
+    streamed = {}
+    for info, kept in zip(layers, stored):
+        total = int(sum(r.events.total("weight_bytes", info.name) for r in results))
+        if kept.weight_stream_bytes != info.weight_stream_bytes:   # a pass over each invocation
+            total = int(sum(r.events.total("invocations", info.name) for r in results)) \
+                * kept.weight_stream_bytes
+        streamed[info.name] = total
     # SRAM kept for activations: the largest layer's writes in a frame, beside the recurrent
     # state every LSTM layer keeps across frames and the decoder's prediction-network entries
     # (left out until 2026-12-06, so a plan could fill with weights the SRAM they need; audit)
@@ -141,7 +150,7 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
                     for r in results) + recurrent_state_bytes(qm, entries) + \
         entries * ilm_row_bytes(cfg.decode, qm.joint_out.q.shape[0]) + \
         psum_buffer_bytes(layers, hw)
-    residency = plan_residency(layers, streamed, hw.sram_bytes, act_bytes,
+    residency = plan_residency(stored, streamed, hw.sram_bytes, act_bytes,
                                lambda info: sram_weight_footprint_bytes(info, hw),
                                staging_bytes=lambda info: 2 * stream_buffer_bytes(info, hw))
     _check_sram_reserve(hw, act_bytes, residency.staging_bytes)
@@ -149,7 +158,8 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
     hop_s, window_s = hop_window_s(cfg.frontend)
     frame_s = stride * hop_s
     # Issue #4: the cycle model, driven by each invocation's activations.
-    plan = plan_costs(layer_matrices(qm), hw, energies, residency, cfg.rle_index_bits)
+    plan = plan_costs(matrices, hw, energies, residency, cfg.rle_index_bits, cfg.pointer_bits,
+                      stored)
     utt_costs = [utterance_costs(r.events, plan) for r in results]
     costs = [uc.layers for uc in utt_costs]
     timelines = []
@@ -170,6 +180,7 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
         version=code_version(), cfg=cfg, hw=hw, energies=energies, qm=qm,
         params=parameter_count(cfg), utts=utts, results=results, costs=costs,
         timelines=timelines, residency=residency, preload=preload_costs(layers, plan),
+        stored_bytes=plan.stored_bytes,
         transcripts=[vocab.decode(r.tokens) for r in results],
         references=refs,
         sections=lambda data: {**report_sections(

@@ -150,7 +150,7 @@ def main(argv=None):
     # Cost: the cycle model over that result (tables: setup, once per model and hardware).
     plan, t_plan = timed(lambda: plan_costs(layer_matrices(qm), hw, energies,
                                             Residency(frozenset(), 0, 0, 2 * hw.stream_tile_bytes),
-                                            cfg.rle_index_bits))
+                                            cfg.rle_index_bits, cfg.pointer_bits))
 
     def cost():
         return utterance_costs(result.events, plan)

@@ -9,7 +9,8 @@ from azsim import kernels as K
 from azsim.config import load_hardware_config
 from azsim.cost.pe_array import pe_invocations
 from azsim.execute.events import EventLog, LayerInfo
-from azsim.schedule.mapping import pe_rows, pe_tables, stream_entries
+from azsim.compress.pipeline import encode_codes
+from azsim.schedule.mapping import pe_rows, pe_stream_bytes, pe_tables, stream_entries
 from reference import pe_array_np as R
 
 HW = load_hardware_config("az-edge")
@@ -174,7 +175,56 @@ def test_rle_padding_is_counted_per_pe_slice():
     hw = dataclasses.replace(HW, pe_count=1, lanes_per_pe=1, decoder_location="sram_to_pe")
     t = pe_tables([Mat(q, 4, "rle", 10)], hw, 4)
     assert (t.walk[0, 0], t.real[0, 0], t.decoded[0, 0]) == (3, 1, 3)
-    assert t.wbytes.sum() == pytest.approx(10.0)       # the stream's bytes, apportioned
+    # one PE: its stream is the matrix's (24-byte header, two 16-bit pointers, 3 entries)
+    assert t.wbytes.sum() == pytest.approx(encode_codes(q, 4, "rle").nbytes) == 31
+
+
+@pytest.mark.parametrize("fmt", ["dense", "bitmask", "csr", "csc", "rle", "golomb"])
+@pytest.mark.parametrize("n_pes", [1, 3, 8, 64])
+def test_each_pe_stores_its_rows_as_a_real_stream_of_the_format(fmt, n_pes):
+    """The per-PE layout is made of real streams: each decodes to its PE's interleaved rows
+    (a codebook's too, through its table), and what the cost model charges a PE is its
+    stream's payload, the matrix's one header counted once."""
+    from azsim.compress.codebook import fit_codebook
+    from azsim.compress.pipeline import (decode_matrix, decode_stream, encode_codebook,
+                                         row_slice_streams)
+    from azsim.compress.stream import HEADER_BYTES
+    rng = np.random.default_rng(n_pes)
+    q = _sparse(rng, (37, 21), 0.15, bits=4)
+    q[5] = 0                               # an empty row, and an all-zero column
+    q[:, 7] = 0
+    w = rng.standard_normal((37, 21)) * (q != 0)
+    for enc, headers in ((encode_codes(q, 4, fmt), 1),
+                         (encode_codebook(fit_codebook(w, 4), fmt), 2)):
+        whole = decode_matrix(enc)
+        parts = row_slice_streams(enc.stream, n_pes)
+        assert len(parts) == n_pes and all(p is None for p in parts[37:])
+        for p, part in enumerate(parts[:37]):
+            name, bits, codes = decode_stream(part.stream)
+            assert (name, bits) == (enc.format, 4)
+            np.testing.assert_array_equal(codes, whole[p::n_pes])
+        m = Mat(whole, 4, enc.format)
+        m.stream = enc.stream
+        charged = pe_stream_bytes(m, n_pes, 4)
+        assert charged.tolist() == [
+            (0 if part is None else part.nbytes - headers * HEADER_BYTES) + (p == 0) * HEADER_BYTES
+            for p, part in enumerate(parts)]
+        if n_pes == 1:   # the matrix's stream, less a codebook's inner header
+            assert int(charged.sum()) == enc.nbytes - (headers - 1) * HEADER_BYTES
+
+
+def test_sram_decoding_pes_read_their_own_streams_whole_on_a_dense_vector():
+    """With every input active, the PEs read every byte of their streams once: the bytes
+    charged are the per-PE layout's, column pointers and all (64 sets for 64 PEs), not the
+    single stream's (a compression audit: 13,289 bytes charged for a 46,778-byte layout)."""
+    q = _sparse(np.random.default_rng(3), (256, 256), 0.2, bits=4)
+    hw = load_hardware_config("eie-64pe", [])
+    t = pe_tables([Mat(q, 4, "rle")], hw, 4)
+    per_pe = pe_stream_bytes(Mat(q, 4, "rle"), 64, 4)
+    np.testing.assert_allclose(t.wbytes.sum(axis=1), per_pe)
+    assert per_pe.sum() > 3 * encode_codes(q, 4, "rle").nbytes
+    inv = pe_invocations(t, np.ones((1, 256), bool), hw)
+    assert float(inv.wbytes[0]) == pytest.approx(float(per_pe.sum()))
 
 
 def test_lanes_and_precision_scaling():

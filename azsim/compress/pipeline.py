@@ -207,6 +207,37 @@ def quantize_and_encode(w: np.ndarray, bits: int, quantizer: str, fmt: str,
     return q, scale, encode_codes(q, bits, fmt, **widths)
 
 
+def row_slice_streams(stream: bytes, n_parts: int, pointer_bits: int = MIN_POINTER_BITS,
+                      rle_index_bits: int = EIE_RELATIVE_INDEX_BITS) -> list[Encoded | None]:
+    """The matrix of ``stream`` stored as ``n_parts`` streams of its own format, part ``p``
+    holding rows ``p, p + n_parts, ...``: a PE array's layout when each PE keeps its
+    interleaved rows in its own SRAM bank and decodes them there (EIE, ISCA 2016, section
+    III: each PE stores its slice with its own column pointers and zero counts). Real
+    streams, each decoding to its rows (None for a part that owns no row). A codebook
+    stream's parts each hold the table and their rows' indices."""
+    head, payload = unwrap(stream)
+    widths = {"pointer_bits": pointer_bits, "rle_index_bits": rle_index_bits}
+    fmt = _format_by_id(head.format_id)
+    if head.format_id < CODEBOOK_FORMAT_BASE:
+        codes = fmt.decode(stream)
+        return [encode_codes(codes[p::n_parts], head.bits, fmt.name, **widths)
+                if p < head.rows else None for p in range(n_parts)]
+    table, inner = _codebook_parts(head, payload, fmt)
+    signed = fmt.decode(inner)   # the stored indices as signed b-bit codes
+    parts: list[Encoded | None] = []
+    for p in range(n_parts):
+        if p >= head.rows:
+            parts.append(None)
+            continue
+        part = encode_codes(signed[p::n_parts], head.bits, fmt.name, **widths)
+        parts.append(Encoded(f"codebook+{fmt.name}",
+                             wrap(head.format_id, head.bits, part.shape,
+                                  table.tobytes() + part.stream),
+                             part.shape, head.bits, part.symbols, part.index_bits,
+                             part.value_bits + 8 * table.size + 8 * HEADER_BYTES))
+    return parts
+
+
 def _format_by_id(stored: int):
     """The format of a stream whose header holds ``stored`` (a codebook stream's is
     CODEBOOK_FORMAT_BASE + its inner format's id: the inner format is returned). An unknown

@@ -37,6 +37,9 @@ class QMatrix:
     # are the values; 8 for a codebook, whose b-bit indices select int8 shared values
     # (azsim/compress/codebook.py), so a b-bit-packed lane cannot multiply them.
     mac_bits: int | None = None
+    # The encoded stream itself (len == stream_bytes): a PE array that keeps each PE's rows in
+    # its own bank stores it re-encoded per PE (azsim.compress.pipeline.row_slice_streams).
+    stream: bytes = b""
 
     def __post_init__(self):
         if self.mac_bits is None:
@@ -62,7 +65,7 @@ CODEBOOK_VALUE_BITS = 8
 def _qmatrix(name: str, q, scale, bits: int, enc: Encoded, mac_bits: int | None = None
              ) -> QMatrix:
     return QMatrix(name, q, scale, bits, np.count_nonzero(q, axis=0).astype(np.int64),
-                   enc.nbytes, enc.symbols, enc.format, mac_bits)
+                   enc.nbytes, enc.symbols, enc.format, mac_bits, enc.stream)
 
 
 def make_qmatrix(name: str, w: np.ndarray, bits: int, quantizer: str = "uniform",

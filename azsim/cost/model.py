@@ -48,18 +48,19 @@ MACs skipped are counted (``macs_skipped``: dense MACs never issued) and cost no
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .. import kernels as K
 from ..execute.events import FIELD
-from ..schedule.mapping import pe_tables
+from ..schedule.mapping import pe_stream_bytes, pe_tables, stores_per_pe
 from .pe_array import BOUNDS, pe_invocations
 from .systolic import fed_gemm_cycles, gemm_cycles, row_col_folds
 
 __all__ = ["CostPlan", "LayerCost", "UtteranceCost", "plan_costs", "utterance_costs",
-           "preload_costs", "elementwise_ops_per_invocation", "sram_weight_footprint_bytes",
+           "stored_layers", "preload_costs", "elementwise_ops_per_invocation", "sram_weight_footprint_bytes",
            "ATTRIBUTION", "COMPONENTS", "BOUND_CLASS", "psum_buffer_bytes"]
 
 ATTRIBUTION = ("compute", "sram", "decoder", "nonlinear", "dram")
@@ -108,6 +109,14 @@ class CostPlan:
     energies: object
     residency: object
     tables: dict = field(default_factory=dict)   # layer name -> PeTables (pe array only)
+    # layer name -> the bytes its weights take as this processor stores them, where that is
+    # not the matrix's own stream (:func:`stored_layers`: a stream per PE)
+    stored_bytes: dict = field(default_factory=dict)
+
+    def weight_stored_bytes(self, info) -> int:
+        """What ``info``'s weights occupy in SRAM when stored encoded, and what one pass
+        fetches from DRAM."""
+        return self.stored_bytes.get(info.name, info.weight_stream_bytes)
 
 
 @dataclass(frozen=True)
@@ -149,12 +158,36 @@ class UtteranceCost:
     frame_cycles: np.ndarray        # int64 [n_frames]
 
 
-def plan_costs(matrices: dict, hw, energies, residency, index_bits: int) -> CostPlan:
-    """Build the per-layer PE tables once (``matrices``: layer name -> its column blocks)."""
+def stored_layers(layers, matrices: dict, hw, index_bits: int, pointer_bits: int) -> list:
+    """``layers`` (LayerInfo) with ``weight_stream_bytes`` as ``hw`` stores the weights: on a
+    PE array that decodes in front of each PE, every PE keeps its interleaved rows as its own
+    stream (EIE's layout; :func:`azsim.schedule.mapping.pe_stream_bytes`), whose bytes, the
+    sum over the PEs and the layer's matrices, are what SRAM holds and DRAM delivers; a
+    matrix's single stream, elsewhere. The embedding table is never re-laid out."""
+    if not stores_per_pe(hw):
+        return list(layers)
+    out = []
+    for info in layers:
+        blocks = matrices.get(info.name)
+        if blocks is None or info.kind == "embedding":
+            out.append(info)
+            continue
+        nbytes = sum(int(pe_stream_bytes(m, hw.pe_count, index_bits, pointer_bits).sum())
+                     for m in blocks)
+        out.append(dataclasses.replace(info, weight_stream_bytes=nbytes))
+    return out
+
+
+def plan_costs(matrices: dict, hw, energies, residency, index_bits: int,
+               pointer_bits: int = 16, stored=None) -> CostPlan:
+    """Build the per-layer PE tables once (``matrices``: layer name -> its column blocks);
+    ``stored``: the layers as :func:`stored_layers` gives them, whose bytes the plan charges."""
     tables = {}
     if hw.array == "pe":
-        tables = {name: pe_tables(blocks, hw, index_bits) for name, blocks in matrices.items()}
-    return CostPlan(hw, energies, residency, tables)
+        tables = {name: pe_tables(blocks, hw, index_bits, pointer_bits)
+                  for name, blocks in matrices.items()}
+    stored_bytes = {info.name: info.weight_stream_bytes for info in (stored or ())}
+    return CostPlan(hw, energies, residency, tables, stored_bytes)
 
 
 def _zeros(n: int) -> np.ndarray:
@@ -255,7 +288,12 @@ def _layer_arrays(k: int, info, log, plan) -> dict:
     n = inv.size
     resident = info.name in plan.residency.resident
     in_sram = hw.decoder_location == "sram_to_pe"
-    stream_bytes = c[:, FIELD["weight_bytes"]]
+    # what the layer's weights fetch from DRAM per frame when they stream: a pass over the
+    # weights as stored (the executor counts the matrix's own stream per invocation), one
+    # row per lookup for an embedding
+    stored = plan.weight_stored_bytes(info)
+    stream_bytes = c[:, FIELD["weight_bytes"]] if info.kind == "embedding" or \
+        stored == info.weight_stream_bytes else inv * float(stored)
     cnt = {key: _zeros(n) for key in COUNTS}
     cnt["macs_dense"] = c[:, FIELD["macs_dense"]]
     cnt["sram_act_read_bytes"] = c[:, FIELD["act_read_bytes"]]
@@ -289,7 +327,7 @@ def _layer_arrays(k: int, info, log, plan) -> dict:
         else:
             cnt["macs_full"] = acc["issued"]
         cnt["sram_weight_read_bytes"] = acc["wbytes"]
-        sram_side = info.weight_stream_bytes if in_sram else info.weight_dense_bytes
+        sram_side = stored if in_sram else info.weight_dense_bytes
         stage = _zeros(n) if resident else inv * float(sram_side)
         cnt["sram_weight_write_bytes"] = stage
         stream_symbols = _zeros(n) if (resident or in_sram) else c[:, FIELD["decode_symbols"]]
@@ -389,6 +427,7 @@ def preload_costs(layers, plan) -> dict:
     out = {}
     for info in layers:
         res = info.name in plan.residency.resident
+        info = dataclasses.replace(info, weight_stream_bytes=plan.weight_stored_bytes(info))
         dram = info.weight_stream_bytes if res else 0
         sram = sram_weight_footprint_bytes(info, hw) if res else 0
         symbols = info.weight_symbols if (res and hw.decoder_location == "dram_to_sram"

@@ -76,6 +76,15 @@ def _weights_suffix(m: dict) -> str:
     return "" if w in ("generated", m["name"]) else f", weights {w}"
 
 
+def _stored(m: dict, hw: dict) -> str:
+    """', X kB as N PE streams' where the processor stores the weights otherwise than as the
+    matrices' streams (each PE its own rows, with its own pointers); '' elsewhere."""
+    stored = m.get("weight_stored_bytes", m["weight_stream_bytes"])
+    if stored == m["weight_stream_bytes"]:
+        return ""
+    return f", {_bytes(stored)} as {hw['pe_count']} PE streams"
+
+
 def render_text(report: dict, top_layers: int = 5, endpoint: bool = False) -> str:
     """The terminal report; ``endpoint``: show the end-pointers' line (the run set them)."""
     m, hw, a, lat, tr, en, cp = (report[k] for k in ("model", "hardware", "audio", "latency",
@@ -86,7 +95,7 @@ def render_text(report: dict, top_layers: int = 5, endpoint: bool = False) -> st
         f"({m['params'] / 1e6:.2f} M params, "
         f"{m['weight_bits']}-bit"
         f"{quantizer_suffix(m.get('quantizer', 'uniform'), m.get('weight_range', 'max'))} weights, "
-        f"{_zeros(m)}{_bytes(m['weight_stream_bytes'])} encoded) on "
+        f"{_zeros(m)}{_bytes(m['weight_stream_bytes'])} encoded{_stored(m, hw)}) on "
         f"{hw['name']} ({hw['clock_mhz']:g} MHz, {hw['macs_per_cycle']} MACs/cycle, "
         f"{_capacity(hw['sram_bytes'])} SRAM, zero handling: {hw['zero_handling']})",
         f"audio: {a['utterances']} utterance{'' if a['utterances'] == 1 else 's'}, {a['seconds']:.2f} s, {a['frames']} frames of "

@@ -92,9 +92,11 @@ def _actions(layers, costs, preload, energies, leak_cycles: int, idle_cycles: fl
 
 
 def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs, timelines,
-                 residency, transcripts, references, preload, sections=None) -> Report:
+                 residency, transcripts, references, preload, sections=None,
+                 stored_bytes=None) -> Report:
     """``costs`` holds, per utterance, the LayerCost of every layer; ``preload`` the one-time
-    weight load of :func:`azsim.cost.model.preload_costs`.
+    weight load of :func:`azsim.cost.model.preload_costs`; ``stored_bytes`` the bytes of each
+    layer's weights as the processor stores them (default: the matrices' own streams).
 
     ``sections(data) -> dict``, if given, adds top-level sections computed from the finished
     record (issue #7: "decode", "lattice", "endpoint"); existing keys cannot be replaced."""
@@ -148,6 +150,9 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
             "weight_bits": info.weight_bits, "mac_weight_bits": info.mac_weight_bits,
             "weight_count": info.weight_count,
             "weight_nnz": info.weight_nnz, "weight_stream_bytes": info.weight_stream_bytes,
+            # as this processor stores them: a stream per PE where each PE decodes its rows
+            "weight_stored_bytes": (stored_bytes or {}).get(info.name,
+                                                            info.weight_stream_bytes),
             "weight_format": info.weight_format, "weight_symbols": info.weight_symbols,
             "sparsity": 1.0 - info.weight_nnz / info.weight_count if info.weight_count else 0.0,
             "decode_symbols": int(counts[FIELD["decode_symbols"]]),
@@ -258,7 +263,13 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
                   "sparsity": achieved_sparsity(qm),
                   "format": cfg.weight_format,
                   "compressed_bytes": qm.weight_stream_bytes,
-                  "weight_stream_bytes": qm.weight_stream_bytes, "config": to_dict(cfg)},
+                  "weight_stream_bytes": qm.weight_stream_bytes,
+                  # as this processor stores the weights (a stream per PE where each PE
+                  # decodes its own rows, with its own pointers): what SRAM would hold
+                  "weight_stored_bytes": qm.weight_stream_bytes + sum(
+                      row["weight_stored_bytes"] - row["weight_stream_bytes"]
+                      for row in layer_rows),
+                  "config": to_dict(cfg)},
         # The config, plus the derived peak (issue #2 key; the config no longer sets it).
         "hardware": {**to_dict(hw), "macs_per_cycle": hw.macs_per_cycle},
         "audio": {"utterances": len(utts), "seconds": audio_s, "frames": n_frames,

@@ -15,9 +15,15 @@ the layer's input, :class:`PeTables` holds what that PE does when the column is 
 * ``real``: of those, the real matrix elements (``walk`` minus padding): the MACs issued.
 * ``decoded``: the stream entries the PE's decoder slice walks (SRAM->PE decoding only).
 * ``wbytes``: the weight bytes it reads from SRAM: its dense slice at the weight bit-width when
-  SRAM holds the matrix with zeros filled back in; when SRAM holds the encoded stream, the
-  stream's measured bytes spread over the entries in proportion (the stream's own layout is
-  per matrix, not per PE, so this apportioning is the one approximation here).
+  SRAM holds the matrix with zeros filled back in. When SRAM holds the encoded weights, each
+  PE holds its own rows as a stream of the weight format in its own bank, with its own column
+  pointers and zero counts (EIE's layout): :func:`pe_stream_bytes` encodes every PE's slice
+  for real, and a PE's stream bytes are spread over its columns in proportion to their
+  entries (evenly over the columns for a PE whose slice holds no entry), the one
+  approximation here. Until 2026-12-06 (a compression audit) the whole matrix's single
+  stream was apportioned over the per-PE entries: at 64 PEs one set of column pointers
+  stood for 64, and a 256 x 256 4-bit rle matrix was charged 13,289 bytes for a layout of
+  46,778.
 * ``cost``: cycles, ``max(min_cycles_per_column, ceil(walk / (lanes_per_pe x MACs per lane)))``:
   a PE multiplies at most ``lanes`` entries of one column per cycle, and moves past at most one
   column per cycle (its pointer read).
@@ -26,14 +32,17 @@ Systolic array: the tiling (folds) is :mod:`azsim.cost.systolic`'s.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
 from .. import kernels as K
+from ..compress.pipeline import MIN_POINTER_BITS, encode_codes, row_slice_streams
+from ..compress.stream import HEADER_BYTES
 
 __all__ = ["PeTables", "pe_rows", "pe_tables", "stream_entries", "tables_from_counts",
-           "pe_tables_from_csc"]
+           "pe_tables_from_csc", "pe_stream_bytes", "stores_per_pe"]
 
 
 @dataclass(frozen=True)
@@ -106,23 +115,60 @@ def stream_entries(q: np.ndarray, fmt: str, n_pes: int, index_bits: int,
     return 2 * nnz if fmt == "golomb" else nnz
 
 
-def _block_tables(m, hw, index_bits: int):
+def stores_per_pe(hw) -> bool:
+    """Whether ``hw`` keeps each PE's rows as its own encoded stream: a PE array decoding in
+    front of each PE (``sram_to_pe``). Its weights then occupy SRAM, and stream from DRAM,
+    as the PEs' streams (:func:`pe_stream_bytes`), not as the matrix's single stream."""
+    return hw.array == "pe" and hw.decoder_location == "sram_to_pe"
+
+
+# A model's matrices, a few times over (a sweep's points share them): the key holds the
+# stream, so the bound also bounds what the cache keeps alive (he2019's are 120 MB at 8 bits).
+@functools.lru_cache(maxsize=64)
+def _slice_bytes(stream: bytes, n_pes: int, pointer_bits: int, index_bits: int) -> tuple:
+    parts = row_slice_streams(stream, n_pes, pointer_bits, index_bits)
+    # a codebook stream wraps its index stream, header and all: two headers per part
+    headers = [0 if part is None else HEADER_BYTES * (2 if "+" in part.format else 1)
+               for part in parts]
+    sizes = [0 if part is None else part.nbytes - h for part, h in zip(parts, headers)]
+    sizes[0] += HEADER_BYTES   # the one header that describes the matrix
+    return tuple(sizes)
+
+
+def pe_stream_bytes(m, n_pes: int, index_bits: int, pointer_bits: int = MIN_POINTER_BITS
+                    ) -> np.ndarray:
+    """Bytes of each PE's stream of matrix ``m`` (QMatrix-like) when each of ``n_pes`` PEs
+    stores its interleaved rows in the matrix's format, [n_pes] int64 (0 for a PE owning no
+    row): the payloads of real streams, :func:`azsim.compress.pipeline.row_slice_streams`
+    (pointers, indices, values, a codebook's table), with the matrix's one header, which
+    says what every part holds, counted once (on PE 0) rather than once a PE.
+    A matrix without its stream (a test's) is encoded from its codes first."""
+    stream = getattr(m, "stream", b"") or encode_codes(
+        np.ascontiguousarray(m.q), m.bits, m.format, pointer_bits, index_bits).stream
+    return np.array(_slice_bytes(stream, int(n_pes), int(pointer_bits), int(index_bits)),
+                    np.int64)
+
+
+def _block_tables(m, hw, index_bits: int, pointer_bits: int):
     """The tables of one matrix (a column block of the layer's input)."""
     q = np.ascontiguousarray(m.q)
     nnz = K.pe_slice_nnz(q, hw.pe_count)
-    stored = stream_entries(q, m.format, hw.pe_count, index_bits, nnz) \
-        if hw.decoder_location == "sram_to_pe" else None
+    stored = pe_bytes = None
+    if hw.decoder_location == "sram_to_pe":
+        stored = stream_entries(q, m.format, hw.pe_count, index_bits, nnz)
+        pe_bytes = pe_stream_bytes(m, hw.pe_count, index_bits, pointer_bits)
     return tables_from_counts(nnz, stored, pe_rows(q.shape[0], hw.pe_count), hw, m.bits,
-                              m.stream_bytes, getattr(m, "mac_bits", m.bits),
+                              pe_bytes, getattr(m, "mac_bits", m.bits),
                               padded=m.format.split("+")[-1] == "rle")
 
 
 def tables_from_counts(nnz: np.ndarray, stored: np.ndarray | None, rows: np.ndarray, hw,
-                       bits: int, stream_bytes: float, mac_bits: int | None = None,
+                       bits: int, pe_bytes: np.ndarray | None, mac_bits: int | None = None,
                        padded: bool = True):
     """(cost, walk, real, decoded, wbytes, rows) from the nonzeros ``nnz`` and the stored
     stream entries ``stored`` (None unless SRAM holds the stream) of each PE's slice of each
-    column, [pe_count, n_in], and the rows each PE owns. ``bits`` is the stored codes'
+    column, [pe_count, n_in], and the rows each PE owns. ``pe_bytes`` [pe_count]: the bytes
+    of each PE's stream (None unless SRAM holds the stream). ``bits`` is the stored codes'
     width, ``mac_bits`` (default ``bits``) that of the values the lanes multiply.
     ``padded``: the stream's entries beyond the nonzeros are padding entries the lanes
     multiply (EIE's rle); otherwise they are codes a zero detector drops before the lanes
@@ -140,12 +186,17 @@ def tables_from_counts(nnz: np.ndarray, stored: np.ndarray | None, rows: np.ndar
         walk, real = dense, dense
     decoded = stored if in_sram else np.zeros_like(dense)
     if in_sram:
-        # each slice's share of the stream in proportion to its entries: an average over the
-        # stream, so fractions of a byte; whole bytes by largest remainders (tried on
+        # each column's share of its PE's stream in proportion to its entries: an average over
+        # the stream, so fractions of a byte; whole bytes by largest remainders (tried on
         # 2026-12-06) gave the leftover bytes of tied slices to the first PEs and slowed the
-        # busiest PE's port by up to 8 % (a review found it), so the shares stay exact
-        total = max(int(stored.sum()), 1)
-        wbytes = stored * (stream_bytes / total)
+        # busiest PE's port by up to 8 % (a review found it), so the shares stay exact. A PE
+        # whose slice has no entry still reads its pointers: its bytes go evenly to the columns.
+        if pe_bytes is None:
+            raise ValueError("SRAM->PE decoding needs the bytes of each PE's stream")
+        per_pe = stored.sum(axis=1, keepdims=True).astype(np.float64)
+        share = np.where(per_pe > 0, stored / np.maximum(per_pe, 1.0),
+                         1.0 / max(stored.shape[1], 1))
+        wbytes = share * np.asarray(pe_bytes, np.float64)[:, None]
     else:
         wbytes = dense * (bits / 8.0)
     lanes = hw.lanes_per_pe * hw.macs_per_lane(bits if mac_bits is None else mac_bits)
@@ -159,11 +210,11 @@ def tables_from_counts(nnz: np.ndarray, stored: np.ndarray | None, rows: np.ndar
             decoded.astype(np.int64), wbytes.astype(np.float64), rows)
 
 
-def pe_tables(matrices, hw, index_bits: int) -> PeTables:
+def pe_tables(matrices, hw, index_bits: int, pointer_bits: int = MIN_POINTER_BITS) -> PeTables:
     """Tables of a layer whose input feeds the column blocks ``matrices`` (QMatrix-like: ``q``,
-    ``bits``, ``format``, ``stream_bytes``) with the same rows; ``index_bits`` is the relative
-    index width of ``rle`` streams."""
-    blocks = [_block_tables(m, hw, index_bits) for m in matrices]
+    ``bits``, ``format``, ``stream``) with the same rows; ``index_bits`` is the relative
+    index width of ``rle`` streams, ``pointer_bits`` the least pointer width of csr/csc/rle."""
+    blocks = [_block_tables(m, hw, index_bits, pointer_bits) for m in matrices]
     rows = blocks[0][5]
     if any(not np.array_equal(b[5], rows) for b in blocks):
         raise ValueError("column blocks of one layer must have the same rows")
@@ -182,6 +233,8 @@ def pe_tables_from_csc(col_ptr: np.ndarray, row_idx: np.ndarray, n_rows: int, hw
     nnz = np.bincount((row_idx % n_pes) * n_cols + cols,
                       minlength=n_pes * n_cols).reshape(n_pes, n_cols).astype(np.int64)
     stored = K.eie_column_entries(col_ptr, row_idx, n_pes, index_bits)
-    stream_bytes = stored.sum() * (bits + index_bits) / 8.0
-    parts = tables_from_counts(nnz, stored, pe_rows(n_rows, n_pes), hw, bits, stream_bytes)
+    # the entries alone: the column pointers sit in their own SRAM (the validation suite
+    # charges their reads as a separate bank)
+    pe_bytes = stored.sum(axis=1) * (bits + index_bits) / 8.0
+    parts = tables_from_counts(nnz, stored, pe_rows(n_rows, n_pes), hw, bits, pe_bytes)
     return PeTables(*[np.ascontiguousarray(a) for a in parts[:5]], rows=parts[5])

@@ -66,6 +66,9 @@ METRICS: tuple[tuple[str, tuple[str, ...]], ...] = (
 # Measurements only some runs have (issue #7): a column appears when a record has the value.
 OPTIONAL_METRICS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("wer", ("wer",)),       # audio with reference transcripts
+    # the weights as the processor stores them (a stream per PE when each PE decodes its
+    # rows; records since 2026-12-06's per-PE layout)
+    ("weight_stored_bytes", ("model", "weight_stored_bytes")),
     ("last_frame_latency_ms", ("latency", "last_frame_ms")),   # records since 2026-12-04
     ("last_frame_latency_max_ms", ("latency", "last_frame_ms_max")),
     ("dram_stall_cycles", ("latency", "dram_stall_cycles")),

@@ -1,8 +1,8 @@
 """Cycle kernels of the PE array and of the weight-streaming pipeline (issue #4).
 
-The model each kernel implements is stated here once; azsim/cost/pe_array.py and
-azsim/cost/pipeline.py explain where it comes from. The cycle, work and count outputs are
-integer recurrences, so the NumPy twins in tests/reference/pe_array_np.py agree with them
+The model each kernel implements is stated here once; azsim/cost/pe_array.py and the module
+docstring of azsim/cost/model.py explain where it comes from. The cycle, work and count
+outputs are integer recurrences, so the NumPy twins in tests/reference/pe_array_np.py agree with them
 exactly; the weight-byte sums (float64) are added in another order there and agree to the
 last bits (tests/test_pe_array.py: exact for the integers, 1e-12 relative for the bytes).
 

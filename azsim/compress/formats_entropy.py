@@ -18,8 +18,10 @@ G(u, M) is floor(u / M) one-bits, a zero-bit and u mod M in truncated binary (se
 geometric, for which Golomb codes with the right M are near-optimal (Gallager & van Voorhis
 1975); ranking values by frequency gives the commonest values the shortest codes, and a palette
 of few values (after pruning at 4 bits, often +-6 and +-7 only) is cheapest as fixed fields.
-The encoder searches the parameters that minimize the stream. Size formula:
-24 + 7 + P + ceil(sum of code lengths / 8) bytes.
+The encoder picks each parameter as the best of a candidate set (every M up to 256, powers of
+two to 2^15, no more than twice the mean run plus 2): the minimum over those, not over every
+M. Size formula: 24 + 6 + P + ceil(sum of code lengths / 8) bytes (the fixed fields m_z,
+mode, m_v and P).
 """
 from __future__ import annotations
 
@@ -52,7 +54,8 @@ def golomb_lengths(u: np.ndarray, m: int) -> np.ndarray:
 
 
 def best_m(u: np.ndarray) -> int:
-    """The Golomb parameter that minimizes the total length of ``u``'s codes."""
+    """The Golomb parameter, of the candidates (every M up to 256 and powers of two to 2^15,
+    at most twice the mean plus 2), that minimizes the total length of ``u``'s codes."""
     if u.size == 0:
         return 1
     # Score candidates on the histogram of distinct values: cost per candidate is the number of

@@ -4,7 +4,7 @@ Layout (little-endian), 24 bytes of header followed by the format's payload::
 
     offset  size  field
     0       4     magic b"AZW2"
-    4       1     format id (see ``azsim.compress.formats.FORMAT_IDS``)
+    4       1     format id (each format's ``format_id``, ``azsim.compress.format_base.FORMATS``)
     5       1     bits per code (1..8)
     6       2     format parameter (e.g. relative-index or pointer width; 0 if unused)
     8       4     rows

@@ -21,7 +21,7 @@ EVENT_FIELDS = (
     "decode_symbols",       # stream entries the weight decoder walked (nonzeros + padding)
     "act_read_bytes",       # activation and state bytes read (int8 acts, int16 cell state)
     "act_write_bytes",      # activation and state bytes written
-    "lut_lookups",          # sigmoid/tanh table lookups (two table reads each)
+    "lut_lookups",          # sigmoid/tanh table lookups (one 64-bit read of both neighbours each)
 )
 FIELD = {name: k for k, name in enumerate(EVENT_FIELDS)}
 

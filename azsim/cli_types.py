@@ -79,20 +79,65 @@ def check_writable(dest: str, option: str = "--json",
     _refuse_an_input(dest, option)
 
 
+def _toml_paths(path: str):
+    """The strings of a TOML file that name existing files, each resolved beside the TOML and
+    from the current folder: (key, path)."""
+    import tomllib
+    try:
+        with open(path, "rb") as fh:
+            doc = tomllib.load(fh)
+    except (OSError, ValueError):
+        return   # the command's own loader says what is wrong with it
+
+    def walk(node, key):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                yield from walk(v, f"{key}.{k}" if key else k)
+        elif isinstance(node, list):
+            for v in node:
+                yield from walk(v, key)
+        elif isinstance(node, str) and node:
+            for base in (os.path.dirname(os.path.abspath(path)), os.getcwd()):
+                candidate = os.path.join(base, node)
+                if os.path.isfile(candidate):
+                    yield key, candidate
+    yield from walk(doc, "")
+
+
+def _named_inputs(ctx):
+    """(how it was given, path) of every file the command reads: options and arguments of an
+    :class:`InputPath` type, files named by ``--set`` values (a sweep's each value of a list),
+    and files a model or hardware TOML names (its weights, context or energy table)."""
+    for param in ctx.command.params:
+        values = ctx.params.get(param.name)
+        values = values if isinstance(values, (tuple, list)) else [values]
+        given = param.opts[0] if isinstance(param, click.Option) else param.human_readable_name
+        if isinstance(param.type, InputPath):
+            for value in values:
+                if isinstance(value, str) and os.path.isfile(value):
+                    yield f"{given} {value}", value
+                    if value.endswith(".toml"):
+                        for key, named in _toml_paths(value):
+                            yield f"{given} {value} (its {key})", named
+        elif given == "--set":
+            for value in values:
+                if not isinstance(value, str) or "=" not in value:
+                    continue
+                for piece in value.split("=", 1)[1].split(","):
+                    piece = piece.strip().strip("'\"")
+                    if piece and os.path.isfile(piece):
+                        yield f"--set {value}", piece
+
+
 def _refuse_an_input(dest: str, option: str) -> None:
-    """``dest`` must not be a file the running command reads (an option or argument of an
-    :class:`InputPath` type): until 2026-12-06 ``azsim report R.sqlite --markdown R.sqlite``
-    and ``azsim run --audio X.wav --json X.wav`` replaced their input and exited 0."""
+    """``dest`` must not be a file the running command reads (:func:`_named_inputs`): until
+    2026-12-06 ``azsim report R.sqlite --markdown R.sqlite`` and ``azsim run --audio X.wav
+    --json X.wav`` replaced their input and exited 0, and later that day (a CLI audit) so did
+    ``--set model.weights=W.npz --json W.npz`` and a weights file a model TOML names."""
     ctx = click.get_current_context(silent=True)
     if ctx is None or not os.path.exists(dest):
         return
-    for param in ctx.command.params:
-        if not isinstance(param.type, InputPath):
-            continue
-        values = ctx.params.get(param.name)
-        for value in values if isinstance(values, (tuple, list)) else [values]:
-            if isinstance(value, str) and os.path.isfile(value) and os.path.samefile(value, dest):
-                given = param.opts[0] if isinstance(param, click.Option) else \
-                    param.human_readable_name
-                raise AzsimError(f"{option} {dest}: is also the input {given} {value}; write "
-                                 "to another file, an input must not be overwritten")
+    for given, path in _named_inputs(ctx):
+        if os.path.samefile(path, dest):
+            raise AzsimError(f"{option} {dest}: is also the input {given}; write to another "
+                             "file, an input must not be overwritten")

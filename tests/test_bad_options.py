@@ -542,6 +542,36 @@ def test_an_output_that_is_one_of_the_commands_inputs_is_refused(cli, tmp_path, 
     assert target.read_bytes() == before
 
 
+@pytest.mark.parametrize("case", ["set-weights", "toml-weights", "set-energy-table"])
+def test_an_output_that_is_a_file_a_setting_names_is_refused(cli, tmp_path, case):
+    """Files named by --set values or inside a model TOML are inputs too: a CLI audit
+    (2026-12-06) found --json replacing the weights and the energy table they named, exit 0."""
+    import shutil
+    from importlib import resources
+
+    from azsim.model.loading import shipped_weights_dir
+    presets = resources.files("azsim.config").joinpath("presets")
+    weights = tmp_path / "w.npz"
+    shutil.copy(shipped_weights_dir() / "small.npz", weights)
+    table = tmp_path / "e.toml"
+    table.write_bytes(presets.joinpath("energy", "horowitz-45nm.toml").read_bytes())
+    model = tmp_path / "m.toml"
+    model.write_text(presets.joinpath("models", "small.toml").read_text()
+                     .replace('weights = "small"', 'weights = "w.npz"', 1))
+    argv, target, given = {
+        "set-weights": (["compress", "--set", f"model.weights={weights}", "--json"], weights,
+                        "--set model.weights="),
+        "toml-weights": (["compress", "--model", str(model), "--json"], weights,
+                         "(its weights)"),
+        "set-energy-table": (["run", "--model", "tiny", "--set", f"hw.energy_table={table}",
+                              "--json"], table, "--set hw.energy_table="),
+    }[case]
+    before = target.read_bytes()
+    _one_line_error(cli, *argv, str(target), words=("is also the input", given,
+                                                    "must not be overwritten"))
+    assert target.read_bytes() == before
+
+
 @pytest.mark.parametrize("setting", ["model.weight_bits=4", "model.weight_format=rle",
                                      "model.quantizer=gptq", "model.decode.beam=4",
                                      "model.branch.enabled=true"])

@@ -6,6 +6,7 @@ status 2, never a traceback (issue #2).
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import signal
@@ -642,13 +643,63 @@ def _default_sigterm_in_child() -> None:
 os.register_at_fork(after_in_child=_default_sigterm_in_child)
 
 
+class _DiagnosticStream(io.TextIOBase):
+    """Standard error that drops what it cannot write. Progress, warnings and notes are not
+    the command's result: a closed stderr (``2>&-``, ``sys.stderr`` None) or a full one
+    (``2>/dev/full``) made ``run``, ``eval`` and ``sweep`` exit 1 with no report, a sweep
+    having stored nothing (a CLI audit, 2026-12-06). Errors still set the exit status."""
+
+    def __init__(self, stream) -> None:
+        super().__init__()
+        self._stream = stream
+
+    @property
+    def encoding(self):
+        return getattr(self._stream, "encoding", None) or "utf-8"
+
+    @property
+    def errors(self):
+        return getattr(self._stream, "errors", None) or "strict"
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text):
+        try:
+            return self._stream.write(text) if self._stream is not None else len(text)
+        except (OSError, ValueError):
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            if self._stream is not None:
+                self._stream.flush()
+        except (OSError, ValueError):
+            pass
+
+    def isatty(self) -> bool:
+        try:
+            return self._stream is not None and self._stream.isatty()
+        except (OSError, ValueError):
+            return False
+
+    def fileno(self) -> int:
+        if self._stream is None:
+            raise io.UnsupportedOperation("standard error is closed")
+        return self._stream.fileno()
+
+
 def main(argv=None) -> None:
     previous = None
     if threading.current_thread() is threading.main_thread():   # signal handlers need it
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    stderr = sys.stderr
+    if not isinstance(stderr, _DiagnosticStream):
+        sys.stderr = _DiagnosticStream(stderr)
     try:
         _main(argv)
     finally:   # main() called in-process (tests, notebooks) leaves the caller's handler
+        sys.stderr = stderr
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 

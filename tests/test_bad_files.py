@@ -242,6 +242,24 @@ def test_stdout_that_cannot_be_written_is_one_line(tmp_path, csr_stream, command
     one_line_error((proc.returncode, "", proc.stderr), "standard output", "No space left")
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("stderr", ["closed", "full"])
+def test_a_stderr_that_cannot_be_written_does_not_lose_the_report(tmp_path, stderr):
+    """Progress, warnings and notes go to stderr; one that is closed (2>&-) or full made the
+    run exit 1 with no report (a CLI audit, 2026-12-06). The report is the result."""
+    wav = str(SHIPPED / "audio" / "test000_set.wav")
+    redirect = "2>&-" if stderr == "closed" else "2>/dev/full"
+    # cwd=tmp_path: "python -m" puts the working directory first on sys.path (see above)
+    proc = subprocess.run(f'"{sys.executable}" -m azsim.cli run --audio "{wav}" --json r.json '
+                          f'{redirect}', shell=True, stdout=subprocess.PIPE, text=True,
+                          timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0 and "test000_set" in proc.stdout
+    assert (tmp_path / "r.json").stat().st_size > 0
+    bad = subprocess.run(f'"{sys.executable}" -m azsim.cli run --bits 99 {redirect}', shell=True,
+                         stdout=subprocess.PIPE, text=True, timeout=300, cwd=tmp_path)
+    assert bad.returncode == 2     # the message is lost, the status is not
+
+
 # ---- empty paths -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("argv,words", [

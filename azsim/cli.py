@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 from ._version import __version__  # noqa: E402
 from .cli_types import (AUDIO, BRANCH_WEIGHTS, CONTEXT, FOLDER, HARDWARE, MODEL,  # noqa: E402
                         TESTSET, WEIGHTS, FiniteFloatRange, InputPath)
+from .cli_types import check_not_an_output  # noqa: E402
 from .cli_types import check_writable as _check_writable  # noqa: E402
 from .paths import output_file  # noqa: E402
 from .config import DEFAULT_MODEL  # noqa: E402
@@ -213,7 +214,8 @@ def _lattice_stems(files: list[str], paths: list[str]) -> list[str]:
     return [f"{b}_{k + 1}" if s in clash else s for k, (s, b) in enumerate(zip(stems, base))]
 
 
-def _save_lattices(data: dict, save_dir: str, audio_paths: list[str]) -> None:
+def _save_lattices(data: dict, save_dir: str, audio_paths: list[str],
+                   json_dest: str | None = None) -> None:
     """Write each utterance's serialized lattice as DIR/<stem>.azl (:func:`_lattice_stems`)."""
     import base64
     rows = data["lattice"]["utterances"]
@@ -224,6 +226,7 @@ def _save_lattices(data: dict, save_dir: str, audio_paths: list[str]) -> None:
                             else row["file"] for row in rows], audio_paths)
     for row, stem in zip(rows, stems):
         path = os.path.join(save_dir, stem + ".azl")
+        check_not_an_output(path, f"--save-lattice {save_dir}", json_dest)
         try:
             with output_file(path, "wb") as fh:   # whole, or not at all
                 fh.write(base64.b64decode(row["azl_base64"]))
@@ -334,7 +337,7 @@ def run(model, weights, hardware, audio, testset, utterances, bits, sparsity, pr
     if json_dest is not None:
         _write_json(data, json_dest)
     if lattice_dir is not None:   # last: a failed write must not lose the report
-        _save_lattices(data, lattice_dir, list(audio))
+        _save_lattices(data, lattice_dir, list(audio), json_dest)
 
 
 # What encoding given integer codes (azsim compress --weights) reads of the model config.
@@ -467,6 +470,7 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
     if json_dest is not None:
         _write_json(data, json_dest)
     for name, stream in (streams or {}).items():   # after the results: a failed write keeps them
+        check_not_an_output(os.path.join(save_dir, name), f"--save {save_dir}", json_dest)
         try:
             with output_file(os.path.join(save_dir, name), "wb") as fh:
                 fh.write(stream)

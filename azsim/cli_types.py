@@ -77,6 +77,31 @@ def check_writable(dest: str, option: str = "--json",
     if os.path.exists(dest) and not os.access(dest, os.W_OK):
         raise AzsimError(f"{option} {dest}: the file exists and is not writable")
     _refuse_an_input(dest, option)
+    _refuse_another_output(dest, option)
+
+
+def _refuse_another_output(dest: str, option: str) -> None:
+    """Two outputs of one command must be two files: ``decode --out X --json X`` and
+    ``context-aliases CTX OUT --json OUT`` wrote one over the other and exited 0 (a CLI
+    audit, 2026-12-06). Each checked output is remembered for the running command."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or dest == "-":
+        return
+    outputs = ctx.meta.setdefault("azsim.outputs", {})
+    key = os.path.realpath(dest)
+    if outputs.get(key, option) != option:
+        raise AzsimError(f"{option} {dest}: is also the output {outputs[key]}; give each "
+                         "output its own file")
+    outputs[key] = option
+
+
+def check_not_an_output(path: str, option: str, json_dest: str | None) -> None:
+    """A file a folder output (``--save``, ``--save-lattice``) is about to write must not be the
+    ``--json`` record, written already: say so rather than replace it."""
+    if json_dest not in (None, "-") and os.path.realpath(path) == os.path.realpath(json_dest):
+        raise AzsimError(f"{option}: its file {path} is the --json output, written already; "
+                         "give --json a path outside the folder (the report and the record "
+                         "are complete)")
 
 
 def _toml_paths(path: str):

@@ -572,6 +572,40 @@ def test_an_output_that_is_a_file_a_setting_names_is_refused(cli, tmp_path, case
     assert target.read_bytes() == before
 
 
+@pytest.mark.parametrize("case", ["decode", "context-aliases", "compress-save", "run-lattice"])
+def test_two_outputs_of_one_command_are_two_files(cli, tmp_path, case):
+    """One output written over another, exit 0 (a CLI audit, 2026-12-06): the same path twice
+    is refused before the work; a folder output's file that is the --json record is refused
+    when the folder is written, the record and the report kept."""
+    import shutil
+
+    from azsim.model.audio import shipped_audio_paths
+    save = tmp_path / "sv"
+    save.mkdir()
+    assert cli("compress", "--model", "tiny", "--format", "dense", "--save", str(save))[0] == 0
+    stream = save / "joint.w_out.dense.azw"
+    ctx = tmp_path / "c.txt"
+    ctx.write_text("call mark\n")
+    wav = tmp_path / "s.wav"
+    shutil.copy(shipped_audio_paths()[0], wav)
+    same = tmp_path / "same.npy"
+    argv, words = {
+        "decode": (["decode", str(stream), "--out", str(same), "--json", str(same)],
+                   ("--json", "is also the output --out")),
+        "context-aliases": (["context-aliases", str(ctx), str(same), "--json", str(same)],
+                            ("--json", "is also the output OUT")),
+        "compress-save": (["compress", "--model", "tiny", "--format", "dense", "--save",
+                           str(save), "--json", str(stream)], ("--save", "is the --json output")),
+        "run-lattice": (["run", "--model", "tiny", "--audio", str(wav), "--save-lattice",
+                         str(tmp_path), "--json", str(tmp_path / "s.azl")],
+                        ("--save-lattice", "is the --json output")),
+    }[case]
+    _one_line_error(cli, *argv, words=words)
+    if case in ("compress-save", "run-lattice"):   # the record was written, and kept
+        record = stream if case == "compress-save" else tmp_path / "s.azl"
+        assert record.read_text().lstrip().startswith("{")
+
+
 @pytest.mark.parametrize("setting", ["model.weight_bits=4", "model.weight_format=rle",
                                      "model.quantizer=gptq", "model.decode.beam=4",
                                      "model.branch.enabled=true"])

@@ -729,3 +729,16 @@ def test_an_empty_output_folder_is_refused_not_taken_as_the_current_one(cli, tmp
     argv = [{"A": str(a), "B": str(b)}.get(x, x) for x in argv]
     code, out, err = cli(*argv)
     assert code == 2 and "the path is empty" in err and err.count("\n") == 1, err
+
+
+def test_a_draw_forks_no_more_synthesis_workers_than_utterances(tmp_path, monkeypatch):
+    """--jobs 16 forked 16 workers for one utterance (a CLI audit, 2026-12-06)."""
+    import shutil
+
+    shutil.which("espeak-ng") or pytest.skip("espeak-ng not installed")
+    from azsim.corpus import build
+    asked = []
+    real = build.synthesis_pool
+    monkeypatch.setattr(build, "synthesis_pool", lambda jobs: (asked.append(jobs), real(jobs))[1])
+    build.build_corpus(tmp_path / "c", {"train": 1}, seed=1, jobs=16, voice_split_seed=0)
+    assert asked == [1]

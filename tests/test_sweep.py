@@ -526,6 +526,21 @@ def test_a_killed_worker_costs_at_most_the_point_it_was_running(tmp_path):
     assert all("worker process died (signal 9)" in r[3] for r in failed)
 
 
+def test_a_pool_forks_no_more_workers_than_it_has_chunks(tmp_path):
+    """--jobs 24 for one point forked 24 workers (a CLI audit, 2026-12-06)."""
+    from azsim.sweep import runner
+    from azsim.sweep.pool import LocalPool
+    spec = sp.build_spec(model=None, hw=None, audio=None, weights=None, spec_file=None,
+                         sets=["model.weight_bits=8"])
+    points = sp.expand(spec)
+    forked = []
+    with ResultStore(str(tmp_path / "r.sqlite")) as store, LocalPool(6) as pool:
+        spawn = pool.spawn
+        pool.spawn = lambda: (forked.append(1), spawn())
+        summary = runner.run_sweep(points, spec, store, jobs=6, pool=pool)
+    assert summary.ok == 1 and len(forked) == 1
+
+
 def _sweep_cmd(db, extra=()):
     # A slower model (128-wide) and 12 distinct models, so that the sweep runs for seconds.
     return [sys.executable, "-m", "azsim.cli", "sweep", "--model", "tiny", "--results", db,

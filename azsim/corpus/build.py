@@ -196,7 +196,8 @@ def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None
                       stacklevel=2)
     work = plan(seed, sizes, variants, pseudo_names, random_voices,
                 grammar_version=grammar_version)   # grammar.sentences checks the version
-    jobs = jobs or os.cpu_count() or 1
+    # no more synthesis workers than utterances (--jobs 16 forked 16 for one; CLI audit)
+    jobs = max(1, min(jobs or os.cpu_count() or 1, sum(len(items) for items in work.values())))
     report = progress or (lambda *_: None)
     meta = {"seed": seed, "voice_split_seed": split_seed, "sizes": sizes,
             "pseudo_names": pseudo_names, "random_voices": random_voices,

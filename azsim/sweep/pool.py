@@ -231,6 +231,9 @@ class _Dispatch:
 
     def run(self) -> None:
         pool = self.pool
+        # no more workers than chunks to hand out: --jobs 24 for one point forked 24 (a CLI
+        # audit, 2026-12-06), each importing numba for nothing
+        pool.jobs = max(1, min(pool.jobs, len(self.todo)))
         pool.start()
         while self.pending:
             conns = {conn: wid for wid, (_, conn) in pool.workers.items()}

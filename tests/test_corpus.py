@@ -377,6 +377,13 @@ def test_corpus_merge_cli_errors_are_one_line_exit_2(cli, tmp_path):
     # one corpus twice doubled its utterances (until 2026-12-06 'train': 6 here)
     code, out, err = cli("corpus-merge", str(tmp_path / "ok"), str(a), str(a))
     assert code == 2 and "given twice" in err and not (tmp_path / "ok").exists(), (out, err)
+    # a split its description lists but whose file is gone was dropped from the merge, and
+    # training on it failed later (a CLI audit, 2026-12-06)
+    b = _tiny_corpus(tmp_path / "b", 1, 3)
+    (b / "dev.npz").unlink()
+    code, out, err = cli("corpus-merge", str(tmp_path / "m2"), str(a), str(b))
+    assert code == 2 and "dev.npz is missing" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "m2").exists()
 
 
 def test_training_refuses_a_corpus_without_training_or_dev_utterances(tmp_path):

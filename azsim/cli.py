@@ -708,6 +708,52 @@ def main(argv=None) -> None:
             signal.signal(signal.SIGTERM, previous)
 
 
+def _refuse_repeated_options(argv) -> None:
+    """A single-valued option given twice: click keeps the last and says nothing, so
+    ``--bits 4 --bits 8`` ran at 8 bits and ``--json a --json b`` wrote b alone (a CLI
+    audit, 2026-12-06), while ``--set`` settings given twice were already refused."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    cmd, i = cli, 0
+    ctx = click.Context(cli)
+    while isinstance(cmd, click.Group):   # down to the command the arguments are for
+        while i < len(args) and args[i].startswith("-"):
+            i += 1
+        sub = cmd.get_command(ctx, args[i]) if i < len(args) else None
+        if sub is None:
+            return
+        cmd, i = sub, i + 1
+    options = {}
+    for param in cmd.params:
+        if isinstance(param, click.Option):
+            for opt in param.opts + param.secondary_opts:
+                options[opt] = param
+    seen: dict[str, str] = {}
+    rest = args[i:]
+    j = 0
+    while j < len(rest):
+        token = rest[j]
+        if token == "--":
+            break
+        if token.startswith("--"):
+            name, attached = token.split("=", 1)[0], "=" in token
+        elif token.startswith("-") and len(token) > 2 and token[:2] in options:
+            name, attached = token[:2], True   # -j2
+        else:
+            name, attached = token, False
+        param = options.get(name)
+        if param is not None:
+            if not (param.multiple or param.count):
+                shown = token if attached or param.is_flag or j + 1 >= len(rest) \
+                    else f"{token} {rest[j + 1]}"
+                if param.name in seen:
+                    raise AzsimError(f"{name} is given twice ({seen[param.name]}, then "
+                                     f"{shown}); give it once")
+                seen[param.name] = shown
+            if not (param.is_flag or attached):
+                j += 1   # its value, whatever it looks like
+        j += 1
+
+
 def _main(argv) -> None:
     warnings.showwarning = _show_warning
     if sys.stdout is None:   # started with fd 1 closed (`azsim run >&-`): click would print
@@ -715,6 +761,7 @@ def _main(argv) -> None:
         _fail("standard output is closed; redirect it to a file, or to /dev/null to discard "
               "the report")
     try:
+        _refuse_repeated_options(argv)
         cli.main(args=argv, prog_name="azsim", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:  # pragma: no cover - click >= 8.2
         click.echo(exc.ctx.get_help() if exc.ctx else str(exc))

@@ -606,6 +606,29 @@ def test_two_outputs_of_one_command_are_two_files(cli, tmp_path, case):
         assert record.read_text().lstrip().startswith("{")
 
 
+@pytest.mark.parametrize("argv,words", [
+    (["run", "--model", "tiny", "--bits", "4", "--bits", "8"], ("--bits 4", "--bits 8")),
+    (["run", "--model", "tiny", "--model", "small"], ("--model tiny", "--model small")),
+    (["run", "--json", "a.json", "--json=b.json"], ("--json a.json", "--json=b.json")),
+    (["sweep", "-j", "2", "-j3", "--dry-run"], ("-j 2", "-j3")),
+    (["results", "export", "r.sqlite", "-o", "a.csv", "-o", "b.csv"], ("-o a.csv", "-o b.csv")),
+])
+def test_a_single_valued_option_given_twice_is_refused(cli, argv, words):
+    """click kept the last value silently: --bits 4 --bits 8 ran at 8 bits (a CLI audit,
+    2026-12-06); a repeated --set setting was already refused."""
+    _one_line_error(cli, *argv, words=("is given twice", *words))
+
+
+def test_options_that_take_many_values_may_repeat(cli, tmp_path):
+    import shutil
+
+    from azsim.model.audio import shipped_audio_paths
+    wavs = [shutil.copy(p, tmp_path) for p in shipped_audio_paths()[:2]]
+    code, out, err = cli("run", "--model", "tiny", "--audio", wavs[0], "--audio", wavs[1],
+                         "--set", "hw.clock_mhz=400", "--set", "hw.pe_count=8")
+    assert code == 0, err
+
+
 @pytest.mark.parametrize("setting", ["model.weight_bits=4", "model.weight_format=rle",
                                      "model.quantizer=gptq", "model.decode.beam=4",
                                      "model.branch.enabled=true"])

@@ -241,6 +241,9 @@ def test_inputs_from_a_spec_file_are_named_as_the_spec_gives_them(cli, tmp_path)
     # Given on the command line, the option is named as before.
     line = _one_line_error(cli, "sweep", "--weights", str(junk), "--dry-run")
     assert line.startswith(f"azsim: error: --weights {junk}: not a weights .npz")
+    # a folder given as the spec was "no such file" (a CLI audit, 2026-12-06)
+    line = _one_line_error(cli, "sweep", "--spec", str(tmp_path), "--dry-run")
+    assert line == f"azsim: error: --spec {tmp_path}: is a folder; give a sweep .toml file"
 
 
 def test_a_set_that_replaces_a_spec_setting_says_so(cli, tmp_path):
@@ -627,6 +630,12 @@ def test_export_csv_and_json_have_units_in_column_names(cli, results_db, tmp_pat
     point = next(p for p in open_for_reading(results_db) if p.key == rows[0]["key"])
     assert rows[0]["energy_total_uj"] == point.record["energy"]["total_uj"]
     assert rows[0]["latency_cycles"] == point.record["latency"]["cycles"]
+    # an extension that is no table format wrote CSV under it (a CLI audit, 2026-12-06)
+    code, _, err = cli("results", "export", results_db, "-o", str(tmp_path / "r.xlsx"))
+    assert code == 2 and "unknown table format '.xlsx'" in err and err.count("\n") == 1
+    assert not (tmp_path / "r.xlsx").exists()
+    code, _, err = cli("results", "export", results_db, "--csv", "-o", str(tmp_path / "r.txt"))
+    assert code in (0, None), err
 
 
 def test_export_flattens_the_on_device_pipeline_when_a_record_has_it():

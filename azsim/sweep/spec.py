@@ -226,6 +226,8 @@ def _flatten_table(table: Mapping, prefix: str) -> list[tuple[str, Any]]:
 
 def load_spec_file(path: str) -> dict[str, Any]:
     """Read a sweep TOML into ``{model, hw, audio, weights, fixed, axes}`` (paths absolute)."""
+    if os.path.isdir(path):
+        raise SweepSpecError(f"--spec {path}: is a folder; give a sweep .toml file")
     data = load_toml(path) if os.path.isfile(path) or path.endswith(".toml") else None
     if data is None:
         raise SweepSpecError(f"--spec {path}: no such file")

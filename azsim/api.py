@@ -17,7 +17,7 @@ from .cost.timeline import frame_arrival_s, timeline
 from .decode.beam import ilm_row_bytes, prediction_entries_held
 from .decode.endpoint import check_tail_on_testset, speech_seconds, with_tail
 from .decode.summary import decoder_for, report_sections
-from .errors import AudioError, AzsimError, ConfigError, named
+from .errors import AudioError, AzsimError, ConfigError, WeightsError, named
 from .execute.branch import with_cheap_branch
 from .execute.events import FIELD
 from .execute.integer import layer_matrices, recurrent_state_bytes, run_utterance
@@ -263,7 +263,13 @@ def prepare_model(cfg, weights, calibration_utterances):
     w, compensate = pruned_weights(model_weights(cfg, weights), cfg, calibration_utterances)
     stats = calibration_stats(w, cfg, calibration_utterances,
                               input_grams=cfg.quantizer == "gptq")
-    qm = quantize_model(w, cfg, stats.max_abs, cfg.weight_bits, stats.grams, compensate)
+    try:
+        qm = quantize_model(w, cfg, stats.max_abs, cfg.weight_bits, stats.grams, compensate)
+    except WeightsError as exc:   # it names the array; say whose (a CLI audit, 2026-12-06)
+        where = named("weights", weights) if weights is not None else \
+            f"model.weights = {cfg.weights}" if cfg.weights else \
+            f"model {cfg.name}'s generated weights"
+        raise WeightsError(f"{where}: {exc}") from None
     if cfg.branch.enabled:
         # Issue #7: the cheap encoder branch, quantized with the same activation scales so
         # that both branches share the recurrent state (azsim.execute.branch). Under gptq

@@ -100,6 +100,9 @@ def _scale(name, factor):
     (_std(1e-10), ("frontend.std", "channel 3", "std >=")),     # -> requantization scale too large
     (_scale("joint.w_out", 1e30), ("joint.w_out", "at most 255")),
     (_scale("enc.1.w_r", 1e4), ("enc.1.w_r", "at most 255")),
+    # weights so small that the bias, at their accumulator's scale, overflows int32: the
+    # message named the array but not the file (a CLI audit, 2026-12-06)
+    (_scale("enc.0.w_x", 1e-30), ("enc.0.b[", "accumulator's scale")),
     (lambda a: a.__setitem__("format_version", np.array("abc")),
      ("format_version", "'abc'", "integer 1")),                 # -> ValueError from int()
     (lambda a: a.__setitem__("format_version", np.array(1.0)),

@@ -1117,22 +1117,24 @@ def test_a_figure_that_its_slice_cannot_draw_names_the_slice_and_a_where_that_ca
     out = str(tmp_path / "b.png")
     line = _one_line_error(cli, "plot", mixed_db, "--kind", "bits", "-o", out)
     assert line.endswith("at least 2 values of model.weight_bits; the slice drawn, model.name = "
-                         "small (the first value of each other swept field), has 8; pick "
+                         "small (the first value of each other swept field), has only "
+                         "model.weight_bits = 8; pick "
                          "another with --where, e.g. --where model.name=tiny"), line
     code, _, err = cli("plot", mixed_db, "--kind", "bits", "--where", "model.name=tiny", "-o", out)
     assert code in (0, None), err
     line = _one_line_error(cli, "plot", mixed_db, "--kind", "dense-vs-sparse", "-o", out)
     assert line.endswith("model.name = small (the first value of each other swept field), has "
-                         "0; no other slice of these points has 2 values of model.sparsity "
+                         "only model.sparsity = 0; no other slice of these points has 2 values of model.sparsity "
                          "either"), line
     line = _one_line_error(cli, "plot", mixed_db, "--kind", "bits", "--where", "model.name=tiny",
                            "--where", "model.weight_bits=4", "-o", out)
     assert "the slice drawn, input = WAV file " in line and line.endswith(
-        "has 4; no other slice of these points has 2 values of model.weight_bits either"), line
+        "has only model.weight_bits = 4; no other slice of these points has 2 values of model.weight_bits either"), line
     # no slice: what the points have, as before
     line = _one_line_error(cli, "plot", mixed_db, "--kind", "bits", "--where", "model.name=small",
                            "-o", out)
-    assert line.endswith("values of model.weight_bits (these results have 8)"), line
+    assert line.endswith("values of model.weight_bits (these results have only "
+                         "model.weight_bits = 8)"), line
 
 
 def test_the_report_says_how_many_points_have_a_wer(cli, mixed_db):

@@ -124,7 +124,9 @@ def _need(rows, field: str, kind: str, cut: tuple[dict, list] = ({}, []),
     the choices and the rows of :func:`_slice`, for the message."""
     values = sorted({r[field] for r in rows})
     if len(values) < at_least:
-        have = ", ".join(map(_fmt, values)) or "none"
+        # "has 8" read as a count: name the values as values (a CLI audit, 2026-12-06)
+        have = (f"only {field} = {', '.join(map(_fmt, values))}" if values
+                else f"no {field} value")
         raise AzsimError(f"--kind {kind}: needs points with at least {at_least} values of "
                          f"{field}" + _not_in_slice(
                              have, *cut, lambda part: len({r[field] for r in part}) >= at_least,

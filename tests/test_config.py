@@ -223,6 +223,14 @@ def test_unknown_key_in_set_names_key_and_allowed():
     assert "allowed: stack_frames, stack_stride, lstm_layers, hidden" in message
 
 
+def test_a_blank_name_is_refused():
+    """--set model.name= ran, and the report's header read "model  (" (a CLI audit)."""
+    assert "model.name = '': a model needs a name" in config_error(
+        load_model_config, "tiny", ["model.name="])
+    assert "hw.name = ' ': a processor needs a name" in config_error(
+        load_hardware_config, "az-edge", ['hw.name=" "'])
+
+
 def test_unknown_key_in_toml_names_key_and_allowed(tmp_path):
     data, _ = resolve_preset("hardware", "az-edge")
     data["clock_ghz"] = 1.0

@@ -302,6 +302,8 @@ class ModelConfig:
                                  "(EIE: 4)", 4, range=(1, 16))
 
     def validate(self) -> list[str]:
+        if not self.name.strip():   # the report's header read "model  (" (a CLI audit)
+            return [f"name = {self.name!r}: a model needs a name, its reports show it"]
         problems = _prune_problems(self.prune, self.sparsity)
         if problems:
             return problems
@@ -443,6 +445,9 @@ class HardwareConfig:
 
     def validate(self) -> list[str]:
         problems = []
+        if not self.name.strip():
+            problems.append(f"name = {self.name!r}: a processor needs a name, its reports "
+                            "show it")
         if self.array == "systolic" and self.zero_handling.startswith("skip"):
             given = "'skip_both' (or its alias 'skip')" if self.zero_handling == "skip_both" \
                 else repr(self.zero_handling)   # "skip" is normalized in __post_init__

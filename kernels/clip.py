@@ -28,6 +28,8 @@ def _row_scale(w, r, qmax, factors, out):
     best = np.inf
     for k in range(factors.shape[0]):
         s = factors[k] * top / qmax
+        if s <= 0.0:   # a subnormal row's step underflows: no grid (left at 1, as zero)
+            continue
         err = 0.0
         for j in range(cols):
             c = np.rint(w[r, j] / s)

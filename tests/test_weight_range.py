@@ -39,6 +39,10 @@ _EDGE = {
     "on the grid": lambda rng: np.arange(-7, 8, dtype=np.float64)[None, :].repeat(2, 0),
     "pruned": lambda rng: np.where(rng.random((12, 40)) < 0.8, 0.0,
                                    rng.standard_normal((12, 40))),
+    # steps that underflow to 0 (some candidates or all): the kernel said 1, its twin 0
+    # (a compression audit, 2026-12-06)
+    "subnormal": lambda rng: np.array([[5e-324, -5e-324, 0.0], [1e-310, 3e-310, -2e-310],
+                                       [1.0, 0.5, -0.25]]),
 }
 
 
@@ -49,6 +53,9 @@ def test_mse_row_scales_matches_its_twin(case, bits):
     qmax = float(weight_qmax(bits))
     got = K.mse_row_scales(np.ascontiguousarray(w, np.float64), qmax, MSE_SHRINK_FACTORS)
     assert np.array_equal(got, R.mse_row_scales(w, qmax, MSE_SHRINK_FACTORS))
+    assert np.all(got > 0)
+    for weight_range in ("max", "mse"):   # never a zero step, whatever the range
+        assert np.all(quantize_per_channel(w, bits, weight_range)[1] > 0)
 
 
 @settings(max_examples=60, deadline=None)

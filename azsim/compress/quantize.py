@@ -62,13 +62,16 @@ def per_channel_scale(w: np.ndarray, bits: int, weight_range: str = "max") -> np
         raise ValueError(f"weight_range {weight_range!r}: choose from {', '.join(WEIGHT_RANGES)}")
     qmax = weight_qmax(bits)
     w64 = np.asarray(w, np.float64)
+    if w64.size and not np.all(np.isfinite(w64)):   # a NaN row got step 1 and codes 0
+        raise ValueError("weights to quantize hold NaN or infinite values")
     if weight_range == "mse" and bits > 1 and w64.ndim == 2 and w64.size:
         return mse_row_scales(np.ascontiguousarray(w64), float(qmax), MSE_SHRINK_FACTORS)
     if bits == 1:
         nnz = np.count_nonzero(w64, axis=1)
         return np.where(nnz > 0, np.abs(w64).sum(axis=1) / np.maximum(nnz, 1), 1.0)
     max_abs = np.max(np.abs(w64), axis=1) if w64.shape[1] else np.zeros(w64.shape[0])
-    return np.where(max_abs > 0, max_abs / qmax, 1.0)
+    step = max_abs / qmax   # 0 for a zero row, and for a subnormal one whose step underflows
+    return np.where(step > 0, step, 1.0)
 
 
 def activation_scale(max_abs: float) -> float:

@@ -260,5 +260,7 @@ def mse_row_scales(w, qmax, factors):
     codes = np.clip(np.rint(w[None] / np.where(steps > 0, steps, 1.0)[:, :, None]), -qmax, qmax)
     sq = (w[None] - codes * steps[:, :, None]) ** 2
     err = np.cumsum(sq, axis=2)[:, :, -1] if w.shape[1] else np.zeros(steps.shape)  # in order
+    err = np.where(steps > 0, err, np.inf)    # a step that underflows to 0 is no grid
     best = np.argmin(err, axis=0)
-    return np.where(top > 0, steps[best, np.arange(w.shape[0])], 1.0)
+    chosen = steps[best, np.arange(w.shape[0])]
+    return np.where(chosen > 0, chosen, 1.0)

@@ -2,8 +2,8 @@
 
 The model each kernel implements is stated here once; azsim/cost/pe_array.py and the module
 docstring of azsim/cost/model.py explain where it comes from. The cycle, work and count
-outputs are integer recurrences, so the NumPy twins in tests/reference/pe_array_np.py agree with them
-exactly; the weight-byte sums (float64) are added in another order there and agree to the
+outputs are integer recurrences, so the NumPy twins in tests/reference/pe_array_np.py agree
+with them exactly; the weight-byte sums (float64) are added in another order there and agree to the
 last bits (tests/test_pe_array.py: exact for the integers, 1e-12 relative for the bytes).
 
 ``pe_slice_nnz(q, n_pes)``: nonzero codes of every PE's slice of every column, int64[n_pes,

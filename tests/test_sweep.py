@@ -1124,12 +1124,13 @@ def test_a_figure_that_its_slice_cannot_draw_names_the_slice_and_a_where_that_ca
     assert code in (0, None), err
     line = _one_line_error(cli, "plot", mixed_db, "--kind", "dense-vs-sparse", "-o", out)
     assert line.endswith("model.name = small (the first value of each other swept field), has "
-                         "only model.sparsity = 0; no other slice of these points has 2 values of model.sparsity "
-                         "either"), line
+                         "only model.sparsity = 0; no other slice of these points has 2 "
+                         "values of model.sparsity either"), line
     line = _one_line_error(cli, "plot", mixed_db, "--kind", "bits", "--where", "model.name=tiny",
                            "--where", "model.weight_bits=4", "-o", out)
     assert "the slice drawn, input = WAV file " in line and line.endswith(
-        "has only model.weight_bits = 4; no other slice of these points has 2 values of model.weight_bits either"), line
+        "has only model.weight_bits = 4; no other slice of these points has 2 values of "
+        "model.weight_bits either"), line
     # no slice: what the points have, as before
     line = _one_line_error(cli, "plot", mixed_db, "--kind", "bits", "--where", "model.name=small",
                            "-o", out)

@@ -60,8 +60,9 @@ from .pe_array import BOUNDS, pe_invocations
 from .systolic import fed_gemm_cycles, gemm_cycles, row_col_folds
 
 __all__ = ["CostPlan", "LayerCost", "UtteranceCost", "plan_costs", "utterance_costs",
-           "stored_layers", "preload_costs", "elementwise_ops_per_invocation", "sram_weight_footprint_bytes",
-           "ATTRIBUTION", "COMPONENTS", "BOUND_CLASS", "psum_buffer_bytes"]
+           "stored_layers", "preload_costs", "elementwise_ops_per_invocation",
+           "sram_weight_footprint_bytes", "ATTRIBUTION", "COMPONENTS", "BOUND_CLASS",
+           "psum_buffer_bytes"]
 
 ATTRIBUTION = ("compute", "sram", "decoder", "nonlinear", "dram")
 # The coarse classes of what bounds a layer.

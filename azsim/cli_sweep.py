@@ -305,6 +305,8 @@ def export(results_path, as_csv, as_json, dest) -> None:
     if flag and by_ext and flag != by_ext:
         raise AzsimError(f"-o {dest}: a {ext} file, but --{flag} asks for {flag.upper()}; "
                          f"give a .{flag} file or --{by_ext}")
+    if dest != "-":   # first: that the output is no input is the thing to say
+        check_writable(dest, "-o", "a file path")
     if not flag and ext and not by_ext:   # out.xlsx got CSV and exit 0 (a CLI audit)
         raise AzsimError(f"-o {dest}: unknown table format {ext!r} (allowed: .csv, .json; "
                          "or name the format with --csv or --json)")

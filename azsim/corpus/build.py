@@ -519,6 +519,8 @@ def merge_corpora(out_dir, sources: list) -> dict:
         if not isinstance(meta.get("frontend"), dict) or "hop_ms" not in meta["frontend"]:
             raise AzsimError(f"corpus merge source {meta_path}: not a corpus description (it "
                              "needs 'frontend' with 'hop_ms', as 'azsim corpus' writes)")
+        held.append({split for split in SPLITS if has_split(src, split, meta)})
+        counts = {split: check_split(src, split) for split in held[-1]}
         sizes = meta.get("sizes") if isinstance(meta.get("sizes"), dict) else {}
         lost = [split for split in SPLITS if sizes.get(split) and
                 not (src / f"{split}.npz").is_file()]
@@ -526,8 +528,6 @@ def merge_corpora(out_dir, sources: list) -> dict:
             raise AzsimError(f"corpus merge source {src}: its corpus.json lists "
                              f"{sizes[lost[0]]} {lost[0]} utterance(s) but {lost[0]}.npz is "
                              "missing; draw the corpus again or restore the file")
-        held.append({split for split in SPLITS if has_split(src, split, meta)})
-        counts = {split: check_split(src, split) for split in held[-1]}
         # the merged description is the last source's with its counts replaced: that one
         # must be whole; the others' counts are kept in its merged_from
         _check_counts(f"corpus merge source {meta_path}", meta, src is srcs[-1])

@@ -235,6 +235,16 @@ def test_eval_reports_wer_change_and_macs(cli, shipped_test_head):
                          "--set", "model.branch.arbitrator=\"always\"")
     assert code == 0, err
     assert "100.0 % of" in out and "steps cheap" in out and "WER" in out
+    # with a silence tail the baseline decodes the same tailed audio: with "never" the two
+    # runs are one (the baseline had decoded the set without the tail; accuracy audit)
+    from azsim.model.audio import shipped_audio_paths
+    wav_dir = str(shipped_audio_paths()[0].parent)
+    code, out, err = cli("eval", "--model", "small", "--test", wav_dir, "--utterances", "1",
+                         "--branch", "--set", "model.branch.arbitrator=\"never\"",
+                         "--set", "model.decode.endpoint_tail_ms=1000", "--json", "-")
+    assert code == 0, err
+    b = json.loads(out)["branch"]
+    assert b["encoder_macs"] == b["encoder_macs_no_branching"] and b["wer_change"] == 0.0
 
 
 def test_global_branch_pruning_keeps_the_shipped_sparse_model_as_it_is():

@@ -1,7 +1,9 @@
 """Accuracy of a model as azsim runs it: WER and CER by integer inference (issue #6).
 
-The test set is log-mel features of held-out speech (voices and sentences never seen in
-training) shipped in ``azsim/data/testset/``, or any corpus split file written by
+The test set is log-mel features of speech in test-bucket sentences, which no training text
+is, shipped in ``azsim/data/testset/`` (its voices were held out from every corpus but one:
+stage 3's names corpus heard 11 of its 14, README "Voices the models heard"), or any corpus
+split file written by
 ``azsim corpus``, or a folder of WAV files with a ``transcripts.tsv``. The model is pruned,
 calibrated on the shipped calibration utterances (dev voices and sentences, never test),
 quantized exactly as ``azsim run`` quantizes it, and every utterance is decoded by the

@@ -357,6 +357,9 @@ def test_an_error_rate_over_no_reference_words_is_refused_not_zero():
     with pytest.raises(ValueError, match="undefined"):
         paired_wer_difference([""], ["a"], ["a b"])
     assert paired_wer_difference([""], [""], [""])["difference"] == 0.0
+    # an utterance without its hypothesis was dropped by zip: a rate of 0 (accuracy audit)
+    with pytest.raises(ValueError, match="2 references against 1 hypotheses"):
+        error_rate(["a", "b"], ["a"])
 
 
 def test_a_soup_says_its_sparsity_and_warns_when_the_inputs_zeros_differ(cli, tmp_path):

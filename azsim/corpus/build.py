@@ -633,7 +633,9 @@ def relabel_corpus(out_dir, source, weights: dict, model_cfg, teacher: str = "",
     golden model with ``weights`` (``model_cfg`` its configuration; ``teacher`` names them in
     the description); its hypothesis replaces ``texts``, the corpus's own transcript is kept
     as ``source_texts``, and an utterance whose hypothesis is empty keeps its transcript (an
-    empty target teaches nothing but silence). The features and every other array are the
+    empty target teaches nothing but silence), as does one whose hypothesis is a text of the
+    held-out sentence buckets (:func:`azsim.corpus.synth.sentence_split`), which no training
+    text may be. The features and every other array are the
     source's, and the held-out splits are copied unchanged, so checkpoints are still chosen
     on the true dev transcripts. (``merge_corpora`` refuses to merge a relabeled corpus with
     one that is not: their training splits hold different arrays.)
@@ -689,10 +691,17 @@ def relabel_corpus(out_dir, source, weights: dict, model_cfg, teacher: str = "",
             hyps += [vocab.decode(tokens) for _, tokens in float_ref.recognize_many(
                 weights, model_cfg, chunk)]
             report(f"relabel {split}", len(hyps), len(texts))
-        new = [h if h.split() else t for h, t in zip(hyps, texts)]
+        # a hypothesis whose text hashes to the held-out buckets keeps the transcript: the
+        # teacher's mistakes ("turn the lights a") may be test or dev sentences, which no
+        # training text may be (an accuracy audit, 2026-12-06: 3 of 15 changed texts)
+        held = [bool(h.split()) and synth.sentence_split(" ".join(h.split())) != "train"
+                for h in hyps]
+        new = [t if not h.split() or out_of_train else h
+               for h, t, out_of_train in zip(hyps, texts, held)]
         counts[split] = {"utterances": len(texts),
                          "changed": sum(n.split() != t.split() for n, t in zip(new, texts)),
-                         "empty_kept_source": sum(not h.split() for h in hyps)}
+                         "empty_kept_source": sum(not h.split() for h in hyps),
+                         "held_out_kept_source": sum(held)}
         arrays["source_texts"] = truth
         arrays["texts"] = np.array(new, dtype=str)
         _write_whole(out / f"{split}.npz", arrays=arrays)

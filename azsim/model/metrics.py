@@ -39,6 +39,8 @@ def error_rate(refs: list[str], hyps: list[str], unit: str = "word") -> float:
     No reference units and no edits is a rate of 0; edits against no reference units have no
     rate, and raise ValueError (the loaders refuse blank references, so no reported figure
     meets it; a rate of 0 there would hide the insertions)."""
+    if len(refs) != len(hyps):   # zip dropped the unmatched utterances (accuracy audit)
+        raise ValueError(f"{len(refs)} references against {len(hyps)} hypotheses: one each")
     split = str.split if unit == "word" else (lambda s: list(" ".join(s.split())))
     edits = sum(edit_distance(split(r), split(h)) for r, h in zip(refs, hyps))
     total = sum(len(split(r)) for r in refs)

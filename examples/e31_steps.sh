@@ -55,27 +55,35 @@ stop_jobs() {   # on exit: no background step outlives the script, nor its comma
 # NAME/weights.npz exactly as if it had been trained here.
 CARRY_DIR=${CARRY_DIR:-$REPO/carry/e31}
 
+carried_file() {   # carried_file NAME: where step NAME leaves its weights
+  if [ "$1" = soup ]; then echo small6.npz; else echo "$1/weights.npz"; fi
+}
+
 carry_in() {   # carry_in NAME: take NAME's committed weights when NAME is not done here
-  local name=$1
+  local name=$1 file
   [ -e "$name.done" ] && return 0
   [ -f "$CARRY_DIR/$name.npz" ] || return 0
   if ! (cd "$CARRY_DIR" && sha256sum --check --quiet "$name.npz.sha256"); then
-    echo "$(date -u +%FT%TZ) FAILED carry $name: $CARRY_DIR/$name.npz does not match its sha256" >> "$STEP_LOG"
+    echo "$(date -u +%FT%TZ) FAILED carry $name: $CARRY_DIR/$name.npz does not match" \
+      "its sha256" >> "$STEP_LOG"
     return 1
   fi
+  file=$(carried_file "$name")
   [ -e "$name" ] && mv "$name" "$name.cut-$(date -u +%Y%m%dT%H%M%S)"
-  mkdir "$name"
-  cp "$CARRY_DIR/$name.npz" "$name/weights.npz"
+  mkdir -p "$(dirname "$file")"
+  cp "$CARRY_DIR/$name.npz" "$file"
   cp "$CARRY_DIR/$name.log" "$name.log"
   touch "$name.done"
-  echo "$(date -u +%FT%TZ) carried $name from $CARRY_DIR (trained on an earlier machine)" >> "$STEP_LOG"
+  echo "$(date -u +%FT%TZ) carried $name from $CARRY_DIR (made on an earlier machine)" \
+    >> "$STEP_LOG"
 }
 
 carry_out() {   # carry_out NAME: copy a step finished here into CARRY_DIR for the next machine
-  local name=$1
-  [ -e "$name.done" ] && [ -f "$name/weights.npz" ] || return 1
+  local name=$1 file
+  file=$(carried_file "$name")
+  [ -e "$name.done" ] && [ -f "$file" ] || return 1
   mkdir -p "$CARRY_DIR"
-  cp "$name/weights.npz" "$CARRY_DIR/$name.npz"
+  cp "$file" "$CARRY_DIR/$name.npz"
   cp "$name.log" "$CARRY_DIR/$name.log"
   (cd "$CARRY_DIR" && sha256sum "$name.npz" > "$name.npz.sha256")
 }

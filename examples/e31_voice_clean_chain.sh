@@ -32,7 +32,7 @@ if [ ! -s stage2.npz ]; then   # whole or not at all: an empty file would be a b
   mv stage2.npz.tmp stage2.npz
 fi
 
-for name in s4 s8 s9 s11 s12; do carry_in "$name"; done
+for name in s4 s8 s9 s11 s12 soup; do carry_in "$name"; done
 
 CORPUS="azsim corpus --test 0 --names 0 --dev 300 --voice-split-seed 0"
 corpora() {   # c5 and c11 serve only stages 4 and 5a; c12, c14, c15 the variants too

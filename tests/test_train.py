@@ -273,6 +273,10 @@ def test_qat_with_learned_steps_exports_weights_on_azsims_grid(tmp_path):
     fresh = {n: torch.log(compress.row_step(p, 4)) for n, p in shadow.prunable().items()}
     assert any(not torch.allclose(fresh[n], saved["log_steps"][n], rtol=0, atol=1e-3)
                for n in fresh)   # the shadow weights' own grid is another grid
+    # every learned step ends at most at its cap, the shadow row's max|w| / qmax: above it a
+    # step gets no gradient and stayed stuck there (a training audit, 2026-12-06)
+    for n in fresh:
+        assert bool((saved["log_steps"][n] <= fresh[n] + 1e-6).all()), n
 
 
 def test_prune_saliency_and_obs_calibration_are_checked():
@@ -419,6 +423,16 @@ def test_gradual_pruning_reaches_its_target_on_a_short_run(tmp_path, prune_end, 
     names = [n for n in w if is_prunable(n)]
     zeros = sum(int(np.count_nonzero(w[n] == 0)) for n in names)
     assert zeros >= round(0.5 * sum(w[n].size for n in names)) - len(names)
+
+
+def test_schedules_that_undo_themselves_are_refused():
+    """Averaging snapshots before the final mask, and a decay that rises (training audit)."""
+    from azsim.train.loop import TrainConfig
+    with pytest.raises(ValueError, match="swa_start 0.5 before prune_end 0.6"):
+        TrainConfig(sparsity=0.5, swa_every_steps=10)
+    with pytest.raises(ValueError, match="final_lr 0.01 above lr"):
+        TrainConfig(lr=1e-3, final_lr=1e-2)
+    TrainConfig(sparsity=0.5, swa_every_steps=10, swa_start=0.6)
 
 
 def test_qat_bits_are_checked():

@@ -150,6 +150,15 @@ class TrainConfig:
         if self.swa_every_steps < 0 or not 0 <= self.swa_start < 1:
             raise ValueError(f"swa_every_steps {self.swa_every_steps} >= 0 and swa_start "
                              f"{self.swa_start} in [0, 1)")
+        if self.swa_every_steps and self.sparsity > 0 and self.swa_start < self.prune_end:
+            # snapshots before the final mask made the average denser than the target (a
+            # training audit, 2026-12-06: the defaults 0.5 and 0.6 did)
+            raise ValueError(f"swa_start {self.swa_start} before prune_end {self.prune_end}: "
+                             "average only snapshots at the final mask (swa_start >= "
+                             "prune_end)")
+        if self.final_lr > self.lr:
+            raise ValueError(f"final_lr {self.final_lr} above lr {self.lr}: the cosine "
+                             "schedule would rise instead of decaying")
         if not 0 <= self.branch_switch <= 1:
             raise ValueError(f"branch_switch {self.branch_switch}: a probability in [0, 1]")
         if self.prune_saliency not in compress.PRUNE_SALIENCIES:
@@ -522,6 +531,12 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
             total_loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
+            if log_steps:   # a step above its cap gets no gradient and would stay there: keep
+                # each learned step at most max|w_row| / qmax (a training audit, 2026-12-06)
+                with torch.no_grad():
+                    for n, v in log_steps.items():
+                        v.copy_(torch.minimum(v, torch.log(compress.row_step(prunable[n],
+                                                                             cfg.qat_bits))))
             if cfg.sparsity > 0:
                 with torch.no_grad():
                     for n, p in prunable.items():

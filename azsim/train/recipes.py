@@ -4,8 +4,10 @@
 most QAT work do: start from the converged float model, then compress while training):
 
 * ``small-qat4``: 4-bit quantization-aware fine-tuning with the absolute-cosine regularizer
-  (``small-qat4-kd`` with lattice distillation toward the init, ``small-qat4-gptq`` that
-  started from GPTQ's rounding of the init: the shipped ``small-qat4.npz`` averages two runs);
+  (``small-qat4-kd`` with lattice distillation toward the init, ``small-qat4-gptq`` started
+  from GPTQ's rounding of the init; the shipped ``small-qat4.npz`` is one
+  ``small-qat4-gptq-mse`` run, GPTQ onto the clipped per-row range, README "How the shipped
+  models were made");
 * ``small-sparse80-global``: gradual magnitude pruning to 80 % with one global threshold over
   the first half of fine-tuning, then ``small-sparse80-global-recover``: more epochs at its
   mask (the shipped ``small-sparse80.npz``: 6 epochs of the stage-6 model, then the average

@@ -32,6 +32,7 @@ for name in s4 s8 s9 s11 s12 soup; do
     carry_out "$name"
     echo "carried out $name: $CARRY_DIR/$name.npz"
   else
-    rm -f "$CARRY_DIR/$name.npz" "$CARRY_DIR/$name.npz.sha256" "$CARRY_DIR/$name.log"
+    rm -f "$CARRY_DIR/$name.npz" "$CARRY_DIR/$name.npz.sha256" "$CARRY_DIR/$name.log" \
+      "$CARRY_DIR/$name.train.log.jsonl"
   fi
 done

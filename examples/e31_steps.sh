@@ -73,6 +73,9 @@ carry_in() {   # carry_in NAME: take NAME's committed weights when NAME is not d
   mkdir -p "$(dirname "$file")"
   cp "$CARRY_DIR/$name.npz" "$file"
   cp "$CARRY_DIR/$name.log" "$name.log"
+  if [ -f "$CARRY_DIR/$name.train.log.jsonl" ] && [ "$name" != soup ]; then
+    cp "$CARRY_DIR/$name.train.log.jsonl" "$name/train.log.jsonl"
+  fi
   touch "$name.done"
   echo "$(date -u +%FT%TZ) carried $name from $CARRY_DIR (made on an earlier machine)" \
     >> "$STEP_LOG"
@@ -85,5 +88,7 @@ carry_out() {   # carry_out NAME: copy a step finished here into CARRY_DIR for t
   mkdir -p "$CARRY_DIR"
   cp "$file" "$CARRY_DIR/$name.npz"
   cp "$name.log" "$CARRY_DIR/$name.log"
+  # the run's own log: its first line says what it learned from (corpus, init, config)
+  [ -f "$name/train.log.jsonl" ] && cp "$name/train.log.jsonl" "$CARRY_DIR/$name.train.log.jsonl"
   (cd "$CARRY_DIR" && sha256sum "$name.npz" > "$name.npz.sha256")
 }

@@ -34,10 +34,19 @@ fi
 
 for name in s4 s8 s9 s11 s12 soup; do carry_in "$name"; done
 
+# A step runs unless it is done or every step that starts from it is (a new machine that was
+# handed stage 5a's weights does not train stage 4 again).
+needed() {   # needed STEP CONSUMER...: STEP is not done and some consumer is not either
+  local step=$1 consumer; shift
+  [ -e "$step.done" ] && return 1
+  for consumer in "$@"; do [ -e "$consumer.done" ] || return 0; done
+  return 1
+}
+
 CORPUS="azsim corpus --test 0 --names 0 --dev 300 --voice-split-seed 0"
 corpora() {   # c5 and c11 serve only stages 4 and 5a; c12, c14, c15 the variants too
-  [ -e s4.done ] || step c5  $CORPUS c5  --train 40000 --names-train 8000 --seed 5 --grammar 0
-  [ -e s8.done ] || step c11 $CORPUS c11 --train 24000 --names-train 5000 --random-voices 0.7 --seed 12 --grammar 1 --jobs 1
+  if needed s4 s8; then step c5 $CORPUS c5 --train 40000 --names-train 8000 --seed 5 --grammar 0; fi
+  if needed s8 s9; then step c11 $CORPUS c11 --train 24000 --names-train 5000 --random-voices 0.7 --seed 12 --grammar 1 --jobs 1; fi
   step c12 $CORPUS c12 --train 24000 --names-train 5000 --random-voices 0.9 --seed 13 --grammar 1 --jobs 1
   step c14 $CORPUS c14 --train 24000 --names-train 5000 --random-voices 0.9 --seed 15 --grammar 2 --jobs 1
   step c15 $CORPUS c15 --train 24000 --names-train 5000 --random-voices 0.9 --seed 16 --grammar 3 --jobs 1
@@ -46,16 +55,26 @@ corpora &
 CORPORA_PID=$!
 
 TRAIN="azsim train --recipe small-vtlp"
-[ -e s4.done ] || wait_for c5
-step s4  $TRAIN --corpus c5  --out s4  --init stage2.npz         # stage 4 (from stage 2)
-[ -e s8.done ] || wait_for c11
-step s8  $TRAIN --corpus c11 --out s8  --init s4/weights.npz     # stage 5a
-wait_for c12
-step s9  $TRAIN --corpus c12 --out s9  --init s8/weights.npz     # stage 5b
-wait_for c14
-step s11 $TRAIN --corpus c14 --out s11 --init s9/weights.npz     # stage 6, round 1
-wait_for c15
-step s12 $TRAIN --corpus c15 --out s12 --init s9/weights.npz     # stage 6, round 2
+if needed s4 s8; then
+  wait_for c5
+  step s4  $TRAIN --corpus c5  --out s4  --init stage2.npz       # stage 4 (from stage 2)
+fi
+if needed s8 s9; then
+  wait_for c11
+  step s8  $TRAIN --corpus c11 --out s8  --init s4/weights.npz   # stage 5a
+fi
+if needed s9 s11 s12 soup; then
+  wait_for c12
+  step s9  $TRAIN --corpus c12 --out s9  --init s8/weights.npz   # stage 5b
+fi
+if needed s11 soup; then
+  wait_for c14
+  step s11 $TRAIN --corpus c14 --out s11 --init s9/weights.npz   # stage 6, round 1
+fi
+if needed s12 soup; then
+  wait_for c15
+  step s12 $TRAIN --corpus c15 --out s12 --init s9/weights.npz   # stage 6, round 2
+fi
 step soup azsim soup small6.npz s9/weights.npz s11/weights.npz s12/weights.npz
 wait "$CORPORA_PID"
 echo "$(date -u +%FT%TZ) chain complete: $R/small6.npz" >> chain.log

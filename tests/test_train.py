@@ -721,6 +721,16 @@ def test_a_bad_init_fails_before_the_output_folder_is_made(cli, tmp_path):
                        "--init", str(bad))
     assert code == 2 and "garbage.pt" in err and "not a readable checkpoint" in err
     assert not (tmp_path / "o").exists()
+    # weights of another preset: the hint names how train picks its model, not --model,
+    # which train lacks (a CLI audit, 2026-12-06)
+    from azsim.config import load_model_config
+    from azsim.model.weights import generate_weights, save_weights
+    tiny = tmp_path / "tiny.npz"
+    save_weights(tiny, generate_weights(load_model_config("tiny", [])))
+    code, _, err = cli("train", "--corpus", str(corpus), "--out", str(tmp_path / "o"),
+                       "--init", str(tiny))
+    assert code == 2 and "fit the model preset 'tiny' (azsim train trains its recipe's" in err
+    assert "(--model)" not in err and not (tmp_path / "o").exists()
 
 
 def test_train_refuses_to_write_into_the_corpus(cli, tmp_path):

@@ -217,9 +217,10 @@ def _presets_fitting(arrays: dict[str, np.ndarray], encoder_only: bool) -> list[
 
 
 def validate_weights(arrays: dict[str, np.ndarray], cfg, source: str,
-                     encoder_only: bool = False) -> None:
+                     encoder_only: bool = False, model_choice: str | None = None) -> None:
     """Raise WeightsError listing every missing, misshapen, mistyped, non-finite or out-of-range
-    array (with ``encoder_only``, of the encoder's arrays alone)."""
+    array (with ``encoder_only``, of the encoder's arrays alone). ``model_choice``: how the
+    caller picks another model, for weights that fit one (default the model option)."""
     problems = []
     expected = {k: v for k, v in expected_shapes(cfg).items()
                 if not encoder_only or k.startswith(ENCODER_PREFIX)}
@@ -249,7 +250,8 @@ def validate_weights(arrays: dict[str, np.ndarray], cfg, source: str,
         # characters for small's weights on tiny) hides the one thing to say
         fits = [m for m in _presets_fitting(arrays, encoder_only) if m != cfg.name]
         hint = (f"; they fit the model preset {' and '.join(map(repr, fits))} "
-                f"({named('model')})" if fits else "; they are weights of another architecture")
+                f"({model_choice or named('model')})" if fits
+                else "; they are weights of another architecture")
         misshapen = [f"{len(misshapen)} arrays have other shapes than model {cfg.name!r} "
                      f"expects ({'; '.join(misshapen[:_SHAPES_LISTED])}; ...){hint}"]
     problems += misshapen
@@ -262,7 +264,8 @@ def validate_weights(arrays: dict[str, np.ndarray], cfg, source: str,
         raise WeightsError(f"{source}: " + "; ".join(problems))
 
 
-def load_weights(path, cfg, allow_encoder_only: bool = False) -> dict[str, np.ndarray]:
+def load_weights(path, cfg, allow_encoder_only: bool = False,
+                 model_choice: str | None = None) -> dict[str, np.ndarray]:
     """Load and validate a weights file against ``cfg`` (all problems reported together).
     ``allow_encoder_only``: a file of the encoder's arrays alone (a cheap encoder branch,
     e.g. the shipped ``small-branch60``) is accepted too."""
@@ -299,7 +302,7 @@ def load_weights(path, cfg, allow_encoder_only: bool = False) -> dict[str, np.nd
                                "branch); use it as one: "
                                + as_called("--branch-weights (model.branch.weights)",
                                            "model.branch.weights"))
-        validate_weights(arrays, cfg, str(path), encoder_only=True)
+        validate_weights(arrays, cfg, str(path), encoder_only=True, model_choice=model_choice)
         return arrays
-    validate_weights(arrays, cfg, str(path))
+    validate_weights(arrays, cfg, str(path), model_choice=model_choice)
     return arrays

@@ -195,7 +195,11 @@ def _read_init(init, model_cfg):
         return None
     if str(init).endswith(".npz"):
         from ..model.weights import load_weights
-        return "npz", load_weights(init, model_cfg)
+        # train has no --model: its recipe names the model (a CLI audit found the hint
+        # "(--model)" pointing at an option train lacks)
+        choice = (f"azsim train trains its recipe's model, {model_cfg.name!r}, from weights "
+                  "of that model")
+        return "npz", load_weights(init, model_cfg, model_choice=choice)
     try:
         state = torch.load(init, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch raises pickle, zip and runtime errors alike

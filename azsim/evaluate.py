@@ -521,6 +521,7 @@ def pooled(results: list[dict]) -> dict:
     if all("float_wer" in r for r in results):
         float_hyps = [h["float_hypothesis"] for r in results for h in r["hypotheses"]]
         out["float_wer"] = error_rate(refs, float_hyps, "word")
+        out["float_cer"] = error_rate(refs, float_hyps, "char")   # as each set's record has
         out["float_vs_integer"] = paired_wer_difference(refs, float_hyps, hyps)
     return out
 

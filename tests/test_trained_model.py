@@ -207,6 +207,7 @@ def test_eval_pools_several_sets_and_checks_them_all_before_decoding(cli, shippe
     assert pool["word_errors"] == sum(s["word_errors"] for s in sets)
     assert pool["wer"] == pytest.approx(pool["word_errors"] / pool["words"])
     assert pool["float_vs_integer"]["utterances"] == 5
+    assert 0 <= pool["float_cer"] <= max(s["float_cer"] for s in sets)   # each set's has one
     code, out, err = cli("eval", "--test", str(a), "--test", str(b))
     assert code == 0 and "pooled over 2 sets (5 utterances" in out
     # A missing second set is an error before the first is decoded; --compare takes one set.

@@ -134,13 +134,12 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
     # the weights as this processor stores them (a stream per PE where each PE decodes its
     # own rows): what SRAM holds, what a resident layer loads and a streaming one fetches
     stored = stored_layers(layers, matrices, hw, cfg.rle_index_bits, cfg.pointer_bits)
-    streamed = {}
-    for info, kept in zip(layers, stored):
-        total = int(sum(r.events.total("weight_bytes", info.name) for r in results))
-        if kept.weight_stream_bytes != info.weight_stream_bytes:   # a pass over each invocation
-            total = int(sum(r.events.total("invocations", info.name) for r in results)) \
-                * kept.weight_stream_bytes
-        streamed[info.name] = total
+    # over the run when streaming: a pass over the stored weights per invocation, one row per
+    # lookup for the embedding (the executor counts the matrices' own streams per invocation)
+    streamed = {info.name: int(sum(r.events.total("weight_bytes", info.name) for r in results))
+                if info.kind == "embedding" else
+                int(sum(r.events.total("invocations", info.name) for r in results))
+                * info.weight_stream_bytes for info in stored}
     # SRAM kept for activations: the largest layer's writes in a frame, beside the recurrent
     # state every LSTM layer keeps across frames and the decoder's prediction-network entries
     # (left out until 2026-12-06, so a plan could fill with weights the SRAM they need; audit)
@@ -179,7 +178,7 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
     report = build_report(
         version=code_version(), cfg=cfg, hw=hw, energies=energies, qm=qm,
         params=parameter_count(cfg), utts=utts, results=results, costs=costs,
-        timelines=timelines, residency=residency, preload=preload_costs(layers, plan),
+        timelines=timelines, residency=residency, preload=preload_costs(stored, plan),
         stored_bytes=plan.stored_bytes,
         transcripts=[vocab.decode(r.tokens) for r in results],
         references=refs,

@@ -473,8 +473,8 @@ def _evaluate_set(cfg, weights, w, qm, tset: TestSet, include_float: bool, repor
     if setup.context is not None:
         out.update(phrase_counts(setup.context.phrases, tset.references, hyps))
     if cfg.branch.enabled:
-        out["branch"] = _branch_change(cfg, qm, tset, results, hyps, report, setup.decoder,
-                                       utts)
+        out["branch"] = _branch_change(cfg, qm, tset, utts, results, hyps, report,
+                                       setup.decoder)
     if include_float:
         out["float_method"] = "greedy"    # the float golden model searches greedily
         out["float_wer"] = error_rate(tset.references, float_hyps, "word")
@@ -526,8 +526,8 @@ def pooled(results: list[dict]) -> dict:
     return out
 
 
-def _branch_change(cfg, qm, tset, results, hyps: list[str], report, decoder=None,
-                   utts=None) -> dict:
+def _branch_change(cfg, qm, tset, utts, results, hyps: list[str], report,
+                   decoder=None) -> dict:
     """Issue #7: the branching encoder against the same model without it (the full branch on
     every step): share of steps per branch, encoder MACs of both runs, and the WER change.
     ``utts``: the utterances the branching run decoded (its silence tail included); the
@@ -535,7 +535,6 @@ def _branch_change(cfg, qm, tset, results, hyps: list[str], report, decoder=None
     accuracy audit of 2026-12-06: 267 steps against 199, '20.9 % saved' for 41 %)."""
     base_qm = QuantizedRNNT(**{f.name: getattr(qm, f.name) for f in fields(QuantizedRNNT)})
     vocab = make_vocab(cfg.vocab, cfg.vocab_size)
-    utts = tset.utterances if utts is None else utts
     base, base_hyps = [], []
     for k, utt in enumerate(utts):
         base.append(run_utterance(base_qm, utt.features, decoder))

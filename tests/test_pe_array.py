@@ -18,11 +18,17 @@ HW = load_hardware_config("az-edge")
 
 @dataclasses.dataclass
 class Mat:
-    """The QMatrix fields the mapping reads."""
+    """The QMatrix fields the mapping reads; ``stream`` defaults to the codes encoded in
+    ``format`` (give it for a codebook format)."""
     q: np.ndarray
     bits: int = 8
     format: str = "dense"
     stream_bytes: int = 0
+    stream: bytes = b""
+
+    def __post_init__(self):
+        if not self.stream:
+            self.stream = encode_codes(self.q, self.bits, self.format).stream
 
 
 def _sparse(rng, shape, density, bits=8):
@@ -203,9 +209,7 @@ def test_each_pe_stores_its_rows_as_a_real_stream_of_the_format(fmt, n_pes):
             name, bits, codes = decode_stream(part.stream)
             assert (name, bits) == (enc.format, 4)
             np.testing.assert_array_equal(codes, whole[p::n_pes])
-        m = Mat(whole, 4, enc.format)
-        m.stream = enc.stream
-        charged = pe_stream_bytes(m, n_pes, 4)
+        charged = pe_stream_bytes(Mat(whole, 4, enc.format, stream=enc.stream), n_pes, 4)
         assert charged.tolist() == [
             (0 if part is None else part.nbytes - headers * HEADER_BYTES) + (p == 0) * HEADER_BYTES
             for p, part in enumerate(parts)]

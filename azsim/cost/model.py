@@ -293,8 +293,8 @@ def _layer_arrays(k: int, info, log, plan) -> dict:
     # weights as stored (the executor counts the matrix's own stream per invocation), one
     # row per lookup for an embedding
     stored = plan.weight_stored_bytes(info)
-    stream_bytes = c[:, FIELD["weight_bytes"]] if info.kind == "embedding" or \
-        stored == info.weight_stream_bytes else inv * float(stored)
+    stream_bytes = c[:, FIELD["weight_bytes"]] if info.kind == "embedding" \
+        else inv * float(stored)
     cnt = {key: _zeros(n) for key in COUNTS}
     cnt["macs_dense"] = c[:, FIELD["macs_dense"]]
     cnt["sram_act_read_bytes"] = c[:, FIELD["act_read_bytes"]]
@@ -422,13 +422,13 @@ def utterance_costs(log, plan) -> UtteranceCost:
 
 def preload_costs(layers, plan) -> dict:
     """Once per run, resident weights are read from DRAM, decoded once if the decoder sits on
-    the DRAM->SRAM path, and written into SRAM (as stream or as decoded matrix):
+    the DRAM->SRAM path, and written into SRAM (as stream or as decoded matrix); ``layers``
+    as the processor stores them (:func:`stored_layers`):
     layer name -> {dram_read_bytes, sram_write_bytes, decoded_symbols, energy_pj by component}."""
     hw, en = plan.hw, plan.energies
     out = {}
     for info in layers:
         res = info.name in plan.residency.resident
-        info = dataclasses.replace(info, weight_stream_bytes=plan.weight_stored_bytes(info))
         dram = info.weight_stream_bytes if res else 0
         sram = sram_weight_footprint_bytes(info, hw) if res else 0
         symbols = info.weight_symbols if (res and hw.decoder_location == "dram_to_sram"

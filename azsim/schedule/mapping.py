@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import kernels as K
-from ..compress.pipeline import MIN_POINTER_BITS, encode_codes, row_slice_streams
+from ..compress.pipeline import MIN_POINTER_BITS, row_slice_streams
 from ..compress.stream import HEADER_BYTES
 
 __all__ = ["PeTables", "pe_rows", "pe_tables", "stream_entries", "tables_from_counts",
@@ -141,11 +141,8 @@ def pe_stream_bytes(m, n_pes: int, index_bits: int, pointer_bits: int = MIN_POIN
     stores its interleaved rows in the matrix's format, [n_pes] int64 (0 for a PE owning no
     row): the payloads of real streams, :func:`azsim.compress.pipeline.row_slice_streams`
     (pointers, indices, values, a codebook's table), with the matrix's one header, which
-    says what every part holds, counted once (on PE 0) rather than once a PE.
-    A matrix without its stream (a test's) is encoded from its codes first."""
-    stream = getattr(m, "stream", b"") or encode_codes(
-        np.ascontiguousarray(m.q), m.bits, m.format, pointer_bits, index_bits).stream
-    return np.array(_slice_bytes(stream, int(n_pes), int(pointer_bits), int(index_bits)),
+    says what every part holds, counted once (on PE 0) rather than once a PE."""
+    return np.array(_slice_bytes(m.stream, int(n_pes), int(pointer_bits), int(index_bits)),
                     np.int64)
 
 

@@ -130,26 +130,29 @@ INPUT = "input"   # the column naming the speech a point ran on
 FILES = "files"   # the column naming the contents of the files a point's settings name
 
 
+def _short_hash(obj: Any) -> str:
+    """The first 8 hex digits of the content hash of a JSON-able value."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
 def input_label(config: Mapping) -> str | None:
     """The speech a stored point ran on, as one readable value: the shipped audio, N WAV
     files, or a test set's name and utterance count, each with its content hash's first 8
     hex digits (None for a config without inputs). Two points that ran on different speech
     differ here, so the report and the plots keep them apart (until 2026-12-06 they paired a
     2-utterance sparse point with a 4-utterance dense one)."""
-    def short(obj: Any) -> str:
-        text = json.dumps(obj, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()[:8]
     if "test" in config:
         t = config["test"]
-        return f"test set {t.get('name')}, {t.get('utterances')} utterances ({short(t)})"
+        return f"test set {t.get('name')}, {t.get('utterances')} utterances ({_short_hash(t)})"
     if "audio" not in config:
         return None
     if config.get("audio_default"):
-        return f"shipped audio ({short(config['audio'])})"
+        return f"shipped audio ({_short_hash(config['audio'])})"
     audio = config["audio"]
     if len(audio) == 1 and isinstance(audio[0], Mapping) and audio[0].get("name"):
-        return f"WAV file {audio[0]['name']} ({short(audio)})"   # not "1 WAV files"
-    return f"{len(audio)} WAV files ({short(audio)})"
+        return f"WAV file {audio[0]['name']} ({_short_hash(audio)})"   # not "1 WAV files"
+    return f"{len(audio)} WAV files ({_short_hash(audio)})"
 
 
 def files_label(config: Mapping) -> str | None:
@@ -159,9 +162,6 @@ def files_label(config: Mapping) -> str | None:
     can change under its name: two points with one energy-table path but other tables were
     paired as "differing only in model.sparsity" (+11.2 % "from sparsity"; a sweep audit,
     2026-12-06). Points that differ here are told apart, as by their input."""
-    def short(obj: Any) -> str:
-        text = json.dumps(obj, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()[:8]
     parts = [f"{key} {v.get('name')} ({str(v.get('sha256', ''))[:8]})"
              for key, v in sorted((config.get("weight_files") or {}).items())
              if isinstance(v, Mapping)]
@@ -170,7 +170,7 @@ def files_label(config: Mapping) -> str | None:
         parts.append(f"context {context.get('name')} ({str(context.get('sha256', ''))[:8]})")
     table = config.get("energy_table")
     if isinstance(table, Mapping):
-        parts.append(f"energy table {table.get('name')} ({short(table)})")
+        parts.append(f"energy table {table.get('name')} ({_short_hash(table)})")
     return ", ".join(parts) or None
 
 

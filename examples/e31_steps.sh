@@ -56,7 +56,11 @@ stop_jobs() {   # on exit: no background step outlives the script, nor its comma
 CARRY_DIR=${CARRY_DIR:-$REPO/carry/e31}
 
 carried_file() {   # carried_file NAME: where step NAME leaves its weights
-  if [ "$1" = soup ]; then echo small6.npz; else echo "$1/weights.npz"; fi
+  case $1 in
+    soup) echo small6.npz ;;
+    sp80soup) echo sp80soup.npz ;;
+    *) echo "$1/weights.npz" ;;
+  esac
 }
 
 carry_in() {   # carry_in NAME: take NAME's committed weights when NAME is not done here
@@ -73,7 +77,7 @@ carry_in() {   # carry_in NAME: take NAME's committed weights when NAME is not d
   mkdir -p "$(dirname "$file")"
   cp "$CARRY_DIR/$name.npz" "$file"
   cp "$CARRY_DIR/$name.log" "$name.log"
-  if [ -f "$CARRY_DIR/$name.train.log.jsonl" ] && [ "$name" != soup ]; then
+  if [ -f "$CARRY_DIR/$name.train.log.jsonl" ] && [ -d "$name" ]; then
     cp "$CARRY_DIR/$name.train.log.jsonl" "$name/train.log.jsonl"
   fi
   touch "$name.done"

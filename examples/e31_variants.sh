@@ -21,7 +21,18 @@ STEP_LOG=variants.log
 . "$REPO/examples/e31_steps.sh"
 lock_runs_folder .variants-lock   # the chain holds .lock
 trap stop_jobs EXIT
+for name in q12 sp80u sp80ur sp80ur2 sp80ur3 sp80soup; do carry_in "$name"; done
 wait_for soup
+
+# As in the chain: a step runs unless it is done or every step that reads it is, so a machine
+# handed carried recovery runs does not prune again or redraw their corpora
+# (examples/e31_carry_out.sh carries a step until every step that reads it is done).
+needed() {   # needed STEP CONSUMER...: STEP is not done and some consumer is not either
+  local step=$1 consumer; shift
+  [ -e "$step.done" ] && return 1
+  for consumer in "$@"; do [ -e "$consumer.done" ] || return 0; done
+  return 1
+}
 
 # The ship rule: 8-bit WER on the dev draw in the three dev voices no model heard, at most
 # 1.0 point above the shipped small's 10.95 % there (measured before the chain trained).
@@ -38,13 +49,25 @@ qat() {   # the shipped small-qat4's recipe and draw (o44, voice split 0)
   step q12 azsim train --recipe small-qat4-gptq-mse --corpus "$O44" --out q12 --init small6.npz --threads 1
 }
 sparse() {   # the shipped small-sparse80's: global pruning on c14+c15, three recoveries, soup
-  step cu azsim corpus-merge cu c14 c15
-  step sp80u azsim train --recipe small-sparse80-global --corpus cu --out sp80u --init small6.npz --epochs 6 --threads 1
-  step c10 $CORPUS c10 --train 24000 --names-train 5000 --seed 10 --grammar 1
-  step c16 $CORPUS c16 --train 24000 --names-train 5000 --random-voices 0.9 --seed 17
-  step sp80ur  azsim train --recipe small-sparse80-global-recover --corpus c12 --out sp80ur  --init sp80u/weights.npz  --epochs 2 --threads 1
-  step sp80ur2 azsim train --recipe small-sparse80-global-recover --corpus c10 --out sp80ur2 --init sp80ur/weights.npz --epochs 2 --threads 1
-  step sp80ur3 azsim train --recipe small-sparse80-global-recover --corpus c16 --out sp80ur3 --init sp80ur2/weights.npz --epochs 2 --threads 1
+  if needed sp80u sp80ur; then
+    step cu azsim corpus-merge cu c14 c15
+    step sp80u azsim train --recipe small-sparse80-global --corpus cu --out sp80u --init small6.npz --epochs 6 --threads 1
+  fi
+  if needed c10 sp80ur2; then
+    step c10 $CORPUS c10 --train 24000 --names-train 5000 --seed 10 --grammar 1
+  fi
+  if needed c16 sp80ur3; then
+    step c16 $CORPUS c16 --train 24000 --names-train 5000 --random-voices 0.9 --seed 17
+  fi
+  if needed sp80ur sp80ur2 sp80soup; then
+    step sp80ur  azsim train --recipe small-sparse80-global-recover --corpus c12 --out sp80ur  --init sp80u/weights.npz  --epochs 2 --threads 1
+  fi
+  if needed sp80ur2 sp80ur3 sp80soup; then
+    step sp80ur2 azsim train --recipe small-sparse80-global-recover --corpus c10 --out sp80ur2 --init sp80ur/weights.npz --epochs 2 --threads 1
+  fi
+  if needed sp80ur3 sp80soup; then
+    step sp80ur3 azsim train --recipe small-sparse80-global-recover --corpus c16 --out sp80ur3 --init sp80ur2/weights.npz --epochs 2 --threads 1
+  fi
   step sp80soup azsim soup sp80soup.npz sp80ur/weights.npz sp80ur2/weights.npz sp80ur3/weights.npz
 }
 qat & QAT_PID=$!

@@ -17,6 +17,7 @@ needed() {   # needed NAME: NAME is done and some step that starts from it is no
   local name=$1 consumer
   [ -e "$name.done" ] || return 1
   case $name in
+    s3) set -- s4 ;;   # E32's stage 3 (examples/e32_stage3_chain.sh, CARRY_DIR=carry/e32)
     s4) set -- s8 ;;
     s8) set -- s9 ;;
     s9) set -- s11 s12 soup ;;
@@ -32,7 +33,7 @@ needed() {   # needed NAME: NAME is done and some step that starts from it is no
   return 1
 }
 
-for name in s4 s8 s9 s11 s12 soup q12 sp80u sp80ur sp80ur2 sp80ur3 sp80soup; do
+for name in s3 s4 s8 s9 s11 s12 soup q12 sp80u sp80ur sp80ur2 sp80ur3 sp80soup; do
   if needed "$name"; then
     carry_out "$name"
     echo "carried out $name: $CARRY_DIR/$name.npz"

@@ -32,6 +32,10 @@ if [ ! -s stage2.npz ]; then   # whole or not at all: an empty file would be a b
   mv stage2.npz.tmp stage2.npz
 fi
 
+# Stage 4 starts from the stage-2 model here; examples/e32_stage3_chain.sh runs this chain
+# from its own stage 3 (S4_INIT=s3/weights.npz, CARRY_DIR=carry/e32).
+S4_INIT=${S4_INIT:-stage2.npz}
+
 for name in s4 s8 s9 s11 s12 soup; do carry_in "$name"; done
 
 # A step runs unless it is done or every step that starts from it is (a new machine that was
@@ -57,7 +61,7 @@ CORPORA_PID=$!
 TRAIN="azsim train --recipe small-vtlp"
 if needed s4 s8; then
   wait_for c5
-  step s4  $TRAIN --corpus c5  --out s4  --init stage2.npz       # stage 4 (from stage 2)
+  step s4  $TRAIN --corpus c5  --out s4  --init "$S4_INIT"       # stage 4 (from stage 2 or 3)
 fi
 if needed s8 s9; then
   wait_for c11

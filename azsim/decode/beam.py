@@ -60,8 +60,8 @@ the term capped at ``context_ilm_cap_nats`` (which also bounds the pruning). Lik
 is taken back when the match fails, so only whole phrases keep it; outside matches the search
 is unchanged. The internal LM is real work: one joint projection of the zero encoder vector
 per utterance (``joint.enc``) and one ``joint.out`` evaluation plus softmax per label prefix
-from which a token could earn a bonus (kept for the utterance: it does not depend on the
-frame).
+from which a token could earn a bonus (it does not depend on the frame, so it is kept as
+long as the prefix's prediction-cache entry and freed with it).
 """
 from __future__ import annotations
 
@@ -129,7 +129,8 @@ class SearchResult:
     nbest: tuple[Hypothesis, ...]  # best first
     step_frames: np.ndarray        # encoder input frame of each decoder step
     best_last_emit: np.ndarray     # per step: frame of the best hypothesis' last emission, -1
-    best_id: np.ndarray            # per step: id of the best hypothesis' label sequence
+    best_id: np.ndarray            # per step: id of the best hypothesis' delivered text (the
+                                   # one finish() and alias rewriting would deliver then)
     joint_evals: int
     pred_evals: int
     pred_cache_hits: int
@@ -264,6 +265,7 @@ def beam_search(qm: QuantizedRNNT, enc_out: np.ndarray, enc_frames: np.ndarray, 
     n_steps = enc_out.shape[0]
     best_last_emit = np.full(n_steps, -1, np.int64)
     best_id = np.zeros(n_steps, np.int64)
+    text_ids: dict[tuple[int, ...], int] = {}   # delivered token sequence -> its id
     joint_evals = pred_evals = hits = 0
     cache_max = 1
 
@@ -360,9 +362,16 @@ def beam_search(qm: QuantizedRNNT, enc_out: np.ndarray, enc_frames: np.ndarray, 
         # grew to 63 rows (7.3 KB) on a names utterance that the SRAM reserve, which counts
         # the cache's entries, did not hold (decoding audit, 2026-12-06)
         ilm_extra = {node: row for node, row in ilm_extra.items() if node in cache}
-        best = hyps[0]
+        # what would be delivered if the search stopped here: ranked with unfinished matches'
+        # bonus taken back, as the final N-best is, and aliases as their phrases. Until
+        # 2026-12-06 the end-pointers followed hyps[0], whose score still held a pending
+        # bonus: a half name that finish() overturns was taken for the text, and an alias
+        # and its phrase (the same delivered text) counted as a change (decoding audit).
+        best = hyps[0] if context is None else \
+            min(hyps, key=lambda h: (-(h.score + context.finish(h.cnode, h.cpend)), h.node))
         best_last_emit[t] = best.path[2] if best.path is not None else -1
-        best_id[t] = best.node
+        best_id[t] = best.node if context is None or not context.canonical else \
+            text_ids.setdefault(_delivered_tokens(best, context), len(text_ids))
 
     final = []
     for h in hyps:
@@ -375,6 +384,22 @@ def beam_search(qm: QuantizedRNNT, enc_out: np.ndarray, enc_frames: np.ndarray, 
     return SearchResult("beam", beam, True, nbest,
                         np.asarray(enc_frames[:n_steps], np.int64), best_last_emit, best_id,
                         joint_evals, pred_evals, hits, cache_max)
+
+
+def _delivered_tokens(h: _Hyp, context: ContextTrie) -> tuple[int, ...]:
+    """The tokens ``h`` delivers: its label sequence with completed aliases as their phrases."""
+    tokens = []
+    p = h.path
+    while p is not None:
+        tokens.append(p[1])
+        p = p[0]
+    tokens.reverse()
+    spans = context.rewrite_spans(tuple(tokens))
+    out, at = [], 0
+    for start, end, phrase in spans:
+        out += tokens[at:start] + list(phrase)
+        at = end
+    return tuple(out + tokens[at:])
 
 
 def _hypothesis(h: _Hyp) -> Hypothesis:

@@ -339,3 +339,22 @@ def test_rewrite_spans_are_whole_word_aliases_in_order():
                 assert _text(toks[:start]).endswith("call ")
             last = end
     check()
+
+
+@pytest.mark.parametrize("alias, phrase", [("abcdef", "mom"), ("ab", "mom"), ("abc", "mom"),
+                                           ("abcd", "m"), ("a", "mom")])
+def test_a_rewritten_phrase_keeps_the_alias_span_ends(alias, phrase):
+    """A phrase's first token takes the alias's first frame and its last the alias's last
+    (a one-token phrase the last), the others in order between (until 2026-12-06 a longer
+    alias gave the phrase's first token the alias's second frame, which moved the lattice
+    word's start)."""
+    from azsim.decode.beam import Hypothesis, rewrite_hypothesis
+    trie = build_trie([phrase], VOCAB, 1.0, aliases={alias: phrase})
+    toks = _tokens("x " + alias)
+    frames = tuple(range(10, 10 + 2 * len(toks), 2))       # distinct, increasing
+    cum = tuple(range(len(toks)))
+    out = rewrite_hypothesis(Hypothesis(toks, frames, cum, cum, 0, 0), trie)
+    assert _text(out.tokens) == "x " + phrase
+    span = out.token_frames[2:]
+    assert span[-1] == frames[-1] and (len(span) == 1 or span[0] == frames[2])
+    assert list(span) == sorted(span) and len(span) == len(phrase)

@@ -425,8 +425,11 @@ def rewrite_hypothesis(hyp: Hypothesis, context: ContextTrie) -> Hypothesis:
     out, at = [], 0
     for start, end, phrase in spans:
         out += per_token[at:start]
+        # the k-th of n phrase tokens takes alias token floor(k (m-1) / (n-1)) of m: the
+        # first the first, the last the last (ceil((k+1) m / n) - 1 gave the first phrase
+        # token the alias's second frame when the alias was longer; a decoding audit)
         n, m = len(phrase), end - start
-        out += [(tok,) + per_token[start + ((j + 1) * m + n - 1) // n - 1][1:]
+        out += [(tok,) + per_token[start + (j * (m - 1) // (n - 1) if n > 1 else m - 1)][1:]
                 for j, tok in enumerate(phrase)]
         at = end
     out += per_token[at:]

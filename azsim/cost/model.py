@@ -359,6 +359,7 @@ def _layer_arrays(k: int, info, log, plan) -> dict:
             "attributed": attributed, "sched": sched, "busy": busy, "counts": cnt,
             "n_tiles": n_tiles,
             "tile_cycles": np.maximum(dram_tile, decoder_tile),
+            "dram_tile_cycles": dram_tile,   # the same tiles behind an infinitely fast decoder
             "decoder_paced": decoder_tile > dram_tile,   # the decoder sets the tiles' pace
             "energy": _energy(cnt, info, en)}
 
@@ -393,6 +394,15 @@ def utterance_costs(log, plan) -> UtteranceCost:
     span, stall, in_span = K.stream_pipeline(frame_ptr, compute, tail, n_tiles, tile_cycles,
                                              on_demand, float(latency), 2)
     stall = np.maximum(stall, 0.0)
+    # Who the stall belongs to: the same pipeline with the decoder infinitely fast (tiles at
+    # the DRAM's pace alone) stalls for DRAM bandwidth and latency; what the decoder adds to
+    # that is the decoder's. Until 2026-12-06 a layer whose decoder was the slower per tile
+    # booked its whole stall, DRAM latency included, to the decoder, and one decoder symbol
+    # per cycle either way flipped ~800 k latency cycles a frame between the two (cost audit).
+    dram_tile = np.array([parts[k]["dram_tile_cycles"][f] for f, k in order], np.float64)
+    _, stall_dram, _ = K.stream_pipeline(frame_ptr, compute, tail, n_tiles, dram_tile,
+                                         on_demand, float(latency), 2)
+    stall_dram = np.clip(stall_dram, 0.0, stall)
     # Whole cycles: the rounded-up running total of each frame, differenced per item.
     cycles_item = np.zeros(span.size, np.int64)
     frame_cycles = np.zeros(n_frames, np.int64)
@@ -403,17 +413,22 @@ def utterance_costs(log, plan) -> UtteranceCost:
             cycles_item[lo:hi] = np.diff(np.concatenate([[0], total]))
             frame_cycles[f] = total[-1]
     cycles = np.zeros((n_layers, n_frames), np.int64)
-    stall_lf = np.zeros((n_layers, n_frames))
-    in_span_lf = np.zeros((n_layers, n_frames))
     cycles[layers, frames] = cycles_item
-    stall_lf[layers, frames] = stall
-    in_span_lf[layers, frames] = in_span
+
+    def per_layer(item_values):
+        lf = np.zeros((n_layers, n_frames))
+        lf[layers, frames] = item_values
+        return lf
+
+    stall_dram_lf, stall_dec_lf = per_layer(stall_dram), per_layer(stall - stall_dram)
+    in_span_lf = per_layer(in_span)
     out = []
     for k, p in enumerate(parts):
         attributed = dict(p["attributed"])
+        attributed["dram"] = stall_dram_lf[k]
+        attributed["decoder"] = attributed["decoder"] + stall_dec_lf[k]
+        # the channel's time on the tiles within the span belongs to whichever sets their pace
         paced = p["decoder_paced"]
-        attributed["dram"] = np.where(paced, 0.0, stall_lf[k])
-        attributed["decoder"] = attributed["decoder"] + np.where(paced, stall_lf[k], 0.0)
         out.append(LayerCost(cycles[k], p["compute"], attributed, p["sched"], p["busy"],
                              p["counts"], p["energy"], np.where(paced, 0.0, in_span_lf[k]),
                              np.where(paced, in_span_lf[k], 0.0)))

@@ -43,7 +43,7 @@ from azsim.compress.pipeline import obs_prune_weights, prune_weights
 from azsim.compress.ptq import quantize_model
 from azsim.config import load_energy_table, load_hardware_config, load_model_config
 from azsim.cost.energy import action_energies
-from azsim.cost.model import plan_costs, utterance_costs
+from azsim.cost.model import plan_costs, stored_layers, utterance_costs
 from azsim.schedule.residency import Residency
 from azsim.execute.events import FIELD
 from azsim.execute.integer import layer_matrices, run_utterance
@@ -148,9 +148,14 @@ def main(argv=None):
     sym_rate = len(result.tokens) / max(n_enc, 1)
 
     # Cost: the cycle model over that result (tables: setup, once per model and hardware).
-    plan, t_plan = timed(lambda: plan_costs(layer_matrices(qm), hw, energies,
-                                            Residency(frozenset(), 0, 0, 2 * hw.stream_tile_bytes),
-                                            cfg.rle_index_bits, cfg.pointer_bits))
+    def make_plan():
+        matrices = layer_matrices(qm)
+        stored = stored_layers(result.events.layers, matrices, hw, cfg.rle_index_bits,
+                               cfg.pointer_bits)
+        return plan_costs(matrices, hw, energies,
+                          Residency(frozenset(), 0, 0, 2 * hw.stream_tile_bytes),
+                          cfg.rle_index_bits, cfg.pointer_bits, stored)
+    plan, t_plan = timed(make_plan)
 
     def cost():
         return utterance_costs(result.events, plan)

@@ -180,14 +180,16 @@ def stored_layers(layers, matrices: dict, hw, index_bits: int, pointer_bits: int
 
 
 def plan_costs(matrices: dict, hw, energies, residency, index_bits: int,
-               pointer_bits: int = 16, stored=None) -> CostPlan:
+               pointer_bits: int, stored) -> CostPlan:
     """Build the per-layer PE tables once (``matrices``: layer name -> its column blocks);
-    ``stored``: the layers as :func:`stored_layers` gives them, whose bytes the plan charges."""
+    ``stored``: the layers as :func:`stored_layers` gives them, whose bytes the plan charges.
+    Required: without it a PE array decoding in front of each PE read per-PE stream bytes
+    from SRAM but charged DRAM and staging the matrix's single stream (a cost audit)."""
     tables = {}
     if hw.array == "pe":
         tables = {name: pe_tables(blocks, hw, index_bits, pointer_bits)
                   for name, blocks in matrices.items()}
-    stored_bytes = {info.name: info.weight_stream_bytes for info in (stored or ())}
+    stored_bytes = {info.name: info.weight_stream_bytes for info in stored}
     return CostPlan(hw, energies, residency, tables, stored_bytes)
 
 

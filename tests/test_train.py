@@ -561,6 +561,30 @@ def test_gptq_init_starts_qat_from_gptqs_rounding_and_needs_qat_bits(tmp_path):
         assert np.mean(q_out == q_gptq) > 0.95, name          # and training started there
 
 
+def test_learned_steps_start_from_gptq_and_continue_on_their_grid(tmp_path):
+    """small-qat4-gptq-mse-lsq's settings (GPTQ's start on the clipped range, learned steps)
+    ran into KeyError 0 before the first step from 2026-12-06's last.pt carry until a training
+    audit found it; a continuation from its last.pt keeps the grid it ended on instead of
+    GPTQ-rounding its shadow weights onto another (at vanishing rates nothing moves)."""
+    import torch
+    from dataclasses import replace
+    from azsim.compress.quantize import quantize_per_channel
+    from azsim.train.loop import TrainConfig, train
+    tcfg = TrainConfig(epochs=1, threads=1, warmup_steps=1, qat_bits=4, gptq_init=True,
+                       gptq_init_range="mse", step_lr=1e-9, lr=1e-12, final_lr=1e-12)
+    _, w = _train_from_shipped_small(tmp_path, tcfg)
+    cfg = load_model_config("small", [])
+    train(cfg, tmp_path / "c", tmp_path / "o2", replace(tcfg),
+          init=str(tmp_path / "o" / "last.pt"))
+    from azsim.model.weights import load_weights
+    again = load_weights(tmp_path / "o2" / "weights.npz", cfg)
+    steps = torch.load(tmp_path / "o" / "last.pt", weights_only=True)["log_steps"]
+    for name in steps:
+        np.testing.assert_allclose(again[name], w[name], rtol=0, atol=1e-6, err_msg=name)
+        q, scale = quantize_per_channel(w[name], 4)
+        np.testing.assert_allclose(q * scale[:, None], w[name], rtol=1e-6, atol=0)
+
+
 def test_gptq_init_range_mse_starts_on_trainings_own_grid():
     """``gptq_init_range = "mse"``: GPTQ rounds the init onto the clipped grid; its clipped
     weights are then each row's max, so training's own grid (max|w| per row) is that grid and

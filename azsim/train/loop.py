@@ -356,13 +356,23 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
             teacher.load_npz_weights(teacher_arrays)
         teacher.dropout = teacher.pred_dropout = 0.0
     full_branch = teacher.enc if cfg.branch_switch else None
-    if cfg.gptq_init:
+    # a last.pt of an LSQ run at the same bits: its learned steps carry on (below)
+    carried = {}
+    if cfg.step_lr and start is not None and start[0] == "pt" and \
+            start[1].get("config", {}).get("qat_bits") == cfg.qat_bits:
+        carried = start[1].get("log_steps") or {}
+    if cfg.gptq_init and not carried:
+        # (a continuation of an LSQ run is on its learned grid already: GPTQ would round its
+        # shadow weights onto another one, under the carried steps)
         if not init:
             raise ValueError("gptq_init needs an init: the float model it rounds")
         with thread_budget(cfg.threads):
-            start = gptq_init_weights(model.export(), model_cfg, cfg.qat_bits,
-                                      cfg.gptq_init_range)
-        model.load_npz_weights(start)
+            rounded = gptq_init_weights(model.export(), model_cfg, cfg.qat_bits,
+                                        cfg.gptq_init_range)
+        # (its own name: it had replaced ``start``, the loaded init, and the LSQ block below
+        # then failed on it with KeyError 0 -- every run of small-qat4-gptq-mse-lsq since
+        # 2026-12-06's last.pt carry; a training audit)
+        model.load_npz_weights(rounded)
 
     # LSQ: each row's log grid step, learned from the start's own step (step_lr). A last.pt
     # of an LSQ run at the same bits carries its learned steps on: the float shadow weights'
@@ -370,10 +380,6 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
     # began on a different grid, and its first evaluation fell back).
     log_steps = {}
     if cfg.step_lr:
-        carried = {}
-        if start is not None and start[0] == "pt" and \
-                start[1].get("config", {}).get("qat_bits") == cfg.qat_bits:
-            carried = start[1].get("log_steps") or {}
         log_steps = {name: torch.nn.Parameter(
                          carried[name].clone() if name in carried
                          and carried[name].shape == (p.shape[0], 1)

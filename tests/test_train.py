@@ -326,6 +326,22 @@ def test_one_training_step_smoke(tmp_path):
     assert 0.5 <= np.mean(w["enc.0.w_x"] == 0) < 0.6
 
 
+def test_weight_averaging_starts_after_the_last_pruning_event(tmp_path):
+    """swa_start == prune_end: the first snapshot came on the eve of the last pruning event's
+    step, at the mask before it, so the average had fewer zeros than the target (a training
+    audit, 2026-12-06); now every snapshot is at the final mask."""
+    from azsim.compress.pipeline import is_prunable
+    from azsim.train.loop import TrainConfig
+    _, w = _train_from_shipped_small(
+        tmp_path, TrainConfig(epochs=4, threads=1, warmup_steps=1, sparsity=0.5,
+                              prune_end=0.5, prune_every_steps=1, swa_every_steps=1,
+                              swa_start=0.5, dev_limit=2))
+    from azsim.model.weights import load_weights
+    swa = load_weights(tmp_path / "o" / "swa.npz", load_model_config("small", []))
+    for name in filter(is_prunable, w):
+        np.testing.assert_array_equal(swa[name] == 0, w[name] == 0, err_msg=name)
+
+
 def test_weight_averaging_writes_the_mean_of_its_snapshots_keeping_the_mask(tmp_path):
     """swa_every_steps: the run also writes swa.npz, the mean of the exported weights at every
     k-th step from swa_start on; with the mask held, the mean has exactly the mask's zeros, and
@@ -351,7 +367,9 @@ def test_weight_averaging_writes_the_mean_of_its_snapshots_keeping_the_mask(tmp_
     assert not np.array_equal(swa["enc.0.w_x"], final["enc.0.w_x"])
     log = [json.loads(line) for line in (tmp_path / "o" / "train.log.jsonl").open()]
     tags = [e["tag"] for e in log if e["event"] == "dev"]
-    assert tags[-1] == f"swa{result['steps']}"      # one snapshot per step, evaluated last
+    # one snapshot per step after the last pruning event's (prune_end 0: events at steps 0
+    # and 1), evaluated last
+    assert tags[-1] == f"swa{result['steps'] - 1}"
     # the first line says what the run learned from: the corpus and the grammar it was drawn from
     from azsim.corpus.grammar import fingerprint
     start = log[0]

@@ -552,8 +552,11 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
                     for n, p in prunable.items():
                         p.mul_(masks[n])
             step += 1
+            # (after the last pruning event's step, as an evaluation counts: swa_start ==
+            # prune_end let a snapshot land on that step's eve, at the mask before it)
             if cfg.swa_every_steps and step >= cfg.swa_start * total \
-                    and step % cfg.swa_every_steps == 0:
+                    and step % cfg.swa_every_steps == 0 \
+                    and (cfg.sparsity == 0 or step > last_event):
                 snap = exported()   # export() reads the weights without autograd
                 if swa["sum"] is None:
                     swa["sum"] = {k: v.astype(np.float64) for k, v in snap.items()}
@@ -567,7 +570,10 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
                          "reg": round(float(reg.detach()), 5),
                          "distill": round(float(distill.detach()), 5),
                          "kd": round(float(kd.detach()), 5),
-                         "lr": _lr(step, total, cfg), "elapsed_s": round(time.time() - t0, 1)}
+                         # the rate this step ran at (the base group's; _lr(step) after the
+                         # increment was the next step's)
+                         "lr": opt.param_groups[0]["lr"],
+                         "elapsed_s": round(time.time() - t0, 1)}
                 log.write(json.dumps(entry) + "\n")
                 log.flush()
                 report(entry)

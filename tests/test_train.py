@@ -448,6 +448,8 @@ def test_schedules_that_undo_themselves_are_refused():
     from azsim.train.loop import TrainConfig
     with pytest.raises(ValueError, match="swa_start 0.5 before prune_end 0.6"):
         TrainConfig(sparsity=0.5, swa_every_steps=10)
+    with pytest.raises(ValueError, match="an average of 4-bit weights is off their grid"):
+        TrainConfig(qat_bits=4, swa_every_steps=10)
     with pytest.raises(ValueError, match="final_lr 0.01 above lr"):
         TrainConfig(lr=1e-3, final_lr=1e-2)
     TrainConfig(sparsity=0.5, swa_every_steps=10, swa_start=0.6)

@@ -156,6 +156,12 @@ class TrainConfig:
             raise ValueError(f"swa_start {self.swa_start} before prune_end {self.prune_end}: "
                              "average only snapshots at the final mask (swa_start >= "
                              "prune_end)")
+        if self.swa_every_steps and self.qat_bits:
+            # the mean of weights on a b-bit grid per row is on no grid: swa.npz was evaluated
+            # in float as if it were the trained b-bit model (a training audit, 2026-12-06)
+            raise ValueError(f"swa_every_steps {self.swa_every_steps} with qat_bits "
+                             f"{self.qat_bits}: an average of {self.qat_bits}-bit weights is "
+                             "off their grid; average float runs")
         if self.final_lr > self.lr:
             raise ValueError(f"final_lr {self.final_lr} above lr {self.lr}: the cosine "
                              "schedule would rise instead of decaying")

@@ -408,13 +408,6 @@ def _echo_eval(result: dict, compare_path, show_errors: int) -> None:
                 f"{100 * result['weight_sparsity']:.0f} % of weights zero"
                 f"{pruning_suffix(result['prune'], result['sparsity'], result['prune_saliency'])}"
                 f"{search} on '{result['testset']}'", result)
-    if result.get("testset_grammar") not in (None, result["grammar_now"]):
-        version = result.get("testset_grammar_version")
-        which = f"version {version}, " if version is not None else ""
-        click.echo(f"  note: '{result['testset']}' was drawn from another grammar "
-                   f"({which}{result['testset_grammar']}; 'azsim corpus' draws "
-                   f"{result['grammar_now']} by default): its sentences are not the latest "
-                   "grammar's")
     if "compare" in result:
         c = result["compare"]
         bits = c["baseline_weight_bits"]   # None, like the weights: the record does not say
@@ -424,6 +417,14 @@ def _echo_eval(result: dict, compare_path, show_errors: int) -> None:
                                     f"{c['baseline_wer'] * 100:.2f} %)", c))
     if "branch" in result:
         click.echo(branch_eval_line(result["branch"]))
+    # after every figure of the set, whichever comparisons there are
+    if result.get("testset_grammar") not in (None, result["grammar_now"]):
+        version = result.get("testset_grammar_version")
+        which = f"version {version}, " if version is not None else ""
+        click.echo(f"  note: '{result['testset']}' was drawn from another grammar "
+                   f"({which}{result['testset_grammar']}; 'azsim corpus' draws "
+                   f"{result['grammar_now']} by default): its sentences are not the latest "
+                   "grammar's")
     shown = 0
     for h in result["hypotheses"]:
         if shown >= show_errors:

@@ -534,11 +534,19 @@ def test_version_0_draws_the_shipped_test_set():
 
     shutil.which("espeak-ng") or pytest.skip("espeak-ng not installed")
     from azsim.corpus.synth import list_variants
-    shipped = np.load(_testset_dir() / "test.npz")
+    from azsim.evaluate import SHIPPED_TESTSET_GRAMMAR_VERSION
     sizes = {"train": 24000, "dev": 300, "test": 250, "names": 120}   # 'azsim corpus' defaults
-    work = plan(0, sizes, split_variants(list_variants(), 0), grammar_version=0)["test"]
-    assert [t for t, *_ in work] == list(shipped["texts"])
-    assert [s.voice for _, s, *_ in work] == list(shipped["voices"])
+    drawn = plan(0, sizes, split_variants(list_variants(), 0),
+                 grammar_version=SHIPPED_TESTSET_GRAMMAR_VERSION)
+    for name in ("test", "names"):    # the names set too (eval records the version of both)
+        shipped = np.load(_testset_dir() / f"{name}.npz")
+        assert [t for t, *_ in drawn[name]] == list(shipped["texts"]), name
+        assert [s.voice for _, s, *_ in drawn[name]] == list(shipped["voices"]), name
+    # ... so eval's records name that grammar for them (they said "not recorded")
+    from azsim.config import load_model_config
+    from azsim.evaluate import load_testset
+    assert load_testset("names", load_model_config("small", [])).grammar == \
+        grammar.fingerprint(SHIPPED_TESTSET_GRAMMAR_VERSION)
 
 
 def test_a_corpus_records_the_grammar_version_it_was_drawn_from(tmp_path):

@@ -358,3 +358,22 @@ def test_a_rewritten_phrase_keeps_the_alias_span_ends(alias, phrase):
     span = out.token_frames[2:]
     assert span[-1] == frames[-1] and (len(span) == 1 or span[0] == frames[2])
     assert list(span) == sorted(span) and len(span) == len(phrase)
+
+
+def test_an_alias_and_its_phrase_deliver_the_same_text():
+    """The end-pointers compare per step the text that would be delivered: a hypothesis that
+    spelled an alias and one that spelled its phrase are the same text (until 2026-12-06 they
+    were two label sequences, and a flip between them counted as a reset)."""
+    from azsim.decode.beam import _delivered_tokens
+
+    def hyp(text):
+        path = None
+        for k, tok in enumerate(_tokens(text)):
+            path = (path, tok, k, 0, 0)
+        return _Hyp(0, 0, 0, ROOT, 0, path)
+
+    trie = build_trie(["kasimir"], VOCAB, 1.0, aliases={"casimir": "kasimir"})
+    assert _delivered_tokens(hyp("call casimir"), trie) == \
+        _delivered_tokens(hyp("call kasimir"), trie) == tuple(_tokens("call kasimir"))
+    # a partial alias is not rewritten
+    assert _delivered_tokens(hyp("call casim"), trie) == tuple(_tokens("call casim"))

@@ -401,10 +401,14 @@ def utterance_costs(log, plan) -> UtteranceCost:
     # that is the decoder's. Until 2026-12-06 a layer whose decoder was the slower per tile
     # booked its whole stall, DRAM latency included, to the decoder, and one decoder symbol
     # per cycle either way flipped ~800 k latency cycles a frame between the two (cost audit).
+    # (a second pass only where some decoder sets a pace: otherwise it is the first pass)
     dram_tile = np.array([parts[k]["dram_tile_cycles"][f] for f, k in order], np.float64)
-    _, stall_dram, _ = K.stream_pipeline(frame_ptr, compute, tail, n_tiles, dram_tile,
-                                         on_demand, float(latency), 2)
-    stall_dram = np.clip(stall_dram, 0.0, stall)
+    if np.array_equal(dram_tile, tile_cycles):
+        stall_dram = stall
+    else:
+        _, stall_dram, _ = K.stream_pipeline(frame_ptr, compute, tail, n_tiles, dram_tile,
+                                             on_demand, float(latency), 2)
+        stall_dram = np.clip(stall_dram, 0.0, stall)
     # Whole cycles: the rounded-up running total of each frame, differenced per item.
     cycles_item = np.zeros(span.size, np.int64)
     frame_cycles = np.zeros(n_frames, np.int64)

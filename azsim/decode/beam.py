@@ -388,18 +388,7 @@ def beam_search(qm: QuantizedRNNT, enc_out: np.ndarray, enc_frames: np.ndarray, 
 
 def _delivered_tokens(h: _Hyp, context: ContextTrie) -> tuple[int, ...]:
     """The tokens ``h`` delivers: its label sequence with completed aliases as their phrases."""
-    tokens = []
-    p = h.path
-    while p is not None:
-        tokens.append(p[1])
-        p = p[0]
-    tokens.reverse()
-    spans = context.rewrite_spans(tuple(tokens))
-    out, at = [], 0
-    for start, end, phrase in spans:
-        out += tokens[at:start] + list(phrase)
-        at = end
-    return tuple(out + tokens[at:])
+    return rewrite_hypothesis(_hypothesis(h), context).tokens
 
 
 def _hypothesis(h: _Hyp) -> Hypothesis:

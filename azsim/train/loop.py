@@ -433,6 +433,12 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
     prune_events = max(1, window // every)
     last_event = prune_start + prune_events * every
 
+    def at_final_mask(step_count: int) -> bool:
+        """Whether the weights after ``step_count`` steps carry the target's mask: the last
+        pruning event sets it at the start of step ``last_event``, so that step must have run
+        (evaluations and weight-averaging snapshots count only then)."""
+        return cfg.sparsity == 0 or step_count > last_event
+
     swa = {"sum": None, "n": 0}   # float64 running sums of the exported weights
     calibration = []   # obs saliency: the training utterances whose inputs each event weighs
     if cfg.sparsity > 0 and cfg.prune_saliency != "magnitude":
@@ -474,8 +480,7 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
         # must have run (``>=`` counted an evaluation just before it, whose weights were not
         # yet at the target; a 2-step test run then kept the unpruned epoch as its best).
         # The last event falls on a step that runs, so the last evaluation is past it.
-        done_pruning = cfg.sparsity == 0 or step > last_event
-        if counts and done_pruning and rates["wer"] <= best["wer"]:
+        if counts and at_final_mask(step) and rates["wer"] <= best["wer"]:
             best = {"wer": rates["wer"], "cer": rates["cer"], "step": step}
             save_npz(out / "weights.npz", weights)
         model.train()
@@ -558,11 +563,10 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
                     for n, p in prunable.items():
                         p.mul_(masks[n])
             step += 1
-            # (after the last pruning event's step, as an evaluation counts: swa_start ==
-            # prune_end let a snapshot land on that step's eve, at the mask before it)
+            # (at the final mask, as an evaluation counts: swa_start == prune_end let a
+            # snapshot land on the last pruning event's eve, at the mask before it)
             if cfg.swa_every_steps and step >= cfg.swa_start * total \
-                    and step % cfg.swa_every_steps == 0 \
-                    and (cfg.sparsity == 0 or step > last_event):
+                    and step % cfg.swa_every_steps == 0 and at_final_mask(step):
                 snap = exported()   # export() reads the weights without autograd
                 if swa["sum"] is None:
                     swa["sum"] = {k: v.astype(np.float64) for k, v in snap.items()}

@@ -692,6 +692,23 @@ def test_streamed_embedding_lookups_each_wait_the_dram_latency():
     assert embed["cycles_by_resource"]["dram"] >= embed["invocations"] * latency_cycles - 1e-6
 
 
+def test_an_embedding_lookup_waits_for_a_slow_decoder():
+    """A looked-up row passes the SRAM port and the decoder in one pipeline: with the decoder
+    far slower than the port, each lookup takes its symbols' decode time and the excess over
+    the port is the decoder's (the decoder's energy was charged, its time was not)."""
+    fast = _run("hw.decoder_symbols_per_cycle=1000000")
+    slow = _run("hw.decoder_symbols_per_cycle=0.5")
+    e_fast, e_slow = (next(r for r in run["layers"] if r["kind"] == "embedding")
+                      for run in (fast, slow))
+    assert e_fast["bound"] != "decoder" and e_fast["cycles_by_resource"]["decoder"] == 0
+    assert e_slow["decoded_symbols"] > 0
+    assert e_slow["cycles"] == pytest.approx(e_slow["decoded_symbols"] / 0.5)
+    assert e_slow["bound"] == "decoder"
+    assert e_slow["cycles_by_resource"]["decoder"] == pytest.approx(
+        e_slow["cycles"] - e_slow["cycles_by_resource"]["sram"])
+    assert slow["latency"]["cycles"] > fast["latency"]["cycles"]
+
+
 def test_a_streamed_layers_nonlinear_work_follows_its_last_tile():
     """The nonlinear unit needs the whole product: on a DRAM-bound streamed layer its work
     adds to the layer's cycles instead of hiding behind the tile fetches (it was spread over

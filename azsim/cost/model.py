@@ -12,7 +12,7 @@ Per layer and frame, the **array side** takes:
   with M = 1 (SCALE-Sim's folds on the physical array, each fold's weight phase stretched when
   the port or the decoder feeds it more slowly), its input read again for every further column
   fold and, weight-stationary, its int32 partial sums written and read back between row folds;
-  an embedding lookup reads one row through the port;
+  an embedding lookup reads one row through the port and the decoder (the slower of the two);
 * at least the frame's whole SRAM traffic (weights read, streamed tiles written, activations and
   state read and written) through the ``sram_bytes_per_cycle`` port;
 * then the nonlinear unit: sigmoid/tanh lookups and element-wise operations at
@@ -308,10 +308,16 @@ def _layer_arrays(k: int, info, log, plan) -> dict:
         # A lookup reads one row through the port; the row is decoded on the way (issue #3).
         # A streamed row is first written into the tile buffer, like any streamed weights
         # (until 2026-12-06 it was charged neither that write nor its read).
+        # The row's bytes and its symbols pass the port and the decoder in one pipeline, so
+        # the lookup takes the slower of the two; the decoder's excess is the decoder's
+        # (until 2026-12-06 the decoder's time was not charged, only its energy).
         cnt["sram_weight_read_bytes"] = stream_bytes
         cnt["decoded_symbols"] = c[:, FIELD["decode_symbols"]]
-        mv = stream_bytes / hw.sram_bytes_per_cycle
-        attributed["sram"] += mv
+        port = stream_bytes / hw.sram_bytes_per_cycle
+        decode = cnt["decoded_symbols"] / hw.decoder_symbols_per_cycle
+        mv = np.maximum(port, decode)
+        attributed["sram"] += port
+        attributed["decoder"] += mv - port
         sched = busy = _zeros(n)
         stage = _zeros(n) if resident else stream_bytes
         cnt["sram_weight_write_bytes"] = stage

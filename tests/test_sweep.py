@@ -685,6 +685,39 @@ def test_report_has_points_pareto_and_dense_vs_sparse(cli, results_db, tmp_path)
     assert "no such results" in _one_line_error(cli, "report", str(tmp_path / "none.sqlite"))
 
 
+def test_points_of_two_code_versions_are_pointed_out(cli, results_db, tmp_path):
+    """A store keeps older code's points beside a resumed sweep's (which reruns only its own):
+    report and plot compared them as if measured alike and the export dropped the version
+    (a sweep audit, 2026-12-06). The version is a column, selectable with --where, and report
+    and plot warn when a selection holds two."""
+    import csv
+    import shutil
+
+    from azsim.plot import plots
+    code, out, _ = cli("report", results_db)
+    assert code in (0, None) and "azsim versions" not in out
+    db = str(tmp_path / "mixed.sqlite")
+    shutil.copy(results_db, db)
+    with sqlite3.connect(db) as con:
+        old = [k for (k,) in con.execute("SELECT key FROM points ORDER BY rowid LIMIT 3")]
+        for key in old:
+            (text,) = con.execute("SELECT record FROM points WHERE key = ?", (key,)).fetchone()
+            record = json.loads(text)
+            record["azsim_version"] = "0.0.1+0ld"
+            con.execute("UPDATE points SET record = ? WHERE key = ?", (json.dumps(record), key))
+    code, out, _ = cli("report", db)
+    assert code in (0, None)
+    assert "warning: points of 2 azsim versions" in out and "0.0.1+0ld: 3" in out, out
+    code, out, _ = cli("report", db, "--where", "azsim_version=0.0.1+0ld")
+    assert "showing 3" in out and "azsim versions" not in out, out
+    code, out, _ = cli("results", "export", db)
+    rows = list(csv.DictReader(out.splitlines()))
+    assert list(rows[0])[:4] == ["key", "status", "run_s", "azsim_version"]
+    assert sorted(r["key"] for r in rows if r["azsim_version"] == "0.0.1+0ld") == sorted(old)
+    fig = plots.make_figure("pareto", open_for_reading(db))
+    assert "points of 2 azsim versions" in fig.get_suptitle().replace("\n", " ")
+
+
 def test_a_full_output_device_is_one_line_and_the_report_still_prints(cli, results_db):
     """A write that fails only when written (a full disk: /dev/full) was a traceback."""
     if not os.path.exists("/dev/full"):

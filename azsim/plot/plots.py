@@ -360,10 +360,9 @@ def pareto(rows: Sequence[Mapping], given: Mapping[str, Any] | None = None) -> F
     handles += [Line2D([], [], ls="", label=note) for note in front_notes]
     fig.legend(handles=handles, loc="outside right center", frameon=False)
     more = f"; all values of {', '.join(others)}" if others else ""
-    shown = "".join(f"; {k} = {_fmt(v)}" for k, v in (given or {}).items())
     _suptitle(fig, f"Energy against latency{' and WER' if len(panels) > 1 else ''}, "
                  f"{len(rows)} point{'' if len(rows) == 1 else 's'}\n"
-                 f"({setup_names(rows)}{shown}{more}{wer_note})")
+                 f"({_context(rows, given or {})}{more}{wer_note})")
     return fig
 
 
@@ -514,6 +513,9 @@ def make_figure(kind: str, points, *, where: Mapping[str, Any] | None = None,
         n = len(failed)
         _suptitle(fig, f"{fig.get_suptitle()}\n{n} failed point{'' if n == 1 else 's'} not "
                        "drawn ('azsim results export' lists the errors)")
+    mixed = analysis.versions_note(rows)
+    if mixed:   # the CLI also says it (a title is easy to miss)
+        _suptitle(fig, f"{fig.get_suptitle()}\n{mixed.split(';')[0]}")
     return fig
 
 

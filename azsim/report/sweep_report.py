@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..sweep.analysis import (BITS, SPARSITY, by_input, dense_vs_sparse, failed_matching,
-                              ok_rows, pareto_front, setup_names, sort_rows, swept_fields, where)
+                              ok_rows, pareto_front, setup_names, sort_rows, swept_fields,
+                              versions_note, where)
 from ..sweep.export import flat_rows
 
 __all__ = ["Table", "SweepReport", "build_sweep_report", "render_text", "render_markdown"]
@@ -176,6 +177,9 @@ def build_sweep_report(points, conditions: Mapping[str, Any] | None = None, *,
         tables.append(Table(f"Failed points ({len(failed)})", ["key", "overrides", "error"],
                             [[p.key[:12], " ".join(p.overrides[-4:]), p.error or ""]
                              for p in failed]))
+    mixed = versions_note(rows)
+    if mixed:
+        summary += f"\nwarning: {mixed}"
     return SweepReport(source, summary, tables)
 
 

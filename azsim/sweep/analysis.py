@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import AzsimError
-from .export import FILES, INPUT, flat_rows
+from .export import FILES, INPUT, VERSION, flat_rows
 from .store import StoredPoint
 
 __all__ = ["ok_rows", "where", "failed_matching", "AnyOf", "either", "swept_fields", "sort_rows", "pareto_front",
            "DenseSparse", "dense_vs_sparse", "fix_other_fields", "by_input", "joined",
-           "setup_names", "BITS", "SPARSITY", "NAMES"]
+           "setup_names", "versions_note", "BITS", "SPARSITY", "NAMES"]
 
 BITS, SPARSITY = "model.weight_bits", "model.sparsity"
 NAMES = ("model.name", "hw.name")   # the fields that name a model or a processor
@@ -157,6 +157,23 @@ def pareto_front(rows: Sequence[Mapping[str, Any]], x: str, y: str) -> list:
             front.append(r)
             best_y, last = r[y], r
     return front
+
+
+def versions_note(rows: Sequence[Mapping[str, Any]]) -> str | None:
+    """A warning when ``rows`` were made by more than one azsim code version (a store keeps
+    the points of older code beside a resumed sweep's, which reruns only its own points):
+    a cost-model or decoder change between them moves their figures, and a report or plot
+    compared them as if measured alike (a sweep audit, 2026-12-06). None for one version."""
+    counts: dict[str, int] = {}
+    for r in rows:
+        v = r.get(VERSION)
+        if v is not None:
+            counts[v] = counts.get(v, 0) + 1
+    if len(counts) < 2:
+        return None
+    each = ", ".join(f"{v}: {n}" for v, n in counts.items())
+    return (f"points of {len(counts)} azsim versions ({each}), compared as if measured "
+            f"alike; select one with --where {VERSION}=VERSION, or run the older points again")
 
 
 def by_input(rows: Sequence[Mapping[str, Any]]) -> dict[Any, list]:

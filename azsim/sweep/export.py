@@ -2,7 +2,9 @@
 
 Columns, in order:
 
-- ``key``, ``status`` (``ok``/``failed``), ``run_s`` (the point's wall time in its worker, s);
+- ``key``, ``status`` (``ok``/``failed``), ``run_s`` (the point's wall time in its worker, s),
+  ``azsim_version`` (the code that made the record: release and source fingerprint; a store
+  can hold points of older code beside a resumed sweep's, which report and plot point out);
 - ``input``: the speech the point ran on (:func:`input_label`: shipped audio, WAV files or a
   test set with its utterance count, and a content hash);
 - the resolved config, one column per field, named by its ``--set`` path (``model.weight_bits``,
@@ -32,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .store import StoredPoint
 
-__all__ = ["METRICS", "OPTIONAL_METRICS", "flatten_config", "flatten_record", "flat_rows",
+__all__ = ["METRICS", "OPTIONAL_METRICS", "VERSION", "flatten_config", "flatten_record", "flat_rows",
            "columns", "write_csv", "write_json"]
 
 # column -> path into the run record (``azsim run --json``); units are in the column names.
@@ -128,6 +130,7 @@ def _leaves(table: Mapping, prefix: str) -> dict[str, Any]:
 
 INPUT = "input"   # the column naming the speech a point ran on
 FILES = "files"   # the column naming the contents of the files a point's settings name
+VERSION = "azsim_version"   # the code that made a point's record (``azsim run --json``'s own)
 
 
 def _short_hash(obj: Any) -> str:
@@ -203,6 +206,8 @@ def flat_rows(points: Iterable[StoredPoint]) -> list[dict[str, Any]]:
     rows = []
     for p in points:
         row: dict[str, Any] = {"key": p.key, "status": p.status, "run_s": p.run_s}
+        if p.record is not None and isinstance(p.record.get(VERSION), str):
+            row[VERSION] = p.record[VERSION]
         row.update(flatten_config(p.config))
         if p.record is not None:
             row.update(flatten_record(p.record))
@@ -227,7 +232,7 @@ def columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
         metric_order.append(m)
         if m == "energy_total_uj":
             metric_order.extend(components)
-    head = ["key", "status", "run_s"]
+    head = ["key", "status", "run_s", VERSION]
     config = ([INPUT] if INPUT in seen else []) + ([FILES] if FILES in seen else []) + \
         [n for n in names if n.startswith(("model.", "hw."))]
     config = [n for n in LEADING if n in seen] + [n for n in config if n not in LEADING]

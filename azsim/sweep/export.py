@@ -14,7 +14,10 @@ Columns, in order:
 - the measurements of the run record (:data:`METRICS`), e.g. ``latency_rtf``,
   ``energy_total_uj``, ``dram_read_bytes``; ``energy_<component>_uj`` per component of the
   energy breakdown; ``wer`` (word error rate as a fraction, 0..1) when the audio has reference
-  transcripts;
+  transcripts; ``end_of_speech_latency_ms`` and ``last_frame_latency_ms`` are means over the
+  utterances (their ``_max_ms`` columns the maxima); ``audio_frames`` counts the encoder's
+  input frames (after frame stacking at the model's stride, e.g. one per 30 ms), not 10 ms
+  feature frames;
 - the on-device pipeline's measurements when the run has them (:data:`OPTIONAL_METRICS`:
   beam search, lattice, end-pointers, branching encoder), e.g. ``decode_joint_evals``,
   ``lattice_uplink_bytes``, ``endpoint_latency_saved_ms_mean``, ``branch_cheap_step_share``;

@@ -26,6 +26,7 @@ def _row_scale(w, r, qmax, factors, out):
     if top == 0.0:
         return
     best = np.inf
+    found = False   # the first grid is kept even when every error overflows to inf (|w| ~ 1e155)
     for k in range(factors.shape[0]):
         s = factors[k] * top / qmax
         if s <= 0.0:   # a subnormal row's step underflows: no grid (left at 1, as zero)
@@ -39,9 +40,10 @@ def _row_scale(w, r, qmax, factors, out):
                 c = -qmax
             d = w[r, j] - c * s
             err += d * d
-        if err < best:
+        if err < best or not found:
             best = err
             out[r] = s
+            found = True
 
 
 @jit_parallel

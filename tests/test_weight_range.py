@@ -43,6 +43,10 @@ _EDGE = {
     # (a compression audit, 2026-12-06)
     "subnormal": lambda rng: np.array([[5e-324, -5e-324, 0.0], [1e-310, 3e-310, -2e-310],
                                        [1.0, 0.5, -0.25]]),
+    # every squared error overflows to inf: the kernel kept step 1, its twin the first grid
+    # (a compression audit, 2026-12-06)
+    "huge": lambda rng: np.array([[1e200, 3e199, -1e199], [1e160, -2e159, 5e158],
+                                  [1.0, 0.5, -0.25]]),
 }
 
 

@@ -258,7 +258,8 @@ def mse_row_scales(w, qmax, factors):
     top = np.max(np.abs(w), axis=1) if w.shape[1] else np.zeros(w.shape[0])
     steps = factors[:, None] * top[None, :] / qmax                       # [K, O]
     codes = np.clip(np.rint(w[None] / np.where(steps > 0, steps, 1.0)[:, :, None]), -qmax, qmax)
-    sq = (w[None] - codes * steps[:, :, None]) ** 2
+    with np.errstate(over="ignore"):   # |w| ~ 1e155 and more: every error is inf
+        sq = (w[None] - codes * steps[:, :, None]) ** 2
     err = np.cumsum(sq, axis=2)[:, :, -1] if w.shape[1] else np.zeros(steps.shape)  # in order
     err = np.where(steps > 0, err, np.inf)    # a step that underflows to 0 is no grid
     best = np.argmin(err, axis=0)

@@ -285,6 +285,25 @@ def test_lower_bits_shrink_weight_bytes(base):
     assert four["model"]["weight_stream_bytes"] < 0.55 * base["model"]["weight_stream_bytes"]
 
 
+def test_a_pruned_1_bit_matrix_is_decoded_at_2_bits():
+    """1-bit codes are -1 and +1: a decoded matrix with its zeros filled back in needs a
+    third value, so a pruned 1-bit model occupies and reads SRAM as a 2-bit one does (it was
+    counted at 1 bit, half; a compression audit, 2026-12-06). Unpruned, 1 bit stays 1 bit."""
+    fmt = 'model.weight_format="rle"'
+    one, two = (_run(fmt, "model.sparsity=0.5", bits=b) for b in (1, 2))
+    assert one["traffic"]["sram_weight_bytes"] == two["traffic"]["sram_weight_bytes"]
+    dense_one, dense_two = (_run(fmt, bits=b) for b in (1, 2))
+    assert all(r["weight_nnz"] == r["weight_count"] for r in dense_one["layers"]
+               if r["kind"] != "embedding")
+    embed = next(r["weight_stream_bytes"] for r in dense_one["layers"]
+                 if r["kind"] == "embedding")   # int8 codes at any bit-width
+    assert 2 * (dense_one["traffic"]["sram_weight_bytes"] - embed) + embed == \
+        dense_two["traffic"]["sram_weight_bytes"]
+    for r, t in zip(one["layers"], two["layers"]):
+        if r["name"].startswith("enc."):   # every frame: the same decoded bytes read
+            assert r["sram_read_bytes"] == pytest.approx(t["sram_read_bytes"], rel=0.01), r["name"]
+
+
 def test_precision_scalable_lanes_pack_low_bit_macs():
     # A wide SRAM port, so that the lanes (not the port) bound the products.
     # 4 PEs own 64 rows of a 256-row gate matrix: 4 cycles per column at 16 lanes, 2 packed.

@@ -47,9 +47,23 @@ class LayerInfo:
         return self.mac_bits if self.mac_bits is not None else self.weight_bits
 
     @property
+    def weight_decoded_bits(self) -> int:
+        """The width of the matrix decoded with its zeros filled back in: its bit-width, but 2
+        bits for a 1-bit matrix holding zeros, since 1-bit codes are -1 and +1 only (a pruned
+        or exactly-zero weight needs a third value; ``azsim.compress.quantize.weight_qmax``)."""
+        return decoded_bits(self.weight_bits, self.weight_nnz < self.weight_count)
+
+    @property
     def weight_dense_bytes(self) -> int:
-        """The matrix with zeros filled back in, packed at its bit-width."""
-        return -(-self.weight_count * self.weight_bits // 8)
+        """The matrix with zeros filled back in, packed at :attr:`weight_decoded_bits` (a
+        pruned 1-bit matrix was packed at 1 bit, a layout that cannot hold its zeros)."""
+        return -(-self.weight_count * self.weight_decoded_bits // 8)
+
+
+def decoded_bits(bits: int, has_zeros: bool) -> int:
+    """Bits a weight takes in a decoded matrix with its zeros filled back in (see
+    :attr:`LayerInfo.weight_decoded_bits`)."""
+    return 2 if bits == 1 and has_zeros else bits
 
 
 class EventLog:

@@ -40,6 +40,7 @@ import numpy as np
 from .. import kernels as K
 from ..compress.pipeline import MIN_POINTER_BITS, row_slice_streams
 from ..compress.stream import HEADER_BYTES
+from ..execute.events import decoded_bits
 
 __all__ = ["PeTables", "pe_rows", "pe_tables", "stream_entries", "tables_from_counts",
            "pe_tables_from_csc", "pe_stream_bytes", "stores_per_pe"]
@@ -154,8 +155,10 @@ def _block_tables(m, hw, index_bits: int, pointer_bits: int):
     if hw.decoder_location == "sram_to_pe":
         stored = stream_entries(q, m.format, hw.pe_count, index_bits, nnz)
         pe_bytes = pe_stream_bytes(m, hw.pe_count, index_bits, pointer_bits)
-    return tables_from_counts(nnz, stored, pe_rows(q.shape[0], hw.pe_count), hw, m.bits,
-                              pe_bytes, getattr(m, "mac_bits", m.bits),
+    # the decoded matrix in SRAM holds its zeros: a 1-bit matrix with zeros takes 2 bits
+    bits = decoded_bits(m.bits, int(nnz.sum()) < q.size)
+    return tables_from_counts(nnz, stored, pe_rows(q.shape[0], hw.pe_count), hw, bits,
+                              pe_bytes, getattr(m, "mac_bits", None) or m.bits,
                               padded=m.format.split("+")[-1] == "rle")
 
 

@@ -341,6 +341,10 @@ def run(model, weights, hardware, audio, testset, utterances, bits, sparsity, pr
 
 
 # What encoding given integer codes (azsim compress --weights) reads of the model config.
+# what `azsim compress` calibrates gptq and obs pruning on, as it says in its output
+CALIBRATION_NOTE = ("the shipped dev calibration set, as azsim eval and azsim run --test are "
+                    "(azsim run on WAV files calibrates on its shipped WAVs, so its gptq and "
+                    "obs codes, and their bytes, differ)")
 _RAW_CODES_SETTINGS = ("model.weight_bits", "model.pointer_bits", "model.rle_index_bits")
 
 
@@ -403,6 +407,7 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
                              "--weights encodes integer codes as given; of the model.* "
                              f"settings only {', '.join(_RAW_CODES_SETTINGS)} apply to them")
     formats = sv.ALL_FORMATS if weight_format == "all" else (weight_format,)
+    needs_data = cfg.quantizer == "gptq" or cfg.prune_saliency == "obs"
     if weights is not None:
         codes = sv.load_integer_matrices(weights, cfg.weight_bits)
         source = weights
@@ -411,7 +416,6 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
         from .model.loading import calibration_stats, model_weights, pruned_weights
         # gptq's codes and obs pruning depend on the inputs: the shipped calibration
         # utterances, as `azsim eval` calibrates (read only when one of them needs them)
-        needs_data = cfg.quantizer == "gptq" or cfg.prune_saliency == "obs"
         calibration = calibration_utterances(cfg) if needs_data else []
         w, compensate = pruned_weights(model_weights(cfg), cfg, calibration)
         grams = None
@@ -450,7 +454,10 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
             "prune": None if weights is not None else cfg.prune,
             "prune_saliency": None if weights is not None else cfg.prune_saliency,
             "formats": [r.to_dict() for r in results],
-            "formats_skipped": skipped}
+            "formats_skipped": skipped,
+            # the data gptq's rounding and obs pruning saw: eval's, not run's (an audit found
+            # run on WAV files, calibrated on its shipped WAVs, encoding other codes)
+            "calibration": CALIBRATION_NOTE if weights is None and needs_data else None}
     if json_dest != "-":   # the table first: a JSON write that fails must not lose it
         from .report.render import pruning_suffix
         grid = ("codes as given" if weights is not None else cfg.quantizer
@@ -467,6 +474,8 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
                        f"{'exact' if r['roundtrip_exact'] else 'MISMATCH':>12}")
         for name, why in skipped.items():
             click.echo(f"  {name:<10}{'-':>14}  (not encoded: {why})")
+        if data["calibration"]:
+            click.echo(f"  calibrated on {data['calibration']}")
     if json_dest is not None:
         _write_json(data, json_dest)
     for name, stream in (streams or {}).items():   # after the results: a failed write keeps them

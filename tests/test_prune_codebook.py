@@ -335,3 +335,18 @@ def test_codebook_edge_cases():
         codebook_to_int_codes(cb, 9)
     with pytest.raises(ValueError, match="values"):
         Codebook(np.ones(4), np.zeros((2, 2), np.uint8), 2)
+
+
+def test_an_nm_config_states_its_own_sparsity():
+    """N:M fixes its sparsity at 1 - N/M: a config left at sparsity 0 states that, so a
+    sweep's report no longer takes an N:M point for the dense one of a 50 % point, and run's
+    header no longer says "pruned 0 %" (a CLI audit, 2026-12-06); N = M, which prunes
+    nothing, is refused."""
+    from azsim.config import load_model_config
+    from azsim.errors import AzsimError
+    assert load_model_config("tiny", ['model.prune="nm:2:4"']).sparsity == 0.5
+    assert load_model_config("tiny", ['model.prune="nm:1:4"', "model.sparsity=0.75"]
+                             ).sparsity == 0.75
+    assert load_model_config("tiny", ["model.sparsity=0"]).sparsity == 0.0
+    with pytest.raises(AzsimError, match="N = M prunes nothing"):
+        load_model_config("tiny", ['model.prune="nm:4:4"'])

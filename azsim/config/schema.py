@@ -196,6 +196,14 @@ class DecodeConfig:
 _PRUNE_RE = r"magnitude|global|erk|nm:([1-9][0-9]*):([1-9][0-9]*)|balanced:[1-9][0-9]*"
 
 
+def nm_implied_sparsity(prune: str) -> float | None:
+    """1 - N/M for a well-formed ``nm:N:M`` with N <= M, else None."""
+    match = re.fullmatch(_PRUNE_RE, prune) if isinstance(prune, str) else None
+    if match is None or not match.group(1) or int(match.group(1)) > int(match.group(2)):
+        return None
+    return 1 - int(match.group(1)) / int(match.group(2))
+
+
 def _prune_problems(prune: str, sparsity: float | None = None) -> list[str]:
     """A pruning method's spelling, and N <= M for N:M (N kept weights in every M); given the
     ``sparsity`` asked for, N:M's own 1 - N/M or 0 (a record would state the wrong one)."""
@@ -205,6 +213,10 @@ def _prune_problems(prune: str, sparsity: float | None = None) -> list[str]:
                 "balanced:PES"]
     if match.group(1) and int(match.group(1)) > int(match.group(2)):
         return [f"prune = {prune!r}: N:M keeps N weights in every M, so N must be at most M"]
+    if match.group(1) and int(match.group(1)) == int(match.group(2)):
+        # it pruned nothing while saying it pruned (a CLI audit, 2026-12-06)
+        return [f"prune = {prune!r}: N:M keeps N weights in every M, so N = M prunes "
+                "nothing; N must be less than M"]
     if match.group(1) and sparsity:
         fixed = 1 - int(match.group(1)) / int(match.group(2))
         if abs(sparsity - fixed) > 1e-9:
@@ -300,6 +312,15 @@ class ModelConfig:
                                "matrix only if its pointers need more", 16, range=(1, 32))
     rle_index_bits: int = _field("relative-index (zero-run) field of rle streams, bits "
                                  "(EIE: 4)", 4, range=(1, 16))
+
+    def __post_init__(self) -> None:
+        # N:M fixes its own sparsity, 1 - N/M: a config left at sparsity 0 states that one,
+        # so records, reports and sweeps see the model that runs (a CLI audit, 2026-12-06:
+        # a sweep's report compared an N:M point, "sparsity 0", as dense with a 50 % one,
+        # and run's header said "pruned 0 %")
+        implied = nm_implied_sparsity(self.prune)
+        if implied is not None and self.sparsity == 0:
+            object.__setattr__(self, "sparsity", implied)
 
     def validate(self) -> list[str]:
         if not self.name.strip():   # the report's header read "model  (" (a CLI audit)

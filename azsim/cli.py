@@ -524,10 +524,11 @@ def decode(stream_file, out, json_dest) -> None:
                    f"{len(stream):,} bytes ({data['bits_per_weight']:.3f} bits/weight), "
                    f"sparsity {data['sparsity']:.3f}; CRC and structure check out")
     if out is not None:
-        try:
-            np.save(out, codes)
+        try:   # whole or not at all: a failed write left a truncated .npy (a CLI audit)
+            with output_file(out, "wb") as fh:
+                np.save(fh, codes)
         except OSError as exc:
-            raise AzsimError(f"--out {out}: cannot write ({exc.strerror})") from None
+            raise AzsimError(f"--out {out}: cannot write ({exc.strerror or exc})") from None
         if json_dest != "-":
             click.echo(f"int8 codes ({codes.shape[0]}x{codes.shape[1]}) -> {out}")
     if json_dest is not None:

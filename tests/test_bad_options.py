@@ -244,6 +244,59 @@ def test_compress_save_failure_keeps_the_table(cli, tmp_path):
     assert "dense" in out and "exact" in out      # the table was printed first
 
 
+def _with_file_size_limit(kib: int, *argv: str):
+    """``azsim ARGV`` in a shell whose files may grow to ``kib`` KiB (ulimit -f): a write
+    that fails part-way, as a full disk does."""
+    import shlex
+    import subprocess
+    import sys
+    cmd = " ".join(shlex.quote(a) for a in (sys.executable, "-m", "azsim", *argv))
+    return subprocess.run(["bash", "-c", f"ulimit -f {kib}; {cmd}"], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_a_failed_decode_out_or_plot_leaves_the_old_file_whole(cli, tmp_path, results_db_small):
+    """decode --out and plot -o wrote in place: a write cut short (a full disk) left a
+    truncated .npy or image over the previous good one, and decode said "(None)" (a CLI
+    audit, 2026-12-06). Both now write whole or not at all."""
+    save = tmp_path / "save"
+    save.mkdir()
+    code, _, err = cli("compress", "--model", "tiny", "--format", "csr", "--save", str(save))
+    assert code in (0, None), err
+    stream = str(save / "enc.0.w_x.csr.azw")
+    good = tmp_path / "codes.npy"
+    code, _, err = cli("decode", stream, "--out", str(good))
+    before = good.read_bytes()
+    assert code in (0, None) and len(before) > 30 * 1024, (err, len(before))
+    r = _with_file_size_limit(20, "decode", stream, "--out", str(good))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "--out" in r.stderr and "cannot write (" in r.stderr and "None" not in r.stderr
+    assert good.read_bytes() == before
+    image = tmp_path / "p.png"
+    code, _, err = cli("plot", results_db_small, "--kind", "pareto", "-o", str(image))
+    before = image.read_bytes()
+    assert code in (0, None), err
+    r = _with_file_size_limit(max(len(before) // 1024 - 8, 4), "plot", results_db_small,
+                              "--kind", "pareto", "--dpi", "600", "-o", str(image))
+    assert r.returncode == 2 and "cannot write" in r.stderr, r.stderr
+    assert image.read_bytes() == before
+
+
+@pytest.fixture
+def results_db_small(tmp_path):
+    """A 2-point tiny sweep's results."""
+    from azsim.sweep import runner
+    from azsim.sweep import spec as sp
+    from azsim.sweep.store import ResultStore
+    db = str(tmp_path / "r.sqlite")
+    spec = sp.build_spec(model="tiny", hw=None, audio=None, weights=None, spec_file=None,
+                         sets=["hw.clock_mhz=400,800"])
+    with ResultStore(db) as store:
+        summary = runner.run_sweep(sp.expand(spec), spec, store, jobs=1)
+    assert summary.ok == 2
+    return db
+
+
 @pytest.mark.parametrize("argv, words", [
     (["run", "--model", "tiny", "--set", "model.vocab_size=5"], ("vocab_size = 5", "29")),
     (["compress", "--model", "tiny", "--set", "model.vocab_size=5"], ("vocab_size = 5",)),

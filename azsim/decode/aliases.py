@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..paths import output_file
+
 ALIAS_VOICES = 40      # renderings per phrase; the feasibility run of 2026-12-04 used 40
 ALIAS_MIN_COUNT = 2    # a spelling heard once may be noise of one voice or channel
 VOICE_SPLIT_SEED = 0   # the corpus's voice split of the shipped held-out sets
@@ -187,5 +189,5 @@ def write_context(path: str, phrases: list[str], prefixes: list[str], aliases: d
     lines = [f"# {h}" for h in header] + [f"@prefix {p}" for p in prefixes]
     lines += [f"# {p}  ({skipped[p]})" if p in skipped else " | ".join([p] + by_phrase[p])
               for p in phrases]
-    with open(path, "w", encoding="utf-8") as fh:
+    with output_file(path, "w", encoding="utf-8") as fh:   # whole or not at all
         fh.write("\n".join(lines) + "\n")

@@ -18,6 +18,7 @@ each other field among the points left) and says so in its title (``--where`` pi
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -25,6 +26,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..errors import AzsimError
+from ..paths import output_file
 from ..sweep import analysis
 from ..sweep.analysis import (BITS, NAMES, SPARSITY, fix_other_fields, joined, ok_rows,
                               pareto_front, setup_names, sort_rows, swept_fields)
@@ -521,4 +523,7 @@ def make_figure(kind: str, points, *, where: Mapping[str, Any] | None = None,
 
 def save(fig: Figure, dest: str, *, dpi: int = 150) -> None:
     """Write ``fig``; the format follows the extension (png, svg, pdf)."""
-    fig.savefig(dest, dpi=dpi)
+    fmt = os.path.splitext(dest)[1].lower().lstrip(".")
+    # whole or not at all: a failed write left a truncated image over the old one (CLI audit)
+    with output_file(dest, "wb") as fh:
+        fig.savefig(fh, dpi=dpi, format=fmt)

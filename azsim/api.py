@@ -93,6 +93,7 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
               cache, testset=None, utterances=None):
     """:func:`simulate`, returning the report and the integer run of each utterance."""
     overrides = list(overrides) + ([bits_override(bits)] if bits is not None else [])
+    cfgmod.check_weights_named_once(weights, overrides)
     cfg = cfgmod.load_model_config(model, overrides)
     if weights is not None:
         # The record's config names the weights the run used (until 2026-12-06 a run with

@@ -380,6 +380,7 @@ def evaluate_sets(model: str, testsets, bits: int | None = None, overrides=(),
             ("weights", weights), ("progress", progress), ("baseline", baseline),
             ("utterances", utterances)))
     overrides = list(overrides) + ([bits_override(bits)] if bits is not None else [])
+    cfgmod.check_weights_named_once(weights, overrides)
     cfg = cfgmod.load_model_config(model, overrides)
     # how messages name a set: an item of testsets, or evaluate's testset (``_named``)
     label = _named or (lambda name: named_item("testsets", name))

@@ -737,3 +737,26 @@ def test_compress_of_given_codes_does_not_claim_a_quantizer(cli, tmp_path):
     assert d["quantizer"] is None and d["weight_range"] is None and d["prune"] is None
     code, out, err = cli("compress", "--weights", str(src))
     assert "(codes as given)" in out.splitlines()[0]
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "--weights", "small-qat4", "--set", "model.weights=small-sparse80"],
+    ["eval", "--utterances", "1", "--weights", "small-qat4", "--set",
+     "model.weights=small-sparse80"],
+    ["sweep", "--weights", "{qat4}", "--set", "model.weights=small,small-sparse80", "--dry-run"],
+    ["sweep", "--weights", "{qat4}", "--set", "model.weights=small", "--dry-run"],
+])
+def test_weights_named_twice_is_refused(cli, argv):
+    """--weights beside --set model.weights: the option won and the setting was dropped (a
+    sweep's point list even showed the setting it did not run; a CLI audit, 2026-12-06)."""
+    import importlib.resources
+    qat4 = str(importlib.resources.files("azsim") / "data" / "models" / "small-qat4.npz")
+    argv = [a.replace("{qat4}", qat4) for a in argv]
+    _one_line_error(cli, *argv, words=("model.weights", "--weights", "give"))
+
+
+def test_weights_named_twice_alike_is_fine():
+    """The same weights by both names is one setting, not two."""
+    from azsim.config import check_weights_named_once
+    check_weights_named_once("small-qat4", ["model.weights=small-qat4"])
+    check_weights_named_once(None, ["model.weights=small-qat4"])

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from azsim.arguments import checked
-from azsim.errors import ConfigError, as_called
+from azsim.errors import ConfigError, as_called, named
 from azsim.config.loader import (
     apply_overrides,
     build,
@@ -47,6 +47,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "DEFAULT_HARDWARE",
     "load_model_config",
+    "check_weights_named_once",
     "load_hardware_config",
     "load_energy_table",
     "energy_table_of",
@@ -62,6 +63,18 @@ __all__ = [
     "EnergyTable",
     "EnergyAction",
 ]
+
+
+def check_weights_named_once(weights, overrides: Iterable[str]) -> None:
+    """``--weights FILE`` beside ``--set model.weights=OTHER``: the option won and the setting
+    was dropped without a word (a CLI audit, 2026-12-06); the same value twice is fine."""
+    if weights is None:
+        return
+    for item in overrides:
+        if override_key(item) == "model.weights" and \
+                str(parse_override(item)[1]) != str(weights):
+            raise ConfigError(f"{shown_override(item)}: {named('weights', weights)} names "
+                              "the weights too; give them once")
 
 
 def load_model_config(name_or_path: str | Path = DEFAULT_MODEL,

@@ -361,6 +361,13 @@ def build_spec(*, model: str | None, hw: str | None, audio: Sequence[str] | None
                                                     for ax in zipped))
     for key in set(fixed) & set(by_key):
         raise SweepSpecError(f"{spec_file}: {key} is both in [set] and in [sweep]")
+    named_weights = weights or base.get("weights")
+    if named_weights and "model.weights" in set(fixed) | set(by_key):
+        # the file ran at every point while the point list showed the setting (a CLI audit)
+        given = f"--weights {weights}" if weights else f"{spec_file}'s weights = {named_weights}"
+        raise SweepSpecError(f"model.weights is swept or set while {given} names the weights "
+                             "of every point; give one of them (sweep weights as --set "
+                             "model.weights=A,B)")
     audio_list = list(audio) if audio else base.get("audio")
     model_name = model or base.get("model") or cfgmod.DEFAULT_MODEL
     hw_name = hw or base.get("hw") or "az-edge"

@@ -760,3 +760,15 @@ def test_weights_named_twice_alike_is_fine():
     from azsim.config import check_weights_named_once
     check_weights_named_once("small-qat4", ["model.weights=small-qat4"])
     check_weights_named_once(None, ["model.weights=small-qat4"])
+
+
+def test_sweep_takes_a_shipped_weights_name_as_run_does(cli, tmp_path, monkeypatch):
+    """run and eval take --weights small-qat4; the sweep made the name a path in the
+    current folder and said it could not read it (a CLI audit, 2026-12-06)."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli("sweep", "--weights", "small-qat4", "--set", "model.weight_bits=8,4",
+                         "--dry-run")
+    assert code in (0, None), err
+    assert "2 points" in out
+    _one_line_error(cli, "sweep", "--weights", "nope-qat4", "--set", "model.weight_bits=8,4",
+                    "--dry-run", words=("--weights", "nope-qat4", "cannot read"))

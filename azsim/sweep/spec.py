@@ -389,13 +389,21 @@ def build_spec(*, model: str | None, hw: str | None, audio: Sequence[str] | None
                              "given)")
     return SweepSpec(model=_absolute_if_file(model_name), hw=_absolute_if_file(hw_name),
                      audio=tuple(os.path.abspath(a) for a in audio_list) if audio_list else None,
-                     weights=os.path.abspath(weights or base["weights"])
+                     weights=_weights_ref(weights or base["weights"])
                      if (weights or base.get("weights")) else None,
                      fixed=tuple(fixed.values()), axes=tuple(by_key.values()),
                      testset=test, utterances=count, utterances_from=label,
                      audio_from=source("--audio", audio, "audio"),
                      weights_from=source("--weights", weights, "weights"), testset_from=test_from,
                      replaced=tuple(replaced))
+
+
+def _weights_ref(name: str) -> str:
+    """A shipped weights set's name as given (as run and eval take it; the sweep made it a
+    path in the current folder, "cannot read"; a CLI audit, 2026-12-06), a file absolute."""
+    from ..model.loading import resolve_weights_path, shipped_weights_dir
+    shipped = resolve_weights_path(None, name)
+    return name if str(shipped).startswith(str(shipped_weights_dir())) else os.path.abspath(name)
 
 
 def _absolute_if_file(name: str) -> str:
@@ -549,6 +557,7 @@ def _check_weights_and_testset(spec: SweepSpec, models: Mapping[tuple, Any]) -> 
     if spec.weights is None and spec.testset is None:
         return
     from ..evaluate import load_testset
+    from ..model.loading import resolve_weights_path
     from ..model.weights import load_weights, validate_weights
     arrays, seen_weights, seen_tests = None, set(), set()
     for n, (combo, cfg) in enumerate(models.items()):
@@ -558,7 +567,7 @@ def _check_weights_and_testset(spec: SweepSpec, models: Mapping[tuple, Any]) -> 
             if spec.weights is not None and shape not in seen_weights:
                 seen_weights.add(shape)
                 if arrays is None:
-                    arrays = load_weights(spec.weights, cfg)
+                    arrays = load_weights(str(resolve_weights_path(None, spec.weights)), cfg)
                 else:
                     validate_weights(arrays, cfg, spec.weights)
             features = (cfg.frontend, cfg.encoder.stack_frames, cfg.vocab)
@@ -584,9 +593,12 @@ def expand(spec: SweepSpec, jobs: int = 1) -> list[Point]:
         from ..model.audio import read_wav
         for path in audio_paths:
             read_wav(path)  # a bad WAV would fail every point: say so once, now
-    weights_id = _file_identity(spec.weights, spec.weights_from) if spec.weights else None
-    if spec.weights:
-        _check_npz_archive(spec.weights, f"{spec.weights_from} {spec.weights}")
+    weights_id = None
+    if spec.weights:   # a shipped set's name is its file in the package
+        from ..model.loading import resolve_weights_path
+        weights_file = str(resolve_weights_path(None, spec.weights))
+        weights_id = _file_identity(weights_file, spec.weights_from)
+        _check_npz_archive(weights_file, f"{spec.weights_from} {spec.weights}")
     model_axes = [ax for ax in spec.axes if ax.key.startswith("model.")]
     hw_axes = [ax for ax in spec.axes if ax.key.startswith("hw.")]
     combos = _combinations(spec)

@@ -297,6 +297,10 @@ def test_unwritable_results_path_fails_before_any_point_runs(cli, tmp_path):
     line = _one_line_error(cli, "sweep", *AXES, "--results", str(blocker))
     assert "not an azsim results database" in line, line
     assert blocker.read_text() == "x"
+    # before the points are validated (it came after: 4 s for 4,000 points; a CLI audit)
+    line = _one_line_error(cli, "sweep", "--set", "model.weight_bits=99", "--results",
+                           str(tmp_path / "no" / "r.sqlite"))
+    assert "--results" in line and "not writable" in line, line
 
 
 # ------------------------------------------------------------------------------------ store

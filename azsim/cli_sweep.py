@@ -374,6 +374,10 @@ def plot(results_path, kind, dest, where, point_keys, utterance, dpi) -> None:
     if ext not in (".png", ".svg", ".pdf"):
         raise AzsimError(f"-o {dest}: unknown image format {ext or '(none)'!r} "
                          "(allowed: .png, .svg, .pdf)")
+    if ext != ".png" and click.get_current_context().get_parameter_source("dpi") \
+            != click.core.ParameterSource.DEFAULT:   # it was ignored (a CLI audit)
+        raise AzsimError(f"--dpi {dpi} with -o {dest}: the resolution of PNG output; a "
+                         f"{ext} figure is vector graphics")
     if kind != "timeline" and (point_keys or utterance is not None):
         flag = "--point" if point_keys else "--utterance"
         raise AzsimError(f"{flag} with --kind {kind}: it picks what --kind timeline draws; "

@@ -340,6 +340,10 @@ def eval_cmd(model, weights, testsets, utterances, bits, sparsity, prune, weight
     from .evaluate import evaluate_sets, pooled
 
     quiet = json_dest == "-"
+    if quiet and show_errors:   # it was dropped without a word (a CLI audit, 2026-12-06)
+        raise AzsimError(f"--show-errors {show_errors} with --json -: the listing is terminal "
+                         "text, which --json - replaces (the JSON's hypotheses hold every "
+                         "utterance's reference and hypothesis); give one of them")
     if json_dest not in (None, "-"):
         _check_writable(json_dest)
     _reject_hw_sets(overrides, "eval", "measures accuracy only")

@@ -772,3 +772,15 @@ def test_sweep_takes_a_shipped_weights_name_as_run_does(cli, tmp_path, monkeypat
     assert "2 points" in out
     _one_line_error(cli, "sweep", "--weights", "nope-qat4", "--set", "model.weight_bits=8,4",
                     "--dry-run", words=("--weights", "nope-qat4", "cannot read"))
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["eval", "--utterances", "1", "--json", "-", "--show-errors", "2"],
+     ("--show-errors 2", "--json -")),
+    (["plot", "r.sqlite", "--kind", "pareto", "--dpi", "600", "-o", "x.svg"],
+     ("--dpi 600", "x.svg", "PNG")),
+])
+def test_an_option_its_output_ignores_is_refused(cli, tmp_path, monkeypatch, argv, words):
+    """Both were dropped without a word, exit 0 (a CLI audit, 2026-12-06)."""
+    monkeypatch.chdir(tmp_path)
+    _one_line_error(cli, *argv, words=words)

@@ -18,7 +18,7 @@ HOP_S, WINDOW_S, STACK = 0.010, 0.025, 3
 D_S = 0.300   # downstream work
 
 
-def _run(loud, n_frames, emits=None, ids=None, final=0.6, spec=0.4):
+def _run(loud, n_frames, emits=None, ids=None, final=0.6, spec=0.4, audio_end=None):
     loud = np.asarray(loud, bool)
     arrival = ((np.arange(n_frames) * STACK + STACK - 1) * HOP_S + WINDOW_S)  # window closes
     finish = arrival + 0.002
@@ -26,7 +26,7 @@ def _run(loud, n_frames, emits=None, ids=None, final=0.6, spec=0.4):
     last = np.full(steps.size, -1) if emits is None else np.asarray(emits)
     ids = np.zeros(steps.size, np.int64) if ids is None else np.asarray(ids)
     return run_endpointers(loud, HOP_S, WINDOW_S, STACK, STACK, steps, last, ids, arrival,
-                           finish, final, spec, D_S)
+                           finish, final, spec, D_S, audio_end_s=audio_end)
 
 
 def _loud(*spans, n=300):
@@ -126,6 +126,12 @@ def test_no_speech_and_short_audio():
     # the time reduction) is done, but not before the last frame's audio has arrived
     assert ep.final_decided_s == pytest.approx(max(0.03 * 43 + 0.045 + 0.002,
                                                    0.03 * 44 + 0.045))
+    # the audio's end, up to a frame after the last frame's arrival (a partial frame's
+    # samples): not decided before it (it was the last arrival; a latency audit, 2026-12-06)
+    late_end = 0.03 * 44 + 0.045 + 0.025
+    ep = _run(_loud((10, 100)), 45, audio_end=late_end)
+    assert ep.final_decided_s == pytest.approx(late_end)
+    assert ep.latency_s(False) == pytest.approx(late_end + D_S - ep.end_of_speech_s)
     ep = _run(_loud((10, 100)), 46)   # an even count: its last frame is the last step's
     assert ep.final_decided_s == pytest.approx(0.03 * 45 + 0.045 + 0.002)
     assert ep.speculative_fired_s == ()
@@ -214,3 +220,16 @@ def test_a_feature_test_sets_utterance_lasts_until_its_last_frame_has_arrived():
     assert f["seconds"] * 1000 == pytest.approx(f["frame_arrival_ms"][-1], abs=1e-9)
     assert 0 <= w["seconds"] - f["seconds"] < spec.hop_ms / 1000
     assert f["end_of_speech_ms"] <= w["end_of_speech_ms"] + f["frame_compute_ms"][-1] + 1e-9
+
+
+def test_a_forced_end_is_decided_no_earlier_than_the_audio_ends():
+    """A run record's end-pointers and its latency line share one end of the audio: a
+    forced decision waited only for the last whole frame, up to a frame before the file
+    ended (tiny on the shipped audio: 2,775 ms for a 2,799 ms file; a latency audit)."""
+    import azsim
+    d = azsim.simulate(model="tiny").to_dict()
+    forced = [(u, e) for u, e in zip(d["utterances"], d["endpoint"]["utterances"])
+              if e["final_forced"]]
+    assert forced
+    for u, e in forced:
+        assert e["final_decided_ms"] >= u["seconds"] * 1000 - 1e-6, (u["file"], e)

@@ -28,8 +28,9 @@ arrival times (``arrival_s[f]``, the end of the frame's audio). With D = ``downs
   loud analysis window of the whole utterance (an oracle, known only in hindsight).
 
 If the audio ends before the final end-pointer fires, the result is taken when the last
-decoder step's frame is done, and no earlier than the last frame's arrival, when the audio is
-known to have ended (``final_forced``): a file ends where a microphone would keep listening.
+decoder step's frame is done, and no earlier than the end of the audio, when it is known to
+have ended (``final_forced``): a file ends where a microphone would keep listening. (The
+audio's end, not its last whole frame's arrival, until the evening of 2026-12-06.)
 (A frame after the last decoder step ends at the encoder's time reduction and cannot change
 the text; until 2026-12-06 the decision waited for it to be computed.) ``tail_ms``
 appends that much digital silence to every utterance so that the end-pointers can fire.
@@ -173,14 +174,16 @@ class EndpointResult:
 def run_endpointers(loud: np.ndarray, hop_s: float, window_s: float, stack_frames: int,
                     stride: int, step_frames: np.ndarray, best_last_emit: np.ndarray,
                     best_id: np.ndarray, arrival_s: np.ndarray, finish_s: np.ndarray,
-                    final_s: float, speculative_s: float, downstream_s: float
-                    ) -> EndpointResult:
+                    final_s: float, speculative_s: float, downstream_s: float,
+                    audio_end_s: float | None = None) -> EndpointResult:
     """Run both end-pointers over one utterance (module docstring).
 
     ``loud[k]``: log-mel frame k is above the energy threshold. ``step_frames``,
     ``best_last_emit``, ``best_id``: per decoder step, its encoder input frame, the input
     frame of the best hypothesis' last emission (-1: none) and the identity of its text.
     ``arrival_s``/``finish_s``: per encoder input frame, from the cost stage's timeline.
+    ``audio_end_s``: when the audio ends (the file's whole length; default the last frame's
+    arrival), before which a forced decision cannot be taken.
     """
     n = len(arrival_s)
     loud_idx = np.flatnonzero(loud)
@@ -228,8 +231,12 @@ def run_endpointers(loud: np.ndarray, hop_s: float, window_s: float, stack_frame
     # (a frame after it ends at a time reduction and cannot change the text)
     end = (int(step_frames[-1]) if len(step_frames) else n - 1) if forced else final
     decided = float(finish_s[end]) if n else 0.0
-    if forced and n:   # not before the audio is known to have ended (review, 2026-12-06)
-        decided = max(decided, float(arrival_s[-1]))
+    if forced and n:   # not before the audio is known to have ended (review, 2026-12-06):
+        # at its end, which can be up to a frame after the last frame's arrival (the samples
+        # of a partial frame; a latency audit found one record holding both ends)
+        end_s = float(arrival_s[-1]) if audio_end_s is None else max(audio_end_s,
+                                                                      float(arrival_s[-1]))
+        decided = max(decided, end_s)
 
     # a speculation after the end (a forced end at the last decoder step, with the dropped
     # frame after it firing) came after the result was final: it saves nothing

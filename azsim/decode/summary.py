@@ -126,7 +126,8 @@ def report_sections(data: dict, *, cfg, utts, speech_seconds, results, costs, ti
         ep = run_endpointers(loud, hop_s, window_s, cfg.encoder.stack_frames, stride,
                              search.step_frames, search.best_last_emit, search.best_id,
                              tl.arrival_s, tl.finish_s, d.endpoint_final_ms / 1e3,
-                             d.endpoint_speculative_ms / 1e3, d.endpoint_downstream_ms / 1e3)
+                             d.endpoint_speculative_ms / 1e3, d.endpoint_downstream_ms / 1e3,
+                             audio_end_s=tl.audio_end_s)
         ms = (lambda s: None if s is None else s * 1e3)
         utt_ep.append({
             "file": u.name, "end_of_speech_ms": ms(ep.end_of_speech_s),

@@ -99,7 +99,7 @@ def branch_lines(report: dict) -> list[str]:
         f"({'resident' if c['resident'] else 'streamed'}): {b['cheap_share'] * 100:.1f} % of "
         f"{b['steps']} steps cheap, {b['full_share'] * 100:.1f} % full",
         f"          encoder MACs issued {e['macs_issued']:,} vs {e0['macs_issued']:,} without "
-        f"branching ({b['encoder_macs_issued_saved_share'] * 100:.1f} % saved), dense "
+        f"branching ({_change(b['encoder_macs_issued_saved_share'], 'fewer', 'more')}), dense "
         f"{e['macs_dense']:,} vs {e0['macs_dense']:,}; energy "
         f"{_change(b['energy_saved_share'], 'less', 'more')} "
         f"({abs(b['energy_saved_uj']):,.2f} uJ), cycles "

@@ -672,6 +672,39 @@ def test_relabel_writes_the_teachers_greedy_transcripts(tmp_path, shipped_test_h
         relabel_corpus(src, src, w, cfg)
 
 
+def test_relabel_keeps_the_transcript_when_the_teacher_spells_a_test_contact(
+        tmp_path, shipped_test_head, monkeypatch):
+    """Most names-test sentences hash to train, so the sentence filter let a teacher's
+    "call <test contact>" into training (a corpus audit, 2026-12-06, with a stub teacher
+    as here): a hypothesis naming a NEW_CONTACTS contact keeps the corpus's transcript."""
+    import json
+    import shutil
+
+    from azsim.config import load_model_config
+    from azsim.corpus.build import load_split, relabel_corpus
+    from azsim.corpus.grammar import NEW_CONTACTS
+    from azsim.corpus.synth import sentence_split
+    from azsim.model import float_ref
+    from azsim.model.vocab import make_vocab
+
+    cfg = load_model_config("small", [])
+    vocab = make_vocab(cfg.vocab, cfg.vocab_size)
+    spoken = next(f"call {n}" for n in NEW_CONTACTS if sentence_split(f"call {n}") == "train")
+    src = tmp_path / "src"
+    src.mkdir()
+    head = dict(np.load(shipped_test_head(2)))
+    np.savez(src / "train.npz", features=head["features"], offsets=head["offsets"],
+             texts=np.array(["call mom", "stop"]), voices=np.array(["en", "en"]))
+    shutil.copyfile(shipped_test_head(1), src / "dev.npz")
+    (src / "corpus.json").write_text(json.dumps({"seed": 1, "voice_split_seed": 0,
+                                                  "frontend": {"hop_ms": 10.0}}))
+    monkeypatch.setattr(float_ref, "recognize_many", lambda w, c, chunk: [
+        (None, vocab.encode(spoken)) for _ in chunk])
+    meta = relabel_corpus(tmp_path / "out", src, {}, cfg, teacher="stub")
+    assert list(load_split(tmp_path / "out", "train")["texts"]) == ["call mom", "stop"]
+    assert meta["relabeled"]["train"]["held_out_kept_source"] == 2
+
+
 def test_a_draw_into_a_folder_holding_a_corpus_is_refused(tmp_path):
     """A second draw wrote only its own splits: the first draw's names_train.npz stayed, and
     training read it (40 utterances, 6 in the second draw's held-out voices)."""

@@ -81,7 +81,9 @@ NEW_CONTACTS = ["priyanka", "siobhan", "thaddeus", "ximena", "oluwaseun", "barth
 # the 40 ``CONTACTS`` the prediction network learns a closed list and turns every unseen name
 # into a known one ("call kasimir" -> "call chris"), which no biasing bonus can undo. These
 # 363 names from many languages teach the model to spell a name from its sound; they are
-# disjoint from ``CONTACTS`` and ``NEW_CONTACTS`` (tested), so the names test stays unseen.
+# disjoint from ``CONTACTS`` and ``NEW_CONTACTS`` (tested), so the names test's spellings stay
+# unseen; not all its sounds: "casimir" here and the test's "kasimir" are one pronunciation
+# in espeak's en-us and en (README, the names test; a corpus audit, 2026-12-06).
 TRAIN_NAMES = [
     "aaron", "abigail", "adam", "adrian", "ahmed", "aiden", "aisha", "alan", "albert",
     "alexander", "alfie", "alice", "alina", "alistair", "amara", "amelia", "amir", "andre",

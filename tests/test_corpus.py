@@ -462,6 +462,28 @@ def test_a_request_with_a_pause_holds_that_much_silence_between_its_parts(tmp_pa
             synth.synthesize_with_pause(text, bad, 0.3, speaker, channel, 0, str(tmp_path))
 
 
+def test_the_snr_of_speech_with_a_pause_is_set_on_the_speech():
+    """The noise level was set against the speech's mean power with the pause in it, so a
+    1 s pause put the speech ~3 dB above its recorded SNR (a corpus audit, 2026-12-06)."""
+    from azsim.corpus import synth
+    sr = synth.SAMPLE_RATE_HZ
+    tone = np.sin(2 * np.pi * 440 * np.arange(sr // 2) / sr)
+    clean = np.concatenate([tone, np.zeros(sr), tone])      # 0.5 s, a 1 s pause, 0.5 s
+    channel = synth.Channel(0.0, "white", 10.0, 0.0, 0.5, 0.1)
+    lead = int(0.5 * sr)
+
+    def snr_db(x):
+        p_noise = np.mean(x[:lead] ** 2)
+        parts = np.concatenate([x[lead:lead + tone.size], x[lead + tone.size + sr:
+                                                            lead + 2 * tone.size + sr]])
+        return 10 * np.log10((np.mean(parts ** 2) - p_noise) / p_noise)
+
+    rng = np.random.default_rng
+    assert snr_db(synth.render(clean, channel, rng(0), pause=(tone.size, tone.size + sr))) \
+        == pytest.approx(10.0, abs=0.3)
+    assert snr_db(synth.render(clean, channel, rng(0))) > 11.5   # the pause counted as speech
+
+
 def test_pause_plan_gives_its_share_a_pause_inside_the_request_and_leaves_the_rest_alone():
     from azsim.corpus.build import pause_plan
 

@@ -266,8 +266,12 @@ def _noise(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
     return lfilter(b, a, white)
 
 
-def render(clean: np.ndarray, channel: Channel, rng: np.random.Generator) -> np.ndarray:
-    """Place speech in a room and in noise; returns float32 audio that does not clip."""
+def render(clean: np.ndarray, channel: Channel, rng: np.random.Generator,
+           pause: tuple[int, int] | None = None) -> np.ndarray:
+    """Place speech in a room and in noise; returns float32 audio that does not clip.
+    ``pause``: samples [start, stop) of the trimmed speech that are a silent pause, left out
+    of the speech power the SNR is set against (they lowered it, so speech with a 1 s pause
+    was ~3 dB above its recorded SNR; a corpus audit, 2026-12-06)."""
     speech = _trim(clean)
     if channel.rt60_s > 0:
         # Exponentially decaying noise impulse response: -60 dB after RT60 seconds.
@@ -283,7 +287,10 @@ def render(clean: np.ndarray, channel: Channel, rng: np.random.Generator) -> np.
     x = x / max(peak, 1e-9) * 10 ** (channel.gain_db / 20) * 0.9
     if channel.noise != "clean":
         noise = _noise(channel.noise, x.size, rng)
-        p_speech = np.mean(x[lead.size:lead.size + speech.size] ** 2) if speech.size else 1e-9
+        spoken = x[lead.size:lead.size + speech.size]
+        if pause is not None:
+            spoken = np.concatenate([spoken[:pause[0]], spoken[pause[1]:]])
+        p_speech = np.mean(spoken ** 2) if spoken.size else 1e-9
         noise *= np.sqrt(p_speech / max(np.mean(noise ** 2), 1e-20)
                          / 10 ** (channel.snr_db / 10))
         x = x + noise
@@ -306,7 +313,10 @@ def synthesize_with_pause(text: str, after_words: int, pause_s: float, speaker: 
     first = _trim(speak(" ".join(words[:after_words]), speaker, workdir))
     second = _trim(speak(" ".join(words[after_words:]), speaker, workdir))
     gap = np.zeros(int(round(pause_s * SAMPLE_RATE_HZ)))
-    return render(np.concatenate([first, gap, second]), channel, np.random.default_rng(seed))
+    # both parts trimmed already, so render's trim keeps the joined speech whole and the
+    # pause where it is placed here
+    return render(np.concatenate([first, gap, second]), channel, np.random.default_rng(seed),
+                  pause=(first.size, first.size + gap.size))
 
 
 def synthesize(text: str, speaker: Speaker, channel: Channel, seed: int,

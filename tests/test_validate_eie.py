@@ -499,3 +499,30 @@ def test_a_preset_name_in_a_suite_is_the_preset_beside_a_file_of_that_name(cli, 
     assert code in (0, None) and len(json.loads(out)["layers"]) == 9
     code, _, err = cli("validate", "./eie")
     assert code == 2 and "invalid TOML" in err
+
+
+def test_hardware_fields_validation_never_reads_are_refused(cli, tmp_path):
+    """A --set of a field no validation figure reads exited 0 with the same table (a CLI
+    audit, 2026-12-06): refused, and each such field does change nothing (checked by
+    running a small suite on hardware with it changed)."""
+    import dataclasses
+    import json
+
+    from azsim.validate.eie import run_suite
+    from azsim.validate.spec import UNUSED_HW_FIELDS, load_suite
+    suite = load_suite(str(_suite(tmp_path, "s.toml", "input_dim = 512\n"
+                                  "activation_density = 0.4")))
+    base = json.dumps(run_suite(suite).to_dict(), sort_keys=True, default=str)
+    changed = {"systolic_rows": 7, "systolic_cols": 5, "dataflow": "os",
+               "stream_tile_bytes": 64, "dram_bandwidth_gb_per_s": 0.001,
+               "dram_latency_ns": 1e6, "nonlinear_ops_per_cycle": 0.01,
+               "idle_leakage_share": 1.0}
+    assert set(changed) == set(UNUSED_HW_FIELDS)
+    for field, value in changed.items():
+        hw = dataclasses.replace(suite.hardware, **{field: value})
+        other = run_suite(dataclasses.replace(suite, hardware=hw)).to_dict()
+        other["hardware"] = json.loads(base)["hardware"]   # the config echoes the field
+        assert json.dumps(other, sort_keys=True, default=str) == base, field
+        _one_line = cli("validate", "eie", "--set", f"hw.{field}={json.dumps(value)}")
+        assert _one_line[0] == 2 and f"hw.{field}" in _one_line[2], _one_line
+        assert _one_line[2].count("\n") == 1, _one_line

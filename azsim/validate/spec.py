@@ -50,7 +50,7 @@ from typing import Any
 
 from azsim.config import load_hardware_config
 from azsim.config.loader import (build, from_folder, list_presets, override_key,
-                                 resolve_preset, split_overrides)
+                                 resolve_preset, shown_override, split_overrides)
 from azsim.config.schema import HardwareConfig
 from azsim.errors import ConfigError
 
@@ -263,11 +263,26 @@ def _clock_tree_mw(mw: float, hw: HardwareConfig, given: str) -> float:
     return mw * hw.clock_mhz / measured.clock_mhz * switching(hw) / switching(measured)
 
 
+# Hardware fields no validation figure reads: its layers are matrix-vector products on the PE
+# array from SRAM, with no DRAM, systolic array, nonlinear unit or time between frames. A
+# --set of one exited 0 with the same table (a CLI audit, 2026-12-06); tested to change
+# nothing (tests/test_validate_eie.py).
+UNUSED_HW_FIELDS = ("systolic_rows", "systolic_cols", "dataflow", "stream_tile_bytes",
+                    "dram_bandwidth_gb_per_s", "dram_latency_ns", "nonlinear_ops_per_cycle",
+                    "idle_leakage_share")
+
+
 def _hardware(name_or_path: str, overrides: Iterable[str], base_dir: Path | None
               ) -> HardwareConfig:
     """The suite's hardware config, which must be a PE array decoding SRAM-held streams."""
-    hw = load_hardware_config(_hardware_target(name_or_path, base_dir), [o for o in overrides
-                                       if override_key(o).startswith("hw.")])
+    mine = [o for o in overrides if override_key(o).startswith("hw.")]
+    for o in mine:
+        field = override_key(o)[len("hw."):]
+        if field in UNUSED_HW_FIELDS:
+            raise ConfigError(f"{shown_override(o)}: a validation suite's layers run on the PE "
+                              "array from SRAM, with no DRAM, systolic array, nonlinear unit "
+                              f"or idle time, so hw.{field} changes none of its figures")
+    hw = load_hardware_config(_hardware_target(name_or_path, base_dir), mine)
     wrong = []
     if hw.array != "pe":
         wrong.append(f"array = {hw.array!r}")

@@ -265,12 +265,22 @@ def test_aliases_are_rewritten_in_the_nbest(tiny):
     assert not any(trie.rewrite_spans(h.tokens) for h in r.nbest)
 
 
-def test_no_committed_slots_is_a_valid_setting():
+def test_no_committed_slots_is_a_valid_setting(tmp_path):
     """The README's "per-character bonus alone" is `context_committed_slots=0`, which the
-    search handles; the schema's range began at 1 and refused it (decoding audit)."""
+    search handles; the schema's range began at 1 and refused it (decoding audit). Without
+    phrases it changes nothing, so it is refused there (a CLI audit, 2026-12-06)."""
     from azsim import config as cfgmod
-    cfg = cfgmod.load_model_config("tiny", ["model.decode.context_committed_slots=0"])
+    from azsim.errors import ConfigError
+    ctx = tmp_path / "ctx.txt"
+    ctx.write_text("call mom\n")
+    cfg = cfgmod.load_model_config("tiny", ["model.decode.context_committed_slots=0",
+                                            f"model.decode.context_file={ctx}",
+                                            "model.decode.beam=4"])
     assert cfg.decode.context_committed_slots == 0
+    for setting in ("context_committed_slots=0", "context_ilm_weight=0.5",
+                    "context_ilm_cap_nats=2"):
+        with pytest.raises(ConfigError, match="without it nothing is biased"):
+            cfgmod.load_model_config("tiny", [f"model.decode.{setting}"])
 
 
 def test_internal_lm_rows_are_reserved_with_the_cache_entries():

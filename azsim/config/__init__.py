@@ -130,13 +130,19 @@ def _load(kind: str, cls: type, root: str, name_or_path: str | Path,
     return instance
 
 
+_CONTEXT_SETTINGS = ("model.decode.context_weight", "model.decode.context_ilm_weight",
+                     "model.decode.context_ilm_cap_nats", "model.decode.context_committed_slots")
+
+
 def _refuse_a_bonus_without_phrases(overrides) -> None:
     """``model.decode.context_weight`` (``--context-weight``) is the bonus of the biasing
     phrases: with none (no ``model.decode.context_file``, ``--context``) it would change
     nothing. Checked here, so that ``azsim sweep`` refuses it as run and eval do (until
     2026-12-06 a sweep over it stored identical points)."""
     for text in overrides:
-        if override_key(text) == "model.decode.context_weight":
+        # the bonus and every other setting of the biasing (the density-ratio weight and
+        # cap, the committed slots) changed nothing without phrases (a CLI audit, 2026-12-06)
+        if override_key(text) in _CONTEXT_SETTINGS:
             raise ConfigError(f"{shown_override(text)}: the bonus of the biasing phrases needs "
                               + as_called("--context FILE (model.decode.context_file: the "
                                           "phrases, with --beam >= 2)",

@@ -121,13 +121,8 @@ def sweep(spec_file, model, weights, hardware, audio, testset, utterances, sets,
 
     jobs = jobs or os.cpu_count() or 1
     if not dry_run:   # before every point is validated (4 s for 4,000 points; a CLI audit)
-        # (not check_writable: the database is also this command's input, to --resume)
-        parent = os.path.dirname(os.path.abspath(results))
-        if os.path.isdir(results):
-            raise AzsimError(f"--results {results}: is a folder; give a results database file")
-        if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
-            raise AzsimError(f"--results {results}: folder {parent} does not exist or is not "
-                             "writable")
+        from .sweep.store import check_results_path
+        check_results_path(results)
     args = (spec_file, model, weights, hardware, audio, testset, utterances, sets, zips,
             results, resume, jobs, executor, scheduler, dry_run, max_points)
     if dry_run or executor != "local":

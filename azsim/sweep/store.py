@@ -77,21 +77,27 @@ class StoredPoint:
     source: str = ""      # the database it was read from, for errors that name it
 
 
+def check_results_path(path: str, option: str = "--results") -> None:
+    """That a results database can be created or written at ``path`` (``azsim sweep`` asks
+    before it validates its points, and :class:`ResultStore` when it opens one)."""
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise ResultsError(f"{option} {path}: is a folder, expected a database file")
+    if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
+        # WAL mode keeps PATH-wal and PATH-shm beside the database: the folder must be
+        # writable, not only the file.
+        raise ResultsError(f"{option} {path}: folder {parent} does not exist or is not "
+                           "writable")
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise ResultsError(f"{option} {path}: file is not writable")
+
+
 class ResultStore:
     """A results database opened for writing by the sweep's parent process."""
 
     def __init__(self, path: str, *, option: str = "--results") -> None:
         self.path = path
-        parent = os.path.dirname(os.path.abspath(path))
-        if os.path.isdir(path):
-            raise ResultsError(f"{option} {path}: is a folder, expected a database file")
-        if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
-            # WAL mode keeps PATH-wal and PATH-shm beside the database: the folder must be
-            # writable, not only the file.
-            raise ResultsError(f"{option} {path}: folder {parent} does not exist or is not "
-                               "writable")
-        if os.path.exists(path) and not os.access(path, os.W_OK):
-            raise ResultsError(f"{option} {path}: file is not writable")
+        check_results_path(path, option)
         had_file = os.path.exists(path)
         existing = os.path.isfile(path) and os.path.getsize(path) > 0
         self._db = None

@@ -10,7 +10,9 @@ I16_MAX = 32767
 
 @jit
 def requantize_scalar(acc, mult, shift, lo, hi):
-    """round(acc * mult / 2^shift), saturated to [lo, hi]; acc, mult, shift are integers."""
+    """round(acc * mult / 2^shift), saturated to [lo, hi]; acc, mult, shift are integers,
+    ``shift`` in 1..62 as :func:`azsim.compress.quantize.quantize_multiplier` makes it (the
+    rounding term ``1 << (shift - 1)`` is undefined at 0, the shift at 64 and more)."""
     v = (np.int64(acc) * np.int64(mult) + (np.int64(1) << np.int64(shift - 1))) >> np.int64(shift)
     if v < lo:
         return np.int64(lo)
@@ -21,7 +23,8 @@ def requantize_scalar(acc, mult, shift, lo, hi):
 
 @jit
 def requantize_i32(acc, mult, shift, lo, hi, out):
-    """Per-channel requantization of an int32 vector ``acc`` into ``out`` (any int dtype).
+    """Per-channel requantization of an int32 vector ``acc`` into ``out``, an int array whose
+    dtype holds [lo, hi] (a narrower one would wrap the saturated value).
 
     ``mult`` and ``shift`` are per-channel arrays of the same length as ``acc``.
     """

@@ -20,24 +20,64 @@ def test_small_preset_resolves_to_the_shipped_trained_weights():
     assert path.stat().st_size < 8 * 1024 * 1024
 
 
+def _logits_along_the_integer_path(qm, w, cfg, res, enc_f):
+    """The integer joint's logits (nats) and the float joint's on the float encoder output
+    and the float prediction network fed the integer decode's labels, step by step."""
+    from azsim.compress.ptq import LOGIT_FRAC_BITS
+    from azsim.execute import integer
+    from azsim.execute.events import EventLog
+    from azsim.model.vocab import BLANK
+    log = EventLog(integer.layer_infos(qm), res.n_frames)
+    pred = integer._Predictor(qm, log)
+    pred.step(BLANK, 0)
+    pu, state = float_ref.prediction_step(w, cfg, BLANK, None)
+    out_i, out_f = [], []
+    logits = np.empty(qm.joint_out.q.shape[0], np.int32)
+    for t in range(res.enc_out.shape[0]):
+        z_enc = integer.joint_enc_step(qm, log, res.enc_out[t], 0)
+        for _ in range(cfg.decode.max_symbols_per_frame):
+            best = integer.joint_out_step(qm, log, z_enc, pred.z_pred, 0, logits)
+            out_i.append(logits.astype(np.float64) / 2 ** LOGIT_FRAC_BITS)
+            out_f.append(float_ref.joint(w, enc_f[t], pu))
+            if best == BLANK:
+                break
+            pred.step(best, 0)
+            pu, state = float_ref.prediction_step(w, cfg, best, state)
+    return np.concatenate(out_i), np.concatenate(out_f)
+
+
 def test_integer_inference_agrees_with_the_float_model_on_held_out_speech():
+    """Encoder outputs, logits and transcripts of the integer model against the float one.
+    The bounds sit near what is measured (encoder cosine >= 0.998, logits 1.2 % off, slope
+    0.998, no word changed on these 16 utterances), so that a broken stage fails: with the
+    looser bounds of before (cosine 0.98, 8 % word edits, no logit check), halved logits
+    (one bit of the output shift) and truncating requantization both passed (an integer
+    audit, 2026-12-06); greedy decoding ignores the logits' scale, a beam search does not."""
     cfg = load_model_config("small", [])
     w = model_weights(cfg)
     qm = quantize_model(w, cfg, calibrate(w, cfg, calibration_utterances(cfg)), 8)
     vocab = make_vocab(cfg.vocab, cfg.vocab_size)
     test = load_testset("test", cfg)
     edits = words = 0
-    for utt in test.utterances[:16]:
+    all_i, all_f = [], []
+    for k, utt in enumerate(test.utterances[:16]):
         enc_f, tok_f = float_ref.recognize(w, cfg, utt.features)
         res = run_utterance(qm, utt.features)
         enc_i = res.enc_out.astype(np.float64) * res.enc_scale
         cos = np.sum(enc_f * enc_i) / (np.linalg.norm(enc_f) * np.linalg.norm(enc_i))
-        assert cos > 0.98, utt.name
+        assert cos > 0.995, utt.name
         hyp_f, hyp_i = vocab.decode(tok_f).split(), vocab.decode(res.tokens).split()
         edits += edit_distance(hyp_f, hyp_i)
         words += max(1, len(hyp_f))
+        if k < 8:
+            li, lf = _logits_along_the_integer_path(qm, w, cfg, res, enc_f)
+            all_i.append(li)
+            all_f.append(lf)
     # int8 rounding may flip an occasional close decision, not the transcripts.
-    assert edits / words <= 0.08
+    assert edits / words <= 0.02
+    li, lf = np.concatenate(all_i), np.concatenate(all_f)
+    assert np.linalg.norm(li - lf) / np.linalg.norm(lf) <= 0.03
+    assert (li @ lf) / (lf @ lf) == pytest.approx(1.0, abs=0.05)    # the logits' scale
 
 
 def test_eval_reports_the_zeros_the_weights_carry(tmp_path):

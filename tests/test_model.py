@@ -208,8 +208,12 @@ def test_loader_rejects_corrupt_and_versionless_files(tmp_path, tiny):
     np.savez(old, **generate_weights(cfg))
     with pytest.raises(WeightsError, match="format_version"):
         load_weights(old, cfg)
-    with pytest.raises(WeightsError, match="not found"):
+    with pytest.raises(WeightsError, match="missing.npz: no such weights file"):
         load_weights(tmp_path / "missing.npz", cfg)
+    # a path that looks like a shipped name is named as typed, with the shipped names (it
+    # read "small: weights file not found"; a CLI audit, 2026-12-06)
+    with pytest.raises(WeightsError, match=r"^\./small: no such .*small-qat4"):
+        load_weights("./small", cfg)
 
 
 @pytest.mark.parametrize("n,k,stride", [(10, 3, 3), (10, 4, 3), (3, 4, 3), (4, 4, 3), (11, 1, 1)])

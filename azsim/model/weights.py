@@ -272,13 +272,19 @@ def load_weights(path, cfg, allow_encoder_only: bool = False,
     if str(path) == "":   # Path("") would be the current folder
         raise WeightsError(f"weights file {str(path)!r}: the path is empty; give a weights .npz "
                            "file or a shipped name such as small")
+    given = str(path)   # as typed: Path("./small") would print as "small", a shipped name
     path = Path(path)
     wanted = "give a weights .npz file or a shipped name such as small"
-    found = path_kind(path, str(path), WeightsError, wanted)
+    found = path_kind(path, given, WeightsError, wanted)
     if found == "folder":
-        raise WeightsError(f"{path}: is a folder; {wanted}")
+        raise WeightsError(f"{given}: is a folder; {wanted}")
     if found != "file":
-        raise WeightsError(f"{path}: weights file not found")
+        import importlib.resources
+        shipped = sorted(p.name[:-4] for p in (importlib.resources.files("azsim") / "data"
+                                                / "models").iterdir()
+                         if p.name.endswith(".npz"))
+        raise WeightsError(f"{given}: no such weights file (a path; the shipped sets are "
+                           f"named without one: {', '.join(shipped)})")
     arrays = read_npz(path, str(path), WeightsError,
                       "a weights file is an .npz archive of named float32 arrays "
                       "(numpy.savez, azsim train, azsim soup)")

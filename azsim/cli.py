@@ -340,11 +340,11 @@ def run(model, weights, hardware, audio, testset, utterances, bits, sparsity, pr
         _save_lattices(data, lattice_dir, list(audio), json_dest)
 
 
-# What encoding given integer codes (azsim compress --weights) reads of the model config.
-# what `azsim compress` calibrates gptq and obs pruning on, as it says in its output
+# What `azsim compress` calibrates gptq and obs pruning on, as it says in its output.
 CALIBRATION_NOTE = ("the shipped dev calibration set, as azsim eval and azsim run --test are "
                     "(azsim run on WAV files calibrates on its shipped WAVs, so its gptq and "
                     "obs codes, and their bytes, differ)")
+# What encoding given integer codes (azsim compress --weights) reads of the model config.
 _RAW_CODES_SETTINGS = ("model.weight_bits", "model.pointer_bits", "model.rle_index_bits")
 
 

@@ -516,7 +516,7 @@ def make_figure(kind: str, points, *, where: Mapping[str, Any] | None = None,
         _suptitle(fig, f"{fig.get_suptitle()}\n{n} failed point{'' if n == 1 else 's'} not "
                        "drawn ('azsim results export' lists the errors)")
     mixed = analysis.versions_note(rows)
-    if mixed:   # the CLI also says it (a title is easy to miss)
+    if mixed:   # in the title (azsim report prints it in full)
         _suptitle(fig, f"{fig.get_suptitle()}\n{mixed.split(';')[0]}")
     return fig
 

@@ -180,6 +180,27 @@ def test_loud_frames_track_the_noise_floor():
     assert not loud[:50].any() and loud[50:].all()
 
 
+def test_endpoint_floor_example_finds_todays_floor_broken_by_leading_zeros(capsys):
+    """examples/endpoint_floor.py end to end (espeak-ng): its db-mean row is today's rule,
+    which 30 ms of digital zeros before a noisy request throws off (the documented
+    limitation), while the windowed median floor is not thrown off by them."""
+    import importlib.util
+    import shutil
+    from pathlib import Path
+    shutil.which("espeak-ng") or pytest.skip("espeak-ng not installed")
+    path = Path(__file__).parents[1] / "examples" / "endpoint_floor.py"
+    spec = importlib.util.spec_from_file_location("endpoint_floor", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    e = np.array([-150.0] * 3 + [-40.0] * 40 + [-10.0] * 20 + [-40.0] * 40)
+    assert module.RULES["db-mean"](e)[3:43].all()          # the noise after zeros stays loud
+    assert not module.RULES["db-median"](e)[13:43].any()   # a floor of the noise
+    assert module.main(["--utterances", "12", "--zeros-ms", "0", "30"]) == 0
+    rows = {(r[0], r[1]): r for r in (line.split() for line in
+                                      capsys.readouterr().out.splitlines()) if len(r) == 6}
+    assert int(rows[("30", "db-mean")][5]) > int(rows[("30", "db-median")][5])
+
+
 def test_endpoint_pauses_example_counts_cut_offs_on_real_speech(capsys):
     """examples/endpoint_pauses.py end to end (espeak-ng): with no pause inside the requests the
     600 ms final end-pointer never fires before the end of speech; with a 1.5 s pause inside

@@ -244,15 +244,17 @@ def test_compress_save_failure_keeps_the_table(cli, tmp_path):
     assert "dense" in out and "exact" in out      # the table was printed first
 
 
-def _with_file_size_limit(kib: int, *argv: str):
+def _with_file_size_limit(kib: int, *argv: str, cwd):
     """``azsim ARGV`` in a shell whose files may grow to ``kib`` KiB (ulimit -f): a write
-    that fails part-way, as a full disk does."""
+    that fails part-way, as a full disk does. ``cwd`` a scratch folder: "python -m" puts
+    the working directory first on sys.path, and the source tree's azsim is not the
+    installed package (test_bad_files.py)."""
     import shlex
     import subprocess
     import sys
     cmd = " ".join(shlex.quote(a) for a in (sys.executable, "-m", "azsim", *argv))
     return subprocess.run(["bash", "-c", f"ulimit -f {kib}; {cmd}"], capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=300, cwd=cwd)
 
 
 def test_a_failed_decode_out_or_plot_leaves_the_old_file_whole(cli, tmp_path, results_db_small):
@@ -268,7 +270,7 @@ def test_a_failed_decode_out_or_plot_leaves_the_old_file_whole(cli, tmp_path, re
     code, _, err = cli("decode", stream, "--out", str(good))
     before = good.read_bytes()
     assert code in (0, None) and len(before) > 30 * 1024, (err, len(before))
-    r = _with_file_size_limit(20, "decode", stream, "--out", str(good))
+    r = _with_file_size_limit(20, "decode", stream, "--out", str(good), cwd=tmp_path)
     assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
     assert "--out" in r.stderr and "cannot write (" in r.stderr and "None" not in r.stderr
     assert good.read_bytes() == before
@@ -277,7 +279,8 @@ def test_a_failed_decode_out_or_plot_leaves_the_old_file_whole(cli, tmp_path, re
     before = image.read_bytes()
     assert code in (0, None), err
     r = _with_file_size_limit(max(len(before) // 1024 - 8, 4), "plot", results_db_small,
-                              "--kind", "pareto", "--dpi", "600", "-o", str(image))
+                              "--kind", "pareto", "--dpi", "600", "-o", str(image),
+                              cwd=tmp_path)
     assert r.returncode == 2 and "cannot write" in r.stderr, r.stderr
     assert image.read_bytes() == before
 

@@ -53,7 +53,7 @@ def _windowed_floor(values: np.ndarray, reduce) -> np.ndarray:
         floor[k] = reduce(values[:k + 1])
     if n >= w:
         windows = np.lib.stride_tricks.sliding_window_view(values, w)
-        floor[w - 1:] = np.minimum.accumulate(np.array([reduce(x) for x in windows]))
+        floor[w - 1:] = np.minimum.accumulate(reduce(windows, axis=1))
     return floor
 
 

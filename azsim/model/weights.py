@@ -279,10 +279,8 @@ def load_weights(path, cfg, allow_encoder_only: bool = False,
     if found == "folder":
         raise WeightsError(f"{given}: is a folder; {wanted}")
     if found != "file":
-        import importlib.resources
-        shipped = sorted(p.name[:-4] for p in (importlib.resources.files("azsim") / "data"
-                                                / "models").iterdir()
-                         if p.name.endswith(".npz"))
+        from .loading import shipped_weights_dir   # it imports this module
+        shipped = sorted(p.stem for p in shipped_weights_dir().glob("*.npz"))
         raise WeightsError(f"{given}: no such weights file (a path; the shipped sets are "
                            f"named without one: {', '.join(shipped)})")
     arrays = read_npz(path, str(path), WeightsError,

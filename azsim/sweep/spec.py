@@ -401,9 +401,9 @@ def build_spec(*, model: str | None, hw: str | None, audio: Sequence[str] | None
 def _weights_ref(name: str) -> str:
     """A shipped weights set's name as given (as run and eval take it; the sweep made it a
     path in the current folder, "cannot read"; a CLI audit, 2026-12-06), a file absolute."""
-    from ..model.loading import resolve_weights_path, shipped_weights_dir
-    shipped = resolve_weights_path(None, name)
-    return name if str(shipped).startswith(str(shipped_weights_dir())) else os.path.abspath(name)
+    from ..model.loading import resolve_weights_path
+    # a shipped name resolves to its file in the package; anything else comes back as given
+    return name if resolve_weights_path(None, name) != name else os.path.abspath(name)
 
 
 def _absolute_if_file(name: str) -> str:

@@ -33,6 +33,7 @@ import numpy as np
 
 from azsim import simulate
 from azsim.corpus import build, synth
+from azsim.decode.endpoint import NOISE_FLOORS
 from azsim.errors import AzsimError
 from azsim.model.audio import write_wav
 
@@ -69,6 +70,8 @@ def main(argv=None) -> int:
     ap.add_argument("--weights", default=None,
                     help="a weights .npz of the model's architecture (e.g. a training run's)")
     ap.add_argument("--seed", type=int, default=31)
+    ap.add_argument("--noise-floor", choices=NOISE_FLOORS, default="mean",
+                    help="model.decode.endpoint_noise_floor (azsim.decode.endpoint)")
     args = ap.parse_args(argv)
     try:
         synth.espeak_binary()
@@ -77,7 +80,8 @@ def main(argv=None) -> int:
         return 2
     weights = f" ({args.weights})" if args.weights else ""
     print(f"model {args.model}{weights}, greedy; final end-pointer {args.final_ms:g} ms, "
-          f"downstream {args.downstream_ms:g} ms, 1000 ms of silence appended; {args.utterances} held-out "
+          f"downstream {args.downstream_ms:g} ms, noise floor {args.noise_floor}, "
+          f"1000 ms of silence appended; {args.utterances} held-out "
           "requests (test voices, test-bucket sentences) per pause")
     head = (f"{'pause':>6} {'spec':>5} {'fires':>5} {'resets':>6} {'reset %':>7} {'cut':>4} "
             f"{'lat ms':>7} {'w/ spec':>7} {'saved':>6} {'WER %':>6}")
@@ -93,7 +97,8 @@ def main(argv=None) -> int:
                     f"model.decode.endpoint_final_ms={args.final_ms}",
                     f"model.decode.endpoint_speculative_ms={spec}",
                     f"model.decode.endpoint_downstream_ms={args.downstream_ms}",
-                    "model.decode.endpoint_tail_ms=1000"])
+                    "model.decode.endpoint_tail_ms=1000",
+                    f"model.decode.endpoint_noise_floor=\"{args.noise_floor}\""])
                 ep = report.data["endpoint"]
                 fmt = (lambda v: "-" if v is None else f"{v:.1f}")
                 print(f"{pause:>6g} {spec:>5g} {ep['speculative_fires']:>5} {ep['resets']:>6} "

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from azsim.config import load_model_config
-from azsim.decode.endpoint import (NOISE_SMOOTH_FRAMES, frame_energy_db, loud_frames,
-                                   run_endpointers, speech_seconds, with_tail)
+from azsim.decode.endpoint import (NOISE_SMOOTH_FRAMES, digital_silence_db, frame_energy_db,
+                                   loud_frames, run_endpointers, speech_seconds, with_tail)
 from azsim.model.audio import shipped_audio_paths
 from azsim.model.frontend import log_mel
 from azsim.model.loading import frontend_spec, load_utterances
@@ -180,6 +180,97 @@ def test_loud_frames_track_the_noise_floor():
     assert not loud[:50].any() and loud[50:].all()
 
 
+def _median_after_zeros_reference(e, silence_db):
+    """The "median-after-zeros" floor by brute force: from the first frame above digital
+    silence on, the median of the frames so far for the first 9, then the lowest median of any
+    full 10-frame window ending at or before the frame."""
+    w = NOISE_SMOOTH_FRAMES
+    floor = np.full(len(e), np.inf)
+    live = [i for i, x in enumerate(e) if x > silence_db + 1e-3]
+    if not live:
+        return floor
+    s = live[0]
+    for t in range(s, len(e)):
+        if t - s + 1 < w:
+            floor[t] = np.median(e[s:t + 1])
+        else:
+            floor[t] = min(np.median(e[j - w + 1:j + 1]) for j in range(s + w - 1, t + 1))
+    return floor
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_median_after_zeros_floor_matches_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    sil = -83.8
+    parts = [np.full(rng.integers(0, 15), sil),                  # leading zeros (maybe none)
+             -40 + rng.normal(0, 2, rng.integers(0, 25)),         # noise
+             np.full(rng.integers(0, 4), sil),                    # a gap of zeros, after live
+             -15 + rng.normal(0, 6, rng.integers(1, 30))]         # speech
+    e = np.concatenate(parts)
+    for energy_db, margin_db in ((-60.0, 10.0), (-100.0, 3.0)):
+        want = e >= np.maximum(energy_db, _median_after_zeros_reference(e, sil) + margin_db)
+        got = loud_frames(e, energy_db, margin_db, "median-after-zeros", sil)
+        np.testing.assert_array_equal(got, want)
+        # causal: a prefix decides its frames as the whole does
+        cut = e.size // 2
+        np.testing.assert_array_equal(
+            loud_frames(e[:cut], energy_db, margin_db, "median-after-zeros", sil), got[:cut])
+
+
+def test_median_after_zeros_keeps_noise_quiet_after_leading_zeros():
+    """Real audio through the frontend: 100 ms of digital zeros, then noise around a tone burst
+    (the "speech"). Today's floor sets on the zeros and keeps the noise loud to the end of the
+    file (the documented limitation); median-after-zeros tracks the noise, so the last loud
+    frame is the burst's."""
+    cfg = load_model_config("tiny")
+    spec = frontend_spec(cfg)
+    sr = spec.sample_rate_hz
+    rng = np.random.default_rng(0)
+    t = np.arange(int(0.5 * sr)) / sr
+    burst = 0.3 * np.sin(2 * np.pi * 440 * t)
+    noise = lambda n: 0.003 * rng.standard_normal(n)           # about -50 dB
+    x = np.concatenate([np.zeros(int(0.1 * sr)), noise(int(0.5 * sr)), burst + noise(t.size),
+                        noise(int(0.8 * sr))]).astype(np.float32)
+    e = frame_energy_db(log_mel(x, spec), spec)
+    sil = digital_silence_db(spec)
+    assert e[:5].max() == pytest.approx(sil, abs=1e-6)          # zeros are digital silence
+    hop = spec.hop_ms / 1000
+    burst_end_frame = int(round(1.1 / hop))
+    today = np.flatnonzero(loud_frames(e, -60.0, 10.0))
+    assert today[-1] >= e.size - 5                              # the noise stays loud
+    new = np.flatnonzero(loud_frames(e, -60.0, 10.0, "median-after-zeros", sil))
+    assert abs(new[-1] - burst_end_frame) <= 3                  # the burst's end, +-30 ms
+    assert not np.isin(np.arange(15, 55), new).any()            # the noise before it is quiet
+    # without the zeros both rules agree on where the burst ends
+    e0 = frame_energy_db(log_mel(x[int(0.1 * sr):], spec), spec)
+    a = np.flatnonzero(loud_frames(e0, -60.0, 10.0))[-1]
+    b = np.flatnonzero(loud_frames(e0, -60.0, 10.0, "median-after-zeros", sil))[-1]
+    assert abs(a - b) <= 1
+
+
+def test_median_after_zeros_edge_cases():
+    sil = -83.8
+    # all digital silence: no floor, every frame quiet (even under a -100 dB threshold)
+    assert not loud_frames(np.full(30, sil), -100.0, 10.0, "median-after-zeros", sil).any()
+    assert loud_frames(np.zeros(0), -60.0, 10.0, "median-after-zeros", sil).size == 0
+    with pytest.raises(ValueError, match="silence_db"):
+        loud_frames(np.zeros(3), -60.0, 10.0, "median-after-zeros")
+    with pytest.raises(ValueError, match="mean, median-after-zeros"):
+        loud_frames(np.zeros(3), -60.0, 10.0, "minimum")
+    # the default rule is unchanged by the new argument
+    e = np.random.default_rng(1).normal(-40, 5, 40)
+    np.testing.assert_array_equal(loud_frames(e, -60.0, 10.0, "mean", sil),
+                                  loud_frames(e, -60.0, 10.0))
+
+
+def test_endpoint_noise_floor_setting_is_checked_and_reported():
+    from azsim.errors import AzsimError
+    with pytest.raises(AzsimError, match="endpoint_noise_floor"):
+        load_model_config("tiny", ['model.decode.endpoint_noise_floor="minimum"'])
+    cfg = load_model_config("tiny", ['model.decode.endpoint_noise_floor="median-after-zeros"'])
+    assert cfg.decode.endpoint_noise_floor == "median-after-zeros"
+
+
 def test_endpoint_floor_example_finds_todays_floor_broken_by_leading_zeros(capsys):
     """examples/endpoint_floor.py end to end (espeak-ng): its db-mean row is today's rule,
     which 30 ms of digital zeros before a noisy request throws off (the documented
@@ -195,6 +286,9 @@ def test_endpoint_floor_example_finds_todays_floor_broken_by_leading_zeros(capsy
     e = np.array([-150.0] * 3 + [-40.0] * 40 + [-10.0] * 20 + [-40.0] * 40)
     assert module.RULES["db-mean"](e)[3:43].all()          # the noise after zeros stays loud
     assert not module.RULES["db-median"](e)[13:43].any()   # a floor of the noise
+    # azsim's option: zeros at digital silence's level never set the floor
+    e[:3] = module.SILENCE_DB
+    assert not module.RULES["median-after-zeros"](e)[13:43].any()
     assert module.main(["--utterances", "12", "--zeros-ms", "0", "30"]) == 0
     rows = {(r[0], r[1]): r for r in (line.split() for line in
                                       capsys.readouterr().out.splitlines()) if len(r) == 6}

@@ -174,6 +174,13 @@ class DecodeConfig:
     endpoint_noise_margin_db: float = _field(
         "frames less than this far above the tracked noise floor also count as quiet, dB",
         10.0, range=(0.0, 100.0))
+    endpoint_noise_floor: str = _field(
+        "how the noise floor is tracked: 'mean', the lowest 100 ms mean of dB energies so far "
+        "(a file opening with 30 ms or more of digital zeros keeps its noise loud); "
+        "'median-after-zeros', the lowest median of full 100 ms windows from the first frame "
+        "that is not digital silence (holds with leading zeros; worse on noiseless "
+        "recordings; azsim.decode.endpoint)", "mean",
+        choices=("mean", "median-after-zeros"))
     endpoint_tail_ms: float = _field(
         "digital silence appended to every utterance so the end-pointers can fire, ms", 0.0,
         range=(0.0, 60000.0))

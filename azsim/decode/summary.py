@@ -19,7 +19,7 @@ from ..model.metrics import phrase_counts
 from ..model.vocab import make_vocab
 from .beam import IlmDiscount, make_decoder
 from .context import ContextTrie, context_input, load_context
-from .endpoint import frame_energy_db, loud_frames, run_endpointers
+from .endpoint import digital_silence_db, frame_energy_db, loud_frames, run_endpointers
 from .lattice import build_lattice, serialize
 from .scores import SCORE_FRAC_BITS, q_to_nats
 
@@ -122,7 +122,8 @@ def report_sections(data: dict, *, cfg, utts, speech_seconds, results, costs, ti
                         "nodes": lat.n_nodes, "edges": len(lat.edges), "words": len(lat.words),
                         "azl_base64": base64.b64encode(raw).decode("ascii")})
         loud = loud_frames(frame_energy_db(u.features, spec), d.endpoint_energy_db,
-                           d.endpoint_noise_margin_db)
+                           d.endpoint_noise_margin_db, d.endpoint_noise_floor,
+                           digital_silence_db(spec))
         ep = run_endpointers(loud, hop_s, window_s, cfg.encoder.stack_frames, stride,
                              search.step_frames, search.best_last_emit, search.best_id,
                              tl.arrival_s, tl.finish_s, d.endpoint_final_ms / 1e3,
@@ -174,6 +175,7 @@ def report_sections(data: dict, *, cfg, utts, speech_seconds, results, costs, ti
         "final_ms": d.endpoint_final_ms, "speculative_ms": d.endpoint_speculative_ms,
         "lead_ms": d.endpoint_final_ms - d.endpoint_speculative_ms,
         "energy_db": d.endpoint_energy_db, "noise_margin_db": d.endpoint_noise_margin_db,
+        "noise_floor": d.endpoint_noise_floor,
         "tail_ms": d.endpoint_tail_ms,
         "downstream_ms": d.endpoint_downstream_ms,
         "final_fired": sum(not x["final_forced"] for x in utt_ep),

@@ -157,6 +157,8 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # the shipped test set, 11.75 % pooled) and 1 epoch on runs/o41, drawn at the grammar the
     # parent and the test sets were made with (12 min: 10.30 / 11.66 %); averaged 9.99 /
     # 11.62 %, which passed the rule set before the run (README, E7).
+    # From E32's small on runs/o44 (E33, ``--threads 1``, 15.6 min): 11.38 % at 4 bits on
+    # dv31 against the clipped-range start's 11.37 %; averaged with it 13.30 %. Not shipped.
     "small-qat4-gptq": (TrainConfig(epochs=1.0, lr=1e-4, final_lr=5e-6, warmup_steps=50,
                                     qat_bits=4, acos_weight=0.05, acos_ramp=0.6, kd_weight=0.1,
                                     gptq_init=True, threads=2, dev_limit=150),

@@ -178,6 +178,13 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # runs' 14.9 and 14.8 %, but 3,214 and 3,293 word errors over d22 dev, d23 dev and t25
     # test against their 3,207 and 3,296: no gain where it counts; not shipped.
     "small-qat4-gptq-mse-lsq": (replace(_QAT4_GPTQ_MSE, step_lr=1e-3), "small"),
+    # The same with the absolute-cosine regularizer 100 and 1,000 times stronger: at 0.05
+    # its gradient is ~0.3 % of the loss's (README, "Known training defects"), so the shipped
+    # QAT is in effect straight-through QAT; these test whether a regularizer that acts (as
+    # Nguyen et al., Interspeech 2020, describe: in-training weights close to the levels)
+    # helps at 4 bits (E34, docs/preregistration/2026-12-07-session28.md).
+    "small-qat4-gptq-mse-acos5": (replace(_QAT4_GPTQ_MSE, acos_weight=5.0), "small"),
+    "small-qat4-gptq-mse-acos50": (replace(_QAT4_GPTQ_MSE, acos_weight=50.0), "small"),
     # 80 % sparse: 1.5 epochs of Zhu & Gupta's cubic schedule (a pruning step every 50 steps)
     # and 1 epoch at the final mask, with both threads. One epoch with 0.6 of it pruning
     # (the first version) drove the training loss from 2 to 15 and dev WER to 55 %.

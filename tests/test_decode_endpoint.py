@@ -264,7 +264,12 @@ def test_median_after_zeros_edge_cases():
 
 
 def test_endpoint_noise_floor_setting_is_checked_and_reported():
+    import dataclasses
+    from azsim.config.schema import DecodeConfig
+    from azsim.decode.endpoint import NOISE_FLOORS
     from azsim.errors import AzsimError
+    field = {f.name: f for f in dataclasses.fields(DecodeConfig)}["endpoint_noise_floor"]
+    assert field.metadata["choices"] == NOISE_FLOORS      # the setting offers what exists
     with pytest.raises(AzsimError, match="endpoint_noise_floor"):
         load_model_config("tiny", ['model.decode.endpoint_noise_floor="minimum"'])
     cfg = load_model_config("tiny", ['model.decode.endpoint_noise_floor="median-after-zeros"'])

@@ -113,6 +113,10 @@ def test_the_end_pointer_line_shows_when_the_run_sets_the_end_pointers(cli):
                  ["--set", "model.decode.endpoint_final_ms=500"]):
         code, out, _ = cli("run", "--model", "tiny", *args)
         assert code == 0 and "endpoint: final 500 ms fired" in out
+        assert "noise floor" not in out                  # the default floor goes unsaid
+    code, out, _ = cli("run", "--model", "tiny", "--set",
+                       'model.decode.endpoint_noise_floor="median-after-zeros"')
+    assert code == 0 and "; noise floor median-after-zeros)" in out
 
 
 def test_a_run_on_references_counts_the_context_phrases_for_sweeps(cli, tmp_path):

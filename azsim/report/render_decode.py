@@ -59,8 +59,15 @@ def decode_lines(report: dict, nbest: int = 3, endpoint: bool = False) -> list[s
         lines.append(
             f"endpoint: final {ep['final_ms']:g} ms fired {ep['final_fired']}/{n}{cuts}, "
             f"speculative {ep['speculative_ms']:g} ms: {ep['speculative_fires']} fires, "
-            f"{ep['resets']} resets{latency} (downstream {ep['downstream_ms']:g} ms)")
+            f"{ep['resets']} resets{latency} (downstream {ep['downstream_ms']:g} ms"
+            f"{_floor(ep)})")
     return lines
+
+
+def _floor(ep) -> str:
+    """The noise floor when it is not the default (records before 2026-12-07 have none)."""
+    floor = ep.get("noise_floor", "mean")
+    return "" if floor == "mean" else f"; noise floor {floor}"
 
 
 def _over(ep, n: int) -> str:

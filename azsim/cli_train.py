@@ -321,6 +321,9 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr, seed,
               help="also decode with the float golden model (greedy)")
 @click.option("--show-errors", type=click.IntRange(0), default=0,
               help="print up to N misrecognized utterances")
+@click.option("--by-voice", is_flag=True, default=False,
+              help="also the WER of each speaker the test set records (a corpus split or "
+                   "a shipped set; the JSON has it as by_voice either way)")
 @click.option("--compare", "compare_path", type=EVAL_JSON, default=None, metavar="EVAL.json",
               help="an earlier 'azsim eval --json' of the same test set: report this WER "
                    "minus its WER with a 95 % paired bootstrap interval")
@@ -332,7 +335,8 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr, seed,
 @click.option("--json", "json_dest", default=None, metavar="PATH|-")
 def eval_cmd(model, weights, testsets, utterances, bits, sparsity, prune, weight_format,
              codebook, gptq, branch, branch_weights, beam, context, context_weight, overrides,
-             include_float, show_errors, compare_path, compare_float_path, json_dest) -> None:
+             include_float, show_errors, by_voice, compare_path, compare_float_path,
+             json_dest) -> None:
     """WER and CER of a model on a test set, by azsim's integer inference."""
     from .cli import (_branch_overrides, _check_model_options, _check_writable,
                       _compression_overrides, _decode_overrides, _reject_hw_sets,
@@ -370,8 +374,12 @@ def eval_cmd(model, weights, testsets, utterances, bits, sparsity, prune, weight
     if not quiet:   # first: a JSON write that fails (a full disk) must not lose the report
         for result in results:
             _echo_eval(result, compare_path, show_errors)
+            if by_voice:
+                _echo_by_voice(result)
         if pool is not None:
             _echo_rates(f"pooled over {len(results)} sets", pool)
+            if by_voice:
+                _echo_by_voice(pool)
     if json_dest is not None:
         _write_json(results[0] if pool is None else {"sets": results, "pooled": pool},
                     json_dest)
@@ -437,6 +445,24 @@ def _echo_eval(result: dict, compare_path, show_errors: int) -> None:
             click.echo(f"  {h['utterance']}\n    ref: {h['reference']}\n"
                        f"    hyp: {h['hypothesis']}")
             shown += 1
+
+
+def _echo_by_voice(rec: dict) -> None:
+    """One line per speaker of ``rec["by_voice"]``: utterances, words, WER, and the float
+    model's and the compared record's WER when the record has them."""
+    voices = rec.get("by_voice")
+    if voices is None:
+        click.echo("  by voice: the test set records no speakers (a folder of WAVs)")
+        return
+    extra = [(p, label) for p, label in (("float_", "float %"), ("baseline_", "compared %"))
+             if any(p + "wer" in v for v in voices.values())]
+    width = max(len(name) for name in voices)
+    click.echo(f"  {'voice':<{width}} {'utts':>5} {'words':>6} {'WER %':>6}"
+               + "".join(f" {label:>10}" for _, label in extra))
+    for name, v in voices.items():
+        click.echo(f"  {name:<{width}} {v['utterances']:>5} {v['words']:>6} "
+                   f"{v['wer'] * 100:>6.2f}"
+                   + "".join(f" {v[p + 'wer'] * 100:>10.2f}" for p, _ in extra))
 
 
 def _n(count: int, noun: str) -> str:

@@ -55,6 +55,7 @@ class TestSet:
     utterances: list[Utterance]
     references: list[str]
     grammar: str | None = None     # the fingerprint in its corpus.json, if it has one
+    voices: list[str] | None = None   # each utterance's speaker, if the set records them
 
 
 def _testset_dir() -> Path:
@@ -150,6 +151,11 @@ def check_testset_arrays(where: str, arrays: dict, n_mels: int, min_frames: int)
             k = int(np.argmax(~top))
             raise AzsimError(f"{where}: feature_offset[{k}] + 255 * feature_step[{k}] is "
                              "not a finite float32; the features must be finite")
+    if "voices" in arrays:
+        voices = arrays["voices"]
+        if voices.dtype.kind != "U" or voices.shape != (n,):
+            raise AzsimError(f"{where}: voices is {voices.dtype} with shape {voices.shape}; "
+                             f"expected ({n},) strings, each utterance's speaker (as texts)")
     return quantized
 
 
@@ -212,7 +218,7 @@ def _from_npz(path: Path, name: str, cfg, where: str | None = None) -> TestSet:
     # the audio only for a silence tail (a names split's is 50 MB)
     tail = cfg.decode.endpoint_tail_ms > 0
     arrays = read_npz(path, where, what=_NPZ_LAYOUTS,
-                      keys=_NPZ_ARRAYS + (_AUDIO_ARRAYS if tail else ()))
+                      keys=_NPZ_ARRAYS + ("voices",) + (_AUDIO_ARRAYS if tail else ()))
     quantized = check_testset_arrays(where, arrays, cfg.frontend.n_mels,
                                      float_ref.min_feature_frames(cfg.encoder))
     meta = read_corpus_meta(path.parent, f"{where}:") or {}   # None: the split says nothing
@@ -233,7 +239,8 @@ def _from_npz(path: Path, name: str, cfg, where: str | None = None) -> TestSet:
         utts.append(Utterance(f"{name}/{k:04d}", str(path), length, f, audio[k]))
     alphabet = _alphabet(cfg)
     refs = [reference_text(where, f"texts[{k}]", str(t), alphabet) for k, t in enumerate(texts)]
-    return TestSet(name, utts, refs)
+    voices = [str(v) for v in arrays["voices"]] if "voices" in arrays else None
+    return TestSet(name, utts, refs, voices=voices)
 
 
 SHIPPED_TESTSET_GRAMMAR_VERSION = 0   # the grammar the shipped test and names sets were drawn from
@@ -497,7 +504,41 @@ def _evaluate_set(cfg, weights, w, qm, tset: TestSet, include_float: bool, repor
                           "baseline_weights": baseline.get("weights"),
                           "baseline_weight_bits": baseline.get("weight_bits"),
                           "baseline_wer": d["wer_a"], **d}
+    if tset.voices is not None:
+        for rec, voice in zip(out["hypotheses"], tset.voices):
+            rec["voice"] = voice
+        out["by_voice"] = by_voice(out["hypotheses"], None if baseline is None else
+                                   [h["hypothesis"] for h in baseline["hypotheses"]])
     return out
+
+
+def by_voice(hypotheses: list[dict], baseline: list[str] | None = None) -> dict:
+    """Word errors per speaker (the records' ``voice``): a held-out set has few voices, and
+    they differ by points, so a change can help some and hurt others (E34's rule, on three
+    dev voices, chose a 4-bit model the test voices did not; README). For each voice, sorted:
+    utterances, words, word errors and WER of ``hypothesis``; the same for
+    ``float_hypothesis`` (``float_*``) when the records have it, and for ``baseline``, the
+    hypotheses of a compared record in the same order (``baseline_*``)."""
+    out: dict[str, dict] = {}
+    sources = [("", "hypothesis")]
+    if hypotheses and "float_hypothesis" in hypotheses[0]:
+        sources.append(("float_", "float_hypothesis"))
+    for k, rec in enumerate(hypotheses):
+        v = out.setdefault(rec["voice"], {"utterances": 0, "words": 0})
+        ref = rec["reference"].split()
+        v["utterances"] += 1
+        v["words"] += len(ref)
+        hyps = [(prefix, rec[key]) for prefix, key in sources]
+        if baseline is not None:
+            hyps.append(("baseline_", baseline[k]))
+        for prefix, hyp in hyps:
+            v[prefix + "word_errors"] = v.get(prefix + "word_errors", 0) + int(
+                sum(edit_operations(ref, hyp.split())))
+    for v in out.values():
+        for prefix in ("", "float_", "baseline_"):
+            if prefix + "word_errors" in v:
+                v[prefix + "wer"] = v[prefix + "word_errors"] / v["words"] if v["words"] else 0.0
+    return dict(sorted(out.items()))
 
 
 def _operation_counts(refs: list[str], hyps: list[str]) -> dict:
@@ -525,6 +566,8 @@ def pooled(results: list[dict]) -> dict:
     if all("context_phrases_missed" in r for r in results):
         out.update({k: sum(r[k] for r in results)
                     for k in ("context_phrases_in_references", "context_phrases_missed")})
+    if all("by_voice" in r for r in results):     # a voice in several sets counts once
+        out["by_voice"] = by_voice([h for r in results for h in r["hypotheses"]])
     if all("float_wer" in r for r in results):
         float_hyps = [h["float_hypothesis"] for r in results for h in r["hypotheses"]]
         out["float_wer"] = error_rate(refs, float_hyps, "word")

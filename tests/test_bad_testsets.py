@@ -107,6 +107,10 @@ NPZ_CASES = [
     ("int_features", "corpus", None, ["features", "int16", "floats"]),
     ("u16_codes", "shipped", None, ["features_u8", "uint16", "uint8"]),
     ("features_1d", "corpus", None, ["features", "shape"]),
+    # the speakers are optional; given, one string per utterance (they group the WER)
+    ("short_voices", "corpus", lambda f: {"voices": np.array(["en+f2"])},
+     ["voices", "(1,)", "expected (2,) strings"]),
+    ("int_voices", "shipped", lambda f: {"voices": np.array([1, 2])}, ["voices", "int64"]),
 ]
 
 
@@ -371,3 +375,52 @@ def test_a_reference_names_every_character_the_model_cannot_write_at_once(tmp_pa
     message = str(info.value)
     assert "'5', '.'" in message and "spell numbers out" in message \
         and "remove punctuation" in message
+
+
+def test_eval_by_voice_counts_each_speakers_errors(cli, tmp_path):
+    """The WER of each speaker a set records: the per-voice counts add up to the set's, a
+    compared record's and the float model's hypotheses are counted per voice too, and pooled
+    sets merge a voice that is in both; a folder of WAVs records none and says so."""
+    import json
+    from azsim.evaluate import by_voice
+    from azsim.model.metrics import edit_operations
+    arrays = {**_corpus_arrays(3), "voices": np.array(["en+f2", "en-us+Michael", "en+f2"])}
+    path = _save(tmp_path, "voices", arrays)
+    out_json = tmp_path / "a.json"
+    code, out, err = cli("eval", "--test", str(path), "--float", "--by-voice", "--json",
+                         str(out_json))
+    assert code in (0, None), err
+    rec = json.loads(out_json.read_text())
+    bv = rec["by_voice"]
+    assert list(bv) == ["en+f2", "en-us+Michael"]
+    assert [bv[v]["utterances"] for v in bv] == [2, 1]
+    assert sum(v["words"] for v in bv.values()) == rec["words"]
+    assert sum(v["word_errors"] for v in bv.values()) == rec["word_errors"]
+    for voice, v in bv.items():
+        hs = [h for h in rec["hypotheses"] if h["voice"] == voice]
+        assert v["float_word_errors"] == sum(
+            sum(edit_operations(h["reference"].split(), h["float_hypothesis"].split()))
+            for h in hs)
+        assert v["wer"] == v["word_errors"] / v["words"]
+    assert "voice" in out and "float %" in out and "en-us+Michael" in out
+    # against a record whose hypotheses are all wrong: every reference word is an error
+    wrong = {**rec, "hypotheses": [{**h, "hypothesis": "zzz"} for h in rec["hypotheses"]]}
+    (tmp_path / "wrong.json").write_text(json.dumps(wrong))
+    code, out, err = cli("eval", "--test", str(path), "--compare", str(tmp_path / "wrong.json"),
+                         "--by-voice", "--json", str(out_json))
+    assert code in (0, None), err
+    bv = json.loads(out_json.read_text())["by_voice"]
+    assert all(v["baseline_word_errors"] == v["words"] for v in bv.values())
+    assert "compared %" in out
+    # pooled: the same set twice counts each voice twice
+    code, out, err = cli("eval", "--test", str(path), "--test",
+                         str(_save(tmp_path, "voices2", arrays)), "--by-voice", "--json",
+                         str(out_json))
+    assert code in (0, None), err
+    data = json.loads(out_json.read_text())
+    assert data["pooled"]["by_voice"]["en+f2"]["utterances"] == 4
+    assert by_voice([]) == {}
+    folder, _ = _wav_folder(tmp_path, "wavs", b"file\ttext\na.wav\thello there\n")
+    code, out, err = cli("eval", "--test", str(folder), "--by-voice")
+    assert code in (0, None), err
+    assert "records no speakers" in out

@@ -88,8 +88,9 @@ def _stderr_progress(quiet: bool):
 @click.option("--grammar", "grammar_version", type=click.IntRange(0), default=None,
               help="the grammar version to draw the requests from: 0 = the shipped test "
                    "set's, 1 = before the open slots (the other evaluation sets of issue #6), "
-                   "2 = round 1 of them, 3 = round 2 (default: the latest); the same seed "
-                   "draws the sentences the code of that version drew")
+                   "2 = round 1 of them, 3 = round 2 (the default), 4 = 3 with 'ok' written "
+                   "'okay' and times' 'a m' spoken 'a.m.'; the same seed draws the sentences "
+                   "the code of that version drew")
 @click.option("--jobs", type=click.IntRange(1), default=None,
               help="synthesis processes (default: all cores)")
 def corpus(out_dir, n_train, n_dev, n_test, n_names, n_names_train, pseudo_names,

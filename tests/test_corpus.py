@@ -519,7 +519,7 @@ def test_the_grammar_fingerprint_is_stable_and_changes_with_any_sentence(monkeyp
 # latest is also the one recorded in the corpus.json of every draw since it was recorded
 # (runs/t32 of 2026-12-04, for one).
 _COMMIT_FINGERPRINTS = {0: "bed2145ac4446940", 1: "b4fa0c1887a84f94", 2: "eb50d281351551bf",
-                        3: "7f4259385819aeb7"}
+                        3: "7f4259385819aeb7", 4: "2a550818b9ba4ef1"}   # 4: its own commit
 
 
 def test_each_grammar_version_draws_what_its_commit_drew():
@@ -543,9 +543,50 @@ def test_the_open_slots_add_requests_and_keep_the_earlier_ones():
     assert "tell me a fun fact" in drawn[3]
     # 34 templates, 1 added by version 1, one replaced and 12 added by round 1, 10 by round 2
     assert [len(grammar._templates(grammar.CONTACTS, v))
-            for v in grammar.GRAMMARS] == [34, 35, 47, 57]
-    with pytest.raises(ValueError, match="grammar version 4: expected one of 0, 1, 2, 3"):
-        grammar.sentences(1, 0, version=4)
+            for v in grammar.GRAMMARS] == [34, 35, 47, 57, 57]
+    with pytest.raises(ValueError, match="grammar version 5: expected one of 0, 1, 2, 3, 4"):
+        grammar.sentences(1, 0, version=5)
+
+
+def test_version_4_is_version_3_with_okay_and_spoken_times():
+    """Version 4 draws version 3's sentences one for one, "ok" written "okay" (espeak-ng says
+    them alike); its times are given to espeak-ng as "a.m." / "p.m." with the label kept; it
+    is not the default until a registered run adopts it."""
+    import re
+    v3, v4 = grammar.sentences(20_000, 3, version=3), grammar.sentences(20_000, 3, version=4)
+    changed = [(a, b) for a, b in zip(v3, v4) if a != b]
+    assert changed and all(re.sub(r"\bok\b", "okay", a) == b for a, b in zip(v3, v4))
+    assert not any(re.search(r"\bok\b", b) for b in v4)
+    assert grammar.GRAMMAR_VERSION == 3 and grammar.fingerprint() == _COMMIT_FINGERPRINTS[3]
+    assert grammar.spoken("wake me at six a m and at five p m", 4) == \
+        "wake me at six a.m. and at five p.m."
+    assert grammar.spoken("wake me at six a m", 3) == "wake me at six a m"
+    assert grammar.spoken("play a movie", 4) == "play a movie"    # "a" alone stays
+    assert any(" a m" in t for t in v4)                           # the labels keep "a m"
+
+
+def test_synthesis_gives_espeak_the_spoken_form(monkeypatch):
+    """What espeak-ng is asked to say, with and without a pause, for a version-4 request and
+    a version-3 one (build.render_one passes the corpus's version to the worker)."""
+    from azsim.corpus import build, synth
+    said = []
+    monkeypatch.setattr(synth, "speak", lambda text, speaker, workdir: (
+        said.append(text), np.full(1600, 0.1))[1])
+    monkeypatch.setattr(build, "_WORKDIR", "/nonexistent")
+    spec = build.FrontendSpec()
+    channel = synth.Channel(gain_db=0.0, noise="clean", snr_db=30.0, rt60_s=0.0, lead_s=0.1,
+                            trail_s=0.1)
+    text = "wake me at six a m"
+    for version, pause, want in ((4, (0, 0.0), ["wake me at six a.m."]),
+                                 (3, (0, 0.0), ["wake me at six a m"]),
+                                 (4, (2, 0.3), ["wake me", "at six a.m."]),
+                                 (4, (5, 0.3), ["wake me at six a", "m"])):
+        said.clear()
+        build.render_one((text, None, channel, 1, pause, spec, version))
+        assert said == want
+    said.clear()
+    build.render_one((text, None, channel, 1, (0, 0.0), spec))     # no version: the text
+    assert said == [text]
 
 
 def test_version_0_draws_the_shipped_test_set():

@@ -22,6 +22,7 @@ Float16 keeps log-mel values (|x| < 30) to ~0.01, far below the frontend's own n
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import multiprocessing as mp
 import os
@@ -119,14 +120,18 @@ _PAUSE_STREAM = 0x7061   # "pa": the pause draws' own stream of the corpus seed
 
 def render_one(args):
     """In a synthesis worker (a pool started with ``init_worker``): one utterance, ``(text,
-    speaker, channel, seed, (words before a pause, pause s), spec)``, as (audio, float16
-    log-mel features)."""
-    text, speaker, channel, seed, (cut, pause_s), spec = args
+    speaker, channel, seed, (words before a pause, pause s), spec[, grammar version])``, as
+    (audio, float16 log-mel features). The version says what espeak-ng is given for the text
+    (``grammar.spoken``; without it, the text)."""
+    text, speaker, channel, seed, (cut, pause_s), spec, *rest = args
+    version = rest[0] if rest else 0
+    spoken = functools.partial(grammar.spoken, version=version)
     workdir = worker_dir()
     if pause_s > 0:
-        audio = synth.synthesize_with_pause(text, cut, pause_s, speaker, channel, seed, workdir)
+        audio = synth.synthesize_with_pause(text, cut, pause_s, speaker, channel, seed, workdir,
+                                            spoken)
     else:
-        audio = synth.synthesize(text, speaker, channel, seed, workdir)
+        audio = synth.synthesize(text, speaker, channel, seed, workdir, spoken)
     return audio, log_mel(audio, spec).astype(np.float16)
 
 
@@ -212,7 +217,8 @@ def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None
         for split, items in work.items():
             feats, audios = [], []
             breaks = pause_plan(seed, split, [t for t, *_ in items], pauses, pause_ms)
-            args = [(t, s, c, u, b, spec) for (t, s, c, u), b in zip(items, breaks)]
+            args = [(t, s, c, u, b, spec, grammar_version)
+                    for (t, s, c, u), b in zip(items, breaks)]
             for k, (audio, f) in enumerate(pool.imap(render_one, args, chunksize=16)):
                 feats.append(f)
                 if split in ("test", "names"):

@@ -23,6 +23,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -301,17 +302,21 @@ def render(clean: np.ndarray, channel: Channel, rng: np.random.Generator,
 
 
 def synthesize_with_pause(text: str, after_words: int, pause_s: float, speaker: Speaker,
-                          channel: Channel, seed: int, workdir: str) -> np.ndarray:
+                          channel: Channel, seed: int, workdir: str,
+                          spoken: Callable[[str], str] | None = None) -> np.ndarray:
     """``text`` with a hesitation: ``pause_s`` of silence after its first ``after_words``
     words. The two parts are spoken separately by the same speaker, each trimmed to its
     speech, joined by the pause, and the whole placed in ``channel`` as :func:`synthesize`
-    does (the channel's noise fills the pause as it fills the lead and the trail)."""
+    does (the channel's noise fills the pause as it fills the lead and the trail).
+    ``spoken`` maps each part's words to what espeak-ng is given (``grammar.spoken``; a pause
+    between "a" and "m" leaves them as they are)."""
     words = text.split()
     if not 0 < after_words < len(words):
         raise ValueError(f"after_words {after_words}: a word boundary inside the "
                          f"{len(words)}-word text {text!r}")
-    first = _trim(speak(" ".join(words[:after_words]), speaker, workdir))
-    second = _trim(speak(" ".join(words[after_words:]), speaker, workdir))
+    say = spoken or (lambda t: t)
+    first = _trim(speak(say(" ".join(words[:after_words])), speaker, workdir))
+    second = _trim(speak(say(" ".join(words[after_words:])), speaker, workdir))
     gap = np.zeros(int(round(pause_s * SAMPLE_RATE_HZ)))
     # both parts trimmed already, so render's trim keeps the joined speech whole and the
     # pause where it is placed here
@@ -320,10 +325,13 @@ def synthesize_with_pause(text: str, after_words: int, pause_s: float, speaker: 
 
 
 def synthesize(text: str, speaker: Speaker, channel: Channel, seed: int,
-               workdir: str | None = None) -> np.ndarray:
-    """One utterance of ``text``: espeak-ng speech through ``channel``, 16 kHz float32."""
+               workdir: str | None = None,
+               spoken: Callable[[str], str] | None = None) -> np.ndarray:
+    """One utterance of ``text``: espeak-ng speech through ``channel``, 16 kHz float32.
+    ``spoken`` maps the text to what espeak-ng is given (``grammar.spoken``)."""
     rng = np.random.default_rng(seed)
+    said = text if spoken is None else spoken(text)
     if workdir is not None:
-        return render(speak(text, speaker, workdir), channel, rng)
+        return render(speak(said, speaker, workdir), channel, rng)
     with tempfile.TemporaryDirectory(prefix="azsim-tts-") as tmp:
-        return render(speak(text, speaker, tmp), channel, rng)
+        return render(speak(said, speaker, tmp), channel, rng)

@@ -566,12 +566,14 @@ def test_version_4_is_version_3_with_okay_and_spoken_times():
 
 
 def test_synthesis_gives_espeak_the_spoken_form(monkeypatch):
-    """What espeak-ng is asked to say, with and without a pause, for a version-4 request and
-    a version-3 one (build.render_one passes the corpus's version to the worker)."""
+    """What espeak-ng is asked to say, and how loud, with and without a pause, for a version-4
+    request and a version-3 one (build.render_one passes the corpus's version to the
+    worker)."""
     from azsim.corpus import build, synth
     said = []
-    monkeypatch.setattr(synth, "speak", lambda text, speaker, workdir: (
-        said.append(text), np.full(1600, 0.1))[1])
+    amplitudes = []
+    monkeypatch.setattr(synth, "speak", lambda text, speaker, workdir, amplitude=None: (
+        said.append(text), amplitudes.append(amplitude), np.full(1600, 0.1))[-1])
     monkeypatch.setattr(build, "_WORKDIR", "/nonexistent")
     spec = build.FrontendSpec()
     channel = synth.Channel(gain_db=0.0, noise="clean", snr_db=30.0, rt60_s=0.0, lead_s=0.1,
@@ -584,9 +586,11 @@ def test_synthesis_gives_espeak_the_spoken_form(monkeypatch):
         said.clear()
         build.render_one((text, None, channel, 1, pause, spec, version))
         assert said == want
+    assert set(amplitudes) == {50, None}       # version 4 at half amplitude, 3 at the default
     said.clear()
+    amplitudes.clear()
     build.render_one((text, None, channel, 1, (0, 0.0), spec))     # no version: the text
-    assert said == [text]
+    assert said == [text] and amplitudes == [None]
 
 
 def test_version_0_draws_the_shipped_test_set():

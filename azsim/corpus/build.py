@@ -122,16 +122,18 @@ def render_one(args):
     """In a synthesis worker (a pool started with ``init_worker``): one utterance, ``(text,
     speaker, channel, seed, (words before a pause, pause s), spec[, grammar version])``, as
     (audio, float16 log-mel features). The version says what espeak-ng is given for the text
-    (``grammar.spoken``; without it, the text)."""
+    and at what amplitude (``grammar.spoken``, ``grammar.espeak_amplitude``; without it, the
+    text at espeak-ng's default)."""
     text, speaker, channel, seed, (cut, pause_s), spec, *rest = args
     version = rest[0] if rest else 0
     spoken = functools.partial(grammar.spoken, version=version)
+    amplitude = grammar.espeak_amplitude(version)
     workdir = worker_dir()
     if pause_s > 0:
         audio = synth.synthesize_with_pause(text, cut, pause_s, speaker, channel, seed, workdir,
-                                            spoken)
+                                            spoken, amplitude)
     else:
-        audio = synth.synthesize(text, speaker, channel, seed, workdir, spoken)
+        audio = synth.synthesize(text, speaker, channel, seed, workdir, spoken, amplitude)
     return audio, log_mel(audio, spec).astype(np.float16)
 
 

@@ -205,8 +205,9 @@ GRAMMARS = {
     3: "round 2 of the open slots (commit bbbe6e5): messages, media commands, chat, news, "
        "calendar",
     4: "version 3 with 'ok' written 'okay' (espeak-ng says both alike, so a label could not "
-       "tell them apart) and 'a m' / 'p m' spoken as 'a.m.' / 'p.m.' (espeak-ng said 'a m' "
-       "as 'uh em'; the label stays 'a m': see spoken()); the same sentences otherwise",
+       "tell them apart), 'a m' / 'p m' spoken as 'a.m.' / 'p.m.' (espeak-ng said 'a m' as "
+       "'uh em'; the label stays 'a m': see spoken()) and espeak-ng at half amplitude (it "
+       "clipped a few voices: espeak_amplitude()); the same sentences otherwise",
 }
 # What ``azsim corpus`` draws unless told otherwise: version 3, not the latest, until a
 # registered training run adopts version 4 (every shipped model's recipe and the chain scripts
@@ -393,6 +394,14 @@ def spoken(text: str, version: int) -> str:
     label keeps "a m", the characters the model writes). Earlier versions: ``text`` as it is,
     so their draws are synthesized as they were."""
     return _SPOKEN_TIMES.sub(r"\1.m.", text) if version >= 4 else text
+
+
+def espeak_amplitude(version: int) -> int | None:
+    """espeak-ng's ``-a`` for the requests of grammar ``version``: from version 4 half its
+    default, 50 (at 100, 2 of 120 training requests drawn 2026-12-07 had samples at int16 full
+    scale, clipped inside espeak-ng; at 50 none; the corpus normalizes each utterance's peak
+    anyway). Earlier versions: espeak-ng's default, as they were synthesized."""
+    return 50 if version >= 4 else None
 
 
 def check_version(version: int) -> int:

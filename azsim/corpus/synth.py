@@ -228,8 +228,10 @@ def _private_data_dir(workdir: str) -> str:
     return root
 
 
-def speak(text: str, speaker: Speaker, workdir: str) -> np.ndarray:
-    """espeak-ng's rendering of ``text`` at 16 kHz, float32 in [-1, 1)."""
+def speak(text: str, speaker: Speaker, workdir: str, amplitude: int | None = None
+          ) -> np.ndarray:
+    """espeak-ng's rendering of ``text`` at 16 kHz, float32 in [-1, 1); ``amplitude``: its
+    ``-a`` (default 100, at which a few voices clip: ``grammar.espeak_amplitude``)."""
     path = os.path.join(workdir, "utt.wav")
     voice, extra = speaker.voice, []
     if speaker.variant_text:
@@ -239,7 +241,8 @@ def speak(text: str, speaker: Speaker, workdir: str) -> np.ndarray:
             f.write(speaker.variant_text)
         voice, extra = f"{speaker.voice.partition('+')[0]}+{_RANDOM_VARIANT}", [f"--path={root}"]
     cmd = [espeak_binary(), *extra, "-v", voice, "-s", str(speaker.speed_wpm), "-p",
-           str(speaker.pitch), "-g", str(speaker.word_gap_10ms), "-w", path, text]
+           str(speaker.pitch), "-g", str(speaker.word_gap_10ms),
+           *([] if amplitude is None else ["-a", str(amplitude)]), "-w", path, text]
     subprocess.run(cmd, check=True, capture_output=True)
     return np.asarray(load_audio(path, SAMPLE_RATE_HZ).samples, np.float64)
 
@@ -303,20 +306,21 @@ def render(clean: np.ndarray, channel: Channel, rng: np.random.Generator,
 
 def synthesize_with_pause(text: str, after_words: int, pause_s: float, speaker: Speaker,
                           channel: Channel, seed: int, workdir: str,
-                          spoken: Callable[[str], str] | None = None) -> np.ndarray:
+                          spoken: Callable[[str], str] | None = None,
+                          amplitude: int | None = None) -> np.ndarray:
     """``text`` with a hesitation: ``pause_s`` of silence after its first ``after_words``
     words. The two parts are spoken separately by the same speaker, each trimmed to its
     speech, joined by the pause, and the whole placed in ``channel`` as :func:`synthesize`
     does (the channel's noise fills the pause as it fills the lead and the trail).
     ``spoken`` maps each part's words to what espeak-ng is given (``grammar.spoken``; a pause
-    between "a" and "m" leaves them as they are)."""
+    between "a" and "m" leaves them as they are); ``amplitude`` as :func:`speak`'s."""
     words = text.split()
     if not 0 < after_words < len(words):
         raise ValueError(f"after_words {after_words}: a word boundary inside the "
                          f"{len(words)}-word text {text!r}")
     say = spoken or (lambda t: t)
-    first = _trim(speak(say(" ".join(words[:after_words])), speaker, workdir))
-    second = _trim(speak(say(" ".join(words[after_words:])), speaker, workdir))
+    first = _trim(speak(say(" ".join(words[:after_words])), speaker, workdir, amplitude))
+    second = _trim(speak(say(" ".join(words[after_words:])), speaker, workdir, amplitude))
     gap = np.zeros(int(round(pause_s * SAMPLE_RATE_HZ)))
     # both parts trimmed already, so render's trim keeps the joined speech whole and the
     # pause where it is placed here
@@ -326,12 +330,14 @@ def synthesize_with_pause(text: str, after_words: int, pause_s: float, speaker: 
 
 def synthesize(text: str, speaker: Speaker, channel: Channel, seed: int,
                workdir: str | None = None,
-               spoken: Callable[[str], str] | None = None) -> np.ndarray:
+               spoken: Callable[[str], str] | None = None,
+               amplitude: int | None = None) -> np.ndarray:
     """One utterance of ``text``: espeak-ng speech through ``channel``, 16 kHz float32.
-    ``spoken`` maps the text to what espeak-ng is given (``grammar.spoken``)."""
+    ``spoken`` maps the text to what espeak-ng is given (``grammar.spoken``); ``amplitude``
+    as :func:`speak`'s."""
     rng = np.random.default_rng(seed)
     said = text if spoken is None else spoken(text)
     if workdir is not None:
-        return render(speak(said, speaker, workdir), channel, rng)
+        return render(speak(said, speaker, workdir, amplitude), channel, rng)
     with tempfile.TemporaryDirectory(prefix="azsim-tts-") as tmp:
-        return render(speak(said, speaker, tmp), channel, rng)
+        return render(speak(said, speaker, tmp, amplitude), channel, rng)

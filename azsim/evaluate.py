@@ -369,6 +369,8 @@ def head_of(tset: TestSet, utterances: int | None) -> TestSet:
                          f"utterances (allowed: 1..{n})")
     if utterances is not None:
         del tset.utterances[utterances:], tset.references[utterances:]
+        if tset.voices is not None:
+            del tset.voices[utterances:]
     return tset
 
 

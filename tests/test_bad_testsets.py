@@ -420,6 +420,11 @@ def test_eval_by_voice_counts_each_speakers_errors(cli, tmp_path):
     data = json.loads(out_json.read_text())
     assert data["pooled"]["by_voice"]["en+f2"]["utterances"] == 4
     assert by_voice([]) == {}
+    code, out, err = cli("eval", "--test", str(path), "--utterances", "2", "--by-voice",
+                         "--json", str(out_json))
+    assert code in (0, None), err
+    assert {v: x["utterances"] for v, x in json.loads(out_json.read_text())["by_voice"].items()} \
+        == {"en+f2": 1, "en-us+Michael": 1}
     folder, _ = _wav_folder(tmp_path, "wavs", b"file\ttext\na.wav\thello there\n")
     code, out, err = cli("eval", "--test", str(folder), "--by-voice")
     assert code in (0, None), err

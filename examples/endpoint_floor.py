@@ -47,7 +47,7 @@ import numpy as np
 
 from azsim.corpus import build, synth
 from azsim.decode.endpoint import (NOISE_SMOOTH_FRAMES, digital_silence_db, frame_energy_db,
-                                   loud_frames)
+                                   loud_frames, windowed_floor)
 from azsim.errors import AzsimError
 from azsim.model.frontend import FrontendSpec, log_mel
 
@@ -55,26 +55,12 @@ ENERGY_DB, MARGIN_DB = -60.0, 10.0   # the end-pointers' defaults (model.decode.
 SILENCE_DB = digital_silence_db(FrontendSpec())   # a frame of digital zeros
 
 
-def _windowed_floor(values: np.ndarray, reduce) -> np.ndarray:
-    """Floor per frame: ``reduce`` over each full window, minimum so far; before the first full
-    window, ``reduce`` over the frames so far (not entering the minimum)."""
-    w = NOISE_SMOOTH_FRAMES
-    n = values.size
-    floor = np.empty(n)
-    for k in range(min(n, w - 1)):
-        floor[k] = reduce(values[:k + 1])
-    if n >= w:
-        windows = np.lib.stride_tricks.sliding_window_view(values, w)
-        floor[w - 1:] = np.minimum.accumulate(reduce(windows, axis=1))
-    return floor
-
-
 def loud_db_median(e: np.ndarray) -> np.ndarray:
-    return e >= np.maximum(ENERGY_DB, _windowed_floor(e, np.median) + MARGIN_DB)
+    return e >= np.maximum(ENERGY_DB, windowed_floor(e, np.median) + MARGIN_DB)
 
 
 def loud_power_mean(e: np.ndarray) -> np.ndarray:
-    floor = 10 * np.log10(_windowed_floor(10 ** (e / 10), np.mean))
+    floor = 10 * np.log10(windowed_floor(10 ** (e / 10), np.mean))
     return e >= np.maximum(ENERGY_DB, floor + MARGIN_DB)
 
 
@@ -101,7 +87,7 @@ def _median_over(e: np.ndarray, keep: np.ndarray) -> np.ndarray:
     kept = np.flatnonzero(keep)
     floor = np.full(e.size, np.inf)
     if kept.size:
-        per_kept = _windowed_floor(e[kept], np.median)
+        per_kept = windowed_floor(e[kept], np.median)
         idx = np.searchsorted(kept, np.arange(e.size), side="right") - 1
         floor = np.where(idx >= 0, per_kept[np.maximum(idx, 0)], np.inf)
     return e >= np.maximum(ENERGY_DB, floor + MARGIN_DB)

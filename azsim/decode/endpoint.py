@@ -130,18 +130,25 @@ def _floor_mean(e: np.ndarray) -> np.ndarray:
     return np.minimum.accumulate(smoothed)
 
 
+def windowed_floor(values: np.ndarray, reduce=np.median) -> np.ndarray:
+    """Floor per frame: ``reduce`` over each full window of ``NOISE_SMOOTH_FRAMES`` frames,
+    the minimum so far; before the first full window, ``reduce`` over the frames so far (not
+    entering the minimum)."""
+    w = NOISE_SMOOTH_FRAMES
+    floor = np.empty(values.size)
+    for k in range(min(values.size, w - 1)):
+        floor[k] = reduce(values[:k + 1])
+    if values.size >= w:
+        windows = np.lib.stride_tricks.sliding_window_view(values, w)
+        floor[w - 1:] = np.minimum.accumulate(reduce(windows, axis=1))
+    return floor
+
+
 def _floor_median_after_zeros(e: np.ndarray, silence_db: float) -> np.ndarray:
     floor = np.full(e.size, np.inf)       # before the first live frame: no floor (quiet)
     live = np.flatnonzero(e > silence_db + _SILENCE_TOLERANCE_DB)
-    if live.size == 0:
-        return floor
-    v = e[live[0]:]
-    w = NOISE_SMOOTH_FRAMES
-    for k in range(min(v.size, w - 1)):   # the first frames: median so far, not a minimum
-        floor[live[0] + k] = np.median(v[:k + 1])
-    if v.size >= w:
-        med = np.median(np.lib.stride_tricks.sliding_window_view(v, w), axis=1)
-        floor[live[0] + w - 1:] = np.minimum.accumulate(med)
+    if live.size:
+        floor[live[0]:] = windowed_floor(e[live[0]:], np.median)
     return floor
 
 

@@ -106,6 +106,7 @@ def report_sections(data: dict, *, cfg, utts, speech_seconds, results, costs, ti
 
     utt_dec, utt_lat, utt_ep = [], [], []
     spec = frontend_spec(cfg)
+    silence_db = digital_silence_db(spec)   # the energy of a frame of digital zeros
     for u, seconds, r, c, tl in zip(utts, speech_seconds, results, costs, timelines):
         search = r.search
         n_steps = len(search.step_frames)
@@ -122,8 +123,7 @@ def report_sections(data: dict, *, cfg, utts, speech_seconds, results, costs, ti
                         "nodes": lat.n_nodes, "edges": len(lat.edges), "words": len(lat.words),
                         "azl_base64": base64.b64encode(raw).decode("ascii")})
         loud = loud_frames(frame_energy_db(u.features, spec), d.endpoint_energy_db,
-                           d.endpoint_noise_margin_db, d.endpoint_noise_floor,
-                           digital_silence_db(spec))
+                           d.endpoint_noise_margin_db, d.endpoint_noise_floor, silence_db)
         ep = run_endpointers(loud, hop_s, window_s, cfg.encoder.stack_frames, stride,
                              search.step_frames, search.best_last_emit, search.best_id,
                              tl.arrival_s, tl.finish_s, d.endpoint_final_ms / 1e3,

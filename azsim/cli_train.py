@@ -272,7 +272,11 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr, seed,
                             for k in ("grid_distance", "step_ratio", "sparsity") if k in entry)
             click.echo(f"[{entry['elapsed_s']:7.0f} s] epoch {entry['epoch']} dev WER "
                        f"{entry['wer'] * 100:.2f} % CER {entry['cer'] * 100:.2f} %{extra}")
-        elif entry["step"] % 250 == 0:
+        elif entry["event"] == "ctc_head_warmup":
+            click.echo(f"CTC head warmed up alone for {entry['steps']} batches in "
+                       f"{entry['seconds']:.0f} s: CTC loss {entry['ctc_first_tenth']:.1f} -> "
+                       f"{entry['ctc_last_tenth']:.1f} per utterance")
+        elif entry["event"] == "train" and entry["step"] % 250 == 0:
             click.echo(f"[{entry['elapsed_s']:7.0f} s] step {entry['step']}/"
                        f"{entry['total_steps']} loss {entry['loss']:.3f}")
 

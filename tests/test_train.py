@@ -853,3 +853,74 @@ def test_train_names_an_init_that_is_a_folder_or_an_empty_out(cli, tmp_path):
     assert code == 2 and "is a folder; give a checkpoint file" in err, err
     code, _, err = cli("train", "--corpus", str(corpus), "--out", "")
     assert code == 2 and "the path is empty" in err and err.count("\n") == 1, err
+
+
+def test_ctc_feasible_is_exactly_where_ctcs_loss_is_finite():
+    """ctc_feasible (labels plus equal neighbours <= steps) against torch's CTC itself: an
+    utterance is feasible exactly when its loss without zero_infinity is finite."""
+    from azsim.train.loop import ctc_feasible
+    rng = np.random.default_rng(0)
+    checked = {True: 0, False: 0}
+    for _ in range(40):
+        b, u, t = 6, 5, 8
+        targets = torch.from_numpy(rng.integers(1, 3, (b, u)))   # two labels: many repeats
+        n_labels = torch.from_numpy(rng.integers(0, u + 1, b))
+        lengths = torch.from_numpy(rng.integers(1, t + 1, b))
+        lp = torch.log_softmax(torch.randn(t, b, 4), -1)
+        loss = torch.nn.functional.ctc_loss(lp, targets, lengths, n_labels, blank=0,
+                                            reduction="none", zero_infinity=False)
+        ok = ctc_feasible(targets, n_labels, lengths)
+        assert ok.tolist() == torch.isfinite(loss).tolist()
+        for v in ok.tolist():
+            checked[v] += 1
+    assert min(checked.values()) > 20     # both kinds occurred
+
+
+def test_ctc_feasible_only_averages_over_the_utterances_ctc_can_align():
+    """Without it an unalignable utterance counts as a zero in the batch mean; with it the
+    mean is over the others."""
+    from azsim.train.loop import _ctc_loss
+    model = TorchRNNT(load_model_config("small", []), np.zeros(64, np.float32),
+                      np.ones(64, np.float32))
+    torch.manual_seed(0)
+    enc_out = torch.randn(3, 6, model.ctc_head.in_features)
+    targets = torch.tensor([[1, 2, 3], [4, 4, 4], [5, 6, 0]])
+    n_labels = torch.tensor([3, 3, 2])
+    lengths = torch.tensor([6, 4, 6])      # the second needs 3 + 2 repeats = 5 steps
+    lp = torch.log_softmax(model.ctc_head(enc_out), -1).transpose(0, 1)
+    per = torch.nn.functional.ctc_loss(lp, targets, lengths, n_labels, reduction="none",
+                                       zero_infinity=True).detach()
+    assert float(per[1]) == 0.0
+    both = float(per[0] + per[2])
+    assert float(_ctc_loss(model, enc_out, targets, lengths, n_labels, False)) == \
+        pytest.approx(both / 3, rel=1e-5)
+    assert float(_ctc_loss(model, enc_out, targets, lengths, n_labels, True)) == \
+        pytest.approx(both / 2, rel=1e-5)
+
+
+def test_ctc_head_warmup_trains_the_head_alone_and_lowers_its_loss(tmp_path):
+    """A fine-tune from a .npz starts with a random CTC head (not in the weights file);
+    warm-up trains only the head on the frozen encoder, and the run logs how far it got."""
+    from azsim.train.loop import TrainConfig
+    tcfg = TrainConfig(epochs=1, threads=1, warmup_steps=1, lr=1e-9, final_lr=1e-9,
+                       ctc_head_warmup_steps=20, ctc_head_warmup_lr=1e-2,
+                       ctc_feasible_only=True, spec_augment=False)
+    init, w = _train_from_shipped_small(tmp_path, tcfg)
+    log = [json.loads(line) for line in (tmp_path / "o" / "train.log.jsonl").open()]
+    warm = [e for e in log if e["event"] == "ctc_head_warmup"]
+    assert len(warm) == 1 and warm[0]["steps"] == 20
+    assert warm[0]["ctc_last_tenth"] < 0.8 * warm[0]["ctc_first_tenth"]
+    assert all("ctc_infeasible" in e for e in log if e["event"] == "train")
+    # the exported model is the init's (the head is not exported; lr 1e-9 leaves the rest)
+    for name in ("enc.0.w_x", "pred.0.w_x", "joint.w_out"):
+        np.testing.assert_allclose(w[name], init[name], atol=1e-6, err_msg=name)
+
+
+def test_ctc_warmup_and_feasible_only_need_the_ctc_loss():
+    from azsim.train.loop import TrainConfig
+    with pytest.raises(ValueError, match="need the CTC loss"):
+        TrainConfig(ctc_weight=0.0, ctc_head_warmup_steps=10)
+    with pytest.raises(ValueError, match="need the CTC loss"):
+        TrainConfig(decoder_only=True, ctc_feasible_only=True)
+    with pytest.raises(ValueError, match="ctc_head_warmup_steps -1"):
+        TrainConfig(ctc_head_warmup_steps=-1)

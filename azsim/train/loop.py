@@ -48,6 +48,19 @@ class TrainConfig:
                                     # training only (ESPnet's RNN-T decoder has the same two)
     ctc_weight: float = 0.3         # auxiliary CTC loss on the encoder (Watanabe et al. 2017
                                     # use the same hybrid idea); 0 disables it
+    ctc_head_warmup_steps: int = 0  # > 0: before the first step, train the CTC head alone
+                                    # (encoder frozen, its outputs without dropout) this many
+                                    # batches: the head is training-only and not in a weights
+                                    # .npz, so a fine-tune from one starts with a random head
+                                    # whose CTC gradient pulls the encoder while the head
+                                    # learns (README, "Known training defects")
+    ctc_head_warmup_lr: float = 1e-3  # its Adam rate (constant): the head is a single linear
+                                    # layer, and the fine-tunes' own rates (1e-4) leave it far
+                                    # from trained in a few hundred steps
+    ctc_feasible_only: bool = False  # average the CTC loss over the utterances it can align
+                                    # (labels plus repeated neighbours <= encoder steps): the
+                                    # others have infinite loss, which zero_infinity zeroes,
+                                    # and the batch mean counted them as zero
     seed: int = 0
     threads: int = 2
     qat_bits: int = 0               # > 0: quantization-aware training at this many bits
@@ -170,6 +183,13 @@ class TrainConfig:
         if self.prune_saliency not in compress.PRUNE_SALIENCIES:
             raise ValueError(f"prune_saliency {self.prune_saliency!r}: one of "
                              f"{', '.join(compress.PRUNE_SALIENCIES)}")
+        if self.ctc_head_warmup_steps < 0 or self.ctc_head_warmup_lr <= 0:
+            raise ValueError(f"ctc_head_warmup_steps {self.ctc_head_warmup_steps} >= 0 and "
+                             f"ctc_head_warmup_lr {self.ctc_head_warmup_lr} > 0")
+        if (self.ctc_head_warmup_steps or self.ctc_feasible_only) and \
+                (self.ctc_weight <= 0 or self.decoder_only):
+            raise ValueError("ctc_head_warmup_steps and ctc_feasible_only need the CTC loss "
+                             "(ctc_weight > 0, an encoder that trains): they change only it")
         if self.obs_calibration < 1:
             raise ValueError(f"obs_calibration {self.obs_calibration}: at least 1 utterance")
 
@@ -252,6 +272,60 @@ def switch_plan(n_steps: int, p_cheap: float, mean_steps: float, rng) -> list[tu
             plan.append((step, cheap))
         step += int(rng.geometric(1.0 / max(1.0, mean_steps)))
     return plan
+
+
+def ctc_feasible(targets: torch.Tensor, n_labels: torch.Tensor,
+                 lengths: torch.Tensor) -> torch.Tensor:
+    """[B] bool: whether CTC can align each utterance's labels to its encoder steps. A path
+    needs one step per label plus a blank between each pair of equal neighbours (Graves et
+    al., ICML 2006); an utterance needing more than ``lengths`` has no path (infinite loss)."""
+    u = targets.shape[1]
+    inside = torch.arange(1, u, device=targets.device)[None, :] < n_labels[:, None]
+    repeats = ((targets[:, 1:] == targets[:, :-1]) & inside).sum(1)
+    return n_labels + repeats <= lengths
+
+
+def warm_ctc_head(model, train_split, cfg: TrainConfig, mean_t, rng) -> tuple[float, float]:
+    """Train ``model.ctc_head`` alone for ``cfg.ctc_head_warmup_steps`` batches on the frozen
+    encoder's outputs (evaluation mode: no dropout; SpecAugment and VTLP as in training).
+    Returns the mean CTC loss per utterance over the first and the last tenth of the batches."""
+    head = list(model.ctc_head.parameters())
+    opt = torch.optim.Adam(head, lr=cfg.ctc_head_warmup_lr)
+    losses = []
+    model.eval()
+    while len(losses) < cfg.ctc_head_warmup_steps:
+        for idx in data.batches(train_split, cfg.max_batch_frames, rng):
+            if len(losses) >= cfg.ctc_head_warmup_steps:
+                break
+            feats, n_frames, targets, n_labels = data.collate(train_split, idx)
+            if cfg.vtlp_warp > 0:
+                feats = data.vtlp(feats, rng, cfg.vtlp_warp)
+            if cfg.spec_augment:
+                feats = data.spec_augment(feats, n_frames, mean_t, rng)
+            with torch.no_grad():
+                enc_out, lengths = model.encode(feats, n_frames)
+            ctc = _ctc_loss(model, enc_out, targets, lengths, n_labels, cfg.ctc_feasible_only)
+            opt.zero_grad(set_to_none=True)
+            ctc.backward()
+            opt.step()
+            losses.append(float(ctc.detach()))
+    model.train()
+    tenth = max(1, len(losses) // 10)
+    return float(np.mean(losses[:tenth])), float(np.mean(losses[-tenth:]))
+
+
+def _ctc_loss(model, enc_out, targets, lengths, n_labels, feasible_only: bool) -> torch.Tensor:
+    """The auxiliary CTC loss per utterance of the batch: summed and divided by the batch
+    size, or with ``feasible_only`` by the number of utterances it can align (the others'
+    infinite losses are zeroed either way)."""
+    ctc_lp = torch.log_softmax(model.ctc_head(enc_out), -1).transpose(0, 1)
+    if not feasible_only:
+        return torch.nn.functional.ctc_loss(ctc_lp, targets, lengths, n_labels, blank=0,
+                                            reduction="sum", zero_infinity=True) / len(targets)
+    ok = ctc_feasible(targets, n_labels, lengths)
+    per = torch.nn.functional.ctc_loss(ctc_lp, targets, lengths, n_labels, blank=0,
+                                       reduction="none", zero_infinity=True)
+    return (per * ok).sum() / max(1, int(ok.sum()))
 
 
 def _lr(step: int, total: int, cfg: TrainConfig) -> float:
@@ -485,6 +559,18 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
             save_npz(out / "weights.npz", weights)
         model.train()
 
+    ctc_infeasible = 0
+    if cfg.ctc_head_warmup_steps:
+        # its own stream of batches: the run's batch order is the one it has without warm-up
+        began = time.time()
+        first, last = warm_ctc_head(model, train_split, cfg, mean_t,
+                                    np.random.default_rng([cfg.seed, 1]))
+        entry = {"event": "ctc_head_warmup", "steps": cfg.ctc_head_warmup_steps,
+                 "ctc_first_tenth": round(first, 4), "ctc_last_tenth": round(last, 4),
+                 "seconds": round(time.time() - began, 1)}
+        log.write(json.dumps(entry) + "\n")
+        log.flush()
+        report(entry)
     model.train()
     while step < total:
         for idx in data.batches(train_split, cfg.max_batch_frames, rng):
@@ -536,10 +622,10 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
                 kd = lattice_kd(logits, t_logits, lengths, n_labels)
             ctc = torch.zeros(())
             if cfg.ctc_weight > 0 and not cfg.decoder_only:  # (a frozen encoder gets none)
-                ctc_lp = torch.log_softmax(model.ctc_head(enc_out), -1).transpose(0, 1)
-                ctc = torch.nn.functional.ctc_loss(ctc_lp, targets, lengths, n_labels,
-                                                   blank=0, reduction="sum",
-                                                   zero_infinity=True) / len(idx)
+                ctc = _ctc_loss(model, enc_out, targets, lengths, n_labels,
+                                cfg.ctc_feasible_only)
+                with torch.no_grad():
+                    ctc_infeasible += int((~ctc_feasible(targets, n_labels, lengths)).sum())
             reg = torch.zeros(())
             ramp = 0.0
             if cfg.qat_bits and cfg.acos_weight > 0:
@@ -580,6 +666,8 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
                          "reg": round(float(reg.detach()), 5),
                          "distill": round(float(distill.detach()), 5),
                          "kd": round(float(kd.detach()), 5),
+                         # utterances so far whose labels CTC cannot align (ctc_feasible)
+                         "ctc_infeasible": ctc_infeasible,
                          # the rate this step ran at (the base group's; _lr(step) after the
                          # increment was the next step's)
                          "lr": opt.param_groups[0]["lr"],

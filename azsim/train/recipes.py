@@ -191,6 +191,17 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # 12.47 % (11.76; README, E34).
     "small-qat4-gptq-mse-acos5": (replace(_QAT4_GPTQ_MSE, acos_weight=5.0), "small"),
     "small-qat4-gptq-mse-acos50": (replace(_QAT4_GPTQ_MSE, acos_weight=50.0), "small"),
+    # acos50 with the CTC defects of README's "Known training defects" mended: the CTC head
+    # (training-only, not in the .npz it starts from) trained alone on the frozen encoder for
+    # 300 batches first, and the CTC mean taken over the utterances it can align; and acos50
+    # without the CTC loss at all. Whether a random head's pull on the encoder during the
+    # fine-tune is what costs the unseen voices (E35,
+    # docs/preregistration/2026-12-07-session29.md).
+    "small-qat4-gptq-mse-acos50-ctcwarm": (replace(_QAT4_GPTQ_MSE, acos_weight=50.0,
+                                                   ctc_head_warmup_steps=300,
+                                                   ctc_feasible_only=True), "small"),
+    "small-qat4-gptq-mse-acos50-noctc": (replace(_QAT4_GPTQ_MSE, acos_weight=50.0,
+                                                 ctc_weight=0.0), "small"),
     # 80 % sparse: 1.5 epochs of Zhu & Gupta's cubic schedule (a pruning step every 50 steps)
     # and 1 epoch at the final mask, with both threads. One epoch with 0.6 of it pruning
     # (the first version) drove the training loss from 2 to 15 and dev WER to 55 %.

@@ -666,6 +666,7 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
                          "reg": round(float(reg.detach()), 5),
                          "distill": round(float(distill.detach()), 5),
                          "kd": round(float(kd.detach()), 5),
+                         "ctc": round(float(ctc.detach()), 4),
                          # utterances so far whose labels CTC cannot align (ctc_feasible)
                          "ctc_infeasible": ctc_infeasible,
                          # the rate this step ran at (the base group's; _lr(step) after the

@@ -280,6 +280,13 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # 15.78, 15.78, 15.54 %, c10 dev 17.00 -> 16.89 %, test 16.50 -> 16.03 % float: within
     # noise where no checkpoint was chosen; not shipped (README).
     "small-sparse80-global-recover": (RECOVER_80, "small-sparse80-global"),
+    # The same with the CTC head warmed up alone first and the CTC mean over alignable
+    # utterances, as the shipped small-qat4's recipe (E35): every recovery run starts from a
+    # weights .npz, so each began with a random CTC head (E36,
+    # docs/preregistration/2026-12-07-session29.md).
+    "small-sparse80-global-recover-ctcwarm": (replace(RECOVER_80, ctc_head_warmup_steps=300,
+                                                      ctc_feasible_only=True),
+                                              "small-sparse80-global"),
     # Weight averaging inside one run (swa_every_steps) instead of across runs: the shipped
     # small-sparse80 is the average of three successive 2-epoch recovery runs, each alone worse
     # on the test voices than the average. Here one run at a constant rate from that average,

@@ -272,6 +272,8 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr, seed,
                             for k in ("grid_distance", "step_ratio", "sparsity") if k in entry)
             click.echo(f"[{entry['elapsed_s']:7.0f} s] epoch {entry['epoch']} dev WER "
                        f"{entry['wer'] * 100:.2f} % CER {entry['cer'] * 100:.2f} %{extra}")
+        elif entry["event"] == "ctc_head_warmup" and "skipped" in entry:
+            click.echo(f"CTC head not warmed up: {entry['skipped']}")
         elif entry["event"] == "ctc_head_warmup":
             click.echo(f"CTC head warmed up alone for {entry['steps']} batches in "
                        f"{entry['seconds']:.0f} s: CTC loss {entry['ctc_first_tenth']:.1f} -> "

@@ -914,6 +914,13 @@ def test_ctc_head_warmup_trains_the_head_alone_and_lowers_its_loss(tmp_path):
     # the exported model is the init's (the head is not exported; lr 1e-9 leaves the rest)
     for name in ("enc.0.w_x", "pred.0.w_x", "joint.w_out"):
         np.testing.assert_allclose(w[name], init[name], atol=1e-6, err_msg=name)
+    # a continuation from last.pt has its trained head: no second warm-up
+    from azsim.train.loop import train
+    train(load_model_config("small", []), tmp_path / "c", tmp_path / "o2", tcfg,
+          init=str(tmp_path / "o" / "last.pt"))
+    log2 = [json.loads(line) for line in (tmp_path / "o2" / "train.log.jsonl").open()]
+    warm2 = [e for e in log2 if e["event"] == "ctc_head_warmup"]
+    assert len(warm2) == 1 and warm2[0]["steps"] == 0 and "checkpoint" in warm2[0]["skipped"]
 
 
 def test_ctc_warmup_and_feasible_only_need_the_ctc_loss():

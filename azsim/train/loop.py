@@ -560,7 +560,13 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
         model.train()
 
     ctc_infeasible = 0
-    if cfg.ctc_head_warmup_steps:
+    if cfg.ctc_head_warmup_steps and start is not None and start[0] == "pt":
+        # a checkpoint (last.pt) carries the head it trained: nothing to warm up
+        entry = {"event": "ctc_head_warmup", "steps": 0,
+                 "skipped": "the --init checkpoint carries its trained CTC head"}
+        log.write(json.dumps(entry) + "\n")
+        report(entry)
+    elif cfg.ctc_head_warmup_steps:
         # its own stream of batches: the run's batch order is the one it has without warm-up
         began = time.time()
         first, last = warm_ctc_head(model, train_split, cfg, mean_t,

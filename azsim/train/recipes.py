@@ -11,8 +11,9 @@ most QAT work do: start from the converged float model, then compress while trai
   "How the shipped models were made");
 * ``small-sparse80-global``: gradual magnitude pruning to 80 % with one global threshold over
   the first half of fine-tuning, then ``small-sparse80-global-recover``: more epochs at its
-  mask (the shipped ``small-sparse80.npz``: 6 epochs of the stage-6 model, then the average
-  of three 2-epoch recovery runs one after the other;
+  mask (the shipped ``small-sparse80.npz``: 6 epochs of the stage-6 model, the average of
+  three 2-epoch recovery runs one after the other, then a fourth from that average with
+  ``small-sparse80-global-recover-ctcwarm``;
   ``small-sparse80`` is the uniform per-matrix version shipped two models before).
 * ``small-sparse60``: the same to 60 % (the branching encoder's cheap branch until
   2026-12-03);
@@ -283,7 +284,11 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # The same with the CTC head warmed up alone first and the CTC mean over alignable
     # utterances, as the shipped small-qat4's recipe (E35): every recovery run starts from a
     # weights .npz, so each began with a random CTC head (E36,
-    # docs/preregistration/2026-12-07-session29.md).
+    # docs/preregistration/2026-12-07-session29.md). Measured from E32's pruning run
+    # (``--epochs 2 --threads 1``): the three recoveries again with it, averaged, 14.96 %
+    # pooled over dv31, d22 and d23 at 8 bits with GPTQ (the shipped average of three without
+    # it: 14.70 %); a fourth from that average on runs/c11 (17 min), 14.27 %: the shipped
+    # small-sparse80 since 2026-12-07 (shipped set 9.14 %, tv30 13.09 %; README, E36).
     "small-sparse80-global-recover-ctcwarm": (replace(RECOVER_80, ctc_head_warmup_steps=300,
                                                       ctc_feasible_only=True),
                                               "small-sparse80-global"),

@@ -207,6 +207,14 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
                                                    ctc_feasible_only=True), "small"),
     "small-qat4-gptq-mse-acos50-noctc": (replace(_QAT4_GPTQ_MSE, acos_weight=50.0,
                                                  ctc_weight=0.0), "small"),
+    # One more epoch of the shipped small-qat4's QAT from that model itself (on its grid
+    # already: no GPTQ start), on another corpus, distilled from the float small as before:
+    # as E36's fourth 80 % recovery, more of the same training on other perturbed voices
+    # (E37, docs/preregistration/2026-12-07-session29.md).
+    "small-qat4-continue-ctcwarm": (replace(_QAT4_GPTQ_MSE, acos_weight=50.0,
+                                            ctc_head_warmup_steps=300, ctc_feasible_only=True,
+                                            gptq_init=False, gptq_init_range="max",
+                                            kd_teacher="small"), "small-qat4"),
     # 80 % sparse: 1.5 epochs of Zhu & Gupta's cubic schedule (a pruning step every 50 steps)
     # and 1 epoch at the final mask, with both threads. One epoch with 0.6 of it pruning
     # (the first version) drove the training loss from 2 to 15 and dev WER to 55 %.

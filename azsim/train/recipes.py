@@ -210,7 +210,9 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # One more epoch of the shipped small-qat4's QAT from that model itself (on its grid
     # already: no GPTQ start), on another corpus, distilled from the float small as before:
     # as E36's fourth 80 % recovery, more of the same training on other perturbed voices
-    # (E37, docs/preregistration/2026-12-07-session29.md).
+    # (E37, docs/preregistration/2026-12-07-session29.md). Measured (``--threads 1``, 11.5 min
+    # each): on runs/e32/c11 and c12, 12.22 and 12.18 % pooled over dv31, d22 and d23 at 4
+    # bits against the shipped model's 11.88 %: not shipped.
     "small-qat4-continue-ctcwarm": (replace(_QAT4_GPTQ_MSE, acos_weight=50.0,
                                             ctc_head_warmup_steps=300, ctc_feasible_only=True,
                                             gptq_init=False, gptq_init_range="max",

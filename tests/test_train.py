@@ -923,6 +923,24 @@ def test_ctc_head_warmup_trains_the_head_alone_and_lowers_its_loss(tmp_path):
     assert len(warm2) == 1 and warm2[0]["steps"] == 0 and "checkpoint" in warm2[0]["skipped"]
 
 
+def test_unalignable_utterances_are_counted_with_the_ctc_loss_off_too(tmp_path, monkeypatch):
+    """The log's ctc_infeasible is a property of the data and the encoder's frame rate; a run
+    without the CTC loss (ctc_weight 0) counts them as one with it does. (Synthesized
+    requests are rarely unalignable, so here every utterance is declared so.)"""
+    from azsim.train import loop
+    from azsim.train.loop import TrainConfig
+    monkeypatch.setattr(loop, "ctc_feasible",
+                        lambda targets, n_labels, lengths: torch.zeros(len(n_labels), dtype=bool))
+    counts = []
+    for k, weight in enumerate((0.0, 0.3)):
+        sub = tmp_path / str(k)
+        _train_from_shipped_small(sub, TrainConfig(epochs=1, threads=1, warmup_steps=1,
+                                                   ctc_weight=weight, spec_augment=False))
+        log = [json.loads(line) for line in (sub / "o" / "train.log.jsonl").open()]
+        counts.append([e["ctc_infeasible"] for e in log if e["event"] == "train"])
+    assert counts[0] == counts[1] and counts[0][-1] > 0
+
+
 def test_ctc_warmup_and_feasible_only_need_the_ctc_loss():
     from azsim.train.loop import TrainConfig
     with pytest.raises(ValueError, match="need the CTC loss"):

@@ -630,8 +630,8 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
             if cfg.ctc_weight > 0 and not cfg.decoder_only:  # (a frozen encoder gets none)
                 ctc = _ctc_loss(model, enc_out, targets, lengths, n_labels,
                                 cfg.ctc_feasible_only)
-                with torch.no_grad():
-                    ctc_infeasible += int((~ctc_feasible(targets, n_labels, lengths)).sum())
+            with torch.no_grad():   # counted with the CTC loss off too: a property of the data
+                ctc_infeasible += int((~ctc_feasible(targets, n_labels, lengths)).sum())
             reg = torch.zeros(())
             ramp = 0.0
             if cfg.qat_bits and cfg.acos_weight > 0:

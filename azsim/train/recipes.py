@@ -298,7 +298,8 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # (``--epochs 2 --threads 1``): the three recoveries again with it, averaged, 14.96 %
     # pooled over dv31, d22 and d23 at 8 bits with GPTQ (the shipped average of three without
     # it: 14.70 %); a fourth from that average on runs/c11 (17 min), 14.27 %: the shipped
-    # small-sparse80 since 2026-12-07 (shipped set 9.14 %, tv30 13.09 %; README, E36).
+    # small-sparse80 since 2026-12-07 (shipped set 9.14 %, tv30 13.09 %; README, E36); with
+    # seed 1 14.35 %, without the warm-up (small-sparse80-global-recover) 14.84 % (E38).
     "small-sparse80-global-recover-ctcwarm": (replace(RECOVER_80, ctc_head_warmup_steps=300,
                                                       ctc_feasible_only=True),
                                               "small-sparse80-global"),

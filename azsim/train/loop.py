@@ -285,6 +285,17 @@ def ctc_feasible(targets: torch.Tensor, n_labels: torch.Tensor,
     return n_labels + repeats <= lengths
 
 
+def _training_batch(split: data.Split, idx, cfg: TrainConfig, mean_t, rng):
+    """Batch ``idx`` of ``split`` as training sees it: padded tensors (``data.collate``) with
+    VTLP and SpecAugment applied as ``cfg`` says (in that order, drawing from ``rng``)."""
+    feats, n_frames, targets, n_labels = data.collate(split, idx)
+    if cfg.vtlp_warp > 0:
+        feats = data.vtlp(feats, rng, cfg.vtlp_warp)
+    if cfg.spec_augment:
+        feats = data.spec_augment(feats, n_frames, mean_t, rng)
+    return feats, n_frames, targets, n_labels
+
+
 def warm_ctc_head(model, train_split, cfg: TrainConfig, mean_t, rng) -> tuple[float, float]:
     """Train ``model.ctc_head`` alone for ``cfg.ctc_head_warmup_steps`` batches on the frozen
     encoder's outputs (evaluation mode: no dropout; SpecAugment and VTLP as in training).
@@ -297,14 +308,12 @@ def warm_ctc_head(model, train_split, cfg: TrainConfig, mean_t, rng) -> tuple[fl
         for idx in data.batches(train_split, cfg.max_batch_frames, rng):
             if len(losses) >= cfg.ctc_head_warmup_steps:
                 break
-            feats, n_frames, targets, n_labels = data.collate(train_split, idx)
-            if cfg.vtlp_warp > 0:
-                feats = data.vtlp(feats, rng, cfg.vtlp_warp)
-            if cfg.spec_augment:
-                feats = data.spec_augment(feats, n_frames, mean_t, rng)
+            feats, n_frames, targets, n_labels = _training_batch(train_split, idx, cfg, mean_t,
+                                                                 rng)
             with torch.no_grad():
                 enc_out, lengths = model.encode(feats, n_frames)
-            ctc = _ctc_loss(model, enc_out, targets, lengths, n_labels, cfg.ctc_feasible_only)
+            feasible = ctc_feasible(targets, n_labels, lengths) if cfg.ctc_feasible_only else None
+            ctc = _ctc_loss(model, enc_out, targets, lengths, n_labels, feasible)
             opt.zero_grad(set_to_none=True)
             ctc.backward()
             opt.step()
@@ -314,18 +323,18 @@ def warm_ctc_head(model, train_split, cfg: TrainConfig, mean_t, rng) -> tuple[fl
     return float(np.mean(losses[:tenth])), float(np.mean(losses[-tenth:]))
 
 
-def _ctc_loss(model, enc_out, targets, lengths, n_labels, feasible_only: bool) -> torch.Tensor:
+def _ctc_loss(model, enc_out, targets, lengths, n_labels,
+              feasible: torch.Tensor | None = None) -> torch.Tensor:
     """The auxiliary CTC loss per utterance of the batch: summed and divided by the batch
-    size, or with ``feasible_only`` by the number of utterances it can align (the others'
-    infinite losses are zeroed either way)."""
+    size, or, given ``feasible`` (``ctc_feasible`` of the batch), by the number of utterances
+    it can align (the others' infinite losses are zeroed either way)."""
     ctc_lp = torch.log_softmax(model.ctc_head(enc_out), -1).transpose(0, 1)
-    if not feasible_only:
+    if feasible is None:
         return torch.nn.functional.ctc_loss(ctc_lp, targets, lengths, n_labels, blank=0,
                                             reduction="sum", zero_infinity=True) / len(targets)
-    ok = ctc_feasible(targets, n_labels, lengths)
     per = torch.nn.functional.ctc_loss(ctc_lp, targets, lengths, n_labels, blank=0,
                                        reduction="none", zero_infinity=True)
-    return (per * ok).sum() / max(1, int(ok.sum()))
+    return (per * feasible).sum() / max(1, int(feasible.sum()))
 
 
 def _lr(step: int, total: int, cfg: TrainConfig) -> float:
@@ -601,11 +610,8 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
                     entry = {"event": "obs", "step": step, "sparsity": target,
                              "seconds": round(time.time() - began, 2)}
                     log.write(json.dumps(entry) + "\n")
-            feats, n_frames, targets, n_labels = data.collate(train_split, idx)
-            if cfg.vtlp_warp > 0:
-                feats = data.vtlp(feats, rng, cfg.vtlp_warp)
-            if cfg.spec_augment:
-                feats = data.spec_augment(feats, n_frames, mean_t, rng)
+            feats, n_frames, targets, n_labels = _training_batch(train_split, idx, cfg, mean_t,
+                                                                 rng)
             plan = None
             if full_branch is not None:
                 plan = switch_plan(model.encoder_steps(feats.shape[1]), cfg.branch_switch,
@@ -626,12 +632,14 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
                     t_enc, _ = teacher.encode(feats, n_frames)
                     t_logits = teacher.joint(t_enc, teacher.predict(targets))
                 kd = lattice_kd(logits, t_logits, lengths, n_labels)
+            # the utterances CTC can align, counted with its loss off too (a property of the
+            # data and the encoder's frame rate)
+            feasible = ctc_feasible(targets, n_labels, lengths)
+            ctc_infeasible += int((~feasible).sum())
             ctc = torch.zeros(())
             if cfg.ctc_weight > 0 and not cfg.decoder_only:  # (a frozen encoder gets none)
                 ctc = _ctc_loss(model, enc_out, targets, lengths, n_labels,
-                                cfg.ctc_feasible_only)
-            with torch.no_grad():   # counted with the CTC loss off too: a property of the data
-                ctc_infeasible += int((~ctc_feasible(targets, n_labels, lengths)).sum())
+                                feasible if cfg.ctc_feasible_only else None)
             reg = torch.zeros(())
             ramp = 0.0
             if cfg.qat_bits and cfg.acos_weight > 0:

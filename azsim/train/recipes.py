@@ -13,7 +13,8 @@ most QAT work do: start from the converged float model, then compress while trai
   the first half of fine-tuning, then ``small-sparse80-global-recover``: more epochs at its
   mask (the shipped ``small-sparse80.npz``: 6 epochs of the stage-6 model, the average of
   three 2-epoch recovery runs one after the other, then a fourth from that average with
-  ``small-sparse80-global-recover-ctcwarm``;
+  ``small-sparse80-global-recover-ctcwarm`` under four seeds, their average, and a fifth
+  from it;
   ``small-sparse80`` is the uniform per-matrix version shipped two models before).
 * ``small-sparse60``: the same to 60 % (the branching encoder's cheap branch until
   2026-12-03);
@@ -307,7 +308,10 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # small-sparse80 since 2026-12-07 (shipped set 9.14 %, tv30 13.09 %; README, E36); with
     # seed 1 14.35 %, without the warm-up (small-sparse80-global-recover) 14.84 % (E38);
     # seeds 2 and 3 14.55 and 14.25 %, the four averaged 14.29 % (E39,
-    # docs/preregistration/2026-12-07-session30.md): not shipped.
+    # docs/preregistration/2026-12-07-session30.md). A fifth from that average (E41, same
+    # file; 15 min): on runs/c12 13.68 % (its first epoch, by c12's dev split), the shipped
+    # small-sparse80 since 2026-12-07 (shipped set 9.22 %, tv30 12.56 %, dv31 12.41 %); on
+    # runs/c10 14.54 %.
     "small-sparse80-global-recover-ctcwarm": (replace(RECOVER_80, **_CTC_MENDED),
                                               "small-sparse80-global"),
     # Weight averaging inside one run (swa_every_steps) instead of across runs: the shipped

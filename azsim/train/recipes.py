@@ -220,7 +220,9 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # as E36's fourth 80 % recovery, more of the same training on other perturbed voices
     # (E37, docs/preregistration/2026-12-07-session29.md). Measured (``--threads 1``, 11.5 min
     # each): on runs/e32/c11 and c12, 12.22 and 12.18 % pooled over dv31, d22 and d23 at 4
-    # bits against the shipped model's 11.88 %: not shipped.
+    # bits against the shipped model's 11.88 %: not shipped. From the average of the three
+    # seeds of the shipped recipe (E42, docs/preregistration/2026-12-07-session30.md) on
+    # runs/e32/c12 (11 min): 12.05 %, not shipped.
     "small-qat4-continue-ctcwarm": (replace(_QAT4_GPTQ_MSE, acos_weight=50.0, **_CTC_MENDED,
                                             gptq_init=False, gptq_init_range="max",
                                             kd_teacher="small"), "small-qat4"),
@@ -311,7 +313,8 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # docs/preregistration/2026-12-07-session30.md). A fifth from that average (E41, same
     # file; 15 min): on runs/c12 13.68 % (its first epoch, by c12's dev split), the shipped
     # small-sparse80 since 2026-12-07 (shipped set 9.22 %, tv30 12.56 %, dv31 12.41 %); on
-    # runs/c10 14.54 %.
+    # runs/c10 14.54 %. A sixth from the average of those two on runs/c16 (E42): 13.89 %,
+    # not shipped.
     "small-sparse80-global-recover-ctcwarm": (replace(RECOVER_80, **_CTC_MENDED),
                                               "small-sparse80-global"),
     # Weight averaging inside one run (swa_every_steps) instead of across runs: the shipped

@@ -421,6 +421,9 @@ def test_a_soup_says_its_sparsity_and_warns_when_the_inputs_zeros_differ(cli, tm
     assert code in (0, None), err
     assert f"{share:.1f} % of the prunable weights zero (inputs 60.0, 80.0 %)" in out
     assert err.count("azsim: warning: the inputs have different zeros") == 1
+    # and says how many weights are zero in one input only
+    partly = sum(int(np.count_nonzero((a[k] == 0) != (b[k] == 0))) for k in names)
+    assert partly > 100_000 and f"({partly:,} weights, " in err, err
     # fine-tunes of one mask (here small-sparse80 with its nonzeros scaled): no warning
     sparse = load_weights(shipped_weights_dir() / "small-sparse80.npz", cfg)
     save_weights(tmp_path / "scaled.npz", {k: v * np.float32(1.01) for k, v in sparse.items()})

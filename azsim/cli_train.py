@@ -669,7 +669,7 @@ def soup(out, inputs, model) -> None:
     click.echo(f"soup of {len(inputs)} -> {out}: {sparsity(arrays) * 100:.1f} % of the "
                f"prunable weights zero (inputs {', '.join(f'{x * 100:.1f}' for x in shares)} %)")
     # weights zero in some inputs and not in all: how many says whether it matters (quantized
-    # fine-tunes differ in a few grid zeros, pruned models of other masks in millions)
+    # fine-tunes differ in a few grid zeros, the shipped 60 % and 80 % masks in 299,950)
     partly = sum(int(np.count_nonzero(np.logical_or.reduce([w[k] == 0 for w in ins])
                                       & ~np.logical_and.reduce([w[k] == 0 for w in ins])))
                  for k in names)

@@ -270,6 +270,8 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr, seed,
         if entry["event"] == "dev":
             extra = "".join(f" {k} {entry[k]:.3f}"
                             for k in ("grid_distance", "step_ratio", "sparsity") if k in entry)
+            if "codes_moved" in entry:   # a share of ~1e-4 would print as 0.000
+                extra += f" codes moved {entry['codes_moved'] * 100:.3f} %"
             click.echo(f"[{entry['elapsed_s']:7.0f} s] epoch {entry['epoch']} dev WER "
                        f"{entry['wer'] * 100:.2f} % CER {entry['cer'] * 100:.2f} %{extra}")
         elif entry["event"] == "ctc_head_warmup" and "skipped" in entry:

@@ -581,6 +581,35 @@ def test_gptq_init_starts_qat_from_gptqs_rounding_and_needs_qat_bits(tmp_path):
         assert np.mean(q_out == q_gptq) > 0.95, name          # and training started there
 
 
+def test_the_dev_log_counts_the_codes_qat_moved_since_its_start(tmp_path):
+    """``codes_moved``: the share of the exported b-bit codes that differ from the run's start
+    (GPTQ's rounding here). At a vanishing rate none move; at a large one the share is the
+    count between the two runs' exported codes, exactly (README: the shipped small-qat4's
+    epoch moved 0.035 % of GPTQ's codes, which only this count showed)."""
+    import json
+    from azsim.compress.pipeline import is_prunable
+    from azsim.compress.quantize import quantize_per_channel
+    from azsim.train.loop import TrainConfig
+    base = dict(epochs=2, threads=1, warmup_steps=1, qat_bits=4, gptq_init=True)
+    _, still = _train_from_shipped_small(tmp_path / "a",
+                                         TrainConfig(**base, lr=1e-12, final_lr=1e-12))
+    _, moved = _train_from_shipped_small(tmp_path / "b",
+                                         TrainConfig(**base, lr=3e-3, final_lr=3e-3))
+
+    def dev_entries(run):
+        lines = (tmp_path / run / "o" / "train.log.jsonl").read_text().splitlines()
+        return [e for e in map(json.loads, lines) if e.get("event") == "dev"]
+    assert all(e["codes_moved"] == 0.0 for e in dev_entries("a"))
+    names = [n for n in moved if is_prunable(n)]
+    differ = sum(int(np.count_nonzero(quantize_per_channel(moved[n], 4)[0]
+                                      != quantize_per_channel(still[n], 4)[0])) for n in names)
+    share = differ / sum(moved[n].size for n in names)
+    assert 0 < share < 1
+    entries = dev_entries("b")
+    kept = [e for e in entries if e["wer"] == min(x["wer"] for x in entries)][-1]  # the <= rule
+    assert kept["codes_moved"] == pytest.approx(share, abs=1e-12)
+
+
 def test_learned_steps_start_from_gptq_and_continue_on_their_grid(tmp_path):
     """small-qat4-gptq-mse-lsq's settings (GPTQ's start on the clipped range, learned steps)
     ran into KeyError 0 before the first step from 2026-12-06's last.pt carry until a training

@@ -106,11 +106,15 @@ def learned_step(log_step: torch.Tensor, w: torch.Tensor, bits: int) -> torch.Te
     return torch.minimum(log_step.exp(), row_step(w, bits))
 
 
+def codes(w: torch.Tensor, bits: int, step: torch.Tensor | None = None) -> torch.Tensor:
+    """The b-bit integer code of each weight on its row's grid (what the export stores)."""
+    qmax = weight_qmax(bits)
+    return torch.clamp(torch.round(w / _grid_step(w, bits, step)), -qmax, qmax)
+
+
 def snap(w: torch.Tensor, bits: int, step: torch.Tensor | None = None) -> torch.Tensor:
     """The grid values themselves (for export)."""
-    s = _grid_step(w, bits, step)
-    qmax = weight_qmax(bits)
-    return torch.clamp(torch.round(w / s), -qmax, qmax) * s
+    return codes(w, bits, step) * _grid_step(w, bits, step)
 
 
 def acos_penalty(w: torch.Tensor, bits: int, step: torch.Tensor | None = None) -> torch.Tensor:

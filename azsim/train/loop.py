@@ -481,6 +481,20 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
             return None
         return compress.learned_step(log_steps[name], w, cfg.qat_bits)
 
+    def export_codes(name, w):
+        """The b-bit codes the export stores for matrix ``name``: its mask, then its grid."""
+        with torch.no_grad():
+            if cfg.sparsity > 0:
+                w = w * masks[name]
+            return compress.codes(w, cfg.qat_bits, grid_step(name, w))
+
+    # Each matrix's codes at the start of this run (after GPTQ's rounding, if any): the dev
+    # log's ``codes_moved`` is the share that differs since. A regularizer strong enough to
+    # hold the weights on the grid also holds them on their first codes (the shipped
+    # small-qat4's epoch moved 0.035 % of GPTQ's codes; README, 2026-12-07).
+    start_codes = ({n: export_codes(n, p) for n, p in prunable.items()} if cfg.qat_bits
+                   else {})
+
     def compressed(name, w, export=False):
         """The pruning mask, then the b-bit grid: fake-quantized (straight-through) while
         training, the grid values themselves on export (not the float shadow weights)."""
@@ -548,6 +562,9 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
             entry["grid_distance"] = float(np.mean([
                 compress.grid_distance(p, cfg.qat_bits, grid_step(n, p))
                 for n, p in prunable.items()]))
+            moved = sum(int((export_codes(n, p) != start_codes[n]).sum())
+                        for n, p in prunable.items())   # (pruned weights moved to 0 count)
+            entry["codes_moved"] = moved / sum(p.numel() for p in prunable.values())
         if log_steps:   # how far the learned steps have come below max|w_row| / qmax
             entry["step_ratio"] = float(np.mean([
                 float((grid_step(n, p) / compress.row_step(p, cfg.qat_bits)).detach().mean())

@@ -865,3 +865,58 @@ def test_a_draw_forks_no_more_synthesis_workers_than_utterances(tmp_path, monkey
     monkeypatch.setattr(build, "synthesis_pool", lambda jobs: (asked.append(jobs), real(jobs))[1])
     build.build_corpus(tmp_path / "c", {"train": 1}, seed=1, jobs=16, voice_split_seed=0)
     assert asked == [1]
+
+
+def test_a_synthesis_pools_scratch_is_removed_while_an_orphaned_espeak_still_writes(tmp_path,
+                                                                                      monkeypatch):
+    """SIGTERM kills the pool's workers, not the espeak-ng each may be running, which then
+    writes utt.wav into the folder being removed: rmtree failed with "Directory not empty"
+    and a traceback replaced 'azsim: terminated' (CI, 2026-12-07). The removal tries again
+    while the folder is busy, for a bounded time, and then fails as before."""
+    import errno
+    import shutil
+    import threading
+    import time
+    from azsim.corpus import build
+
+    real = shutil.rmtree
+    calls = []
+
+    def busy_twice(path, *args, **kwargs):
+        calls.append(path)
+        if len(calls) <= 2:
+            raise OSError(errno.ENOTEMPTY, "Directory not empty", "worker-x")
+        return real(path, *args, **kwargs)
+    scratch = tmp_path / "azsim-corpus-a"
+    (scratch / "worker-x").mkdir(parents=True)
+    monkeypatch.setattr(build.shutil, "rmtree", busy_twice)
+    build.remove_scratch(str(scratch), pause_s=0.0)
+    assert len(calls) == 3 and not scratch.exists()
+
+    def always_busy(path, *args, **kwargs):
+        raise OSError(errno.ENOTEMPTY, "Directory not empty", "worker-x")
+    monkeypatch.setattr(build.shutil, "rmtree", always_busy)
+    with pytest.raises(OSError, match="not empty"):
+        build.remove_scratch(str(tmp_path), attempts=3, pause_s=0.0)
+    monkeypatch.setattr(build.shutil, "rmtree", real)
+    build.remove_scratch(str(tmp_path / "gone"))            # already removed: nothing to do
+
+    # the real race: a writer keeps putting files into a worker folder while it is removed
+    scratch = tmp_path / "azsim-corpus-b"
+    worker = scratch / "worker-y"
+    worker.mkdir(parents=True)
+    end = time.monotonic() + 0.3
+
+    def espeak_like():
+        k = 0
+        while time.monotonic() < end:
+            try:
+                (worker / f"utt{k % 50}.wav").write_bytes(b"\0" * 4096)
+            except FileNotFoundError:       # its folder is gone: nothing left to write into
+                return
+            k += 1
+    writer = threading.Thread(target=espeak_like)
+    writer.start()
+    build.remove_scratch(str(scratch))
+    writer.join()
+    assert not scratch.exists()

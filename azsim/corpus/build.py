@@ -29,6 +29,7 @@ import os
 import shutil
 import signal
 import tempfile
+import time
 import warnings
 import zipfile
 from collections.abc import Callable
@@ -154,16 +155,38 @@ def worker_dir() -> str:
     return _WORKDIR
 
 
+def remove_scratch(path: str, attempts: int = 60, pause_s: float = 0.05) -> None:
+    """Remove a synthesis pool's scratch folder, trying again while it is still being
+    written. A pool stopped by SIGTERM kills its workers, not the espeak-ng each may be running:
+    that one finishes its utterance (well under a second) and writes ``utt.wav`` into a folder
+    being removed, and rmtree failed with "Directory not empty" over the signal's one-line
+    message (a CI run of 2026-12-07, the race noted since 2026-12-06). ``attempts`` x
+    ``pause_s`` (3 s) bounds the wait; a folder still busy after it is an error as before."""
+    for attempt in range(attempts):
+        try:
+            shutil.rmtree(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(pause_s)
+
+
 @contextlib.contextmanager
 def synthesis_pool(jobs: int):
     """A pool of ``jobs`` forked synthesis workers whose scratch folders are removed when it
     closes. (Until 2026-12-06 each worker kept a TemporaryDirectory of its own, whose cleanup
     never ran in a pool process that is terminated: every corpus, alias search and test run
     left one folder per worker in the temp directory, 223 on this machine.)"""
-    with tempfile.TemporaryDirectory(prefix="azsim-corpus-") as parent:
+    parent = tempfile.mkdtemp(prefix="azsim-corpus-")
+    try:
         with mp.get_context("fork").Pool(jobs, initializer=init_worker,
                                          initargs=(parent,)) as pool:
             yield pool
+    finally:
+        remove_scratch(parent)
 
 
 def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None = None,

@@ -672,9 +672,8 @@ def soup(out, inputs, model) -> None:
                f"prunable weights zero (inputs {', '.join(f'{x * 100:.1f}' for x in shares)} %)")
     # weights zero in some inputs and not in all: how many says whether it matters (quantized
     # fine-tunes differ in a few grid zeros, the shipped 60 % and 80 % masks in 299,950)
-    partly = sum(int(np.count_nonzero(np.logical_or.reduce([w[k] == 0 for w in ins])
-                                      & ~np.logical_and.reduce([w[k] == 0 for w in ins])))
-                 for k in names)
+    zero_in = {k: sum((w[k] == 0).astype(np.int64) for w in ins) for k in names}
+    partly = sum(int(np.count_nonzero((n > 0) & (n < len(ins)))) for n in zero_in.values())
     if partly:
         size = sum(ins[0][k].size for k in names)
         click.echo(f"azsim: warning: the inputs have different zeros ({partly:,} weights, "

@@ -334,14 +334,15 @@ def test_two_sweeps_into_one_database_both_finish_each_point_stored_once(tmp_pat
 
 # ------------------------------------------------------------------------ corpus, signals
 
-def _corpus_busy(tmp_path, sig, group):
-    """`azsim corpus` signalled while its synthesis workers run espeak-ng."""
+def _corpus_busy(tmp_path, sig, group, env=None, ready=None,
+                 what="a synthesis worker running espeak-ng"):
+    """`azsim corpus` signalled while its synthesis workers run espeak-ng (or once ``ready()``
+    says so)."""
     if not shutil.which("espeak-ng"):
         pytest.skip("espeak-ng is not installed")
     proc = _start(["corpus", "c", "--train", "200", "--dev", "0", "--test", "0", "--names", "0",
-                   "--jobs", "2"], tmp_path)
-    _wait_for(lambda: "espeak-ng" in _session(proc.pid).values(), proc,
-              what="a synthesis worker running espeak-ng")
+                   "--jobs", "2"], tmp_path, env=env)
+    _wait_for(ready or (lambda: "espeak-ng" in _session(proc.pid).values()), proc, what=what)
     (os.killpg if group else os.kill)(proc.pid, sig)
     out, err = proc.communicate(timeout=TIMEOUT)
     left = _no_leftovers(proc.pid)
@@ -397,15 +398,12 @@ def test_corpus_sigterm_while_an_orphaned_espeak_still_writes(tmp_path):
     fake.write_text(_LINGERING_ESPEAK.format(real=real, python=sys.executable, mark=mark))
     fake.chmod(0o755)
     env = _env(tmp_path, PATH=f"{fake.parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    proc = _start(["corpus", "c", "--train", "200", "--dev", "0", "--test", "0", "--names", "0",
-                   "--jobs", "2"], tmp_path, env=env)
-    _wait_for(mark.exists, proc, what="an espeak-ng writing after its utterance")
-    os.kill(proc.pid, signal.SIGTERM)
-    _, err = proc.communicate(timeout=TIMEOUT)
-    err = err.decode()
+    proc, err, left = _corpus_busy(tmp_path, signal.SIGTERM, group=False, env=env,
+                                   ready=mark.exists,
+                                   what="an espeak-ng writing after its utterance")
     assert not _tracebacks(err), err
     assert proc.returncode == 128 + signal.SIGTERM, err
-    assert not _no_leftovers(proc.pid)    # the orphan ended (its session is waited for)
+    assert not left                       # the orphan ended (its session is waited for)
     assert not os.listdir(tmp_path / "tmp")
 
 

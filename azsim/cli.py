@@ -375,6 +375,7 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
     from . import config as cfgmod
     from .compress import survey as sv
     from .config.loader import override_key
+    from .config.schema import layer_bit_overrides, matrix_bit_widths
 
     _reject_hw_sets(overrides, "compress", "encodes weights only")
     if json_dest not in (None, "-"):
@@ -410,9 +411,11 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
     needs_data = cfg.quantizer == "gptq" or cfg.prune_saliency == "obs"
     if weights is not None:
         codes = sv.load_integer_matrices(weights, cfg.weight_bits)
+        bits = cfg.weight_bits
         source = weights
     else:
         from .evaluate import calibration_utterances
+        from .compress.pipeline import is_prunable
         from .model.loading import calibration_stats, model_weights, pruned_weights
         # gptq's codes and obs pruning depend on the inputs: the shipped calibration
         # utterances, as `azsim eval` calibrates (read only when one of them needs them)
@@ -421,12 +424,12 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
         grams = None
         if cfg.quantizer == "gptq":
             grams = calibration_stats(w, cfg, calibration, input_grams=True).grams
-        codes = sv.model_codes(w, cfg.weight_bits, cfg.quantizer, grams, compensate,
-                               cfg.weight_range)
+        bits = matrix_bit_widths(cfg, cfg.weight_bits, [n for n in w if is_prunable(n)])
+        codes = sv.model_codes(w, bits, cfg.quantizer, grams, compensate, cfg.weight_range)
         source = f"model {cfg.name}"
     skipped = {}
-    if weight_format == "all" and cfg.weight_bits == 1 and \
-            any(np.count_nonzero(q == 0) for q, _ in codes.values()):
+    if weight_format == "all" and any(sv.bits_of(bits, n) == 1 and np.count_nonzero(q == 0)
+                                      for n, (q, _) in codes.items()):
         # 1-bit dense cannot hold zeros: leave it out of "all", and say so in the table and
         # the JSON (it was dropped silently); asked for by name, the encoder's one-line error
         # says why.
@@ -440,12 +443,14 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
         if bad:   # an .npz key '../x' or '/tmp/x' wrote outside DIR (compression audit)
             raise AzsimError(f"--save {save_dir}: matrix name {bad[0]!r} is not a file name "
                              "(--save writes DIR/<name>.<format>.azw); rename that array")
-    results = sv.survey(codes, cfg.weight_bits, formats, streams=streams,
+    results = sv.survey(codes, bits, formats, streams=streams,
                         pointer_bits=cfg.pointer_bits, rle_index_bits=cfg.rle_index_bits)
     n = sum(q.size for q, _ in codes.values())
     nnz = sum(int(np.count_nonzero(q)) for q, _ in codes.values())
     data = {"azsim_version": __version__, "source": source, "matrices": len(codes), "weights": n,
             "weight_bits": cfg.weight_bits,
+            # the layers model.layer_bits sets to another width: {layer: bits}
+            "layer_bits": {} if weights is not None else layer_bit_overrides(cfg),
             # a --weights file's codes are given, not quantized here
             "quantizer": None if weights is not None else cfg.quantizer,
             "weight_range": None if weights is not None else cfg.weight_range,
@@ -459,13 +464,14 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
             # run on WAV files, calibrated on its shipped WAVs, encoding other codes)
             "calibration": CALIBRATION_NOTE if weights is None and needs_data else None}
     if json_dest != "-":   # the table first: a JSON write that fails must not lose it
-        from .report.render import pruning_suffix
+        from .report.render import layer_bits_suffix, pruning_suffix
         grid = ("codes as given" if weights is not None else cfg.quantizer
                 + ("" if cfg.weight_range == "max" else f", {cfg.weight_range} range"))
         how = "" if weights is not None else \
             pruning_suffix(cfg.prune, cfg.sparsity, cfg.prune_saliency)
-        click.echo(f"{source}: {len(codes)} matrices, {n:,} weights at {cfg.weight_bits} bits "
-                   f"({grid}), sparsity {data['sparsity']:.3f}{how}")
+        click.echo(f"{source}: {len(codes)} matrices, {n:,} weights at {cfg.weight_bits} bits"
+                   f"{layer_bits_suffix(data['layer_bits'])} ({grid}), "
+                   f"sparsity {data['sparsity']:.3f}{how}")
         click.echo(f"  {'format':<10}{'bytes':>14}{'bits/weight':>13}{'vs fp32':>9}"
                    f"{'vs int8':>9}{'round trip':>12}")
         for r in data["formats"]:

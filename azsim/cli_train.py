@@ -414,7 +414,7 @@ def _echo_rates(head: str, rec: dict) -> None:
 def _echo_eval(result: dict, compare_path, show_errors: int) -> None:
     """The lines ``azsim eval`` prints for one test set."""
     from .report.branch import branch_eval_line
-    from .report.render import pruning_suffix, quantizer_suffix
+    from .report.render import layer_bits_suffix, pruning_suffix, quantizer_suffix
 
     d = result["decode"]
     search = f", beam {d['beam']}" if d["method"] == "beam" else ""
@@ -425,7 +425,8 @@ def _echo_eval(result: dict, compare_path, show_errors: int) -> None:
                    f"{aliases}, "
                    f"{d['context_weight_nats']:g} nats)")
     _echo_rates(f"{result['model']} ({result['weights']}) {result['weight_bits']}-bit"
-                f"{quantizer_suffix(result['quantizer'], result.get('weight_range', 'max'))}, "
+                f"{quantizer_suffix(result['quantizer'], result.get('weight_range', 'max'))}"
+                f"{layer_bits_suffix(result.get('layer_bits'))}, "
                 f"{100 * result['weight_sparsity']:.0f} % of weights zero"
                 f"{pruning_suffix(result['prune'], result['sparsity'], result['prune_saliency'])}"
                 f"{search} on '{result['testset']}'", result)
@@ -607,7 +608,7 @@ def prune(out, model, weights, sparsity, prune, overrides) -> None:
 
 # What ``azsim prune`` never uses: it writes float weights, before any quantization, weight
 # stream or decoding (an override of these was accepted and ignored until 2026-12-06).
-_NOT_PRUNING = ("model.weight_bits", "model.activation_bits", "model.quantizer",
+_NOT_PRUNING = ("model.weight_bits", "model.layer_bits", "model.activation_bits", "model.quantizer",
                 "model.weight_range", "model.weight_format", "model.pointer_bits",
                 "model.rle_index_bits", "model.decode.", "model.branch.")
 

@@ -26,6 +26,7 @@ from .api import bits_override, prepare_model
 from ._version import code_version
 from .arguments import checked
 from .config import to_dict
+from .config.schema import layer_bit_overrides
 from .errors import AzsimError, AzsimWarning, named, named_item, quoted
 from .paths import path_kind, resolved_path
 from .compress.ptq import QuantizedRNNT
@@ -471,8 +472,8 @@ def _evaluate_set(cfg, weights, w, qm, tset: TestSet, include_float: bool, repor
         "testset_grammar": tset.grammar,
         "testset_grammar_version": grammar_version_of(tset.grammar),
         "grammar_now": grammar_fingerprint(),
-        "weight_bits": cfg.weight_bits, "sparsity": cfg.sparsity, "prune": cfg.prune,
-        "prune_saliency": cfg.prune_saliency,
+        "weight_bits": cfg.weight_bits, "layer_bits": layer_bit_overrides(cfg),
+        "sparsity": cfg.sparsity, "prune": cfg.prune, "prune_saliency": cfg.prune_saliency,
         # the zeros the weights actually have: a trained sparse model carries its own
         # (``sparsity`` is only the one-shot pruning asked for)
         "weight_sparsity": achieved_sparsity(qm),

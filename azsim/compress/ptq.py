@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..config.schema import layer_bit_widths, matrix_layer
 from ..errors import WeightsError
 from ..kernels import CELL_FRAC_BITS, LUT_OUT_FRAC_BITS
 from .format_base import Encoded
@@ -152,9 +153,11 @@ def bias_to_int32(name: str, b: np.ndarray, scale: float, codes: np.ndarray | No
     return q.astype(np.int32)
 
 
-def _quantize_lstm(w, prefix: str, bits: int, in_scale: float, stats, comp: dict) -> QLSTM:
-    w_x = make_qmatrix(f"{prefix}.w_x", w[f"{prefix}.w_x"], bits, **comp)
-    w_r = make_qmatrix(f"{prefix}.w_r", w[f"{prefix}.w_r"], bits, **comp)
+def _quantize_lstm(w, prefix: str, qmat, in_scale: float, stats) -> QLSTM:
+    """One LSTM layer; ``qmat(name)``: that weight matrix quantized and encoded at its
+    layer's bit-width."""
+    w_x = qmat(f"{prefix}.w_x")
+    w_r = qmat(f"{prefix}.w_r")
     h_scale = activation_scale(stats[f"{prefix}.h"])
     has_proj = f"{prefix}.w_p" in w
     out_scale = activation_scale(stats[f"{prefix}.r"]) if has_proj else h_scale
@@ -164,7 +167,7 @@ def _quantize_lstm(w, prefix: str, bits: int, in_scale: float, stats, comp: dict
     h_mult, h_shift = quantize_multiplier(2.0 ** -(2 * LUT_OUT_FRAC_BITS) / h_scale)
     bias_q = bias_to_int32(f"{prefix}.b", w[f"{prefix}.b"], in_scale * w_x.scale, w_x.q)
     if has_proj:
-        w_p = make_qmatrix(f"{prefix}.w_p", w[f"{prefix}.w_p"], bits, **comp)
+        w_p = qmat(f"{prefix}.w_p")
         p_mult, p_shift = quantize_multiplier(h_scale * w_p.scale / out_scale)
     else:
         w_p = _empty_qmatrix(f"{prefix}.w_p")
@@ -210,12 +213,12 @@ class QuantizedRNNT:
         return sum(m.stream_bytes for m in self.matrices())
 
 
-def _quantize_stack(w, prefix: str, n_layers: int, bits: int, in_scale: float, stats,
-                    comp: dict) -> list[QLSTM]:
+def _quantize_stack(w, prefix: str, n_layers: int, qmat, in_scale: float,
+                    stats) -> list[QLSTM]:
     """Quantize stacked LSTM layers; each layer's input scale is the previous one's output scale."""
     layers = []
     for layer in range(n_layers):
-        layers.append(_quantize_lstm(w, f"{prefix}.{layer}", bits, in_scale, stats, comp))
+        layers.append(_quantize_lstm(w, f"{prefix}.{layer}", qmat, in_scale, stats))
         in_scale = layers[-1].out_scale
     return layers
 
@@ -224,7 +227,8 @@ def quantize_model(w: dict, cfg, stats: dict[str, float], bits: int,
                    grams: dict[str, np.ndarray] | None = None,
                    unpruned: dict[str, np.ndarray] | None = None) -> QuantizedRNNT:
     """Quantize float weights to ``bits`` with activation scales from calibration ``stats``;
-    the quantizer and stream format come from ``cfg`` (pruning happens before calibration).
+    the quantizer, the stream format and any layer's own bit-width (``model.layer_bits``)
+    come from ``cfg`` (pruning happens before calibration).
     ``grams``: each matrix's calibration-input Gram matrix (``loading.calibration_stats(...,
     input_grams=True)``), which ``model.quantizer = "gptq"`` needs; with ``unpruned`` (the
     weights before pruning) it also compensates what pruning removed."""
@@ -233,8 +237,13 @@ def quantize_model(w: dict, cfg, stats: dict[str, float], bits: int,
     comp = {"quantizer": cfg.quantizer, "fmt": cfg.weight_format,
             "pointer_bits": cfg.pointer_bits, "rle_index_bits": cfg.rle_index_bits,
             "grams": grams, "unpruned": unpruned, "weight_range": cfg.weight_range}
+    widths = layer_bit_widths(cfg, bits)
+
+    def qmat(name: str) -> QMatrix:
+        return make_qmatrix(name, w[name], widths[matrix_layer(name)], **comp)
+
     in_scale = activation_scale(stats["enc.in"])
-    enc = _quantize_stack(w, "enc", cfg.encoder.lstm_layers, bits, in_scale, stats, comp)
+    enc = _quantize_stack(w, "enc", cfg.encoder.lstm_layers, qmat, in_scale, stats)
     enc_scale = enc[-1].out_scale
     # The embedding is a lookup table whose rows become the prediction network's input
     # activations, so it stays int8 with one per-tensor scale whatever the weight bit-width.
@@ -243,11 +252,9 @@ def quantize_model(w: dict, cfg, stats: dict[str, float], bits: int,
     emb_q = np.clip(np.rint(emb / embed_scale), -127, 127).astype(np.int8)
     embed = _qmatrix("pred.embed", emb_q, np.full(emb.shape[0], embed_scale), 8,
                      encode_codes(emb_q, 8, "dense"))
-    pred = _quantize_stack(w, "pred", cfg.prediction.lstm_layers, bits, embed_scale, stats, comp)
+    pred = _quantize_stack(w, "pred", cfg.prediction.lstm_layers, qmat, embed_scale, stats)
     pred_scale = pred[-1].out_scale
-    je = make_qmatrix("joint.w_enc", w["joint.w_enc"], bits, **comp)
-    jp = make_qmatrix("joint.w_pred", w["joint.w_pred"], bits, **comp)
-    jo = make_qmatrix("joint.w_out", w["joint.w_out"], bits, **comp)
+    je, jp, jo = qmat("joint.w_enc"), qmat("joint.w_pred"), qmat("joint.w_out")
     je_mult, je_shift = quantize_multiplier(enc_scale * je.scale * GATE_SCALE)
     jp_mult, jp_shift = quantize_multiplier(pred_scale * jp.scale * GATE_SCALE)
     out_mult, out_shift = quantize_multiplier(JOINT_HIDDEN_SCALE * jo.scale * 2.0 ** LOGIT_FRAC_BITS)

@@ -6,6 +6,7 @@ decoded again and compared, so every reported size comes with proof that the str
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,9 +47,16 @@ class FormatResult:
                 "encode_s": self.encode_s, "decode_s": self.decode_s}
 
 
-def model_codes(weights: dict, bits: int, quantizer: str, grams: dict | None = None,
-                unpruned: dict | None = None, weight_range: str = "max") -> dict[str, tuple]:
-    """Quantize every prunable matrix once: name -> (codes, codebook or None). ``grams``:
+def bits_of(bits: int | Mapping[str, int], name: str) -> int:
+    """Matrix ``name``'s bit-width: ``bits`` itself, or its entry."""
+    return bits if isinstance(bits, int) else bits[name]
+
+
+def model_codes(weights: dict, bits: int | Mapping[str, int], quantizer: str,
+                grams: dict | None = None, unpruned: dict | None = None,
+                weight_range: str = "max") -> dict[str, tuple]:
+    """Quantize every prunable matrix once: name -> (codes, codebook or None). ``bits``: one
+    width for all, or each matrix's (``model.layer_bits``: ``config.schema.matrix_bit_widths``). ``grams``:
     the matrices' calibration-input Gram matrices, which ``gptq`` needs; ``unpruned``: the
     weights before pruning, whose pruned weights gptq compensates; ``weight_range``: the
     uniform and gptq grids' per-row range ("max", "mse")."""
@@ -56,21 +64,23 @@ def model_codes(weights: dict, bits: int, quantizer: str, grams: dict | None = N
     for name, w in weights.items():
         if not is_prunable(name):
             continue
+        bits_here = bits_of(bits, name)
         if quantizer == "codebook":
-            cb = fit_codebook(w, bits)
+            cb = fit_codebook(w, bits_here)
             out[name] = (table_codes(cb)[0][cb.indices], cb)
         elif quantizer == "gptq":
             if grams is None or name not in grams:
                 raise ValueError(f"gptq needs the calibration inputs' Gram matrix of {name}")
             before = None if unpruned is None else unpruned[name]
-            out[name] = (gptq_quantize_pruned(w, grams[name], bits, before,
+            out[name] = (gptq_quantize_pruned(w, grams[name], bits_here, before,
                                               weight_range)[0], None)
         else:
-            out[name] = (quantize_per_channel(w, bits, weight_range)[0], None)
+            out[name] = (quantize_per_channel(w, bits_here, weight_range)[0], None)
     return out
 
 
-def survey(codes: dict[str, tuple], bits: int, formats=ALL_FORMATS, progress=None,
+def survey(codes: dict[str, tuple], bits: int | Mapping[str, int], formats=ALL_FORMATS,
+           progress=None,
            streams: dict | None = None, pointer_bits: int = 16,
            rle_index_bits: int = 4) -> list[FormatResult]:
     """Encode, decode and compare every matrix in every format; with ``streams`` (a dict),
@@ -85,7 +95,7 @@ def survey(codes: dict[str, tuple], bits: int, formats=ALL_FORMATS, progress=Non
             t0 = time.perf_counter()
             widths = {"pointer_bits": pointer_bits, "rle_index_bits": rle_index_bits}
             enc = encode_codebook(cb, fmt, **widths) if cb is not None else \
-                encode_codes(q, bits, fmt, **widths)
+                encode_codes(q, bits_of(bits, name), fmt, **widths)
             t1 = time.perf_counter()
             back = decode_matrix(enc)
             t2 = time.perf_counter()

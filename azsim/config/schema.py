@@ -232,6 +232,89 @@ def _prune_problems(prune: str, sparsity: float | None = None) -> list[str]:
     return []
 
 
+def weight_layer_names(model) -> tuple[str, ...]:
+    """The weight layers of a model's reports (``azsim.execute.integer.layer_infos``) that a
+    bit-width applies to, in order: each LSTM's gate matrices (``enc.0.lstm``), its
+    projection if it has one (``enc.0.proj``), and the joint network's three matrices. The
+    embedding (``pred.embed``) is a lookup table kept int8 and is not among them."""
+    names = []
+    for stack, net in (("enc", model.encoder), ("pred", model.prediction)):
+        for n in range(net.lstm_layers):
+            names.append(f"{stack}.{n}.lstm")
+            if net.projection:
+                names.append(f"{stack}.{n}.proj")
+    return tuple(names) + ("joint.enc", "joint.pred", "joint.out")
+
+
+_LAYER_BITS_PAIR_RE = r"([A-Za-z0-9_.]+):([0-9]+)"
+# A weight matrix's report layer (weight_layer_names): by its last name part.
+_MATRIX_LAYER = {"w_x": "lstm", "w_r": "lstm", "w_p": "proj", "w_enc": "enc", "w_pred": "pred",
+                 "w_out": "out"}
+
+
+def matrix_layer(name: str) -> str:
+    """The report layer a weight matrix belongs to: ``enc.0.w_x`` and ``enc.0.w_r`` ->
+    ``enc.0.lstm``, ``enc.0.w_p`` -> ``enc.0.proj``, ``joint.w_enc`` -> ``joint.enc``."""
+    head, _, last = name.rpartition(".")
+    return f"{head}.{_MATRIX_LAYER[last]}"
+
+
+def matrix_bit_widths(model, default_bits: int, matrices) -> dict[str, int]:
+    """Each of the weight ``matrices`` (``enc.0.w_x``, ...) at its layer's bit-width
+    (:func:`layer_bit_widths`)."""
+    widths = layer_bit_widths(model, default_bits)
+    return {name: widths[matrix_layer(name)] for name in matrices}
+
+
+def layer_bit_overrides(model) -> dict[str, int]:
+    """The layers ``model.layer_bits`` sets to another width than ``model.weight_bits``, in
+    layer order (what reports and records show beside weight_bits; empty: uniform)."""
+    return {name: bits for name, bits in layer_bit_widths(model, model.weight_bits).items()
+            if bits != model.weight_bits}
+
+
+def layer_bit_widths(model, default_bits: int) -> dict[str, int]:
+    """Each weight layer's bit-width: ``default_bits`` (``model.weight_bits``, or the cheap
+    branch's ``model.branch.bits``) except where ``model.layer_bits`` names the layer or a
+    group holding it (``enc``, ``enc.0``, ``pred``, ``joint``); later pairs win. Raises
+    ValueError with the field's problem (:meth:`ModelConfig.validate` reports it)."""
+    names = weight_layer_names(model)
+    widths = {name: default_bits for name in names}
+    spec = model.layer_bits.strip()
+    if not spec:
+        return widths
+    allowed = (f"a layer ({', '.join(names)}) or a group of them "
+               f"({', '.join(_layer_groups(names))})")
+    for pair in spec.split("+"):
+        match = re.fullmatch(_LAYER_BITS_PAIR_RE, pair.strip())
+        if match is None:
+            raise ValueError(f"layer_bits = {model.layer_bits!r}: {pair.strip()!r} is not "
+                             "LAYER:BITS (pairs joined by '+', e.g. 'enc.0.lstm:8+joint.out:8')")
+        key, bits = match.group(1), int(match.group(2))
+        if key == "pred.embed":
+            raise ValueError(f"layer_bits = {model.layer_bits!r}: pred.embed is a lookup table "
+                             "kept int8 at every bit-width; name " + allowed)
+        hit = [n for n in names if n == key or n.startswith(key + ".")]
+        if not hit:
+            raise ValueError(f"layer_bits = {model.layer_bits!r}: no layer {key!r}; name "
+                             + allowed)
+        if not 1 <= bits <= 8:
+            raise ValueError(f"layer_bits = {model.layer_bits!r}: {key} at {bits} bits; "
+                             "a layer's weights take 1 to 8 bits")
+        widths.update({n: bits for n in hit})
+    return widths
+
+
+def _layer_groups(names) -> list[str]:
+    """The dotted prefixes of ``names`` (``enc``, ``enc.0``, ..., ``joint``), in order."""
+    groups = []
+    for name in names:
+        parts = name.split(".")
+        groups += [g for g in (".".join(parts[:k]) for k in range(1, len(parts)))
+                   if g not in groups]
+    return groups
+
+
 @_SPEC
 class BranchConfig:
     """Branching encoder (issue #7, azsim.execute.branch): a cheap encoder branch of the same
@@ -279,6 +362,12 @@ class ModelConfig:
     name: str = _field("model name used in reports")
     weight_bits: int = _field("weight precision, bits (1 = binary, 2 = ternary)", 8,
                               range=(1, 8))
+    layer_bits: str = _field("per-layer weight precision over weight_bits: LAYER:BITS pairs "
+                             "joined by '+', LAYER a layer of the report (enc.0.lstm, "
+                             "enc.0.proj, pred.0.lstm, joint.enc, joint.pred, joint.out) or "
+                             "a group of them (enc, enc.0, pred, joint), later pairs winning: "
+                             "'enc.0:8+joint.out:8'; the embedding stays int8; empty: every "
+                             "layer at weight_bits", "")
     # Activations are int8 throughout until the kernels support narrower ones.
     activation_bits: int = _field("activation precision, bits", 8, range=(8, 8))
     seed: int = _field("seed for synthetic weights", 0, range=(0, 2**32 - 1))
@@ -335,6 +424,10 @@ class ModelConfig:
         problems = _prune_problems(self.prune, self.sparsity)
         if problems:
             return problems
+        try:
+            layer_bit_widths(self, self.weight_bits)
+        except ValueError as exc:
+            return [str(exc)]
         if self.vocab == "chars":
             from ..model.vocab import CHARS
             if self.vocab_size != len(CHARS) + 1:

@@ -39,6 +39,16 @@ def quantizer_suffix(quantizer: str, weight_range: str = "max") -> str:
         ("" if weight_range == "max" else f" {weight_range}-range")
 
 
+def layer_bits_suffix(layer_bits: dict | None) -> str:
+    """The layers at another bit-width than the model's (``model.layer_bits``), after its
+    weights: ", 8-bit in enc.0.lstm+joint.out"; nothing for a uniform model."""
+    by_bits: dict[int, list[str]] = {}
+    for name, bits in (layer_bits or {}).items():
+        by_bits.setdefault(bits, []).append(name)
+    return "".join(f", {bits}-bit in {'+'.join(names)}"
+                   for bits, names in sorted(by_bits.items(), reverse=True))
+
+
 def _zeros(m: dict) -> str:
     """The header's word on sparse or compressed weights ("80 % zero, pruned 80 % (global),
     csr format, "): ``--sparsity 0.95`` and ``--format csr`` printed as plain "8-bit weights"
@@ -94,7 +104,8 @@ def render_text(report: dict, top_layers: int = 5, endpoint: bool = False) -> st
         f"azsim {report['azsim_version'].split('+')[0]}: model {m['name']}{_weights_suffix(m)} "
         f"({m['params'] / 1e6:.2f} M params, "
         f"{m['weight_bits']}-bit"
-        f"{quantizer_suffix(m.get('quantizer', 'uniform'), m.get('weight_range', 'max'))} weights, "
+        f"{quantizer_suffix(m.get('quantizer', 'uniform'), m.get('weight_range', 'max'))} weights"
+        f"{layer_bits_suffix(m.get('layer_bits'))}, "
         f"{_zeros(m)}{_bytes(m['weight_stream_bytes'])} encoded{_stored(m, hw)}) on "
         f"{hw['name']} ({hw['clock_mhz']:g} MHz, {hw['macs_per_cycle']} MACs/cycle, "
         f"{_capacity(hw['sram_bytes'])} SRAM, zero handling: {hw['zero_handling']})",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import to_dict
+from ..config.schema import layer_bit_overrides
 from ..cost.model import ATTRIBUTION, BOUND_CLASS, COMPONENTS
 from ..execute.events import FIELD
 from ..model.metrics import error_rate
@@ -260,6 +261,8 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
     data = {
         "azsim_version": version,
         "model": {"name": cfg.name, "params": params, "weight_bits": cfg.weight_bits,
+                  # the layers model.layer_bits sets to another width: {layer: bits}
+                  "layer_bits": layer_bit_overrides(cfg),
                   "activation_bits": cfg.activation_bits, "quantizer": cfg.quantizer,
                   "weight_range": cfg.weight_range, "prune": cfg.prune,
                   "prune_saliency": cfg.prune_saliency,

@@ -104,8 +104,8 @@ OPTIONAL_METRICS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 # Config columns most sweeps vary come first; the rest follow in alphabetical order.
-LEADING = ("model.name", "model.weight_bits", "model.sparsity", "model.weight_format",
-           "model.quantizer", "model.prune", "hw.name")
+LEADING = ("model.name", "model.weight_bits", "model.layer_bits", "model.sparsity",
+           "model.weight_format", "model.quantizer", "model.prune", "hw.name")
 
 # The energy breakdown's components as the report orders them (azsim/report/report.py).
 ENERGY_ORDER = ("mac", "sram", "dram", "lut", "decoder", "leakage")

@@ -45,8 +45,8 @@ def simulate(model: str = cfgmod.DEFAULT_MODEL, hardware: str = cfgmod.DEFAULT_H
 
     ``model`` and ``hardware`` are preset names or TOML paths; ``overrides`` are
     ``section.field=value`` strings (``bits`` is shorthand for ``model.weight_bits``;
-    ``model.sparsity``, ``model.prune``, ``model.weight_format`` and ``model.quantizer``
-    select the compression);
+    ``model.layer_bits``, ``model.sparsity``, ``model.prune``, ``model.weight_format`` and
+    ``model.quantizer`` select the compression);
     ``audio`` defaults to the shipped utterances, and calibration uses the shipped utterances
     unless ``calibration_audio`` is given. ``progress(stage, done, total)`` is called as work
     completes. Raises :class:`azsim.errors.AzsimError` subclasses on bad input.

@@ -56,8 +56,9 @@ def model_codes(weights: dict, bits: int | Mapping[str, int], quantizer: str,
                 grams: dict | None = None, unpruned: dict | None = None,
                 weight_range: str = "max") -> dict[str, tuple]:
     """Quantize every prunable matrix once: name -> (codes, codebook or None). ``bits``: one
-    width for all, or each matrix's (``model.layer_bits``: ``config.schema.matrix_bit_widths``). ``grams``:
-    the matrices' calibration-input Gram matrices, which ``gptq`` needs; ``unpruned``: the
+    width for all, or each matrix's (``model.layer_bits``, by
+    ``config.schema.matrix_bit_widths``). ``grams``: the matrices' calibration-input Gram
+    matrices, which ``gptq`` needs; ``unpruned``: the
     weights before pruning, whose pruned weights gptq compensates; ``weight_range``: the
     uniform and gptq grids' per-row range ("max", "mse")."""
     out = {}
@@ -80,8 +81,7 @@ def model_codes(weights: dict, bits: int | Mapping[str, int], quantizer: str,
 
 
 def survey(codes: dict[str, tuple], bits: int | Mapping[str, int], formats=ALL_FORMATS,
-           progress=None,
-           streams: dict | None = None, pointer_bits: int = 16,
+           progress=None, streams: dict | None = None, pointer_bits: int = 16,
            rle_index_bits: int = 4) -> list[FormatResult]:
     """Encode, decode and compare every matrix in every format; with ``streams`` (a dict),
     also collect each stream there as ``"<matrix>.<format>.azw": bytes``, for the caller to

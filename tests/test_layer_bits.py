@@ -178,3 +178,19 @@ def test_prune_refuses_layer_bits_it_would_ignore(cli, tmp_path):
                          "--set", "model.layer_bits=joint:8")
     assert code == 2 and "model.layer_bits" in err and "azsim prune" in err, err
     assert not out_path.exists()
+
+
+def test_a_pareto_plot_of_mixed_points_calls_its_colours_the_base_width(tmp_path):
+    """A point '8, enc.0 at 4' drawn in the 8-bit colour was labelled '8-bit'."""
+    from azsim.plot import plots
+    from azsim.sweep import runner
+    from azsim.sweep import spec as sp
+    from azsim.sweep.store import ResultStore, open_for_reading
+    db = str(tmp_path / "r.sqlite")
+    spec = sp.build_spec(model="tiny", hw=None, audio=None, weights=None, spec_file=None,
+                         sets=["model.weight_bits=8", "model.layer_bits=enc:8,enc.0:4"])
+    with ResultStore(db) as store:
+        assert runner.run_sweep(sp.expand(spec), spec, store, jobs=1).failed == 0
+    fig = plots.make_figure("pareto", open_for_reading(db))
+    labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    assert "8-bit base" in labels and "8-bit" not in labels, labels

@@ -348,9 +348,11 @@ def pareto(rows: Sequence[Mapping], given: Mapping[str, Any] | None = None) -> F
         ax.set_xlabel(label)
         ax.set_ylabel("energy, uJ")
         ax.grid(alpha=0.3, which="both")
-    # Legends: colour = bit-width, marker = sparsity, ring = front.
+    # Legends: colour = bit-width, marker = sparsity, ring = front. Where model.layer_bits
+    # sets layers apart the colour is only the other layers' width: "4-bit base".
     from matplotlib.lines import Line2D
-    handles = [Line2D([], [], ls="", marker="o", color=colors[b], label=f"{b}-bit")
+    base = " base" if any(r.get("model.layer_bits") for r in rows) else ""
+    handles = [Line2D([], [], ls="", marker="o", color=colors[b], label=f"{b}-bit{base}")
                for b in bit_values]
     handles += [Line2D([], [], ls="", marker=markers[s], color="0.4", label=_sparsity_label(s))
                 for s in sparsities]

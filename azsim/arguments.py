@@ -45,11 +45,15 @@ def _int(value, least=None):
     return value if ok else _BAD
 
 
-def _baseline(value):
+def _one_baseline(value) -> bool:
     hyps = value.get("hypotheses") if isinstance(value, dict) else None
-    ok = isinstance(hyps, list) and all(isinstance(h, dict) and isinstance(
+    return isinstance(hyps, list) and all(isinstance(h, dict) and isinstance(
         h.get("reference"), str) for h in hyps)
-    return value if ok else _BAD
+
+
+def _baseline(value):
+    many = isinstance(value, list) and value and all(_one_baseline(v) for v in value)
+    return value if many or _one_baseline(value) else _BAD
 
 
 # name -> (None allowed, what is allowed, check: the value to use, _BAD or a _Why)
@@ -85,7 +89,8 @@ _RULES = {
               lambda v: v if callable(getattr(v, "get", None)) and hasattr(v, "__setitem__")
               else _BAD),
     "baseline": (True, "an earlier evaluate() result (a dict whose 'hypotheses' list holds "
-                 "{'reference': str, ...} records), or None", _baseline),
+                 "{'reference': str, ...} records), a list of them (one per test set), or "
+                 "None", _baseline),
 }
 
 

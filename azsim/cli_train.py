@@ -365,11 +365,13 @@ def eval_cmd(model, weights, testsets, utterances, bits, sparsity, prune, weight
                          "give one")
     option = "--compare-float" if compare_float_path else "--compare"
     compare_path = compare_path or compare_float_path
-    if compare_path and len(testsets) > 1:    # an argument error, before any file is read
-        raise AzsimError(f"{option} {compare_path}: compares one test set, got "
-                         f"{len(testsets)} --test values")
-    baseline = _load_eval_record(compare_path, option, float_side=bool(compare_float_path)) \
+    baseline = _load_eval_records(compare_path, option, float_side=bool(compare_float_path)) \
         if compare_path else None
+    if baseline is not None and len(baseline) != len(testsets):   # before any set is read
+        raise AzsimError(f"{option} {compare_path}: holds {_n(len(baseline), 'test set')}, "
+                         f"given {len(testsets)} --test value"
+                         f"{'' if len(testsets) == 1 else 's'}; compare evaluations of the "
+                         "same sets, in one order")
     overrides = _with_shorthands(
         overrides, _compression_overrides(sparsity, prune, weight_format, codebook, gptq)
         + _branch_overrides(branch, branch_weights)
@@ -379,7 +381,7 @@ def eval_cmd(model, weights, testsets, utterances, bits, sparsity, prune, weight
     results = evaluate_sets(model, testsets, None, overrides, weights, include_float,
                             _stderr_progress(quiet), baseline, f"{option} {compare_path}",
                             utterances)
-    pool = pooled(results) if len(results) > 1 else None
+    pool = pooled(results, baseline) if len(results) > 1 else None
     if not quiet:   # first: a JSON write that fails (a full disk) must not lose the report
         for result in results:
             _echo_eval(result, compare_path, show_errors)
@@ -387,6 +389,8 @@ def eval_cmd(model, weights, testsets, utterances, bits, sparsity, prune, weight
                 _echo_by_voice(result)
         if pool is not None:
             _echo_rates(f"pooled over {len(results)} sets", pool)
+            if "compare" in pool:
+                _echo_compare(pool["compare"], compare_path)
             if by_voice:
                 _echo_by_voice(pool)
     if json_dest is not None:
@@ -431,12 +435,7 @@ def _echo_eval(result: dict, compare_path, show_errors: int) -> None:
                 f"{pruning_suffix(result['prune'], result['sparsity'], result['prune_saliency'])}"
                 f"{search} on '{result['testset']}'", result)
     if "compare" in result:
-        c = result["compare"]
-        bits = c["baseline_weight_bits"]   # None, like the weights: the record does not say
-        kind = None if bits is None else "float" if bits == "float" else f"{bits}-bit"
-        said = "".join(f"{part}, " for part in (c["baseline_weights"], kind) if part is not None)
-        click.echo(_difference_line(f"this - {compare_path} ({said}WER "
-                                    f"{c['baseline_wer'] * 100:.2f} %)", c))
+        _echo_compare(result["compare"], compare_path)
     if "branch" in result:
         click.echo(branch_eval_line(result["branch"]))
     # after every figure of the set, whichever comparisons there are
@@ -455,6 +454,15 @@ def _echo_eval(result: dict, compare_path, show_errors: int) -> None:
             click.echo(f"  {h['utterance']}\n    ref: {h['reference']}\n"
                        f"    hyp: {h['hypothesis']}")
             shown += 1
+
+
+def _echo_compare(c: dict, compare_path) -> None:
+    """The line of this WER minus the compared record's (one set's, or pooled)."""
+    bits = c["baseline_weight_bits"]   # None, like the weights: the record does not say
+    kind = None if bits is None else "float" if bits == "float" else f"{bits}-bit"
+    said = "".join(f"{part}, " for part in (c["baseline_weights"], kind) if part is not None)
+    click.echo(_difference_line(f"this - {compare_path} ({said}WER "
+                                f"{c['baseline_wer'] * 100:.2f} %)", c))
 
 
 def _echo_by_voice(rec: dict) -> None:
@@ -489,11 +497,26 @@ def _difference_line(label: str, d: dict) -> str:
             f"{_n(d['hypothesis_word_edits'], 'word edit')} apart")
 
 
-def _load_eval_record(path: str, option: str = "--compare", float_side: bool = False) -> dict:
-    """An ``azsim eval --json`` record, checked before any decoding starts. ``float_side``:
-    the record of an ``azsim eval --float`` run, returned as the float model's (its float
-    hypotheses as ``hypothesis``, ``weight_bits`` "float")."""
+def _load_eval_records(path: str, option: str = "--compare",
+                       float_side: bool = False) -> list[dict]:
+    """The one-set records of an ``azsim eval --json`` file, one per test set it evaluated (a
+    file of several sets holds them under ``sets``), each checked before any decoding starts.
+    ``float_side``: the record of an ``azsim eval --float`` run, returned as the float
+    model's (its float hypotheses as ``hypothesis``, ``weight_bits`` "float")."""
     record = load_json_file(path, f"{option} {path}")
+    sets = record.get("sets") if isinstance(record, dict) and "hypotheses" not in record \
+        else None
+    if sets is None:
+        return [_eval_record(record, path, option, float_side)]
+    if not isinstance(sets, list) or not sets:
+        raise AzsimError(f"{option} {path}: its 'sets' is not a list of one-set records, as "
+                         "'azsim eval --json' writes for several --test values")
+    return [_eval_record(r, f"{path} (set {k + 1} of {len(sets)})", option, float_side)
+            for k, r in enumerate(sets)]
+
+
+def _eval_record(record, path: str, option: str, float_side: bool) -> dict:
+    """One test set's ``azsim eval --json`` record, checked (``_load_eval_records``)."""
     key = "float_hypothesis" if float_side else "hypothesis"
     hyps = record.get("hypotheses") if isinstance(record, dict) else None
     if not isinstance(hyps, list) or not all(

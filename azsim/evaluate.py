@@ -380,10 +380,11 @@ def evaluate_sets(model: str, testsets, bits: int | None = None, overrides=(),
                   progress: Callable[[str, int, int], None] | None = None,
                   baseline: dict | None = None, baseline_label: str = "baseline",
                   utterances: int | None = None, *, _named=None) -> list[dict]:
-    """``evaluate`` on several test sets with one prepared model: every set is loaded (and a
-    ``baseline`` checked against the first) before anything is decoded, so a bad name costs
-    no work. One result per set; ``pooled`` combines them. ``utterances``: each set's first
-    that many (a quick look; all by default)."""
+    """``evaluate`` on several test sets with one prepared model: every set is loaded (and
+    each checked against its ``baseline``) before anything is decoded, so a bad name costs
+    no work. ``baseline``: one earlier result per set, in the sets' order (a list; a single
+    result for a single set). One result per set; ``pooled`` combines them. ``utterances``:
+    each set's first that many (a quick look; all by default)."""
     testsets, bits, overrides, weights, progress, baseline, utterances = (
         checked(name, value) for name, value in (
             ("testsets", testsets), ("bits", bits), ("overrides", overrides),
@@ -407,28 +408,38 @@ def evaluate_sets(model: str, testsets, bits: int | None = None, overrides=(),
         check_tail_on_testset(cfg, name, label(name))
     tsets = [head_of(load_testset(name, cfg, label(name)), utterances)
              for name in testsets]
-    if baseline is not None:
-        if len(tsets) != 1:
-            raise AzsimError(f"{baseline_label}: compares one test set, got {len(tsets)}")
-        base_refs = [h["reference"] for h in baseline["hypotheses"]]
-        if base_refs != list(tsets[0].references):
-            raise AzsimError(f"{baseline_label}: its {len(base_refs)} references are not those "
-                             f"of test set '{tsets[0].name}' ({len(tsets[0].references)} "
-                             "utterances); compare two evaluations of the same set")
-        # the references alone do not pair the rows: the shipped set says "cancel the timer"
-        # 19 times, so rows reordered among equal references, or another set with the same
-        # texts, passed and paired unrelated utterances (audit, 2026-12-06)
-        ids = [u.name for u in tsets[0].utterances]
-        for k, (h, name) in enumerate(zip(baseline["hypotheses"], ids)):
-            if h.get("utterance", name) != name:
-                raise AzsimError(f"{baseline_label}: its row {k} is utterance "
-                                 f"{quoted(h['utterance'])}, the set's is {quoted(name)}; "
-                                 "compare two evaluations of the same set, in its order")
+    baselines = [None] * len(tsets) if baseline is None else \
+        baseline if isinstance(baseline, list) else [baseline]
+    if len(baselines) != len(tsets):
+        raise AzsimError(f"{baseline_label}: holds {len(baselines)} test set"
+                         f"{'' if len(baselines) == 1 else 's'}, this evaluation "
+                         f"{len(tsets)}; compare evaluations of the same sets, in one order")
+    for base, tset in zip(baselines, tsets):
+        if base is not None:
+            _check_pairs(base, tset, baseline_label)
     setup = decoder_for(cfg)   # greedy or beam search; reads --context before the work
     report = progress or (lambda *_: None)
     w, qm = prepare_model(cfg, weights, calibration_utterances(cfg))
-    return [_evaluate_set(cfg, weights, w, qm, tset, include_float, report, baseline,
-                          baseline_label, setup) for tset in tsets]
+    return [_evaluate_set(cfg, weights, w, qm, tset, include_float, report, base,
+                          baseline_label, setup) for tset, base in zip(tsets, baselines)]
+
+
+def _check_pairs(baseline: dict, tset: TestSet, baseline_label: str) -> None:
+    """The compared record holds this set's utterances in its order."""
+    base_refs = [h["reference"] for h in baseline["hypotheses"]]
+    if base_refs != list(tset.references):
+        raise AzsimError(f"{baseline_label}: its {len(base_refs)} references are not those "
+                         f"of test set '{tset.name}' ({len(tset.references)} "
+                         "utterances); compare two evaluations of the same set")
+    # the references alone do not pair the rows: the shipped set says "cancel the timer"
+    # 19 times, so rows reordered among equal references, or another set with the same
+    # texts, passed and paired unrelated utterances (audit, 2026-12-06)
+    ids = [u.name for u in tset.utterances]
+    for k, (h, name) in enumerate(zip(baseline["hypotheses"], ids)):
+        if h.get("utterance", name) != name:
+            raise AzsimError(f"{baseline_label}: its row {k} is utterance "
+                             f"{quoted(h['utterance'])}, the set's is {quoted(name)}; "
+                             "compare two evaluations of the same set, in its order")
 
 
 def _decode_record(cfg, setup) -> dict:
@@ -553,10 +564,11 @@ def _operation_counts(refs: list[str], hyps: list[str]) -> dict:
             "word_insertions": int(ops[2])}
 
 
-def pooled(results: list[dict]) -> dict:
+def pooled(results: list[dict], baselines: list[dict] | None = None) -> dict:
     """Several results of one model as one test set: WER and CER over all their utterances
     (errors over words, not a mean of rates), and with float hypotheses the paired interval of
-    integer minus float over all of them."""
+    integer minus float over all of them; with ``baselines`` (the compared records, one per
+    result) ``compare`` as each set's, over all of them."""
     refs = [h["reference"] for r in results for h in r["hypotheses"]]
     hyps = [h["hypothesis"] for r in results for h in r["hypotheses"]]
     words = sum(r["words"] for r in results)
@@ -570,12 +582,21 @@ def pooled(results: list[dict]) -> dict:
         out.update({k: sum(r[k] for r in results)
                     for k in ("context_phrases_in_references", "context_phrases_missed")})
     if all("by_voice" in r for r in results):     # a voice in several sets counts once
-        out["by_voice"] = by_voice([h for r in results for h in r["hypotheses"]])
+        out["by_voice"] = by_voice([h for r in results for h in r["hypotheses"]],
+                                   None if baselines is None else
+                                   [h["hypothesis"] for b in baselines for h in b["hypotheses"]])
     if all("float_wer" in r for r in results):
         float_hyps = [h["float_hypothesis"] for r in results for h in r["hypotheses"]]
         out["float_wer"] = error_rate(refs, float_hyps, "word")
         out["float_cer"] = error_rate(refs, float_hyps, "char")   # as each set's record has
         out["float_vs_integer"] = paired_wer_difference(refs, float_hyps, hyps)
+    if baselines is not None and all("compare" in r for r in results):
+        base_hyps = [h["hypothesis"] for b in baselines for h in b["hypotheses"]]
+        d = paired_wer_difference(refs, base_hyps, hyps)
+        c = results[0]["compare"]
+        out["compare"] = {**{k: c[k] for k in ("baseline", "baseline_model",
+                                               "baseline_weights", "baseline_weight_bits")},
+                          "baseline_wer": d["wer_a"], **d}
     return out
 
 

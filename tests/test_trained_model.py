@@ -250,11 +250,65 @@ def test_eval_pools_several_sets_and_checks_them_all_before_decoding(cli, shippe
     assert 0 <= pool["float_cer"] <= max(s["float_cer"] for s in sets)   # each set's has one
     code, out, err = cli("eval", "--test", str(a), "--test", str(b))
     assert code == 0 and "pooled over 2 sets (5 utterances" in out
-    # A missing second set is an error before the first is decoded; --compare takes one set.
+    # A missing second set is an error before the first is decoded.
     code, out, err = cli("eval", "--test", str(a), "--test", str(tmp_path / "missing.npz"))
     assert code == 2 and out == "" and err.count("\n") == 1 and "missing.npz" in err
-    code, out, err = cli("eval", "--test", str(a), "--test", str(b), "--compare", str(a))
-    assert code == 2 and "compares one test set" in err
+
+
+def test_eval_compares_several_sets_with_a_record_of_the_same_sets(cli, shipped_test_head,
+                                                                    tmp_path):
+    """--compare took one set only: a rule pooled over three dev sets needed three runs and
+    its pooled interval was not computed. A record of several sets now pairs with the same
+    sets, set by set and pooled over all their utterances."""
+    import json
+    a, b = shipped_test_head(2), shipped_test_head(3)
+    base = tmp_path / "base.json"
+    code, out, err = cli("eval", "--test", str(a), "--test", str(b), "--float", "--json",
+                         str(base))
+    assert code == 0, err
+    code, out, err = cli("eval", "--test", str(a), "--test", str(b), "--bits", "4",
+                         "--compare", str(base), "--json", "-")
+    assert code == 0, err
+    rec, before = json.loads(out[out.index("{"):]), json.loads(base.read_text())
+    for s, s0 in zip(rec["sets"], before["sets"]):
+        assert s["compare"]["word_errors_a"] == s0["word_errors"]
+        assert s["compare"]["word_errors_b"] == s["word_errors"]
+    c = rec["pooled"]["compare"]
+    assert c["utterances"] == 5 and c["word_errors_a"] == before["pooled"]["word_errors"]
+    assert c["word_errors_b"] == rec["pooled"]["word_errors"]
+    assert c["difference"] == pytest.approx(rec["pooled"]["wer"] - before["pooled"]["wer"])
+    assert c["baseline_weight_bits"] == 8
+    code, text, err = cli("eval", "--test", str(a), "--test", str(b), "--bits", "4",
+                          "--compare", str(base))
+    assert code == 0 and text.count(f"this - {base}") == 3, text   # each set's, and pooled
+    pooled_line = text.splitlines()[text.splitlines().index(next(
+        line for line in text.splitlines() if line.startswith("pooled over 2 sets"))) + 1]
+    assert pooled_line.startswith(f"  this - {base} (small, 8-bit, WER") and \
+        f"({c['word_errors_b']} against {c['word_errors_a']} word errors)" in pooled_line
+    # against the float model of a several-set --float record, the same way
+    code, out, err = cli("eval", "--test", str(a), "--test", str(b), "--bits", "4",
+                         "--compare-float", str(base), "--json", "-")
+    assert code == 0, err
+    assert json.loads(out[out.index("{"):])["pooled"]["compare"]["baseline_weight_bits"] \
+        == "float"
+    # another count of sets, or the sets in another order, is refused before decoding
+    code, out, err = cli("eval", "--test", str(a), "--compare", str(base))
+    assert code == 2 and "holds 2 test sets, given 1 --test value;" in err, err
+    code, out, err = cli("eval", "--test", str(b), "--test", str(a), "--compare", str(base))
+    assert code == 2 and out == "" and "references are not those of test set" in err, err
+    # pooled per voice, the compared record's WER beside this one's
+    from azsim.evaluate import pooled
+    voiced = [{**r, "by_voice": {}, "hypotheses": [{**h, "voice": f"v{k % 2}"}
+                                                   for k, h in enumerate(r["hypotheses"])]}
+              for r in rec["sets"]]
+    voices = pooled(voiced, before["sets"])["by_voice"]
+    assert sum(v["baseline_word_errors"] for v in voices.values()) == c["word_errors_a"]
+    assert sum(v["word_errors"] for v in voices.values()) == c["word_errors_b"]
+    # a one-set record against two sets
+    one = tmp_path / "one.json"
+    assert cli("eval", "--test", str(a), "--json", str(one))[0] == 0
+    code, out, err = cli("eval", "--test", str(a), "--test", str(b), "--compare", str(one))
+    assert code == 2 and "holds 1 test set, given 2 --test values" in err, err
 
 
 def test_edit_operations_split_the_edit_distance():

@@ -139,13 +139,22 @@ def test_a_layer_costs_what_it_costs_in_a_model_of_its_width(reports):
     assert by["4"]["enc.0.lstm"]["cycles"] < by["8"]["enc.0.lstm"]["cycles"]
     assert reports["mixed"]["model"]["layer_bits"] == {"enc.0.lstm": 8, "joint.out": 8}
     assert reports["4"]["model"]["layer_bits"] == {}
+    # code bits per weight over the weight layers (the int8 embedding left out)
+    rows = [row for row in by["mixed"].values() if row["kind"] != "embedding"]
+    mean = sum(row["weight_bits"] * row["weight_count"] for row in rows) / \
+        sum(row["weight_count"] for row in rows)
+    assert 4 < mean < 8
+    assert reports["mixed"]["model"]["weight_bits_mean"] == pytest.approx(mean, rel=1e-12)
+    assert reports["4"]["model"]["weight_bits_mean"] == 4.0
+    assert reports["8"]["model"]["weight_bits_mean"] == 8.0
 
 
 def test_run_and_eval_say_which_layers_have_another_width(cli, shipped_test_head):
     code, out, err = cli("run", "--model", "tiny", "--bits", "4", "--set",
                          f"model.layer_bits={MIXED}")
     assert code == 0, err
-    assert "4-bit weights, 8-bit in enc.0.lstm+joint.out," in out.splitlines()[0]
+    assert "4-bit weights, 8-bit in enc.0.lstm+joint.out, " in out.splitlines()[0]
+    assert " bits a weight, " in out.splitlines()[0]
     code, out, err = cli("eval", "--test", shipped_test_head(2), "--bits", "4", "--set",
                          "model.layer_bits=joint:6+joint.out:8", "--json", "-")
     assert code == 0, err
@@ -194,3 +203,16 @@ def test_a_pareto_plot_of_mixed_points_calls_its_colours_the_base_width(tmp_path
     fig = plots.make_figure("pareto", open_for_reading(db))
     labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
     assert "8-bit base" in labels and "8-bit" not in labels, labels
+
+
+def test_the_cheap_branch_takes_the_same_layer_widths_over_its_own_bits():
+    """README: the cheap encoder branch (issue #7) takes model.layer_bits over its own
+    model.branch.bits, as the full encoder takes it over model.weight_bits."""
+    audio = [str(shipped_audio_paths()[0])]
+    base = ["model.branch.enabled=true", "model.weight_bits=4", 'model.layer_bits="enc.0:8"']
+    for branch_bits, rest in ((0, 4), (2, 2)):
+        r = azsim.simulate(model="tiny", audio=audio,
+                           overrides=base + [f"model.branch.bits={branch_bits}"]).to_dict()
+        bits = {row["name"]: row["weight_bits"] for row in r["layers"]}
+        assert bits["enc.0.lstm"] == bits["cheap.enc.0.lstm"] == 8
+        assert bits["enc.1.lstm"] == 4 and bits["cheap.enc.1.lstm"] == rest

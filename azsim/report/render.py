@@ -49,6 +49,13 @@ def layer_bits_suffix(layer_bits: dict | None) -> str:
                    for bits, names in sorted(by_bits.items(), reverse=True))
 
 
+def _mean_bits(m: dict) -> str:
+    """``, 4.39 bits a weight`` after the layers at another width; nothing for a uniform
+    model."""
+    return f", {m['weight_bits_mean']:.2f} bits a weight" if m.get("layer_bits") and \
+        "weight_bits_mean" in m else ""
+
+
 def _zeros(m: dict) -> str:
     """The header's word on sparse or compressed weights ("80 % zero, pruned 80 % (global),
     csr format, "): ``--sparsity 0.95`` and ``--format csr`` printed as plain "8-bit weights"
@@ -105,7 +112,8 @@ def render_text(report: dict, top_layers: int = 5, endpoint: bool = False) -> st
         f"({m['params'] / 1e6:.2f} M params, "
         f"{m['weight_bits']}-bit"
         f"{quantizer_suffix(m.get('quantizer', 'uniform'), m.get('weight_range', 'max'))} weights"
-        f"{layer_bits_suffix(m.get('layer_bits'))}, "
+        f"{layer_bits_suffix(m.get('layer_bits'))}"
+        f"{_mean_bits(m)}, "
         f"{_zeros(m)}{_bytes(m['weight_stream_bytes'])} encoded{_stored(m, hw)}) on "
         f"{hw['name']} ({hw['clock_mhz']:g} MHz, {hw['macs_per_cycle']} MACs/cycle, "
         f"{_capacity(hw['sram_bytes'])} SRAM, zero handling: {hw['zero_handling']})",

@@ -41,6 +41,15 @@ class Report(Mapping):
         return len(self.data)
 
 
+def mean_weight_bits(qm) -> float:
+    """Code bits per weight over the weight matrices (``model.weight_bits`` for a uniform
+    model; between the widths for one with ``model.layer_bits``); the embedding, an int8
+    lookup table at every width, is not among them."""
+    mats = [m for m in qm.matrices() if m.name != "pred.embed"]
+    count = sum(m.size for m in mats)
+    return sum(m.bits * m.size for m in mats) / count if count else 0.0
+
+
 def achieved_sparsity(qm) -> float:
     """Achieved sparsity over the model's pruned matrices (all but the embedding table); a
     branching encoder's cheap branch and arbiter are not the model's (they counted, so
@@ -261,8 +270,11 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
     data = {
         "azsim_version": version,
         "model": {"name": cfg.name, "params": params, "weight_bits": cfg.weight_bits,
-                  # the layers model.layer_bits sets to another width: {layer: bits}
+                  # the layers model.layer_bits sets to another width: {layer: bits}, and
+                  # the bits of the weight matrices' codes per weight over all of them (the
+                  # int8 embedding, a lookup table, left out)
                   "layer_bits": layer_bit_overrides(cfg),
+                  "weight_bits_mean": mean_weight_bits(qm),
                   "activation_bits": cfg.activation_bits, "quantizer": cfg.quantizer,
                   "weight_range": cfg.weight_range, "prune": cfg.prune,
                   "prune_saliency": cfg.prune_saliency,

@@ -631,9 +631,9 @@ def prune(out, model, weights, sparsity, prune, overrides) -> None:
 
 # What ``azsim prune`` never uses: it writes float weights, before any quantization, weight
 # stream or decoding (an override of these was accepted and ignored until 2026-12-06).
-_NOT_PRUNING = ("model.weight_bits", "model.layer_bits", "model.activation_bits", "model.quantizer",
-                "model.weight_range", "model.weight_format", "model.pointer_bits",
-                "model.rle_index_bits", "model.decode.", "model.branch.")
+_NOT_PRUNING = ("model.weight_bits", "model.layer_bits", "model.activation_bits",
+                "model.quantizer", "model.weight_range", "model.weight_format",
+                "model.pointer_bits", "model.rle_index_bits", "model.decode.", "model.branch.")
 
 
 def _reject_settings_prune_ignores(overrides) -> None:

@@ -511,19 +511,26 @@ def _evaluate_set(cfg, weights, w, qm, tset: TestSet, include_float: bool, repor
             rec["float_hypothesis"] = fh
         out["float_vs_integer"] = paired_wer_difference(tset.references, float_hyps, hyps)
     if baseline is not None:
-        base_hyps = [h["hypothesis"] for h in baseline["hypotheses"]]
-        d = paired_wer_difference(tset.references, base_hyps, hyps)
-        out["compare"] = {"baseline": baseline_label,
-                          "baseline_model": baseline.get("model"),
-                          "baseline_weights": baseline.get("weights"),
-                          "baseline_weight_bits": baseline.get("weight_bits"),
-                          "baseline_wer": d["wer_a"], **d}
+        out["compare"] = _compare_record(baseline, baseline_label, tset.references,
+                                         [h["hypothesis"] for h in baseline["hypotheses"]],
+                                         hyps)
     if tset.voices is not None:
         for rec, voice in zip(out["hypotheses"], tset.voices):
             rec["voice"] = voice
         out["by_voice"] = by_voice(out["hypotheses"], None if baseline is None else
                                    [h["hypothesis"] for h in baseline["hypotheses"]])
     return out
+
+
+def _compare_record(baseline: dict, label: str, refs, base_hyps: list[str],
+                    hyps: list[str]) -> dict:
+    """This model's WER minus the compared record's (``baseline``, named ``label``), paired
+    over the utterances, with what the record says of its model."""
+    d = paired_wer_difference(refs, base_hyps, hyps)
+    return {"baseline": label, "baseline_model": baseline.get("model"),
+            "baseline_weights": baseline.get("weights"),
+            "baseline_weight_bits": baseline.get("weight_bits"), "baseline_wer": d["wer_a"],
+            **d}
 
 
 def by_voice(hypotheses: list[dict], baseline: list[str] | None = None) -> dict:
@@ -571,6 +578,8 @@ def pooled(results: list[dict], baselines: list[dict] | None = None) -> dict:
     result) ``compare`` as each set's, over all of them."""
     refs = [h["reference"] for r in results for h in r["hypotheses"]]
     hyps = [h["hypothesis"] for r in results for h in r["hypotheses"]]
+    base_hyps = None if baselines is None else \
+        [h["hypothesis"] for b in baselines for h in b["hypotheses"]]
     words = sum(r["words"] for r in results)
     word_errors = sum(r["word_errors"] for r in results)
     out = {"testsets": [r["testset"] for r in results], "utterances": len(refs),
@@ -582,21 +591,15 @@ def pooled(results: list[dict], baselines: list[dict] | None = None) -> dict:
         out.update({k: sum(r[k] for r in results)
                     for k in ("context_phrases_in_references", "context_phrases_missed")})
     if all("by_voice" in r for r in results):     # a voice in several sets counts once
-        out["by_voice"] = by_voice([h for r in results for h in r["hypotheses"]],
-                                   None if baselines is None else
-                                   [h["hypothesis"] for b in baselines for h in b["hypotheses"]])
+        out["by_voice"] = by_voice([h for r in results for h in r["hypotheses"]], base_hyps)
     if all("float_wer" in r for r in results):
         float_hyps = [h["float_hypothesis"] for r in results for h in r["hypotheses"]]
         out["float_wer"] = error_rate(refs, float_hyps, "word")
         out["float_cer"] = error_rate(refs, float_hyps, "char")   # as each set's record has
         out["float_vs_integer"] = paired_wer_difference(refs, float_hyps, hyps)
     if baselines is not None and all("compare" in r for r in results):
-        base_hyps = [h["hypothesis"] for b in baselines for h in b["hypotheses"]]
-        d = paired_wer_difference(refs, base_hyps, hyps)
-        c = results[0]["compare"]
-        out["compare"] = {**{k: c[k] for k in ("baseline", "baseline_model",
-                                               "baseline_weights", "baseline_weight_bits")},
-                          "baseline_wer": d["wer_a"], **d}
+        out["compare"] = _compare_record(baselines[0], results[0]["compare"]["baseline"], refs,
+                                         base_hyps, hyps)
     return out
 
 

@@ -451,6 +451,10 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
             "weight_bits": cfg.weight_bits,
             # the layers model.layer_bits sets to another width: {layer: bits}
             "layer_bits": {} if weights is not None else layer_bit_overrides(cfg),
+            # code bits per weight over these matrices (as azsim run's model record; the
+            # README promised it here, and only run had it: a compression audit, 2026-12-07)
+            "weight_bits_mean": (sum(sv.bits_of(bits, name) * q.size
+                                     for name, (q, _) in codes.items()) / n if n else 0.0),
             # a --weights file's codes are given, not quantized here
             "quantizer": None if weights is not None else cfg.quantizer,
             "weight_range": None if weights is not None else cfg.weight_range,
@@ -464,13 +468,14 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
             # run on WAV files, calibrated on its shipped WAVs, encoding other codes)
             "calibration": CALIBRATION_NOTE if weights is None and needs_data else None}
     if json_dest != "-":   # the table first: a JSON write that fails must not lose it
-        from .report.render import layer_bits_suffix, pruning_suffix
+        from .report.render import layer_bits_suffix, mean_bits_suffix, pruning_suffix
         grid = ("codes as given" if weights is not None else cfg.quantizer
                 + ("" if cfg.weight_range == "max" else f", {cfg.weight_range} range"))
         how = "" if weights is not None else \
             pruning_suffix(cfg.prune, cfg.sparsity, cfg.prune_saliency)
         click.echo(f"{source}: {len(codes)} matrices, {n:,} weights at {cfg.weight_bits} bits"
-                   f"{layer_bits_suffix(data['layer_bits'])} ({grid}), "
+                   f"{layer_bits_suffix(data['layer_bits'])}{mean_bits_suffix(data)} "
+                   f"({grid}), "
                    f"sparsity {data['sparsity']:.3f}{how}")
         click.echo(f"  {'format':<10}{'bytes':>14}{'bits/weight':>13}{'vs fp32':>9}"
                    f"{'vs int8':>9}{'round trip':>12}")

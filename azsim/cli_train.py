@@ -418,7 +418,8 @@ def _echo_rates(head: str, rec: dict) -> None:
 def _echo_eval(result: dict, compare_path, show_errors: int) -> None:
     """The lines ``azsim eval`` prints for one test set."""
     from .report.branch import branch_eval_line
-    from .report.render import layer_bits_suffix, pruning_suffix, quantizer_suffix
+    from .report.render import (layer_bits_suffix, mean_bits_suffix, pruning_suffix,
+                                quantizer_suffix)
 
     d = result["decode"]
     search = f", beam {d['beam']}" if d["method"] == "beam" else ""
@@ -430,7 +431,7 @@ def _echo_eval(result: dict, compare_path, show_errors: int) -> None:
                    f"{d['context_weight_nats']:g} nats)")
     _echo_rates(f"{result['model']} ({result['weights']}) {result['weight_bits']}-bit"
                 f"{quantizer_suffix(result['quantizer'], result.get('weight_range', 'max'))}"
-                f"{layer_bits_suffix(result.get('layer_bits'))}, "
+                f"{layer_bits_suffix(result.get('layer_bits'))}{mean_bits_suffix(result)}, "
                 f"{100 * result['weight_sparsity']:.0f} % of weights zero"
                 f"{pruning_suffix(result['prune'], result['sparsity'], result['prune_saliency'])}"
                 f"{search} on '{result['testset']}'", result)

@@ -47,7 +47,7 @@ from .model.metrics import (edit_operations, error_rate, paired_wer_difference,
 from .model.vocab import CHARS, make_vocab
 from .npzfile import check_offsets, read_npz
 from .transcripts import read_transcripts, reference_text
-from .report.report import achieved_sparsity
+from .report.report import achieved_sparsity, mean_weight_bits
 
 
 @dataclass(frozen=True)
@@ -484,6 +484,8 @@ def _evaluate_set(cfg, weights, w, qm, tset: TestSet, include_float: bool, repor
         "testset_grammar_version": grammar_version_of(tset.grammar),
         "grammar_now": grammar_fingerprint(),
         "weight_bits": cfg.weight_bits, "layer_bits": layer_bit_overrides(cfg),
+        # code bits per weight over the weight matrices (as azsim run's model record)
+        "weight_bits_mean": mean_weight_bits(qm),
         "sparsity": cfg.sparsity, "prune": cfg.prune, "prune_saliency": cfg.prune_saliency,
         # the zeros the weights actually have: a trained sparse model carries its own
         # (``sparsity`` is only the one-shot pruning asked for)

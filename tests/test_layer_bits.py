@@ -160,6 +160,17 @@ def test_run_and_eval_say_which_layers_have_another_width(cli, shipped_test_head
     assert code == 0, err
     record = json.loads(out[out.index("{"):])
     assert record["layer_bits"] == {"joint.enc": 6, "joint.pred": 6, "joint.out": 8}
+    # code bits per weight, counted here from small's weight matrices (the embedding left out)
+    w = {n: a for n, a in model_weights(_cfg("small")).items() if is_prunable(n)}
+    widths = {"joint.enc": 6, "joint.pred": 6, "joint.out": 8}
+    mean = sum(widths.get(matrix_layer(n), 4) * a.size for n, a in w.items()) / \
+        sum(a.size for a in w.values())
+    assert 4 < mean < 8
+    assert record["weight_bits_mean"] == pytest.approx(mean, rel=1e-12)
+    code, out, err = cli("eval", "--test", shipped_test_head(2), "--bits", "4", "--set",
+                         "model.layer_bits=joint:6+joint.out:8")
+    assert code == 0, err
+    assert f", {mean:.2f} bits a weight, " in out.splitlines()[0]
 
 
 def test_compress_encodes_each_matrix_at_its_layers_width(cli):
@@ -179,6 +190,15 @@ def test_compress_encodes_each_matrix_at_its_layers_width(cli):
     assert data["formats"][0]["bytes"] == expected
     uniform = sv.survey(sv.model_codes(w, 4, "uniform"), 4, ("dense",))[0].bytes
     assert expected > uniform
+    # code bits per weight, as azsim run's record says it (the README promised it here and
+    # only run had it until 2026-12-07)
+    mean = sum((8 if matrix_layer(n) in AT_8 else 4) * a.size for n, a in w.items()) / \
+        sum(a.size for a in w.values())
+    assert data["weight_bits_mean"] == pytest.approx(mean, rel=1e-12)
+    code, out, err = cli("compress", "--model", "tiny", "--bits", "4", "--format", "dense",
+                         "--set", f"model.layer_bits={MIXED}")
+    assert code == 0, err
+    assert f", {mean:.2f} bits a weight (" in out.splitlines()[0]
 
 
 def test_prune_refuses_layer_bits_it_would_ignore(cli, tmp_path):

@@ -49,9 +49,10 @@ def layer_bits_suffix(layer_bits: dict | None) -> str:
                    for bits, names in sorted(by_bits.items(), reverse=True))
 
 
-def _mean_bits(m: dict) -> str:
+def mean_bits_suffix(m: dict) -> str:
     """``, 4.39 bits a weight`` after the layers at another width; nothing for a uniform
-    model."""
+    model. ``m``: a record with ``layer_bits`` and ``weight_bits_mean`` (run's ``model``,
+    eval's record, compress's JSON)."""
     return f", {m['weight_bits_mean']:.2f} bits a weight" if m.get("layer_bits") and \
         "weight_bits_mean" in m else ""
 
@@ -113,7 +114,7 @@ def render_text(report: dict, top_layers: int = 5, endpoint: bool = False) -> st
         f"{m['weight_bits']}-bit"
         f"{quantizer_suffix(m.get('quantizer', 'uniform'), m.get('weight_range', 'max'))} weights"
         f"{layer_bits_suffix(m.get('layer_bits'))}"
-        f"{_mean_bits(m)}, "
+        f"{mean_bits_suffix(m)}, "
         f"{_zeros(m)}{_bytes(m['weight_stream_bytes'])} encoded{_stored(m, hw)}) on "
         f"{hw['name']} ({hw['clock_mhz']:g} MHz, {hw['macs_per_cycle']} MACs/cycle, "
         f"{_capacity(hw['sram_bytes'])} SRAM, zero handling: {hw['zero_handling']})",

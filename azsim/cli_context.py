@@ -62,7 +62,8 @@ def context_aliases(context_file, out_file, model, weights, bits, voices, min_co
     the phrase."""
     from . import config as cfgmod
     from .api import prepare_model
-    from .cli import _check_writable, _reject_hw_sets, _with_shorthands, _write_json
+    from .cli import (_check_writable, _reject_hw_sets, _with_shorthands, _write_json,
+                      first_override_of)
     from .cli_train import _stderr_progress
     from .corpus.grammar import request_words
     from .corpus.synth import espeak_binary, espeak_version
@@ -79,6 +80,17 @@ def context_aliases(context_file, out_file, model, weights, bits, voices, min_co
         keep |= _read_keep_words(keep_file)
     quiet = json_dest == "-"
     _reject_hw_sets(overrides, "context-aliases", "decodes speech only")
+    # it hears each phrase with the full model's greedy search: search, end-pointer and
+    # branch settings would change nothing and the file would look made with them (a CLI
+    # audit, 2026-12-07: --set model.decode.beam=8 was accepted and decoded greedily)
+    ignored = first_override_of(overrides, ("model.decode.", "model.branch."))
+    if ignored is not None:
+        raise AzsimError(f"--set {ignored}: azsim context-aliases hears each phrase with the "
+                         "full model's greedy search, so model.decode.* and model.branch.* "
+                         "settings change nothing; give model.* weight settings only")
+    if out_file == "-":   # '-' is standard output for --json only: it wrote a file named '-'
+        raise AzsimError("OUT -: give a file path for the context with aliases ('-' means "
+                         "standard output only for --json)")
     if os.path.exists(context_file) and os.path.exists(out_file) and \
             os.path.samefile(context_file, out_file):
         raise AzsimError(f"OUT {out_file}: is CONTEXT itself; write the context with aliases "

@@ -89,6 +89,17 @@ def test_bad_options_are_one_line_errors(cli, tmp_path):
     code, _, err = cli("context-aliases", str(tmp_path / "blank.txt"), str(tmp_path / "o.txt"))
     assert code == 2 and err.startswith(f"azsim: error: CONTEXT {tmp_path / 'blank.txt'}: no "
                                         "phrases"), err
+    # settings of a search it does not run: beam 8 was accepted and the phrases decoded
+    # greedily; OUT '-' wrote a file named '-' (a CLI audit, 2026-12-07)
+    for setting in ("model.decode.beam=8", "model.decode.endpoint_tail_ms=500",
+                    "model.branch.sparsity=0.5"):
+        code, _, err = cli("context-aliases", str(ctx), str(tmp_path / "o.txt"), "--set", setting)
+        assert code == 2 and len(err.splitlines()) == 1, err
+        assert err.startswith(f"azsim: error: --set {setting}: azsim context-aliases hears each "
+                              "phrase with the full model's greedy search"), err
+    code, _, err = cli("context-aliases", str(ctx), "-")
+    assert code == 2 and err.startswith("azsim: error: OUT -: give a file path"), err
+    assert not (tmp_path / "o.txt").exists()
 
 
 def test_context_aliases_end_to_end(cli, tmp_path):

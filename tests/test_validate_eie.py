@@ -356,6 +356,8 @@ def test_bad_input_is_one_line_and_status_2(cli, tmp_path):
     bad.write_text('name = "x"\nsource = "y"\nhardware = "eie-64pe"\nweight_bits = 0\n'
                    '[[layers]]\nname = "a"\ninput_dim = 4\noutput_dim = 4\nweight_density = 2\n'
                    'activation_density = 0.5\npublished_us = 1.0\nsize = 3\n')
+    empty = _suite(tmp_path, "empty.toml", "input_dim = 64\nactivation_density = 0.3")
+    empty.write_text(empty.read_text().replace("weight_density = 0.01", "weight_density = 0"))
     for argv, fragments in [
         (["validate", "no-such-suite"], ["no-such-suite"]),
         (["validate", str(tmp_path / "missing.toml")], ["missing.toml"]),
@@ -372,6 +374,9 @@ def test_bad_input_is_one_line_and_status_2(cli, tmp_path):
         (["validate", str(_suite(tmp_path, "idle.toml", "input_dim = 256\n"
                                  "activation_density = 0.001"))],
          ["activation_density = 0.001", "0 nonzero activations"]),
+        # a weight density that leaves no nonzero weight to expect (0 us, -97.6 %)
+        (["validate", str(empty)],
+         ["weight_density = 0 of 256 x 64", "0 expected nonzero weights"]),
         # tables of every PE and column: a 1,048,576-input layer on 64 PEs took 6 GB
         (["validate", str(_suite(tmp_path, "wide.toml", "input_dim = 1048576\n"
                                  "activation_density = 0.5"))],

@@ -104,6 +104,14 @@ class ValidationLayer:
                             "(the simulation draws round(density x input_dim)); give at least "
                             f"{1 / self.input_dim:.3g} so that the layer does work")
         weights = self.input_dim * self.output_dim
+        if weights * self.weight_density < 1:
+            # no nonzero weight to expect: the layer would do no work and read ~0 us against
+            # the published time (an audit, 2026-12-07: weight_density = 0 gave -97.6 %)
+            problems.append(f"weight_density = {self.weight_density:g} of {self.output_dim} x "
+                            f"{self.input_dim} is {weights * self.weight_density:.3g} expected "
+                            "nonzero weights (the simulation draws each weight nonzero with "
+                            f"this probability); give at least {1 / weights:.3g} so that the "
+                            "layer does work")
         if weights > _MAX_WEIGHTS:
             problems.append(f"input_dim x output_dim = {weights} exceeds {_MAX_WEIGHTS} weights "
                             "(the simulated matrix is generated in full)")

@@ -38,6 +38,33 @@ def _items(value, ok, empty_ok: bool):
     return _Why(f"item {bad[0]} is {quoted(items[bad[0]])}") if bad else items
 
 
+def repeated_path(paths) -> tuple[int, int] | None:
+    """``(first, again)``: the positions of the first file that ``paths`` names twice (by any
+    spelling: the same real path), or None."""
+    seen: dict[str, int] = {}
+    for k, path in enumerate(paths):
+        key = os.path.realpath(os.fspath(path))
+        if key in seen:
+            return seen[key], k
+        seen[key] = k
+    return None
+
+
+def _distinct_paths(value):
+    """``value`` as a list of paths naming different files: a file given twice (a shell glob
+    that matched it twice) ran twice, and the run's totals counted it twice (a CLI audit,
+    2026-12-07; eval's sets and soup's files were already refused twice)."""
+    items = _items(value, _is_path, False)
+    if isinstance(items, _Why):
+        return items
+    twice = repeated_path(items)
+    if twice is not None:
+        first, again = twice
+        return _Why(f"item {again} ({quoted(items[again])}) is item {first} "
+                    f"({quoted(items[first])}) again")
+    return items
+
+
 def _int(value, least=None):
     """``value`` if it is an int (a bool is no count) of at least ``least``."""
     ok = isinstance(value, int) and not isinstance(value, bool) and \
@@ -58,8 +85,8 @@ def _baseline(value):
 
 # name -> (None allowed, what is allowed, check: the value to use, _BAD or a _Why)
 _RULES = {
-    "audio": (True, "a non-empty list of WAV paths, or None for the shipped utterances",
-              lambda v: _items(v, _is_path, False)),
+    "audio": (True, "a non-empty list of different WAV files, each run once, or None for the "
+              "shipped utterances", _distinct_paths),
     "calibration_audio": (True, "a non-empty list of WAV paths, or None for the shipped "
                           "calibration audio", lambda v: _items(v, _is_path, False)),
     "testsets": (False, "a non-empty list of test set names or paths",

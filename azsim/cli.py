@@ -195,7 +195,8 @@ def _lattice_stems(files: list[str], paths: list[str]) -> list[str]:
     and all different: the audio file's stem (a test set's utterance ``test/0007`` as
     ``test_0007``); where two audio files share a name, their ``paths`` (the --audio values)
     add parent folders until they differ (``a/same.wav``, ``b/same.wav``: ``a_same``,
-    ``b_same``), and a file given twice gets its position (``same_1``, ``same_2``)."""
+    ``b_same``), and one name given twice (run refuses a file twice since 2026-12-07) gets
+    its position (``same_1``, ``same_2``)."""
     def flat(parts) -> str:
         # (an utterance named by an absolute path, two files of one name: no leading "_")
         return "_".join(part for part in os.path.splitext("/".join(parts))[0]

@@ -224,6 +224,24 @@ def test_two_audio_files_of_one_name_keep_both_lattices(cli, tmp_path):
     assert sorted(os.listdir(out_dir)) == ["a_same.azl", "b_same.azl"]
 
 
+def test_a_file_given_twice_is_refused_by_run_and_sweep(cli, tmp_path, monkeypatch):
+    """A shell glob that matched a file twice ran it twice and counted it twice in the run's
+    totals (a CLI audit, 2026-12-07), as eval's sets and soup's files no longer could."""
+    one = _wav(tmp_path / "one.wav", _tone(16000))
+    two = _wav(tmp_path / "two.wav", _tone(8000))
+    monkeypatch.chdir(tmp_path)
+    one_line_error(cli("run", "--model", "tiny", "--audio", str(one), "--audio", str(two),
+                       "--audio", "./one.wav"), "item 2 ('./one.wav') is item 0", "different")
+    one_line_error(cli("sweep", "--model", "tiny", "--audio", "one.wav", "--audio", str(one),
+                       "--set", "hw.clock_mhz=400,800", "--dry-run"), "is item 0")
+    spec = tmp_path / "s.toml"
+    spec.write_text('audio = ["one.wav", "two.wav", "./one.wav"]\n')
+    one_line_error(cli("sweep", "--spec", str(spec), "--dry-run"), "s.toml",
+                   "'./one.wav' twice (items 0 and 2)")
+    code, out, err = cli("run", "--model", "tiny", "--audio", str(one), "--audio", str(two))
+    assert code in (0, None) and "2 utterances" in out, err
+
+
 def test_lattice_names_are_unique_in_every_case():
     from azsim.cli import _lattice_stems
     assert _lattice_stems(["x.wav", "y.wav"], ["d/x.wav", "d/y.wav"]) == ["x", "y"]

@@ -244,6 +244,14 @@ def test_inputs_from_a_spec_file_are_named_as_the_spec_gives_them(cli, tmp_path)
     # a folder given as the spec was "no such file" (a CLI audit, 2026-12-06)
     line = _one_line_error(cli, "sweep", "--spec", str(tmp_path), "--dry-run")
     assert line == f"azsim: error: --spec {tmp_path}: is a folder; give a sweep .toml file"
+    # a missing file and a broken one name the option too (a CLI audit, 2026-12-07)
+    missing = tmp_path / "none.toml"
+    line = _one_line_error(cli, "sweep", "--spec", str(missing), "--dry-run")
+    assert line == f"azsim: error: --spec {missing}: no such file; give a sweep .toml file"
+    broken = tmp_path / "broken.toml"
+    broken.write_text("x = [\n")
+    line = _one_line_error(cli, "sweep", "--spec", str(broken), "--dry-run")
+    assert line.startswith(f"azsim: error: --spec {broken}: invalid TOML"), line
 
 
 def test_a_set_that_replaces_a_spec_setting_says_so(cli, tmp_path):

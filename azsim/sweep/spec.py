@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import config as cfgmod
-from ..arguments import checked
+from ..arguments import checked, repeated_path
 from ..config.loader import (OptionOverride, from_folder, load_toml, override_key,
                              parse_override, path_setting_kind, shown_override, to_dict)
 from ..errors import AzsimError, ConfigError, quoted
@@ -228,9 +228,12 @@ def load_spec_file(path: str) -> dict[str, Any]:
     """Read a sweep TOML into ``{model, hw, audio, weights, fixed, axes}`` (paths absolute)."""
     if os.path.isdir(path):
         raise SweepSpecError(f"--spec {path}: is a folder; give a sweep .toml file")
-    data = load_toml(path) if os.path.isfile(path) or path.endswith(".toml") else None
-    if data is None:
-        raise SweepSpecError(f"--spec {path}: no such file")
+    if not os.path.isfile(path):   # the message names the option (a CLI audit, 2026-12-07)
+        raise SweepSpecError(f"--spec {path}: no such file; give a sweep .toml file")
+    try:
+        data = load_toml(path)
+    except ConfigError as exc:
+        raise SweepSpecError(f"--spec {exc}") from None
     unknown = sorted(set(data) - set(_SPEC_KEYS))
     if unknown:
         raise SweepSpecError(f"{path}: {', '.join(unknown)} is not a known key (allowed: "
@@ -247,6 +250,10 @@ def load_spec_file(path: str) -> dict[str, Any]:
         if not isinstance(audio, list) or not audio or not all(isinstance(a, str) for a in audio):
             raise SweepSpecError(f"{path}: audio must be a non-empty list of WAV paths")
         out["audio"] = [_spec_path(a, base, is_preset=False) for a in audio]
+        twice = repeated_path(out["audio"])
+        if twice is not None:   # it ran twice at every point, counted twice in the totals
+            raise SweepSpecError(f"{path}: audio names {audio[twice[1]]!r} twice (items "
+                                 f"{twice[0]} and {twice[1]}); each utterance is run once")
     if "test" in data:
         if not isinstance(data["test"], str):
             raise SweepSpecError(f"{path}: test = {data['test']!r} must be a string (a test "

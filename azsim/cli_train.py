@@ -174,6 +174,12 @@ def corpus_relabel(out_dir, source, model, weights) -> None:
     from .model.loading import model_weights
 
     cfg = cfgmod.load_model_config(model or cfgmod.DEFAULT_MODEL, [])
+    if weights is None and not cfg.weights:
+        # a teacher of random weights writes nothing: every hypothesis empty, the corpus
+        # copied as it was and stamped with that teacher (a CLI audit, 2026-12-07)
+        raise AzsimError(f"--model {model}: its weights are generated from a seed, not "
+                         "trained, so it cannot teach; give --weights NAME|FILE.npz or a "
+                         "model with trained weights (small)")
     w = model_weights(cfg, weights)
     _make_out_dir("corpus-relabel DIR", out_dir, create=False)
     meta = relabel_corpus(out_dir, source, w, cfg, teacher=weights or cfg.weights or cfg.name,
@@ -614,8 +620,12 @@ def prune(out, model, weights, sparsity, prune, overrides) -> None:
     overrides = _with_shorthands(overrides, _compression_overrides(sparsity, prune, None, False))
     cfg = load_model_config(model, overrides)
     if not prunes(cfg.prune, cfg.sparsity):
-        raise AzsimError("prune: give --sparsity (0 < S <= 0.99) or --prune nm:N:M; with "
-                         "neither nothing would be pruned")
+        # name what was given: "--prune magnitude" alone read as if no option was (a CLI
+        # audit, 2026-12-07)
+        given = f"--prune {prune} without --sparsity" if prune is not None else \
+            "neither --sparsity nor --prune nm:N:M given"
+        raise AzsimError(f"prune: {given}; give --sparsity (0 < S <= 0.99), with any "
+                         "--prune method, or --prune nm:N:M: nothing would be pruned")
     source = resolve_weights_path(cfg, weights)
     _check_weights_out("prune", out, [] if source is None else [str(source)])
     unpruned = model_weights(cfg, weights)

@@ -201,7 +201,25 @@ def test_train_names_an_init_that_is_not_a_checkpoint(cli, tmp_path):
     bad = tmp_path / "init.pt"
     bad.write_text("not a checkpoint")
     _one_line_error(cli, "train", "--corpus", str(corpus), "--out", str(tmp_path / "o"),
-                    "--init", str(bad), words=("init.pt", "not a readable checkpoint"))
+                    "--init", str(bad), words=("init.pt", "not a readable checkpoint",
+                                               "starts with b'not a ch'"))
+    # a checkpoint cut short: torch's own reason, not only its exception class (a CLI
+    # audit, 2026-12-07: the line ended in "RuntimeError")
+    import torch
+    torch.save({"model": {"w": torch.zeros(1000)}}, bad)
+    bad.write_bytes(bad.read_bytes()[:600])
+    line = _one_line_error(cli, "train", "--corpus", str(corpus), "--out", str(tmp_path / "o"),
+                           "--init", str(bad), words=("init.pt", "not a readable checkpoint ("))
+    reason = line.split("not a readable checkpoint (")[1].split(")")[0]
+    assert ": " in reason and len(reason.split(": ", 1)[1]) > 5, line
+    # the option as typed, and the names it takes (it said "kd_teacher", a field's name)
+    from azsim.model.loading import shipped_weights_dir
+    _one_line_error(cli, "train", "--corpus", str(corpus), "--out", str(tmp_path / "o"),
+                    "--recipe", "small-sparse80-global-recover-kd",
+                    "--init", str(shipped_weights_dir() / "small.npz"),
+                    "--kd-teacher", "nope.npz",
+                    words=("--kd-teacher nope.npz", "shipped sets: small, "))
+    assert not (tmp_path / "o").exists()
 
 
 # ---- the second audit (2026-12-04, seventh session): tracebacks, silently wrong numbers,
@@ -541,6 +559,16 @@ def test_a_prune_method_with_nothing_to_prune_is_refused(cli, command):
     prune` refuses ("with neither nothing would be pruned")."""
     _one_line_error(cli, command, "--prune", "global",
                     words=("--prune global: model.sparsity = 0", "give --sparsity"))
+
+
+def test_prune_says_which_option_it_lacks(cli, tmp_path):
+    """`azsim prune OUT --prune magnitude` said "give --sparsity or --prune nm:N:M" without
+    naming the --prune it was given (a CLI audit, 2026-12-07)."""
+    out = tmp_path / "p.npz"
+    _one_line_error(cli, "prune", str(out), "--prune", "magnitude",
+                    words=("--prune magnitude without --sparsity", "give --sparsity"))
+    _one_line_error(cli, "prune", str(out), words=("neither --sparsity nor --prune nm:N:M",))
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("command", ["run", "eval"])

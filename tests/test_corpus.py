@@ -838,14 +838,25 @@ def test_merge_and_relabel_refuse_a_folder_holding_a_corpus(cli, tmp_path):
     held = _tiny_corpus(tmp_path / "held", 3, 3)
     before = {p.name: p.read_bytes() for p in held.iterdir()}
     for argv in (["corpus-merge", str(held), str(a), str(b)],
-                 ["corpus-relabel", str(held), str(a), "--model", "tiny"]):
+                 ["corpus-relabel", str(held), str(a)]):
         code, out, err = cli(*argv)
         assert code == 2 and "already holds a corpus" in err and err.count("\n") == 1, err
     assert {p.name: p.read_bytes() for p in held.iterdir()} == before
 
 
+def test_relabel_refuses_a_teacher_of_generated_weights(cli, tmp_path):
+    """tiny's and he2019's weights come from a seed: as teachers they wrote every hypothesis
+    empty and copied the corpus as it was, stamped with their name (a CLI audit, 2026-12-07)."""
+    a = _tiny_corpus(tmp_path / "a", 1, 3)
+    for model in ("tiny", "he2019"):
+        code, out, err = cli("corpus-relabel", str(tmp_path / "r"), str(a), "--model", model)
+        assert code == 2 and err.count("\n") == 1, err
+        assert f"--model {model}: its weights are generated from a seed" in err, err
+    assert not (tmp_path / "r").exists()
+
+
 @pytest.mark.parametrize("argv", [["corpus-merge", "", "A", "B"],
-                                  ["corpus-relabel", "", "A", "--model", "tiny"]])
+                                  ["corpus-relabel", "", "A"]])
 def test_an_empty_output_folder_is_refused_not_taken_as_the_current_one(cli, tmp_path, argv):
     """An empty DIR was the current folder: the outputs landed there (2026-12-06 audit)."""
     a, b = _tiny_corpus(tmp_path / "a", 1, 3), _tiny_corpus(tmp_path / "b", 2, 3)

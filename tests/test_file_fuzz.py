@@ -579,13 +579,13 @@ def test_corpus_relabel_refuses_a_corpus_the_teacher_cannot_read(cli, tmp_path, 
     else:
         src = _corpus(tmp_path, "src", meta={"voice_split_seed": 0, "sizes": {}, "frontend": {
             **FRONTEND, "hop_ms": 20.0 if case == "hop-20" else "x"}})
-    one_line_error(cli("corpus-relabel", str(tmp_path / "out"), src, "--model", "tiny"), src)
+    one_line_error(cli("corpus-relabel", str(tmp_path / "out"), src), src)
     assert not (tmp_path / "out").exists()
 
 
 def test_corpus_relabel_says_corpus_json_is_damaged(cli, tmp_path):
     src = _corpus(tmp_path, "src", raw_meta=b'{"frontend": ')
-    line = one_line_error(cli("corpus-relabel", str(tmp_path / "out"), src, "--model", "tiny"),
+    line = one_line_error(cli("corpus-relabel", str(tmp_path / "out"), src),
                           "corpus.json")
     assert "no corpus.json" not in line
 
@@ -810,5 +810,4 @@ def test_corpus_merge_and_relabel_name_a_bad_source(cli, tmp_path):
         one_line_error(cli("corpus-merge", str(tmp_path / f"out-{name}"), src, good), src, words)
     for name in ("missing", "file", "texts-bytes", "no-train"):
         src, words = cases[name]
-        one_line_error(cli("corpus-relabel", str(tmp_path / f"rel-{name}"), src, "--model",
-                           "tiny"), src)
+        one_line_error(cli("corpus-relabel", str(tmp_path / f"rel-{name}"), src), src)

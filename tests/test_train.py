@@ -556,7 +556,7 @@ def test_kd_teacher_replaces_the_init_as_the_distillation_target(tmp_path):
         first_kd[teacher] = next(e["kd"] for e in log if e["event"] == "train")
     assert first_kd["small"] == pytest.approx(0.0, abs=1e-3)
     assert first_kd["small-sparse80"] > 1.0
-    with pytest.raises(AzsimError, match="kd_teacher nowhere.npz"):
+    with pytest.raises(AzsimError, match="--kd-teacher nowhere.npz: no such weights file"):
         train(load_model_config("small", []), tmp_path / "small" / "c", tmp_path / "o3",
               TrainConfig(epochs=1, threads=1, kd_weight=0.1, kd_teacher="nowhere.npz"))
 

@@ -229,8 +229,19 @@ def _read_init(init, model_cfg):
     try:
         state = torch.load(init, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch raises pickle, zip and runtime errors alike
-        raise AzsimError(f"--init {init}: not a readable checkpoint (.pt written by azsim train, "
-                         f"or a weights .npz): {type(exc).__name__}") from None
+        # what the file is, not only the exception's class (a CLI audit, 2026-12-07: a text
+        # file gave "KeyError", a truncated checkpoint "RuntimeError")
+        with open(init, "rb") as f:
+            magic = f.read(8)
+        if not magic.startswith((b"PK\x03\x04", b"\x80")):   # a zip archive, or a pickle
+            what = f"starts with {magic!r}" if magic else "is empty"
+        else:
+            # the reason's first sentence ("PytorchStreamReader failed reading zip archive:
+            # failed finding central directory" for a file cut short)
+            first = (str(exc).strip().splitlines() or [""])[0].split(". ")[0][:160]
+            what = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+        raise AzsimError(f"--init {init}: not a readable checkpoint ({what}); give a .pt "
+                         "written by azsim train, or a weights .npz") from None
     if not isinstance(state, dict) or "model" not in state:
         raise AzsimError(f"--init {init}: a torch file without the 'model' state of an azsim "
                          "train checkpoint")
@@ -243,8 +254,11 @@ def read_teacher(name: str, model_cfg) -> dict:
     from ..model.loading import resolve_weights_path
     from ..model.weights import load_weights
     path = resolve_weights_path(model_cfg, name)
-    if path_kind(path, f"kd_teacher {name}") != "file":
-        raise AzsimError(f"kd_teacher {name}: no such weights file or shipped set")
+    if path_kind(path, f"--kd-teacher {name}") != "file":
+        from ..model.loading import shipped_weights_dir
+        shipped = sorted(p.stem for p in shipped_weights_dir().glob("*.npz"))
+        raise AzsimError(f"--kd-teacher {name}: no such weights file or shipped set (the "
+                         f"shipped sets: {', '.join(shipped)})")
     return load_weights(path, model_cfg)
 
 

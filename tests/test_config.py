@@ -113,6 +113,40 @@ def test_user_file_by_path(tmp_path):
     assert load_model_config(str(path)).name == "mine"
 
 
+def test_a_file_with_a_section_header_is_told_to_drop_it(tmp_path):
+    """``[model]`` over a model file's fields (as ``--set model.x`` spells them) gave
+    'model.model is not a known key' and every required field missing (a CLI audit)."""
+    data, _ = resolve_preset("models", "tiny")
+    for loader, kind, header, fields in (
+            (load_model_config, "models", "model", data),
+            (load_hardware_config, "hardware", "hw", resolve_preset("hardware", "az-edge")[0]),
+            (load_hardware_config, "hardware", "hardware", {"clock_mhz": 400})):
+        path = tmp_path / f"{header}.toml"
+        path.write_text(_dump_toml({header: fields}))
+        message = config_error(loader, str(path))
+        assert f"a [{header}] table" in message and f"remove the [{header}] line" in message
+        assert f"presets/{kind}/" in message and "is missing" not in message, message
+    path.write_text(_dump_toml(data))   # the same fields at the top level load
+    assert load_model_config(str(path)).name == data["name"]
+
+
+@pytest.mark.parametrize("override,hint", [
+    ("model.sparsity=.5", "('.5' is not a TOML number; write 0.5)"),
+    ("hw.pe_count=5.", "('5.' is not a TOML number; write 5)"),
+    ("model.sparsity=5%", None), ("hw.clock_mhz=fast", None)])
+def test_a_number_toml_does_not_read_says_how_to_write_it(override, hint):
+    """``.5`` is no TOML number, so --set kept it as a string, and the message said only that
+    a string is no number (a CLI audit, 2026-12-07)."""
+    loader = load_model_config if override.startswith("model.") else load_hardware_config
+    message = config_error(loader, "tiny" if loader is load_model_config else "az-edge",
+                           [override])
+    assert "has type string" in message
+    if hint is None:
+        assert "is not a TOML number" not in message, message
+    else:
+        assert message.endswith(hint), message
+
+
 def test_unknown_preset_lists_available(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)   # a folder named nope where pytest runs is a folder, not this
     message = config_error(load_model_config, "nope")

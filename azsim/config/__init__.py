@@ -15,6 +15,7 @@ from azsim.errors import ConfigError, as_called, named
 from azsim.config.loader import (
     apply_overrides,
     build,
+    PRESET_KINDS,
     list_presets,
     override_key,
     parse_override,
@@ -118,6 +119,7 @@ def _load(kind: str, cls: type, root: str, name_or_path: str | Path,
     mine = split_overrides(checked("overrides", overrides))[root]
     data, source = resolve_preset(kind, name_or_path)
     if source == str(name_or_path):   # a user's file (a preset's source is "KIND preset 'NAME'")
+        _refuse_a_section_header(data, source, kind, cls, root)
         data = paths_from_file(cls, data, source, root=root)
     if mine:
         data = apply_overrides(data, mine, root)
@@ -128,6 +130,21 @@ def _load(kind: str, cls: type, root: str, name_or_path: str | Path,
     if root == "model" and not instance.decode.context_file:
         _refuse_a_bonus_without_phrases(mine)
     return instance
+
+
+def _refuse_a_section_header(data, source: str, kind: str, cls: type, root: str) -> None:
+    """A file that wraps its fields in a ``[model]`` (or ``[hw]``) table, as ``--set
+    model.x`` spells them, got "model.model is not a known key" and every field missing, a
+    line of 23 problems (a CLI audit, 2026-12-07): one line says what to change."""
+    import dataclasses
+    names = {f.name for f in dataclasses.fields(cls)}
+    header = {"models": ("model",), "hardware": ("hw", "hardware")}.get(kind, ())
+    wrapped = [key for key in header if isinstance(data.get(key), dict) and key not in names]
+    if wrapped:
+        raise ConfigError(f"{source}: a [{wrapped[0]}] table; a {PRESET_KINDS[kind]} file "
+                          f"gives its fields at the top level, without a table header (as "
+                          f"the presets in azsim/config/presets/{kind}/ do): remove the "
+                          f"[{wrapped[0]}] line")
 
 
 _CONTEXT_SETTINGS = ("model.decode.context_weight", "model.decode.context_ilm_weight",

@@ -12,6 +12,7 @@ import copy
 import dataclasses
 import functools
 import json
+import math
 import os
 import tomllib
 import types
@@ -157,7 +158,22 @@ def _describe(tp: Any) -> str:
 def _wrong_type(path: str, value: Any, expected: str) -> str:
     shown = "a table" if isinstance(value, Mapping) else _show(value)
     got = _TYPE_NAMES.get(type(value), type(value).__name__)
-    return f"{path} = {shown} has type {got}, expected {expected}"
+    return f"{path} = {shown} has type {got}, expected {expected}{_number_hint(value, expected)}"
+
+
+def _number_hint(value: Any, expected: str) -> str:
+    """For a string that Python reads as a number but TOML does not (``.5``, ``5.``, which
+    ``--set`` then kept as a string): how TOML writes it (a CLI audit, 2026-12-07)."""
+    if expected not in ("number", "integer") or not isinstance(value, str):
+        return ""
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return ""
+    if not math.isfinite(number):
+        return ""
+    shown = str(int(number)) if number.is_integer() and expected == "integer" else repr(number)
+    return f" ({value.strip()!r} is not a TOML number; write {shown})"
 
 
 def _show(value: Any) -> str:

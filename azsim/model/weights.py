@@ -237,7 +237,9 @@ def validate_weights(arrays: dict[str, np.ndarray], cfg, source: str,
         elif a.shape != shape:
             misshapen.append(f"{name} has shape {a.shape}, expected {shape}")
         elif not np.all(np.isfinite(a)):
-            problems.append(f"{name} contains NaN or Inf")
+            bad = int(np.count_nonzero(~np.isfinite(a)))
+            problems.append(f"{name} contains NaN or Inf ({bad} of {a.size} values); every "
+                            "value must be a finite float32")
         elif not name.startswith("frontend.") and a.size and np.max(np.abs(a)) > bound:
             too_large[name] = float(np.max(np.abs(a)))
     if too_large:

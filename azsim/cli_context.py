@@ -68,7 +68,7 @@ def context_aliases(context_file, out_file, model, weights, bits, voices, min_co
     from .corpus.grammar import request_words
     from .corpus.synth import espeak_binary, espeak_version
     from .decode import aliases as al
-    from .decode.context import ContextError, parse_context
+    from .decode.context import ContextError, parse_context, starts_another
     from .evaluate import calibration_utterances
     from .model.vocab import make_vocab
 
@@ -114,10 +114,13 @@ def context_aliases(context_file, out_file, model, weights, bits, voices, min_co
                   f", not biased" for p in result.skipped}
     biased = [p for p in spec.phrases if p not in skipped]
     # The file's own aliases stay and new ones may not displace them; a new alias is never a
-    # phrase (choose_aliases), so the file stays valid.
+    # phrase (choose_aliases), nor the start of a phrase or of another alias, which
+    # parse_context refuses, so the file stays valid.
     merged = {a: p for a, p in spec.aliases.items() if p not in skipped}
     for alias, phrase in result.aliases.items():
-        merged.setdefault(alias, phrase)
+        if alias not in merged and starts_another(alias, spec.phrases + list(merged)) is None \
+                and not any(starts_another(a, [alias]) for a in merged):
+            merged[alias] = phrase
     header = [f"aliases by azsim context-aliases from {context_file}: model {cfg.name}"
               f"{' weights ' + str(weights) if weights else ''}, {cfg.weight_bits}-bit, "
               f"{voices} training voices per phrase, min count {min_count}, seed {seed}"
@@ -145,7 +148,8 @@ def context_aliases(context_file, out_file, model, weights, bits, voices, min_co
             json_error = exc
     if not quiet:
         with_alias = len({p for p in merged.values()})
-        click.echo(f"context-aliases {out_file}: {len(result.aliases)} new aliases for "
+        new = sum(1 for a in merged if a not in spec.aliases)
+        click.echo(f"context-aliases {out_file}: {new} new aliases for "
                    f"{with_alias} of {len(biased)} biased phrases ({voices} renderings each, "
                    f"kept if heard >= {min_count} times; {record['elapsed_s']:.0f} s)")
         if skipped:

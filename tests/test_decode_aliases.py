@@ -7,7 +7,7 @@ import pytest
 
 from azsim.decode.aliases import (AliasResult, choose_aliases, skip_heard_phrases,
                                   spelling_after, write_context)
-from azsim.decode.context import load_context, parse_context
+from azsim.decode.context import ContextError, load_context, parse_context
 from azsim.model.vocab import make_vocab
 
 VOCAB = make_vocab("chars", 29)
@@ -39,6 +39,29 @@ def test_choose_aliases_keeps_frequent_unambiguous_spellings_without_kept_words(
     aliases, dropped = choose_aliases(heard, keep_words=set(), min_count=3)
     assert aliases == {"casimir": "kasimir", "sheila": "siobhan"}
     assert dropped["anouk"]["anna"] == "heard for anouk, siobhan"
+
+
+def test_an_alias_that_starts_a_longer_phrase_or_alias_is_dropped_or_refused(tmp_path):
+    """The rewrite takes an alias at its word boundary: alias "mary" of "mary ann" turned a
+    right "call mary ann" into "call mary ann ann", and alias "ann" of "anouk" broke a phrase
+    "ann marie" (a decoding audit, 2026-12-07). The chooser drops such spellings; a file that
+    holds one is refused."""
+    heard = {"mary ann": C({"mary": 5, "marianne": 4}), "anouk": C({"a nook": 4, "a": 3})}
+    aliases, dropped = choose_aliases(heard, keep_words=set(), min_count=2)
+    assert aliases == {"marianne": "mary ann", "a nook": "anouk"}
+    assert dropped["mary ann"] == {"mary": "starts phrase 'mary ann'"}
+    assert dropped["anouk"] == {"a": "starts alias 'a nook'"}
+    for text, words in (("mary ann | mary\n", "alias 'mary' of 'mary ann' starts the phrase "
+                                                "'mary ann'"),
+                        ("anouk | ann\nann marie\n", "starts the phrase 'ann marie'"),
+                        ("x | a\ny | a b\n", "alias 'a' of 'x' starts the alias 'a b'")):
+        path = tmp_path / "ctx.txt"
+        path.write_text(text)
+        with pytest.raises(ContextError, match=words):
+            parse_context(str(path), VOCAB)
+    path.write_text("mary ann | marianne\nann marie | mary a\n")   # no word-prefix: fine
+    assert parse_context(str(path), VOCAB).aliases == {"marianne": "mary ann",
+                                                        "mary a": "ann marie"}
 
 
 def test_phrases_the_model_already_hears_can_be_left_out():

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..paths import output_file
+from .context import starts_another
 
 ALIAS_VOICES = 40      # renderings per phrase; the feasibility run of 2026-12-04 used 40
 ALIAS_MIN_COUNT = 2    # a spelling heard once may be noise of one voice or channel
@@ -82,9 +83,11 @@ def choose_aliases(heard: dict[str, collections.Counter], keep_words: set[str],
         for spelling, n in counts.items():
             if spelling == phrase:
                 continue
+            longer = starts_another(spelling, phrases)
             why = ("empty" if not spelling else
                    f"heard {n} < {min_count} times" if n < min_count else
                    "another phrase" if spelling in phrases else
+                   f"starts phrase {longer!r}" if longer is not None else
                    "has kept words " + ", ".join(sorted(set(spelling.split()) & keep_words))
                    if set(spelling.split()) & keep_words else None)
             if why:
@@ -98,6 +101,10 @@ def choose_aliases(heard: dict[str, collections.Counter], keep_words: set[str],
         else:
             for p in owners:
                 dropped[p][spelling] = "heard for " + ", ".join(sorted(owners))
+    for spelling in [a for a in aliases if starts_another(a, aliases) is not None]:
+        # rewritten inside the longer spelling (parse_context refuses the pair)
+        dropped[aliases.pop(spelling)][spelling] = \
+            f"starts alias {starts_another(spelling, aliases)!r}"
     return dict(sorted(aliases.items(), key=lambda kv: (kv[1], kv[0]))), dropped
 
 

@@ -282,10 +282,27 @@ def parse_context(path: str, vocab: Vocab, where: str | None = None) -> ContextS
             raise ContextError(f"{where} line {alias_lines[alt]}: alias {quoted(alt)} of "
                                f"{quoted(head)} is also a phrase of its own; an alias must differ "
                                "from every phrase")
+    entries = phrases + list(aliases)
+    for alt, head in aliases.items():
+        longer = starts_another(alt, entries)
+        if longer is not None:
+            kind = "phrase" if longer in phrases else "alias"
+            raise ContextError(f"{where} line {alias_lines[alt]}: alias {quoted(alt)} of "
+                               f"{quoted(head)} starts the {kind} {quoted(longer)}, so a "
+                               f"transcript that spells {quoted(longer)} would have its "
+                               f"{quoted(alt)} rewritten to {quoted(head)}; drop the alias")
     # here, not only when the trie is built: `azsim context-aliases` had synthesized aliases
     # for a file that `--context` then refused (decoding audit, 2026-12-06)
     check_carriers(prefixes, where)
     return ContextSpec(phrases, prefixes, aliases)
+
+
+def starts_another(alias: str, entries) -> str | None:
+    """The first of ``entries`` (phrases and aliases) that begins with the words of ``alias``
+    and goes on, or None. The search's rewrite takes an alias at its word boundary, so such an
+    alias was rewritten inside the longer entry ("call mary ann" with alias "mary" of
+    "mary ann" read "call mary ann ann"; a decoding audit, 2026-12-07)."""
+    return next((e for e in entries if e != alias and e.startswith(alias + " ")), None)
 
 
 def read_phrases(path: str, vocab: Vocab) -> list[str]:

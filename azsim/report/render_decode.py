@@ -37,7 +37,7 @@ def decode_lines(report: dict, nbest: int = 3, endpoint: bool = False) -> list[s
     lines.append(
         f"decode:   {d['method']} (beam {d['beam']}, at most {d['max_symbols_per_frame']} "
         f"symbols/frame){biased}: {d['joint_evals']:,} joint and {d['pred_evals']:,} "
-        f"prediction evaluations ({d['pred_cache_hits']:,} prefixes cached), "
+        f"prediction evaluations ({d['pred_cache_hits']:,} more served from the cache), "
         f"{d['decoder_cycles_share'] * 100:.1f} % of cycles, {d['decoder_energy_uj']:.2f} uJ")
     if d["method"] == "beam":
         for u in d["utterances"]:

@@ -777,6 +777,44 @@ def test_a_damaged_number_in_a_stored_point_is_named(cli, results_db, tmp_path, 
     assert not os.path.exists(tmp_path / "r.csv")
 
 
+def test_the_failed_points_table_tells_the_points_apart(cli, tmp_path):
+    """It showed each point's last four overrides: with five fields set, two points of other
+    stream tiles read the same (a sweep audit, 2026-12-07). It shows what differs."""
+    db = str(tmp_path / "f.sqlite")
+    code, out, err = cli("sweep", "--model", "tiny", "-j", "1", "--set", "hw.sram_bytes=512",
+                         "--set", "hw.stream_tile_bytes=64,128", "--set", "model.weight_bits=8,4",
+                         "--set", "hw.clock_mhz=400,800", "--set", "hw.leakage_mw=10,20",
+                         "--results", db)
+    assert code == 1, (out, err)   # every point fails: 512 bytes hold no model
+    code, out, err = cli("report", db)
+    assert code in (0, None), err
+    rows = out[out.index("Failed points (16)"):].splitlines()[2:18]
+    shown = [" ".join(r.split("hw.sram_bytes = 512 cannot")[0].split()[1:]) for r in rows]
+    assert len(set(shown)) == 16 and all("hw.stream_tile_bytes=" in r for r in shown), shown
+    assert not any("hw.sram_bytes=512" in r for r in shown)   # the same at every point
+
+
+@pytest.mark.parametrize("value", ["x", 3.0, 10 ** 6, -2])
+def test_a_damaged_result_frame_is_named_not_a_traceback(cli, results_db, tmp_path, value):
+    """The timeline plot indexes the frames with an utterance's result_frame: a string there
+    was a TypeError traceback (a sweep audit, 2026-12-07)."""
+    import shutil
+    db = str(tmp_path / "damaged.sqlite")
+    shutil.copy(results_db, db)
+    with sqlite3.connect(db) as con:
+        key, text = con.execute("SELECT key, record FROM points ORDER BY rowid "
+                                "LIMIT 1").fetchone()
+        obj = json.loads(text)
+        assert -1 <= obj["utterances"][0]["result_frame"] < len(
+            obj["utterances"][0]["frame_arrival_ms"])
+        obj["utterances"][0]["result_frame"] = value
+        con.execute("UPDATE points SET record = ? WHERE key = ?", (json.dumps(obj), key))
+    for argv in (["plot", db, "--kind", "timeline", "-o", str(tmp_path / "t.png")],
+                 ["report", db]):
+        line = _one_line_error(cli, *argv)
+        assert key in line and "utterances[0].result_frame" in line and "-1 (the last" in line
+
+
 @pytest.mark.parametrize("kind", ["dense-vs-sparse", "bits", "energy-breakdown", "pareto",
                                   "timeline"])
 def test_plots_write_images(cli, results_db, tmp_path, kind):
@@ -1015,6 +1053,48 @@ def test_resume_runs_again_the_points_stored_by_other_azsim_code(cli, tmp_path):
     with sqlite3.connect(db) as con:
         assert {v for (v,) in con.execute("SELECT azsim_version FROM points")} == \
             {code_version()}
+
+
+def test_a_relative_path_on_the_command_line_is_made_absolute(cli, tmp_path, monkeypatch):
+    """A command-line --set model.weights=w.npz stayed relative, so a Dask worker in another
+    folder loaded its own w.npz while the point's key hashed this one (a sweep audit,
+    2026-12-07); a spec file's paths were already made absolute against its folder."""
+    import shutil
+
+    from azsim.model.loading import shipped_weights_dir
+    from azsim.sweep.spec import build_spec, expand
+    shutil.copy(shipped_weights_dir() / "small.npz", tmp_path / "w.npz")
+    monkeypatch.chdir(tmp_path)
+    spec = build_spec(model=None, hw=None, audio=None, weights=None, spec_file=None,
+                      sets=["model.weights=w.npz,small"], zips=["hw.energy_table=horowitz-45nm"])
+    points = expand(spec)
+    assert [p.config["model"]["weights"] for p in points] == [str(tmp_path / "w.npz"), "small"]
+    assert all(p.config["hw"]["energy_table"] == "horowitz-45nm" for p in points)   # a name
+    code, out, err = cli("sweep", "--set", "model.weights=w.npz", "--dry-run")
+    assert code in (0, None) and str(tmp_path / "w.npz") in out, err
+
+
+def test_a_record_made_by_other_code_than_the_sweeps_is_not_stored_as_this_codes(
+        cli, tmp_path, monkeypatch):
+    """A Dask worker running other azsim code made records that were filed under the sweep's
+    version, so --resume kept them while export read the record's (a sweep audit,
+    2026-12-07): such a point fails, under the version that made it."""
+    import sqlite3
+
+    from azsim._version import code_version
+    from azsim.sweep import runner
+    monkeypatch.setattr(runner, "code_version", lambda: "0.1.0+feedfacefeed")
+    db = str(tmp_path / "w.sqlite")
+    code, _, err = cli("sweep", "--model", "tiny", "--set", "model.weight_bits=8,4",
+                       "--results", db, "-j", "1")
+    assert code == 1, err
+    with sqlite3.connect(db) as con:
+        rows = con.execute("SELECT status, azsim_version, error, record FROM points").fetchall()
+    assert len(rows) == 2
+    for status, version, error, record in rows:
+        assert status == "failed" and version == code_version() and record is None
+        assert error.startswith(f"made by other azsim code ({code_version()}) than this "
+                                "sweep's (0.1.0+feedfacefeed)"), error
 
 
 def test_the_code_fingerprint_covers_the_shipped_calibration_and_audio(tmp_path):

@@ -139,6 +139,14 @@ def _check_utterances(p: StoredPoint, utts: Any) -> None:
             raise ResultsError(f"{_where(p)}: {name} has per-frame lists of different lengths "
                                f"({shown}), not one value per frame (damaged outside azsim?); "
                                "sweep into a new results file")
+        # the frame whose work gives the final result (the timeline plot indexes the
+        # frames with it: a string crashed it with a traceback; a sweep audit, 2026-12-07)
+        rf = u.get("result_frame")
+        frames = lengths["frame_arrival_ms"]
+        if rf is not None and (isinstance(rf, bool) or not isinstance(rf, int)
+                               or not -1 <= rf < max(frames, 1)):
+            raise _fail(p, f"{name}.result_frame", rf, "absent, null, -1 (the last frame) "
+                        f"or a frame index from 0 to {max(frames - 1, 0)}")
 
 
 def _check_record(p: StoredPoint) -> None:

@@ -12,6 +12,8 @@ The library never prints: progress goes to the ``on_result`` callback.
 """
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 import time
 from collections import OrderedDict
@@ -131,9 +133,21 @@ def run_sweep(points: Sequence[Point], spec: SweepSpec, store: ResultStore, *, j
 
     def store_result(res: PointResult) -> None:
         point = by_key[res.key]
+        version = code_version()
+        if res.ok:
+            # A Dask worker may run other azsim code than this sweep: its record was filed
+            # under this code's version, so --resume kept it while export and report read the
+            # record's (a sweep audit, 2026-12-07). Such a point fails, under its own version.
+            made_by = json.loads(res.record_json).get("azsim_version")
+            if made_by != version:
+                res = dataclasses.replace(
+                    res, ok=False, record_json=None,
+                    error=f"made by other azsim code ({made_by}) than this sweep's "
+                          f"({version}); every worker must run the sweep's code")
+                version = str(made_by)
         store.put(key=res.key, status="ok" if res.ok else "failed", config=point.config,
                   overrides=point.overrides, record_json=res.record_json, error=res.error,
-                  run_s=res.run_s, version=code_version())
+                  run_s=res.run_s, version=version)
         counts["ok" if res.ok else "failed"] += 1
         if on_result is not None:
             on_result(point, res)

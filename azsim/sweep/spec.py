@@ -157,8 +157,25 @@ def parse_axis(text: str, option: str = "--set") -> Axis:
     if "" in items:
         raise SweepSpecError(f"{option} {text}: empty value at position "
                              f"{items.index('') + 1} of {key}'s list")
-    ax = _axis(key, [f"{key}={item}" for item in items], f"{option} {text}")
+    ax = _axis(key, [_cwd_relative(f"{key}={item}", option) for item in items],
+               f"{option} {text}")
     return dataclasses.replace(ax, zipped=option == "--zip")
+
+
+def _cwd_relative(text: str, option: str) -> str:
+    """A command-line override of a path setting (``model.weights=w.npz``) with a relative
+    path made absolute against the current folder, as a spec file's are against its folder:
+    a Dask worker in another folder loaded its own ``w.npz`` while the point's key hashed
+    this one (a sweep audit, 2026-12-07)."""
+    try:
+        path, value = parse_override(text)
+    except ConfigError:
+        return text   # _axis says what is wrong with it
+    where = f"{option} {text}"
+    absolute = _relative_setting(".".join(path), value, Path.cwd(), where)
+    if absolute == value:
+        return text
+    return OptionOverride(f"{'.'.join(path)}={_toml_value(absolute, where)}", where)
 
 
 def _axis(key: str, overrides: list[str], source: str) -> Axis:

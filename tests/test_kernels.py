@@ -261,6 +261,15 @@ def test_quantize_multiplier_represents_the_scale():
     assert np.all((mult >= 0) & (mult < 2 ** 31))
     assert np.all((shift >= 1) & (shift <= 62))
     np.testing.assert_allclose(mult * 2.0 ** -shift.astype(float), reals, rtol=2e-9, atol=2 ** -62)
+    # rounded to nearest at every scale, below 2^-32 too (M at shift 62 was the 31-bit M
+    # shifted right, truncated: an integer-arithmetic audit, 2026-12-07)
+    tiny = np.array([3.3e-12, 1e-15, 2.0 ** -40 * 1.75, 1e-12])
+    reals = np.concatenate([reals, tiny])
+    mult, shift = quantize_multiplier(reals)
+    for r, m, sh in zip(reals, mult, shift):
+        exact = r * 2.0 ** int(sh)              # exact in float64: a power-of-two scaling
+        assert abs(int(m) - exact) <= 0.5, (r, m, sh)
+    assert np.all(shift[-len(tiny):] == 62) and np.all(mult[-len(tiny):] < 2 ** 30)
 
 
 def _float_matrix(rng, shape, kind):

@@ -34,6 +34,29 @@ def test_weight_qmax_range():
             weight_qmax(bad)
 
 
+@pytest.mark.parametrize("bits,weight_range", [(1, "max"), (4, "max"), (4, "mse"), (8, "max")])
+def test_a_row_pruned_empty_keeps_its_bias_as_fine_as_the_others(bits, weight_range):
+    """A gate row whose weights are all pruned has codes 0 at any step, but its bias enters
+    the int32 accumulator at input scale x the row's step: at step 1 it was rounded ~200
+    times coarser than its neighbours' (an integer-arithmetic audit, 2026-12-07)."""
+    from azsim.compress.ptq import bias_to_int32
+    rng = np.random.default_rng(bits)
+    w = rng.standard_normal((6, 40)) * 0.05
+    w[2] = 0.0
+    b = rng.uniform(-1, 1, 6)
+    in_scale = 0.02
+    q, scale = quantize_per_channel(w, bits, weight_range)
+    assert np.all(q[2] == 0)
+    populated = np.delete(scale, 2)
+    assert scale[2] == np.median(populated)
+    acc_step = in_scale * scale
+    err = np.abs(bias_to_int32("b", b, acc_step, q) * acc_step - b)
+    assert err[2] <= 0.5 * in_scale * populated.max()
+    assert np.all(err <= 0.5 * acc_step)
+    # all rows empty: step 1, as before
+    assert np.all(quantize_per_channel(np.zeros((3, 5)), bits, weight_range)[1] == 1.0)
+
+
 @given(shape=shapes, seed=st.integers(0, 2 ** 16), zeros=st.sampled_from([0.0, 0.4]))
 @SETTINGS
 def test_one_bit_grid(shape, seed, zeros):
@@ -43,9 +66,12 @@ def test_one_bit_grid(shape, seed, zeros):
     q, scale = quantize_per_channel(w, 1)
     assert q.dtype == np.int8 and set(np.unique(q)) <= {-1, 0, 1}
     np.testing.assert_array_equal(q, np.sign(w))          # exact zeros keep code 0
+    populated = [np.mean(np.abs(w[o][w[o] != 0])) for o in range(shape[0]) if np.any(w[o])]
     for o in range(shape[0]):
         nz = w[o][w[o] != 0]
-        assert scale[o] == pytest.approx(np.mean(np.abs(nz)) if nz.size else 1.0)
+        # a row without weights: the populated rows' median step (its bias's resolution)
+        assert scale[o] == pytest.approx(np.mean(np.abs(nz)) if nz.size else
+                                         np.median(populated) if populated else 1.0)
     if zeros == 0.0:
         np.testing.assert_allclose(scale, np.mean(np.abs(w), axis=1))
 

@@ -244,6 +244,11 @@ def train(recipe, corpus_dir, out_dir, init, epochs, threads, lr, seed,
     if threads is not None:
         tcfg = replace(tcfg, threads=threads)
     if lr is not None:
+        if lr < tcfg.final_lr:   # the recipe's cosine decay ends there (a ValueError traceback
+            # until 2026-12-07; a training audit)
+            raise AzsimError(f"--lr {lr:g}: below recipe {recipe}'s final learning rate "
+                             f"{tcfg.final_lr:g}, where its cosine decay ends; give at least "
+                             "that")
         tcfg = replace(tcfg, lr=lr)
     if seed is not None:
         tcfg = replace(tcfg, seed=seed)
@@ -716,6 +721,34 @@ def soup(out, inputs, model) -> None:
                    "only): the soup keeps a weight any of them kept, so it is denser than the "
                    "sparsest input; average fine-tunes of one pruned model (same mask) to keep "
                    "its sparsity", err=True)
+    # Quantization-aware fine-tunes sit on a b-bit grid and their mean does not: evaluated
+    # at b bits the soup is rounded again, post-training quantization of the average (the
+    # training loop refuses weight averaging in QAT runs for this; soup said nothing, a
+    # training audit, 2026-12-07).
+    grids = [_grid_bits(w, names) for w in ins]
+    if any(b is not None for b in grids):
+        shown = ", ".join("none" if b is None else f"{b}-bit" for b in grids)
+        click.echo(f"azsim: warning: inputs on a quantization grid ({shown}): their average is "
+                   "on none, so evaluating it at that width rounds it again (post-training "
+                   "quantization of the soup, --gptq to compensate), not the QAT models' own "
+                   "codes", err=True)
+
+
+def _grid_bits(w: dict, names: list[str]) -> int | None:
+    """The smallest width b (1..8) whose per-row grid (max range) holds every weight of the
+    matrices ``names`` of ``w`` to float32 precision, or None (a float model)."""
+    from .compress.quantize import quantize_per_channel
+    for bits in range(1, 9):
+        ok = True
+        for k in names:
+            a = w[k].astype(np.float64)
+            q, scale = quantize_per_channel(a, bits)
+            if not np.allclose(q * scale[:, None], a, rtol=1e-5, atol=1e-7):
+                ok = False
+                break
+        if ok:
+            return bits
+    return None
 
 
 COMMANDS = (corpus, corpus_merge, corpus_relabel, train, eval_cmd, soup, prune)

@@ -193,6 +193,18 @@ def test_plot_refuses_timeline_options_for_other_kinds(cli, tmp_path):
                         str(tmp_path / "p.png"), *extra, words=(extra[0], "timeline"))
 
 
+def test_train_refuses_a_rate_below_its_recipes_final_rate(cli, tmp_path):
+    """--lr below the recipe's final_lr was a ValueError traceback (a training audit)."""
+    pytest.importorskip("torch")
+    corpus = _corpus(tmp_path / "c")
+    np.savez(corpus / "dev.npz", features=np.zeros((1, 4), np.float16),
+             offsets=np.array([0, 1]), texts=np.array(["a"]))
+    _one_line_error(cli, "train", "--corpus", str(corpus), "--out", str(tmp_path / "o"),
+                    "--lr", "1e-7", words=("--lr 1e-07: below recipe small's final learning "
+                                           "rate",))
+    assert not (tmp_path / "o").exists()
+
+
 def test_train_names_an_init_that_is_not_a_checkpoint(cli, tmp_path):
     pytest.importorskip("torch")
     corpus = _corpus(tmp_path / "c")

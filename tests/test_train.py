@@ -413,8 +413,9 @@ print(torch.get_num_threads())
     assert torch_threads_after("bare") == numba.config.NUMBA_NUM_THREADS
 
 
-def _train_from_shipped_small(tmp_path, tcfg):
-    """Train ``tcfg`` from the shipped ``small`` on a 4-utterance corpus: (init, result)."""
+def _train_from_shipped_small(tmp_path, tcfg, init_name="small"):
+    """Train ``tcfg`` from the shipped ``init_name`` (a set of ``small``'s weights) on a
+    4-utterance corpus: (init, result)."""
     pytest.importorskip("shutil").which("espeak-ng") or pytest.skip("espeak-ng not installed")
     from azsim.corpus.build import build_corpus
     from azsim.model.loading import shipped_weights_dir
@@ -422,7 +423,7 @@ def _train_from_shipped_small(tmp_path, tcfg):
     from azsim.train.loop import train
     build_corpus(tmp_path / "c", {"train": 4, "dev": 2}, seed=1, jobs=1, voice_split_seed=0)
     cfg = load_model_config("small", [])
-    init_path = shipped_weights_dir() / "small.npz"
+    init_path = shipped_weights_dir() / f"{init_name}.npz"
     init = load_weights(init_path, cfg)
     train(cfg, tmp_path / "c", tmp_path / "o", tcfg, init=str(init_path))
     return init, load_weights(tmp_path / "o" / "weights.npz", cfg)
@@ -441,6 +442,29 @@ def test_gradual_pruning_reaches_its_target_on_a_short_run(tmp_path, prune_end, 
     names = [n for n in w if is_prunable(n)]
     zeros = sum(int(np.count_nonzero(w[n] == 0)) for n in names)
     assert zeros >= round(0.5 * sum(w[n].size for n in names)) - len(names)
+
+
+def test_a_held_sparsity_keeps_the_inits_own_zeros(tmp_path):
+    """A recover run (prune_initial = sparsity) rebuilt its mask by magnitude under the
+    recipe's allocation: from the globally pruned small-sparse80 a uniform one let 51,218 of
+    its zeros regrow and cut as many nonzeros (a training audit, 2026-12-07). It keeps the
+    init's own zeros, exactly, and says so in the log."""
+    import json
+
+    from azsim.compress.pipeline import is_prunable
+    from azsim.train.loop import TrainConfig
+    init, w = _train_from_shipped_small(
+        tmp_path, TrainConfig(epochs=2, threads=1, warmup_steps=1, lr=1e-3, sparsity=0.8,
+                              prune_initial=0.8, prune_start=0.0, prune_end=0.0,
+                              prune_allocation="uniform"), "small-sparse80")
+    names = [n for n in w if is_prunable(n)]
+    for n in names:
+        np.testing.assert_array_equal(w[n] != 0, init[n] != 0, err_msg=n)
+    assert any(not np.array_equal(w[n], init[n]) for n in names)   # it trained
+    events = [json.loads(line) for line in
+              (tmp_path / "o" / "train.log.jsonl").read_text().splitlines()]
+    hold = [e for e in events if e["event"] == "hold"]
+    assert len(hold) == 1 and hold[0]["sparsity"] == pytest.approx(0.8, abs=0.01)
 
 
 def test_schedules_that_undo_themselves_are_refused():

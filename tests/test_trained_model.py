@@ -134,6 +134,17 @@ def test_a_soup_is_the_mean_of_its_inputs_and_bad_inputs_are_one_line_errors(cli
         assert err.count("\n") == 1
 
 
+def test_a_soup_of_quantization_aware_models_says_its_mean_is_on_no_grid(cli, tmp_path):
+    """The mean of b-bit QAT models lies on no grid, so evaluated at b bits it is rounded
+    again; the training loop refuses averaging in QAT runs and soup said nothing (a
+    training audit, 2026-12-07). Float inputs get no such word."""
+    code, _, err = cli("soup", str(tmp_path / "q.npz"), "small", "small-qat4")
+    assert code == 0, err
+    assert "warning: inputs on a quantization grid (none, 4-bit)" in err
+    code, _, err = cli("soup", str(tmp_path / "f.npz"), "small", "small-sparse60")
+    assert code == 0 and "quantization grid" not in err, err
+
+
 def test_paired_wer_difference_is_exact_and_its_interval_brackets_it():
     from azsim.model.metrics import paired_wer_difference
     refs = ["call mom", "turn on the lights", "set a timer for ten minutes", "play jazz"] * 5

@@ -248,6 +248,23 @@ def _read_init(init, model_cfg):
     return "pt", state
 
 
+HOLD_TOLERANCE = 0.005   # an init this far below the held sparsity is pruned to it instead
+
+
+def hold_mask(prunable: dict, sparsity: float) -> dict | None:
+    """Keep-masks of the init's own nonzeros when its zeros already make (nearly) the held
+    ``sparsity`` (within :data:`HOLD_TOLERANCE`), else None: a denser init is pruned to the
+    target at the first event by the recipe's allocation, as any schedule is."""
+    keep = {n: p.detach() != 0 for n, p in prunable.items()}
+    return keep if held_share(keep) >= sparsity - HOLD_TOLERANCE else None
+
+
+def held_share(masks: dict) -> float:
+    """The pruned share of the weights under keep-``masks``."""
+    total = sum(m.numel() for m in masks.values())
+    return 1.0 - sum(int(m.sum()) for m in masks.values()) / total if total else 0.0
+
+
 def read_teacher(name: str, model_cfg) -> dict:
     """The float arrays of a ``kd_teacher``: a weights ``.npz`` or a shipped set's name
     (``small`` -> azsim/data/models/small.npz), checked as any weights file is."""
@@ -617,6 +634,12 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
         log.write(json.dumps(entry) + "\n")
         log.flush()
         report(entry)
+    # A run that holds its init's sparsity (prune_initial >= sparsity: the recover and
+    # continue recipes) keeps the init's own zeros. It rebuilt the mask by magnitude under the
+    # recipe's allocation instead, which reproduces them only if the init was pruned that way:
+    # small-sparse80-recover (uniform) from the globally pruned small-sparse80 let 51,218 of
+    # its zeros regrow and cut as many nonzeros (a training audit, 2026-12-07).
+    held = None
     model.train()
     while step < total:
         for idx in data.batches(train_split, cfg.max_batch_frames, rng):
@@ -629,10 +652,17 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
                 target = compress.zhu_gupta_sparsity(step, cfg.sparsity, prune_start,
                                                      prune_events, every,
                                                      initial=cfg.prune_initial)
-                shares = compress.allocation_masks(prunable, target, cfg.prune_allocation)
-                if not calibration:
-                    masks = shares
+                if held is None and cfg.prune_initial >= cfg.sparsity:
+                    held = hold_mask(prunable, cfg.sparsity)
+                    if held is not None:
+                        log.write(json.dumps({"event": "hold", "step": step,
+                                              "sparsity": held_share(held)}) + "\n")
+                if held is not None:
+                    masks = held
+                elif not calibration:
+                    masks = compress.allocation_masks(prunable, target, cfg.prune_allocation)
                 else:   # the Gram matrices of the model as it is, before this event
+                    shares = compress.allocation_masks(prunable, target, cfg.prune_allocation)
                     began = time.time()
                     with thread_budget(cfg.threads):
                         masks = compress.obs_event(prunable, shares, exported(), model_cfg,

@@ -73,9 +73,13 @@ def _int(value, least=None):
 
 
 def _one_baseline(value) -> bool:
+    """A record's rows each with a string reference and hypothesis (a row without its
+    hypothesis passed, and the evaluation failed with a KeyError after decoding the whole
+    set; a statistics audit, 2026-12-07)."""
     hyps = value.get("hypotheses") if isinstance(value, dict) else None
-    return isinstance(hyps, list) and all(isinstance(h, dict) and isinstance(
-        h.get("reference"), str) for h in hyps)
+    return isinstance(hyps, list) and all(
+        isinstance(h, dict) and isinstance(h.get("reference"), str)
+        and isinstance(h.get("hypothesis"), str) for h in hyps)
 
 
 def _baseline(value):
@@ -100,10 +104,14 @@ _RULES = {
     "weights": (True, "a weights .npz path or a shipped name, or None",
                 lambda v: v if _is_path(v) else _BAD),
     "testset": (True, "a test set name or path, or None", lambda v: v if _is_path(v) else _BAD),
-    "model": (True, "a model preset name or a .toml path",
+    # None is no preset: the loaders read it as one named 'None' (a statistics audit)
+    "model": (False, "a model preset name or a .toml path",
               lambda v: v if _is_path(v) else _BAD),
-    "hardware": (True, "a hardware preset name or a .toml path",
+    "hardware": (False, "a hardware preset name or a .toml path",
                  lambda v: v if _is_path(v) else _BAD),
+    "include_float": (False, "True or False", lambda v: v if isinstance(v, bool) else _BAD),
+    "baseline_label": (False, "a string naming the baseline in messages",
+                       lambda v: v if isinstance(v, str) and v else _BAD),
     "spec_file": (True, "a sweep spec .toml path, or None",
                   lambda v: v if _is_path(v) else _BAD),
     "bits": (True, "an integer number of weight bits (1..8), or None", _int),
@@ -116,16 +124,21 @@ _RULES = {
               lambda v: v if callable(getattr(v, "get", None)) and hasattr(v, "__setitem__")
               else _BAD),
     "baseline": (True, "an earlier evaluate() result (a dict whose 'hypotheses' list holds "
-                 "{'reference': str, ...} records), a list of them (one per test set), or "
-                 "None", _baseline),
+                 "{'reference': str, 'hypothesis': str, ...} records), a list of them (one "
+                 "per test set), or None", _baseline),
 }
 
 
-def checked(name: str, value):
+def checked(name: str, value, none_ok: bool | None = None):
     """``value`` of the API parameter ``name`` if its rule allows it (an iterable of paths or
     overrides comes back as a list, read once), else an :class:`AzsimError` naming ``name``,
-    the value and what is allowed."""
-    none_ok, allowed, check = _RULES[name]
+    the value and what is allowed. ``none_ok``: whether None is allowed here, against the
+    rule's own (``build_spec``'s model and hardware are None when not given)."""
+    rule_none_ok, allowed, check = _RULES[name]
+    if none_ok is None:
+        none_ok = rule_none_ok
+    elif none_ok:
+        allowed += ", or None"
     if value is None and none_ok:
         return None
     result = _BAD if value is None else check(value)

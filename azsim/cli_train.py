@@ -500,10 +500,15 @@ def _n(count: int, noun: str) -> str:
 
 
 def _difference_line(label: str, d: dict) -> str:
+    from .model.metrics import MIN_INTERVAL_UTTERANCES
     lo, hi = d["ci95"]
+    n = d["utterances"]
+    interval = (f"95 % interval {lo * 100:+.2f} to {hi * 100:+.2f} (paired bootstrap over "
+                f"{_n(n, 'utterance')})" if n >= MIN_INTERVAL_UTTERANCES else
+                f"no 95 % interval from {_n(n, 'utterance')} (a paired bootstrap needs "
+                f"{MIN_INTERVAL_UTTERANCES} or more)")
     return (f"  {label}: {d['difference'] * 100:+.2f} points ({d['word_errors_b']} against "
-            f"{d['word_errors_a']} word errors), 95 % interval {lo * 100:+.2f} to "
-            f"{hi * 100:+.2f} (paired bootstrap over {_n(d['utterances'], 'utterance')}); "
+            f"{d['word_errors_a']} word errors), {interval}; "
             f"the hypotheses differ in {_n(d['utterances_differing'], 'utterance')} ("
             f"{d['utterances_b_worse']} worse, {d['utterances_b_better']} better), "
             f"{_n(d['hypothesis_word_edits'], 'word edit')} apart")

@@ -11,6 +11,7 @@ integer kernels; torch plays no part.
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.resources
 import os
 import warnings
@@ -57,6 +58,9 @@ class TestSet:
     references: list[str]
     grammar: str | None = None     # the fingerprint in its corpus.json, if it has one
     voices: list[str] | None = None   # each utterance's speaker, if the set records them
+    # a .npz set's content (its features, offsets and texts): a record of another set with the
+    # same file stem and texts, another draw's test.npz, paired with this one (audit, 2026-12-07)
+    content_sha256: str | None = None
 
 
 def _testset_dir() -> Path:
@@ -241,7 +245,13 @@ def _from_npz(path: Path, name: str, cfg, where: str | None = None) -> TestSet:
     alphabet = _alphabet(cfg)
     refs = [reference_text(where, f"texts[{k}]", str(t), alphabet) for k, t in enumerate(texts)]
     voices = [str(v) for v in arrays["voices"]] if "voices" in arrays else None
-    return TestSet(name, utts, refs, voices=voices)
+    digest = hashlib.sha256()
+    for a in (offsets, np.ascontiguousarray(feats)) + ((arrays["feature_offset"],
+                                                        arrays["feature_step"])
+                                                       if quantized else ()):
+        digest.update(np.ascontiguousarray(a).tobytes())
+    digest.update("\n".join(str(t) for t in texts).encode())
+    return TestSet(name, utts, refs, voices=voices, content_sha256=digest.hexdigest())
 
 
 SHIPPED_TESTSET_GRAMMAR_VERSION = 0   # the grammar the shipped test and names sets were drawn from
@@ -385,11 +395,13 @@ def evaluate_sets(model: str, testsets, bits: int | None = None, overrides=(),
     no work. ``baseline``: one earlier result per set, in the sets' order (a list; a single
     result for a single set). One result per set; ``pooled`` combines them. ``utterances``:
     each set's first that many (a quick look; all by default)."""
-    testsets, bits, overrides, weights, progress, baseline, utterances = (
+    (model, testsets, bits, overrides, weights, progress, baseline, utterances, include_float,
+     baseline_label) = (
         checked(name, value) for name, value in (
-            ("testsets", testsets), ("bits", bits), ("overrides", overrides),
-            ("weights", weights), ("progress", progress), ("baseline", baseline),
-            ("utterances", utterances)))
+            ("model", model), ("testsets", testsets), ("bits", bits),
+            ("overrides", overrides), ("weights", weights), ("progress", progress),
+            ("baseline", baseline), ("utterances", utterances),
+            ("include_float", include_float), ("baseline_label", baseline_label)))
     overrides = list(overrides) + ([bits_override(bits)] if bits is not None else [])
     cfgmod.check_weights_named_once(weights, overrides)
     cfg = cfgmod.load_model_config(model, overrides)
@@ -440,6 +452,12 @@ def _check_pairs(baseline: dict, tset: TestSet, baseline_label: str) -> None:
             raise AzsimError(f"{baseline_label}: its row {k} is utterance "
                              f"{quoted(h['utterance'])}, the set's is {quoted(name)}; "
                              "compare two evaluations of the same set, in its order")
+    theirs = baseline.get("testset_sha256")
+    if theirs and tset.content_sha256 and theirs != tset.content_sha256:
+        raise AzsimError(f"{baseline_label}: it evaluated another set than '{tset.name}' (its "
+                         f"features and texts hash to {theirs[:12]}, this set's to "
+                         f"{tset.content_sha256[:12]}); compare two evaluations of the same "
+                         "set")
 
 
 def _decode_record(cfg, setup) -> dict:
@@ -478,6 +496,8 @@ def _evaluate_set(cfg, weights, w, qm, tset: TestSet, include_float: bool, repor
         "model": cfg.name, "weights": weights or cfg.weights or "generated",
         "weights_sha256": _weights_sha256(cfg, weights),
         "testset": tset.name, "utterances": len(tset.utterances), "words": words,
+        # the .npz set's features, offsets and texts (None for a folder of WAVs)
+        "testset_sha256": tset.content_sha256,
         # which grammar the set was drawn from (None: not recorded), its version if it is one
         # of azsim's (``corpus.grammar.GRAMMARS``), and the one 'azsim corpus' draws by default
         "testset_grammar": tset.grammar,
@@ -578,6 +598,19 @@ def pooled(results: list[dict], baselines: list[dict] | None = None) -> dict:
     (errors over words, not a mean of rates), and with float hypotheses the paired interval of
     integer minus float over all of them; with ``baselines`` (the compared records, one per
     result) ``compare`` as each set's, over all of them."""
+    # as evaluate_sets calls it these hold; a caller of its own got WER 0 for no sets and
+    # per-voice figures against a baseline of other rows (a statistics audit, 2026-12-07)
+    if not results:
+        raise AzsimError("pooled: no results to pool; give one or more evaluate() results")
+    if baselines is not None:
+        if len(baselines) != len(results):
+            raise AzsimError(f"pooled: {len(baselines)} baselines for {len(results)} results; "
+                             "give one compared record per result, in their order")
+        for k, (b, r) in enumerate(zip(baselines, results)):
+            if [h["reference"] for h in b["hypotheses"]] != \
+                    [h["reference"] for h in r["hypotheses"]]:
+                raise AzsimError(f"pooled: baseline {k} holds other references than result "
+                                 f"{k} ({r['testset']}); give the record of the same set")
     refs = [h["reference"] for r in results for h in r["hypotheses"]]
     hyps = [h["hypothesis"] for r in results for h in r["hypotheses"]]
     base_hyps = None if baselines is None else \
@@ -631,4 +664,4 @@ def _branch_change(cfg, qm, tset, utts, results, hyps: list[str], report,
                 name: 1.0 - macs[name] / base_macs[name] if base_macs[name] else 0.0
                 for name in macs},
             "wer_no_branching": change["wer_a"], "wer_change": change["difference"],
-            "wer_change_ci95": change["ci95"]}
+            "wer_change_ci95": change["ci95"], "wer_change_utterances": change["utterances"]}

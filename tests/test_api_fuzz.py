@@ -145,6 +145,46 @@ def test_evaluate_sets_names_the_item_of_its_list_and_evaluate_its_testset():
     assert msg.startswith("testset='no-such-set': not a shipped test set"), msg
 
 
+def test_a_baseline_without_hypotheses_and_pooling_misuse_are_refused():
+    """A baseline row without its hypothesis passed the check and the run failed with a
+    KeyError after decoding; pooled() gave WER 0 for no results and per-voice figures against
+    another set's rows (a statistics audit, 2026-12-07)."""
+    from azsim.evaluate import pooled
+    bad = {"hypotheses": [{"reference": "call mom"}]}
+    msg = _refused(lambda: evaluate("tiny", utterances=1, baseline=bad))
+    assert msg.startswith("baseline = ") and "'hypothesis': str" in msg, msg
+    one = {"testset": "a", "words": 2, "word_errors": 0, "word_substitutions": 0,
+           "word_deletions": 0, "word_insertions": 0,
+           "hypotheses": [{"reference": "call mom", "hypothesis": "call mom"}]}
+    other = dict(one, hypotheses=[{"reference": "stop", "hypothesis": "stop"}])
+    assert _refused(lambda: pooled([])).startswith("pooled: no results")
+    assert "2 baselines for 1 results" in _refused(lambda: pooled([one], [one, one]))
+    assert "baseline 0 holds other references" in _refused(lambda: pooled([one], [other]))
+    assert pooled([one], [one])["wer"] == 0.0
+
+
+def test_the_readmes_api_names_resolve_from_the_package():
+    """`import azsim; azsim.evaluate.evaluate_sets` raised AttributeError (an API audit)."""
+    import subprocess
+    import sys
+    code = ("import azsim; azsim.evaluate.evaluate_sets; azsim.evaluate.pooled; "
+            "azsim.validate.load_suite; azsim.validate.run_suite; azsim.errors.AzsimError")
+    subprocess.run([sys.executable, "-c", code], check=True)
+    with pytest.raises(AttributeError):
+        azsim.no_such_thing   # noqa: B018
+
+
+@pytest.mark.parametrize("kwargs,starts", [
+    ({"model": None}, "model = None"), ({"model": ["small"]}, "model = ['small']"),
+    ({"include_float": "no"}, "include_float = 'no'"),
+    ({"baseline_label": None}, "baseline_label = None")])
+def test_evaluate_checks_every_parameter(kwargs, starts):
+    assert _refused(lambda: evaluate(**kwargs)).startswith(starts)
+    if "model" in kwargs:
+        assert _refused(lambda: azsim.simulate(**kwargs)).startswith(starts)
+    assert _refused(lambda: azsim.simulate(hardware=None)).startswith("hardware = None")
+
+
 def test_expand_refuses_a_job_count_below_one():
     """0 and -1 were accepted; 1.5 and None were a TypeError in model/budget.py."""
     _refused(lambda: expand(_spec(), jobs=0), "jobs", "0")

@@ -180,7 +180,9 @@ def test_eval_compares_with_an_earlier_record_and_rejects_another_sets(cli, ship
     base = tmp_path / "base.json"
     code, out, err = cli("eval", "--test", str(path), "--float", "--json", str(base))
     assert code == 0, err
-    assert "integer - float:" in out and "95 % interval" in out
+    assert "integer - float:" in out
+    # four utterances give no interval worth printing (one gave a zero-width one)
+    assert "no 95 % interval from 4 utterances (a paired bootstrap needs 20 or more)" in out
     record = json.loads(base.read_text())
     assert all("float_hypothesis" in h for h in record["hypotheses"])
     assert record["float_vs_integer"]["utterances"] == 4
@@ -208,6 +210,18 @@ def test_eval_compares_with_an_earlier_record_and_rejects_another_sets(cli, ship
     for option in ("--compare", "--compare-float"):
         code, out, err = cli("eval", "--test", str(path), option, str(tmp_path / "moved.json"))
         assert code == 2 and "row 1 is utterance 'other/0001'" in err, err
+    # another draw with the same file stem and texts (another corpus's test split): its
+    # features differ, and so does its content hash (a statistics audit, 2026-12-07)
+    import numpy as np
+    (tmp_path / "other").mkdir()
+    with np.load(path) as z:
+        a = {k: z[k] for k in z.files}
+    a["features"] = (a["features"].astype(np.float32) + 0.25).astype(np.float16)
+    np.savez(tmp_path / "other" / path.name, **a)
+    assert record["testset_sha256"] and len(record["testset_sha256"]) == 64
+    code, out, err = cli("eval", "--test", str(tmp_path / "other" / path.name), "--compare",
+                         str(base))
+    assert code == 2 and "it evaluated another set than" in err and err.count("\n") == 1, err
 
 
 def test_eval_compares_with_the_float_model_of_an_earlier_record(cli, shipped_test_head,

@@ -50,6 +50,12 @@ def error_rate(refs: list[str], hyps: list[str], unit: str = "word") -> float:
     return edits / total if total else 0.0
 
 
+# Fewer utterances than this get no printed interval: a bootstrap over one utterance is a
+# zero-width "95 % interval" that excludes 0, over two a meaningless one (a statistics audit,
+# 2026-12-07; records keep the numbers).
+MIN_INTERVAL_UTTERANCES = 20
+
+
 def paired_wer_difference(refs: list[str], hyps_a: list[str], hyps_b: list[str],
                           resamples: int = 2000, seed: int = 0) -> dict:
     """WER of B minus WER of A on the same utterances, with a 95 % paired bootstrap interval.

@@ -348,7 +348,9 @@ def build_spec(*, model: str | None, hw: str | None, audio: Sequence[str] | None
     """Combine a spec file and command-line options; the command line wins field by field.
     ``zips``: ``--zip`` axes, which step together."""
     model, hw, audio, weights, sets, spec_file, testset, utterances, zips = (
-        checked(name, value) for name, value in (
+        # model and hardware: None when the command line does not give them
+        checked(name, value, True if name in ("model", "hardware") else None)
+        for name, value in (
             ("model", model), ("hardware", hw), ("audio", audio), ("weights", weights),
             ("sets", sets), ("spec_file", spec_file), ("testset", testset),
             ("utterances", utterances), ("zips", zips)))

@@ -276,6 +276,10 @@ def load_testset(spec: str, cfg, where: str | None = None) -> TestSet:
                        grammar=grammar_fingerprint(SHIPPED_TESTSET_GRAMMAR_VERSION))
     path = Path(spec)
     label = where or named("testset", spec)
+    if str(spec) == "calibration" and not os.path.exists(spec):
+        raise AzsimError(f"{label}: the shipped calibration set sets the model's activation "
+                         "scales, so a WER on it is not held out; the shipped test sets are "
+                         f"{', '.join(shipped_testsets())}")
     found = path_kind(path, label)
     # A set of the user's is named as given (its utterances by the file's stem): two corpora's
     # dev splits were both 'dev' in eval's lines and records, and a corpus's test split
@@ -314,7 +318,9 @@ def _shipped_testset(spec) -> Path | None:
     OS refuses is none (os.path.isfile answers False)."""
     spec = str(spec)
     shipped = _testset_dir() / f"{spec}.npz"
-    if "/" not in spec and not spec.endswith(".npz") and os.path.isfile(shipped):
+    # calibration.npz sets the activation scales: a set calibrated on itself is no held-out
+    # figure, and `--test calibration` ran it (a corpus audit, 2026-12-07)
+    if "/" not in spec and not spec.endswith(".npz") and spec in shipped_testsets():
         return shipped
     return None
 

@@ -429,3 +429,11 @@ def test_eval_by_voice_counts_each_speakers_errors(cli, tmp_path):
     code, out, err = cli("eval", "--test", str(folder), "--by-voice")
     assert code in (0, None), err
     assert "records no speakers" in out
+
+
+def test_the_calibration_set_is_no_test_set(cli):
+    """`--test calibration` evaluated the set the activation scales come from, calibrated on
+    itself (a corpus audit, 2026-12-07)."""
+    code, out, err = cli("eval", "--test", "calibration")
+    assert code == 2 and err.count("\n") == 1, err
+    assert "--test calibration: the shipped calibration set sets the model's activation" in err

@@ -844,6 +844,28 @@ def test_merge_and_relabel_refuse_a_folder_holding_a_corpus(cli, tmp_path):
     assert {p.name: p.read_bytes() for p in held.iterdir()} == before
 
 
+def test_a_voice_list_that_splits_otherwise_than_the_shipped_data_is_refused(tmp_path,
+                                                                          monkeypatch):
+    """The split is a shuffle of the installed espeak-ng's variants: one variant fewer gives
+    split 0 other test variants, and a corpus drawn there trains on shipped test voices (a
+    corpus audit, 2026-12-07). Refused before DIR is made; this machine's list passes."""
+    import shutil
+    shutil.which("espeak-ng") or pytest.skip("espeak-ng not installed")
+    from azsim.corpus import build, synth
+    from azsim.errors import AzsimError
+    variants = synth.list_variants()
+    build.check_shipped_split(variants)   # the shipped data's espeak-ng
+    fewer = [v for v in variants if v != "zac"]
+    assert len(fewer) == len(variants) - 1
+    with pytest.raises(AzsimError, match="splits its voices otherwise than the shipped data"):
+        build.check_shipped_split(fewer)
+    monkeypatch.setattr(synth, "list_variants", lambda: fewer)
+    with pytest.raises(AzsimError, match="espeak-ng here"):
+        build.build_corpus(tmp_path / "c", {"train": 2, "dev": 0}, seed=1, jobs=1,
+                           voice_split_seed=0)
+    assert not (tmp_path / "c").exists()
+
+
 def test_relabel_refuses_a_teacher_of_generated_weights(cli, tmp_path):
     """tiny's and he2019's weights come from a seed: as teachers they wrote every hypothesis
     empty and copied the corpus as it was, stamped with their name (a CLI audit, 2026-12-07)."""

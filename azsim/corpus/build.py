@@ -213,9 +213,11 @@ def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None
         raise ValueError(f"pause_ms {pause_ms}: expected 0 <= min <= max")
     out = Path(out_dir)
     refuse_a_held_corpus(out_dir, "corpus DIR")
+    all_variants = synth.list_variants()
+    check_shipped_split(all_variants)   # before DIR is made: a refusal leaves nothing behind
     out.mkdir(parents=True, exist_ok=True)
     split_seed = seed if voice_split_seed is None else voice_split_seed
-    variants = synth.split_variants(synth.list_variants(), split_seed)
+    variants = synth.split_variants(all_variants, split_seed)
     heard = shipped_test_voices_in_training(variants, sizes)
     if heard:
         warnings.warn(f"corpus DIR {out_dir}: its training voices include {len(heard)} of the "
@@ -344,6 +346,26 @@ def load_split(corpus_dir, split: str) -> dict[str, np.ndarray]:
     """Every array of one split, checked (``check_split``)."""
     check_split(corpus_dir, split)
     return _read_split(corpus_dir, split)
+
+
+def check_shipped_split(all_variants: list[str]) -> None:
+    """The voice split is a seeded shuffle of the installed espeak-ng's variant list: another
+    release with one variant more or fewer gives split 0 other test variants (8 of the 14
+    shared with one removed; a corpus audit, 2026-12-07), and corpora drawn there put the
+    shipped test set's voices in training without a word. Refused unless split 0's test
+    variants are exactly the shipped test set's (recorded in its ``voices``)."""
+    import importlib.resources
+    path = importlib.resources.files("azsim") / "data" / "testset" / "test.npz"
+    with np.load(str(path), allow_pickle=False) as z:
+        shipped = sorted({str(v).split("+")[-1] for v in z["voices"]})
+    here = sorted(synth.split_variants(all_variants, 0)["test"])
+    if here != shipped:
+        raise AzsimError(f"espeak-ng here ({synth.espeak_version()}, {len(all_variants)} voice "
+                         f"variants) splits its voices otherwise than the shipped data's: "
+                         f"split 0's test variants would be {', '.join(here[:4])}, ..., the "
+                         f"shipped test set's are {', '.join(shipped[:4])}, ...; corpora drawn "
+                         "here could train on the shipped test voices. Install the espeak-ng "
+                         "the shipped data was made with (1.51, Debian's 1.51+dfsg)")
 
 
 def shipped_test_voices_in_training(variants: dict, sizes: dict) -> list[str]:

@@ -20,7 +20,10 @@ kernels, not oneDNN (the UserWarning saying so is silenced below).
 Usage::
 
     python benchmarks/bench_e2e.py [--model he2019] [--seconds 10] [--repeats 3] [--no-torch]
-                                   [--gptq] [--obs]
+                                   [--gptq] [--obs] [--check]
+
+Exits 1 when PyTorch ran other encoder frames than azsim (not the same work), and with
+``--check`` also when azsim's simulate is slower than PyTorch (issue #2's goal).
 
 ``--gptq`` and ``--obs`` also time the setup of GPTQ quantization and of SparseGPT's pruning
 mask (they took 490 s and 259 s of a 15-minute default run on he2019, a 2026-12-06 audit; now
@@ -39,6 +42,7 @@ from pathlib import Path
 import numba
 import numpy as np
 
+from azsim.compress.gptq import gptq_quantize, obs_prune_matrix
 from azsim.compress.pipeline import obs_prune_weights, prune_weights
 from azsim.compress.ptq import quantize_model
 from azsim.config import load_energy_table, load_hardware_config, load_model_config
@@ -100,6 +104,8 @@ def main(argv=None):
                         help="also time GPTQ's calibration and quantization (minutes on he2019)")
     parser.add_argument("--obs", action="store_true",
                         help="also time one-shot 80 %% pruning, magnitude and obs masks")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 when the ratio to PyTorch misses issue #2's goal (<= 1.0)")
     args = parser.parse_args(argv)
 
     print(f"machine: nproc {os.cpu_count()}, numba {numba.__version__} "
@@ -108,9 +114,13 @@ def main(argv=None):
     hw = load_hardware_config(HARDWARE)
     energies = action_energies(load_energy_table(hw.energy_table), hw)
 
-    # Setup, once: weights, calibration on the shipped utterances, quantization.
+    # Setup, once: weights, calibration on the shipped utterances, quantization. Each stage
+    # whose ratio is printed runs once untimed first (numba's cache is loaded on a process's
+    # first call): the first calibrate was timed cold against a warm calibrate + Gram
+    # matrices, and the more work read as 0.44x the time (a benchmark audit, 2026-12-07).
     calib = load_utterances([str(p) for p in shipped_audio_paths()], cfg)
     weights, t_weights = timed(lambda: model_weights(cfg))
+    calibrate(weights, cfg, calib)   # warm-up
     stats, t_calib = timed(lambda: calibrate(weights, cfg, calib))
     qm, t_quant = timed(lambda: quantize_model(weights, cfg, stats, cfg.weight_bits))
     extra_rows = []
@@ -120,7 +130,13 @@ def main(argv=None):
                                                             input_grams=True))
         extra_rows.append(("setup: calibrate + Gram matrices", t_calib_g, None,
                            f"{t_calib_g / t_calib:.2f}x calibrate"))
-    if args.gptq:   # GPTQ's rounding (its first call loads or compiles kernels/gptq.py)
+    if args.gptq or args.obs:   # load or compile kernels/gptq.py's kernels before timing
+        rng = np.random.default_rng(0)
+        w_small = rng.standard_normal((8, 16))
+        g_small = w_small.T @ w_small + np.eye(16)
+        gptq_quantize(w_small, g_small, cfg.weight_bits)
+        obs_prune_matrix(w_small, g_small, 64)
+    if args.gptq:   # GPTQ's rounding
         gcfg = dataclasses.replace(cfg, quantizer="gptq")
         _, t_quant_g = timed(lambda: quantize_model(weights, gcfg, gstats.max_abs,
                                                     cfg.weight_bits, gstats.grams))
@@ -199,11 +215,20 @@ def main(argv=None):
         rtf_s = f"{rtf:8.3f}" if rtf is not None else f"{'':8}"
         print(f"{name:<36} {secs:9.4f} {rtf_s}  {note}")
     if torch_res is not None:
+        # equal work, or the ratio means nothing: the same encoder frames on both sides
+        if (torch_res["enc_input_frames"], torch_res["enc_output_frames"]) != \
+                (result.n_frames, n_enc):
+            print(f"FAIL: torch ran {torch_res['enc_input_frames']} / "
+                  f"{torch_res['enc_output_frames']} encoder frames, azsim {result.n_frames} / "
+                  f"{n_enc}: not the same work")
+            return 1
         ratio = t_sim / torch_res["total_s"]
         print(f"ratio azsim simulate / torch float32: {ratio:.2f} "
               f"(issue #2 goal <= 1.0: {'met' if ratio <= 1.0 else 'not met'}); "
               f"azsim real time: {'yes' if t_sim <= audio_s else 'no'} "
               f"(RTF {t_sim / audio_s:.3f})")
+        if args.check and ratio > 1.0:
+            return 1
     else:
         print(f"torch row: {torch_note}")
     return 0

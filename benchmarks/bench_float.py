@@ -43,7 +43,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     print(f"numba {numba.__version__}, {numba.get_num_threads()} threads; medians of "
           f"{args.repeats} after one warm-up")
-    print(f"{'model':<8} {'utts':>4} {'audio s':>7} {'weights MB':>10} {'one at a time s':>15} "
+    print(f"{'model':<8} {'utts':>4} {'audio s':>7} {'enc. MB':>10} {'one at a time s':>15} "
           f"{'lockstep s':>10} {'speed-up':>8}")
     for name in args.models:
         cfg = load_model_config(name)

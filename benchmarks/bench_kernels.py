@@ -33,21 +33,24 @@ TARGET = 0.70   # issue #2: gemv_i8 weight bandwidth >= 70 % of the copy's read 
 GEMM_T = 64     # input vectors per gemm_i8 call
 
 
-SPREAD: dict = {}   # call order -> (min, max) of that kernel's timed calls (reset by main)
-
-
-def median_seconds(fn, repeats):
-    """Median wall time of ``fn()`` over ``repeats`` calls, after one warm-up call; the
-    calls' min and max go to :data:`SPREAD` (two back-to-back runs on a loaded machine
-    gave medians of 7.8 and 0.33 ms with nothing to show which to trust; a benchmark audit)."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
+def blocked_seconds(fns, repeats):
+    """Per function of ``fns``: (median, min, max) wall time over ``repeats`` back-to-back
+    calls, after one warm-up call; one function after the other, as STREAM times its kernels.
+    Not interleaved, unlike the other benchmarks: between calls of single-threaded work the
+    parallel kernels' thread pool goes to sleep, and an interleaved gemv_i8 timed the threads'
+    wake-up (median 7.9 ms, min 0.79 ms, measured 2026-12-07) instead of the memory. The min
+    and max show the spread: two back-to-back runs on a loaded machine gave medians of 7.8
+    and 0.33 ms with nothing to show which to trust (a benchmark audit)."""
+    out = []
+    for fn in fns:
         fn()
-        times.append(time.perf_counter() - t0)
-    SPREAD[len(SPREAD)] = (min(times), max(times))
-    return statistics.median(times)
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        out.append((statistics.median(times), min(times), max(times)))
+    return out
 
 
 def last_level_cache_bytes():
@@ -89,23 +92,23 @@ def main(argv=None):
           + (f"; largest CPU cache {llc / 2**20:.0f} MiB"
              + (" (the weights FIT in it: bandwidths are cache, not DRAM, bandwidths)"
                 if llc >= w.nbytes else "") if llc else ""))
-    print(f"median of {args.repeats} calls after one warm-up call\n")
+    print(f"median of {args.repeats} back-to-back calls after one warm-up call\n")
 
     macs = rows * cols
-    SPREAD.clear()
-    t_gemv = median_seconds(lambda: gemv_i8(w, x, bias, col_nnz, out), args.repeats)
-    t_np = median_seconds(lambda: w32 @ x32, args.repeats)
-    t_copy = median_seconds(lambda: np.copyto(dst, src), args.repeats)
-    t_gemm = median_seconds(
-        lambda: gemm_i8(w, xs, bias, col_nnz, out_t, nz_out, eff_out), args.repeats)
+    (t_gemv, *s_gemv), (t_np, *s_np), (t_copy, *s_copy), (t_gemm, *s_gemm) = \
+        blocked_seconds([lambda: gemv_i8(w, x, bias, col_nnz, out),
+                             lambda: w32 @ x32,
+                             lambda: np.copyto(dst, src),
+                             lambda: gemm_i8(w, xs, bias, col_nnz, out_t, nz_out, eff_out)],
+                            args.repeats)
 
     # (kernel, median s, MACs per call, weight bytes read per call, note, (min, max) s)
     rows_out = [
-        ("gemv_i8", t_gemv, macs, w.nbytes, "", SPREAD[0]),
-        ("numpy f32 w @ x", t_np, macs, w32.nbytes, "float32 weights: 4 B each", SPREAD[1]),
+        ("gemv_i8", t_gemv, macs, w.nbytes, "", s_gemv),
+        ("numpy f32 w @ x", t_np, macs, w32.nbytes, "float32 weights: 4 B each", s_np),
         (f"gemm_i8 T={GEMM_T}", t_gemm, GEMM_T * macs, w.nbytes, "weights read once per call",
-         SPREAD[3]),
-        ("np.copyto uint8", t_copy, 0, src.nbytes, "bytes read; writes as many", SPREAD[2]),
+         s_gemm),
+        ("np.copyto uint8", t_copy, 0, src.nbytes, "bytes read; writes as many", s_copy),
     ]
     print(f"load average {os.getloadavg()[0]:.2f} over {os.cpu_count()} cores")
     print(f"{'kernel':<18} {'median ms':>10} {'min-max ms':>17} {'GMAC/s':>8} {'GB/s':>8}  note")
@@ -114,6 +117,17 @@ def main(argv=None):
         spread = f"{lo * 1e3:.3f}-{hi * 1e3:.3f}"
         print(f"{name:<18} {t * 1e3:10.3f} {spread:>17} {gmacs} {n_bytes / t / 1e9:8.2f}  {note}")
 
+    # what was timed must be right (a speed of wrong results is none): int64 references
+    # (a benchmark audit, 2026-12-07: the kernels' outputs were never compared)
+    w64 = w.astype(np.int64)
+    ref = (w64 @ x.astype(np.int64) + bias).astype(np.int32)
+    ref_t = (xs.astype(np.int64) @ w64.T + bias).astype(np.int32)
+    gemv_i8(w, x, bias, col_nnz, out)
+    gemm_i8(w, xs, bias, col_nnz, out_t, nz_out, eff_out)
+    if not (np.array_equal(out, ref) and np.array_equal(out_t, ref_t)):
+        print("FAIL: gemv_i8 or gemm_i8 differs from the int64 reference")
+        return 1
+    print("outputs equal the int64 reference (gemv_i8 and gemm_i8)")
     ratio = (w.nbytes / t_gemv) / (src.nbytes / t_copy)
     ok = ratio >= TARGET
     print(f"\ngemv_i8 weight bandwidth / copy read bandwidth = {ratio:.1%} "

@@ -125,7 +125,7 @@ def main(argv=None) -> int:
     print(f"SCALE-Sim {version} (GEMM mode, ideal memory) vs azsim.cost.systolic.gemm_cycles")
     print(f"{'array':>7}{'df':>4}{'M':>5}{'K':>6}{'N':>6}{'SCALE-Sim':>11}{'stall':>7}"
           f"{'+1':>9}{'azsim':>9}{'diff %':>8}")
-    worst = 0.0
+    worst, stalled = 0.0, 0
     for rows, cols in ARRAYS:
         for df in DATAFLOWS:
             for m, k, n in GEMMS:
@@ -133,10 +133,14 @@ def main(argv=None) -> int:
                 ours = gemm_cycles(m, k, n, rows, cols, df)
                 diff = 100.0 * (ours - (total + 1)) / (total + 1)
                 worst = max(worst, abs(diff))
+                stalled += stall > 0   # the comparison assumes none (memories large enough)
                 print(f"{f'{rows}x{cols}':>7}{df:>4}{m:>5}{k:>6}{n:>6}{total:>11,}{stall:>7}"
                       f"{total + 1:>9,}{ours:>9,}{diff:>+8.2f}", flush=True)
-    print(f"max |difference| {worst:.2f} % (target <= 2 %): {'PASS' if worst <= 2 else 'FAIL'}")
-    return 0 if worst <= 2 else 1
+    ok = worst <= 2 and not stalled
+    print(f"max |difference| {worst:.2f} % (target <= 2 %); GEMMs with SCALE-Sim stalls "
+          f"{stalled} (must be 0: the comparison is of stall-free runs): "
+          f"{'PASS' if ok else 'FAIL'}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -132,6 +132,14 @@ def main(argv=None):
     parser.add_argument("--vela-python", default="/tmp/venv-vela/bin/python",
                         help="python of the venv holding ethos-u-vela (--side both)")
     args = parser.parse_args(argv)
+    if args.side == "both" and not os.path.exists(args.vela_python):
+        # before the azsim half's ~30 s, not after it as a FileNotFoundError traceback (a
+        # benchmark audit, 2026-12-07), as scalesim_compare.py does
+        print(f"no Vela interpreter at {args.vela_python}; create it with\n"
+              "  python3 -m venv /tmp/venv-vela\n"
+              "  /tmp/venv-vela/bin/pip install ethos-u-vela\n"
+              "or pass --vela-python PATH (or --side azsim for azsim's half alone)")
+        return 2
     if args.side in ("azsim", "both"):
         azsim_side(args.workdir, args.matrix)
     if args.side == "vela":

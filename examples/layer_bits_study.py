@@ -9,7 +9,7 @@ with the decoder on either path. Prints one markdown table.
     python examples/layer_bits_study.py OUT_DIR [--test test --test runs/dv31/dev.npz ...]
 
 ``OUT_DIR`` keeps every eval JSON and the sweep's results database; a second run reuses them
-(the sweep resumes, an eval whose JSON exists is not run again). On 2 cores: 16 evals of the
+(the sweep resumes, an eval whose JSON exists is not run again). On 2 cores: 15 evals of the
 shipped set, dv31 and tv30 in about 12 minutes, the sweep in 2.
 """
 from __future__ import annotations

@@ -634,8 +634,8 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
         log.write(json.dumps(entry) + "\n")
         log.flush()
         report(entry)
-    # A run that holds its init's sparsity (prune_initial >= sparsity: the recover and
-    # continue recipes) keeps the init's own zeros. It rebuilt the mask by magnitude under the
+    # A run that holds its init's sparsity (prune_initial >= sparsity: the recover recipes
+    # and the sparse QAT ones) keeps the init's own zeros. It rebuilt the mask by magnitude under the
     # recipe's allocation instead, which reproduces them only if the init was pruned that way:
     # small-sparse80-recover (uniform) from the globally pruned small-sparse80 let 51,218 of
     # its zeros regrow and cut as many nonzeros (a training audit, 2026-12-07).

@@ -53,17 +53,19 @@ def format_names():
 
 
 def timed(fn, repeats):
-    """(median wall seconds, median cpu/wall ratio, last result) over ``repeats`` calls after a
-    warm-up call."""
+    """(median wall seconds, median cpu/wall ratio, last result, median CPU seconds) over
+    ``repeats`` calls after a warm-up call."""
     result = fn()
-    walls, ratios = [], []
+    walls, ratios, cpus = [], [], []
     for _ in range(repeats):
         c0, t0 = time.process_time(), time.perf_counter()
         result = fn()
         wall = time.perf_counter() - t0
+        cpu = time.process_time() - c0
         walls.append(wall)
-        ratios.append((time.process_time() - c0) / wall if wall > 0 else float("nan"))
-    return statistics.median(walls), statistics.median(ratios), result
+        cpus.append(cpu)
+        ratios.append(cpu / wall if wall > 0 else float("nan"))
+    return statistics.median(walls), statistics.median(ratios), result, statistics.median(cpus)
 
 
 def random_codes(rows, cols, sparsity, rng):
@@ -93,19 +95,23 @@ def throughput(args):
     for name in format_names():
         ok = True
         for s, q in mats.items():
-            t_enc, r_enc, enc = timed(lambda: encode_codes(q, 8, name), args.repeats)
-            t_dec, r_dec, dec = timed(lambda: decode_matrix(enc), args.repeats)
+            t_enc, r_enc, enc, _ = timed(lambda: encode_codes(q, 8, name), args.repeats)
+            t_dec, r_dec, dec, cpu_dec = timed(lambda: decode_matrix(enc), args.repeats)
             exact = bool(np.array_equal(dec, q))
             all_exact &= exact
             dec_rate = dense_mb / t_dec
-            passed = dec_rate >= DECODE_TARGET_MBPS
+            # The target is one core's rate: judged on the CPU time of these one-threaded
+            # kernels, which a descheduled process does not inflate (judged on wall time, a
+            # run at cpu/wall 0.5 failed formats that decode at 160-180 MB/s of CPU; a
+            # benchmark audit, 2026-12-07). The table's MB/s column stays wall time.
+            passed = dense_mb / max(cpu_dec, 1e-12) >= DECODE_TARGET_MBPS
             ok &= passed
             print(f"{name:<8} {s:>8.1f} {enc.nbytes:>10d} {dense_mb / t_enc:>9.1f} {r_enc:>12.2f} "
                   f"{dec_rate:>9.1f} {r_dec:>12.2f} {'yes' if exact else 'NO':>5} "
                   f"{'PASS' if passed else 'FAIL':>11}")
         verdicts[name] = ok
     print()
-    print(f"decode target >= {DECODE_TARGET_MBPS:.0f} MB/s (one core) at sparsity "
+    print(f"decode target >= {DECODE_TARGET_MBPS:.0f} MB/s of one core's CPU time at sparsity "
           f"{' and '.join(str(s) for s in THROUGHPUT_SPARSITIES)}:")
     for name, ok in verdicts.items():
         print(f"  {name:<8} {'PASS' if ok else 'FAIL'}")

@@ -47,6 +47,20 @@ def main(argv=None) -> int:
               + (f"{bad[0]!r} has characters outside a-z, ' and space" if bad else "no names"),
               file=sys.stderr)
         return 2
+    # names the model was trained on are no test of unheard names: they said nothing (a
+    # corpus audit, 2026-12-07); a near-spelling (within 2 edits) is named too
+    from azsim.model.metrics import edit_distance
+    trained = set(grammar.CONTACTS) | set(grammar.TRAIN_NAMES)
+    heard = [n for n in names if n in trained]
+    if heard:
+        print(f"names_testset: error: {args.names}: {heard[0]!r} is a name the models were "
+              "trained on (grammar.CONTACTS or TRAIN_NAMES); give names they never heard",
+              file=sys.stderr)
+        return 2
+    near = [(n, t) for n in names for t in sorted(trained) if edit_distance(n, t) <= 2]
+    if near:
+        print(f"names_testset: warning: {len(near)} names within 2 edits of a trained name "
+              f"({near[0][0]!r} ~ {near[0][1]!r}, ...)", file=sys.stderr)
     texts = grammar.name_sentences(args.utterances, args.seed, names=names)
     voices = synth.split_variants(synth.list_variants(), 0)["test"]
     rng = np.random.default_rng(args.seed)

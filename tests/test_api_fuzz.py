@@ -163,13 +163,15 @@ def test_a_baseline_without_hypotheses_and_pooling_misuse_are_refused():
     assert pooled([one], [one])["wer"] == 0.0
 
 
-def test_the_readmes_api_names_resolve_from_the_package():
-    """`import azsim; azsim.evaluate.evaluate_sets` raised AttributeError (an API audit)."""
+def test_the_readmes_api_names_resolve_from_the_package(tmp_path):
+    """`import azsim; azsim.evaluate.evaluate_sets` raised AttributeError (an API audit). A
+    fresh interpreter, so that nothing imported them before; -P and another folder, so that
+    it imports the installed package, not a checkout's source tree."""
     import subprocess
     import sys
     code = ("import azsim; azsim.evaluate.evaluate_sets; azsim.evaluate.pooled; "
             "azsim.validate.load_suite; azsim.validate.run_suite; azsim.errors.AzsimError")
-    subprocess.run([sys.executable, "-c", code], check=True)
+    subprocess.run([sys.executable, "-P", "-c", code], check=True, cwd=tmp_path)
     with pytest.raises(AttributeError):
         azsim.no_such_thing   # noqa: B018
 

@@ -500,15 +500,9 @@ def _n(count: int, noun: str) -> str:
 
 
 def _difference_line(label: str, d: dict) -> str:
-    from .model.metrics import MIN_INTERVAL_UTTERANCES
-    lo, hi = d["ci95"]
-    n = d["utterances"]
-    interval = (f"95 % interval {lo * 100:+.2f} to {hi * 100:+.2f} (paired bootstrap over "
-                f"{_n(n, 'utterance')})" if n >= MIN_INTERVAL_UTTERANCES else
-                f"no 95 % interval from {_n(n, 'utterance')} (a paired bootstrap needs "
-                f"{MIN_INTERVAL_UTTERANCES} or more)")
+    from .report.render import interval_text
     return (f"  {label}: {d['difference'] * 100:+.2f} points ({d['word_errors_b']} against "
-            f"{d['word_errors_a']} word errors), {interval}; "
+            f"{d['word_errors_a']} word errors), {interval_text(d['ci95'], d['utterances'])}; "
             f"the hypotheses differ in {_n(d['utterances_differing'], 'utterance')} ("
             f"{d['utterances_b_worse']} worse, {d['utterances_b_better']} better), "
             f"{_n(d['hypothesis_word_edits'], 'word edit')} apart")
@@ -669,17 +663,15 @@ def _reject_settings_prune_ignores(overrides) -> None:
 def _refuse_repeated_inputs(inputs, paths) -> None:
     """One file given twice (by two spellings, a shipped name and its path, or a shell glob
     that matched it twice) would count twice in the average: refused, naming both."""
-    seen: dict[str, int] = {}
-    for i, path in enumerate(paths):
-        if not os.path.exists(path):   # loading names a missing file ("same file" did)
-            continue
-        key = os.path.realpath(path)
-        if key in seen:
-            j = seen[key]
-            raise AzsimError(f"NAME|WEIGHTS.npz: inputs {j + 1} ({inputs[j]}) and {i + 1} "
-                             f"({inputs[i]}) are the same file; a soup averages each fine-tune "
-                             "once")
-        seen[key] = i
+    from .arguments import repeated_path
+    # loading names a missing file ("same file" did)
+    present = [i for i, path in enumerate(paths) if os.path.exists(path)]
+    twice = repeated_path([paths[i] for i in present])
+    if twice is not None:
+        j, i = present[twice[0]], present[twice[1]]
+        raise AzsimError(f"NAME|WEIGHTS.npz: inputs {j + 1} ({inputs[j]}) and {i + 1} "
+                         f"({inputs[i]}) are the same file; a soup averages each fine-tune "
+                         "once")
 
 
 @click.command()

@@ -218,7 +218,7 @@ def build_corpus(out_dir, sizes: dict[str, int], seed: int = 0, jobs: int | None
     out.mkdir(parents=True, exist_ok=True)
     split_seed = seed if voice_split_seed is None else voice_split_seed
     variants = synth.split_variants(all_variants, split_seed)
-    heard = shipped_test_voices_in_training(variants, sizes)
+    heard = shipped_test_voices_in_training(variants, sizes, all_variants)
     if heard:
         warnings.warn(f"corpus DIR {out_dir}: its training voices include {len(heard)} of the "
                       f"shipped test set's ({', '.join(heard[:4])}"
@@ -368,14 +368,16 @@ def check_shipped_split(all_variants: list[str]) -> None:
                          "the shipped data was made with (1.51, Debian's 1.51+dfsg)")
 
 
-def shipped_test_voices_in_training(variants: dict, sizes: dict) -> list[str]:
+def shipped_test_voices_in_training(variants: dict, sizes: dict,
+                                    all_variants: list[str] | None = None) -> list[str]:
     """The shipped test set's voice variants among a corpus's training variants, when it has
     training splits. Stage 3's names corpus was drawn with --seed 1 before
     --voice-split-seed existed, and put 11 of the 14 into the training of every shipped model
     (README, issue #6, "Voices the models heard"); this is what would have said so."""
     if not any(sizes.get(split, 0) > 0 for split in ("train", "names_train")):
         return []
-    shipped = synth.split_variants(synth.list_variants(), 0)["test"]
+    # the variant list the caller already read (each read runs espeak-ng)
+    shipped = synth.split_variants(all_variants or synth.list_variants(), 0)["test"]
     return sorted(set(shipped) & set(variants["train"]))
 
 

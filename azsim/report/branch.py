@@ -120,6 +120,7 @@ def _share(x: float) -> str:
 
 def branch_eval_line(b: dict) -> str:
     """The ``azsim eval`` line of a branching run (``evaluate``'s "branch" record)."""
+    from .render import interval_text   # render imports this module
     m, m0 = b["encoder_macs"], b["encoder_macs_no_branching"]
     saved = b["encoder_macs_saved_share"]
     return (f"branch: {b['arbitrator']} arbitrator, {b['cheap_share'] * 100:.1f} % of "
@@ -129,15 +130,5 @@ def branch_eval_line(b: dict) -> str:
             f" effectual {_share(saved['macs_effectual'])} % saved, dense "
             f"{_share(saved['macs_dense'])} %; WER {b['wer_no_branching'] * 100:.2f} % -> "
             f"{(b['wer_no_branching'] + b['wer_change']) * 100:.2f} % "
-            f"({b['wer_change'] * 100:+.2f}; {_interval(b)})")
-
-
-def _interval(b: dict) -> str:
-    """The WER change's paired-bootstrap interval, or why there is none: under 20 utterances
-    it means little (records before 2026-12-07 do not say how many there were)."""
-    from ..model.metrics import MIN_INTERVAL_UTTERANCES
-    n = b.get("wer_change_utterances")
-    lo, hi = b["wer_change_ci95"]
-    if n is not None and n < MIN_INTERVAL_UTTERANCES:
-        return f"no 95 % interval from {n} utterance{'' if n == 1 else 's'}"
-    return f"95 % interval {lo * 100:+.2f} to {hi * 100:+.2f}"
+            f"({b['wer_change'] * 100:+.2f}; "
+            f"{interval_text(b['wer_change_ci95'], b.get('wer_change_utterances'), False)})")

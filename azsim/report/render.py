@@ -49,6 +49,21 @@ def layer_bits_suffix(layer_bits: dict | None) -> str:
                    for bits, names in sorted(by_bits.items(), reverse=True))
 
 
+def interval_text(ci95, utterances: int | None, detail: bool = True) -> str:
+    """A paired difference's "95 % interval +a to +b" (``detail``: and over how many
+    utterances), or, from fewer than ``MIN_INTERVAL_UTTERANCES``, that there is none.
+    ``utterances`` None: a record that does not say (before 2026-12-07)."""
+    from ..model.metrics import MIN_INTERVAL_UTTERANCES
+    n = utterances
+    many = f"{n} utterance{'' if n == 1 else 's'}"
+    if n is not None and n < MIN_INTERVAL_UTTERANCES:
+        return f"no 95 % interval from {many}" + (
+            f" (a paired bootstrap needs {MIN_INTERVAL_UTTERANCES} or more)" if detail else "")
+    lo, hi = ci95
+    return f"95 % interval {lo * 100:+.2f} to {hi * 100:+.2f}" + (
+        f" (paired bootstrap over {many})" if detail and n is not None else "")
+
+
 def mean_bits_suffix(m: dict) -> str:
     """``, 4.39 bits a weight`` after the layers at another width; nothing for a uniform
     model. ``m``: a record with ``layer_bits`` and ``weight_bits_mean`` (run's ``model``,

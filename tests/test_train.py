@@ -734,6 +734,23 @@ def test_qat_keeps_the_auxiliary_ctc_loss_in_the_objective():
     assert float(objective(one, 2 * one, 10 * one, 0.0, TrainConfig(ctc_weight=0.0))) == 1.0
 
 
+def test_acos_ramp_waits_for_its_start_then_rises_linearly():
+    from azsim.train.loop import TrainConfig, acos_ramp_factor
+    plain = TrainConfig(qat_bits=4, acos_weight=50.0, acos_ramp=0.6)
+    # the default start (0) is the ramp every recipe before E43 trained with
+    assert [acos_ramp_factor(s, 1000, plain) for s in (0, 300, 600, 900)] == [0.0, 0.5, 1.0, 1.0]
+    late = TrainConfig(qat_bits=4, acos_weight=50.0, acos_start=0.5, acos_ramp=0.4)
+    assert [acos_ramp_factor(s, 1000, late) for s in (0, 499, 500, 700, 900, 999)] == \
+        [0.0, 0.0, 0.0, 0.5, 1.0, 1.0]
+
+
+@pytest.mark.parametrize("start,ramp", [(-0.1, 0.5), (1.0, 0.0), (0.5, 0.6), (0.0, -0.2)])
+def test_an_acos_ramp_outside_training_is_refused(start, ramp):
+    from azsim.train.loop import TrainConfig
+    with pytest.raises(ValueError, match=f"acos_start {start} and acos_ramp {ramp}"):
+        TrainConfig(qat_bits=4, acos_weight=50.0, acos_start=start, acos_ramp=ramp)
+
+
 def test_prediction_dropout_acts_only_while_training():
     cfg = load_model_config("small", [])
     torch.manual_seed(0)

@@ -66,6 +66,8 @@ class TrainConfig:
     qat_bits: int = 0               # > 0: quantization-aware training at this many bits
     acos_weight: float = 0.0        # absolute-cosine regularizer strength at the end of the ramp
     acos_ramp: float = 0.5          # share of training over which the strength ramps up
+    acos_start: float = 0.0         # share of training before the ramp starts (strength 0
+                                    # until then: the codes may move before it pins them)
     step_lr: float = 0.0            # > 0 (with qat_bits): learn each row's grid step (LSQ,
                                     # azsim.train.compress) at this peak Adam rate on log(step),
                                     # on the weights' schedule; 0 keeps max|w_row| / qmax
@@ -151,6 +153,11 @@ class TrainConfig:
             # 9 or -1 failed at the first forward pass, after OUT was made (a training audit)
             raise ValueError(f"qat_bits {self.qat_bits}: 2 to 8 (0 = no quantization-aware "
                              "training)")
+        if not (0 <= self.acos_start < 1 and 0 <= self.acos_ramp
+                and self.acos_start + self.acos_ramp <= 1):
+            raise ValueError(f"acos_start {self.acos_start} and acos_ramp {self.acos_ramp}: "
+                             "shares of training, the ramp starting in [0, 1) and ending "
+                             "by its end (start + ramp <= 1)")
         if self.step_lr < 0 or (self.step_lr and not self.qat_bits):
             raise ValueError(f"step_lr {self.step_lr} needs qat_bits and must be >= 0: it "
                              "learns the step of the quantization grid")
@@ -373,6 +380,13 @@ def _lr(step: int, total: int, cfg: TrainConfig) -> float:
         return cfg.lr * (step + 1) / cfg.warmup_steps
     p = min(1.0, (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps))
     return cfg.final_lr + 0.5 * (cfg.lr - cfg.final_lr) * (1 + math.cos(math.pi * p))
+
+
+def acos_ramp_factor(step: int, total: int, cfg: TrainConfig) -> float:
+    """The share of ``acos_weight`` in force at ``step`` of ``total``: 0 before
+    ``acos_start`` of training, then linear up to 1 over ``acos_ramp`` of it."""
+    start = int(cfg.acos_start * total)
+    return min(1.0, max(0, step - start) / max(1, cfg.acos_ramp * total))
 
 
 def objective(rnnt: torch.Tensor, ctc: torch.Tensor, reg: torch.Tensor, ramp: float,
@@ -704,7 +718,7 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
             reg = torch.zeros(())
             ramp = 0.0
             if cfg.qat_bits and cfg.acos_weight > 0:
-                ramp = min(1.0, step / max(1, cfg.acos_ramp * total))
+                ramp = acos_ramp_factor(step, total, cfg)
                 reg = sum(compress.acos_penalty(p, cfg.qat_bits, grid_step(n, p))
                           for n, p in prunable.items())
             total_loss = (objective(loss, ctc, reg, ramp, cfg) + cfg.distill_weight * distill

@@ -215,6 +215,15 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
                                                    **_CTC_MENDED), "small"),
     "small-qat4-gptq-mse-acos50-noctc": (replace(_QAT4_GPTQ_MSE, acos_weight=50.0,
                                                  ctc_weight=0.0), "small"),
+    # ctcwarm with the regularizer off for the first half of training and ramped to full
+    # strength over the next 0.4: at 50 from the start it pins the weights where GPTQ put
+    # them (464 of 1,334,528 codes move in the shipped run; 6,459 at 0.05, q12, which did
+    # better on the test voices and worse on the dev voices), so this lets the codes move
+    # under straight-through QAT before the regularizer pulls them onto the grid (E43,
+    # docs/preregistration/2026-12-07-session33.md; with --epochs 2 the first epoch is free).
+    "small-qat4-gptq-mse-acos50-late-ctcwarm": (replace(_QAT4_GPTQ_MSE, acos_weight=50.0,
+                                                        acos_start=0.5, acos_ramp=0.4,
+                                                        **_CTC_MENDED), "small"),
     # One more epoch of the shipped small-qat4's QAT from that model itself (on its grid
     # already: no GPTQ start), on another corpus, distilled from the float small as before:
     # as E36's fourth 80 % recovery, more of the same training on other perturbed voices

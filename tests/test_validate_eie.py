@@ -15,6 +15,7 @@ from azsim.validate import load_suite, simulate_layer
 from azsim.validate.eie import (batch_bounds, column_entries, random_layer, spmv_cycles,
                                 spmv_time, sub_csc)
 from azsim.validate.spec import ValidationLayer
+from conftest import one_line_error
 from reference import eie_np as R
 
 
@@ -429,8 +430,11 @@ def test_a_layer_is_refused_when_its_nonzeros_would_not_fit_in_memory(cli, tmp_p
     code, out, err = cli("validate", _user_suite(tmp_path, _layer(rows=16384, cols=16384,
                                                                    wd=1.0)))
     assert code == 2 and "nonzero weights exceeds 33554432" in err and err.count("\n") == 1
+    # 508,438 bytes on its fullest PE: 1 MiB of weight SRAM a PE holds it (EIE's 128 KB
+    # does not, which was not checked until 2026-12-07)
     code, out, err = cli("validate", _user_suite(tmp_path, _layer(rows=16384, cols=16384,
-                                                                   wd=0.1)), "--json", "-")
+                                                                   wd=0.1)), "--json", "-",
+                         "--set", f"hw.sram_bytes={64 << 20}")
     assert code in (0, None), err
 
 
@@ -531,3 +535,130 @@ def test_hardware_fields_validation_never_reads_are_refused(cli, tmp_path):
         _one_line = cli("validate", "eie", "--set", f"hw.{field}={json.dumps(value)}")
         assert _one_line[0] == 2 and f"hw.{field}" in _one_line[2], _one_line
         assert _one_line[2].count("\n") == 1, _one_line
+
+
+# ------------------------------------------------------ an audit of 2026-12-07 (four defects)
+
+def test_eies_layers_fit_in_its_128_kb_weight_sram_per_pe(eie_json):
+    """Section VI: "The Spmat SRAM is 128KB storing the compressed weights and indices" per PE;
+    VGG-6, the largest, holds 100,922 (4-bit weight, 4-bit index) entries on its fullest PE."""
+    per_pe = {lay["name"]: lay["weight_sram_bytes_per_pe"] for lay in eie_json["layers"]}
+    assert per_pe["VGG-6"] == 100922 == max(per_pe.values())
+    for lay in eie_json["layers"]:
+        assert lay["weight_sram_bytes_per_pe"] == lay["max_pe_entries"]   # 8-bit entries
+    hw = eie_json["hardware"]
+    assert hw["sram_bytes"] // hw["pe_count"] == 128 * 1024
+
+
+def test_a_layer_whose_weights_do_not_fit_a_pes_sram_is_refused(cli, tmp_path):
+    """The model reads every weight from the PE's SRAM and a suite has no DRAM: --set
+    hw.sram_bytes changed only the energy, and a layer too large for it printed a time."""
+    path = _user_suite(tmp_path, _layer(rows=256, cols=4096, wd=0.2))
+    code, out, err = cli("validate", path, "--json", "-")
+    need = json.loads(out)["layers"][0]["max_pe_entries"]   # one byte each
+    assert code in (0, None) and 2000 < need < 4000, err   # 4 rows x 4096 x 0.2
+    line = one_line_error(cli("validate", path, "--set", "hw.sram_bytes=65536"),
+                          "hw.sram_bytes = 65536 gives each of the 64 PEs 1,024 bytes",
+                          f"'fc' ({need:,} bytes", f"give hw.sram_bytes >= {64 * need} ")
+    assert "Traceback" not in line
+    one_line_error(cli("validate", path, "--set", f"hw.sram_bytes={64 * need - 1}"),
+                   f"give hw.sram_bytes >= {64 * need} ")
+    code, out, err = cli("validate", path, "--set", f"hw.sram_bytes={64 * need}", "--json", "-")
+    assert code in (0, None), err
+    assert json.loads(out)["layers"][0]["weight_sram_bytes_per_pe"] == need
+
+
+def test_an_sram_too_small_for_the_stream_tile_can_be_set(cli, tmp_path):
+    """eie-64pe's 16 KB stream tile wants 32 KB of SRAM (double buffering), and validate
+    refuses hw.stream_tile_bytes, which it never reads: a smaller SRAM could not be given."""
+    path = _user_suite(tmp_path, _layer(rows=256, cols=512, wd=0.01))
+    code, out, err = cli("validate", path, "--set", "hw.sram_bytes=16384", "--json", "-")
+    assert code in (0, None), err
+    d = json.loads(out)
+    assert (d["hardware"]["sram_bytes"], d["hardware"]["stream_tile_bytes"]) == (16384, 8192)
+    assert d["layers"][0]["weight_sram_bytes_per_pe"] <= 256
+    # and a hardware file of one's own with a 16 KB SRAM and the default tile
+    hw = tmp_path / "small-hw.toml"
+    hw.write_text('name = "small"\nclock_mhz = 100.0\npe_count = 4\nsram_bytes = 16384\n'
+                  'sram_bytes_per_cycle = 4\ndecoder_location = "sram_to_pe"\n'
+                  'dram_bandwidth_gb_per_s = 1.0\n')
+    f = tmp_path / "small.toml"
+    f.write_text('name = "s"\nsource = "s"\nhardware = "small-hw.toml"\n'
+                 'clock_network_mw_per_pe = 1.0\n' + _layer(rows=64, cols=64, wd=0.1))
+    code, out, err = cli("validate", str(f))
+    assert code in (0, None), err
+    # below two of the smallest tiles a hardware config takes: one line naming the setting
+    one_line_error(cli("validate", path, "--set", "hw.sram_bytes=100"),
+                   "hw.sram_bytes = 100", "give hw.sram_bytes >= 128")
+
+
+def test_the_power_line_prints_the_clock_tree_power_charged(cli, tmp_path):
+    """--set hw.clock_mhz=1600 doubled the clock tree's watts but printed the suite's 1.874 mW
+    per PE (at 800 MHz) beside them."""
+    path = _user_suite(tmp_path, _layer(), "clock_network_mw_per_pe = 1.874\n")
+    code, out, err = cli("validate", path)
+    assert "plus the clock network at 1.874 mW per PE on every cycle (0.120 W)" in out, out
+    code, out, err = cli("validate", path, "--set", "hw.clock_mhz=1600")
+    assert "clock network at 3.748 mW per PE on every cycle, the suite's 1.874 mW" in out, out
+    assert "(0.240 W)" in out
+    code, out, err = cli("validate", path, "--set", "hw.clock_mhz=1600", "--json", "-")
+    d = json.loads(out)
+    assert d["simulated_clock_network_mw_per_pe"] == pytest.approx(3.748, rel=1e-12)
+    assert d["clock_network_mw_per_pe"] == 1.874     # the suite's figure, as given
+    assert d["simulated_clock_power_w"] == pytest.approx(
+        64 * d["simulated_clock_network_mw_per_pe"] * 1e-3, rel=1e-12)
+
+
+# its work 1.52 x the i.i.d. matrix's in the active columns: the search converges at step 3
+WORK = dataclasses.replace(SMALL, name="work", published_theoretical_us=0.072)
+
+
+@pytest.mark.parametrize("steps", [1, 2])
+def test_an_unconverged_work_search_reports_one_evaluation_and_says_so(monkeypatch, steps):
+    """Out of steps, the search returned the last evaluation's cycles with the next step's
+    scale, never evaluated: now the closest evaluation's pair, flagged."""
+    from azsim.validate import eie
+    evaluated, densities = [], []
+    real_time, real_csc = eie.spmv_time, eie._bernoulli_csc
+
+    def spy_time(*a, **k):
+        t = real_time(*a, **k)
+        evaluated.append(t)
+        return t
+
+    def spy_csc(rng, n_cols, n_rows, density):
+        densities.append(density)
+        return real_csc(rng, n_cols, n_rows, density)
+    monkeypatch.setattr(eie, "spmv_time", spy_time)
+    monkeypatch.setattr(eie, "_bernoulli_csc", spy_csc)
+    monkeypatch.setattr(eie, "_WORK_STEPS", steps)
+    result = eie._published_work(WORK, HW, 3, 4, 4)
+    cycles, scale = result[:2]
+    target = WORK.published_theoretical_us * HW.clock_mhz * HW.pe_count
+    assert len(evaluated) == steps
+    misses = [abs(t.active_entries - target) for t in evaluated]
+    assert min(misses) > eie._WORK_TOL * target     # none converged
+    best = int(np.argmin(misses))
+    assert scale * WORK.weight_density == pytest.approx(densities[best], rel=1e-12)
+    assert cycles == evaluated[best].cycles
+    if steps == 1:
+        assert scale == 1.0
+    assert result[2:] == (False, True)   # not capped; unconverged
+
+
+def test_a_converged_work_search_is_not_flagged_and_the_table_names_one_that_is(monkeypatch):
+    from azsim.validate import eie, render_text, run_suite
+    from azsim.validate.spec import ValidationSuite
+    cycles, scale, capped, unconverged = eie._published_work(WORK, HW, 3, 4, 4)
+    assert not (capped or unconverged) and scale != 1.0
+    suite = load_suite("eie")
+    suite = dataclasses.replace(suite, layers=(WORK,))
+    assert isinstance(suite, ValidationSuite)
+    assert "the search for 'work x'" not in render_text(run_suite(suite, 3))
+    monkeypatch.setattr(eie, "_WORK_STEPS", 2)
+    report = run_suite(suite, 3)
+    assert report.layers[0].published_work_unconverged
+    assert report.to_dict()["layers"][0]["published_work_unconverged"] is True
+    assert ("(sim@work of work: the search for 'work x' took 2 steps without getting within "
+            "0.2 % of the theoretical time's entries; the closest step is shown)"
+            in render_text(report))

@@ -75,8 +75,10 @@ column encoded as above, entries = nonzeros + padding), the nonzero activations 
 order, at most one per cycle, into queues of ``queue_depth``; a PE spends
 ``max(ceil(entries / lanes), min_cycles_per_column)`` cycles on a column; the per-PE decoder
 rate and SRAM port bound the whole product; layers longer than the activation register files
-run in batches (:func:`spmv_time`). Every constant is in the hardware preset or the suite
-with its source; none is per layer. The data: a random weight matrix of the published size with
+run in batches (:func:`spmv_time`). The weights are resident: every PE's entries, of all
+batches, must fit in its share of ``hw.sram_bytes`` (EIE's 128 KB Spmat SRAM; VGG-6's fullest
+PE takes 100,922 bytes), or :func:`run_suite` refuses the suite. Every constant is in the
+hardware preset or the suite with its source; none is per layer. The data: a random weight matrix of the published size with
 i.i.d. Bernoulli(weight density) entries, and exactly round(activation density x columns)
 nonzero activations at random positions (the published density is a measured fraction of this
 layer's input, so its count is known; drawing it would only add sampling noise), from one seed.
@@ -112,7 +114,7 @@ import numpy as np
 from azsim import config as cfgmod
 from azsim.cost.energy import (_BYTES_PER_ACCESS as _BYTES_PER_SRAM_ACCESS, action_energies,
                                sram_access_pj, supply_scales, wide_mac_pj)
-from azsim.errors import AzsimError
+from azsim.errors import AzsimError, ConfigError
 from azsim.cost.pe_array import BOUNDS, pe_invocations
 from azsim.kernels import eie_column_entries, eie_schedule
 from azsim.schedule.mapping import pe_tables_from_csc
@@ -121,7 +123,8 @@ from .report import LayerResult, ValidationReport, summarize
 from .spec import ValidationLayer, ValidationSuite
 
 __all__ = ["SparseLayer", "random_layer", "column_entries", "spmv_cycles", "spmv_time",
-           "SpmvTime", "batch_bounds", "sub_csc", "simulate_layer", "run_suite"]
+           "SpmvTime", "batch_bounds", "sub_csc", "simulate_layer", "run_suite",
+           "weight_sram_bytes", "weight_sram_bytes_per_pe"]
 
 # Random draws per chunk while generating a matrix (float32: 16 MB), so that EIE's largest
 # layer (VGG-6, 1.03e8 weights) never needs a dense array.
@@ -325,15 +328,18 @@ def _batch_length(suite_regs: int, hw) -> int:
 
 def _published_work(layer: ValidationLayer, hw, seed: int, bits: int, index_bits: int,
                     batch_length: int = 0):
-    """(cycles, scale, capped) on a matrix whose active columns hold the paper's count of work;
-    ``capped``: the work needs more than a dense matrix holds, and the scale stopped at
-    1 / weight density."""
+    """(cycles, scale, capped, unconverged) on a matrix whose active columns hold the paper's
+    count of work; ``capped``: the work needs more than a dense matrix holds, and the scale
+    stopped at 1 / weight density; ``unconverged``: ``_WORK_STEPS`` evaluations ended none
+    within ``_WORK_TOL`` of the work. The cycles and scale are always those of one evaluation,
+    the closest to the work (until an audit of 2026-12-07 a search that ran out of steps
+    returned the last one's cycles with the next step's scale, never evaluated)."""
     if not layer.published_theoretical_us:
-        return None, None, False
+        return None, None, False, False
     active = _active(_rng(layer, seed), layer)
     k = active.size
     if k == 0:
-        return 0, 1.0, False
+        return 0, 1.0, False, False
     target = layer.published_theoretical_us * hw.clock_mhz * hw.pe_count
 
     def entries(scale):
@@ -351,10 +357,14 @@ def _published_work(layer: ValidationLayer, hw, seed: int, bits: int, index_bits
     # in proportion: a proportional first guess, then linear interpolation inside the bracket.
     s_max = 1.0 / max(layer.weight_density, 1e-12)
     lo, v_lo, hi, v_hi = 0.0, 0.0, None, None
-    scale, capped = 1.0, False
+    scale, capped, converged = 1.0, False, False
+    best = None   # (|entries - work|, cycles, scale) of the closest evaluation
     for _ in range(_WORK_STEPS):
         value, t = entries(scale)
+        if best is None or abs(value - target) < best[0]:
+            best = (abs(value - target), t.cycles, scale)
         if abs(value - target) <= _WORK_TOL * target:
+            converged = True
             break
         if value < target:
             lo, v_lo = scale, value
@@ -367,7 +377,7 @@ def _published_work(layer: ValidationLayer, hw, seed: int, bits: int, index_bits
             scale = min(scale * target / value if value > 0 else 2.0 * scale, s_max)
         else:
             scale = lo + (target - v_lo) * (hi - lo) / (v_hi - v_lo)
-    return t.cycles, scale, capped
+    return best[1], best[2], capped, not (converged or capped)
 
 
 @dataclass(frozen=True)
@@ -433,12 +443,16 @@ def simulate_layer(layer: ValidationLayer, hw, seed: int, *, weight_bits: int = 
         "clock": clock_pj}
     energy_pj = sum(parts_pj.values())
     seconds = cycles / (hw.clock_mhz * 1e6)
-    work_cycles, scale, capped = (_published_work(layer, hw, seed, weight_bits, index_bits,
-                                                  batch_length)
-                                  if published_work else (None, None, False))
+    sram_bytes = weight_sram_bytes(int(t.pe_entries.max()), weight_bits, index_bits)
+    # a layer that does not fit is refused by run_suite: no diagnostic for a time it drops
+    work_cycles, scale, capped, unconverged = (
+        _published_work(layer, hw, seed, weight_bits, index_bits, batch_length)
+        if published_work and sram_bytes <= weight_sram_bytes_per_pe(hw)
+        else (None, None, False, False))
     return LayerResult.build(
         layer, cycles=cycles, clock_mhz=hw.clock_mhz, cycles_published_work=work_cycles,
         published_work_scale=scale, published_work_capped=capped,
+        published_work_unconverged=unconverged, weight_sram_bytes_per_pe=sram_bytes,
         nonzero_weights=int(data.row_idx.size), nonzero_activations=int(data.active.size),
         macs=t.real, padding_entries=t.issued - t.real,
         load_balance_efficiency=(t.busy_pe_cycles / (hw.pe_count * t.sched_cycles)
@@ -450,9 +464,55 @@ def simulate_layer(layer: ValidationLayer, hw, seed: int, *, weight_bits: int = 
         output_batches=t.output_batches)
 
 
+def weight_sram_bytes(entries: int, weight_bits: int, index_bits: int) -> int:
+    """Bytes of ``entries`` stored (weight, relative index) entries, packed: EIE's Spmat SRAM
+    holds them back to back, eight 8-bit entries a 64-bit row, a pointer addressing one entry
+    ("The high 13 bits of the current pointer p selects an SRAM row, and the low 3-bits select
+    one of the eight entries in that row", section IV)."""
+    return -(-int(entries) * (int(weight_bits) + int(index_bits)) // 8)
+
+
+def weight_sram_bytes_per_pe(hw) -> int:
+    """The weight SRAM one PE holds: its share of ``hw.sram_bytes``. Each PE reads only its own
+    SRAM (EIE section III-C: "The portion of column Wj in PEk is stored in the CSC format";
+    the eie-64pe preset is 64 x EIE's 128 KB Spmat SRAM), and a validation suite keeps the
+    pointers and activations in SRAMs of their own (``pointer_sram_bank_bytes``,
+    ``activation_sram_bytes``), so all of it is the weights'."""
+    return hw.sram_bytes // hw.pe_count
+
+
+def _check_resident(suite: ValidationSuite, layers: list[LayerResult]) -> None:
+    """Every layer's weights must fit in each PE's weight SRAM (a ConfigError naming the
+    layers that do not, and the ``hw.sram_bytes`` that holds them).
+
+    Why an error, not a flagged row: the cycle model reads every weight from the PE's SRAM,
+    and a validation suite has no DRAM (``hw.dram_*`` are refused as unused), so the time of a
+    layer that does not fit is the time of hardware that cannot run it -- no number the
+    simulator can stand behind, and one that would enter the error summary and --max-error.
+    ``azsim run`` does the same when SRAM cannot hold what a model keeps on chip. Until an
+    audit of 2026-12-07 this was not checked: ``--set hw.sram_bytes`` changed only the energy.
+    """
+    hw = suite.hardware
+    have = weight_sram_bytes_per_pe(hw)
+    over = [r for r in layers if r.weight_sram_bytes_per_pe > have]
+    if not over:
+        return
+    entry = f"{suite.weight_bits} + {suite.relative_index_bits} bits"
+    listed = ", ".join(f"{r.name!r} ({r.weight_sram_bytes_per_pe:,} bytes: "
+                       f"{r.max_pe_entries:,} entries of {entry})" for r in over)
+    need = max(r.weight_sram_bytes_per_pe for r in over)
+    raise ConfigError(
+        f"validation suite {suite.name!r}: hw.sram_bytes = {hw.sram_bytes} gives each of the "
+        f"{hw.pe_count} PEs {have:,} bytes of weight SRAM, too few for the weights on the "
+        f"fullest PE of {listed}"
+        f" (they must stay resident: a validation suite has no DRAM); give hw.sram_bytes >= "
+        f"{need * hw.pe_count} ({hw.pe_count} x {need:,})")
+
+
 def run_suite(suite: ValidationSuite, seed: int = 0) -> ValidationReport:
     """Simulate every layer of the suite on its hardware, with the published-work diagnostic.
-    ``suite`` is a :func:`azsim.validate.load_suite` result (not its name)."""
+    ``suite`` is a :func:`azsim.validate.load_suite` result (not its name). A layer whose
+    weights do not fit in a PE's weight SRAM is a ConfigError (:func:`_check_resident`)."""
     if not isinstance(suite, ValidationSuite):
         raise AzsimError(f"suite = {suite!r}: expected a ValidationSuite, e.g. "
                          "load_suite('eie') or load_suite('my-chip.toml')")
@@ -469,4 +529,5 @@ def run_suite(suite: ValidationSuite, seed: int = 0) -> ValidationReport:
                              clock_network_mw_per_pe=suite.clock_network_mw_per_pe_simulated,
                              memories=memories)
               for layer in suite.layers]
+    _check_resident(suite, layers)
     return summarize(suite, layers, seed, energies.table)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 from azsim.config.loader import to_dict
@@ -30,6 +31,8 @@ class LayerResult:
     macs: int
     padding_entries: int
     max_pe_entries: int
+    # the bytes of those entries, which must fit in a PE's weight SRAM (eie.run_suite checks)
+    weight_sram_bytes_per_pe: int
     cycles: int
     simulated_us: float
     load_balance_efficiency: float
@@ -48,6 +51,8 @@ class LayerResult:
     # The same cycle model on a matrix holding the paper's own count of work (see eie.py).
     published_work_scale: float | None
     published_work_capped: bool = False   # the scale stopped at 1 / weight density
+    # the search ran out of steps before its tolerance: the closest step's scale and time
+    published_work_unconverged: bool = False
     simulated_us_published_work: float | None
     error_pct_published_work: float | None
 
@@ -123,6 +128,8 @@ class ValidationReport:
             "simulated_power_by_part_w": self.power_by_part_w,
             "activation_registers_per_pe": s.activation_registers_per_pe,
             "clock_network_mw_per_pe": s.clock_network_mw_per_pe,
+            # the figure charged: the one above at the simulated clock and supply
+            "simulated_clock_network_mw_per_pe": s.clock_network_mw_per_pe_simulated,
             "published_power_w": s.published_power_w or None,
             "energy_table": self.energy_table,
         }
@@ -202,13 +209,25 @@ def render_text(report: ValidationReport) -> str:
     if capped:
         out.append(f"(sim@work of {', '.join(capped)}: the theoretical time needs more work "
                    "than a dense matrix holds; 'work x' stops at 1 / weight density)")
+    unconverged = [r.name for r in report.layers if r.published_work_unconverged]
+    if unconverged:
+        from .eie import _WORK_STEPS, _WORK_TOL
+        out.append(f"(sim@work of {', '.join(unconverged)}: the search for 'work x' took "
+                   f"{_WORK_STEPS} steps without getting within {100 * _WORK_TOL:g} % of the "
+                   "theoretical time's entries; the closest step is shown)")
     published = f", published {s.published_power_w:g} W" if s.published_power_w else ""
     note = f"counts x the {report.energy_table} table"
     if report.static_power_w:   # hardware files of one's own may have leakage (eie-64pe: 0)
         note += f", plus static power {report.static_power_w:.3f} W"
     if s.clock_network_mw_per_pe:
-        note += (f", plus the clock network at {s.clock_network_mw_per_pe:g} mW per PE on every "
-                 f"cycle ({report.clock_power_w:.3f} W); registers and control logic not modeled")
+        # the figure charged, at the simulated clock and supply (until 2026-12-07 the suite's,
+        # which --set hw.clock_mhz left printed beside the scaled watts)
+        mw = s.clock_network_mw_per_pe_simulated
+        given = ("" if math.isclose(mw, s.clock_network_mw_per_pe, rel_tol=1e-9) else
+                 f", the suite's {s.clock_network_mw_per_pe:g} mW at its hardware's clock and "
+                 "supply scaled to these")
+        note += (f", plus the clock network at {mw:g} mW per PE on every cycle{given} "
+                 f"({report.clock_power_w:.3f} W); registers and control logic not modeled")
     else:
         note += "; no clock tree, registers or control logic"
     out.append(f"power: simulated {report.simulated_power_w:.3f} W{published} ({note})")

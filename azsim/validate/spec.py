@@ -39,7 +39,9 @@ hw.<field>=...`` changes it as for ``azsim run``; it must be a PE array (``array
 storing the compressed matrix in SRAM (``decoder_location = "sram_to_pe"``), as the layers are
 described by their densities in EIE's relative-index format. The chip-wide rates
 (``decoder_symbols_per_cycle``, ``sram_bytes_per_cycle``) bound a layer as for ``azsim run``:
-each layer's ``bound`` in ``--json`` says which did.
+each layer's ``bound`` in ``--json`` says which did. Each PE's share of ``hw.sram_bytes``
+must hold its slice of every layer (checked once the data is drawn, :mod:`azsim.validate.eie`);
+the stream tile, which no figure reads, is shrunk to fit a small SRAM.
 """
 from __future__ import annotations
 
@@ -49,8 +51,9 @@ from pathlib import Path
 from typing import Any
 
 from azsim.config import load_hardware_config
-from azsim.config.loader import (build, from_folder, list_presets, override_key,
-                                 resolve_preset, shown_override, split_overrides)
+from azsim.config.loader import (OptionOverride, apply_overrides, build, from_folder,
+                                 list_presets, override_key, resolve_preset, shown_override,
+                                 split_overrides)
 from azsim.config.schema import HardwareConfig
 from azsim.errors import ConfigError
 
@@ -264,7 +267,7 @@ def _clock_tree_mw(mw: float, hw: HardwareConfig, given: str) -> float:
     ratio and the switching-energy ratio (azsim.cost.energy.supply_scales)."""
     from azsim.config import energy_table_of
     from azsim.cost.energy import supply_scales
-    measured = load_hardware_config(given, [])
+    measured = load_hardware_config(given, _tile_that_fits(given, []))
 
     def switching(h):
         return supply_scales(energy_table_of(h), h)[0]
@@ -280,6 +283,32 @@ UNUSED_HW_FIELDS = ("systolic_rows", "systolic_cols", "dataflow", "stream_tile_b
                     "idle_leakage_share")
 
 
+def _tile_that_fits(target: str, overrides: list[str]) -> list[str]:
+    """The override that shrinks ``stream_tile_bytes`` to half the SRAM when two tiles do not
+    fit in it ([] when they do), so that a small SRAM can be given.
+
+    A hardware config must hold two stream tiles in SRAM (double buffering,
+    :meth:`HardwareConfig.validate`), and a validation suite streams nothing and refuses
+    ``--set hw.stream_tile_bytes`` as changing none of its figures (UNUSED_HW_FIELDS): until
+    an audit of 2026-12-07, ``--set hw.sram_bytes=16384`` on eie-64pe (tile 16384) was refused
+    with the advice to give a smaller tile, which validate then refused. Whether the layers'
+    weights fit in such an SRAM is checked after they are drawn (eie.run_suite). The tile
+    shown in --json's hardware is this one."""
+    data, _ = resolve_preset("hardware", target)
+    data = apply_overrides(data, overrides, "hw")
+    field = {f.name: f for f in dataclasses.fields(HardwareConfig)}["stream_tile_bytes"]
+    sram, tile = data.get("sram_bytes"), data.get("stream_tile_bytes", field.default)
+    if not all(type(v) is int for v in (sram, tile)) or 2 * tile <= sram:
+        return []   # fits, or not integers: the loader names what is wrong
+    least = field.metadata["range"][0]   # the smallest tile a hardware config takes
+    if sram < 2 * least:
+        raise ConfigError(f"hw.sram_bytes = {sram}: a hardware config holds two stream tiles "
+                          f"of at least {least} bytes in SRAM (a validation suite streams "
+                          f"none, but keeps that rule); give hw.sram_bytes >= {2 * least}")
+    return [OptionOverride(f"hw.stream_tile_bytes={sram // 2}",
+                           f"(stream tile {sram // 2} bytes: validation streams nothing)")]
+
+
 def _hardware(name_or_path: str, overrides: Iterable[str], base_dir: Path | None
               ) -> HardwareConfig:
     """The suite's hardware config, which must be a PE array decoding SRAM-held streams."""
@@ -290,7 +319,8 @@ def _hardware(name_or_path: str, overrides: Iterable[str], base_dir: Path | None
             raise ConfigError(f"{shown_override(o)}: a validation suite's layers run on the PE "
                               "array from SRAM, with no DRAM, systolic array, nonlinear unit "
                               f"or idle time, so hw.{field} changes none of its figures")
-    hw = load_hardware_config(_hardware_target(name_or_path, base_dir), mine)
+    target = _hardware_target(name_or_path, base_dir)
+    hw = load_hardware_config(target, mine + _tile_that_fits(target, mine))
     wrong = []
     if hw.array != "pe":
         wrong.append(f"array = {hw.array!r}")

@@ -219,6 +219,25 @@ def test_the_endpoint_line_says_which_utterances_its_latency_is_over(cli, tmp_pa
     assert "(over the 1 of 2 with speech)" in line, line
 
 
+def test_a_file_that_ends_before_the_final_end_pointer_is_not_in_its_latency(cli):
+    """The shipped files end 0.3-0.6 s after their speech, before a 600 ms end-pointer fires:
+    their 'latency' was where the file happened to end, averaged in as the end-pointer's
+    (784.2 ms at 'fired 0/4'; an audit, 2026-12-07). With a tail they all fire."""
+    code, out, err = cli("run", "--endpoint-final-ms", "600", "--json", "-")
+    ep = json.loads(out)["endpoint"]
+    assert code == 0 and ep["final_fired"] == 0 and ep["latency_forced"] == 4
+    assert ep["latency_utterances"] == 0 and ep["latency_no_speculation_ms_mean"] is None
+    code, out, err = cli("run", "--endpoint-final-ms", "600")
+    line = next(x for x in out.splitlines() if x.startswith("endpoint:"))
+    assert "no latency after end of speech: 4 of 4 files ended before the final end-pointer " \
+        "fired" in line, line
+    code, out, err = cli("run", "--endpoint-final-ms", "600", "--endpoint-tail-ms", "1000",
+                         "--json", "-")
+    ep = json.loads(out)["endpoint"]
+    assert ep["final_fired"] == 4 and ep["latency_forced"] == 0
+    assert ep["latency_utterances"] == 4 and ep["latency_no_speculation_ms_mean"] > 600
+
+
 def test_eval_and_run_records_say_what_made_them(cli, tmp_path):
     """An eval record had no config, code version or weights hash: two runs differing in a
     --set (45.7 against 2.9 % WER) could not be told apart (a report audit). Run records

@@ -658,7 +658,7 @@ def test_export_flattens_the_on_device_pipeline_when_a_record_has_it():
                 "lattice": {"uplink_bytes": [40, 60], "uplink_bytes_total": 100,
                             "audio_bytes_total": 64000},
                 "endpoint": {"resets": 1, "latency_saved_ms_mean": 195.0,
-                             "latency_with_speculation_ms_mean": None},
+                             "latency_with_speculation_ms_mean": None, "latency_forced": 2},
                 "branch": {"cheap_share": 0.38, "encoder_macs_issued_saved_share": 0.306,
                            "wer_change": 0.0062, "utterances": [{"file": "a.wav"}]}}
     a, b = flatten_record(plain), flatten_record(branched)
@@ -667,6 +667,7 @@ def test_export_flattens_the_on_device_pipeline_when_a_record_has_it():
     assert b["branch_encoder_macs_issued_saved_share"] == 0.306
     assert b["lattice_uplink_bytes"] == 100 and b["lattice_audio_bytes"] == 64000
     assert b["endpoint_resets"] == 1 and b["endpoint_latency_saved_ms_mean"] == 195.0
+    assert b["endpoint_latency_forced"] == 2
     assert "endpoint_latency_with_speculation_ms_mean" not in b     # None: no column
     cols = columns([{"key": "k", **a}, {"key": "j", **b}])
     assert cols.index("energy_total_uj") < cols.index("lattice_uplink_bytes") \

@@ -169,8 +169,14 @@ def report_sections(data: dict, *, cfg, utts, speech_seconds, results, costs, ti
                "utterances": utt_lat}
     fires = sum(len(x["speculative_fired_ms"]) for x in utt_ep)
     resets = sum(x["resets"] for x in utt_ep)
-    no_spec = _mean(x["latency_no_speculation_ms"] for x in utt_ep)
-    with_spec = _mean(x["latency_with_speculation_ms"] for x in utt_ep)
+    # The end-pointers' latency is a mean over the utterances whose final end-pointer fired
+    # after the end of speech: a cut-off has none, and an utterance whose file ended first
+    # (forced) has the file's own end in it, not the end-pointer's (an audit, 2026-12-07:
+    # `azsim run --endpoint-final-ms 600` averaged 4 forced files into "784.2 ms", and one
+    # under the 600 ms of silence the end-pointer needs was averaged in on `tiny`).
+    timed = [x for x in utt_ep if not x["final_forced"]]
+    no_spec = _mean(x["latency_no_speculation_ms"] for x in timed)
+    with_spec = _mean(x["latency_with_speculation_ms"] for x in timed)
     endpoint = {
         "final_ms": d.endpoint_final_ms, "speculative_ms": d.endpoint_speculative_ms,
         "lead_ms": d.endpoint_final_ms - d.endpoint_speculative_ms,
@@ -185,7 +191,10 @@ def report_sections(data: dict, *, cfg, utts, speech_seconds, results, costs, ti
         "latency_no_speculation_ms_mean": no_spec,
         "latency_with_speculation_ms_mean": with_spec,
         "latency_saved_ms_mean": (no_spec - with_spec) if no_spec is not None else None,
-        # the utterances those means are over: with speech, and not cut off
-        "latency_utterances": sum(x["latency_no_speculation_ms"] is not None for x in utt_ep),
+        # the utterances those means are over: with speech, final end-pointer fired, not cut off
+        "latency_utterances": sum(x["latency_no_speculation_ms"] is not None for x in timed),
+        # with speech, but the file ended before the final end-pointer fired
+        "latency_forced": sum(x["latency_no_speculation_ms"] is not None and x["final_forced"]
+                              for x in utt_ep),
         "utterances": utt_ep}
     return {"decode": decode, "lattice": lattice, "endpoint": endpoint}

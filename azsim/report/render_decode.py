@@ -52,9 +52,15 @@ def decode_lines(report: dict, nbest: int = 3, endpoint: bool = False) -> list[s
         no_spec, with_spec = (ep["latency_no_speculation_ms_mean"],
                               ep["latency_with_speculation_ms_mean"])
         cut = ep["cut_offs"]
-        latency = ("" if no_spec is None else
-                   f"; latency after end of speech {no_spec:.1f} ms without speculation, "
-                   f"{with_spec:.1f} ms with" + _over(ep, n))
+        forced = ep.get("latency_forced", 0)   # records before 2026-12-07 lack it
+        if no_spec is not None:
+            latency = (f"; latency after end of speech {no_spec:.1f} ms without speculation, "
+                       f"{with_spec:.1f} ms with" + _over(ep, n))
+        elif forced:
+            latency = (f"; no latency after end of speech: {forced} of {n} files ended before "
+                       "the final end-pointer fired (--endpoint-tail-ms MS appends silence)")
+        else:
+            latency = ""
         cuts = f" ({cut} before the end of speech: cut off)" if cut else ""
         lines.append(
             f"endpoint: final {ep['final_ms']:g} ms fired {ep['final_fired']}/{n}{cuts}, "
@@ -76,4 +82,9 @@ def _over(ep, n: int) -> str:
     k = ep.get("latency_utterances", n - ep["cut_offs"])
     if k == n:
         return ""
-    return f" (over the {k} of {n} with speech{' not cut off' if ep['cut_offs'] else ''})"
+    forced = ep.get("latency_forced", 0)
+    fired = ", the final end-pointer fired" if forced else ""
+    ended = (f"; {forced} ended before it fired: --endpoint-tail-ms MS appends silence"
+             if forced else "")
+    return (f" (over the {k} of {n} with speech{' not cut off' if ep['cut_offs'] else ''}"
+            f"{fired}{ended})")

@@ -91,6 +91,8 @@ OPTIONAL_METRICS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("endpoint_speculative_fires", ("endpoint", "speculative_fires")),
     ("endpoint_resets", ("endpoint", "resets")),
     ("endpoint_cut_offs", ("endpoint", "cut_offs")),
+    # the files that ended before the final end-pointer fired: not in the latency means
+    ("endpoint_latency_forced", ("endpoint", "latency_forced")),
     ("endpoint_latency_no_speculation_ms_mean", ("endpoint", "latency_no_speculation_ms_mean")),
     ("endpoint_latency_with_speculation_ms_mean",
      ("endpoint", "latency_with_speculation_ms_mean")),

@@ -1374,3 +1374,34 @@ def test_a_log_axis_with_a_zero_value_draws_it():
     ax = Figure().subplots()
     _log_if_wide(ax, [0.0, 3.0, 10.0], "x")
     assert ax.get_xscale() == "linear"
+
+
+def test_titles_name_the_hardware_settings_a_sweep_changed_from_its_preset():
+    """A sweep over the clock on az-edge with 4 PEs and narrower ports was titled "small on
+    az-edge at 1 and 800 MHz": the settings that made the 1 MHz point slower than real time
+    were on no figure (an audit, 2026-12-07)."""
+    from azsim.config import load_hardware_config
+    from azsim.sweep.analysis import hardware_changes, setup_names
+    preset = load_hardware_config("az-edge", [])
+
+    def row(clock, **hw):
+        return {"_record": {"model": {"name": "small"}, "hardware": {"name": "az-edge"}},
+                "hw.name": "az-edge", "hw.clock_mhz": clock,
+                **{f"hw.{k}": v for k, v in hw.items()}}
+    plain = [row(1.0), row(800.0)]
+    assert hardware_changes(plain) == [] and setup_names(plain) == "small on az-edge"
+    same = [row(1.0, pe_count=preset.pe_count), row(800.0, pe_count=preset.pe_count)]
+    assert setup_names(same) == "small on az-edge"
+    changed = [row(c, pe_count=4, sram_bytes_per_cycle=16, decoder_symbols_per_cycle=16.0,
+                   queue_depth=2) for c in (1.0, 800.0)]
+    assert hardware_changes(changed) == ["hw.pe_count=4", "hw.queue_depth=2",
+                                         "hw.sram_bytes_per_cycle=16",
+                                         "hw.decoder_symbols_per_cycle=16"]
+    assert setup_names(changed) == ("small on az-edge with hw.pe_count=4, hw.queue_depth=2, "
+                                    "hw.sram_bytes_per_cycle=16 and 1 more")
+    # rows that differ in a field: swept, named by the title's own "at ..."
+    assert hardware_changes([row(1.0, pe_count=4), row(800.0, pe_count=8)]) == []
+    # a file that is not a preset: nothing to compare with
+    other = [{**r, "_record": {"model": {"name": "small"}, "hardware": {"name": "my-chip"}}}
+             for r in changed]
+    assert setup_names(other) == "small on my-chip"

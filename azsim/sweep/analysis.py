@@ -16,7 +16,7 @@ from .store import StoredPoint
 
 __all__ = ["ok_rows", "where", "failed_matching", "AnyOf", "either", "swept_fields", "sort_rows", "pareto_front",
            "DenseSparse", "dense_vs_sparse", "fix_other_fields", "by_input", "joined",
-           "setup_names", "versions_note", "BITS", "SPARSITY", "NAMES"]
+           "setup_names", "hardware_changes", "versions_note", "BITS", "SPARSITY", "NAMES"]
 
 BITS, SPARSITY = "model.weight_bits", "model.sparsity"
 NAMES = ("model.name", "hw.name")   # the fields that name a model or a processor
@@ -125,8 +125,42 @@ def setup_names(rows: Sequence[Mapping[str, Any]]) -> str:
     def processor(r) -> str:   # a preset run as the other array type says so (plot audit)
         hw = r["_record"]["hardware"]
         return hw["name"] + (" as a systolic array" if hw.get("array") == "systolic" else "")
+    changed = hardware_changes(rows)
+    shown = ", ".join(changed[:_CHANGES_SHOWN]) + (
+        f" and {len(changed) - _CHANGES_SHOWN} more" if len(changed) > _CHANGES_SHOWN else "")
     return (f"{joined(r['_record']['model']['name'] for r in rows)} on "
-            f"{joined(processor(r) for r in rows)}")
+            f"{joined(processor(r) for r in rows)}" + (f" with {shown}" if changed else ""))
+
+
+# Hardware changes a title names before "and N more" (a title stays one line).
+_CHANGES_SHOWN = 3
+
+
+def hardware_changes(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """``hw.field=value`` of every hardware field that all ``rows`` (with their records) set
+    alike and away from their one preset, in the preset's field order: the settings a
+    title's preset name alone hides (an audit, 2026-12-07: a sweep at 1 and 800 MHz on
+    az-edge with 4 PEs and a quarter of its port widths was titled "small on az-edge at 1
+    and 800 MHz"). Swept fields, which titles and legends name themselves, are not listed;
+    nor is anything when the rows ran on several processors or on a file that is not a
+    preset."""
+    from ..config import load_hardware_config
+    from ..config.loader import to_dict
+    names = {r["_record"]["hardware"]["name"] for r in rows}
+    if len(names) != 1:
+        return []
+    try:
+        preset = to_dict(load_hardware_config(names.pop(), []))
+    except AzsimError:
+        return []
+    out = []
+    for field, value in preset.items():
+        column = f"hw.{field}"
+        mine = {_hashable(r.get(column)) for r in rows}
+        if len(mine) == 1 and column in rows[0] and rows[0][column] != value:
+            out.append(f"{column}={rows[0][column]:g}" if isinstance(rows[0][column], float)
+                       else f"{column}={rows[0][column]}")
+    return out
 
 
 def _hashable(value: Any) -> Any:

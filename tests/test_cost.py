@@ -304,6 +304,17 @@ def test_a_pruned_1_bit_matrix_is_decoded_at_2_bits():
             assert r["sram_read_bytes"] == pytest.approx(t["sram_read_bytes"], rel=0.01), r["name"]
 
 
+def test_a_pruned_1_bit_codebook_is_decoded_at_1_bit():
+    """A codebook's 1-bit indices are 0 (the zero) and 1 (its shared value): unlike the
+    {-1, +1} grid, a pruned 1-bit codebook needs no third value. It was held at 2 bits an
+    index (a compression audit, 2026-12-07: 39,864 bytes of SRAM weights at 50 % sparsity,
+    20,176 unpruned)."""
+    book = ('model.weight_format="rle"', "model.quantizer=codebook")
+    pruned, dense = (_run(*book, *extra, bits=1) for extra in (("model.sparsity=0.5",), ()))
+    assert any(r["weight_nnz"] < r["weight_count"] for r in pruned["layers"])
+    assert pruned["traffic"]["sram_weight_bytes"] == dense["traffic"]["sram_weight_bytes"]
+
+
 def test_precision_scalable_lanes_pack_low_bit_macs():
     # A wide SRAM port, so that the lanes (not the port) bound the products.
     # 4 PEs own 64 rows of a 256-row gate matrix: 4 cycles per column at 16 lanes, 2 packed.

@@ -190,7 +190,9 @@ def test_rle_padding_is_counted_per_pe_slice():
 def test_each_pe_stores_its_rows_as_a_real_stream_of_the_format(fmt, n_pes):
     """The per-PE layout is made of real streams: each decodes to its PE's interleaved rows
     (a codebook's too, through its table), and what the cost model charges a PE is its
-    stream's payload, the matrix's one header counted once."""
+    stream less its outer header, the matrix's one header counted once: at 1 PE the
+    matrix's stream. A codebook part keeps its inner index stream's header (its parser needs
+    its widths): until 2026-12-07 it was dropped, 24 bytes a matrix short (audit)."""
     from azsim.compress.codebook import fit_codebook
     from azsim.compress.pipeline import (decode_matrix, decode_stream, encode_codebook,
                                          row_slice_streams)
@@ -200,8 +202,7 @@ def test_each_pe_stores_its_rows_as_a_real_stream_of_the_format(fmt, n_pes):
     q[5] = 0                               # an empty row, and an all-zero column
     q[:, 7] = 0
     w = rng.standard_normal((37, 21)) * (q != 0)
-    for enc, headers in ((encode_codes(q, 4, fmt), 1),
-                         (encode_codebook(fit_codebook(w, 4), fmt), 2)):
+    for enc in (encode_codes(q, 4, fmt), encode_codebook(fit_codebook(w, 4), fmt)):
         whole = decode_matrix(enc)
         parts = row_slice_streams(enc.stream, n_pes)
         assert len(parts) == n_pes and all(p is None for p in parts[37:])
@@ -211,10 +212,10 @@ def test_each_pe_stores_its_rows_as_a_real_stream_of_the_format(fmt, n_pes):
             np.testing.assert_array_equal(codes, whole[p::n_pes])
         charged = pe_stream_bytes(Mat(whole, 4, enc.format, stream=enc.stream), n_pes, 4)
         assert charged.tolist() == [
-            (0 if part is None else part.nbytes - headers * HEADER_BYTES) + (p == 0) * HEADER_BYTES
+            (0 if part is None else part.nbytes - HEADER_BYTES) + (p == 0) * HEADER_BYTES
             for p, part in enumerate(parts)]
-        if n_pes == 1:   # the matrix's stream, less a codebook's inner header
-            assert int(charged.sum()) == enc.nbytes - (headers - 1) * HEADER_BYTES
+        if n_pes == 1:   # the matrix's stream, byte for byte
+            assert parts[0].stream == enc.stream and int(charged.sum()) == enc.nbytes
 
 
 def test_sram_decoding_pes_read_their_own_streams_whole_on_a_dense_vector():
@@ -372,17 +373,60 @@ def test_skipping_weights_issues_the_nonzeros_whatever_stream_sram_holds(fmt):
 
 
 def test_golomb_decodes_a_run_code_and_a_value_code_per_nonzero():
-    """Its stream holds 2 nnz + 1 symbols; the decoder counted one a nonzero (audit)."""
+    """Its stream holds 2 nnz + 1 symbols; the decoder counted one a nonzero (audit). Each of
+    the 4 PEs' streams has its own final run code: 2 nnz + 4 (2026-12-07 audit)."""
     from azsim.compress.formats_entropy import GolombFormat
     q = _sparse(np.random.default_rng(5), (64, 32), 0.2)
     nnz = np.count_nonzero(q)
     assert GolombFormat().encode(q, 8).symbols == 2 * nnz + 1
     hw = load_hardware_config("az-edge", ["hw.decoder_location=sram_to_pe", "hw.pe_count=4"])
     tables = pe_tables([Mat(q, 8, "golomb", 100)], hw, 4)
-    assert int(tables.decoded.sum()) == 2 * nnz
-    assert int(stream_entries(q, "codebook+golomb", 4, 4).sum()) == 2 * nnz
+    assert int(tables.decoded.sum()) == 2 * nnz + 4
+    assert int(stream_entries(q, "codebook+golomb", 4, 4).sum()) == 2 * nnz + 4
+    assert int(stream_entries(q, "golomb", 1, 4).sum()) == 2 * nnz + 1
     inv = pe_invocations(tables, np.ones((1, 32), bool), hw)
-    assert int(inv.decoded[0]) == 2 * nnz and int(inv.real[0]) == nnz
+    assert int(inv.decoded[0]) == 2 * nnz + 4 and int(inv.real[0]) == nnz
+
+
+@pytest.mark.parametrize("fmt", ["dense", "bitmask", "csr", "csc", "rle", "golomb"])
+@pytest.mark.parametrize("n_pes", [1, 3, 64, 200])
+def test_the_decoder_walks_the_symbols_the_per_pe_streams_hold(fmt, n_pes):
+    """The entries charged to the PEs' decoders are the symbols of their real streams. A
+    golomb stream per PE ends in its own final run code: until 2026-12-07 those were left
+    out (audit: at 64 PEs, 2 % dense, the streams held 352 symbols and 288 were charged),
+    and the decoder-bound cycles with them."""
+    from azsim.compress.pipeline import row_slice_streams
+    q = _sparse(np.random.default_rng(n_pes), (128, 64), 0.02, bits=4)
+    parts = row_slice_streams(encode_codes(q, 4, fmt).stream, n_pes)
+    held = [0 if part is None else part.symbols for part in parts]
+    entries = stream_entries(q, fmt, n_pes, 4)
+    assert entries.sum(axis=1).tolist() == held
+    hw = load_hardware_config("az-edge", ["hw.decoder_location=sram_to_pe",
+                                          f"hw.pe_count={n_pes}", "hw.zero_handling=skip_both",
+                                          "hw.decoder_symbols_per_cycle=1"])
+    tables = pe_tables([Mat(q, 4, fmt)], hw, 4)
+    inv = pe_invocations(tables, np.ones((1, 64), bool), hw)
+    assert int(inv.decoded[0]) == sum(held)
+    assert float(inv.decoder_cycles[0]) == pytest.approx(max(held) * n_pes)
+
+
+def test_a_pruned_1_bit_codebook_is_held_decoded_at_1_bit():
+    """A codebook's 1-bit indices are 0 (the zero) and 1 (its one shared value): pruned, its
+    decoded matrix still takes 1 bit a weight. It was held at 2 bits, as a pruned matrix on
+    the {-1, +1} grid is, which needs a third value (2026-12-07 audit)."""
+    from azsim.compress.codebook import fit_codebook
+    from azsim.compress.pipeline import decode_matrix, encode_codebook
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((64, 64))
+    w[rng.random(w.shape) < 0.5] = 0
+    enc = encode_codebook(fit_codebook(w, 1), "rle")
+    q = decode_matrix(enc)
+    assert 0 < np.count_nonzero(q) < q.size
+    hw = load_hardware_config("az-edge", ["hw.decoder_location=dram_to_sram", "hw.pe_count=4"])
+    book = pe_tables([Mat(q, 1, enc.format, stream=enc.stream)], hw, 4)
+    assert float(book.wbytes.sum()) == q.size / 8
+    grid = pe_tables([Mat(np.sign(q).astype(np.int8), 1, "rle")], hw, 4)
+    assert float(grid.wbytes.sum()) == q.size / 4
 
 
 @pytest.mark.parametrize("n_active", [1, 3])

@@ -102,10 +102,13 @@ def stream_entries(q: np.ndarray, fmt: str, n_pes: int, index_bits: int,
     """Entries a decoder walks in each PE's slice of each column in weight format ``fmt``
     [n_pes, n_in] (the format's ``symbols``, azsim/compress/formats_sparse.py): every code for
     ``dense``; nonzeros plus EIE padding for ``rle``; for ``golomb`` a zero-run code and a
-    value code per nonzero (its one final run code, 1 of 2 nnz + 1, is left out: it belongs
-    to no slice); the nonzeros otherwise (bitmask presence bits and csr/csc pointers are read
-    through the port as bytes, not decoded as entries). A ``codebook+`` prefix is ignored.
-    Until 2026-12-06 golomb counted one entry per nonzero, half its symbols (audit)."""
+    value code per nonzero, and on the last column the final run code of each PE's stream
+    (its zeros after its last nonzero, to the end of its last row: the streams are
+    row-major), so that a PE owning rows walks its stream's 2 nnz + 1 symbols a pass; the
+    nonzeros otherwise (bitmask presence bits and csr/csc pointers are read through the port
+    as bytes, not decoded as entries). A ``codebook+`` prefix is ignored. Until 2026-12-06
+    golomb counted one entry per nonzero, half its symbols; until 2026-12-07 it left out the
+    final run codes, one per PE stream (audits: 64 PE streams of 352 symbols charged 288)."""
     fmt = fmt.split("+")[-1]
     if fmt == "dense":
         return np.repeat(pe_rows(q.shape[0], n_pes)[:, None], q.shape[1], axis=1)
@@ -113,7 +116,12 @@ def stream_entries(q: np.ndarray, fmt: str, n_pes: int, index_bits: int,
         ptr, idx = _csc(q)
         return K.eie_column_entries(ptr, idx, n_pes, index_bits)
     nnz = K.pe_slice_nnz(q, n_pes) if nnz is None else nnz
-    return 2 * nnz if fmt == "golomb" else nnz
+    if fmt != "golomb":
+        return nnz
+    entries = 2 * nnz
+    if entries.shape[1]:
+        entries[:, -1] += pe_rows(q.shape[0], n_pes) > 0
+    return entries
 
 
 def stores_per_pe(hw) -> bool:
@@ -128,11 +136,13 @@ def stores_per_pe(hw) -> bool:
 @functools.lru_cache(maxsize=64)
 def _slice_bytes(stream: bytes, n_pes: int, pointer_bits: int, index_bits: int) -> tuple:
     parts = row_slice_streams(stream, n_pes, pointer_bits, index_bits)
-    # a codebook stream wraps its index stream, header and all: two headers per part
-    headers = [0 if part is None else HEADER_BYTES * (2 if "+" in part.format else 1)
-               for part in parts]
-    sizes = [0 if part is None else part.nbytes - h for part, h in zip(parts, headers)]
-    sizes[0] += HEADER_BYTES   # the one header that describes the matrix
+    # Each part less its outer header, the one that describes the matrix counted once. A
+    # codebook part keeps its inner index stream's header: it carries the pointer and index
+    # widths its parser needs. Until 2026-12-07 that header was dropped too, 24 bytes a part
+    # below any real layout (audit: at 1 PE a 425-byte stream was charged 401; tiny at 4 bits,
+    # 80 % on eie-64pe, 135,767 bytes for a layout of 148,751).
+    sizes = [0 if part is None else part.nbytes - HEADER_BYTES for part in parts]
+    sizes[0] += HEADER_BYTES
     return tuple(sizes)
 
 
@@ -141,8 +151,9 @@ def pe_stream_bytes(m, n_pes: int, index_bits: int, pointer_bits: int = MIN_POIN
     """Bytes of each PE's stream of matrix ``m`` (QMatrix-like) when each of ``n_pes`` PEs
     stores its interleaved rows in the matrix's format, [n_pes] int64 (0 for a PE owning no
     row): the payloads of real streams, :func:`azsim.compress.pipeline.row_slice_streams`
-    (pointers, indices, values, a codebook's table), with the matrix's one header, which
-    says what every part holds, counted once (on PE 0) rather than once a PE."""
+    (pointers, indices, values, a codebook's table and its index stream, inner header
+    included), with the matrix's one header, which says what every part holds, counted once
+    (on PE 0) rather than once a PE: at 1 PE, the matrix's stream length."""
     return np.array(_slice_bytes(m.stream, int(n_pes), int(pointer_bits), int(index_bits)),
                     np.int64)
 
@@ -155,8 +166,9 @@ def _block_tables(m, hw, index_bits: int, pointer_bits: int):
     if hw.decoder_location == "sram_to_pe":
         stored = stream_entries(q, m.format, hw.pe_count, index_bits, nnz)
         pe_bytes = pe_stream_bytes(m, hw.pe_count, index_bits, pointer_bits)
-    # the decoded matrix in SRAM holds its zeros: a 1-bit matrix with zeros takes 2 bits
-    bits = decoded_bits(m.bits, int(nnz.sum()) < q.size)
+    # the decoded matrix in SRAM holds its zeros: a 1-bit grid matrix with zeros takes 2 bits,
+    # a codebook's indices their b bits (index 0 is the zero)
+    bits = decoded_bits(m.bits, int(nnz.sum()) < q.size, m.format.startswith("codebook+"))
     return tables_from_counts(nnz, stored, pe_rows(q.shape[0], hw.pe_count), hw, bits,
                               pe_bytes, getattr(m, "mac_bits", None) or m.bits,
                               padded=m.format.split("+")[-1] == "rle")

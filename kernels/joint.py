@@ -23,7 +23,9 @@ def joint_hidden(z_enc, z_pred, tanh_table, hidden):
 
 @jit
 def joint_step(z_enc, z_pred, tanh_table, w_out, b_out, col_nnz, mult, shift, logits):
-    """Writes int32 logits; returns (argmax, nonzero hidden, effectual output MACs)."""
+    """Writes int32 logits; returns (argmax, nonzero hidden, effectual output MACs). Needs at
+    least one output row (the model schema's vocab_size >= 2): with none it returns token 0,
+    where the twin raises (kernel audit, 2026-12-07)."""
     n_j = z_enc.shape[0]
     hidden = np.empty(n_j, np.int8)
     joint_hidden(z_enc, z_pred, tanh_table, hidden)

@@ -10,9 +10,12 @@ I16_MAX = 32767
 
 @jit
 def requantize_scalar(acc, mult, shift, lo, hi):
-    """round(acc * mult / 2^shift), saturated to [lo, hi]; acc, mult, shift are integers,
-    ``shift`` in 1..62 as :func:`azsim.compress.quantize.quantize_multiplier` makes it (the
-    rounding term ``1 << (shift - 1)`` is undefined at 0, the shift at 64 and more)."""
+    """round(acc * mult / 2^shift), ties half up (toward +inf), saturated to [lo, hi]; acc,
+    mult, shift are integers, ``shift`` in 1..62 as
+    :func:`azsim.compress.quantize.quantize_multiplier` makes it (the rounding term
+    ``1 << (shift - 1)`` is undefined at 0, where the kernel and its twin differ in sign, and
+    the shift at 64 and more). gemmlowp (Jacob et al., CVPR 2018) rounds ties away from zero
+    instead: the two differ by 1 LSB on negative ties only."""
     v = (np.int64(acc) * np.int64(mult) + (np.int64(1) << np.int64(shift - 1))) >> np.int64(shift)
     if v < lo:
         return np.int64(lo)

@@ -40,7 +40,8 @@ def log_softmax_q(logits, frac_bits, exp_table, ln_table, out):
     plus one ln lookup).
 
     ``frac_bits`` must be in [5, 20]; ``exp_table`` has 513 Q0.15 entries, ``ln_table`` 257
-    Q.20 entries (built in ``azsim.decode.scores``).
+    Q.20 entries (built in ``azsim.decode.scores``); ``logits`` must not be empty (it reads
+    ``logits[0]`` unchecked; the schema's vocab_size >= 2 guarantees it).
     """
     n = logits.shape[0]
     m = np.int64(logits[0])

@@ -63,7 +63,9 @@ def test_float_or_out_of_range_codes_are_rejected():
         GOLOMB.encode(np.full((2, 2), 9, np.int8), 4)
 
 
-@given(data=st.binary(min_size=0, max_size=12), m_z=st.integers(1, 40), m_v=st.integers(0, 9),
+# m_z is a u16 in the header: remainder fields up to 15 bits (kernel audit, 2026-12-07)
+@given(data=st.binary(min_size=0, max_size=12),
+       m_z=st.one_of(st.integers(1, 40), st.integers(41, 65535)), m_v=st.integers(0, 9),
        fixed=st.booleans(), n=st.integers(0, 20),
        palette=st.lists(st.integers(-128, 127), min_size=0, max_size=255))
 @settings(max_examples=400, deadline=None)
@@ -88,8 +90,8 @@ def test_pack_kernel_matches_twin(n, seed):
     rng = np.random.default_rng(seed)
     ones = rng.integers(0, 12, n)
     terminated = rng.integers(0, 2, n)
-    width = rng.integers(0, 9, n)
-    field = rng.integers(0, 1 << 8, n) & ((1 << width) - 1)
+    width = rng.integers(0, 33, n)   # fields up to 32 bits, not 8 (kernel audit, 2026-12-07)
+    field = rng.integers(0, 1 << 32, n, dtype=np.int64) & ((np.int64(1) << width) - 1)
     assert pack_codes(ones, terminated, field, width) == R.pack_codes(ones, terminated, field, width)
 
 

@@ -11,7 +11,8 @@ from azsim.compress.quantize import SIGMOID_LUT, TANH_LUT, quantize_multiplier
 from reference import kernels_np as R
 
 I32_MIN, I32_MAX = -(2 ** 31), 2 ** 31 - 1
-SHAPES = [(1, 1), (1, 7), (7, 1), (3, 5), (13, 17), (64, 33)]
+# with empty ones: a layer of no rows or no inputs (kernel audit, 2026-12-07)
+SHAPES = [(0, 0), (0, 5), (5, 0), (1, 1), (1, 7), (7, 1), (3, 5), (13, 17), (64, 33)]
 
 
 def _matrix(rng, shape, kind):
@@ -110,6 +111,23 @@ def test_requantize_matches_twin_and_real_scale(acc, real, lo):
     assert got == R.requantize(acc, mult, shift, lo, hi)[0]
     exact = min(max(acc * real, lo), hi)
     assert abs(got - exact) <= 1 + abs(acc * real) * 2 ** -30
+
+
+def test_requantization_rounds_ties_half_up_by_exact_arithmetic():
+    """The twin copies the kernel's rounding formula, so kernel against twin cannot catch a
+    wrong tie rule (kernel audit, 2026-12-07): ties, negative ones above all, are pinned here
+    against exact rational arithmetic, floor(acc * mult / 2^shift + 1/2). (Half up, toward
+    +inf, as documented; gemmlowp rounds half away from zero, 1 LSB apart on negative ties.)"""
+    from fractions import Fraction
+    from math import floor
+    for acc in (-5, -3, -1, 1, 3, 5, -(2 ** 20) - 1, I32_MIN + 1, I32_MAX):
+        for mult, shift in ((2 ** 30, 31), (2 ** 30, 32), (3 * 2 ** 28, 30), (2 ** 30, 1)):
+            exact = floor(Fraction(acc * mult, 2 ** shift) + Fraction(1, 2))
+            assert K.requantize_scalar(acc, mult, shift, I32_MIN, I32_MAX) == \
+                min(max(exact, I32_MIN), I32_MAX), (acc, mult, shift)
+    assert K.requantize_scalar(-1, 2 ** 30, 31, -127, 127) == 0      # -0.5 -> 0
+    assert K.requantize_scalar(-3, 2 ** 30, 31, -127, 127) == -1     # -1.5 -> -1
+    assert K.q15_to_i8(-128) == 0 and K.q15_to_i8(-384) == -1        # -0.5, -1.5 LSB
 
 
 @pytest.mark.parametrize("dtype,lo,hi", [(np.int8, -127, 127), (np.int16, -32768, 32767),

@@ -96,9 +96,10 @@ def test_stream_pipeline_matches_twin(latency, buffers):
     args = (frame_ptr, compute, tail, n_tiles, tile_cycles, on_demand, latency, buffers)
     got = K.stream_pipeline(*args)
     want = R.stream_pipeline(*args)
-    np.testing.assert_allclose(got[0], want[0])
-    np.testing.assert_allclose(got[1], want[1], atol=1e-9)
-    np.testing.assert_allclose(got[2], want[2], atol=1e-9)
+    # bit for bit: the twin adds in the kernel's order (a tolerance of 1e-7 let ~100 cycles
+    # through at spans of 1e9; kernel audit, 2026-12-07)
+    for g, w in zip(got[:3], want[:3]):
+        np.testing.assert_array_equal(g, w)
     # Resident items never stall; spans cover at least the compute; an item's channel time
     # within its span is at most the span and at most its tiles' channel time.
     assert np.all(got[2] <= got[0] + 1e-9)

@@ -221,6 +221,10 @@ RECIPES: dict[str, tuple[TrainConfig, str | None]] = {
     # better on the test voices and worse on the dev voices), so this lets the codes move
     # under straight-through QAT before the regularizer pulls them onto the grid (E43,
     # docs/preregistration/2026-12-07-session33.md; with --epochs 2 the first epoch is free).
+    # Measured from E32's small on runs/o44 (``--threads 1``): 1 epoch (ql1) 0.302 % of the
+    # codes moved, 12.15 % pooled over dv31, d22 and d23 at 4 bits; 2 epochs (ql2, its first
+    # kept) 0.759 %, 11.94 %; the shipped model 11.88 %: not shipped. Both are better than it
+    # on the test voices (ql2 +1.16 on the shipped set, README), which could not choose.
     "small-qat4-gptq-mse-acos50-late-ctcwarm": (replace(_QAT4_GPTQ_MSE, acos_weight=50.0,
                                                         acos_start=0.5, acos_ramp=0.4,
                                                         **_CTC_MENDED), "small"),

@@ -568,6 +568,20 @@ def test_a_layer_whose_weights_do_not_fit_a_pes_sram_is_refused(cli, tmp_path):
     assert json.loads(out)["layers"][0]["weight_sram_bytes_per_pe"] == need
 
 
+def test_the_sram_check_counts_the_stored_entries_whatever_the_zero_handling(cli, tmp_path):
+    """Without weight skipping the lanes step through every row, but SRAM still holds the
+    compressed stream: the check counted the lanes' entries and refused a suite that fits
+    (a review, 2026-12-07: 3,402 stored bytes a PE read as 32,768)."""
+    path = _user_suite(tmp_path, _layer(rows=1024, cols=2048, wd=0.1))
+    sizes = {}
+    for zero in ("skip_both", "skip_activations", "none"):
+        code, out, err = cli("validate", path, "--set", f"hw.zero_handling={zero}",
+                             "--set", "hw.sram_bytes=524288", "--json", "-")
+        assert code in (0, None), (zero, err)
+        sizes[zero] = json.loads(out)["layers"][0]["weight_sram_bytes_per_pe"]
+    assert len(set(sizes.values())) == 1 and sizes["none"] < 16 * 2048 // 4, sizes
+
+
 def test_an_sram_too_small_for_the_stream_tile_can_be_set(cli, tmp_path):
     """eie-64pe's 16 KB stream tile wants 32 KB of SRAM (double buffering), and validate
     refuses hw.stream_tile_bytes, which it never reads: a smaller SRAM could not be given."""

@@ -302,7 +302,10 @@ def spmv_time(col_ptr, row_idx, n_rows: int, active_cols, hw, bits: int, index_b
         for c0, c1 in col_batches:
             ptr, idx = sub_csc(col_ptr, row_idx, r0, r1, c0, c1)
             tables = pe_tables_from_csc(ptr, idx, r1 - r0, hw, bits, index_bits)
-            out.pe_entries += tables.walk.sum(axis=1)
+            # what SRAM stores: the stream entries the decoder walks (nonzeros + padding),
+            # not the entries the lanes step through, which are every row's without weight
+            # skipping (a review, 2026-12-07: zero_handling=skip_activations refused VGG-6)
+            out.pe_entries += tables.decoded.sum(axis=1)
             act = active_cols[(active_cols >= c0) & (active_cols < c1)] - c0
             if act.size == 0:
                 continue

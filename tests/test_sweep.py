@@ -1405,3 +1405,16 @@ def test_titles_name_the_hardware_settings_a_sweep_changed_from_its_preset():
     other = [{**r, "_record": {"model": {"name": "small"}, "hardware": {"name": "my-chip"}}}
              for r in changed]
     assert setup_names(other) == "small on my-chip"
+    # a slice's fixed field is named by its caller, not twice; the array type by its suffix;
+    # a column no row has a value in is no change; a float keeps its digits (a review)
+    assert setup_names([row(1.0, pe_count=4)], exclude={"hw.clock_mhz"}) == \
+        "small on az-edge with hw.pe_count=4"
+    systolic = [{**row(800.0, array="systolic"),
+                 "_record": {"model": {"name": "small"},
+                             "hardware": {"name": "az-edge", "array": "systolic"}}}]
+    assert setup_names(systolic, exclude={"hw.clock_mhz"}) == \
+        "small on az-edge as a systolic array"
+    assert hardware_changes([row(800.0, pe_count=None)]) == []
+    bw = preset.dram_bandwidth_gb_per_s + 1e-7
+    assert hardware_changes([row(800.0, dram_bandwidth_gb_per_s=bw)]) == \
+        [f"hw.dram_bandwidth_gb_per_s={bw!r}"]

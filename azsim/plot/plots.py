@@ -71,8 +71,9 @@ def _context(rows, fixed: Mapping[str, Any]) -> str:
     small point tiny) and the slice ``fixed``."""
     seconds = joined(f"{r['audio_s']:.2f}" for r in rows)
     speech = joined(str(r.get(INPUT, "")) for r in rows)   # titles never named the input
-    text = f"{setup_names(rows)}, {speech}: {seconds} s of audio" if speech else \
-        f"{setup_names(rows)}, {seconds} s of audio"
+    names = setup_names(rows, exclude=fixed)   # the slice's own fields are named below
+    text = f"{names}, {speech}: {seconds} s of audio" if speech else \
+        f"{names}, {seconds} s of audio"
     if fixed:
         text += "; " + ", ".join(f"{k} = {_fmt(v)}" for k, v in fixed.items())
     return text
@@ -485,7 +486,8 @@ def timeline(rows: Sequence[Mapping], point_keys: Sequence[str] = (), utterance:
     note = "" if waits else ("\nno frame waits for the previous one: each result is ready its "
                              "compute time after the frame arrives")
     clocks = joined(_fmt(r["_record"]["hardware"]["clock_mhz"]) for r in chosen)
-    _suptitle(fig, f"Per-frame timeline of {speech} ({setup_names(chosen)} at {clocks} MHz)"
+    _suptitle(fig, f"Per-frame timeline of {speech} "
+                   f"({setup_names(chosen, exclude=('hw.clock_mhz',))} at {clocks} MHz)"
                  f"{note}")
     return fig
 

@@ -118,14 +118,14 @@ def joined(items: Iterable[Any], word: str = "and") -> str:
     return seen[0] if len(seen) == 1 else ", ".join(seen[:-1]) + f" {word} " + seen[-1]
 
 
-def setup_names(rows: Sequence[Mapping[str, Any]]) -> str:
+def setup_names(rows: Sequence[Mapping[str, Any]], exclude: Iterable[str] = ()) -> str:
     """The models and processors of ``rows`` (with their records, :func:`ok_rows`) for a
     title: ``tiny on az-edge``, ``tiny and small on az-edge`` (titles named the first row's
     only, beside rows of another model)."""
     def processor(r) -> str:   # a preset run as the other array type says so (plot audit)
         hw = r["_record"]["hardware"]
         return hw["name"] + (" as a systolic array" if hw.get("array") == "systolic" else "")
-    changed = hardware_changes(rows)
+    changed = hardware_changes(rows, exclude)
     shown = ", ".join(changed[:_CHANGES_SHOWN]) + (
         f" and {len(changed) - _CHANGES_SHOWN} more" if len(changed) > _CHANGES_SHOWN else "")
     return (f"{joined(r['_record']['model']['name'] for r in rows)} on "
@@ -136,14 +136,19 @@ def setup_names(rows: Sequence[Mapping[str, Any]]) -> str:
 _CHANGES_SHOWN = 3
 
 
-def hardware_changes(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+def hardware_changes(rows: Sequence[Mapping[str, Any]], exclude: Iterable[str] = ()
+                     ) -> list[str]:
     """``hw.field=value`` of every hardware field that all ``rows`` (with their records) set
     alike and away from their one preset, in the preset's field order: the settings a
     title's preset name alone hides (an audit, 2026-12-07: a sweep at 1 and 800 MHz on
     az-edge with 4 PEs and a quarter of its port widths was titled "small on az-edge at 1
-    and 800 MHz"). Swept fields, which titles and legends name themselves, are not listed;
-    nor is anything when the rows ran on several processors or on a file that is not a
-    preset."""
+    and 800 MHz"). Swept fields, which titles and legends name themselves, are not listed,
+    nor those in ``exclude`` (a slice's fixed fields, which its caller names: a review,
+    2026-12-07), nor ``array`` (:func:`setup_names` says "as a systolic array"); nor is
+    anything when the rows ran on several processors or on a hardware whose name is not a
+    preset's. A record keeps its hardware's name, not where it came from, so a file of one's
+    own named like a preset, or a point of older code run before a preset changed, is
+    compared with the preset as it is now."""
     from ..config import load_hardware_config
     from ..config.loader import to_dict
     names = {r["_record"]["hardware"]["name"] for r in rows}
@@ -153,14 +158,25 @@ def hardware_changes(rows: Sequence[Mapping[str, Any]]) -> list[str]:
         preset = to_dict(load_hardware_config(names.pop(), []))
     except AzsimError:
         return []
+    skip = set(exclude) | {"hw.array"}
     out = []
     for field, value in preset.items():
         column = f"hw.{field}"
         mine = {_hashable(r.get(column)) for r in rows}
-        if len(mine) == 1 and column in rows[0] and rows[0][column] != value:
-            out.append(f"{column}={rows[0][column]:g}" if isinstance(rows[0][column], float)
-                       else f"{column}={rows[0][column]}")
+        have = rows[0].get(column)
+        if column in skip or len(mine) != 1 or have is None or have == value:
+            continue
+        out.append(f"{column}={_short(have)}")
     return out
+
+
+def _short(value: Any) -> str:
+    """A value as a title gives it: floats by ``:g`` when that is exact, else in full (12.8000001
+    read 12.8, the preset's own value)."""
+    if isinstance(value, float):
+        short = f"{value:g}"
+        return short if float(short) == value else repr(value)
+    return str(value)
 
 
 def _hashable(value: Any) -> Any:

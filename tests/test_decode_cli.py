@@ -231,6 +231,10 @@ def test_a_file_that_ends_before_the_final_end_pointer_is_not_in_its_latency(cli
     line = next(x for x in out.splitlines() if x.startswith("endpoint:"))
     assert "no latency after end of speech: 4 of 4 files ended before the final end-pointer " \
         "fired" in line, line
+    # a run that gave a tail too short for some is told to lengthen it (a review)
+    code, out, err = cli("run", "--endpoint-final-ms", "600", "--endpoint-tail-ms", "100")
+    line = next(x for x in out.splitlines() if x.startswith("endpoint:"))
+    assert "ended before it fired: a tail longer than --endpoint-tail-ms 100" in line, line
     code, out, err = cli("run", "--endpoint-final-ms", "600", "--endpoint-tail-ms", "1000",
                          "--json", "-")
     ep = json.loads(out)["endpoint"]

@@ -58,7 +58,7 @@ def decode_lines(report: dict, nbest: int = 3, endpoint: bool = False) -> list[s
                        f"{with_spec:.1f} ms with" + _over(ep, n))
         elif forced:
             latency = (f"; no latency after end of speech: {forced} of {n} files ended before "
-                       "the final end-pointer fired (--endpoint-tail-ms MS appends silence)")
+                       f"the final end-pointer fired ({_tail_advice(ep)})")
         else:
             latency = ""
         cuts = f" ({cut} before the end of speech: cut off)" if cut else ""
@@ -84,7 +84,15 @@ def _over(ep, n: int) -> str:
         return ""
     forced = ep.get("latency_forced", 0)
     fired = ", the final end-pointer fired" if forced else ""
-    ended = (f"; {forced} ended before it fired: --endpoint-tail-ms MS appends silence"
-             if forced else "")
+    ended = f"; {forced} ended before it fired: {_tail_advice(ep)}" if forced else ""
     return (f" (over the {k} of {n} with speech{' not cut off' if ep['cut_offs'] else ''}"
             f"{fired}{ended})")
+
+
+def _tail_advice(ep) -> str:
+    """What lets the final end-pointer fire in a file that ends first: a tail of silence, or a
+    longer one than the run gave (a review, 2026-12-07: it advised a tail to a run with one)."""
+    tail = ep.get("tail_ms") or 0
+    if tail:
+        return f"a tail longer than --endpoint-tail-ms {tail:g} would let it fire"
+    return "--endpoint-tail-ms MS appends silence"

@@ -191,9 +191,10 @@ def test_rle_padding_is_counted_per_pe_slice():
 def test_each_pe_stores_its_rows_as_a_real_stream_of_the_format(fmt, n_pes):
     """The per-PE layout is made of real streams: each decodes to its PE's interleaved rows
     (a codebook's too, through its table), and what the cost model charges a PE is its
-    stream less its outer header, the matrix's one header counted once: at 1 PE the
-    matrix's stream. A codebook part keeps its inner index stream's header (its parser needs
-    its widths): until 2026-12-07 it was dropped, 24 bytes a matrix short (audit)."""
+    stream less its headers, the matrix's headers counted once: at 1 PE the matrix's
+    stream. A codebook has two (its own and its index stream's, whose widths the parser
+    needs): until 2026-12-07 the inner one was dropped, 24 bytes a matrix short (audit), and
+    is now counted once, as a plain format's one header is (a review)."""
     from azsim.compress.codebook import fit_codebook
     from azsim.compress.pipeline import (decode_matrix, decode_stream, encode_codebook,
                                          row_slice_streams)
@@ -212,8 +213,9 @@ def test_each_pe_stores_its_rows_as_a_real_stream_of_the_format(fmt, n_pes):
             assert (name, bits) == (enc.format, 4)
             np.testing.assert_array_equal(codes, whole[p::n_pes])
         charged = pe_stream_bytes(Mat(whole, 4, enc.format, stream=enc.stream), n_pes, 4)
+        heads = HEADER_BYTES * (2 if "+" in enc.format else 1)
         assert charged.tolist() == [
-            (0 if part is None else part.nbytes - HEADER_BYTES) + (p == 0) * HEADER_BYTES
+            (0 if part is None else part.nbytes - heads) + (p == 0) * heads
             for p, part in enumerate(parts)]
         if n_pes == 1:   # the matrix's stream, byte for byte
             assert parts[0].stream == enc.stream and int(charged.sum()) == enc.nbytes

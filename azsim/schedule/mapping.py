@@ -104,7 +104,9 @@ def stream_entries(q: np.ndarray, fmt: str, n_pes: int, index_bits: int,
     ``dense``; nonzeros plus EIE padding for ``rle``; for ``golomb`` a zero-run code and a
     value code per nonzero, and on the last column the final run code of each PE's stream
     (its zeros after its last nonzero, to the end of its last row: the streams are
-    row-major), so that a PE owning rows walks its stream's 2 nnz + 1 symbols a pass; the
+    row-major), so that a PE owning rows walks its stream's 2 nnz + 1 symbols in a pass over
+    every column (a pass whose last input is zero skips that column and the code with it, as
+    it skips the column's other entries); the
     nonzeros otherwise (bitmask presence bits and csr/csc pointers are read through the port
     as bytes, not decoded as entries). A ``codebook+`` prefix is ignored. Until 2026-12-06
     golomb counted one entry per nonzero, half its symbols; until 2026-12-07 it left out the
@@ -136,13 +138,16 @@ def stores_per_pe(hw) -> bool:
 @functools.lru_cache(maxsize=64)
 def _slice_bytes(stream: bytes, n_pes: int, pointer_bits: int, index_bits: int) -> tuple:
     parts = row_slice_streams(stream, n_pes, pointer_bits, index_bits)
-    # Each part less its outer header, the one that describes the matrix counted once. A
-    # codebook part keeps its inner index stream's header: it carries the pointer and index
-    # widths its parser needs. Until 2026-12-07 that header was dropped too, 24 bytes a part
-    # below any real layout (audit: at 1 PE a 425-byte stream was charged 401; tiny at 4 bits,
-    # 80 % on eie-64pe, 135,767 bytes for a layout of 148,751).
-    sizes = [0 if part is None else part.nbytes - HEADER_BYTES for part in parts]
-    sizes[0] += HEADER_BYTES
+    # Each part less its headers, and the matrix's headers counted once (on PE 0): one header
+    # describes every part, and a codebook stream's two (its own and its index stream's,
+    # with the pointer and index widths) describe every part's index stream alike, as a plain
+    # format's one header does. Until 2026-12-07 the codebook's inner header was not counted
+    # at all (an audit: at 1 PE a 425-byte stream was charged 401); a first fix that day
+    # charged it in every part, which no plain format's part is (a review).
+    headers = [0 if part is None else HEADER_BYTES * (2 if "+" in part.format else 1)
+               for part in parts]
+    sizes = [0 if part is None else part.nbytes - h for part, h in zip(parts, headers)]
+    sizes[0] += max(headers)
     return tuple(sizes)
 
 

@@ -53,7 +53,7 @@ class LayerInfo:
         pruned or exactly-zero weight needs a third value; ``azsim.compress.quantize.weight_qmax``).
         A codebook's indices stay at its bit-width (see :func:`decoded_bits`)."""
         return decoded_bits(self.weight_bits, self.weight_nnz < self.weight_count,
-                            self.weight_format.startswith("codebook+"))
+                            self.weight_format)
 
     @property
     def weight_dense_bytes(self) -> int:
@@ -62,14 +62,15 @@ class LayerInfo:
         return -(-self.weight_count * self.weight_decoded_bits // 8)
 
 
-def decoded_bits(bits: int, has_zeros: bool, codebook: bool = False) -> int:
+def decoded_bits(bits: int, has_zeros: bool, weight_format: str = "") -> int:
     """Bits a weight takes in a decoded matrix with its zeros filled back in (see
-    :attr:`LayerInfo.weight_decoded_bits`). A ``codebook`` matrix holds b-bit indices whose
+    :attr:`LayerInfo.weight_decoded_bits`). A codebook matrix (``weight_format``
+    ``codebook+...``) holds b-bit indices whose
     index 0 is the zero (``azsim.compress.codebook``): a pruned 1-bit codebook's indices are 0
     and 1, so they stay at 1 bit. Until 2026-12-07 a pruned 1-bit codebook was held at 2 bits
     an index, as the binary grid {-1, +1} is (audit: tiny at 50 % sparsity charged 39,864
     bytes of SRAM weights, the unpruned codebook 20,176)."""
-    return 2 if bits == 1 and has_zeros and not codebook else bits
+    return 2 if bits == 1 and has_zeros and not weight_format.startswith("codebook+") else bits
 
 
 class EventLog:

@@ -173,7 +173,7 @@ def _block_tables(m, hw, index_bits: int, pointer_bits: int):
         pe_bytes = pe_stream_bytes(m, hw.pe_count, index_bits, pointer_bits)
     # the decoded matrix in SRAM holds its zeros: a 1-bit grid matrix with zeros takes 2 bits,
     # a codebook's indices their b bits (index 0 is the zero)
-    bits = decoded_bits(m.bits, int(nnz.sum()) < q.size, m.format.startswith("codebook+"))
+    bits = decoded_bits(m.bits, int(nnz.sum()) < q.size, m.format)
     return tables_from_counts(nnz, stored, pe_rows(q.shape[0], hw.pe_count), hw, bits,
                               pe_bytes, getattr(m, "mac_bits", None) or m.bits,
                               padded=m.format.split("+")[-1] == "rle")

@@ -11,7 +11,7 @@ from .compress.ptq import quantize_model
 from .config.loader import OptionOverride, override_key
 from .cost.energy import action_energies
 from .cost.model import (plan_costs, preload_costs, psum_buffer_bytes, stored_layers,
-                         sram_weight_footprint_bytes, stream_buffer_bytes,
+                         sram_layer_footprint_bytes, stream_buffer_bytes,
                          utterance_costs)
 from .cost.timeline import frame_arrival_s, timeline
 from .decode.beam import ilm_row_bytes, prediction_entries_held
@@ -135,12 +135,13 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
     # the weights as this processor stores them (a stream per PE where each PE decodes its
     # own rows): what SRAM holds, what a resident layer loads and a streaming one fetches
     stored = stored_layers(layers, matrices, hw, cfg.rle_index_bits, cfg.pointer_bits)
-    # over the run when streaming: a pass over the stored weights per invocation, one row per
-    # lookup for the embedding (the executor counts the matrices' own streams per invocation)
+    # over the run when streaming: a pass over the stored weights and the layer's per-row
+    # parameters per invocation, one row per lookup for the embedding (the executor counts
+    # the matrices' own streams per invocation)
     streamed = {info.name: int(sum(r.events.total("weight_bytes", info.name) for r in results))
                 if info.kind == "embedding" else
                 int(sum(r.events.total("invocations", info.name) for r in results))
-                * info.weight_stream_bytes for info in stored}
+                * (info.weight_stream_bytes + info.weight_side_bytes) for info in stored}
     # SRAM kept for activations: the largest layer's writes in a frame, beside the recurrent
     # state every LSTM layer keeps across frames and the decoder's prediction-network entries
     # (left out until 2026-12-06, so a plan could fill with weights the SRAM they need; audit)
@@ -151,8 +152,10 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
         entries * ilm_row_bytes(cfg.decode, qm.joint_out.q.shape[0]) + \
         psum_buffer_bytes(layers, hw)
     residency = plan_residency(stored, streamed, hw.sram_bytes, act_bytes,
-                               lambda info: sram_weight_footprint_bytes(info, hw),
-                               staging_bytes=lambda info: 2 * stream_buffer_bytes(info, hw))
+                               lambda info: sram_layer_footprint_bytes(info, hw),
+                               staging_bytes=lambda info: 2 * stream_buffer_bytes(info, hw),
+                               preload_bytes=lambda info: info.weight_stream_bytes
+                               + info.weight_side_bytes)
     _check_sram_reserve(hw, act_bytes, residency.staging_bytes)
     stride = cfg.encoder.stack_stride or cfg.encoder.stack_frames
     hop_s, window_s = hop_window_s(cfg.frontend)

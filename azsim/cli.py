@@ -414,6 +414,7 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
         codes = sv.load_integer_matrices(weights, cfg.weight_bits)
         bits = cfg.weight_bits
         source = weights
+        side_bytes = None   # bare codes: no layers, so no biases or requantization
     else:
         from .evaluate import calibration_utterances
         from .compress.pipeline import is_prunable
@@ -428,6 +429,8 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
         bits = matrix_bit_widths(cfg, cfg.weight_bits, [n for n in w if is_prunable(n)])
         codes = sv.model_codes(w, bits, cfg.quantizer, grams, compensate, cfg.weight_range)
         source = f"model {cfg.name}"
+        from .compress.sidecar import side_bytes_from_weights
+        side_bytes = side_bytes_from_weights(w)
     skipped = {}
     if weight_format == "all" and any(sv.bits_of(bits, n) == 1 and np.count_nonzero(q == 0)
                                       for n, (q, _) in codes.items()):
@@ -465,6 +468,10 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
             "prune_saliency": None if weights is not None else cfg.prune_saliency,
             "formats": [r.to_dict() for r in results],
             "formats_skipped": skipped,
+            # the layers' per-row biases and requantization multipliers and shifts, the same
+            # in every format (azsim.compress.sidecar), which azsim run stores and fetches
+            # beside the weights; None for bare codes
+            "weight_side_bytes": side_bytes,
             # the data gptq's rounding and obs pruning saw: eval's, not run's (an audit found
             # run on WAV files, calibrated on its shipped WAVs, encoding other codes)
             "calibration": CALIBRATION_NOTE if weights is None and needs_data else None}
@@ -486,6 +493,10 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
                        f"{'exact' if r['roundtrip_exact'] else 'MISMATCH':>12}")
         for name, why in skipped.items():
             click.echo(f"  {name:<10}{'-':>14}  (not encoded: {why})")
+        if side_bytes:
+            click.echo(f"  + {side_bytes:,} bytes of per-row biases, requantization "
+                       "multipliers and shifts in every format (azsim run stores and fetches "
+                       "them beside the weights)")
         if data["calibration"]:
             click.echo(f"  calibrated on {data['calibration']}")
     if json_dest is not None:

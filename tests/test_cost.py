@@ -24,6 +24,14 @@ def _run(*overrides, **kw):
     return azsim.simulate(overrides=list(overrides), cache=_CACHE, **kw).to_dict()
 
 
+def _full_fit(base) -> int:
+    """The least SRAM holding tiny whole at the default settings: its weights, their per-row
+    parameters and the activation reserve (159,080 bytes before the parameters were counted,
+    2026-12-07; the tests below keep their offsets from it)."""
+    tr = base["traffic"]
+    return tr["sram_weight_bytes"] + tr["sram_weight_side_bytes"] + tr["sram_activation_bytes"]
+
+
 def _cycles(report):
     return np.array([r["cycles"] for r in report["layers"]])
 
@@ -133,11 +141,11 @@ def test_a_supply_voltage_scales_on_chip_energy_as_v_squared_and_static_power_as
         pytest.approx(base["energy"]["total_uj"], rel=1e-12)
 
 
-def test_a_streamed_layer_waiting_on_a_slow_decoder_is_decoder_bound():
+def test_a_streamed_layer_waiting_on_a_slow_decoder_is_decoder_bound(base):
     """Every stall of a streamed layer was booked to the DRAM: with the decoder on the
     DRAM->SRAM path at 4 symbols a cycle (3.9 k cycles a tile against the channel's 1 k) the
     encoder layers said 'dram'."""
-    small_sram = "hw.sram_bytes=65536"         # tiny's encoder streams
+    small_sram = f"hw.sram_bytes={_full_fit(base) - 93_544}"   # tiny's encoder streams
     channel = _run(small_sram)
     slow = _run(small_sram, "hw.decoder_symbols_per_cycle=4")
     for a, b in zip(channel["layers"], slow["layers"]):
@@ -152,12 +160,12 @@ def test_a_streamed_layer_waiting_on_a_slow_decoder_is_decoder_bound():
         assert b["cycles"] > a["cycles"]
 
 
-def test_dram_latency_stays_the_drams_behind_a_slightly_slower_decoder():
+def test_dram_latency_stays_the_drams_behind_a_slightly_slower_decoder(base):
     """The stall is split by what it would be with an infinitely fast decoder: until
     2026-12-06 a decoder a little slower per tile than the channel took the whole stall,
     the DRAM latency of every frame's first tile included, and one symbol a cycle either way
     moved it all between 'decoder' and 'dram' (a cost audit)."""
-    slow_dram = ("hw.sram_bytes=65536", "hw.dram_latency_ns=100000")
+    slow_dram = (f"hw.sram_bytes={_full_fit(base) - 93_544}", "hw.dram_latency_ns=100000")
     fast_dec = _run(*slow_dram, "hw.decoder_symbols_per_cycle=1000")
     # the channel's pace per 1 KiB-ish tile against a decoder just slower than it
     per_tile = {r["name"]: r for r in fast_dec["layers"] if not r["resident"]
@@ -243,7 +251,10 @@ def test_dram_bytes_are_the_encoded_stream_bytes_fetched(path):
             assert per_pass > row["weight_stream_bytes"], row["name"]
         else:
             assert per_pass == row["weight_stream_bytes"], row["name"]
-        expected = per_pass * (1 if row["resident"] else row["invocations"])
+        # with the layer's per-row parameters, fetched beside its weights on every pass
+        assert row["weight_side_bytes"] > 0, row["name"]
+        expected = (per_pass + row["weight_side_bytes"]) * \
+            (1 if row["resident"] else row["invocations"])
         assert row["dram_read_bytes"] == expected, row["name"]
     assert d["traffic"]["dram_read_bytes"] == sum(r["dram_read_bytes"] for r in d["layers"])
 
@@ -253,7 +264,8 @@ def test_model_that_fits_reads_weights_from_dram_once():
     the shipped audio: every layer is resident and read from DRAM once, at load."""
     d = azsim.simulate(model="small", cache=_CACHE).to_dict()
     assert all(r["resident"] for r in d["layers"])
-    assert d["traffic"]["dram_read_bytes"] == d["model"]["weight_stream_bytes"]
+    assert d["traffic"]["dram_read_bytes"] == d["model"]["weight_stream_bytes"] + \
+        d["model"]["weight_side_bytes"]
     assert d["latency"]["dram_stall_cycles"] == 0
 
 
@@ -265,7 +277,8 @@ def test_a_model_that_fits_is_preloaded_whole_and_a_cheap_lookup_streams_when_it
     embed = next(r for r in base["layers"] if r["kind"] == "embedding")
     assert all(r["resident"] for r in base["layers"])
     assert embed["invocations"] == 4 and embed["dram_read_bytes"] == embed["weight_stream_bytes"]
-    assert base["traffic"]["dram_read_bytes"] == base["model"]["weight_stream_bytes"]
+    assert base["traffic"]["dram_read_bytes"] == base["model"]["weight_stream_bytes"] + \
+        base["model"]["weight_side_bytes"]
     assert base["latency"]["dram_stall_cycles"] == 0
     tight = _run(*STREAMING)
     embed = next(r for r in tight["layers"] if r["kind"] == "embedding")
@@ -498,12 +511,13 @@ def test_the_double_buffer_holds_what_the_streaming_layers_stage():
     assert r.resident == {"row"} and r.staging_bytes == 20
 
 
-def test_tiny_keeps_its_layers_when_only_embedding_rows_stream():
-    """At 159,079 bytes of SRAM tiny fits but for its table, which streams 16-byte rows: it
-    read 9,899,384 DRAM bytes, 62 times the 158,208 of a few bytes more, because two 16 KiB
-    tiles were reserved and a matrix layer streamed instead (audit). Now two rows are kept."""
-    run = _run("hw.sram_bytes=159079")
-    resident = _run("hw.sram_bytes=170000")
+def test_tiny_keeps_its_layers_when_only_embedding_rows_stream(base):
+    """At 159,079 bytes of SRAM (one byte short of the whole) tiny fits but for its table,
+    which streams 16-byte rows: it read 9,899,384 DRAM bytes, 62 times the 158,208 of a few
+    bytes more, because two 16 KiB tiles were reserved and a matrix layer streamed instead
+    (audit). Now two rows are kept."""
+    run = _run(f"hw.sram_bytes={_full_fit(base) - 1}")
+    resident = _run(f"hw.sram_bytes={_full_fit(base) + 10_920}")
     embed = next(r for r in run["layers"] if r["name"] == "pred.embed")
     assert not embed["resident"]
     assert all(r["resident"] for r in run["layers"] if r["name"] != "pred.embed")
@@ -511,21 +525,23 @@ def test_tiny_keeps_its_layers_when_only_embedding_rows_stream():
     assert run["traffic"]["dram_read_bytes"] <= resident["traffic"]["dram_read_bytes"]
 
 
-def test_a_layer_whose_tiles_arrived_ahead_is_not_dram_bound():
+def test_a_layer_whose_tiles_arrived_ahead_is_not_dram_bound(base):
     """At 157,000 bytes of SRAM tiny streams its joint layers, whose tiles arrive while the
     encoder computes: at 12.8 GB/s joint.out's cycles are those at 1,000 GB/s, so DRAM does
     not bound it. It was labelled DRAM-bound by its whole transfer time (cost audit); the
     bound now counts the channel's time on the layer's tiles within its own span. A layer
     that does wait for its tiles (enc.1 at 120,000 bytes) is still DRAM-bound."""
-    slow = _run("hw.sram_bytes=157000", "hw.dram_bandwidth_gb_per_s=12.8")
-    fast = _run("hw.sram_bytes=157000", "hw.dram_bandwidth_gb_per_s=1000")
+    sram = f"hw.sram_bytes={_full_fit(base) - 2_080}"   # 157,000 before 2026-12-07
+    slow = _run(sram, "hw.dram_bandwidth_gb_per_s=12.8")
+    fast = _run(sram, "hw.dram_bandwidth_gb_per_s=1000")
     joint = {r["name"]: r for r in slow["layers"]}["joint.out"]
     assert not joint["resident"]
     assert joint["cycles"] == pytest.approx(
         {r["name"]: r for r in fast["layers"]}["joint.out"]["cycles"], rel=1e-3)
     assert joint["bound_resource"] == max(joint["cycles_by_resource"],
                                           key=joint["cycles_by_resource"].get) != "dram"
-    enc1 = {r["name"]: r for r in _run("hw.sram_bytes=120000")["layers"]}["enc.1.lstm"]
+    enc1 = {r["name"]: r for r in _run(f"hw.sram_bytes={_full_fit(base) - 39_080}")["layers"]
+            }["enc.1.lstm"]
     assert enc1["bound_resource"] == "dram" and enc1["cycles_by_resource"]["dram"] > 0
 
 
@@ -650,7 +666,7 @@ def test_the_recurrent_state_keeps_its_sram(base):
     bytes counted the model resident with no room for its state (audit)."""
     reserve = base["traffic"]["sram_activation_bytes"]
     assert reserve == 256 + 3 * (2 * 64 + 64) + 4 * 64
-    weights = base["traffic"]["sram_weight_bytes"]
+    weights = base["traffic"]["sram_weight_bytes"] + base["traffic"]["sram_weight_side_bytes"]
     fits = _run(f"hw.sram_bytes={weights + reserve}")
     assert all(r["resident"] for r in fits["layers"])
     short = _run(f"hw.sram_bytes={weights + reserve - 1}", "hw.stream_tile_bytes=64")
@@ -742,15 +758,17 @@ def test_an_sram_too_small_for_what_the_model_keeps_is_a_one_line_error(cli):
     assert "hw.sram_bytes = 256 cannot hold" in err and "give at least 1,344" in err
 
 
-def test_streamed_embedding_lookups_each_wait_the_dram_latency():
+def test_streamed_embedding_lookups_each_wait_the_dram_latency(base):
     """With only the embedding streaming, every lookup's row is fetched when its token is
     known: the layer's DRAM stall is at least the latency per lookup (it was prefetched at
     the frame's start and hid it; DRAM audit). Tiny streams its table just below the size
     that holds the whole model."""
     latency_cycles = 10_000 * 1e-9 * 800e6     # 10 us at 800 MHz
-    run = _run("hw.sram_bytes=159000", "hw.stream_tile_bytes=64", "hw.dram_latency_ns=10000")
+    run = _run(f"hw.sram_bytes={_full_fit(base) - 80}", "hw.stream_tile_bytes=64",
+               "hw.dram_latency_ns=10000")
     embed = next(r for r in run["layers"] if r["name"] == "pred.embed")
     assert not embed["resident"] and embed["invocations"] > 0
+    assert all(r["resident"] for r in run["layers"] if r is not embed)
     assert embed["cycles_by_resource"]["dram"] >= embed["invocations"] * latency_cycles - 1e-6
 
 

@@ -285,14 +285,15 @@ def test_more_sram_never_adds_dram_bytes(model, hw, extra):
 def test_more_sram_can_trade_a_few_cycles_for_dram_bytes():
     """The residency knapsack minimizes DRAM bytes, not cycles: with more SRAM it may keep a
     plan that reads 35 % fewer DRAM bytes (a third less energy) but hides its tiles less
-    well, 0.6 % more cycles. A DRAM audit (2026-12-06) found 32 such pairs in about 3,400
+    well, 0.8 % more cycles. A DRAM audit (2026-12-06) found 32 such pairs in about 3,400
     random ones, all with the decoder on the SRAM->PE path, at most +0.64 %; the README
-    had said more SRAM never adds cycles."""
+    had said more SRAM never adds cycles. (The pair was 665,263 against 872,608 bytes until
+    the per-row parameters took their SRAM, 2026-12-07: found again by a scan of 90 sizes.)"""
     fixed = ["hw.stream_tile_bytes=16384", "hw.dram_bandwidth_gb_per_s=6.685",
              "hw.dram_latency_ns=0", "hw.decoder_location=sram_to_pe",
              "hw.decoder_symbols_per_cycle=8", "hw.sram_bytes_per_cycle=64"]
     less, more = (azsim.simulate(model="small", overrides=fixed + [f"hw.sram_bytes={s}"])
-                  for s in (665263, 872608))
+                  for s in (659550, 882022))
     assert more["traffic"]["dram_read_bytes"] < 0.7 * less["traffic"]["dram_read_bytes"]
     assert more["energy"]["total_uj"] < 0.7 * less["energy"]["total_uj"]
     assert less["latency"]["cycles"] < more["latency"]["cycles"] \

@@ -32,6 +32,11 @@ stall, attributed to the DRAM, or to the decoder in the frames where the decoder
 of the two (until 2026-12-06 every stall was booked to the DRAM, so a layer waiting on a slow
 decoder reported itself DRAM-bound).
 
+**Per-row parameters** (``weight_side_bytes``: each output row's bias and requantization
+multipliers and shifts, :mod:`azsim.compress.sidecar`) travel with the layer's weights: held in
+SRAM beside them when resident, fetched from DRAM and staged with them when streamed, and read
+through the port on every invocation (at the port's rate, not in the PE banks' schedule).
+
 **Energy** is counts x energy per action (:mod:`azsim.cost.energy`), per component:
 
 * ``mac``: MACs issued at full energy -- every dense MAC with no zero handling; the effectual
@@ -61,7 +66,7 @@ from .systolic import fed_gemm_cycles, gemm_cycles, row_col_folds
 
 __all__ = ["CostPlan", "LayerCost", "UtteranceCost", "plan_costs", "utterance_costs",
            "stored_layers", "preload_costs", "elementwise_ops_per_invocation",
-           "sram_weight_footprint_bytes", "ATTRIBUTION", "COMPONENTS", "BOUND_CLASS",
+           "sram_weight_footprint_bytes", "sram_layer_footprint_bytes", "ATTRIBUTION", "COMPONENTS", "BOUND_CLASS",
            "psum_buffer_bytes"]
 
 ATTRIBUTION = ("compute", "sram", "decoder", "nonlinear", "dram")
@@ -83,13 +88,21 @@ def sram_weight_footprint_bytes(info, hw) -> int:
     return info.weight_dense_bytes
 
 
+def sram_layer_footprint_bytes(info, hw) -> int:
+    """SRAM a resident layer occupies with its per-row parameters (biases, requantization
+    multipliers and shifts: ``info.weight_side_bytes``, azsim.compress.sidecar), which stay
+    packed whatever the decoder does to the weights."""
+    return sram_weight_footprint_bytes(info, hw) + info.weight_side_bytes
+
+
 def stream_buffer_bytes(info, hw) -> int:
     """One of the two SRAM buffers a layer needs to stream: what it stages at once, a tile
-    (``hw.stream_tile_bytes``), or its whole SRAM-side size when that is less; for an
-    embedding one row (a lookup fetches its row, ``n_in`` bytes as the executor counts it)."""
+    (``hw.stream_tile_bytes``), or its whole SRAM-side size (per-row parameters included)
+    when that is less; for an embedding one row (a lookup fetches its row, ``n_in`` bytes as
+    the executor counts it)."""
     if info.kind == "embedding":
         return info.n_in
-    return min(hw.stream_tile_bytes, sram_weight_footprint_bytes(info, hw))
+    return min(hw.stream_tile_bytes, sram_layer_footprint_bytes(info, hw))
 
 
 def elementwise_ops_per_invocation(info) -> int:
@@ -292,11 +305,13 @@ def _layer_arrays(k: int, info, log, plan) -> dict:
     resident = info.name in plan.residency.resident
     in_sram = hw.decoder_location == "sram_to_pe"
     # what the layer's weights fetch from DRAM per frame when they stream: a pass over the
-    # weights as stored (the executor counts the matrix's own stream per invocation), one
-    # row per lookup for an embedding
+    # weights as stored (the executor counts the matrix's own stream per invocation) with
+    # the layer's per-row parameters (until 2026-12-07 in no count: docs/plans/
+    # side-parameters.md), one row per lookup for an embedding
     stored = plan.weight_stored_bytes(info)
+    side = float(info.weight_side_bytes)
     stream_bytes = c[:, FIELD["weight_bytes"]] if info.kind == "embedding" \
-        else inv * float(stored)
+        else inv * (float(stored) + side)
     cnt = {key: _zeros(n) for key in COUNTS}
     cnt["macs_dense"] = c[:, FIELD["macs_dense"]]
     cnt["sram_act_read_bytes"] = c[:, FIELD["act_read_bytes"]]
@@ -335,9 +350,12 @@ def _layer_arrays(k: int, info, log, plan) -> dict:
             cnt["macs_gated"] = cnt["macs_dense"] - cnt["macs_full"]
         else:
             cnt["macs_full"] = acc["issued"]
-        cnt["sram_weight_read_bytes"] = acc["wbytes"]
-        sram_side = stored if in_sram else info.weight_dense_bytes
-        stage = _zeros(n) if resident else inv * float(sram_side)
+        # every invocation reads the layer's per-row parameters beside its weights (each
+        # output row's bias and requantization; charged at the port, not in the PE banks'
+        # schedule: a row's 5-14 bytes beside its weights' walk)
+        cnt["sram_weight_read_bytes"] = acc["wbytes"] + inv * side
+        held = stored if in_sram else info.weight_dense_bytes
+        stage = _zeros(n) if resident else inv * (float(held) + side)
         cnt["sram_weight_write_bytes"] = stage
         stream_symbols = _zeros(n) if (resident or in_sram) else c[:, FIELD["decode_symbols"]]
         cnt["decoded_symbols"] = acc["decoded"] + stream_symbols
@@ -456,8 +474,8 @@ def preload_costs(layers, plan) -> dict:
     out = {}
     for info in layers:
         res = info.name in plan.residency.resident
-        dram = info.weight_stream_bytes if res else 0
-        sram = sram_weight_footprint_bytes(info, hw) if res else 0
+        dram = info.weight_stream_bytes + info.weight_side_bytes if res else 0
+        sram = sram_layer_footprint_bytes(info, hw) if res else 0
         symbols = info.weight_symbols if (res and hw.decoder_location == "dram_to_sram"
                                           and info.kind != "embedding") else 0
         out[info.name] = {"dram_read_bytes": dram, "sram_write_bytes": sram,

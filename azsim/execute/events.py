@@ -40,6 +40,9 @@ class LayerInfo:
     weight_format: str = "dense"
     mac_bits: int | None = None   # the width of the values the MACs multiply (None: weight_bits;
     #                               8 for a codebook's shared values, QMatrix.mac_bits)
+    # bytes of the layer's per-row biases and requantization multipliers and shifts, stored
+    # and fetched beside its weights (azsim.compress.sidecar); 0 for a layer without them
+    weight_side_bytes: int = 0
 
     @property
     def mac_weight_bits(self) -> int:

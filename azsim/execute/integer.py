@@ -14,6 +14,7 @@ import numpy as np
 from .. import kernels as K
 from ..compress.ptq import QLSTM, QMatrix, QuantizedRNNT
 from ..compress.quantize import quantize_activations
+from ..compress.sidecar import side_section_bytes
 from ..model.float_ref import encoder_input, reduce_time, stacked_count
 from ..model.vocab import BLANK
 from .events import EventLog, LayerInfo
@@ -21,21 +22,24 @@ from .events import EventLog, LayerInfo
 _I32_MIN, _I32_MAX = -(2 ** 31), 2 ** 31 - 1
 
 
-def _info(m: QMatrix, kind: str, name: str | None = None) -> LayerInfo:
+def _info(m: QMatrix, kind: str, name: str | None = None, side: dict | None = None
+          ) -> LayerInfo:
     o, i = m.q.shape
-    return LayerInfo(name or m.name, kind, o, i, m.size, m.nnz, m.bits, m.stream_bytes, m.symbols,
-                     m.format, m.mac_bits)
+    name = name or m.name
+    return LayerInfo(name, kind, o, i, m.size, m.nnz, m.bits, m.stream_bytes, m.symbols,
+                     m.format, m.mac_bits, (side or {}).get(name, 0))
 
 
-def _lstm_info(layer: QLSTM) -> list[LayerInfo]:
+def _lstm_info(layer: QLSTM, side: dict) -> list[LayerInfo]:
     """An LSTM's input and recurrent gate matrices run as one fused layer; the projection apart."""
     wx, wr = layer.w_x, layer.w_r
-    infos = [LayerInfo(f"{layer.name}.lstm", "lstm", wx.q.shape[0], wx.q.shape[1] + wr.q.shape[1],
+    name = f"{layer.name}.lstm"
+    infos = [LayerInfo(name, "lstm", wx.q.shape[0], wx.q.shape[1] + wr.q.shape[1],
                        wx.size + wr.size, wx.nnz + wr.nnz, wx.bits,
                        wx.stream_bytes + wr.stream_bytes, wx.symbols + wr.symbols, wx.format,
-                       wx.mac_bits)]
+                       wx.mac_bits, side.get(name, 0))]
     if layer.has_projection:
-        infos.append(_info(layer.w_p, "projection", f"{layer.name}.proj"))
+        infos.append(_info(layer.w_p, "projection", f"{layer.name}.proj", side))
     return infos
 
 
@@ -55,16 +59,20 @@ def recurrent_state_bytes(qm: QuantizedRNNT, prediction_entries: int = 1) -> int
 
 
 def layer_infos(qm: QuantizedRNNT) -> list[LayerInfo]:
+    """The layers as the cost model sees them; ``weight_side_bytes`` the length of each
+    layer's packed per-row parameters (azsim.compress.sidecar)."""
+    side = side_section_bytes(qm)
     infos = []
     for layer in qm.enc + getattr(qm, "cheap_enc", ()):   # issue #7: branching encoder
-        infos += _lstm_info(layer)
+        infos += _lstm_info(layer, side)
     if getattr(qm, "arbiter", None) is not None:
         infos.append(_info(qm.arbiter, "linear"))
     infos.append(_info(qm.embed, "embedding"))
     for layer in qm.pred:
-        infos += _lstm_info(layer)
-    infos += [_info(qm.joint_enc, "linear", "joint.enc"), _info(qm.joint_pred, "linear", "joint.pred"),
-              _info(qm.joint_out, "joint_out", "joint.out")]
+        infos += _lstm_info(layer, side)
+    infos += [_info(qm.joint_enc, "linear", "joint.enc", side),
+              _info(qm.joint_pred, "linear", "joint.pred", side),
+              _info(qm.joint_out, "joint_out", "joint.out", side)]
     return infos
 
 

@@ -51,6 +51,7 @@ def branch_section(data: dict, baseline: dict, *, cfg, qm, results, base_results
                   "weight_count": sum(r["weight_count"] for r in cheap_rows),
                   "weight_nnz": sum(r["weight_nnz"] for r in cheap_rows),
                   "weight_stream_bytes": sum(r["weight_stream_bytes"] for r in cheap_rows),
+                  "weight_side_bytes": sum(r["weight_side_bytes"] for r in cheap_rows),
                   "resident": all(r["resident"] for r in cheap_rows)},
         **shares,
         "encoder": enc, "encoder_no_branching": base_enc,

@@ -118,6 +118,13 @@ def _stored(m: dict, hw: dict) -> str:
     return f", {_bytes(stored)} as {hw['pe_count']} PE streams"
 
 
+def _side(m: dict) -> str:
+    """' + X kB per-row parameters' (biases, requantization multipliers and shifts stored and
+    fetched beside the weights); '' for records made before they were counted."""
+    side = m.get("weight_side_bytes")
+    return f" + {_bytes(side)} per-row parameters" if side else ""
+
+
 def render_text(report: dict, top_layers: int = 5, endpoint: bool = False) -> str:
     """The terminal report; ``endpoint``: show the end-pointers' line (the run set them)."""
     m, hw, a, lat, tr, en, cp = (report[k] for k in ("model", "hardware", "audio", "latency",
@@ -130,7 +137,7 @@ def render_text(report: dict, top_layers: int = 5, endpoint: bool = False) -> st
         f"{quantizer_suffix(m.get('quantizer', 'uniform'), m.get('weight_range', 'max'))} weights"
         f"{layer_bits_suffix(m.get('layer_bits'))}"
         f"{mean_bits_suffix(m)}, "
-        f"{_zeros(m)}{_bytes(m['weight_stream_bytes'])} encoded{_stored(m, hw)}) on "
+        f"{_zeros(m)}{_bytes(m['weight_stream_bytes'])} encoded{_stored(m, hw)}{_side(m)}) on "
         f"{hw['name']} ({hw['clock_mhz']:g} MHz, {hw['macs_per_cycle']} MACs/cycle, "
         f"{_capacity(hw['sram_bytes'])} SRAM, zero handling: {hw['zero_handling']})",
         f"audio: {a['utterances']} utterance{'' if a['utterances'] == 1 else 's'}, {a['seconds']:.2f} s, {a['frames']} frames of "

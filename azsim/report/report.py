@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import to_dict
+from ..compress.sidecar import ACTIVATION_TABLE_BYTES
 from ..config.schema import layer_bit_overrides
 from ..cost.model import ATTRIBUTION, BOUND_CLASS, COMPONENTS
 from ..execute.events import FIELD
@@ -170,6 +171,10 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
             # as this processor stores them: a stream per PE where each PE decodes its rows
             "weight_stored_bytes": (stored_bytes or {}).get(info.name,
                                                             info.weight_stream_bytes),
+            # its per-row biases and requantization multipliers and shifts, held and fetched
+            # beside the weights (azsim.compress.sidecar; counted in the traffic and SRAM
+            # figures since 2026-12-07)
+            "weight_side_bytes": info.weight_side_bytes,
             "weight_format": info.weight_format, "weight_symbols": info.weight_symbols,
             "sparsity": 1.0 - info.weight_nnz / info.weight_count if info.weight_count else 0.0,
             "resident": info.name in residency.resident,
@@ -275,6 +280,7 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
         if ref is not None:
             row["wer"] = error_rate([ref], [text])
         utt_rows.append(row)
+    resident_side = sum(row["weight_side_bytes"] for row in layer_rows if row["resident"])
     data = {
         "azsim_version": version,
         "model": {"name": cfg.name, "params": params, "weight_bits": cfg.weight_bits,
@@ -298,6 +304,11 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
                   "weight_stored_bytes": qm.weight_stream_bytes + sum(
                       row["weight_stored_bytes"] - row["weight_stream_bytes"]
                       for row in layer_rows),
+                  # the layers' per-row parameters beside those streams (stored and fetched
+                  # with them: azsim.compress.sidecar), and the sigmoid/tanh tables, the same
+                  # for every model, taken to be a ROM in the nonlinear unit (in no count)
+                  "weight_side_bytes": sum(row["weight_side_bytes"] for row in layer_rows),
+                  "activation_table_bytes": ACTIVATION_TABLE_BYTES,
                   "config": to_dict(cfg)},
         # The config, plus the derived peak (issue #2 key; the config no longer sets it).
         "hardware": {**to_dict(hw), "macs_per_cycle": hw.macs_per_cycle},
@@ -320,7 +331,10 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
                     "sram_read_bytes": sum(r["sram_read_bytes"] for r in layer_rows),
                     "sram_write_bytes": sum(r["sram_write_bytes"] for r in layer_rows),
                     "weight_preload_bytes": sum(p["dram_read_bytes"] for p in preload.values()),
-                    "sram_weight_bytes": residency.resident_bytes,   # SRAM held by weights
+                    # SRAM held by the resident layers' weights, and by their per-row
+                    # parameters beside them
+                    "sram_weight_bytes": residency.resident_bytes - resident_side,
+                    "sram_weight_side_bytes": resident_side,
                     # reserved for the largest layer's activations in a frame and the
                     # recurrent state (c, r of every LSTM layer; the prediction network's
                     # per beam hypothesis), and for the streaming double buffer

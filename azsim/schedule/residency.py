@@ -89,9 +89,12 @@ class Residency:
 
 def plan_residency(layers, streamed_bytes: dict[str, int], sram_bytes: int,
                    activation_bytes: int, footprint,
-                   staging_bytes: int | Callable = 0) -> Residency:
+                   staging_bytes: int | Callable = 0,
+                   preload_bytes: Callable = lambda info: info.weight_stream_bytes
+                   ) -> Residency:
     """``footprint(info)`` is the SRAM a resident layer takes (stream or decoded matrix),
-    ``info.weight_stream_bytes`` what it reads from DRAM once when resident, and
+    ``preload_bytes(info)`` what it reads from DRAM once when resident (its stream, and
+    the per-row parameters beside it where the caller counts them), and
     ``streamed_bytes[name]`` what it reads from DRAM over the run when it streams;
     ``staging_bytes`` the double buffer a streaming layer needs (a number for every layer, or
     ``staging_bytes(info)``), reserved only if a layer that streams fetches anything: the
@@ -106,7 +109,7 @@ def plan_residency(layers, streamed_bytes: dict[str, int], sram_bytes: int,
         return streamed_bytes.get(info.name, 0)
 
     def saving(info) -> int:
-        return fetched(info) - info.weight_stream_bytes
+        return fetched(info) - preload_bytes(info)
 
     def need(info) -> int:
         return staging_bytes(info) if callable(staging_bytes) else staging_bytes
@@ -116,7 +119,7 @@ def plan_residency(layers, streamed_bytes: dict[str, int], sram_bytes: int,
                     if info.name not in resident and fetched(info) > 0), default=0)
 
     def dram_bytes(resident) -> int:
-        return sum(info.weight_stream_bytes if info.name in resident else fetched(info)
+        return sum(preload_bytes(info) if info.name in resident else fetched(info)
                    for info in layers)
 
     budget = max(sram_bytes - activation_bytes, 0)

@@ -74,6 +74,10 @@ OPTIONAL_METRICS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # the weights as the processor stores them (a stream per PE when each PE decodes its
     # rows; records since 2026-12-06's per-PE layout)
     ("weight_stored_bytes", ("model", "weight_stored_bytes")),
+    # the per-row biases and requantization parameters beside the weights, and the SRAM the
+    # resident ones hold (records since 2026-12-07, which count them in every traffic figure)
+    ("weight_side_bytes", ("model", "weight_side_bytes")),
+    ("sram_weight_side_bytes", ("traffic", "sram_weight_side_bytes")),
     ("last_frame_latency_ms", ("latency", "last_frame_ms")),   # records since 2026-12-04
     ("last_frame_latency_max_ms", ("latency", "last_frame_ms_max")),
     ("dram_stall_cycles", ("latency", "dram_stall_cycles")),

@@ -13,6 +13,8 @@ import azsim
 
 ROWS = [
     ("weights, MB", lambda d: d["model"]["compressed_bytes"] / 1e6),
+    # biases and requantization multipliers and shifts, beside the weights in every count
+    ("per-row parameters, MB", lambda d: d["model"]["weight_side_bytes"] / 1e6),
     ("latency, cycles (M)", lambda d: d["latency"]["cycles"] / 1e6),
     ("real-time factor", lambda d: d["latency"]["rtf"]),
     ("per-frame p50, ms", lambda d: d["latency"]["per_frame_ms_p50"]),

@@ -512,10 +512,10 @@ def test_the_double_buffer_holds_what_the_streaming_layers_stage():
 
 
 def test_tiny_keeps_its_layers_when_only_embedding_rows_stream(base):
-    """At 159,079 bytes of SRAM (one byte short of the whole) tiny fits but for its table,
-    which streams 16-byte rows: it read 9,899,384 DRAM bytes, 62 times the 158,208 of a few
-    bytes more, because two 16 KiB tiles were reserved and a matrix layer streamed instead
-    (audit). Now two rows are kept."""
+    """One byte short of the whole (159,079 bytes before the per-row parameters were
+    counted; 171,003 since) tiny fits but for its table, which streams 16-byte rows: it read
+    9,899,384 DRAM bytes, 62 times the 158,208 of a few bytes more, because two 16 KiB tiles
+    were reserved and a matrix layer streamed instead (audit). Now two rows are kept."""
     run = _run(f"hw.sram_bytes={_full_fit(base) - 1}")
     resident = _run(f"hw.sram_bytes={_full_fit(base) + 10_920}")
     embed = next(r for r in run["layers"] if r["name"] == "pred.embed")

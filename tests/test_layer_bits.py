@@ -131,8 +131,8 @@ def test_a_layer_costs_what_it_costs_in_a_model_of_its_width(reports):
         if name == "pred.embed":
             continue
         ref = by["8" if name in AT_8 else "4"][name]
-        for key in ("weight_bits", "mac_weight_bits", "weight_stream_bytes", "cycles",
-                    "macs_issued", "sram_read_bytes"):
+        for key in ("weight_bits", "mac_weight_bits", "weight_stream_bytes", "weight_side_bytes",
+                    "cycles", "macs_issued", "sram_read_bytes"):
             assert row[key] == ref[key], (name, key, row[key], ref[key])
         assert row["energy_breakdown_uj"]["mac"] == pytest.approx(
             ref["energy_breakdown_uj"]["mac"], rel=1e-12)

@@ -70,16 +70,54 @@ def test_sections_round_trip_and_are_the_arrays_the_kernels_use(tiny):
             np.testing.assert_array_equal(m0, m1)
             np.testing.assert_array_equal(s0, s1)
         assert back.scalars == tuple((int(m), int(k)) for m, k in s.scalars)
-    lstm = qm.enc[0]
-    back = unpack_side(pack_side(layer_side_sections(qm)["enc.0.lstm"][1]), "lstm",
-                       lstm.bias_q.size)
-    np.testing.assert_array_equal(back.pairs[1][0], lstm.mult_r)
-    assert back.scalars == ((lstm.h_mult, lstm.h_shift),)
+
+
+def _kernel_arrays(qm) -> dict:
+    """Layer name -> (bias, [(mult, shift), ...], [scalar pairs]) as the integer executor
+    passes them to the kernels (azsim/execute/integer.py), written out independently of
+    sidecar's own wiring."""
+    out = {}
+    for layer in qm.enc + qm.pred:
+        out[f"{layer.name}.lstm"] = (layer.bias_q, [(layer.mult_x, layer.shift_x),
+                                                    (layer.mult_r, layer.shift_r)],
+                                     [(layer.h_mult, layer.h_shift)])
+        if layer.has_projection:
+            out[f"{layer.name}.proj"] = (None, [(layer.p_mult, layer.p_shift)], [])
+    out["joint.enc"] = (qm.joint_b, [(qm.je_mult, qm.je_shift)], [])
+    out["joint.pred"] = (None, [(qm.jp_mult, qm.jp_shift)], [])
+    out["joint.out"] = (qm.out_b, [(qm.out_mult, qm.out_shift)], [])
+    return out
+
+
+@pytest.mark.parametrize("overrides", [(), ("model.encoder.projection=32",)])
+def test_each_unpacked_section_holds_the_arrays_the_kernels_are_called_with(overrides):
+    """Field by field: a section wired to a neighbour's arrays (joint.pred given joint.enc's
+    multipliers, an LSTM's bias slot given its mult_x) round-trips as well as the right one,
+    so the round trip alone cannot catch it (a review, 2026-12-07)."""
+    _, qm = _qm("tiny", *overrides)
+    want = _kernel_arrays(qm)
+    sections = layer_side_sections(qm)
+    assert sections.keys() == want.keys()
+    assert any(name.endswith(".proj") for name in want) == bool(overrides)
+    for name, (kind, s) in sections.items():
+        back = unpack_side(pack_side(s), kind, s.rows)
+        bias, pairs, scalars = want[name]
+        if bias is None:
+            assert back.bias is None, name
+        else:
+            np.testing.assert_array_equal(back.bias, bias, err_msg=name)
+        assert len(back.pairs) == len(pairs), name
+        for (m, k), (m_want, k_want) in zip(back.pairs, pairs):
+            np.testing.assert_array_equal(m, m_want, err_msg=name)
+            np.testing.assert_array_equal(k, k_want, err_msg=name)
+        assert back.scalars == tuple((int(m), int(k)) for m, k in scalars), name
 
 
 @pytest.mark.parametrize("section, what", [
     (SideSection(2, None, ((np.array([2 ** 31, 1]), np.array([3, 3])),)), r"mult0\[0\] = 2147483648"),
     (SideSection(2, None, ((np.array([1, 1]), np.array([3, 256])),)), r"shift0\[1\] = 256"),
+    (SideSection(2, None, ((np.array([1, 1]), np.array([63, 3])),)), r"shift0\[0\] = 63"),
+    (SideSection(2, None, ((np.array([1, 1]), np.array([3, 0])),)), r"shift0\[1\] = 0 lies"),
     (SideSection(2, None, ((np.array([-1, 1]), np.array([3, 3])),)), r"mult0\[0\] = -1"),
     (SideSection(2, np.array([0, 2 ** 31]), ()), r"bias\[1\] = 2147483648"),
     (SideSection(3, np.array([0, 1]), ()), "bias has 2 rows, the layer 3"),
@@ -165,3 +203,27 @@ def test_compress_reports_the_sections_run_charges(cli):
     assert code == 0 and json.loads(out)["model"]["weight_side_bytes"] == 11_924
     code, text, _ = cli("run", "--model", "tiny")
     assert code == 0 and "encoded + 11.92 kB per-row parameters)" in text.splitlines()[0]
+
+
+@pytest.mark.parametrize("model, overrides", [
+    ("tiny", ("hw.sram_bytes=100000", "hw.stream_tile_bytes=1024")),
+    ("tiny", ("hw.sram_bytes=4096", "hw.stream_tile_bytes=1024")),
+    ("small", ("hw.sram_bytes=400000", "hw.stream_tile_bytes=16384")),
+])
+def test_the_residency_plan_counts_the_sections_it_will_be_charged(monkeypatch, model, overrides):
+    """The planner chooses what stays on chip by the DRAM bytes each choice would read; those
+    must be the bytes the cost model then charges, sections included. With the streamed
+    passes counted without their sections (api's estimate), small at 400,000 bytes read
+    277,409,068 DRAM bytes where 277,079,596 were possible (a review, 2026-12-07)."""
+    import azsim.api as api
+    plans = []
+    real = api.plan_residency
+
+    def spy(*args, **kw):
+        plans.append(real(*args, **kw))
+        return plans[-1]
+    monkeypatch.setattr(api, "plan_residency", spy)
+    d = azsim.simulate(model=model, overrides=list(overrides)).to_dict()
+    assert not all(r["resident"] for r in d["layers"])
+    assert len(plans) == 1
+    assert plans[0].planned_dram_read_bytes == d["traffic"]["dram_read_bytes"]

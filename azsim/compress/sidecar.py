@@ -70,11 +70,13 @@ class SideSection:
 
 
 def _checked(name: str, values, lo: int, hi: int, dtype) -> np.ndarray:
+    """``values`` as ``dtype``, each in [lo, hi]: the field's range, or for a shift the
+    kernels' contract (1..62, quantize_multiplier), which its uint8 holds."""
     v = np.asarray(values, np.int64).reshape(-1)
     if v.size and (v.min() < lo or v.max() > hi):
         k = int(np.argmax((v < lo) | (v > hi)))
         raise ValueError(f"side section: {name}[{k}] = {int(v[k])} lies outside "
-                         f"[{lo}, {hi}], which its {np.dtype(dtype).name} field holds")
+                         f"[{lo}, {hi}] (its {np.dtype(dtype).name} field)")
     return v.astype(dtype)
 
 
@@ -91,10 +93,10 @@ def pack_side(s: SideSection) -> bytes:
             raise ValueError(f"side section: pair {k} has {len(mult)}/{len(shift)} rows, "
                              f"the layer {s.rows}")
         parts.append(_checked(f"mult{k}", mult, 0, 2 ** 31 - 1, "<i4").tobytes())
-        parts.append(_checked(f"shift{k}", shift, 0, 255, "u1").tobytes())
+        parts.append(_checked(f"shift{k}", shift, 1, 62, "u1").tobytes())
     for k, (mult, shift) in enumerate(s.scalars):
         parts.append(_checked(f"scalar mult{k}", [mult], 0, 2 ** 31 - 1, "<i4").tobytes())
-        parts.append(_checked(f"scalar shift{k}", [shift], 0, 255, "u1").tobytes())
+        parts.append(_checked(f"scalar shift{k}", [shift], 1, 62, "u1").tobytes())
     return b"".join(parts)
 
 

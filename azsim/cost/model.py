@@ -129,7 +129,8 @@ class CostPlan:
 
     def weight_stored_bytes(self, info) -> int:
         """What ``info``'s weights occupy in SRAM when stored encoded, and what one pass
-        fetches from DRAM."""
+        fetches from DRAM for them (the layer's per-row parameters,
+        ``info.weight_side_bytes``, come beside them)."""
         return self.stored_bytes.get(info.name, info.weight_stream_bytes)
 
 

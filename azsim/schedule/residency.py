@@ -39,7 +39,9 @@ for an embedding looked up from DRAM. Until 2026-12-06 two full tiles were reser
 streamed, so where only the tiny model's embedding (16-byte rows) would stream, 32 KiB were
 kept for two rows, the layers that space would have held streamed instead, and at 159,079
 bytes of SRAM the tiny model read 9,899,384 DRAM bytes, 62 times the 158,208 a few bytes more
-gave (an audit; now 157,784 there, and 1,358,144 at 158,000, where a 4 KiB layer streams).
+gave (an audit; then 157,784 there, and 1,358,144 at 158,000, where a 4 KiB layer streamed;
+since 2026-12-07 each layer's per-row parameters take SRAM beside its weights, and the
+whole of tiny needs 171,004 bytes).
 The knapsack is solved for each reserve a streaming layer may need, the layers needing more
 kept on chip.
 """
@@ -85,6 +87,9 @@ class Residency:
     resident_bytes: int
     staging_bytes: int = 0       # SRAM reserved for double-buffered streaming (0: none streams)
     activation_bytes: int = 0    # SRAM reserved for activations and recurrent state
+    # the DRAM bytes the plan expects over the run (preloads plus streamed passes), by the
+    # caller's preload_bytes and streamed_bytes: what the cost model must then charge
+    planned_dram_read_bytes: int = 0
 
 
 def plan_residency(layers, streamed_bytes: dict[str, int], sram_bytes: int,
@@ -127,8 +132,9 @@ def plan_residency(layers, streamed_bytes: dict[str, int], sram_bytes: int,
     # (keeping one read once either way costs no DRAM byte and spares the stream's latency).
     worth = [info for info in layers if fetched(info) > 0 and saving(info) >= 0]
     if sum(footprint(info) for info in layers) <= budget:   # the model fits: preload it
-        return Residency(frozenset(info.name for info in layers), budget,
-                         sum(footprint(info) for info in layers), 0, activation_bytes)
+        everything = frozenset(info.name for info in layers)
+        return Residency(everything, budget, sum(footprint(info) for info in layers), 0,
+                         activation_bytes, dram_bytes(everything))
     plans = []   # (resident, SRAM left for weights, double buffer), in order of preference
     names = frozenset(info.name for info in worth)   # every layer worth keeping, unbuffered
     if staging(names) == 0 and sum(footprint(info) for info in worth) <= budget:
@@ -160,4 +166,5 @@ def plan_residency(layers, streamed_bytes: dict[str, int], sram_bytes: int,
                <= budget] or plans
     resident, left, buffer = min(fitting, key=lambda plan: dram_bytes(plan[0]))
     return Residency(resident, left, sum(footprint(info) for info in layers
-                                          if info.name in resident), buffer, activation_bytes)
+                                          if info.name in resident), buffer, activation_bytes,
+                     dram_bytes(resident))

@@ -225,6 +225,46 @@ def test_a_random_variant_moves_formants_and_pitch_within_the_documented_ranges(
         assert abs(top / base - 122 / 80) < 0.03           # base and range scale together
 
 
+# random_variant("m3", default_rng(0)) of _VARIANT_FILE, and the generator's next value,
+# computed with the code before random_variant took its ranges as parameters (2026-12-07)
+_M3_SEED0 = ("language variant\ngender male\n\npitch 74 112\nformant 0 99 76 122\n"
+             "formant 1 104 107 117\nformant 2 100 125 122 50\nformant 3 0 0 0\n"
+             "consonants 100\nname m3~random\nroughness 3\n")
+_M3_SEED0_NEXT = 0.17565562060255901
+
+
+def test_a_random_variant_at_the_default_ranges_is_the_draw_made_before_they_were_parameters(
+        tmp_path):
+    from azsim.corpus import synth
+    data = _fake_espeak_data(tmp_path, ["m3"])
+    for kwargs in ({}, {"vtl_scale": synth.VTL_FORMANT_SCALE},
+                   {"vtl_scale": [synth.VTL_FORMANT_SCALE], "pitch_scale": synth.PITCH_SCALE}):
+        rng = np.random.default_rng(0)
+        assert synth.random_variant("m3", rng, data, **kwargs) == _M3_SEED0, kwargs
+        assert rng.random() == _M3_SEED0_NEXT, kwargs   # the same number of draws
+
+
+def test_a_random_variant_of_an_extrapolated_range_draws_outside_the_training_range(tmp_path):
+    from azsim.corpus import synth
+    data = _fake_espeak_data(tmp_path, ["m3"])
+    ranges = [(0.78, 0.84), (1.16, 1.22)]
+    low = high = 0
+    for k in range(200):
+        text = synth.random_variant("m3", np.random.default_rng(k), data, vtl_scale=ranges)
+        vtl = synth.draw_scale(ranges, np.random.default_rng(k))   # its first draw
+        assert not synth.VTL_FORMANT_SCALE[0] <= vtl <= synth.VTL_FORMANT_SCALE[1]
+        assert 0.78 <= vtl <= 0.84 or 1.16 <= vtl <= 1.22
+        low, high = low + (vtl < 1), high + (vtl > 1)
+        f1 = int(next(w for w in text.splitlines() if w.startswith("formant 1")).split()[2])
+        jitter = synth.FORMANT_JITTER
+        assert vtl * jitter[0] * 96 - 0.5 <= f1 <= vtl * jitter[1] * 96 + 0.5
+    assert 70 < low < 130 and low + high == 200   # both ranges, by their lengths (equal)
+    assert synth.draw_scale([(1.0, 1.0), (2.0, 5.0)], np.random.default_rng(3)) >= 2.0
+    for bad in ((1.2, 0.8), (0.0, 1.0), [], [(0.8,)], "ab"):
+        with pytest.raises(ValueError):
+            synth.random_variant("m3", np.random.default_rng(0), data, vtl_scale=bad)
+
+
 def test_random_voices_perturb_only_training_speakers_and_leave_share_zero_unchanged(tmp_path):
     data = _fake_espeak_data(tmp_path, VARIANTS["train"])
     plain = plan(0, SIZES, VARIANTS)

@@ -143,14 +143,57 @@ def espeak_data_dir() -> str:
     return path.strip()
 
 
-def random_variant(base: str, rng: np.random.Generator, data_dir: str | None = None) -> str:
+def _ranges(ranges, what: str) -> list[tuple[float, float]]:
+    """``ranges``, a (lo, hi) pair or a sequence of such pairs, as a list of pairs, checked:
+    each 0 < lo <= hi, and finite."""
+    pairs = [ranges] if len(ranges) == 2 and all(
+        isinstance(v, (int, float, np.integer, np.floating)) for v in ranges) else list(ranges)
+    out = []
+    for pair in pairs:
+        try:
+            lo, hi = (float(v) for v in pair)
+        except (TypeError, ValueError):
+            raise ValueError(f"{what} {ranges!r}: expected a (lo, hi) pair or a sequence of "
+                             "such pairs") from None
+        if not 0 < lo <= hi < float("inf"):
+            raise ValueError(f"{what} {ranges!r}: each range needs 0 < lo <= hi")
+        out.append((lo, hi))
+    if not out:
+        raise ValueError(f"{what} {ranges!r}: no range given")
+    return out
+
+
+def draw_scale(ranges, rng: np.random.Generator, what: str = "range") -> float:
+    """A factor uniform over ``ranges``: one (lo, hi) pair, or a sequence of pairs drawn as one
+    uniform over their union, each in proportion to its length. One generator call either way:
+    a single pair is ``rng.uniform(lo, hi)``, the draw of ``random_variant`` before it took
+    ranges."""
+    pairs = _ranges(ranges, what)
+    if len(pairs) == 1:
+        return rng.uniform(*pairs[0])
+    u = rng.uniform(0.0, sum(hi - lo for lo, hi in pairs))
+    for lo, hi in pairs:
+        if u < hi - lo:
+            return lo + u
+        u -= hi - lo
+    return pairs[-1][1]   # u at the very top (rounding): the last range's end
+
+
+def random_variant(base: str, rng: np.random.Generator, data_dir: str | None = None, *,
+                   vtl_scale=VTL_FORMANT_SCALE, pitch_scale=PITCH_SCALE) -> str:
     """The text of an espeak-ng variant file: variant ``base`` with its formants and pitch
-    perturbed (the ranges above). Lines it does not change are kept as they are."""
+    perturbed (the ranges above). Lines it does not change are kept as they are.
+    ``vtl_scale`` (the common formant factor) and ``pitch_scale``: a (lo, hi) pair or a
+    sequence of pairs (:func:`draw_scale`); the defaults are the training ranges, and with
+    them every draw is the one made before these parameters existed (a test). The common
+    factor is the first value drawn from ``rng``."""
+    vtl_pairs, pitch_pairs = _ranges(vtl_scale, "vtl_scale"), _ranges(pitch_scale,
+                                                                       "pitch_scale")
     path = os.path.join(data_dir or espeak_data_dir(), "voices", "!v", base)
     with open(path, encoding="utf-8", errors="replace") as f:
         lines = f.read().splitlines()
-    vtl = rng.uniform(*VTL_FORMANT_SCALE)
-    pitch = rng.uniform(*PITCH_SCALE)
+    vtl = draw_scale(vtl_pairs, rng)
+    pitch = draw_scale(pitch_pairs, rng)
     out = []
     for line in lines:
         words = line.split()

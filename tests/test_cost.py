@@ -804,3 +804,18 @@ def test_a_streamed_layers_nonlinear_work_follows_its_last_tile():
     nonlinear = r["cycles_by_resource"]["nonlinear"]
     assert nonlinear > 100_000
     assert r["cycles"] - f["cycles"] >= 0.99 * nonlinear, r["name"]
+
+
+def test_the_joint_add_is_priced_as_an_add(base):
+    """The joint output layer adds its two int32 projections (kernels/joint.py: no multiply,
+    one scale): one int32_add each. Until 2026-12-07 each was an elementwise_op, int32_mult
+    + int32_add, 32 times the table's add (an energy audit)."""
+    joint = next(r for r in base["layers"] if r["name"] == "joint.out")
+    n_out, n_in = joint["shape"]
+    assert joint["elementwise_ops"] == joint["invocations"] * n_out
+    assert joint["elementwise_adds"] == joint["invocations"] * n_in > 0
+    assert all(r["elementwise_adds"] == 0 for r in base["layers"] if r is not joint)
+    actions = base["energy"]["actions"]
+    assert actions["elementwise_add"]["count"] == joint["elementwise_adds"]
+    assert actions["elementwise_add"]["energy_pj"] == pytest.approx(0.1)      # int32_add
+    assert actions["elementwise_op"]["energy_pj"] == pytest.approx(3.1 + 0.1)  # + int32_mult

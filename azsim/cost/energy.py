@@ -14,7 +14,11 @@ mac                 an issued MAC: ``int8_mult + int32_add``; with a precision-s
 gated_mac           a MAC whose zero operand was detected and whose multiplier was operand-
                     isolated: the zero test only, taken as one ``int8_add`` (the table has no
                     comparator; an 8-bit zero test is no more than an 8-bit add)
-skipped_mac         a MAC never issued: 0 pJ (its cost lives in the decoder and index actions)
+skipped_mac         a MAC never issued: 0 pJ (its cost lives in the decoder and index actions;
+                    the zero tests that find it are not charged: where SRAM holds decoded
+                    weights and the lanes skip zero weights, the test of each weight read
+                    would be an int8_add, ~0.4 % of tiny's energy; nor is the zero test of an
+                    effectual MAC under gating; an energy audit, 2026-12-07)
 sram_read_byte      one byte of an access to a bank of ``sram_bytes / sram_banks`` bytes:
 sram_write_byte     :func:`sram_access_pj` / 8 (the table gives reads; writes are taken equal)
 dram_read_byte      ``dram_read`` / 8 (a 64-bit access)
@@ -24,6 +28,9 @@ lut_lookup          a sigmoid/tanh lookup: one 64-bit read of an 8 KB table (bot
 elementwise_op      a requantization or cell-state product: ``int32_mult + int32_add`` (the
                     16-bit cell products are charged as 32-bit ones: the table has no 16-bit
                     multiply, so this is an upper bound)
+elementwise_add     an add with no multiply: the joint network's sum of its two int32
+                    projections on one scale (``kernels/joint.py``), ``int32_add`` (until
+                    2026-12-07 charged as an ``elementwise_op``, 32 times too much; an audit)
 leak_cycle          static power for one busy clock cycle: ``P * 1e-3 W / clock_hz``, with ``P =
                     leakage_mw + leakage_mw_per_mac * macs_per_cycle + sram_leakage_mw_per_mib
                     * sram_bytes / 2^20`` (mW)
@@ -62,6 +69,7 @@ class ActionEnergies:
     mult8_pj: float = 0.0        # the multiply part of mac_pj
     gated_mac_pj: float = 0.0
     elementwise_pj: float = 0.0
+    elementwise_add_pj: float = 0.0
     leak_pj_per_cycle: float = 0.0
     idle_leak_pj_per_cycle: float = 0.0   # between frames: leak_pj_per_cycle x idle share
     sram_bank_bytes: int = 0
@@ -80,7 +88,8 @@ class ActionEnergies:
                 "sram_write_byte": self.sram_pj_per_byte,
                 "dram_read_byte": self.dram_pj_per_byte,
                 "decode_symbol": self.decode_symbol_pj, "lut_lookup": self.lut_lookup_pj,
-                "elementwise_op": self.elementwise_pj, "leak_cycle": self.leak_pj_per_cycle,
+                "elementwise_op": self.elementwise_pj,
+                "elementwise_add": self.elementwise_add_pj, "leak_cycle": self.leak_pj_per_cycle,
                 "leak_idle_cycle": self.idle_leak_pj_per_cycle}
 
 
@@ -153,6 +162,7 @@ def action_energies(table, hw) -> ActionEnergies:
         mult8_pj=mult8,
         gated_mac_pj=on_chip("int8_add"),
         elementwise_pj=on_chip("int32_mult") + on_chip("int32_add"),
+        elementwise_add_pj=on_chip("int32_add"),
         leak_pj_per_cycle=static_mw * PJ_PER_MW_S / (hw.clock_mhz * 1e6),
         idle_leak_pj_per_cycle=static_mw * hw.idle_leakage_share * PJ_PER_MW_S
         / (hw.clock_mhz * 1e6),

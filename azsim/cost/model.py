@@ -46,8 +46,9 @@ through the port on every invocation (at the port's rate, not in the PE banks' s
 * ``sram_weights`` / ``sram_activations``: bytes read and written per buffer;
 * ``dram``, ``decoder``, ``lut`` (table lookups), ``elementwise`` (requantizations and cell
   products: per LSTM unit 8 requantizations of the gate accumulators, 3 cell products and 1
-  output requantization; per output of any other matrix one requantization; plus, for the joint
-  output layer, the addition of the two joint projections per hidden unit).
+  output requantization; per output of any other matrix one requantization; and, for the joint
+  output layer, the addition of the two joint projections per hidden unit, a plain add
+  counted apart: ``elementwise_adds``).
 
 MACs skipped are counted (``macs_skipped``: dense MACs never issued) and cost nothing here.
 """
@@ -66,6 +67,7 @@ from .systolic import fed_gemm_cycles, gemm_cycles, row_col_folds
 
 __all__ = ["CostPlan", "LayerCost", "UtteranceCost", "plan_costs", "utterance_costs",
            "stored_layers", "preload_costs", "elementwise_ops_per_invocation",
+           "elementwise_adds_per_invocation",
            "sram_weight_footprint_bytes", "sram_layer_footprint_bytes", "ATTRIBUTION", "COMPONENTS", "BOUND_CLASS",
            "psum_buffer_bytes"]
 
@@ -78,7 +80,7 @@ COMPONENTS = ("mac", "gated_mac", "sram_weights", "sram_activations", "dram", "d
 COUNTS = ("macs_dense", "macs_issued", "macs_real", "macs_full", "macs_gated", "macs_skipped",
           "sram_weight_read_bytes", "sram_weight_write_bytes", "sram_act_read_bytes",
           "sram_act_write_bytes", "dram_read_bytes", "decoded_symbols", "lut_lookups",
-          "elementwise_ops")
+          "elementwise_ops", "elementwise_adds")
 
 
 def sram_weight_footprint_bytes(info, hw) -> int:
@@ -106,14 +108,18 @@ def stream_buffer_bytes(info, hw) -> int:
 
 
 def elementwise_ops_per_invocation(info) -> int:
-    """Element-wise operations of one invocation (see the module docstring)."""
+    """Element-wise multiply-adds of one invocation (see the module docstring)."""
     if info.kind == "lstm":
         return 12 * (info.n_out // 4)
     if info.kind == "embedding":
         return 0
-    if info.kind == "joint_out":
-        return info.n_out + info.n_in
     return info.n_out
+
+
+def elementwise_adds_per_invocation(info) -> int:
+    """Plain element-wise adds of one invocation: the joint output layer's sum of the two
+    joint projections, one per hidden unit (its input)."""
+    return info.n_in if info.kind == "joint_out" else 0
 
 
 @dataclass(frozen=True)
@@ -319,6 +325,7 @@ def _layer_arrays(k: int, info, log, plan) -> dict:
     cnt["sram_act_write_bytes"] = c[:, FIELD["act_write_bytes"]]
     cnt["lut_lookups"] = c[:, FIELD["lut_lookups"]]
     cnt["elementwise_ops"] = inv * float(elementwise_ops_per_invocation(info))
+    cnt["elementwise_adds"] = inv * float(elementwise_adds_per_invocation(info))
     attributed = {key: _zeros(n) for key in ATTRIBUTION}
     if info.kind == "embedding":
         # A lookup reads one row through the port; the row is decoded on the way (issue #3).
@@ -370,7 +377,8 @@ def _layer_arrays(k: int, info, log, plan) -> dict:
         / hw.sram_bytes_per_cycle
     extra = np.maximum(sram_floor - mv, 0.0)
     attributed["sram"] += extra
-    nonlinear = (cnt["lut_lookups"] + cnt["elementwise_ops"]) / hw.nonlinear_ops_per_cycle
+    nonlinear = (cnt["lut_lookups"] + cnt["elementwise_ops"] + cnt["elementwise_adds"]) \
+        / hw.nonlinear_ops_per_cycle
     attributed["nonlinear"] += nonlinear
     cnt["dram_read_bytes"] = _zeros(n) if resident else stream_bytes
     dram_bpc = hw.dram_bandwidth_gb_per_s * 1e9 / (hw.clock_mhz * 1e6)
@@ -400,7 +408,8 @@ def _energy(cnt: dict, info, en) -> dict:
             "dram": cnt["dram_read_bytes"] * en.dram_pj_per_byte,
             "decoder": cnt["decoded_symbols"] * en.decode_symbol_pj,
             "lut": cnt["lut_lookups"] * en.lut_lookup_pj,
-            "elementwise": cnt["elementwise_ops"] * en.elementwise_pj}
+            "elementwise": cnt["elementwise_ops"] * en.elementwise_pj
+            + cnt["elementwise_adds"] * en.elementwise_add_pj}
 
 
 def utterance_costs(log, plan) -> UtteranceCost:

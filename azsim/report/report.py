@@ -102,6 +102,7 @@ def _actions(layers, costs, preload, energies, leak_cycles: int, idle_cycles: fl
                           energies.decode_symbol_pj),
         "lut_lookup": (total("lut_lookups"), energies.lut_lookup_pj),
         "elementwise_op": (total("elementwise_ops"), energies.elementwise_pj),
+        "elementwise_add": (total("elementwise_adds"), energies.elementwise_add_pj),
         "leak_cycle": (float(leak_cycles), energies.leak_pj_per_cycle),
         "leak_idle_cycle": (float(idle_cycles), energies.idle_leak_pj_per_cycle),
     }
@@ -211,6 +212,7 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
             "decoded_symbols": int(round(count(k, "decoded_symbols") + pl["decoded_symbols"])),
             "lut_lookups": int(counts[FIELD["lut_lookups"]]),
             "elementwise_ops": int(round(count(k, "elementwise_ops"))),
+            "elementwise_adds": int(round(count(k, "elementwise_adds"))),
             "energy_uj": sum(breakdown.values()) / PJ_PER_UJ,
             "energy_breakdown_uj": {k2: v / PJ_PER_UJ for k2, v in breakdown.items()},
             "energy_components_uj": {k2: v / PJ_PER_UJ for k2, v in components.items()},

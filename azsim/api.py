@@ -141,7 +141,7 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
     streamed = {info.name: int(sum(r.events.total("weight_bytes", info.name) for r in results))
                 if info.kind == "embedding" else
                 int(sum(r.events.total("invocations", info.name) for r in results))
-                * (info.weight_stream_bytes + info.weight_side_bytes) for info in stored}
+                * info.weight_pass_bytes for info in stored}
     # SRAM kept for activations: the largest layer's writes in a frame, beside the recurrent
     # state every LSTM layer keeps across frames and the decoder's prediction-network entries
     # (left out until 2026-12-06, so a plan could fill with weights the SRAM they need; audit)
@@ -154,8 +154,7 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
     residency = plan_residency(stored, streamed, hw.sram_bytes, act_bytes,
                                lambda info: sram_layer_footprint_bytes(info, hw),
                                staging_bytes=lambda info: 2 * stream_buffer_bytes(info, hw),
-                               preload_bytes=lambda info: info.weight_stream_bytes
-                               + info.weight_side_bytes)
+                               preload_bytes=lambda info: info.weight_pass_bytes)
     _check_sram_reserve(hw, act_bytes, residency.staging_bytes)
     stride = cfg.encoder.stack_stride or cfg.encoder.stack_frames
     hop_s, window_s = hop_window_s(cfg.frontend)

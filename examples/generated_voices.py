@@ -62,6 +62,7 @@ import numpy as np
 
 from azsim.corpus import build, grammar, synth
 from azsim.model.frontend import FrontendSpec, log_mel
+from azsim.paths import file_sha256
 
 SPLIT_SEED = 0                  # every training corpus's voice split
 SHARED_FORMANT_LIMIT = 5        # a base shares fewer formant lines with any held-out variant
@@ -132,10 +133,7 @@ def screen_features(job) -> np.ndarray:
                             SCREEN_WORD_GAP, text)
     audio = synth.speak(grammar.spoken(SCREEN_SENTENCE, version), speaker, build.worker_dir(),
                         grammar.espeak_amplitude(version))
-    loud = np.flatnonzero(np.abs(audio) > 1e-3)   # the speech, as synth's trim keeps it
-    if loud.size:
-        audio = audio[loud[0]:loud[-1] + 1]
-    f = log_mel(audio, spec).astype(np.float64)
+    f = log_mel(synth._trim(audio), spec).astype(np.float64)   # the speech, as synthesize keeps it
     return f - f.mean(axis=0)
 
 
@@ -229,14 +227,6 @@ def fixed_date_npz(path: Path) -> None:
             new.compress_type, new.external_attr = info.compress_type, info.external_attr
             zout.writestr(new, zin.read(info.filename))
     build._write_whole(path, buf.getvalue())
-
-
-def sha256_file(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def main(argv=None) -> int:
@@ -390,7 +380,7 @@ def main(argv=None) -> int:
         "rejected_candidates": [cand_record(c, False) for c in rejected],
         "speakers": [cand_record(c, True) for c in accepted],
         "utterances": len(texts), "utterances_per_speaker": args.utterances, "words": words,
-        "dev_npz_sha256": sha256_file(out / "dev.npz"),
+        "dev_npz_sha256": file_sha256(out / "dev.npz"),
     }
     build._write_whole(out / "corpus.json", (json.dumps(meta, indent=2) + "\n").encode())
     total_s = time.time() - started

@@ -43,7 +43,7 @@ import numpy as np
 from .quantize import SIGMOID_LUT, TANH_LUT
 
 __all__ = ["SideSection", "pack_side", "unpack_side", "layer_side_sections",
-           "side_section_bytes", "side_bytes_from_weights", "SIDE_LAYOUT",
+           "side_section_bytes", "side_bytes_from_weights", "section_bytes", "SIDE_LAYOUT",
            "ACTIVATION_TABLE_BYTES", "BIAS_BYTES", "MULT_BYTES", "SHIFT_BYTES"]
 
 BIAS_BYTES = 4     # int32, the accumulator's width

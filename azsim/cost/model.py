@@ -484,7 +484,7 @@ def preload_costs(layers, plan) -> dict:
     out = {}
     for info in layers:
         res = info.name in plan.residency.resident
-        dram = info.weight_stream_bytes + info.weight_side_bytes if res else 0
+        dram = info.weight_pass_bytes if res else 0
         sram = sram_layer_footprint_bytes(info, hw) if res else 0
         symbols = info.weight_symbols if (res and hw.decoder_location == "dram_to_sram"
                                           and info.kind != "embedding") else 0

@@ -45,6 +45,13 @@ class LayerInfo:
     weight_side_bytes: int = 0
 
     @property
+    def weight_pass_bytes(self) -> int:
+        """What one pass over the layer's weights moves: the stream as given here (a
+        processor's stored layout, :func:`azsim.cost.model.stored_layers`) and the per-row
+        parameters beside it."""
+        return self.weight_stream_bytes + self.weight_side_bytes
+
+    @property
     def mac_weight_bits(self) -> int:
         """The weight width the MAC array works at: lane packing and MAC energy."""
         return self.mac_bits if self.mac_bits is not None else self.weight_bits

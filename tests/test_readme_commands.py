@@ -55,6 +55,8 @@ def quoted_commands(text: str) -> list[str]:
 def option_problems(command: str) -> list[str]:
     ctx = click.Context(cli)
     words = command.split()
+    if len(words) > 1 and words[1] in ("--help", "-h", "--version"):
+        return []
     cmd = cli.get_command(ctx, words[1]) if len(words) > 1 else None
     if cmd is None:
         return [f"no subcommand {words[1:2]}"]
@@ -123,3 +125,23 @@ def test_a_stale_command_is_caught():
     assert setting_problems("`azsim run --set hw.pe_cnt=4`") == ["no setting hw.pe_cnt"]
     assert setting_problems("`model.decode.beam=8` and `hw.pe_count`") == []
     assert not field_exists("model.decode.bream")
+
+
+def github_anchor(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation other than - and _ dropped,
+    spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_section_links_resolve(doc):
+    text = doc.read_text(encoding="utf-8")
+    anchors = {github_anchor(h) for h in re.findall(r"^#+ (.+)$", text, flags=re.M)}
+    missing = sorted({a for a in re.findall(r"\]\(#([^)]+)\)", text) if a not in anchors})
+    assert not missing, f"{doc.name}: links to no heading: {missing}"
+
+
+def test_github_anchor():
+    assert github_anchor("Where the issues' goals stand (2026-12-07)") == (
+        "where-the-issues-goals-stand-2026-12-07")
+    assert github_anchor("What `azsim run` prints") == "what-azsim-run-prints"

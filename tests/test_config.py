@@ -1,6 +1,7 @@
 """Configuration layer: presets, overrides, validation messages (azsim.config)."""
 
 import dataclasses
+import os
 
 import pytest
 from hypothesis import example, given, settings
@@ -421,3 +422,88 @@ def test_hardware_presets_and_array_rules():
     message = config_error(load_hardware_config, "az-edge",
                            ["hw.pe_count=0", "hw.dataflow=is", "hw.lanes=4"])
     assert "hw.pe_count = 0" in message and "hw.dataflow" in message and "hw.lanes " in message
+
+
+# ---------------------------------------------------------------- a file based on another: base
+
+
+def test_a_hardware_file_based_on_a_preset_is_the_preset_with_its_fields(tmp_path):
+    f = tmp_path / "my-npu.toml"
+    f.write_text('base = "az-edge"\npe_count = 32\nlanes_per_pe = 8\n')
+    mine = load_hardware_config(str(f))
+    same = load_hardware_config("az-edge", ["hw.pe_count=32", "hw.lanes_per_pe=8"])
+    assert mine.name == "my-npu"   # not the base's name, which its reports would carry
+    assert mine.description == "az-edge with pe_count, lanes_per_pe"
+    assert dataclasses.replace(mine, name=same.name, description=same.description) == same
+    # --set applies over the file as over any other
+    assert load_hardware_config(str(f), ["hw.pe_count=4"]).pe_count == 4
+
+
+def test_a_nested_table_of_a_based_file_merges_field_by_field(tmp_path):
+    f = tmp_path / "wide.toml"
+    f.write_text('base = "tiny"\nname = "tiny-wide"\n[encoder]\nhidden = 96\n')
+    mine = load_model_config(str(f))
+    tiny = load_model_config("tiny")
+    assert mine.name == "tiny-wide"
+    assert mine.encoder == dataclasses.replace(tiny.encoder, hidden=96)
+    assert dataclasses.replace(mine, name="tiny", encoder=tiny.encoder) == tiny
+
+
+def test_bases_chain_and_each_file_reads_its_paths_from_its_own_folder(tmp_path, monkeypatch):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "e.toml").write_text(
+        'base = "horowitz-45nm"\nname = "lpddr5"\n[actions.dram_read]\nenergy_pj = 800.0\n'
+        'per = "64-bit access"\nsource = "illustrative"\n')
+    (tmp_path / "a" / "mid.toml").write_text(
+        'base = "az-edge"\nenergy_table = "e.toml"\nsram_bytes = 1048576\n')
+    (tmp_path / "a" / "b" / "top.toml").write_text('base = "../mid.toml"\npe_count = 8\n')
+    monkeypatch.chdir(tmp_path)   # neither file's folder
+    hw = load_hardware_config("a/b/top.toml")
+    assert (hw.name, hw.pe_count, hw.sram_bytes) == ("top", 8, 1048576)
+    assert os.path.samefile(hw.energy_table, tmp_path / "a" / "e.toml")
+    table = load_energy_table(hw.energy_table)
+    base = load_energy_table("horowitz-45nm")
+    assert table.actions["dram_read"].energy_pj == 800.0
+    assert table.actions["dram_read"].source == "illustrative"
+    assert {k: v for k, v in table.actions.items() if k != "dram_read"} == \
+        {k: v for k, v in base.actions.items() if k != "dram_read"}
+
+
+def test_an_energy_action_of_a_based_table_is_replaced_whole(tmp_path):
+    """A changed figure must carry its own unit and source, not inherit the base's citation."""
+    f = tmp_path / "e.toml"
+    f.write_text('base = "horowitz-45nm"\n[actions.dram_read]\nenergy_pj = 800.0\n')
+    message = config_error(load_energy_table, str(f))
+    assert "actions.dram_read.per is missing" in message
+    assert "actions.dram_read.source is missing" in message
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('base = 3\n', "base = 3: give a hardware preset (az-edge, eie-64pe) or a path"),
+    ('base = ""\n', 'base = "": give a hardware preset'),
+    ('base = "az-edg"\n', 'base = "az-edg": unknown hardware preset (available: az-edge'),
+    ('base = "nowhere.toml"\n', 'base = "'),
+    ('base = "az-edge"\npe_cont = 3\n', "hw.pe_cont is not a known key"),
+])
+def test_a_bad_base_is_one_line_naming_the_file(tmp_path, text, expected):
+    f = tmp_path / "hw.toml"
+    f.write_text(text)
+    message = config_error(load_hardware_config, str(f))
+    assert message.startswith(str(f))
+    assert expected in message
+
+
+def test_a_loop_of_bases_is_refused(tmp_path):
+    (tmp_path / "x.toml").write_text('base = "y.toml"\n')
+    (tmp_path / "y.toml").write_text('base = "x.toml"\n')
+    message = config_error(load_hardware_config, str(tmp_path / "x.toml"))
+    assert "a loop of bases" in message
+    (tmp_path / "z.toml").write_text('base = "z.toml"\n')
+    assert "a loop of bases" in config_error(load_hardware_config, str(tmp_path / "z.toml"))
+
+
+def test_a_preset_cannot_name_a_base():
+    """Only users' files are laid over a base; a shipped preset is read as it is."""
+    for kind in KINDS:
+        for name in list_presets(kind):
+            assert "base" not in resolve_preset(kind, name)[0]

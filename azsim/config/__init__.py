@@ -7,7 +7,11 @@ and validated once: every problem is reported together in one ConfigError.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+import json
+import os
+import typing
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from azsim.arguments import checked
@@ -15,6 +19,8 @@ from azsim.errors import ConfigError, as_called, named
 from azsim.config.loader import (
     apply_overrides,
     build,
+    from_folder,
+    is_user_file,
     PRESET_KINDS,
     list_presets,
     override_key,
@@ -99,6 +105,8 @@ def load_energy_table(name_or_path: str | Path = "horowitz-45nm", where: str | N
     """Load an energy table preset or TOML file; ``where`` names the setting that gave it
     (``hw.energy_table``) in every message about it."""
     data, source = resolve_preset("energy", name_or_path, where=where)
+    if is_user_file("energy", str(name_or_path)):
+        data = _user_file("energy", EnergyTable, "", data, source, str(name_or_path))
     return build(EnergyTable, data, source)
 
 
@@ -118,9 +126,8 @@ def _load(kind: str, cls: type, root: str, name_or_path: str | Path,
           overrides: Iterable[str]):
     mine = split_overrides(checked("overrides", overrides))[root]
     data, source = resolve_preset(kind, name_or_path)
-    if source == str(name_or_path):   # a user's file (a preset's source is "KIND preset 'NAME'")
-        _refuse_a_section_header(data, source, kind, cls, root)
-        data = paths_from_file(cls, data, source, root=root)
+    if is_user_file(kind, str(name_or_path)):
+        data = _user_file(kind, cls, root, data, source, str(name_or_path))
     if mine:
         data = apply_overrides(data, mine, root)
         source = f"{source} with {shown_overrides(mine)}"
@@ -132,11 +139,73 @@ def _load(kind: str, cls: type, root: str, name_or_path: str | Path,
     return instance
 
 
+# How many files a chain of ``base`` keys may pass through: far more than a real chain needs,
+# and a bound on a chain of generated files that never closes into a loop.
+_MAX_BASE_DEPTH = 16
+
+
+def _user_file(kind: str, cls: type, root: str, data, source: str, path: str,
+               chain: tuple[str, ...] = ()) -> dict:
+    """A user's TOML file of ``kind`` (hardware, model or energy table): refused if its fields
+    sit under a section header, its relative paths made relative to its folder, and, when it
+    names a ``base`` (a shipped preset or another file of the same kind, relative to this
+    file's folder), laid over that base: each field it gives replaces the base's, a nested
+    table (``[decode]``, ``[encoder]``) field by field, an entry of an energy table's
+    ``[actions]`` whole (so its ``source`` is the one written beside its figure). A file with a
+    base and no ``name`` of its own is named after itself (its file name without ``.toml``),
+    so that its reports do not carry the base's name. Bases may have bases; a loop is refused."""
+    _refuse_a_section_header(data, source, kind, cls, root)
+    data = dict(data)
+    has_base, base = "base" in data, data.pop("base", None)
+    data = paths_from_file(cls, data, source, root=root)
+    if not has_base:
+        return data
+    allowed = f"a {PRESET_KINDS[kind]} preset ({', '.join(list_presets(kind))}) or a path to " \
+              "a .toml file, relative to this file's folder"
+    shown = json.dumps(base, ensure_ascii=False) if isinstance(base, str) else repr(base)
+    if not isinstance(base, str) or not base.strip():
+        raise ConfigError(f"{source}: base = {shown}: give {allowed}")
+    label = f"{source}: base = {shown}"
+    value = from_folder(base, Path(path).parent, kind, label)
+    here = os.path.realpath(path)
+    chain = chain + (here,)
+    base_data, base_source = resolve_preset(kind, value, where=f"{source}: base")
+    if is_user_file(kind, value):
+        if os.path.realpath(value) in chain:
+            raise ConfigError(f"{label}: a loop of bases ({' -> '.join(chain)} -> "
+                              f"{os.path.realpath(value)}); give {allowed}")
+        if len(chain) >= _MAX_BASE_DEPTH:
+            raise ConfigError(f"{label}: more than {_MAX_BASE_DEPTH} files in a chain of bases")
+        base_data = _user_file(kind, cls, root, base_data, value, value, chain)
+    merged = _lay_over(cls, base_data, data)
+    if "name" not in data:
+        merged["name"] = Path(path).name[: -len(".toml")] if path.endswith(".toml") \
+            else Path(path).name
+    if "description" not in data and "description" in typing.get_type_hints(cls):
+        changed = ", ".join(key for key in data if key != "name") or "nothing changed"
+        merged["description"] = f"{base_data.get('name', base)} with {changed}"
+    return merged
+
+
+def _lay_over(cls: type, base: Mapping, top: Mapping) -> dict:
+    """``top``'s fields over ``base``'s: nested config tables merge field by field, a mapping
+    of entries (an energy table's actions) entry by entry, anything else is replaced."""
+    out = dict(base)
+    hints = typing.get_type_hints(cls)
+    for key, value in top.items():
+        tp = hints.get(key)
+        if tp is not None and isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _lay_over(tp, out[key], value) if dataclasses.is_dataclass(tp) \
+                else {**out[key], **value}
+        else:
+            out[key] = value
+    return out
+
+
 def _refuse_a_section_header(data, source: str, kind: str, cls: type, root: str) -> None:
     """A file that wraps its fields in a ``[model]`` (or ``[hw]``) table, as ``--set
     model.x`` spells them, got "model.model is not a known key" and every field missing, a
     line of 23 problems (a CLI audit, 2026-12-07): one line says what to change."""
-    import dataclasses
     names = {f.name for f in dataclasses.fields(cls)}
     header = {"models": ("model",), "hardware": ("hw", "hardware")}.get(kind, ())
     wrapped = [key for key in header if isinstance(data.get(key), dict) and key not in names]

@@ -442,6 +442,12 @@ def from_folder(value: str, folder: Path, kind: str, label: str) -> str:
     return value
 
 
+def is_user_file(kind: str, text: str) -> bool:
+    """Whether :func:`resolve_preset` reads ``text`` as a user's file rather than a shipped
+    preset (the same test it makes)."""
+    return not _shipped_name(kind, text) and (text.endswith(".toml") or os.path.isfile(text))
+
+
 def _shipped_name(kind: str, value: str) -> bool:
     """Whether ``value`` is the bare name of something shipped for ``kind``: a preset, or for
     ``weights`` a shipped weights file (``small``)."""

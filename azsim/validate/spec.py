@@ -7,7 +7,7 @@ own silicon data)::
     source = "where the published numbers come from"
     description = "free text"      # optional
     hardware = "eie-64pe"          # a hardware preset name, or a path ending in .toml (relative
-                                   # to this file); a hardware file lists every field of one
+                                   # to this file); a hardware file gives every field or a base
     published_power_w = 0.59       # optional (default 0: not published)
     weight_bits = 4                # the layers' stored weights (codebook indices for EIE)
     relative_index_bits = 4        # relative row index of the stored entries (EIE: 4)

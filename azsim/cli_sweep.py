@@ -347,7 +347,7 @@ def report(results_path, md_dest, where) -> None:
 
 # ----------------------------------------------------------------------------------------- plot
 
-PLOT_KINDS = ("dense-vs-sparse", "bits", "energy-breakdown", "pareto", "timeline")
+PLOT_KINDS = ("dense-vs-sparse", "bits", "energy-breakdown", "pareto", "timeline", "roofline")
 
 
 @click.command()
@@ -357,14 +357,15 @@ PLOT_KINDS = ("dense-vs-sparse", "bits", "energy-breakdown", "pareto", "timeline
               help="image file; the format follows the extension")
 @click.option("--where", multiple=True, metavar="KEY=VALUE", help=_WHERE_HELP)
 @click.option("--point", "point_keys", multiple=True, metavar="KEY",
-              help="timeline: a point by (a prefix of) its key (repeatable); default: the "
-                   "fastest and the slowest point")
+              help="timeline, roofline: a point by (a prefix of) its key (repeatable); "
+                   "default: the fastest and the slowest point")
 @click.option("--utterance", default=None, metavar="INDEX|FILE",
               help="timeline: the utterance, by position or file name  [default: 0]")
 @click.option("--dpi", type=click.IntRange(50, 600), default=150, show_default=True,
               help="resolution of PNG output")
 def plot(results_path, kind, dest, where, point_keys, utterance, dpi) -> None:
-    """Plot a results database: dense vs sparse, bit-widths, energy, Pareto, timeline."""
+    """Plot a results database: dense vs sparse, bit-widths, energy, Pareto, timeline,
+    roofline."""
     ext = os.path.splitext(dest)[1].lower()
     if ext not in (".png", ".svg", ".pdf"):
         raise AzsimError(f"-o {dest}: unknown image format {ext or '(none)'!r} "
@@ -373,9 +374,11 @@ def plot(results_path, kind, dest, where, point_keys, utterance, dpi) -> None:
             != click.core.ParameterSource.DEFAULT:   # it was ignored (a CLI audit)
         raise AzsimError(f"--dpi {dpi} with -o {dest}: the resolution of PNG output; a "
                          f"{ext} figure is vector graphics")
-    if kind != "timeline" and (point_keys or utterance is not None):
+    if (kind != "timeline" and utterance is not None) or \
+            (kind not in ("timeline", "roofline") and point_keys):
         flag = "--point" if point_keys else "--utterance"
-        raise AzsimError(f"{flag} with --kind {kind}: it picks what --kind timeline draws; "
+        picks = "--kind timeline" if flag == "--utterance" else "--kind timeline and roofline"
+        raise AzsimError(f"{flag} with --kind {kind}: it picks what {picks} draw; "
                          f"{kind} draws every point (select with --where)")
     check_writable(dest, "-o", "a file path")
     from .plot import plots

@@ -11,6 +11,8 @@ commands are printed as they run, so any figure can be reproduced by hand:
 - timeline: he2019 (Table 1 of He et al., ICASSP 2019) 8-bit dense against 4-bit 80 % sparse
   (rle) at 200 MHz, where both stay under the 30 ms frame budget (the dense model's worst
   frames take about 16 ms, the sparse one's 8) (about a minute);
+- roofline: the same two he2019 points, each layer under az-edge's roofs at 200 MHz (the
+  DRAM's 12.8 GB/s is 64 B a cycle there, as much as the SRAM port);
 - bits-wer, pareto-wer: the trained small model over the first 100 utterances of the shipped
   test set (`--test test --utterances 100`), 5 bit-widths x 3 one-shot sparsities (15 points,
   about 2 minutes on 2 cores), so WER is measured on held-out speech beside energy;
@@ -49,6 +51,7 @@ PLOTS = {
     "energy-breakdown": ("tiny", "energy-breakdown", ["--where", "hw.clock_mhz=800"]),
     "pareto": ("tiny", "pareto", []),
     "timeline": ("he2019", "timeline", []),   # 8-bit dense, 4-bit 80 % sparse (timeline_points)
+    "roofline": ("he2019", "roofline", []),   # the same two points
     "bits-wer": ("small-test", "bits", []),
     "pareto-wer": ("small-test", "pareto", []),
     "bits-wer-gptq": ("small-test-gptq", "bits", ["--where", "model.quantizer=gptq"]),
@@ -62,7 +65,8 @@ def azsim(*args: str) -> None:
 
 
 def timeline_points(db: str) -> list[str]:
-    """--point arguments for the 8-bit dense and the 4-bit 80 % sparse he2019 points."""
+    """--point arguments for the 8-bit dense and the 4-bit 80 % sparse he2019 points (the
+    timeline's and the roofline's)."""
     from azsim.sweep.store import open_for_reading
     keys = {(p.config["model"]["weight_bits"], p.config["model"]["sparsity"]): p.key
             for p in open_for_reading(db) if p.status == "ok"}
@@ -86,7 +90,7 @@ def main() -> None:
     for fig in figures:
         sweep, kind, extra = PLOTS[fig]
         db = os.path.join(RESULTS, f"{sweep}.sqlite")
-        if kind == "timeline":
+        if kind in ("timeline", "roofline"):
             extra = extra + timeline_points(db)
         azsim("plot", db, "--kind", kind, *extra, "-o", os.path.join(FIGURES, f"{fig}.png"))
     if "dense-vs-sparse" in figures:

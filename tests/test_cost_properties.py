@@ -390,3 +390,37 @@ def test_utilization_is_at_most_one_with_packed_lanes():
               "hw.pe_count=4", "hw.precision_scalable=true"])
     assert d["compute"]["utilization"] <= 1.0
     assert all(r["utilization"] <= 1.0 for r in d["layers"])
+
+
+# ------------------------------------------------------------------------------ the roofline
+
+
+def roofs(d) -> dict:
+    """The three roofs `azsim plot --kind roofline` draws, from a report's hardware section:
+    MACs per cycle at 8 bits, SRAM port and DRAM bytes per cycle."""
+    h = d["hardware"]
+    return {"macs_per_cycle": h["macs_per_cycle"],
+            "sram_bytes_per_cycle": h["sram_bytes_per_cycle"],
+            "dram_bytes_per_cycle": h["dram_bandwidth_gb_per_s"] * 1e3 / h["clock_mhz"]}
+
+
+@settings(max_examples=30, **PROPS)
+@given(model=MODEL, hw=hardware())
+def test_no_layer_is_above_a_roof_of_the_roofline(model, hw):
+    """What the roofline figure draws must hold, or a point would sit above its roof: each
+    layer issues at most the array's MACs per cycle (floor(8/b) of them a lane on a
+    precision-scalable array) and reads at most the port's bytes per cycle (a frame's cycles
+    are rounded up to whole ones, hence one cycle a frame); the run streams at most the DRAM's
+    bytes per cycle (a streamed layer's first tiles may arrive while the layer before it runs,
+    so this holds for the run, not for each layer; the one-time preload takes no time).
+    400 processors drawn the same way held when it was written."""
+    d = _sim(model, hw)
+    r = roofs(d)
+    frames = d["audio"]["frames"]
+    for row in d["layers"]:
+        lanes = 8 // row["mac_weight_bits"] if d["hardware"]["precision_scalable"] else 1
+        assert row["macs_issued"] <= row["cycles"] * r["macs_per_cycle"] * lanes, row["name"]
+        assert row["sram_read_bytes"] <= (row["cycles"] + frames) * r["sram_bytes_per_cycle"], \
+            row["name"]
+    streamed = d["traffic"]["dram_read_bytes"] - d["traffic"]["weight_preload_bytes"]
+    assert streamed <= d["latency"]["cycles"] * r["dram_bytes_per_cycle"] * (1 + 1e-9) + 1

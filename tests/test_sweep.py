@@ -1418,3 +1418,49 @@ def test_titles_name_the_hardware_settings_a_sweep_changed_from_its_preset():
     bw = preset.dram_bandwidth_gb_per_s + 1e-7
     assert hardware_changes([row(800.0, dram_bandwidth_gb_per_s=bw)]) == \
         [f"hw.dram_bandwidth_gb_per_s={bw!r}"]
+
+
+def test_a_roofline_draws_each_layer_where_its_record_puts_it(results_db):
+    """Each layer at (MACs issued / SRAM bytes read, MACs issued / cycles), the run's layers
+    together as a star, the roofs from the point's own hardware; the slowest and the fastest
+    point by default, one panel each."""
+    from azsim.plot import plots
+    points = open_for_reading(results_db)
+    fig = plots.make_figure("roofline", points)
+    assert len([ax for ax in fig.axes if ax.get_xscale() == "log"]) == 2
+    point = next(p for p in points if p.status == "ok")
+    fig = plots.make_figure("roofline", points, point_keys=[point.key[:12]])
+    (ax,) = fig.axes
+    drawn = np.concatenate([c.get_offsets() for c in ax.collections])
+    layers = [row for row in point.record["layers"]
+              if row["cycles"] and row["macs_issued"] and row["sram_read_bytes"]]
+    expected = [(row["macs_issued"] / row["sram_read_bytes"], row["macs_issued"] / row["cycles"])
+                for row in layers]
+    issued = sum(row["macs_issued"] for row in point.record["layers"])
+    expected.append((issued / sum(row["sram_read_bytes"] for row in point.record["layers"]),
+                     issued / point.record["latency"]["cycles"]))
+    for x, y in expected:
+        assert np.any(np.isclose(drawn[:, 0], x, rtol=1e-12) & np.isclose(drawn[:, 1], y,
+                                                                           rtol=1e-12)), (x, y)
+    hw = point.record["hardware"]
+    assert plots.roofs(hw) == {"macs_per_cycle": hw["macs_per_cycle"],
+                               "sram_bytes_per_cycle": hw["sram_bytes_per_cycle"],
+                               "dram_bytes_per_cycle": hw["dram_bandwidth_gb_per_s"] * 1e3
+                               / hw["clock_mhz"]}
+    # the array's peak is the flat part of the top roof
+    assert any(np.isclose(line.get_ydata()[-1], hw["macs_per_cycle"]) for line in ax.lines)
+
+
+def test_roofline_on_the_command_line(cli, results_db, tmp_path):
+    points = [p for p in open_for_reading(results_db) if p.status == "ok"]
+    out = tmp_path / "roof.png"
+    code, _, err = cli("plot", results_db, "--kind", "roofline", "--point", points[0].key[:12],
+                       "-o", str(out))
+    assert code in (0, None) and out.read_bytes()[:4] == b"\x89PNG", err
+    assert "--utterance" in _one_line_error(cli, "plot", results_db, "--kind", "roofline",
+                                            "--utterance", "0", "-o", str(out))
+    assert "timeline and roofline" in _one_line_error(
+        cli, "plot", results_db, "--kind", "bits", "--point", points[0].key[:12], "-o", str(out))
+    many = [a for p in points[:5] for a in ("--point", p.key[:12])]
+    assert "too many panels" in _one_line_error(cli, "plot", results_db, "--kind", "roofline",
+                                                *many, "-o", str(out))

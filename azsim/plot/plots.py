@@ -10,7 +10,9 @@ Figures). Kinds:
 - ``pareto``: energy against latency for every point, the Pareto front drawn (and energy
   against WER where recorded);
 - ``timeline``: per-frame compute time against frame arrival for one utterance, with the
-  real-time budget (one frame period).
+  real-time budget (one frame period);
+- ``roofline``: each layer's MACs issued per cycle against its MACs per SRAM byte read, under
+  the processor's roofs (the MAC array's peak, the SRAM port, the DRAM), one panel per point.
 
 Latency is the run's busy time (cycles / clock over all utterances). When a sweep varies more
 fields than a figure shows, the figure takes one slice (``fix_other_fields``: the first value of
@@ -33,7 +35,7 @@ from ..sweep.analysis import (BITS, NAMES, SPARSITY, fix_other_fields, joined, o
 from ..sweep.export import ENERGY_ORDER, INPUT, flat_rows
 
 __all__ = ["make_figure", "save", "dense_vs_sparse", "bits", "energy_breakdown", "pareto",
-           "timeline"]
+           "timeline", "roofline", "roofs"]
 
 _BYTE_UNITS = ((1e9, "GB"), (1e6, "MB"), (1e3, "kB"), (1.0, "B"))
 _FONT = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9}
@@ -492,6 +494,123 @@ def timeline(rows: Sequence[Mapping], point_keys: Sequence[str] = (), utterance:
     return fig
 
 
+def roofs(hardware: Mapping[str, Any]) -> dict[str, float]:
+    """The roofs of a report's ``hardware`` section: the array's 8-bit MACs per cycle, the
+    SRAM port's and the DRAM's bytes per cycle (GB/s x 1e3 / MHz). tests/test_cost_properties
+    .py checks that no layer of a run is above the first two and no run above the third."""
+    return {"macs_per_cycle": float(hardware["macs_per_cycle"]),
+            "sram_bytes_per_cycle": float(hardware["sram_bytes_per_cycle"]),
+            "dram_bytes_per_cycle": hardware["dram_bandwidth_gb_per_s"] * 1e3
+            / hardware["clock_mhz"]}
+
+
+# a layer's marker by what bounds it (the record's bound_resource)
+_BOUND_COLORS = {"compute": "#4C72B0", "sram": "#55A868", "dram": "#C44E52",
+                 "decoder": "#CCB974", "nonlinear": "#8172B2"}
+_NAMED_LAYERS = 4   # the layers named on a panel: those with the most cycles
+_MAX_PANELS = 4
+
+
+def roofline(rows: Sequence[Mapping], point_keys: Sequence[str] = ()) -> Figure:
+    """One panel per chosen point (default: the slowest and the fastest, as ``timeline``).
+
+    A layer is a filled marker at (MACs issued / SRAM bytes read, MACs issued / cycles),
+    coloured by what bounds it; the layers of the run together are a star at the same
+    coordinates of their sums, and a hollow star at the run's MACs per DRAM byte streamed
+    (less the one-time preload, which takes no time), read against the DRAM roof. Per layer
+    the DRAM is not drawn: a streamed layer's first tiles may arrive while the layer before
+    it runs, so a layer can sit above the DRAM roof while the run cannot. A point far under
+    every roof is held back by what no roof draws: the broadcast of one column a cycle, load
+    imbalance, the nonlinear unit, or the decoder (its colour says which bound it)."""
+    chosen = _pick_points(rows, point_keys)
+    if len(chosen) > _MAX_PANELS:
+        raise AzsimError(f"--kind roofline: {len(chosen)} points are too many panels (at "
+                         f"most {_MAX_PANELS}); give fewer --point keys")
+    differ = swept_fields(chosen) if len(chosen) > 1 else swept_fields(rows)
+    fields = sorted(differ, key=lambda f: f not in NAMES)
+    fig = _new_figure(4.6 * len(chosen) + 2.4, 4.8)
+    axes = np.atleast_1d(fig.subplots(1, len(chosen), sharey=True))
+    from matplotlib.lines import Line2D
+    bounds_seen: dict[str, None] = {}
+    scalable = any_streamed = False
+    for ax, r in zip(axes, chosen):
+        rec = r["_record"]
+        roof = roofs(rec["hardware"])
+        layers = [l for l in rec["layers"] if l["cycles"] > 0 and l["macs_issued"] > 0
+                  and l["sram_read_bytes"] > 0]
+        if not layers:
+            raise AzsimError(f"--kind roofline: point {r['key'][:12]} has no layer that "
+                             "issued MACs and read SRAM, nothing to draw")
+        xs = np.array([l["macs_issued"] / l["sram_read_bytes"] for l in layers])
+        ys = np.array([l["macs_issued"] / l["cycles"] for l in layers])
+        issued = sum(l["macs_issued"] for l in rec["layers"])
+        cycles = sum(l["cycles"] for l in rec["layers"])
+        sram = sum(l["sram_read_bytes"] for l in rec["layers"])
+        streamed = rec["traffic"]["dram_read_bytes"] - rec["traffic"]["weight_preload_bytes"]
+        run_y = issued / cycles
+        marks = [issued / sram] + ([issued / streamed] if streamed > 0 else [])
+        peaks = {roof["macs_per_cycle"]: "MAC array, 8-bit"}
+        if rec["hardware"].get("precision_scalable"):
+            for b in sorted({l["mac_weight_bits"] for l in layers if l["mac_weight_bits"] < 8}):
+                peaks.setdefault(roof["macs_per_cycle"] * (8 // b), f"MAC array, {b}-bit packed")
+                scalable = True
+        top = max(peaks)
+        ridges = [top / roof["sram_bytes_per_cycle"], top / roof["dram_bytes_per_cycle"]]
+        lo = min([*xs, *marks, *ridges]) / 4
+        hi = max([*xs, *marks, *ridges]) * 4
+        grid = np.geomspace(lo, hi, 256)
+        for peak, name in sorted(peaks.items()):
+            ax.plot(grid, np.minimum(peak, roof["sram_bytes_per_cycle"] * grid), color="0.15",
+                    lw=1.4 if peak == roof["macs_per_cycle"] else 0.9,
+                    ls="-" if peak == roof["macs_per_cycle"] else ":")
+            ax.annotate(f"{name}: {peak:g} MACs/cycle", (hi, peak), xytext=(-4, 3),
+                        textcoords="offset points", ha="right", fontsize=7, color="0.15")
+        ax.plot(grid, np.minimum(top, roof["dram_bytes_per_cycle"] * grid), color="#C44E52",
+                lw=1.0, ls="--")
+        for l, x, y in zip(layers, xs, ys):
+            bound = l.get("bound_resource") or l.get("bound") or "compute"
+            bounds_seen[bound] = None
+            ax.scatter(x, y, s=34, color=_BOUND_COLORS.get(bound, "0.5"), zorder=4,
+                       edgecolors="white", lw=0.5)
+        for l in sorted(layers, key=lambda l: -l["cycles"])[:_NAMED_LAYERS]:
+            k = layers.index(l)
+            ax.annotate(l["name"], (xs[k], ys[k]), xytext=(5, -3), textcoords="offset points",
+                        fontsize=7, color="0.25")
+        ax.scatter(marks[0], run_y, s=120, marker="*", color="black", zorder=5)
+        if streamed > 0:
+            any_streamed = True
+            ax.scatter(marks[1], run_y, s=120, marker="*", facecolors="none",
+                       edgecolors="#C44E52", lw=1.0, zorder=5)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(lo, hi)
+        ax.set_xlabel("MACs issued per byte read from SRAM"
+                      + ("\n(hollow star: per byte streamed from DRAM)" if streamed > 0 else ""))
+        ax.grid(alpha=0.3, which="both")
+        hw = rec["hardware"]
+        head = _label(r, fields) if fields else setup_names([r])
+        # the roofs' values here: written along the slopes they covered the points
+        ax.set_title(f"{head}\n{hw['name']}, a cycle: {hw['macs_per_cycle']} MACs, SRAM "
+                     f"{roof['sram_bytes_per_cycle']:g} B, DRAM {roof['dram_bytes_per_cycle']:.3g}"
+                     f" B; {hw['zero_handling']}", fontsize=9)
+    axes[0].set_ylabel("MACs issued per cycle")
+    handles = [Line2D([], [], ls="", marker="o", color=_BOUND_COLORS.get(b, "0.5"),
+                      label=f"layer bound by {b}") for b in bounds_seen]
+    handles.append(Line2D([], [], ls="", marker="*", ms=11, color="black",
+                          label="all layers, per SRAM byte"))
+    if any_streamed:
+        handles.append(Line2D([], [], ls="", marker="*", ms=11, mfc="none", mec="#C44E52",
+                              label="all layers, per DRAM byte streamed"))
+    handles += [Line2D([], [], color="0.15", label="MAC array / SRAM port roof"),
+                Line2D([], [], color="#C44E52", ls="--", label="DRAM roof")]
+    if scalable:
+        handles.append(Line2D([], [], color="0.15", ls=":", label="packed low-bit MACs"))
+    fig.legend(handles=handles, loc="outside right center", frameon=False)
+    _suptitle(fig, "Roofline: MACs issued per cycle against MACs per byte read, each layer "
+                   f"({setup_names(chosen)})")
+    return fig
+
+
 _KINDS = {"dense-vs-sparse": dense_vs_sparse, "bits": bits, "energy-breakdown": energy_breakdown,
           "pareto": pareto}
 
@@ -509,8 +628,11 @@ def make_figure(kind: str, points, *, where: Mapping[str, Any] | None = None,
                          f"{len(points)} stored, {failed} failed); plot needs at least one")
     if kind == "timeline":
         return timeline(rows, point_keys, utterance)
+    if kind == "roofline":
+        return roofline(rows, point_keys)
     if kind not in _KINDS:
-        raise AzsimError(f"--kind {kind}: not one of {', '.join([*_KINDS, 'timeline'])}")
+        raise AzsimError(f"--kind {kind}: not one of "
+                         f"{', '.join([*_KINDS, 'timeline', 'roofline'])}")
     fig = _KINDS[kind](rows, dict(where or {}))
     # A sweep's failed points (an SRAM too small for the model, say) have no measurements:
     # the figure said nothing of them, and a curve simply stopped short (plot audit).

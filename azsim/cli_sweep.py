@@ -60,6 +60,13 @@ def _parse_where(where) -> dict:
         except ConfigError as exc:
             raise AzsimError(str(exc).replace("--set", "--where")) from None
         key = ".".join(path)
+        # a relative path of a path setting is stored absolute, as the sweep made it
+        # (--where hw.energy_table=et.toml matched nothing after --set hw.energy_table=et.toml)
+        from pathlib import Path
+
+        from .sweep.spec import _relative_setting
+        with contextlib.suppress(AzsimError):
+            value = _relative_setting(key, value, Path.cwd(), f"--where {text}")
         out[key] = either(out[key], value) if key in out else value
     return out
 

@@ -1309,7 +1309,8 @@ def test_a_where_field_given_twice_matches_either_value(cli, mixed_db, tmp_path)
     assert code in (0, None), err
     line = _one_line_error(cli, "report", mixed_db, "--where", "model.weight_bits=3",
                            "--where", "model.weight_bits=5")
-    assert line.endswith("--where model.weight_bits=3 or 5: no successful point matches"), line
+    assert line.endswith("--where model.weight_bits=3 or 5: no successful point matches "
+                         "(the successful points have model.weight_bits 2, 4 or 8)"), line
     from azsim.sweep.analysis import AnyOf, ok_rows, where
     rows = ok_rows(open_for_reading(mixed_db))
     assert sorted(r["model.weight_bits"] for r in where(rows, {
@@ -1464,3 +1465,71 @@ def test_roofline_on_the_command_line(cli, results_db, tmp_path):
     many = [a for p in points[:5] for a in ("--point", p.key[:12])]
     assert "too many panels" in _one_line_error(cli, "plot", results_db, "--kind", "roofline",
                                                 *many, "-o", str(out))
+
+
+def test_a_file_edited_while_the_sweep_runs_fails_its_later_points_not_stores_them(tmp_path):
+    """Points run from the files as a worker finds them, but are keyed and labelled by the
+    config validated at the start: a hardware file edited during a sweep had its later points
+    measured at 1600 MHz and stored (and exported, and skipped by --resume) as 400 MHz ones
+    (a sweep audit). They fail instead, naming the field that changed."""
+    import shutil
+
+    import azsim
+    from azsim.sweep import runner
+    from azsim.sweep.spec import build_spec, expand
+    hw = tmp_path / "my.toml"
+    shutil.copy(os.path.join(os.path.dirname(azsim.__file__), "config", "presets", "hardware",
+                             "az-edge.toml"), hw)
+    text = hw.read_text()
+    assert "\nclock_mhz = 800.0\n" in text
+    spec = build_spec(model="tiny", hw=str(hw), audio=None, weights=None, spec_file=None,
+                      sets=["model.weight_bits=8,4"])
+    points = expand(spec)
+    hw.write_text(text.replace("\nclock_mhz = 800.0\n", "\nclock_mhz = 1600.0\n"))
+    db = str(tmp_path / "r.sqlite")
+    with ResultStore(db) as store:
+        summary = runner.run_sweep(points, spec, store, jobs=1)
+    assert (summary.ok, summary.failed) == (0, 2)
+    stored = open_for_reading(db)
+    assert all(p.status == "failed" and "hw.clock_mhz 800.0 -> 1600.0" in p.error
+               for p in stored), [p.error for p in stored]
+    # a record that ran with what was validated is no change; another weights file is
+    record = {"model": {"config": points[0].config["model"], "weights_sha256": "ab" * 32},
+              "hardware": {**points[0].config["hw"], "macs_per_cycle": 256}}
+    assert runner.changed_inputs(points[0].config, record) is None
+    config = {**points[0].config, "weight_files": {"weights": {"name": "w.npz",
+                                                               "sha256": "cd" * 32}}}
+    assert runner.changed_inputs(config, record) == "model.weights w.npz content cdcdcdcd -> abababab"
+
+
+def test_where_takes_a_path_as_the_sweep_did_and_says_what_there_is(cli, tmp_path,
+                                                                     monkeypatch):
+    """--where hw.energy_table=et.toml matched nothing after a sweep of --set
+    hw.energy_table=et.toml (stored absolute), and the error named no value there was; a
+    failed point's azsim_version (the store has it) was empty in exports, so --where
+    azsim_version=V found none of the failed points (a sweep audit)."""
+    import shutil
+    import sqlite3
+
+    import azsim
+    from azsim._version import code_version
+    shutil.copy(os.path.join(os.path.dirname(azsim.__file__), "config", "presets", "energy",
+                             "horowitz-45nm.toml"), tmp_path / "et.toml")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli("sweep", "--model", "tiny", "--set", "hw.energy_table=et.toml,"
+                       "horowitz-45nm", "--results", "r.sqlite", "-j", "1")
+    assert code in (0, None), err
+    code, out, err = cli("report", "r.sqlite", "--where", "hw.energy_table=et.toml")
+    assert code in (0, None) and "showing 1 with" in out, err
+    line = _one_line_error(cli, "report", "r.sqlite", "--where", "hw.clock_mhz=801")
+    assert line.endswith("no successful point matches (the successful points have "
+                         "hw.clock_mhz 800)"), line
+    with sqlite3.connect("r.sqlite") as con:
+        con.execute("UPDATE points SET status = 'failed', record = NULL, error = 'x' "
+                    "WHERE rowid = 1")
+    code, out, err = cli("results", "export", "r.sqlite", "--json", "-o", "-")
+    assert code in (0, None), err
+    rows = json.loads(out)
+    assert [r["azsim_version"] for r in rows] == [code_version()] * 2, rows
+    code, out, err = cli("report", "r.sqlite", "--where", f"azsim_version={code_version()}")
+    assert code in (0, None) and "(1 in the selection)" in out, out

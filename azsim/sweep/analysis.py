@@ -87,8 +87,25 @@ def where(rows: Sequence[Mapping[str, Any]], conditions: Mapping[str, Any],
         out = [r for r in out if _matches(r.get(key), wanted)]
     if rows and not out:
         shown = " ".join(f"{k}={v!r}" for k, v in conditions.items())
-        raise AzsimError(f"--where {shown}: no successful point matches")
+        # what there is to select (the error named no value, and a relative path or a
+        # value of another spelling left the user guessing; a sweep audit)
+        have = "; ".join(f"{k} {_values_shown(rows, k)}" for k in conditions)
+        raise AzsimError(f"--where {shown}: no successful point matches (the successful "
+                         f"points have {have})")
     return out
+
+
+_VALUES_SHOWN = 8
+
+
+def _values_shown(rows: Sequence[Mapping[str, Any]], key: str) -> str:
+    """The distinct values of ``key`` among ``rows``, sorted, as ``--where`` reads them."""
+    values = sorted({_hashable(r.get(key)) for r in rows}, key=_order)
+    text = [repr(v) if isinstance(v, str) else "none" if v is None else
+            str(v).lower() if isinstance(v, bool) else f"{v:g}" if isinstance(v, float)
+            else str(v) for v in values]
+    more = len(text) - _VALUES_SHOWN
+    return joined(text[:_VALUES_SHOWN], "or") + (f" (and {more} more)" if more > 0 else "")
 
 
 def _config_fields(rows: Sequence[Mapping[str, Any]]) -> list[str]:

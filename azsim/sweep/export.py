@@ -217,6 +217,8 @@ def flat_rows(points: Iterable[StoredPoint]) -> list[dict[str, Any]]:
         row: dict[str, Any] = {"key": p.key, "status": p.status, "run_s": p.run_s}
         if p.record is not None and isinstance(p.record.get(VERSION), str):
             row[VERSION] = p.record[VERSION]
+        elif p.version:   # a failed point: the store's column (it was left empty, and
+            row[VERSION] = p.version   # --where azsim_version=V found no failed point)
         row.update(flatten_config(p.config))
         if p.record is not None:
             row.update(flatten_record(p.record))

@@ -114,6 +114,44 @@ def pending_points(points: Sequence[Point], store: ResultStore, resume: bool,
     return [p for p in points if p.key not in done]
 
 
+def _leaves(table, prefix: str) -> dict:
+    out = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            out.update(_leaves(value, f"{prefix}.{key}"))
+        else:
+            out[f"{prefix}.{key}"] = value
+    return out
+
+
+_CHANGES_SHOWN = 3
+
+
+def changed_inputs(config: dict, record: dict) -> str | None:
+    """What a point's record ran with that its stored ``config`` (from the sweep's
+    validation, hashed into its key) does not say: the model and hardware settings and the
+    weights file's content hash, as ``field validated -> run`` texts; None if they agree."""
+    want = json.loads(json.dumps(config))        # as the store keeps it
+    model = record.get("model") if isinstance(record.get("model"), dict) else {}
+    diffs = []
+    for prefix, ran in (("model", model.get("config")), ("hw", record.get("hardware"))):
+        if not isinstance(ran, dict) or not isinstance(want.get(prefix), dict):
+            continue
+        got = _leaves(ran, prefix)
+        for name, value in _leaves(want[prefix], prefix).items():
+            if name in got and got[name] != value:
+                diffs.append(f"{name} {value!r} -> {got[name]!r}")
+    weights = (want.get("weight_files") or {}).get("weights")
+    sha = model.get("weights_sha256")
+    if isinstance(weights, dict) and isinstance(sha, str) and weights.get("sha256") != sha:
+        diffs.append(f"model.weights {weights.get('name')} content "
+                     f"{str(weights.get('sha256'))[:8]} -> {sha[:8]}")
+    if not diffs:
+        return None
+    more = len(diffs) - _CHANGES_SHOWN
+    return ", ".join(diffs[:_CHANGES_SHOWN]) + (f" and {more} more" if more > 0 else "")
+
+
 def run_sweep(points: Sequence[Point], spec: SweepSpec, store: ResultStore, *, jobs: int,
               executor: str = "local", scheduler: str | None = None, skipped: int = 0,
               on_result: Callable[[Point, PointResult], None] | None = None,
@@ -145,6 +183,18 @@ def run_sweep(points: Sequence[Point], spec: SweepSpec, store: ResultStore, *, j
                     error=f"made by other azsim code ({made_by}) than this sweep's "
                           f"({version}); every worker must run the sweep's code")
                 version = str(made_by)
+        if res.ok:
+            # A point runs from the files its spec names (model and hardware files, weights)
+            # as they are when a worker reaches it, not as they were when the sweep validated
+            # and keyed it: a file edited while a sweep ran had its later points stored under
+            # the old key and config (hw.clock_mhz 400 in the table, 1600 MHz measured), and
+            # --resume kept them. Such a point fails, naming what changed.
+            changed = changed_inputs(point.config, json.loads(res.record_json))
+            if changed:
+                res = dataclasses.replace(
+                    res, ok=False, record_json=None,
+                    error=f"ran with other inputs than the sweep validated ({changed}): a "
+                          "file the sweep names changed while it ran; run the sweep again")
         store.put(key=res.key, status="ok" if res.ok else "failed", config=point.config,
                   overrides=point.overrides, record_json=res.record_json, error=res.error,
                   run_s=res.run_s, version=version)

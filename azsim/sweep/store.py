@@ -55,7 +55,8 @@ _COLUMNS = ("key", "status", "config", "overrides", "record", "error", "run_s", 
 # The columns a reader reads and the SQLite types (typeof) each may hold.
 _READ = (("key", ("text",)), ("status", ("text",)), ("config", ("text",)),
          ("overrides", ("text",)), ("record", ("text", "null")), ("error", ("text", "null")),
-         ("run_s", ("real", "integer", "null")), ("finished_utc", ("text",)))
+         ("run_s", ("real", "integer", "null")), ("finished_utc", ("text",)),
+         ("azsim_version", ("text", "null")))
 _SELECT = ("SELECT " + ", ".join(c for c, _ in _READ) + ", "
            + ", ".join(f"typeof({c})" for c, _ in _READ) + " FROM points")
 
@@ -75,6 +76,8 @@ class StoredPoint:
     run_s: float | None
     finished_utc: str
     source: str = ""      # the database it was read from, for errors that name it
+    # the code that stored it (the store's column): a failed point has no record to say it
+    version: str | None = None
 
 
 def check_results_path(path: str, option: str = "--results") -> None:
@@ -365,7 +368,7 @@ def _stored_point(path: str, index: int, row) -> StoredPoint:
                 raise ResultsError(f"{where}: column {column} holds bytes that are not UTF-8 "
                                    f"text (at byte {exc.start}; damaged outside azsim?); "
                                    "sweep into a new results file") from None
-    key, status, config, overrides, record, error, run_s, finished = values
+    key, status, config, overrides, record, error, run_s, finished, version = values
     if status not in ("ok", "failed"):
         shown = status if len(status) <= 20 else status[:17] + "..."
         raise ResultsError(f"{where}: status is {shown!r}, not 'ok' or 'failed' (damaged "
@@ -387,4 +390,5 @@ def _stored_point(path: str, index: int, row) -> StoredPoint:
             or not (record is None or isinstance(record, dict)):
         raise ResultsError(f"{where} is damaged (config must be a JSON object, overrides a "
                            "list of text, record an object)")
-    return StoredPoint(key, status, config, overrides, record, error, run_s, finished, path)
+    return StoredPoint(key, status, config, overrides, record, error, run_s, finished, path,
+                       version)

@@ -1020,3 +1020,72 @@ def test_ctc_warmup_and_feasible_only_need_the_ctc_loss():
         TrainConfig(decoder_only=True, ctc_feasible_only=True)
     with pytest.raises(ValueError, match="ctc_head_warmup_steps -1"):
         TrainConfig(ctc_head_warmup_steps=-1)
+
+
+def test_epochs_beyond_a_finite_step_count_are_a_one_line_error(tmp_path):
+    """epochs x batches per epoch overflowing a float was an OverflowError traceback from
+    int() (``azsim train --epochs 1e308`` on a corpus of 3 batches an epoch; a training
+    audit); it is refused, naming --epochs, before the output folder is made."""
+    pytest.importorskip("shutil").which("espeak-ng") or pytest.skip("espeak-ng not installed")
+    from azsim.corpus.build import build_corpus
+    from azsim.errors import AzsimError
+    from azsim.train.loop import TrainConfig, train
+    build_corpus(tmp_path / "c", {"train": 4, "dev": 2}, seed=1, jobs=1, voice_split_seed=0)
+    cfg = load_model_config("small", [])
+    with pytest.raises(AzsimError, match=r"--epochs 1e\+308: .* not a finite number"):
+        train(cfg, tmp_path / "c", tmp_path / "o",
+              TrainConfig(epochs=1e308, threads=1, max_batch_frames=600))
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_diverging_run_stops_in_one_line_instead_of_saving_nan_weights(tmp_path):
+    """A run whose loss went NaN (``azsim train --lr 1e30``) ended "done", exit status 0,
+    with a weights.npz of NaN that azsim refuses to load (a training audit). It stops at the
+    first non-finite loss, or at a dev evaluation of weights azsim would refuse, naming the
+    step and the rate; a weights.npz it leaves loads."""
+    from azsim.errors import AzsimError
+    from azsim.train.loop import TrainConfig
+    with pytest.raises(AzsimError, match=r"training diverged after \d+ of 3 steps: "):
+        _train_from_shipped_small(tmp_path, TrainConfig(epochs=3, threads=1, warmup_steps=1,
+                                                        lr=1e30, final_lr=1e-5, dev_limit=1))
+    from azsim.model.weights import load_weights
+    if (tmp_path / "o" / "weights.npz").exists():   # an epoch before it, finite: it loads
+        load_weights(tmp_path / "o" / "weights.npz", load_model_config("small", []))
+    events = [json.loads(line) for line in
+              (tmp_path / "o" / "train.log.jsonl").read_text().splitlines()]
+    assert events[-1]["event"] == "diverged"
+
+
+def test_a_continuation_draws_on_instead_of_repeating_the_first_run(tmp_path, monkeypatch):
+    """A run from a checkpoint was seeded by the seed alone, so it drew the first run's batch
+    order and SpecAugment masks again, epoch for epoch (a training audit). It is seeded by
+    the seed and the steps its chain has taken; a run from a .npz is seeded as before."""
+    import hashlib
+
+    from azsim.model.loading import shipped_weights_dir
+    from azsim.train import data
+    from azsim.train.loop import TrainConfig, train
+    drawn: list = []
+    augment = data.spec_augment
+
+    def recorded(feats, *args, **kwargs):
+        out = augment(feats, *args, **kwargs)
+        drawn.append(hashlib.sha1((out - feats).numpy().tobytes()).hexdigest())
+        return out
+
+    monkeypatch.setattr(data, "spec_augment", recorded)
+    tcfg = TrainConfig(epochs=1, threads=1, warmup_steps=1, lr=1e-4, final_lr=1e-5,
+                       dev_limit=1, max_batch_frames=600)
+    _train_from_shipped_small(tmp_path, tcfg)
+    first, drawn[:] = list(drawn), []
+    cfg = load_model_config("small", [])
+    train(cfg, tmp_path / "c", tmp_path / "again", tcfg,
+          init=str(tmp_path / "o" / "last.pt"))
+    assert drawn and len(drawn) == len(first) and drawn != first
+    steps = torch.load(tmp_path / "o" / "last.pt", weights_only=True)["steps_total"]
+    chained = torch.load(tmp_path / "again" / "last.pt", weights_only=True)["steps_total"]
+    assert chained == 2 * steps > 0
+    drawn[:] = []   # the same run from the .npz again draws what it drew
+    train(cfg, tmp_path / "c", tmp_path / "same", tcfg,
+          init=str(shipped_weights_dir() / "small.npz"))
+    assert drawn == first

@@ -24,6 +24,7 @@ from ..model import float_ref
 from ..model.loading import check_feature_frontend
 from ..model.metrics import error_rate
 from ..model.vocab import make_vocab
+from ..model.weights import weight_magnitude_bound
 from ..paths import path_kind
 from . import compress, data
 from .loss import lattice_kd, rnnt_loss
@@ -255,6 +256,17 @@ def _read_init(init, model_cfg):
     return "pt", state
 
 
+def _steps_before(start) -> int:
+    """The training steps a checkpoint's chain of runs has taken (0 for weights or no init):
+    its ``steps_total``, or for a checkpoint written before that key, its own run's
+    ``step``."""
+    if start is None or start[0] != "pt":
+        return 0
+    state = start[1]
+    value = state.get("steps_total", state.get("step", 0))
+    return int(value) if isinstance(value, (int, np.integer)) and value > 0 else 0
+
+
 HOLD_TOLERANCE = 0.005   # an init this far below the held sparsity is pruned to it instead
 
 
@@ -424,11 +436,18 @@ def dev_error_rates(weights: dict, model_cfg, split: data.Split, vocab) -> dict:
 def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = None,
           progress: Callable[[dict], None] | None = None) -> dict:
     """Train and write ``OUT/weights.npz`` (best dev WER), ``OUT/last.pt``, ``OUT/train.log.jsonl``."""
-    torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
-    rng = np.random.default_rng(cfg.seed)
     # the inputs that can be bad files first: a bad one fails before OUT or the corpus is touched
     start = _read_init(init, model_cfg)
+    # A continuation from a checkpoint draws on from where its chain of runs stopped: seeded
+    # by the seed alone it drew the first run's batch order, VTLP warps, SpecAugment masks
+    # and dropout again, epoch for epoch (a training audit, 2026-12-07). A run from weights
+    # (.npz) or from nothing is seeded as before. The currently shipped models' chains
+    # (examples/e31_*.sh, e32_stage3_chain.sh) start every run from a .npz.
+    prior = _steps_before(start)
+    torch.manual_seed(cfg.seed if not prior else int(
+        np.random.SeedSequence([cfg.seed, prior]).generate_state(1, np.uint64)[0]))
+    rng = np.random.default_rng([cfg.seed, prior] if prior else cfg.seed)
     teacher_arrays = read_teacher(cfg.kd_teacher, model_cfg) if cfg.kd_teacher else None
     vocab = make_vocab(model_cfg.vocab, model_cfg.vocab_size)
     from ..corpus.build import read_corpus_meta
@@ -440,7 +459,12 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
         raise AzsimError(f"corpus {corpus_dir}: training needs utterances in train and dev; "
                          f"it has {train_split.size} and {dev_split.size}")
     steps_per_epoch = len(data.batches(train_split, cfg.max_batch_frames, np.random.default_rng(0)))
-    total = int(cfg.epochs * steps_per_epoch)
+    planned = cfg.epochs * steps_per_epoch
+    if not math.isfinite(planned):   # int() of it was an OverflowError traceback
+        raise AzsimError(f"--epochs {cfg.epochs:g}: {cfg.epochs:g} x {steps_per_epoch} "
+                         "batch(es) per epoch is not a finite number of training steps; give "
+                         "fewer epochs")
+    total = int(planned)
     if total < 1:   # no step, no dev evaluation: nothing would be written as weights.npz
         raise AzsimError(f"--epochs {cfg.epochs:g}: makes no training step (an epoch of this "
                          f"corpus is {steps_per_epoch} batch(es), and training runs epochs x "
@@ -595,10 +619,40 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
         model.weight_transform = training_transform
         return weights
 
+    def diverged(what: str):
+        """Stop a run whose loss or weights are no longer finite, in one line."""
+        log.write(json.dumps({"event": "diverged", "step": step, "what": what}) + "\n")
+        log.close()
+        kept = (f"; {out / 'weights.npz'} is the best model evaluated before it"
+                if (out / "weights.npz").exists() else "")
+        raise AzsimError(f"training diverged after {step} of {total} steps: {what} (its last "
+                         f"learning rate {opt.param_groups[0]['lr']:g}; try a lower --lr){kept}")
+
+    def unloadable(weights) -> str:
+        """What makes ``weights`` a file that azsim's loader refuses (NaN or Inf, or
+        beyond its integer model's magnitude bound), or "" if nothing does."""
+        bound = weight_magnitude_bound(model_cfg)
+        nonfinite = [k for k, v in weights.items() if not np.all(np.isfinite(v))]
+        if nonfinite:
+            return f"NaN or Inf in {len(nonfinite)} arrays ({nonfinite[0]}, ...)"
+        large = {k: float(np.max(np.abs(v))) for k, v in weights.items()
+                 if not k.startswith("frontend.") and v.size and np.max(np.abs(v)) > bound}
+        if large:
+            return (f"up to {max(large.values()):.3g} in magnitude in {len(large)} arrays "
+                    f"({next(iter(large))}, ...; the integer model allows {bound:.0f})")
+        return ""
+
     def evaluate(tag, weights=None, counts=True):
         nonlocal best
         model.eval()
         weights = exported() if weights is None else weights
+        # NaN weights (or weights beyond the integer model's range) decoded to 100 % WER and
+        # were saved as the best weights.npz, which azsim then refuses to load; the run ended
+        # "done" with exit status 0 (a training audit)
+        unfit = unloadable(weights)
+        if unfit:
+            diverged(f"the weights at dev evaluation {tag} are {unfit}, which azsim does not "
+                     "load")
         with thread_budget(cfg.threads):
             rates = dev_error_rates(weights, model_cfg, dev_split, vocab)
         entry = {"event": "dev", "tag": tag, "step": step, "epoch": epoch,
@@ -723,6 +777,9 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
                           for n, p in prunable.items())
             total_loss = (objective(loss, ctc, reg, ramp, cfg) + cfg.distill_weight * distill
                           + cfg.kd_weight * kd)
+            if not torch.isfinite(total_loss):
+                diverged(f"the loss is {float(total_loss.detach())} (RNN-T "
+                         f"{float(loss.detach())}, CTC {float(ctc.detach())})")
             opt.zero_grad(set_to_none=True)
             total_loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -767,6 +824,7 @@ def train(model_cfg, corpus_dir, out_dir, cfg: TrainConfig, init: str | None = N
                 report(entry)
         epoch += 1
         torch.save({"model": model.state_dict(), "step": step, "epoch": epoch,
+                    "steps_total": prior + step,   # of the chain of runs (_steps_before)
                     "config": asdict(cfg),
                     "log_steps": {n: v.detach().clone() for n, v in log_steps.items()}},
                    out / "last.pt")

@@ -89,6 +89,37 @@ def _check_sram_reserve(hw, act_bytes: int, staging_bytes: int) -> None:
                           f"sums between row folds){tiles}; give at least {need:,}")
 
 
+def _search_state_bytes(qm, decode) -> int:
+    """SRAM the search's prediction-network entries take (with the recurrent state and the
+    internal-LM rows): part of what :func:`_check_sram_reserve` checks after the run."""
+    entries = prediction_entries_held(decode)
+    return recurrent_state_bytes(qm, entries) + \
+        entries * ilm_row_bytes(decode, qm.joint_out.q.shape[0])
+
+
+def _check_search_fits(qm, cfg, hw) -> None:
+    """A beam whose entries alone overflow SRAM, refused before the search rather than after
+    it (``--beam 64`` with 100 symbols a frame searched for 17 s, then named hw.sram_bytes
+    alone; a decoding audit, 2026-12-07), naming the settings and the widest beam that fits."""
+    decode = cfg.decode
+    if hw is None or decode.beam <= 1 or _search_state_bytes(qm, decode) <= hw.sram_bytes:
+        return
+    need = _search_state_bytes(qm, decode)
+    fits = max((b for b in range(1, decode.beam)
+                if _search_state_bytes(qm, dataclasses.replace(decode, beam=b))
+                <= hw.sram_bytes), default=None)
+    slots = (f", context_committed_slots = {decode.context_committed_slots}"
+             if decode.context_file else "")
+    advice = (f"a beam of at most {fits} fits beside the rest of the state" if fits else
+              "no beam above 1 fits")
+    raise ConfigError(
+        f"model.decode.beam = {decode.beam} with max_symbols_per_frame = "
+        f"{decode.max_symbols_per_frame}{slots}: the search holds up to "
+        f"{prediction_entries_held(decode):,} prediction-network entries, {need:,} bytes with "
+        f"the recurrent state, more than hw.sram_bytes = {hw.sram_bytes:,}; {advice} (before "
+        "activations and stream buffers)")
+
+
 def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audio, progress,
               cache, testset=None, utterances=None):
     """:func:`simulate`, returning the report and the integer run of each utterance."""
@@ -122,10 +153,10 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
             tset = _load_testset(cfg, testset, utterances)
             set_name = tset.name
             utts, qm, results, refs = _run_testset(cfg, weights, tset, report_progress,
-                                                   setup.decoder)
+                                                   setup.decoder, hw)
         else:
             utts, qm, results = _run_model(cfg, weights, paths, audio, calibration_audio,
-                                           report_progress, setup.decoder)
+                                           report_progress, setup.decoder, hw)
             shipped = shipped_transcripts()
             refs = [shipped.get(u.name) if audio is None else None for u in utts]
         if cache is not None:
@@ -146,10 +177,8 @@ def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audi
     # state every LSTM layer keeps across frames and the decoder's prediction-network entries
     # (left out until 2026-12-06, so a plan could fill with weights the SRAM they need; audit)
     # with their internal-LM rows when the search discounts by them (a decoding audit).
-    entries = prediction_entries_held(cfg.decode)
     act_bytes = max(int(r.events.counts[..., FIELD["act_write_bytes"]].max(initial=0))
-                    for r in results) + recurrent_state_bytes(qm, entries) + \
-        entries * ilm_row_bytes(cfg.decode, qm.joint_out.q.shape[0]) + \
+                    for r in results) + _search_state_bytes(qm, cfg.decode) + \
         psum_buffer_bytes(layers, hw)
     residency = plan_residency(stored, streamed, hw.sram_bytes, act_bytes,
                                lambda info: sram_layer_footprint_bytes(info, hw),
@@ -242,12 +271,13 @@ def _load_testset(cfg, testset, utterances):
     return head_of(load_testset(testset, cfg), utterances)
 
 
-def _run_testset(cfg, weights, tset, report_progress, decoder):
+def _run_testset(cfg, weights, tset, report_progress, decoder, hw=None):
     """:func:`_run_model` for a test set's features, calibrated as ``azsim eval`` is."""
     from .evaluate import calibration_utterances
     report_progress("calibrate", 0, 1)
     _, qm = prepare_model(cfg, weights, calibration_utterances(cfg))
     report_progress("calibrate", 1, 1)
+    _check_search_fits(qm, cfg, hw)
     # Issue #7: silence after each utterance (a folder of WAVs only; checked before).
     utts = [with_tail(u, cfg.decode.endpoint_tail_ms, cfg) for u in tset.utterances]
     results = []
@@ -281,7 +311,8 @@ def prepare_model(cfg, weights, calibration_utterances):
     return w, qm
 
 
-def _run_model(cfg, weights, paths, audio, calibration_audio, report_progress, decoder=None):
+def _run_model(cfg, weights, paths, audio, calibration_audio, report_progress, decoder=None,
+               hw=None):
     """Load the audio, prune, calibrate and quantize the model, and run it in integer
     arithmetic: everything :func:`simulate` does before the hardware enters."""
     utts = load_utterances(paths, cfg)
@@ -297,6 +328,7 @@ def _run_model(cfg, weights, paths, audio, calibration_audio, report_progress, d
     report_progress("calibrate", 0, 1)
     _, qm = prepare_model(cfg, weights, calib)
     report_progress("calibrate", 1, 1)
+    _check_search_fits(qm, cfg, hw)
     # Issue #7: silence after each utterance, so the end-pointers can fire (after calibration).
     utts = [with_tail(u, cfg.decode.endpoint_tail_ms, cfg) for u in utts]
     results = []

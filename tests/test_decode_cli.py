@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from azsim.decode.lattice import load_lattice
+from conftest import one_line_error
 
 
 @pytest.fixture(scope="module")
@@ -259,3 +260,27 @@ def test_eval_and_run_records_say_what_made_them(cli, tmp_path):
     assert len(rec["weights_sha256"]) == 64
     code, text, err = cli("run", "--model", "tiny", "--json", "-")
     assert json.loads(text)["azsim_version"] == code_version()
+
+
+def test_a_beam_whose_entries_overflow_sram_is_refused_before_the_search(cli, monkeypatch):
+    """--beam 64 at 100 symbols a frame searched for 17 s and then named hw.sram_bytes alone
+    (a decoding audit); it is refused before any utterance runs, naming the beam, the symbols
+    per frame and the widest beam that fits, which then runs."""
+    from azsim import api
+    ran = []
+    real = api.run_utterance
+    monkeypatch.setattr(api, "run_utterance", lambda *a, **k: ran.append(1) or real(*a, **k))
+    line = one_line_error(cli("run", "--model", "tiny", "--beam", "64", "--set",
+                              "model.decode.max_symbols_per_frame=100", "--set",
+                              "hw.sram_bytes=400000"),
+                          "model.decode.beam = 64", "max_symbols_per_frame = 100",
+                          "hw.sram_bytes = 400,000")
+    assert not ran
+    fits = int(line.split("a beam of at most ")[1].split()[0])
+    code, _, err = cli("run", "--model", "tiny", "--beam", str(fits), "--set",
+                       "model.decode.max_symbols_per_frame=100", "--set",
+                       "hw.sram_bytes=400000")
+    assert code in (0, None), err
+    assert "model.decode.beam" in one_line_error(
+        cli("run", "--model", "tiny", "--beam", str(fits + 1), "--set",
+            "model.decode.max_symbols_per_frame=100", "--set", "hw.sram_bytes=400000"))

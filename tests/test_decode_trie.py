@@ -377,3 +377,28 @@ def test_an_alias_and_its_phrase_deliver_the_same_text():
         _delivered_tokens(hyp("call kasimir"), trie) == tuple(_tokens("call kasimir"))
     # a partial alias is not rewritten
     assert _delivered_tokens(hyp("call casim"), trie) == tuple(_tokens("call casim"))
+
+
+def test_a_long_context_file_parses_in_linear_time(tmp_path):
+    """A device-names list of tens of thousands of lines: the phrases were de-duplicated by
+    membership in a list, quadratic (30,000 lines took 16 s, 300,000 did not finish in 10
+    min; a decoding audit). Order and de-duplication are unchanged."""
+    import time
+    names = [f"{a}{b}{c} {d}" for a in "abcdefghij" for b in "abcdefghij"
+             for c in "abcdefghij" for d in ("kitchen", "lights", "fan", "door", "tv",
+                                             "lamp", "radio", "blinds", "oven", "heater",
+                                             "stove", "clock", "sink", "plug", "bell",
+                                             "gate", "alarm", "tap", "fridge", "dryer",
+                                             "washer", "mixer", "toaster", "kettle",
+                                             "speaker", "phone", "camera", "sensor",
+                                             "router", "printer", "hub", "light", "screen",
+                                             "boiler", "pump", "valve", "vent")]
+    assert len(names) == 37000
+    path = tmp_path / "devices.txt"
+    path.write_text("\n".join(names + names[:100] + ["siobhan | sheila"]) + "\n")
+    start = time.perf_counter()
+    spec = parse_context(str(path), VOCAB)
+    trie = build_trie(spec.phrases, VOCAB, 1.0, aliases=spec.aliases)
+    assert time.perf_counter() - start < 5.0
+    assert spec.phrases == names + ["siobhan"] and spec.aliases == {"sheila": "siobhan"}
+    assert trie.is_end[trie.children[ROOT][VOCAB.tokens.index("a")]] is False

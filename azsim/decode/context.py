@@ -166,8 +166,9 @@ def build_trie(phrases: list[str], vocab: Vocab, weight_nats: float,
         return node
 
     aliases = dict(aliases or {})
+    phrase_set = set(phrases)
     for alias, phrase in aliases.items():
-        if alias in phrases or phrase not in phrases:
+        if alias in phrase_set or phrase not in phrase_set:
             raise ContextError(f"{source}: alias {quoted(alias)} of {quoted(phrase)}: an "
                                "alias must differ from every phrase and belong to one of them")
     check_carriers(prefixes, source)
@@ -234,6 +235,7 @@ def parse_context(path: str, vocab: Vocab, where: str | None = None) -> ContextS
     prefixes: list[str] = []
     aliases: dict[str, str] = {}
     alias_lines: dict[str, int] = {}
+    phrase_set: set[str] = set()
 
     def check(text: str, lineno: int) -> str:
         if not text:
@@ -264,7 +266,8 @@ def parse_context(path: str, vocab: Vocab, where: str | None = None) -> ContextS
             continue
         head, *alts = [part.strip() for part in phrase.split(ALIAS_MARK)]
         head = check(head, lineno)
-        if head not in phrases:
+        if head not in phrase_set:   # a set: `in phrases` made a long list quadratic
+            phrase_set.add(head)
             phrases.append(head)
         for alt in alts:
             alt = check(alt, lineno)
@@ -278,7 +281,7 @@ def parse_context(path: str, vocab: Vocab, where: str | None = None) -> ContextS
         raise ContextError(f"{where}: no phrases (one phrase per line; '#' starts a "
                            "comment, '@prefix WORDS' names a carrier phrase)")
     for alt, head in aliases.items():
-        if alt in phrases:
+        if alt in phrase_set:
             raise ContextError(f"{where} line {alias_lines[alt]}: alias {quoted(alt)} of "
                                f"{quoted(head)} is also a phrase of its own; an alias must differ "
                                "from every phrase")

@@ -26,7 +26,8 @@ def decode_lines(report: dict, nbest: int = 3, endpoint: bool = False) -> list[s
     # the internal-LM discount and the committed slots act at any weight, 0 included
     extra = "".join(part for part, on in (
         (f", internal-LM discount {ctx.get('ilm_weight', 0):g}", ctx and ctx.get("ilm_weight")),
-        (f", {ctx.get('committed_slots', 0)} committed slots",
+        (f", {ctx.get('committed_slots', 0)} committed slot"
+         f"{'' if ctx.get('committed_slots') == 1 else 's'}",
          ctx and ctx.get("committed_slots"))) if on) if ctx else ""
     biased = (f", biasing {ctx['phrases']} phrase{'s' if ctx['phrases'] != 1 else ''}"
               f"{aliases} at {ctx['weight_nats']:g} "

@@ -509,6 +509,7 @@ _BOUND_COLORS = {"compute": "#4C72B0", "sram": "#55A868", "dram": "#C44E52",
                  "decoder": "#CCB974", "nonlinear": "#8172B2"}
 _NAMED_LAYERS = 4   # the layers named on a panel: those with the most cycles
 _MAX_PANELS = 4
+_SPOT_DECADES = 0.1   # layers this close on both log axes share one name label
 
 
 def roofline(rows: Sequence[Mapping], point_keys: Sequence[str] = ()) -> Figure:
@@ -572,10 +573,21 @@ def roofline(rows: Sequence[Mapping], point_keys: Sequence[str] = ()) -> Figure:
             bounds_seen[bound] = None
             ax.scatter(x, y, s=34, color=_BOUND_COLORS.get(bound, "0.5"), zorder=4,
                        edgecolors="white", lw=0.5)
-        for l in sorted(layers, key=lambda l: -l["cycles"])[:_NAMED_LAYERS]:
-            k = layers.index(l)
-            ax.annotate(l["name"], (xs[k], ys[k]), xytext=(5, -3), textcoords="offset points",
-                        fontsize=7, color="0.25")
+        # the layers with the most cycles named, once per spot: he2019's eight encoder
+        # layers of one shape sit on one point, and eight names there were a smudge
+        spots: dict[tuple, list[str]] = {}
+        for k in sorted(range(len(layers)), key=lambda k: -layers[k]["cycles"]):
+            here = (float(np.log10(xs[k])), float(np.log10(ys[k])))
+            near = next((p for p in spots if abs(p[0] - here[0]) < _SPOT_DECADES
+                         and abs(p[1] - here[1]) < _SPOT_DECADES), None)
+            if near is not None:
+                spots[near].append(layers[k]["name"])
+            elif len(spots) < _NAMED_LAYERS:
+                spots[here] = [layers[k]["name"]]
+        for (lx, ly), names in spots.items():
+            more = f" and {len(names) - 1} more" if len(names) > 1 else ""
+            ax.annotate(names[0] + more, (10 ** lx, 10 ** ly), xytext=(5, -3),
+                        textcoords="offset points", fontsize=7, color="0.25")
         ax.scatter(marks[0], run_y, s=120, marker="*", color="black", zorder=5)
         if streamed > 0:
             any_streamed = True

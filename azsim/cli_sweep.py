@@ -326,7 +326,7 @@ def export(results_path, as_csv, as_json, dest) -> None:
     rows = flat_rows(open_for_reading(results_path))
     _write_text(dest, "-o", lambda fh: (write_csv if fmt == "csv" else write_json)(rows, fh))
     if dest != "-":
-        click.echo(f"{len(rows)} points -> {dest}", err=True)
+        click.echo(f"{len(rows)} point{'' if len(rows) == 1 else 's'} -> {dest}", err=True)
 
 
 # --------------------------------------------------------------------------------------- report

@@ -60,7 +60,8 @@ CONTEXT = InputPath("a file of biasing phrases")
 BRANCH_WEIGHTS = InputPath("a weights .npz file or a shipped name such as small-branch60")
 FOLDER = InputPath("a writable folder")
 EVAL_JSON = InputPath("a file written by azsim eval --json")
-RESULTS = InputPath("a results database written by azsim sweep")
+RESULTS = InputPath("a results database written by azsim sweep, or a run record written by "
+                    "azsim run --json")
 
 
 def check_writable(dest: str, option: str = "--json",

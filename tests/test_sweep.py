@@ -1533,3 +1533,48 @@ def test_where_takes_a_path_as_the_sweep_did_and_says_what_there_is(cli, tmp_pat
     assert [r["azsim_version"] for r in rows] == [code_version()] * 2, rows
     code, out, err = cli("report", "r.sqlite", "--where", f"azsim_version={code_version()}")
     assert code in (0, None) and "(1 in the selection)" in out, out
+
+
+@pytest.fixture(scope="module")
+def run_record(tmp_path_factory):
+    """One `azsim run --json` record of the tiny model."""
+    import azsim
+    path = tmp_path_factory.mktemp("run") / "run.json"
+    path.write_text(json.dumps(azsim.simulate(model="tiny").to_dict()))
+    return str(path)
+
+
+def test_a_run_record_reads_as_a_one_point_store(cli, run_record, tmp_path):
+    """`azsim plot`, `report` and `results export` take what `azsim run --json` wrote, so a
+    single run's roofline or timeline needs no sweep; its config is the record's own."""
+    (point,) = open_for_reading(run_record)
+    record = json.loads(open(run_record).read())
+    assert point.status == "ok" and point.record == record
+    assert point.config["model"] == record["model"]["config"]
+    assert "macs_per_cycle" not in point.config["hw"]   # derived, not a setting
+    assert point.config["hw"]["pe_count"] == record["hardware"]["pe_count"]
+    for kind in ("roofline", "timeline", "energy-breakdown"):
+        out = tmp_path / f"{kind}.png"
+        code, _, err = cli("plot", run_record, "--kind", kind, "-o", str(out))
+        assert code in (0, None) and out.read_bytes()[:4] == b"\x89PNG", (kind, err)
+    code, out, err = cli("report", run_record)
+    assert code in (0, None) and "1 point stored, 1 ok" in out, err
+    csv_out = tmp_path / "r.csv"
+    code, _, err = cli("results", "export", run_record, "--csv", "-o", str(csv_out))
+    assert code in (0, None) and "1 point ->" in err
+    row = csv_out.read_text().splitlines()
+    assert len(row) == 2 and "latency_cycles" in row[0]
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("{}", "not an azsim run record (no azsim_version, model, hardware, layers, latency)"),
+    ("[1, 2]", "not an azsim run record"),
+    ("not json", "not JSON"),
+])
+def test_a_json_that_is_no_run_record_is_one_line(cli, tmp_path, text, fragment):
+    bad = tmp_path / "bad.json"
+    bad.write_text(text)
+    line = _one_line_error(cli, "plot", str(bad), "--kind", "roofline", "-o",
+                           str(tmp_path / "x.png"))
+    assert fragment in line and "run record written by azsim run --json" in line
+    assert "no such file" in _one_line_error(cli, "report", str(tmp_path / "none.json"))

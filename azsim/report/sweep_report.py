@@ -101,7 +101,8 @@ def build_sweep_report(points, conditions: Mapping[str, Any] | None = None, *,
     fields = swept_fields(rows)
     rows = sort_rows(rows, fields)
     n_failed = sum(p.status != "ok" for p in points)
-    summary = (f"{source}: {len(points)} points stored, {len(points) - n_failed} ok, "
+    summary = (f"{source}: {len(points)} point{'' if len(points) == 1 else 's'} stored, "
+               f"{len(points) - n_failed} ok, "
                f"{n_failed} failed"
                + (f" ({len(failed)} in the selection)" if conditions and n_failed else "")
                + (f"; showing {len(rows)} with " + ", ".join(f"{k} = {_value(v)}" for k, v in

@@ -23,6 +23,7 @@ import sqlite3
 import time
 import urllib.parse
 from collections.abc import Iterable
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -284,10 +285,19 @@ def _open_error(where: str, exc: BaseException) -> ResultsError:
     return ResultsError(f"{where}: not an azsim results database ({exc})")
 
 
+# A run record of `azsim run --json` holds per-frame lists; the largest written here (he2019
+# over the 250-utterance test set) is a few tens of MB.
+RUN_RECORD_MB = 1024
+
+
 def open_for_reading(path: str) -> list[StoredPoint]:
     """Every point stored in the results database at ``path`` (successful or failed), each
     checked (:func:`azsim.sweep.checks.check_point`): a point edited or damaged outside azsim
-    is a :class:`ResultsError` naming it."""
+    is a :class:`ResultsError` naming it. A ``.json`` file is read as the record of one
+    ``azsim run --json`` (:func:`run_record_points`), so that ``azsim plot``, ``report`` and
+    ``results export`` take a single run as they take a sweep."""
+    if path.endswith(".json") and not os.path.isdir(path):
+        return run_record_points(path)
     if os.path.isdir(path):
         raise ResultsError(f"{path}: is a folder; give a results database file (written by "
                            "azsim sweep --results PATH)")
@@ -310,6 +320,40 @@ def open_for_reading(path: str) -> list[StoredPoint]:
         raise _open_error(path, exc) from None
     # "results PATH: ..." is how _check_version and the table check name it; readers say PATH
     return [_checked(_stored_point(path, index, row)) for index, row in enumerate(rows)]
+
+
+def run_record_points(path: str) -> list[StoredPoint]:
+    """The record ``azsim run --json PATH`` wrote, as the one successful point of a store: its
+    config is the record's model config and the hardware fields (the derived
+    ``macs_per_cycle`` left out, as a sweep's config has it), its key the file's SHA-256."""
+    import hashlib
+
+    from ..config.schema import HardwareConfig
+    from ..paths import read_small_file
+    wanted = "a results database written by azsim sweep, or a run record written by azsim " \
+             "run --json"
+    if not os.path.exists(path):
+        raise ResultsError(f"{path}: no such file; give {wanted}")
+    data = read_small_file(path, path, ResultsError, limit_mb=RUN_RECORD_MB)
+    try:
+        record = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ResultsError(f"{path}: not JSON ({str(exc).splitlines()[0][:120]}); give "
+                           f"{wanted}") from None
+    model = record.get("model") if isinstance(record, dict) else None
+    missing = [k for k in ("azsim_version", "model", "hardware", "layers", "latency")
+               if not isinstance(record, dict) or k not in record]
+    if missing or not isinstance(model, dict) or not isinstance(model.get("config"), dict) \
+            or not isinstance(record.get("hardware"), dict):
+        what = f"no {', '.join(missing)}" if missing else "no model config or hardware section"
+        raise ResultsError(f"{path}: not an azsim run record ({what}); give {wanted}")
+    fields = {f.name for f in dataclasses.fields(HardwareConfig)}
+    config = {"model": model["config"],
+              "hw": {k: v for k, v in record["hardware"].items() if k in fields}}
+    version = record.get("azsim_version")
+    point = StoredPoint(hashlib.sha256(data).hexdigest(), "ok", config, [], record, None, None,
+                        "", path, version if isinstance(version, str) else None)
+    return [_checked(point)]
 
 
 def _read_rows(path: str, db) -> list:

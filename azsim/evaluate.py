@@ -36,7 +36,7 @@ from .corpus.grammar import fingerprint as grammar_fingerprint
 from .corpus.grammar import version_of as grammar_version_of
 from .decode.endpoint import check_tail_on_testset, with_tail
 from .decode.summary import context_record, decoder_for
-from .execute.branch import branch_shares, encoder_macs
+from .execute.branch import branch_shares, cheap_bits, encoder_macs
 from .execute.integer import run_utterance
 from .model import float_ref
 from .model.audio import shipped_audio_paths
@@ -426,6 +426,17 @@ def evaluate_sets(model: str, testsets, bits: int | None = None, overrides=(),
         check_tail_on_testset(cfg, name, label(name))
     tsets = [head_of(load_testset(name, cfg, label(name)), utterances)
              for name in testsets]
+    # a copy of a set under another name is the same utterances: pooled, they counted twice
+    # (the check above compares files; a copy is another file; an eval audit)
+    by_content: dict[str, str] = {}
+    for name, tset in zip(testsets, tsets):
+        if tset.content_sha256 is None:
+            continue
+        first = by_content.setdefault(tset.content_sha256, name)
+        if first != name:
+            raise AzsimError(f"{label(name)}: holds the same utterances as {label(first)} (their "
+                             "features and texts hash alike); each set is evaluated and "
+                             "pooled once")
     baselines = [None] * len(tsets) if baseline is None else \
         baseline if isinstance(baseline, list) else [baseline]
     if len(baselines) != len(tsets):
@@ -664,7 +675,7 @@ def _branch_change(cfg, qm, tset, utts, results, hyps: list[str], report,
     return {**branch_shares(results), "arbitrator": b.arbitrator,
             "blank_margin_nats": b.blank_margin_nats, "energy_threshold": b.energy_threshold,
             "cheap_weights": b.weights or "the full model's", "cheap_sparsity": b.sparsity,
-            "cheap_prune": b.prune, "cheap_bits": b.bits or cfg.weight_bits,
+            "cheap_prune": b.prune, "cheap_bits": cheap_bits(qm),
             "encoder_macs": macs, "encoder_macs_no_branching": base_macs,
             "encoder_macs_saved_share": {
                 name: 1.0 - macs[name] / base_macs[name] if base_macs[name] else 0.0

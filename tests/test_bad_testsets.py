@@ -205,6 +205,16 @@ def test_a_set_given_twice_is_an_error(cli, tmp_path):
                                str(other)), other, "given twice", f"as --test {npz} too")
 
 
+def test_a_copy_of_a_set_under_another_name_is_given_twice(cli, tmp_path):
+    """A copy of the shipped set (another file, the same utterances) was pooled beside it, its
+    words counted twice."""
+    src = importlib.resources.files("azsim") / "data" / "testset" / "test.npz"
+    copy = tmp_path / "copy.npz"
+    shutil.copyfile(str(src), copy)
+    _assert_one_line_error(cli("eval", "--test", "test", "--test", str(copy), "--utterances",
+                               "2"), copy, "the same utterances as --test test")
+
+
 def test_an_empty_test_set_is_an_error(cli, tmp_path):
     for spec, named in _empty_sets(tmp_path):
         for argv in (["eval", "--test", str(spec)], ["run", "--test", str(spec)],
@@ -412,10 +422,12 @@ def test_eval_by_voice_counts_each_speakers_errors(cli, tmp_path):
     bv = json.loads(out_json.read_text())["by_voice"]
     assert all(v["baseline_word_errors"] == v["words"] for v in bv.values())
     assert "compared %" in out
-    # pooled: the same set twice counts each voice twice
-    code, out, err = cli("eval", "--test", str(path), "--test",
-                         str(_save(tmp_path, "voices2", arrays)), "--by-voice", "--json",
-                         str(out_json))
+    # pooled: a voice in both sets counts in both (the second set's first text differs: the
+    # same utterances twice are refused, they would count twice)
+    other = _save(tmp_path, "voices2", arrays,
+                  texts=np.array(["set a timer"] + [str(t) for t in arrays["texts"][1:]]))
+    code, out, err = cli("eval", "--test", str(path), "--test", str(other), "--by-voice",
+                         "--json", str(out_json))
     assert code in (0, None), err
     data = json.loads(out_json.read_text())
     assert data["pooled"]["by_voice"]["en+f2"]["utterances"] == 4

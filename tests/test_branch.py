@@ -344,3 +344,23 @@ def test_the_models_sparsity_leaves_the_cheap_branch_out():
     assert branched["model"]["sparsity"] == plain["model"]["sparsity"] < 0.01
     cheap = branched["branch"]["cheap"]
     assert 1 - cheap["weight_nnz"] / cheap["weight_count"] > 0.25   # its default 0.3 pruning
+
+
+def test_records_give_the_cheap_branch_the_widths_it_ran_at(cli, shipped_test_head):
+    """model.layer_bits applies to the cheap branch over model.branch.bits (README, "A
+    bit-width per layer"): the run report and the eval record said model.branch.bits, an
+    8-bit cheap branch whose layers all ran at 4 bits."""
+    import json
+    code, out, err = cli("eval", "--model", "tiny", "--test", shipped_test_head(3), "--branch",
+                         "--set", "model.branch.bits=8", "--set", 'model.layer_bits="enc:4"',
+                         "--json", "-")
+    assert code == 0, err
+    assert json.loads(out)["branch"]["cheap_bits"] == 4
+    code, out, err = cli("run", "--model", "tiny", "--branch", "--set", "model.branch.bits=8",
+                         "--set", 'model.layer_bits="enc:4"')
+    assert code == 0, err
+    assert "cheap branch 4-bit" in out
+    from azsim.execute.branch import bits_text, cheap_bits
+    mixed, _ = _prepare("model.branch.bits=8", 'model.layer_bits="enc.0:4"')
+    assert 4 < cheap_bits(mixed) < 8 and "bits a weight" in bits_text(cheap_bits(mixed))
+    assert cheap_bits(_prepare("model.branch.bits=6")[0]) == 6

@@ -8,8 +8,8 @@ two agree.
 """
 from __future__ import annotations
 
-from ..execute.branch import (CHEAP_PREFIX, ENCODER_PREFIXES, branch_shares, encoder_macs,
-                              full_only_macs)
+from ..execute.branch import (CHEAP_PREFIX, ENCODER_PREFIXES, bits_text, branch_shares,
+                              cheap_bits, encoder_macs, full_only_macs)
 
 
 def _encoder_rows(data: dict) -> list[dict]:
@@ -46,7 +46,7 @@ def branch_section(data: dict, baseline: dict, *, cfg, qm, results, base_results
         "energy_q": qm.energy_q,
         "granularity": "encoder output step (one joint step)",
         "cheap": {"weights": b.weights or "the full model's", "sparsity_target": b.sparsity,
-                  "prune": b.prune, "bits": b.bits or cfg.weight_bits,
+                  "prune": b.prune, "bits": cheap_bits(qm),
                   "weight_format": b.weight_format or cfg.weight_format,
                   "weight_count": sum(r["weight_count"] for r in cheap_rows),
                   "weight_nnz": sum(r["weight_nnz"] for r in cheap_rows),
@@ -95,7 +95,7 @@ def branch_lines(report: dict) -> list[str]:
                f"without ({b['wer_change'] * 100:+.1f})")
     return [
         "",
-        f"branch:   {b['arbitrator']} arbitrator ({rule}); cheap branch {c['bits']}-bit, "
+        f"branch:   {b['arbitrator']} arbitrator ({rule}); cheap branch {bits_text(c['bits'])}, "
         f"{1 - c['weight_nnz'] / max(c['weight_count'], 1):.2f} sparse "
         f"({'resident' if c['resident'] else 'streamed'}): {b['cheap_share'] * 100:.1f} % of "
         f"{b['steps']} steps cheap, {b['full_share'] * 100:.1f} % full",

@@ -1578,3 +1578,21 @@ def test_a_json_that_is_no_run_record_is_one_line(cli, tmp_path, text, fragment)
                            str(tmp_path / "x.png"))
     assert fragment in line and "run record written by azsim run --json" in line
     assert "no such file" in _one_line_error(cli, "report", str(tmp_path / "none.json"))
+
+
+@pytest.mark.parametrize("strides", [("0", "16"), ("16", "0")])
+def test_a_test_set_too_short_for_a_later_points_stride_is_refused_before_running(
+        tmp_path, strides):
+    """Every point's test set is checked before anything runs, whatever the axis order: an
+    utterance of 10 frames is enough at stride 3 (6 frames for one output of tiny) and too
+    short at stride 16 (19). Checked once per stack_frames, the stride-16 point after a
+    stride-0 one failed at run time while the other ran."""
+    rng = np.random.default_rng(0)
+    path = tmp_path / "ts.npz"
+    np.savez(path, features=rng.standard_normal((40, 80)).astype(np.float16),
+             offsets=np.array([0, 30, 40]), texts=np.array(["set a timer", "hi"]))
+    spec = sp.build_spec(model="tiny", hw=None, audio=None, weights=None,
+                         sets=[f"model.encoder.stack_stride={','.join(strides)}"],
+                         spec_file=None, testset=str(path))
+    with pytest.raises(AzsimError, match="at least 19 frames"):
+        sp.expand(spec)

@@ -583,6 +583,7 @@ def _check_weights_and_testset(spec: SweepSpec, models: Mapping[tuple, Any]) -> 
     if spec.weights is None and spec.testset is None:
         return
     from ..evaluate import load_testset
+    from ..model.float_ref import min_feature_frames
     from ..model.loading import resolve_weights_path
     from ..model.weights import load_weights, validate_weights
     arrays, seen_weights, seen_tests = None, set(), set()
@@ -596,7 +597,14 @@ def _check_weights_and_testset(spec: SweepSpec, models: Mapping[tuple, Any]) -> 
                     arrays = load_weights(str(resolve_weights_path(None, spec.weights)), cfg)
                 else:
                     validate_weights(arrays, cfg, spec.weights)
-            features = (cfg.frontend, cfg.encoder.stack_frames, cfg.vocab)
+            # what load_testset checks depends on: the features (frontend), the frames one
+            # encoder output needs (stack_frames, stack_stride and time reduction:
+            # float_ref.min_feature_frames), the vocabulary, and whether a silence tail
+            # reads the audio.
+            # Keyed on stack_frames alone, a stride or time reduction on a later point went
+            # unchecked: its too-short utterance failed that point at run time (audit).
+            features = (cfg.frontend, min_feature_frames(cfg.encoder), cfg.vocab,
+                        cfg.decode.endpoint_tail_ms > 0)
             if spec.testset is not None and features not in seen_tests:
                 seen_tests.add(features)
                 load_testset(spec.testset, cfg, where=f"{spec.testset_from} {spec.testset}")

@@ -110,14 +110,15 @@ def _check_search_fits(qm, cfg, hw) -> None:
                 <= hw.sram_bytes), default=None)
     slots = (f", context_committed_slots = {decode.context_committed_slots}"
              if decode.context_file else "")
-    advice = (f"a beam of at most {fits} fits beside the rest of the state" if fits else
-              "no beam above 1 fits")
+    # an upper bound: the activations and stream buffers, known after the run, come on top
+    # (a review found beam 46 "fitting" here and refused after its search; 45 ran)
+    advice = (f"no beam above {fits} can fit, and one near it may not once the activations "
+              "and stream buffers are added" if fits else "not even a beam of 1 fits")
     raise ConfigError(
         f"model.decode.beam = {decode.beam} with max_symbols_per_frame = "
         f"{decode.max_symbols_per_frame}{slots}: the search holds up to "
         f"{prediction_entries_held(decode):,} prediction-network entries, {need:,} bytes with "
-        f"the recurrent state, more than hw.sram_bytes = {hw.sram_bytes:,}; {advice} (before "
-        "activations and stream buffers)")
+        f"the recurrent state, more than hw.sram_bytes = {hw.sram_bytes:,}; {advice}")
 
 
 def _simulate(model, hardware, audio, bits, overrides, weights, calibration_audio, progress,

@@ -507,3 +507,18 @@ def test_a_preset_cannot_name_a_base():
     for kind in KINDS:
         for name in list_presets(kind):
             assert "base" not in resolve_preset(kind, name)[0]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('base = "az-edge"\npe_cont = 3\n', "hw.pe_cont is not a known key"),
+    ('base = "az-edge"\npe_count = "x"\n', 'hw.pe_count = "x" has type string'),
+])
+def test_a_base_files_own_problem_names_the_base_file(tmp_path, text, expected):
+    """A problem in a file named as a base was reported against the file naming it (top.toml:
+    hw.pe_cont is not a known key, a key top.toml does not have)."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "mid.toml").write_text(text)
+    (tmp_path / "top.toml").write_text('base = "sub/mid.toml"\npe_count = 8\n')
+    message = config_error(load_hardware_config, str(tmp_path / "top.toml"))
+    assert message.startswith(str(tmp_path / "sub" / "mid.toml") + ": "), message
+    assert expected in message

@@ -133,10 +133,22 @@ def github_anchor(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
+def headings(text: str) -> list[str]:
+    """The Markdown headings of ``text``: ``#`` lines outside fenced code blocks (a shell or
+    TOML comment in a block is no heading, and a link to it resolves to nothing)."""
+    found, fence = [], False
+    for line in text.splitlines():
+        if line.strip().startswith("```"):
+            fence = not fence
+        elif not fence and re.match(r"#+ ", line):
+            found.append(line.split(" ", 1)[1])
+    return found
+
+
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_section_links_resolve(doc):
     text = doc.read_text(encoding="utf-8")
-    anchors = {github_anchor(h) for h in re.findall(r"^#+ (.+)$", text, flags=re.M)}
+    anchors = {github_anchor(h) for h in headings(text)}
     missing = sorted({a for a in re.findall(r"\]\(#([^)]+)\)", text) if a not in anchors})
     assert not missing, f"{doc.name}: links to no heading: {missing}"
 
@@ -145,3 +157,8 @@ def test_github_anchor():
     assert github_anchor("Where the issues' goals stand (2026-12-07)") == (
         "where-the-issues-goals-stand-2026-12-07")
     assert github_anchor("What `azsim run` prints") == "what-azsim-run-prints"
+
+
+def test_a_comment_in_a_code_block_is_no_heading():
+    text = "# Title\n\n```bash\n# a shell comment\nazsim run\n```\n## Next\n"
+    assert headings(text) == ["Title", "Next"]

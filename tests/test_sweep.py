@@ -1596,3 +1596,57 @@ def test_a_test_set_too_short_for_a_later_points_stride_is_refused_before_runnin
                          spec_file=None, testset=str(path))
     with pytest.raises(AzsimError, match="at least 19 frames"):
         sp.expand(spec)
+
+
+def test_a_results_database_named_json_is_read_as_a_database(cli, tmp_path):
+    """`azsim sweep --results r.json` writes a database under that name; report, plot and
+    export read a .json as a run record, and said of it "not JSON"."""
+    db = str(tmp_path / "r.json")
+    code, _, err = cli("sweep", "--model", "tiny", "--results", db, "-j", "1")
+    assert code in (0, None), err
+    (point,) = open_for_reading(db)
+    assert point.status == "ok"
+    code, out, err = cli("report", db)
+    assert code in (0, None) and "1 point stored, 1 ok" in out, err
+
+
+def test_a_roofline_draws_each_roof_and_the_dram_star_from_the_record(tmp_path):
+    """The roofs' slopes and the hollow star were drawn unchecked (the SRAM roof at the
+    DRAM's slope, the DRAM roof at the port's, a 4-bit packed peak of 8x, the hollow star
+    over every DRAM byte with the preload: each passed the tests). A run that streams, on a
+    precision-scalable array at 4 bits."""
+    import azsim
+    from azsim.plot import plots
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(azsim.simulate(model="tiny", bits=4, overrides=[
+        "hw.sram_bytes=65536", "hw.stream_tile_bytes=1024",
+        "hw.precision_scalable=true"]).to_dict()))
+    (point,) = open_for_reading(str(path))
+    rec = point.record
+    streamed = rec["traffic"]["dram_read_bytes"] - rec["traffic"]["weight_preload_bytes"]
+    assert streamed > 0
+    (ax,) = plots.make_figure("roofline", [point]).axes
+    roof = plots.roofs(rec["hardware"])
+    mpc, port, dram = (roof[k] for k in ("macs_per_cycle", "sram_bytes_per_cycle",
+                                         "dram_bytes_per_cycle"))
+    lines = [(np.asarray(line.get_xdata()), np.asarray(line.get_ydata())) for line in ax.lines]
+    for peak, slope in ((mpc, port), (2 * mpc, port), (2 * mpc, dram)):
+        assert any(np.allclose(y, np.minimum(peak, slope * x)) for x, y in lines), (peak, slope)
+    assert len(lines) == 3
+    issued = sum(row["macs_issued"] for row in rec["layers"])
+    drawn = np.concatenate([c.get_offsets() for c in ax.collections])
+    star = (issued / streamed, issued / rec["latency"]["cycles"])
+    assert np.any(np.isclose(drawn[:, 0], star[0]) & np.isclose(drawn[:, 1], star[1]))
+
+
+def test_a_roofline_at_five_bits_draws_no_packed_roof_in_its_legend(tmp_path):
+    """5- to 7-bit weights pack one MAC a lane: the legend named a dotted packed roof that
+    was not drawn."""
+    import azsim
+    from azsim.plot import plots
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(azsim.simulate(
+        model="tiny", bits=5, overrides=["hw.precision_scalable=true"]).to_dict()))
+    fig = plots.make_figure("roofline", open_for_reading(str(path)))
+    labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    assert "packed low-bit MACs" not in labels, labels

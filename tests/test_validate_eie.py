@@ -676,3 +676,18 @@ def test_a_converged_work_search_is_not_flagged_and_the_table_names_one_that_is(
     assert ("(sim@work of work: the search for 'work x' took 2 steps without getting within "
             "0.2 % of the theoretical time's entries; the closest step is shown)"
             in render_text(report))
+
+
+def test_a_hardware_file_with_a_base_has_its_base_tile_shrunk_too(cli, tmp_path):
+    """The tile that fits was read from the hardware file's own fields: a file whose base
+    gives a 32 KB tile read as the default 16 KB one, so --set hw.sram_bytes=32768 kept the
+    base's tile and was refused, where the same processor written out in full ran."""
+    (tmp_path / "mid.toml").write_text('base = "eie-64pe"\nstream_tile_bytes = 32768\n')
+    (tmp_path / "hw.toml").write_text('base = "mid.toml"\nclock_mhz = 1000\n')
+    f = tmp_path / "s.toml"
+    f.write_text('name = "s"\nsource = "s"\nhardware = "hw.toml"\n'
+                 + _layer(rows=256, cols=512, wd=0.01))
+    code, out, err = cli("validate", str(f), "--set", "hw.sram_bytes=32768", "--json", "-")
+    assert code in (0, None), err
+    d = json.loads(out)
+    assert (d["hardware"]["sram_bytes"], d["hardware"]["stream_tile_bytes"]) == (32768, 16384)

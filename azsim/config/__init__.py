@@ -177,6 +177,9 @@ def _user_file(kind: str, cls: type, root: str, data, source: str, path: str,
         if len(chain) >= _MAX_BASE_DEPTH:
             raise ConfigError(f"{label}: more than {_MAX_BASE_DEPTH} files in a chain of bases")
         base_data = _user_file(kind, cls, root, base_data, value, value, chain)
+        # the base file's own problems (an unknown key, a wrong type) name it, not the file
+        # that names it as a base: the merged table is checked only against the top file
+        build(cls, base_data, value, root=root)
     merged = _lay_over(cls, base_data, data)
     if "name" not in data:
         merged["name"] = Path(path).name[: -len(".toml")] if path.endswith(".toml") \

@@ -553,8 +553,10 @@ def roofline(rows: Sequence[Mapping], point_keys: Sequence[str] = ()) -> Figure:
         peaks = {roof["macs_per_cycle"]: "MAC array, 8-bit"}
         if rec["hardware"].get("precision_scalable"):
             for b in sorted({l["mac_weight_bits"] for l in layers if l["mac_weight_bits"] < 8}):
-                peaks.setdefault(roof["macs_per_cycle"] * (8 // b), f"MAC array, {b}-bit packed")
-                scalable = True
+                if 8 // b > 1:   # 5 to 7 bits pack one MAC a lane: no roof of their own
+                    peaks.setdefault(roof["macs_per_cycle"] * (8 // b),
+                                     f"MAC array, {b}-bit packed")
+                    scalable = True
         top = max(peaks)
         ridges = [top / roof["sram_bytes_per_cycle"], top / roof["dram_bytes_per_cycle"]]
         lo = min([*xs, *marks, *ridges]) / 4

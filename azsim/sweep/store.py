@@ -296,7 +296,7 @@ def open_for_reading(path: str) -> list[StoredPoint]:
     is a :class:`ResultsError` naming it. A ``.json`` file is read as the record of one
     ``azsim run --json`` (:func:`run_record_points`), so that ``azsim plot``, ``report`` and
     ``results export`` take a single run as they take a sweep."""
-    if path.endswith(".json") and not os.path.isdir(path):
+    if path.endswith(".json") and not os.path.isdir(path) and not _is_sqlite(path):
         return run_record_points(path)
     if os.path.isdir(path):
         raise ResultsError(f"{path}: is a folder; give a results database file (written by "
@@ -320,6 +320,16 @@ def open_for_reading(path: str) -> list[StoredPoint]:
         raise _open_error(path, exc) from None
     # "results PATH: ..." is how _check_version and the table check name it; readers say PATH
     return [_checked(_stored_point(path, index, row)) for index, row in enumerate(rows)]
+
+
+def _is_sqlite(path: str) -> bool:
+    """Whether ``path`` starts as an SQLite database does (``azsim sweep --results r.json``
+    writes one under any name; read as a run record it was "not JSON")."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(16) == b"SQLite format 3\x00"
+    except OSError:   # run_record_points names what is wrong with it
+        return False
 
 
 def run_record_points(path: str) -> list[StoredPoint]:

@@ -31,7 +31,14 @@ from azsim.model.audio import shipped_audio_paths
 from azsim.model.loading import load_utterances, model_weights
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_kernels import median_seconds  # noqa: E402  (a sibling script, not a package)
+from bench_kernels import blocked_seconds  # noqa: E402  (a sibling script, not a package)
+
+
+def median_seconds(fn, repeats):
+    """Median wall time of ``fn()`` over ``repeats`` calls after one warm-up call
+    (bench_kernels' ``median_seconds`` became ``blocked_seconds`` on 2026-12-07, and this
+    script's import of the old name failed before it timed anything)."""
+    return blocked_seconds([fn], repeats)[0][0]
 
 
 def main(argv=None) -> int:
@@ -52,6 +59,10 @@ def main(argv=None) -> int:
         feats = [shipped[k % len(shipped)] for k in range(args.utterances)]
         one = [float_ref.recognize(w, cfg, f) for f in feats]
         many = float_ref.recognize_many(w, cfg, feats)
+        if len(many) != len(one):   # zip() would compare only the shorter list
+            print(f"{name}: lockstep gave {len(many)} results for {len(one)} utterances",
+                  file=sys.stderr)
+            return 1
         for (enc_a, tok_a), (enc_b, tok_b) in zip(one, many):
             if not (np.array_equal(enc_a, enc_b) and tok_a == tok_b):
                 print(f"{name}: lockstep results differ from one at a time", file=sys.stderr)

@@ -46,6 +46,7 @@ def _env(changes: dict) -> dict:
 
 
 TIMED_OUT: list[bool] = []   # a run stopped at --timeout: its time is a lower bound
+OUTPUTS: list[bytes] = []     # every finished run's stdout: all settings must print the same
 
 
 def run_copies(args: list[str], env: dict, copies: int, timeout_s: float) -> list[float]:
@@ -53,17 +54,18 @@ def run_copies(args: list[str], env: dict, copies: int, timeout_s: float) -> lis
     noted in :data:`TIMED_OUT`, so the table marks the figure as a lower bound)."""
     t0 = time.perf_counter()
     procs = [subprocess.Popen([sys.executable, "-P", "-m", "azsim.cli", *args], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
              for _ in range(copies)]
     # Each process is waited for on its own thread and stamped when it exits: waited for in
     # order, a copy that finished first was stamped when the one before it did, max(t1, t2)
     # (a benchmark audit, 2026-12-07).
     ends: list = [None] * copies
     errors: list = [b""] * copies
+    outs: list = [b""] * copies
 
     def wait(k: int) -> None:
         try:
-            _, errors[k] = procs[k].communicate(timeout=timeout_s)
+            outs[k], errors[k] = procs[k].communicate(timeout=timeout_s)
             ends[k] = time.perf_counter() - t0
         except subprocess.TimeoutExpired:
             procs[k].kill()
@@ -81,6 +83,7 @@ def run_copies(args: list[str], env: dict, copies: int, timeout_s: float) -> lis
             continue
         if p.returncode != 0:
             raise SystemExit(f"azsim {' '.join(args)} failed: {errors[k].decode().strip()}")
+        OUTPUTS.append(outs[k])
         times.append(ends[k])
     return times
 
@@ -94,6 +97,9 @@ def main(argv=None) -> int:
                         help="--check: largest side-by-side / alone ratio with the default "
                              "threads (two copies on two cores: ideal 1-2)")
     parser.add_argument("--check", action="store_true")
+    parser.add_argument("--no-compare-output", action="store_true",
+                        help="do not require every run to print the same (for a command that "
+                             "prints its own timings)")
     parser.add_argument("azsim_args", nargs="*", help="azsim arguments (after --)")
     opts = parser.parse_args(argv)
     args = opts.azsim_args or DEFAULT_ARGS
@@ -118,6 +124,17 @@ def main(argv=None) -> int:
         mark = ("  (a bound only: a run hit --timeout)" if cut_alone or cut_pair else "")
         cut_any = cut_any or cut_alone or cut_pair
         print(f"{name:<12}{alone:>10.1f}{pair:>14.1f}{ratios[name]:>8.2f}{mark}", flush=True)
+    # the same work in every setting, or the times compare nothing: the command's output
+    # (WER, cycles, ...) must not depend on the thread settings (it went to /dev/null
+    # unread until a benchmark audit)
+    differing = sum(out != OUTPUTS[0] for out in OUTPUTS)
+    if differing and not opts.no_compare_output:
+        print(f"FAIL: {differing} of {len(OUTPUTS)} runs printed other output than the first "
+              "(not the same work; --no-compare-output if the command prints timings)")
+        return 1
+    print(f"outputs: all {len(OUTPUTS)} finished runs printed the same"
+          if not differing else f"outputs: {differing} of {len(OUTPUTS)} runs differ "
+          "(not compared: --no-compare-output)")
     if opts.check and cut_any:   # a ratio with a run cut at the timeout proves nothing
         print(f"FAIL: a run hit --timeout {opts.timeout:g} s; give a longer one")
         return 1

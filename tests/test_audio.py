@@ -345,3 +345,13 @@ def test_an_empty_data_chunk_followed_by_xmp_stays_empty(tmp_path):
     path.write_bytes(path.read_bytes() + b"_PMX" + struct.pack("<I", len(xmp)) + xmp)
     with pytest.raises(AudioError, match="0 samples"):
         read_wav(path)
+
+
+@pytest.mark.parametrize("rate", [500, 0, -16000, 2**31, 16000.5])
+def test_write_wav_writes_only_rates_read_wav_reads(tmp_path, rate):
+    """A 500 Hz file was written and then refused by read_wav; 2**31 Hz was a struct.error
+    from the header (an audio audit, 2026-12-07). Both are one clear error now."""
+    from azsim.errors import AudioError
+    with pytest.raises(AudioError, match="write_wav writes whole rates of"):
+        write_wav(tmp_path / "a.wav", np.zeros(10), rate)
+    assert not (tmp_path / "a.wav").exists()

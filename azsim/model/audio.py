@@ -216,8 +216,12 @@ def write_wav(path: str | pathlib.Path, samples: np.ndarray, sample_rate_hz: int
         raise AudioError(f"{path}: samples have shape {x.shape}; write_wav needs a 1-D mono array")
     if not np.all(np.isfinite(x)):
         raise AudioError(f"{path}: samples contain NaN or infinity; they must be finite")
-    if int(sample_rate_hz) != sample_rate_hz or sample_rate_hz <= 0:
-        raise AudioError(f"{path}: sample rate {sample_rate_hz} Hz; it must be a positive integer")
+    lo_hz, hi_hz = SAMPLE_RATE_RANGE_HZ
+    if int(sample_rate_hz) != sample_rate_hz or not lo_hz <= sample_rate_hz <= hi_hz:
+        # the rates read_wav reads: a 500 Hz file was written and then refused, and 2**31 Hz
+        # was a struct.error from the header (an audio audit, 2026-12-07)
+        raise AudioError(f"{path}: sample rate {sample_rate_hz} Hz; write_wav writes whole "
+                         f"rates of {lo_hz}-{hi_hz} Hz, the ones azsim reads")
     pcm = np.clip(np.round(x * _INT16_SCALE), -32768, 32767).astype("<i2").tobytes()
     rate_hz = int(sample_rate_hz)
     riff = struct.pack("<4sI4s", b"RIFF", 36 + len(pcm), b"WAVE")

@@ -100,11 +100,14 @@ def _search_state_bytes(qm, decode) -> int:
 def _check_search_fits(qm, cfg, hw) -> None:
     """A beam whose entries alone overflow SRAM, refused before the search rather than after
     it (``--beam 64`` with 100 symbols a frame searched for 17 s, then named hw.sram_bytes
-    alone; a decoding audit, 2026-12-07), naming the settings and the widest beam that fits."""
+    alone; a decoding audit, 2026-12-07), naming the settings and an upper bound on the beam
+    that could fit."""
     decode = cfg.decode
-    if hw is None or decode.beam <= 1 or _search_state_bytes(qm, decode) <= hw.sram_bytes:
+    if decode.beam <= 1:   # greedy decoding: the check after the run says it all
         return
     need = _search_state_bytes(qm, decode)
+    if need <= hw.sram_bytes:
+        return
     fits = max((b for b in range(1, decode.beam)
                 if _search_state_bytes(qm, dataclasses.replace(decode, beam=b))
                 <= hw.sram_bytes), default=None)
@@ -272,7 +275,7 @@ def _load_testset(cfg, testset, utterances):
     return head_of(load_testset(testset, cfg), utterances)
 
 
-def _run_testset(cfg, weights, tset, report_progress, decoder, hw=None):
+def _run_testset(cfg, weights, tset, report_progress, decoder, hw):
     """:func:`_run_model` for a test set's features, calibrated as ``azsim eval`` is."""
     from .evaluate import calibration_utterances
     report_progress("calibrate", 0, 1)
@@ -312,8 +315,7 @@ def prepare_model(cfg, weights, calibration_utterances):
     return w, qm
 
 
-def _run_model(cfg, weights, paths, audio, calibration_audio, report_progress, decoder=None,
-               hw=None):
+def _run_model(cfg, weights, paths, audio, calibration_audio, report_progress, decoder, hw):
     """Load the audio, prune, calibrate and quantize the model, and run it in integer
     arithmetic: everything :func:`simulate` does before the hardware enters."""
     utts = load_utterances(paths, cfg)

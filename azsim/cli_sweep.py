@@ -50,9 +50,12 @@ def _parse_where(where) -> dict:
     """``{field: value}`` of the --where options; a field given more than once matches any of
     its values (:class:`azsim.sweep.analysis.AnyOf`; until 2026-12-06 the last one given won,
     silently)."""
+    from pathlib import Path
+
     from .config.loader import parse_override
     from .errors import ConfigError
     from .sweep.analysis import either
+    from .sweep.spec import _relative_setting
     out = {}
     for text in where:
         try:
@@ -62,9 +65,6 @@ def _parse_where(where) -> dict:
         key = ".".join(path)
         # a relative path of a path setting is stored absolute, as the sweep made it
         # (--where hw.energy_table=et.toml matched nothing after --set hw.energy_table=et.toml)
-        from pathlib import Path
-
-        from .sweep.spec import _relative_setting
         with contextlib.suppress(AzsimError):
             value = _relative_setting(key, value, Path.cwd(), f"--where {text}")
         out[key] = either(out[key], value) if key in out else value

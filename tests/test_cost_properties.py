@@ -395,15 +395,6 @@ def test_utilization_is_at_most_one_with_packed_lanes():
 # ------------------------------------------------------------------------------ the roofline
 
 
-def roofs(d) -> dict:
-    """The three roofs `azsim plot --kind roofline` draws, from a report's hardware section:
-    MACs per cycle at 8 bits, SRAM port and DRAM bytes per cycle."""
-    h = d["hardware"]
-    return {"macs_per_cycle": h["macs_per_cycle"],
-            "sram_bytes_per_cycle": h["sram_bytes_per_cycle"],
-            "dram_bytes_per_cycle": h["dram_bandwidth_gb_per_s"] * 1e3 / h["clock_mhz"]}
-
-
 @settings(max_examples=30, **PROPS)
 @given(model=MODEL, hw=hardware())
 def test_no_layer_is_above_a_roof_of_the_roofline(model, hw):
@@ -414,8 +405,9 @@ def test_no_layer_is_above_a_roof_of_the_roofline(model, hw):
     bytes per cycle (a streamed layer's first tiles may arrive while the layer before it runs,
     so this holds for the run, not for each layer; the one-time preload takes no time).
     400 processors drawn the same way held when it was written."""
+    from azsim.plot.plots import roofs   # the roofs the figure draws
     d = _sim(model, hw)
-    r = roofs(d)
+    r = roofs(d["hardware"])
     frames = d["audio"]["frames"]
     for row in d["layers"]:
         lanes = 8 // row["mac_weight_bits"] if d["hardware"]["precision_scalable"] else 1

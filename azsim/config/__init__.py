@@ -104,9 +104,7 @@ def load_energy_table(name_or_path: str | Path = "horowitz-45nm", where: str | N
                       ) -> EnergyTable:
     """Load an energy table preset or TOML file; ``where`` names the setting that gave it
     (``hw.energy_table``) in every message about it."""
-    data, source = resolve_preset("energy", name_or_path, where=where)
-    if is_user_file("energy", str(name_or_path)):
-        data = _user_file("energy", EnergyTable, "", data, source, str(name_or_path))
+    data, source = read_table("energy", EnergyTable, "", name_or_path, where=where)
     return build(EnergyTable, data, source)
 
 
@@ -125,9 +123,7 @@ def energy_table_of(hw: HardwareConfig) -> EnergyTable:
 def _load(kind: str, cls: type, root: str, name_or_path: str | Path,
           overrides: Iterable[str]):
     mine = split_overrides(checked("overrides", overrides))[root]
-    data, source = resolve_preset(kind, name_or_path)
-    if is_user_file(kind, str(name_or_path)):
-        data = _user_file(kind, cls, root, data, source, str(name_or_path))
+    data, source = read_table(kind, cls, root, name_or_path)
     if mine:
         data = apply_overrides(data, mine, root)
         source = f"{source} with {shown_overrides(mine)}"
@@ -142,6 +138,17 @@ def _load(kind: str, cls: type, root: str, name_or_path: str | Path,
 # How many files a chain of ``base`` keys may pass through: far more than a real chain needs,
 # and a bound on a chain of generated files that never closes into a loop.
 _MAX_BASE_DEPTH = 16
+
+
+def read_table(kind: str, cls: type, root: str, name_or_path: str | Path,
+               where: str | None = None) -> tuple[dict, str]:
+    """The raw table of a preset, or of a user's file as :func:`_user_file` reads it (its
+    paths from its folder, laid over its ``base``), and its source for messages: what every
+    loader of ``kind`` builds ``cls`` from (under ``root`` in field paths)."""
+    data, source = resolve_preset(kind, name_or_path, where=where)
+    if is_user_file(kind, str(name_or_path)):
+        data = _user_file(kind, cls, root, data, source, str(name_or_path))
+    return data, source
 
 
 def _user_file(kind: str, cls: type, root: str, data, source: str, path: str,
@@ -169,7 +176,7 @@ def _user_file(kind: str, cls: type, root: str, data, source: str, path: str,
     value = from_folder(base, Path(path).parent, kind, label)
     here = os.path.realpath(path)
     chain = chain + (here,)
-    base_data, base_source = resolve_preset(kind, value, where=f"{source}: base")
+    base_data, _ = resolve_preset(kind, value, where=f"{source}: base")
     if is_user_file(kind, value):
         if os.path.realpath(value) in chain:
             raise ConfigError(f"{label}: a loop of bases ({' -> '.join(chain)} -> "

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .._version import code_version
+from .export import _leaves
 from .pool import LocalPool, run_local
 from .spec import Point, SweepSpec
 from .store import ResultStore
@@ -112,16 +113,6 @@ def pending_points(points: Sequence[Point], store: ResultStore, resume: bool,
         return list(points)
     done = store.done_keys((p.key for p in points), damaged, code_version(), stale)
     return [p for p in points if p.key not in done]
-
-
-def _leaves(table, prefix: str) -> dict:
-    out = {}
-    for key, value in table.items():
-        if isinstance(value, dict):
-            out.update(_leaves(value, f"{prefix}.{key}"))
-        else:
-            out[f"{prefix}.{key}"] = value
-    return out
 
 
 _CHANGES_SHOWN = 3

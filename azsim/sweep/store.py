@@ -16,6 +16,7 @@ A point stored again (a rerun, or a failed point retried by ``--resume``) replac
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -23,7 +24,6 @@ import sqlite3
 import time
 import urllib.parse
 from collections.abc import Iterable
-import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timezone
 

@@ -50,10 +50,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from azsim.config import load_hardware_config
+from azsim.config import load_hardware_config, read_table
 from azsim.config.loader import (OptionOverride, apply_overrides, build, from_folder,
-                                 is_user_file, list_presets, override_key, resolve_preset,
-                                 shown_override, split_overrides)
+                                 list_presets, override_key, resolve_preset, shown_override,
+                                 split_overrides)
 from azsim.config.schema import HardwareConfig
 from azsim.errors import ConfigError
 
@@ -294,10 +294,7 @@ def _tile_that_fits(target: str, overrides: list[str]) -> list[str]:
     with the advice to give a smaller tile, which validate then refused. Whether the layers'
     weights fit in such an SRAM is checked after they are drawn (eie.run_suite). The tile
     shown in --json's hardware is this one."""
-    data, source = resolve_preset("hardware", target)
-    if is_user_file("hardware", target):   # a file with a base: the fields its base gives too
-        from azsim.config import _user_file
-        data = _user_file("hardware", HardwareConfig, "hw", data, source, target)
+    data, _ = read_table("hardware", HardwareConfig, "hw", target)   # its base's fields too
     data = apply_overrides(data, overrides, "hw")
     field = {f.name: f for f in dataclasses.fields(HardwareConfig)}["stream_tile_bytes"]
     sram, tile = data.get("sram_bytes"), data.get("stream_tile_bytes", field.default)

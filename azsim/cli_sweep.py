@@ -78,12 +78,15 @@ def _parse_where(where) -> dict:
 @click.option("--spec", "spec_file", type=InputPath("a sweep .toml file"), default=None,
               metavar="FILE.toml",
               help="sweep file: model, hw, audio, weights, [set] and [sweep] tables")
-@click.option("--model", type=MODEL, default=None, metavar="NAME|PATH",
-              help=f"model preset name or TOML file  [default: {DEFAULT_MODEL}]")
+@click.option("--model", type=MODEL, default=None, metavar="NAME|PATH,...",
+              help="model preset name or TOML file; several, comma-separated, run every "
+                   f"point on each  [default: {DEFAULT_MODEL}]")
 @click.option("--weights", type=WEIGHTS, default=None, metavar="FILE.npz",
               help="float weights (.npz)")
-@click.option("--hw", "hardware", type=HARDWARE, default=None, metavar="NAME|PATH",
-              help=f"hardware preset name or TOML file  [default: {DEFAULT_HARDWARE}]")
+@click.option("--hw", "hardware", type=HARDWARE, default=None, metavar="NAME|PATH,...",
+              help="hardware preset name or TOML file; several, comma-separated "
+                   "(az-edge,my-npu.toml), run every point on each  "
+                   f"[default: {DEFAULT_HARDWARE}]")
 @click.option("--audio", type=AUDIO, multiple=True, metavar="WAV",
               help="16-bit mono WAV file (repeatable); default: the shipped utterances")
 @click.option("--test", "testset", type=TESTSET, default=None, metavar="NAME|FILE|DIR",
@@ -165,7 +168,9 @@ def _sweep(spec_file, model, weights, hardware, audio, testset, utterances, sets
     n_points = point_count(spec)
     if n_points > max_points:
         zipped = [ax for ax in spec.axes if ax.zipped]
-        sizes = " x ".join([str(len(ax.overrides)) for ax in spec.axes if not ax.zipped]
+        sizes = " x ".join([f"{len(spec.hws)} processors"] * (len(spec.hws) > 1)
+                           + [f"{len(spec.models)} models"] * (len(spec.models) > 1)
+                           + [str(len(ax.overrides)) for ax in spec.axes if not ax.zipped]
                            + ([f"{len(zipped[0].overrides)} zipped"] if zipped else []))
         raise AzsimError(f"the sweep has {n_points:,} points ({sizes}), more than "
                          f"--max-points {max_points:,}; give fewer values, or a larger "
@@ -180,7 +185,9 @@ def _sweep(spec_file, model, weights, hardware, audio, testset, utterances, sets
     if scheduler and executor != "dask":
         raise AzsimError(f"--scheduler {scheduler}: only with --executor dask")
     zipped = [ax for ax in spec.axes if ax.zipped]
-    parts = [f"{ax.key} ({len(ax.values)})" for ax in spec.axes if not ax.zipped]
+    parts = [f"{name} ({len(sources)})" for name, sources in
+             (("hw", spec.hws), ("model", spec.models)) if len(sources) > 1]
+    parts += [f"{ax.key} ({len(ax.values)})" for ax in spec.axes if not ax.zipped]
     if zipped:
         parts.append(f"{' + '.join(ax.key for ax in zipped)} ({len(zipped[0].values)}, "
                      "zipped)")

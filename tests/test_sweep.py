@@ -1650,3 +1650,124 @@ def test_a_roofline_at_five_bits_draws_no_packed_roof_in_its_legend(tmp_path):
     fig = plots.make_figure("roofline", open_for_reading(str(path)))
     labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
     assert "packed low-bit MACs" not in labels, labels
+
+
+# ------------------------------------------------------------ several processors and models
+
+
+def test_a_sweep_runs_every_point_on_each_processor_and_model_listed(cli, tmp_path,
+                                                                     monkeypatch):
+    """`--hw az-edge,npu32.toml` (and `--model tiny,small`): an architect comparing
+    processors ran one sweep per file into one store. Each point is the one a one-processor
+    sweep runs (same key, so --resume and the store serve both), processors outermost."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "npu32.toml").write_text('base = "az-edge"\npe_count = 32\n')
+    spec = sp.build_spec(model="tiny,small", hw="az-edge,npu32.toml", audio=None,
+                         weights=None, spec_file=None, sets=["model.weight_bits=8,4"])
+    points = sp.expand(spec)
+    assert [(p.values["hw"], p.values["model"], p.values["model.weight_bits"])
+            for p in points] == [(h, m, b) for h in ("az-edge", "npu32")
+                                 for m in ("tiny", "small") for b in (8, 4)]
+    assert [p.config["hw"]["pe_count"] for p in points] == [16] * 4 + [32] * 4
+    assert [p.hw for p in points] == ["az-edge"] * 4 + [str(tmp_path / "npu32.toml")] * 4
+    assert sp.point_count(spec) == len(points) == len({p.key for p in points}) == 8
+    # the same points as one sweep per processor and model
+    for hw in ("az-edge", "npu32.toml"):
+        for model in ("tiny", "small"):
+            alone = sp.expand(sp.build_spec(model=model, hw=hw, audio=None, weights=None,
+                                            spec_file=None, sets=["model.weight_bits=8,4"]))
+            assert {p.key for p in alone} <= {p.key for p in points}
+    # a point's model side is shared by the processors (one quantized model per worker)
+    assert len({p.group for p in points}) == 4
+    from azsim.sweep.runner import make_tasks
+    assert [(t.model, t.hw) for t in make_tasks(points, spec)] == [(p.model, p.hw)
+                                                                   for p in points]
+    # run: each stored record is what azsim run gives on its processor
+    db = str(tmp_path / "r.sqlite")
+    code, out, err = cli("sweep", "--model", "tiny", "--hw", "az-edge,npu32.toml", "-j", "1",
+                         "--set", "model.sparsity=0,0.8", "--results", db)
+    assert code in (0, None), err
+    assert "over hw (2), model.sparsity (2)" in err and "4 points ok" in out
+    from azsim.api import simulate
+    stored = {(p.config["hw"]["name"], p.config["model"]["sparsity"]): p
+              for p in open_for_reading(db)}
+    assert stored["npu32", 0.8].record == simulate(
+        model="tiny", hardware=str(tmp_path / "npu32.toml"),
+        overrides=["model.sparsity=0.8"]).to_dict()
+    assert stored["npu32", 0.8].record["hardware"]["pe_count"] == 32
+    # the report names the processor in a column of its own, not its description
+    code, out, err = cli("report", db)
+    assert code in (0, None), err
+    assert "swept: model.sparsity, hw.name, hw.pe_count" in out
+    header = out[out.index("Points ("):].splitlines()[1].split()
+    assert header[:3] == ["sparsity", "hw", "pe_count"] and "description" not in out
+    # and a slice of one processor is a --where away
+    code, out, err = cli("report", db, "--where", "hw.name=npu32")
+    assert code in (0, None) and "showing 2 with hw.name = npu32" in out, err
+
+
+def test_processors_and_models_listed_in_a_spec_file(cli, tmp_path):
+    """A spec file lists them as `hw = ["az-edge", "npu.toml"]`, paths from its folder."""
+    (tmp_path / "hw").mkdir()
+    (tmp_path / "hw" / "npu8.toml").write_text('base = "az-edge"\npe_count = 8\n')
+    spec = tmp_path / "s.toml"
+    spec.write_text('model = ["tiny"]\nhw = ["hw/npu8.toml", "az-edge"]\n'
+                    "[sweep]\nmodel.sparsity = [0, 0.5]\n")
+    points = sp.expand(sp.build_spec(model=None, hw=None, audio=None, weights=None, sets=[],
+                                     spec_file=str(spec)))
+    assert [(p.values["hw"], p.values["model.sparsity"]) for p in points] == [
+        ("npu8", 0), ("npu8", 0.5), ("az-edge", 0), ("az-edge", 0.5)]
+    assert "model" not in points[0].values      # one model: no column of its own
+    # the command line replaces the file's list
+    points = sp.expand(sp.build_spec(model=None, hw="az-edge", audio=None, weights=None,
+                                     sets=[], spec_file=str(spec)))
+    assert {p.config["hw"]["name"] for p in points} == {"az-edge"}
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["--hw", "az-edge,,eie-64pe"], "--hw az-edge,,eie-64pe: empty name at position 2"),
+    (["--hw", "az-edge,az-edge"], "az-edge is listed twice"),
+    (["--model", "tiny,small,tiny"], "tiny is listed twice"),
+    (["--hw", "az-edge,no-such-npu"], "sweep hardware no-such-npu at the fixed overrides: "
+                                      "unknown hardware preset 'no-such-npu'"),
+    (["--hw", "az-edge,eie-64pe", "--set", "hw.name=npu"], "both named 'npu'"),
+])
+def test_bad_lists_of_processors_and_models_are_one_line(cli, tmp_path, argv, fragment):
+    db = tmp_path / "r.sqlite"
+    model = [] if "--model" in argv else ["--model", "tiny"]
+    line = _one_line_error(cli, "sweep", *model, "--results", str(db), *argv)
+    assert fragment in line, line
+    assert not db.exists()
+
+
+def test_two_processor_files_of_one_name_are_refused(cli, tmp_path):
+    """Two files both called npu.toml are both named npu: the store's tables and figures
+    would draw them as one processor."""
+    for folder, pes in (("a", 8), ("b", 64)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "npu.toml").write_text(f'base = "az-edge"\npe_count = {pes}\n')
+    line = _one_line_error(cli, "sweep", "--model", "tiny", "--dry-run", "--hw",
+                           f"{tmp_path / 'a' / 'npu.toml'},{tmp_path / 'b' / 'npu.toml'}")
+    assert "are both named 'npu'" in line and "name = " in line, line
+    spec = tmp_path / "s.toml"
+    spec.write_text('model = "tiny"\nhw = ["a/npu.toml", "b/npu.toml"]\n')
+    line = _one_line_error(cli, "sweep", "--spec", str(spec), "--dry-run")
+    assert line.startswith(f"azsim: error: {spec}: hw: "), line
+    for bad in ('hw = []', 'hw = ["az-edge", 3]', 'model = [""]'):
+        spec.write_text(bad + "\n")
+        line = _one_line_error(cli, "sweep", "--spec", str(spec), "--dry-run")
+        assert "non-empty list" in line, line
+
+
+def test_the_failed_points_table_names_the_processor_of_each(cli, tmp_path):
+    """A point's processor is no override: two failed points on two processors read the
+    same in the failed table."""
+    db = str(tmp_path / "f.sqlite")
+    code, out, err = cli("sweep", "--model", "tiny", "--hw", "az-edge,eie-64pe", "-j", "1",
+                         "--set", "hw.sram_bytes=2100", "--set", "hw.stream_tile_bytes=1024",
+                         "--results", db)
+    assert code == 1, (out, err)
+    assert "failed: hw='az-edge'" in err and "failed: hw='eie-64pe'" in err
+    code, out, err = cli("report", db)
+    rows = out[out.index("Failed points (2)"):].splitlines()[2:4]
+    assert [r.split()[1] for r in rows] == ["hw.name=az-edge", "hw.name=eie-64pe"], rows

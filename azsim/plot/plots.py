@@ -30,8 +30,8 @@ from matplotlib.figure import Figure
 from ..errors import AzsimError
 from ..paths import output_file
 from ..sweep import analysis
-from ..sweep.analysis import (BITS, NAMES, SPARSITY, fix_other_fields, joined, ok_rows,
-                              pareto_front, setup_names, sort_rows, swept_fields)
+from ..sweep.analysis import (BITS, NAMES, SPARSITY, field_title, fix_other_fields, joined,
+                              ok_rows, pareto_front, setup_names, sort_rows, swept_fields)
 from ..sweep.export import ENERGY_ORDER, INPUT, flat_rows
 
 __all__ = ["make_figure", "save", "dense_vs_sparse", "bits", "energy_breakdown", "pareto",
@@ -404,7 +404,7 @@ _MAX_LABEL_FIELDS = 3
 def _label(row, fields) -> str:
     """The fields that tell the drawn points apart, by their last name (``input`` has no
     prefix: it was an IndexError); at most three, then how many more there are."""
-    shown = [f"{f.split('.', 1)[-1]} {_fmt(row.get(f))}" for f in fields[:_MAX_LABEL_FIELDS]]
+    shown = [f"{field_title(f)} {_fmt(row.get(f))}" for f in fields[:_MAX_LABEL_FIELDS]]
     if len(fields) > _MAX_LABEL_FIELDS:
         shown.append(f"+{len(fields) - _MAX_LABEL_FIELDS} more swept fields")
     return ", ".join(shown) or row["key"][:12]

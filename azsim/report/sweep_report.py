@@ -14,9 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..sweep.analysis import (BITS, SPARSITY, by_input, dense_vs_sparse, failed_matching,
-                              ok_rows, pareto_front, setup_names, sort_rows, swept_fields,
-                              versions_note, where)
+from ..sweep.analysis import (BITS, NAMES, SPARSITY, by_input, dense_vs_sparse, failed_matching,
+                              field_title, ok_rows, pareto_front, setup_names, sort_rows,
+                              swept_fields, versions_note, where)
 from ..sweep.export import flat_rows
 
 __all__ = ["Table", "SweepReport", "build_sweep_report", "render_text", "render_markdown"]
@@ -40,9 +40,10 @@ class SweepReport:
 
 
 def _short(name: str, fields: Sequence[str]) -> str:
-    """``model.weight_bits`` -> ``weight_bits`` unless another swept field ends the same."""
-    tail = name.split(".", 1)[-1]     # "input" has no prefix
-    return tail if sum(f.split(".", 1)[-1] == tail for f in fields) == 1 else name
+    """``model.weight_bits`` -> ``weight_bits`` (``hw.name`` -> ``hw``) unless another swept
+    field is shown the same."""
+    tail = field_title(name)
+    return tail if sum(field_title(f) == tail for f in fields) == 1 else name
 
 
 def _value(v: Any) -> str:
@@ -177,15 +178,25 @@ def build_sweep_report(points, conditions: Mapping[str, Any] | None = None, *,
     if failed:
         # the settings that tell the failed points apart (all of one alone): the last four
         # overrides hid a fifth axis, and two points read the same (a sweep audit, 2026-12-07)
-        shared = set.intersection(*(set(p.overrides) for p in failed)) if len(failed) > 1 \
-            else set()
+        # a point's model and processor are no override (``azsim sweep --hw a,b``): named
+        # where they tell the failed points apart
+        said = [[f"{n}={_failed_name(p, n)}" for n in NAMES] + list(p.overrides)
+                for p in failed]
+        shared = set.intersection(*map(set, said)) if len(failed) > 1 else set()
         tables.append(Table(f"Failed points ({len(failed)})", ["key", "overrides", "error"],
-                            [[p.key[:12], " ".join(o for o in p.overrides if o not in shared),
-                              p.error or ""] for p in failed]))
+                            [[p.key[:12], " ".join(o for o in texts if o not in shared),
+                              p.error or ""] for p, texts in zip(failed, said)]))
     mixed = versions_note(rows)
     if mixed:
         summary += f"\nwarning: {mixed}"
     return SweepReport(source, summary, tables)
+
+
+def _failed_name(point, field: str) -> str:
+    """A failed point's model or processor name (``hw.name``) from its stored config."""
+    root, _, name = field.partition(".")
+    section = point.config.get(root)
+    return str(section.get(name, "?")) if isinstance(section, dict) else "?"
 
 
 def render_text(rep: SweepReport) -> str:

@@ -16,7 +16,8 @@ from .store import StoredPoint
 
 __all__ = ["ok_rows", "where", "failed_matching", "AnyOf", "either", "swept_fields", "sort_rows", "pareto_front",
            "DenseSparse", "dense_vs_sparse", "fix_other_fields", "by_input", "joined",
-           "setup_names", "hardware_changes", "versions_note", "BITS", "SPARSITY", "NAMES"]
+           "setup_names", "hardware_changes", "field_title", "versions_note", "BITS",
+           "SPARSITY", "NAMES"]
 
 BITS, SPARSITY = "model.weight_bits", "model.sparsity"
 NAMES = ("model.name", "hw.name")   # the fields that name a model or a processor
@@ -125,8 +126,19 @@ def swept_fields(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     if not rows:
         return []
     varying = [k for k in _config_fields(rows) if len({_hashable(r.get(k)) for r in rows}) > 1]
+    # a model's or processor's description is prose beside its name: where the name tells
+    # the rows apart, the description is no column of its own (``azsim sweep --hw a,b``)
+    varying = [k for k in varying if not (k.endswith(".description") and
+                                          k.replace(".description", ".name") in varying)]
     first = [k for k in (BITS, SPARSITY) if k in varying]
     return first + [k for k in varying if k not in first]
+
+
+def field_title(field: str) -> str:
+    """A column's or legend's short name for a config field: its last part
+    (``model.weight_bits`` -> ``weight_bits``; ``input`` has no prefix), but the model or
+    processor for its name (``hw.name`` -> ``hw``), which "name" alone would not say."""
+    return field.split(".", 1)[0] if field in NAMES else field.split(".", 1)[-1]
 
 
 def joined(items: Iterable[Any], word: str = "and") -> str:

@@ -44,7 +44,7 @@ class Summary:
 
 
 def make_tasks(points: Sequence[Point], spec: SweepSpec) -> list[PointTask]:
-    return [PointTask(p.key, p.group, spec.model, spec.hw, spec.audio, spec.weights,
+    return [PointTask(p.key, p.group, p.model, p.hw, spec.audio, spec.weights,
                       p.overrides, spec.testset, spec.utterances) for p in points]
 
 

@@ -82,9 +82,11 @@ class Axis:
 
 @dataclass(frozen=True)
 class SweepSpec:
-    """A base run and its axes; paths are absolute so that any worker resolves them alike."""
-    model: str = cfgmod.DEFAULT_MODEL
-    hw: str = "az-edge"
+    """A base run and its axes; paths are absolute so that any worker resolves them alike.
+    ``models`` and ``hws``: the model and processor (preset names or files) each point runs
+    on, every field axis swept on each of them (``--hw az-edge,my-npu.toml``)."""
+    models: tuple[str, ...] = (cfgmod.DEFAULT_MODEL,)
+    hws: tuple[str, ...] = ("az-edge",)
     audio: tuple[str, ...] | None = None
     weights: str | None = None
     fixed: tuple[str, ...] = ()
@@ -95,6 +97,8 @@ class SweepSpec:
     audio_from: str = "--audio"      # where each input was given (the option, or the spec
     weights_from: str = "--weights"  # file's key), so that an error names what the user wrote
     testset_from: str = "--test"
+    models_from: str = "--model"     # where the model list was given: the option, or the
+    hws_from: str = "--hw"           # spec file's key
     replaced: tuple[str, ...] = ()   # spec-file settings a --set replaced, said by the CLI
 
 
@@ -105,8 +109,10 @@ class Point:
     key: str                          # SHA-256 (hex) of the resolved config
     group: str                        # SHA-256 of its model-side inputs (shared work)
     overrides: tuple[str, ...]        # every --set of this run: fixed, then one per axis
-    values: dict = field(hash=False)  # axis path -> value
+    values: dict = field(hash=False)  # axis path -> value ("hw", "model": the name run)
     config: dict = field(hash=False)  # the resolved config that ``key`` hashes
+    model: str = cfgmod.DEFAULT_MODEL  # the model preset or file it runs
+    hw: str = "az-edge"                # the processor preset or file it runs on
 
 
 # ------------------------------------------------------------------------------------- parsing
@@ -257,11 +263,19 @@ def load_spec_file(path: str) -> dict[str, Any]:
                              f"{', '.join(_SPEC_KEYS)})")
     base = Path(path).resolve().parent
     out: dict[str, Any] = {}
-    for name in ("model", "hw", "weights"):
+    if "weights" in data:
+        if not isinstance(data["weights"], str):
+            raise SweepSpecError(f"{path}: weights = {data['weights']!r} must be a string")
+        out["weights"] = _spec_path(data["weights"], base, is_preset=False)
+    for name in ("model", "hw"):   # one, or a list: every point runs on each
         if name in data:
-            if not isinstance(data[name], str):
-                raise SweepSpecError(f"{path}: {name} = {data[name]!r} must be a string")
-            out[name] = _spec_path(data[name], base, is_preset=name != "weights")
+            given = data[name]
+            items = given if isinstance(given, list) else [given]
+            if not items or not all(isinstance(g, str) and g.strip() for g in items):
+                raise SweepSpecError(f"{path}: {name} = {_show(given)} must be a preset name "
+                                     "or .toml path, or a non-empty list of them")
+            out[name] = _source_list([_spec_path(g, base, is_preset=True) for g in items],
+                                     items, f"{path}: {name} =")
     if "audio" in data:
         audio = data["audio"]
         if not isinstance(audio, list) or not audio or not all(isinstance(a, str) for a in audio):
@@ -395,8 +409,9 @@ def build_spec(*, model: str | None, hw: str | None, audio: Sequence[str] | None
                              "of every point; give one of them (sweep weights as --set "
                              "model.weights=A,B)")
     audio_list = list(audio) if audio else base.get("audio")
-    model_name = model or base.get("model") or cfgmod.DEFAULT_MODEL
-    hw_name = hw or base.get("hw") or "az-edge"
+    models = cli_sources(model, "--model") if model else \
+        base.get("model") or [cfgmod.DEFAULT_MODEL]
+    hws = cli_sources(hw, "--hw") if hw else base.get("hw") or ["az-edge"]
     test = testset or base.get("testset")
     if test is not None and not _shipped_testset(test):
         test = os.path.abspath(test)
@@ -413,7 +428,7 @@ def build_spec(*, model: str | None, hw: str | None, audio: Sequence[str] | None
     if count is not None and test is None:
         raise SweepSpecError(f"{label} {count}: only with --test (audio files run as "
                              "given)")
-    return SweepSpec(model=_absolute_if_file(model_name), hw=_absolute_if_file(hw_name),
+    return SweepSpec(models=tuple(models), hws=tuple(hws),
                      audio=tuple(os.path.abspath(a) for a in audio_list) if audio_list else None,
                      weights=_weights_ref(weights or base["weights"])
                      if (weights or base.get("weights")) else None,
@@ -421,7 +436,32 @@ def build_spec(*, model: str | None, hw: str | None, audio: Sequence[str] | None
                      testset=test, utterances=count, utterances_from=label,
                      audio_from=source("--audio", audio, "audio"),
                      weights_from=source("--weights", weights, "weights"), testset_from=test_from,
+                     models_from=source("--model", model, "model"),
+                     hws_from=source("--hw", hw, "hw"),
                      replaced=tuple(replaced))
+
+
+def cli_sources(text: str, option: str) -> list[str]:
+    """``--hw az-edge,my-npu.toml`` (or ``--model``): the presets and files it lists,
+    comma-separated, files made absolute. A file whose own name has a comma is one source."""
+    if os.path.isfile(text) or "," not in text:
+        items = [text]
+    else:
+        items = [item.strip() for item in text.split(",")]
+        if "" in items:
+            raise SweepSpecError(f"{option} {text}: empty name at position "
+                                 f"{items.index('') + 1} (give preset names or .toml paths, "
+                                 "comma-separated)")
+    return _source_list([_absolute_if_file(item) for item in items], items, f"{option} {text}:")
+
+
+def _source_list(sources: list[str], given: list[str], where: str) -> list[str]:
+    """``sources`` (resolved) with a repeated one refused, named as ``given``."""
+    for i, source in enumerate(sources):
+        if source in sources[:i]:
+            raise SweepSpecError(f"{where} {given[i]} is listed twice (each model and "
+                                 "processor runs once at every point)")
+    return sources
 
 
 def _weights_ref(name: str) -> str:
@@ -587,8 +627,10 @@ def _check_weights_and_testset(spec: SweepSpec, models: Mapping[tuple, Any]) -> 
     from ..model.loading import resolve_weights_path
     from ..model.weights import load_weights, validate_weights
     arrays, seen_weights, seen_tests = None, set(), set()
-    for n, (combo, cfg) in enumerate(models.items()):
-        at = "" if n == 0 else f"sweep model at {' '.join(combo)}: "
+    for n, ((source, combo), cfg) in enumerate(models.items()):
+        model = f" {_source_label(source)}" if len(spec.models) > 1 else ""
+        shown = " ".join(combo) or "the fixed overrides"
+        at = "" if n == 0 else f"sweep model{model} at {shown}: "
         try:
             shape = (cfg.vocab_size, cfg.frontend, cfg.encoder, cfg.prediction, cfg.joint)
             if spec.weights is not None and shape not in seen_weights:
@@ -640,21 +682,26 @@ def expand(spec: SweepSpec, jobs: int = 1) -> list[Point]:
     # Each model (hw) combination of the points is resolved once: its validity does not
     # depend on the other side. (Only those the points take: zipped fields may be valid only
     # together, e.g. an end-pointer's final and speculative silences.)
-    def resolve(axes, loader, what, source):
+    # Keyed by (source, combo): the preset or file, and the axes' overrides on it.
+    def resolve(axes, loader, what, sources):
         out = {}
-        for by_key in combos:
-            combo = tuple(by_key[ax.key] for ax in axes)
-            if combo in out:
-                continue
-            overrides = list(spec.fixed) + list(combo)
-            try:
-                out[combo] = loader(source, overrides)
-            except AzsimError as exc:
-                shown = " ".join(combo) or "the fixed overrides"
-                raise SweepSpecError(f"sweep {what} at {shown}: {exc}") from None
+        for source in sources:
+            label = f" {_source_label(source)}" if len(sources) > 1 else ""
+            for by_key in combos:
+                combo = tuple(by_key[ax.key] for ax in axes)
+                if (source, combo) in out:
+                    continue
+                overrides = list(spec.fixed) + list(combo)
+                try:
+                    out[source, combo] = loader(source, overrides)
+                except AzsimError as exc:
+                    shown = " ".join(combo) or "the fixed overrides"
+                    raise SweepSpecError(f"sweep {what}{label} at {shown}: {exc}") from None
+        _check_names(out, "model" if what == "model" else "processor",
+                     spec.models_from if what == "model" else spec.hws_from)
         return out
 
-    models = resolve(model_axes, cfgmod.load_model_config, "model", spec.model)
+    models = resolve(model_axes, cfgmod.load_model_config, "model", spec.models)
     if spec.weights:
         # The points' config names the weights they run, as their records do (azsim.api):
         # until 2026-12-06 it kept the preset's model.weights ("small" for a sweep of
@@ -662,7 +709,7 @@ def expand(spec: SweepSpec, jobs: int = 1) -> list[Point]:
         # and the key hashed a file the points never read.
         models = {combo: dataclasses.replace(cfg, weights=spec.weights)
                   for combo, cfg in models.items()}
-    hws = resolve(hw_axes, cfgmod.load_hardware_config, "hardware", spec.hw)
+    hws = resolve(hw_axes, cfgmod.load_hardware_config, "hardware", spec.hws)
     tables = {}
     for hw_cfg in hws.values():
         if hw_cfg.energy_table not in tables:
@@ -691,12 +738,17 @@ def expand(spec: SweepSpec, jobs: int = 1) -> list[Point]:
 
     from ..model.budget import check_concurrent_runs, check_memory_budget
     points, seen, needs = [], {}, []
-    for index, by_key in enumerate(combos):
+    # the processors outermost, then the models, then the axes in their order
+    runs = [(h, m, by_key) for h in spec.hws for m in spec.models for by_key in combos]
+    for index, (hw_source, model_source, by_key) in enumerate(runs):
         combo = tuple(by_key[ax.key] for ax in spec.axes)
-        m_combo = tuple(by_key[ax.key] for ax in model_axes)
-        h_combo = tuple(by_key[ax.key] for ax in hw_axes)
-        hw_cfg = hws[h_combo]
+        m_combo = (model_source, tuple(by_key[ax.key] for ax in model_axes))
+        hw_cfg = hws[hw_source, tuple(by_key[ax.key] for ax in hw_axes)]
         values = {ax.key: ax.values[ax.overrides.index(by_key[ax.key])] for ax in spec.axes}
+        if len(spec.models) > 1:   # the point's own model and processor, by the name run
+            values = {"model": models[m_combo].name, **values}
+        if len(spec.hws) > 1:
+            values = {"hw": hw_cfg.name, **values}
         try:   # a point too big for this machine would be killed at run time: say so now
             needs.append(check_memory_budget(models[m_combo], hw_cfg))
         except AzsimError as exc:
@@ -710,7 +762,7 @@ def expand(spec: SweepSpec, jobs: int = 1) -> list[Point]:
                                  "resolve to the same config; list each value once")
         seen[key] = values
         points.append(Point(index, key, groups[m_combo], tuple(spec.fixed) + combo, values,
-                            config))
+                            config, model_source, hw_source))
     try:
         check_concurrent_runs(needs, jobs)
     except AzsimError as exc:
@@ -720,7 +772,7 @@ def expand(spec: SweepSpec, jobs: int = 1) -> list[Point]:
 
 def point_count(spec: SweepSpec) -> int:
     """How many points the sweep has, without building them (the zipped axes count once)."""
-    count, zipped = 1, False
+    count, zipped = len(spec.hws) * len(spec.models), False
     for ax in spec.axes:
         if not ax.zipped:
             count *= len(ax.overrides)
@@ -744,6 +796,29 @@ def _combinations(spec: SweepSpec) -> list[dict[str, str]]:
                           for row in zip(*(z.overrides for z in zipped))])
     return [{k: v for part in choice for k, v in part.items()}
             for choice in itertools.product(*units)]
+
+
+def _source_label(source: str) -> str:
+    """A preset's name, or a file's path as short as it reads from here."""
+    if not os.path.isabs(source):
+        return source
+    relative = os.path.relpath(source)
+    return relative if not relative.startswith("..") else source
+
+
+def _check_names(configs: Mapping[tuple, Any], what: str, option: str) -> None:
+    """Two models (processors) of one sweep must differ in name: its tables, figures and
+    ``--where`` tell them apart by ``model.name`` (``hw.name``) alone, so two files both
+    called ``npu.toml`` would merge into one series."""
+    named: dict[tuple, str] = {}
+    for (source, combo), cfg in configs.items():
+        other = named.setdefault((cfg.name, combo), source)
+        if other != source:
+            raise SweepSpecError(
+                f"{option.rstrip(' =')}: {_source_label(other)} and "
+                f"{_source_label(source)} are both named {cfg.name!r}; results, reports "
+                f"and plots tell each {what} by its name, so give one of them its own "
+                f"(name = \"...\" in the file)")
 
 
 def _describe(values: Mapping[str, Any]) -> str:

@@ -1771,3 +1771,32 @@ def test_the_failed_points_table_names_the_processor_of_each(cli, tmp_path):
     code, out, err = cli("report", db)
     rows = out[out.index("Failed points (2)"):].splitlines()[2:4]
     assert [r.split()[1] for r in rows] == ["hw.name=az-edge", "hw.name=eie-64pe"], rows
+
+
+def test_a_pareto_figure_tells_the_processors_apart_by_the_markers_fill(tmp_path):
+    """Colour and marker tell bit-width and sparsity; the points of two processors drew
+    alike, only the front's named."""
+    from azsim.plot import plots
+    from azsim.sweep import runner
+    (tmp_path / "npu32.toml").write_text('base = "az-edge"\npe_count = 32\n')
+    db = str(tmp_path / "r.sqlite")
+    spec = sp.build_spec(model="tiny", hw=f"az-edge,{tmp_path / 'npu32.toml'}", audio=None,
+                         weights=None, spec_file=None, sets=["model.sparsity=0,0.8"])
+    with ResultStore(db) as store:
+        assert runner.run_sweep(sp.expand(spec), spec, store, jobs=1).failed == 0
+    fig = plots.make_figure("pareto", open_for_reading(db))
+    labels = _legend(fig)
+    assert "hw az-edge" in labels and "hw npu32" in labels, labels
+    handles = {t.get_text(): h for legend in fig.legends
+               for t, h in zip(legend.get_texts(), legend.legend_handles)}
+    assert (handles["hw az-edge"].get_fillstyle(), handles["hw npu32"].get_fillstyle()) == \
+        ("full", "none")
+    # each point is drawn at its record's energy in its processor's fill
+    by_fill = {"full": [], "none": []}
+    for line in fig.axes[0].get_lines():
+        if line.get_linestyle() == "None" and line.get_fillstyle() in by_fill:
+            by_fill[line.get_fillstyle()].extend(line.get_ydata())
+    energy = {name: sorted(p.record["energy"]["total_uj"] for p in open_for_reading(db)
+                           if p.config["hw"]["name"] == name) for name in ("az-edge", "npu32")}
+    assert sorted(by_fill["full"]) == energy["az-edge"]
+    assert sorted(by_fill["none"]) == energy["npu32"]

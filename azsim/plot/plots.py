@@ -293,6 +293,10 @@ def _log_if_wide(ax, values, axis: str) -> None:
             scale("log")
 
 
+# Marker fills that tell the processors of a Pareto figure apart, in their sweep's order.
+_FILLS = ("full", "none", "left", "bottom", "right", "top")
+
+
 def pareto(rows: Sequence[Mapping], given: Mapping[str, Any] | None = None) -> Figure:
     # one input speech: latency and energy are totals over it (the first, when several)
     rows, fixed = fix_other_fields(list(rows), [f for f in swept_fields(rows) if f != INPUT])
@@ -319,13 +323,23 @@ def pareto(rows: Sequence[Mapping], given: Mapping[str, Any] | None = None) -> F
     shapes = "osD^v<>p*h"   # reused past ten sparsities (an eleventh was a KeyError)
     markers = {sp: shapes[k % len(shapes)] for k, sp in enumerate(sparsities)}
     front_notes: list[str] = []
+    # the processors of `azsim sweep --hw a,b` (up to six) by the marker's fill: their
+    # points drew alike, and only the front's were named
+    processors = list(dict.fromkeys(r.get("hw.name") for r in rows)) \
+        if "hw.name" in others else []
+    fill = dict(zip(processors, _FILLS)) if 1 < len(processors) <= len(_FILLS) else {}
     # a design slower than real time sat among the others, its busy time looking like any
     # (plot audit): ringed in red
     late = [r for r in rows if (r.get("latency_rtf") or 0) > 1]
     for ax, (col, scale, label, name) in zip(axes, panels):
         for r in rows:
-            ax.scatter(r[col] * scale, r["energy_total_uj"], s=36, color=colors[r[BITS]],
-                       marker=markers[r[SPARSITY]], alpha=0.85, edgecolors="none")
+            if fill:
+                ax.plot(r[col] * scale, r["energy_total_uj"], ls="", ms=6.5, mew=1.2,
+                        color=colors[r[BITS]], marker=markers[r[SPARSITY]], alpha=0.85,
+                        fillstyle=fill[r.get("hw.name")])
+            else:
+                ax.scatter(r[col] * scale, r["energy_total_uj"], s=36, color=colors[r[BITS]],
+                           marker=markers[r[SPARSITY]], alpha=0.85, edgecolors="none")
         if late:
             ax.scatter([r[col] * scale for r in late], [r["energy_total_uj"] for r in late],
                        s=160, facecolors="none", edgecolors="red", lw=1.0, zorder=5)
@@ -359,6 +373,8 @@ def pareto(rows: Sequence[Mapping], given: Mapping[str, Any] | None = None) -> F
                for b in bit_values]
     handles += [Line2D([], [], ls="", marker=markers[s], color="0.4", label=_sparsity_label(s))
                 for s in sparsities]
+    handles += [Line2D([], [], ls="", marker="o", color="0.4", fillstyle=style, mew=1.2,
+                       label=f"hw {name}") for name, style in fill.items()]
     handles.append(Line2D([], [], ls="-", marker="o", mfc="none", color="black",
                           label="Pareto front"))
     if late:

@@ -1800,3 +1800,62 @@ def test_a_pareto_figure_tells_the_processors_apart_by_the_markers_fill(tmp_path
                            if p.config["hw"]["name"] == name) for name in ("az-edge", "npu32")}
     assert sorted(by_fill["full"]) == energy["az-edge"]
     assert sorted(by_fill["none"]) == energy["npu32"]
+
+
+def test_a_layer_table_has_a_row_per_layer_of_each_point_as_its_record_says(cli, results_db,
+                                                                          run_record, tmp_path):
+    """`azsim results export --layers`: the per-layer figures of every point (a record kept
+    them, no table gave them), each row the record's layer entry, units in the names."""
+    import csv
+    out = tmp_path / "layers.csv"
+    code, _, err = cli("results", "export", results_db, "--layers", "-o", str(out))
+    assert code in (0, None), err
+    with open(out) as fh:
+        table = list(csv.DictReader(fh))
+    points = {p.key: p for p in open_for_reading(results_db)}
+    assert len(table) == sum(len(p.record["layers"]) for p in points.values())
+    assert f"{len(table)} layers of {len(points)} points" in err
+    head = list(table[0])
+    # what the point ran first, the swept fields, then the layer's own columns
+    assert head[:3] == ["key", "azsim_version", "model.name"]
+    assert {"model.weight_bits", "model.sparsity", "hw.clock_mhz"} < set(head)
+    assert "model.encoder.hidden" not in head     # the same at every point
+    assert head.index("hw.clock_mhz") < head.index("layer_name")
+    seen = {}
+    for row in table:
+        layer = points[row["key"]].record["layers"][seen.setdefault(row["key"], 0)]
+        seen[row["key"]] += 1
+        assert (row["layer_name"], int(row["layer_cycles"]), int(row["layer_dram_read_bytes"]),
+                float(row["layer_energy_uj"])) == (layer["name"], layer["cycles"],
+                                                   layer["dram_read_bytes"], layer["energy_uj"])
+        assert [int(row["layer_rows"]), int(row["layer_cols"])] == layer["shape"]
+        assert row["layer_bound_resource"] == layer["bound_resource"]
+        for resource, cycles in layer["cycles_by_resource"].items():
+            assert float(row[f"layer_cycles_{resource}"]) == cycles
+        for component, uj in layer["energy_breakdown_uj"].items():
+            assert float(row[f"layer_energy_{component}_uj"]) == uj
+        for action, uj in layer["energy_components_uj"].items():
+            assert float(row[f"layer_energy_detail_{action}_uj"]) == uj
+        assert int(row["model.weight_bits"]) == points[row["key"]].config["model"]["weight_bits"]
+    # one run's record, as JSON
+    code, out, err = cli("results", "export", run_record, "--layers", "--json")
+    assert code in (0, None), err
+    rows = json.loads(out)
+    record = json.loads(open(run_record).read())
+    assert [r["layer_name"] for r in rows] == [lay["name"] for lay in record["layers"]]
+    assert all(r["layer_utilization"] == lay["utilization"]
+               for r, lay in zip(rows, record["layers"]))
+
+
+def test_a_layer_table_leaves_out_failed_points_and_says_so(cli, tmp_path):
+    db = str(tmp_path / "f.sqlite")
+    code, out, err = cli("sweep", "--model", "tiny", "-j", "1", "--set",
+                         "hw.sram_bytes=2100,2097152", "--set", "hw.stream_tile_bytes=1024",
+                         "--results", db)
+    assert code == 1, (out, err)   # the first point fails, the second runs
+    (ok,) = [p.key for p in open_for_reading(db) if p.status == "ok"]
+    code, out, err = cli("results", "export", db, "--layers")
+    assert code in (0, None), err
+    assert "1 failed point (no layers) left out" in err
+    rows = out.strip().splitlines()[1:]
+    assert len(rows) == 7 and all(r.startswith(ok + ",") for r in rows)

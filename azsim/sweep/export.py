@@ -24,6 +24,16 @@ Columns, in order:
 - ``error`` (failed points).
 
 Measurements of a failed point are empty.
+
+:func:`layer_rows` (``azsim results export --layers``) is the per-layer table: one row per
+layer of each successful point, with the point's ``key``, ``azsim_version``, ``input``,
+``files`` and config columns, then the layer's entries of the run record prefixed
+``layer_`` (``layer_name``, ``layer_kind``, ``layer_rows`` and ``layer_cols`` of its weight
+matrix, ``layer_cycles``, ``layer_bound``, ``layer_dram_read_bytes``, ``layer_energy_uj``...),
+``layer_cycles_<resource>`` for the cycles each resource needs (the layer takes the largest:
+its ``layer_bound_resource``), ``layer_energy_<component>_uj`` per component of the energy
+breakdown and ``layer_energy_detail_<action>_uj`` per action of the finer split (gated MACs,
+weight and activation SRAM, element-wise work).
 """
 from __future__ import annotations
 
@@ -38,7 +48,7 @@ if TYPE_CHECKING:
     from .store import StoredPoint
 
 __all__ = ["METRICS", "OPTIONAL_METRICS", "VERSION", "flatten_config", "flatten_record", "flat_rows",
-           "columns", "write_csv", "write_json"]
+           "flatten_layer", "layer_rows", "columns", "write_csv", "write_json"]
 
 # column -> path into the run record (``azsim run --json``); units are in the column names.
 METRICS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -224,6 +234,53 @@ def flat_rows(points: Iterable[StoredPoint]) -> list[dict[str, Any]]:
             row.update(flatten_record(p.record))
         row["error"] = p.error
         rows.append(row)
+    return rows
+
+
+# A layer entry's nested tables, by the prefix and suffix their columns take.
+_LAYER_TABLES = {"cycles_by_resource": ("layer_cycles_", ""),
+                 "energy_breakdown_uj": ("layer_energy_", "_uj"),
+                 "energy_components_uj": ("layer_energy_detail_", "_uj")}
+
+
+def flatten_layer(layer: Mapping) -> dict[str, Any]:
+    """One layer entry of a run record (``azsim run --json``'s ``layers``) as
+    ``{column: value}``: see :func:`layer_rows`."""
+    out: dict[str, Any] = {}
+    for key, value in layer.items():
+        if key == "shape" and isinstance(value, list) and len(value) == 2:
+            out["layer_rows"], out["layer_cols"] = value
+        elif key in _LAYER_TABLES and isinstance(value, Mapping):
+            prefix, suffix = _LAYER_TABLES[key]
+            out.update({f"{prefix}{name}{suffix}": v for name, v in value.items()})
+        elif not isinstance(value, (Mapping, list)):
+            out[f"layer_{key}"] = value
+        else:   # a table a later record adds: one JSON text, not lost
+            out[f"layer_{key}"] = json.dumps(value, sort_keys=True)
+    return out
+
+
+def layer_rows(points: Iterable[StoredPoint]) -> list[dict[str, Any]]:
+    """One row per layer of each successful point, in the record's layer order: the point's
+    ``key``, ``azsim_version``, the config columns that name what it ran (:data:`LEADING`:
+    model, bits, sparsity, format, processor...) and those whose values differ between the
+    points, its ``input`` and ``files``, then :func:`flatten_layer`'s columns. The whole
+    config of each point is in :func:`flat_rows`' table, joined by ``key``. Failed points
+    have no layers and no rows."""
+    ok = [p for p in points if p.status == "ok" and p.record is not None]
+    points_flat = flat_rows(ok)
+    config = [k for k in dict.fromkeys(k for r in points_flat for k in r)
+              if k.startswith(("model.", "hw."))]
+    keep = [k for k in LEADING if k in config] + [
+        k for k in config if k not in LEADING and
+        len({json.dumps(r.get(k), sort_keys=True) for r in points_flat}) > 1]
+    rows = []
+    for p, point in zip(ok, points_flat):
+        base = {"key": point["key"], VERSION: point.get(VERSION),
+                **{k: point.get(k) for k in keep},
+                **{k: point[k] for k in (INPUT, FILES) if k in point}}
+        for layer in p.record.get("layers") or []:
+            rows.append({**base, **flatten_layer(layer)})
     return rows
 
 

@@ -305,17 +305,19 @@ def results() -> None:
               help="CSV table (the default, unless -o ends in .json)")
 @click.option("--json", "as_json", is_flag=True, default=False,
               help="JSON list of flat rows (the default for -o FILE.json)")
-@click.option("--layers", is_flag=True, default=False,
-              help="one row per layer of each point: its config, then the layer's shape, "
-                   "cycles, bound, traffic and energy by component")
+@click.option("--per", type=click.Choice(("point", "layer", "utterance", "frame")),
+              default="point", show_default=True,
+              help="one row per point, or per layer (shape, cycles, bound, traffic, energy "
+                   "by component), utterance or frame (arrival, compute, finish, energy) of "
+                   "each point")
 @click.option("-o", "--output", "dest", default="-", show_default=True, metavar="FILE|-",
               help="output file, or - for stdout")
-def export(results_path, as_csv, as_json, layers, dest) -> None:
+def export(results_path, as_csv, as_json, per, dest) -> None:
     """Write every stored point as a flat table, units in the column names.
 
     RESULTS is a database written by `azsim sweep`, or a record written by
     `azsim run --json` (one point)."""
-    from .sweep.export import flat_rows, layer_rows, write_csv, write_json
+    from .sweep.export import detail_rows, flat_rows, write_csv, write_json
     from .sweep.store import open_for_reading
 
     if as_csv and as_json:
@@ -337,15 +339,16 @@ def export(results_path, as_csv, as_json, layers, dest) -> None:
 
     # open_for_reading checks every point as for report and plot: nothing damaged is written
     points = open_for_reading(results_path)
-    rows = layer_rows(points) if layers else flat_rows(points)
+    detail = per != "point"
+    rows = detail_rows(points, per) if detail else flat_rows(points)
     _write_text(dest, "-o", lambda fh: (write_csv if fmt == "csv" else write_json)(rows, fh))
     failed = sum(p.status != "ok" for p in points)
-    if layers and failed:   # their rows would be empty: say they are left out
+    if detail and failed:   # their rows would be empty: say they are left out
         click.echo(f"azsim: note: {failed} failed point{'' if failed == 1 else 's'} "
-                   "(no layers) left out", err=True)
+                   f"(no {per}s) left out", err=True)
     if dest != "-":
-        n = len({r["key"] for r in rows}) if layers else len(rows)
-        click.echo(f"{len(rows)} layer{'' if len(rows) == 1 else 's'} of " * layers +
+        n = len({r["key"] for r in rows}) if detail else len(rows)
+        click.echo(f"{len(rows)} {per}{'' if len(rows) == 1 else 's'} of " * detail +
                    f"{n} point{'' if n == 1 else 's'} -> {dest}", err=True)
 
 

@@ -1804,11 +1804,11 @@ def test_a_pareto_figure_tells_the_processors_apart_by_the_markers_fill(tmp_path
 
 def test_a_layer_table_has_a_row_per_layer_of_each_point_as_its_record_says(cli, results_db,
                                                                           run_record, tmp_path):
-    """`azsim results export --layers`: the per-layer figures of every point (a record kept
+    """`azsim results export --per layer`: the per-layer figures of every point (a record kept
     them, no table gave them), each row the record's layer entry, units in the names."""
     import csv
     out = tmp_path / "layers.csv"
-    code, _, err = cli("results", "export", results_db, "--layers", "-o", str(out))
+    code, _, err = cli("results", "export", results_db, "--per", "layer", "-o", str(out))
     assert code in (0, None), err
     with open(out) as fh:
         table = list(csv.DictReader(fh))
@@ -1838,7 +1838,7 @@ def test_a_layer_table_has_a_row_per_layer_of_each_point_as_its_record_says(cli,
             assert float(row[f"layer_energy_detail_{action}_uj"]) == uj
         assert int(row["model.weight_bits"]) == points[row["key"]].config["model"]["weight_bits"]
     # one run's record, as JSON
-    code, out, err = cli("results", "export", run_record, "--layers", "--json")
+    code, out, err = cli("results", "export", run_record, "--per", "layer", "--json")
     assert code in (0, None), err
     rows = json.loads(out)
     record = json.loads(open(run_record).read())
@@ -1854,8 +1854,46 @@ def test_a_layer_table_leaves_out_failed_points_and_says_so(cli, tmp_path):
                          "--results", db)
     assert code == 1, (out, err)   # the first point fails, the second runs
     (ok,) = [p.key for p in open_for_reading(db) if p.status == "ok"]
-    code, out, err = cli("results", "export", db, "--layers")
+    code, out, err = cli("results", "export", db, "--per", "layer")
     assert code in (0, None), err
     assert "1 failed point (no layers) left out" in err
     rows = out.strip().splitlines()[1:]
     assert len(rows) == 7 and all(r.startswith(ok + ",") for r in rows)
+
+
+def test_utterance_and_frame_tables_are_the_records_own_figures(cli, results_db, tmp_path):
+    """`--per utterance` and `--per frame`: a point's latency tail (which frame, which
+    utterance) was in its record only."""
+    points = {p.key: p for p in open_for_reading(results_db)}
+    code, out, err = cli("results", "export", results_db, "--per", "utterance", "--json")
+    assert code in (0, None), err
+    rows = json.loads(out)
+    assert len(rows) == sum(len(p.record["utterances"]) for p in points.values())
+    for row in rows[:8]:
+        (utt,) = [u for u in points[row["key"]].record["utterances"]
+                  if u["file"] == row["utterance_file"]]
+        assert (row["utterance_cycles"], row["utterance_energy_uj"], row["utterance_rtf"],
+                row["utterance_end_of_speech_ms"]) == (utt["cycles"], utt["energy_uj"],
+                                                       utt["rtf"], utt["end_of_speech_ms"])
+        assert not any(isinstance(v, list) for v in row.values())
+    code, out, err = cli("results", "export", results_db, "--per", "frame", "--json")
+    assert code in (0, None), err
+    frames = json.loads(out)
+    assert len(frames) == sum(u["frames"] for p in points.values()
+                              for u in p.record["utterances"])
+    key = frames[0]["key"]
+    for utt in points[key].record["utterances"]:
+        mine = [f for f in frames if f["key"] == key and f["utterance_file"] == utt["file"]]
+        assert [f["frame"] for f in mine] == list(range(utt["frames"]))
+        assert [f["frame_compute_ms"] for f in mine] == utt["frame_compute_ms"]
+        assert [f["frame_energy_uj"] for f in mine] == utt["frame_energy_uj"]
+        assert all(f["frame_latency_ms"] == f["frame_finish_ms"] - f["frame_arrival_ms"]
+                   for f in mine)
+        # every emitted symbol counted at its frame; one result frame, the record's
+        assert sum(f["frame_tokens"] for f in mine) == len(utt["token_frames"])
+        assert [f["frame"] for f in mine if f["frame_is_result"]] == \
+            [utt["result_frame"] % utt["frames"]]
+        (result,) = [f for f in mine if f["frame_is_result"]]
+        assert max(result["frame_finish_ms"] - utt["seconds"] * 1e3, 0.0) == \
+            pytest.approx(utt["end_of_speech_ms"], abs=1e-9)
+        assert result["frame_latency_ms"] == pytest.approx(utt["last_frame_ms"], abs=1e-9)

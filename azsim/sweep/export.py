@@ -25,15 +25,26 @@ Columns, in order:
 
 Measurements of a failed point are empty.
 
-:func:`layer_rows` (``azsim results export --layers``) is the per-layer table: one row per
-layer of each successful point, with the point's ``key``, ``azsim_version``, ``input``,
-``files`` and config columns, then the layer's entries of the run record prefixed
-``layer_`` (``layer_name``, ``layer_kind``, ``layer_rows`` and ``layer_cols`` of its weight
-matrix, ``layer_cycles``, ``layer_bound``, ``layer_dram_read_bytes``, ``layer_energy_uj``...),
-``layer_cycles_<resource>`` for the cycles each resource needs (the layer takes the largest:
-its ``layer_bound_resource``), ``layer_energy_<component>_uj`` per component of the energy
-breakdown and ``layer_energy_detail_<action>_uj`` per action of the finer split (gated MACs,
-weight and activation SRAM, element-wise work).
+:func:`detail_rows` gives the finer tables (``azsim results export --per layer|utterance|
+frame``): one row per layer, utterance or frame of each successful point, each led by the
+point's ``key``, ``azsim_version``, the config fields that name the run and those that differ
+between the points, ``input`` and ``files``:
+
+- per layer (:func:`flatten_layer`): the layer's entries of the run record prefixed
+  ``layer_`` (``layer_name``, ``layer_kind``, ``layer_rows`` and ``layer_cols`` of its weight
+  matrix, ``layer_cycles``, ``layer_bound``, ``layer_dram_read_bytes``, ``layer_energy_uj``...),
+  ``layer_cycles_<resource>`` for the cycles each resource needs (the layer takes the
+  largest: its ``layer_bound_resource``), ``layer_energy_<component>_uj`` per component of
+  the energy breakdown and ``layer_energy_detail_<action>_uj`` per action of the finer split
+  (gated MACs, weight and activation SRAM, element-wise work);
+- per utterance (:func:`flatten_utterance`): ``utterance_file``, ``utterance_seconds``,
+  ``utterance_frames``, ``utterance_cycles``, ``utterance_rtf``, ``utterance_energy_uj``,
+  the latencies, traffic, transcript, reference and ``utterance_wer`` where it has one;
+- per frame (:func:`frame_rows_of`): ``utterance_file``, ``frame`` (its index, one per
+  encoder input frame), ``frame_arrival_ms`` (its audio is in), ``frame_compute_ms``,
+  ``frame_finish_ms`` (its result is ready), ``frame_latency_ms`` (finish - arrival),
+  ``frame_energy_uj``, ``frame_tokens`` (symbols the search emitted at it) and
+  ``frame_is_result`` (the frame whose finish ends the utterance's latency).
 """
 from __future__ import annotations
 
@@ -44,11 +55,14 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..errors import AzsimError
+
 if TYPE_CHECKING:
     from .store import StoredPoint
 
 __all__ = ["METRICS", "OPTIONAL_METRICS", "VERSION", "flatten_config", "flatten_record", "flat_rows",
-           "flatten_layer", "layer_rows", "columns", "write_csv", "write_json"]
+           "flatten_layer", "flatten_utterance", "frame_rows_of", "detail_rows", "DETAILS",
+           "columns", "write_csv", "write_json"]
 
 # column -> path into the run record (``azsim run --json``); units are in the column names.
 METRICS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -260,13 +274,61 @@ def flatten_layer(layer: Mapping) -> dict[str, Any]:
     return out
 
 
-def layer_rows(points: Iterable[StoredPoint]) -> list[dict[str, Any]]:
-    """One row per layer of each successful point, in the record's layer order: the point's
-    ``key``, ``azsim_version``, the config columns that name what it ran (:data:`LEADING`:
-    model, bits, sparsity, format, processor...) and those whose values differ between the
-    points, its ``input`` and ``files``, then :func:`flatten_layer`'s columns. The whole
-    config of each point is in :func:`flat_rows`' table, joined by ``key``. Failed points
-    have no layers and no rows."""
+def flatten_utterance(utterance: Mapping) -> dict[str, Any]:
+    """One utterance entry of a run record (``utterances``) as ``{column: value}``: its
+    scalars prefixed ``utterance_``; its per-frame lists are :func:`frame_rows_of`'s."""
+    return {f"utterance_{key}": value for key, value in utterance.items()
+            if not isinstance(value, (Mapping, list))}
+
+
+def frame_rows_of(utterance: Mapping) -> list[dict[str, Any]]:
+    """One row per frame of a run record's utterance entry (see the module's docstring)."""
+    arrival = utterance.get("frame_arrival_ms") or []
+    compute = utterance.get("frame_compute_ms") or []
+    finish = utterance.get("frame_finish_ms") or []
+    energy = utterance.get("frame_energy_uj") or []
+    n = len(arrival)
+    if not len(compute) == len(finish) == len(energy) == n:
+        raise AzsimError(f"utterance {utterance.get('file')!r}: its per-frame lists differ in "
+                         f"length ({n}, {len(compute)}, {len(finish)}, {len(energy)}); the "
+                         "record is damaged")
+    tokens = [0] * n
+    for frame in utterance.get("token_frames") or []:
+        if isinstance(frame, int) and 0 <= frame < n:
+            tokens[frame] += 1
+    result = utterance.get("result_frame", -1)
+    result = result + n if isinstance(result, int) and result < 0 else result
+    return [{"utterance_file": utterance.get("file"), "frame": k,
+             "frame_arrival_ms": arrival[k], "frame_compute_ms": compute[k],
+             "frame_finish_ms": finish[k], "frame_latency_ms": finish[k] - arrival[k],
+             "frame_energy_uj": energy[k], "frame_tokens": tokens[k],
+             "frame_is_result": k == result} for k in range(n)]
+
+
+def _layer_table(record: Mapping) -> list[dict[str, Any]]:
+    return [flatten_layer(layer) for layer in record.get("layers") or []]
+
+
+def _utterance_table(record: Mapping) -> list[dict[str, Any]]:
+    return [flatten_utterance(u) for u in record.get("utterances") or []]
+
+
+def _frame_table(record: Mapping) -> list[dict[str, Any]]:
+    return [row for u in record.get("utterances") or [] for row in frame_rows_of(u)]
+
+
+# --per of azsim results export: the rows each point's record gives
+DETAILS = {"layer": _layer_table, "utterance": _utterance_table, "frame": _frame_table}
+
+
+def detail_rows(points: Iterable[StoredPoint], per: str) -> list[dict[str, Any]]:
+    """One row per layer, utterance or frame (``per``) of each successful point, in the
+    record's order: the point's ``key``, ``azsim_version``, the config columns that name
+    what it ran (:data:`LEADING`: model, bits, sparsity, format, processor...) and those
+    whose values differ between the points, its ``input`` and ``files``, then the detail's
+    columns (module docstring). The whole config of each point is in :func:`flat_rows`'
+    table, joined by ``key``. Failed points have no details and no rows."""
+    table = DETAILS[per]
     ok = [p for p in points if p.status == "ok" and p.record is not None]
     points_flat = flat_rows(ok)
     config = [k for k in dict.fromkeys(k for r in points_flat for k in r)
@@ -279,8 +341,7 @@ def layer_rows(points: Iterable[StoredPoint]) -> list[dict[str, Any]]:
         base = {"key": point["key"], VERSION: point.get(VERSION),
                 **{k: point.get(k) for k in keep},
                 **{k: point[k] for k in (INPUT, FILES) if k in point}}
-        for layer in p.record.get("layers") or []:
-            rows.append({**base, **flatten_layer(layer)})
+        rows.extend({**base, **detail} for detail in table(p.record))
     return rows
 
 

@@ -1897,3 +1897,26 @@ def test_utterance_and_frame_tables_are_the_records_own_figures(cli, results_db,
         assert max(result["frame_finish_ms"] - utt["seconds"] * 1e3, 0.0) == \
             pytest.approx(utt["end_of_speech_ms"], abs=1e-9)
         assert result["frame_latency_ms"] == pytest.approx(utt["last_frame_ms"], abs=1e-9)
+
+
+@pytest.mark.parametrize("field, value, fragment", [
+    ("frame_energy_uj", [1.0], "per-frame lists of different lengths"),
+    ("frame_energy_uj", "x", "frame_energy_uj"),
+    ("token_frames", [0, 10 ** 6], "token_frames[1]"),
+    ("token_frames", ["3"], "token_frames[0]"),
+])
+def test_a_damaged_frame_list_is_named_before_the_frame_table_reads_it(cli, results_db, tmp_path,
+                                                                       field, value, fragment):
+    """The frame table reads each frame's energy and counts the symbols at each frame: a
+    damaged list was a traceback, or symbols outside the utterance counted nowhere."""
+    import shutil
+    db = str(tmp_path / "damaged.sqlite")
+    shutil.copy(results_db, db)
+    with sqlite3.connect(db) as con:
+        key, text = con.execute("SELECT key, record FROM points ORDER BY rowid "
+                                "LIMIT 1").fetchone()
+        obj = json.loads(text)
+        obj["utterances"][0][field] = value
+        con.execute("UPDATE points SET record = ? WHERE key = ?", (json.dumps(obj), key))
+    line = _one_line_error(cli, "results", "export", db, "--per", "frame")
+    assert key in line and fragment in line, line

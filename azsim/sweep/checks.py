@@ -131,9 +131,12 @@ def _check_utterances(p: StoredPoint, utts: Any) -> None:
         if not isinstance(u.get("file"), str):
             raise _fail(p, f"{name}.file", u.get("file", _MISSING), "a file name")
         _number(p, f"{name}.seconds", u.get("seconds", _MISSING))
+        # (finish and energy: records of older code may lack them; the frame table of
+        # azsim results export --per frame reads the energies)
         lengths = {f: _check_numbers(p, f"{name}.{f}", u.get(f, _MISSING))
-                   for f in ("frame_arrival_ms", "frame_compute_ms", "frame_finish_ms")
-                   if f != "frame_finish_ms" or f in u}
+                   for f in ("frame_arrival_ms", "frame_compute_ms", "frame_finish_ms",
+                             "frame_energy_uj")
+                   if f in ("frame_arrival_ms", "frame_compute_ms") or f in u}
         if len(set(lengths.values())) > 1:
             shown = ", ".join(f"{f} {n}" for f, n in lengths.items())
             raise ResultsError(f"{_where(p)}: {name} has per-frame lists of different lengths "
@@ -147,6 +150,15 @@ def _check_utterances(p: StoredPoint, utts: Any) -> None:
                                or not -1 <= rf < max(frames, 1)):
             raise _fail(p, f"{name}.result_frame", rf, "absent, null, -1 (the last frame) "
                         f"or a frame index from 0 to {max(frames - 1, 0)}")
+        # the frame of each emitted symbol (the frame table counts them per frame)
+        tokens = u.get("token_frames")
+        if tokens is not None:
+            if not isinstance(tokens, list):
+                raise _fail(p, f"{name}.token_frames", tokens, "a list of frame indices")
+            for j, t in enumerate(tokens):
+                if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < frames:
+                    raise _fail(p, f"{name}.token_frames[{j}]", t,
+                                f"a frame index from 0 to {max(frames - 1, 0)}")
 
 
 def _check_record(p: StoredPoint) -> None:

@@ -425,4 +425,47 @@ def plot(results_path, kind, dest, where, point_keys, utterance, dpi) -> None:
     click.echo(f"{kind} -> {dest}", err=True)
 
 
-COMMANDS = (sweep, results, report, plot)
+# -------------------------------------------------------------------------------------- compare
+
+
+@click.command()
+@click.argument("sources", nargs=-1, required=True, metavar="RESULTS...", type=RESULTS)
+@click.option("--point", "point_keys", multiple=True, metavar="KEY",
+              help="a point by (a prefix of) its key, given twice: the two to compare "
+                   "(needed where the files hold more than two points)")
+@click.option("--json", "json_dest", default=None, metavar="FILE|-",
+              help="also write the comparison as JSON (settings, totals, layers)")
+def compare(sources, point_keys, json_dest) -> None:
+    """Two runs side by side: the settings that differ, then totals and layers with the
+    change from A to B.
+
+    RESULTS: two records written by `azsim run --json`, or a results database (or two)
+    with --point KEY twice. Example:
+
+    \b
+      azsim run --json a.json && azsim run --hw my-npu.toml --json b.json
+      azsim compare a.json b.json
+    """
+    import json as json_module
+
+    from .report.compare import compare as compare_points
+    from .report.compare import pick_two
+    from .report.sweep_report import render_text
+    from .sweep.store import open_for_reading
+
+    if len(sources) > 2:
+        raise AzsimError(f"compare takes one or two files, not {len(sources)}: two run "
+                         "records, or a results database with --point KEY twice")
+    if json_dest not in (None, "-"):
+        check_writable(json_dest, "--json", "a file path")
+    points = [p for source in sources for p in open_for_reading(source)]
+    a, b = pick_two(points, point_keys, sources)
+    rep, data = compare_points(a, b)
+    if json_dest != "-":
+        click.echo(render_text(rep))
+    if json_dest is not None:
+        _write_text(json_dest, "--json",
+                    lambda fh: fh.write(json_module.dumps(data, indent=1) + "\n"))
+
+
+COMMANDS = (sweep, results, report, plot, compare)

@@ -478,6 +478,26 @@ def test_an_energy_action_of_a_based_table_is_replaced_whole(tmp_path):
     assert "actions.dram_read.source is missing" in message
 
 
+@pytest.mark.parametrize("row, expected", [
+    ("dram_reed", "did you mean [actions.dram_read]?"),   # a misspelt row the model reads
+    ("sram_2mb_read", "so it would change no figure"),     # a point the model never reads
+])
+def test_a_based_energy_table_refuses_a_new_row_the_cost_model_does_not_read(
+        tmp_path, row, expected):
+    """Over a base, a misspelt [actions.dram_reed] was kept as a reference row and the run
+    used the base's DRAM energy, silently (a newcomer audit, 2026-12-07)."""
+    f = tmp_path / "e.toml"
+    f.write_text(f'base = "horowitz-45nm"\n[actions.{row}]\nenergy_pj = 800.0\n'
+                 'per = "64-bit access"\nsource = "illustrative"\n')
+    message = config_error(load_energy_table, str(f))
+    assert message.startswith(str(f)) and f"[actions.{row}]" in message
+    assert "dram_read" in message and expected in message
+    # the base's own rows, read or not, may be replaced as before
+    f.write_text('base = "horowitz-45nm"\n[actions.fp16_add]\nenergy_pj = 0.5\nper = "op"\n'
+                 'source = "illustrative"\n')
+    assert load_energy_table(str(f)).actions["fp16_add"].energy_pj == 0.5
+
+
 @pytest.mark.parametrize("text, expected", [
     ('base = 3\n', "base = 3: give a hardware preset (az-edge, eie-64pe) or a path"),
     ('base = ""\n', 'base = "": give a hardware preset'),

@@ -8,6 +8,7 @@ and validated once: every problem is reported together in one ConfigError.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import os
 import typing
@@ -33,6 +34,7 @@ from azsim.config.loader import (
     to_dict,
 )
 from azsim.config.schema import (
+    COST_MODEL_ACTIONS,
     DecodeConfig,
     EncoderConfig,
     EnergyAction,
@@ -187,6 +189,8 @@ def _user_file(kind: str, cls: type, root: str, data, source: str, path: str,
         # the base file's own problems (an unknown key, a wrong type) name it, not the file
         # that names it as a base: the merged table is checked only against the top file
         build(cls, base_data, value, root=root)
+    if kind == "energy":
+        _refuse_an_unread_new_action(data, base_data, source, shown)
     merged = _lay_over(cls, base_data, data)
     if "name" not in data:
         merged["name"] = Path(path).name[: -len(".toml")] if path.endswith(".toml") \
@@ -195,6 +199,27 @@ def _user_file(kind: str, cls: type, root: str, data, source: str, path: str,
         changed = ", ".join(key for key in data if key != "name") or "nothing changed"
         merged["description"] = f"{base_data.get('name', base)} with {changed}"
     return merged
+
+
+def _refuse_an_unread_new_action(data: Mapping, base_data: Mapping, source: str,
+                                 shown_base: str) -> None:
+    """An energy table laid over a base may replace the base's rows; a row it adds that the
+    cost model does not read is ignored. A misspelt ``[actions.dram_reed]`` over
+    ``horowitz-45nm`` ran on the base's DRAM energy with no word (a newcomer audit,
+    2026-12-07): a silently wrong number. A table without a base keeps extra rows for reference,
+    as the preset's floating-point ones, and a misspelt required row there is missing."""
+    actions, base_actions = data.get("actions"), base_data.get("actions")
+    if not isinstance(actions, Mapping) or not isinstance(base_actions, Mapping):
+        return
+    for name in actions:
+        if name in base_actions or name in COST_MODEL_ACTIONS:
+            continue
+        close = difflib.get_close_matches(name, COST_MODEL_ACTIONS, n=1)
+        hint = f"; did you mean [actions.{close[0]}]?" if close else ""
+        raise ConfigError(
+            f"{source}: [actions.{name}] is neither a row the cost model reads "
+            f"({', '.join(COST_MODEL_ACTIONS)}) nor one of base = {shown_base}'s rows, so it "
+            f"would change no figure{hint}")
 
 
 def _lay_over(cls: type, base: Mapping, top: Mapping) -> dict:

@@ -643,6 +643,33 @@ def test_a_larger_array_leaks_more():
     assert big["energy"]["leakage_mw"] == pytest.approx(20.0 + 5.0 * (4096 - 256) / 256)
 
 
+def test_a_pruned_one_bit_matrix_takes_the_cycles_of_its_two_bit_codes_on_a_systolic_array():
+    """Pruned at 1 bit the codes are -1, 0, +1, held at 2 bits (the same SRAM bytes as the
+    2-bit grid's), and the zeros flow through the array: a precision-scalable cell packs 4,
+    so the products take the 2-bit run's cycles (audit: 8 a cell, half the cycles)."""
+    sys_ = ("hw.array=systolic", "hw.zero_handling=gate", "hw.precision_scalable=true",
+            "hw.sram_bytes_per_cycle=4096", "model.sparsity=0.5", "model.weight_format=rle")
+    one, two = _run(*sys_, bits=1), _run(*sys_, bits=2)
+    assert one["traffic"]["sram_weight_bytes"] == two["traffic"]["sram_weight_bytes"]
+    for a, b in zip(one["layers"], two["layers"]):
+        if a["kind"] != "embedding" and a["invocations"] == b["invocations"]:
+            assert a["cycles_by_resource"]["compute"] == b["cycles_by_resource"]["compute"], \
+                a["name"]
+            assert a["utilization"] <= 1.0
+
+
+def test_a_systolic_run_says_so_in_its_header():
+    """The terminal header names the array: a systolic run printed the PE array's header,
+    and its ws and os runs the same one (audit)."""
+    from azsim.report.render import render_text
+    ws = _run("hw.array=systolic", "hw.zero_handling=gate")
+    os_ = _run("hw.array=systolic", "hw.zero_handling=gate", "hw.dataflow=os",
+               "hw.systolic_rows=8")
+    head = [render_text(r).splitlines()[0] for r in (ws, os_)]
+    assert "16 x 16 ws systolic array" in head[0] and "8 x 16 os systolic array" in head[1]
+    assert "systolic" not in render_text(_run()).splitlines()[0]
+
+
 def test_systolic_array_cannot_skip():
     from azsim.errors import ConfigError
     with pytest.raises(ConfigError, match="systolic"):

@@ -68,7 +68,7 @@ def test_a_packed_array_has_more_columns_of_outputs_but_its_physical_skew(df, pa
 
 @pytest.mark.parametrize("df", ["ws", "os"])
 def test_a_slow_feed_stretches_each_folds_weight_phase(df):
-    m, k, n, r, c = 1, 100, 70, 8, 16
+    m, k, n, r, c = 1, 96, 64, 8, 16   # full folds (partial ones: the test after this one)
     base = gemm_cycles(m, k, n, r, c, df)
     n_folds = folds(m, k, n, r, c, df)
     phase = r if df == "ws" else k
@@ -80,3 +80,41 @@ def test_a_slow_feed_stretches_each_folds_weight_phase(df):
     feeds = [0, 10, 100, 1e3, 1e4, 1e5]
     got = [fed_gemm_cycles(m, k, n, r, c, df, f) for f in feeds]
     assert got == sorted(got)
+
+
+@pytest.mark.parametrize("df", ["ws", "os"])
+def test_a_partial_fold_lends_no_feed_time_to_a_full_one(df):
+    """Each fold waits for its own weights: a partial fold's slack does not speed up a full
+    one (audit: the feed was spread evenly over the folds). K = 17, N = 16 on 16 x 16 ws at
+    8 B/cycle: the 256-weight fold loads in 32 cycles, the 16-weight one within its 16."""
+    feed = 17 * 16 / 8.0
+    if df == "ws":
+        assert fed_gemm_cycles(1, 17, 16, 16, 16, "ws", feed) == (32 + 31) + (16 + 31)
+    else:   # N = 17 on 16 columns: a 16-column block (K x 16 weights) and a 1-column one
+        feed = 16 * 17 / 8.0      # K = 16
+        full = 16 * 16 / 8.0      # the full block's feed, 32 cycles > K = 16
+        per_fold = 16 + 16 + 16 - 2
+        assert fed_gemm_cycles(1, 16, 17, 16, 16, "os", feed) == 2 * per_fold + (full - 16)
+    # fed again for every row fold in os (M > R): each row fold streams the whole matrix
+    assert fed_gemm_cycles(32, 16, 16, 16, 16, "os", 64.0) == \
+        gemm_cycles(32, 16, 16, 16, 16, "os") + 2 * (64 - 16)
+
+
+def test_a_pruned_one_bit_matrix_packs_as_two_bits():
+    """A pruned 1-bit grid matrix holds -1, 0, +1 (2 bits decoded, as SRAM holds it); the
+    zeros flow through a systolic array, so a cell packs 4 of them, not 8 (audit: tiny at
+    --bits 1 --sparsity 0.5 took half the cycles of the same values at 2 bits). An unpruned
+    1-bit matrix packs 8; a codebook's int8 shared values do not pack."""
+    from azsim.config import load_hardware_config
+    from azsim.cost.systolic import cell_pack
+    from azsim.execute.events import LayerInfo
+
+    hw = load_hardware_config("az-edge", ["hw.array=systolic", "hw.zero_handling=gate",
+                                          "hw.precision_scalable=true"])
+
+    def info(bits, nnz, fmt="rle", mac_bits=None):
+        return LayerInfo("l", "linear", 16, 16, 256, nnz, bits, 64, 0, fmt, mac_bits)
+    assert cell_pack(info(1, 128), hw) == cell_pack(info(2, 128), hw) == 4
+    assert cell_pack(info(1, 256, "dense"), hw) == 8
+    assert cell_pack(info(4, 128), hw) == 2
+    assert cell_pack(info(1, 128, "codebook+rle", mac_bits=8), hw) == 1

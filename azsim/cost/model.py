@@ -63,7 +63,7 @@ from .. import kernels as K
 from ..execute.events import FIELD
 from ..schedule.mapping import pe_stream_bytes, pe_tables, stores_per_pe
 from .pe_array import BOUNDS, pe_invocations
-from .systolic import fed_gemm_cycles, gemm_cycles, row_col_folds
+from .systolic import cell_pack, fed_gemm_cycles, gemm_cycles, row_col_folds
 
 __all__ = ["CostPlan", "LayerCost", "UtteranceCost", "plan_costs", "utterance_costs",
            "stored_layers", "preload_costs", "elementwise_ops_per_invocation",
@@ -280,7 +280,7 @@ def _systolic_products(info, plan, inv: np.ndarray) -> dict:
     hw = plan.hw
     in_sram = hw.decoder_location == "sram_to_pe"
     rows, cols = hw.systolic_rows, hw.systolic_cols
-    pack = hw.macs_per_lane(info.mac_weight_bits)
+    pack = cell_pack(info, hw)
     gemm = gemm_cycles(1, info.n_in, info.n_out, rows, cols, hw.dataflow, pack)
     wbytes = info.weight_stream_bytes if in_sram else info.weight_dense_bytes
     decoded = info.weight_symbols if in_sram else 0

@@ -29,13 +29,28 @@ Feeding the array (:func:`fed_gemm_cycles`): SCALE-Sim's fold assumes the weight
 fast as the array takes them, one row of C cells per cycle in ws (the R-cycle load), one per
 cycle beside the K inputs in os. When the SRAM port (or the weight decoder on the SRAM->PE
 path) delivers a fold's weights more slowly, that part of the fold stretches to the feed
-time; the skew does not overlap it (a ws fold cannot compute before its tile is loaded).
+time of that fold's weights; the skew does not overlap it (a ws fold cannot compute before
+its tile is loaded).
+
+:func:`cell_pack`: the weights a cell holds are the decoded matrix's codes, so a pruned
+1-bit matrix (three values, held at 2 bits) packs floor(8/2) a cell, not floor(8/1).
 """
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["gemm_cycles", "fed_gemm_cycles", "folds", "row_col_folds"]
+__all__ = ["gemm_cycles", "fed_gemm_cycles", "folds", "row_col_folds", "cell_pack"]
+
+
+def cell_pack(info, hw) -> int:
+    """Weights one cell of ``hw``'s systolic array holds and multiplies per cycle for the
+    layer ``info``: floor(8/b) on a precision-scalable array, b the width the MACs multiply
+    or, when wider, the width of the decoded codes that flow through the array with their
+    zeros (a systolic array does not skip them). A pruned 1-bit grid matrix's codes are
+    -1, 0 and +1, held at 2 bits (:attr:`LayerInfo.weight_decoded_bits`): until an audit it
+    packed 8 a cell, as an unpruned one does, and took half the cycles of the same values
+    at 2 bits."""
+    return hw.macs_per_lane(max(info.mac_weight_bits, info.weight_decoded_bits))
 
 
 def row_col_folds(m: int, k: int, n: int, rows: int, cols: int, dataflow: str,
@@ -72,15 +87,29 @@ def gemm_cycles(m, k, n, rows: int, cols: int, dataflow: str, pack: int = 1):
     return int(out) if out.ndim == 0 else out
 
 
+def _tiles(total: int, tile: int) -> list[tuple[int, int]]:
+    """(size, how many) of the tiles ``total`` is cut into, ``tile`` at most each."""
+    full, rest = divmod(total, tile)
+    return [(size, count) for size, count in ((tile, full), (rest, 1)) if count and size]
+
+
 def fed_gemm_cycles(m: int, k: int, n: int, rows: int, cols: int, dataflow: str,
                     feed_cycles: float, pack: int = 1) -> float:
     """Cycles of the GEMM when its weights take ``feed_cycles`` to reach the array in all
-    (the SRAM port's or the decoder's time for the whole matrix, spread evenly over the
-    folds): each fold's weight phase -- ws: the R-cycle load, os: the K cycles the weights
-    stream beside the inputs -- takes at least its share of the feed time. Equals
-    :func:`gemm_cycles` while the feed keeps up."""
-    n_folds = folds(m, k, n, rows, cols, dataflow, pack)
+    (the SRAM port's or the decoder's time for the whole matrix): each fold's weight phase
+    -- ws: the R-cycle load, os: the K cycles the weights stream beside the inputs -- takes
+    at least the feed time of the weights that fold holds (its share of the matrix: ws an
+    r x c tile, os a K x c block, fed again for every row fold). Equals :func:`gemm_cycles`
+    while the feed keeps up. (Until an audit the feed was spread evenly over the folds, so a
+    partial fold lent its slack to the full ones: K = 17, N = 16 on 16 x 16 ws at 8 B/cycle
+    took 96 cycles where its 256-weight fold alone needs 32 + 31 and the 16-weight one 47.)"""
     base = gemm_cycles(m, k, n, rows, cols, dataflow, pack)
-    phase = rows if dataflow == "ws" else k
-    per_fold_feed = feed_cycles / n_folds
-    return float(base + n_folds * max(per_fold_feed - phase, 0.0))
+    col_tiles = _tiles(n, cols * pack)
+    if dataflow == "ws":
+        row_tiles, phase = _tiles(k, rows), rows
+    else:
+        row_tiles, phase = [(k, -(-m // rows))], k
+    per_weight = feed_cycles / (k * n)
+    extra = sum(rc * cc * max(r * c * per_weight - phase, 0.0)
+                for r, rc in row_tiles for c, cc in col_tiles)
+    return float(base + extra)

@@ -125,6 +125,16 @@ def _side(m: dict) -> str:
     return f" + {_bytes(side)} per-row parameters" if side else ""
 
 
+def _array(hw: dict) -> str:
+    """A systolic array's shape and dataflow, for the header (a PE array's header is as it
+    was). Until an audit a run with --set hw.array=systolic printed the header of the PE
+    array it replaced, and ws and os runs the same one."""
+    if hw.get("array") != "systolic":
+        return ""
+    return (f"{hw['systolic_rows']} x {hw['systolic_cols']} {hw['dataflow']} systolic array"
+            f"{', precision-scalable' if hw.get('precision_scalable') else ''}, ")
+
+
 def render_text(report: dict, top_layers: int = 5, endpoint: bool = False) -> str:
     """The terminal report; ``endpoint``: show the end-pointers' line (the run set them)."""
     m, hw, a, lat, tr, en, cp = (report[k] for k in ("model", "hardware", "audio", "latency",
@@ -138,7 +148,7 @@ def render_text(report: dict, top_layers: int = 5, endpoint: bool = False) -> st
         f"{layer_bits_suffix(m.get('layer_bits'))}"
         f"{mean_bits_suffix(m)}, "
         f"{_zeros(m)}{_bytes(m['weight_stream_bytes'])} encoded{_stored(m, hw)}{_side(m)}) on "
-        f"{hw['name']} ({hw['clock_mhz']:g} MHz, {hw['macs_per_cycle']} MACs/cycle, "
+        f"{hw['name']} ({hw['clock_mhz']:g} MHz, {_array(hw)}{hw['macs_per_cycle']} MACs/cycle, "
         f"{_capacity(hw['sram_bytes'])} SRAM, zero handling: {hw['zero_handling']})",
         f"audio: {a['utterances']} utterance{'' if a['utterances'] == 1 else 's'}, {a['seconds']:.2f} s, {a['frames']} frames of "
         f"{a['frame_ms']:.0f} ms",

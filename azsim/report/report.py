@@ -15,6 +15,7 @@ from ..config import to_dict
 from ..compress.sidecar import ACTIVATION_TABLE_BYTES
 from ..config.schema import layer_bit_overrides
 from ..cost.model import ATTRIBUTION, BOUND_CLASS, COMPONENTS
+from ..cost.systolic import cell_pack
 from ..execute.events import FIELD
 from ..model.metrics import error_rate
 
@@ -194,7 +195,8 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
             # lane has floor(8 / b) slots a cycle at b-bit weights (before 2026-12-06 the
             # native 8-bit peak was the denominator, and packed layers showed up to 3.7).
             "utilization": (real / (cyc * hw.macs_per_cycle
-                                    * hw.macs_per_lane(info.mac_weight_bits))
+                                    * (cell_pack(info, hw) if hw.array == "systolic"
+                                       else hw.macs_per_lane(info.mac_weight_bits)))
                             if cyc else 0.0),
             # PE array: busy PE-cycles over PE-cycles of the broadcast schedule (1 = balanced).
             "load_balance": busy / (sched * hw.pe_count) if pe and sched else None,

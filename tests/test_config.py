@@ -542,3 +542,30 @@ def test_a_base_files_own_problem_names_the_base_file(tmp_path, text, expected):
     message = config_error(load_hardware_config, str(tmp_path / "top.toml"))
     assert message.startswith(str(tmp_path / "sub" / "mid.toml") + ": "), message
     assert expected in message
+
+
+def test_a_newcomers_near_misses_say_what_to_give(tmp_path, monkeypatch):
+    """From a newcomer audit: the preset's file name (the README names
+    az-edge.toml in the source tree) said only "No such file or directory", and
+    macs_per_cycle, which every run record shows, was "not a known key"."""
+    monkeypatch.chdir(tmp_path)
+    msg = config_error(load_hardware_config, "az-edge.toml")
+    assert msg == ("az-edge.toml: no such file; the shipped hardware preset of that name is "
+                   "given as az-edge"), msg
+    msg = config_error(load_hardware_config, "mine.toml")
+    assert msg.startswith("mine.toml: no such file; give a hardware preset (az-edge"), msg
+    msg = config_error(load_hardware_config, "az-edge", ["hw.macs_per_cycle=512"])
+    assert "hw.macs_per_cycle is derived, not set: pe_count x lanes_per_pe" in msg, msg
+    (tmp_path / "m.toml").write_text('base = "az-edge"\nmacs_per_cycle = 512\n')
+    msg = config_error(load_hardware_config, str(tmp_path / "m.toml"))
+    assert "macs_per_cycle is derived, not set" in msg and "not a known key" not in msg, msg
+
+
+def test_a_model_files_missing_weights_name_the_model(tmp_path):
+    import azsim
+    from azsim.errors import AzsimError
+    (tmp_path / "mine.toml").write_text('base = "small"\nweights = "nope.npz"\n')
+    with pytest.raises(AzsimError) as exc:
+        azsim.simulate(model=str(tmp_path / "mine.toml"))
+    assert str(exc.value).startswith(f"model mine's model.weights: {tmp_path / 'nope.npz'}: "
+                                     "no such weights file"), str(exc.value)

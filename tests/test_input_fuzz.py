@@ -426,7 +426,7 @@ def test_a_relative_energy_table_in_a_hardware_file_is_read_from_its_folder(
     # --set is read from the current folder: no tables/ here
     one_line_error(cli("run", "--model", "tiny", "--hw", hw_file,
                        "--set", "hw.energy_table=tables/mine.toml"),
-                   'hw.energy_table = "tables/mine.toml"', "No such file")
+                   'hw.energy_table = "tables/mine.toml"', "no such file")
     monkeypatch.chdir(hw_dir)
     hw = load_hardware_config(hw_file, ["hw.energy_table=tables/mine.toml"])
     assert hw.energy_table == "tables/mine.toml" and energy_table_of(hw).name == "mine"

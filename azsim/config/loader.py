@@ -76,7 +76,9 @@ def _build(cls: type, data: Any, path: str, problems: list[str]) -> Any:
     allowed = ", ".join(f.name for f in fields)
     before = len(problems)
     for key in data:
-        if key not in hints:
+        if key in getattr(cls, "DERIVED", {}):   # a report shows it; no file or --set sets it
+            problems.append(f"{_join(path, key)} is derived, not set: {cls.DERIVED[key]}")
+        elif key not in hints:
             problems.append(f"{_join(path, key)} is not a known key (allowed: {allowed})")
     values: dict[str, Any] = {}
     for f in fields:
@@ -392,6 +394,14 @@ def resolve_preset(kind: str, name_or_path: str | Path, *, where: str | None = N
     if not text:   # Path("") is the current folder
         raise ConfigError(f"{label}: the path is empty; {wanted}")
     found = None if _shipped_name(kind, text) else path_kind(text, label, ConfigError, wanted)
+    if text.endswith(".toml") and found is None:
+        # `--hw az-edge.toml`, after the README names the preset's file in the source tree
+        # (a newcomer audit): "cannot read (No such file or directory)" did not say that
+        # the preset is its bare name
+        stem = Path(text).name[: -len(".toml")]
+        hint = f"; the shipped {PRESET_KINDS[kind]} preset of that name is given as {stem}" \
+            if stem in available else f"; {wanted}"
+        raise ConfigError(f"{label}: no such file{hint}")
     if text.endswith(".toml") or found == "file":
         return load_toml(text, label), label if where else text
     if text not in available and found == "folder":

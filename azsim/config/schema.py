@@ -479,6 +479,11 @@ class HardwareConfig:
     ``macs_per_cycle`` (the peak of 8-bit MACs per cycle) is derived from the organization.
     """
 
+    # Figures a run's record shows under ``hardware`` that no file or --set gives (no
+    # annotation: not a field), and what sets them, for the message that refuses them.
+    DERIVED = {"macs_per_cycle": "pe_count x lanes_per_pe on the pe array, systolic_rows x "
+                                 "systolic_cols on the systolic array; set those"}
+
     name: str = _field("processor name used in reports")
     clock_mhz: float = _field("core clock, MHz", range=(1.0, 10000.0))
     # MAC array organization.

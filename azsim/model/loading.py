@@ -203,9 +203,17 @@ def model_weights(cfg, weights_path=None) -> dict[str, np.ndarray]:
     audio, so untrained presets see inputs of realistic range.
     """
     check_memory_budget(cfg)   # before anything of the model's size is allocated
+    from_config = weights_path is None
     weights_path = resolve_weights_path(cfg, weights_path)
     if weights_path is not None:
-        return load_weights(weights_path, cfg)
+        try:
+            return load_weights(weights_path, cfg)
+        except AzsimError as exc:
+            # a model file's (or --set's) missing weights file: say which setting named it
+            # (a newcomer audit: "nope.npz: no such weights file" from `--model mine.toml`)
+            if from_config and not os.path.exists(weights_path):
+                raise type(exc)(f"model {cfg.name}'s model.weights: {exc}") from None
+            raise
     return dict(_untrained(_untrained_key(cfg)).weights)
 
 

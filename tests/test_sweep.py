@@ -1920,3 +1920,18 @@ def test_a_damaged_frame_list_is_named_before_the_frame_table_reads_it(cli, resu
         con.execute("UPDATE points SET record = ? WHERE key = ?", (json.dumps(obj), key))
     line = _one_line_error(cli, "results", "export", db, "--per", "frame")
     assert key in line and fragment in line, line
+
+
+def test_an_option_that_replaces_a_spec_files_input_says_so(cli, tmp_path):
+    """`--spec s.toml --hw az-edge` ran on az-edge alone where the file listed two
+    processors, without a word (a newcomer audit); a --set that replaces said so."""
+    spec = tmp_path / "s.toml"
+    spec.write_text('model = "tiny"\nhw = ["az-edge", "eie-64pe"]\n')
+    code, out, err = cli("sweep", "--spec", str(spec), "--hw", "az-edge", "--dry-run")
+    assert code == 0, err
+    assert f'azsim: note: --hw az-edge replaces {spec}\'s hw = ["az-edge", "eie-64pe"]' in err
+    assert out.startswith("sweep: 1 point")
+    code, out, err = cli("sweep", "--spec", str(spec), "--model", "small", "--dry-run")
+    assert code == 0 and f"--model small replaces {spec}'s model = " in err, err
+    code, out, err = cli("sweep", "--spec", str(spec), "--dry-run")
+    assert code == 0 and "note" not in err

@@ -408,6 +408,15 @@ def build_spec(*, model: str | None, hw: str | None, audio: Sequence[str] | None
         raise SweepSpecError(f"model.weights is swept or set while {given} names the weights "
                              "of every point; give one of them (sweep weights as --set "
                              "model.weights=A,B)")
+    # an option that replaces the spec file's own setting says so, as a --set does
+    for option, given, key in (("--model", model, "model"), ("--hw", hw, "hw"),
+                               ("--weights", weights, "weights"), ("--audio", audio, "audio"),
+                               ("--test", testset, "testset"),
+                               ("--utterances", utterances, "utterances")):
+        if given is not None and given != [] and key in base:
+            shown = given if isinstance(given, (str, int)) else " ".join(given)
+            replaced.append(f"{option} {shown} replaces {spec_file}'s "
+                            f"{'test' if key == 'testset' else key} = {_show(base[key])}")
     audio_list = list(audio) if audio else base.get("audio")
     models = cli_sources(model, "--model") if model else \
         base.get("model") or [cfgmod.DEFAULT_MODEL]

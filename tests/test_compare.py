@@ -105,3 +105,14 @@ def test_bad_compare_input_is_one_line(cli, two_runs):
     assert "the same run; give two runs" in _one_line_error(cli, "compare", a, a)
     assert "one or two files, not 3" in _one_line_error(cli, "compare", a, b, a)
     assert "1 successful point, and compare takes two" in _one_line_error(cli, "compare", a)
+
+
+def test_compare_says_what_the_cycles_waited_on(cli, two_runs):
+    a, b = two_runs
+    code, out, err = cli("compare", a, b, "--json", "-")
+    assert code in (0, None), err
+    totals = {t["name"]: t for t in json.loads(out)["totals"]}
+    for path, side in ((a, "a"), (b, "b")):
+        record = json.loads(open(path).read())
+        sram = sum(lay["cycles_by_resource"]["sram"] for lay in record["layers"])
+        assert totals["cycles_sram"][side] == round(sram)

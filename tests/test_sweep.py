@@ -1935,3 +1935,43 @@ def test_an_option_that_replaces_a_spec_files_input_says_so(cli, tmp_path):
     assert code == 0 and f"--model small replaces {spec}'s model = " in err, err
     code, out, err = cli("sweep", "--spec", str(spec), "--dry-run")
     assert code == 0 and "note" not in err
+
+
+def test_the_cycles_by_what_they_waited_on_sum_to_the_runs_cycles(cli, results_db):
+    """cycles_<resource>: a record's layers attribute each cycle to the resource it waited
+    on; the point tables sum them, and the report gives each point's shares."""
+    points = {p.key: p for p in open_for_reading(results_db)}
+    code, out, err = cli("results", "export", results_db, "--json")
+    assert code in (0, None), err
+    for row in json.loads(out):
+        record = points[row["key"]].record
+        want = {}
+        for layer in record["layers"]:
+            for resource, cycles in layer["cycles_by_resource"].items():
+                want[resource] = want.get(resource, 0.0) + cycles
+        assert {r: row[f"cycles_{r}"] for r in want} == {r: round(c) for r, c in want.items()}
+        calls = sum(layer["invocations"] for layer in record["layers"])
+        # each invocation's cycles are rounded once: the shares sum to the run's cycles
+        assert abs(sum(row[f"cycles_{r}"] for r in want) - row["latency_cycles"]) <= calls
+    code, out, err = cli("report", results_db)
+    table = out[out.index("Where the cycles go"):].split("\n\n")[0].splitlines()
+    head = table[1].split()
+    assert " ".join(head).endswith("latency ms compute % SRAM port % nonlinear %"), head
+    shares = [[float(x) for x in line.split()[-3:]] for line in table[2:-1]]
+    assert len(shares) == len(points)
+    assert all(abs(sum(s) - 100.0) <= 0.3 for s in shares), shares
+
+
+def test_a_damaged_cycle_attribution_is_named(cli, results_db, tmp_path):
+    import shutil
+    db = str(tmp_path / "damaged.sqlite")
+    shutil.copy(results_db, db)
+    with sqlite3.connect(db) as con:
+        key, text = con.execute("SELECT key, record FROM points ORDER BY rowid "
+                                "LIMIT 1").fetchone()
+        obj = json.loads(text)
+        obj["layers"][1]["cycles_by_resource"]["sram"] = "lots"
+        con.execute("UPDATE points SET record = ? WHERE key = ?", (json.dumps(obj), key))
+    for argv in (["report", db], ["results", "export", db]):
+        line = _one_line_error(cli, *argv)
+        assert key in line and "layers[1].cycles_by_resource.sram" in line, line

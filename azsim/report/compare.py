@@ -21,6 +21,9 @@ __all__ = ["TOTALS", "LAYER_FIGURES", "pick_two", "compare"]
 # (column of the flat point table, label, scale to the unit the label gives)
 TOTALS: tuple[tuple[str, str, float], ...] = (
     ("latency_cycles", "latency, cycles", 1.0),
+) + tuple((f"cycles_{r}", f"  waiting on {name}, cycles", 1.0) for r, name in (
+    ("compute", "the MAC array"), ("sram", "the SRAM port"), ("decoder", "the decoder"),
+    ("nonlinear", "the nonlinear unit"), ("dram", "DRAM"))) + (
     ("latency_s", "latency (busy time), ms", 1e3),
     ("latency_rtf", "real-time factor", 1.0),
     ("frame_compute_p99_ms", "frame compute p99, ms", 1.0),

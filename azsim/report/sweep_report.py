@@ -125,6 +125,18 @@ def build_sweep_report(points, conditions: Mapping[str, Any] | None = None, *,
              + ["*" if id(r) in on_front else ""] for r in rows],
             "latency: busy time (cycles / clock) over all utterances; front: on the "
             "energy-latency Pareto front"))
+        shares = _cycle_shares(rows)
+        if shares:
+            resources, body = shares
+            tables.append(Table(
+                "Where the cycles go (share of each point's cycles by what they waited on)",
+                [_short(f, fields) for f in fields] + ["latency ms"] +
+                [f"{_RESOURCE_NAMES.get(r, r)} %" for r in resources],
+                [[_value(r.get(f)) for f in fields] + [_num(r["latency_s"] * 1e3)] + cells
+                 for r, cells in zip(rows, body)],
+                "a layer's cycles are those of the resource it waits on: the MAC array "
+                "(compute), the SRAM port, the weight decoder, the nonlinear unit or DRAM; "
+                "azsim results export has them as cycles_<resource>"))
         fronts = [("energy vs latency", "latency_s", "energy_total_uj")]
         with_wer = [r for r in rows if "wer" in r]
         wers = {r["wer"] for r in with_wer}
@@ -190,6 +202,28 @@ def build_sweep_report(points, conditions: Mapping[str, Any] | None = None, *,
     if mixed:
         summary += f"\nwarning: {mixed}"
     return SweepReport(source, summary, tables)
+
+
+# the resources of a layer's cycles (azsim.cost.model.ATTRIBUTION) as the report heads them
+_RESOURCE_NAMES = {"compute": "compute", "sram": "SRAM port", "decoder": "decoder",
+                   "nonlinear": "nonlinear", "dram": "DRAM"}
+
+
+def _cycle_shares(rows: Sequence[Mapping]) -> tuple[list[str], list[list[str]]] | None:
+    """The resources any row's cycles waited on (in :data:`_RESOURCE_NAMES`' order, then any
+    other) and each row's shares of its cycles, in per cent; None without such columns."""
+    found = {k[len("cycles_"):] for r in rows for k in r if k.startswith("cycles_")}
+    used = [x for x in [*_RESOURCE_NAMES, *sorted(found - set(_RESOURCE_NAMES))]
+            if x in found and any(r.get(f"cycles_{x}") for r in rows)]
+    if not used:
+        return None
+    body = []
+    for r in rows:
+        total = sum(r.get(f"cycles_{x}") or 0.0 for x in used)
+        # to 0.1 %: the attribution's float sums leave residues such as 8e-15 %
+        body.append([f"{100.0 * (r.get(f'cycles_{x}') or 0.0) / total:.1f}" if total else "-"
+                     for x in used])
+    return used, body
 
 
 def _failed_name(point, field: str) -> str:

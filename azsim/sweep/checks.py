@@ -196,6 +196,28 @@ def _check_record(p: StoredPoint) -> None:
         raise _fail(p, "record energy.breakdown_uj", breakdown,
                     "an object of energies per component (uJ)")
     _check_utterances(p, record.get("utterances", _MISSING))
+    _check_layer_cycles(p, record.get("layers"))
+
+
+def _check_layer_cycles(p: StoredPoint, layers: Any) -> None:
+    """Each layer's cycles by resource, which the tables sum into ``cycles_<resource>``
+    (:func:`azsim.sweep.export.cycles_by_resource`): a damaged one would be left out of the
+    sum without a word."""
+    if layers is None:
+        return
+    if not isinstance(layers, list):
+        raise _fail(p, "record layers", layers, "a list of layer objects")
+    for k, layer in enumerate(layers):
+        if not isinstance(layer, Mapping):
+            raise _fail(p, f"record layers[{k}]", layer, "a layer object")
+        table = layer.get("cycles_by_resource")
+        if table is None:
+            continue
+        if not isinstance(table, Mapping):
+            raise _fail(p, f"record layers[{k}].cycles_by_resource", table,
+                        "an object of cycles per resource")
+        for resource, cycles in table.items():
+            _number(p, f"record layers[{k}].cycles_by_resource.{resource}", cycles)
 
 
 def check_point(p: StoredPoint) -> None:

@@ -13,11 +13,13 @@ Columns, in order:
   requested fraction of pruned weights;
 - the measurements of the run record (:data:`METRICS`), e.g. ``latency_rtf``,
   ``energy_total_uj``, ``dram_read_bytes``; ``energy_<component>_uj`` per component of the
-  energy breakdown; ``wer`` (word error rate as a fraction, 0..1) when the audio has reference
-  transcripts; ``end_of_speech_latency_ms`` and ``last_frame_latency_ms`` are means over the
-  utterances (their ``_max_ms`` columns the maxima); ``audio_frames`` counts the encoder's
-  input frames (after frame stacking at the model's stride, e.g. one per 30 ms), not 10 ms
-  feature frames;
+  energy breakdown; ``cycles_<resource>`` the run's cycles by the resource each layer's
+  cycles waited on (``compute``, ``sram``, ``decoder``, ``nonlinear``, ``dram``: they sum to
+  ``latency_cycles`` to rounding); ``wer`` (word error rate as a fraction, 0..1) when the
+  audio has reference transcripts; ``end_of_speech_latency_ms`` and
+  ``last_frame_latency_ms`` are means over the utterances (their ``_max_ms`` columns the
+  maxima); ``audio_frames`` counts the encoder's input frames (after frame stacking at the
+  model's stride, e.g. one per 30 ms), not 10 ms feature frames;
 - the on-device pipeline's measurements when the run has them (:data:`OPTIONAL_METRICS`:
   beam search, lattice, end-pointers, branching encoder), e.g. ``decode_joint_evals``,
   ``lattice_uplink_bytes``, ``endpoint_latency_saved_ms_mean``, ``branch_cheap_step_share``;
@@ -60,7 +62,8 @@ from ..errors import AzsimError
 if TYPE_CHECKING:
     from .store import StoredPoint
 
-__all__ = ["METRICS", "OPTIONAL_METRICS", "VERSION", "flatten_config", "flatten_record", "flat_rows",
+__all__ = ["METRICS", "OPTIONAL_METRICS", "VERSION", "flatten_config", "flatten_record",
+           "flat_rows", "cycles_by_resource",
            "flatten_layer", "flatten_utterance", "frame_rows_of", "detail_rows", "DETAILS",
            "columns", "write_csv", "write_json"]
 
@@ -223,11 +226,27 @@ def flatten_config(config: Mapping) -> dict[str, Any]:
     return out
 
 
+def cycles_by_resource(record: Mapping) -> dict[str, float]:
+    """The run's layer cycles by the resource each cycle waited on (compute, SRAM port,
+    decoder, nonlinear unit, DRAM; a record's ``layers[*].cycles_by_resource`` summed): they
+    sum to ``latency.cycles`` to within the rounding of each invocation's cycles. Empty for a
+    record without them."""
+    out: dict[str, float] = {}
+    for layer in record.get("layers") or []:
+        table = layer.get("cycles_by_resource") if isinstance(layer, Mapping) else None
+        for resource, cycles in (table or {}).items():
+            if isinstance(cycles, (int, float)) and not isinstance(cycles, bool):
+                out[resource] = out.get(resource, 0.0) + float(cycles)
+    return out
+
+
 def flatten_record(record: Mapping) -> dict[str, Any]:
     """The measurements of one run record as ``{column: value}`` (see :data:`METRICS`)."""
     out = {name: _get(record, path) for name, path in METRICS}
     for component, uj in (_get(record, ("energy", "breakdown_uj")) or {}).items():
         out[f"energy_{component}_uj"] = uj
+    for resource, cycles in cycles_by_resource(record).items():
+        out[f"cycles_{resource}"] = int(round(cycles))   # whole cycles, as latency_cycles
     for name, path in OPTIONAL_METRICS:
         value = _get(record, path)
         if value is not None and not isinstance(value, (Mapping, list)):
@@ -356,11 +375,14 @@ def columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
                          and n not in dict(METRICS)),
                         key=lambda n: (ENERGY_ORDER.index(n[7:-3]) if n[7:-3] in ENERGY_ORDER
                                        else len(ENERGY_ORDER), n))
+    resources = [n for n in names if n.startswith("cycles_")]
     metric_order = []
     for m, _ in METRICS:
         metric_order.append(m)
         if m == "energy_total_uj":
             metric_order.extend(components)
+        if m == "latency_cycles":
+            metric_order.extend(resources)
     head = ["key", "status", "run_s", VERSION]
     config = ([INPUT] if INPUT in seen else []) + ([FILES] if FILES in seen else []) + \
         [n for n in names if n.startswith(("model.", "hw."))]

@@ -377,7 +377,8 @@ def report(results_path, md_dest, where) -> None:
 
 # ----------------------------------------------------------------------------------------- plot
 
-PLOT_KINDS = ("dense-vs-sparse", "bits", "energy-breakdown", "pareto", "timeline", "roofline")
+PLOT_KINDS = ("dense-vs-sparse", "bits", "energy-breakdown", "cycle-breakdown", "pareto",
+              "timeline", "roofline")
 
 
 @click.command()
@@ -394,8 +395,8 @@ PLOT_KINDS = ("dense-vs-sparse", "bits", "energy-breakdown", "pareto", "timeline
 @click.option("--dpi", type=click.IntRange(50, 600), default=150, show_default=True,
               help="resolution of PNG output")
 def plot(results_path, kind, dest, where, point_keys, utterance, dpi) -> None:
-    """Plot a results database: dense vs sparse, bit-widths, energy, Pareto, timeline,
-    roofline."""
+    """Plot a results database: dense vs sparse, bit-widths, energy, busy time by what it
+    waited on, Pareto, timeline, roofline."""
     ext = os.path.splitext(dest)[1].lower()
     if ext not in (".png", ".svg", ".pdf"):
         raise AzsimError(f"-o {dest}: unknown image format {ext or '(none)'!r} "

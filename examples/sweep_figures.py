@@ -13,6 +13,8 @@ commands are printed as they run, so any figure can be reproduced by hand:
   frames take about 16 ms, the sparse one's 8) (about a minute);
 - roofline: the same two he2019 points at az-edge's own 800 MHz, where the DRAM's 12.8 GB/s
   is 16 B a cycle against the SRAM port's 64 (at 200 MHz the two roofs coincide);
+- cycle-breakdown: the four he2019 points at 800 MHz (8 and 4 bits, dense and 80 % sparse),
+  each one's busy time by what it waited on;
 - bits-wer, pareto-wer: the trained small model over the first 100 utterances of the shipped
   test set (`--test test --utterances 100`), 5 bit-widths x 3 one-shot sparsities (15 points,
   about 2 minutes on 2 cores), so WER is measured on held-out speech beside energy;
@@ -55,6 +57,7 @@ PLOTS = {
     "pareto": ("tiny", "pareto", []),
     "timeline": ("he2019", "timeline", []),   # 8-bit dense, 4-bit 80 % sparse (timeline_points)
     "roofline": ("he2019-800", "roofline", []),   # the timeline's two points, at 800 MHz
+    "cycle-breakdown": ("he2019-800", "cycle-breakdown", []),   # its four points
     "bits-wer": ("small-test", "bits", []),
     "pareto-wer": ("small-test", "pareto", []),
     "bits-wer-gptq": ("small-test-gptq", "bits", ["--where", "model.quantizer=gptq"]),

@@ -816,8 +816,8 @@ def test_a_damaged_result_frame_is_named_not_a_traceback(cli, results_db, tmp_pa
         assert key in line and "utterances[0].result_frame" in line and "-1 (the last" in line
 
 
-@pytest.mark.parametrize("kind", ["dense-vs-sparse", "bits", "energy-breakdown", "pareto",
-                                  "timeline"])
+@pytest.mark.parametrize("kind", ["dense-vs-sparse", "bits", "energy-breakdown",
+                                  "cycle-breakdown", "pareto", "timeline"])
 def test_plots_write_images(cli, results_db, tmp_path, kind):
     out = tmp_path / f"{kind}.png"
     code, _, err = cli("plot", results_db, "--kind", kind, "-o", str(out))
@@ -1975,3 +1975,24 @@ def test_a_damaged_cycle_attribution_is_named(cli, results_db, tmp_path):
     for argv in (["report", db], ["results", "export", db]):
         line = _one_line_error(cli, *argv)
         assert key in line and "layers[1].cycles_by_resource.sram" in line, line
+
+
+def test_a_cycle_breakdown_stacks_each_points_busy_time_by_what_it_waited_on(results_db):
+    """Each bar is its point's cycles by resource over its clock: the stack's height is the
+    point's busy time, as energy-breakdown's is its energy."""
+    from azsim.plot import plots
+    points = open_for_reading(results_db)
+    fig = plots.make_figure("cycle-breakdown", points, where={"hw.clock_mhz": 400})
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert set(labels) <= {"MAC array", "SRAM port", "decoder", "nonlinear unit", "DRAM"}
+    assert "SRAM port" in labels
+    heights: dict[float, float] = {}
+    for patch in ax.patches:
+        x = round(patch.get_x(), 6)
+        heights[x] = heights.get(x, 0.0) + patch.get_height()
+    chosen = [p for p in points if p.config["hw"]["clock_mhz"] == 400]
+    assert len(heights) == len(chosen) == 9
+    busy = sorted(p.record["latency"]["seconds"] * 1e3 for p in chosen)
+    # whole cycles per resource: within a cycle an invocation of the busy time
+    assert sorted(heights.values()) == pytest.approx(busy, rel=1e-3)

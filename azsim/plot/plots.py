@@ -244,17 +244,54 @@ _MAX_BARS = 48
 
 
 def energy_breakdown(rows: Sequence[Mapping], given: Mapping[str, Any] | None = None) -> Figure:
-    rows, fixed = fix_other_fields(rows, _KEEP)
-    fixed = {**(given or {}), **fixed}
-    rows = sort_rows(rows, [f for f in (BITS, SPARSITY) if f in swept_fields(rows)] or [BITS])
-    if len(rows) > _MAX_BARS:
-        raise AzsimError(f"--kind energy-breakdown: {len(rows)} points are too many bars "
-                         f"(at most {_MAX_BARS}); pick a slice with --where")
+    rows, fixed = _bar_slice(rows, given, "energy-breakdown")
     comps = [c for c in ENERGY_ORDER if any(f"energy_{c}_uj" in r for r in rows)]
     comps += sorted({k[7:-3] for r in rows for k in r
                      if k.startswith("energy_") and k.endswith("_uj") and k != "energy_total_uj"}
                     - set(comps))
-    # Bit-widths are separated by a gap, so the groups read as in dense-vs-sparse.
+    parts = [(c, _COMPONENT_COLORS.get(c), lambda r, c=c: r.get(f"energy_{c}_uj") or 0.0)
+             for c in comps]
+    fig = _stacked_bars(rows, parts, "energy, uJ", "component")
+    _suptitle(fig, f"Energy by component ({_context(rows, fixed)})")
+    return fig
+
+
+# the resources a layer's cycles wait on (azsim.cost.model.ATTRIBUTION), as legends name them
+_RESOURCES = (("compute", "MAC array", "#4C72B0"), ("sram", "SRAM port", "#55A868"),
+              ("decoder", "decoder", "#CCB974"), ("nonlinear", "nonlinear unit", "#8172B2"),
+              ("dram", "DRAM", "#C44E52"))
+
+
+def cycle_breakdown(rows: Sequence[Mapping], given: Mapping[str, Any] | None = None) -> Figure:
+    """Each point's busy time, stacked by the resource its cycles waited on (the records'
+    ``cycles_<resource>`` over the point's clock): where a design's time goes, as
+    energy-breakdown shows where its energy goes."""
+    rows, fixed = _bar_slice(rows, given, "cycle-breakdown")
+    if not any(f"cycles_{r}" in row for row in rows for r, _, _ in _RESOURCES):
+        raise AzsimError("--kind cycle-breakdown: these records have no cycles by resource "
+                         "(layers[*].cycles_by_resource); run them again with this azsim")
+    parts = [(label, color, lambda r, x=x: (r.get(f"cycles_{x}") or 0.0)
+              / (r["hw.clock_mhz"] * 1e3))
+             for x, label, color in _RESOURCES if any(r.get(f"cycles_{x}") for r in rows)]
+    fig = _stacked_bars(rows, parts, "busy time, ms", "waiting on")
+    _suptitle(fig, f"Busy time by what it waited on ({_context(rows, fixed)})")
+    return fig
+
+
+def _bar_slice(rows, given, kind: str) -> tuple[list, dict]:
+    """The slice a bar figure draws, sorted by bits and sparsity; at most _MAX_BARS bars."""
+    rows, fixed = fix_other_fields(rows, _KEEP)
+    fixed = {**(given or {}), **fixed}
+    rows = sort_rows(rows, [f for f in (BITS, SPARSITY) if f in swept_fields(rows)] or [BITS])
+    if len(rows) > _MAX_BARS:
+        raise AzsimError(f"--kind {kind}: {len(rows)} points are too many bars "
+                         f"(at most {_MAX_BARS}); pick a slice with --where")
+    return rows, fixed
+
+
+def _stacked_bars(rows, parts, ylabel: str, legend: str) -> Figure:
+    """One bar per row, stacked by ``parts`` ((label, colour, row -> value) from the bottom);
+    bit-widths are separated by a gap, so the groups read as in dense-vs-sparse."""
     x, pos, last = [], 0.0, None
     for r in rows:
         if last is not None and r[BITS] != last:
@@ -264,19 +301,18 @@ def energy_breakdown(rows: Sequence[Mapping], given: Mapping[str, Any] | None = 
     fig = _new_figure(max(6.5, 0.5 * len(rows) + 2.5), 4.4)
     ax = fig.subplots()
     bottom = np.zeros(len(rows))
-    for c in comps:
-        vals = np.array([r.get(f"energy_{c}_uj") or 0.0 for r in rows])
-        ax.bar(x, vals, 0.8, bottom=bottom, label=c, color=_COMPONENT_COLORS.get(c))
+    for label, color, get in parts:
+        vals = np.array([get(r) for r in rows], dtype=np.float64)
+        ax.bar(x, vals, 0.8, bottom=bottom, label=label, color=color)
         bottom += vals
     ax.set_xticks(x, [f"{r[BITS]}b\n{_fmt(r[SPARSITY])}" for r in rows])
     ax.set_xlabel("weight bit-width (b) and model.sparsity of each point")
-    ax.set_ylabel("energy, uJ")
+    ax.set_ylabel(ylabel)
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)
     handles, labels = ax.get_legend_handles_labels()   # top of the stack first, as drawn
-    ax.legend(handles[::-1], labels[::-1], title="component", frameon=False, loc="upper left",
+    ax.legend(handles[::-1], labels[::-1], title=legend, frameon=False, loc="upper left",
               bbox_to_anchor=(1.0, 1.0))
-    _suptitle(fig, f"Energy by component ({_context(rows, fixed)})")
     return fig
 
 
@@ -642,7 +678,7 @@ def roofline(rows: Sequence[Mapping], point_keys: Sequence[str] = ()) -> Figure:
 
 
 _KINDS = {"dense-vs-sparse": dense_vs_sparse, "bits": bits, "energy-breakdown": energy_breakdown,
-          "pareto": pareto}
+          "cycle-breakdown": cycle_breakdown, "pareto": pareto}
 
 
 def make_figure(kind: str, points, *, where: Mapping[str, Any] | None = None,

@@ -12,6 +12,31 @@ def test_run_prints_a_summary(cli):
     assert "transcripts:" in out and "latency:" in out and "energy:" in out
 
 
+def test_the_waiting_line_gives_the_cycles_by_what_they_waited_on(cli, tmp_path):
+    """It is the record's attribution summed over layers, largest first; a streaming run
+    waits on DRAM."""
+    path = tmp_path / "r.json"
+    code, out, err = cli("run", "--model", "tiny", "--set", "hw.sram_bytes=65536",
+                         "--set", "hw.stream_tile_bytes=4096", "--json", str(path))
+    assert code in (0, None), err
+    (line,) = [x for x in out.splitlines() if x.startswith("waiting:  ")]
+    shown = [part.rsplit(" ", 2) for part in
+             line[len("waiting:  "):-len(" of the cycles")].split(", ")]
+    names = {"MAC array": "compute", "SRAM port": "sram", "decoder": "decoder",
+             "nonlinear unit": "nonlinear", "DRAM": "dram"}
+    record = json.loads(path.read_text())
+    total = {}
+    for layer in record["layers"]:
+        for resource, cycles in layer["cycles_by_resource"].items():
+            total[resource] = total.get(resource, 0.0) + cycles
+    whole = sum(total.values())
+    assert [float(pct) for _, pct, _ in shown] == sorted(
+        (float(pct) for _, pct, _ in shown), reverse=True)
+    for name, pct, unit in shown:
+        assert unit == "%" and float(pct) == round(100 * total[names[name]] / whole, 1)
+    assert "DRAM" in [name for name, _, _ in shown]
+
+
 def test_the_header_shows_the_clock_as_given(cli):
     """``:.0f`` printed 1.4 MHz as "1 MHz" while the JSON said 1.4 (audit, 2026-12-06)."""
     code, out, _ = cli("run", "--model", "tiny", "--set", "hw.clock_mhz=1.4")

@@ -436,7 +436,9 @@ def plot(results_path, kind, dest, where, point_keys, utterance, dpi) -> None:
                    "(needed where the files hold more than two points)")
 @click.option("--json", "json_dest", default=None, metavar="FILE|-",
               help="also write the comparison as JSON (settings, totals, layers)")
-def compare(sources, point_keys, json_dest) -> None:
+@click.option("--markdown", "md_dest", default=None, metavar="FILE|-",
+              help="also write the comparison as Markdown (for design reviews)")
+def compare(sources, point_keys, json_dest, md_dest) -> None:
     """Two runs side by side: the settings that differ, then totals and layers with the
     change from A to B.
 
@@ -451,22 +453,29 @@ def compare(sources, point_keys, json_dest) -> None:
 
     from .report.compare import compare as compare_points
     from .report.compare import pick_two
-    from .report.sweep_report import render_text
+    from .report.sweep_report import render_markdown, render_text
     from .sweep.store import open_for_reading
 
     if len(sources) > 2:
         raise AzsimError(f"compare takes one or two files, not {len(sources)}: two run "
                          "records, or a results database with --point KEY twice")
-    if json_dest not in (None, "-"):
-        check_writable(json_dest, "--json", "a file path")
+    if json_dest == "-" and md_dest == "-":
+        raise AzsimError("--json - and --markdown -: give one of them a file (both would "
+                         "write to stdout)")
+    for dest, option in ((json_dest, "--json"), (md_dest, "--markdown")):
+        if dest not in (None, "-"):
+            check_writable(dest, option, "a file path")
     points = [p for source in sources for p in open_for_reading(source)]
     a, b = pick_two(points, point_keys, sources)
     rep, data = compare_points(a, b)
-    if json_dest != "-":
+    if "-" not in (json_dest, md_dest):
         click.echo(render_text(rep))
     if json_dest is not None:
         _write_text(json_dest, "--json",
                     lambda fh: fh.write(json_module.dumps(data, indent=1) + "\n"))
+    if md_dest is not None:
+        _write_text(md_dest, "--markdown",
+                    lambda fh: fh.write(render_markdown(rep, "azsim compare")))
 
 
 COMMANDS = (sweep, results, report, plot, compare)

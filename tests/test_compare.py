@@ -116,3 +116,17 @@ def test_compare_says_what_the_cycles_waited_on(cli, two_runs):
         record = json.loads(open(path).read())
         sram = sum(lay["cycles_by_resource"]["sram"] for lay in record["layers"])
         assert totals["cycles_sram"][side] == round(sram)
+
+
+def test_compare_writes_markdown_for_a_design_review(cli, two_runs, tmp_path):
+    a, b = two_runs
+    md = tmp_path / "c.md"
+    code, out, err = cli("compare", a, b, "--markdown", str(md))
+    assert code in (0, None), err
+    text = md.read_text()
+    assert text.startswith("# azsim compare\n\nA: tiny 8-bit on az-edge")
+    assert "  \nB: tiny 8-bit on npu4" in text          # a line of its own
+    assert "## Totals" in text and "| latency, cycles |" in text and "## Layers (7" in text
+    assert out.splitlines()[0].startswith("A: ")       # and the terminal table as well
+    line = _one_line_error(cli, "compare", a, b, "--json", "-", "--markdown", "-")
+    assert "give one of them a file" in line

@@ -253,8 +253,9 @@ def _md_cell(text: str) -> str:
     return text.replace("|", "\\|") or " "
 
 
-def render_markdown(rep: SweepReport) -> str:
-    out = ["# azsim sweep report", "", rep.summary]
+def render_markdown(rep: SweepReport, title: str = "azsim sweep report") -> str:
+    # the summary's lines stay lines (a Markdown hard break), as in the terminal
+    out = [f"# {title}", "", "  \n".join(rep.summary.splitlines())]
     for t in rep.tables:
         out += ["", f"## {t.title}", ""]
         out.append("| " + " | ".join(_md_cell(h) for h in t.headers) + " |")

@@ -194,8 +194,10 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
             # Real MACs per MAC slot of the array over the layer's cycles; a precision-scalable
             # lane has floor(8 / b) slots a cycle at b-bit weights (before 2026-12-06 the
             # native 8-bit peak was the denominator, and packed layers showed up to 3.7).
+            # (slots of the decoded codes where zeros flow through them: cell_pack)
             "utilization": (real / (cyc * hw.macs_per_cycle
                                     * (cell_pack(info, hw) if hw.array == "systolic"
+                                       or not hw.skips_weights
                                        else hw.macs_per_lane(info.mac_weight_bits)))
                             if cyc else 0.0),
             # PE array: busy PE-cycles over PE-cycles of the broadcast schedule (1 = balanced).

@@ -216,7 +216,15 @@ def tables_from_counts(nnz: np.ndarray, stored: np.ndarray | None, rows: np.ndar
         wbytes = share * np.asarray(pe_bytes, np.float64)[:, None]
     else:
         wbytes = dense * (bits / 8.0)
-    lanes = hw.lanes_per_pe * hw.macs_per_lane(bits if mac_bits is None else mac_bits)
+    # A lane slot holds the values it multiplies; where the lanes walk the zeros too (weights
+    # not skipped) it holds the decoded codes, zeros included: a pruned 1-bit matrix's
+    # -1/0/+1 take 2 bits (as on the systolic array, azsim.cost.systolic.cell_pack). Until
+    # 2026-12-07 they packed 8 a lane at zero_handling "none" and ran twice as fast as the same
+    # values at 2 bits (230,038 against 505,382 cycles on tiny with two lanes a PE).
+    lane_bits = bits if mac_bits is None else mac_bits
+    if not hw.skips_weights:
+        lane_bits = max(lane_bits, bits)
+    lanes = hw.lanes_per_pe * hw.macs_per_lane(lane_bits)
     cost = np.maximum(-(-walk // lanes), hw.min_cycles_per_column)
     # A PE that owns no rows holds no column pointers to read: it idles. It was charged
     # min_cycles_per_column a column, so 1,000 PEs on a 29-row layer, 971 of them empty,

@@ -626,8 +626,12 @@ def prune(out, model, weights, sparsity, prune, overrides) -> None:
     if not prunes(cfg.prune, cfg.sparsity):
         # name what was given: "--prune magnitude" alone read as if no option was (a CLI
         # audit, 2026-12-07)
-        given = f"--prune {prune} without --sparsity" if prune is not None else \
-            "neither --sparsity nor --prune nm:N:M given"
+        # and "--sparsity 0" is given, not missing: it read "neither --sparsity nor ... given"
+        # (an audit, 2026-12-07)
+        asked = f"--sparsity {sparsity:g}" if sparsity is not None else None
+        given = (f"--prune {prune} " + (f"with {asked}" if asked else "without --sparsity")
+                 if prune is not None else f"{asked} without --prune nm:N:M" if asked
+                 else "neither --sparsity nor --prune nm:N:M given")
         raise AzsimError(f"prune: {given}; give --sparsity (0 < S <= 0.99), with any "
                          "--prune method, or --prune nm:N:M: nothing would be pruned")
     source = resolve_weights_path(cfg, weights)

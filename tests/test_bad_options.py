@@ -583,6 +583,19 @@ def test_prune_says_which_option_it_lacks(cli, tmp_path):
     assert not out.exists()
 
 
+def test_prune_names_a_zero_sparsity_it_was_given(cli, tmp_path):
+    """`azsim prune OUT --sparsity 0` said "neither --sparsity nor --prune nm:N:M given",
+    and `--sparsity 0 --prune global` "--prune global without --sparsity" (an audit,
+    2026-12-07): the option was given, its value prunes nothing."""
+    out = tmp_path / "p.npz"
+    err = _one_line_error(cli, "prune", str(out), "--sparsity", "0",
+                          words=("--sparsity 0 without --prune nm:N:M", "give --sparsity"))
+    assert "neither" not in err
+    _one_line_error(cli, "prune", str(out), "--sparsity", "0", "--prune", "global",
+                    words=("--prune global with --sparsity 0", "give --sparsity"))
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("command", ["run", "eval"])
 def test_a_branch_for_other_weights_needs_its_own_cheap_branch(cli, command, tmp_path):
     """--branch with --weights of a pruned model took small-branch60, small's own cheap

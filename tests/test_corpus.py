@@ -906,6 +906,49 @@ def test_a_voice_list_that_splits_otherwise_than_the_shipped_data_is_refused(tmp
     assert not (tmp_path / "c").exists()
 
 
+def test_a_relabeling_or_merge_stopped_part_way_leaves_no_partial_corpus(tmp_path,
+                                                                         monkeypatch):
+    """A relabeling killed while its teacher decoded names_train (SIGTERM, Ctrl-C) left
+    train, dev, test and names without corpus.json: `azsim train --corpus` trained on it
+    without its names_train, and a second relabeling refused the folder as a corpus (an
+    audit, 2026-12-07). Whatever stops either command now removes what it wrote."""
+    from azsim.config import load_model_config
+    from azsim.corpus import build
+    from azsim.corpus.build import merge_corpora, relabel_corpus
+    from azsim.model import float_ref
+
+    a = _tiny_corpus(tmp_path / "a", 1, 3, names_train=2)
+    b = _tiny_corpus(tmp_path / "b", 2, 3, names_train=2)
+    cfg = load_model_config("tiny", ["model.frontend.n_mels=4"])
+
+    def teacher(w, c, chunk):   # decodes train, then is stopped in names_train
+        if len(chunk) == 2:
+            raise KeyboardInterrupt
+        return [(None, []) for _ in chunk]
+    monkeypatch.setattr(float_ref, "recognize_many", teacher)
+    monkeypatch.setattr(build, "check_feature_frontend", lambda *args: None)
+    with pytest.raises(KeyboardInterrupt):
+        relabel_corpus(tmp_path / "r", a, {}, cfg, teacher="stub")
+    assert not (tmp_path / "r").exists()
+    kept = tmp_path / "kept"          # a folder given that exists keeps its other files
+    kept.mkdir()
+    (kept / "notes.txt").write_text("mine")
+    with pytest.raises(KeyboardInterrupt):
+        relabel_corpus(kept, a, {}, cfg, teacher="stub")
+    assert sorted(p.name for p in kept.iterdir()) == ["notes.txt"]
+
+    real = build._read_split
+
+    def stopped(src, split):          # merge stopped after writing train.npz
+        if split == "names_train":
+            raise KeyboardInterrupt
+        return real(src, split)
+    monkeypatch.setattr(build, "_read_split", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        merge_corpora(tmp_path / "m", [a, b])
+    assert not (tmp_path / "m").exists()
+
+
 def test_relabel_refuses_a_teacher_of_generated_weights(cli, tmp_path):
     """tiny's and he2019's weights come from a seed: as teachers they wrote every hypothesis
     empty and copied the corpus as it was, stamped with their name (a CLI audit, 2026-12-07)."""

@@ -540,6 +540,39 @@ def refuse_a_held_corpus(out_dir, label: str) -> None:
                          "give a new folder")
 
 
+def _make_corpus_dir(out: Path, label: str) -> bool:
+    """Create ``out`` for a merge or a relabeling; whether it was made here (and so is removed
+    again if the command does not finish)."""
+    made = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AzsimError(f"{label}: cannot create the folder ({exc.strerror})") from None
+    return made
+
+
+@contextlib.contextmanager
+def _whole_corpus_or_none(out: Path, made: bool):
+    """A merge or a relabeling that stops part-way (an error, Ctrl-C, SIGTERM) removes the
+    splits it wrote: a relabeling killed while decoding names_train left train, dev, test and
+    names without corpus.json, which ``azsim train`` took as a corpus (without its
+    names_train) and a second relabeling refused as one (an audit, 2026-12-07)."""
+    before = set(out.iterdir())
+    try:
+        yield
+    except BaseException:
+        for name in ["corpus.json"] + [f"{split}.npz" for split in SPLITS]:
+            path = out / name
+            if path not in before and path.is_file():
+                path.unlink()
+        if made:
+            try:
+                out.rmdir()   # only if nothing else is in it
+            except OSError:
+                pass
+        raise
+
+
 def merge_corpora(out_dir, sources: list) -> dict:
     """Concatenate the training splits of several corpora into ``out_dir``; returns its
     description (``corpus.json``).
@@ -622,11 +655,13 @@ def merge_corpora(out_dir, sources: list) -> dict:
     for split in TRAINING_SPLITS:
         _check_mergeable(split, [s for s, h in zip(srcs, held) if split in h])
     refuse_a_held_corpus(out_dir, "corpus merge DIR")   # after naming a source given as DIR
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise AzsimError(f"corpus merge DIR {out_dir}: cannot create the folder "
-                         f"({exc.strerror})") from None
+    made = _make_corpus_dir(out, f"corpus merge DIR {out_dir}")
+    with _whole_corpus_or_none(out, made):
+        return _write_merged(out, srcs, metas, held)
+
+
+def _write_merged(out: Path, srcs: list, metas: list, held: list) -> dict:
+    """The writing half of :func:`merge_corpora`, its sources checked."""
     sizes, seconds = {}, {}
     front = metas[-1]["frontend"]
     # every azsim corpus records these; a hand-made description may give the hop alone
@@ -698,7 +733,6 @@ def relabel_corpus(out_dir, source, weights: dict, model_cfg, teacher: str = "",
     on the true dev transcripts. (``merge_corpora`` refuses to merge a relabeled corpus with
     one that is not: their training splits hold different arrays.)
     """
-    from ..model import float_ref
     from ..model.vocab import make_vocab
 
     out, src = Path(out_dir), Path(source)
@@ -726,11 +760,16 @@ def relabel_corpus(out_dir, source, weights: dict, model_cfg, teacher: str = "",
                              "the teacher reads only features of its own frontend")
     vocab = make_vocab(model_cfg.vocab, model_cfg.vocab_size)
     report = progress or (lambda *_: None)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise AzsimError(f"corpus relabel DIR {out_dir}: cannot create the folder "
-                         f"({exc.strerror})") from None
+    made = _make_corpus_dir(out, f"corpus relabel DIR {out_dir}")
+    with _whole_corpus_or_none(out, made):
+        return _write_relabeled(out, src, meta, splits, weights, model_cfg, vocab, teacher,
+                                report)
+
+
+def _write_relabeled(out: Path, src: Path, meta: dict, splits: list, weights: dict, model_cfg,
+                     vocab, teacher: str, report) -> dict:
+    """The writing half of :func:`relabel_corpus`, its source checked."""
+    from ..model import float_ref
     counts = {}
     for split in splits:
         if split not in TRAINING_SPLITS:

@@ -449,6 +449,14 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
                              "(--save writes DIR/<name>.<format>.azw); rename that array")
     results = sv.survey(codes, bits, formats, streams=streams,
                         pointer_bits=cfg.pointer_bits, rle_index_bits=cfg.rle_index_bits)
+    if streams and weights is not None:
+        # a stream named like the input (DIR/<array>.<format>.azw given as --weights) replaced
+        # it, exit 0 (an audit, 2026-12-07): refused before anything is written
+        source_file = os.path.realpath(weights)
+        for name in streams:
+            if os.path.realpath(os.path.join(save_dir, name)) == source_file:
+                raise AzsimError(f"--save {save_dir}: its file {name} is the --weights input "
+                                 f"{weights}; give --save another folder (nothing was written)")
     n = sum(q.size for q, _ in codes.values())
     nnz = sum(int(np.count_nonzero(q)) for q, _ in codes.values())
     data = {"azsim_version": __version__, "source": source, "matrices": len(codes), "weights": n,

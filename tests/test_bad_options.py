@@ -840,3 +840,20 @@ def test_an_option_its_output_ignores_is_refused(cli, tmp_path, monkeypatch, arg
     """Both were dropped without a word, exit 0 (a CLI audit, 2026-12-06)."""
     monkeypatch.chdir(tmp_path)
     _one_line_error(cli, *argv, words=words)
+
+
+def test_compress_save_never_writes_over_its_weights_input(cli, tmp_path):
+    """An .npz of one array `k` saved as DIR/k.dense.azw and given back as --weights with
+    --save DIR --format dense was replaced by its own stream, exit 0 (an audit,
+    2026-12-07)."""
+    import numpy as np
+    folder = tmp_path / "s6"
+    folder.mkdir()
+    source = folder / "k.dense.azw"
+    with open(source, "wb") as fh:
+        np.savez(fh, k=np.array([[1, -1], [0, 2]], np.int8))
+    before = source.read_bytes()
+    _one_line_error(cli, "compress", "--weights", str(source), "--save", str(folder),
+                    "--format", "dense", words=("--save", "is the --weights input",
+                                                "nothing was written"))
+    assert source.read_bytes() == before

@@ -483,7 +483,9 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
             # the data gptq's rounding and obs pruning saw: eval's, not run's (an audit found
             # run on WAV files, calibrated on its shipped WAVs, encoding other codes)
             "calibration": CALIBRATION_NOTE if weights is None and needs_data else None}
-    if json_dest != "-":   # the table first: a JSON write that fails must not lose it
+    def table() -> None:
+        if json_dest == "-":
+            return
         from .report.render import layer_bits_suffix, mean_bits_suffix, pruning_suffix
         grid = ("codes as given" if weights is not None else cfg.quantizer
                 + ("" if cfg.weight_range == "max" else f", {cfg.weight_range} range"))
@@ -507,16 +509,37 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
                        "them beside the weights)")
         if data["calibration"]:
             click.echo(f"  calibrated on {data['calibration']}")
-    if json_dest is not None:
-        _write_json(data, json_dest)
-    for name, stream in (streams or {}).items():   # after the results: a failed write keeps them
-        check_not_an_output(os.path.join(save_dir, name), f"--save {save_dir}", json_dest)
-        try:
-            with output_file(os.path.join(save_dir, name), "wb") as fh:
-                fh.write(stream)
-        except OSError as exc:
-            raise AzsimError(f"--save {save_dir}: cannot write {name} ({exc.strerror or exc}); "
-                             "the results above are complete") from None
+
+    def files() -> None:
+        if json_dest not in (None, "-"):
+            _write_json(data, json_dest)
+        for name, stream in (streams or {}).items():
+            check_not_an_output(os.path.join(save_dir, name), f"--save {save_dir}", json_dest)
+            try:
+                with output_file(os.path.join(save_dir, name), "wb") as fh:
+                    fh.write(stream)
+            except OSError as exc:
+                raise AzsimError(f"--save {save_dir}: cannot write {name} "
+                                 f"({exc.strerror or exc}); the results above are "
+                                 "complete") from None
+
+    # the files first, then the table: a standard output that fails (`| head -1`, a full
+    # disk) lost the record and every stream (an audit, 2026-12-07); a file that cannot be
+    # written still leaves the table
+    _files_then_stdout(files, table)
+    if json_dest == "-":
+        _write_json(data, "-")
+
+
+def _files_then_stdout(files, printed) -> None:
+    """Write a command's files (``files()``), then its terminal output (``printed()``): the
+    output is printed also when a file fails, before that error is raised."""
+    try:
+        files()
+    except AzsimError:
+        printed()
+        raise
+    printed()
 
 
 @cli.command()
@@ -550,20 +573,33 @@ def decode(stream_file, out, json_dest) -> None:
             "bits_per_weight": 8.0 * len(stream) / codes.size if codes.size else 0.0}
     if out is not None:
         data["out"] = out
-    if json_dest != "-":
+    written = []
+
+    def files() -> None:
+        if out is not None:
+            try:   # whole or not at all: a failed write left a truncated .npy (a CLI audit)
+                with output_file(out, "wb") as fh:
+                    np.save(fh, codes)
+            except OSError as exc:
+                raise AzsimError(f"--out {out}: cannot write ({exc.strerror or exc})") \
+                    from None
+            written.append(out)
+        if json_dest not in (None, "-"):
+            _write_json(data, json_dest)
+
+    def summary() -> None:
+        if json_dest == "-":
+            return
         click.echo(f"{stream_file}: {name}, {bits}-bit, {codes.shape[0]}x{codes.shape[1]}, "
                    f"{len(stream):,} bytes ({data['bits_per_weight']:.3f} bits/weight), "
                    f"sparsity {data['sparsity']:.3f}; CRC and structure check out")
-    if out is not None:
-        try:   # whole or not at all: a failed write left a truncated .npy (a CLI audit)
-            with output_file(out, "wb") as fh:
-                np.save(fh, codes)
-        except OSError as exc:
-            raise AzsimError(f"--out {out}: cannot write ({exc.strerror or exc})") from None
-        if json_dest != "-":
+        if written:
             click.echo(f"int8 codes ({codes.shape[0]}x{codes.shape[1]}) -> {out}")
-    if json_dest is not None:
-        _write_json(data, json_dest)
+
+    # the files first: a standard output that fails lost the .npy (an audit, 2026-12-07)
+    _files_then_stdout(files, summary)
+    if json_dest == "-":
+        _write_json(data, "-")
 
 
 @cli.command()

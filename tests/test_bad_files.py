@@ -246,6 +246,28 @@ def test_stdout_that_cannot_be_written_is_one_line(tmp_path, csr_stream, command
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("command", ["compress", "decode"])
+def test_a_stdout_that_fails_keeps_the_files_written(tmp_path, csr_stream, command):
+    """The file outputs are written before the terminal's: `azsim compress --save D --json
+    c.json >/dev/full` exited 2 with no stream and no record, `decode --out` with no .npy
+    (an audit, 2026-12-07)."""
+    (tmp_path / "d").mkdir()
+    argv = (["compress", "--model", "tiny", "--format", "rle", "--save", "d", "--json",
+             "c.json"] if command == "compress"
+            else ["decode", str(csr_stream[0]), "--out", "o.npy", "--json", "c.json"])
+    with open("/dev/full", "w") as full:
+        # cwd=tmp_path: "python -m" puts the working directory first on sys.path (see above)
+        proc = subprocess.run([sys.executable, "-m", "azsim.cli", *argv], stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=300, cwd=tmp_path)
+    one_line_error((proc.returncode, "", proc.stderr), "standard output", "No space left")
+    assert (tmp_path / "c.json").read_text().lstrip().startswith("{")
+    if command == "compress":
+        assert len(list((tmp_path / "d").glob("*.rle.azw"))) == 9
+    else:
+        assert (tmp_path / "o.npy").stat().st_size > 0
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
 @pytest.mark.parametrize("stderr", ["closed", "full"])
 def test_a_stderr_that_cannot_be_written_does_not_lose_the_report(tmp_path, stderr):
     """Progress, warnings and notes go to stderr; one that is closed (2>&-) or full made the

@@ -29,7 +29,7 @@ from .cli_types import check_writable as _check_writable  # noqa: E402
 from .paths import output_file  # noqa: E402
 from .config import DEFAULT_MODEL  # noqa: E402
 from .config.schema import WEIGHT_FORMATS  # noqa: E402
-from .errors import AzsimError, AzsimWarning, cli_names  # noqa: E402
+from .errors import AzsimError, AzsimWarning, ConfigError, cli_names  # noqa: E402
 from .paths import read_small_file  # noqa: E402
 
 _SET_HELP = ("override a config field by dotted path, e.g. model.encoder.hidden=128 or "
@@ -447,8 +447,17 @@ def compress(model, weights, bits, sparsity, prune, weight_format, codebook, gpt
         if bad:   # an .npz key '../x' or '/tmp/x' wrote outside DIR (compression audit)
             raise AzsimError(f"--save {save_dir}: matrix name {bad[0]!r} is not a file name "
                              "(--save writes DIR/<name>.<format>.azw); rename that array")
-    results = sv.survey(codes, bits, formats, streams=streams,
-                        pointer_bits=cfg.pointer_bits, rle_index_bits=cfg.rle_index_bits)
+    try:
+        results = sv.survey(codes, bits, formats, streams=streams,
+                            pointer_bits=cfg.pointer_bits, rle_index_bits=cfg.rle_index_bits)
+    except ConfigError as exc:
+        # the encoder names the config field; here the format was given as --format (an
+        # audit: "model.weight_format = 'dense' at 1 bits" for `--format dense`)
+        field = "model.weight_format = "
+        if not str(exc).startswith(field):
+            raise
+        value, _, rest = str(exc)[len(field):].partition(" ")
+        raise ConfigError(f"--format {value.strip(chr(39))} {rest}") from None
     if streams and weights is not None:
         # a stream named like the input (DIR/<array>.<format>.azw given as --weights) replaced
         # it, exit 0 (an audit, 2026-12-07): refused before anything is written

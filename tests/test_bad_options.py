@@ -857,3 +857,12 @@ def test_compress_save_never_writes_over_its_weights_input(cli, tmp_path):
                     "--format", "dense", words=("--save", "is the --weights input",
                                                 "nothing was written"))
     assert source.read_bytes() == before
+
+
+def test_compress_names_the_format_it_was_given(cli):
+    """The encoder's refusal named the config field (model.weight_format = 'dense'), not
+    the option the user gave (an audit, 2026-12-07)."""
+    err = _one_line_error(cli, "compress", "--model", "tiny", "--bits", "1", "--sparsity",
+                          "0.5", "--format", "dense",
+                          words=("--format dense at 1 bits", "cannot store zero codes"))
+    assert "model.weight_format" not in err

@@ -37,6 +37,34 @@ def test_the_waiting_line_gives_the_cycles_by_what_they_waited_on(cli, tmp_path)
     assert "DRAM" in [name for name, _, _ in shown]
 
 
+@pytest.mark.parametrize("idle_share", [0.0, 0.075])
+def test_power_is_the_utterances_energy_over_their_span_and_busy_time(cli, tmp_path,
+                                                                      idle_share):
+    """average power: the utterances' energy (busy and idle) over their span; busy power:
+    their frames' energy over the busy time; the one-time preload in neither, and the three
+    parts add up to the run's energy."""
+    path = tmp_path / "r.json"
+    code, out, err = cli("run", "--model", "tiny", "--set", f"hw.idle_leakage_share={idle_share}",
+                         "--json", str(path))
+    assert code in (0, None), err
+    r = json.loads(path.read_text())
+    en, utts = r["energy"], r["utterances"]
+    assert sum(u["energy_uj"] for u in utts) + en["preload_uj"] == pytest.approx(
+        en["total_uj"], rel=1e-12)
+    assert en["preload_uj"] > 0
+    span = sum(max(u["seconds"], u["frame_finish_ms"][-1] / 1e3) for u in utts)
+    assert en["span_seconds"] == pytest.approx(span)
+    assert en["average_power_mw"] == pytest.approx(
+        sum(u["energy_uj"] for u in utts) / span / 1e3, rel=1e-12)
+    frames_uj = sum(sum(u["frame_energy_uj"]) for u in utts)
+    assert en["busy_power_mw"] == pytest.approx(frames_uj / r["latency"]["seconds"] / 1e3,
+                                                rel=1e-12)
+    # power-gated between frames, the utterances' energy is their frames'
+    assert (frames_uj == pytest.approx(sum(u["energy_uj"] for u in utts))) == (idle_share == 0)
+    (line,) = [x for x in out.splitlines() if x.startswith("power:    ")]
+    assert line.startswith(f"power:    {en['average_power_mw']:.3f} mW on average")
+
+
 def test_the_header_shows_the_clock_as_given(cli):
     """``:.0f`` printed 1.4 MHz as "1 MHz" while the JSON said 1.4 (audit, 2026-12-06)."""
     code, out, _ = cli("run", "--model", "tiny", "--set", "hw.clock_mhz=1.4")

@@ -36,6 +36,9 @@ TOTALS: tuple[tuple[str, str, float], ...] = (
     ("macs_skipped", "MACs skipped", 1.0),
     ("energy_total_uj", "energy, uJ", 1.0),
 ) + tuple((f"energy_{c}_uj", f"  {c}, uJ", 1.0) for c in ENERGY_ORDER) + (
+    ("preload_energy_uj", "  of it the one-time weight preload, uJ", 1.0),
+    ("power_average_mw", "average power over the audio, mW", 1.0),
+    ("power_busy_mw", "power while busy, mW", 1.0),
     ("wer", "word error rate, %", 100.0),
 )
 

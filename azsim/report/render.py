@@ -155,6 +155,16 @@ def _waiting(layers: list) -> list[str]:
     return [f"waiting:  {', '.join(shown)} of the cycles"]
 
 
+def _power(en: dict) -> list[str]:
+    """The power line (records since 2026-12-07 have its figures)."""
+    if "average_power_mw" not in en:
+        return []
+    return [f"power:    {_fixed(en['average_power_mw'], 3)} mW on average over the "
+            f"{en['span_seconds']:.2f} s the utterances span, "
+            f"{_fixed(en['busy_power_mw'], 1)} mW while busy (the one-time weight preload, "
+            f"{en['preload_uj']:.2f} uJ, in neither)"]
+
+
 def render_text(report: dict, top_layers: int = 5, endpoint: bool = False) -> str:
     """The terminal report; ``endpoint``: show the end-pointers' line (the run set them)."""
     m, hw, a, lat, tr, en, cp = (report[k] for k in ("model", "hardware", "audio", "latency",
@@ -201,6 +211,7 @@ def render_text(report: dict, top_layers: int = 5, endpoint: bool = False) -> st
         *_waiting(report["layers"]),
         f"energy:   {en['total_uj']:.2f} uJ (table {en['table']}): " + ", ".join(
             f"{k} {v:.2f}" for k, v in en["breakdown_uj"].items()),
+        *_power(en),
         "",
         "top layers by cycles:",
         f"  {'layer':<16}{'cycles':>12}{'bound':>21}{'util':>7}{'DRAM read':>12}"

@@ -287,6 +287,20 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
             row["wer"] = error_rate([ref], [text])
         utt_rows.append(row)
     resident_side = sum(row["weight_side_bytes"] for row in layer_rows if row["resident"])
+    # Power: the utterances' energy (their frames' work and busy static power, and the idle
+    # static power between frames) over the time they span, from each one's start until its
+    # audio has ended and its last frame is done: what an always-listening device draws on
+    # average; and the frames' energy over the busy time: what it draws while it computes.
+    # The one-time weight preload is in neither (a run's, not a listening hour's).
+    busy_uj = sum(sum(row["frame_energy_uj"]) for row in utt_rows)
+    idle_uj = idle_cycles * energies.idle_leak_pj_per_cycle / PJ_PER_UJ
+    span_s = sum(max(u.seconds, float(tl.finish_s[-1]) if tl.finish_s.size else 0.0)
+                 for u, tl in zip(utts, timelines))
+    busy_s = total_cycles / clock_hz
+    preload_uj = sum(sum(p["energy_pj"].values()) for p in preload.values()) / PJ_PER_UJ
+    power = {"preload_uj": preload_uj, "span_seconds": span_s,
+             "average_power_mw": (busy_uj + idle_uj) / span_s / 1e3 if span_s else 0.0,
+             "busy_power_mw": busy_uj / busy_s / 1e3 if busy_s else 0.0}
     data = {
         "azsim_version": version,
         "model": {"name": cfg.name, "params": params, "weight_bits": cfg.weight_bits,
@@ -361,7 +375,7 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
                    # static power while busy (logic and SRAM), and the time between
                    # frames over which hw.idle_leakage_share of it is drawn
                    "leakage_mw": energies.leakage_mw,
-                   "idle_seconds": idle_cycles / clock_hz},
+                   "idle_seconds": idle_cycles / clock_hz, **power},
         "compute": {"macs_dense": macs_dense, "macs_issued": macs_issued,
                     "macs_skipped": sum(r["macs_skipped"] for r in layer_rows),
                     "macs_gated": sum(r["macs_gated"] for r in layer_rows),

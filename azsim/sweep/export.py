@@ -109,6 +109,11 @@ OPTIONAL_METRICS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("last_frame_latency_max_ms", ("latency", "last_frame_ms_max")),
     ("dram_stall_cycles", ("latency", "dram_stall_cycles")),
     ("idle_s", ("energy", "idle_seconds")),     # between frames; records since 2026-12-06
+    # what the utterances draw over their span and while busy, and the one-time weight
+    # preload left out of both (records since 2026-12-07)
+    ("power_average_mw", ("energy", "average_power_mw")),
+    ("power_busy_mw", ("energy", "busy_power_mw")),
+    ("preload_energy_uj", ("energy", "preload_uj")),   # not energy_*_uj: no component
     ("weights_sha256", ("model", "weights_sha256")),
     ("testset", ("audio", "testset")),   # azsim sweep --test
     ("decode_joint_evals", ("decode", "joint_evals")),

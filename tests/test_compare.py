@@ -130,3 +130,35 @@ def test_compare_writes_markdown_for_a_design_review(cli, two_runs, tmp_path):
     assert out.splitlines()[0].startswith("A: ")       # and the terminal table as well
     line = _one_line_error(cli, "compare", a, b, "--json", "-", "--markdown", "-")
     assert "give one of them a file" in line
+
+
+def test_run_records_on_other_speech_are_compared_with_a_warning(cli, two_runs, tmp_path):
+    """A run record has no `input` column: two records on other WAV files were compared
+    with 'settings that differ: none' and no warning (the README promises one)."""
+    from azsim.sweep.spec import shipped_audio_paths
+    a, _ = two_runs
+    one = tmp_path / "one.json"
+    one.write_text(json.dumps(azsim.simulate(model="tiny", audio=shipped_audio_paths()[:1])
+                              .to_dict()))
+    code, out, err = cli("compare", a, str(one))
+    assert code in (0, None), err
+    assert "warning: A and B ran on different speech" in out, out
+    # the same speech: no warning, and a store's point beside a record names no input
+    db = str(tmp_path / "s.sqlite")
+    code, out, err = cli("sweep", "--model", "tiny", "-j", "1", "--results", db)
+    assert code in (0, None), err
+    (key,) = [p.key for p in open_for_reading(db)]
+    code, out, err = cli("compare", a, db, "--point", key[:8], "--point",
+                         open_for_reading(a)[0].key[:8])
+    assert code in (0, None), err
+    assert "warning" not in out and "settings that differ: none" in out, out
+
+
+def test_a_record_layer_without_a_name_is_named_not_a_traceback(cli, two_runs, tmp_path):
+    a, b = two_runs
+    record = json.loads(open(b).read())
+    del record["layers"][0]["name"]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(record))
+    line = _one_line_error(cli, "compare", a, str(bad))
+    assert "layers[0].name is missing" in line, line

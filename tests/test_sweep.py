@@ -1996,3 +1996,37 @@ def test_a_cycle_breakdown_stacks_each_points_busy_time_by_what_it_waited_on(res
     busy = sorted(p.record["latency"]["seconds"] * 1e3 for p in chosen)
     # whole cycles per resource: within a cycle an invocation of the busy time
     assert sorted(heights.values()) == pytest.approx(busy, rel=1e-3)
+
+
+def test_a_frame_table_of_a_record_without_finish_or_energy_leaves_them_empty(cli, run_record,
+                                                                             tmp_path):
+    """The record checks accept a record of older code without frame_finish_ms and
+    frame_energy_uj (report and plot read it); the frame table called it damaged."""
+    record = json.loads(open(run_record).read())
+    for utt in record["utterances"]:
+        del utt["frame_finish_ms"], utt["frame_energy_uj"]
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(record))
+    code, out, err = cli("results", "export", str(old), "--per", "frame", "--json")
+    assert code in (0, None), err
+    rows = json.loads(out)
+    assert len(rows) == sum(u["frames"] for u in record["utterances"])
+    assert all(r["frame_finish_ms"] is None and r["frame_latency_ms"] is None
+               and r["frame_energy_uj"] is None for r in rows)
+    assert [r["frame_compute_ms"] for r in rows[:3]] == \
+        record["utterances"][0]["frame_compute_ms"][:3]
+
+
+def test_a_roofline_packs_a_pruned_one_bit_layer_as_its_lanes_do(tmp_path):
+    """Where the lanes walk the zeros a pruned 1-bit matrix packs as 2 bits (the cost model,
+    since the audits); the roofline drew its roof at 8 a lane, twice the reachable peak."""
+    import azsim
+    from azsim.plot import plots
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(azsim.simulate(model="tiny", overrides=[
+        "model.weight_bits=1", "model.sparsity=0.5", 'model.weight_format="bitmask"',
+        "hw.precision_scalable=true", 'hw.zero_handling="none"']).to_dict()))
+    fig = plots.make_figure("roofline", open_for_reading(str(path)))
+    roofs = [t.get_text() for ax in fig.axes for t in ax.texts if "MACs/cycle" in t.get_text()]
+    assert "MAC array, 2-bit packed: 1024 MACs/cycle" in roofs, roofs
+    assert not any("1-bit packed" in r for r in roofs), roofs

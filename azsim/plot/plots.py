@@ -604,7 +604,8 @@ def roofline(rows: Sequence[Mapping], point_keys: Sequence[str] = ()) -> Figure:
         marks = [issued / sram] + ([issued / streamed] if streamed > 0 else [])
         peaks = {roof["macs_per_cycle"]: "MAC array, 8-bit"}
         if rec["hardware"].get("precision_scalable"):
-            for b in sorted({l["mac_weight_bits"] for l in layers if l["mac_weight_bits"] < 8}):
+            for b in sorted({_lane_bits(l, rec["hardware"]) for l in layers
+                             if _lane_bits(l, rec["hardware"]) < 8}):
                 if 8 // b > 1:   # 5 to 7 bits pack one MAC a lane: no roof of their own
                     peaks.setdefault(roof["macs_per_cycle"] * (8 // b),
                                      f"MAC array, {b}-bit packed")
@@ -675,6 +676,24 @@ def roofline(rows: Sequence[Mapping], point_keys: Sequence[str] = ()) -> Figure:
     _suptitle(fig, "Roofline: MACs issued per cycle against MACs per byte read, each layer "
                    f"({setup_names(chosen)})")
     return fig
+
+
+def _lane_bits(layer: Mapping, hw: Mapping) -> int:
+    """The width a layer's weights pack at in a lane or cell (the cost model's
+    :func:`azsim.cost.systolic.cell_pack`, ``azsim.schedule.mapping``): where the zeros flow
+    through the array (systolic, or a PE array that does not skip zero weights) the decoded
+    codes, so a pruned 1-bit matrix's -1/0/+1 take 2 bits; its roof was drawn at 8 a lane,
+    twice what the cost model gives it."""
+    bits = layer["mac_weight_bits"]
+    walks_zeros = hw.get("array") == "systolic" or \
+        hw.get("zero_handling") not in ("skip_weights", "skip_both")
+    nnz, count = layer.get("weight_nnz"), layer.get("weight_count")
+    if walks_zeros and isinstance(nnz, int) and isinstance(count, int) \
+            and isinstance(layer.get("weight_bits"), int):
+        from ..execute.events import decoded_bits
+        bits = max(bits, decoded_bits(layer["weight_bits"], nnz < count,
+                                      str(layer.get("weight_format") or "")))
+    return bits
 
 
 _KINDS = {"dense-vs-sparse": dense_vs_sparse, "bits": bits, "energy-breakdown": energy_breakdown,

@@ -82,8 +82,10 @@ def pick_two(points: Sequence, keys: Sequence[str], sources: Sequence[str]) -> t
 
 def _setting_differences(a: Mapping, b: Mapping) -> list[tuple[str, Any, Any]]:
     """(field, A's value, B's value) of each setting that differs, the names first."""
+    # input and files: columns of a store's points, not of a run record's (which said
+    # "input (none) -> shipped audio" beside a store's point on the same speech)
     fields = [k for k in dict.fromkeys([*a, *b])
-              if k.startswith(("model.", "hw.")) or k in (INPUT, FILES)]
+              if k.startswith(("model.", "hw.")) or (k in (INPUT, FILES) and k in a and k in b)]
     out = [(k, a.get(k), b.get(k)) for k in fields if a.get(k) != b.get(k)]
     # a description is prose beside its name: where the name differs, it says no more
     changed = {k for k, _, _ in out}
@@ -109,9 +111,11 @@ def compare(a, b) -> tuple[SweepReport, dict]:
                "settings that differ: " + ("; ".join(shown) + (f"; and {more} more"
                                                                  if more > 0 else "")
                                             if differs else "none")]
-    if ra.get(INPUT) != rb.get(INPUT) and INPUT in ra and INPUT in rb:
+    labelled = INPUT in ra and INPUT in rb   # a run record has no input column
+    if (ra[INPUT] != rb[INPUT]) if labelled else _speech(a) != _speech(b):
         summary.append("warning: A and B ran on different speech, so their totals differ "
-                       "by more than the settings")
+                       "by more than the settings" +
+                       ("" if labelled else f" (A: {_speech_text(a)}; B: {_speech_text(b)})"))
     totals, totals_json = [], []
     for col, label, scale in TOTALS:
         x, y = ra.get(col), rb.get(col)
@@ -153,6 +157,20 @@ def compare(a, b) -> tuple[SweepReport, dict]:
             "totals": totals_json, "layers": layers_json}
     return SweepReport(" vs ".join(dict.fromkeys([a.source, b.source])), "\n".join(summary),
                        tables), data
+
+
+def _speech(p) -> list:
+    """The utterances ``p`` ran on, by file and length: a run record has no ``input``
+    column, and two records on other WAV files were compared without a warning."""
+    return [(u.get("file"), u.get("seconds")) for u in p.record.get("utterances") or []
+            if isinstance(u, Mapping)]
+
+
+def _speech_text(p) -> str:
+    utts = [u for u in p.record.get("utterances") or [] if isinstance(u, Mapping)]
+    files = ", ".join(str(u.get("file")) for u in utts[:3]) + (" ..." if len(utts) > 3 else "")
+    seconds = sum(u.get("seconds") or 0.0 for u in utts)
+    return f"{len(utts)} utterance{'' if len(utts) == 1 else 's'}, {seconds:.2f} s ({files})"
 
 
 def _cell(v: Any) -> str:

@@ -199,8 +199,13 @@ def _check_record(p: StoredPoint) -> None:
     _check_layer_cycles(p, record.get("layers"))
 
 
+# the figures of a layer entry that azsim compare reads (azsim.report.compare.LAYER_FIGURES)
+_LAYER_FIGURES = ("cycles", "dram_read_bytes", "sram_read_bytes", "energy_uj")
+
+
 def _check_layer_cycles(p: StoredPoint, layers: Any) -> None:
-    """Each layer's cycles by resource, which the tables sum into ``cycles_<resource>``
+    """Each layer's name and the figures azsim compare reads, and its cycles by resource,
+    which the tables sum into ``cycles_<resource>``
     (:func:`azsim.sweep.export.cycles_by_resource`): a damaged one would be left out of the
     sum without a word."""
     if layers is None:
@@ -210,6 +215,14 @@ def _check_layer_cycles(p: StoredPoint, layers: Any) -> None:
     for k, layer in enumerate(layers):
         if not isinstance(layer, Mapping):
             raise _fail(p, f"record layers[{k}]", layer, "a layer object")
+        # azsim compare pairs the layers of two runs by name and reads these figures (a
+        # layer without a name was a KeyError traceback)
+        if not isinstance(layer.get("name"), str):
+            raise _fail(p, f"record layers[{k}].name", layer.get("name", _MISSING),
+                        "a layer name")
+        for figure in _LAYER_FIGURES:
+            if figure in layer:
+                _number(p, f"record layers[{k}].{figure}", layer[figure])
         table = layer.get("cycles_by_resource")
         if table is None:
             continue

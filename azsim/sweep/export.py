@@ -35,8 +35,10 @@ between the points, ``input`` and ``files``:
 - per layer (:func:`flatten_layer`): the layer's entries of the run record prefixed
   ``layer_`` (``layer_name``, ``layer_kind``, ``layer_rows`` and ``layer_cols`` of its weight
   matrix, ``layer_cycles``, ``layer_bound``, ``layer_dram_read_bytes``, ``layer_energy_uj``...),
-  ``layer_cycles_<resource>`` for the cycles each resource needs (the layer takes the
-  largest: its ``layer_bound_resource``), ``layer_energy_<component>_uj`` per component of
+  ``layer_cycles_<resource>`` for the layer's cycles by the resource each invocation waited
+  on (they sum to ``layer_cycles`` to rounding; :func:`cycles_by_resource` sums them over
+  the layers),
+  ``layer_energy_<component>_uj`` per component of
   the energy breakdown and ``layer_energy_detail_<action>_uj`` per action of the finer split
   (gated MACs, weight and activation SRAM, element-wise work);
 - per utterance (:func:`flatten_utterance`): ``utterance_file``, ``utterance_seconds``,
@@ -306,12 +308,15 @@ def flatten_utterance(utterance: Mapping) -> dict[str, Any]:
 
 
 def frame_rows_of(utterance: Mapping) -> list[dict[str, Any]]:
-    """One row per frame of a run record's utterance entry (see the module's docstring)."""
+    """One row per frame of a run record's utterance entry (see the module's docstring).
+    A record of older code without ``frame_finish_ms`` or ``frame_energy_uj`` (which the
+    record checks accept) leaves those columns, and ``frame_latency_ms``, empty: it was
+    called damaged."""
     arrival = utterance.get("frame_arrival_ms") or []
     compute = utterance.get("frame_compute_ms") or []
-    finish = utterance.get("frame_finish_ms") or []
-    energy = utterance.get("frame_energy_uj") or []
     n = len(arrival)
+    finish, energy = (utterance[f] if f in utterance else [None] * n
+                      for f in ("frame_finish_ms", "frame_energy_uj"))
     if not len(compute) == len(finish) == len(energy) == n:
         raise AzsimError(f"utterance {utterance.get('file')!r}: its per-frame lists differ in "
                          f"length ({n}, {len(compute)}, {len(finish)}, {len(energy)}); the "
@@ -324,7 +329,8 @@ def frame_rows_of(utterance: Mapping) -> list[dict[str, Any]]:
     result = result + n if isinstance(result, int) and result < 0 else result
     return [{"utterance_file": utterance.get("file"), "frame": k,
              "frame_arrival_ms": arrival[k], "frame_compute_ms": compute[k],
-             "frame_finish_ms": finish[k], "frame_latency_ms": finish[k] - arrival[k],
+             "frame_finish_ms": finish[k],
+             "frame_latency_ms": None if finish[k] is None else finish[k] - arrival[k],
              "frame_energy_uj": energy[k], "frame_tokens": tokens[k],
              "frame_is_result": k == result} for k in range(n)]
 

@@ -313,7 +313,8 @@ def results() -> None:
 @click.option("-o", "--output", "dest", default="-", show_default=True, metavar="FILE|-",
               help="output file, or - for stdout")
 def export(results_path, as_csv, as_json, per, dest) -> None:
-    """Write every stored point as a flat table, units in the column names.
+    """Write every stored point as a flat table (or, with --per, each point's layers,
+    utterances or frames), units in the column names.
 
     RESULTS is a database written by `azsim sweep`, or a record written by
     `azsim run --json` (one point)."""
@@ -340,6 +341,9 @@ def export(results_path, as_csv, as_json, per, dest) -> None:
     # open_for_reading checks every point as for report and plot: nothing damaged is written
     points = open_for_reading(results_path)
     detail = per != "point"
+    if detail and not any(p.status == "ok" for p in points):   # an empty file, exit 0
+        raise AzsimError(f"{results_path}: no successful point ({len(points)} stored, all "
+                         f"failed), so no {per}s to export; --per point lists the errors")
     rows = detail_rows(points, per) if detail else flat_rows(points)
     _write_text(dest, "-o", lambda fh: (write_csv if fmt == "csv" else write_json)(rows, fh))
     failed = sum(p.status != "ok" for p in points)

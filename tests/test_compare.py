@@ -84,7 +84,7 @@ def test_compare_takes_two_points_of_a_store_by_key(cli, tmp_path):
     line = _one_line_error(cli, "compare", db, "--point", "zz", "--point", points[4, 800])
     assert "--point zz: matches 0 of the 4 successful points" in line
     line = _one_line_error(cli, "compare", db, "--point", points[4, 800])
-    assert "--point given 1 times: give it twice" in line
+    assert "--point given once: give it twice" in line
 
 
 def test_runs_on_other_speech_are_compared_with_a_warning(cli, two_runs, tmp_path):

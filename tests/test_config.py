@@ -561,6 +561,14 @@ def test_a_newcomers_near_misses_say_what_to_give(tmp_path, monkeypatch):
     assert "macs_per_cycle is derived, not set" in msg and "not a known key" not in msg, msg
 
 
+def test_a_list_where_one_preset_is_taken_points_to_the_sweep(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for given in ("az-edge,eie-64pe", "az-edge,mine.toml"):
+        msg = config_error(load_hardware_config, given)
+        assert msg.endswith("several, comma-separated, are for azsim sweep --hw/--model (one "
+                            "run takes one)"), msg
+
+
 def test_a_model_files_missing_weights_name_the_model(tmp_path):
     import azsim
     from azsim.errors import AzsimError

@@ -1932,9 +1932,16 @@ def test_an_option_that_replaces_a_spec_files_input_says_so(cli, tmp_path):
     assert f'azsim: note: --hw az-edge replaces {spec}\'s hw = ["az-edge", "eie-64pe"]' in err
     assert out.startswith("sweep: 1 point")
     code, out, err = cli("sweep", "--spec", str(spec), "--model", "small", "--dry-run")
-    assert code == 0 and f"--model small replaces {spec}'s model = " in err, err
+    assert code == 0 and f"--model small replaces {spec}'s model = \"tiny\"" in err, err
     code, out, err = cli("sweep", "--spec", str(spec), "--dry-run")
     assert code == 0 and "note" not in err
+    # the option that gives what the file gives replaces nothing; the file's own text shown
+    code, out, err = cli("sweep", "--spec", str(spec), "--model", "tiny", "--dry-run")
+    assert code == 0 and "note" not in err, err
+    (tmp_path / "npu8.toml").write_text('base = "az-edge"\npe_count = 8\n')
+    spec.write_text('model = "tiny"\nhw = ["az-edge", "npu8.toml"]\n')
+    code, out, err = cli("sweep", "--spec", str(spec), "--hw", "az-edge", "--dry-run")
+    assert f'replaces {spec}\'s hw = ["az-edge", "npu8.toml"]' in err, err
 
 
 def test_the_cycles_by_what_they_waited_on_sum_to_the_runs_cycles(cli, results_db):
@@ -1956,7 +1963,7 @@ def test_the_cycles_by_what_they_waited_on_sum_to_the_runs_cycles(cli, results_d
     code, out, err = cli("report", results_db)
     table = out[out.index("Where the cycles go"):].split("\n\n")[0].splitlines()
     head = table[1].split()
-    assert " ".join(head).endswith("latency ms compute % SRAM port % nonlinear %"), head
+    assert " ".join(head).endswith("latency ms MAC array % SRAM port % nonlinear unit %"), head
     shares = [[float(x) for x in line.split()[-3:]] for line in table[2:-1]]
     assert len(shares) == len(points)
     assert all(abs(sum(s) - 100.0) <= 0.3 for s in shares), shares
@@ -2030,3 +2037,18 @@ def test_a_roofline_packs_a_pruned_one_bit_layer_as_its_lanes_do(tmp_path):
     roofs = [t.get_text() for ax in fig.axes for t in ax.texts if "MACs/cycle" in t.get_text()]
     assert "MAC array, 2-bit packed: 1024 MACs/cycle" in roofs, roofs
     assert not any("1-bit packed" in r for r in roofs), roofs
+
+
+def test_the_resource_labels_name_every_resource_the_cost_model_attributes():
+    from azsim.cost.model import ATTRIBUTION
+    from azsim.sweep.export import RESOURCE_LABELS
+    assert tuple(RESOURCE_LABELS) == ATTRIBUTION
+
+
+def test_a_layer_table_of_a_store_without_a_successful_point_is_refused(cli, tmp_path):
+    db = str(tmp_path / "f.sqlite")
+    code, out, err = cli("sweep", "--model", "tiny", "-j", "1", "--set", "hw.sram_bytes=2100",
+                         "--set", "hw.stream_tile_bytes=1024", "--results", db)
+    assert code == 1, err
+    line = _one_line_error(cli, "results", "export", db, "--per", "layer")
+    assert "no successful point (1 stored, all failed)" in line, line

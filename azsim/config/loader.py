@@ -401,7 +401,7 @@ def resolve_preset(kind: str, name_or_path: str | Path, *, where: str | None = N
         stem = Path(text).name[: -len(".toml")]
         hint = f"; the shipped {PRESET_KINDS[kind]} preset of that name is given as {stem}" \
             if stem in available else f"; {wanted}"
-        raise ConfigError(f"{label}: no such file{hint}")
+        raise ConfigError(f"{label}: no such file{hint}{_list_hint(text)}")
     if text.endswith(".toml") or found == "file":
         return load_toml(text, label), label if where else text
     if text not in available and found == "folder":
@@ -410,9 +410,15 @@ def resolve_preset(kind: str, name_or_path: str | Path, *, where: str | None = N
         unknown = f"{label}: unknown {PRESET_KINDS[kind]} preset" if where else \
             f"unknown {PRESET_KINDS[kind]} preset {text!r}"
         raise ConfigError(f"{unknown} (available: {', '.join(available)}; or give a path to a "
-                          ".toml file)")
+                          f".toml file){_list_hint(text)}")
     source = f"{PRESET_KINDS[kind]} preset {text!r}"
     return _parse_toml(_preset_dir(kind).joinpath(f"{text}.toml").read_bytes(), source), source
+
+
+def _list_hint(text: str) -> str:
+    """``--hw az-edge,mine.toml`` given where one is taken: a list is azsim sweep's."""
+    return ("; several, comma-separated, are for azsim sweep --hw/--model (one run takes "
+            "one)") if "," in text else ""
 
 
 def paths_from_file(cls: type, data: Mapping[str, Any], path: str, *, root: str = ""

@@ -32,7 +32,8 @@ from ..paths import output_file
 from ..sweep import analysis
 from ..sweep.analysis import (BITS, NAMES, SPARSITY, field_title, fix_other_fields, joined,
                               ok_rows, pareto_front, setup_names, sort_rows, swept_fields)
-from ..sweep.export import ENERGY_ORDER, INPUT, flat_rows
+from ..sweep.export import (ENERGY_ORDER, INPUT, RESOURCE_LABELS, flat_rows,
+                            resources_in_order)
 
 __all__ = ["make_figure", "save", "dense_vs_sparse", "bits", "energy_breakdown", "pareto",
            "timeline", "roofline", "roofs"]
@@ -256,10 +257,9 @@ def energy_breakdown(rows: Sequence[Mapping], given: Mapping[str, Any] | None = 
     return fig
 
 
-# the resources a layer's cycles wait on (azsim.cost.model.ATTRIBUTION), as legends name them
-_RESOURCES = (("compute", "MAC array", "#4C72B0"), ("sram", "SRAM port", "#55A868"),
-              ("decoder", "decoder", "#CCB974"), ("nonlinear", "nonlinear unit", "#8172B2"),
-              ("dram", "DRAM", "#C44E52"))
+# the colours of what a layer's cycles wait on (export.RESOURCE_LABELS names them)
+_RESOURCE_COLORS = {"compute": "#4C72B0", "sram": "#55A868", "decoder": "#CCB974",
+                    "nonlinear": "#8172B2", "dram": "#C44E52"}
 
 
 def cycle_breakdown(rows: Sequence[Mapping], given: Mapping[str, Any] | None = None) -> Figure:
@@ -267,12 +267,13 @@ def cycle_breakdown(rows: Sequence[Mapping], given: Mapping[str, Any] | None = N
     ``cycles_<resource>`` over the point's clock): where a design's time goes, as
     energy-breakdown shows where its energy goes."""
     rows, fixed = _bar_slice(rows, given, "cycle-breakdown")
-    if not any(f"cycles_{r}" in row for row in rows for r, _, _ in _RESOURCES):
+    found = {k[len("cycles_"):] for row in rows for k in row if k.startswith("cycles_")}
+    if not found:
         raise AzsimError("--kind cycle-breakdown: these records have no cycles by resource "
                          "(layers[*].cycles_by_resource); run them again with this azsim")
-    parts = [(label, color, lambda r, x=x: (r.get(f"cycles_{x}") or 0.0)
-              / (r["hw.clock_mhz"] * 1e3))
-             for x, label, color in _RESOURCES if any(r.get(f"cycles_{x}") for r in rows)]
+    parts = [(RESOURCE_LABELS.get(x, x), _RESOURCE_COLORS.get(x),
+              lambda r, x=x: (r.get(f"cycles_{x}") or 0.0) / (r["hw.clock_mhz"] * 1e3))
+             for x in resources_in_order(found) if any(r.get(f"cycles_{x}") for r in rows)]
     fig = _stacked_bars(rows, parts, "busy time, ms", "waiting on")
     _suptitle(fig, f"Busy time by what it waited on ({_context(rows, fixed)})")
     return fig
@@ -364,6 +365,9 @@ def pareto(rows: Sequence[Mapping], given: Mapping[str, Any] | None = None) -> F
     processors = list(dict.fromkeys(r.get("hw.name") for r in rows)) \
         if "hw.name" in others else []
     fill = dict(zip(processors, _FILLS)) if 1 < len(processors) <= len(_FILLS) else {}
+    if len(processors) > len(_FILLS):   # said, not dropped silently (a review)
+        front_notes.append(f"{len(processors)} processors: more than {len(_FILLS)} fills "
+                           "tell apart; --where hw.name=... picks some")
     # a design slower than real time sat among the others, its busy time looking like any
     # (plot audit): ringed in red
     late = [r for r in rows if (r.get("latency_rtf") or 0) > 1]

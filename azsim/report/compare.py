@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import AzsimError
-from ..sweep.export import ENERGY_ORDER, FILES, INPUT, flat_rows
+from ..sweep.export import ENERGY_ORDER, FILES, INPUT, RESOURCE_LABELS, flat_rows
 from .sweep_report import SweepReport, Table, _delta, _num
 
 __all__ = ["TOTALS", "LAYER_FIGURES", "pick_two", "compare"]
@@ -21,9 +21,8 @@ __all__ = ["TOTALS", "LAYER_FIGURES", "pick_two", "compare"]
 # (column of the flat point table, label, scale to the unit the label gives)
 TOTALS: tuple[tuple[str, str, float], ...] = (
     ("latency_cycles", "latency, cycles", 1.0),
-) + tuple((f"cycles_{r}", f"  waiting on {name}, cycles", 1.0) for r, name in (
-    ("compute", "the MAC array"), ("sram", "the SRAM port"), ("decoder", "the decoder"),
-    ("nonlinear", "the nonlinear unit"), ("dram", "DRAM"))) + (
+) + tuple((f"cycles_{r}", f"  waiting on {name}, cycles", 1.0)
+          for r, name in RESOURCE_LABELS.items()) + (
     ("latency_s", "latency (busy time), ms", 1e3),
     ("latency_rtf", "real-time factor", 1.0),
     ("frame_compute_p99_ms", "frame compute p99, ms", 1.0),
@@ -63,8 +62,9 @@ def pick_two(points: Sequence, keys: Sequence[str], sources: Sequence[str]) -> t
                                  "a longer key prefix; azsim results export lists the keys)")
             chosen.append(hits[0])
         if len(chosen) != 2:
-            raise AzsimError(f"--point given {len(chosen)} times: give it twice, for the two "
-                             "points to compare")
+            said = "once" if len(chosen) == 1 else f"{len(chosen)} times"
+            raise AzsimError(f"--point given {said}: give it twice, for the two points to "
+                             "compare")
     else:
         chosen = ok
         if len(chosen) != 2:

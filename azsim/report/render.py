@@ -135,11 +135,6 @@ def _array(hw: dict) -> str:
             f"{', precision-scalable' if hw.get('precision_scalable') else ''}, ")
 
 
-# what a layer's cycles wait on (azsim.cost.model.ATTRIBUTION), as the report says it
-_WAITING_ON = {"compute": "MAC array", "sram": "SRAM port", "decoder": "decoder",
-               "nonlinear": "nonlinear unit", "dram": "DRAM"}
-
-
 def _waiting(layers: list) -> list[str]:
     """The run's cycles by what they waited on (its layers' ``cycles_by_resource`` summed),
     largest first, those of at least 0.05 %: the line that says what bounds the run."""
@@ -150,7 +145,8 @@ def _waiting(layers: list) -> list[str]:
     whole = sum(totals.values())
     if whole <= 0:
         return []
-    shown = [f"{_WAITING_ON.get(r, r)} {100 * c / whole:.1f} %"
+    from ..sweep.export import RESOURCE_LABELS
+    shown = [f"{RESOURCE_LABELS.get(r, r)} {100 * c / whole:.1f} %"
              for r, c in sorted(totals.items(), key=lambda rc: -rc[1]) if c / whole >= 5e-4]
     return [f"waiting:  {', '.join(shown)} of the cycles"]
 

@@ -17,7 +17,7 @@ from typing import Any
 from ..sweep.analysis import (BITS, NAMES, SPARSITY, by_input, dense_vs_sparse, failed_matching,
                               field_title, ok_rows, pareto_front, setup_names, sort_rows,
                               swept_fields, versions_note, where)
-from ..sweep.export import flat_rows
+from ..sweep.export import RESOURCE_LABELS, flat_rows, resources_in_order
 
 __all__ = ["Table", "SweepReport", "build_sweep_report", "render_text", "render_markdown"]
 
@@ -131,7 +131,7 @@ def build_sweep_report(points, conditions: Mapping[str, Any] | None = None, *,
             tables.append(Table(
                 "Where the cycles go (share of each point's cycles by what they waited on)",
                 [_short(f, fields) for f in fields] + ["latency ms"] +
-                [f"{_RESOURCE_NAMES.get(r, r)} %" for r in resources],
+                [f"{RESOURCE_LABELS.get(r, r)} %" for r in resources],
                 [[_value(r.get(f)) for f in fields] + [_num(r["latency_s"] * 1e3)] + cells
                  for r, cells in zip(rows, body)],
                 "a layer's cycles are those of the resource it waits on: the MAC array "
@@ -204,17 +204,11 @@ def build_sweep_report(points, conditions: Mapping[str, Any] | None = None, *,
     return SweepReport(source, summary, tables)
 
 
-# the resources of a layer's cycles (azsim.cost.model.ATTRIBUTION) as the report heads them
-_RESOURCE_NAMES = {"compute": "compute", "sram": "SRAM port", "decoder": "decoder",
-                   "nonlinear": "nonlinear", "dram": "DRAM"}
-
-
 def _cycle_shares(rows: Sequence[Mapping]) -> tuple[list[str], list[list[str]]] | None:
-    """The resources any row's cycles waited on (in :data:`_RESOURCE_NAMES`' order, then any
-    other) and each row's shares of its cycles, in per cent; None without such columns."""
+    """The resources any row's cycles waited on (:func:`resources_in_order`) and each row's
+    shares of its cycles, in per cent; None without such columns."""
     found = {k[len("cycles_"):] for r in rows for k in r if k.startswith("cycles_")}
-    used = [x for x in [*_RESOURCE_NAMES, *sorted(found - set(_RESOURCE_NAMES))]
-            if x in found and any(r.get(f"cycles_{x}") for r in rows)]
+    used = [x for x in resources_in_order(found) if any(r.get(f"cycles_{x}") for r in rows)]
     if not used:
         return None
     body = []

@@ -185,8 +185,9 @@ def tables_from_counts(nnz: np.ndarray, stored: np.ndarray | None, rows: np.ndar
     """(cost, walk, real, decoded, wbytes, rows) from the nonzeros ``nnz`` and the stored
     stream entries ``stored`` (None unless SRAM holds the stream) of each PE's slice of each
     column, [pe_count, n_in], and the rows each PE owns. ``pe_bytes`` [pe_count]: the bytes
-    of each PE's stream (None unless SRAM holds the stream). ``bits`` is the stored codes'
-    width, ``mac_bits`` (default ``bits``) that of the values the lanes multiply.
+    of each PE's stream (None unless SRAM holds the stream). ``bits`` is the width of the
+    decoded codes, zeros included (:func:`azsim.execute.events.decoded_bits`), ``mac_bits``
+    (default ``bits``) that of the values the lanes multiply.
     ``padded``: the stream's entries beyond the nonzeros are padding entries the lanes
     multiply (EIE's rle); otherwise they are codes a zero detector drops before the lanes
     (a dense stream's zeros), so skipping zero weights walks the nonzeros alone, as it does

@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     from .store import StoredPoint
 
 __all__ = ["METRICS", "OPTIONAL_METRICS", "VERSION", "flatten_config", "flatten_record",
-           "flat_rows", "cycles_by_resource",
+           "flat_rows", "cycles_by_resource", "RESOURCE_LABELS", "resources_in_order",
            "flatten_layer", "flatten_utterance", "frame_rows_of", "detail_rows", "DETAILS",
            "columns", "write_csv", "write_json"]
 
@@ -233,6 +233,19 @@ def flatten_config(config: Mapping) -> dict[str, Any]:
     return out
 
 
+# What a layer's cycles wait on, by the names of the cost model's attribution
+# (azsim.cost.model.ATTRIBUTION; a test checks the two agree), as every table, figure and
+# the run's output name them.
+RESOURCE_LABELS = {"compute": "MAC array", "sram": "SRAM port", "decoder": "decoder",
+                   "nonlinear": "nonlinear unit", "dram": "DRAM"}
+
+
+def resources_in_order(names) -> list[str]:
+    """``names`` (resources) in :data:`RESOURCE_LABELS`' order, any other after, sorted."""
+    names = set(names)
+    return [r for r in RESOURCE_LABELS if r in names] + sorted(names - set(RESOURCE_LABELS))
+
+
 def cycles_by_resource(record: Mapping) -> dict[str, float]:
     """The run's layer cycles by the resource each cycle waited on (compute, SRAM port,
     decoder, nonlinear unit, DRAM; a record's ``layers[*].cycles_by_resource`` summed): they
@@ -285,7 +298,7 @@ _LAYER_TABLES = {"cycles_by_resource": ("layer_cycles_", ""),
 
 def flatten_layer(layer: Mapping) -> dict[str, Any]:
     """One layer entry of a run record (``azsim run --json``'s ``layers``) as
-    ``{column: value}``: see :func:`layer_rows`."""
+    ``{column: value}``: see :func:`detail_rows`."""
     out: dict[str, Any] = {}
     for key, value in layer.items():
         if key == "shape" and isinstance(value, list) and len(value) == 2:

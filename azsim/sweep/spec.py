@@ -262,7 +262,9 @@ def load_spec_file(path: str) -> dict[str, Any]:
         raise SweepSpecError(f"{path}: {', '.join(unknown)} is not a known key (allowed: "
                              f"{', '.join(_SPEC_KEYS)})")
     base = Path(path).resolve().parent
-    out: dict[str, Any] = {}
+    # the inputs as the file writes them, for the note an option replacing one gives
+    out: dict[str, Any] = {"raw": {k: data[k] for k in ("model", "hw", "weights", "audio",
+                                                          "test", "utterances") if k in data}}
     if "weights" in data:
         if not isinstance(data["weights"], str):
             raise SweepSpecError(f"{path}: weights = {data['weights']!r} must be a string")
@@ -408,15 +410,27 @@ def build_spec(*, model: str | None, hw: str | None, audio: Sequence[str] | None
         raise SweepSpecError(f"model.weights is swept or set while {given} names the weights "
                              "of every point; give one of them (sweep weights as --set "
                              "model.weights=A,B)")
-    # an option that replaces the spec file's own setting says so, as a --set does
+    # an option that replaces the spec file's own setting says so, as a --set does (not one
+    # that gives what the file gives); the file's value as it writes it
     for option, given, key in (("--model", model, "model"), ("--hw", hw, "hw"),
                                ("--weights", weights, "weights"), ("--audio", audio, "audio"),
                                ("--test", testset, "testset"),
                                ("--utterances", utterances, "utterances")):
-        if given is not None and given != [] and key in base:
-            shown = given if isinstance(given, (str, int)) else " ".join(given)
-            replaced.append(f"{option} {shown} replaces {spec_file}'s "
-                            f"{'test' if key == 'testset' else key} = {_show(base[key])}")
+        if given is None or given == [] or key not in base:
+            continue
+        same = {"model": lambda: cli_sources(model, "--model") == base["model"],
+                "hw": lambda: cli_sources(hw, "--hw") == base["hw"],
+                "weights": lambda: os.path.abspath(weights) == base["weights"],
+                "audio": lambda: [os.path.abspath(a) for a in audio] == base["audio"],
+                "testset": lambda: testset == base["testset"] or
+                os.path.abspath(testset) == base["testset"],
+                "utterances": lambda: utterances == base["utterances"]}[key]()
+        if same:
+            continue
+        name = "test" if key == "testset" else key
+        shown = given if isinstance(given, (str, int)) else " ".join(given)
+        replaced.append(f"{option} {shown} replaces {spec_file}'s {name} = "
+                        f"{_show(base.get('raw', {}).get(name, base[key]))}")
     audio_list = list(audio) if audio else base.get("audio")
     models = cli_sources(model, "--model") if model else \
         base.get("model") or [cfgmod.DEFAULT_MODEL]

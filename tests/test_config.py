@@ -563,8 +563,8 @@ def test_a_newcomers_near_misses_say_what_to_give(tmp_path, monkeypatch):
 
 def test_a_list_where_one_preset_is_taken_points_to_the_sweep(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    for given in ("az-edge,eie-64pe", "az-edge,mine.toml"):
-        msg = config_error(load_hardware_config, given)
+    for listed in ("az-edge,eie-64pe", "az-edge,mine.toml"):
+        msg = config_error(load_hardware_config, listed)
         assert msg.endswith("several, comma-separated, are for azsim sweep --hw/--model (one "
                             "run takes one)"), msg
 

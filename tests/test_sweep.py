@@ -2052,3 +2052,13 @@ def test_a_layer_table_of_a_store_without_a_successful_point_is_refused(cli, tmp
     assert code == 1, err
     line = _one_line_error(cli, "results", "export", db, "--per", "layer")
     assert "no successful point (1 stored, all failed)" in line, line
+
+
+def test_a_processor_file_whose_name_has_a_comma_is_one_processor(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "npu,v2.toml").write_text('base = "az-edge"\npe_count = 8\n')
+    spec = sp.build_spec(model="tiny", hw="npu,v2.toml", audio=None, weights=None,
+                         spec_file=None, sets=[])
+    assert spec.hws == (str(tmp_path / "npu,v2.toml"),)
+    (point,) = sp.expand(spec)
+    assert point.config["hw"]["pe_count"] == 8 and "hw" not in point.values

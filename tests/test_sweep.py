@@ -2062,3 +2062,14 @@ def test_a_processor_file_whose_name_has_a_comma_is_one_processor(tmp_path, monk
     assert spec.hws == (str(tmp_path / "npu,v2.toml"),)
     (point,) = sp.expand(spec)
     assert point.config["hw"]["pe_count"] == 8 and "hw" not in point.values
+
+
+def test_a_roofline_panels_title_is_wrapped_to_the_panel(results_db, monkeypatch):
+    """Two panels' titles naming four swept fields ran into each other (seen on a sweep of
+    two processors): the fields' line is wrapped."""
+    from azsim.plot import plots
+    monkeypatch.setattr(plots, "_TITLE_CHARS", 24)
+    fig = plots.make_figure("roofline", open_for_reading(results_db))
+    for ax in fig.axes[:2]:
+        lines = ax.get_title().splitlines()
+        assert len(lines) >= 3 and all(len(line) <= 24 for line in lines[:-1]), lines

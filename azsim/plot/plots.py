@@ -21,6 +21,7 @@ each other field among the points left) and says so in its title (``--where`` pi
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -565,6 +566,7 @@ _BOUND_COLORS = {"compute": "#4C72B0", "sram": "#55A868", "dram": "#C44E52",
                  "decoder": "#CCB974", "nonlinear": "#8172B2"}
 _NAMED_LAYERS = 4   # the layers named on a panel: those with the most cycles
 _MAX_PANELS = 4
+_TITLE_CHARS = 56   # a panel's title line at font size 9 over its ~5.5 inches
 _SPOT_DECADES = 0.1   # layers this close on both log axes share one name label
 
 
@@ -659,7 +661,8 @@ def roofline(rows: Sequence[Mapping], point_keys: Sequence[str] = ()) -> Figure:
                       + ("\n(hollow star: per byte streamed from DRAM)" if streamed > 0 else ""))
         ax.grid(alpha=0.3, which="both")
         hw = rec["hardware"]
-        head = _label(r, fields) if fields else setup_names([r])
+        # wrapped to the panel: two panels' long titles ran into each other
+        head = textwrap.fill(_label(r, fields) if fields else setup_names([r]), _TITLE_CHARS)
         # the roofs' values here: written along the slopes they covered the points
         ax.set_title(f"{head}\n{hw['name']}, a cycle: {hw['macs_per_cycle']} MACs, SRAM "
                      f"{roof['sram_bytes_per_cycle']:g} B, DRAM {roof['dram_bytes_per_cycle']:.3g}"

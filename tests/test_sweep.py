@@ -2073,3 +2073,14 @@ def test_a_roofline_panels_title_is_wrapped_to_the_panel(results_db, monkeypatch
     for ax in fig.axes[:2]:
         lines = ax.get_title().splitlines()
         assert len(lines) >= 3 and all(len(line) <= 24 for line in lines[:-1]), lines
+
+
+def test_a_timelines_long_legend_labels_are_wrapped(results_db, monkeypatch):
+    """A point named by four swept fields and its "final result ... (its frame circled)"
+    ran past the figure's edge in one legend column."""
+    from azsim.plot import plots
+    monkeypatch.setattr(plots, "_LEGEND_CHARS", 30)
+    fig = plots.make_figure("timeline", open_for_reading(results_db))
+    texts = _legend(fig)
+    assert any("\n" in t for t in texts)
+    assert all(len(line) <= 30 for t in texts for line in t.splitlines()), texts

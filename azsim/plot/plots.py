@@ -535,6 +535,9 @@ def timeline(rows: Sequence[Mapping], point_keys: Sequence[str] = (), utterance:
             seen.setdefault(text, handle)
     labels, handles = list(seen), list(seen.values())
     wide = max(map(len, labels)) > 60   # two columns of long labels ran off the figure
+    # and one so long that one column cut it at the figure's edge (four swept fields and
+    # "final result ... (its frame circled)") is wrapped
+    labels = [textwrap.fill(text, _LEGEND_CHARS) for text in labels]
     fig.legend(handles, labels, loc="outside lower center", ncols=1 if wide else 2,
                frameon=False)
     if has_finish:
@@ -567,6 +570,7 @@ _BOUND_COLORS = {"compute": "#4C72B0", "sram": "#55A868", "dram": "#C44E52",
 _NAMED_LAYERS = 4   # the layers named on a panel: those with the most cycles
 _MAX_PANELS = 4
 _TITLE_CHARS = 56   # a panel's title line at font size 9 over its ~5.5 inches
+_LEGEND_CHARS = 120   # a legend line under a 9.5-inch figure
 _SPOT_DECADES = 0.1   # layers this close on both log axes share one name label
 
 

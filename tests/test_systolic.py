@@ -140,3 +140,11 @@ def test_a_pe_arrays_lanes_walking_zeros_pack_a_pruned_one_bit_matrix_as_two_bit
     assert enc[1]["bound"] == "compute"
     assert (enc[1]["cycles"] == enc[2]["cycles"]) == same, (enc[1]["cycles"], enc[2]["cycles"])
     assert enc[1]["utilization"] <= 1.0
+    # and a MAC costs what its slot's width does: 2 bits where the zeros flow through it
+    from azsim.config import energy_table_of, load_hardware_config
+    from azsim.cost.energy import action_energies
+    hw = load_hardware_config("az-edge", ["hw.precision_scalable=true",
+                                          f'hw.zero_handling="{zero_handling}"'])
+    en = action_energies(energy_table_of(hw), hw)
+    mac_pj = runs[1]["energy"]["actions"]["mac"]["energy_pj"]
+    assert mac_pj == pytest.approx(en.mac_pj_at(2 if same else 1)), mac_pj

@@ -63,7 +63,7 @@ from .. import kernels as K
 from ..execute.events import FIELD
 from ..schedule.mapping import pe_stream_bytes, pe_tables, stores_per_pe
 from .pe_array import BOUNDS, pe_invocations
-from .systolic import cell_pack, fed_gemm_cycles, gemm_cycles, row_col_folds
+from .systolic import cell_pack, fed_gemm_cycles, gemm_cycles, row_col_folds, slot_bits
 
 __all__ = ["CostPlan", "LayerCost", "UtteranceCost", "plan_costs", "utterance_costs",
            "stored_layers", "preload_costs", "elementwise_ops_per_invocation",
@@ -396,12 +396,14 @@ def _layer_arrays(k: int, info, log, plan) -> dict:
             "tile_cycles": np.maximum(dram_tile, decoder_tile),
             "dram_tile_cycles": dram_tile,   # the same tiles behind an infinitely fast decoder
             "decoder_paced": decoder_tile > dram_tile,   # the decoder sets the tiles' pace
-            "energy": _energy(cnt, info, en)}
+            "energy": _energy(cnt, info, en, plan.hw)}
 
 
-def _energy(cnt: dict, info, en) -> dict:
+def _energy(cnt: dict, info, en, hw) -> dict:
     sram = en.sram_pj_per_byte
-    return {"mac": cnt["macs_full"] * en.mac_pj_at(info.mac_weight_bits),
+    # a MAC at the width of its slot: a pruned 1-bit matrix's zeros flowing through 2-bit
+    # slots were charged at 1 bit (slot_bits; packing took the same width since 2026-12-07)
+    return {"mac": cnt["macs_full"] * en.mac_pj_at(slot_bits(info, hw)),
             "gated_mac": cnt["macs_gated"] * en.gated_mac_pj,
             "sram_weights": (cnt["sram_weight_read_bytes"] + cnt["sram_weight_write_bytes"]) * sram,
             "sram_activations": (cnt["sram_act_read_bytes"] + cnt["sram_act_write_bytes"]) * sram,

@@ -39,18 +39,27 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["gemm_cycles", "fed_gemm_cycles", "folds", "row_col_folds", "cell_pack"]
+__all__ = ["gemm_cycles", "fed_gemm_cycles", "folds", "row_col_folds", "cell_pack", "slot_bits"]
+
+
+def slot_bits(info, hw) -> int:
+    """The width of the values a MAC slot (a systolic cell's, or a PE lane's) holds for the
+    layer ``info``: the width the MACs multiply or, where the zeros flow through the slots
+    (a systolic array, or a PE array that does not skip zero weights), the width of the
+    decoded codes when wider. A pruned 1-bit grid matrix's codes are -1, 0 and +1, held at
+    2 bits (:attr:`LayerInfo.weight_decoded_bits`). Lane packing
+    (``azsim.schedule.mapping``), cell packing and MAC energy take it."""
+    walks_zeros = hw.array == "systolic" or not hw.skips_weights
+    return max(info.mac_weight_bits, info.weight_decoded_bits) if walks_zeros \
+        else info.mac_weight_bits
 
 
 def cell_pack(info, hw) -> int:
     """Weights one cell of ``hw``'s systolic array holds and multiplies per cycle for the
-    layer ``info``: floor(8/b) on a precision-scalable array, b the width the MACs multiply
-    or, when wider, the width of the decoded codes that flow through the array with their
-    zeros (a systolic array does not skip them). A pruned 1-bit grid matrix's codes are
-    -1, 0 and +1, held at 2 bits (:attr:`LayerInfo.weight_decoded_bits`): until an audit it
-    packed 8 a cell, as an unpruned one does, and took half the cycles of the same values
-    at 2 bits."""
-    return hw.macs_per_lane(max(info.mac_weight_bits, info.weight_decoded_bits))
+    layer ``info``: floor(8/b) on a precision-scalable array, b its :func:`slot_bits` (a
+    pruned 1-bit matrix packed 8 a cell until an audit, and took half the cycles of the same
+    values at 2 bits)."""
+    return hw.macs_per_lane(slot_bits(info, hw))
 
 
 def row_col_folds(m: int, k: int, n: int, rows: int, cols: int, dataflow: str,

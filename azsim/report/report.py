@@ -15,7 +15,7 @@ from ..config import to_dict
 from ..compress.sidecar import ACTIVATION_TABLE_BYTES
 from ..config.schema import layer_bit_overrides
 from ..cost.model import ATTRIBUTION, BOUND_CLASS, COMPONENTS
-from ..cost.systolic import cell_pack
+from ..cost.systolic import slot_bits
 from ..execute.events import FIELD
 from ..model.metrics import error_rate
 
@@ -70,7 +70,8 @@ def _pct(values: np.ndarray, q: float) -> float:
     return float(np.percentile(values, q)) if values.size else 0.0
 
 
-def _actions(layers, costs, preload, energies, leak_cycles: int, idle_cycles: float) -> dict:
+def _actions(layers, costs, preload, energies, leak_cycles: int, idle_cycles: float,
+             hw) -> dict:
     """Every counted action: count, energy per action (pJ) and total (uJ); the totals sum to
     the report's energy (issue #4: energy = counts x table)."""
     def total(name):
@@ -83,11 +84,11 @@ def _actions(layers, costs, preload, energies, leak_cycles: int, idle_cycles: fl
     # fewer bits; a codebook's b-bit indices select int8 values); the row gives the mean
     # energy per MAC.
     mac_count = total("macs_full")
-    widths = {info.mac_weight_bits for info in layers if info.kind != "embedding"}
+    widths = {slot_bits(info, hw) for info in layers if info.kind != "embedding"}
     mac_pj = energies.mac_pj_at(min(widths)) if widths else 0.0
     if len(widths) > 1 and mac_count:
         mac_pj = sum(float(np.sum(cs[k].counts["macs_full"]))
-                     * energies.mac_pj_at(info.mac_weight_bits)
+                     * energies.mac_pj_at(slot_bits(info, hw))
                      for cs in costs for k, info in enumerate(layers)) / mac_count
     rows = {
         "mac": (mac_count, mac_pj),
@@ -194,11 +195,9 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
             # Real MACs per MAC slot of the array over the layer's cycles; a precision-scalable
             # lane has floor(8 / b) slots a cycle at b-bit weights (before 2026-12-06 the
             # native 8-bit peak was the denominator, and packed layers showed up to 3.7).
-            # (slots of the decoded codes where zeros flow through them: cell_pack)
+            # (slots of the decoded codes where zeros flow through them: slot_bits)
             "utilization": (real / (cyc * hw.macs_per_cycle
-                                    * (cell_pack(info, hw) if hw.array == "systolic"
-                                       or not hw.skips_weights
-                                       else hw.macs_per_lane(info.mac_weight_bits)))
+                                    * hw.macs_per_lane(slot_bits(info, hw)))
                             if cyc else 0.0),
             # PE array: busy PE-cycles over PE-cycles of the broadcast schedule (1 = balanced).
             "load_balance": busy / (sched * hw.pe_count) if pe and sched else None,
@@ -241,7 +240,7 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
     components_uj = {key: sum(row["energy_components_uj"][key] for row in layer_rows)
                      for key in COMPONENTS}
     components_uj["leakage"] = leak_pj / PJ_PER_UJ
-    actions = _actions(layers, costs, preload, energies, total_cycles, idle_cycles)
+    actions = _actions(layers, costs, preload, energies, total_cycles, idle_cycles, hw)
     frame_ms = np.concatenate([tl.compute_s for tl in timelines]) * 1e3
     eos_ms = [tl.end_of_speech_latency_s * 1e3 for tl in timelines]
     last_ms = [tl.last_frame_latency_s * 1e3 for tl in timelines]

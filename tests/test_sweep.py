@@ -35,6 +35,21 @@ def _one_line_error(cli, *argv):
     return lines[0]
 
 
+def _damaged_copy(results_db, tmp_path, edit):
+    """A copy of ``results_db`` whose first point's record ``edit(record)`` changed, as a
+    database edited outside azsim: (its path, that point's key)."""
+    import shutil
+    db = str(tmp_path / "damaged.sqlite")
+    shutil.copy(results_db, db)
+    with sqlite3.connect(db) as con:
+        key, text = con.execute("SELECT key, record FROM points ORDER BY rowid "
+                                "LIMIT 1").fetchone()
+        record = json.loads(text)
+        edit(record)
+        con.execute("UPDATE points SET record = ? WHERE key = ?", (json.dumps(record), key))
+    return db, key
+
+
 # ------------------------------------------------------------------------------------ specs
 
 
@@ -799,17 +814,11 @@ def test_the_failed_points_table_tells_the_points_apart(cli, tmp_path):
 def test_a_damaged_result_frame_is_named_not_a_traceback(cli, results_db, tmp_path, value):
     """The timeline plot indexes the frames with an utterance's result_frame: a string there
     was a TypeError traceback (a sweep audit, 2026-12-07)."""
-    import shutil
-    db = str(tmp_path / "damaged.sqlite")
-    shutil.copy(results_db, db)
-    with sqlite3.connect(db) as con:
-        key, text = con.execute("SELECT key, record FROM points ORDER BY rowid "
-                                "LIMIT 1").fetchone()
-        obj = json.loads(text)
-        assert -1 <= obj["utterances"][0]["result_frame"] < len(
-            obj["utterances"][0]["frame_arrival_ms"])
-        obj["utterances"][0]["result_frame"] = value
-        con.execute("UPDATE points SET record = ? WHERE key = ?", (json.dumps(obj), key))
+    def edit(record):
+        utt = record["utterances"][0]
+        assert -1 <= utt["result_frame"] < len(utt["frame_arrival_ms"])
+        utt["result_frame"] = value
+    db, key = _damaged_copy(results_db, tmp_path, edit)
     for argv in (["plot", db, "--kind", "timeline", "-o", str(tmp_path / "t.png")],
                  ["report", db]):
         line = _one_line_error(cli, *argv)
@@ -1909,15 +1918,8 @@ def test_a_damaged_frame_list_is_named_before_the_frame_table_reads_it(cli, resu
                                                                        field, value, fragment):
     """The frame table reads each frame's energy and counts the symbols at each frame: a
     damaged list was a traceback, or symbols outside the utterance counted nowhere."""
-    import shutil
-    db = str(tmp_path / "damaged.sqlite")
-    shutil.copy(results_db, db)
-    with sqlite3.connect(db) as con:
-        key, text = con.execute("SELECT key, record FROM points ORDER BY rowid "
-                                "LIMIT 1").fetchone()
-        obj = json.loads(text)
-        obj["utterances"][0][field] = value
-        con.execute("UPDATE points SET record = ? WHERE key = ?", (json.dumps(obj), key))
+    db, key = _damaged_copy(results_db, tmp_path,
+                            lambda record: record["utterances"][0].__setitem__(field, value))
     line = _one_line_error(cli, "results", "export", db, "--per", "frame")
     assert key in line and fragment in line, line
 
@@ -1970,15 +1972,9 @@ def test_the_cycles_by_what_they_waited_on_sum_to_the_runs_cycles(cli, results_d
 
 
 def test_a_damaged_cycle_attribution_is_named(cli, results_db, tmp_path):
-    import shutil
-    db = str(tmp_path / "damaged.sqlite")
-    shutil.copy(results_db, db)
-    with sqlite3.connect(db) as con:
-        key, text = con.execute("SELECT key, record FROM points ORDER BY rowid "
-                                "LIMIT 1").fetchone()
-        obj = json.loads(text)
-        obj["layers"][1]["cycles_by_resource"]["sram"] = "lots"
-        con.execute("UPDATE points SET record = ? WHERE key = ?", (json.dumps(obj), key))
+    db, key = _damaged_copy(
+        results_db, tmp_path,
+        lambda record: record["layers"][1]["cycles_by_resource"].__setitem__("sram", "lots"))
     for argv in (["report", db], ["results", "export", db]):
         line = _one_line_error(cli, *argv)
         assert key in line and "layers[1].cycles_by_resource.sram" in line, line

@@ -609,6 +609,12 @@ class HardwareConfig:
         return self.zero_handling in ("skip_weights", "skip_both")
 
     @property
+    def walks_zero_weights(self) -> bool:
+        """The MAC slots hold the zero weights too: a systolic array, or a PE array that
+        does not skip them (the slot width is then the decoded codes', zeros included)."""
+        return self.array == "systolic" or not self.skips_weights
+
+    @property
     def skips_activations(self) -> bool:
         return self.zero_handling in ("skip_activations", "skip_both")
 

@@ -49,8 +49,7 @@ def slot_bits(info, hw) -> int:
     decoded codes when wider. A pruned 1-bit grid matrix's codes are -1, 0 and +1, held at
     2 bits (:attr:`LayerInfo.weight_decoded_bits`). Lane packing
     (``azsim.schedule.mapping``), cell packing and MAC energy take it."""
-    walks_zeros = hw.array == "systolic" or not hw.skips_weights
-    return max(info.mac_weight_bits, info.weight_decoded_bits) if walks_zeros \
+    return max(info.mac_weight_bits, info.weight_decoded_bits) if hw.walks_zero_weights \
         else info.mac_weight_bits
 
 

@@ -33,8 +33,7 @@ from ..paths import output_file
 from ..sweep import analysis
 from ..sweep.analysis import (BITS, NAMES, SPARSITY, field_title, fix_other_fields, joined,
                               ok_rows, pareto_front, setup_names, sort_rows, swept_fields)
-from ..sweep.export import (ENERGY_ORDER, INPUT, RESOURCE_LABELS, flat_rows,
-                            resources_in_order)
+from ..sweep.export import ENERGY_ORDER, INPUT, RESOURCE_LABELS, flat_rows, resource_columns
 
 __all__ = ["make_figure", "save", "dense_vs_sparse", "bits", "energy_breakdown", "pareto",
            "timeline", "roofline", "roofs"]
@@ -268,13 +267,13 @@ def cycle_breakdown(rows: Sequence[Mapping], given: Mapping[str, Any] | None = N
     ``cycles_<resource>`` over the point's clock): where a design's time goes, as
     energy-breakdown shows where its energy goes."""
     rows, fixed = _bar_slice(rows, given, "cycle-breakdown")
-    found = {k[len("cycles_"):] for row in rows for k in row if k.startswith("cycles_")}
-    if not found:
+    resources = resource_columns(rows)
+    if not resources:
         raise AzsimError("--kind cycle-breakdown: these records have no cycles by resource "
                          "(layers[*].cycles_by_resource); run them again with this azsim")
     parts = [(RESOURCE_LABELS.get(x, x), _RESOURCE_COLORS.get(x),
               lambda r, x=x: (r.get(f"cycles_{x}") or 0.0) / (r["hw.clock_mhz"] * 1e3))
-             for x in resources_in_order(found) if any(r.get(f"cycles_{x}") for r in rows)]
+             for x in resources]
     fig = _stacked_bars(rows, parts, "busy time, ms", "waiting on")
     _suptitle(fig, f"Busy time by what it waited on ({_context(rows, fixed)})")
     return fig
@@ -614,8 +613,10 @@ def roofline(rows: Sequence[Mapping], point_keys: Sequence[str] = ()) -> Figure:
         marks = [issued / sram] + ([issued / streamed] if streamed > 0 else [])
         peaks = {roof["macs_per_cycle"]: "MAC array, 8-bit"}
         if rec["hardware"].get("precision_scalable"):
-            for b in sorted({_lane_bits(l, rec["hardware"]) for l in layers
-                             if _lane_bits(l, rec["hardware"]) < 8}):
+            # each layer's slot width as the cost model packed it (records since 2026-12-07;
+            # before, the width its MACs multiply)
+            widths = {l.get("slot_bits", l["mac_weight_bits"]) for l in layers}
+            for b in sorted(w for w in widths if w < 8):
                 if 8 // b > 1:   # 5 to 7 bits pack one MAC a lane: no roof of their own
                     peaks.setdefault(roof["macs_per_cycle"] * (8 // b),
                                      f"MAC array, {b}-bit packed")
@@ -687,24 +688,6 @@ def roofline(rows: Sequence[Mapping], point_keys: Sequence[str] = ()) -> Figure:
     _suptitle(fig, "Roofline: MACs issued per cycle against MACs per byte read, each layer "
                    f"({setup_names(chosen)})")
     return fig
-
-
-def _lane_bits(layer: Mapping, hw: Mapping) -> int:
-    """The width a layer's weights pack at in a lane or cell (the cost model's
-    :func:`azsim.cost.systolic.cell_pack`, ``azsim.schedule.mapping``): where the zeros flow
-    through the array (systolic, or a PE array that does not skip zero weights) the decoded
-    codes, so a pruned 1-bit matrix's -1/0/+1 take 2 bits; its roof was drawn at 8 a lane,
-    twice what the cost model gives it."""
-    bits = layer["mac_weight_bits"]
-    walks_zeros = hw.get("array") == "systolic" or \
-        hw.get("zero_handling") not in ("skip_weights", "skip_both")
-    nnz, count = layer.get("weight_nnz"), layer.get("weight_count")
-    if walks_zeros and isinstance(nnz, int) and isinstance(count, int) \
-            and isinstance(layer.get("weight_bits"), int):
-        from ..execute.events import decoded_bits
-        bits = max(bits, decoded_bits(layer["weight_bits"], nnz < count,
-                                      str(layer.get("weight_format") or "")))
-    return bits
 
 
 _KINDS = {"dense-vs-sparse": dense_vs_sparse, "bits": bits, "energy-breakdown": energy_breakdown,

@@ -13,10 +13,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import AzsimError
-from ..sweep.export import ENERGY_ORDER, FILES, INPUT, RESOURCE_LABELS, flat_rows
-from .sweep_report import SweepReport, Table, _delta, _num
+from ..sweep.export import (ENERGY_ORDER, FILES, INPUT, LAYER_FIGURES, RESOURCE_LABELS,
+                            flat_rows)
+from .sweep_report import SweepReport, Table, _delta, _num, _value
 
-__all__ = ["TOTALS", "LAYER_FIGURES", "pick_two", "compare"]
+__all__ = ["TOTALS", "pick_two", "compare"]
 
 # (column of the flat point table, label, scale to the unit the label gives)
 TOTALS: tuple[tuple[str, str, float], ...] = (
@@ -40,9 +41,6 @@ TOTALS: tuple[tuple[str, str, float], ...] = (
     ("power_busy_mw", "power while busy, mW", 1.0),
     ("wer", "word error rate, %", 100.0),
 )
-
-# the figures of each layer the layer table compares (keys of a record's layer entry)
-LAYER_FIGURES = ("cycles", "dram_read_bytes", "sram_read_bytes", "energy_uj")
 
 _DIFFERS_SHOWN = 12   # settings the summary lists before "and N more"
 
@@ -198,8 +196,4 @@ def _change(x: Any, y: Any) -> float | None:
 
 
 def _show(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:g}"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return "(none)" if v is None else str(v)
+    return "(none)" if v is None else _value(v)

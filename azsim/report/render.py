@@ -135,17 +135,14 @@ def _array(hw: dict) -> str:
             f"{', precision-scalable' if hw.get('precision_scalable') else ''}, ")
 
 
-def _waiting(layers: list) -> list[str]:
+def _waiting(report: dict) -> list[str]:
     """The run's cycles by what they waited on (its layers' ``cycles_by_resource`` summed),
     largest first, those of at least 0.05 %: the line that says what bounds the run."""
-    totals: dict[str, float] = {}
-    for layer in layers:
-        for resource, cycles in (layer.get("cycles_by_resource") or {}).items():
-            totals[resource] = totals.get(resource, 0.0) + cycles
+    from ..sweep.export import RESOURCE_LABELS, cycles_by_resource
+    totals = cycles_by_resource(report)
     whole = sum(totals.values())
     if whole <= 0:
         return []
-    from ..sweep.export import RESOURCE_LABELS
     shown = [f"{RESOURCE_LABELS.get(r, r)} {100 * c / whole:.1f} %"
              for r, c in sorted(totals.items(), key=lambda rc: -rc[1]) if c / whole >= 5e-4]
     return [f"waiting:  {', '.join(shown)} of the cycles"]
@@ -204,7 +201,7 @@ def render_text(report: dict, top_layers: int = 5, endpoint: bool = False) -> st
         f"SRAM write {_bytes(tr['sram_write_bytes'])}",
         f"compute:  {cp['macs_dense']:,} dense MACs, {cp['macs_issued']:,} issued, "
         f"{cp['macs_skipped']:,} skipped",
-        *_waiting(report["layers"]),
+        *_waiting(report),
         f"energy:   {en['total_uj']:.2f} uJ (table {en['table']}): " + ", ".join(
             f"{k} {v:.2f}" for k, v in en["breakdown_uj"].items()),
         *_power(en),

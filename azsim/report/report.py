@@ -199,6 +199,9 @@ def build_report(*, version, cfg, hw, energies, qm, params, utts, results, costs
             "utilization": (real / (cyc * hw.macs_per_cycle
                                     * hw.macs_per_lane(slot_bits(info, hw)))
                             if cyc else 0.0),
+            # the width a MAC slot holds (lane and cell packing, MAC energy): the roofline's
+            # packed peak is read from it
+            "slot_bits": slot_bits(info, hw),
             # PE array: busy PE-cycles over PE-cycles of the broadcast schedule (1 = balanced).
             "load_balance": busy / (sched * hw.pe_count) if pe and sched else None,
             "dram_read_bytes": int(round(count(k, "dram_read_bytes") + pl["dram_read_bytes"])),

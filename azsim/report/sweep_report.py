@@ -17,7 +17,7 @@ from typing import Any
 from ..sweep.analysis import (BITS, NAMES, SPARSITY, by_input, dense_vs_sparse, failed_matching,
                               field_title, ok_rows, pareto_front, setup_names, sort_rows,
                               swept_fields, versions_note, where)
-from ..sweep.export import RESOURCE_LABELS, flat_rows, resources_in_order
+from ..sweep.export import RESOURCE_LABELS, flat_rows, resource_columns
 
 __all__ = ["Table", "SweepReport", "build_sweep_report", "render_text", "render_markdown"]
 
@@ -205,10 +205,9 @@ def build_sweep_report(points, conditions: Mapping[str, Any] | None = None, *,
 
 
 def _cycle_shares(rows: Sequence[Mapping]) -> tuple[list[str], list[list[str]]] | None:
-    """The resources any row's cycles waited on (:func:`resources_in_order`) and each row's
+    """The resources any row's cycles waited on (:func:`resource_columns`) and each row's
     shares of its cycles, in per cent; None without such columns."""
-    found = {k[len("cycles_"):] for r in rows for k in r if k.startswith("cycles_")}
-    used = [x for x in resources_in_order(found) if any(r.get(f"cycles_{x}") for r in rows)]
+    used = resource_columns(rows)
     if not used:
         return None
     body = []

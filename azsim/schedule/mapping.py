@@ -223,7 +223,7 @@ def tables_from_counts(nnz: np.ndarray, stored: np.ndarray | None, rows: np.ndar
     # 2026-12-07 they packed 8 a lane at zero_handling "none" and ran twice as fast as the same
     # values at 2 bits (230,038 against 505,382 cycles on tiny with two lanes a PE).
     lane_bits = bits if mac_bits is None else mac_bits
-    if not hw.skips_weights:
+    if hw.walks_zero_weights:
         lane_bits = max(lane_bits, bits)
     lanes = hw.lanes_per_pe * hw.macs_per_lane(lane_bits)
     cost = np.maximum(-(-walk // lanes), hw.min_cycles_per_column)

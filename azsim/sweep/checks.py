@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import quoted
-from .export import METRICS, OPTIONAL_METRICS
+from .export import LAYER_FIGURES, METRICS, OPTIONAL_METRICS
 from .store import ResultsError, StoredPoint
 
 __all__ = ["check_point", "LIMIT"]
@@ -196,14 +196,10 @@ def _check_record(p: StoredPoint) -> None:
         raise _fail(p, "record energy.breakdown_uj", breakdown,
                     "an object of energies per component (uJ)")
     _check_utterances(p, record.get("utterances", _MISSING))
-    _check_layer_cycles(p, record.get("layers"))
+    _check_layers(p, record.get("layers"))
 
 
-# the figures of a layer entry that azsim compare reads (azsim.report.compare.LAYER_FIGURES)
-_LAYER_FIGURES = ("cycles", "dram_read_bytes", "sram_read_bytes", "energy_uj")
-
-
-def _check_layer_cycles(p: StoredPoint, layers: Any) -> None:
+def _check_layers(p: StoredPoint, layers: Any) -> None:
     """Each layer's name and the figures azsim compare reads, and its cycles by resource,
     which the tables sum into ``cycles_<resource>``
     (:func:`azsim.sweep.export.cycles_by_resource`): a damaged one would be left out of the
@@ -220,7 +216,7 @@ def _check_layer_cycles(p: StoredPoint, layers: Any) -> None:
         if not isinstance(layer.get("name"), str):
             raise _fail(p, f"record layers[{k}].name", layer.get("name", _MISSING),
                         "a layer name")
-        for figure in _LAYER_FIGURES:
+        for figure in LAYER_FIGURES:
             if figure in layer:
                 _number(p, f"record layers[{k}].{figure}", layer[figure])
         table = layer.get("cycles_by_resource")

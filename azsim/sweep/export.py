@@ -65,7 +65,8 @@ if TYPE_CHECKING:
     from .store import StoredPoint
 
 __all__ = ["METRICS", "OPTIONAL_METRICS", "VERSION", "flatten_config", "flatten_record",
-           "flat_rows", "cycles_by_resource", "RESOURCE_LABELS", "resources_in_order",
+           "flat_rows", "cycles_by_resource", "RESOURCE_LABELS", "resource_columns",
+           "LAYER_FIGURES",
            "flatten_layer", "flatten_utterance", "frame_rows_of", "detail_rows", "DETAILS",
            "columns", "write_csv", "write_json"]
 
@@ -240,10 +241,12 @@ RESOURCE_LABELS = {"compute": "MAC array", "sram": "SRAM port", "decoder": "deco
                    "nonlinear": "nonlinear unit", "dram": "DRAM"}
 
 
-def resources_in_order(names) -> list[str]:
-    """``names`` (resources) in :data:`RESOURCE_LABELS`' order, any other after, sorted."""
-    names = set(names)
-    return [r for r in RESOURCE_LABELS if r in names] + sorted(names - set(RESOURCE_LABELS))
+def resource_columns(rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The resources of the ``cycles_<resource>`` columns with a nonzero value in any of
+    ``rows``, in :data:`RESOURCE_LABELS`' order, any other after, sorted."""
+    found = {k[len("cycles_"):] for r in rows for k, v in r.items()
+             if k.startswith("cycles_") and v}
+    return [r for r in RESOURCE_LABELS if r in found] + sorted(found - set(RESOURCE_LABELS))
 
 
 def cycles_by_resource(record: Mapping) -> dict[str, float]:
@@ -289,6 +292,10 @@ def flat_rows(points: Iterable[StoredPoint]) -> list[dict[str, Any]]:
         rows.append(row)
     return rows
 
+
+# The figures of a layer entry that azsim compare sets side by side (the record checks
+# require them to be numbers).
+LAYER_FIGURES = ("cycles", "dram_read_bytes", "sram_read_bytes", "energy_uj")
 
 # A layer entry's nested tables, by the prefix and suffix their columns take.
 _LAYER_TABLES = {"cycles_by_resource": ("layer_cycles_", ""),

@@ -410,27 +410,6 @@ def build_spec(*, model: str | None, hw: str | None, audio: Sequence[str] | None
         raise SweepSpecError(f"model.weights is swept or set while {given} names the weights "
                              "of every point; give one of them (sweep weights as --set "
                              "model.weights=A,B)")
-    # an option that replaces the spec file's own setting says so, as a --set does (not one
-    # that gives what the file gives); the file's value as it writes it
-    for option, given, key in (("--model", model, "model"), ("--hw", hw, "hw"),
-                               ("--weights", weights, "weights"), ("--audio", audio, "audio"),
-                               ("--test", testset, "testset"),
-                               ("--utterances", utterances, "utterances")):
-        if given is None or given == [] or key not in base:
-            continue
-        same = {"model": lambda: cli_sources(model, "--model") == base["model"],
-                "hw": lambda: cli_sources(hw, "--hw") == base["hw"],
-                "weights": lambda: os.path.abspath(weights) == base["weights"],
-                "audio": lambda: [os.path.abspath(a) for a in audio] == base["audio"],
-                "testset": lambda: testset == base["testset"] or
-                os.path.abspath(testset) == base["testset"],
-                "utterances": lambda: utterances == base["utterances"]}[key]()
-        if same:
-            continue
-        name = "test" if key == "testset" else key
-        shown = given if isinstance(given, (str, int)) else " ".join(given)
-        replaced.append(f"{option} {shown} replaces {spec_file}'s {name} = "
-                        f"{_show(base.get('raw', {}).get(name, base[key]))}")
     audio_list = list(audio) if audio else base.get("audio")
     models = cli_sources(model, "--model") if model else \
         base.get("model") or [cfgmod.DEFAULT_MODEL]
@@ -439,6 +418,20 @@ def build_spec(*, model: str | None, hw: str | None, audio: Sequence[str] | None
     if test is not None and not _shipped_testset(test):
         test = os.path.abspath(test)
     count = utterances if utterances is not None else base.get("utterances")
+    # an option that replaces the spec file's own setting says so, as a --set does (not one
+    # that gives what the file gives, resolved alike); the file's value as it writes it
+    for option, given, key, mine in (
+            ("--model", model, "model", models), ("--hw", hw, "hw", hws),
+            ("--weights", weights, "weights", weights and os.path.abspath(weights)),
+            ("--audio", audio, "audio", audio_list and [os.path.abspath(a) for a in audio_list]),
+            ("--test", testset, "testset", test), ("--utterances", utterances, "utterances",
+                                                   count)):
+        if given is None or given == [] or key not in base or mine == base[key]:
+            continue
+        name = "test" if key == "testset" else key
+        shown = given if isinstance(given, (str, int)) else " ".join(given)
+        replaced.append(f"{option} {shown} replaces {spec_file}'s {name} = "
+                        f"{_show(base['raw'].get(name, base[key]))}")
     label = "--utterances" if utterances is not None else f"{spec_file}: utterances ="
 
     def source(option: str, given, key: str) -> str:
